@@ -1,0 +1,64 @@
+/** Settings of the runner process. The seed's environment names are accepted beside PAR_*. */
+import { z } from 'zod';
+import { collect, parseSettings, splitList, type Env } from './env-source.js';
+
+const sources = {
+  controlPlaneUrl: ['PAR_CONTROL_PLANE_URL', 'DD_BASE_URL'],
+  apiKey: ['PAR_API_KEY', 'DD_API_KEY'],
+  appKey: ['PAR_APP_KEY', 'DD_APP_KEY'],
+  runnerName: ['PAR_RUNNER_NAME', 'RUNNER_NAME'],
+  modes: ['PAR_RUNNER_MODES', 'RUNNER_MODES'],
+  allowlist: ['PAR_ACTIONS_ALLOWLIST', 'ACTIONS_ALLOWLIST', 'DD_PRIVATE_ACTION_RUNNER_ACTIONS_ALLOWLIST'],
+  configDir: ['PAR_CONFIG_DIR', 'DD_PRIVATE_RUNNER_CONFIG_DIR'],
+  redisUrl: ['PAR_REDIS_URL', 'REDIS_URL'],
+  queuePrefix: ['PAR_QUEUE_PREFIX'],
+  adminHost: ['PAR_RUNNER_ADMIN_HOST'],
+  adminPort: ['PAR_RUNNER_ADMIN_PORT'],
+  dashboardReadOnly: ['PAR_DASHBOARD_READ_ONLY'],
+  capacity: ['PAR_RUNNER_CAPACITY'],
+  pollWaitMs: ['PAR_POLL_WAIT_MS'],
+  pollBackoffMaxMs: ['PAR_POLL_BACKOFF_MAX_MS'],
+  heartbeatIntervalMs: ['PAR_HEARTBEAT_INTERVAL_MS'],
+  enrollBackoffMaxMs: ['PAR_ENROLL_BACKOFF_MAX_MS'],
+  publishBackoffMaxMs: ['PAR_PUBLISH_BACKOFF_MAX_MS'],
+  logLevel: ['PAR_LOG_LEVEL', 'LOG_LEVEL'],
+  logFile: ['PAR_LOG_FILE'],
+} as const;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const runnerConfigSchema = z.object({
+  controlPlaneUrl: z.string().url().default('http://127.0.0.1:7700'),
+  apiKey: z.string().optional(),
+  appKey: z.string().optional(),
+  runnerName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash, underscore').max(100).optional(),
+  modes: z.array(z.enum(['pull'])).default(['pull']),
+  /** Undefined: not set in the environment (the config dir's config.yaml may hold it). */
+  allowlist: z.array(z.string()).optional(),
+  configDir: z.string().default('./config'),
+  redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
+  queuePrefix: z.string().min(1).default('par'),
+  adminHost: z.string().default('127.0.0.1'),
+  adminPort: int(0, 65535).default(9016),
+  dashboardReadOnly: bool.default(true),
+  capacity: int(1, 10_000).default(50),
+  pollWaitMs: int(0, 60_000).default(20_000),
+  pollBackoffMaxMs: int(10, 600_000).default(30_000),
+  heartbeatIntervalMs: int(50, 600_000).default(10_000),
+  enrollBackoffMaxMs: int(10, 600_000).default(30_000),
+  publishBackoffMaxMs: int(10, 600_000).default(30_000),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  logFile: z.string().optional(),
+  /** `--with-api-key`: enroll with DD_API_KEY + DD_APP_KEY when no identity exists. */
+  withApiKey: z.boolean().default(false),
+});
+export type RunnerConfig = Readonly<z.infer<typeof runnerConfigSchema>>;
+
+export function loadRunnerConfig(env: Env, overrides: Partial<Record<keyof typeof sources | 'withApiKey', unknown>> = {}): RunnerConfig {
+  const { raw, from } = collect(env, sources);
+  const shaped: Record<string, unknown> = { ...raw };
+  if (raw.allowlist !== undefined) shaped['allowlist'] = splitList(raw.allowlist);
+  if (raw.modes !== undefined) shaped['modes'] = splitList(raw.modes);
+  return parseSettings(runnerConfigSchema, { ...shaped, ...overrides }, { ...sources, withApiKey: ['--with-api-key'] } as Record<keyof typeof sources | 'withApiKey', readonly string[]>, from);
+}

@@ -1,0 +1,46 @@
+/** Settings of a worker process. */
+import { z } from 'zod';
+import { collect, parseSettings, splitList, type Env } from './env-source.js';
+
+const sources = {
+  configDir: ['PAR_CONFIG_DIR', 'DD_PRIVATE_RUNNER_CONFIG_DIR'],
+  allowlist: ['PAR_ACTIONS_ALLOWLIST', 'ACTIONS_ALLOWLIST', 'DD_PRIVATE_ACTION_RUNNER_ACTIONS_ALLOWLIST'],
+  redisUrl: ['PAR_REDIS_URL', 'REDIS_URL'],
+  queuePrefix: ['PAR_QUEUE_PREFIX'],
+  concurrency: ['PAR_WORKER_CONCURRENCY'],
+  lockMs: ['PAR_WORKER_LOCK_MS'],
+  stalledIntervalMs: ['PAR_WORKER_STALLED_INTERVAL_MS'],
+  maxAttempts: ['PAR_TASK_MAX_ATTEMPTS'],
+  retryBackoffMs: ['PAR_RETRY_BACKOFF_MS'],
+  httpMaxResponseBytes: ['PAR_HTTP_MAX_RESPONSE_BYTES'],
+  identityWaitMs: ['PAR_IDENTITY_WAIT_MS'],
+  logLevel: ['PAR_LOG_LEVEL', 'LOG_LEVEL'],
+  logFile: ['PAR_LOG_FILE'],
+} as const;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const workerConfigSchema = z.object({
+  configDir: z.string().default('./config'),
+  allowlist: z.array(z.string()).optional(),
+  redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
+  queuePrefix: z.string().min(1).default('par'),
+  concurrency: int(1, 1000).default(10),
+  lockMs: int(500, 600_000).default(30_000),
+  stalledIntervalMs: int(500, 600_000).default(30_000),
+  maxAttempts: int(1, 100).default(3),
+  retryBackoffMs: int(0, 600_000).default(1_000),
+  httpMaxResponseBytes: int(1, 1_073_741_824).default(10 * 1024 * 1024),
+  /** How long to wait for the runner to enroll and write its identity before giving up (0: forever). */
+  identityWaitMs: int(0, 86_400_000).default(0),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  logFile: z.string().optional(),
+});
+export type WorkerConfig = Readonly<z.infer<typeof workerConfigSchema>>;
+
+export function loadWorkerConfig(env: Env, overrides: Partial<Record<keyof typeof sources, unknown>> = {}): WorkerConfig {
+  const { raw, from } = collect(env, sources);
+  const shaped: Record<string, unknown> = { ...raw };
+  if (raw.allowlist !== undefined) shaped['allowlist'] = splitList(raw.allowlist);
+  return parseSettings(workerConfigSchema, { ...shaped, ...overrides }, sources, from);
+}

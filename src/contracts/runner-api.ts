@@ -1,0 +1,87 @@
+/**
+ * Wire schemas of the runner-facing API of the control plane (enrollment, long-poll dequeue,
+ * batch heartbeat, fenced result publication). Both sides parse with these schemas.
+ */
+import { z } from 'zod';
+import { taskOutcomeSchema } from './task.js';
+
+export const RUNNER_API = {
+  enroll: '/api/v1/runners/enroll',
+  dequeue: '/api/v1/runner/tasks/dequeue',
+  heartbeat: '/api/v1/runner/tasks/heartbeat',
+  result: (taskId: string) => `/api/v1/runner/tasks/${encodeURIComponent(taskId)}/result`,
+  keys: '/api/v1/control-plane/keys',
+} as const;
+
+/** Audience of the runner's request JWTs. */
+export const RUNNER_TOKEN_AUDIENCE = 'par-control-plane';
+/** Issuer of signed tasks. */
+export const TASK_ISSUER = 'par-control-plane';
+
+export const jwkSchema = z.record(z.string(), z.unknown()).and(z.object({ kty: z.string() }));
+export const jwksSchema = z.object({ keys: z.array(jwkSchema).min(1) });
+export type Jwks = z.infer<typeof jwksSchema>;
+
+export const enrollRequestSchema = z.object({
+  name: z.string().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash, underscore'),
+  publicKey: jwkSchema,
+  allowlist: z.array(z.string()).default([]),
+  modes: z.array(z.string()).default(['pull']),
+  version: z.string().default('unknown'),
+});
+export type EnrollRequest = z.input<typeof enrollRequestSchema>;
+
+export const enrollResponseSchema = z.object({
+  runnerId: z.string(),
+  urn: z.string(),
+  orgId: z.string(),
+  name: z.string(),
+  /** The control plane's task-signing public keys, pinned by the runner. */
+  controlPlaneKeys: jwksSchema,
+});
+export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
+
+export const dequeueRequestSchema = z.object({
+  max: z.number().int().min(1).max(100).default(10),
+  waitMs: z.number().int().min(0).max(60_000).default(20_000),
+});
+export type DequeueRequest = z.input<typeof dequeueRequestSchema>;
+
+export const deliverySchema = z.object({
+  taskId: z.string(),
+  attempt: z.number().int().positive(),
+  leaseToken: z.string(),
+  leaseExpiresAt: z.number(),
+  signedTask: z.string(),
+});
+export type Delivery = z.infer<typeof deliverySchema>;
+
+export const dequeueResponseSchema = z.object({ tasks: z.array(deliverySchema) });
+export type DequeueResponse = z.infer<typeof dequeueResponseSchema>;
+
+export const heartbeatRequestSchema = z.object({
+  leases: z.array(z.object({ taskId: z.string(), leaseToken: z.string() })).max(1000),
+});
+export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
+
+/** Per lease: `ok` extended; `stale` superseded by a newer delivery; `final` the task already has a result. */
+export const heartbeatResponseSchema = z.object({
+  leases: z.array(z.object({
+    taskId: z.string(),
+    status: z.enum(['ok', 'stale', 'final', 'unknown']),
+    leaseExpiresAt: z.number().optional(),
+  })),
+});
+export type HeartbeatResponse = z.infer<typeof heartbeatResponseSchema>;
+
+export const publishRequestSchema = z.object({
+  leaseToken: z.string(),
+  outcome: taskOutcomeSchema,
+});
+export type PublishRequest = z.infer<typeof publishRequestSchema>;
+
+/** `recorded`: this publish set the final result; `duplicate`: a result was already recorded (ack). */
+export const publishResponseSchema = z.object({
+  status: z.enum(['recorded', 'duplicate']),
+});
+export type PublishResponse = z.infer<typeof publishResponseSchema>;

@@ -1,0 +1,45 @@
+/** Wire schemas of the user-facing task API (submit a task, read its status and result). */
+import { z } from 'zod';
+import { actionFqnSchema, taskInputsSchema, taskOutcomeSchema, taskStateSchema } from './task.js';
+
+export const TASKS_API = {
+  submit: '/api/v1/tasks',
+  get: (taskId: string) => `/api/v1/tasks/${encodeURIComponent(taskId)}`,
+  runners: '/api/v1/runners',
+} as const;
+
+export const submitTaskRequestSchema = z.object({
+  /** Runner id, or runner name within the caller's org. */
+  runner: z.string().min(1),
+  action: actionFqnSchema,
+  inputs: taskInputsSchema.default({}),
+  connectionId: z.string().min(1).optional(),
+  timeoutMs: z.number().int().min(1).max(3_600_000).default(60_000),
+});
+export type SubmitTaskRequest = z.input<typeof submitTaskRequestSchema>;
+
+export const taskViewSchema = z.object({
+  id: z.string(),
+  runnerId: z.string(),
+  orgId: z.string(),
+  action: z.string(),
+  state: taskStateSchema,
+  attempts: z.number().int(),
+  createdAt: z.number(),
+  finishedAt: z.number().optional(),
+  outcome: taskOutcomeSchema.optional(),
+});
+export type TaskView = z.infer<typeof taskViewSchema>;
+
+export const runnerViewSchema = z.object({
+  id: z.string(),
+  urn: z.string(),
+  name: z.string(),
+  orgId: z.string(),
+  allowlist: z.array(z.string()),
+  modes: z.array(z.string()),
+  version: z.string(),
+  createdAt: z.number(),
+  lastSeenAt: z.number().optional(),
+});
+export type RunnerView = z.infer<typeof runnerViewSchema>;

@@ -1,0 +1,69 @@
+/**
+ * The runner's identity in its config dir: `config.yaml`, as the seed's standalone runner keeps
+ * it (URN, private key, allowlist), plus the control-plane keys pinned at enrollment. Written
+ * once at enrollment with mode 0600; read by the runner and by workers (which need the pinned
+ * keys and the runner id to re-verify tasks). The private key never leaves this file.
+ */
+import { mkdir, readFile, rename, writeFile, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { z } from 'zod';
+import { jwkSchema, jwksSchema } from '../contracts/runner-api.js';
+import { ParError } from '../errors/par-error.js';
+
+export const IDENTITY_FILE = 'config.yaml';
+
+export const runnerIdentitySchema = z.object({
+  ddBaseURL: z.string().url(),
+  urn: z.string().min(1),
+  runnerId: z.string().min(1),
+  orgId: z.string().min(1),
+  runnerName: z.string().min(1),
+  modes: z.array(z.string()).default(['pull']),
+  actionsAllowlist: z.array(z.string()).default([]),
+  privateKey: jwkSchema,
+  publicKey: jwkSchema,
+  controlPlaneKeys: jwksSchema,
+  enrolledAt: z.string(),
+});
+export type RunnerIdentity = z.infer<typeof runnerIdentitySchema>;
+
+export function identityPath(configDir: string): string {
+  return join(configDir, IDENTITY_FILE);
+}
+
+/** Reads the identity; `undefined` when the runner has not enrolled yet (no file). */
+export async function readIdentity(configDir: string): Promise<RunnerIdentity | undefined> {
+  const path = identityPath(configDir);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ParError('PAR_ERR_ENROLL_IDENTITY_INVALID', `${path}: ${(error as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch {
+    throw new ParError('PAR_ERR_ENROLL_IDENTITY_INVALID', `${path}: not valid YAML`);
+  }
+  const parsed = runnerIdentitySchema.safeParse(doc);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ParError('PAR_ERR_ENROLL_IDENTITY_INVALID', `${path}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+  }
+  return parsed.data;
+}
+
+/** Writes the identity atomically (temp file + rename), readable by its owner only. */
+export async function writeIdentity(configDir: string, identity: RunnerIdentity): Promise<string> {
+  await mkdir(configDir, { recursive: true });
+  const path = identityPath(configDir);
+  const tmp = `${path}.${process.pid}.tmp`;
+  const text = `# Written by par at enrollment. Private: keep mode 0600. Edit actionsAllowlist and restart to change it.\n${stringify(identity)}`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  await chmod(tmp, 0o600);
+  await rename(tmp, path);
+  return path;
+}
