@@ -10,6 +10,7 @@ const sources = {
   publicUrl: ['PAR_CP_PUBLIC_URL'],
   adminApiKey: ['PAR_ADMIN_API_KEY'],
   adminAppKey: ['PAR_ADMIN_APP_KEY'],
+  bootstrapKeysFile: ['PAR_BOOTSTRAP_KEYS_FILE'],
   taskTtlMs: ['PAR_TASK_TTL_MS'],
   leaseMs: ['PAR_LEASE_MS'],
   maxDeliveries: ['PAR_MAX_DELIVERIES'],
@@ -28,6 +29,8 @@ export const controlPlaneConfigSchema = z.object({
   publicUrl: z.string().url().optional(),
   adminApiKey: z.string().min(16, 'must be at least 16 characters').optional(),
   adminAppKey: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Where to write the admin keys (mode 0600) for a co-located runner to enroll with (compose). */
+  bootstrapKeysFile: z.string().optional(),
   taskTtlMs: int(1, 86_400_000).default(600_000),
   leaseMs: int(100, 3_600_000).default(30_000),
   maxDeliveries: int(1, 100).default(3),

@@ -6,6 +6,7 @@ const sources = {
   controlPlaneUrl: ['PAR_CONTROL_PLANE_URL', 'DD_BASE_URL'],
   apiKey: ['PAR_API_KEY', 'DD_API_KEY'],
   appKey: ['PAR_APP_KEY', 'DD_APP_KEY'],
+  bootstrapKeysFile: ['PAR_BOOTSTRAP_KEYS_FILE'],
   runnerName: ['PAR_RUNNER_NAME', 'RUNNER_NAME'],
   modes: ['PAR_RUNNER_MODES', 'RUNNER_MODES'],
   allowlist: ['PAR_ACTIONS_ALLOWLIST', 'ACTIONS_ALLOWLIST', 'DD_PRIVATE_ACTION_RUNNER_ACTIONS_ALLOWLIST'],
@@ -32,6 +33,8 @@ export const runnerConfigSchema = z.object({
   controlPlaneUrl: z.string().url().default('http://127.0.0.1:7700'),
   apiKey: z.string().optional(),
   appKey: z.string().optional(),
+  /** When the keys are not set: read them from this file written by a co-located control plane (compose). */
+  bootstrapKeysFile: z.string().optional(),
   runnerName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash, underscore').max(100).optional(),
   modes: z.array(z.enum(['pull'])).default(['pull']),
   /** Undefined: not set in the environment (the config dir's config.yaml may hold it). */

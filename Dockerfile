@@ -1,0 +1,14 @@
+# One image for every process: the command picks the role (control-plane, runner, worker).
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts=false && npm cache clean --force
+COPY bin ./bin
+COPY src ./src
+COPY machines ./machines
+COPY workers ./workers
+COPY tsconfig.json ./
+USER node
+ENTRYPOINT ["node", "/app/bin/par.js"]
+CMD ["runner", "--with-api-key"]

@@ -1,0 +1,51 @@
+/** A small client of the control plane's user API, for the `par` commands. */
+import { request } from 'undici';
+import { fromErrorBody, ParError } from '../errors/par-error.js';
+import { TASKS_API, taskViewSchema, type SubmitTaskRequest, type TaskView } from '../contracts/tasks-api.js';
+import type { CliConfig } from '../config/cli.js';
+
+export class ApiClient {
+  constructor(private readonly config: CliConfig) {}
+
+  private async call(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 30_000): Promise<unknown> {
+    const headers: Record<string, string> = { 'dd-application-key': this.config.appKey };
+    if (this.config.apiKey) headers['dd-api-key'] = this.config.apiKey;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res;
+    try {
+      res = await request(new URL(path, this.config.controlPlaneUrl), {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+    } catch (error) {
+      throw new ParError('PAR_ERR_INTERNAL', `cannot reach the control plane at ${this.config.controlPlaneUrl}: ${(error as Error).message}`);
+    }
+    const text = await res.body.text();
+    const parsed: unknown = text.length > 0 ? JSON.parse(text) : undefined;
+    if (res.statusCode >= 400) throw fromErrorBody(parsed);
+    return parsed;
+  }
+
+  async submitTask(task: SubmitTaskRequest): Promise<TaskView> {
+    return taskViewSchema.parse(await this.call('POST', TASKS_API.submit, task));
+  }
+
+  /** Reads a task; with waitMs the control plane answers as soon as the task is final. */
+  async getTask(taskId: string, waitMs = 0): Promise<TaskView> {
+    const path = waitMs > 0 ? `${TASKS_API.get(taskId)}?wait=${waitMs}` : TASKS_API.get(taskId);
+    return taskViewSchema.parse(await this.call('GET', path, undefined, waitMs + 30_000));
+  }
+
+  /** Waits for a final state, in long-poll rounds of up to 60 s. */
+  async waitForTask(taskId: string, timeoutMs: number): Promise<TaskView> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const left = deadline - Date.now();
+      const view = await this.getTask(taskId, Math.max(1, Math.min(60_000, left)));
+      if (view.state === 'succeeded' || view.state === 'failed' || Date.now() >= deadline) return view;
+    }
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The `par` command. Each sub-command is an entry point: it reads its settings from the
+ * environment (once, through its loader in src/config), creates the process's root logger and
+ * hands both to the process's composition root.
+ */
+import { Command } from 'commander';
+import { loadControlPlaneConfig } from '../config/control-plane.js';
+import { loadRunnerConfig } from '../config/runner.js';
+import { loadWorkerConfig } from '../config/worker.js';
+import { loadDevConfig } from '../config/dev.js';
+import { createRootLogger } from '../logging/logger.js';
+import { failStartup, stopOnSignal } from './process-lifecycle.js';
+import { registerTaskCommands } from './task-commands.js';
+import { waitForBootstrapKeys, writeBootstrapKeys } from './bootstrap-keys-file.js';
+import { PACKAGE_VERSION } from '../version.js';
+
+const program = new Command();
+program.name('par').description('private action runner').version(PACKAGE_VERSION);
+
+program
+  .command('start')
+  .alias('dev')
+  .description('run the whole system on this host: Redis (if none answers), control plane, runner, workers')
+  .action(async () => {
+    const { runDevSystem } = await import('./dev-orchestrator.js');
+    try {
+      await runDevSystem(loadDevConfig(process.env));
+    } catch (error) {
+      failStartup(error);
+    }
+  });
+
+program
+  .command('control-plane')
+  .description('run the control plane (HTTP API and web page)')
+  .action(async () => {
+    try {
+      const config = loadControlPlaneConfig(process.env);
+      const logger = createRootLogger({ process: 'control-plane', level: config.logLevel, file: config.logFile });
+      const { runControlPlane } = await import('../control-plane/server.js');
+      const cp = await runControlPlane(config, logger);
+      if (cp.adminKeys) {
+        process.stdout.write(`Generated admin keys (shown once, stored hashed):\n  API key: ${cp.adminKeys.apiKey}\n  app key: ${cp.adminKeys.appKey}\n`);
+      }
+      const known = cp.adminKeys ?? (config.adminApiKey && config.adminAppKey ? { apiKey: config.adminApiKey, appKey: config.adminAppKey } : undefined);
+      if (config.bootstrapKeysFile && known) await writeBootstrapKeys(config.bootstrapKeysFile, known);
+      logger.info({ url: cp.url }, 'control plane listening');
+      stopOnSignal(logger, cp.close);
+    } catch (error) {
+      failStartup(error);
+    }
+  });
+
+program
+  .command('runner')
+  .description('run the private action runner (enrolls on first start)')
+  .option('--with-api-key', 'enroll with DD_API_KEY and DD_APP_KEY if this config dir has no identity yet')
+  .action(async (opts: { withApiKey?: boolean }) => {
+    try {
+      let config = loadRunnerConfig(process.env, { withApiKey: opts.withApiKey === true });
+      if (config.withApiKey && (!config.apiKey || !config.appKey) && config.bootstrapKeysFile) {
+        const keys = await waitForBootstrapKeys(config.bootstrapKeysFile, 60_000);
+        config = loadRunnerConfig(process.env, { withApiKey: true, apiKey: keys.apiKey, appKey: keys.appKey });
+      }
+      const logger = createRootLogger({ process: 'runner', level: config.logLevel, file: config.logFile });
+      const { runRunner } = await import('../runner/main.js');
+      const runner = await runRunner(config, logger);
+      stopOnSignal(logger, runner.close);
+      const fatal = await runner.fatal;
+      logger.fatal({ code: fatal.code }, fatal.message);
+      await runner.close();
+      failStartup(fatal);
+    } catch (error) {
+      failStartup(error);
+    }
+  });
+
+
+program
+  .command('worker')
+  .description('run a worker process (executes tasks from the runner queue)')
+  .action(async () => {
+    try {
+      const config = loadWorkerConfig(process.env);
+      const logger = createRootLogger({ process: 'worker', level: config.logLevel, file: config.logFile });
+      const { runWorker } = await import('../../workers/main.js');
+      const worker = await runWorker(config, logger);
+      stopOnSignal(logger, worker.close);
+    } catch (error) {
+      failStartup(error);
+    }
+  });
+
+registerTaskCommands(program);
+
+await program.parseAsync(process.argv);
