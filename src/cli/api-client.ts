@@ -1,7 +1,7 @@
 /** A small client of the control plane's user API, for the `par` commands. */
 import { request } from 'undici';
 import { fromErrorBody, ParError } from '../errors/par-error.js';
-import { TASKS_API, taskViewSchema, type SubmitTaskRequest, type TaskView } from '../contracts/tasks-api.js';
+import { TASKS_API, taskEventsPath, taskEventsResponseSchema, taskViewSchema, type SubmitTaskRequest, type TaskEvent, type TaskView } from '../contracts/tasks-api.js';
 import type { CliConfig } from '../config/cli.js';
 
 export class ApiClient {
@@ -37,6 +37,10 @@ export class ApiClient {
   async getTask(taskId: string, waitMs = 0): Promise<TaskView> {
     const path = waitMs > 0 ? `${TASKS_API.get(taskId)}?wait=${waitMs}` : TASKS_API.get(taskId);
     return taskViewSchema.parse(await this.call('GET', path, undefined, waitMs + 30_000));
+  }
+
+  async getTaskEvents(taskId: string): Promise<TaskEvent[]> {
+    return taskEventsResponseSchema.parse(await this.call('GET', taskEventsPath(taskId))).events;
   }
 
   /** Waits for a final state, in long-poll rounds of up to 60 s. */

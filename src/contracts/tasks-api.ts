@@ -43,3 +43,17 @@ export const runnerViewSchema = z.object({
   lastSeenAt: z.number().optional(),
 });
 export type RunnerView = z.infer<typeof runnerViewSchema>;
+
+/**
+ * A task's history, as the control plane saw it. `result.recorded` appears at most once per
+ * task: that is the exactly-once reporting guarantee, visible to users and tests.
+ */
+export const taskEventTypeSchema = z.enum(['submitted', 'delivered', 'lease.expired', 'result.recorded', 'result.duplicate', 'result.stale', 'failed.lease_expired']);
+export const taskEventSchema = z.object({
+  at: z.number(),
+  type: taskEventTypeSchema,
+  attempt: z.number().int().optional(),
+});
+export type TaskEvent = z.infer<typeof taskEventSchema>;
+export const taskEventsResponseSchema = z.object({ events: z.array(taskEventSchema) });
+export const taskEventsPath = (taskId: string): string => `/api/v1/tasks/${encodeURIComponent(taskId)}/events`;

@@ -1,0 +1,79 @@
+/**
+ * Spawning the real `par` processes for end-to-end tests. Output is kept in memory (and shown
+ * when a test fails through `describe()`), and every process is killed when the test ends.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const PAR_BIN = fileURLToPath(new URL('../../bin/par.js', import.meta.url));
+
+export interface ParProcess {
+  name: string;
+  proc: ChildProcess;
+  output: () => string;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  exited: Promise<number | string>;
+  waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | string>;
+}
+
+export function startPar(name: string, args: string[], env: Record<string, string>): ParProcess {
+  const proc = spawn(process.execPath, [PAR_BIN, ...args], {
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PAR_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (chunk: Buffer): void => {
+    out += chunk.toString('utf8');
+    if (out.length > 4_000_000) out = out.slice(-2_000_000);
+    for (const l of listeners) l();
+  };
+  proc.stdout?.on('data', onData);
+  proc.stderr?.on('data', onData);
+  const exited = new Promise<number | string>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+
+  const waitForOutput = (pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> =>
+    new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const m = pattern.exec(out);
+        if (m) {
+          cleanup();
+          resolve(m);
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${name}: no output matching ${pattern} within ${timeoutMs} ms; output:\n${out.slice(-4000)}`));
+      }, timeoutMs);
+      const onExit = (): void => {
+        if (check()) return;
+        cleanup();
+        reject(new Error(`${name} exited before printing ${pattern}; output:\n${out.slice(-4000)}`));
+      };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        listeners.delete(listener);
+        proc.off('exit', onExit);
+      };
+      const listener = (): void => { check(); };
+      if (check()) return;
+      listeners.add(listener);
+      proc.once('exit', onExit);
+    });
+
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<number | string> => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill(signal);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    }
+    return exited;
+  };
+
+  return { name, proc, output: () => out, exited, waitForOutput, stop };
+}

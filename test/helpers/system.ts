@@ -1,0 +1,131 @@
+/**
+ * The whole system as real processes for end-to-end tests: a control plane, a runner enrolled
+ * with fresh admin keys, and N workers, all on the real Redis under unique prefixes, with a
+ * temporary config dir. `stop()` ends every process and deletes every key the test made.
+ */
+import { randomBytes } from 'node:crypto';
+import { request } from 'undici';
+import { ApiClient } from '../../src/cli/api-client.js';
+import { freePort } from '../../src/cli/local-redis.js';
+import { connectRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from './redis.js';
+import { startPar, type ParProcess } from './processes.js';
+import { tempDir } from './tmp.js';
+
+export interface SystemOptions {
+  workers?: number;
+  allowlist?: string;
+  runnerName?: string;
+  cpEnv?: Record<string, string>;
+  runnerEnv?: Record<string, string>;
+  workerEnv?: Record<string, string>;
+}
+
+export interface System {
+  cpUrl: string;
+  keys: { apiKey: string; appKey: string };
+  cpPrefix: string;
+  queuePrefix: string;
+  configDir: string;
+  runnerName: string;
+  runnerAdminUrl: string;
+  cp: ParProcess;
+  runner: ParProcess;
+  workers: ParProcess[];
+  api: ApiClient;
+  startControlPlane(): Promise<ParProcess>;
+  startRunner(extraEnv?: Record<string, string>): Promise<ParProcess>;
+  startWorker(extraEnv?: Record<string, string>): ParProcess;
+  stop(): Promise<void>;
+}
+
+export async function waitForHttpOk(url: string, timeoutMs: number, proc?: ParProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await request(url, { headersTimeout: 1000, bodyTimeout: 1000 });
+      await res.body.dump();
+      if (res.statusCode === 200) return;
+    } catch {
+      // not up yet
+    }
+    if (proc && proc.proc.exitCode !== null) throw new Error(`${proc.name} exited (${proc.proc.exitCode}) before ${url} answered:\n${proc.output().slice(-4000)}`);
+    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms${proc ? `; ${proc.name} output:\n${proc.output().slice(-4000)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startSystem(options: SystemOptions = {}): Promise<System> {
+  const base = uniquePrefix('e2e');
+  const cpPrefix = `${base}:cp`;
+  const queuePrefix = `${base}:q`;
+  const dir = await tempDir('e2e');
+  const keys = { apiKey: randomBytes(16).toString('hex'), appKey: randomBytes(20).toString('hex') };
+  const cpPort = await freePort();
+  const adminPort = await freePort();
+  const cpUrl = `http://127.0.0.1:${cpPort}`;
+  const runnerName = options.runnerName ?? `e2e-${randomBytes(3).toString('hex')}`;
+  const allowlist = options.allowlist ?? 'com.datadoghq.http.request';
+  const processes: ParProcess[] = [];
+
+  const cpEnv = {
+    PAR_CP_HOST: '127.0.0.1', PAR_CP_PORT: String(cpPort), PAR_CP_REDIS_URL: TEST_REDIS_URL, PAR_CP_KEY_PREFIX: cpPrefix,
+    PAR_ADMIN_API_KEY: keys.apiKey, PAR_ADMIN_APP_KEY: keys.appKey, PAR_LEASE_SWEEP_INTERVAL_MS: '200', ...options.cpEnv,
+  };
+  const workerEnv = {
+    REDIS_URL: TEST_REDIS_URL, PAR_QUEUE_PREFIX: queuePrefix, DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path, ACTIONS_ALLOWLIST: allowlist,
+    PAR_RETRY_BACKOFF_MS: '100', ...options.workerEnv,
+  };
+
+  const system: System = {
+    cpUrl, keys, cpPrefix, queuePrefix, configDir: dir.path, runnerName, runnerAdminUrl: `http://127.0.0.1:${adminPort}`,
+    cp: undefined as unknown as ParProcess,
+    runner: undefined as unknown as ParProcess,
+    workers: [],
+    api: new ApiClient({ controlPlaneUrl: cpUrl, apiKey: keys.apiKey, appKey: keys.appKey }),
+    async startControlPlane() {
+      const cp = startPar('control-plane', ['control-plane'], cpEnv);
+      processes.push(cp);
+      system.cp = cp;
+      await waitForHttpOk(`${cpUrl}/healthz`, 20_000, cp);
+      return cp;
+    },
+    async startRunner(extraEnv = {}) {
+      const runner = startPar('runner', ['runner', '--with-api-key'], {
+        DD_BASE_URL: cpUrl, DD_API_KEY: keys.apiKey, DD_APP_KEY: keys.appKey, RUNNER_NAME: runnerName, ACTIONS_ALLOWLIST: allowlist,
+        DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path, REDIS_URL: TEST_REDIS_URL, PAR_QUEUE_PREFIX: queuePrefix,
+        PAR_RUNNER_ADMIN_PORT: String(adminPort), PAR_POLL_BACKOFF_MAX_MS: '300', PAR_PUBLISH_BACKOFF_MAX_MS: '300',
+        PAR_ENROLL_BACKOFF_MAX_MS: '300', ...options.runnerEnv, ...extraEnv,
+      });
+      processes.push(runner);
+      system.runner = runner;
+      await waitForHttpOk(`${system.runnerAdminUrl}/readyz`, 30_000, runner);
+      return runner;
+    },
+    startWorker(extraEnv = {}) {
+      const worker = startPar(`worker-${system.workers.length + 1}`, ['worker'], { ...workerEnv, ...extraEnv });
+      processes.push(worker);
+      system.workers.push(worker);
+      return worker;
+    },
+    async stop() {
+      await Promise.all(processes.map((p) => p.stop('SIGTERM', 5_000)));
+      const redis = connectRedis();
+      try {
+        await deleteKeys(redis, base);
+      } finally {
+        redis.disconnect();
+      }
+      await dir.remove();
+    },
+  };
+
+  try {
+    await system.startControlPlane();
+    await system.startRunner();
+    for (let i = 0; i < (options.workers ?? 1); i++) system.startWorker();
+  } catch (error) {
+    await system.stop();
+    throw error;
+  }
+  return system;
+}
