@@ -80,4 +80,14 @@ describe('round trip', () => {
     assert.match(stderr, /PAR_ERR_ACTION_NOT_ALLOWLISTED/);
     assert.equal(target.requests.length, before, 'the target service must not see a request');
   });
+
+  test('no key reaches any process log', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const identity = await readFile(`${system.configDir}/config.yaml`, 'utf8');
+    const privateD = /\bd: (\S+)/.exec(identity)?.[1];
+    assert.ok(privateD, 'config.yaml holds the private key');
+    const logs = [system.cp, system.runner, ...system.workers].map((p) => p.output()).join('\n');
+    assert.ok(logs.length > 0);
+    for (const secret of [system.keys.apiKey, system.keys.appKey, privateD]) assert.ok(!logs.includes(secret), 'a secret appeared in the logs');
+  });
 });
