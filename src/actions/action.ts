@@ -1,0 +1,50 @@
+/**
+ * The contract every action implements. An action declares its inputs as a zod schema (the
+ * worker validates them before running) and runs with a context that carries the cancellation
+ * signal: when the task times out or is cancelled the signal aborts, and the action must stop
+ * its work (close sockets, kill processes) rather than run on unobserved.
+ */
+import type { z } from 'zod';
+import type { Logger } from '../logging/logger.js';
+
+/** Parsed content of a connection's credential file (seed format: `{auth_type, credentials}`). */
+export type ActionCredentials = Readonly<Record<string, unknown>>;
+
+/** Resource caps, from the worker's config. */
+export interface ActionLimits {
+  readonly httpMaxResponseBytes: number;
+}
+
+export interface ActionContext {
+  readonly signal: AbortSignal;
+  readonly credentials?: ActionCredentials | undefined;
+  /** The task's child logger. Never log input values or credentials through it. */
+  readonly logger: Logger;
+  readonly limits: ActionLimits;
+}
+
+/** An action as the registry holds it: its inputs erased to `unknown`. */
+export interface RegisteredAction {
+  readonly fqn: string;
+  readonly inputSchema: z.ZodType<unknown>;
+  /** `inputs` is always the output of `inputSchema` (the lifecycle validates before executing). */
+  run(inputs: unknown, ctx: ActionContext): Promise<unknown>;
+}
+
+export interface ActionDefinition<S extends z.ZodType, O> {
+  readonly fqn: string;
+  readonly inputSchema: S;
+  run(inputs: z.output<S>, ctx: ActionContext): Promise<O>;
+}
+
+/**
+ * Erases an action's input type so actions of different shapes share one registry. The cast is
+ * sound because the worker only ever passes `inputSchema.parse(...)` output to `run`.
+ */
+export function defineAction<S extends z.ZodType, O>(definition: ActionDefinition<S, O>): RegisteredAction {
+  return {
+    fqn: definition.fqn,
+    inputSchema: definition.inputSchema as z.ZodType<unknown>,
+    run: (inputs, ctx) => definition.run(inputs as z.output<S>, ctx),
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The one place where the HTTP bundle turns what went wrong into an error code. Callers (and the
+ * task lifecycle) decide on `code` and `retryable`, never on messages. Details name the target
+ * by origin and path only: queries and userinfo may carry secrets.
+ */
+import { ParError } from '../../errors/par-error.js';
+import type { StatusRange } from './inputs.js';
+
+/** Socket-level failures: the target may well answer on the next attempt. */
+const CONNECT_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH',
+  'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EADDRNOTAVAIL',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+]);
+
+const INPUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'ERR_INVALID_URL']);
+
+/** Where the request went, safe to log and to put in an error message. */
+export function describeTarget(method: string, url: URL): string {
+  return `${method} ${url.origin}${url.pathname}`;
+}
+
+/** Finds a string `code` on the error, its cause chain, or the members of an AggregateError. */
+export function errorCodeOf(error: unknown, depth = 0): string | undefined {
+  if (depth > 4 || error === null || typeof error !== 'object') return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code !== 'UND_ERR') return code;
+  if (error instanceof AggregateError) {
+    for (const inner of error.errors) {
+      const found = errorCodeOf(inner, depth + 1);
+      if (found) return found;
+    }
+  }
+  return errorCodeOf((error as { cause?: unknown }).cause, depth + 1);
+}
+
+export interface FailureContext {
+  target: string;
+  /** The task's signal: aborted when the lifecycle left `executing` (deadline or cancel). */
+  taskSignal: AbortSignal;
+  /** The per-request timeout signal from the `timeout` input, if any. */
+  timeoutSignal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+}
+
+export function classifyHttpError(error: unknown, ctx: FailureContext): ParError {
+  if (error instanceof ParError) return error;
+  // Which signal fired matters more than how undici reported the abort.
+  if (ctx.taskSignal.aborted) return new ParError('PAR_ERR_TASK_CANCELLED', `${ctx.target}: aborted`, { cause: error });
+  if (ctx.timeoutSignal?.aborted) {
+    return new ParError('PAR_ERR_TASK_TIMEOUT', `${ctx.target}: no complete response within the ${ctx.timeoutMs ?? '?'} ms request timeout`, { cause: error });
+  }
+  const code = errorCodeOf(error);
+  if (code && CONNECT_CODES.has(code)) return new ParError('PAR_ERR_HTTP_CONNECT', `${ctx.target}: ${code}`, { cause: error });
+  if (code && INPUT_CODES.has(code)) {
+    return new ParError('PAR_ERR_INPUT_INVALID', `${ctx.target}: ${error instanceof Error ? error.message : code}`, { cause: error });
+  }
+  return new ParError('PAR_ERR_ACTION_FAILED', `${ctx.target}: ${code ?? (error instanceof Error ? error.name : 'error')}`, { cause: error });
+}
+
+export function statusMatches(status: number, ranges: readonly StatusRange[] | undefined): boolean {
+  return (ranges ?? []).some((r) => status >= r.from && status <= r.to);
+}
+
+/** A status the caller asked to fail on: 429 and 5xx may succeed later, other statuses will not. */
+export function statusError(status: number, target: string): ParError {
+  const retryable = status === 429 || status >= 500;
+  return new ParError(retryable ? 'PAR_ERR_HTTP_STATUS_RETRYABLE' : 'PAR_ERR_HTTP_STATUS', `${target}: status ${status}`);
+}
+
+export function responseTooLarge(capBytes: number, target: string): ParError {
+  return new ParError('PAR_ERR_HTTP_RESPONSE_TOO_LARGE', `${target}: more than ${capBytes} bytes`);
+}

@@ -1,0 +1,114 @@
+/**
+ * Input schemas of the `com.datadoghq.http` bundle. Headers and URL parameters are accepted in
+ * the vendor's shape (`[{key, value: string | string[]}]`) and as a plain object, and normalised
+ * to a list of pairs, so the request code sees one shape.
+ */
+import { z } from 'zod';
+
+export const HTTP_VERBS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+export type HttpVerb = (typeof HTTP_VERBS)[number];
+
+/** RFC 9110 token: what undici accepts as a header name. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** No CR/LF/NUL, so a value cannot smuggle another header. */
+const HEADER_VALUE = /^[^\r\n\0]*$/;
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+const values = z.union([scalar, z.array(scalar)]).transform((v) => (Array.isArray(v) ? v : [v]));
+
+const keyValues = z
+  .union([
+    z.array(z.object({ key: z.string().min(1), value: values })),
+    z.record(z.string().min(1), values),
+  ])
+  .transform((input): Array<[string, string]> => {
+    const entries = Array.isArray(input) ? input.map((e) => [e.key, e.value] as const) : Object.entries(input);
+    return entries.flatMap(([key, vs]) => vs.map((v): [string, string] => [key, v]));
+  });
+
+export const headersSchema = keyValues.refine(
+  (pairs) => pairs.every(([k, v]) => HEADER_NAME.test(k) && HEADER_VALUE.test(v)),
+  'header names must be tokens and values must not contain line breaks',
+);
+export const urlParamsSchema = keyValues;
+
+export const httpUrlSchema = z.string().refine((value) => {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}, 'must be an absolute http(s) URL');
+
+/** An inclusive range of status codes. */
+export interface StatusRange {
+  readonly from: number;
+  readonly to: number;
+}
+
+const STATUS_ENTRY = /^(\d{3})(?:-(\d{3}))?$|^([1-5])xx$/i;
+
+function parseStatusEntry(entry: string | number, ctx: z.RefinementCtx): StatusRange | undefined {
+  if (typeof entry === 'number') return { from: entry, to: entry };
+  const m = STATUS_ENTRY.exec(entry.trim());
+  if (m?.[3]) return { from: Number(m[3]) * 100, to: Number(m[3]) * 100 + 99 };
+  if (m?.[1]) {
+    const from = Number(m[1]);
+    const to = m[2] ? Number(m[2]) : from;
+    if (from >= 100 && to <= 599 && from <= to) return { from, to };
+  }
+  ctx.addIssue({ code: 'custom', message: `"${entry}" is not a status code, a range like 500-599, or a class like 5xx` });
+  return undefined;
+}
+
+/** `errorOnStatus`: statuses that turn the response into a failure (default: none, any status is an output). */
+export const errorOnStatusSchema = z
+  .union([z.string(), z.array(z.union([z.string(), z.number().int().min(100).max(599)]))])
+  .transform((input, ctx): StatusRange[] => {
+    const entries = typeof input === 'string' ? input.split(',').filter((s) => s.trim().length > 0) : input;
+    return entries.map((e) => parseStatusEntry(e, ctx)).filter((r): r is StatusRange => r !== undefined);
+  });
+
+const timeoutSchema = z.number().int().positive().max(3_600_000);
+
+export const httpRequestInputSchema = z.object({
+  verb: z.string().transform((v) => v.toUpperCase()).pipe(z.enum(HTTP_VERBS)).default('GET'),
+  url: httpUrlSchema,
+  requestHeaders: headersSchema.optional(),
+  urlParams: urlParamsSchema.optional(),
+  /** A string is sent as is; anything else is sent as JSON. */
+  body: z.unknown().optional(),
+  /** Milliseconds for the whole exchange; the task's own deadline applies in any case. */
+  timeout: timeoutSchema.optional(),
+  errorOnStatus: errorOnStatusSchema.optional(),
+});
+export type HttpRequestInput = z.output<typeof httpRequestInputSchema>;
+
+export const httpTestConnectionInputSchema = z.object({
+  url: httpUrlSchema,
+  requestHeaders: headersSchema.optional(),
+  timeout: timeoutSchema.optional(),
+});
+export type HttpTestConnectionInput = z.output<typeof httpTestConnectionInputSchema>;
+
+/** Groups header pairs by name, as undici takes them (repeated names become arrays). */
+export function toHeaderRecord(pairs: ReadonlyArray<readonly [string, string]>): Record<string, string | string[]> {
+  const record: Record<string, string | string[]> = {};
+  for (const [key, value] of pairs) {
+    const existing = record[key];
+    record[key] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
+  }
+  return record;
+}
+
+export function hasHeader(pairs: ReadonlyArray<readonly [string, string]>, name: string): boolean {
+  const lower = name.toLowerCase();
+  return pairs.some(([k]) => k.toLowerCase() === lower);
+}
+
+export function buildUrl(base: string, params: ReadonlyArray<readonly [string, string]> | undefined): URL {
+  const url = new URL(base);
+  for (const [k, v] of params ?? []) url.searchParams.append(k, v);
+  return url;
+}

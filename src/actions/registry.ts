@@ -1,0 +1,31 @@
+/**
+ * The explicit map of action FQN -> implementation. A new bundle is one import and one line in
+ * `createActionRegistry`; bundles import no other bundle. The registry owns the bundles'
+ * long-lived resources (HTTP connection pools), so one registry per worker process.
+ */
+import type { RegisteredAction } from './action.js';
+import { createHttpBundle } from './http/bundle.js';
+
+export interface ActionRegistry {
+  get(fqn: string): RegisteredAction | undefined;
+  readonly fqns: readonly string[];
+  /** Releases pooled resources; running actions should have finished first. */
+  close(): Promise<void>;
+}
+
+export function createActionRegistry(): ActionRegistry {
+  const http = createHttpBundle();
+  const bundles = [http];
+  const actions = new Map<string, RegisteredAction>();
+  for (const action of bundles.flatMap((b) => b.actions)) {
+    if (actions.has(action.fqn)) throw new Error(`action ${action.fqn} registered twice`);
+    actions.set(action.fqn, action);
+  }
+  return {
+    get: (fqn) => actions.get(fqn),
+    fqns: Object.freeze([...actions.keys()]),
+    close: async () => {
+      await Promise.all(bundles.map((b) => b.close()));
+    },
+  };
+}

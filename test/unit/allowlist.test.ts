@@ -1,0 +1,39 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Allowlist } from '../../src/actions/allowlist.js';
+
+describe('Allowlist', () => {
+  it('admits exact FQNs only', () => {
+    const list = new Allowlist(['com.datadoghq.http.request']);
+    assert.equal(list.allows('com.datadoghq.http.request'), true);
+    assert.equal(list.allows('com.datadoghq.http.testConnection'), false);
+    assert.equal(list.allows('com.datadoghq.http.request.x'), false);
+  });
+
+  it('`bundle.*` admits every action of that bundle', () => {
+    const list = new Allowlist(['com.datadoghq.http.*']);
+    assert.equal(list.allows('com.datadoghq.http.request'), true);
+    assert.equal(list.allows('com.datadoghq.http.testConnection'), true);
+  });
+
+  it('`bundle.*` admits neither a look-alike bundle, nor a nested one, nor the bare prefix', () => {
+    const list = new Allowlist(['com.datadoghq.http.*']);
+    assert.equal(list.allows('com.datadoghq.httpx.request'), false);
+    assert.equal(list.allows('com.datadoghq.http.x.request'), false);
+    assert.equal(list.allows('com.datadoghq.http.'), false);
+    assert.equal(list.allows('com.datadoghq.http'), false);
+  });
+
+  it('an empty list admits nothing', () => {
+    const list = new Allowlist([]);
+    assert.equal(list.allows('com.datadoghq.http.request'), false);
+    assert.equal(new Allowlist(['', '  ']).allows(''), false);
+  });
+
+  it('trims entries (lists split from an environment variable)', () => {
+    const list = new Allowlist([' com.datadoghq.http.request ', ' com.datadoghq.kubernetes.core.* ']);
+    assert.equal(list.allows('com.datadoghq.http.request'), true);
+    assert.equal(list.allows('com.datadoghq.kubernetes.core.listPod'), true);
+    assert.equal(list.allows('com.datadoghq.kubernetes.apps.listDeployment'), false);
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * What a worker does with one job of the `tasks` queue. The queue is not trusted: the signed task
+ * is verified again (expiry not re-checked, so retries work) and the allowlist re-checked before
+ * anything runs. The run itself is one `taskLifecycleMachine` actor.
+ *
+ * Job flow, as BullMQ sees it:
+ *  - retryable failure with attempts left: throw a plain Error -> BullMQ retries with backoff;
+ *  - any final outcome: add `{taskId, outcome}` to `results` first (so a crash re-runs the task
+ *    instead of losing its result), then complete (success) or throw UnrecoverableError
+ *    (failure: shown as failed, never retried).
+ */
+import { UnrecoverableError, type Job } from 'bullmq';
+import { createActor, toPromise } from 'xstate';
+import {
+  taskLifecycleMachine,
+  type TaskLifecycleFinalState,
+  type TaskLifecycleOutput,
+} from '../machines/task-lifecycle/task-lifecycle.machine.js';
+import type { Allowlist } from '../src/actions/allowlist.js';
+import type { ActionLimits } from '../src/actions/action.js';
+import type { ActionRegistry } from '../src/actions/registry.js';
+import type { ResultJobData, TaskJobData } from '../src/contracts/jobs.js';
+import { claimsToTask, type OutcomeKind, type TaskOutcome, type VerifiedTask } from '../src/contracts/task.js';
+import type { TaskVerifier } from '../src/crypto/task-signature.js';
+import { ParError, toParError } from '../src/errors/par-error.js';
+import type { Logger } from '../src/logging/logger.js';
+import { createLifecycleActors } from './lifecycle-actors.js';
+
+export interface TaskProcessorDeps {
+  runnerId: string;
+  verifier: TaskVerifier;
+  allowlist: Allowlist;
+  registry: ActionRegistry;
+  configDir: string;
+  limits: ActionLimits;
+  /** Worker-side cap on runs per task; the job's own `attempts` option caps it too. */
+  maxAttempts: number;
+  logger: Logger;
+  /** Adds the final outcome to the `results` queue (durably, before the job completes). */
+  publishResult(result: ResultJobData): Promise<void>;
+}
+
+/** What the job stores as its return value: the outcome kind only (the output is in `results`). */
+export interface TaskJobResult {
+  kind: OutcomeKind;
+}
+
+export type TaskProcessor = (job: Job<TaskJobData>, token?: string, signal?: AbortSignal) => Promise<TaskJobResult>;
+
+const OUTCOME_KIND: Record<TaskLifecycleFinalState, OutcomeKind> = {
+  succeeded: 'succeeded',
+  failedRetryable: 'failed',
+  failedFatal: 'failed',
+  timedOut: 'timedOut',
+  cancelled: 'cancelled',
+};
+
+type Admission = { task: VerifiedTask } | { rejection: ParError };
+
+async function admit(deps: TaskProcessorDeps, data: TaskJobData): Promise<Admission> {
+  try {
+    const claims = await deps.verifier.verify(data.signedTask, { runnerId: deps.runnerId, taskId: data.taskId, checkExpiry: false });
+    const task = claimsToTask(claims);
+    if (!deps.allowlist.allows(task.action)) return { rejection: new ParError('PAR_ERR_ACTION_NOT_ALLOWLISTED', task.action) };
+    if (!deps.registry.get(task.action)) return { rejection: new ParError('PAR_ERR_ACTION_UNKNOWN', task.action) };
+    return { task };
+  } catch (error) {
+    return { rejection: toParError(error, 'PAR_ERR_TASK_MALFORMED') };
+  }
+}
+
+async function runLifecycle(deps: TaskProcessorDeps, task: VerifiedTask, logger: Logger, signal: AbortSignal | undefined): Promise<TaskLifecycleOutput> {
+  const actors = createLifecycleActors({ registry: deps.registry, configDir: deps.configDir, limits: deps.limits, logger });
+  const actor = createActor(taskLifecycleMachine.provide({ actors }), {
+    input: { taskId: task.taskId, action: task.action, inputs: task.inputs, connection: task.connection, timeoutMs: task.timeoutMs },
+  });
+  // BullMQ aborts the signal only on an explicit `worker.cancelJob`: that is a cancel request.
+  const onAbort = () => actor.send({
+    type: 'task.cancel',
+    reason: typeof signal?.reason === 'string' ? signal.reason : 'the job was cancelled on the worker',
+  });
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    actor.start();
+    if (signal?.aborted) onAbort();
+    return await toPromise(actor);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    actor.stop();
+  }
+}
+
+export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
+  // Three declared parameters: BullMQ passes the AbortSignal only to processors that take it.
+  return async (job, _token, signal) => {
+    const data = job.data;
+    const taskId = typeof data?.taskId === 'string' && data.taskId.length > 0 ? data.taskId : String(job.id);
+    const attempt = job.attemptsMade + 1;
+    const maxAttempts = Math.min(deps.maxAttempts, job.opts.attempts ?? 1);
+    const logger = deps.logger.child({ taskId, jobId: job.id, attempt });
+    const startedAt = Date.now();
+
+    const admission = await admit(deps, data);
+    let outcome: TaskOutcome;
+    let action: string | undefined;
+    if ('rejection' in admission) {
+      outcome = { kind: 'rejected', error: admission.rejection.toBody(), attempts: attempt, durationMs: Date.now() - startedAt };
+    } else {
+      action = admission.task.action;
+      let run: TaskLifecycleOutput;
+      try {
+        run = await runLifecycle(deps, admission.task, logger, signal);
+      } catch (error) {
+        // The machine itself failed (a bug): report it rather than leave the task hanging.
+        run = { kind: 'failedFatal', error: toParError(error).toBody(), durationMs: Date.now() - startedAt };
+      }
+      if (run.kind === 'failedRetryable' && attempt < maxAttempts) {
+        logger.warn({ action, code: run.error?.code, durationMs: run.durationMs, maxAttempts }, 'task failed, will retry');
+        throw new Error(`${run.error?.code ?? 'PAR_ERR_ACTION_FAILED'}: ${run.error?.message ?? 'retryable failure'}`);
+      }
+      outcome = {
+        kind: OUTCOME_KIND[run.kind],
+        ...(run.kind === 'succeeded' ? { output: run.output } : {}),
+        ...(run.error ? { error: run.error } : {}),
+        attempts: attempt,
+        durationMs: run.durationMs,
+      };
+    }
+
+    await deps.publishResult({ taskId, outcome });
+    const summary = { action, kind: outcome.kind, code: outcome.error?.code, durationMs: outcome.durationMs };
+    if (outcome.kind === 'succeeded') {
+      logger.info(summary, 'task succeeded');
+      return { kind: outcome.kind };
+    }
+    logger.warn(summary, `task ${outcome.kind}`);
+    throw new UnrecoverableError(`${outcome.error?.code ?? 'PAR_ERR_ACTION_FAILED'}: ${outcome.error?.message ?? outcome.kind}`);
+  };
+}
