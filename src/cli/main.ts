@@ -84,8 +84,14 @@ program
       const config = loadWorkerConfig(process.env);
       const logger = createRootLogger({ process: 'worker', level: config.logLevel, file: config.logFile });
       const { runWorker } = await import('../../workers/main.js');
-      const worker = await runWorker(config, logger);
-      stopOnSignal(logger, worker.close);
+      // Installed before start-up so a signal also ends the wait for the runner's identity.
+      const abort = new AbortController();
+      let worker: { close(): Promise<void> } | undefined;
+      stopOnSignal(logger, async () => {
+        abort.abort();
+        await worker?.close();
+      });
+      worker = await runWorker(config, logger, { signal: abort.signal });
     } catch (error) {
       failStartup(error);
     }
