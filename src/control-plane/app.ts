@@ -1,0 +1,34 @@
+/**
+ * The control plane's HTTP app, without a port: tests drive it with `inject()`, server.ts listens.
+ * Each route group is an encapsulated plugin; errors are mapped centrally (http-errors.ts).
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { ControlPlaneDeps } from './deps.js';
+import { installErrorHandling } from './http-errors.js';
+import { controlPlaneKeysRoutes } from './routes/control-plane-keys.js';
+import { healthRoutes } from './routes/health.js';
+import { runnerTaskRoutes } from './routes/runner-tasks.js';
+import { runnerRoutes } from './routes/runners.js';
+import { statusPageRoutes } from './routes/status-page.js';
+import { taskRoutes } from './routes/tasks.js';
+
+export type ControlPlaneApp = FastifyInstance;
+
+export function buildApp(deps: ControlPlaneDeps): ControlPlaneApp {
+  // The process logger carries the central redaction list (keys, tokens, authorization headers).
+  // Typed as Fastify's base logger so the app and its plugins share the default generics.
+  const loggerInstance: FastifyBaseLogger = deps.logger;
+  const app = Fastify({ loggerInstance });
+  installErrorHandling(app);
+  // Release long polls before the server waits for in-flight requests to finish.
+  app.addHook('preClose', async () => {
+    await deps.wakeups.close();
+  });
+  void app.register(healthRoutes(deps));
+  void app.register(statusPageRoutes(deps));
+  void app.register(controlPlaneKeysRoutes(deps));
+  void app.register(runnerRoutes(deps));
+  void app.register(taskRoutes(deps));
+  void app.register(runnerTaskRoutes(deps));
+  return app;
+}

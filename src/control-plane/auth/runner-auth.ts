@@ -1,0 +1,76 @@
+/**
+ * Authenticates runner calls: `Authorization: Bearer <jwt>` signed with the runner's own key.
+ * The imported public key is cached per runner id (importing a JWK costs far more than
+ * verifying), and `lastSeenAt` is written at most once per TOUCH_EVERY_MS per runner.
+ */
+import type { Redis } from 'ioredis';
+import { importSigningKey, type SigningKey } from '../../crypto/keys.js';
+import { peekRunnerId, verifyRunnerToken } from '../../crypto/runner-token.js';
+import { ParError } from '../../errors/par-error.js';
+import type { Logger } from '../../logging/logger.js';
+import type { KeySpace } from '../store/key-space.js';
+import { getRunner, touchRunner } from '../store/runners.js';
+
+const TOUCH_EVERY_MS = 5_000;
+
+export interface AuthenticatedRunner {
+  runnerId: string;
+  orgId: string;
+}
+
+interface CachedRunner extends AuthenticatedRunner {
+  key: SigningKey;
+}
+
+export class RunnerAuthenticator {
+  private readonly cache = new Map<string, Promise<CachedRunner | undefined>>();
+  private readonly touchedAt = new Map<string, number>();
+
+  constructor(private readonly redis: Redis, private readonly ks: KeySpace, private readonly logger: Logger, private readonly now: () => number = Date.now) {}
+
+  async authenticate(authorization: string | undefined): Promise<AuthenticatedRunner> {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+    const token = match?.[1];
+    if (!token) throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', 'no bearer token');
+    const runnerId = peekRunnerId(token);
+    if (!runnerId) throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', 'no issuer');
+    const runner = await this.load(runnerId);
+    if (!runner) throw new ParError('PAR_ERR_AUTH_RUNNER_UNKNOWN');
+    await verifyRunnerToken(token, runnerId, runner.key);
+    this.touch(runnerId);
+    return { runnerId, orgId: runner.orgId };
+  }
+
+  /** Drops a runner from the cache (when it is deleted or re-keyed). */
+  forget(runnerId: string): void {
+    this.cache.delete(runnerId);
+    this.touchedAt.delete(runnerId);
+  }
+
+  private load(runnerId: string): Promise<CachedRunner | undefined> {
+    let entry = this.cache.get(runnerId);
+    if (!entry) {
+      // Cache the promise so concurrent first calls import once; drop misses and failures so an
+      // unknown id does not pin memory and a Redis hiccup is retried.
+      entry = this.fetch(runnerId);
+      this.cache.set(runnerId, entry);
+      entry.then((r) => { if (!r) this.cache.delete(runnerId); }, () => this.cache.delete(runnerId));
+    }
+    return entry;
+  }
+
+  private async fetch(runnerId: string): Promise<CachedRunner | undefined> {
+    const runner = await getRunner(this.redis, this.ks, runnerId);
+    if (!runner) return undefined;
+    return { runnerId, orgId: runner.orgId, key: await importSigningKey(runner.publicKey) };
+  }
+
+  private touch(runnerId: string): void {
+    const now = this.now();
+    const last = this.touchedAt.get(runnerId);
+    if (last !== undefined && now - last < TOUCH_EVERY_MS) return;
+    this.touchedAt.set(runnerId, now);
+    // Fire and forget: a missed lastSeenAt update must not fail the runner's call.
+    touchRunner(this.redis, this.ks, runnerId, now).catch((error: unknown) => this.logger.warn({ err: error, runnerId }, 'could not update lastSeenAt'));
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * What the routes and background jobs of the control plane need, built once per process.
+ * `createControlPlaneDeps` bootstraps the store (org, admin, keys, signing key) and opens the
+ * shared wake-up subscriber; the caller owns the Redis connection it passes in.
+ */
+import type { Redis } from 'ioredis';
+import type { ControlPlaneConfig } from '../config/control-plane.js';
+import type { Jwks } from '../contracts/runner-api.js';
+import { importSigningKey } from '../crypto/keys.js';
+import { TaskSigner } from '../crypto/task-signature.js';
+import type { Logger } from '../logging/logger.js';
+import { RunnerAuthenticator } from './auth/runner-auth.js';
+import { bootstrap } from './store/bootstrap.js';
+import { keySpace, type KeySpace } from './store/key-space.js';
+import { loadOrCreateSigningKey, publicJwks } from './store/signing-key.js';
+import { Wakeups } from './wakeups.js';
+
+export interface ControlPlaneDeps {
+  readonly config: ControlPlaneConfig;
+  readonly redis: Redis;
+  readonly ks: KeySpace;
+  readonly logger: Logger;
+  readonly signer: TaskSigner;
+  /** Public task-signing keys, as runners pin them. */
+  readonly jwks: Jwks;
+  readonly wakeups: Wakeups;
+  readonly runnerAuth: RunnerAuthenticator;
+  readonly now: () => number;
+}
+
+export interface ControlPlaneContext {
+  readonly deps: ControlPlaneDeps;
+  readonly orgId: string;
+  readonly adminUserId: string;
+  /** Keys generated on this start (none given in config, none stored): shown once, never again. */
+  readonly generatedKeys?: { apiKey: string; appKey: string };
+  /** Releases waiters and closes the subscriber; the Redis connection stays the caller's. */
+  close(): Promise<void>;
+}
+
+export interface CreateDepsOptions {
+  config: ControlPlaneConfig;
+  redis: Redis;
+  logger: Logger;
+  now?: () => number;
+}
+
+export async function createControlPlaneDeps(options: CreateDepsOptions): Promise<ControlPlaneContext> {
+  const { config, redis, logger } = options;
+  const now = options.now ?? Date.now;
+  const ks = keySpace(config.keyPrefix);
+  const boot = await bootstrap(redis, ks, { adminApiKey: config.adminApiKey, adminAppKey: config.adminAppKey, now: now() });
+  const pair = await loadOrCreateSigningKey(redis, ks);
+  const signer = new TaskSigner(await importSigningKey(pair.privateJwk), pair.kid);
+  const wakeups = await Wakeups.start(redis, ks, logger.child({ component: 'wakeups' }));
+  const deps: ControlPlaneDeps = {
+    config,
+    redis,
+    ks,
+    logger,
+    signer,
+    jwks: publicJwks(pair),
+    wakeups,
+    runnerAuth: new RunnerAuthenticator(redis, ks, logger.child({ component: 'runner-auth' }), now),
+    now,
+  };
+  return {
+    deps,
+    orgId: boot.orgId,
+    adminUserId: boot.userId,
+    ...(boot.generatedKeys ? { generatedKeys: boot.generatedKeys } : {}),
+    close: () => wakeups.close(),
+  };
+}

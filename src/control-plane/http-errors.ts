@@ -1,0 +1,49 @@
+/**
+ * One error shape for every HTTP error: `{code, message, retryable}` from a ParError. Validation
+ * failures name the offending field; unexpected errors become PAR_ERR_INTERNAL (logged, never
+ * echoed with internals).
+ */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { ParError, isParError } from '../errors/par-error.js';
+
+export function invalidRequest(error: z.ZodError, where: string): ParError {
+  const issue = error.issues[0];
+  const field = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : where;
+  return new ParError('PAR_ERR_REQUEST_INVALID', `${field}: ${issue?.message ?? 'invalid'}`);
+}
+
+/** Parses request input; a failure is a 400 PAR_ERR_REQUEST_INVALID naming the field. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'params'): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw invalidRequest(result.error, where);
+  return result.data;
+}
+
+function toHttpError(error: unknown): { status: number; error: ParError } {
+  if (isParError(error)) return { status: error.httpStatus, error };
+  if (error instanceof z.ZodError) {
+    const e = invalidRequest(error, 'request');
+    return { status: e.httpStatus, error: e };
+  }
+  // Fastify's own 4xx (malformed JSON, unsupported media type, body too large) keep their status.
+  const status = (error as Partial<FastifyError> | undefined)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const message = error instanceof Error ? error.message : 'invalid request';
+    return { status, error: new ParError('PAR_ERR_REQUEST_INVALID', message) };
+  }
+  return { status: 500, error: new ParError('PAR_ERR_INTERNAL') };
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: unknown, request, reply) => {
+    const { status, error: parError } = toHttpError(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: parError.code, status }, 'request refused');
+    return reply.status(status).send(parError.toBody());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    return reply.status(404).send(new ParError('PAR_ERR_NOT_FOUND', `${request.method} ${path}`).toBody());
+  });
+}

@@ -1,0 +1,143 @@
+/**
+ * Enrolled runners: identity (public key), declared allowlist and modes, and who may manage them
+ * (the grant given at enrollment). Names are unique per org.
+ */
+import type { Redis } from 'ioredis';
+import type { JWK } from 'jose';
+import type { RunnerView } from '../../contracts/tasks-api.js';
+import { ParError } from '../../errors/par-error.js';
+import type { KeySpace } from './key-space.js';
+import { LuaScript } from './lua-script.js';
+
+export type RunnerRole = 'editor' | 'contributor' | 'viewer';
+
+export interface RunnerRecord extends RunnerView {
+  publicKey: JWK;
+}
+
+export interface NewRunner {
+  id: string;
+  orgId: string;
+  name: string;
+  publicKey: JWK;
+  allowlist: readonly string[];
+  modes: readonly string[];
+  version: string;
+  /** The user who enrolled it: becomes its Editor. */
+  enrolledBy: string;
+  now: number;
+}
+
+export function runnerUrn(orgId: string, runnerId: string): string {
+  return `urn:par:runner:${orgId}:${runnerId}`;
+}
+
+// KEYS: org runner names, runner, runner grants, all runners.
+// ARGV: name, runner id, principal, role, then the runner hash as field/value pairs.
+const ENROLL = new LuaScript(`
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+local fields = {}
+for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[2], unpack(fields))
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+redis.call('SADD', KEYS[4], ARGV[2])
+return 1
+`);
+
+/** Atomically claims the name in the org and stores the runner with its Editor grant. */
+export async function enrollRunner(redis: Redis, ks: KeySpace, r: NewRunner): Promise<RunnerRecord> {
+  const record: RunnerRecord = {
+    id: r.id,
+    urn: runnerUrn(r.orgId, r.id),
+    name: r.name,
+    orgId: r.orgId,
+    allowlist: [...r.allowlist],
+    modes: [...r.modes],
+    version: r.version,
+    createdAt: r.now,
+    publicKey: r.publicKey,
+  };
+  const fields = [
+    'id', record.id, 'urn', record.urn, 'name', record.name, 'orgId', record.orgId,
+    'allowlist', JSON.stringify(record.allowlist), 'modes', JSON.stringify(record.modes),
+    'version', record.version, 'createdAt', String(record.createdAt), 'publicKey', JSON.stringify(record.publicKey),
+  ];
+  const claimed = await ENROLL.run(
+    redis,
+    [ks.orgRunners(r.orgId), ks.runner(r.id), ks.runnerGrants(r.id), ks.allRunners],
+    [r.name, r.id, `user:${r.enrolledBy}`, 'editor', ...fields],
+  );
+  if (claimed !== 1) throw new ParError('PAR_ERR_ENROLL_NAME_TAKEN', r.name);
+  return record;
+}
+
+export async function getRunner(redis: Redis, ks: KeySpace, runnerId: string): Promise<RunnerRecord | undefined> {
+  return toRecord(await redis.hgetall(ks.runner(runnerId)));
+}
+
+/** Runner by id, or by name within the org; only runners of that org are found. */
+export async function findRunnerInOrg(redis: Redis, ks: KeySpace, orgId: string, idOrName: string): Promise<RunnerRecord | undefined> {
+  const byId = await getRunner(redis, ks, idOrName);
+  if (byId && byId.orgId === orgId) return byId;
+  const id = await redis.hget(ks.orgRunners(orgId), idOrName);
+  if (!id) return undefined;
+  const byName = await getRunner(redis, ks, id);
+  return byName && byName.orgId === orgId ? byName : undefined;
+}
+
+/** Runners of one org, or of every org when orgId is undefined; sorted by name. */
+export async function listRunners(redis: Redis, ks: KeySpace, orgId?: string): Promise<RunnerRecord[]> {
+  const ids = orgId === undefined ? await redis.smembers(ks.allRunners) : await redis.hvals(ks.orgRunners(orgId));
+  if (ids.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const id of ids) pipeline.hgetall(ks.runner(id));
+  const results = (await pipeline.exec()) ?? [];
+  const runners: RunnerRecord[] = [];
+  for (const [error, value] of results) {
+    if (error) throw error;
+    const record = toRecord(value as Record<string, string>);
+    if (record) runners.push(record);
+  }
+  return runners.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export async function getRunnerGrants(redis: Redis, ks: KeySpace, runnerId: string): Promise<Record<string, string>> {
+  return redis.hgetall(ks.runnerGrants(runnerId));
+}
+
+export async function touchRunner(redis: Redis, ks: KeySpace, runnerId: string, now: number): Promise<void> {
+  // HSET only if the runner still exists, so a touch never resurrects a deleted runner's hash.
+  await TOUCH.run(redis, [ks.runner(runnerId)], [now]);
+}
+
+const TOUCH = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1]) end
+return 0
+`);
+
+export function toView(r: RunnerRecord): RunnerView {
+  const { publicKey: _publicKey, ...view } = r;
+  return view;
+}
+
+function toRecord(h: Record<string, string>): RunnerRecord | undefined {
+  if (!h['id'] || !h['orgId'] || !h['name'] || !h['publicKey']) return undefined;
+  return {
+    id: h['id'],
+    urn: h['urn'] ?? runnerUrn(h['orgId'], h['id']),
+    name: h['name'],
+    orgId: h['orgId'],
+    allowlist: parseStringArray(h['allowlist']),
+    modes: parseStringArray(h['modes']),
+    version: h['version'] ?? 'unknown',
+    createdAt: Number(h['createdAt'] ?? 0),
+    ...(h['lastSeenAt'] ? { lastSeenAt: Number(h['lastSeenAt']) } : {}),
+    publicKey: JSON.parse(h['publicKey']) as JWK,
+  };
+}
+
+function parseStringArray(text: string | undefined): string[] {
+  if (!text) return [];
+  const value: unknown = JSON.parse(text);
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
