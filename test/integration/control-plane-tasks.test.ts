@@ -185,6 +185,13 @@ test('publish records exactly one result: duplicate acknowledged, stale token re
     assert.ok(final.finishedAt !== undefined);
     assert.equal(await h.redis.zscore(h.deps.ks.leases, d.taskId), null, 'lease released');
 
+    // The task's history tells the same story, with exactly one recorded result.
+    const history = await h.request('GET', `${TASKS_API.get(view.id)}/events`, { headers: h.appHeaders() });
+    assert.equal(history.statusCode, 200);
+    const types = (history.body as { events: { type: string; attempt?: number }[] }).events.map((e) => e.type);
+    assert.deepEqual(types, ['submitted', 'delivered', 'result.stale', 'result.recorded', 'result.duplicate', 'result.duplicate']);
+    assert.equal((await h.request('GET', `${TASKS_API.get(view.id)}/events`, { headers: {} })).statusCode, 403);
+
     // Concurrent publishes under the same token: exactly one is recorded.
     const v2 = await h.submit(runner);
     const [d2] = await h.dequeue(runner);

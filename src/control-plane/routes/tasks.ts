@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { TASKS_API, submitTaskRequestSchema, type TaskView } from '../../contracts/tasks-api.js';
+import { TASKS_API, submitTaskRequestSchema, type TaskEvent, type TaskView } from '../../contracts/tasks-api.js';
 import { ParError } from '../../errors/par-error.js';
 import { requireAppKey } from '../auth/keys.js';
 import type { ControlPlaneDeps } from '../deps.js';
@@ -12,6 +12,7 @@ import { parseInput } from '../http-errors.js';
 import { abortOnClientGone } from './client-gone.js';
 import { SCOPES } from '../store/credentials.js';
 import { getTask, isFinal, toTaskView, type TaskRecord } from '../store/tasks.js';
+import { getTaskEvents } from '../store/task-events.js';
 import { submitTask } from '../task-submission.js';
 
 export const MAX_TASK_WAIT_MS = 60_000;
@@ -28,6 +29,14 @@ export function taskRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
       request.log.info({ taskId: task.id, runnerId: task.runnerId, action: task.action }, 'task submitted');
       const view: TaskView = toTaskView(task);
       return reply.status(201).send(view);
+    });
+
+    app.get(`${TASKS_API.submit}/:id/events`, async (request): Promise<{ events: TaskEvent[] }> => {
+      const caller = await requireAppKey(deps.redis, deps.ks, request.headers, SCOPES.actionsRun);
+      const { id } = parseInput(idParamsSchema, request.params, 'params');
+      const task = await getTask(deps.redis, deps.ks, id);
+      if (!task || task.orgId !== caller.orgId) throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
+      return { events: await getTaskEvents(deps.redis, deps.ks, id) };
     });
 
     app.get(`${TASKS_API.submit}/:id`, async (request, reply): Promise<TaskView> => {

@@ -29,6 +29,8 @@ export interface KeySpace {
   /** List of task ids ready for a runner: LPUSH new, RPUSH requeued, RPOP to deliver. */
   ready(runnerId: string): string;
   task(taskId: string): string;
+  /** List of the task's history entries: `task(id) + ':events'` (Lua scripts build it that way). */
+  taskEvents(taskId: string): string;
   /** `task(id)` is `taskPrefix + id` (Lua scripts build task keys from it). */
   readonly taskPrefix: string;
   connection(connectionId: string): string;
@@ -58,6 +60,7 @@ export function keySpace(prefix: string): KeySpace {
     allRunners: `${p}:runners`,
     ready: (id) => `${p}:runner:${id}:ready`,
     task: (id) => `${p}:task:${id}`,
+    taskEvents: (id) => `${p}:task:${id}:events`,
     taskPrefix: `${p}:task:`,
     connection: (id) => `${p}:connection:${id}`,
     leases: `${p}:leases`,

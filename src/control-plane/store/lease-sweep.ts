@@ -7,12 +7,13 @@ import type { Redis } from 'ioredis';
 import { ERROR_CODES } from '../../errors/codes.js';
 import type { KeySpace } from './key-space.js';
 import { LuaScript } from './lua-script.js';
+import { TASK_EVENT_LUA } from './task-events.js';
 
 const BATCH = 200;
 
 // KEYS: leases. ARGV: task key prefix, now, maxDeliveries, batch size, ready list key prefix
 // (`<prefix>:runner:`), ready channel, done channel, error message.
-const SWEEP = new LuaScript(`
+const SWEEP = new LuaScript(`${TASK_EVENT_LUA}
 local now = tonumber(ARGV[2])
 local maxDeliveries = tonumber(ARGV[3])
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
@@ -32,11 +33,13 @@ for _, id in ipairs(ids) do
       })
       redis.call('HSET', key, 'state', 'failed', 'outcome', outcome, 'finishedAt', now)
       redis.call('PUBLISH', ARGV[7], id)
+      taskEvent(key, now, 'failed.lease_expired', attempts)
       failed = failed + 1
     else
       redis.call('HSET', key, 'state', 'queued')
       redis.call('RPUSH', ARGV[5] .. f[3] .. ':ready', id)
       redis.call('PUBLISH', ARGV[6], f[3])
+      taskEvent(key, now, 'lease.expired', attempts)
       requeued = requeued + 1
     end
   end

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { UnsignedTaskClaims } from '../../crypto/task-signature.js';
 import type { KeySpace } from './key-space.js';
 import { LuaScript } from './lua-script.js';
+import { TASK_EVENT_LUA } from './task-events.js';
 
 export interface LeasedTask {
   taskId: string;
@@ -22,7 +23,7 @@ export interface LeasedTask {
 // KEYS: runner ready list, leases. ARGV: task key prefix, now, leaseMs, then one fresh lease token
 // per task wanted. Ids of tasks that are gone or no longer queued are dropped (defensive: a
 // result recorded for a requeued task removes its id from the list anyway).
-const LEASE = new LuaScript(`
+const LEASE = new LuaScript(`${TASK_EVENT_LUA}
 local now = tonumber(ARGV[2])
 local expires = now + tonumber(ARGV[3])
 local want = #ARGV - 3
@@ -36,6 +37,7 @@ while #out < want do
     local attempts = redis.call('HINCRBY', key, 'attempts', 1)
     redis.call('HSET', key, 'state', 'leased', 'leaseToken', token, 'leaseExpiresAt', expires)
     redis.call('ZADD', KEYS[2], expires, id)
+    taskEvent(key, now, 'delivered', attempts)
     local f = redis.call('HMGET', key, 'jws', 'claims')
     out[#out + 1] = {id, attempts, token, f[1] or '', f[2] or ''}
   end

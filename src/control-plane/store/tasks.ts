@@ -10,6 +10,7 @@ import type { TaskView } from '../../contracts/tasks-api.js';
 import type { UnsignedTaskClaims } from '../../crypto/task-signature.js';
 import { keySpace, type KeySpace } from './key-space.js';
 import { LuaScript } from './lua-script.js';
+import { TASK_EVENT_LUA } from './task-events.js';
 
 export interface SignedTaskToEnqueue {
   taskId: string;
@@ -38,7 +39,7 @@ export interface TaskRecord extends TaskView {
 // KEYS: task, runner ready list, leases. ARGV: id, runnerId, orgId, action, jws, claims ('' = none), now, ready channel.
 // Re-enqueueing a task that is not final makes it queued again (like a lease expiry: the current
 // lease token stays valid until a new delivery replaces it).
-const ENQUEUE = new LuaScript(`
+const ENQUEUE = new LuaScript(`${TASK_EVENT_LUA}
 local state = redis.call('HGET', KEYS[1], 'state')
 if state == 'succeeded' or state == 'failed' then return 'final' end
 local owner = redis.call('HGET', KEYS[1], 'runnerId')
@@ -51,6 +52,7 @@ redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('LREM', KEYS[2], 0, ARGV[1])
 redis.call('LPUSH', KEYS[2], ARGV[1])
 redis.call('PUBLISH', ARGV[8], ARGV[2])
+taskEvent(KEYS[1], ARGV[7], 'submitted')
 return 'ok'
 `);
 
