@@ -22,6 +22,9 @@ const sources = {
   heartbeatIntervalMs: ['PAR_HEARTBEAT_INTERVAL_MS'],
   enrollBackoffMaxMs: ['PAR_ENROLL_BACKOFF_MAX_MS'],
   publishBackoffMaxMs: ['PAR_PUBLISH_BACKOFF_MAX_MS'],
+  // Same names as the worker's: the runner sets the retry policy on each `tasks` job it adds.
+  maxAttempts: ['PAR_TASK_MAX_ATTEMPTS'],
+  retryBackoffMs: ['PAR_RETRY_BACKOFF_MS'],
   logLevel: ['PAR_LOG_LEVEL', 'LOG_LEVEL'],
   logFile: ['PAR_LOG_FILE'],
 } as const;
@@ -51,6 +54,8 @@ export const runnerConfigSchema = z.object({
   heartbeatIntervalMs: int(50, 600_000).default(10_000),
   enrollBackoffMaxMs: int(10, 600_000).default(30_000),
   publishBackoffMaxMs: int(10, 600_000).default(30_000),
+  maxAttempts: int(1, 100).default(3),
+  retryBackoffMs: int(0, 600_000).default(1_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   logFile: z.string().optional(),
   /** `--with-api-key`: enroll with DD_API_KEY + DD_APP_KEY when no identity exists. */

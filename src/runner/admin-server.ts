@@ -1,0 +1,70 @@
+/**
+ * The runner's admin server: liveness, readiness and the queue dashboard. It binds to loopback by
+ * default (PAR_RUNNER_ADMIN_HOST): nothing outside the host needs it, and the dashboard shows task
+ * inputs. bull-board is read-only unless PAR_DASHBOARD_READ_ONLY=false.
+ */
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { Queue } from 'bullmq';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '../logging/logger.js';
+
+export const DASHBOARD_PATH = '/queues';
+
+export interface ReadinessCheck {
+  ok: boolean;
+  detail?: string;
+}
+
+export interface AdminServerDeps {
+  host: string;
+  port: number;
+  queues: readonly Queue[];
+  readOnly: boolean;
+  /** Named checks; the runner is ready when all pass. Each must answer quickly. */
+  readiness: Record<string, () => Promise<ReadinessCheck> | ReadinessCheck>;
+  logger: Logger;
+}
+
+export interface AdminServer {
+  url: string;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export function buildAdminApp(deps: Omit<AdminServerDeps, 'host' | 'port'>): FastifyInstance {
+  const app: FastifyInstance = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, disableRequestLogging: true });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const checks: Record<string, ReadinessCheck> = {};
+    await Promise.all(Object.entries(deps.readiness).map(async ([name, check]) => {
+      try {
+        checks[name] = await check();
+      } catch (error) {
+        checks[name] = { ok: false, detail: (error as Error).message };
+      }
+    }));
+    const ready = Object.values(checks).every((c) => c.ok);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+  });
+
+  const board = new FastifyAdapter();
+  board.setBasePath(DASHBOARD_PATH);
+  createBullBoard({
+    queues: deps.queues.map((q) => new BullMQAdapter(q, { readOnlyMode: deps.readOnly, allowRetries: !deps.readOnly })),
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: 'Runner queues' } },
+  });
+  void app.register(board.registerPlugin(), { prefix: DASHBOARD_PATH });
+  return app;
+}
+
+export async function startAdminServer(deps: AdminServerDeps): Promise<AdminServer> {
+  const app = buildAdminApp(deps);
+  const address = await app.listen({ host: deps.host, port: deps.port });
+  // listen() reports e.g. http://127.0.0.1:9016; IPv6 hosts come back bracketed already.
+  return { url: address, app, close: () => app.close() };
+}

@@ -1,0 +1,176 @@
+/**
+ * The runner's HTTP client for the control plane's runner API. One undici Pool for the whole
+ * process (enrollment, the long poll, heartbeats and result publication share its keep-alive
+ * connections). Every call returns a result instead of throwing, so each caller decides what a
+ * failure means for it (back off, drop, stop the runner) by matching on the error's code.
+ *
+ * Every response is parsed with the wire schemas of `src/contracts/runner-api.ts`; a body that does
+ * not match is reported as an error, never passed on.
+ */
+import { Pool, errors as undiciErrors } from 'undici';
+import type { z } from 'zod';
+import {
+  RUNNER_API,
+  dequeueResponseSchema,
+  enrollResponseSchema,
+  heartbeatResponseSchema,
+  publishResponseSchema,
+  type DequeueResponse,
+  type EnrollRequest,
+  type EnrollResponse,
+  type HeartbeatResponse,
+  type PublishResponse,
+} from '../contracts/runner-api.js';
+import type { TaskOutcome } from '../contracts/task.js';
+import type { ErrorCode } from '../errors/codes.js';
+import { ParError, fromErrorBody } from '../errors/par-error.js';
+
+/**
+ * `network`: no HTTP answer (refused, reset, timeout); `http`: the control plane answered with an
+ * error status or an unparseable body; `aborted`: the caller's signal fired.
+ */
+export type ClientFailureKind = 'network' | 'http' | 'aborted';
+
+export type ClientResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; error: ParError; kind: ClientFailureKind; status?: number };
+
+/** Where the runner's request JWT comes from (RunnerTokenMinter, cached). */
+export interface TokenSource {
+  token(): Promise<string>;
+}
+
+export interface LeaseRef {
+  taskId: string;
+  leaseToken: string;
+}
+
+export interface ControlPlaneClientOptions {
+  baseUrl: string;
+  /** Timeout of non-polling requests. */
+  requestTimeoutMs?: number;
+  connections?: number;
+}
+
+/** Extra time a long poll may take beyond its `waitMs` before the runner gives up on it. */
+const LONG_POLL_MARGIN_MS = 15_000;
+
+export class ControlPlaneClient {
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly requestTimeoutMs: number;
+  private tokens: TokenSource | undefined;
+
+  constructor(options: ControlPlaneClientOptions) {
+    const url = new URL(options.baseUrl);
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    // Long polls hold a connection each; heartbeats and publications must not queue behind them.
+    this.pool = new Pool(url.origin, { connections: options.connections ?? 32, keepAliveTimeout: 30_000 });
+  }
+
+  /** Set once the runner has an identity: every later call carries a runner JWT. */
+  setTokenSource(tokens: TokenSource): void {
+    this.tokens = tokens;
+  }
+
+  enroll(apiKey: string, appKey: string, body: EnrollRequest, signal?: AbortSignal): Promise<ClientResult<EnrollResponse>> {
+    return this.call(RUNNER_API.enroll, body, enrollResponseSchema, { 'dd-api-key': apiKey, 'dd-application-key': appKey }, { signal });
+  }
+
+  dequeue(request: { max: number; waitMs: number }, signal?: AbortSignal): Promise<ClientResult<DequeueResponse>> {
+    return this.call(RUNNER_API.dequeue, request, dequeueResponseSchema, 'runner', { signal, timeoutMs: request.waitMs + LONG_POLL_MARGIN_MS });
+  }
+
+  heartbeat(leases: readonly LeaseRef[]): Promise<ClientResult<HeartbeatResponse>> {
+    return this.call(RUNNER_API.heartbeat, { leases }, heartbeatResponseSchema, 'runner');
+  }
+
+  publish(taskId: string, leaseToken: string, outcome: TaskOutcome, signal?: AbortSignal): Promise<ClientResult<PublishResponse>> {
+    return this.call(RUNNER_API.result(taskId), { leaseToken, outcome }, publishResponseSchema, 'runner', { signal });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private async call<S extends z.ZodType>(
+    path: string,
+    body: unknown,
+    schema: S,
+    auth: 'runner' | Record<string, string>,
+    options: { signal?: AbortSignal | undefined; timeoutMs?: number } = {},
+  ): Promise<ClientResult<z.infer<S>>> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    if (auth === 'runner') {
+      if (!this.tokens) return { ok: false, kind: 'http', error: new ParError('PAR_ERR_INTERNAL', 'runner API called before the runner has an identity', { retryable: false }) };
+      headers['authorization'] = `Bearer ${await this.tokens.token()}`;
+    } else {
+      Object.assign(headers, auth);
+    }
+    const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
+    let statusCode: number;
+    let text: string;
+    try {
+      const response = await this.pool.request({
+        method: 'POST',
+        path: `${this.basePath}${path}`,
+        headers,
+        body: JSON.stringify(body),
+        signal: options.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      statusCode = response.statusCode;
+      text = await response.body.text();
+    } catch (error) {
+      if (options.signal?.aborted) return { ok: false, kind: 'aborted', error: new ParError('PAR_ERR_INTERNAL', 'request aborted', { cause: error }) };
+      return { ok: false, kind: 'network', error: networkError(error) };
+    }
+    const json = parseJson(text);
+    if (statusCode < 200 || statusCode >= 300) {
+      return { ok: false, kind: 'http', status: statusCode, error: httpError(statusCode, json ?? text) };
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      // Retryable: most likely a proxy or a control plane mid-upgrade answering something else.
+      return { ok: false, kind: 'http', status: statusCode, error: new ParError('PAR_ERR_INTERNAL', `unexpected response from ${path}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim()) };
+    }
+    return { ok: true, value: parsed.data };
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The code a non-registry error body stands for, by HTTP status (proxies answer plain text). */
+function fallbackCode(status: number): ErrorCode {
+  if (status === 429) return 'PAR_ERR_RATE_LIMITED';
+  if (status >= 500) return 'PAR_ERR_INTERNAL';
+  if (status === 404) return 'PAR_ERR_NOT_FOUND';
+  if (status === 401 || status === 403) return 'PAR_ERR_AUTH_FORBIDDEN';
+  return 'PAR_ERR_REQUEST_INVALID';
+}
+
+function httpError(status: number, body: unknown): ParError {
+  const error = fromErrorBody(body, fallbackCode(status));
+  // A 5xx or 429 is worth retrying whatever code it carries; the registry may say otherwise for
+  // codes that are only fatal when the control plane is healthy.
+  if (error.retryable || (status < 500 && status !== 429)) return error;
+  const retryable = new ParError(error.code, undefined, { retryable: true, cause: error });
+  retryable.message = error.message;
+  return retryable;
+}
+
+function networkError(error: unknown): ParError {
+  const code = error instanceof undiciErrors.UndiciError ? error.code : (error as NodeJS.ErrnoException | undefined)?.code;
+  const cause = (error as { cause?: NodeJS.ErrnoException } | undefined)?.cause?.code;
+  return new ParError('PAR_ERR_INTERNAL', `control plane unreachable (${cause ?? code ?? 'network error'})`, { retryable: true, cause: error });
+}

@@ -1,0 +1,103 @@
+/**
+ * Intake: what the runner does with each delivery of a dequeue response, before any worker sees
+ * it. Every delivery first records its lease token (the newest token always wins, so a result is
+ * published under the current lease). Then the signed task is verified against the pinned
+ * control-plane keys (signature, expiry, runner id, task id) and the action against the allowlist.
+ *
+ * Accepted: a job on `tasks` (job id = task id, so a redelivery of a task whose job still exists
+ * does not run it a second time concurrently). Rejected: the failure goes straight on `results`
+ * with its code; the action never runs. All writes for one response are batched.
+ */
+import type { JobsOptions, Queue } from 'bullmq';
+import type { Delivery } from '../contracts/runner-api.js';
+import type { ResultJobData, TaskJobData } from '../contracts/jobs.js';
+import type { Allowlist } from '../actions/allowlist.js';
+import type { TaskVerifier } from '../crypto/task-signature.js';
+import { ParError, toParError, type ErrorBody } from '../errors/par-error.js';
+import type { Logger } from '../logging/logger.js';
+import type { LeaseStore } from './lease-store.js';
+import { RESULT_JOB_NAME, TASK_JOB_NAME, resultJobOptions } from '../../workers/job-options.js';
+
+export interface IntakeDeps {
+  runnerId: string;
+  leases: LeaseStore;
+  tasksQueue: Queue<TaskJobData>;
+  resultsQueue: Queue<ResultJobData>;
+  verifier: TaskVerifier;
+  allowlist: Allowlist;
+  /** Options of a `tasks` job (`taskJobOptions(policy, taskId)` from workers/job-options.ts; job id = task id). */
+  taskJobOptions(taskId: string): JobsOptions;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface IntakeReport {
+  accepted: string[];
+  rejected: Array<{ taskId: string; error: ErrorBody }>;
+}
+
+type Verdict = { delivery: Delivery; accepted: true } | { delivery: Delivery; accepted: false; error: ParError };
+
+export class TaskIntake {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: IntakeDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  async accept(deliveries: readonly Delivery[]): Promise<IntakeReport> {
+    if (deliveries.length === 0) return { accepted: [], rejected: [] };
+    // Leases first: even a rejected task's result must be published under its lease, and a
+    // redelivery of a task already queued must refresh the token the publisher will use.
+    await this.deps.leases.record(deliveries.map((d) => ({ taskId: d.taskId, leaseToken: d.leaseToken })));
+
+    const verdicts = await Promise.all(deliveries.map((d) => this.verify(d)));
+    const acceptedAt = this.now();
+    const taskJobs = verdicts.filter((v) => v.accepted).map(({ delivery }) => ({
+      name: TASK_JOB_NAME,
+      data: { taskId: delivery.taskId, signedTask: delivery.signedTask, deliveryAttempt: delivery.attempt, acceptedAt } satisfies TaskJobData,
+      opts: { ...this.deps.taskJobOptions(delivery.taskId), jobId: delivery.taskId },
+    }));
+    const rejected = verdicts.flatMap((v) => (v.accepted ? [] : [{ delivery: v.delivery, error: v.error }]));
+    const resultJobs = rejected.map(({ delivery, error }) => ({
+      name: RESULT_JOB_NAME,
+      data: {
+        taskId: delivery.taskId,
+        outcome: { kind: 'rejected', error: error.toBody(), attempts: delivery.attempt, durationMs: 0 },
+      } satisfies ResultJobData,
+      opts: resultJobOptions(delivery.taskId),
+    }));
+    await Promise.all([
+      taskJobs.length > 0 ? this.deps.tasksQueue.addBulk(taskJobs) : undefined,
+      resultJobs.length > 0 ? this.deps.resultsQueue.addBulk(resultJobs) : undefined,
+    ]);
+
+    for (const job of taskJobs) {
+      this.deps.logger.info({ taskId: job.data.taskId, deliveryAttempt: job.data.deliveryAttempt }, 'task accepted');
+    }
+    for (const { delivery, error } of rejected) {
+      this.deps.logger.warn({ taskId: delivery.taskId, code: error.code, reason: error.message }, 'task rejected; reporting the failure, the action will not run');
+    }
+    return {
+      accepted: taskJobs.map((j) => j.data.taskId),
+      rejected: rejected.map(({ delivery, error }) => ({ taskId: delivery.taskId, error: error.toBody() })),
+    };
+  }
+
+  private async verify(delivery: Delivery): Promise<Verdict> {
+    try {
+      const claims = await this.deps.verifier.verify(delivery.signedTask, {
+        runnerId: this.deps.runnerId,
+        checkExpiry: true,
+        taskId: delivery.taskId,
+        now: this.now,
+      });
+      if (!this.deps.allowlist.allows(claims.action)) {
+        return { delivery, accepted: false, error: new ParError('PAR_ERR_ACTION_NOT_ALLOWLISTED', `${claims.action} is not in this runner's actionsAllowlist`) };
+      }
+      return { delivery, accepted: true };
+    } catch (error) {
+      return { delivery, accepted: false, error: toParError(error, 'PAR_ERR_TASK_MALFORMED') };
+    }
+  }
+}

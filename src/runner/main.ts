@@ -1,0 +1,170 @@
+/**
+ * The runner process's composition root. Enrolls (or loads the identity), then wires: the BullMQ
+ * queues on the runner's Redis, intake, the long-poll loop, the lease keeper, the result publisher
+ * and the loopback admin server. Signal handling belongs to the CLI, which calls close().
+ */
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { taskJobOptions } from '../../workers/job-options.js';
+import { Allowlist } from '../actions/allowlist.js';
+import type { RunnerConfig } from '../config/runner.js';
+import { RESULTS_QUEUE, TASKS_QUEUE, type ResultJobData, type TaskJobData } from '../contracts/jobs.js';
+import { importSigningKey } from '../crypto/keys.js';
+import { RunnerTokenMinter } from '../crypto/runner-token.js';
+import { TaskVerifier } from '../crypto/task-signature.js';
+import type { ParError } from '../errors/par-error.js';
+import type { Logger } from '../logging/logger.js';
+import { startAdminServer } from './admin-server.js';
+import { ControlPlaneClient } from './control-plane-client.js';
+import { enrollRunner } from './enroll-runner.js';
+import type { RunnerIdentity } from './identity-file.js';
+import { TaskIntake } from './intake.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { LeaseStore } from './lease-store.js';
+import { PollLoop } from './poll-loop.js';
+import { ResultPublisher } from './result-publisher.js';
+import { settleWithin } from './timing.js';
+
+export interface RunningRunner {
+  identity: RunnerIdentity;
+  /** Base URL of the admin server (`/healthz`, `/readyz`, `/queues`). */
+  adminUrl: string;
+  /** Stops polling, lets in-flight publishes finish briefly, closes everything. Idempotent. */
+  close(): Promise<void>;
+  /** Resolves when the runner must stop (the control plane no longer recognises it). */
+  fatal: Promise<ParError>;
+}
+
+/** How long close() lets in-flight result publications finish. */
+const PUBLISH_DRAIN_MS = 2000;
+const REDIS_PING_TIMEOUT_MS = 1000;
+
+export async function runRunner(config: RunnerConfig, logger: Logger): Promise<RunningRunner> {
+  const client = new ControlPlaneClient({ baseUrl: config.controlPlaneUrl });
+  let identity: RunnerIdentity;
+  try {
+    ({ identity } = await enrollRunner(config, client, logger.child({ component: 'enrollment' })));
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+  const log = logger.child({ component: 'runner', runnerId: identity.runnerId });
+  client.setTokenSource(new RunnerTokenMinter(identity.runnerId, await importSigningKey(identity.privateKey)));
+
+  const allowlistEntries = config.allowlist ?? identity.actionsAllowlist;
+  const allowlist = new Allowlist(allowlistEntries);
+  log.info({ runnerName: identity.runnerName, allowlist: allowlist.entries, allowlistFrom: config.allowlist ? 'environment' : 'config.yaml' }, 'runner identity loaded');
+  if (allowlist.entries.length === 0) log.warn('the actions allowlist is empty: every task will be rejected (set ACTIONS_ALLOWLIST or actionsAllowlist in config.yaml)');
+
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  let lastRedisError = 0;
+  redis.on('error', (error: Error) => {
+    // ioredis reconnects by itself; one line every 10 s is enough to explain a stall.
+    if (Date.now() - lastRedisError > 10_000) log.warn({ reason: error.message }, 'runner Redis error');
+    lastRedisError = Date.now();
+  });
+  const queueOptions = { connection: redis, prefix: config.queuePrefix };
+  const tasksQueue = new Queue<TaskJobData>(TASKS_QUEUE, queueOptions);
+  const resultsQueue = new Queue<ResultJobData>(RESULTS_QUEUE, queueOptions);
+  const leases = new LeaseStore(redis, config.queuePrefix, identity.runnerId);
+
+  let resolveFatal: (error: ParError) => void = () => undefined;
+  const fatal = new Promise<ParError>((resolve) => { resolveFatal = resolve; });
+  let fatalError: ParError | undefined;
+  const onFatal = (error: ParError): void => {
+    if (fatalError) return;
+    fatalError = error;
+    void pollLoop.stop();
+    resolveFatal(error);
+  };
+
+  const retryPolicy = { maxAttempts: config.maxAttempts, retryBackoffMs: config.retryBackoffMs };
+  const intake = new TaskIntake({
+    runnerId: identity.runnerId,
+    leases,
+    tasksQueue,
+    resultsQueue,
+    verifier: new TaskVerifier(identity.controlPlaneKeys),
+    allowlist,
+    taskJobOptions: (taskId) => taskJobOptions(retryPolicy, taskId),
+    logger: logger.child({ component: 'intake' }),
+  });
+  const pollLoop = new PollLoop({
+    dequeue: (request, signal) => client.dequeue(request, signal),
+    intake: (deliveries) => intake.accept(deliveries),
+    inFlight: () => tasksQueue.getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized'),
+    onFatal,
+    capacity: config.capacity,
+    waitMs: config.pollWaitMs,
+    backoffMaxMs: config.pollBackoffMaxMs,
+    logger: logger.child({ component: 'poll-loop' }),
+  });
+  const leaseKeeper = new LeaseKeeper({
+    leases,
+    heartbeat: (entries) => client.heartbeat(entries),
+    intervalMs: config.heartbeatIntervalMs,
+    onFatal,
+    logger: logger.child({ component: 'lease-keeper' }),
+  });
+  const publisher = new ResultPublisher({
+    connection: redis,
+    queuePrefix: config.queuePrefix,
+    leases,
+    publish: (taskId, leaseToken, outcome, signal) => client.publish(taskId, leaseToken, outcome, signal),
+    publishBackoffMaxMs: config.publishBackoffMaxMs,
+    onFatal,
+    logger: logger.child({ component: 'result-publisher' }),
+  });
+
+  let admin: Awaited<ReturnType<typeof startAdminServer>>;
+  try {
+    admin = await startAdminServer({
+      host: config.adminHost,
+      port: config.adminPort,
+      queues: [tasksQueue, resultsQueue],
+      readOnly: config.dashboardReadOnly,
+      logger: logger.child({ component: 'admin' }),
+      readiness: {
+        enrolled: () => ({ ok: true, detail: identity.runnerId }),
+        redis: async () => ({ ok: (await pingWithin(redis, REDIS_PING_TIMEOUT_MS)) === 'PONG' }),
+        controlPlane: () => {
+          const status = pollLoop.status;
+          if (fatalError) return { ok: false, detail: fatalError.code };
+          if (status.at === undefined) return { ok: false, detail: 'first poll pending' };
+          return status.ok ? { ok: true } : { ok: false, detail: `${status.error?.code ?? 'error'} (${status.consecutiveFailures} failed polls)` };
+        },
+      },
+    });
+  } catch (error) {
+    await Promise.allSettled([publisher.close(0), tasksQueue.close(), resultsQueue.close(), client.close()]);
+    redis.disconnect();
+    throw error;
+  }
+
+  pollLoop.start();
+  leaseKeeper.start();
+  log.info({ adminUrl: admin.url, controlPlaneUrl: config.controlPlaneUrl, capacity: config.capacity }, 'runner started');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await pollLoop.stop();
+      await leaseKeeper.stop();
+      await settleWithin(publisher.close(PUBLISH_DRAIN_MS), PUBLISH_DRAIN_MS + 3000);
+      await Promise.allSettled([admin.close(), settleWithin(Promise.all([tasksQueue.close(), resultsQueue.close()]), 3000)]);
+      await client.close();
+      // quit() waits for Redis; when it is unreachable, drop the connection instead.
+      if (!(await settleWithin(redis.quit(), 1000))) redis.disconnect();
+      log.info('runner stopped');
+    })();
+    return closing;
+  };
+  return { identity, adminUrl: admin.url, close, fatal };
+}
+
+function pingWithin(redis: Redis, ms: number): Promise<string> {
+  return Promise.race([
+    redis.ping(),
+    new Promise<string>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
+  ]);
+}

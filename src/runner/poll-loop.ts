@@ -1,0 +1,126 @@
+/**
+ * The long-poll loop: ask the control plane for up to `capacity - inFlight` tasks, hand each
+ * response to intake, repeat. While the runner is full it does not poll at all (the control plane
+ * keeps the tasks queued for runners with room). Failures back off with jitter up to
+ * `pollBackoffMaxMs`; the first success resets the backoff. `stop()` aborts the pending long poll,
+ * so shutdown does not wait for `pollWaitMs`.
+ *
+ * A 401 `PAR_ERR_AUTH_RUNNER_UNKNOWN` means the control plane no longer knows this runner (it was
+ * deleted, or the config dir was enrolled elsewhere): polling stops and the runner is told to exit.
+ */
+import type { Delivery, DequeueResponse } from '../contracts/runner-api.js';
+import type { ParError } from '../errors/par-error.js';
+import type { Logger } from '../logging/logger.js';
+import { backoffDelayMs, defaultInitialMs } from './backoff.js';
+import type { ClientResult } from './control-plane-client.js';
+import { settleWithin, sleep } from './timing.js';
+
+/** Most tasks one dequeue may ask for (the API's limit). */
+export const MAX_DEQUEUE = 100;
+
+export interface PollLoopDeps {
+  dequeue(request: { max: number; waitMs: number }, signal: AbortSignal): Promise<ClientResult<DequeueResponse>>;
+  intake(deliveries: readonly Delivery[]): Promise<unknown>;
+  /** Tasks accepted and not yet finished (waiting, delayed or active on the `tasks` queue). */
+  inFlight(): Promise<number>;
+  onFatal(error: ParError): void;
+  capacity: number;
+  waitMs: number;
+  backoffMaxMs: number;
+  /** How often to look again while full. */
+  fullRecheckMs?: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface PollStatus {
+  /** When the last poll finished (epoch ms); undefined before the first. */
+  at: number | undefined;
+  ok: boolean;
+  error?: { code: string; message: string };
+  consecutiveFailures: number;
+}
+
+export class PollLoop {
+  private readonly abort = new AbortController();
+  private running: Promise<void> | undefined;
+  private failures = 0;
+  private lastStatus: PollStatus = { at: undefined, ok: false, consecutiveFailures: 0 };
+
+  constructor(private readonly deps: PollLoopDeps) {}
+
+  get status(): PollStatus {
+    return this.lastStatus;
+  }
+
+  start(): void {
+    this.running ??= this.loop().catch((error: unknown) => {
+      this.deps.logger.error({ err: error }, 'poll loop crashed');
+    });
+  }
+
+  /**
+   * Aborts the pending long poll and waits for the loop to end: an intake in progress completes,
+   * unless Redis is unreachable (then its deliveries come back after their lease expires).
+   */
+  async stop(timeoutMs = 5000): Promise<void> {
+    this.abort.abort();
+    if (this.running && !(await settleWithin(this.running, timeoutMs))) {
+      this.deps.logger.warn('poll loop did not stop in time (runner Redis unreachable?)');
+    }
+  }
+
+  private async loop(): Promise<void> {
+    const { signal } = this.abort;
+    const now = this.deps.now ?? Date.now;
+    while (!signal.aborted) {
+      let room: number;
+      try {
+        room = Math.min(MAX_DEQUEUE, this.deps.capacity - (await this.deps.inFlight()));
+      } catch (error) {
+        await this.failed({ code: 'PAR_ERR_INTERNAL', message: `runner Redis unavailable: ${(error as Error).message}` }, now());
+        continue;
+      }
+      if (room <= 0) {
+        await sleep(this.deps.fullRecheckMs ?? Math.min(500, Math.max(10, this.deps.waitMs)), signal);
+        continue;
+      }
+      // The first poll (and the first after a failure) does not wait: it tells at once whether the
+      // control plane accepts this runner, which is what readiness reports.
+      const waitMs = this.lastStatus.ok ? this.deps.waitMs : 0;
+      const result = await this.deps.dequeue({ max: room, waitMs }, signal);
+      if (signal.aborted) break;
+      if (!result.ok) {
+        if (result.error.code === 'PAR_ERR_AUTH_RUNNER_UNKNOWN') {
+          this.lastStatus = { at: now(), ok: false, error: { code: result.error.code, message: result.error.message }, consecutiveFailures: this.failures + 1 };
+          this.deps.logger.fatal({ code: result.error.code },
+            'the control plane does not know this runner: it was deleted, or this config dir was enrolled with another control plane. Remove config.yaml from the config dir to enroll again.');
+          this.deps.onFatal(result.error);
+          return;
+        }
+        await this.failed({ code: result.error.code, message: result.error.message, kind: result.kind }, now());
+        continue;
+      }
+      try {
+        if (result.value.tasks.length > 0) await this.deps.intake(result.value.tasks);
+      } catch (error) {
+        // The deliveries stay leased on the control plane and come back after their lease expires.
+        await this.failed({ code: 'PAR_ERR_INTERNAL', message: `intake failed: ${(error as Error).message}` }, now());
+        continue;
+      }
+      if (this.failures > 0) this.deps.logger.info({ afterFailures: this.failures }, 'polling recovered');
+      this.failures = 0;
+      this.lastStatus = { at: now(), ok: true, consecutiveFailures: 0 };
+    }
+  }
+
+  private async failed(error: { code: string; message: string; kind?: string }, at: number): Promise<void> {
+    this.failures += 1;
+    this.lastStatus = { at, ok: false, error: { code: error.code, message: error.message }, consecutiveFailures: this.failures };
+    const delayMs = backoffDelayMs(this.failures, { initialMs: defaultInitialMs(this.deps.backoffMaxMs), maxMs: this.deps.backoffMaxMs });
+    // The first failure is worth a warning; a long outage should not flood the log.
+    const level = this.failures === 1 || this.failures % 20 === 0 ? 'warn' : 'debug';
+    this.deps.logger[level]({ code: error.code, kind: error.kind, reason: error.message, failures: this.failures, retryInMs: delayMs }, 'poll failed; backing off');
+    await sleep(delayMs, this.abort.signal);
+  }
+}

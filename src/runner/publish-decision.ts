@@ -1,0 +1,57 @@
+/**
+ * What the result publisher does when the control plane refuses a result, decided per error code
+ * (a Record over every code, so a new code cannot be added without deciding here).
+ *
+ * - `retry`: keep the result and try again later (the control plane is down, overloaded, or
+ *   momentarily refuses the runner's token).
+ * - `drop`: another delivery owns the task, or the task is gone: reporting this result is moot.
+ * - `fail`: the control plane will never accept this result as it is; keep the job as failed in
+ *   the dashboard for an operator to look at.
+ */
+import type { ErrorCode } from '../errors/codes.js';
+import type { ParError } from '../errors/par-error.js';
+import type { ClientFailureKind } from './control-plane-client.js';
+
+export type PublishDecision = 'retry' | 'drop' | 'fail';
+
+const BY_CODE: Record<ErrorCode, PublishDecision> = {
+  PAR_ERR_CONFIG_INVALID: 'fail',
+  PAR_ERR_REQUEST_INVALID: 'fail',
+  PAR_ERR_NOT_FOUND: 'drop',
+  PAR_ERR_AUTH_API_KEY_INVALID: 'retry',
+  PAR_ERR_AUTH_APP_KEY_INVALID: 'retry',
+  PAR_ERR_AUTH_SCOPE_MISSING: 'retry',
+  PAR_ERR_AUTH_FORBIDDEN: 'retry',
+  // Clock skew or a key rotation in progress: the token is re-minted, so a later try may pass.
+  PAR_ERR_AUTH_RUNNER_TOKEN_INVALID: 'retry',
+  // Fatal for the runner (it stops), but the result stays queued in case it is re-enrolled.
+  PAR_ERR_AUTH_RUNNER_UNKNOWN: 'retry',
+  PAR_ERR_RATE_LIMITED: 'retry',
+  PAR_ERR_INTERNAL: 'retry',
+  PAR_ERR_ENROLL_NAME_TAKEN: 'fail',
+  PAR_ERR_ENROLL_IDENTITY_INVALID: 'fail',
+  PAR_ERR_LEASE_STALE: 'drop',
+  PAR_ERR_LEASE_EXPIRED: 'drop',
+  PAR_ERR_TASK_MALFORMED: 'fail',
+  PAR_ERR_TASK_SIGNATURE_INVALID: 'fail',
+  PAR_ERR_TASK_EXPIRED: 'fail',
+  PAR_ERR_TASK_WRONG_RUNNER: 'fail',
+  PAR_ERR_TASK_REPLAYED: 'drop',
+  PAR_ERR_ACTION_NOT_ALLOWLISTED: 'fail',
+  PAR_ERR_ACTION_UNKNOWN: 'fail',
+  PAR_ERR_INPUT_INVALID: 'fail',
+  PAR_ERR_TASK_TIMEOUT: 'fail',
+  PAR_ERR_TASK_CANCELLED: 'drop',
+  PAR_ERR_CREDENTIALS_UNAVAILABLE: 'fail',
+  PAR_ERR_ACTION_FAILED: 'fail',
+  PAR_ERR_HTTP_CONNECT: 'retry',
+  PAR_ERR_HTTP_STATUS: 'fail',
+  PAR_ERR_HTTP_STATUS_RETRYABLE: 'retry',
+  PAR_ERR_HTTP_RESPONSE_TOO_LARGE: 'fail',
+};
+
+export function publishDecision(error: ParError, kind: ClientFailureKind, status?: number): PublishDecision {
+  // No answer, an aborted request (shutdown), 5xx and 429 are always worth another try.
+  if (kind !== 'http' || status === undefined || status >= 500 || status === 429) return 'retry';
+  return BY_CODE[error.code];
+}

@@ -1,0 +1,113 @@
+/**
+ * The result publisher: a BullMQ Worker on `results`, the durable outbox workers (and intake, for
+ * rejected tasks) write final outcomes to. For each job it reads the task's NEWEST lease token
+ * from the leases hash and publishes the outcome under it:
+ *
+ * - `recorded` / `duplicate`: the control plane has the result; the lease is removed, the job completes.
+ * - network error, 5xx, 429 (and a few transient refusals): the job is retried after a capped,
+ *   jittered exponential delay (parked as delayed; never failed for lack of attempts). Jobs live in
+ *   Redis, so results produced while the control plane is down, or while the runner restarts, are
+ *   delivered later: nothing lost.
+ * - 409 `PAR_ERR_LEASE_STALE`, 404: another delivery owns the task; the job completes as dropped.
+ *
+ * Nothing is reported twice: one job per task id, and the control plane dedupes as well.
+ */
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { RESULTS_QUEUE, type ResultJobData } from '../contracts/jobs.js';
+import type { PublishResponse } from '../contracts/runner-api.js';
+import { taskOutcomeSchema, type TaskOutcome } from '../contracts/task.js';
+import type { ParError } from '../errors/par-error.js';
+import type { Logger } from '../logging/logger.js';
+import { backoffDelayMs, defaultInitialMs } from './backoff.js';
+import type { ClientResult } from './control-plane-client.js';
+import type { LeaseStore } from './lease-store.js';
+import { publishDecision } from './publish-decision.js';
+
+export interface ResultPublisherDeps {
+  connection: Redis;
+  queuePrefix: string;
+  leases: LeaseStore;
+  publish(taskId: string, leaseToken: string, outcome: TaskOutcome, signal?: AbortSignal): Promise<ClientResult<PublishResponse>>;
+  publishBackoffMaxMs: number;
+  concurrency?: number;
+  onFatal(error: ParError): void;
+  logger: Logger;
+}
+
+export type PublishJobResult = { status: 'recorded' | 'duplicate' } | { status: 'dropped'; code: string };
+
+export class ResultPublisher {
+  readonly worker: Worker<ResultJobData, PublishJobResult>;
+  /** Aborted on close, so in-flight publishes give up instead of holding shutdown. */
+  private readonly abort = new AbortController();
+  private readonly backoff: (attempt: number) => number;
+
+  constructor(private readonly deps: ResultPublisherDeps) {
+    const policy = { initialMs: defaultInitialMs(deps.publishBackoffMaxMs), maxMs: deps.publishBackoffMaxMs };
+    this.backoff = (attempt) => backoffDelayMs(attempt, policy);
+    this.worker = new Worker<ResultJobData, PublishJobResult>(RESULTS_QUEUE, (job, token) => this.process(job, token), {
+      connection: deps.connection,
+      prefix: deps.queuePrefix,
+      concurrency: deps.concurrency ?? 16,
+      // For result jobs added with attempts and a custom backoff type (BullMQ's built-ins bypass it).
+      settings: { backoffStrategy: (attemptsMade: number) => this.backoff(attemptsMade) },
+    });
+    this.worker.on('error', (error) => deps.logger.warn({ reason: error.message }, 'result publisher worker error'));
+  }
+
+  /**
+   * Stops taking jobs; publishes in flight get `drainMs` to finish before they are aborted (an
+   * aborted publish is retried on the next start: its job is still in Redis).
+   */
+  async close(drainMs = 2000): Promise<void> {
+    const timer = setTimeout(() => this.abort.abort(), drainMs);
+    try {
+      await this.worker.close();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async process(job: Job<ResultJobData, PublishJobResult>, token: string | undefined): Promise<PublishJobResult> {
+    const taskId = job.data.taskId;
+    const log = this.deps.logger.child({ taskId });
+    const parsed = taskOutcomeSchema.safeParse(job.data.outcome);
+    if (typeof taskId !== 'string' || !parsed.success) {
+      throw new UnrecoverableError(`malformed result job: ${parsed.error?.issues[0]?.message ?? 'taskId'}`);
+    }
+    const leaseToken = await this.deps.leases.get(taskId);
+    if (leaseToken === undefined) {
+      // Lease already removed (the control plane reported the task final). Publishing anyway lets
+      // the control plane answer `duplicate` (it has the result) or refuse it as stale.
+      log.warn('no lease recorded for this task; publishing without one');
+    }
+    const result = await this.deps.publish(taskId, leaseToken ?? '', parsed.data, this.abort.signal);
+    if (result.ok) {
+      if (leaseToken !== undefined) await this.deps.leases.removeIfCurrent([{ taskId, leaseToken }]);
+      log.info({ status: result.value.status, kind: parsed.data.kind }, 'result published');
+      return { status: result.value.status };
+    }
+    const decision = publishDecision(result.error, result.kind, result.status);
+    if (result.error.code === 'PAR_ERR_AUTH_RUNNER_UNKNOWN') this.deps.onFatal(result.error);
+    if (decision === 'drop') {
+      log.warn({ code: result.error.code }, 'result not published: another delivery owns this task, or it is gone');
+      return { status: 'dropped', code: result.error.code };
+    }
+    if (decision === 'fail') {
+      log.error({ code: result.error.code, reason: result.error.message }, 'the control plane refused this result; kept as a failed job');
+      throw new UnrecoverableError(`${result.error.code}: ${result.error.message}`);
+    }
+    const level = job.attemptsMade === 0 || job.attemptsMade % 20 === 0 ? 'warn' : 'debug';
+    log[level]({ code: result.error.code, kind: result.kind, attemptsMade: job.attemptsMade }, 'publishing failed; will retry');
+    // Result jobs are added without BullMQ attempts (workers/job-options.ts): the publisher
+    // retries on its own, parking the job as delayed, so a result is never failed for lack of
+    // attempts. Jobs added with attempts to spare go through BullMQ's retry and our strategy.
+    const maxAttempts = job.opts.attempts ?? 1;
+    if (job.attemptsMade + 1 >= maxAttempts && token !== undefined) {
+      await job.moveToDelayed(Date.now() + this.backoff(Math.max(1, job.attemptsStarted)), token);
+      throw new DelayedError();
+    }
+    throw new Error(`${result.error.code}: ${result.error.message}`);
+  }
+}
