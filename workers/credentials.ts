@@ -4,10 +4,15 @@
  * the config dir, so the resolved path (after symlinks) must stay inside it. Errors name the file,
  * never its contents (a JSON parse message would quote them).
  */
-import { readFile, realpath } from 'node:fs/promises';
+import { open, realpath } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { ResolvedCredentials } from '../machines/task-lifecycle/task-lifecycle.actors.js';
+import { toCredentials } from '../src/actions/credentials.js';
 import { ParError } from '../src/errors/par-error.js';
+
+/** Credential files are small; a bigger one is a mistake (or an attack on memory). */
+export const MAX_CREDENTIAL_FILE_BYTES = 1024 * 1024;
 
 function inside(root: string, candidate: string): boolean {
   const rel = relative(root, candidate);
@@ -30,18 +35,27 @@ export async function readCredentialFile(configDir: string, credentialPath: stri
     throw unavailable(credentialPath, (error as NodeJS.ErrnoException).code ?? 'cannot be resolved');
   }
   if (!inside(realRoot, real)) throw unavailable(credentialPath, 'path leads outside the config dir');
+  let handle;
   let text: string;
   try {
-    text = await readFile(real, 'utf8');
+    handle = await open(real, 'r');
+    const { size } = await handle.stat();
+    if (size > MAX_CREDENTIAL_FILE_BYTES) throw unavailable(credentialPath, `larger than ${MAX_CREDENTIAL_FILE_BYTES} bytes`);
+    text = await handle.readFile('utf8');
   } catch (error) {
+    if (error instanceof ParError) throw error;
     throw unavailable(credentialPath, (error as NodeJS.ErrnoException).code ?? 'unreadable');
+  } finally {
+    await handle?.close();
   }
-  let parsed: unknown;
+  let doc: unknown;
   try {
-    parsed = JSON.parse(text);
+    // YAML is a superset of JSON: one parser reads both formats.
+    doc = parseYaml(text);
   } catch {
-    throw unavailable(credentialPath, 'not valid JSON');
+    throw unavailable(credentialPath, 'not valid JSON or YAML');
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw unavailable(credentialPath, 'not a JSON object');
-  return parsed as ResolvedCredentials;
+  const credentials = toCredentials(doc);
+  if (!credentials.ok) throw unavailable(credentialPath, credentials.problem);
+  return credentials.value;
 }

@@ -60,6 +60,8 @@ export function createLifecycleActors(deps: LifecycleActorDeps) {
       lookup(deps.registry, input.action).run(input.inputs, {
         signal,
         credentials: input.credentials,
+        connection: input.connection,
+        configDir: deps.configDir,
         logger: deps.logger,
         limits: deps.limits,
       })),

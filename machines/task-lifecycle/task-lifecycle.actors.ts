@@ -6,12 +6,13 @@
  * `retryable` flag decides between `failedRetryable` and `failedFatal`. The placeholders fail
  * loudly and fatally, so a machine started without its actors never reports a success.
  */
+import type { Credentials } from '../../src/actions/credentials.js';
 import { fromPromise } from 'xstate';
 import type { ConnectionRef, TaskInputs } from '../../src/contracts/task.js';
 import { ParError } from '../../src/errors/par-error.js';
 
 /** Credentials as the resolver hands them to the action: parsed, never logged. */
-export type ResolvedCredentials = Readonly<Record<string, unknown>>;
+export type ResolvedCredentials = Credentials;
 
 export interface ValidateTaskInput {
   action: string;
@@ -32,6 +33,7 @@ export interface ExecuteActionInput {
   /** The output of `validateTask`. */
   inputs: unknown;
   credentials: ResolvedCredentials | undefined;
+  connection: ConnectionRef | undefined;
   timeoutMs: number;
 }
 /** The action's output, which becomes the task's output. */

@@ -133,6 +133,7 @@ export const taskLifecycleMachine = setup({
           action: context.input.action,
           inputs: context.validatedInputs,
           credentials: context.credentials,
+          connection: context.input.connection,
           timeoutMs: context.input.timeoutMs,
         }),
         onDone: { target: 'succeeded', actions: assign({ output: ({ event }) => event.output }) },

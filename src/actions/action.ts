@@ -5,10 +5,12 @@
  * its work (close sockets, kill processes) rather than run on unobserved.
  */
 import type { z } from 'zod';
+import type { ConnectionRef } from '../contracts/task.js';
 import type { Logger } from '../logging/logger.js';
+import type { Credentials } from './credentials.js';
 
-/** Parsed content of a connection's credential file (seed format: `{auth_type, credentials}`). */
-export type ActionCredentials = Readonly<Record<string, unknown>>;
+/** A connection's credentials, parsed from its file in the seed's format (see credentials.ts). */
+export type ActionCredentials = Credentials;
 
 /** Resource caps, from the worker's config. */
 export interface ActionLimits {
@@ -18,6 +20,10 @@ export interface ActionLimits {
 export interface ActionContext {
   readonly signal: AbortSignal;
   readonly credentials?: ActionCredentials | undefined;
+  /** The task's connection (integration type, non-secret settings), when it has one. */
+  readonly connection?: ConnectionRef | undefined;
+  /** The runner's config dir (script config, CA bundles, kubeconfig live there). */
+  readonly configDir: string;
   /** The task's child logger. Never log input values or credentials through it. */
   readonly logger: Logger;
   readonly limits: ActionLimits;

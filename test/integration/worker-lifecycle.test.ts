@@ -92,6 +92,9 @@ describe('worker: credentials, cancel, close', () => {
     ['a path escaping the config dir', '../escape.json', async () => undefined],
     ['a missing file', 'credentials/none.json', async () => undefined],
     ['a file that is not JSON', 'credentials/bad.json', () => writeIn(h.configDir, 'credentials/bad.json', 'password=SECRET-2')],
+    ['a file that is not YAML either', 'credentials/bad.yaml', () => writeIn(h.configDir, 'credentials/bad.yaml', 'a: [SECRET-4\n  b: {')],
+    ['an unknown auth_type', 'credentials/odd.json', () => writeIn(h.configDir, 'credentials/odd.json', JSON.stringify({ auth_type: 'Magic', credentials: [{ spell: 'SECRET-5' }] }))],
+    ['a file over 1 MiB', 'credentials/huge.json', () => writeIn(h.configDir, 'credentials/huge.json', JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 't', tokenValue: `SECRET-6${'x'.repeat(1024 * 1024)}` }] }))],
   ] as const) {
     it(`refuses ${name} with PAR_ERR_CREDENTIALS_UNAVAILABLE naming the file, not its contents`, async () => {
       await prepare();

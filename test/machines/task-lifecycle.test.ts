@@ -51,14 +51,14 @@ describe('taskLifecycleMachine', () => {
     let seen: ExecuteActionInput | undefined;
     const out = await run({
       validate: async ({ inputs }) => ({ ...inputs, parsed: true }),
-      resolve: async ({ connection }) => (connection ? { token: 'x' } : undefined),
+      resolve: async ({ connection }) => (connection ? { authType: 'Token Auth' as const, tokens: { t: 'x' } } : undefined),
       execute: async (input) => { seen = input; return { status: 200 }; },
     }, { connection: { id: 'c1', integration: 'http' } });
     assert.equal(out.kind, 'succeeded');
     assert.deepEqual(out.output, { status: 200 });
     assert.equal(out.error, undefined);
     assert.ok(out.durationMs >= 0);
-    assert.deepEqual(seen, { action: baseInput.action, inputs: { n: 1, parsed: true }, credentials: { token: 'x' }, timeoutMs: 5_000 });
+    assert.deepEqual(seen, { action: baseInput.action, inputs: { n: 1, parsed: true }, credentials: { authType: 'Token Auth', tokens: { t: 'x' } }, connection: { id: 'c1', integration: 'http' }, timeoutMs: 5_000 });
   });
 
   it('a retryable ParError from the action ends in failedRetryable', async () => {

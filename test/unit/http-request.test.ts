@@ -30,7 +30,7 @@ describe('http.request against a loopback server', () => {
   });
 
   function ctx(overrides: Partial<ActionContext> = {}): ActionContext {
-    return { signal: new AbortController().signal, logger, limits: { httpMaxResponseBytes: 1024 }, ...overrides };
+    return { signal: new AbortController().signal, logger, configDir: '.', limits: { httpMaxResponseBytes: 1024 }, ...overrides };
   }
   const run = (inputs: Record<string, unknown>, c: ActionContext = ctx()) => runHttpRequest(httpRequestInputSchema.parse(inputs), c, agent);
   const rejectsWith = (p: Promise<unknown>, code: string) => assert.rejects(p, (e: unknown) => e instanceof ParError && e.code === code);
