@@ -6,6 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { ApiClient } from '../../src/cli/api-client.js';
+import { keySpace } from '../../src/control-plane/store/key-space.js';
+import { createConnection } from '../../src/control-plane/store/connections.js';
+import { readIdentity } from '../../src/runner/identity-file.js';
 import { freePort } from '../../src/cli/local-redis.js';
 import { connectRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from './redis.js';
 import { startPar, type ParProcess } from './processes.js';
@@ -35,6 +38,8 @@ export interface System {
   startControlPlane(): Promise<ParProcess>;
   startRunner(extraEnv?: Record<string, string>): Promise<ParProcess>;
   startWorker(extraEnv?: Record<string, string>): ParProcess;
+  /** Creates a connection for this runner on the control plane; returns its id. */
+  createConnection(c: { integration: string; credentialPath?: string; settings?: Record<string, unknown>; name?: string }): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -106,6 +111,16 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       processes.push(worker);
       system.workers.push(worker);
       return worker;
+    },
+    async createConnection(c) {
+      const identity = await readIdentity(dir.path);
+      if (!identity) throw new Error('the runner has not enrolled');
+      const redis = connectRedis();
+      try {
+        return await createConnection(redis, keySpace(cpPrefix), { orgId: identity.orgId, runnerId: identity.runnerId, name: c.name ?? `${c.integration}-conn`, integration: c.integration, ...(c.credentialPath ? { credentialPath: c.credentialPath } : {}), ...(c.settings ? { settings: c.settings } : {}) });
+      } finally {
+        redis.disconnect();
+      }
     },
     async stop() {
       await Promise.all(processes.map((p) => p.stop('SIGTERM', 5_000)));
