@@ -15,6 +15,8 @@ export interface IdentityWaitOptions {
   logger: Logger;
   signal?: AbortSignal | undefined;
   pollMs?: number;
+  /** PAR_RUNNER_IDENTITY (base64 config.yaml): the identity when the config dir has none. */
+  fromEnv?: string | undefined;
 }
 
 /** Resolves the identity; a malformed file fails at once (waiting would not fix it). */
@@ -23,7 +25,7 @@ export async function waitForIdentity(configDir: string, options: IdentityWaitOp
   let logged = false;
   for (;;) {
     options.signal?.throwIfAborted();
-    const identity = await readIdentity(configDir);
+    const identity = await readIdentity(configDir, options.fromEnv);
     if (identity) return identity;
     if (Date.now() >= deadline) {
       throw new ParError('PAR_ERR_ENROLL_IDENTITY_INVALID', `${identityPath(configDir)} did not appear within ${options.waitMs} ms: has the runner enrolled with this config dir?`);

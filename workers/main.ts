@@ -29,11 +29,28 @@ export interface RunWorkerOptions {
 
 export async function runWorker(config: WorkerConfig, logger: Logger, options: RunWorkerOptions = {}): Promise<RunningWorker> {
   const log = logger.child({ component: 'worker' });
-  const identity = await waitForIdentity(config.configDir, { waitMs: config.identityWaitMs, logger: log, signal: options.signal });
+  // Built first: a bad setting (CA bundle, script config path) fails at start, not after enrollment.
+  const registry = createActionRegistry({
+    // The composition root hands the worker's environment over: scripts get only their allowedEnvVars of it.
+    script: { configFile: config.scriptConfigFile, maxOutputBytes: config.scriptMaxOutputBytes, parentEnv: process.env },
+    postgresql: { maxRows: config.postgresMaxRows },
+    http: {
+      hostAllowlist: config.httpHostAllowlist,
+      allowMetadataAddresses: config.httpAllowMetadataAddresses,
+      caBundleFile: config.httpCaBundleFile,
+      configDir: config.configDir,
+    },
+  });
+  let identity;
+  try {
+    identity = await waitForIdentity(config.configDir, { waitMs: config.identityWaitMs, logger: log, signal: options.signal, fromEnv: config.runnerIdentity });
+  } catch (error) {
+    await registry.close();
+    throw error;
+  }
   const verifier = new TaskVerifier(identity.controlPlaneKeys);
   const allowlistEntries = config.allowlist ?? identity.actionsAllowlist;
   const allowlist = new Allowlist(allowlistEntries);
-  const registry = createActionRegistry();
 
   // BullMQ needs maxRetriesPerRequest: null so its blocking commands survive Redis restarts.
   const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });

@@ -23,10 +23,15 @@ export const credentialFileSchema = z.discriminatedUnion('auth_type', [tokenAuth
 
 export type Credentials =
   | { readonly authType: 'Token Auth'; readonly tokens: Readonly<Record<string, string>> }
-  | { readonly authType: 'Basic Auth'; readonly username: string; readonly password: string };
+  | { readonly authType: 'Basic Auth'; readonly username: string; readonly password: string }
+  /** A script connection's file (`schemaId: script-credentials-v1`): the script bundle reads and checks it itself. */
+  | { readonly authType: 'Script Config' };
 
 /** Turns a parsed file into Credentials; returns a description of the problem (never a value) when malformed. */
 export function toCredentials(doc: unknown): { ok: true; value: Credentials } | { ok: false; problem: string } {
+  if (doc !== null && typeof doc === 'object' && (doc as { schemaId?: unknown }).schemaId === 'script-credentials-v1') {
+    return { ok: true, value: { authType: 'Script Config' } };
+  }
   const parsed = credentialFileSchema.safeParse(doc);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -4,7 +4,10 @@
  * long-lived resources (HTTP connection pools), so one registry per worker process.
  */
 import type { RegisteredAction } from './action.js';
-import { createHttpBundle } from './http/bundle.js';
+import { createHttpBundle, type HttpBundleOptions } from './http/bundle.js';
+import { createScriptBundle, type ScriptBundleOptions } from './script/bundle.js';
+import { createKubernetesBundles } from './kubernetes/bundle.js';
+import { createPostgresqlBundle, type PostgresqlBundleOptions } from './postgresql/bundle.js';
 
 export interface ActionRegistry {
   get(fqn: string): RegisteredAction | undefined;
@@ -13,9 +16,16 @@ export interface ActionRegistry {
   close(): Promise<void>;
 }
 
-export function createActionRegistry(): ActionRegistry {
-  const http = createHttpBundle();
-  const bundles = [http];
+/** Per-bundle settings from the worker's config (absent: each bundle's defaults). */
+export interface ActionRegistryOptions {
+  readonly script?: ScriptBundleOptions;
+  readonly postgresql?: PostgresqlBundleOptions;
+  readonly http?: HttpBundleOptions;
+}
+
+export function createActionRegistry(options: ActionRegistryOptions = {}): ActionRegistry {
+  const http = createHttpBundle(options.http);
+  const bundles = [http, ...createKubernetesBundles(), createScriptBundle(options.script), createPostgresqlBundle(options.postgresql)];
   const actions = new Map<string, RegisteredAction>();
   for (const action of bundles.flatMap((b) => b.actions)) {
     if (actions.has(action.fqn)) throw new Error(`action ${action.fqn} registered twice`);

@@ -13,12 +13,20 @@ const sources = {
   maxAttempts: ['PAR_TASK_MAX_ATTEMPTS'],
   retryBackoffMs: ['PAR_RETRY_BACKOFF_MS'],
   httpMaxResponseBytes: ['PAR_HTTP_MAX_RESPONSE_BYTES'],
+  postgresMaxRows: ['PAR_POSTGRES_MAX_ROWS'],
+  httpHostAllowlist: ['PAR_HTTP_HOST_ALLOWLIST'],
+  httpAllowMetadataAddresses: ['PAR_HTTP_ALLOW_METADATA_ADDRESSES'],
+  httpCaBundleFile: ['PAR_HTTP_CA_BUNDLE_FILE'],
+  scriptConfigFile: ['PAR_SCRIPT_CONFIG_FILE'],
+  scriptMaxOutputBytes: ['PAR_SCRIPT_MAX_OUTPUT_BYTES'],
   identityWaitMs: ['PAR_IDENTITY_WAIT_MS'],
+  runnerIdentity: ['PAR_RUNNER_IDENTITY'],
   logLevel: ['PAR_LOG_LEVEL', 'LOG_LEVEL'],
   logFile: ['PAR_LOG_FILE'],
 } as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes')]);
 
 export const workerConfigSchema = z.object({
   configDir: z.string().default('./config'),
@@ -31,8 +39,22 @@ export const workerConfigSchema = z.object({
   maxAttempts: int(1, 100).default(3),
   retryBackoffMs: int(0, 600_000).default(1_000),
   httpMaxResponseBytes: int(1, 1_073_741_824).default(10 * 1024 * 1024),
+  /** Hard cap on the rows one com.datadoghq.postgresql task returns, whatever its maxRows input says. */
+  postgresMaxRows: int(1, 1_000_000).default(10_000),
+  /** Hosts http actions may reach: names, IP literals, globs (`*.corp.internal`); empty = all. */
+  httpHostAllowlist: z.array(z.string().min(1)).default([]),
+  /** Let http actions reach cloud metadata addresses (169.254.169.254, fd00:ec2::254, ...). */
+  httpAllowMetadataAddresses: bool.default(false),
+  /** PEM file of extra CAs trusted by http actions, read once at start; relative to the config dir. */
+  httpCaBundleFile: z.string().min(1).optional(),
+  /** The script config (script-credentials-v1 YAML); relative paths are inside the config dir. */
+  scriptConfigFile: z.string().min(1).default('script-config.yaml'),
+  /** Cap on a script's stdout + stderr together; the script is killed when it writes more. */
+  scriptMaxOutputBytes: int(1, 1_073_741_824).default(10 * 1024 * 1024),
   /** How long to wait for the runner to enroll and write its identity before giving up (0: forever). */
   identityWaitMs: int(0, 86_400_000).default(0),
+  /** base64 of the runner's config.yaml (`par runner --enroll -f env`): used when the config dir has none. */
+  runnerIdentity: z.string().min(1).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   logFile: z.string().optional(),
 });
@@ -42,5 +64,6 @@ export function loadWorkerConfig(env: Env, overrides: Partial<Record<keyof typeo
   const { raw, from } = collect(env, sources);
   const shaped: Record<string, unknown> = { ...raw };
   if (raw.allowlist !== undefined) shaped['allowlist'] = splitList(raw.allowlist);
+  if (raw.httpHostAllowlist !== undefined) shaped['httpHostAllowlist'] = splitList(raw.httpHostAllowlist);
   return parseSettings(workerConfigSchema, { ...shaped, ...overrides }, sources, from);
 }

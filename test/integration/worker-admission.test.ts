@@ -23,7 +23,7 @@ describe('worker: tasks are verified and allowlisted before anything runs', () =
   before(async () => {
     target = await startTargetServer();
     // Only http.request is allowed; testConnection is a known action that is not allowlisted.
-    h = await startWorkerHarness('worker-admission', { identityAllowlist: [REQUEST, 'com.datadoghq.script.*'] });
+    h = await startWorkerHarness('worker-admission', { identityAllowlist: [REQUEST, 'com.example.unimplemented.*'] });
   });
   after(async () => {
     await h.close();
@@ -88,7 +88,7 @@ describe('worker: tasks are verified and allowlisted before anything runs', () =
 
   it('an allowlisted action this worker does not implement is PAR_ERR_ACTION_UNKNOWN', async () => {
     const taskId = newTaskId();
-    await h.submit({ sub: taskId, action: 'com.datadoghq.script.runPredefinedScript', inputs: {} });
+    await h.submit({ sub: taskId, action: 'com.example.unimplemented.doThing', inputs: {} });
     await expectRejected(taskId, 'PAR_ERR_ACTION_UNKNOWN');
   });
 

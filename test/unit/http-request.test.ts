@@ -1,8 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent } from 'undici';
 import type { ActionContext } from '../../src/actions/action.js';
 import { httpRequestInputSchema } from '../../src/actions/http/inputs.js';
+import { createHttpDispatchers, type HttpDispatchers } from '../../src/actions/http/dispatchers.js';
+import { NetworkPolicy } from '../../src/actions/http/network-policy.js';
 import { runHttpRequest } from '../../src/actions/http/request.js';
 import { ParError } from '../../src/errors/par-error.js';
 import { createRootLogger } from '../../src/logging/logger.js';
@@ -12,11 +13,11 @@ const logger = createRootLogger({ process: 'test', level: 'silent' });
 
 describe('http.request against a loopback server', () => {
   let target: TargetServer;
-  let agent: Agent;
+  let agent: HttpDispatchers;
 
   before(async () => {
     target = await startTargetServer();
-    agent = new Agent();
+    agent = createHttpDispatchers(new NetworkPolicy());
     target.route('/big', (_req, res) => { res.setHeader('content-type', 'text/plain'); res.end('x'.repeat(2048)); });
     target.route('/chunked', (_req, res) => { res.write('y'.repeat(600)); setTimeout(() => res.end('y'.repeat(600)), 10); });
     target.route('/problem', (_req, res) => { res.statusCode = 400; res.setHeader('content-type', 'application/problem+json; charset=utf-8'); res.end('{"title":"bad"}'); });
@@ -70,5 +71,78 @@ describe('http.request against a loopback server', () => {
     const pending = run({ url: `${target.url}/hang` }, ctx({ signal: c.signal }));
     setTimeout(() => c.abort(), 30);
     await rejectsWith(pending, 'PAR_ERR_TASK_CANCELLED');
+  });
+
+  it('formData is sent urlencoded by default and multipart when asked', async () => {
+    const url = await run({ verb: 'POST', url: `${target.url}/echo`, formData: [{ key: 'a', value: ['1', '2'] }, { key: 'b c', value: 'x&y' }] });
+    assert.deepEqual(url.body, { body: 'a=1&a=2&b+c=x%26y', ct: 'application/x-www-form-urlencoded' });
+    const multi = await run({ verb: 'POST', url: `${target.url}/echo`, formData: { f: 'v' }, requestHeaders: { 'content-type': 'multipart/form-data' } });
+    const echoed = multi.body as { body: string; ct: string };
+    assert.match(echoed.ct, /^multipart\/form-data; boundary=/);
+    assert.match(echoed.body, /name="f"\r\n\r\nv\r\n/);
+    assert.equal(httpRequestInputSchema.safeParse({ url: 'http://a/', body: 'x', formData: { a: 'b' } }).success, false);
+  });
+
+  it('responseParsing: text keeps JSON as text, json insists on JSON', async () => {
+    assert.equal((await run({ url: `${target.url}/problem`, responseParsing: 'text' })).body, '{"title":"bad"}');
+    target.route('/json-as-text', (_req, res) => { res.setHeader('content-type', 'text/plain'); res.end('{"n":1}'); });
+    assert.deepEqual((await run({ url: `${target.url}/json-as-text`, responseParsing: 'json' })).body, { n: 1 });
+    assert.equal((await run({ url: `${target.url}/json-as-text` })).body, '{"n":1}');
+    await rejectsWith(run({ url: `${target.url}/badjson`, responseParsing: 'json' }), 'PAR_ERR_HTTP_RESPONSE_NOT_JSON');
+  });
+
+  it('a forbidden header is refused before anything is sent', async () => {
+    const before = target.requests.length;
+    await rejectsWith(run({ url: `${target.url}/echo`, requestHeaders: { 'X-Forwarded-For': '10.0.0.1' } }), 'PAR_ERR_HTTP_FORBIDDEN_HEADER');
+    await rejectsWith(run({ url: `${target.url}/echo`, requestHeaders: { host: 'admin.internal' } }), 'PAR_ERR_HTTP_FORBIDDEN_HEADER');
+    assert.equal(target.requests.length, before);
+  });
+
+  it('redirects: returned as is by default, followed when asked, with 303 turning into GET', async () => {
+    target.route('/moved', (_req, res) => { res.statusCode = 302; res.setHeader('location', '/health'); res.end(); });
+    target.route('/see-other', (_req, res) => { res.statusCode = 303; res.setHeader('location', `${target.url}/echo`); res.end(); });
+    const raw = await run({ url: `${target.url}/moved` });
+    assert.deepEqual([raw.status, raw.headers['location']], [302, '/health']);
+    const followed = await run({ url: `${target.url}/moved`, followRedirect: true });
+    assert.deepEqual([followed.status, followed.body], [200, { ok: true }]);
+    const before = target.requests.length;
+    const posted = await run({ verb: 'POST', url: `${target.url}/see-other`, body: { a: 1 }, followRedirect: true });
+    assert.deepEqual(posted.body, { body: '', ct: null });
+    assert.equal(target.requests.at(-1)?.method, 'GET');
+    assert.equal(target.requests.length, before + 2);
+  });
+
+  it('a redirect loop ends with PAR_ERR_HTTP_TOO_MANY_REDIRECTS; a non-HTTP Location is refused', async () => {
+    target.route('/loop', (_req, res) => { res.statusCode = 307; res.setHeader('location', '/loop'); res.end(); });
+    target.route('/to-file', (_req, res) => { res.statusCode = 302; res.setHeader('location', 'file:///etc/passwd'); res.end(); });
+    await rejectsWith(run({ url: `${target.url}/loop`, followRedirect: true }), 'PAR_ERR_HTTP_TOO_MANY_REDIRECTS');
+    await rejectsWith(run({ url: `${target.url}/to-file`, followRedirect: true }), 'PAR_ERR_HTTP_TOO_MANY_REDIRECTS');
+  });
+
+  it('connection credentials follow a redirect on the same origin, never to another origin', async () => {
+    const other = await startTargetServer();
+    try {
+      target.route('/same', (_req, res) => { res.statusCode = 302; res.setHeader('location', '/health'); res.end(); });
+      target.route('/away', (_req, res) => { res.statusCode = 307; res.setHeader('location', `${other.url}/health`); res.end(); });
+      const c = ctx({
+        credentials: { authType: 'Token Auth', tokens: { k: 'tok-123' } },
+        connection: { id: 'c', integration: 'http', settings: { baseUrl: target.url, headers: { 'X-Api-Key': '{{ k }}' } } },
+      });
+      await run({ url: '/same', followRedirect: true, requestHeaders: { 'x-keep': '1' } }, c);
+      assert.equal(target.requests.at(-1)?.headers['x-api-key'], 'tok-123');
+      await run({ url: '/away', followRedirect: true, requestHeaders: { 'x-keep': '1', Authorization: 'Bearer task', Cookie: 'a=b' } }, c);
+      const hop = other.requests.at(-1);
+      assert.equal(hop?.headers['x-keep'], '1');
+      assert.equal(hop?.headers['x-api-key'], undefined);
+      assert.equal(hop?.headers['authorization'], undefined);
+      assert.equal(hop?.headers['cookie'], undefined);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a connection reset by the server is a retryable PAR_ERR_HTTP_CONNECT', async () => {
+    target.route('/reset', (req) => { req.socket.destroy(); });
+    await assert.rejects(run({ url: `${target.url}/reset` }), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_CONNECT' && e.retryable);
   });
 });

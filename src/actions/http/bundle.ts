@@ -1,9 +1,12 @@
 /**
- * The `com.datadoghq.http` bundle: its actions share one undici Agent (connection pool) for the
- * life of the worker, created here once, closed with the bundle.
+ * The `com.datadoghq.http` bundle. Its actions share, for the life of the worker, one network
+ * policy (host allowlist, metadata block) and one undici Agent per TLS mode, created here once
+ * and closed with the bundle. The CA bundle file is read here, at worker start, so a bad file
+ * stops the worker at once with a message naming the setting.
  */
-import { Agent } from 'undici';
 import type { RegisteredAction } from '../action.js';
+import { createHttpDispatchers, readCaBundle } from './dispatchers.js';
+import { NetworkPolicy, type HostResolver } from './network-policy.js';
 import { httpRequestAction } from './request.js';
 import { httpTestConnectionAction } from './test-connection.js';
 
@@ -12,10 +15,31 @@ export interface HttpBundle {
   close(): Promise<void>;
 }
 
-export function createHttpBundle(): HttpBundle {
-  const agent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 4_000 });
+export interface HttpBundleOptions {
+  /** `PAR_HTTP_HOST_ALLOWLIST`: host names, IP literals, globs (`*.corp.internal`); empty = all hosts. */
+  readonly hostAllowlist?: readonly string[] | undefined;
+  /** `PAR_HTTP_ALLOW_METADATA_ADDRESSES`: let requests reach cloud metadata addresses. */
+  readonly allowMetadataAddresses?: boolean | undefined;
+  /** `PAR_HTTP_CA_BUNDLE_FILE`: PEM file of extra trusted CAs; relative to `configDir`. */
+  readonly caBundleFile?: string | undefined;
+  readonly configDir?: string | undefined;
+  /** DNS resolution (default: the system resolver); tests point names at chosen addresses. */
+  readonly resolver?: HostResolver | undefined;
+  /** The addresses refused as metadata endpoints (default: METADATA_ADDRESSES). */
+  readonly metadataAddresses?: readonly string[] | undefined;
+}
+
+export function createHttpBundle(options: HttpBundleOptions = {}): HttpBundle {
+  const extraCas = options.caBundleFile ? readCaBundle(options.caBundleFile, options.configDir ?? '.') : [];
+  const policy = new NetworkPolicy({
+    hostAllowlist: options.hostAllowlist,
+    allowMetadataAddresses: options.allowMetadataAddresses,
+    metadataAddresses: options.metadataAddresses,
+    resolver: options.resolver,
+  });
+  const transport = createHttpDispatchers(policy, extraCas);
   return {
-    actions: [httpRequestAction(agent), httpTestConnectionAction(agent)],
-    close: () => agent.close(),
+    actions: [httpRequestAction(transport), httpTestConnectionAction(transport)],
+    close: () => transport.close(),
   };
 }

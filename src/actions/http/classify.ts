@@ -15,6 +15,24 @@ const CONNECT_CODES: ReadonlySet<string> = new Set([
 
 const INPUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'ERR_INVALID_URL']);
 
+/** Certificate and handshake failures: retrying will not change the certificate. */
+const TLS_CODES: ReadonlySet<string> = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_REVOKED', 'CERT_UNTRUSTED', 'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE', 'INVALID_CA', 'ERR_TLS_CERT_ALTNAME_INVALID', 'HOSTNAME_MISMATCH',
+]);
+
+function isTlsCode(code: string): boolean {
+  return TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_');
+}
+
+/** A ParError raised inside undici's connect path (network policy) comes back wrapped or as is. */
+function findParError(error: unknown, depth = 0): ParError | undefined {
+  if (depth > 4 || error === null || typeof error !== 'object') return undefined;
+  if (error instanceof ParError) return error;
+  return findParError((error as { cause?: unknown }).cause, depth + 1);
+}
+
 /** Where the request went, safe to log and to put in an error message. */
 export function describeTarget(method: string, url: URL): string {
   return `${method} ${url.origin}${url.pathname}`;
@@ -44,13 +62,15 @@ export interface FailureContext {
 }
 
 export function classifyHttpError(error: unknown, ctx: FailureContext): ParError {
-  if (error instanceof ParError) return error;
+  const own = findParError(error);
+  if (own) return own;
   // Which signal fired matters more than how undici reported the abort.
   if (ctx.taskSignal.aborted) return new ParError('PAR_ERR_TASK_CANCELLED', `${ctx.target}: aborted`, { cause: error });
   if (ctx.timeoutSignal?.aborted) {
     return new ParError('PAR_ERR_TASK_TIMEOUT', `${ctx.target}: no complete response within the ${ctx.timeoutMs ?? '?'} ms request timeout`, { cause: error });
   }
   const code = errorCodeOf(error);
+  if (code && isTlsCode(code)) return new ParError('PAR_ERR_HTTP_TLS', `${ctx.target}: ${code}`, { cause: error });
   if (code && CONNECT_CODES.has(code)) return new ParError('PAR_ERR_HTTP_CONNECT', `${ctx.target}: ${code}`, { cause: error });
   if (code && INPUT_CODES.has(code)) {
     return new ParError('PAR_ERR_INPUT_INVALID', `${ctx.target}: ${error instanceof Error ? error.message : code}`, { cause: error });

@@ -70,24 +70,45 @@ export const errorOnStatusSchema = z
     return entries.map((e) => parseStatusEntry(e, ctx)).filter((r): r is StatusRange => r !== undefined);
   });
 
+/** An absolute http(s) URL, or a path (`/v1/items?x=1`) appended to the connection's baseUrl. */
+export const requestUrlSchema = z.string().refine(
+  (value) => (value.startsWith('/') ? /^\/(?![/\\])[^\s]*$/.test(value) : httpUrlSchema.safeParse(value).success),
+  'must be an absolute http(s) URL, or a path starting with / when the connection has a baseUrl',
+);
+
 const timeoutSchema = z.number().int().positive().max(3_600_000);
 
-export const httpRequestInputSchema = z.object({
-  verb: z.string().transform((v) => v.toUpperCase()).pipe(z.enum(HTTP_VERBS)).default('GET'),
-  url: httpUrlSchema,
-  requestHeaders: headersSchema.optional(),
-  urlParams: urlParamsSchema.optional(),
-  /** A string is sent as is; anything else is sent as JSON. */
-  body: z.unknown().optional(),
-  /** Milliseconds for the whole exchange; the task's own deadline applies in any case. */
-  timeout: timeoutSchema.optional(),
-  errorOnStatus: errorOnStatusSchema.optional(),
-});
+/** How to turn the response body into the output's `body`. */
+export const RESPONSE_PARSING = ['auto', 'json', 'text'] as const;
+export type ResponseParsing = (typeof RESPONSE_PARSING)[number];
+
+export const httpRequestInputSchema = z
+  .object({
+    verb: z.string().transform((v) => v.toUpperCase()).pipe(z.enum(HTTP_VERBS)).default('GET'),
+    url: requestUrlSchema,
+    requestHeaders: headersSchema.optional(),
+    urlParams: urlParamsSchema.optional(),
+    /** A string is sent as is; anything else is sent as JSON. */
+    body: z.unknown().optional(),
+    /** Form fields: urlencoded, or multipart when the content-type header says multipart/form-data. */
+    formData: urlParamsSchema.optional(),
+    /** Follow 3xx redirects (each hop checked against the runner's network policy). */
+    followRedirect: z.boolean().default(false),
+    /** Skip TLS certificate verification (expired, self-signed, unknown CA, other name). */
+    allowExpiredCertificate: z.boolean().default(false),
+    /** Milliseconds for the whole exchange; the task's own deadline applies in any case. */
+    timeout: timeoutSchema.optional(),
+    errorOnStatus: errorOnStatusSchema.optional(),
+    responseParsing: z.enum(RESPONSE_PARSING).default('auto'),
+  })
+  .refine((i) => i.body === undefined || i.body === null || i.formData === undefined, { message: 'give either body or formData, not both', path: ['formData'] });
 export type HttpRequestInput = z.output<typeof httpRequestInputSchema>;
 
 export const httpTestConnectionInputSchema = z.object({
-  url: httpUrlSchema,
+  /** Defaults to the connection's baseUrl. */
+  url: requestUrlSchema.optional(),
   requestHeaders: headersSchema.optional(),
+  allowExpiredCertificate: z.boolean().default(false),
   timeout: timeoutSchema.optional(),
 });
 export type HttpTestConnectionInput = z.output<typeof httpTestConnectionInputSchema>;
@@ -107,7 +128,7 @@ export function hasHeader(pairs: ReadonlyArray<readonly [string, string]>, name:
   return pairs.some(([k]) => k.toLowerCase() === lower);
 }
 
-export function buildUrl(base: string, params: ReadonlyArray<readonly [string, string]> | undefined): URL {
+export function buildUrl(base: string | URL, params: ReadonlyArray<readonly [string, string]> | undefined): URL {
   const url = new URL(base);
   for (const [k, v] of params ?? []) url.searchParams.append(k, v);
   return url;

@@ -1,6 +1,8 @@
 /** Reading a response body under a byte cap, and parsing it the way the vendor does. */
 import type { Dispatcher } from 'undici';
+import { ParError } from '../../errors/par-error.js';
 import { responseTooLarge } from './classify.js';
+import type { ResponseParsing } from './inputs.js';
 
 export type ResponseHeaders = Record<string, string | string[]>;
 
@@ -41,9 +43,21 @@ function isJsonContentType(contentType: string | string[] | undefined): boolean 
   return mime === 'application/json' || mime.endsWith('+json');
 }
 
-/** JSON when the content type says so (text if it does not actually parse), else text. */
-export function parseBody(raw: Buffer, contentType: string | string[] | undefined): unknown {
+/**
+ * `auto`: JSON when the content type says so (text if it does not actually parse), else text.
+ * `json`: must parse (an empty body is null). `text`: always the text.
+ */
+export function parseBody(raw: Buffer, contentType: string | string[] | undefined, mode: ResponseParsing = 'auto', target = ''): unknown {
   const text = raw.toString('utf8');
+  if (mode === 'text') return text;
+  if (mode === 'json') {
+    if (text.trim().length === 0) return null;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new ParError('PAR_ERR_HTTP_RESPONSE_NOT_JSON', target);
+    }
+  }
   if (text.length > 0 && isJsonContentType(contentType)) {
     try {
       return JSON.parse(text) as unknown;

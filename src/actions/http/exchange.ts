@@ -1,0 +1,88 @@
+/**
+ * One HTTP exchange, following redirects when asked. Redirects are followed here rather than by
+ * an undici interceptor so each hop is visible: every hop opens its connections through the
+ * network policy (allowlist, metadata block), and credentials never follow the request to
+ * another origin. Failures leave here already classified.
+ */
+import { request, type Dispatcher, type FormData } from 'undici';
+import { ParError } from '../../errors/par-error.js';
+import { classifyHttpError, describeTarget } from './classify.js';
+import type { HttpVerb } from './inputs.js';
+import { toHeaderRecord } from './inputs.js';
+
+export const MAX_REDIRECTS = 10;
+const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+/** Dropped on a cross-origin hop, as browsers do (Fetch standard), plus the connection's own headers. */
+const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+export type RequestBody = string | Buffer | FormData;
+
+export interface ExchangeRequest {
+  readonly method: HttpVerb;
+  readonly url: URL;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly body?: RequestBody | undefined;
+  /** Lower-case names of headers that carry connection credentials. */
+  readonly credentialHeaders: ReadonlySet<string>;
+  readonly followRedirect: boolean;
+  readonly dispatcher: Dispatcher;
+  readonly signal: AbortSignal;
+  readonly taskSignal: AbortSignal;
+  readonly timeoutSignal?: AbortSignal | undefined;
+  readonly timeoutMs?: number | undefined;
+}
+
+export interface ExchangeResult {
+  readonly response: Dispatcher.ResponseData;
+  /** The URL that answered (after redirects). */
+  readonly url: URL;
+  /** `METHOD origin/path` of that URL, safe for messages. */
+  readonly target: string;
+}
+
+async function drain(body: Dispatcher.ResponseData['body']): Promise<void> {
+  await body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+}
+
+function locationOf(response: Dispatcher.ResponseData): string | undefined {
+  const value = response.headers['location'];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export async function exchange(req: ExchangeRequest): Promise<ExchangeResult> {
+  let method = req.method;
+  let url = req.url;
+  let body = req.body;
+  let headers = [...req.headers];
+  for (let hop = 0; ; hop++) {
+    const target = describeTarget(method, url);
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(url, { dispatcher: req.dispatcher, method, headers: toHeaderRecord(headers), body, signal: req.signal });
+    } catch (error) {
+      throw classifyHttpError(error, { target, taskSignal: req.taskSignal, timeoutSignal: req.timeoutSignal, timeoutMs: req.timeoutMs });
+    }
+    const location = locationOf(response);
+    if (!req.followRedirect || !REDIRECT_STATUSES.has(response.statusCode) || location === undefined) return { response, url, target };
+
+    await drain(response.body);
+    let next: URL;
+    try {
+      next = new URL(location, url);
+    } catch {
+      throw new ParError('PAR_ERR_HTTP_TOO_MANY_REDIRECTS', `${target}: redirect to an unparsable Location`);
+    }
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new ParError('PAR_ERR_HTTP_TOO_MANY_REDIRECTS', `${target}: redirect to a ${next.protocol} URL`);
+    if (hop + 1 > MAX_REDIRECTS) throw new ParError('PAR_ERR_HTTP_TOO_MANY_REDIRECTS', `${target}: more than ${MAX_REDIRECTS} redirects`);
+    // 303, and 301/302 after a POST, turn into a GET without a body (what every client does).
+    if ((response.statusCode === 303 && method !== 'HEAD') || ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST')) {
+      method = 'GET';
+      body = undefined;
+      headers = headers.filter(([k]) => !k.toLowerCase().startsWith('content-'));
+    }
+    if (next.origin !== url.origin) {
+      headers = headers.filter(([k]) => !CREDENTIAL_HEADERS.has(k.toLowerCase()) && !req.credentialHeaders.has(k.toLowerCase()));
+    }
+    url = next;
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The `com.datadoghq.kubernetes.core`, `.apps` and `.batch` bundles. They share one client
+ * cache (per kubeconfig file version and context), created once per worker.
+ */
+import type { RegisteredAction } from '../action.js';
+import { KubeClients } from './clients.js';
+import { crudActions } from './crud-actions.js';
+import { deploymentActions } from './deployment-actions.js';
+import { podLogsAction } from './pod-logs.js';
+
+export interface KubernetesBundle {
+  readonly name: string;
+  readonly actions: readonly RegisteredAction[];
+  close(): Promise<void>;
+}
+
+export function createKubernetesBundles(): KubernetesBundle[] {
+  const clients = new KubeClients();
+  const bundle = (name: string, actions: RegisteredAction[], close: () => Promise<void> = async () => {}): KubernetesBundle => ({ name, actions, close });
+  return [
+    bundle('com.datadoghq.kubernetes.core', [...crudActions('core', clients), podLogsAction(clients)], async () => clients.close()),
+    bundle('com.datadoghq.kubernetes.apps', [...crudActions('apps', clients), ...deploymentActions(clients)]),
+    bundle('com.datadoghq.kubernetes.batch', crudActions('batch', clients)),
+  ];
+}

@@ -1,0 +1,135 @@
+/**
+ * `com.datadoghq.script.runPredefinedScript` and `runPredefinedPowershellScript`: look the script
+ * up in the config, check `parameters` against its JSON Schema, render its argv, run it without a
+ * shell in a scrubbed environment, and report {executedCommand, exitCode, stdout, stderr,
+ * durationMillis}. A non-zero exit fails the task (PAR_ERR_SCRIPT_EXIT_NONZERO, with the exit
+ * code and the stderr tail) unless `noFailOnError`.
+ */
+import type { ErrorObject } from 'ajv';
+import { ParError } from '../../errors/par-error.js';
+import { defineAction, type ActionContext, type RegisteredAction } from '../action.js';
+import { classifyProcessEnd, classifyScriptError, exitError } from './classify.js';
+import type { CompiledScript, ScriptKind } from './config.js';
+import { locateScriptConfig, type ScriptConfigStore } from './config-store.js';
+import { findOnPath, scriptEnvironment, type ParentEnv } from './environment.js';
+import { runScriptInputSchema, type RunScriptInput } from './inputs.js';
+import { runProcess } from './process-runner.js';
+import { renderTemplate } from './template.js';
+
+export const RUN_SCRIPT_FQN = 'com.datadoghq.script.runPredefinedScript';
+export const RUN_POWERSHELL_SCRIPT_FQN = 'com.datadoghq.script.runPredefinedPowershellScript';
+
+/** Linux's MAX_ARG_STRLEN is 128 KiB per element (NUL included); the whole argv+env shares ~2 MiB. */
+export const MAX_ARG_BYTES = 128 * 1024 - 1;
+export const MAX_ARGV_BYTES = 1024 * 1024;
+
+export const PWSH_ARGS = ['-NoLogo', '-NoProfile', '-NonInteractive', '-File'] as const;
+
+export interface ScriptRuntime {
+  readonly store: ScriptConfigStore;
+  /** PAR_SCRIPT_CONFIG_FILE: relative to the config dir unless absolute. */
+  readonly configFile: string;
+  readonly maxOutputBytes: number;
+  /** The worker's environment: the source of allowedEnvVars and of the PATH searched for pwsh. */
+  readonly parentEnv: ParentEnv;
+}
+
+export interface RunScriptOutput {
+  executedCommand: string[];
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMillis: number;
+}
+
+/** Names the failing field and rule, never the value. */
+function describeSchemaError(error: ErrorObject | undefined): string {
+  if (!error) return 'parameters do not match the parameterSchema';
+  const where = error.instancePath ? `parameters${error.instancePath.replaceAll('/', '.')}` : 'parameters';
+  return `${where}: ${error.message ?? 'invalid'}`;
+}
+
+export function renderArgs(script: CompiledScript, parameters: Readonly<Record<string, unknown>>): string[] {
+  if (script.validate && !script.validate(parameters)) {
+    throw new ParError('PAR_ERR_SCRIPT_PARAMETERS_INVALID', `script ${script.name}: ${describeSchemaError(script.validate.errors?.[0])}`);
+  }
+  const args: string[] = [];
+  let total = Buffer.byteLength(script.program);
+  for (const [i, template] of script.args.entries()) {
+    const rendered = renderTemplate(template, parameters);
+    if (!rendered.ok) throw new ParError('PAR_ERR_SCRIPT_PARAMETERS_INVALID', `script ${script.name}: ${rendered.problem}`);
+    // The kernel cuts argv at a NUL byte: refuse rather than run a different command.
+    if (rendered.value.includes('\0')) throw new ParError('PAR_ERR_SCRIPT_PARAMETERS_INVALID', `script ${script.name}: argument ${i + 1} contains a NUL byte`);
+    const bytes = Buffer.byteLength(rendered.value);
+    if (bytes > MAX_ARG_BYTES) throw new ParError('PAR_ERR_SCRIPT_PARAMETERS_INVALID', `script ${script.name}: argument ${i + 1} is longer than ${MAX_ARG_BYTES} bytes`);
+    total += bytes;
+    if (total > MAX_ARGV_BYTES) throw new ParError('PAR_ERR_SCRIPT_PARAMETERS_INVALID', `script ${script.name}: the arguments are longer than ${MAX_ARGV_BYTES} bytes together`);
+    args.push(rendered.value);
+  }
+  return args;
+}
+
+function stripTrailingNewline(text: string): string {
+  return text.endsWith('\r\n') ? text.slice(0, -2) : text.endsWith('\n') ? text.slice(0, -1) : text;
+}
+
+async function commandFor(script: CompiledScript, args: string[], parentEnv: ParentEnv): Promise<{ program: string; args: string[] }> {
+  if (script.kind === 'script') return { program: script.program, args };
+  const pwsh = await findOnPath('pwsh', parentEnv);
+  if (!pwsh) throw new ParError('PAR_ERR_SCRIPT_PWSH_UNAVAILABLE', `script ${script.name}: no executable pwsh on PATH`);
+  return { program: pwsh, args: [...PWSH_ARGS, script.program, ...args] };
+}
+
+export async function runPredefined(kind: ScriptKind, inputs: RunScriptInput, ctx: ActionContext, runtime: ScriptRuntime): Promise<RunScriptOutput> {
+  const name = inputs.scriptName;
+  const location = locateScriptConfig(ctx.configDir, runtime.configFile, ctx.connection);
+  const config = await runtime.store.load(location);
+  const script = (kind === 'script' ? config.scripts : config.powershellScripts).get(name);
+  if (!script) {
+    const section = kind === 'script' ? 'runPredefinedScript' : 'runPredefinedPowershellScript';
+    throw new ParError('PAR_ERR_SCRIPT_NOT_FOUND', `"${name}" is not declared under ${section} in ${location.label}`);
+  }
+  const args = renderArgs(script, inputs.parameters);
+  const command = await commandFor(script, args, runtime.parentEnv);
+  const timeoutSignal = inputs.timeout === undefined ? undefined : AbortSignal.timeout(inputs.timeout);
+  const signal = timeoutSignal ? AbortSignal.any([ctx.signal, timeoutSignal]) : ctx.signal;
+
+  const result = await runProcess({
+    program: command.program,
+    args: command.args,
+    env: scriptEnvironment(script.allowedEnvVars, runtime.parentEnv),
+    maxOutputBytes: runtime.maxOutputBytes,
+    signal,
+  });
+  const failure = { script: name, taskSignal: ctx.signal, timeoutSignal, timeoutMs: inputs.timeout, maxOutputBytes: runtime.maxOutputBytes };
+  if (result.ended.kind !== 'exited') throw classifyProcessEnd(result.ended, failure);
+
+  const strip = (b: Buffer) => (inputs.noStripTrailingNewline ? b.toString('utf8') : stripTrailingNewline(b.toString('utf8')));
+  const output: RunScriptOutput = {
+    executedCommand: [command.program, ...command.args],
+    exitCode: result.ended.exitCode,
+    stdout: strip(result.stdout),
+    stderr: strip(result.stderr),
+    durationMillis: result.durationMillis,
+  };
+  ctx.logger.debug({ script: name, kind, exitCode: output.exitCode, durationMillis: output.durationMillis }, 'script finished');
+  if (output.exitCode !== 0 && !inputs.noFailOnError) throw exitError(name, output.exitCode, output.stderr);
+  return output;
+}
+
+function scriptAction(fqn: string, kind: ScriptKind, runtime: ScriptRuntime): RegisteredAction {
+  return defineAction({
+    fqn,
+    inputSchema: runScriptInputSchema,
+    async run(inputs, ctx): Promise<RunScriptOutput> {
+      try {
+        return await runPredefined(kind, inputs, ctx, runtime);
+      } catch (error) {
+        throw classifyScriptError(error, inputs.scriptName);
+      }
+    },
+  });
+}
+
+export const runPredefinedScriptAction = (runtime: ScriptRuntime) => scriptAction(RUN_SCRIPT_FQN, 'script', runtime);
+export const runPredefinedPowershellScriptAction = (runtime: ScriptRuntime) => scriptAction(RUN_POWERSHELL_SCRIPT_FQN, 'powershell', runtime);
