@@ -32,6 +32,12 @@ export const ERROR_CODES = {
   PAR_ERR_ENROLL_NAME_TAKEN: { message: 'A runner with this name is already enrolled in the org', retryable: false, httpStatus: 409 },
   PAR_ERR_ENROLL_IDENTITY_INVALID: { message: 'The runner identity file in the config dir is unreadable or malformed', retryable: false, httpStatus: 500 },
 
+  // enrollment tokens (created with a runner from the page or API; one-time, expiring)
+  PAR_ERR_ENROLL_TOKEN_INVALID: { message: 'The enrollment token is not known (mistyped, replaced by a newer one, or its runner was deleted)', retryable: false, httpStatus: 401 },
+  PAR_ERR_ENROLL_TOKEN_USED: { message: 'The enrollment token was already used: each token enrolls one runner once', retryable: false, httpStatus: 401 },
+  PAR_ERR_ENROLL_TOKEN_EXPIRED: { message: 'The enrollment token has expired: create a new one for the runner', retryable: false, httpStatus: 401 },
+  PAR_ERR_ENROLL_ALREADY_ENROLLED: { message: 'The runner is already enrolled: a new enrollment token is only issued for a runner that never enrolled', retryable: false, httpStatus: 409 },
+
   // leases and results
   PAR_ERR_LEASE_STALE: { message: 'The lease token is not the current one for this task', retryable: false, httpStatus: 409 },
   PAR_ERR_LEASE_EXPIRED: { message: 'The task was leased too many times without a result (runner lost)', retryable: false, httpStatus: 409 },
@@ -57,6 +63,57 @@ export const ERROR_CODES = {
   PAR_ERR_HTTP_STATUS: { message: 'The target answered with an error status', retryable: false, httpStatus: 502 },
   PAR_ERR_HTTP_STATUS_RETRYABLE: { message: 'The target answered with a retryable status (429 or 5xx)', retryable: true, httpStatus: 502 },
   PAR_ERR_HTTP_RESPONSE_TOO_LARGE: { message: 'The response body exceeds the size cap', retryable: false, httpStatus: 502 },
+  // com.datadoghq.http: runner-side network policy, TLS, connection auth (src/actions/http/README.md)
+  PAR_ERR_HTTP_HOST_NOT_ALLOWED: { message: 'The target host is not in the runner HTTP host allowlist (PAR_HTTP_HOST_ALLOWLIST)', retryable: false, httpStatus: 403 },
+  PAR_ERR_HTTP_ADDRESS_BLOCKED: { message: 'The target resolves to a cloud metadata address, blocked unless PAR_HTTP_ALLOW_METADATA_ADDRESSES is set', retryable: false, httpStatus: 403 },
+  PAR_ERR_HTTP_FORBIDDEN_HEADER: { message: 'A request header the runner sets itself or that forges proxy information was given (host, content-length, forwarded family...)', retryable: false, httpStatus: 400 },
+  PAR_ERR_HTTP_TLS: { message: 'The TLS handshake failed (certificate not trusted, expired or for another name)', retryable: false, httpStatus: 502 },
+  PAR_ERR_HTTP_TOO_MANY_REDIRECTS: { message: 'The target redirected too many times, or to a non-HTTP URL', retryable: false, httpStatus: 502 },
+  PAR_ERR_HTTP_RESPONSE_NOT_JSON: { message: 'responseParsing is json but the response body is not valid JSON', retryable: false, httpStatus: 502 },
+  PAR_ERR_HTTP_CONNECTION_INVALID: { message: 'The HTTP connection settings are invalid (baseUrl, header or URL parameter templates)', retryable: false, httpStatus: 400 },
+  PAR_ERR_HTTP_TOKEN_UNKNOWN: { message: 'A connection template names a token that the credential file does not hold', retryable: false, httpStatus: 400 },
+  PAR_ERR_HTTP_URL_OUTSIDE_CONNECTION: { message: 'The request URL is not on the origin of the connection baseUrl', retryable: false, httpStatus: 400 },
+
+  // com.datadoghq.postgresql (classified in src/actions/postgresql/classify.ts)
+  PAR_ERR_POSTGRES_CREDENTIALS_INVALID: { message: 'The connection credentials lack a PostgreSQL token or hold an invalid one', retryable: false, httpStatus: 400 },
+  PAR_ERR_POSTGRES_CONNECT: { message: 'Could not connect to PostgreSQL (refused, reset, timed out, too many connections, server starting or stopping)', retryable: true, httpStatus: 502 },
+  PAR_ERR_POSTGRES_TLS: { message: 'The TLS handshake with PostgreSQL failed or the server does not offer TLS (sslmode)', retryable: false, httpStatus: 502 },
+  PAR_ERR_POSTGRES_AUTH: { message: 'PostgreSQL refused the login (user, password, database or pg_hba.conf)', retryable: false, httpStatus: 502 },
+  PAR_ERR_POSTGRES_READ_ONLY: { message: 'The statement tried to write; select runs in a read-only transaction', retryable: false, httpStatus: 400 },
+  PAR_ERR_POSTGRES_PERMISSION_DENIED: { message: 'PostgreSQL denied the user a privilege the statement needs', retryable: false, httpStatus: 403 },
+  PAR_ERR_POSTGRES_QUERY_INVALID: { message: 'PostgreSQL rejected the statement (syntax, unknown object, parameters or data)', retryable: false, httpStatus: 400 },
+  PAR_ERR_POSTGRES_STATEMENT_TIMEOUT: { message: 'The statement ran longer than its statement timeout and was cancelled', retryable: false, httpStatus: 504 },
+  PAR_ERR_POSTGRES_TRANSIENT: { message: 'PostgreSQL reported a transient failure (serialization failure, deadlock, lock or resource shortage)', retryable: true, httpStatus: 503 },
+
+  // com.datadoghq.script
+  PAR_ERR_SCRIPT_CONFIG_INVALID: { message: 'The script config file is missing, unreadable or malformed', retryable: false, httpStatus: 500 },
+  PAR_ERR_SCRIPT_NOT_FOUND: { message: 'No script of this name is declared in the script config', retryable: false, httpStatus: 404 },
+  PAR_ERR_SCRIPT_PARAMETERS_INVALID: { message: 'The script parameters do not match its parameter schema or its command template', retryable: false, httpStatus: 400 },
+  PAR_ERR_SCRIPT_SPAWN_FAILED: { message: 'The script command could not be started', retryable: false, httpStatus: 500 },
+  PAR_ERR_SCRIPT_SPAWN_BUSY: { message: 'The worker lacked the resources to start the script (EAGAIN, EMFILE, ENOMEM)', retryable: true, httpStatus: 503 },
+  PAR_ERR_SCRIPT_EXIT_NONZERO: { message: 'The script exited with a non-zero status', retryable: false, httpStatus: 500 },
+  PAR_ERR_SCRIPT_OUTPUT_TOO_LARGE: { message: 'The script wrote more than the output cap to stdout and stderr', retryable: false, httpStatus: 500 },
+  PAR_ERR_SCRIPT_PWSH_UNAVAILABLE: { message: 'PowerShell (pwsh) is not installed on this runner', retryable: false, httpStatus: 501 },
+
+  // admin API: access control, keys, connections (issue 4, area A)
+  PAR_ERR_AUTH_APP_KEY_REVOKED: { message: 'The application key was revoked', retryable: false, httpStatus: 403 },
+  PAR_ERR_RUNNER_IN_USE: { message: 'The runner is still used by connections (delete them first, or force)', retryable: false, httpStatus: 409 },
+  PAR_ERR_CONNECTION_IN_USE: { message: 'The connection is used by queued or running tasks', retryable: false, httpStatus: 409 },
+  PAR_ERR_CONNECTION_NAME_TAKEN: { message: 'A connection with this name already exists on the runner', retryable: false, httpStatus: 409 },
+  PAR_ERR_CONNECTION_RUNNER_MISMATCH: { message: 'The connection belongs to another runner than the task', retryable: false, httpStatus: 400 },
+  PAR_ERR_SECRET_REFUSED: { message: 'The request carries a secret; the control plane never accepts or stores secrets (put them in the credential file on the runner)', retryable: false, httpStatus: 400 },
+  // com.datadoghq.kubernetes.core / .apps / .batch (issue 3, Kubernetes)
+  PAR_ERR_K8S_CONFIG_INVALID: { message: 'The Kubernetes connection configuration (kubeconfig, context, in-cluster account) is unusable', retryable: false, httpStatus: 500 },
+  PAR_ERR_K8S_CONNECT: { message: 'Could not connect to the Kubernetes API server', retryable: true, httpStatus: 502 },
+  PAR_ERR_K8S_UNAUTHORIZED: { message: 'The Kubernetes API server did not accept the credentials (401)', retryable: false, httpStatus: 502 },
+  PAR_ERR_K8S_FORBIDDEN: { message: 'The Kubernetes API server forbids this request to these credentials (403)', retryable: false, httpStatus: 502 },
+  PAR_ERR_K8S_NOT_FOUND: { message: 'The Kubernetes object or namespace does not exist (404)', retryable: false, httpStatus: 502 },
+  PAR_ERR_K8S_CONFLICT: { message: 'The Kubernetes object already exists or was modified concurrently (409)', retryable: false, httpStatus: 502 },
+  PAR_ERR_K8S_INVALID: { message: 'The Kubernetes API server rejected the object or request as invalid (400/422)', retryable: false, httpStatus: 502 },
+  PAR_ERR_K8S_STATUS_RETRYABLE: { message: 'The Kubernetes API server answered with a retryable status (429 or 5xx)', retryable: true, httpStatus: 502 },
+  PAR_ERR_K8S_STATUS: { message: 'The Kubernetes API server answered with an unexpected status', retryable: false, httpStatus: 502 },
+  PAR_ERR_K8S_RESPONSE_TOO_LARGE: { message: 'The Kubernetes API response exceeds the size cap', retryable: false, httpStatus: 502 },
+  PAR_ERR_K8S_ROLLBACK_UNAVAILABLE: { message: 'The deployment cannot be rolled back (paused, or no such previous revision)', retryable: false, httpStatus: 409 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,6 +1,9 @@
 /**
- * What the result publisher does when the control plane refuses a result, decided per error code
- * (a Record over every code, so a new code cannot be added without deciding here).
+ * What the result publisher does when the control plane refuses a result, decided per error code.
+ * Every code of the platform (control plane, enrollment, leases, task verification) is listed so
+ * a new one forces a decision here; action bundles' codes (PAR_ERR_HTTP_*, _K8S_*, _SCRIPT_*,
+ * _POSTGRES_*) describe task outcomes and never come back as an answer to a publish: they
+ * default to `fail`.
  *
  * - `retry`: keep the result and try again later (the control plane is down, overloaded, or
  *   momentarily refuses the runner's token).
@@ -14,7 +17,9 @@ import type { ClientFailureKind } from './control-plane-client.js';
 
 export type PublishDecision = 'retry' | 'drop' | 'fail';
 
-const BY_CODE: Record<ErrorCode, PublishDecision> = {
+type BundleCode = Extract<ErrorCode, `PAR_ERR_${'HTTP' | 'K8S' | 'SCRIPT' | 'POSTGRES' | 'POSTGRESQL'}_${string}`>;
+
+const BY_CODE: Record<Exclude<ErrorCode, BundleCode>, PublishDecision> & Partial<Record<BundleCode, PublishDecision>> = {
   PAR_ERR_CONFIG_INVALID: 'fail',
   PAR_ERR_REQUEST_INVALID: 'fail',
   PAR_ERR_NOT_FOUND: 'drop',
@@ -30,6 +35,18 @@ const BY_CODE: Record<ErrorCode, PublishDecision> = {
   PAR_ERR_INTERNAL: 'retry',
   PAR_ERR_ENROLL_NAME_TAKEN: 'fail',
   PAR_ERR_ENROLL_IDENTITY_INVALID: 'fail',
+  // Enrollment tokens: answers to enrollment only, never to a publish.
+  PAR_ERR_ENROLL_TOKEN_INVALID: 'fail',
+  PAR_ERR_ENROLL_TOKEN_USED: 'fail',
+  PAR_ERR_ENROLL_TOKEN_EXPIRED: 'fail',
+  PAR_ERR_ENROLL_ALREADY_ENROLLED: 'fail',
+  // User-API answers (keys, runners, connections): never an answer to a publish.
+  PAR_ERR_AUTH_APP_KEY_REVOKED: 'retry',
+  PAR_ERR_RUNNER_IN_USE: 'fail',
+  PAR_ERR_CONNECTION_IN_USE: 'fail',
+  PAR_ERR_CONNECTION_NAME_TAKEN: 'fail',
+  PAR_ERR_CONNECTION_RUNNER_MISMATCH: 'fail',
+  PAR_ERR_SECRET_REFUSED: 'fail',
   PAR_ERR_LEASE_STALE: 'drop',
   PAR_ERR_LEASE_EXPIRED: 'drop',
   PAR_ERR_TASK_MALFORMED: 'fail',
@@ -53,5 +70,5 @@ const BY_CODE: Record<ErrorCode, PublishDecision> = {
 export function publishDecision(error: ParError, kind: ClientFailureKind, status?: number): PublishDecision {
   // No answer, an aborted request (shutdown), 5xx and 429 are always worth another try.
   if (kind !== 'http' || status === undefined || status >= 500 || status === 429) return 'retry';
-  return BY_CODE[error.code];
+  return BY_CODE[error.code] ?? 'fail';
 }
