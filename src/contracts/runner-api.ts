@@ -11,6 +11,7 @@ export const RUNNER_API = {
   heartbeat: '/api/v1/runner/tasks/heartbeat',
   result: (taskId: string) => `/api/v1/runner/tasks/${encodeURIComponent(taskId)}/result`,
   keys: '/api/v1/control-plane/keys',
+  health: '/api/v1/runner/health',
 } as const;
 
 /** Audience of the runner's request JWTs. */
@@ -31,6 +32,13 @@ export const enrollRequestSchema = z.object({
 });
 export type EnrollRequest = z.input<typeof enrollRequestSchema>;
 
+/**
+ * Enrollment with a one-time token (`Authorization: Bearer <token>`, no keys): the token names
+ * the runner, so the name is optional (and ignored when it differs).
+ */
+export const tokenEnrollRequestSchema = enrollRequestSchema.extend({ name: z.string().max(100).optional() });
+export type TokenEnrollRequest = z.input<typeof tokenEnrollRequestSchema>;
+
 export const enrollResponseSchema = z.object({
   runnerId: z.string(),
   urn: z.string(),
@@ -38,6 +46,8 @@ export const enrollResponseSchema = z.object({
   name: z.string(),
   /** The control plane's task-signing public keys, pinned by the runner. */
   controlPlaneKeys: jwksSchema,
+  /** The runner's allowlist as the control plane has it (set when the runner was created from the page or API). */
+  allowlist: z.array(z.string()).optional(),
 });
 export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
 
@@ -85,3 +95,19 @@ export const publishResponseSchema = z.object({
   status: z.enum(['recorded', 'duplicate']),
 });
 export type PublishResponse = z.infer<typeof publishResponseSchema>;
+
+/** The runner's periodic health check (`PAR_HEALTH_INTERVAL_MS`); the control plane derives the runner's status from it. */
+export const healthReportSchema = z.object({
+  version: z.string().max(100),
+  platform: z.string().max(200),
+  allowlist: z.array(z.string().max(300)).max(1000),
+  capacity: z.number().int().min(0),
+  inFlight: z.number().int().min(0),
+  healthy: z.boolean(),
+  /** Why the runner is not healthy (Redis unreachable, polls failing...), human-readable, no secrets. */
+  problems: z.array(z.string().max(500)).max(20).default([]),
+});
+export type HealthReport = z.input<typeof healthReportSchema>;
+
+export const healthResponseSchema = z.object({ receivedAt: z.number() });
+export type HealthResponse = z.infer<typeof healthResponseSchema>;

@@ -7,10 +7,17 @@ import type { ControlPlaneDeps } from './deps.js';
 import { installErrorHandling } from './http-errors.js';
 import { controlPlaneKeysRoutes } from './routes/control-plane-keys.js';
 import { healthRoutes } from './routes/health.js';
+import { runnerCreateRoutes } from './routes/runner-create.js';
+import { runnerHealthRoutes } from './routes/runner-health.js';
 import { runnerTaskRoutes } from './routes/runner-tasks.js';
 import { runnerRoutes } from './routes/runners.js';
-import { statusPageRoutes } from './routes/status-page.js';
 import { taskRoutes } from './routes/tasks.js';
+import { connectionRoutes } from './routes/connections.js';
+import { grantRoutes } from './routes/grants.js';
+import { keyRoutes } from './routes/keys.js';
+import { meRoutes } from './routes/me.js';
+import { userRoutes } from './routes/users.js';
+import { webRoutes } from './routes/web.js';
 
 export type ControlPlaneApp = FastifyInstance;
 
@@ -25,10 +32,18 @@ export function buildApp(deps: ControlPlaneDeps): ControlPlaneApp {
     await deps.wakeups.close();
   });
   void app.register(healthRoutes(deps));
-  void app.register(statusPageRoutes(deps));
+  void app.register(webRoutes(deps));
   void app.register(controlPlaneKeysRoutes(deps));
   void app.register(runnerRoutes(deps));
   void app.register(taskRoutes(deps));
   void app.register(runnerTaskRoutes(deps));
+  // access control, keys, connections (issue 4, A)
+  void app.register(meRoutes(deps));
+  void app.register(userRoutes(deps));
+  void app.register(keyRoutes(deps));
+  void app.register(grantRoutes(deps));
+  void app.register(connectionRoutes(deps));
+  void app.register(runnerCreateRoutes(deps));
+  void app.register(runnerHealthRoutes(deps));
   return app;
 }

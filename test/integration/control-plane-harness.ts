@@ -50,7 +50,7 @@ export interface Harness {
   advance(ms: number): void;
   now(): number;
   appHeaders(): Record<string, string>;
-  request(method: 'GET' | 'POST', url: string, options?: { body?: unknown; headers?: Record<string, string> }): Promise<InjectResult>;
+  request(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, options?: { body?: unknown; headers?: Record<string, string> }): Promise<InjectResult>;
   enroll(name?: string): Promise<TestRunner>;
   submit(runner: TestRunner | string, overrides?: Partial<SubmitTaskRequest>): Promise<TaskView>;
   getTask(taskId: string, waitMs?: number): Promise<TaskView>;

@@ -4,13 +4,13 @@
  */
 import type { Redis } from 'ioredis';
 import { ParError } from '../../errors/par-error.js';
-import { findApiKey, findAppKey, type AppKeyRecord, type Scope } from '../store/credentials.js';
+import { findApiKey, findAppKey, scopeSatisfies, type AppKeyRecord, type Scope } from '../store/credentials.js';
 import type { KeySpace } from '../store/key-space.js';
 
 export const API_KEY_HEADER = 'dd-api-key';
 export const APP_KEY_HEADER = 'dd-application-key';
 
-type Headers = Readonly<Record<string, string | string[] | undefined>>;
+export type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
 function header(headers: Headers, name: string): string | undefined {
   const value = headers[name];
@@ -25,12 +25,16 @@ export async function requireApiKey(redis: Redis, ks: KeySpace, headers: Headers
   return found;
 }
 
-/** The application key's record; it must carry `scope`, and belong to `orgId` when given. */
-export async function requireAppKey(redis: Redis, ks: KeySpace, headers: Headers, scope: Scope, orgId?: string): Promise<AppKeyRecord> {
+/** The application key's record; it must carry `scope` (or one of them), and belong to `orgId` when given. */
+export async function requireAppKey(redis: Redis, ks: KeySpace, headers: Headers, scope: Scope | readonly Scope[], orgId?: string): Promise<AppKeyRecord> {
   const key = header(headers, APP_KEY_HEADER);
   const found = key ? await findAppKey(redis, ks, key) : undefined;
-  if (!found) throw new ParError('PAR_ERR_AUTH_APP_KEY_INVALID');
+  if (!found) throw new ParError('PAR_ERR_AUTH_APP_KEY_INVALID', key ? undefined : `no ${APP_KEY_HEADER} header`);
+  // Checked on every call (no cache), so a revocation takes effect at once on every process.
+  if (found.revokedAt !== undefined) throw new ParError('PAR_ERR_AUTH_APP_KEY_REVOKED');
   if (orgId !== undefined && found.orgId !== orgId) throw new ParError('PAR_ERR_AUTH_APP_KEY_INVALID', 'the application key belongs to another org than the API key');
-  if (!found.scopes.includes(scope)) throw new ParError('PAR_ERR_AUTH_SCOPE_MISSING', scope);
+  const scopes: readonly Scope[] = typeof scope === 'string' ? [scope] : scope;
+  // An empty list: any valid key of the org will do (e.g. GET /me).
+  if (scopes.length > 0 && !scopes.some((s) => scopeSatisfies(found.scopes, s))) throw new ParError('PAR_ERR_AUTH_SCOPE_MISSING', scopes.join(' or '));
   return found;
 }

@@ -34,8 +34,13 @@ export class RunnerAuthenticator {
     if (!token) throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', 'no bearer token');
     const runnerId = peekRunnerId(token);
     if (!runnerId) throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', 'no issuer');
-    const runner = await this.load(runnerId);
-    if (!runner) throw new ParError('PAR_ERR_AUTH_RUNNER_UNKNOWN');
+    // The cached key alone would let a deleted runner in on a process that did not delete it:
+    // one EXISTS per call makes a deletion count at once everywhere.
+    const [runner, exists] = await Promise.all([this.load(runnerId), this.redis.exists(this.ks.runner(runnerId))]);
+    if (!runner || exists === 0) {
+      this.forget(runnerId);
+      throw new ParError('PAR_ERR_AUTH_RUNNER_UNKNOWN');
+    }
     await verifyRunnerToken(token, runnerId, runner.key);
     this.touch(runnerId);
     return { runnerId, orgId: runner.orgId };
@@ -61,7 +66,8 @@ export class RunnerAuthenticator {
 
   private async fetch(runnerId: string): Promise<CachedRunner | undefined> {
     const runner = await getRunner(this.redis, this.ks, runnerId);
-    if (!runner) return undefined;
+    // A runner created with an enrollment token has no key until it enrolls.
+    if (!runner?.publicKey) return undefined;
     return { runnerId, orgId: runner.orgId, key: await importSigningKey(runner.publicKey) };
   }
 

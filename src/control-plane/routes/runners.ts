@@ -1,25 +1,36 @@
 /**
- * Runner enrollment (API key + app key with `on_prem_runner_write`) and the runner list
- * (app key with `runners_read`).
+ * Runner enrollment (API key + app key with `on_prem_runner_write`), the runner list and detail
+ * (`on_prem_runner_read` alias `runners_read`; only runners the caller may view, with its access)
+ * and runner deletion (editor; refused while connections use it unless `?force=true`).
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { JWK } from 'jose';
 import { z } from 'zod';
 import { RUNNER_API, enrollRequestSchema, type EnrollResponse } from '../../contracts/runner-api.js';
-import { TASKS_API, type RunnerView } from '../../contracts/tasks-api.js';
+import { TASKS_API } from '../../contracts/tasks-api.js';
 import { importSigningKey } from '../../crypto/keys.js';
 import { ParError } from '../../errors/par-error.js';
 import { requireApiKey, requireAppKey } from '../auth/keys.js';
 import type { ControlPlaneDeps } from '../deps.js';
 import { parseInput } from '../http-errors.js';
-import { SCOPES } from '../store/credentials.js';
-import { enrollRunner, findRunnerInOrg, listRunners, toView } from '../store/runners.js';
+import { enrollmentTokenFrom, handleTokenEnrollment } from './runner-create.js';
+import { statusSettings } from './runner-health.js';
+import { withStatus } from '../store/runner-health.js';
+import { deleteRunnerQuerySchema, type AdminRunnerView, type RunnerAccess } from '../../contracts/admin-api.js';
+import { requireCaller, requireRunnerAccess } from '../auth/access.js';
+import { countConnections, listConnections } from '../store/connections.js';
+import { SCOPES, type Scope } from '../store/credentials.js';
+import { effectiveAccess } from '../store/grants.js';
+import { loadPrincipal } from '../store/principals.js';
+import { deleteRunner, enrollRunner, listRunners, toView, type RunnerRecord } from '../store/runners.js';
+
+const READ_SCOPES: readonly Scope[] = [SCOPES.runnerRead];
 
 const idParamsSchema = z.object({ id: z.string().min(1) });
 
 /** Only an Ed25519 public JWK is accepted: a private key sent by mistake is refused, not stored. */
-async function checkPublicKey(jwk: Record<string, unknown>): Promise<JWK> {
+export async function checkPublicKey(jwk: Record<string, unknown>): Promise<JWK> {
   if ('d' in jwk) throw new ParError('PAR_ERR_REQUEST_INVALID', 'publicKey: contains a private key part (d); send only the public key');
   if (jwk['kty'] !== 'OKP' || jwk['crv'] !== 'Ed25519' || typeof jwk['x'] !== 'string') {
     throw new ParError('PAR_ERR_REQUEST_INVALID', 'publicKey: must be an Ed25519 public JWK (kty OKP, crv Ed25519)');
@@ -36,8 +47,13 @@ async function checkPublicKey(jwk: Record<string, unknown>): Promise<JWK> {
 export function runnerRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
   return async (app) => {
     app.post(RUNNER_API.enroll, async (request, reply) => {
+      // A one-time enrollment token (runner created from the page or API) replaces the keys.
+      const enrollmentToken = enrollmentTokenFrom(request);
+      if (enrollmentToken) return handleTokenEnrollment(deps, request, reply, enrollmentToken, checkPublicKey);
       const { orgId } = await requireApiKey(deps.redis, deps.ks, request.headers);
       const appKey = await requireAppKey(deps.redis, deps.ks, request.headers, SCOPES.runnerWrite, orgId);
+      const owner = await loadPrincipal(deps.redis, deps.ks, appKey.owner, orgId);
+      if (!owner || !owner.roles.some((r) => r === 'admin' || r === 'standard')) throw new ParError('PAR_ERR_AUTH_FORBIDDEN', 'enrolling a runner needs the admin or standard org role');
       const body = parseInput(enrollRequestSchema, request.body ?? {}, 'body');
       const publicKey = await checkPublicKey(body.publicKey);
       const runner = await enrollRunner(deps.redis, deps.ks, {
@@ -48,7 +64,8 @@ export function runnerRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
         allowlist: body.allowlist,
         modes: body.modes,
         version: body.version,
-        enrolledBy: appKey.userId,
+        enrolledBy: appKey.owner.id,
+        enrolledByType: appKey.owner.type,
         now: deps.now(),
       });
       request.log.info({ runnerId: runner.id, orgId, name: runner.name }, 'runner enrolled');
@@ -56,18 +73,43 @@ export function runnerRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
       return reply.status(201).send(response);
     });
 
-    app.get(TASKS_API.runners, async (request): Promise<{ runners: RunnerView[] }> => {
-      const caller = await requireAppKey(deps.redis, deps.ks, request.headers, SCOPES.runnersRead);
+    app.get(TASKS_API.runners, async (request): Promise<{ runners: AdminRunnerView[] }> => {
+      const caller = await requireCaller(deps, request.headers, READ_SCOPES);
       const runners = await listRunners(deps.redis, deps.ks, caller.orgId);
-      return { runners: runners.map(toView) };
+      const access = await Promise.all(runners.map((r) => effectiveAccess(deps.redis, deps.ks, caller.principal, r.id)));
+      const visible = runners.flatMap((r, i) => { const a = access[i]; return a ? [{ runner: r, access: a }] : []; });
+      const counts = await countConnections(deps.redis, deps.ks, visible.map((v) => v.runner.id));
+      return { runners: await withStatus(statusSettings(deps), visible.map((v, i) => toAdminView(v.runner, v.access, counts[i] ?? 0))) };
     });
 
-    app.get(`${TASKS_API.runners}/:id`, async (request): Promise<RunnerView> => {
-      const caller = await requireAppKey(deps.redis, deps.ks, request.headers, SCOPES.runnersRead);
+    app.get(`${TASKS_API.runners}/:id`, async (request): Promise<AdminRunnerView> => {
+      const caller = await requireCaller(deps, request.headers, READ_SCOPES);
       const { id } = parseInput(idParamsSchema, request.params, 'params');
-      const runner = await findRunnerInOrg(deps.redis, deps.ks, caller.orgId, id);
-      if (!runner) throw new ParError('PAR_ERR_NOT_FOUND', `runner ${id}`);
-      return toView(runner);
+      const { runner, access } = await requireRunnerAccess(deps, caller, id, 'viewer');
+      const [count] = await countConnections(deps.redis, deps.ks, [runner.id]);
+      const view = toAdminView(runner, access, count ?? 0);
+      return (await withStatus(statusSettings(deps), [view]))[0] ?? view;
+    });
+
+    app.delete(`${TASKS_API.runners}/:id`, async (request, reply) => {
+      const caller = await requireCaller(deps, request.headers, SCOPES.runnerWrite);
+      const { id } = parseInput(idParamsSchema, request.params, 'params');
+      const { force } = parseInput(deleteRunnerQuerySchema, request.query, 'query');
+      const { runner } = await requireRunnerAccess(deps, caller, id, 'editor');
+      if (!force) {
+        const inUse = await listConnections(deps.redis, deps.ks, caller.orgId, [runner.id]);
+        if (inUse.length > 0) {
+          throw new ParError('PAR_ERR_RUNNER_IN_USE', `runner ${runner.name} is used by connections ${inUse.map((c) => `${c.name} (${c.id})`).join(', ')}; delete them or pass ?force=true`);
+        }
+      }
+      await deleteRunner(deps.redis, deps.ks, runner);
+      deps.runnerAuth.forget(runner.id);
+      request.log.info({ runnerId: runner.id, force }, 'runner deleted');
+      return reply.status(204).send();
     });
   };
+}
+
+function toAdminView(runner: RunnerRecord, access: RunnerAccess, connections: number): AdminRunnerView {
+  return { ...toView(runner), access, connections };
 }

@@ -1,16 +1,22 @@
 /**
- * The user-facing task API: submit a task for a runner, read it back, optionally waiting (pub/sub,
- * not polling) until it has its final result. App key with `actions_run`.
+ * The user-facing task API: submit a task for a runner (`actions_run`, contributor on the runner;
+ * a connection must be on that runner), list a runner's recent tasks and read one back, optionally
+ * waiting (pub/sub, not polling) until it has its final result (viewer on the runner).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { TASKS_API, submitTaskRequestSchema, type TaskEvent, type TaskView } from '../../contracts/tasks-api.js';
 import { ParError } from '../../errors/par-error.js';
-import { requireAppKey } from '../auth/keys.js';
+import { ADMIN_API, listTasksQuerySchema, type TasksResponse } from '../../contracts/admin-api.js';
+import { isOrgAdmin, requireCaller, requireRunnerAccess, type Caller } from '../auth/access.js';
+import { getConnection } from '../store/connections.js';
+import { effectiveAccess } from '../store/grants.js';
+import { getRunner, listRunners } from '../store/runners.js';
+import { indexTask, listRunnerTasks } from '../store/task-index.js';
 import type { ControlPlaneDeps } from '../deps.js';
 import { parseInput } from '../http-errors.js';
 import { abortOnClientGone } from './client-gone.js';
-import { SCOPES } from '../store/credentials.js';
+import { SCOPES, type Scope } from '../store/credentials.js';
 import { getTask, isFinal, toTaskView, type TaskRecord } from '../store/tasks.js';
 import { getTaskEvents } from '../store/task-events.js';
 import { submitTask } from '../task-submission.js';
@@ -20,29 +26,68 @@ export const MAX_TASK_WAIT_MS = 60_000;
 const idParamsSchema = z.object({ id: z.string().min(1) });
 const getQuerySchema = z.object({ wait: z.coerce.number().int().min(0).max(MAX_TASK_WAIT_MS).default(0) });
 
+/** Reading tasks: the historical `actions_run`, or the runner read scope. */
+const READ_SCOPES: readonly Scope[] = [SCOPES.actionsRun, SCOPES.runnerRead];
+
 export function taskRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
+  /** The task when the caller may view its runner (org admins also see tasks of deleted runners). */
+  const loadVisibleTask = async (caller: Caller, id: string): Promise<TaskRecord> => {
+    const task = await getTask(deps.redis, deps.ks, id);
+    if (!task || task.orgId !== caller.orgId) throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
+    try {
+      await requireRunnerAccess(deps, caller, task.runnerId, 'viewer');
+    } catch (error) {
+      if (!(error instanceof ParError && error.code === 'PAR_ERR_NOT_FOUND')) throw error;
+      if (!(isOrgAdmin(caller) && !(await getRunner(deps.redis, deps.ks, task.runnerId)))) throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
+    }
+    return task;
+  };
+
   return async (app) => {
     app.post(TASKS_API.submit, async (request, reply) => {
-      const caller = await requireAppKey(deps.redis, deps.ks, request.headers, SCOPES.actionsRun);
+      const caller = await requireCaller(deps, request.headers, SCOPES.actionsRun);
       const body = parseInput(submitTaskRequestSchema, request.body ?? {}, 'body');
-      const task = await submitTask(deps, caller.orgId, body);
+      // Running an action on a runner, through one of its connections or not, is contributor work.
+      const { runner } = await requireRunnerAccess(deps, caller, body.runner, 'contributor');
+      if (body.connectionId !== undefined) {
+        const connection = await getConnection(deps.redis, deps.ks, caller.orgId, body.connectionId);
+        if (!connection) throw new ParError('PAR_ERR_NOT_FOUND', `connection ${body.connectionId}`);
+        if (connection.runnerId !== runner.id) throw new ParError('PAR_ERR_CONNECTION_RUNNER_MISMATCH', `connection ${connection.name} is on another runner than ${runner.name}`);
+      }
+      const task = await submitTask(deps, caller.orgId, { ...body, runner: runner.id });
+      await indexTask(deps.redis, deps.ks, { taskId: task.id, runnerId: task.runnerId, connectionId: body.connectionId, createdAt: task.createdAt });
       request.log.info({ taskId: task.id, runnerId: task.runnerId, action: task.action }, 'task submitted');
       const view: TaskView = toTaskView(task);
       return reply.status(201).send(view);
     });
 
+    app.get(ADMIN_API.tasks, async (request): Promise<TasksResponse> => {
+      const caller = await requireCaller(deps, request.headers, READ_SCOPES);
+      const query = parseInput(listTasksQuerySchema, request.query, 'query');
+      let runnerIds: string[];
+      if (query.runnerId !== undefined) {
+        runnerIds = [(await requireRunnerAccess(deps, caller, query.runnerId, 'viewer')).runner.id];
+      } else {
+        const runners = await listRunners(deps.redis, deps.ks, caller.orgId);
+        const access = await Promise.all(runners.map((r) => effectiveAccess(deps.redis, deps.ks, caller.principal, r.id)));
+        runnerIds = runners.filter((_r, i) => access[i] !== undefined).map((r) => r.id);
+      }
+      const tasks = await listRunnerTasks(deps.redis, deps.ks, runnerIds, query.limit);
+      return { tasks: tasks.map(toTaskView) };
+    });
+
     app.get(`${TASKS_API.submit}/:id/events`, async (request): Promise<{ events: TaskEvent[] }> => {
-      const caller = await requireAppKey(deps.redis, deps.ks, request.headers, SCOPES.actionsRun);
+      const caller = await requireCaller(deps, request.headers, READ_SCOPES);
       const { id } = parseInput(idParamsSchema, request.params, 'params');
-      const task = await getTask(deps.redis, deps.ks, id);
-      if (!task || task.orgId !== caller.orgId) throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
+      await loadVisibleTask(caller, id);
       return { events: await getTaskEvents(deps.redis, deps.ks, id) };
     });
 
     app.get(`${TASKS_API.submit}/:id`, async (request, reply): Promise<TaskView> => {
-      const caller = await requireAppKey(deps.redis, deps.ks, request.headers, SCOPES.actionsRun);
+      const caller = await requireCaller(deps, request.headers, READ_SCOPES);
       const { id } = parseInput(idParamsSchema, request.params, 'params');
       const { wait } = parseInput(getQuerySchema, request.query, 'query');
+      await loadVisibleTask(caller, id); // access once; re-reads below only follow the state
       const load = async (): Promise<TaskRecord> => {
         const task = await getTask(deps.redis, deps.ks, id);
         if (!task || task.orgId !== caller.orgId) throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);

@@ -52,6 +52,8 @@ async function ensureOrgAndAdmin(redis: Redis, ks: KeySpace, now: number): Promi
   if (typeof ids.orgId !== 'string' || typeof ids.userId !== 'string') throw new Error(`corrupt bootstrap record at ${ks.bootstrap}`);
   // Rewriting the records is harmless and repairs a half-finished first start.
   if (!(await redis.exists(ks.org(ids.orgId)))) await createOrg(redis, ks, 'default', ids.orgId, now);
-  if (!(await redis.exists(ks.user(ids.userId)))) await createUser(redis, ks, ids.orgId, 'admin', ids.userId, now);
+  if (!(await redis.exists(ks.user(ids.userId)))) await createUser(redis, ks, ids.orgId, 'admin', ids.userId, now, { roles: ['admin'] });
+  // Stores from before org roles: the bootstrap user is the org admin.
+  if (!(await redis.hexists(ks.user(ids.userId), 'roles'))) await createUser(redis, ks, ids.orgId, 'admin', ids.userId, now, { roles: ['admin'] });
   return { orgId: ids.orgId, userId: ids.userId };
 }

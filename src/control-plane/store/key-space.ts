@@ -24,7 +24,7 @@ export interface KeySpace {
   runnerGrants(runnerId: string): string;
   /** Hash runner name -> runner id: keeps names unique per org. */
   orgRunners(orgId: string): string;
-  /** Set of every runner id (for the status page). */
+  /** Set of every runner id (for the runner list). */
   readonly allRunners: string;
   /** List of task ids ready for a runner: LPUSH new, RPUSH requeued, RPOP to deliver. */
   ready(runnerId: string): string;
@@ -34,6 +34,12 @@ export interface KeySpace {
   /** `task(id)` is `taskPrefix + id` (Lua scripts build task keys from it). */
   readonly taskPrefix: string;
   connection(connectionId: string): string;
+  /** Hash of one enrollment token (by SHA-256 hex): runnerId, orgId, createdBy, createdAt, expiresAt, usedAt. */
+  enrollmentToken(tokenHash: string): string;
+  /** String: hash of the runner's current enrollment token (a new token replaces the old one). */
+  runnerEnrollmentToken(runnerId: string): string;
+  /** String: JSON of the runner's last health check (with receivedAt). */
+  runnerHealth(runnerId: string): string;
   /** Sorted set task id -> lease expiry (ms): the sweeper's work list. */
   readonly leases: string;
   /** Pub/sub channel: message = runner id that has new ready tasks. */
@@ -63,6 +69,9 @@ export function keySpace(prefix: string): KeySpace {
     taskEvents: (id) => `${p}:task:${id}:events`,
     taskPrefix: `${p}:task:`,
     connection: (id) => `${p}:connection:${id}`,
+    enrollmentToken: (h) => `${p}:enroll-token:${h}`,
+    runnerEnrollmentToken: (id) => `${p}:runner:${id}:enroll-token`,
+    runnerHealth: (id) => `${p}:runner:${id}:health`,
     leases: `${p}:leases`,
     readyChannel: `${p}:events:ready`,
     doneChannel: `${p}:events:done`,

@@ -6,13 +6,15 @@ import type { Redis } from 'ioredis';
 import type { JWK } from 'jose';
 import type { RunnerView } from '../../contracts/tasks-api.js';
 import { ParError } from '../../errors/par-error.js';
+import { accessKeySpace } from './access-key-space.js';
 import type { KeySpace } from './key-space.js';
 import { LuaScript } from './lua-script.js';
 
 export type RunnerRole = 'editor' | 'contributor' | 'viewer';
 
 export interface RunnerRecord extends RunnerView {
-  publicKey: JWK;
+  /** Absent for a runner created from the page or API that has not enrolled with its token yet. */
+  publicKey?: JWK;
 }
 
 export interface NewRunner {
@@ -25,6 +27,8 @@ export interface NewRunner {
   version: string;
   /** The user who enrolled it: becomes its Editor. */
   enrolledBy: string;
+  /** Set when the enrolling key belongs to a service account (then `enrolledBy` is its id). */
+  enrolledByType?: 'user' | 'service_account';
   now: number;
 }
 
@@ -65,7 +69,7 @@ export async function enrollRunner(redis: Redis, ks: KeySpace, r: NewRunner): Pr
   const claimed = await ENROLL.run(
     redis,
     [ks.orgRunners(r.orgId), ks.runner(r.id), ks.runnerGrants(r.id), ks.allRunners],
-    [r.name, r.id, `user:${r.enrolledBy}`, 'editor', ...fields],
+    [r.name, r.id, `${r.enrolledByType ?? 'user'}:${r.enrolledBy}`, 'editor', ...fields],
   );
   if (claimed !== 1) throw new ParError('PAR_ERR_ENROLL_NAME_TAKEN', r.name);
   return record;
@@ -105,6 +109,37 @@ export async function getRunnerGrants(redis: Redis, ks: KeySpace, runnerId: stri
   return redis.hgetall(ks.runnerGrants(runnerId));
 }
 
+// KEYS: runner, grants, ready list, org runner names, all runners, runner connections, runner
+// tasks, health, current enrollment token. ARGV: runner id, runner name, connection key prefix.
+// Deletes the connections too.
+const DELETE = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for _, id in ipairs(redis.call('HVALS', KEYS[6])) do
+  redis.call('DEL', ARGV[3] .. id, ARGV[3] .. id .. ':tasks')
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[6], KEYS[7], KEYS[8], KEYS[9])
+if redis.call('HGET', KEYS[4], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[4], ARGV[2]) end
+redis.call('SREM', KEYS[5], ARGV[1])
+return 1
+`);
+
+/**
+ * Deletes the runner, its grants, ready list and connections in one step; its identity is gone
+ * for every control-plane process (runner auth checks the hash exists on each call).
+ */
+export async function deleteRunner(redis: Redis, ks: KeySpace, runner: { id: string; name: string; orgId: string }): Promise<boolean> {
+  const aks = accessKeySpace(ks);
+  const deleted = await DELETE.run(
+    redis,
+    [
+      ks.runner(runner.id), ks.runnerGrants(runner.id), ks.ready(runner.id), ks.orgRunners(runner.orgId), ks.allRunners,
+      aks.runnerConnections(runner.id), aks.runnerTasks(runner.id), ks.runnerHealth(runner.id), ks.runnerEnrollmentToken(runner.id),
+    ],
+    [runner.id, runner.name, ks.connection('')],
+  );
+  return deleted === 1;
+}
+
 export async function touchRunner(redis: Redis, ks: KeySpace, runnerId: string, now: number): Promise<void> {
   // HSET only if the runner still exists, so a touch never resurrects a deleted runner's hash.
   await TOUCH.run(redis, [ks.runner(runnerId)], [now]);
@@ -121,7 +156,7 @@ export function toView(r: RunnerRecord): RunnerView {
 }
 
 function toRecord(h: Record<string, string>): RunnerRecord | undefined {
-  if (!h['id'] || !h['orgId'] || !h['name'] || !h['publicKey']) return undefined;
+  if (!h['id'] || !h['orgId'] || !h['name']) return undefined;
   return {
     id: h['id'],
     urn: h['urn'] ?? runnerUrn(h['orgId'], h['id']),
@@ -132,7 +167,7 @@ function toRecord(h: Record<string, string>): RunnerRecord | undefined {
     version: h['version'] ?? 'unknown',
     createdAt: Number(h['createdAt'] ?? 0),
     ...(h['lastSeenAt'] ? { lastSeenAt: Number(h['lastSeenAt']) } : {}),
-    publicKey: JSON.parse(h['publicKey']) as JWK,
+    ...(h['publicKey'] ? { publicKey: JSON.parse(h['publicKey']) as JWK } : {}),
   };
 }
 

@@ -1,0 +1,101 @@
+/**
+ * Connections on a runner: create, list, read, update, delete. Reading needs viewer on the
+ * runner (`connections_read`), changing needs contributor (`connections_write`). A body carrying
+ * a secret is refused (400 PAR_ERR_SECRET_REFUSED) before anything else is looked at; deleting a
+ * connection that queued or running tasks use is refused (409) naming them.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import {
+  ADMIN_API, createConnectionRequestSchema, listConnectionsQuerySchema, updateConnectionRequestSchema, type ConnectionView,
+} from '../../contracts/admin-api.js';
+import { ParError } from '../../errors/par-error.js';
+import { requireCaller, requireRunnerAccess, type Caller } from '../auth/access.js';
+import type { ControlPlaneDeps } from '../deps.js';
+import { parseInput } from '../http-errors.js';
+import { refuseSecrets } from '../secret-guard.js';
+import {
+  createConnection, deleteConnection, getConnection, listConnections, toConnectionView, updateConnection, type ConnectionRecord,
+} from '../store/connections.js';
+import { SCOPES } from '../store/credentials.js';
+import { effectiveAccess } from '../store/grants.js';
+import { listRunners } from '../store/runners.js';
+import { activeTasksUsing } from '../store/task-index.js';
+
+const idParamsSchema = z.object({ id: z.string().min(1) });
+
+export function connectionRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
+  const { redis, ks } = deps;
+
+  /** The connection when the caller has `needed` on its runner; 404 when it cannot view it. */
+  const load = async (caller: Caller, id: string, needed: 'viewer' | 'contributor'): Promise<ConnectionRecord> => {
+    const connection = await getConnection(redis, ks, caller.orgId, id);
+    if (!connection) throw new ParError('PAR_ERR_NOT_FOUND', `connection ${id}`);
+    try {
+      await requireRunnerAccess(deps, caller, connection.runnerId, needed);
+    } catch (error) {
+      if (error instanceof ParError && error.code === 'PAR_ERR_NOT_FOUND') throw new ParError('PAR_ERR_NOT_FOUND', `connection ${id}`);
+      throw error;
+    }
+    return connection;
+  };
+
+  return async (app) => {
+    app.post(ADMIN_API.connections, async (request, reply) => {
+      const caller = await requireCaller(deps, request.headers, SCOPES.connectionsWrite);
+      refuseSecrets(request.body);
+      const body = parseInput(createConnectionRequestSchema, request.body ?? {}, 'body');
+      const { runner } = await requireRunnerAccess(deps, caller, body.runnerId, 'contributor');
+      const id = await createConnection(redis, ks, {
+        orgId: caller.orgId, runnerId: runner.id, name: body.name, integration: body.integration, settings: body.settings,
+        ...(body.credentialPath !== undefined ? { credentialPath: body.credentialPath } : {}),
+      }, deps.now());
+      const created = await getConnection(redis, ks, caller.orgId, id);
+      if (!created) throw new ParError('PAR_ERR_INTERNAL', `connection ${id} vanished after create`);
+      request.log.info({ connectionId: id, runnerId: runner.id, integration: body.integration }, 'connection created');
+      return reply.status(201).send(toConnectionView(created));
+    });
+
+    app.get(ADMIN_API.connections, async (request): Promise<{ connections: ConnectionView[] }> => {
+      const caller = await requireCaller(deps, request.headers, SCOPES.connectionsRead);
+      const { runnerId } = parseInput(listConnectionsQuerySchema, request.query, 'query');
+      let runnerIds: string[];
+      if (runnerId !== undefined) {
+        runnerIds = [(await requireRunnerAccess(deps, caller, runnerId, 'viewer')).runner.id];
+      } else {
+        const runners = await listRunners(redis, ks, caller.orgId);
+        const access = await Promise.all(runners.map((r) => effectiveAccess(redis, ks, caller.principal, r.id)));
+        runnerIds = runners.filter((_r, i) => access[i] !== undefined).map((r) => r.id);
+      }
+      return { connections: (await listConnections(redis, ks, caller.orgId, runnerIds)).map(toConnectionView) };
+    });
+
+    app.get(`${ADMIN_API.connections}/:id`, async (request): Promise<ConnectionView> => {
+      const caller = await requireCaller(deps, request.headers, SCOPES.connectionsRead);
+      const { id } = parseInput(idParamsSchema, request.params, 'params');
+      return toConnectionView(await load(caller, id, 'viewer'));
+    });
+
+    app.patch(`${ADMIN_API.connections}/:id`, async (request): Promise<ConnectionView> => {
+      const caller = await requireCaller(deps, request.headers, SCOPES.connectionsWrite);
+      refuseSecrets(request.body);
+      const { id } = parseInput(idParamsSchema, request.params, 'params');
+      const body = parseInput(updateConnectionRequestSchema, request.body ?? {}, 'body');
+      const current = await load(caller, id, 'contributor');
+      const updated = await updateConnection(redis, ks, current, body, deps.now());
+      request.log.info({ connectionId: id }, 'connection updated');
+      return toConnectionView(updated);
+    });
+
+    app.delete(`${ADMIN_API.connections}/:id`, async (request, reply) => {
+      const caller = await requireCaller(deps, request.headers, SCOPES.connectionsWrite);
+      const { id } = parseInput(idParamsSchema, request.params, 'params');
+      const connection = await load(caller, id, 'contributor');
+      const tasks = await activeTasksUsing(redis, ks, connection.id);
+      if (tasks.length > 0) throw new ParError('PAR_ERR_CONNECTION_IN_USE', `connection ${connection.name} is used by queued or running tasks ${tasks.join(', ')}`);
+      await deleteConnection(redis, ks, connection);
+      request.log.info({ connectionId: id }, 'connection deleted');
+      return reply.status(204).send();
+    });
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * `POST /api/v1/runner/health` (runner JWT): the runner's periodic health check. Stored per runner
+ * with the time it arrived; the runner list derives `ready` / `unhealthy` / `offline` from it.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { RUNNER_API, healthReportSchema, type HealthResponse } from '../../contracts/runner-api.js';
+import type { ControlPlaneDeps } from '../deps.js';
+import { parseInput } from '../http-errors.js';
+import { recordHealth, type StatusSettings } from '../store/runner-health.js';
+
+/** What `withStatus` (store/runner-health.ts) needs to add `status` and `health` to runner views, now. */
+export function statusSettings(deps: ControlPlaneDeps): StatusSettings {
+  return { redis: deps.redis, ks: deps.ks, now: deps.now(), offlineAfterMs: deps.config.runnerOfflineAfterMs };
+}
+
+export function runnerHealthRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
+  // Checks arrive every few seconds: log only when a runner's health flips, not every check.
+  const lastHealthy = new Map<string, boolean>();
+  return async (app) => {
+    app.post(RUNNER_API.health, async (request): Promise<HealthResponse> => {
+      const runner = await deps.runnerAuth.authenticate(request.headers.authorization);
+      const report = parseInput(healthReportSchema, request.body ?? {}, 'body');
+      const receivedAt = deps.now();
+      const health = await recordHealth(deps.redis, deps.ks, runner.runnerId, report, receivedAt);
+      if (lastHealthy.get(runner.runnerId) !== health.healthy) {
+        lastHealthy.set(runner.runnerId, health.healthy);
+        if (health.healthy) request.log.info({ runnerId: runner.runnerId, version: health.version }, 'runner reports healthy');
+        else request.log.warn({ runnerId: runner.runnerId, problems: health.problems }, 'runner reports it is unhealthy');
+      }
+      return { receivedAt };
+    });
+  };
+}
