@@ -10,6 +10,8 @@ export interface EnrollmentKeysPresence {
   /** `--with-api-key` was given: the operator asked for key-based enrollment. */
   withApiKey: boolean;
   configDir: string;
+  /** A one-time enrollment token was given (`--enrollment-token`, PAR_ENROLLMENT_TOKEN): enough to enroll. */
+  hasEnrollmentToken?: boolean;
 }
 
 /** No identity in the config dir and not enough to enroll with. */
@@ -21,7 +23,7 @@ export function missingEnrollmentKeysError(keys: EnrollmentKeysPresence): ParErr
     : `no runner identity in ${keys.configDir}/config.yaml and nothing to enroll with`;
   return new ParError(
     'PAR_ERR_CONFIG_INVALID',
-    `${lead}: set DD_API_KEY and DD_APP_KEY and start with --with-api-key to enroll this runner, or point DD_PRIVATE_RUNNER_CONFIG_DIR at the config dir of an enrolled runner`,
+    `${lead}: set DD_API_KEY and DD_APP_KEY and start with --with-api-key to enroll this runner, or give a one-time token (--enrollment-token / PAR_ENROLLMENT_TOKEN), or point DD_PRIVATE_RUNNER_CONFIG_DIR at the config dir of an enrolled runner`,
   );
 }
 
@@ -37,6 +39,10 @@ export function describeEnrollmentFailure(error: unknown): ParError {
       return new ParError(err.code, 'the application key (DD_APP_KEY / PAR_APP_KEY) lacks the on_prem_runner_write scope needed to enroll a runner', { cause: err });
     case 'PAR_ERR_AUTH_FORBIDDEN':
       return new ParError(err.code, 'the owner of the application key (DD_APP_KEY / PAR_APP_KEY) may not enroll runners', { cause: err });
+    case 'PAR_ERR_ENROLL_TOKEN_USED':
+    case 'PAR_ERR_ENROLL_TOKEN_EXPIRED':
+    case 'PAR_ERR_ENROLL_TOKEN_INVALID':
+      return new ParError(err.code, `${err.message} (the token came from --enrollment-token / PAR_ENROLLMENT_TOKEN)`, { cause: err });
     case 'PAR_ERR_ENROLL_NAME_TAKEN':
       return new ParError(err.code, 'choose another RUNNER_NAME, or delete the existing runner with this name first', { cause: err });
     default:

@@ -57,7 +57,7 @@ export const runnerEnrollmentMachine = setup({
   },
   guards: {
     identityFound: (_, params: { identity: RunnerIdentity | undefined }) => params.identity !== undefined,
-    canEnroll: ({ context }) => context.input.hasApiKey && context.input.hasAppKey,
+    canEnroll: ({ context }) => context.input.hasEnrollmentToken === true || (context.input.hasApiKey && context.input.hasAppKey),
     retryable: (_, params: { error: unknown }) => isRetryableEnrollmentError(params.error),
   },
   delays: {

@@ -11,8 +11,13 @@ import { loadDevConfig } from '../config/dev.js';
 import { createRootLogger } from '../logging/logger.js';
 import { failStartup, stopOnSignal } from './process-lifecycle.js';
 import { registerTaskCommands } from './task-commands.js';
+import { registerRunnersCommands } from './runners-commands.js';
+import { registerConnectionsCommands } from './connections-commands.js';
+import { registerKeysCommands } from './keys-commands.js';
+import { registerTasksCommands } from './tasks-commands.js';
 import { waitForBootstrapKeys, writeBootstrapKeys } from './bootstrap-keys-file.js';
 import { PACKAGE_VERSION } from '../version.js';
+import { ParError } from '../errors/par-error.js';
 
 const program = new Command();
 program.name('par').description('private action runner').version(PACKAGE_VERSION);
@@ -55,14 +60,31 @@ program
   .command('runner')
   .description('run the private action runner (enrolls on first start)')
   .option('--with-api-key', 'enroll with DD_API_KEY and DD_APP_KEY if this config dir has no identity yet')
-  .action(async (opts: { withApiKey?: boolean }) => {
+  .option('--enrollment-token <token>', 'enroll with a one-time token from the page or POST /api/v1/runners (or PAR_ENROLLMENT_TOKEN)')
+  .option('--enroll', 'enroll a new runner, print its config to stdout in the -f format and exit (writes no config.yaml)')
+  .option('-f, --format <format>', 'with --enroll: helm-values | compose | env')
+  .action(async (opts: { withApiKey?: boolean; enrollmentToken?: string; enroll?: boolean; format?: string }) => {
     try {
-      let config = loadRunnerConfig(process.env, { withApiKey: opts.withApiKey === true });
+      if (opts.enroll && !opts.format) throw new ParError('PAR_ERR_CONFIG_INVALID', '--enroll needs -f helm-values|compose|env');
+      if (opts.format && !opts.enroll) throw new ParError('PAR_ERR_CONFIG_INVALID', '-f is only used with --enroll');
+      const flags = {
+        withApiKey: opts.withApiKey === true,
+        ...(opts.enrollmentToken ? { enrollmentToken: opts.enrollmentToken } : {}),
+        ...(opts.enroll ? { printFormat: opts.format } : {}),
+      };
+      let config = loadRunnerConfig(process.env, flags);
       if (config.withApiKey && (!config.apiKey || !config.appKey) && config.bootstrapKeysFile) {
         const keys = await waitForBootstrapKeys(config.bootstrapKeysFile, 60_000);
-        config = loadRunnerConfig(process.env, { withApiKey: true, apiKey: keys.apiKey, appKey: keys.appKey });
+        config = loadRunnerConfig(process.env, { ...flags, apiKey: keys.apiKey, appKey: keys.appKey });
       }
-      const logger = createRootLogger({ process: 'runner', level: config.logLevel, file: config.logFile });
+      // `--enroll -f`: stdout carries the printed config only (`> values.yaml`), so logs go to stderr.
+      const logger = createRootLogger({ process: 'runner', level: config.logLevel, file: config.logFile, stderr: config.printFormat !== undefined });
+      if (config.printFormat) {
+        const { enrollAndFormat } = await import('../runner/enroll-output.js');
+        const text = await enrollAndFormat(config, config.printFormat, logger, { image: config.runnerImage });
+        process.stdout.write(text, () => process.exit(0));
+        return;
+      }
       const { runRunner } = await import('../runner/main.js');
       const runner = await runRunner(config, logger);
       stopOnSignal(logger, runner.close);
@@ -98,5 +120,9 @@ program
   });
 
 registerTaskCommands(program);
+registerRunnersCommands(program);
+registerConnectionsCommands(program);
+registerKeysCommands(program);
+registerTasksCommands(program);
 
 await program.parseAsync(process.argv);

@@ -15,6 +15,10 @@ const sources = {
   leaseMs: ['PAR_LEASE_MS'],
   maxDeliveries: ['PAR_MAX_DELIVERIES'],
   leaseSweepIntervalMs: ['PAR_LEASE_SWEEP_INTERVAL_MS'],
+  // enrollment tokens, install snippets and runner health (issue 4, B)
+  enrollmentTokenTtlMs: ['PAR_ENROLLMENT_TOKEN_TTL_MS'],
+  runnerOfflineAfterMs: ['PAR_RUNNER_OFFLINE_AFTER_MS'],
+  runnerImage: ['PAR_RUNNER_IMAGE'],
   logLevel: ['PAR_LOG_LEVEL', 'LOG_LEVEL'],
   logFile: ['PAR_LOG_FILE'],
 } as const;
@@ -35,6 +39,12 @@ export const controlPlaneConfigSchema = z.object({
   leaseMs: int(100, 3_600_000).default(30_000),
   maxDeliveries: int(1, 100).default(3),
   leaseSweepIntervalMs: int(10, 60_000).default(1_000),
+  /** How long an enrollment token created with a runner stays usable (it is one-time anyway). */
+  enrollmentTokenTtlMs: int(1_000, 30 * 86_400_000).default(3_600_000),
+  /** A runner whose last health check is older than this is `offline`. */
+  runnerOfflineAfterMs: int(100, 86_400_000).default(30_000),
+  /** Container image named in the install snippets. */
+  runnerImage: z.string().min(1).default('private-action-runner:local'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   logFile: z.string().optional(),
 });

@@ -27,6 +27,11 @@ const sources = {
   retryBackoffMs: ['PAR_RETRY_BACKOFF_MS'],
   logLevel: ['PAR_LOG_LEVEL', 'LOG_LEVEL'],
   logFile: ['PAR_LOG_FILE'],
+  // enrollment tokens, printed configs and health checks (issue 4, B)
+  enrollmentToken: ['PAR_ENROLLMENT_TOKEN', 'DD_PRIVATE_RUNNER_ENROLLMENT_TOKEN'],
+  runnerIdentity: ['PAR_RUNNER_IDENTITY'],
+  healthIntervalMs: ['PAR_HEALTH_INTERVAL_MS'],
+  runnerImage: ['PAR_RUNNER_IMAGE'],
 } as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -60,13 +65,23 @@ export const runnerConfigSchema = z.object({
   logFile: z.string().optional(),
   /** `--with-api-key`: enroll with DD_API_KEY + DD_APP_KEY when no identity exists. */
   withApiKey: z.boolean().default(false),
+  /** One-time token from `POST /api/v1/runners` (`--enrollment-token` or env): enroll with it instead of keys. */
+  enrollmentToken: z.string().min(1).optional(),
+  /** base64 of a config.yaml (as `--enroll -f env` prints it): the identity when the config dir has none. */
+  runnerIdentity: z.string().min(1).optional(),
+  /** How often the runner reports its health to the control plane. */
+  healthIntervalMs: int(100, 600_000).default(5_000),
+  /** `--enroll -f <format>`: enroll, print the config to stdout in this format, and exit (no config.yaml). */
+  printFormat: z.enum(['helm-values', 'compose', 'env']).optional(),
+  /** Container image named in the compose and Helm configs that `--enroll -f` prints. */
+  runnerImage: z.string().min(1).default('private-action-runner:local'),
 });
 export type RunnerConfig = Readonly<z.infer<typeof runnerConfigSchema>>;
 
-export function loadRunnerConfig(env: Env, overrides: Partial<Record<keyof typeof sources | 'withApiKey', unknown>> = {}): RunnerConfig {
+export function loadRunnerConfig(env: Env, overrides: Partial<Record<keyof typeof sources | 'withApiKey' | 'printFormat', unknown>> = {}): RunnerConfig {
   const { raw, from } = collect(env, sources);
   const shaped: Record<string, unknown> = { ...raw };
   if (raw.allowlist !== undefined) shaped['allowlist'] = splitList(raw.allowlist);
   if (raw.modes !== undefined) shaped['modes'] = splitList(raw.modes);
-  return parseSettings(runnerConfigSchema, { ...shaped, ...overrides }, { ...sources, withApiKey: ['--with-api-key'] } as Record<keyof typeof sources | 'withApiKey', readonly string[]>, from);
+  return parseSettings(runnerConfigSchema, { ...shaped, ...overrides }, { ...sources, withApiKey: ['--with-api-key'], printFormat: ['-f'] } as Record<keyof typeof sources | 'withApiKey' | 'printFormat', readonly string[]>, from);
 }

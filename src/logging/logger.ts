@@ -9,7 +9,8 @@ export type { Logger } from 'pino';
 
 export const REDACT_PATHS: readonly string[] = [
   'apiKey', 'appKey', 'privateKey', 'password', 'token', 'tokenValue', 'leaseToken', 'authorization',
-  'credentials', 'secret',
+  'credentials', 'secret', 'enrollmentToken', 'runnerIdentity',
+  '*.enrollmentToken', '*.runnerIdentity',
   '*.apiKey', '*.appKey', '*.privateKey', '*.password', '*.token', '*.tokenValue', '*.leaseToken', '*.authorization',
   '*.credentials', '*.secret',
   'headers.authorization', 'headers["dd-api-key"]', 'headers["dd-application-key"]',
@@ -21,6 +22,8 @@ export interface LoggerSettings {
   level: string;
   /** Also append JSON lines to this file. */
   file?: string | undefined;
+  /** Log to stderr instead of stdout, when stdout carries the command's output (`par runner --enroll -f`). */
+  stderr?: boolean;
 }
 
 export function createRootLogger(settings: LoggerSettings): Logger {
@@ -30,9 +33,10 @@ export function createRootLogger(settings: LoggerSettings): Logger {
     redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  if (!settings.file) return pino(options);
+  const fd = settings.stderr ? 2 : 1;
+  if (!settings.file) return settings.stderr ? pino(options, pino.destination({ dest: 2, sync: true })) : pino(options);
   const streams = pino.multistream([
-    { stream: pino.destination({ dest: 1, sync: false }), level: settings.level as pino.Level },
+    { stream: pino.destination({ dest: fd, sync: false }), level: settings.level as pino.Level },
     { stream: pino.destination({ dest: settings.file, mkdir: true, sync: false }), level: settings.level as pino.Level },
   ]);
   return pino(options, streams);

@@ -13,11 +13,15 @@ import {
   RUNNER_API,
   dequeueResponseSchema,
   enrollResponseSchema,
+  healthResponseSchema,
   heartbeatResponseSchema,
   publishResponseSchema,
   type DequeueResponse,
   type EnrollRequest,
   type EnrollResponse,
+  type HealthReport,
+  type HealthResponse,
+  type TokenEnrollRequest,
   type HeartbeatResponse,
   type PublishResponse,
 } from '../contracts/runner-api.js';
@@ -76,6 +80,16 @@ export class ControlPlaneClient {
 
   enroll(apiKey: string, appKey: string, body: EnrollRequest, signal?: AbortSignal): Promise<ClientResult<EnrollResponse>> {
     return this.call(RUNNER_API.enroll, body, enrollResponseSchema, { 'dd-api-key': apiKey, 'dd-application-key': appKey }, { signal });
+  }
+
+  /** Enrollment with a one-time token instead of keys: the token decides which runner this is. */
+  enrollWithToken(token: string, body: TokenEnrollRequest, signal?: AbortSignal): Promise<ClientResult<EnrollResponse>> {
+    return this.call(RUNNER_API.enroll, body, enrollResponseSchema, { authorization: `Bearer ${token}` }, { signal });
+  }
+
+  /** The periodic health check (runner JWT). */
+  health(report: HealthReport, signal?: AbortSignal): Promise<ClientResult<HealthResponse>> {
+    return this.call(RUNNER_API.health, report, healthResponseSchema, 'runner', { signal });
   }
 
   dequeue(request: { max: number; waitMs: number }, signal?: AbortSignal): Promise<ClientResult<DequeueResponse>> {

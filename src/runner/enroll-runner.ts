@@ -17,6 +17,7 @@ export async function enrollRunner(config: RunnerConfig, client: ControlPlaneCli
       hasApiKey: Boolean(config.apiKey),
       hasAppKey: Boolean(config.appKey),
       withApiKey: config.withApiKey,
+      hasEnrollmentToken: Boolean(config.enrollmentToken),
       configDir: config.configDir,
       enrollBackoffMaxMs: config.enrollBackoffMaxMs,
     },

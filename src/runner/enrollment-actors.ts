@@ -27,22 +27,27 @@ export function enrollmentActors(deps: EnrollmentActorDeps) {
   let keyPair: Promise<KeyPairJwk> | undefined;
 
   return {
-    loadIdentity: fromPromise<LoadIdentityOutput, void>(() => readIdentity(config.configDir)),
+    // `--enroll -f` always enrolls a new runner and prints it: an identity on disk is not reused.
+    loadIdentity: fromPromise<LoadIdentityOutput, void>(async () => (config.printFormat ? undefined : readIdentity(config.configDir, config.runnerIdentity))),
 
     enroll: fromPromise<EnrollOutput, EnrollInput>(async ({ input, signal }) => {
       const name = config.runnerName;
-      if (!name) throw new ParError('PAR_ERR_CONFIG_INVALID', 'RUNNER_NAME (or PAR_RUNNER_NAME) must be set to enroll a new runner');
-      if (!config.apiKey || !config.appKey) throw new ParError('PAR_ERR_CONFIG_INVALID', 'DD_API_KEY and DD_APP_KEY must be set to enroll a new runner');
+      const token = config.enrollmentToken;
+      if (!name && !token) throw new ParError('PAR_ERR_CONFIG_INVALID', 'RUNNER_NAME (or PAR_RUNNER_NAME) must be set to enroll a new runner');
+      if (!token && (!config.apiKey || !config.appKey)) throw new ParError('PAR_ERR_CONFIG_INVALID', 'DD_API_KEY and DD_APP_KEY must be set to enroll a new runner');
       keyPair ??= generateSigningKeyPair();
       const keys = await keyPair;
-      logger.info({ attempt: input.attempt, runnerName: name, controlPlaneUrl: config.controlPlaneUrl }, 'enrolling runner');
-      const result = await client.enroll(config.apiKey, config.appKey, {
-        name,
+      logger.info({ attempt: input.attempt, runnerName: name, controlPlaneUrl: config.controlPlaneUrl, with: token ? 'enrollment token' : 'API key' }, 'enrolling runner');
+      const body = {
         publicKey: keys.publicJwk as RunnerIdentity['publicKey'],
         allowlist: [...(config.allowlist ?? [])],
         modes: [...config.modes],
         version: PACKAGE_VERSION,
-      }, signal);
+      };
+      // With a token the control plane knows the runner (and its name); keys need the name.
+      const result = token
+        ? await client.enrollWithToken(token, { ...body, ...(name ? { name } : {}) }, signal)
+        : await client.enroll(config.apiKey ?? '', config.appKey ?? '', { ...body, name: name ?? '' }, signal);
       if (!result.ok) throw result.error;
       const enrolled = result.value;
       return {
@@ -52,7 +57,7 @@ export function enrollmentActors(deps: EnrollmentActorDeps) {
         orgId: enrolled.orgId,
         runnerName: enrolled.name,
         modes: [...config.modes],
-        actionsAllowlist: [...(config.allowlist ?? [])],
+        actionsAllowlist: [...(config.allowlist ?? enrolled.allowlist ?? [])],
         privateKey: keys.privateJwk as RunnerIdentity['privateKey'],
         publicKey: keys.publicJwk as RunnerIdentity['publicKey'],
         controlPlaneKeys: enrolled.controlPlaneKeys,
@@ -61,6 +66,8 @@ export function enrollmentActors(deps: EnrollmentActorDeps) {
     }),
 
     persistIdentity: fromPromise<PersistIdentityOutput, PersistIdentityInput>(async ({ input }) => {
+      // `--enroll -f`: the identity is printed by the caller, never written to the config dir.
+      if (config.printFormat) return input.identity;
       try {
         const path = await writeIdentity(config.configDir, input.identity);
         logger.info({ path, runnerId: input.identity.runnerId }, 'runner enrolled; identity written');

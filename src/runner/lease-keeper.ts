@@ -34,21 +34,46 @@ export class LeaseKeeper {
   private timer: NodeJS.Timeout | undefined;
   private tickInProgress: Promise<unknown> | undefined;
   private stopped = false;
+  private started = false;
+  /** The shortest lease the control plane has granted (ms), once seen. */
+  private leaseMs: number | undefined;
 
   constructor(private readonly deps: LeaseKeeperDeps) {}
 
+  /**
+   * The control plane decides how long a lease lasts; the runner learns it from each grant.
+   * Heartbeats come at least three times per lease, even when the configured interval is
+   * longer, so a short lease is never lost between two heartbeats.
+   */
+  observeLeaseExpiry(expiresAt: number, now: number = Date.now()): void {
+    const remaining = expiresAt - now;
+    if (remaining <= 0 || (this.leaseMs !== undefined && remaining >= this.leaseMs)) return;
+    const before = this.intervalMs();
+    this.leaseMs = remaining;
+    // A pending timer set for a longer interval would fire too late for this lease.
+    if (this.timer && !this.tickInProgress && this.intervalMs() < before) this.schedule();
+  }
+
+  intervalMs(): number {
+    return this.leaseMs === undefined ? this.deps.intervalMs : Math.max(50, Math.min(this.deps.intervalMs, Math.floor(this.leaseMs / 3)));
+  }
+
   start(): void {
-    if (this.timer || this.stopped) return;
-    // setTimeout chain rather than setInterval: a slow heartbeat never overlaps the next one.
-    const schedule = (): void => {
-      this.timer = setTimeout(() => {
-        this.tickInProgress = this.tick().finally(() => {
-          this.tickInProgress = undefined;
-          if (!this.stopped) schedule();
-        });
-      }, this.deps.intervalMs);
-    };
-    schedule();
+    if (this.started || this.stopped) return;
+    this.started = true;
+    this.schedule();
+  }
+
+  // A setTimeout chain rather than setInterval: a slow heartbeat never overlaps the next one.
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.tickInProgress = this.tick().finally(() => {
+        this.tickInProgress = undefined;
+        if (!this.stopped) this.schedule();
+      });
+    }, this.intervalMs());
   }
 
   async stop(): Promise<void> {
@@ -86,6 +111,7 @@ export class LeaseKeeper {
       for (const lease of result.value.leases) {
         if (lease.status === 'ok') {
           report.extended += 1;
+          if (lease.leaseExpiresAt !== undefined) this.observeLeaseExpiry(lease.leaseExpiresAt);
           continue;
         }
         const leaseToken = tokens.get(lease.taskId);

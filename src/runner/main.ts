@@ -17,6 +17,7 @@ import type { Logger } from '../logging/logger.js';
 import { startAdminServer } from './admin-server.js';
 import { ControlPlaneClient } from './control-plane-client.js';
 import { enrollRunner } from './enroll-runner.js';
+import { HealthReporter, platformDescription, snapshotRunnerHealth } from './health-reporter.js';
 import type { RunnerIdentity } from './identity-file.js';
 import { TaskIntake } from './intake.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -24,6 +25,7 @@ import { LeaseStore } from './lease-store.js';
 import { PollLoop } from './poll-loop.js';
 import { ResultPublisher } from './result-publisher.js';
 import { settleWithin } from './timing.js';
+import { PACKAGE_VERSION } from '../version.js';
 
 export interface RunningRunner {
   identity: RunnerIdentity;
@@ -91,7 +93,10 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
   });
   const pollLoop = new PollLoop({
     dequeue: (request, signal) => client.dequeue(request, signal),
-    intake: (deliveries) => intake.accept(deliveries),
+    intake: (deliveries) => {
+      for (const d of deliveries) leaseKeeper.observeLeaseExpiry(d.leaseExpiresAt);
+      return intake.accept(deliveries);
+    },
     inFlight: () => tasksQueue.getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized'),
     onFatal,
     capacity: config.capacity,
@@ -141,15 +146,31 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     throw error;
   }
 
+  const health = new HealthReporter({
+    send: (report, signal) => client.health(report, signal),
+    snapshot: () => snapshotRunnerHealth({
+      pingRedis: () => pingWithin(redis, REDIS_PING_TIMEOUT_MS),
+      countInFlight: () => tasksQueue.getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized'),
+      pollStatus: () => pollLoop.status,
+    }),
+    version: PACKAGE_VERSION,
+    platform: platformDescription(),
+    allowlist: allowlist.entries,
+    capacity: config.capacity,
+    intervalMs: config.healthIntervalMs,
+    logger: logger.child({ component: 'health' }),
+  });
+
   pollLoop.start();
   leaseKeeper.start();
+  health.start();
   log.info({ adminUrl: admin.url, controlPlaneUrl: config.controlPlaneUrl, capacity: config.capacity }, 'runner started');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await pollLoop.stop();
-      await leaseKeeper.stop();
+      await Promise.all([leaseKeeper.stop(), health.stop()]);
       await settleWithin(publisher.close(PUBLISH_DRAIN_MS), PUBLISH_DRAIN_MS + 3000);
       await Promise.allSettled([admin.close(), settleWithin(Promise.all([tasksQueue.close(), resultsQueue.close()]), 3000)]);
       await client.close();

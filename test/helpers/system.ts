@@ -6,8 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { ApiClient } from '../../src/cli/api-client.js';
-import { keySpace } from '../../src/control-plane/store/key-space.js';
-import { createConnection } from '../../src/control-plane/store/connections.js';
+import { ADMIN_API, connectionViewSchema } from '../../src/contracts/admin-api.js';
 import { readIdentity } from '../../src/runner/identity-file.js';
 import { freePort } from '../../src/cli/local-redis.js';
 import { connectRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from './redis.js';
@@ -115,12 +114,15 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     async createConnection(c) {
       const identity = await readIdentity(dir.path);
       if (!identity) throw new Error('the runner has not enrolled');
-      const redis = connectRedis();
-      try {
-        return await createConnection(redis, keySpace(cpPrefix), { orgId: identity.orgId, runnerId: identity.runnerId, name: c.name ?? `${c.integration}-conn`, integration: c.integration, ...(c.credentialPath ? { credentialPath: c.credentialPath } : {}), ...(c.settings ? { settings: c.settings } : {}) });
-      } finally {
-        redis.disconnect();
-      }
+      // Through the admin API (POST /api/v1/connections), as users do; names are unique per runner.
+      const res = await request(`${cpUrl}${ADMIN_API.connections}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'dd-application-key': keys.appKey },
+        body: JSON.stringify({ runnerId: identity.runnerId, name: c.name ?? `${c.integration}-conn-${randomBytes(3).toString('hex')}`, integration: c.integration, ...(c.credentialPath ? { credentialPath: c.credentialPath } : {}), ...(c.settings ? { settings: c.settings } : {}) }),
+      });
+      const body = await res.body.json();
+      if (res.statusCode !== 201) throw new Error(`POST ${ADMIN_API.connections}: ${res.statusCode} ${JSON.stringify(body)}`);
+      return connectionViewSchema.parse(body).id;
     },
     async stop() {
       await Promise.all(processes.map((p) => p.stop('SIGTERM', 5_000)));

@@ -134,6 +134,27 @@ test('lease keeper: one batch heartbeat per tick; final, unknown and stale lease
   assert.equal(await leases.count(), 1, 'a failed heartbeat removes nothing');
 });
 
+test('lease keeper: a control plane granting short leases gets heartbeats at least three times per lease', async () => {
+  const { leases, results } = fresh('runner-keeper-short');
+  await results.close();
+  await leases.record([{ taskId: 'live', leaseToken: '1' }]);
+  const at: number[] = [];
+  const keeper = new LeaseKeeper({
+    leases, intervalMs: 60_000, onFatal: () => undefined, logger,
+    heartbeat: async (batch) => {
+      at.push(Date.now());
+      return { ok: true, value: { leases: batch.map((l) => ({ taskId: l.taskId, status: 'ok' as const, leaseExpiresAt: Date.now() + 600 })) } };
+    },
+  });
+  assert.equal(keeper.intervalMs(), 60_000, 'the configured interval until a lease is seen');
+  keeper.start();
+  keeper.observeLeaseExpiry(Date.now() + 600);
+  assert.ok(keeper.intervalMs() <= 200, `interval ${keeper.intervalMs()}`);
+  await waitUntil(() => (at.length >= 4 ? true : undefined), 3000, 'heartbeats well within the 600 ms lease, not after 60 s');
+  await keeper.stop();
+  for (let i = 1; i < at.length; i++) assert.ok(at[i]! - at[i - 1]! < 600, 'every lease is renewed before it lapses');
+});
+
 test('lease keeper: a token refreshed between the read and the removal is kept', async () => {
   const { leases, results } = fresh('runner-keeper-race');
   await results.close();

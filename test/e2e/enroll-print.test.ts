@@ -1,0 +1,185 @@
+/**
+ * End to end: `par runner --with-api-key --enroll -f env|helm-values|compose` enrolls and prints
+ * the runner config, and only that, on stdout (logs on stderr), writes no config.yaml, and a
+ * runner started from the printed env config (PAR_RUNNER_IDENTITY) runs as the same runner
+ * without enrolling again.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { request } from 'undici';
+import { parse as parseYaml } from 'yaml';
+import { freePort } from '../../src/cli/local-redis.js';
+import { runnerIdentitySchema, type RunnerIdentity } from '../../src/runner/identity-file.js';
+import { connectRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { PAR_BIN, startPar, type ParProcess } from '../helpers/processes.js';
+import { waitForHttpOk } from '../helpers/system.js';
+import { tempDir } from '../helpers/tmp.js';
+
+interface Printed { code: number | null; stdout: string; stderr: string }
+
+/** Runs `par` to completion with stdout and stderr kept apart (bounded by a timeout). */
+function runPar(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<Printed> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [PAR_BIN, ...args], { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
+    proc.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`par ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr:\n${stderr}`)); }, timeoutMs);
+    proc.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+function parseEnvFile(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    if (line.trim() === '' || line.startsWith('#')) continue;
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    assert.ok(m, `not a KEY=value line: ${line.slice(0, 80)}`);
+    env[m[1]!] = m[2]!;
+  }
+  return env;
+}
+
+function identityFromBase64(b64: string): RunnerIdentity {
+  return runnerIdentitySchema.parse(parseYaml(Buffer.from(b64, 'base64').toString('utf8')));
+}
+
+describe('par runner --enroll -f prints the runner config (real processes)', () => {
+  const base = uniquePrefix('e2e-enroll-print');
+  const keys = { apiKey: randomBytes(16).toString('hex'), appKey: randomBytes(20).toString('hex') };
+  const processes: ParProcess[] = [];
+  const dirs: { path: string; remove(): Promise<void> }[] = [];
+  let cpUrl = '';
+
+  const newDir = async (): Promise<string> => {
+    const dir = await tempDir('enroll-print');
+    dirs.push(dir);
+    return dir.path;
+  };
+  const enrollPrint = async (format: string, configDir: string): Promise<{ out: Printed; name: string }> => {
+    const name = `print-${format}-${randomBytes(3).toString('hex')}`;
+    const out = await runPar(['runner', '--with-api-key', '--enroll', '-f', format], {
+      DD_BASE_URL: cpUrl, DD_API_KEY: keys.apiKey, DD_APP_KEY: keys.appKey, RUNNER_NAME: name,
+      ACTIONS_ALLOWLIST: 'com.datadoghq.http.request', DD_PRIVATE_RUNNER_CONFIG_DIR: configDir, PAR_LOG_LEVEL: 'info',
+    });
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stderr, /runner enrolled/, 'logs go to stderr');
+    assert.deepEqual(await readdir(configDir), [], 'no config.yaml written');
+    assert.ok(!out.stdout.includes('"level"'), 'no log line on stdout');
+    return { out, name };
+  };
+
+  before(async () => {
+    const port = await freePort();
+    cpUrl = `http://127.0.0.1:${port}`;
+    const cp = startPar('control-plane', ['control-plane'], {
+      PAR_CP_HOST: '127.0.0.1', PAR_CP_PORT: String(port), PAR_CP_REDIS_URL: TEST_REDIS_URL, PAR_CP_KEY_PREFIX: `${base}:cp`,
+      PAR_ADMIN_API_KEY: keys.apiKey, PAR_ADMIN_APP_KEY: keys.appKey,
+    });
+    processes.push(cp);
+    await waitForHttpOk(`${cpUrl}/healthz`, 20_000, cp);
+  });
+
+  after(async () => {
+    await Promise.all(processes.map((p) => p.stop('SIGTERM', 5_000)));
+    const redis = connectRedis();
+    try {
+      await deleteKeys(redis, base);
+    } finally {
+      redis.disconnect();
+    }
+    await Promise.all(dirs.map((d) => d.remove()));
+  });
+
+  it('-f helm-values prints YAML values whose runner.config is the whole identity', async () => {
+    const { out, name } = await enrollPrint('helm-values', await newDir());
+    const values = parseYaml(out.stdout) as { image: { repository: string; tag: string }; runner: { config: unknown } };
+    const identity = runnerIdentitySchema.parse(values.runner.config);
+    assert.equal(identity.runnerName, name);
+    assert.equal(identity.ddBaseURL, cpUrl);
+    assert.match(identity.urn, /^urn:par:runner:/);
+    assert.equal((identity.privateKey as { d?: unknown }).d !== undefined, true, 'the private key is in the values');
+    assert.ok(identity.controlPlaneKeys.keys.length > 0, 'control-plane keys pinned');
+    assert.deepEqual(identity.actionsAllowlist, ['com.datadoghq.http.request']);
+    assert.deepEqual(values.image, { repository: 'private-action-runner', tag: 'local' });
+  });
+
+  it('-f compose prints a compose service carrying the identity as PAR_RUNNER_IDENTITY', async () => {
+    const { out, name } = await enrollPrint('compose', await newDir());
+    const doc = parseYaml(out.stdout) as { services: Record<string, { image: string; command: string[]; environment: Record<string, string> }> };
+    const service = doc.services['private-runner'];
+    assert.ok(service, 'a private-runner service');
+    assert.equal(service.image, 'private-action-runner:local');
+    assert.equal(service.environment['DD_BASE_URL'], cpUrl);
+    const identity = identityFromBase64(service.environment['PAR_RUNNER_IDENTITY'] ?? '');
+    assert.equal(identity.runnerName, name);
+    // Valid for docker-compose itself.
+    const dir = await newDir();
+    await writeFile(join(dir, 'docker-compose.yaml'), out.stdout);
+    const checked = await promisify(execFile)('docker-compose', ['-f', 'docker-compose.yaml', 'config', '-q'], { cwd: dir, env: { PATH: process.env['PATH'] ?? '' } });
+    assert.equal(checked.stderr.trim(), '');
+  });
+
+  it('-f env prints KEY=value lines; a runner started from them is the same runner, without enrolling again', async () => {
+    const { out, name } = await enrollPrint('env', await newDir());
+    const printed = parseEnvFile(out.stdout);
+    assert.equal(printed['DD_BASE_URL'], cpUrl);
+    assert.equal(printed['RUNNER_NAME'], name);
+    assert.equal(printed['ACTIONS_ALLOWLIST'], 'com.datadoghq.http.request');
+    const identity = identityFromBase64(printed['PAR_RUNNER_IDENTITY'] ?? '');
+
+    // Start from the printed env only: no keys, an empty config dir (the image's own, unmounted).
+    const configDir = await newDir();
+    const adminPort = await freePort();
+    const runner = startPar('runner-from-env', ['runner'], {
+      ...printed, DD_PRIVATE_RUNNER_CONFIG_DIR: configDir, REDIS_URL: TEST_REDIS_URL, PAR_QUEUE_PREFIX: `${base}:q`,
+      PAR_RUNNER_ADMIN_PORT: String(adminPort), PAR_HEALTH_INTERVAL_MS: '200', PAR_POLL_WAIT_MS: '1000',
+    });
+    processes.push(runner);
+    await waitForHttpOk(`http://127.0.0.1:${adminPort}/readyz`, 30_000, runner);
+    const ready = await request(`http://127.0.0.1:${adminPort}/readyz`);
+    const checks = (await ready.body.json()) as { checks: { enrolled: { detail?: string } } };
+    assert.equal(checks.checks.enrolled.detail, identity.runnerId, 'runs as the printed runner');
+    assert.doesNotMatch(runner.output(), /enrolling runner/, 'did not enroll again');
+    assert.deepEqual(await readdir(configDir), [], 'still no config.yaml');
+
+    // The control plane sees that runner (one runner of that name) reporting health.
+    let listed: { id: string; name: string; status?: string }[] = [];
+    for (let i = 0; i < 100; i++) {
+      const res = await request(`${cpUrl}/api/v1/runners`, { headers: { 'dd-application-key': keys.appKey } });
+      listed = ((await res.body.json()) as { runners: { id: string; name: string; status?: string }[] }).runners.filter((r) => r.name === name);
+      if (listed[0]?.status === 'ready') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(listed.length, 1);
+    assert.equal(listed[0]?.id, identity.runnerId);
+    assert.equal(listed[0]?.status, 'ready');
+
+    // A worker started from the same printed env (no config.yaml either) runs a task for it: it
+    // verifies the signature with the control-plane keys pinned in PAR_RUNNER_IDENTITY.
+    processes.push(startPar('worker-from-env', ['worker'], { ...printed, DD_PRIVATE_RUNNER_CONFIG_DIR: configDir, REDIS_URL: TEST_REDIS_URL, PAR_QUEUE_PREFIX: `${base}:q` }));
+    const headers = { 'dd-application-key': keys.appKey, 'content-type': 'application/json' };
+    const submitted = await request(`${cpUrl}/api/v1/tasks`, {
+      method: 'POST', headers,
+      body: JSON.stringify({ runner: identity.runnerId, action: 'com.datadoghq.http.request', inputs: { verb: 'GET', url: `${cpUrl}/healthz` } }),
+    });
+    const task = (await submitted.body.json()) as { id: string };
+    assert.equal(submitted.statusCode, 201, JSON.stringify(task));
+    const done = await request(`${cpUrl}/api/v1/tasks/${task.id}?wait=20000`, { headers: { 'dd-application-key': keys.appKey } });
+    const view = (await done.body.json()) as { state: string; outcome?: unknown };
+    assert.equal(view.state, 'succeeded', JSON.stringify(view));
+  });
+
+  it('--enroll without -f is refused before anything is enrolled', async () => {
+    const out = await runPar(['runner', '--with-api-key', '--enroll'], { DD_BASE_URL: cpUrl, DD_API_KEY: keys.apiKey, DD_APP_KEY: keys.appKey, RUNNER_NAME: 'never-made' });
+    assert.notEqual(out.code, 0);
+    assert.equal(out.stdout, '');
+    assert.match(out.stderr, /--enroll needs -f helm-values\|compose\|env/);
+  });
+});
