@@ -16,7 +16,7 @@ import type { JWK } from 'jose';
 import { ParError } from '../../errors/par-error.js';
 import type { KeySpace } from './key-space.js';
 import { LuaScript } from './lua-script.js';
-import { getRunner, runnerUrn, type RunnerRecord } from './runners.js';
+import { getRunner, newRunnerRecord, type RunnerRecord } from './runners.js';
 
 const TOKEN_PREFIX = 'par_enroll_';
 const TOKEN_RECORD_GRACE_MS = 7 * 86_400_000;
@@ -64,16 +64,7 @@ return 1
 
 /** Creates a runner that has not enrolled yet, with its creator as editor, and its first token. */
 export async function createPendingRunner(redis: Redis, ks: KeySpace, r: NewPendingRunner): Promise<{ runner: RunnerRecord; token: IssuedToken }> {
-  const runner: RunnerRecord = {
-    id: r.id,
-    urn: runnerUrn(r.orgId, r.id),
-    name: r.name,
-    orgId: r.orgId,
-    allowlist: [...r.allowlist],
-    modes: [...r.modes],
-    version: 'unknown',
-    createdAt: r.now,
-  };
+  const runner: RunnerRecord = newRunnerRecord({ ...r, version: 'unknown' });
   const token = newToken();
   const hash = hashEnrollmentToken(token);
   const expiresAt = r.now + r.tokenTtlMs;

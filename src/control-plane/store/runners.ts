@@ -36,6 +36,11 @@ export function runnerUrn(orgId: string, runnerId: string): string {
   return `urn:par:runner:${orgId}:${runnerId}`;
 }
 
+/** The fields every runner record starts with, whether enrolled now or created ahead of enrollment. */
+export function newRunnerRecord(r: { id: string; orgId: string; name: string; allowlist: readonly string[]; modes: readonly string[]; version: string; now: number }): RunnerRecord {
+  return { id: r.id, urn: runnerUrn(r.orgId, r.id), name: r.name, orgId: r.orgId, allowlist: [...r.allowlist], modes: [...r.modes], version: r.version, createdAt: r.now };
+}
+
 // KEYS: org runner names, runner, runner grants, all runners.
 // ARGV: name, runner id, principal, role, then the runner hash as field/value pairs.
 const ENROLL = new LuaScript(`
@@ -51,14 +56,7 @@ return 1
 /** Atomically claims the name in the org and stores the runner with its Editor grant. */
 export async function enrollRunner(redis: Redis, ks: KeySpace, r: NewRunner): Promise<RunnerRecord> {
   const record: RunnerRecord = {
-    id: r.id,
-    urn: runnerUrn(r.orgId, r.id),
-    name: r.name,
-    orgId: r.orgId,
-    allowlist: [...r.allowlist],
-    modes: [...r.modes],
-    version: r.version,
-    createdAt: r.now,
+    ...newRunnerRecord(r),
     publicKey: r.publicKey,
   };
   const fields = [
