@@ -42,6 +42,19 @@ async function loadOrCreateKeys(config: DevConfig, stateDir: string): Promise<Ad
   return keys;
 }
 
+async function loadOrCreateInstallId(stateDir: string): Promise<string> {
+  const path = join(stateDir, 'install-id');
+  try {
+    const id = (await readFile(path, 'utf8')).trim();
+    if (/^[a-f0-9]{8,}$/.test(id)) return id;
+  } catch {
+    // first start
+  }
+  const id = randomBytes(6).toString('hex');
+  await writeFile(path, `${id}\n`);
+  return id;
+}
+
 async function portOrFree(preferred: number): Promise<number> {
   if (preferred === 0) return freePort();
   const { createServer } = await import('node:net');
@@ -108,7 +121,10 @@ export async function runDevSystem(config: DevConfig): Promise<void> {
     const adminPort = await portOrFree(config.runnerAdminPort);
     const cpUrl = `http://127.0.0.1:${cpPort}`;
     const common = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PAR_LOG_LEVEL: config.logLevel, NODE_ENV: process.env['NODE_ENV'] ?? 'development' };
-    const prefixEnv = { PAR_QUEUE_PREFIX: 'par:local' };
+    // Each state dir has its own namespace in a shared Redis, so two checkouts (or a fresh
+    // state dir after `rm -rf .par`) never collide on runner names or queues.
+    const namespace = redis.private ? 'par:local' : `par:local:${await loadOrCreateInstallId(stateDir)}`;
+    const prefixEnv = { PAR_QUEUE_PREFIX: namespace };
 
     const spawnChild = async (name: string, args: string[], env: Record<string, string>): Promise<Child> => {
       const logPath = join(logDir, `${name}.log`);
@@ -128,7 +144,7 @@ export async function runDevSystem(config: DevConfig): Promise<void> {
     };
 
     const cp = await spawnChild('control-plane', ['control-plane'], {
-      PAR_CP_HOST: '127.0.0.1', PAR_CP_PORT: String(cpPort), PAR_CP_REDIS_URL: redis.url, PAR_CP_KEY_PREFIX: 'par:local:cp',
+      PAR_CP_HOST: '127.0.0.1', PAR_CP_PORT: String(cpPort), PAR_CP_REDIS_URL: redis.url, PAR_CP_KEY_PREFIX: `${namespace}:cp`,
       PAR_ADMIN_API_KEY: keys.apiKey, PAR_ADMIN_APP_KEY: keys.appKey,
     });
     await waitForHttp(`${cpUrl}/healthz`, cp, 30_000);
