@@ -32,6 +32,26 @@ export interface KubeCallContext {
 }
 
 export class KubeClient {
+  /**
+   * The library builds a new TLS agent for every request; this client keeps one keep-alive agent
+   * per set of TLS settings, so a worker reuses its connections (and TLS sessions) to an API
+   * server instead of a handshake per task. A changed client certificate (an exec plugin
+   * rotating it) changes the fingerprint and replaces the agent. Plain http needs nothing: Node's
+   * global agent keeps connections alive.
+   */
+  private tls: { agent: https.Agent; fingerprint: string } | undefined;
+
+  private agentFor(made: unknown): https.Agent | undefined {
+    if (!(made instanceof https.Agent)) return undefined;
+    const o = made.options;
+    const fingerprint = JSON.stringify([o.ca, o.cert, o.key, o.pfx, o.passphrase, o.rejectUnauthorized, o.servername]);
+    if (this.tls?.fingerprint !== fingerprint) {
+      this.tls?.agent.destroy();
+      this.tls = { agent: new https.Agent({ ...o, keepAlive: true }), fingerprint };
+    }
+    return this.tls.agent;
+  }
+
   constructor(
     private readonly kc: KubeConfig,
     /** The server URL of the current context (may carry a path prefix, as behind a proxy). */
@@ -59,7 +79,7 @@ export class KubeClient {
       throw new ParError('PAR_ERR_K8S_CONFIG_INVALID', `cannot authenticate: ${error instanceof Error ? error.message : String(error)}`);
     }
     try {
-      const { status, text } = await send(rc, body, ctx);
+      const { status, text } = await send(rc, body, ctx, this.agentFor(rc.getAgent()));
       if (status < 200 || status > 299) throw statusError(status, text, target);
       return text;
     } catch (error) {
@@ -78,13 +98,13 @@ export class KubeClient {
   }
 }
 
-function send(rc: RequestContext, body: string | undefined, ctx: KubeCallContext): Promise<{ status: number; text: string }> {
+function send(rc: RequestContext, body: string | undefined, ctx: KubeCallContext, agent: http.Agent | undefined): Promise<{ status: number; text: string }> {
   const url = new URL(rc.getUrl());
   const transport = url.protocol === 'https:' ? https : http;
   const headers: Record<string, string> = { ...rc.getHeaders() };
   if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
   return new Promise((resolve, reject) => {
-    const req = transport.request(url, { method: rc.getHttpMethod(), headers, agent: rc.getAgent(), signal: ctx.signal }, (res) => {
+    const req = transport.request(url, { method: rc.getHttpMethod(), headers, ...(agent ? { agent } : {}), signal: ctx.signal }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
