@@ -48,7 +48,7 @@ export type RunnerView = z.infer<typeof runnerViewSchema>;
  * A task's history, as the control plane saw it. `result.recorded` appears at most once per
  * task: that is the exactly-once reporting guarantee, visible to users and tests.
  */
-export const taskEventTypeSchema = z.enum(['submitted', 'delivered', 'lease.expired', 'result.recorded', 'result.duplicate', 'result.stale', 'failed.lease_expired']);
+export const taskEventTypeSchema = z.enum(['submitted', 'delivered', 'lease.expired', 'result.recorded', 'result.duplicate', 'result.stale', 'failed.lease_expired', 'failed.runner_deleted']);
 export const taskEventSchema = z.object({
   at: z.number(),
   type: taskEventTypeSchema,

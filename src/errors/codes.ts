@@ -40,6 +40,7 @@ export const ERROR_CODES = {
 
   // leases and results
   PAR_ERR_LEASE_STALE: { message: 'The lease token is not the current one for this task', retryable: false, httpStatus: 409 },
+  PAR_ERR_RUNNER_DELETED: { message: 'The runner was deleted before the task finished', retryable: false, httpStatus: 410 },
   PAR_ERR_LEASE_EXPIRED: { message: 'The task was leased too many times without a result (runner lost)', retryable: false, httpStatus: 409 },
 
   // task verification on the runner and in the worker

@@ -49,6 +49,7 @@ const BY_CODE: Record<Exclude<ErrorCode, BundleCode>, PublishDecision> & Partial
   PAR_ERR_SECRET_REFUSED: 'fail',
   PAR_ERR_LEASE_STALE: 'drop',
   PAR_ERR_LEASE_EXPIRED: 'drop',
+  PAR_ERR_RUNNER_DELETED: 'drop',
   PAR_ERR_TASK_MALFORMED: 'fail',
   PAR_ERR_TASK_SIGNATURE_INVALID: 'fail',
   PAR_ERR_TASK_EXPIRED: 'fail',

@@ -127,6 +127,27 @@ describe('runner deletion ends its identity at once, on every process', () => {
       await other.close();
     }
   });
+
+  it('its open tasks, queued or leased, fail with PAR_ERR_RUNNER_DELETED instead of waiting forever', async () => {
+    const runner = await h.enroll();
+    const leased = await h.submit(runner);
+    const [delivery] = await h.dequeue(runner);
+    assert.equal(delivery?.taskId, leased.id);
+    const queued = await h.submit(runner);
+    const done = await h.submit(runner);
+    const [d2] = await h.dequeue(runner);
+    assert.ok(d2);
+    expectStatus(await h.publish(runner, d2.taskId, d2.leaseToken), 200, 'one task finishes first');
+    const finishedId = d2.taskId;
+    expectStatus(await h.request('DELETE', `${ADMIN_API.runner(runner.runnerId)}?force=true`, { headers: h.appHeaders() }), 204, 'delete');
+    for (const id of [leased.id, queued.id, done.id].filter((t) => t !== finishedId)) {
+      const view = await h.getTask(id);
+      assert.equal(view.state, 'failed', id);
+      assert.equal(view.outcome?.error?.code, 'PAR_ERR_RUNNER_DELETED');
+    }
+    assert.equal((await h.getTask(finishedId)).state, 'succeeded', 'a finished task keeps its result');
+    assert.equal(await h.redis.zscore(h.deps.ks.leases, leased.id), null, 'no lease left for the sweeper to requeue');
+  });
 });
 
 describe('keys', () => {

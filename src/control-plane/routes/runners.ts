@@ -102,7 +102,7 @@ export function runnerRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
           throw new ParError('PAR_ERR_RUNNER_IN_USE', `runner ${runner.name} is used by connections ${inUse.map((c) => `${c.name} (${c.id})`).join(', ')}; delete them or pass ?force=true`);
         }
       }
-      await deleteRunner(deps.redis, deps.ks, runner);
+      await deleteRunner(deps.redis, deps.ks, runner, deps.now());
       deps.runnerAuth.forget(runner.id);
       request.log.info({ runnerId: runner.id, force }, 'runner deleted');
       return reply.status(204).send();

@@ -5,10 +5,12 @@
 import type { Redis } from 'ioredis';
 import type { JWK } from 'jose';
 import type { RunnerView } from '../../contracts/tasks-api.js';
+import { ERROR_CODES } from '../../errors/codes.js';
 import { ParError } from '../../errors/par-error.js';
 import { accessKeySpace } from './access-key-space.js';
 import type { KeySpace } from './key-space.js';
 import { LuaScript } from './lua-script.js';
+import { TASK_EVENT_LUA } from './task-events.js';
 
 export type RunnerRole = 'editor' | 'contributor' | 'viewer';
 
@@ -110,8 +112,23 @@ export async function getRunnerGrants(redis: Redis, ks: KeySpace, runnerId: stri
 // KEYS: runner, grants, ready list, org runner names, all runners, runner connections, runner
 // tasks, health, current enrollment token. ARGV: runner id, runner name, connection key prefix.
 // Deletes the connections too.
-const DELETE = new LuaScript(`
+const DELETE = new LuaScript(`${TASK_EVENT_LUA}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+-- Its open tasks can never run now: fail them (once each) rather than leave them queued forever.
+local open = redis.call('ZRANGE', KEYS[7], 0, -1)
+for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do open[#open + 1] = id end
+for _, id in ipairs(open) do
+  local key = ARGV[4] .. id
+  local state = redis.call('HGET', key, 'state')
+  if state == 'queued' or state == 'leased' then
+    local attempts = tonumber(redis.call('HGET', key, 'attempts')) or 0
+    local outcome = cjson.encode({ kind = 'failed', error = { code = 'PAR_ERR_RUNNER_DELETED', message = ARGV[7], retryable = false }, attempts = attempts, durationMs = 0 })
+    redis.call('HSET', key, 'state', 'failed', 'outcome', outcome, 'finishedAt', ARGV[5])
+    redis.call('ZREM', KEYS[10], id)
+    redis.call('PUBLISH', ARGV[6], id)
+    taskEvent(key, ARGV[5], 'failed.runner_deleted', attempts)
+  end
+end
 for _, id in ipairs(redis.call('HVALS', KEYS[6])) do
   redis.call('DEL', ARGV[3] .. id, ARGV[3] .. id .. ':tasks')
 end
@@ -122,18 +139,20 @@ return 1
 `);
 
 /**
- * Deletes the runner, its grants, ready list and connections in one step; its identity is gone
- * for every control-plane process (runner auth checks the hash exists on each call).
+ * Deletes the runner, its grants, ready list and connections in one step, and fails its open
+ * tasks with PAR_ERR_RUNNER_DELETED; its identity is gone for every control-plane process
+ * (runner auth checks the hash exists on each call).
  */
-export async function deleteRunner(redis: Redis, ks: KeySpace, runner: { id: string; name: string; orgId: string }): Promise<boolean> {
+export async function deleteRunner(redis: Redis, ks: KeySpace, runner: { id: string; name: string; orgId: string }, now: number = Date.now()): Promise<boolean> {
   const aks = accessKeySpace(ks);
   const deleted = await DELETE.run(
     redis,
     [
       ks.runner(runner.id), ks.runnerGrants(runner.id), ks.ready(runner.id), ks.orgRunners(runner.orgId), ks.allRunners,
       aks.runnerConnections(runner.id), aks.runnerTasks(runner.id), ks.runnerHealth(runner.id), ks.runnerEnrollmentToken(runner.id),
+      ks.leases,
     ],
-    [runner.id, runner.name, ks.connection('')],
+    [runner.id, runner.name, ks.connection(''), ks.taskPrefix, now, ks.doneChannel, ERROR_CODES.PAR_ERR_RUNNER_DELETED.message],
   );
   return deleted === 1;
 }
