@@ -1,28 +1,29 @@
 /**
- * Submitting a task: resolve the runner (id or name in the caller's org) and the connection,
- * sign the claims, then enqueue (store + ready list + wake-up in one atomic step).
+ * Submitting a task: sign the claims, then enqueue (store + ready list + wake-up in one atomic
+ * step). The route resolves the runner and connection and checks access first.
  */
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { submitTaskRequestSchema } from '../contracts/tasks-api.js';
 import type { ConnectionRef } from '../contracts/task.js';
 import type { UnsignedTaskClaims } from '../crypto/task-signature.js';
-import { ParError } from '../errors/par-error.js';
 import type { ControlPlaneDeps } from './deps.js';
-import { findConnection } from './store/connections.js';
-import { findRunnerInOrg } from './store/runners.js';
-import { enqueueSignedTask, getTask, type TaskRecord } from './store/tasks.js';
+import { enqueueSignedTask, type TaskRecord } from './store/tasks.js';
 
 export type ParsedSubmitRequest = z.output<typeof submitTaskRequestSchema>;
 
-export async function submitTask(deps: ControlPlaneDeps, orgId: string, request: ParsedSubmitRequest): Promise<TaskRecord> {
-  const runner = await findRunnerInOrg(deps.redis, deps.ks, orgId, request.runner);
-  if (!runner) throw new ParError('PAR_ERR_NOT_FOUND', `runner ${request.runner}`);
-  let connection: ConnectionRef | undefined;
-  if (request.connectionId !== undefined) {
-    connection = await findConnection(deps.redis, deps.ks, orgId, request.connectionId);
-    if (!connection) throw new ParError('PAR_ERR_NOT_FOUND', `connection ${request.connectionId}`);
-  }
+/**
+ * Signs and enqueues a task for a runner the caller already resolved (and was checked against):
+ * no lookup is repeated here, and the record is built from what was just written rather than
+ * read back, so a submission costs one signature and one Redis round trip.
+ */
+export async function submitTask(
+  deps: ControlPlaneDeps,
+  orgId: string,
+  runner: { id: string },
+  request: Omit<ParsedSubmitRequest, 'runner' | 'connectionId'>,
+  connection?: ConnectionRef,
+): Promise<TaskRecord> {
   const taskId = randomUUID();
   const claims: UnsignedTaskClaims = {
     sub: taskId,
@@ -36,7 +37,6 @@ export async function submitTask(deps: ControlPlaneDeps, orgId: string, request:
   const now = deps.now();
   const signedTask = await deps.signer.sign(claims, deps.config.taskTtlMs, now);
   await enqueueSignedTask(deps.redis, deps.config.keyPrefix, { taskId, runnerId: runner.id, orgId, action: request.action, signedTask, claims, now });
-  const stored = await getTask(deps.redis, deps.ks, taskId);
-  if (!stored) throw new ParError('PAR_ERR_INTERNAL', `task ${taskId} vanished after enqueue`);
-  return stored;
+  // A fresh id: the enqueue script created the task queued, with no delivery yet.
+  return { id: taskId, runnerId: runner.id, orgId, action: request.action, state: 'queued', attempts: 0, createdAt: now, signedTask, claims };
 }

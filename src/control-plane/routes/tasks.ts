@@ -9,7 +9,8 @@ import { TASKS_API, submitTaskRequestSchema, type TaskEvent, type TaskView } fro
 import { ParError } from '../../errors/par-error.js';
 import { ADMIN_API, listTasksQuerySchema, type TasksResponse } from '../../contracts/admin-api.js';
 import { isOrgAdmin, requireCaller, requireRunnerAccess, type Caller } from '../auth/access.js';
-import { getConnection } from '../store/connections.js';
+import { getConnection, toConnectionRef } from '../store/connections.js';
+import type { ConnectionRef } from '../../contracts/task.js';
 import { effectiveAccess } from '../store/grants.js';
 import { getRunner, listRunners } from '../store/runners.js';
 import { indexTask, listRunnerTasks } from '../store/task-index.js';
@@ -49,12 +50,14 @@ export function taskRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
       const body = parseInput(submitTaskRequestSchema, request.body ?? {}, 'body');
       // Running an action on a runner, through one of its connections or not, is contributor work.
       const { runner } = await requireRunnerAccess(deps, caller, body.runner, 'contributor');
+      let connection: ConnectionRef | undefined;
       if (body.connectionId !== undefined) {
-        const connection = await getConnection(deps.redis, deps.ks, caller.orgId, body.connectionId);
-        if (!connection) throw new ParError('PAR_ERR_NOT_FOUND', `connection ${body.connectionId}`);
-        if (connection.runnerId !== runner.id) throw new ParError('PAR_ERR_CONNECTION_RUNNER_MISMATCH', `connection ${connection.name} is on another runner than ${runner.name}`);
+        const record = await getConnection(deps.redis, deps.ks, caller.orgId, body.connectionId);
+        if (!record) throw new ParError('PAR_ERR_NOT_FOUND', `connection ${body.connectionId}`);
+        if (record.runnerId !== runner.id) throw new ParError('PAR_ERR_CONNECTION_RUNNER_MISMATCH', `connection ${record.name} is on another runner than ${runner.name}`);
+        connection = toConnectionRef(record);
       }
-      const task = await submitTask(deps, caller.orgId, { ...body, runner: runner.id });
+      const task = await submitTask(deps, caller.orgId, runner, body, connection);
       await indexTask(deps.redis, deps.ks, { taskId: task.id, runnerId: task.runnerId, connectionId: body.connectionId, createdAt: task.createdAt });
       request.log.info({ taskId: task.id, runnerId: task.runnerId, action: task.action }, 'task submitted');
       const view: TaskView = toTaskView(task);

@@ -51,11 +51,6 @@ export function toConnectionRef(c: ConnectionRecord): ConnectionRef {
   });
 }
 
-export async function findConnection(redis: Redis, ks: KeySpace, orgId: string, connectionId: string): Promise<ConnectionRef | undefined> {
-  const record = await getConnection(redis, ks, orgId, connectionId);
-  return record ? toConnectionRef(record) : undefined;
-}
-
 export interface NewConnection {
   orgId: string;
   runnerId: string;
