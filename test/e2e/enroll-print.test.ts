@@ -15,9 +15,9 @@ import { request } from 'undici';
 import { parse as parseYaml } from 'yaml';
 import { freePort } from '../../src/cli/local-redis.js';
 import { runnerIdentitySchema, type RunnerIdentity } from '../../src/runner/identity-file.js';
-import { connectRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { PAR_BIN, startPar, type ParProcess } from '../helpers/processes.js';
-import { waitForHttpOk } from '../helpers/system.js';
+import { releaseTestResources, startControlPlaneProcess, waitForHttpOk } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
 
 interface Printed { code: number | null; stdout: string; stderr: string }
@@ -76,26 +76,12 @@ describe('par runner --enroll -f prints the runner config (real processes)', () 
   };
 
   before(async () => {
-    const port = await freePort();
-    cpUrl = `http://127.0.0.1:${port}`;
-    const cp = startPar('control-plane', ['control-plane'], {
-      PAR_CP_HOST: '127.0.0.1', PAR_CP_PORT: String(port), PAR_CP_REDIS_URL: TEST_REDIS_URL, PAR_CP_KEY_PREFIX: `${base}:cp`,
-      PAR_ADMIN_API_KEY: keys.apiKey, PAR_ADMIN_APP_KEY: keys.appKey,
-    });
-    processes.push(cp);
-    await waitForHttpOk(`${cpUrl}/healthz`, 20_000, cp);
+    const cp = await startControlPlaneProcess(base, keys);
+    processes.push(cp.proc);
+    cpUrl = cp.url;
   });
 
-  after(async () => {
-    await Promise.all(processes.map((p) => p.stop('SIGTERM', 5_000)));
-    const redis = connectRedis();
-    try {
-      await deleteKeys(redis, base);
-    } finally {
-      redis.disconnect();
-    }
-    await Promise.all(dirs.map((d) => d.remove()));
-  });
+  after(() => releaseTestResources(processes, base, dirs));
 
   it('-f helm-values prints YAML values whose runner.config is the whole identity', async () => {
     const { out, name } = await enrollPrint('helm-values', await newDir());

@@ -11,9 +11,9 @@ import { request } from 'undici';
 import { createRunnerResponseSchema, type CreateRunnerResponse } from '../../src/contracts/admin-api.js';
 import { freePort } from '../../src/cli/local-redis.js';
 import { readIdentity } from '../../src/runner/identity-file.js';
-import { connectRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { startPar, type ParProcess } from '../helpers/processes.js';
-import { waitForHttpOk } from '../helpers/system.js';
+import { releaseTestResources, startControlPlaneProcess, waitForHttpOk } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('enrollment with a one-time token (real processes)', () => {
@@ -33,26 +33,12 @@ describe('enrollment with a one-time token (real processes)', () => {
   };
 
   before(async () => {
-    const port = await freePort();
-    cpUrl = `http://127.0.0.1:${port}`;
-    const cp = startPar('control-plane', ['control-plane'], {
-      PAR_CP_HOST: '127.0.0.1', PAR_CP_PORT: String(port), PAR_CP_REDIS_URL: TEST_REDIS_URL, PAR_CP_KEY_PREFIX: `${base}:cp`,
-      PAR_ADMIN_API_KEY: randomBytes(16).toString('hex'), PAR_ADMIN_APP_KEY: appKey, PAR_RUNNER_OFFLINE_AFTER_MS: '5000',
-    });
-    processes.push(cp);
-    await waitForHttpOk(`${cpUrl}/healthz`, 20_000, cp);
+    const cp = await startControlPlaneProcess(base, { apiKey: randomBytes(16).toString('hex'), appKey }, { PAR_RUNNER_OFFLINE_AFTER_MS: '5000' });
+    processes.push(cp.proc);
+    cpUrl = cp.url;
   });
 
-  after(async () => {
-    await Promise.all(processes.map((p) => p.stop('SIGTERM', 5_000)));
-    const redis = connectRedis();
-    try {
-      await deleteKeys(redis, base);
-    } finally {
-      redis.disconnect();
-    }
-    await Promise.all(dirs.map((d) => d.remove()));
-  });
+  after(() => releaseTestResources(processes, base, dirs));
 
   const runnerEnv = async (): Promise<{ env: Record<string, string>; dir: string; adminUrl: string }> => {
     const dir = await tempDir('enroll-token');

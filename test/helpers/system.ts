@@ -58,6 +58,35 @@ export async function waitForHttpOk(url: string, timeoutMs: number, proc?: ParPr
   }
 }
 
+/** Ends the processes, deletes every Redis key under `base` and removes the temp dirs a test made. */
+export async function releaseTestResources(processes: readonly ParProcess[], base: string, dirs: readonly { remove(): Promise<void> }[]): Promise<void> {
+  await Promise.all(processes.map((p) => p.stop('SIGTERM', 5_000)));
+  const redis = connectRedis();
+  try {
+    await deleteKeys(redis, base);
+  } finally {
+    redis.disconnect();
+  }
+  await Promise.all(dirs.map((d) => d.remove()));
+}
+
+/** The environment of a control plane on loopback, with its state under `${base}:cp`. */
+export function controlPlaneEnv(port: number, base: string, keys: { apiKey: string; appKey: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PAR_CP_HOST: '127.0.0.1', PAR_CP_PORT: String(port), PAR_CP_REDIS_URL: TEST_REDIS_URL, PAR_CP_KEY_PREFIX: `${base}:cp`,
+    PAR_ADMIN_API_KEY: keys.apiKey, PAR_ADMIN_APP_KEY: keys.appKey, ...extra,
+  };
+}
+
+/** A control plane alone, as a real process on a free port, answering /healthz. */
+export async function startControlPlaneProcess(base: string, keys: { apiKey: string; appKey: string }, extra: Record<string, string> = {}): Promise<{ url: string; proc: ParProcess }> {
+  const port = await freePort();
+  const proc = startPar('control-plane', ['control-plane'], controlPlaneEnv(port, base, keys, extra));
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttpOk(`${url}/healthz`, 20_000, proc);
+  return { url, proc };
+}
+
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
   const base = uniquePrefix('e2e');
   const cpPrefix = `${base}:cp`;
@@ -71,10 +100,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const allowlist = options.allowlist ?? 'com.datadoghq.http.request';
   const processes: ParProcess[] = [];
 
-  const cpEnv = {
-    PAR_CP_HOST: '127.0.0.1', PAR_CP_PORT: String(cpPort), PAR_CP_REDIS_URL: TEST_REDIS_URL, PAR_CP_KEY_PREFIX: cpPrefix,
-    PAR_ADMIN_API_KEY: keys.apiKey, PAR_ADMIN_APP_KEY: keys.appKey, PAR_LEASE_SWEEP_INTERVAL_MS: '200', ...options.cpEnv,
-  };
+  const cpEnv = controlPlaneEnv(cpPort, base, keys, { PAR_LEASE_SWEEP_INTERVAL_MS: '200', ...options.cpEnv });
   const workerEnv = {
     REDIS_URL: TEST_REDIS_URL, PAR_QUEUE_PREFIX: queuePrefix, DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path, ACTIONS_ALLOWLIST: allowlist,
     PAR_RETRY_BACKOFF_MS: '100', ...options.workerEnv,
@@ -125,14 +151,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       return connectionViewSchema.parse(body).id;
     },
     async stop() {
-      await Promise.all(processes.map((p) => p.stop('SIGTERM', 5_000)));
-      const redis = connectRedis();
-      try {
-        await deleteKeys(redis, base);
-      } finally {
-        redis.disconnect();
-      }
-      await dir.remove();
+      await releaseTestResources(processes, base, [dir]);
     },
   };
 
