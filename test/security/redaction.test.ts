@@ -167,7 +167,7 @@ describe('security: secrets never come back (worker redaction)', () => {
     await closing(done);
   });
 
-  test('7. a request body carrying the password (a template-free echo of what the task was told) is redacted', async () => {
+  test('7. a target that decodes Basic Auth and returns user:pass and the password in its body', async () => {
     // The task cannot know the password; the target sends it back in a header-shaped body field.
     target.route('/pw-in-body', (req, res) => {
       const decoded = Buffer.from(String(req.headers.authorization).replace(/^Basic /, ''), 'base64').toString('utf8');
