@@ -44,18 +44,18 @@ describe('security: secrets never come back (worker redaction)', () => {
     // The credential it saw, as a JSON key.
     target.route('/as-key', (req, res) => {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ [String(req.headers['x-api-key'])]: 'seen' }));
+      res.end(JSON.stringify({ [String(req.headers['x-tenant-ref'])]: 'seen' }));
     });
     // The credential it saw, base64-encoded, in a plain-text body.
     target.route('/as-base64', (req, res) => {
       res.setHeader('content-type', 'text/plain');
-      res.end(`b64=${Buffer.from(String(req.headers['x-api-key'])).toString('base64')}`);
+      res.end(`b64=${Buffer.from(String(req.headers['x-tenant-ref'])).toString('base64')}`);
     });
     // A 500 whose body quotes the request, as a careless error page does.
     target.route('/fail', (req, res) => {
       res.statusCode = 500;
       res.setHeader('content-type', 'text/plain');
-      res.end(`internal error handling ${req.url} with key ${String(req.headers['x-api-key'])}`);
+      res.end(`internal error handling ${req.url} with key ${String(req.headers['x-tenant-ref'])}`);
     });
     // The query string as JSON text inside a text body (the odd token JSON-escaped).
     target.route('/as-json-text', (req, res) => {
@@ -82,10 +82,10 @@ describe('security: secrets never come back (worker redaction)', () => {
       '',
     ].join('\n'));
 
-    tokenConn = await system.createConnection({ integration: 'http', credentialPath: 'credentials/token.json', settings: { baseUrl: target.url, headers: { 'X-Api-Key': '{{ apiToken }}' } } });
+    tokenConn = await system.createConnection({ integration: 'http', credentialPath: 'credentials/token.json', settings: { baseUrl: target.url, headers: { 'X-Tenant-Ref': '{{ apiToken }}' } } });
     oddConn = await system.createConnection({ integration: 'http', credentialPath: 'credentials/odd.json', settings: { baseUrl: target.url, urlParams: { key: '{{ apiToken }}' } } });
     basicConn = await system.createConnection({ integration: 'http', credentialPath: 'credentials/basic.json', settings: { baseUrl: target.url } });
-    shortConn = await system.createConnection({ integration: 'http', credentialPath: 'credentials/short.json', settings: { baseUrl: target.url, headers: { 'X-Api-Key': '{{ apiToken }}' } } });
+    shortConn = await system.createConnection({ integration: 'http', credentialPath: 'credentials/short.json', settings: { baseUrl: target.url, headers: { 'X-Tenant-Ref': '{{ apiToken }}' } } });
   });
 
   after(async () => {
@@ -117,9 +117,9 @@ describe('security: secrets never come back (worker redaction)', () => {
   test('1. a header token reflected in a JSON body comes back "[redacted]", counted once', async () => {
     const done = await request(tokenConn, { url: '/echo' });
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome?.error));
-    assert.equal(lastRequest('/echo').headers['x-api-key'], TOKEN, 'the target got the real token');
+    assert.equal(lastRequest('/echo').headers['x-tenant-ref'], TOKEN, 'the target got the real token');
     const body = (done.outcome?.output as Obj)['body'];
-    assert.equal(body.headers['x-api-key'], '[redacted]');
+    assert.equal(body.headers['x-tenant-ref'], '[redacted]');
     assert.equal(done.outcome?.redactions, 1);
     await closing(done);
   });
@@ -212,7 +212,7 @@ describe('security: secrets never come back (worker redaction)', () => {
 
   test('11. several forms at once are each replaced and each counted', async () => {
     target.route('/many', (req, res) => {
-      const t = String(req.headers['x-api-key']);
+      const t = String(req.headers['x-tenant-ref']);
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ raw: t, enc: encodeURIComponent(t), b64: Buffer.from(t).toString('base64'), list: [t, `${t}${t}`] }));
     });
@@ -234,7 +234,7 @@ describe('security: secrets never come back (worker redaction)', () => {
   test('13. the rule for very short values: a 3-character token is not redacted (it would shred output)', async () => {
     const done = await request(shortConn, { url: '/echo' });
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome?.error));
-    assert.equal((done.outcome?.output as Obj)['body'].headers['x-api-key'], SHORT);
+    assert.equal((done.outcome?.output as Obj)['body'].headers['x-tenant-ref'], SHORT);
     assert.equal(done.outcome?.redactions, 0);
     await closing(done);
   });
