@@ -18,12 +18,15 @@ import type { ActionRegistry } from '../src/actions/registry.js';
 import { ParError } from '../src/errors/par-error.js';
 import type { Logger } from '../src/logging/logger.js';
 import { readCredentialFile } from './credentials.js';
+import type { TaskSecrets } from './redaction.js';
 
 export interface LifecycleActorDeps {
   registry: ActionRegistry;
   configDir: string;
   limits: ActionLimits;
   logger: Logger;
+  /** Collects the credential values resolved for this task, for the worker's redaction of its outcome and logs. */
+  secrets?: TaskSecrets;
 }
 
 function lookup(registry: ActionRegistry, fqn: string): RegisteredAction {
@@ -48,10 +51,11 @@ export function createLifecycleActors(deps: LifecycleActorDeps) {
       return parsed.data;
     }),
 
-    resolveCredentials: fromPromise<ResolveCredentialsOutput, ResolveCredentialsInput>(async ({ input }) => {
+    resolveCredentials: fromPromise<ResolveCredentialsOutput, ResolveCredentialsInput>(async ({ input, signal }) => {
       const path = input.connection?.credentialPath;
       if (path === undefined) return undefined;
-      const credentials = await readCredentialFile(deps.configDir, path);
+      const credentials = await readCredentialFile(deps.configDir, path, signal);
+      deps.secrets?.addCredentials(credentials);
       deps.logger.debug({ connectionId: input.connection?.id }, 'credentials resolved');
       return credentials;
     }),

@@ -34,6 +34,8 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     // The composition root hands the worker's environment over: scripts get only their allowedEnvVars of it.
     script: { configFile: config.scriptConfigFile, maxOutputBytes: config.scriptMaxOutputBytes, parentEnv: process.env },
     postgresql: { maxRows: config.postgresMaxRows },
+    // Kubernetes exec plugins get PATH, HOME and locale of it, plus their own exec.env, built per call.
+    kubernetes: { parentEnv: process.env },
     http: {
       hostAllowlist: config.httpHostAllowlist,
       allowMetadataAddresses: config.httpAllowMetadataAddresses,

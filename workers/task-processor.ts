@@ -25,6 +25,7 @@ import type { TaskVerifier } from '../src/crypto/task-signature.js';
 import { ParError, toParError } from '../src/errors/par-error.js';
 import type { Logger } from '../src/logging/logger.js';
 import { createLifecycleActors } from './lifecycle-actors.js';
+import { redactingLogger, TaskSecrets } from './redaction.js';
 
 export interface TaskProcessorDeps {
   runnerId: string;
@@ -69,8 +70,8 @@ async function admit(deps: TaskProcessorDeps, data: TaskJobData): Promise<Admiss
   }
 }
 
-async function runLifecycle(deps: TaskProcessorDeps, task: VerifiedTask, logger: Logger, signal: AbortSignal | undefined): Promise<TaskLifecycleOutput> {
-  const actors = createLifecycleActors({ registry: deps.registry, configDir: deps.configDir, limits: deps.limits, logger });
+async function runLifecycle(deps: TaskProcessorDeps, task: VerifiedTask, logger: Logger, signal: AbortSignal | undefined, secrets: TaskSecrets): Promise<TaskLifecycleOutput> {
+  const actors = createLifecycleActors({ registry: deps.registry, configDir: deps.configDir, limits: deps.limits, logger, secrets });
   const actor = createActor(taskLifecycleMachine.provide({ actors }), {
     input: { taskId: task.taskId, action: task.action, inputs: task.inputs, connection: task.connection, timeoutMs: task.timeoutMs },
   });
@@ -97,7 +98,10 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
     const taskId = typeof data?.taskId === 'string' && data.taskId.length > 0 ? data.taskId : String(job.id);
     const attempt = job.attemptsMade + 1;
     const maxAttempts = Math.min(deps.maxAttempts, job.opts.attempts ?? 1);
-    const logger = deps.logger.child({ taskId, jobId: job.id, attempt });
+    // Every credential value resolved for this task is redacted from its outcome, its failure
+    // messages (BullMQ keeps them in Redis) and its log lines (redaction.ts).
+    const secrets = new TaskSecrets();
+    const logger = redactingLogger(deps.logger.child({ taskId, jobId: job.id, attempt }), secrets);
     const startedAt = Date.now();
 
     const admission = await admit(deps, data);
@@ -109,21 +113,23 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
       action = admission.task.action;
       let run: TaskLifecycleOutput;
       try {
-        run = await runLifecycle(deps, admission.task, logger, signal);
+        run = await runLifecycle(deps, admission.task, logger, signal, secrets);
       } catch (error) {
         // The machine itself failed (a bug): report it rather than leave the task hanging.
         run = { kind: 'failedFatal', error: toParError(error).toBody(), durationMs: Date.now() - startedAt };
       }
+      const error = run.error ? { ...run.error, message: secrets.string(run.error.message) } : undefined;
       if (run.kind === 'failedRetryable' && attempt < maxAttempts) {
-        logger.warn({ action, code: run.error?.code, durationMs: run.durationMs, maxAttempts }, 'task failed, will retry');
-        throw new Error(`${run.error?.code ?? 'PAR_ERR_ACTION_FAILED'}: ${run.error?.message ?? 'retryable failure'}`);
+        logger.warn({ action, code: error?.code, durationMs: run.durationMs, maxAttempts }, 'task failed, will retry');
+        throw new Error(`${error?.code ?? 'PAR_ERR_ACTION_FAILED'}: ${error?.message ?? 'retryable failure'}`);
       }
       outcome = {
         kind: OUTCOME_KIND[run.kind],
-        ...(run.kind === 'succeeded' ? { output: run.output } : {}),
-        ...(run.error ? { error: run.error } : {}),
+        ...(run.kind === 'succeeded' ? { output: secrets.value(run.output) } : {}),
+        ...(error ? { error } : {}),
         attempts: attempt,
         durationMs: run.durationMs,
+        redactions: secrets.redactions,
       };
     }
 

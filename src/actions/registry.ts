@@ -6,7 +6,7 @@
 import type { RegisteredAction } from './action.js';
 import { createHttpBundle, type HttpBundleOptions } from './http/bundle.js';
 import { createScriptBundle, type ScriptBundleOptions } from './script/bundle.js';
-import { createKubernetesBundles } from './kubernetes/bundle.js';
+import { createKubernetesBundles, type KubernetesBundleOptions } from './kubernetes/bundle.js';
 import { createPostgresqlBundle, type PostgresqlBundleOptions } from './postgresql/bundle.js';
 
 export interface ActionRegistry {
@@ -21,11 +21,12 @@ export interface ActionRegistryOptions {
   readonly script?: ScriptBundleOptions;
   readonly postgresql?: PostgresqlBundleOptions;
   readonly http?: HttpBundleOptions;
+  readonly kubernetes?: KubernetesBundleOptions;
 }
 
 export function createActionRegistry(options: ActionRegistryOptions = {}): ActionRegistry {
   const http = createHttpBundle(options.http);
-  const bundles = [http, ...createKubernetesBundles(), createScriptBundle(options.script), createPostgresqlBundle(options.postgresql)];
+  const bundles = [http, ...createKubernetesBundles(options.kubernetes), createScriptBundle(options.script), createPostgresqlBundle(options.postgresql)];
   const actions = new Map<string, RegisteredAction>();
   for (const action of bundles.flatMap((b) => b.actions)) {
     if (actions.has(action.fqn)) throw new Error(`action ${action.fqn} registered twice`);

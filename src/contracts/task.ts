@@ -85,6 +85,8 @@ export const taskOutcomeSchema = z.object({
   error: errorBodySchema.optional(),
   attempts: z.number().int().nonnegative(),
   durationMs: z.number().nonnegative(),
+  /** How many credential values (in any of their forms) the worker replaced with "[redacted]". */
+  redactions: z.number().int().nonnegative().optional(),
 });
 export type TaskOutcome = z.infer<typeof taskOutcomeSchema>;
 

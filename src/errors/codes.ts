@@ -115,6 +115,12 @@ export const ERROR_CODES = {
   PAR_ERR_K8S_STATUS: { message: 'The Kubernetes API server answered with an unexpected status', retryable: false, httpStatus: 502 },
   PAR_ERR_K8S_RESPONSE_TOO_LARGE: { message: 'The Kubernetes API response exceeds the size cap', retryable: false, httpStatus: 502 },
   PAR_ERR_K8S_ROLLBACK_UNAVAILABLE: { message: 'The deployment cannot be rolled back (paused, or no such previous revision)', retryable: false, httpStatus: 409 },
+  // Config-dir files (credential files, kubeconfigs, script configs) and plugin output (issue 7, files and kube plugins)
+  PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR: { message: 'The file path is absolute, contains "..", or leads (through a symlink) outside the config dir', retryable: false, httpStatus: 400 },
+  PAR_ERR_FILE_NOT_REGULAR: { message: 'The file is not a regular file (a FIFO, device, directory or socket)', retryable: false, httpStatus: 500 },
+  PAR_ERR_FILE_TOO_LARGE: { message: 'The file is larger than its size cap', retryable: false, httpStatus: 500 },
+  PAR_ERR_FILE_READ_TIMEOUT: { message: 'The file could not be read within its deadline', retryable: false, httpStatus: 500 },
+  PAR_ERR_K8S_AUTH_PLUGIN_FAILED: { message: 'The kubeconfig credential plugin (exec or auth-provider command) failed; its output is not shown', retryable: false, httpStatus: 502 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -66,6 +66,11 @@ const BY_CODE: Record<Exclude<ErrorCode, BundleCode>, PublishDecision> & Partial
   PAR_ERR_HTTP_STATUS: 'fail',
   PAR_ERR_HTTP_STATUS_RETRYABLE: 'retry',
   PAR_ERR_HTTP_RESPONSE_TOO_LARGE: 'fail',
+  // Config-dir files: task outcomes, never an answer to a publish.
+  PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR: 'fail',
+  PAR_ERR_FILE_NOT_REGULAR: 'fail',
+  PAR_ERR_FILE_TOO_LARGE: 'fail',
+  PAR_ERR_FILE_READ_TIMEOUT: 'fail',
 };
 
 export function publishDecision(error: ParError, kind: ClientFailureKind, status?: number): PublishDecision {

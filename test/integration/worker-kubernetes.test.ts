@@ -226,7 +226,7 @@ describe('kubernetes bundles against the fake API server', () => {
   it('a kubeconfigPath outside the config dir is refused before any request', async () => {
     const count = fake.requests.length;
     const err = await runError(`${CORE}.listPod`, {}, ctx({ connection: { id: 'c', integration: 'kubernetes', settings: { kubeconfigPath: '../../etc/passwd' } } }));
-    assert.equal(err.code, 'PAR_ERR_K8S_CONFIG_INVALID');
+    assert.equal(err.code, 'PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR');
     assert.equal(fake.requests.length, count);
   });
 

@@ -88,22 +88,22 @@ describe('worker: credentials, cancel, close', () => {
     assert.doesNotMatch(JSON.stringify(outcome), /SECRET-1/);
   });
 
-  for (const [name, credentialPath, prepare] of [
-    ['a path escaping the config dir', '../escape.json', async () => undefined],
-    ['a missing file', 'credentials/none.json', async () => undefined],
-    ['a file that is not JSON', 'credentials/bad.json', () => writeIn(h.configDir, 'credentials/bad.json', 'password=SECRET-2')],
-    ['a file that is not YAML either', 'credentials/bad.yaml', () => writeIn(h.configDir, 'credentials/bad.yaml', 'a: [SECRET-4\n  b: {')],
-    ['an unknown auth_type', 'credentials/odd.json', () => writeIn(h.configDir, 'credentials/odd.json', JSON.stringify({ auth_type: 'Magic', credentials: [{ spell: 'SECRET-5' }] }))],
-    ['a file over 1 MiB', 'credentials/huge.json', () => writeIn(h.configDir, 'credentials/huge.json', JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 't', tokenValue: `SECRET-6${'x'.repeat(1024 * 1024)}` }] }))],
+  for (const [name, credentialPath, prepare, code] of [
+    ['a path escaping the config dir', '../escape.json', async () => undefined, 'PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR'],
+    ['a missing file', 'credentials/none.json', async () => undefined, 'PAR_ERR_CREDENTIALS_UNAVAILABLE'],
+    ['a file that is not JSON', 'credentials/bad.json', () => writeIn(h.configDir, 'credentials/bad.json', 'password=SECRET-2'), 'PAR_ERR_CREDENTIALS_UNAVAILABLE'],
+    ['a file that is not YAML either', 'credentials/bad.yaml', () => writeIn(h.configDir, 'credentials/bad.yaml', 'a: [SECRET-4\n  b: {'), 'PAR_ERR_CREDENTIALS_UNAVAILABLE'],
+    ['an unknown auth_type', 'credentials/odd.json', () => writeIn(h.configDir, 'credentials/odd.json', JSON.stringify({ auth_type: 'Magic', credentials: [{ spell: 'SECRET-5' }] })), 'PAR_ERR_CREDENTIALS_UNAVAILABLE'],
+    ['a file over 1 MiB', 'credentials/huge.json', () => writeIn(h.configDir, 'credentials/huge.json', JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 't', tokenValue: `SECRET-6${'x'.repeat(1024 * 1024)}` }] })), 'PAR_ERR_FILE_TOO_LARGE'],
   ] as const) {
-    it(`refuses ${name} with PAR_ERR_CREDENTIALS_UNAVAILABLE naming the file, not its contents`, async () => {
+    it(`refuses ${name} with ${code} naming the file, not its contents`, async () => {
       await prepare();
       const before = target.requests.length;
       const taskId = newTaskId();
       await h.submit({ sub: taskId, action: REQUEST, inputs: { url: `${target.url}/health` }, connection: { id: 'c1', integration: 'http', credentialPath } });
       const outcome = await h.waitResult(taskId);
       assert.equal(outcome.kind, 'failed');
-      assert.equal(outcome.error?.code, 'PAR_ERR_CREDENTIALS_UNAVAILABLE');
+      assert.equal(outcome.error?.code, code);
       assert.ok(outcome.error?.message.includes(credentialPath), outcome.error?.message);
       assert.doesNotMatch(outcome.error?.message ?? '', /SECRET/);
       assert.equal(target.requests.length, before, 'the action never ran');
@@ -117,7 +117,7 @@ describe('worker: credentials, cancel, close', () => {
     const taskId = newTaskId();
     await h.submit({ sub: taskId, action: REQUEST, inputs: { url: `${target.url}/health` }, connection: { id: 'c1', integration: 'http', credentialPath: 'links/secret.json' } });
     const outcome = await h.waitResult(taskId);
-    assert.equal(outcome.error?.code, 'PAR_ERR_CREDENTIALS_UNAVAILABLE');
+    assert.equal(outcome.error?.code, 'PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR');
   });
 
   it('cancel() stops a running task: cancelled, and the request is aborted', async () => {

@@ -108,7 +108,7 @@ describe('script config: store', () => {
       await writeFile(join(outside.path, 'evil.yaml'), good('evil'));
       await symlink(join(outside.path, 'evil.yaml'), join(dir.path, 'credentials', 'link.yaml'));
       for (const credentialPath of ['../evil.yaml', join(outside.path, 'evil.yaml'), 'credentials/link.yaml']) {
-        await assert.rejects(store.load(locateScriptConfig(dir.path, 'script-config.yaml', { id: 'c3', integration: 'script', credentialPath })), /PAR_ERR_SCRIPT_CONFIG_INVALID|outside the config dir/);
+        await assert.rejects(store.load(locateScriptConfig(dir.path, 'script-config.yaml', { id: 'c3', integration: 'script', credentialPath })), /outside the config dir|absolute paths|"\.\." segments/);
       }
     } finally {
       await outside.remove();

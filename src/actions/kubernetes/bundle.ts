@@ -14,8 +14,13 @@ export interface KubernetesBundle {
   close(): Promise<void>;
 }
 
-export function createKubernetesBundles(): KubernetesBundle[] {
-  const clients = new KubeClients();
+export interface KubernetesBundleOptions {
+  /** The worker's environment (from the composition root): exec plugins get PATH, HOME and locale of it, never all of it. */
+  readonly parentEnv?: Readonly<Record<string, string | undefined>>;
+}
+
+export function createKubernetesBundles(options: KubernetesBundleOptions = {}): KubernetesBundle[] {
+  const clients = new KubeClients(options.parentEnv);
   const bundle = (name: string, actions: RegisteredAction[], close: () => Promise<void> = async () => {}): KubernetesBundle => ({ name, actions, close });
   return [
     bundle('com.datadoghq.kubernetes.core', [...crudActions('core', clients), podLogsAction(clients)], async () => clients.close()),

@@ -16,6 +16,7 @@ import https from 'node:https';
 import { HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
 import { ParError } from '../../errors/par-error.js';
 import { classifyKubeError, statusError } from './classify.js';
+import type { ExecPlugin, PluginCredential } from './exec-plugin.js';
 
 export interface KubeRequest {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -41,9 +42,14 @@ export class KubeClient {
    */
   private tls: { agent: https.Agent; fingerprint: string } | undefined;
 
-  private agentFor(made: unknown): https.Agent | undefined {
+  private agentFor(made: unknown, plugin: PluginCredential | undefined): https.Agent | undefined {
     if (!(made instanceof https.Agent)) return undefined;
-    const o = made.options;
+    const o = { ...made.options };
+    // A client certificate from an exec plugin (the library's own plugin handling is bypassed).
+    if (plugin?.clientCertificateData && plugin.clientKeyData) {
+      o.cert = plugin.clientCertificateData;
+      o.key = plugin.clientKeyData;
+    }
     const fingerprint = JSON.stringify([o.ca, o.cert, o.key, o.pfx, o.passphrase, o.rejectUnauthorized, o.servername]);
     if (this.tls?.fingerprint !== fingerprint) {
       this.tls?.agent.destroy();
@@ -56,6 +62,8 @@ export class KubeClient {
     private readonly kc: KubeConfig,
     /** The server URL of the current context (may carry a path prefix, as behind a proxy). */
     private readonly server: string,
+    /** The current user's exec credential plugin, run by us with a per-call environment. */
+    private readonly plugin?: ExecPlugin,
   ) {}
 
   /** Sends a request; a non-2xx answer becomes a classified ParError. Returns the body text. */
@@ -71,15 +79,24 @@ export class KubeClient {
       body = JSON.stringify(req.body);
       rc.setHeaderParam('Content-Type', req.contentType ?? 'application/json');
     }
+    // Plugin failures are ParErrors with fixed messages (exec-plugin.ts); its output never gets here.
+    const credential = this.plugin ? await this.plugin.credential(ctx.signal) : undefined;
     try {
       await this.kc.applySecurityAuthentication(rc);
     } catch (error) {
       // Raised before any byte is sent: a bad kubeconfig (http without insecure-skip-tls-verify,
-      // an unreadable CA or token file, a failing exec plugin).
-      throw new ParError('PAR_ERR_K8S_CONFIG_INVALID', `cannot authenticate: ${error instanceof Error ? error.message : String(error)}`);
+      // an unreadable CA or token file, an auth-provider without a usable token). The library's
+      // messages may quote a provider's output or a file, so only an errno code is shown.
+      const code = (error as NodeJS.ErrnoException | undefined)?.code;
+      if (this.kc.getCurrentUser()?.authProvider) {
+        throw new ParError('PAR_ERR_K8S_AUTH_PLUGIN_FAILED', `the auth-provider gave no usable token${code ? ` (${code})` : ''}`);
+      }
+      const http = error instanceof Error && error.message.startsWith('HTTP protocol is not allowed');
+      throw new ParError('PAR_ERR_K8S_CONFIG_INVALID', `cannot authenticate: ${code ?? (http ? 'an http:// server needs insecure-skip-tls-verify: true' : 'the kubeconfig user or cluster settings are unusable')}`);
     }
+    if (credential?.token) rc.setHeaderParam('Authorization', `Bearer ${credential.token}`);
     try {
-      const { status, text } = await send(rc, body, ctx, this.agentFor(rc.getAgent()));
+      const { status, text } = await send(rc, body, ctx, this.agentFor(rc.getAgent(), credential));
       if (status < 200 || status > 299) throw statusError(status, text, target);
       return text;
     } catch (error) {

@@ -7,16 +7,24 @@
  * Without a connection or a kubeconfigPath the worker uses its in-cluster service account
  * (KUBERNETES_SERVICE_HOST/PORT and the mounted token, read by @kubernetes/client-node).
  *
- * Clients are cached per (kubeconfig real path, mtime, context): editing the file takes effect
- * on the next task without a restart, and tasks do not re-parse YAML each time.
+ * The kubeconfig is read through `readConfigFile` (confined to the config dir, a regular file of
+ * at most 1 MiB, read asynchronously with a deadline: a FIFO or a huge file cannot freeze the
+ * worker). Clients are cached per (kubeconfig real path, file version, context): editing the file
+ * takes effect on the next task without a restart, and tasks do not re-parse YAML each time.
+ *
+ * Credential plugins: an `exec` block (or an auth-provider holding one) is taken out of the
+ * library's hands and run by `ExecPlugin` with a per-call environment; an auth-provider's
+ * `cmd-path` (azure, gcp: run synchronously through a shell by the library) is removed, so it is
+ * never run: such a user works only while its cached `access-token` is valid.
  */
-import { realpath, stat } from 'node:fs/promises';
-import { isAbsolute, relative, resolve } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { dirname } from 'node:path';
+import { KubeConfig, type User } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { ParError } from '../../errors/par-error.js';
 import type { ActionContext } from '../action.js';
+import { readConfigFile } from '../config-file.js';
 import { KubeClient } from './client.js';
+import { ExecPlugin, execPluginConfig, pluginBaseEnv } from './exec-plugin.js';
 
 export const KUBERNETES_INTEGRATION = 'kubernetes';
 
@@ -29,13 +37,8 @@ function configInvalid(detail: string): ParError {
   return new ParError('PAR_ERR_K8S_CONFIG_INVALID', detail);
 }
 
-function inside(root: string, candidate: string): boolean {
-  const rel = relative(root, candidate);
-  return rel.length > 0 && !rel.startsWith('..') && !isAbsolute(rel);
-}
-
 interface CacheEntry {
-  readonly mtimeMs: number;
+  readonly version: string;
   readonly client: KubeClient;
 }
 
@@ -43,8 +46,14 @@ interface CacheEntry {
 export class KubeClients {
   private readonly cache = new Map<string, CacheEntry>();
   private inCluster: KubeClient | undefined;
+  private readonly pluginEnv: Readonly<Record<string, string>>;
 
-  async forTask(ctx: Pick<ActionContext, 'connection' | 'configDir'>): Promise<KubeClient> {
+  /** `parentEnv`: the worker's environment, from the composition root; plugins get a few harmless variables of it. */
+  constructor(parentEnv?: Readonly<Record<string, string | undefined>>) {
+    this.pluginEnv = Object.freeze(pluginBaseEnv(parentEnv));
+  }
+
+  async forTask(ctx: Pick<ActionContext, 'connection' | 'configDir'> & { signal?: AbortSignal }): Promise<KubeClient> {
     const connection = ctx.connection;
     if (connection && connection.integration !== KUBERNETES_INTEGRATION) {
       throw configInvalid(`connection ${connection.id} is a "${connection.integration}" connection, not "${KUBERNETES_INTEGRATION}"`);
@@ -57,29 +66,23 @@ export class KubeClients {
       this.inCluster ??= loadInCluster();
       return this.inCluster;
     }
-    return this.fromFile(ctx.configDir, kubeconfigPath, context);
+    return this.fromFile(ctx.configDir, kubeconfigPath, context, ctx.signal);
   }
 
-  private async fromFile(configDir: string, kubeconfigPath: string, context: string | undefined): Promise<KubeClient> {
-    const root = resolve(configDir);
-    const candidate = resolve(root, kubeconfigPath);
-    if (!inside(root, candidate)) throw configInvalid(`kubeconfigPath ${kubeconfigPath}: outside the config dir`);
-    let real: string;
-    let mtimeMs: number;
-    try {
-      const [realFile, realRoot] = await Promise.all([realpath(candidate), realpath(root)]);
-      if (!inside(realRoot, realFile)) throw configInvalid(`kubeconfigPath ${kubeconfigPath}: leads outside the config dir`);
-      real = realFile;
-      mtimeMs = (await stat(real)).mtimeMs;
-    } catch (error) {
-      if (error instanceof ParError) throw error;
-      throw configInvalid(`kubeconfigPath ${kubeconfigPath}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-    }
-    const key = `${real}\0${context ?? ''}`;
+  private async fromFile(configDir: string, kubeconfigPath: string, context: string | undefined, signal: AbortSignal | undefined): Promise<KubeClient> {
+    const file = await readConfigFile({
+      configDir,
+      path: kubeconfigPath,
+      confine: true,
+      failCode: 'PAR_ERR_K8S_CONFIG_INVALID',
+      label: `kubeconfigPath ${kubeconfigPath}`,
+      signal,
+    });
+    const key = `${file.realPath}\0${context ?? ''}`;
     const cached = this.cache.get(key);
-    if (cached && cached.mtimeMs === mtimeMs) return cached.client;
-    const client = loadKubeconfig(real, kubeconfigPath, context);
-    this.cache.set(key, { mtimeMs, client });
+    if (cached && cached.version === file.version) return cached.client;
+    const client = loadKubeconfig(file.text, dirname(file.realPath), kubeconfigPath, context, this.pluginEnv);
+    this.cache.set(key, { version: file.version, client });
     return client;
   }
 
@@ -89,7 +92,7 @@ export class KubeClients {
   }
 }
 
-function clientFor(kc: KubeConfig, where: string): KubeClient {
+function clientFor(kc: KubeConfig, where: string, plugin?: ExecPlugin): KubeClient {
   const cluster = kc.getCurrentCluster();
   if (!cluster?.server) throw configInvalid(`${where}: the context has no cluster with a server URL`);
   try {
@@ -98,14 +101,45 @@ function clientFor(kc: KubeConfig, where: string): KubeClient {
   } catch {
     throw configInvalid(`${where}: cluster server is not an http(s) URL`);
   }
-  return new KubeClient(kc, cluster.server);
+  return new KubeClient(kc, cluster.server, plugin);
 }
 
-function loadKubeconfig(file: string, shownPath: string, context: string | undefined): KubeClient {
+/**
+ * Takes credential plugins out of the library's hands (see the header): returns the current
+ * user's exec plugin, if any, after replacing that user with a copy that has no `exec` and whose
+ * auth-provider has no `exec` or `cmd-path`.
+ */
+function takePlugins(kc: KubeConfig, kubeconfigDir: string, pluginEnv: Readonly<Record<string, string>>): ExecPlugin | undefined {
+  const current = kc.getCurrentUser();
+  let plugin: ExecPlugin | undefined;
+  kc.users = kc.users.map((user): User => {
+    const provider = user.authProvider as { name?: unknown; config?: Record<string, unknown> } | null | undefined;
+    let config: ReturnType<typeof execPluginConfig>;
+    try {
+      config = execPluginConfig(user, kubeconfigDir);
+    } catch (error) {
+      // A malformed plugin block fails the user's requests, with the same fixed message.
+      if (user === current) throw error;
+      config = undefined;
+    }
+    if (user === current && config) plugin = new ExecPlugin(config, pluginEnv);
+    if (!user.exec && !provider) return user;
+    const safeProvider = provider?.config
+      ? { ...provider, config: Object.fromEntries(Object.entries(provider.config).filter(([k]) => k !== 'exec' && k !== 'cmd-path')) }
+      : provider;
+    // An auth-provider that only carried an exec block is the plugin itself: nothing left for the library.
+    const keepProvider = safeProvider && safeProvider.name !== 'exec' && !(config && provider?.config?.['exec']);
+    return { ...user, exec: undefined, authProvider: keepProvider ? safeProvider : undefined };
+  });
+  return plugin;
+}
+
+function loadKubeconfig(text: string, kubeconfigDir: string, shownPath: string, context: string | undefined, pluginEnv: Readonly<Record<string, string>>): KubeClient {
   const kc = new KubeConfig();
   try {
-    // Relative paths inside the file (certificate-authority, tokenFile) resolve against its dir.
-    kc.loadFromFile(file);
+    kc.loadFromString(text);
+    // Relative paths inside the file (certificate-authority, client-certificate, client-key) resolve against its dir.
+    kc.makePathsAbsolute(kubeconfigDir);
   } catch {
     // The parser's message may quote the file, and the file may hold tokens.
     throw configInvalid(`kubeconfigPath ${shownPath}: not a valid kubeconfig`);
@@ -116,7 +150,8 @@ function loadKubeconfig(file: string, shownPath: string, context: string | undef
   } else if (!kc.getCurrentContext() || !kc.getContextObject(kc.getCurrentContext())) {
     throw configInvalid(`kubeconfigPath ${shownPath}: no current-context, and the connection names no context`);
   }
-  return clientFor(kc, `kubeconfigPath ${shownPath}`);
+  const plugin = takePlugins(kc, kubeconfigDir, pluginEnv);
+  return clientFor(kc, `kubeconfigPath ${shownPath}`, plugin);
 }
 
 function loadInCluster(): KubeClient {

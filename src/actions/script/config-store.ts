@@ -5,18 +5,19 @@
  *  - otherwise the worker's own file, `PAR_SCRIPT_CONFIG_FILE` (default `script-config.yaml` in
  *    the config dir; chosen by the operator, so it may be absolute).
  *
- * Each task stats the file; it is parsed and compiled again only when its mtime, size or inode
- * changed. Errors name the file and the problem, never its contents (a YAML parser's message
+ * Each task reads the file (through `readConfigFile`: a connection's path is confined to the
+ * config dir, every file must be a regular file of at most 1 MiB, read with a deadline); it is
+ * parsed and compiled again only when its mtime, size or inode changed. Errors name the file and the problem, never its contents (a YAML parser's message
  * quotes the offending line, so it is not passed on).
  */
-import { open, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { ConnectionRef } from '../../contracts/task.js';
 import { ParError } from '../../errors/par-error.js';
+import { MAX_CONFIG_FILE_BYTES, readConfigFile } from '../config-file.js';
 import { compileScriptConfig, type ScriptConfig } from './config.js';
 
-export const MAX_SCRIPT_CONFIG_BYTES = 1024 * 1024;
+export const MAX_SCRIPT_CONFIG_BYTES = MAX_CONFIG_FILE_BYTES;
 
 /** Integration names that mark a connection whose credential file is a script config. */
 const SCRIPT_INTEGRATIONS: ReadonlySet<string> = new Set(['script', 'com.datadoghq.script']);
@@ -26,8 +27,10 @@ export interface ScriptConfigLocation {
   readonly path: string;
   /** How errors name it: as the user wrote it. */
   readonly label: string;
-  /** When set, the real path must stay inside this directory. */
+  /** When set, the path (relativePath) must stay inside this directory, symlinks resolved. */
   readonly confineTo?: string | undefined;
+  /** The path as the connection gave it, relative to `confineTo`. */
+  readonly relativePath?: string | undefined;
 }
 
 export function isScriptConnection(connection: ConnectionRef | undefined): boolean {
@@ -37,14 +40,9 @@ export function isScriptConnection(connection: ConnectionRef | undefined): boole
 export function locateScriptConfig(configDir: string, configFile: string, connection: ConnectionRef | undefined): ScriptConfigLocation {
   const root = resolve(configDir);
   if (isScriptConnection(connection) && connection?.credentialPath) {
-    return { path: resolve(root, connection.credentialPath), label: connection.credentialPath, confineTo: root };
+    return { path: resolve(root, connection.credentialPath), label: connection.credentialPath, confineTo: root, relativePath: connection.credentialPath };
   }
   return { path: resolve(root, configFile), label: configFile };
-}
-
-function inside(root: string, candidate: string): boolean {
-  const rel = relative(root, candidate);
-  return rel.length > 0 && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
 function invalid(label: string, problem: string): ParError {
@@ -59,63 +57,44 @@ interface CacheEntry {
 export class ScriptConfigStore {
   private readonly cache = new Map<string, CacheEntry>();
 
-  async load(location: ScriptConfigLocation): Promise<ScriptConfig> {
+  /**
+   * Reads the file through `readConfigFile` (confined when it comes from a connection; a regular
+   * file of at most 1 MiB, read with a deadline), then parses and compiles it only when its
+   * version changed.
+   */
+  async load(location: ScriptConfigLocation, signal?: AbortSignal): Promise<ScriptConfig> {
     const { label } = location;
-    let real = location.path;
-    if (location.confineTo !== undefined) {
-      if (!inside(location.confineTo, location.path)) throw invalid(label, 'path is outside the config dir');
-      try {
-        const [r, root] = await Promise.all([realpath(location.path), realpath(location.confineTo)]);
-        if (!inside(root, r)) throw invalid(label, 'path leads outside the config dir');
-        real = r;
-      } catch (error) {
-        if (error instanceof ParError) throw error;
-        throw invalid(label, (error as NodeJS.ErrnoException).code ?? 'cannot be resolved');
-      }
-    }
-    let version: string;
-    try {
-      const s = await stat(real);
-      if (!s.isFile()) throw invalid(label, 'not a regular file');
-      version = `${s.ino}:${s.size}:${s.mtimeMs}`;
-    } catch (error) {
-      if (error instanceof ParError) throw error;
-      throw invalid(label, (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as NodeJS.ErrnoException).code ?? 'unreadable');
-    }
-    const cached = this.cache.get(real);
-    if (cached?.version === version) {
+    const file = await readConfigFile({
+      configDir: location.confineTo ?? dirname(location.path),
+      path: location.confineTo !== undefined ? location.relativePath ?? location.path : location.path,
+      confine: location.confineTo !== undefined,
+      failCode: 'PAR_ERR_SCRIPT_CONFIG_INVALID',
+      label,
+      maxBytes: MAX_SCRIPT_CONFIG_BYTES,
+      signal,
+    });
+    const cached = this.cache.get(file.realPath);
+    if (cached?.version === file.version) {
       if (cached.result.ok) return cached.result.config;
       throw cached.result.error;
     }
-    const result = await this.read(real, label);
+    const result = parse(file.text, label);
     // Keyed by real path + version: an edited file is picked up by the next task.
-    this.cache.set(real, { version, result });
+    this.cache.set(file.realPath, { version: file.version, result });
     if (result.ok) return result.config;
     throw result.error;
   }
+}
 
-  private async read(path: string, label: string): Promise<CacheEntry['result']> {
-    let text: string;
-    let handle;
-    try {
-      handle = await open(path, 'r');
-      const { size } = await handle.stat();
-      if (size > MAX_SCRIPT_CONFIG_BYTES) return { ok: false, error: invalid(label, `larger than ${MAX_SCRIPT_CONFIG_BYTES} bytes`) };
-      text = await handle.readFile('utf8');
-    } catch (error) {
-      return { ok: false, error: invalid(label, (error as NodeJS.ErrnoException).code ?? 'unreadable') };
-    } finally {
-      await handle?.close();
-    }
-    let doc: unknown;
-    try {
-      doc = parseYaml(text);
-    } catch (error) {
-      const line = error instanceof YAMLParseError ? error.linePos?.[0]?.line : undefined;
-      return { ok: false, error: invalid(label, `not valid YAML${line ? ` (line ${line})` : ''}`) };
-    }
-    const compiled = compileScriptConfig(doc);
-    if (!compiled.ok) return { ok: false, error: invalid(label, compiled.problem) };
-    return { ok: true, config: compiled.config };
+function parse(text: string, label: string): CacheEntry['result'] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (error) {
+    const line = error instanceof YAMLParseError ? error.linePos?.[0]?.line : undefined;
+    return { ok: false, error: invalid(label, `not valid YAML${line ? ` (line ${line})` : ''}`) };
   }
+  const compiled = compileScriptConfig(doc);
+  if (!compiled.ok) return { ok: false, error: invalid(label, compiled.problem) };
+  return { ok: true, config: compiled.config };
 }

@@ -22,7 +22,7 @@ export function enrichScriptAction(runtime: ScriptRuntime): RegisteredAction {
     inputSchema: enrichScriptInputSchema,
     async run(_inputs, ctx): Promise<EnrichScriptOutput> {
       try {
-        const config = await runtime.store.load(locateScriptConfig(ctx.configDir, runtime.configFile, ctx.connection));
+        const config = await runtime.store.load(locateScriptConfig(ctx.configDir, runtime.configFile, ctx.connection), ctx.signal);
         if (ctx.signal.aborted) throw new ParError('PAR_ERR_TASK_CANCELLED', 'script enrichScript: stopped');
         return {
           scriptNames: [...config.scripts.keys()].sort(),

@@ -83,7 +83,7 @@ async function commandFor(script: CompiledScript, args: string[], parentEnv: Par
 export async function runPredefined(kind: ScriptKind, inputs: RunScriptInput, ctx: ActionContext, runtime: ScriptRuntime): Promise<RunScriptOutput> {
   const name = inputs.scriptName;
   const location = locateScriptConfig(ctx.configDir, runtime.configFile, ctx.connection);
-  const config = await runtime.store.load(location);
+  const config = await runtime.store.load(location, ctx.signal);
   const script = (kind === 'script' ? config.scripts : config.powershellScripts).get(name);
   if (!script) {
     const section = kind === 'script' ? 'runPredefinedScript' : 'runPredefinedPowershellScript';

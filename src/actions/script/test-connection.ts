@@ -48,7 +48,7 @@ export function scriptTestConnectionAction(runtime: ScriptRuntime): RegisteredAc
     async run(_inputs, ctx): Promise<ScriptTestConnectionOutput> {
       const location = locateScriptConfig(ctx.configDir, runtime.configFile, ctx.connection);
       try {
-        const config = await runtime.store.load(location);
+        const config = await runtime.store.load(location, ctx.signal);
         const all = [...config.scripts.values(), ...config.powershellScripts.values()];
         const unavailableScripts: string[] = [];
         for (const script of all) {
