@@ -5,7 +5,10 @@
  *   {"auth_type": "Token Auth", "credentials": [{"tokenName": "...", "tokenValue": "..."}]}
  *   {"auth_type": "Basic Auth", "credentials": [{"username": "...", "password": "..."}]}
  *
- * Parsed once per task into a typed value. Values never appear in errors, logs or results.
+ * Field names match case-insensitively, as the vendor decodes them with Go's JSON rules
+ * (`"Auth_Type"`, `"TokenName"` work; when a name appears twice, the later one wins); a token name
+ * given twice resolves to its last value, as the vendor's lookup map does. Parsed once per task
+ * into a typed value. Values never appear in errors, logs or results.
  */
 import { z } from 'zod';
 
@@ -27,11 +30,38 @@ export type Credentials =
   /** A script connection's file (`schemaId: script-credentials-v1`): the script bundle reads and checks it itself. */
   | { readonly authType: 'Script Config' };
 
+const FILE_FIELDS = ['auth_type', 'credentials', 'schemaId'] as const;
+const ENTRY_FIELDS = ['tokenName', 'tokenValue', 'username', 'password'] as const;
+
+/**
+ * An object with its keys renamed to `fields` where they match case-insensitively (Go's
+ * encoding/json), the last matching key winning; other keys are dropped, as Go drops them.
+ */
+function goFields(value: unknown, fields: readonly string[]): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    const field = fields.find((f) => f === key) ?? fields.find((f) => f.toLowerCase() === key.toLowerCase());
+    if (field !== undefined) out[field] = v;
+  }
+  return out;
+}
+
+/** The document with Go's field matching applied to the file and to each credentials entry. */
+export function normaliseCredentialDocument(doc: unknown): unknown {
+  const file = goFields(doc, FILE_FIELDS);
+  if (file === null || typeof file !== 'object' || Array.isArray(file)) return file;
+  const entries = (file as { credentials?: unknown }).credentials;
+  if (!Array.isArray(entries)) return file;
+  return { ...file, credentials: entries.map((e) => goFields(e, ENTRY_FIELDS)) };
+}
+
 /** Turns a parsed file into Credentials; returns a description of the problem (never a value) when malformed. */
-export function toCredentials(doc: unknown): { ok: true; value: Credentials } | { ok: false; problem: string } {
-  if (doc !== null && typeof doc === 'object' && (doc as { schemaId?: unknown }).schemaId === 'script-credentials-v1') {
+export function toCredentials(raw: unknown): { ok: true; value: Credentials } | { ok: false; problem: string } {
+  if (raw !== null && typeof raw === 'object' && (raw as { schemaId?: unknown }).schemaId === 'script-credentials-v1') {
     return { ok: true, value: { authType: 'Script Config' } };
   }
+  const doc = normaliseCredentialDocument(raw);
   const parsed = credentialFileSchema.safeParse(doc);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

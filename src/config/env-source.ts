@@ -52,3 +52,23 @@ export function splitList(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   return value.split(/[,\n]/).map((s) => s.trim()).filter((s) => s.length > 0);
 }
+
+/** Like splitList, but a comma inside `{…}` belongs to a glob's alternatives (`db.{eu,us}.corp`). */
+export function splitGlobList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const c of value) {
+    if (c === '{') depth++;
+    if (c === '}' && depth > 0) depth--;
+    if ((c === ',' && depth === 0) || c === '\n') {
+      items.push(current);
+      current = '';
+    } else {
+      current += c;
+    }
+  }
+  items.push(current);
+  return items.map((s) => s.trim()).filter((s) => s.length > 0);
+}

@@ -1,6 +1,6 @@
 /** Settings of a worker process. */
 import { z } from 'zod';
-import { collect, parseSettings, splitList, type Env } from './env-source.js';
+import { collect, parseSettings, splitGlobList, splitList, type Env } from './env-source.js';
 
 const sources = {
   configDir: ['PAR_CONFIG_DIR', 'DD_PRIVATE_RUNNER_CONFIG_DIR'],
@@ -41,7 +41,7 @@ export const workerConfigSchema = z.object({
   httpMaxResponseBytes: int(1, 1_073_741_824).default(10 * 1024 * 1024),
   /** Hard cap on the rows one com.datadoghq.postgresql task returns, whatever its maxRows input says. */
   postgresMaxRows: int(1, 1_000_000).default(10_000),
-  /** Hosts http actions may reach: names, IP literals, globs (`*.corp.internal`); empty = all. */
+  /** Hosts http actions may reach: names, IP literals, globs (`*.corp.internal`, `db-[0-9].{eu,us}.corp`); empty = all. */
   httpHostAllowlist: z.array(z.string().min(1)).default([]),
   /** Let http actions reach cloud metadata addresses (169.254.169.254, fd00:ec2::254, ...). */
   httpAllowMetadataAddresses: bool.default(false),
@@ -64,6 +64,6 @@ export function loadWorkerConfig(env: Env, overrides: Partial<Record<keyof typeo
   const { raw, from } = collect(env, sources);
   const shaped: Record<string, unknown> = { ...raw };
   if (raw.allowlist !== undefined) shaped['allowlist'] = splitList(raw.allowlist);
-  if (raw.httpHostAllowlist !== undefined) shaped['httpHostAllowlist'] = splitList(raw.httpHostAllowlist);
+  if (raw.httpHostAllowlist !== undefined) shaped['httpHostAllowlist'] = splitGlobList(raw.httpHostAllowlist);
   return parseSettings(workerConfigSchema, { ...shaped, ...overrides }, sources, from);
 }

@@ -57,7 +57,7 @@ describe('e2e: com.datadoghq.script', () => {
   });
 
   test('bad parameters, unknown scripts and failing scripts are clear failures', async () => {
-    const invalid = await runTask('runPredefinedScript', { scriptName: 'greet', parameters: { who: 'x', extra: 1 } });
+    const invalid = await runTask('runPredefinedScript', { scriptName: 'greet', parameters: { who: 'x'.repeat(65) } });
     assert.equal(invalid.state, 'failed');
     assert.equal(invalid.outcome?.error?.code, 'PAR_ERR_SCRIPT_PARAMETERS_INVALID');
 
@@ -82,7 +82,7 @@ describe('e2e: com.datadoghq.script', () => {
   test('enrichScript lists the scripts and testConnection checks the config', async () => {
     const enrich = await runTask('enrichScript', {});
     assert.equal(enrich.state, 'succeeded', JSON.stringify(enrich.outcome));
-    assert.deepEqual(enrich.outcome?.output, { scriptNames: ['fails', 'greet'], powershellScriptNames: ['disk'] });
+    assert.deepEqual(enrich.outcome?.output, { options: [{ label: 'fails', value: 'fails', description: '' }, { label: 'greet', value: 'greet', description: '' }], placeholder: 'Select a script' });
 
     const check = await runTask('testConnection', {});
     assert.equal(check.state, 'succeeded', JSON.stringify(check.outcome));
@@ -99,7 +99,7 @@ describe('e2e: com.datadoghq.script', () => {
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
     assert.equal((done.outcome?.output as { stdout: string }).stdout, 'from the connection file');
     const enrich = await runTask('enrichScript', {}, connectionId);
-    assert.deepEqual(enrich.outcome?.output, { scriptNames: ['onConnection'], powershellScriptNames: [] });
+    assert.deepEqual(enrich.outcome?.output, { options: [{ label: 'onConnection', value: 'onConnection', description: '' }], placeholder: 'Select a script' });
   });
 
   test('runPredefinedPowershellScript fails clearly where pwsh is not installed, and is attempted where it is', async () => {

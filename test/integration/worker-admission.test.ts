@@ -22,7 +22,7 @@ describe('worker: tasks are verified and allowlisted before anything runs', () =
 
   before(async () => {
     target = await startTargetServer();
-    // Only http.request is allowed; testConnection is a known action that is not allowlisted.
+    // Only http.request is allowed (and so http.testConnection); kubernetes.core.listPod is a known action that is not.
     h = await startWorkerHarness('worker-admission', { identityAllowlist: [REQUEST, 'com.example.unimplemented.*'] });
   });
   after(async () => {
@@ -44,7 +44,7 @@ describe('worker: tasks are verified and allowlisted before anything runs', () =
 
   it('a non-allowlisted action is rejected and never reaches the target', async () => {
     const taskId = newTaskId();
-    await h.submit({ sub: taskId, action: 'com.datadoghq.http.testConnection', inputs: { url: `${target.url}/health` } });
+    await h.submit({ sub: taskId, action: 'com.datadoghq.kubernetes.core.listPod', inputs: { namespace: 'default' } });
     await expectRejected(taskId, 'PAR_ERR_ACTION_NOT_ALLOWLISTED');
     assert.equal(target.requests.length, 0);
   });

@@ -58,13 +58,22 @@ describe('worker: com.datadoghq.http.request', () => {
     assert.equal(await waitUntil(async () => ((await h.tasks.getJobState(taskId)) === 'completed' ? true : undefined), 2_000, 'task job completed'), true);
   });
 
-  it('returns a non-JSON body as text and an error status as a normal output by default', async () => {
-    target.route('/text', (_req, res) => { res.statusCode = 404; res.setHeader('content-type', 'text/plain'); res.end('nope'); });
-    const taskId = newTaskId();
-    await h.submit({ sub: taskId, action: REQUEST, inputs: { verb: 'GET', url: `${target.url}/text` } });
-    const outcome = await h.waitResult(taskId);
+  it('returns a non-JSON body as text; an error status fails the task once, quoting status and body', async () => {
+    target.route('/text', (_req, res) => { res.statusCode = 200; res.setHeader('content-type', 'text/plain'); res.end('fine'); });
+    let misses = 0;
+    target.route('/missing', (_req, res) => { misses += 1; res.statusCode = 404; res.setHeader('content-type', 'text/plain'); res.end('nope'); });
+    const ok = newTaskId();
+    await h.submit({ sub: ok, action: REQUEST, inputs: { verb: 'GET', url: `${target.url}/text` } });
+    const outcome = await h.waitResult(ok);
     assert.equal(outcome.kind, 'succeeded');
-    assert.deepEqual({ ...(outcome.output as object), headers: undefined }, { status: 404, body: 'nope', headers: undefined });
+    assert.deepEqual({ ...(outcome.output as object), headers: undefined }, { status: 200, body: 'fine', headers: undefined });
+    const failed = newTaskId();
+    await h.submit({ sub: failed, action: REQUEST, inputs: { verb: 'GET', url: `${target.url}/missing` } });
+    const failure = await h.waitResult(failed);
+    assert.equal(failure.kind, 'failed');
+    assert.equal(failure.error?.code, 'PAR_ERR_HTTP_STATUS');
+    assert.match(failure.error?.message ?? '', /404 Not Found: nope$/);
+    assert.equal(misses, 1);
   });
 
   it('invalid inputs fail with PAR_ERR_INPUT_INVALID and never reach the server', async () => {

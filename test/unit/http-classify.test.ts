@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyHttpError, errorCodeOf, statusError, statusMatches } from '../../src/actions/http/classify.js';
+import { classifyHttpError, errorCodeOf, statusError, statusErrorText, statusMatches } from '../../src/actions/http/classify.js';
 import { ParError } from '../../src/errors/par-error.js';
 
 const live = () => new AbortController().signal;
@@ -47,12 +47,27 @@ describe('http error classification', () => {
     assert.equal(classifyHttpError(own, { target: 't', taskSignal: live() }), own);
   });
 
-  it('errorOnStatus: 429 and 5xx are retryable, other statuses are not', () => {
+  it('errorOnStatus: a listed 429 or 5xx is retryable, other statuses are not; unlisted 4xx/5xx fail once', () => {
     assert.equal(statusMatches(503, [{ from: 500, to: 599 }]), true);
     assert.equal(statusMatches(200, [{ from: 500, to: 599 }]), false);
     assert.equal(statusMatches(500, undefined), false);
-    assert.deepEqual([statusError(503, 't').code, statusError(503, 't').retryable], ['PAR_ERR_HTTP_STATUS_RETRYABLE', true]);
-    assert.deepEqual([statusError(429, 't').code, statusError(429, 't').retryable], ['PAR_ERR_HTTP_STATUS_RETRYABLE', true]);
-    assert.deepEqual([statusError(404, 't').code, statusError(404, 't').retryable], ['PAR_ERR_HTTP_STATUS', false]);
+    const none = Buffer.alloc(0);
+    for (const [status, listed, code, retryable] of [
+      [503, true, 'PAR_ERR_HTTP_STATUS_RETRYABLE', true], [429, true, 'PAR_ERR_HTTP_STATUS_RETRYABLE', true], [404, true, 'PAR_ERR_HTTP_STATUS', false],
+      [503, false, 'PAR_ERR_HTTP_STATUS', false], [429, false, 'PAR_ERR_HTTP_STATUS', false], [200, true, 'PAR_ERR_HTTP_STATUS', false],
+    ] as const) {
+      const e = statusError(status, 't', none, listed);
+      assert.deepEqual([e.code, e.retryable], [code, retryable], `${status} listed=${listed}`);
+    }
+  });
+
+  it('words a status error as the vendor: status line, body cut at 750 bytes', () => {
+    assert.equal(statusErrorText(404, Buffer.alloc(0)), '404 Not Found');
+    assert.equal(statusErrorText(500, Buffer.from('boom')), '500 Internal Server Error: boom');
+    assert.equal(statusErrorText(599, Buffer.from('x')), '599: x');
+    const long = statusErrorText(502, Buffer.from('a'.repeat(751)));
+    assert.equal(long, `502 Bad Gateway: ${'a'.repeat(750)}... [truncated]`);
+    assert.equal(statusErrorText(502, Buffer.from('b'.repeat(750))), `502 Bad Gateway: ${'b'.repeat(750)}`);
+    assert.match(statusError(418, 'GET http://h/', Buffer.from('tea'), true).message, /response status code 418 is in errorOnStatus; 418 I'm a Teapot: tea$/);
   });
 });

@@ -107,3 +107,26 @@ describe('http request preparation', () => {
     fails(() => prepareRequest({}, {}), 'PAR_ERR_INPUT_INVALID');
   });
 });
+
+describe('connection templates: the vendor syntax', () => {
+  const cases: Array<[string, string]> = [
+    ['{{ [my token] }}', 'spaced'],
+    ['{{ [team.id] }}', '42'],
+    ['{{& api }}', SECRET],
+    ['{{~ api ~}}', SECRET],
+    ['Bearer {{api}}', `Bearer ${SECRET}`],
+    ['\\{{ api }}', '{{ api }}'],
+    ['x-{{ api }}-{{ [my token] }}', `x-${SECRET}-spaced`],
+  ];
+  for (const [template, expected] of cases) {
+    it(`${JSON.stringify(template)} renders as the vendor renders it`, () => {
+      const auth = resolveConnectionAuth({ credentials: tokens({ api: SECRET, 'my token': 'spaced', 'team.id': '42' }), connection: conn({ headers: { 'x-t': template } }) });
+      assert.deepEqual(auth.headers, [['x-t', expected]]);
+    });
+  }
+  for (const bad of ['{{#if api}}x{{/if}}', '{{ api', '{{{ api }}}', '{{ api | b64 }}', '{{> p }}']) {
+    it(`${JSON.stringify(bad)} is a connection error, not a request`, () => {
+      fails(() => resolveConnectionAuth({ credentials: tokens({ api: SECRET }), connection: conn({ headers: { 'x-t': bad } }) }), 'PAR_ERR_HTTP_CONNECTION_INVALID', (m) => assert.doesNotMatch(m, new RegExp(SECRET)));
+    });
+  }
+});

@@ -52,8 +52,22 @@ describe('http.request inputs', () => {
     assert.deepEqual(s.data.errorOnStatus, [{ from: 429, to: 429 }, { from: 502, to: 504 }]);
   });
 
+  // The vendor reads each entry with Go's strconv.Atoi: an optional sign and digits, ranges split on one "-".
+  const vendorEntries: Array<[string, { from: number; to: number }]> = [
+    ['404', { from: 404, to: 404 }], ['+404', { from: 404, to: 404 }], ['0404', { from: 404, to: 404 }],
+    ['500-599', { from: 500, to: 599 }], ['+500-+599', { from: 500, to: 599 }], ['200-200', { from: 200, to: 200 }],
+    ['302', { from: 302, to: 302 }], ['600', { from: 600, to: 600 }], ['0-999', { from: 0, to: 999 }], ['4xx', { from: 400, to: 499 }],
+  ];
+  for (const [entry, range] of vendorEntries) {
+    it(`errorOnStatus entry "${entry}" reads as ${range.from}-${range.to}`, () => {
+      const r = parse({ url: 'http://a/', errorOnStatus: [entry] });
+      assert.ok(r.success, JSON.stringify(r.error?.issues));
+      assert.deepEqual(r.data.errorOnStatus, [range]);
+    });
+  }
+
   it('refuses malformed errorOnStatus entries, naming them', () => {
-    for (const bad of [['600'], ['599-500'], ['abc'], [99]]) {
+    for (const bad of [['599-500'], ['abc'], [1000], ['-404'], ['404-'], ['1-2-3'], ['4o4'], ['4 04'], ['0x1F4'], ['4.04'], ['5xxx']]) {
       const r = parse({ url: 'http://a/', errorOnStatus: bad });
       assert.equal(r.success, false, JSON.stringify(bad));
     }

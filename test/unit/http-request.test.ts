@@ -43,16 +43,27 @@ describe('http.request against a loopback server', () => {
     assert.equal((ok.body as string).length, 2048);
   });
 
-  it('parses +json bodies, keeps unparsable JSON as text, returns 4xx as output', async () => {
-    assert.deepEqual(await run({ url: `${target.url}/problem` }).then((o) => [o.status, o.body]), [400, { title: 'bad' }]);
+  it('keeps unparsable JSON as text; a 4xx fails with the status line and the body, as the vendor does', async () => {
+    await assert.rejects(run({ url: `${target.url}/problem` }), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_STATUS' && !e.retryable && e.message.endsWith('400 Bad Request: {"title":"bad"}'));
     assert.equal((await run({ url: `${target.url}/badjson` })).body, '{oops');
   });
 
-  it('sends a string body as is and anything else as JSON', async () => {
+  it('sends every body JSON-encoded, a string too (as the vendor does); an empty string sends no body', async () => {
     const text = await run({ verb: 'PUT', url: `${target.url}/echo`, body: 'a=1', requestHeaders: { 'content-type': 'application/x-www-form-urlencoded' } });
-    assert.deepEqual(text.body, { body: 'a=1', ct: 'application/x-www-form-urlencoded' });
+    assert.deepEqual(text.body, { body: '"a=1"', ct: 'application/x-www-form-urlencoded' });
     const json = await run({ verb: 'POST', url: `${target.url}/echo`, body: [1, 2] });
     assert.deepEqual(json.body, { body: '[1,2]', ct: 'application/json' });
+    const empty = await run({ verb: 'POST', url: `${target.url}/echo`, body: '' });
+    assert.deepEqual(empty.body, { body: '', ct: null });
+    const scalar = await run({ verb: 'POST', url: `${target.url}/echo`, body: 5 });
+    assert.deepEqual(scalar.body, { body: '5', ct: 'application/json' });
+  });
+
+  it('sends User-Agent: Datadog unless the task names its own', async () => {
+    await run({ url: `${target.url}/health` });
+    assert.equal(target.requests.at(-1)?.headers['user-agent'], 'Datadog');
+    await run({ url: `${target.url}/health`, requestHeaders: { 'User-Agent': 'mine/1' } });
+    assert.equal(target.requests.at(-1)?.headers['user-agent'], 'mine/1');
   });
 
   it('HEAD returns status and headers with an empty body', async () => {
@@ -84,8 +95,8 @@ describe('http.request against a loopback server', () => {
   });
 
   it('responseParsing: text keeps JSON as text, json insists on JSON', async () => {
-    assert.equal((await run({ url: `${target.url}/problem`, responseParsing: 'text' })).body, '{"title":"bad"}');
     target.route('/json-as-text', (_req, res) => { res.setHeader('content-type', 'text/plain'); res.end('{"n":1}'); });
+    assert.equal((await run({ url: `${target.url}/json-as-text`, responseParsing: 'text' })).body, '{"n":1}');
     assert.deepEqual((await run({ url: `${target.url}/json-as-text`, responseParsing: 'json' })).body, { n: 1 });
     assert.equal((await run({ url: `${target.url}/json-as-text` })).body, '{"n":1}');
     await rejectsWith(run({ url: `${target.url}/badjson`, responseParsing: 'json' }), 'PAR_ERR_HTTP_RESPONSE_NOT_JSON');
@@ -98,11 +109,14 @@ describe('http.request against a loopback server', () => {
     assert.equal(target.requests.length, before);
   });
 
-  it('redirects: returned as is by default, followed when asked, with 303 turning into GET', async () => {
+  it('redirects: followed by default (as the vendor client does), a 3xx fails with followRedirect false, 303 turns into GET', async () => {
     target.route('/moved', (_req, res) => { res.statusCode = 302; res.setHeader('location', '/health'); res.end(); });
     target.route('/see-other', (_req, res) => { res.statusCode = 303; res.setHeader('location', `${target.url}/echo`); res.end(); });
-    const raw = await run({ url: `${target.url}/moved` });
-    assert.deepEqual([raw.status, raw.headers['location']], [302, '/health']);
+    await assert.rejects(run({ url: `${target.url}/moved`, followRedirect: false }), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_STATUS' && /status 302\. Enable 'Follow redirect'/.test(e.message));
+    const listed = await run({ url: `${target.url}/moved`, followRedirect: false, errorOnStatus: ['500'] });
+    assert.deepEqual([listed.status, listed.headers['location']], [302, '/health']);
+    const byDefault = await run({ url: `${target.url}/moved` });
+    assert.deepEqual([byDefault.status, byDefault.body], [200, { ok: true }]);
     const followed = await run({ url: `${target.url}/moved`, followRedirect: true });
     assert.deepEqual([followed.status, followed.body], [200, { ok: true }]);
     const before = target.requests.length;

@@ -73,8 +73,12 @@ describe('com.datadoghq.script actions', () => {
         sleepy: { command: ['/bin/sh', '-c', 'sleep 30 & echo $! > "$1"; wait', 'sh', '{{ parameters.pidFile }}'] },
         background: { command: ['/bin/sh', '-c', 'sleep 30 & echo $!'] },
         missing: { command: ['/nonexistent/program'] },
+        loose: { command: [NODE, join(dir.path, 'argv.mjs'), '{{ parameters.a }}', '{{ parameters.list.[1] }}', '{{ parameters }}', '{{ parameters.n }}', '{{ parameters.list.length }}'] },
       },
-      runPredefinedPowershellScript: { ps: { command: [join(dir.path, 'x.ps1'), '{{ parameters.a }}'] } },
+      runPredefinedPowershellScript: {
+        ps: { command: [join(dir.path, 'x.ps1'), '{{ parameters.a }}'] },
+        psInline: { script: "Write-Output \"Hello {{ parameters.name }}\"\r\n" },
+      },
     }));
     actions = bundleWith({});
   });
@@ -99,14 +103,28 @@ describe('com.datadoghq.script actions', () => {
     const e = await fails(run('runPredefinedScript', { scriptName: 'argv', parameters: { name: 'this-value-is-way-too-long', count: 1 } }), 'PAR_ERR_SCRIPT_PARAMETERS_INVALID', /parameters\.name/);
     assert.doesNotMatch(e.message, /way-too-long/);
     await fails(run('runPredefinedScript', { scriptName: 'argv', parameters: { name: 'x' } }), 'PAR_ERR_SCRIPT_PARAMETERS_INVALID', /count/);
-    await fails(run('runPredefinedScript', { scriptName: 'argv', parameters: { name: 'x', count: 1, extra: true } }), 'PAR_ERR_SCRIPT_PARAMETERS_INVALID');
-    // No schema: a placeholder with no value is refused, never rendered empty.
-    await fails(run('runPredefinedScript', { scriptName: 'sleepy', parameters: {} }), 'PAR_ERR_SCRIPT_PARAMETERS_INVALID', /parameters\.pidFile is not set/);
+    // As the vendor: only properties and required count, so additionalProperties is not applied.
+    const extra = await run('runPredefinedScript', { scriptName: 'argv', parameters: { name: 'x', count: 1, extra: true } }) as { stdout: string };
+    assert.deepEqual(JSON.parse(extra.stdout), ['--name=x', '1']);
+  });
+
+  it('renders placeholders as the vendor: missing and null empty, objects as sorted JSON, plain decimals, no .length', async () => {
+    const out = await run('runPredefinedScript', { scriptName: 'loose', parameters: { list: ['a', 'b'], z: null, n: 1e21 } }) as { stdout: string };
+    assert.deepEqual(JSON.parse(out.stdout), ['', 'b', '{"list":["a","b"],"n":1e+21,"z":null}', '1000000000000000000000', '']);
+  });
+
+  it('timeout is in seconds: 0 or less means no script deadline', async () => {
+    const action = actions.get('com.datadoghq.script.runPredefinedScript')!;
+    for (const ok of [{ scriptName: 'a', timeout: 0 }, { scriptName: 'a', timeout: -5 }, { scriptName: 'a', timeout: 30 }]) {
+      assert.equal(action.inputSchema.safeParse(ok).success, true, JSON.stringify(ok));
+    }
+    assert.equal((await run('runPredefinedScript', { scriptName: 'echo', timeout: 0 }) as { stdout: string }).stdout, 'hello');
+    assert.equal((await run('runPredefinedScript', { scriptName: 'echo', timeout: 1 }) as { stdout: string }).stdout, 'hello');
   });
 
   it('validates its inputs', () => {
     const action = actions.get('com.datadoghq.script.runPredefinedScript')!;
-    for (const bad of [{}, { scriptName: '' }, { scriptName: 'a', timeout: -5 }, { scriptName: 'a', parameters: [1] }, { scriptName: 'a', noFailOnError: 'yes' }]) {
+    for (const bad of [{}, { scriptName: '' }, { scriptName: 'a', timeout: 1.5 }, { scriptName: 'a', timeout: '5' }, { scriptName: 'a', parameters: [1] }, { scriptName: 'a', noFailOnError: 'yes' }]) {
       assert.equal(action.inputSchema.safeParse(bad).success, false, JSON.stringify(bad));
     }
   });
@@ -143,7 +161,7 @@ describe('com.datadoghq.script actions', () => {
   it('the timeout kills the whole process group, grandchildren included', async () => {
     const pidFile = join(dir.path, 'sleepy.pid');
     const started = Date.now();
-    await fails(run('runPredefinedScript', { scriptName: 'sleepy', parameters: { pidFile }, timeout: 400 }), 'PAR_ERR_TASK_TIMEOUT', /400 ms/);
+    await fails(run('runPredefinedScript', { scriptName: 'sleepy', parameters: { pidFile }, timeout: 1 }), 'PAR_ERR_TASK_TIMEOUT', /script execution timed out after 1 seconds/);
     assert.ok(Date.now() - started < 5_000);
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     assert.ok(pid > 0);
@@ -166,7 +184,7 @@ describe('com.datadoghq.script actions', () => {
   });
 
   it('background processes a script leaves behind do not outlive it', async () => {
-    const out = await run('runPredefinedScript', { scriptName: 'background', timeout: 10_000 }) as { stdout: string; durationMillis: number };
+    const out = await run('runPredefinedScript', { scriptName: 'background', timeout: 10 }) as { stdout: string; durationMillis: number };
     const pid = Number(out.stdout);
     assert.ok(pid > 0);
     assert.equal(await waitGone(pid), true);
@@ -203,17 +221,38 @@ describe('com.datadoghq.script actions', () => {
     await fails(run('runPredefinedScript', { scriptName: 'ps' }, ctx(), withPwsh), 'PAR_ERR_SCRIPT_NOT_FOUND');
   });
 
-  it('enrichScript lists the script names', async () => {
-    const out = await run('enrichScript', {});
-    assert.deepEqual(out, { scriptNames: ['argv', 'background', 'echo', 'env', 'fail', 'flood', 'missing', 'sleepy'], powershellScriptNames: ['ps'] });
+  it('enrichScript answers in the vendor shape and filters by search, case-insensitively', async () => {
+    const out = await run('enrichScript', {}) as { options: Array<{ label: string; value: string; description: string }>; placeholder: string };
+    assert.equal(out.placeholder, 'Select a script');
+    assert.deepEqual(out.options.map((o) => o.value), ['argv', 'background', 'echo', 'env', 'fail', 'flood', 'loose', 'missing', 'sleepy']);
+    assert.deepEqual(out.options[0], { label: 'argv', value: 'argv', description: '' });
+    const found = await run('enrichScript', { search: 'OO' }) as { options: Array<{ value: string }> };
+    assert.deepEqual(found.options.map((o) => o.value), ['flood', 'loose']);
+    const none = await run('enrichScript', { search: 'zzz' }) as { options: unknown[] };
+    assert.deepEqual(none.options, []);
+  });
+
+  it('inline PowerShell binds parameters as quoted literals, never as code; output CRLF becomes LF, edge newlines go', async () => {
+    const bin = join(dir.path, 'fake-bin-inline');
+    await mkdir(bin, { recursive: true });
+    await writeFile(join(bin, 'pwsh'), `#!${NODE}\nprocess.stdout.write('\\r\\n' + JSON.stringify(process.argv.slice(2)) + '\\r\\n\\r\\n');\n`);
+    await chmod(join(bin, 'pwsh'), 0o755);
+    const withPwsh = bundleWith({ parentEnv: { PATH: bin } });
+    const out = await run('runPredefinedPowershellScript', { scriptName: 'psInline', parameters: { name: "x'; Remove-Item C:\\ -Recurse; '" } }, ctx(), withPwsh) as { stdout: string };
+    const argv = JSON.parse(out.stdout) as string[];
+    assert.deepEqual(argv.slice(0, 4), ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command']);
+    assert.equal(argv[4], "$__par_name = 'x''; Remove-Item C:\\ -Recurse; '''\nWrite-Output \"Hello $__par_name\"\r\n");
+    const kept = await run('runPredefinedPowershellScript', { scriptName: 'psInline', parameters: { name: 'a' }, noStripTrailingNewline: true }, ctx(), withPwsh) as { stdout: string };
+    assert.ok(kept.stdout.startsWith('\n[') && kept.stdout.endsWith(']\n\n'), JSON.stringify(kept.stdout));
   });
 
   it('testConnection reports a valid config, its unusable scripts, and an invalid config as an answer', async () => {
     const out = await run('testConnection', {}) as Record<string, unknown>;
     assert.equal(out['valid'], true);
-    assert.equal(out['scriptCount'], 8);
-    assert.equal(out['powershellScriptCount'], 1);
-    assert.deepEqual(out['unavailableScripts'], ['missing', 'ps']);
+    assert.equal(out['scriptCount'], 9);
+    assert.equal(out['powershellScriptCount'], 2);
+    assert.deepEqual(out['unavailableScripts'], ['missing', 'ps', 'psInline']);
+    assert.deepEqual(out['invalidScripts'], []);
     const other = bundleWith({ configFile: 'nope.yaml' });
     const bad = await run('testConnection', {}, ctx(), other) as { valid: boolean; error: { code: string; message: string } };
     assert.equal(bad.valid, false);

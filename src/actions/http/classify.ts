@@ -3,6 +3,7 @@
  * task lifecycle) decide on `code` and `retryable`, never on messages. Details name the target
  * by origin and path only: queries and userinfo may carry secrets.
  */
+import { STATUS_CODES } from 'node:http';
 import { ParError } from '../../errors/par-error.js';
 import type { StatusRange } from './inputs.js';
 
@@ -82,10 +83,26 @@ export function statusMatches(status: number, ranges: readonly StatusRange[] | u
   return (ranges ?? []).some((r) => status >= r.from && status <= r.to);
 }
 
-/** A status the caller asked to fail on: 429 and 5xx may succeed later, other statuses will not. */
-export function statusError(status: number, target: string): ParError {
-  const retryable = status === 429 || status >= 500;
-  return new ParError(retryable ? 'PAR_ERR_HTTP_STATUS_RETRYABLE' : 'PAR_ERR_HTTP_STATUS', `${target}: status ${status}`);
+/** The vendor's cap on the response body quoted in a status error. */
+export const STATUS_ERROR_BODY_BYTES = 750;
+
+/** `404 Not Found: <body>`, the body cut at 750 bytes, as the vendor words a failed status. */
+export function statusErrorText(status: number, body: Buffer): string {
+  const line = `${status} ${STATUS_CODES[status] ?? ''}`.trimEnd();
+  if (body.length === 0) return line;
+  if (body.length > STATUS_ERROR_BODY_BYTES) return `${line}: ${body.subarray(0, STATUS_ERROR_BODY_BYTES).toString('utf8')}... [truncated]`;
+  return `${line}: ${body.toString('utf8')}`;
+}
+
+/**
+ * A status that fails the action. Listed in `errorOnStatus`: 429 and 5xx may succeed later and
+ * are retried. Any other 4xx/5xx fails as the vendor fails it, once (a non-idempotent request
+ * that answered 500 may have done its work).
+ */
+export function statusError(status: number, target: string, body: Buffer, listed: boolean): ParError {
+  const retryable = listed && (status === 429 || status >= 500);
+  const text = listed ? `response status code ${status} is in errorOnStatus; ${statusErrorText(status, body)}` : statusErrorText(status, body);
+  return new ParError(retryable ? 'PAR_ERR_HTTP_STATUS_RETRYABLE' : 'PAR_ERR_HTTP_STATUS', `${target}: ${text}`);
 }
 
 export function responseTooLarge(capBytes: number, target: string): ParError {

@@ -5,13 +5,14 @@
  *  - Token Auth credential file -> the connection's header and URL parameter templates, with
  *    `{{ tokenName }}` replaced by that token's value.
  *
- * Templates are plain lookups by name, never evaluated. Errors name settings fields and token
+ * Templates are plain lookups by token name (the vendor's template syntax), never evaluated. Errors name settings fields and token
  * names, never values. The settings shape is documented in README.md next to this file.
  */
 import { z } from 'zod';
 import { ParError } from '../../errors/par-error.js';
 import type { ActionContext } from '../action.js';
 import type { Credentials } from '../credentials.js';
+import { parseTemplate, renderWith } from '../template.js';
 import { headersSchema, httpUrlSchema, urlParamsSchema } from './inputs.js';
 
 export const httpConnectionSettingsSchema = z.object({
@@ -31,26 +32,30 @@ export interface ConnectionAuth {
   readonly urlParams: ReadonlyArray<readonly [string, string]>;
 }
 
-const TEMPLATE = /\{\{\s*([^{}\s]+)\s*\}\}/g;
 const NO_LINE_BREAK = /^[^\r\n\0]*$/;
 
-function renderTemplate(template: string, field: string, credentials: Credentials | undefined): string {
-  const rendered = template.replace(TEMPLATE, (_match, name: string) => {
+/**
+ * A connection header / URL-parameter value: `{{ tokenName }}` placeholders with the vendor's
+ * template syntax (../template.ts; `{{ [token with space] }}` too). Stricter than the vendor, which
+ * prints an unknown token as empty: here it is an error, so a typo never sends a request without
+ * its credential.
+ */
+function renderConnectionTemplate(source: string, field: string, credentials: Credentials | undefined): string {
+  const parsed = parseTemplate(source);
+  if (!parsed.ok) throw new ParError('PAR_ERR_HTTP_CONNECTION_INVALID', `${field}: ${parsed.problem}`);
+  return renderWith(parsed.template, (part) => {
+    const name = part.path.join('.');
+    // A dotted name (`{{ team.id }}`) matches a token named so; the vendor needs `{{ [team.id] }}`, which works too.
     if (credentials?.authType === 'Token Auth' && Object.hasOwn(credentials.tokens, name)) return credentials.tokens[name]!;
     const why = credentials === undefined
       ? 'the connection has no credential file'
       : credentials.authType === 'Token Auth' ? 'the credential file has no token of that name' : 'the credential file is Basic Auth, not Token Auth';
     throw new ParError('PAR_ERR_HTTP_TOKEN_UNKNOWN', `${field} references token "${name}": ${why}`);
   });
-  // Checked on the template, not the result: a token value may legitimately contain braces.
-  if (template.replace(TEMPLATE, '').includes('{{')) {
-    throw new ParError('PAR_ERR_HTTP_CONNECTION_INVALID', `${field}: a template must be {{ tokenName }} (one name, no expressions)`);
-  }
-  return rendered;
 }
 
 function render(pairs: ReadonlyArray<readonly [string, string]> | undefined, field: string, credentials: Credentials | undefined): Array<[string, string]> {
-  return (pairs ?? []).map(([key, value]) => [key, renderTemplate(value, `${field} "${key}"`, credentials)]);
+  return (pairs ?? []).map(([key, value]) => [key, renderConnectionTemplate(value, `${field} "${key}"`, credentials)]);
 }
 
 function describeIssue(error: z.ZodError): string {

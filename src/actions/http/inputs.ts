@@ -47,24 +47,38 @@ export interface StatusRange {
   readonly to: number;
 }
 
-const STATUS_ENTRY = /^(\d{3})(?:-(\d{3}))?$|^([1-5])xx$/i;
+/** Go's strconv.Atoi, which the vendor parses entries with: an optional sign, then digits. */
+const GO_INT = /^[+-]?\d+$/;
+const STATUS_CLASS = /^([1-9])xx$/i;
 
+/**
+ * One `errorOnStatus` entry, as the vendor reads it: `"404"`, `"+404"`, a range `"500-599"`
+ * (exactly one `-`, start <= end). Also accepted here: a number, and a class `"5xx"`.
+ */
 function parseStatusEntry(entry: string | number, ctx: z.RefinementCtx): StatusRange | undefined {
   if (typeof entry === 'number') return { from: entry, to: entry };
-  const m = STATUS_ENTRY.exec(entry.trim());
-  if (m?.[3]) return { from: Number(m[3]) * 100, to: Number(m[3]) * 100 + 99 };
-  if (m?.[1]) {
-    const from = Number(m[1]);
-    const to = m[2] ? Number(m[2]) : from;
-    if (from >= 100 && to <= 599 && from <= to) return { from, to };
+  const text = entry.trim();
+  const cls = STATUS_CLASS.exec(text);
+  if (cls?.[1]) return { from: Number(cls[1]) * 100, to: Number(cls[1]) * 100 + 99 };
+  if (text.includes('-')) {
+    const bounds = text.split('-');
+    const [a, b] = bounds;
+    if (bounds.length === 2 && a !== undefined && b !== undefined && GO_INT.test(a) && GO_INT.test(b) && Number(a) <= Number(b)) {
+      return { from: Number(a), to: Number(b) };
+    }
+  } else if (GO_INT.test(text)) {
+    return { from: Number(text), to: Number(text) };
   }
   ctx.addIssue({ code: 'custom', message: `"${entry}" is not a status code, a range like 500-599, or a class like 5xx` });
   return undefined;
 }
 
-/** `errorOnStatus`: statuses that turn the response into a failure (default: none, any status is an output). */
+/**
+ * `errorOnStatus`: statuses that fail the action besides 400-999 (which always fail, as in the
+ * vendor runner), e.g. a 3xx or 2xx the workflow must treat as an error.
+ */
 export const errorOnStatusSchema = z
-  .union([z.string(), z.array(z.union([z.string(), z.number().int().min(100).max(599)]))])
+  .union([z.string(), z.array(z.union([z.string(), z.number().int().min(0).max(999)]))])
   .transform((input, ctx): StatusRange[] => {
     const entries = typeof input === 'string' ? input.split(',').filter((s) => s.trim().length > 0) : input;
     return entries.map((e) => parseStatusEntry(e, ctx)).filter((r): r is StatusRange => r !== undefined);
@@ -92,8 +106,11 @@ export const httpRequestInputSchema = z
     body: z.unknown().optional(),
     /** Form fields: urlencoded, or multipart when the content-type header says multipart/form-data. */
     formData: urlParamsSchema.optional(),
-    /** Follow 3xx redirects (each hop checked against the runner's network policy). */
-    followRedirect: z.boolean().default(false),
+    /**
+     * Follow 3xx redirects (each hop checked against the runner's network policy). On by
+     * default, as the vendor's client follows them; `false` makes a 3xx fail the action.
+     */
+    followRedirect: z.boolean().optional(),
     /** Skip TLS certificate verification (expired, self-signed, unknown CA, other name). */
     allowExpiredCertificate: z.boolean().default(false),
     /** Milliseconds for the whole exchange; the task's own deadline applies in any case. */

@@ -3,7 +3,7 @@
  * be opened (so every redirect hop and every new pooled connection is checked):
  *
  *  - the host allowlist (`PAR_HTTP_HOST_ALLOWLIST`): exact names, IP literals and globs such as
- *    `*.corp.internal`; empty admits every host;
+ *    `*.corp.internal`, `db-[0-9].{eu,us}.corp` (host-glob.ts); empty admits every host;
  *  - cloud metadata addresses are refused AFTER DNS resolution, so a harmless-looking name that
  *    resolves to 169.254.169.254 is refused too, before any packet is sent to it.
  *
@@ -12,6 +12,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { ParError } from '../../errors/par-error.js';
+import { compileHostGlob } from './host-glob.js';
 
 /**
  * Instance metadata endpoints: they hand out cloud credentials to whoever asks from the host, so
@@ -49,18 +50,19 @@ function normaliseHost(host: string): string {
   return bare.toLowerCase().replace(/\.$/, '');
 }
 
-function globToRegExp(glob: string): RegExp {
-  const escaped = normaliseHost(glob).split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
-  return new RegExp(`^${escaped.join('.*')}$`);
+function hostMatcher(glob: string): { test(host: string): boolean } {
+  const compiled = compileHostGlob(normaliseHost(glob));
+  if (!compiled.ok) throw new ParError('PAR_ERR_CONFIG_INVALID', `PAR_HTTP_HOST_ALLOWLIST: ${compiled.problem}`);
+  return compiled;
 }
 
 export class NetworkPolicy {
-  private readonly allow: readonly RegExp[];
+  private readonly allow: ReadonlyArray<{ test(host: string): boolean }>;
   private readonly blocked: BlockList | undefined;
   readonly resolver: HostResolver;
 
   constructor(options: NetworkPolicyOptions = {}) {
-    this.allow = (options.hostAllowlist ?? []).map(globToRegExp);
+    this.allow = (options.hostAllowlist ?? []).map(hostMatcher);
     this.resolver = options.resolver ?? systemResolver;
     if (options.allowMetadataAddresses) {
       this.blocked = undefined;

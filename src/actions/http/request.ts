@@ -1,7 +1,8 @@
 /**
- * `com.datadoghq.http.request`: one HTTP exchange with a service in the private network. By
- * default every status is a normal output (as the vendor does); `errorOnStatus` turns chosen
- * statuses into failures. Connection auth, forbidden headers and the relative-URL rules live in
+ * `com.datadoghq.http.request`: one HTTP exchange with a service in the private network. As in
+ * the vendor runner, a 4xx or 5xx answer fails the action (its error quotes the status line and up
+ * to 750 bytes of the body), `errorOnStatus` fails further listed statuses, and with
+ * `followRedirect: false` a 3xx fails too. Connection auth, forbidden headers and the relative-URL rules live in
  * prepare.ts; the network policy is enforced by the dispatchers when sockets open.
  */
 import { FormData, type Dispatcher } from 'undici';
@@ -43,29 +44,33 @@ function encodeBody(inputs: HttpRequestInput, headers: Array<[string, string]>):
     if (!hasHeader(headers, 'content-type')) headers.push(['content-type', 'application/x-www-form-urlencoded']);
     return new URLSearchParams(inputs.formData.map(([k, v]): [string, string] => [k, v])).toString();
   }
-  if (inputs.body === undefined || inputs.body === null) return undefined;
-  if (typeof inputs.body === 'string') return inputs.body;
+  // As the vendor sends it: any body but an empty string goes out JSON-encoded (a string too).
+  if (inputs.body === undefined || inputs.body === null || inputs.body === '') return undefined;
   if (!hasHeader(headers, 'content-type')) headers.push(['content-type', 'application/json']);
   return JSON.stringify(inputs.body);
 }
 
+/** The vendor's client names itself `Datadog`; a task's own User-Agent wins here. */
+export const DEFAULT_USER_AGENT = 'Datadog';
+
 export async function runHttpRequest(inputs: HttpRequestInput, ctx: ActionContext, transport: HttpTransport): Promise<HttpRequestOutput> {
   const prepared = prepareRequest(inputs, ctx);
   const headers = prepared.headers;
+  if (!hasHeader(headers, 'user-agent')) headers.push(['user-agent', DEFAULT_USER_AGENT]);
   const body = inputs.verb === 'HEAD' ? undefined : encodeBody(inputs, headers);
   const timeoutSignal = inputs.timeout === undefined ? undefined : AbortSignal.timeout(inputs.timeout);
   const signal = timeoutSignal ? AbortSignal.any([ctx.signal, timeoutSignal]) : ctx.signal;
   const failure = { taskSignal: ctx.signal, timeoutSignal, timeoutMs: inputs.timeout };
   const cap = ctx.limits.httpMaxResponseBytes;
 
-  ctx.logger.debug({ target: describeTarget(inputs.verb, prepared.url), followRedirect: inputs.followRedirect }, 'http request');
+  ctx.logger.debug({ target: describeTarget(inputs.verb, prepared.url), followRedirect: inputs.followRedirect !== false }, 'http request');
   const { response, target } = await exchange({
     method: inputs.verb,
     url: prepared.url,
     headers,
     body,
     credentialHeaders: prepared.credentialHeaders,
-    followRedirect: inputs.followRedirect,
+    followRedirect: inputs.followRedirect !== false,
     dispatcher: inputs.allowExpiredCertificate ? transport.insecure : transport.verifying,
     signal,
     ...failure,
@@ -77,13 +82,18 @@ export async function runHttpRequest(inputs: HttpRequestInput, ctx: ActionContex
       throw responseTooLarge(cap, target);
     }
     const raw = await readCapped(response.body, cap, target);
-    if (statusMatches(response.statusCode, inputs.errorOnStatus)) throw statusError(response.statusCode, target);
+    // The vendor's order: a listed status, then a refused redirect, then the body must parse,
+    // then any 4xx/5xx fails quoting the body.
+    const status = response.statusCode;
+    const listed = statusMatches(status, inputs.errorOnStatus);
+    if (listed) throw statusError(status, target, raw, true);
+    if (inputs.followRedirect === false && (inputs.errorOnStatus ?? []).length === 0 && status >= 300 && status < 400) {
+      throw new ParError('PAR_ERR_HTTP_STATUS', `${target}: server responded with status ${status}. Enable 'Follow redirect' to let the HTTP action follow redirections`);
+    }
     const responseHeaders = flattenHeaders(response.headers);
-    return {
-      status: response.statusCode,
-      headers: responseHeaders,
-      body: parseBody(raw, responseHeaders['content-type'], inputs.responseParsing, target),
-    };
+    const body = parseBody(raw, responseHeaders['content-type'], inputs.responseParsing, target);
+    if (status >= 400) throw statusError(status, target, raw, false);
+    return { status, headers: responseHeaders, body };
   } catch (error) {
     throw error instanceof ParError ? error : classifyHttpError(error, { target, ...failure });
   }

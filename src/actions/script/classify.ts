@@ -22,7 +22,8 @@ export interface ScriptFailureContext {
   readonly taskSignal: AbortSignal;
   /** The `timeout` input's own signal, if any. */
   readonly timeoutSignal?: AbortSignal | undefined;
-  readonly timeoutMs?: number | undefined;
+  /** The `timeout` input, in seconds. */
+  readonly timeoutSeconds?: number | undefined;
   readonly maxOutputBytes: number;
 }
 
@@ -37,7 +38,8 @@ export function classifyProcessEnd(end: Exclude<ProcessEnd, { kind: 'exited' }>,
     case 'aborted':
       // Which signal fired matters: the lifecycle's (deadline/cancel) or the action's own timeout.
       if (ctx.taskSignal.aborted) return new ParError('PAR_ERR_TASK_CANCELLED', `script ${ctx.script}: stopped, process group killed`);
-      return new ParError('PAR_ERR_TASK_TIMEOUT', `script ${ctx.script}: still running after the ${ctx.timeoutMs ?? '?'} ms timeout, process group killed`);
+      // The vendor's wording, so workflows matching on it keep working.
+      return new ParError('PAR_ERR_TASK_TIMEOUT', `script ${ctx.script}: script execution timed out after ${ctx.timeoutSeconds ?? '?'} seconds, process group killed`);
     case 'outputTooLarge':
       return new ParError('PAR_ERR_SCRIPT_OUTPUT_TOO_LARGE', `script ${ctx.script}: more than ${ctx.maxOutputBytes} bytes on stdout + stderr, process group killed`);
     case 'spawnFailed': {

@@ -88,13 +88,16 @@ export class ScriptConfigStore {
 
 function parse(text: string, label: string): CacheEntry['result'] {
   let doc: unknown;
+  let source: unknown;
   try {
     doc = parseYaml(text);
+    // Every scalar as its source text: `command` elements are taken verbatim (`1.50`, `true`).
+    source = parseYaml(text, { schema: 'failsafe' });
   } catch (error) {
     const line = error instanceof YAMLParseError ? error.linePos?.[0]?.line : undefined;
     return { ok: false, error: invalid(label, `not valid YAML${line ? ` (line ${line})` : ''}`) };
   }
-  const compiled = compileScriptConfig(doc);
+  const compiled = compileScriptConfig(doc, source);
   if (!compiled.ok) return { ok: false, error: invalid(label, compiled.problem) };
   return { ok: true, config: compiled.config };
 }

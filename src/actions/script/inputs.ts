@@ -1,8 +1,11 @@
 /** Input schemas of the `com.datadoghq.script` bundle, in the vendor's field names. */
 import { z } from 'zod';
 
-/** Milliseconds, like the http bundle's `timeout`; the task's own deadline applies in any case. */
-const timeoutSchema = z.number().int().positive().max(3_600_000);
+/**
+ * Seconds, as the vendor reads it: > 0 sets the script's own deadline; 0 or less means none (the
+ * task's own timeout applies in any case).
+ */
+const timeoutSchema = z.number().int().max(86_400);
 
 export const runScriptInputSchema = z.object({
   scriptName: z.string().min(1).max(128),
@@ -16,5 +19,6 @@ export const runScriptInputSchema = z.object({
 });
 export type RunScriptInput = z.output<typeof runScriptInputSchema>;
 
-export const enrichScriptInputSchema = z.object({}).passthrough();
+/** The script picker's query: `search` filters script names, case-insensitively. */
+export const enrichScriptInputSchema = z.object({ search: z.string().max(256).optional() }).passthrough();
 export const scriptTestConnectionInputSchema = z.object({}).passthrough();

@@ -2,7 +2,8 @@
  * `com.datadoghq.script.testConnection`: is the script config usable? A malformed config is an
  * answer (`valid: false` with the error), not a failure of the action, like http.testConnection
  * treats an unreachable target. A valid config also reports the scripts whose program cannot be
- * found or executed, and whether PowerShell is available.
+ * found or executed, the entries the loader could not use (each with its problem; the others
+ * work), and whether PowerShell is available.
  */
 import { access, constants } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
@@ -25,11 +26,14 @@ export interface ScriptTestConnectionOutput {
   powershellScriptCount?: number;
   /** Scripts whose program is missing or not executable (PowerShell: whose .ps1 is unreadable). */
   unavailableScripts?: string[];
+  /** Entries that fail when used, with why (names and locations, never values). */
+  invalidScripts?: Array<{ name: string; problem: string }>;
   pwshAvailable?: boolean;
   error?: ErrorBody;
 }
 
 async function usable(script: CompiledScript, parentEnv: ParentEnv): Promise<boolean> {
+  if (script.inline !== undefined) return (await findOnPath('pwsh', parentEnv)) !== undefined;
   const mode = script.kind === 'powershell' ? constants.R_OK : constants.X_OK;
   if (isAbsolute(script.program)) {
     return access(script.program, mode).then(() => true, () => false);
@@ -51,9 +55,11 @@ export function scriptTestConnectionAction(runtime: ScriptRuntime): RegisteredAc
         const config = await runtime.store.load(location, ctx.signal);
         const all = [...config.scripts.values(), ...config.powershellScripts.values()];
         const unavailableScripts: string[] = [];
-        for (const script of all) {
+        const invalidScripts: Array<{ name: string; problem: string }> = [];
+        for (const entry of all) {
           if (ctx.signal.aborted) throw new ParError('PAR_ERR_TASK_CANCELLED', 'script testConnection: stopped');
-          if (!(await usable(script, runtime.parentEnv))) unavailableScripts.push(script.name);
+          if (!entry.ok) invalidScripts.push({ name: entry.name, problem: entry.problem });
+          else if (!(await usable(entry.script, runtime.parentEnv))) unavailableScripts.push(entry.script.name);
         }
         return {
           valid: true,
@@ -61,6 +67,7 @@ export function scriptTestConnectionAction(runtime: ScriptRuntime): RegisteredAc
           scriptCount: config.scripts.size,
           powershellScriptCount: config.powershellScripts.size,
           unavailableScripts: unavailableScripts.sort(),
+          invalidScripts: invalidScripts.sort((a, b) => a.name.localeCompare(b.name)),
           pwshAvailable: (await findOnPath('pwsh', runtime.parentEnv)) !== undefined,
         };
       } catch (error) {
