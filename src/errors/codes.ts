@@ -66,7 +66,7 @@ export const ERROR_CODES = {
   PAR_ERR_HTTP_RESPONSE_TOO_LARGE: { message: 'The response body exceeds the size cap', retryable: false, httpStatus: 502 },
   // com.datadoghq.http: runner-side network policy, TLS, connection auth (src/actions/http/README.md)
   PAR_ERR_HTTP_HOST_NOT_ALLOWED: { message: 'The target host is not in the runner HTTP host allowlist (PAR_HTTP_HOST_ALLOWLIST)', retryable: false, httpStatus: 403 },
-  PAR_ERR_HTTP_ADDRESS_BLOCKED: { message: 'The target resolves to a cloud metadata address, blocked unless PAR_HTTP_ALLOW_METADATA_ADDRESSES is set', retryable: false, httpStatus: 403 },
+  PAR_ERR_HTTP_ADDRESS_BLOCKED: { message: 'The target is or resolves to a blocked address (link-local or cloud metadata range unless PAR_HTTP_ALLOW_METADATA_ADDRESSES, 0.0.0.0/8, loopback with PAR_HTTP_DENY_LOOPBACK)', retryable: false, httpStatus: 403 },
   PAR_ERR_HTTP_FORBIDDEN_HEADER: { message: 'A request header the runner sets itself or that forges proxy information was given (host, content-length, forwarded family...)', retryable: false, httpStatus: 400 },
   PAR_ERR_HTTP_TLS: { message: 'The TLS handshake failed (certificate not trusted, expired or for another name)', retryable: false, httpStatus: 502 },
   PAR_ERR_HTTP_TOO_MANY_REDIRECTS: { message: 'The target redirected too many times, or to a non-HTTP URL', retryable: false, httpStatus: 502 },
