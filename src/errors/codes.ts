@@ -115,6 +115,8 @@ export const ERROR_CODES = {
   PAR_ERR_K8S_STATUS: { message: 'The Kubernetes API server answered with an unexpected status', retryable: false, httpStatus: 502 },
   PAR_ERR_K8S_RESPONSE_TOO_LARGE: { message: 'The Kubernetes API response exceeds the size cap', retryable: false, httpStatus: 502 },
   PAR_ERR_K8S_ROLLBACK_UNAVAILABLE: { message: 'The deployment cannot be rolled back (paused, or no such previous revision)', retryable: false, httpStatus: 409 },
+  // com.datadoghq.http: credentials bound to their origin, worker side (issue 7; src/actions/http/README.md)
+  PAR_ERR_HTTP_CONNECTION_ORIGIN_REQUIRED: { message: 'The HTTP connection has a credential file but no baseUrl: its credentials must be bound to one origin', retryable: false, httpStatus: 400 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
