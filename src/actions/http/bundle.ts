@@ -18,7 +18,7 @@ export interface HttpBundle {
 export interface HttpBundleOptions {
   /** `PAR_HTTP_HOST_ALLOWLIST`: host names, IP literals, globs (`*.corp.internal`); empty = all hosts. */
   readonly hostAllowlist?: readonly string[] | undefined;
-  /** `PAR_HTTP_ALLOW_METADATA_ADDRESSES`: let requests reach cloud metadata addresses. */
+  /** `PAR_HTTP_ALLOW_METADATA_ADDRESSES`: let requests reach link-local and cloud metadata ranges. */
   readonly allowMetadataAddresses?: boolean | undefined;
   /** `PAR_HTTP_DENY_LOOPBACK`: refuse 127.0.0.0/8 and ::1 (and their IPv6-wrapped forms) too. */
   readonly denyLoopback?: boolean | undefined;
