@@ -61,7 +61,8 @@ function locationOf(response: Dispatcher.ResponseData): string | undefined {
  * credential value (a server reflecting the query into its Location would otherwise carry them).
  */
 function stripCredentialParams(url: URL, names: ReadonlySet<string>, secrets: readonly string[]): void {
-  const holdsSecret = (text: string): boolean => secrets.some((s) => text.includes(s));
+  // Very short values (a team id "42") would match everything; their parameters go by name.
+  const holdsSecret = (text: string): boolean => secrets.some((s) => s.length >= 4 && text.includes(s));
   const kept = [...url.searchParams].filter(([k, v]) => !names.has(k) && !holdsSecret(k) && !holdsSecret(v));
   if (kept.length === [...url.searchParams].length) return;
   url.search = new URLSearchParams(kept).toString();
