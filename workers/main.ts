@@ -39,6 +39,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     http: {
       hostAllowlist: config.httpHostAllowlist,
       allowMetadataAddresses: config.httpAllowMetadataAddresses,
+      denyLoopback: config.httpDenyLoopback,
       caBundleFile: config.httpCaBundleFile,
       configDir: config.configDir,
     },

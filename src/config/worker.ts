@@ -16,6 +16,7 @@ const sources = {
   postgresMaxRows: ['PAR_POSTGRES_MAX_ROWS'],
   httpHostAllowlist: ['PAR_HTTP_HOST_ALLOWLIST'],
   httpAllowMetadataAddresses: ['PAR_HTTP_ALLOW_METADATA_ADDRESSES'],
+  httpDenyLoopback: ['PAR_HTTP_DENY_LOOPBACK'],
   httpCaBundleFile: ['PAR_HTTP_CA_BUNDLE_FILE'],
   scriptConfigFile: ['PAR_SCRIPT_CONFIG_FILE'],
   scriptMaxOutputBytes: ['PAR_SCRIPT_MAX_OUTPUT_BYTES'],
@@ -43,8 +44,10 @@ export const workerConfigSchema = z.object({
   postgresMaxRows: int(1, 1_000_000).default(10_000),
   /** Hosts http actions may reach: names, IP literals, globs (`*.corp.internal`, `db-[0-9].{eu,us}.corp`); empty = all. */
   httpHostAllowlist: z.array(z.string().min(1)).default([]),
-  /** Let http actions reach cloud metadata addresses (169.254.169.254, fd00:ec2::254, ...). */
+  /** Let http actions reach link-local and cloud metadata ranges (169.254.0.0/16, fe80::/10, fd00:ec2::/32, ...). */
   httpAllowMetadataAddresses: bool.default(false),
+  /** Refuse loopback targets too (127.0.0.0/8, ::1 and their IPv6-wrapped forms); off: loopback services are reachable. */
+  httpDenyLoopback: bool.default(false),
   /** PEM file of extra CAs trusted by http actions, read once at start; relative to the config dir. */
   httpCaBundleFile: z.string().min(1).optional(),
   /** The script config (script-credentials-v1 YAML); relative paths are inside the config dir. */

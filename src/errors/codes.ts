@@ -66,7 +66,7 @@ export const ERROR_CODES = {
   PAR_ERR_HTTP_RESPONSE_TOO_LARGE: { message: 'The response body exceeds the size cap', retryable: false, httpStatus: 502 },
   // com.datadoghq.http: runner-side network policy, TLS, connection auth (src/actions/http/README.md)
   PAR_ERR_HTTP_HOST_NOT_ALLOWED: { message: 'The target host is not in the runner HTTP host allowlist (PAR_HTTP_HOST_ALLOWLIST)', retryable: false, httpStatus: 403 },
-  PAR_ERR_HTTP_ADDRESS_BLOCKED: { message: 'The target resolves to a cloud metadata address, blocked unless PAR_HTTP_ALLOW_METADATA_ADDRESSES is set', retryable: false, httpStatus: 403 },
+  PAR_ERR_HTTP_ADDRESS_BLOCKED: { message: 'The target is or resolves to a blocked address (link-local or cloud metadata range unless PAR_HTTP_ALLOW_METADATA_ADDRESSES, 0.0.0.0/8, loopback with PAR_HTTP_DENY_LOOPBACK)', retryable: false, httpStatus: 403 },
   PAR_ERR_HTTP_FORBIDDEN_HEADER: { message: 'A request header the runner sets itself or that forges proxy information was given (host, content-length, forwarded family...)', retryable: false, httpStatus: 400 },
   PAR_ERR_HTTP_TLS: { message: 'The TLS handshake failed (certificate not trusted, expired or for another name)', retryable: false, httpStatus: 502 },
   PAR_ERR_HTTP_TOO_MANY_REDIRECTS: { message: 'The target redirected too many times, or to a non-HTTP URL', retryable: false, httpStatus: 502 },
@@ -121,6 +121,8 @@ export const ERROR_CODES = {
   PAR_ERR_FILE_TOO_LARGE: { message: 'The file is larger than its size cap', retryable: false, httpStatus: 500 },
   PAR_ERR_FILE_READ_TIMEOUT: { message: 'The file could not be read within its deadline', retryable: false, httpStatus: 500 },
   PAR_ERR_K8S_AUTH_PLUGIN_FAILED: { message: 'The kubeconfig credential plugin (exec or auth-provider command) failed; its output is not shown', retryable: false, httpStatus: 502 },
+  // com.datadoghq.http: credentials bound to their origin, worker side (issue 7; src/actions/http/README.md)
+  PAR_ERR_HTTP_CONNECTION_ORIGIN_REQUIRED: { message: 'The HTTP connection has a credential file but no baseUrl: its credentials must be bound to one origin', retryable: false, httpStatus: 400 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

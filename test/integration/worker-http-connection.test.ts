@@ -93,6 +93,18 @@ describe('worker: http connections and runner-side policy', () => {
     assert.equal(outcome.attempts, 1);
   });
 
+  it('a connection with a credential file but no baseUrl is refused before anything is sent', async () => {
+    const before = target.requests.length;
+    const taskId = newTaskId();
+    await h.submit({ sub: taskId, action: REQUEST, connection: tokenConnection({ headers: { Authorization: 'Bearer {{ api }}' } }), inputs: { url: `${target.url}/whoami` } });
+    const outcome = await h.waitResult(taskId);
+    assert.equal(outcome.error?.code, 'PAR_ERR_HTTP_CONNECTION_ORIGIN_REQUIRED');
+    assert.equal(outcome.error?.retryable, false);
+    assert.equal(outcome.attempts, 1);
+    assert.equal(target.requests.length, before);
+    assert.ok(!JSON.stringify(outcome).includes(TOKEN));
+  });
+
   it('PAR_HTTP_HOST_ALLOWLIST refuses other hosts, once and for good; testConnection reports it', async () => {
     const port = new URL(target.url).port;
     const before = target.requests.length;

@@ -82,7 +82,7 @@ describe('worker: credentials, cancel, close', () => {
   it('reads a credential file under the config dir', async () => {
     await writeIn(h.configDir, 'credentials/http.json', JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 't', tokenValue: 'SECRET-1' }] }));
     const taskId = newTaskId();
-    await h.submit({ sub: taskId, action: REQUEST, inputs: { url: `${target.url}/health` }, connection: { id: 'c1', integration: 'http', credentialPath: 'credentials/http.json' } });
+    await h.submit({ sub: taskId, action: REQUEST, inputs: { url: `${target.url}/health` }, connection: { id: 'c1', integration: 'http', credentialPath: 'credentials/http.json', settings: { baseUrl: target.url } } });
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.kind, 'succeeded', JSON.stringify(outcome.error));
     assert.doesNotMatch(JSON.stringify(outcome), /SECRET-1/);

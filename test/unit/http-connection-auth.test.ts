@@ -8,7 +8,8 @@ import { ParError } from '../../src/errors/par-error.js';
 
 const SECRET = 's3cr3t-value-never-shown';
 const tokens = (t: Record<string, string>): Credentials => ({ authType: 'Token Auth', tokens: t });
-const conn = (settings: Record<string, unknown>) => ({ id: 'c1', integration: 'http', settings });
+/** A connection bound to https://api.corp unless the settings name another baseUrl. */
+const conn = (settings: Record<string, unknown>) => ({ id: 'c1', integration: 'http', settings: { baseUrl: 'https://api.corp/', ...settings } });
 const fails = (fn: () => unknown, code: string, check?: (message: string) => void) =>
   assert.throws(fn, (e: unknown) => {
     if (!(e instanceof ParError) || e.code !== code) return false;
@@ -19,8 +20,32 @@ const fails = (fn: () => unknown, code: string, check?: (message: string) => voi
 
 describe('http connection auth', () => {
   it('Basic Auth becomes an Authorization: Basic header', () => {
-    const auth = resolveConnectionAuth({ credentials: { authType: 'Basic Auth', username: 'ann', password: 'p:w' } });
+    const auth = resolveConnectionAuth({ credentials: { authType: 'Basic Auth', username: 'ann', password: 'p:w' }, connection: conn({}) });
     assert.deepEqual(auth.headers, [['authorization', `Basic ${Buffer.from('ann:p:w').toString('base64')}`]]);
+    assert.deepEqual(auth.secretValues, ['p:w', Buffer.from('ann:p:w').toString('base64')]);
+  });
+
+  it('a connection with a credential file must have a baseUrl: its credentials are bound to that origin', () => {
+    const noBase = { id: 'c1', integration: 'http', credentialPath: 'credentials/t.json', settings: { headers: { Authorization: 'Bearer {{ api }}' } } };
+    fails(() => resolveConnectionAuth({ credentials: tokens({ api: SECRET }), connection: noBase }), 'PAR_ERR_HTTP_CONNECTION_ORIGIN_REQUIRED', (m) => assert.match(m, /settings\.baseUrl/));
+    fails(() => resolveConnectionAuth({ credentials: { authType: 'Basic Auth', username: 'u', password: SECRET } }), 'PAR_ERR_HTTP_CONNECTION_ORIGIN_REQUIRED');
+    // The credential file named but not loaded (yet) counts as well.
+    fails(() => resolveConnectionAuth({ connection: { ...noBase, settings: {} } }), 'PAR_ERR_HTTP_CONNECTION_ORIGIN_REQUIRED');
+    // No credential file: nothing to bind, a plain connection works without a baseUrl.
+    assert.deepEqual(resolveConnectionAuth({ connection: { id: 'c2', integration: 'http', settings: { headers: { 'x-team': 'ops' } } } }).headers, [['x-team', 'ops']]);
+    fails(() => resolveConnectionAuth({ connection: conn({ baseUrl: 'https://user:pw@api.corp/' }) }), 'PAR_ERR_HTTP_CONNECTION_INVALID', (m) => assert.match(m, /user info/));
+  });
+
+  it('origins compare scheme, host and port; default ports and host case do not make another origin', () => {
+    const base = new URL('https://api.corp/v1/');
+    for (const same of ['https://api.corp:443/x', 'https://API.Corp/x', 'https://evil@api.corp/x']) {
+      assert.equal(resolveRequestUrl(same, base).origin, 'https://api.corp', same);
+    }
+    for (const other of ['http://api.corp/x', 'https://api.corp:8443/x', 'https://api.corp.evil/x', 'https://api.corp@evil.example/x', 'https://evil.example/https://api.corp/', 'https://api.corp.:443/x']) {
+      fails(() => resolveRequestUrl(other, base), 'PAR_ERR_HTTP_URL_OUTSIDE_CONNECTION');
+    }
+    // A path that looks like a URL stays a path on the base origin.
+    assert.equal(resolveRequestUrl('/http://evil.example/x', base).href, 'https://api.corp/v1/http://evil.example/x');
   });
 
   it('Token Auth fills header and URL parameter templates by token name', () => {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { METADATA_ADDRESSES, NetworkPolicy, type HostResolver } from '../../src/actions/http/network-policy.js';
+import { METADATA_RANGES, NetworkPolicy, type HostResolver } from '../../src/actions/http/network-policy.js';
 import { loadWorkerConfig } from '../../src/config/worker.js';
 import { ParError } from '../../src/errors/par-error.js';
 
@@ -33,17 +33,17 @@ describe('http network policy: host allowlist', () => {
 describe('http network policy: metadata addresses', () => {
   it('blocks the cloud metadata addresses in every spelling, by default', () => {
     const p = new NetworkPolicy();
-    assert.ok(METADATA_ADDRESSES.includes('169.254.169.254') && METADATA_ADDRESSES.includes('fd00:ec2::254'));
+    assert.ok(METADATA_RANGES.some((r) => r.range === '169.254.0.0/16') && METADATA_RANGES.some((r) => r.range === 'fd00:ec2::/32'));
     for (const a of ['169.254.169.254', 'fd00:ec2::254', 'FD00:EC2:0:0:0:0:0:254', '[fd00:ec2::254]', '::ffff:169.254.169.254', '::ffff:a9fe:a9fe', '169.254.170.2']) {
       assert.equal(p.checkAddress('h', a)?.code, 'PAR_ERR_HTTP_ADDRESS_BLOCKED', a);
     }
-    for (const a of ['169.254.169.253', '127.0.0.1', '10.0.0.1', 'fd00:ec2::253']) assert.equal(p.checkAddress('h', a), undefined, a);
+    for (const a of ['169.253.255.255', '169.255.0.0', '127.0.0.1', '10.0.0.1', 'fd00:ec3::254']) assert.equal(p.checkAddress('h', a), undefined, a);
   });
 
   it('a name resolving to a metadata address is refused after resolution, naming host and address', async () => {
     const p = new NetworkPolicy({ resolver: fixed({ 'innocent.corp': ['10.0.0.5', '169.254.169.254'], 'ok.corp': ['10.0.0.5'] }) });
     await assert.rejects(p.resolve('innocent.corp'), (e: unknown) =>
-      e instanceof ParError && e.code === 'PAR_ERR_HTTP_ADDRESS_BLOCKED' && /innocent\.corp resolves to 169\.254\.169\.254/.test(e.message));
+      e instanceof ParError && e.code === 'PAR_ERR_HTTP_ADDRESS_BLOCKED' && /innocent\.corp resolves to 169\.254\.169\.254, blocked: in 169\.254\.0\.0\/16/.test(e.message));
     assert.deepEqual(await p.resolve('ok.corp'), [{ address: '10.0.0.5', family: 4 }]);
     await assert.rejects(p.resolve('[fd00:ec2::254]'), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_ADDRESS_BLOCKED');
   });

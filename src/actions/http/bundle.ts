@@ -1,6 +1,6 @@
 /**
  * The `com.datadoghq.http` bundle. Its actions share, for the life of the worker, one network
- * policy (host allowlist, metadata block) and one undici Agent per TLS mode, created here once
+ * policy (host allowlist, blocked address ranges) and one undici Agent per TLS mode, created here once
  * and closed with the bundle. The CA bundle file is read here, at worker start, so a bad file
  * stops the worker at once with a message naming the setting.
  */
@@ -18,14 +18,16 @@ export interface HttpBundle {
 export interface HttpBundleOptions {
   /** `PAR_HTTP_HOST_ALLOWLIST`: host names, IP literals, globs (`*.corp.internal`); empty = all hosts. */
   readonly hostAllowlist?: readonly string[] | undefined;
-  /** `PAR_HTTP_ALLOW_METADATA_ADDRESSES`: let requests reach cloud metadata addresses. */
+  /** `PAR_HTTP_ALLOW_METADATA_ADDRESSES`: let requests reach link-local and cloud metadata ranges. */
   readonly allowMetadataAddresses?: boolean | undefined;
+  /** `PAR_HTTP_DENY_LOOPBACK`: refuse 127.0.0.0/8 and ::1 (and their IPv6-wrapped forms) too. */
+  readonly denyLoopback?: boolean | undefined;
   /** `PAR_HTTP_CA_BUNDLE_FILE`: PEM file of extra trusted CAs; relative to `configDir`. */
   readonly caBundleFile?: string | undefined;
   readonly configDir?: string | undefined;
   /** DNS resolution (default: the system resolver); tests point names at chosen addresses. */
   readonly resolver?: HostResolver | undefined;
-  /** The addresses refused as metadata endpoints (default: METADATA_ADDRESSES). */
+  /** The ranges refused as metadata endpoints (default: METADATA_RANGES); tests pass a loopback stand-in. */
   readonly metadataAddresses?: readonly string[] | undefined;
 }
 
@@ -34,6 +36,7 @@ export function createHttpBundle(options: HttpBundleOptions = {}): HttpBundle {
   const policy = new NetworkPolicy({
     hostAllowlist: options.hostAllowlist,
     allowMetadataAddresses: options.allowMetadataAddresses,
+    denyLoopback: options.denyLoopback,
     metadataAddresses: options.metadataAddresses,
     resolver: options.resolver,
   });

@@ -7,6 +7,11 @@
  *
  * Templates are plain lookups by token name (the vendor's template syntax), never evaluated. Errors name settings fields and token
  * names, never values. The settings shape is documented in README.md next to this file.
+ *
+ * Credentials are bound to an origin: a connection with a credential file must have a `baseUrl`
+ * (`PAR_ERR_HTTP_CONNECTION_ORIGIN_REQUIRED`), and requests using it may only go to the scheme,
+ * host and port of that `baseUrl` (`PAR_ERR_HTTP_URL_OUTSIDE_CONNECTION`). Both are refused here,
+ * before anything is sent; exchange.ts strips the credentials on a redirect to another origin.
  */
 import { z } from 'zod';
 import { ParError } from '../../errors/par-error.js';
@@ -27,9 +32,12 @@ export type HttpConnectionSettings = z.output<typeof httpConnectionSettingsSchem
 
 /** What the request code applies: resolved values, which must never be logged or returned. */
 export interface ConnectionAuth {
+  /** Always set when the connection has a credential file: its origin is where they may go. */
   readonly baseUrl?: URL | undefined;
   readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly urlParams: ReadonlyArray<readonly [string, string]>;
+  /** The credential values themselves (tokens, Basic user:password and its base64 form). */
+  readonly secretValues: readonly string[];
 }
 
 const NO_LINE_BREAK = /^[^\r\n\0]*$/;
@@ -69,18 +77,30 @@ export function resolveConnectionAuth(ctx: Pick<ActionContext, 'connection' | 'c
   if (!parsed.success) throw new ParError('PAR_ERR_HTTP_CONNECTION_INVALID', describeIssue(parsed.error));
   const settings = parsed.data;
   const credentials = ctx.credentials;
+  const hasCredentialFile = credentials !== undefined || (ctx.connection?.credentialPath ?? '') !== '';
+  if (hasCredentialFile && settings.baseUrl === undefined) {
+    throw new ParError('PAR_ERR_HTTP_CONNECTION_ORIGIN_REQUIRED', 'settings.baseUrl: required for a connection with a credential file (its credentials are only sent to that origin)');
+  }
+  const baseUrl = settings.baseUrl === undefined ? undefined : new URL(settings.baseUrl);
+  if (baseUrl && (baseUrl.username !== '' || baseUrl.password !== '')) {
+    throw new ParError('PAR_ERR_HTTP_CONNECTION_INVALID', 'settings.baseUrl: must not carry user info (put credentials in the credential file)');
+  }
   const headers = render(settings.headers, 'settings.headers', credentials);
   for (const [key, value] of headers) {
     if (!NO_LINE_BREAK.test(value)) throw new ParError('PAR_ERR_HTTP_CONNECTION_INVALID', `settings.headers "${key}": a token value contains a line break`);
   }
+  const secretValues: string[] = [];
   if (credentials?.authType === 'Basic Auth') {
     const encoded = Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64');
     headers.push(['authorization', `Basic ${encoded}`]);
+    secretValues.push(credentials.password, encoded);
   }
+  if (credentials?.authType === 'Token Auth') secretValues.push(...Object.values(credentials.tokens));
   return {
-    baseUrl: settings.baseUrl === undefined ? undefined : new URL(settings.baseUrl),
+    baseUrl,
     headers,
     urlParams: render(settings.urlParams, 'settings.urlParams', credentials),
+    secretValues: secretValues.filter((v) => v.length > 0),
   };
 }
 

@@ -1,9 +1,10 @@
 /**
  * The bundle's connection pools: one undici Agent per TLS mode (verifying, and not verifying for
  * `allowExpiredCertificate`), created once per worker. Both connect through the network policy:
- * the host allowlist is checked before anything else, DNS goes through the policy's lookup (a
- * blocked address fails the lookup, so no packet is sent to it), and the connected socket's peer
- * address is checked once more as a second line of defence.
+ * metadata host names and the host allowlist are checked before anything else, an IP literal host
+ * is decided here before a socket exists, a name's DNS goes through the policy's lookup (a blocked
+ * address fails the lookup, before connect, so no packet is sent to it), and the connected
+ * socket's peer address is checked once more as a second line of defence.
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';

@@ -1,8 +1,11 @@
 /**
  * One HTTP exchange, following redirects when asked. Redirects are followed here rather than by
  * an undici interceptor so each hop is visible: every hop opens its connections through the
- * network policy (allowlist, metadata block), and credentials never follow the request to
- * another origin. Failures leave here already classified.
+ * network policy (allowlist, blocked ranges), and credentials never follow the request to
+ * another origin: on a hop that leaves it the connection's headers, `authorization` (Token or
+ * Basic), `cookie`, `proxy-authorization` and the connection's URL parameters (and any parameter
+ * holding a credential value) are dropped, for that hop and every later one. Failures leave here
+ * already classified.
  */
 import { request, type Dispatcher, type FormData } from 'undici';
 import { ParError } from '../../errors/par-error.js';
@@ -24,6 +27,10 @@ export interface ExchangeRequest {
   readonly body?: RequestBody | undefined;
   /** Lower-case names of headers that carry connection credentials. */
   readonly credentialHeaders: ReadonlySet<string>;
+  /** Names of URL parameters that carry connection credentials. */
+  readonly credentialParams?: ReadonlySet<string> | undefined;
+  /** Credential values: a parameter holding one is dropped on a cross-origin hop whatever its name. */
+  readonly secretValues?: readonly string[] | undefined;
   readonly followRedirect: boolean;
   readonly dispatcher: Dispatcher;
   readonly signal: AbortSignal;
@@ -49,12 +56,26 @@ function locationOf(response: Dispatcher.ResponseData): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * Removes, in place, the connection's URL parameters and any parameter whose name or value holds a
+ * credential value (a server reflecting the query into its Location would otherwise carry them).
+ */
+function stripCredentialParams(url: URL, names: ReadonlySet<string>, secrets: readonly string[]): void {
+  // Very short values (a team id "42") would match everything; their parameters go by name.
+  const holdsSecret = (text: string): boolean => secrets.some((s) => s.length >= 4 && text.includes(s));
+  const kept = [...url.searchParams].filter(([k, v]) => !names.has(k) && !holdsSecret(k) && !holdsSecret(v));
+  if (kept.length === [...url.searchParams].length) return;
+  url.search = new URLSearchParams(kept).toString();
+}
+
 export async function exchange(req: ExchangeRequest): Promise<ExchangeResult> {
   let method = req.method;
   let url = req.url;
   let body = req.body;
   let headers = [...req.headers];
+  let credentialsDropped = false;
   for (let hop = 0; ; hop++) {
+    if (credentialsDropped) stripCredentialParams(url, req.credentialParams ?? new Set(), req.secretValues ?? []);
     const target = describeTarget(method, url);
     let response: Dispatcher.ResponseData;
     try {
@@ -82,6 +103,9 @@ export async function exchange(req: ExchangeRequest): Promise<ExchangeResult> {
     }
     if (next.origin !== url.origin) {
       headers = headers.filter(([k]) => !CREDENTIAL_HEADERS.has(k.toLowerCase()) && !req.credentialHeaders.has(k.toLowerCase()));
+      stripCredentialParams(next, req.credentialParams ?? new Set(), req.secretValues ?? []);
+      // Leaving the origin once is enough: credentials do not come back on a later hop home.
+      credentialsDropped = true;
     }
     url = next;
   }

@@ -20,6 +20,10 @@ export interface PreparedRequest {
   readonly headers: Array<[string, string]>;
   /** Lower-case names of the headers the connection set: they carry credentials. */
   readonly credentialHeaders: ReadonlySet<string>;
+  /** Names of the URL parameters the connection set: they carry credentials. */
+  readonly credentialParams: ReadonlySet<string>;
+  /** Credential values, so a redirect to another origin can drop any parameter echoing one. */
+  readonly secretValues: readonly string[];
 }
 
 export function prepareRequest(parts: RequestParts, ctx: Pick<ActionContext, 'connection' | 'credentials'>): PreparedRequest {
@@ -40,5 +44,5 @@ export function prepareRequest(parts: RequestParts, ctx: Pick<ActionContext, 'co
     ...taskHeaders.filter(([k]) => !credentialHeaders.has(k.toLowerCase())).map(([k, v]): [string, string] => [k, v]),
     ...auth.headers.map(([k, v]): [string, string] => [k, v]),
   ];
-  return { url, headers, credentialHeaders };
+  return { url, headers, credentialHeaders, credentialParams: new Set(auth.urlParams.map(([k]) => k)), secretValues: auth.secretValues };
 }

@@ -70,6 +70,8 @@ export async function runHttpRequest(inputs: HttpRequestInput, ctx: ActionContex
     headers,
     body,
     credentialHeaders: prepared.credentialHeaders,
+    credentialParams: prepared.credentialParams,
+    secretValues: prepared.secretValues,
     followRedirect: inputs.followRedirect !== false,
     dispatcher: inputs.allowExpiredCertificate ? transport.insecure : transport.verifying,
     signal,

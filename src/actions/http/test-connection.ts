@@ -38,6 +38,8 @@ export function httpTestConnectionAction(transport: HttpTransport): RegisteredAc
           url: prepared.url,
           headers: prepared.headers,
           credentialHeaders: prepared.credentialHeaders,
+          credentialParams: prepared.credentialParams,
+          secretValues: prepared.secretValues,
           followRedirect: false,
           dispatcher: inputs.allowExpiredCertificate ? transport.insecure : transport.verifying,
           signal,
