@@ -28,7 +28,7 @@ const MAX_DEPTH = 256;
 
 /** Token names that hold connection addresses, not secrets. */
 const NON_SECRET_TOKEN_NAMES: ReadonlySet<string> = new Set([
-  'host', 'hostname', 'port', 'user', 'username', 'database', 'dbname', 'db', 'sslmode', 'schema',
+  'host', 'hostname', 'port', 'user', 'username', 'database', 'dbname', 'db', 'sslmode', 'schema', 'applicationname', 'searchpath',
 ]);
 
 function forms(value: string): string[] {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Credentials } from '../../src/actions/credentials.js';
-import { settingsFromCredentials, settingsKey, tlsOptions } from '../../src/actions/postgresql/connection-settings.js';
+import { searchPathOption, settingsFromCredentials, settingsKey, tlsOptions } from '../../src/actions/postgresql/connection-settings.js';
 import { postgresSelectInputSchema } from '../../src/actions/postgresql/inputs.js';
 import { ParError } from '../../src/errors/par-error.js';
 
@@ -20,7 +20,13 @@ function rejection(fn: () => unknown): ParError {
 
 describe('PostgreSQL connection settings from Token Auth', () => {
   it('reads the seed token names', () => {
-    assert.deepEqual(settingsFromCredentials(tokens(FULL)), { host: 'db.internal', port: 6543, user: 'reader', password: 's3cr3t-value', database: 'app', sslmode: 'verify-full' });
+    assert.deepEqual(settingsFromCredentials(tokens(FULL)), { host: 'db.internal', port: 6543, user: 'reader', password: 's3cr3t-value', database: 'app', sslmode: 'verify-full', applicationName: 'par-postgresql', searchPath: undefined });
+  });
+
+  it('reads applicationName and searchPath, as the vendor documents them', () => {
+    const s = settingsFromCredentials(tokens({ ...FULL, applicationName: ' reports ', searchPath: 'app, public' }));
+    assert.deepEqual([s.applicationName, s.searchPath], ['reports', 'app, public']);
+    assert.equal(searchPathOption('my schema\\x'), '-c search_path=my\\ schema\\\\x');
   });
 
   it('defaults port 5432, an empty password and sslmode prefer (as libpq)', () => {

@@ -1,14 +1,17 @@
 /**
  * A PostgreSQL connection's settings, read from the connection's Token Auth file with the token
- * names `host`, `port`, `user`, `password`, `database` and `sslmode`. Errors name the token,
- * never its value: every token, not only `password`, may be sensitive.
+ * names of the vendor's documented file: `host`, `port`, `user`, `password`, `database`,
+ * `sslmode`, and the optional `applicationName` and `searchPath`. Errors name the token, never its
+ * value: every token, not only `password`, may be sensitive.
  */
 import { createHash } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
 import { ParError } from '../../errors/par-error.js';
 import { tokenValue, type Credentials } from '../credentials.js';
 
-export const POSTGRES_TOKENS = ['host', 'port', 'user', 'password', 'database', 'sslmode'] as const;
+export const POSTGRES_TOKENS = ['host', 'port', 'user', 'password', 'database', 'sslmode', 'applicationName', 'searchPath'] as const;
+
+export const DEFAULT_APPLICATION_NAME = 'par-postgresql';
 
 /** libpq's sslmode values; `prefer` is libpq's default and ours. */
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
@@ -21,6 +24,10 @@ export interface PostgresSettings {
   readonly password: string;
   readonly database: string;
   readonly sslmode: SslMode;
+  /** `application_name` of the session (default par-postgresql). */
+  readonly applicationName: string;
+  /** The session's `search_path`, when the file sets one. */
+  readonly searchPath?: string | undefined;
 }
 
 function invalid(detail: string): ParError {
@@ -55,13 +62,20 @@ export function settingsFromCredentials(credentials: Credentials | undefined): P
     password: tokenValue(credentials, 'password') ?? '',
     database: required(credentials, 'database'),
     sslmode,
+    applicationName: tokenValue(credentials, 'applicationName')?.trim() || DEFAULT_APPLICATION_NAME,
+    searchPath: tokenValue(credentials, 'searchPath')?.trim() || undefined,
   };
 }
 
 /** Identifies a credential set without revealing it: the pool cache key. Never log it either. */
 export function settingsKey(settings: PostgresSettings): string {
-  const { host, port, user, password, database, sslmode } = settings;
-  return createHash('sha256').update(JSON.stringify([host, port, user, password, database, sslmode])).digest('hex');
+  const { host, port, user, password, database, sslmode, applicationName, searchPath } = settings;
+  return createHash('sha256').update(JSON.stringify([host, port, user, password, database, sslmode, applicationName, searchPath ?? null])).digest('hex');
+}
+
+/** libpq's `options` startup parameter for a search_path: spaces and backslashes escaped. */
+export function searchPathOption(searchPath: string | undefined): string | undefined {
+  return searchPath === undefined ? undefined : `-c search_path=${searchPath.replace(/[\\ ]/g, '\\$&')}`;
 }
 
 /**

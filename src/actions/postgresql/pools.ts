@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import type { ClientConfig, CustomTypesConfig, PoolClient } from 'pg';
-import { fallsBackToPlainText, settingsKey, tlsOptions, type PostgresSettings } from './connection-settings.js';
+import { fallsBackToPlainText, searchPathOption, settingsKey, tlsOptions, type PostgresSettings } from './connection-settings.js';
 import { isTlsUnsupported } from './classify.js';
 
 export interface PoolCacheOptions {
@@ -107,6 +107,7 @@ export class PostgresPoolCache {
   }
 
   #createEntry(settings: PostgresSettings, plainText: boolean): PoolEntry {
+    const options = searchPathOption(settings.searchPath);
     const clientConfig: ClientConfig = {
       host: settings.host,
       port: settings.port,
@@ -116,7 +117,8 @@ export class PostgresPoolCache {
       ssl: plainText ? false : tlsOptions(settings.sslmode),
       connectionTimeoutMillis: this.#options.connectTimeoutMs,
       keepAlive: true,
-      application_name: 'par-postgresql',
+      application_name: settings.applicationName,
+      ...(options === undefined ? {} : { options }),
       types: resultTypes,
     };
     const pool = new pg.Pool({ ...clientConfig, max: this.#options.maxConnectionsPerPool, idleTimeoutMillis: this.#options.idleTimeoutMs });
