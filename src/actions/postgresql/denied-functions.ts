@@ -33,8 +33,8 @@ const DENIED_NAMES: ReadonlySet<string> = new Set([
   'pg_log_backend_memory_contexts', 'pg_log_standby_snapshot', 'pg_import_system_collations',
   // transaction ids: assigning one is a write
   'txid_current', 'pg_current_xact_id',
-  // run SQL text
-  'ts_stat', 'ts_rewrite',
+  // run SQL text (core, and contrib's tablefunc and xml2)
+  'ts_stat', 'ts_rewrite', 'connectby', 'xpath_table',
   // maintenance that writes indexes or the visibility map
   'gin_clean_pending_list', 'pg_truncate_visibility_map',
 ]);
@@ -58,6 +58,7 @@ const DENIED_PATTERNS: readonly RegExp[] = [
   /(^|_)reset(_|$)/, // pg_stat_reset*, pg_stat_statements_reset, ...
   /^query_to_xml/, // query_to_xml, query_to_xmlschema, query_to_xml_and_xmlschema
   /^cursor_to_xml/,
+  /^crosstab/, // tablefunc: crosstab(source_sql text, ...)
   /^binary_upgrade_/,
   /^brin_(de)?summarize/,
 ];

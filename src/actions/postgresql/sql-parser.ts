@@ -56,6 +56,7 @@ export class SqlParser {
   #thread: Thread | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #started = 0;
 
   constructor(options: SqlParserOptions = {}) {
     this.#timeoutMs = options.parseTimeoutMs ?? DEFAULT_PARSE_TIMEOUT_MS;
@@ -74,6 +75,11 @@ export class SqlParser {
     return run;
   }
 
+  /** How many parser threads were started so far (one, plus one after each discarded thread). */
+  get threadsStarted(): number {
+    return this.#started;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     const thread = this.#thread;
@@ -82,9 +88,12 @@ export class SqlParser {
   }
 
   #start(): Thread {
+    this.#started++;
     const worker = new Worker(THREAD_SOURCE, {
       eval: true,
       workerData: { modulePath: this.#modulePath },
+      // Plain CommonJS: no TypeScript loader in the thread.
+      execArgv: [],
       // Not inherited: an aborting module prints the statement and its memory map.
       stdout: true,
       stderr: true,
