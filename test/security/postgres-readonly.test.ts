@@ -31,6 +31,9 @@ describe('security: PostgreSQL select stays read-only for a superuser', () => {
   let system: System;
   let admin: pg.Client;
   let connectionId: string;
+  /** A superuser whose role defaults would make the server lex a text unlike our parser. */
+  const trickyRole = `${schema}_su`;
+  let trickyConnectionId: string;
   let largeObject: number;
   /** Set when this test installed dblink itself (and so removes it). */
   let dblinkSchema: string | undefined;
@@ -59,14 +62,23 @@ describe('security: PostgreSQL select stays read-only for a superuser', () => {
       }
     }
 
+    await admin.query(`CREATE ROLE ${trickyRole} SUPERUSER LOGIN`);
+    await admin.query(`ALTER ROLE ${trickyRole} SET standard_conforming_strings = off`);
+    await admin.query(`ALTER ROLE ${trickyRole} SET client_encoding = 'SJIS'`);
+
     system = await startSystem({ allowlist: 'com.datadoghq.postgresql.*' });
     await mkdir(join(system.configDir, 'credentials'), { recursive: true });
-    const tokens = { host: '127.0.0.1', port: '5432', user: 'postgres', password, database: 'test', sslmode: 'disable' };
-    await writeFile(join(system.configDir, 'credentials', 'pg.json'), JSON.stringify({
-      auth_type: 'Token Auth',
-      credentials: Object.entries(tokens).map(([tokenName, tokenValue]) => ({ tokenName, tokenValue })),
-    }));
+    const writeTokens = async (file: string, user: string) => {
+      const tokens = { host: '127.0.0.1', port: '5432', user, password, database: 'test', sslmode: 'disable' };
+      await writeFile(join(system.configDir, 'credentials', file), JSON.stringify({
+        auth_type: 'Token Auth',
+        credentials: Object.entries(tokens).map(([tokenName, tokenValue]) => ({ tokenName, tokenValue })),
+      }));
+    };
+    await writeTokens('pg.json', 'postgres');
+    await writeTokens('pg-tricky.json', trickyRole);
     connectionId = await system.createConnection({ integration: 'postgresql', name: 'pg-superuser', credentialPath: 'credentials/pg.json' });
+    trickyConnectionId = await system.createConnection({ integration: 'postgresql', name: 'pg-tricky', credentialPath: 'credentials/pg-tricky.json' });
   });
 
   after(async () => {
@@ -76,6 +88,7 @@ describe('security: PostgreSQL select stays read-only for a superuser', () => {
       await admin.query('SELECT lo_unlink($1)', [largeObject]).catch(() => undefined);
       if (dblinkCreated) await admin.query('DROP EXTENSION IF EXISTS dblink').catch(() => undefined);
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.query(`DROP ROLE IF EXISTS ${trickyRole}`);
       await admin.end();
     }
   });
@@ -86,8 +99,8 @@ describe('security: PostgreSQL select stays read-only for a superuser', () => {
     return path;
   }
 
-  async function select(query: string, parameters: unknown[] = []) {
-    const task = await system.api.submitTask({ runner: system.runnerName, action: SELECT, connectionId, inputs: { query, parameters }, timeoutMs: 20_000 });
+  async function select(query: string, parameters: unknown[] = [], connection = connectionId) {
+    const task = await system.api.submitTask({ runner: system.runnerName, action: SELECT, connectionId: connection, inputs: { query, parameters }, timeoutMs: 20_000 });
     const done = await system.api.waitForTask(task.id, 30_000);
     results.push(done);
     return done;
@@ -236,6 +249,27 @@ describe('security: PostgreSQL select stays read-only for a superuser', () => {
   test('a function the database defines that writes still meets the read-only transaction (second wall)', async () => {
     await refused(`SELECT ${schema}.sneaky()`, /25006/);
     assert.equal(await itemCount(), 5);
+  });
+
+  test('the server lexes the text as our parser did, whatever the role sets (standard_conforming_strings, client_encoding)', async () => {
+    const probe = new pg.Client({ ...ADMIN, user: trickyRole });
+    await probe.connect();
+    try {
+      // Control: the role's own defaults really are the dangerous ones.
+      assert.equal((await probe.query<{ standard_conforming_strings: string }>('SHOW standard_conforming_strings')).rows[0]?.standard_conforming_strings, 'off');
+    } finally {
+      await probe.end();
+    }
+    // With standard_conforming_strings off, 'a\' does not end at its second quote, the comment our
+    // parser saw becomes part of that string, and the server would call pg_read_file.
+    const done = await select("SELECT 'a\\' AS x --', pg_read_file('/etc/passwd') AS leaked", [], trickyConnectionId);
+    assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
+    const output = done.outcome?.output as { rows: Record<string, unknown>[]; fields: { name: string }[] };
+    assert.deepEqual(output.fields.map((f) => f.name), ['x']);
+    assert.deepEqual(output.rows, [{ x: 'a\\' }]);
+    assertNoSecretIn(done, ['root:x:0:0'], 'the task result');
+    const encoding = await select('SHOW client_encoding', [], trickyConnectionId);
+    assert.deepEqual((encoding.outcome?.output as { rows: unknown[] }).rows, [{ client_encoding: 'UTF8' }]);
   });
 
   test('nothing leaked: no secret in any result, log or Redis key; every process healthy', async () => {
