@@ -59,6 +59,9 @@ const ACCEPTED = [
   'SELECT make_interval(days => 2)',
   '/* a comment */ SELECT 1 -- and one more',
   'SELECT 1;',
+  // Denied names inside strings, comments and quoted aliases are text, not calls.
+  "SELECT $$pg_read_file('/etc/passwd')$$ AS t, 'COPY x TO PROGRAM ''y''' AS u /* pg_ls_dir('/') */",
+  'SELECT 1 AS "nextval", E\'pg_read_file(\\\'/x\\\')\' AS e',
 ];
 
 const REFUSED: Array<[string, RegExp]> = [
@@ -77,6 +80,16 @@ const REFUSED: Array<[string, RegExp]> = [
   ["SELECT length(x) FROM (SELECT pg_ls_dir('/') AS x) s", /pg_ls_dir/],
   ["SELECT * FROM pg_ls_waldir()", /pg_ls_waldir/],
   ["SELECT (pg_stat_file('/etc/passwd')).size", /pg_stat_file/],
+  ["SELECT pg_catalog . pg_read_file/* gap */\n(\n'/etc/passwd')", /pg_read_file/],
+  ["SELECT pg_read_file", /pg_read_file/],
+  ["SELECT t.lo_get FROM (SELECT 1::oid) AS t(x)", /lo_get/],
+  ["VALUES (nextval('s'))", /nextval/],
+  ["SELECT * FROM t WHERE a = (SELECT set_config('role', 'x', true))", /set_config/],
+  ["SELECT coalesce(NULL, pg_read_file('/etc/passwd'))", /pg_read_file/],
+  ["SELECT CASE WHEN true THEN lo_unlink(1) END", /lo_unlink/],
+  ["SELECT array_agg(x ORDER BY pg_advisory_lock(1)) FROM t", /pg_advisory_lock/],
+  ["SELECT json_object('k': pg_read_file('/x'))", /pg_read_file/],
+  ["SELECT * FROM xmltable('/r' PASSING xmlparse(document pg_read_file('/x.xml')) COLUMNS a text)", /pg_read_file/],
   ["WITH f AS (SELECT pg_read_file('/etc/passwd') AS c) SELECT c FROM f", /pg_read_file/],
   ["SELECT 1 WHERE EXISTS (SELECT lo_import('/etc/passwd'))", /lo_import/],
   ["SELECT lo_export(1234, '/tmp/x')", /lo_export/],
