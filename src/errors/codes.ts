@@ -80,7 +80,7 @@ export const ERROR_CODES = {
   PAR_ERR_POSTGRES_CONNECT: { message: 'Could not connect to PostgreSQL (refused, reset, timed out, too many connections, server starting or stopping)', retryable: true, httpStatus: 502 },
   PAR_ERR_POSTGRES_TLS: { message: 'The TLS handshake with PostgreSQL failed or the server does not offer TLS (sslmode)', retryable: false, httpStatus: 502 },
   PAR_ERR_POSTGRES_AUTH: { message: 'PostgreSQL refused the login (user, password, database or pg_hba.conf)', retryable: false, httpStatus: 502 },
-  PAR_ERR_POSTGRES_READ_ONLY: { message: 'The statement tried to write; select runs in a read-only transaction', retryable: false, httpStatus: 400 },
+  PAR_ERR_POSTGRES_READ_ONLY: { message: 'The statement is not one read (a write, COPY, a command, several statements) or calls a refused function', retryable: false, httpStatus: 400 },
   PAR_ERR_POSTGRES_PERMISSION_DENIED: { message: 'PostgreSQL denied the user a privilege the statement needs', retryable: false, httpStatus: 403 },
   PAR_ERR_POSTGRES_QUERY_INVALID: { message: 'PostgreSQL rejected the statement (syntax, unknown object, parameters or data)', retryable: false, httpStatus: 400 },
   PAR_ERR_POSTGRES_STATEMENT_TIMEOUT: { message: 'The statement ran longer than its statement timeout and was cancelled', retryable: false, httpStatus: 504 },

@@ -119,6 +119,10 @@ export class PostgresPoolCache {
       keepAlive: true,
       application_name: settings.applicationName,
       ...(options === undefined ? {} : { options }),
+      // Sent at start-up, so it outranks a role or database default: the server must read the
+      // bytes as UTF-8, as our parser did (some client-only encodings hide a quote or a backslash
+      // in a multi-byte character).
+      client_encoding: 'UTF8',
       types: resultTypes,
     };
     const pool = new pg.Pool({ ...clientConfig, max: this.#options.maxConnectionsPerPool, idleTimeoutMillis: this.#options.idleTimeoutMs });

@@ -1,13 +1,18 @@
 /**
- * `com.datadoghq.postgresql.select`: one parameterised statement in a read-only transaction.
+ * `com.datadoghq.postgresql.select`: one parameterised read, checked, then run in a read-only
+ * transaction.
  *
- *   BEGIN READ ONLY; SET LOCAL statement_timeout = <t>; SELECT 1   (our text, one round trip)
+ *   parse with PostgreSQL's grammar; refuse unless one read (read-only-statement.ts)   (no connection yet)
+ *   BEGIN READ ONLY; SET LOCAL statement_timeout = <t>, standard_conforming_strings; SELECT 1
  *   <query> with $1.. bound, Execute capped at maxRows + 1      (extended protocol: one statement)
- *   ROLLBACK; <session cleanup>                                 (never COMMIT)
+ *   ROLLBACK, then DISCARD ALL                                   (never COMMIT)
  *
- * Anything that writes (INSERT/UPDATE/DELETE/DDL, a writing CTE, a function that writes) fails
- * with PostgreSQL's read-only error. On abort the running statement is cancelled on the server
- * and the connection is closed rather than returned to the pool.
+ * The check refuses COPY, writes, locking clauses, SELECT INTO and calls to file, program,
+ * large-object, session and backend-control functions, which a read-only transaction lets a
+ * superuser run. The read-only transaction and the statement timeout stay as the second wall:
+ * a database's own function that writes still fails with PostgreSQL's read-only error. On abort
+ * the running statement is cancelled on the server and the connection is closed rather than
+ * returned to the pool.
  */
 import { ParError } from '../../errors/par-error.js';
 import { defineAction, type ActionContext, type RegisteredAction } from '../action.js';
@@ -17,6 +22,8 @@ import { classifyPostgresError } from './classify.js';
 import { settingsFromCredentials, type PostgresSettings } from './connection-settings.js';
 import { postgresSelectInputSchema, type PostgresSelectInput } from './inputs.js';
 import type { PostgresLease, PostgresPoolCache } from './pools.js';
+import { assertOneReadStatement } from './read-only-statement.js';
+import type { SqlParser } from './sql-parser.js';
 
 export const POSTGRES_SELECT_FQN = 'com.datadoghq.postgresql.select';
 
@@ -29,15 +36,18 @@ export interface PostgresSelectOutput {
 
 export interface SelectDeps {
   readonly pools: PostgresPoolCache;
+  readonly parser: SqlParser;
   /** The worker's hard cap on rows per task (PAR_POSTGRES_MAX_ROWS). */
   readonly maxRowsCap: number;
 }
 
 /**
- * What a single statement can leave behind on a pooled session despite the ROLLBACK: session
- * advisory locks and prepared statements are not transactional.
+ * What a statement could leave on a pooled session despite the ROLLBACK (session settings,
+ * advisory locks, prepared statements, LISTEN, temporary tables, sequence state) is reset before
+ * the connection goes back to the pool. DISCARD ALL cannot share a message with ROLLBACK (it
+ * refuses to run in the implicit transaction of a multi-statement text), hence two round trips.
  */
-const END_TRANSACTION = 'ROLLBACK; SELECT pg_advisory_unlock_all(); DEALLOCATE ALL';
+const END_TRANSACTION = ['ROLLBACK', 'DISCARD ALL'] as const;
 /** After an abort the cancel has this long to stop the statement before the socket is cut. */
 const CANCEL_GRACE_MS = 2_000;
 
@@ -73,6 +83,10 @@ export async function runPostgresSelect(inputs: PostgresSelectInput, ctx: Action
   const maxRows = Math.min(inputs.maxRows, deps.maxRowsCap);
   ctx.logger.debug({ queryChars: inputs.query.length, parameters: inputs.parameters.length, maxRows, timeoutMs: inputs.timeout }, 'postgresql select');
 
+  // Checked before any connection: a refused statement never reaches the server.
+  assertOneReadStatement(await deps.parser.parse(inputs.query));
+  if (ctx.signal.aborted) throw cancelled();
+
   const lease = await acquire(deps.pools, settings, ctx.signal);
   let destroy = false;
   let cancelling: Promise<unknown> | undefined;
@@ -89,7 +103,9 @@ export async function runPostgresSelect(inputs: PostgresSelectInput, ctx: Action
     // `timeout` is a validated integer, so it can be part of the text (SET takes no parameters).
     // The SELECT takes the transaction's first snapshot: from then on PostgreSQL refuses
     // `SET TRANSACTION READ WRITE`, which it would otherwise still allow as the task's statement.
-    await lease.client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${inputs.timeout}; SELECT 1`);
+    // standard_conforming_strings must be on, as for our parser: with it off (a role or database
+    // default), 'a\' ends differently and the server would read a text other than the one checked.
+    await lease.client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${inputs.timeout}; SET LOCAL standard_conforming_strings = on; SELECT 1`);
     const result = await runCappedQuery(lease.client, inputs.query, inputs.parameters, maxRows);
     return {
       rows: result.rows,
@@ -103,7 +119,7 @@ export async function runPostgresSelect(inputs: PostgresSelectInput, ctx: Action
     ctx.signal.removeEventListener('abort', onAbort);
     if (!destroy) {
       try {
-        await lease.client.query(END_TRANSACTION);
+        for (const statement of END_TRANSACTION) await lease.client.query(statement);
       } catch {
         destroy = true;
       }
