@@ -211,7 +211,7 @@ describe('postgresql.select against the real server', () => {
       const pid = (await select('SELECT pg_backend_pid() AS pid')).rows[0]?.['pid'];
       // What a statement could do if it slipped past the check: done here on the pooled session itself.
       const key = Number.parseInt(randomBytes(3).toString('hex'), 16);
-      const lease = await fresh.pools.acquire({ host: '127.0.0.1', port: 5432, user: 'postgres', password: '', database: 'test', sslmode: 'disable' });
+      const lease = await fresh.pools.acquire({ host: '127.0.0.1', port: 5432, user: 'postgres', password: '', database: 'test', sslmode: 'disable', applicationName: 'par-postgresql' });
       assert.equal(lease.backendPid, pid, 'the same pooled connection');
       await lease.client.query(`SET application_name = 'left-behind'`);
       await lease.client.query('SELECT pg_advisory_lock($1)', [key]);
