@@ -115,6 +115,8 @@ export const ERROR_CODES = {
   PAR_ERR_K8S_STATUS: { message: 'The Kubernetes API server answered with an unexpected status', retryable: false, httpStatus: 502 },
   PAR_ERR_K8S_RESPONSE_TOO_LARGE: { message: 'The Kubernetes API response exceeds the size cap', retryable: false, httpStatus: 502 },
   PAR_ERR_K8S_ROLLBACK_UNAVAILABLE: { message: 'The deployment cannot be rolled back (paused, or no such previous revision)', retryable: false, httpStatus: 409 },
+  // com.datadoghq.script sandbox (issue 7, scripts in a box)
+  PAR_ERR_SCRIPT_SANDBOX_FAILED: { message: 'The script sandbox (bubblewrap) could not be built or could not start the program', retryable: false, httpStatus: 500 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
