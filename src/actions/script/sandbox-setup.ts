@@ -3,7 +3,7 @@
  * `PAR_SCRIPT_USER`, `PAR_SCRIPT_SANDBOX_BIND`), and proving it works: a bad or impossible
  * setting stops the worker with a message naming it, rather than failing every script later.
  *
- * - `bwrap`: bubblewrap must be on PATH and a probe run (`true` in the real box) must succeed.
+ * - `bwrap`: bubblewrap must be on the worker's PATH and a probe run (`true` in the real box) must succeed.
  * - `auto` (default): the same, but where bwrap is missing or cannot build the box (no user
  *   namespaces and not root, a container's seccomp profile), scripts run unboxed with a warning.
  * - `none`: unboxed, as the worker's user (or `PAR_SCRIPT_USER`).
@@ -14,8 +14,9 @@ import { lstat, readFile, readlink, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { ParError } from '../../errors/par-error.js';
 import type { Logger } from '../../logging/logger.js';
-import { findOnPath, SAFE_PATH } from './environment.js';
+import { SAFE_PATH } from './environment.js';
 import { runProcess } from './process-runner.js';
+import { locateProgram } from './sandbox-launch.js';
 import { bwrapArgs, ETC_ENTRIES, isWithin, TOP_LEVEL_ENTRIES, type BwrapSandbox, type HostLayout, type ScriptSandbox, type ScriptUser, type TopLevelEntry } from './sandbox.js';
 
 export type SandboxMode = 'auto' | 'bwrap' | 'none';
@@ -28,7 +29,7 @@ export interface SandboxSettings {
   /** PAR_SCRIPT_SANDBOX_BIND */
   readonly binds?: readonly string[] | undefined;
   readonly configDir: string;
-  /** The worker's PATH, searched for bwrap before SAFE_PATH. */
+  /** The worker's PATH, searched for bwrap (SAFE_PATH when unset). */
   readonly path?: string | undefined;
 }
 
@@ -145,7 +146,8 @@ export async function prepareScriptSandbox(settings: SandboxSettings, logger: Lo
   };
   if (settings.mode === 'none') return unboxed('PAR_SCRIPT_SANDBOX=none');
 
-  const bwrap = await findOnPath('bwrap', { PATH: settings.path });
+  const located = await locateProgram('bwrap', settings.path ?? SAFE_PATH);
+  const bwrap = located.state === 'ok' ? located.found : undefined;
   if (!bwrap) {
     if (settings.mode === 'bwrap') throw invalid('PAR_SCRIPT_SANDBOX', 'is "bwrap" but no bwrap is on PATH (Debian/Ubuntu: apt-get install bubblewrap)');
     return unboxed('no bwrap on PATH; install bubblewrap');
