@@ -36,6 +36,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     mode: config.scriptSandbox,
     user: config.scriptUser,
     binds: config.scriptSandboxBind,
+    network: config.scriptSandboxNetwork,
     configDir: config.configDir,
     path: process.env['PATH'],
   }, log);

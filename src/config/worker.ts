@@ -22,6 +22,7 @@ const sources = {
   scriptSandbox: ['PAR_SCRIPT_SANDBOX'],
   scriptUser: ['PAR_SCRIPT_USER'],
   scriptSandboxBind: ['PAR_SCRIPT_SANDBOX_BIND'],
+  scriptSandboxNetwork: ['PAR_SCRIPT_SANDBOX_NETWORK'],
   identityWaitMs: ['PAR_IDENTITY_WAIT_MS'],
   runnerIdentity: ['PAR_RUNNER_IDENTITY'],
   logLevel: ['PAR_LOG_LEVEL', 'LOG_LEVEL'],
@@ -63,6 +64,8 @@ export const workerConfigSchema = z.object({
   scriptUser: z.string().min(1).optional(),
   /** Extra host paths (absolute) shown read-only inside the script sandbox, e.g. /opt/scripts. */
   scriptSandboxBind: z.array(z.string().min(1).startsWith('/', 'must be absolute paths')).default([]),
+  /** `host`: scripts share the worker's network; `none`: only the box's own loopback (needs bwrap). */
+  scriptSandboxNetwork: z.enum(['host', 'none']).default('host'),
   /** How long to wait for the runner to enroll and write its identity before giving up (0: forever). */
   identityWaitMs: int(0, 86_400_000).default(0),
   /** base64 of the runner's config.yaml (`par runner --enroll -f env`): used when the config dir has none. */

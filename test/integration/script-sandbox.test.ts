@@ -92,6 +92,8 @@ describe('script sandbox (real bwrap)', () => {
         outside: { command: [join(dir.path, 'tools', 'hello.sh')] },
         inside: { command: [join(configDir, 'scripts', 'inside.sh'), configDir] },
         whoami: { command: ['/usr/bin/id', '-u'] },
+        // Loopback only (test rule): can the script reach the Redis beside the worker?
+        redis: { command: [process.execPath, '-e', "require('net').connect(6379, '127.0.0.1').on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })"] },
       },
     }));
     sandbox = await prepareScriptSandbox({ mode: 'bwrap', configDir, path: process.env['PATH'] }, logger);
@@ -175,6 +177,15 @@ describe('script sandbox (real bwrap)', () => {
       assert.equal(box.kind, mode);
       assert.equal((await run({ scriptName: 'whoami' }, { box })).stdout, '65534');
     }
+  });
+
+  it('PAR_SCRIPT_SANDBOX_NETWORK: host shares the worker\'s network, none leaves only the box\'s own loopback', async () => {
+    assert.equal((await run({ scriptName: 'redis' })).stdout, 'connected');
+    const isolated = await prepareScriptSandbox({ mode: 'bwrap', network: 'none', configDir, path: process.env['PATH'] }, logger);
+    assert.equal((await run({ scriptName: 'redis' }, { box: isolated })).stdout, 'ECONNREFUSED');
+    // No network isolation without the box: refused, not silently dropped.
+    await assert.rejects(prepareScriptSandbox({ mode: 'none', network: 'none', configDir }, logger), /PAR_SCRIPT_SANDBOX_NETWORK: is "none", which needs the bwrap sandbox/);
+    await assert.rejects(prepareScriptSandbox({ mode: 'auto', network: 'none', configDir, path: '/nonexistent' }, logger), /PAR_SCRIPT_SANDBOX_NETWORK: .*no bwrap is on PATH/);
   });
 
   it('start-up: bwrap asked for but missing or unusable fails naming the setting; auto falls back to none', async () => {

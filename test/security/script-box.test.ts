@@ -56,7 +56,8 @@ describe('security: scripts run in a box', () => {
   before(async () => {
     system = await startSystem({ allowlist: `${BUNDLE}.*`, workers: 0 });
     // The issue's setup: a worker started with the keys (and another secret) in its environment.
-    worker = system.startWorker({ PAR_SCRIPT_SANDBOX: 'bwrap', DD_API_KEY: apiKey, DD_APP_KEY: appKey, PAR_TEST_WORKER_ONLY_SECRET: workerOnly });
+    // The hardened setting: scripts get no network (so not the Redis beside the worker either).
+    worker = system.startWorker({ PAR_SCRIPT_SANDBOX: 'bwrap', PAR_SCRIPT_SANDBOX_NETWORK: 'none', DD_API_KEY: apiKey, DD_APP_KEY: appKey, PAR_TEST_WORKER_ONLY_SECRET: workerOnly });
     await worker.waitForOutput(/scripts run in a bubblewrap sandbox/, 30_000);
     await worker.waitForOutput(/worker ready/, 30_000);
 
@@ -82,6 +83,7 @@ describe('security: scripts run in a box', () => {
         parentEnviron: sh('cat /proc/$PPID/environ; echo; cat /proc/1/environ; echo; cat /proc/self/environ'),
         write: sh('echo pwned > "$1"', '{{ parameters.file }}'),
         kill: { command: ['/bin/kill', '-9', '{{ parameters.pid }}'] },
+        redis: { command: [process.execPath, '-e', "require('net').connect(6379, '127.0.0.1').on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })"] },
         processes: sh('ls /proc | grep -c "^[0-9]"; ls /'),
         setsidChild: sh(`setsid sh -c 'sleep 300; : ${marker}-setsid' </dev/null >/dev/null 2>&1 & echo started; sleep 300`),
         daemon: sh(`(sh -c 'sleep 300; : ${marker}-daemon' </dev/null >/dev/null 2>&1 &); sleep 3; echo parent-exits`),
@@ -188,6 +190,11 @@ describe('security: scripts run in a box', () => {
     assert.match(out.stderr, /No such process/);
     assert.equal(worker.proc.exitCode, null);
     process.kill(pid, 0);
+  });
+
+  test('with PAR_SCRIPT_SANDBOX_NETWORK=none the worker\'s Redis on loopback is out of reach', async () => {
+    const out = await output('redis');
+    assert.equal(out.stdout, 'ECONNREFUSED');
   });
 
   test('the box has its own PID namespace: a handful of processes, no host ones', async () => {

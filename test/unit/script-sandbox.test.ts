@@ -77,6 +77,12 @@ describe('bwrapArgs', () => {
     assert.ok(bind > 0 && bind < tmpfs && tmpfs < expose && expose < remount && remount < argv.indexOf('--'), argv.join(' '));
   });
 
+  it('shares the host network unless asked to isolate it', () => {
+    assert.ok(!bwrapArgs(base, 'true', []).includes('--unshare-net'));
+    const argv = bwrapArgs({ ...base, isolateNetwork: true }, 'true', []);
+    assert.ok(argv.indexOf('--unshare-net') >= 0 && argv.indexOf('--unshare-net') < argv.indexOf('--'));
+  });
+
   it('adds the operator binds read-only', () => {
     const argv = bwrapArgs({ ...base, binds: ['/opt/scripts', '/run/systemd'] }, 'true', []);
     const binds = operands(argv, '--ro-bind', 2);
@@ -155,6 +161,9 @@ describe('start-up validation', () => {
     assert.deepEqual([set.scriptSandbox, set.scriptUser, set.scriptSandboxBind], ['bwrap', 'scripts', ['/opt/scripts', '/run/systemd']]);
     configError(() => loadWorkerConfig({ PAR_SCRIPT_SANDBOX: 'firejail' }), /PAR_SCRIPT_SANDBOX/);
     configError(() => loadWorkerConfig({ PAR_SCRIPT_SANDBOX_BIND: 'opt/scripts' }), /PAR_SCRIPT_SANDBOX_BIND: must be absolute/);
+    assert.equal(config.scriptSandboxNetwork, 'host');
+    assert.equal(loadWorkerConfig({ PAR_SCRIPT_SANDBOX_NETWORK: 'none' }).scriptSandboxNetwork, 'none');
+    configError(() => loadWorkerConfig({ PAR_SCRIPT_SANDBOX_NETWORK: 'loopback' }), /PAR_SCRIPT_SANDBOX_NETWORK/);
   });
 });
 

@@ -1,12 +1,13 @@
 /**
  * Deciding, once at worker start-up, which box scripts run in (`PAR_SCRIPT_SANDBOX`,
- * `PAR_SCRIPT_USER`, `PAR_SCRIPT_SANDBOX_BIND`), and proving it works: a bad or impossible
+ * `PAR_SCRIPT_USER`, `PAR_SCRIPT_SANDBOX_BIND`, `PAR_SCRIPT_SANDBOX_NETWORK`), and proving it works: a bad or impossible
  * setting stops the worker with a message naming it, rather than failing every script later.
  *
  * - `bwrap`: bubblewrap must be on the worker's PATH and a probe run (`true` in the real box) must succeed.
  * - `auto` (default): the same, but where bwrap is missing or cannot build the box (no user
  *   namespaces and not root, a container's seccomp profile), scripts run unboxed with a warning.
  * - `none`: unboxed, as the worker's user (or `PAR_SCRIPT_USER`).
+ * `PAR_SCRIPT_SANDBOX_NETWORK=none` needs the box: without it the worker refuses to start.
  * `PAR_SCRIPT_USER` (a name from /etc/passwd, `uid` or `uid:gid`; not root) is checked here too:
  * switching needs the worker to run as root.
  */
@@ -28,6 +29,8 @@ export interface SandboxSettings {
   readonly user?: string | undefined;
   /** PAR_SCRIPT_SANDBOX_BIND */
   readonly binds?: readonly string[] | undefined;
+  /** PAR_SCRIPT_SANDBOX_NETWORK: `host` (default) or `none`. */
+  readonly network?: 'host' | 'none' | undefined;
   readonly configDir: string;
   /** The worker's PATH, searched for bwrap (SAFE_PATH when unset). */
   readonly path?: string | undefined;
@@ -144,11 +147,15 @@ export async function prepareScriptSandbox(settings: SandboxSettings, logger: Lo
     logger.warn({ setting: 'PAR_SCRIPT_SANDBOX', user: user?.name }, `scripts run without a sandbox (${why})${user ? '' : ' with the worker\'s own rights: they can read what the worker can'}`);
     return { kind: 'none', user };
   };
-  if (settings.mode === 'none') return unboxed('PAR_SCRIPT_SANDBOX=none');
+  if (settings.mode === 'none') {
+    if (settings.network === 'none') throw invalid('PAR_SCRIPT_SANDBOX_NETWORK', 'is "none", which needs the bwrap sandbox, but PAR_SCRIPT_SANDBOX is "none"');
+    return unboxed('PAR_SCRIPT_SANDBOX=none');
+  }
 
   const located = await locateProgram('bwrap', settings.path ?? SAFE_PATH);
   const bwrap = located.state === 'ok' ? located.found : undefined;
   if (!bwrap) {
+    if (settings.network === 'none' && settings.mode !== 'bwrap') throw invalid('PAR_SCRIPT_SANDBOX_NETWORK', 'is "none", which needs the bwrap sandbox, but no bwrap is on PATH (Debian/Ubuntu: apt-get install bubblewrap)');
     if (settings.mode === 'bwrap') throw invalid('PAR_SCRIPT_SANDBOX', 'is "bwrap" but no bwrap is on PATH (Debian/Ubuntu: apt-get install bubblewrap)');
     return unboxed('no bwrap on PATH; install bubblewrap');
   }
@@ -158,15 +165,17 @@ export async function prepareScriptSandbox(settings: SandboxSettings, logger: Lo
   const candidates = host.uid === 0 && !user ? [true, false] : [true];
   const problems: string[] = [];
   for (const userNamespace of candidates) {
-    const sandbox: BwrapSandbox = { kind: 'bwrap', bwrap, userNamespace, layout, configDir, binds, user };
+    const sandbox: BwrapSandbox = { kind: 'bwrap', bwrap, userNamespace, layout, configDir, binds, isolateNetwork: settings.network === 'none', user };
     const problem = await probeSandbox(sandbox);
     if (problem === undefined) {
-      logger.info({ bwrap, userNamespace, user: user?.name, binds }, 'scripts run in a bubblewrap sandbox');
+      logger.info({ bwrap, userNamespace, user: user?.name, binds, network: settings.network ?? 'host' }, 'scripts run in a bubblewrap sandbox');
       return sandbox;
     }
     problems.push(problem);
   }
+  // The operator asked for no network: without the box that cannot be had, so refuse rather than degrade.
+  const setting = settings.mode === 'bwrap' ? (user ? 'PAR_SCRIPT_SANDBOX / PAR_SCRIPT_USER' : 'PAR_SCRIPT_SANDBOX') : settings.network === 'none' ? 'PAR_SCRIPT_SANDBOX_NETWORK' : undefined;
   const why = `bwrap cannot build the sandbox here: ${problems.at(-1) ?? 'unknown'} (it needs user namespaces, or root with CAP_SYS_ADMIN; in a container, a seccomp profile that allows them)`;
-  if (settings.mode === 'bwrap') throw invalid(user ? 'PAR_SCRIPT_SANDBOX / PAR_SCRIPT_USER' : 'PAR_SCRIPT_SANDBOX', why);
+  if (setting) throw invalid(setting, why);
   return unboxed(why);
 }

@@ -20,7 +20,9 @@
  * Capabilities are dropped, no new privileges can be gained (bwrap sets NO_NEW_PRIVS), IPC, UTS
  * and cgroup namespaces are private, and the box dies with bwrap (`--die-with-parent`): killing
  * bwrap ends the namespace's PID 1, and the kernel then kills every process in it, `setsid` or not.
- * The network is the host's (scripts that call services need it).
+ * The network is the host's (scripts that call services need it), unless
+ * PAR_SCRIPT_SANDBOX_NETWORK=none gives the box a network namespace of its own (only its loopback:
+ * not the worker's Redis on 127.0.0.1, nor anything else).
  */
 import { posix } from 'node:path';
 
@@ -61,6 +63,8 @@ export interface BwrapSandbox {
   readonly configDir: string;
   /** PAR_SCRIPT_SANDBOX_BIND: absolute paths bound read-only. */
   readonly binds: readonly string[];
+  /** PAR_SCRIPT_SANDBOX_NETWORK=none: a network namespace with only its own loopback. */
+  readonly isolateNetwork?: boolean | undefined;
   readonly user?: ScriptUser | undefined;
 }
 
@@ -126,6 +130,7 @@ export function bwrapArgs(sandbox: BwrapSandbox, program: string, args: readonly
     '--die-with-parent', '--new-session',
     '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
     ...(sandbox.userNamespace ? ['--unshare-user'] : []),
+    ...(sandbox.isolateNetwork ? ['--unshare-net'] : []),
     '--cap-drop', 'ALL',
     '--ro-bind', '/usr', '/usr',
   ];
