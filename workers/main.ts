@@ -7,7 +7,9 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Allowlist } from '../src/actions/allowlist.js';
 import { createActionRegistry } from '../src/actions/registry.js';
+import { prepareScriptSandbox } from '../src/actions/script/sandbox-setup.js';
 import type { WorkerConfig } from '../src/config/worker.js';
+import { withoutWorkerSecrets } from '../src/config/worker-secrets.js';
 import { RESULTS_QUEUE, TASKS_QUEUE, type ResultJobData, type TaskJobData } from '../src/contracts/jobs.js';
 import { TaskVerifier } from '../src/crypto/task-signature.js';
 import type { Logger } from '../src/logging/logger.js';
@@ -29,10 +31,19 @@ export interface RunWorkerOptions {
 
 export async function runWorker(config: WorkerConfig, logger: Logger, options: RunWorkerOptions = {}): Promise<RunningWorker> {
   const log = logger.child({ component: 'worker' });
-  // Built first: a bad setting (CA bundle, script config path) fails at start, not after enrollment.
+  // Built first: a bad setting (CA bundle, script config path, script sandbox) fails at start, not after enrollment.
+  const sandbox = await prepareScriptSandbox({
+    mode: config.scriptSandbox,
+    user: config.scriptUser,
+    binds: config.scriptSandboxBind,
+    network: config.scriptSandboxNetwork,
+    configDir: config.configDir,
+    path: process.env['PATH'],
+  }, log);
   const registry = createActionRegistry({
-    // The composition root hands the worker's environment over: scripts get only their allowedEnvVars of it.
-    script: { configFile: config.scriptConfigFile, maxOutputBytes: config.scriptMaxOutputBytes, parentEnv: process.env },
+    // The composition root hands the worker's environment over, minus its secrets (keys, Redis URL,
+    // identity): scripts get only their allowedEnvVars of it.
+    script: { configFile: config.scriptConfigFile, maxOutputBytes: config.scriptMaxOutputBytes, parentEnv: withoutWorkerSecrets(process.env), sandbox },
     postgresql: { maxRows: config.postgresMaxRows },
     // Kubernetes exec plugins get PATH, HOME and locale of it, plus their own exec.env, built per call.
     kubernetes: { parentEnv: process.env },

@@ -89,6 +89,15 @@ async function tail(path: string, lines = 15): Promise<string> {
   }
 }
 
+/**
+ * A dev worker's own settings (on top of PATH, HOME, log level): queue, config dir, Redis,
+ * allowlist. Never the API/app/admin keys the control plane and runner get: a worker needs none,
+ * and a script must find none in it (test/unit/worker-env-no-keys.test.ts).
+ */
+export function devWorkerEnv(o: { queuePrefix: string; configDir: string; redisUrl: string; allowlist: string }): Record<string, string> {
+  return { PAR_QUEUE_PREFIX: o.queuePrefix, DD_PRIVATE_RUNNER_CONFIG_DIR: o.configDir, REDIS_URL: o.redisUrl, ACTIONS_ALLOWLIST: o.allowlist };
+}
+
 export async function runDevSystem(config: DevConfig): Promise<void> {
   const stateDir = resolve(config.stateDir);
   const logDir = join(stateDir, 'logs');
@@ -157,7 +166,7 @@ export async function runDevSystem(config: DevConfig): Promise<void> {
     await waitForHttp(`http://127.0.0.1:${adminPort}/readyz`, runner, 60_000);
 
     for (let i = 1; i <= config.workers; i++) {
-      await spawnChild(`worker-${i}`, ['worker'], { ...prefixEnv, DD_PRIVATE_RUNNER_CONFIG_DIR: configDir, REDIS_URL: redis.url, ACTIONS_ALLOWLIST: config.allowlist });
+      await spawnChild(`worker-${i}`, ['worker'], devWorkerEnv({ queuePrefix: namespace, configDir, redisUrl: redis.url, allowlist: config.allowlist }));
     }
 
     process.stdout.write([

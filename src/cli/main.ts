@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { loadControlPlaneConfig } from '../config/control-plane.js';
 import { loadRunnerConfig } from '../config/runner.js';
 import { loadWorkerConfig } from '../config/worker.js';
+import { scrubWorkerEnv } from '../config/worker-secrets.js';
 import { loadDevConfig } from '../config/dev.js';
 import { createRootLogger } from '../logging/logger.js';
 import { failStartup, stopOnSignal } from './process-lifecycle.js';
@@ -104,7 +105,10 @@ program
   .action(async () => {
     try {
       const config = loadWorkerConfig(process.env);
+      // A worker needs no API/app key; its Redis URL and identity are in `config` now: drop them all.
+      const forbidden = scrubWorkerEnv(process.env);
       const logger = createRootLogger({ process: 'worker', level: config.logLevel, file: config.logFile });
+      if (forbidden.length > 0) logger.warn({ variables: forbidden }, 'removed from the worker environment: a worker needs none of these, do not pass them to it');
       const { runWorker } = await import('../../workers/main.js');
       // Installed before start-up so a signal also ends the wait for the runner's identity.
       const abort = new AbortController();

@@ -20,6 +20,10 @@ const sources = {
   httpCaBundleFile: ['PAR_HTTP_CA_BUNDLE_FILE'],
   scriptConfigFile: ['PAR_SCRIPT_CONFIG_FILE'],
   scriptMaxOutputBytes: ['PAR_SCRIPT_MAX_OUTPUT_BYTES'],
+  scriptSandbox: ['PAR_SCRIPT_SANDBOX'],
+  scriptUser: ['PAR_SCRIPT_USER'],
+  scriptSandboxBind: ['PAR_SCRIPT_SANDBOX_BIND'],
+  scriptSandboxNetwork: ['PAR_SCRIPT_SANDBOX_NETWORK'],
   identityWaitMs: ['PAR_IDENTITY_WAIT_MS'],
   runnerIdentity: ['PAR_RUNNER_IDENTITY'],
   logLevel: ['PAR_LOG_LEVEL', 'LOG_LEVEL'],
@@ -54,6 +58,17 @@ export const workerConfigSchema = z.object({
   scriptConfigFile: z.string().min(1).default('script-config.yaml'),
   /** Cap on a script's stdout + stderr together; the script is killed when it writes more. */
   scriptMaxOutputBytes: int(1, 1_073_741_824).default(10 * 1024 * 1024),
+  /**
+   * Where scripts run: `bwrap` (bubblewrap box, start-up fails if it cannot be built), `none`, or
+   * `auto` (bwrap when it works here, else none with a warning). See src/actions/script/sandbox.ts.
+   */
+  scriptSandbox: z.enum(['auto', 'bwrap', 'none']).default('auto'),
+  /** Run scripts as this user (name, uid or uid:gid; not root); the worker must run as root. */
+  scriptUser: z.string().min(1).optional(),
+  /** Extra host paths (absolute) shown read-only inside the script sandbox, e.g. /opt/scripts. */
+  scriptSandboxBind: z.array(z.string().min(1).startsWith('/', 'must be absolute paths')).default([]),
+  /** `host`: scripts share the worker's network; `none`: only the box's own loopback (needs bwrap). */
+  scriptSandboxNetwork: z.enum(['host', 'none']).default('host'),
   /** How long to wait for the runner to enroll and write its identity before giving up (0: forever). */
   identityWaitMs: int(0, 86_400_000).default(0),
   /** base64 of the runner's config.yaml (`par runner --enroll -f env`): used when the config dir has none. */
@@ -68,5 +83,6 @@ export function loadWorkerConfig(env: Env, overrides: Partial<Record<keyof typeo
   const shaped: Record<string, unknown> = { ...raw };
   if (raw.allowlist !== undefined) shaped['allowlist'] = splitList(raw.allowlist);
   if (raw.httpHostAllowlist !== undefined) shaped['httpHostAllowlist'] = splitGlobList(raw.httpHostAllowlist);
+  if (raw.scriptSandboxBind !== undefined) shaped['scriptSandboxBind'] = splitList(raw.scriptSandboxBind);
   return parseSettings(workerConfigSchema, { ...shaped, ...overrides }, sources, from);
 }

@@ -123,6 +123,8 @@ export const ERROR_CODES = {
   PAR_ERR_K8S_AUTH_PLUGIN_FAILED: { message: 'The kubeconfig credential plugin (exec or auth-provider command) failed; its output is not shown', retryable: false, httpStatus: 502 },
   // com.datadoghq.http: credentials bound to their origin, worker side (issue 7; src/actions/http/README.md)
   PAR_ERR_HTTP_CONNECTION_ORIGIN_REQUIRED: { message: 'The HTTP connection has a credential file but no baseUrl: its credentials must be bound to one origin', retryable: false, httpStatus: 400 },
+  // com.datadoghq.script sandbox (issue 7, scripts in a box)
+  PAR_ERR_SCRIPT_SANDBOX_FAILED: { message: 'The script sandbox (bubblewrap) could not be built or could not start the program', retryable: false, httpStatus: 500 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

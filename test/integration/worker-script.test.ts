@@ -32,7 +32,10 @@ describe('worker: com.datadoghq.script', () => {
     for (const name of [SECRET_ENV, ALLOWED_ENV]) saved[name] = process.env[name];
     process.env[SECRET_ENV] = 'w0rker-only-s3cret';
     process.env[ALLOWED_ENV] = 'shared-value';
-    h = await startWorkerHarness('worker-script', { identityAllowlist: ['com.datadoghq.script.*'] });
+    // Unboxed (PAR_SCRIPT_SANDBOX=none): these scripts live in, and write pid files to, the config
+    // dir, which a sandbox hides. The boxed runs: test/integration/script-sandbox.test.ts and
+    // test/security/script-box.test.ts.
+    h = await startWorkerHarness('worker-script', { identityAllowlist: ['com.datadoghq.script.*'], config: { scriptSandbox: 'none' } });
     await writeFile(join(h.configDir, 'env.mjs'), 'process.stdout.write(JSON.stringify(process.env));\n');
     await writeFile(join(h.configDir, 'script-config.yaml'), stringify({
       schemaId: 'script-credentials-v1',

@@ -9,6 +9,7 @@ import { ScriptConfigStore } from './config-store.js';
 import { enrichScriptAction } from './enrich.js';
 import type { ParentEnv } from './environment.js';
 import { runPredefinedPowershellScriptAction, runPredefinedScriptAction, type ScriptRuntime } from './run-script.js';
+import type { ScriptSandbox } from './sandbox.js';
 import { scriptTestConnectionAction } from './test-connection.js';
 
 export interface ScriptBundleOptions {
@@ -18,6 +19,11 @@ export interface ScriptBundleOptions {
   maxOutputBytes?: number;
   /** The worker's environment; allowedEnvVars are copied from it. Default: nothing passes. */
   parentEnv?: ParentEnv;
+  /**
+   * Where scripts run (PAR_SCRIPT_SANDBOX / PAR_SCRIPT_USER), prepared and probed by the worker
+   * at start-up (`prepareScriptSandbox`). Default: no sandbox, as the worker's user.
+   */
+  sandbox?: ScriptSandbox;
 }
 
 export interface ScriptBundle {
@@ -34,6 +40,7 @@ export function createScriptBundle(options: ScriptBundleOptions = {}): ScriptBun
     configFile: options.configFile ?? DEFAULT_SCRIPT_CONFIG_FILE,
     maxOutputBytes: options.maxOutputBytes ?? DEFAULT_SCRIPT_MAX_OUTPUT_BYTES,
     parentEnv: Object.freeze({ ...(options.parentEnv ?? {}) }),
+    sandbox: options.sandbox ?? { kind: 'none' },
   };
   return {
     actions: [

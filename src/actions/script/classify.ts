@@ -49,6 +49,9 @@ export function classifyProcessEnd(end: Exclude<ProcessEnd, { kind: 'exited' }>,
       const what = code === 'ENOENT' ? 'program not found' : code === 'EACCES' ? 'program not executable' : code;
       return new ParError('PAR_ERR_SCRIPT_SPAWN_FAILED', `script ${ctx.script}: ${what}`, { cause: end.error });
     }
+    case 'sandboxFailed':
+      // bwrap's own message: paths from the operator's config and the box, no parameter values.
+      return new ParError('PAR_ERR_SCRIPT_SANDBOX_FAILED', `script ${ctx.script}: the sandbox could not run the program: ${end.message}`);
   }
 }
 

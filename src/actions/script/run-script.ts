@@ -1,7 +1,8 @@
 /**
  * `com.datadoghq.script.runPredefinedScript` and `runPredefinedPowershellScript`: look the script
  * up in the config, check `parameters` against its JSON Schema, render its argv, run it without a
- * shell in a scrubbed environment, and report {executedCommand, exitCode, stdout, stderr,
+ * shell in a scrubbed environment, inside the worker's script sandbox (`sandbox.ts`: bubblewrap, or
+ * none; and/or another user), and report {executedCommand, exitCode, stdout, stderr,
  * durationMillis}. A non-zero exit fails the task (PAR_ERR_SCRIPT_EXIT_NONZERO, with the exit
  * code and the stderr tail) unless `noFailOnError`.
  */
@@ -14,6 +15,8 @@ import { locateScriptConfig, type ScriptConfigStore } from './config-store.js';
 import { findOnPath, scriptEnvironment, type ParentEnv } from './environment.js';
 import { runScriptInputSchema, type RunScriptInput } from './inputs.js';
 import { runProcess } from './process-runner.js';
+import type { ScriptSandbox } from './sandbox.js';
+import { prepareLaunch } from './sandbox-launch.js';
 import { renderTemplate } from '../template.js';
 import { renderInlinePowershell } from './powershell-inline.js';
 
@@ -34,6 +37,8 @@ export interface ScriptRuntime {
   readonly maxOutputBytes: number;
   /** The worker's environment: the source of allowedEnvVars and of the PATH searched for pwsh. */
   readonly parentEnv: ParentEnv;
+  /** Where scripts run: decided and probed at worker start-up (`sandbox-setup.ts`). */
+  readonly sandbox: ScriptSandbox;
 }
 
 export interface RunScriptOutput {
@@ -127,12 +132,22 @@ export async function runPredefined(kind: ScriptKind, inputs: RunScriptInput, ct
   const timeoutSignal = timeoutSeconds === undefined ? undefined : AbortSignal.timeout(timeoutSeconds * 1000);
   const signal = timeoutSignal ? AbortSignal.any([ctx.signal, timeoutSignal]) : ctx.signal;
 
-  const result = await runProcess({
+  const env = scriptEnvironment(script.allowedEnvVars, runtime.parentEnv);
+  const launch = await prepareLaunch(runtime.sandbox, {
+    script: name,
     program: command.program,
     args: command.args,
-    env: scriptEnvironment(script.allowedEnvVars, runtime.parentEnv),
+    path: env['PATH'] ?? '',
+    ...(script.kind === 'powershell' ? { files: script.inline === undefined ? [script.program] : [], programDir: true } : {}),
+  });
+  const result = await runProcess({
+    program: launch.program,
+    args: launch.args,
+    env,
     maxOutputBytes: runtime.maxOutputBytes,
     signal,
+    user: launch.user,
+    statusFd: launch.statusFd,
   });
   const failure = { script: name, taskSignal: ctx.signal, timeoutSignal, timeoutSeconds, maxOutputBytes: runtime.maxOutputBytes };
   if (result.ended.kind !== 'exited') throw classifyProcessEnd(result.ended, failure);
