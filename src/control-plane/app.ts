@@ -5,6 +5,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ControlPlaneDeps } from './deps.js';
 import { installErrorHandling } from './http-errors.js';
+import { DEFAULT_BODY_LIMIT, installInputLimits } from './input-limits.js';
 import { controlPlaneKeysRoutes } from './routes/control-plane-keys.js';
 import { healthRoutes } from './routes/health.js';
 import { runnerCreateRoutes } from './routes/runner-create.js';
@@ -25,8 +26,10 @@ export function buildApp(deps: ControlPlaneDeps): ControlPlaneApp {
   // The process logger carries the central redaction list (keys, tokens, authorization headers).
   // Typed as Fastify's base logger so the app and its plugins share the default generics.
   const loggerInstance: FastifyBaseLogger = deps.logger;
-  const app = Fastify({ loggerInstance });
+  const app = Fastify({ loggerInstance, bodyLimit: DEFAULT_BODY_LIMIT });
   installErrorHandling(app);
+  // Size, nesting and id-shape limits on every route, before any handler (input-limits.ts).
+  installInputLimits(app);
   // Release long polls before the server waits for in-flight requests to finish.
   app.addHook('preClose', async () => {
     await deps.wakeups.close();

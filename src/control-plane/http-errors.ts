@@ -9,6 +9,11 @@ import { ParError, isParError } from '../errors/par-error.js';
 
 export function invalidRequest(error: z.ZodError, where: string): ParError {
   const issue = error.issues[0];
+  // An unknown field is named by its own path (`connection`, `settings.x`), not its parent's.
+  if (issue?.code === 'unrecognized_keys') {
+    const names = issue.keys.map((k) => [...issue.path.map(String), k].join('.'));
+    return new ParError('PAR_ERR_REQUEST_INVALID', `${names.join(', ')}: unknown field${names.length > 1 ? 's' : ''} (${where})`);
+  }
   const field = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : where;
   return new ParError('PAR_ERR_REQUEST_INVALID', `${field}: ${issue?.message ?? 'invalid'}`);
 }
