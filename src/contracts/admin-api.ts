@@ -228,10 +228,12 @@ export type Integration = z.infer<typeof integrationSchema>;
  * Path of the credential file on the runner, relative to its config dir: the control plane only
  * ever knows where the secret is, never the secret.
  */
-export const credentialPathSchema = z.string().min(1).max(500).refine(
-  (p) => !p.startsWith('/') && !p.startsWith('\\') && !/^[A-Za-z]:/.test(p) && !p.split(/[\\/]/).includes('..'),
-  'must be a relative path inside the runner config dir (no leading /, no ..)',
-);
+export function isConfigRelativePath(p: string): boolean {
+  return p.length > 0 && !p.startsWith('/') && !p.startsWith('\\') && !p.startsWith('~') && !/^[A-Za-z]:/.test(p)
+    && !p.includes('\0') && !p.split(/[\\/]/).includes('..');
+}
+export const CONFIG_RELATIVE_PATH_RULE = 'must be a relative path inside the runner config dir (no leading / or ~, no .. segment)';
+export const credentialPathSchema = z.string().min(1).max(500).refine(isConfigRelativePath, CONFIG_RELATIVE_PATH_RULE);
 
 /** Non-secret settings: base URL, header templates, kubeconfig context... (secret-named keys refused). */
 export const connectionSettingsSchema = z.record(z.string(), z.unknown());
