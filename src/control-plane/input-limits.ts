@@ -6,8 +6,9 @@
  *  - nesting: a parsed JSON body nested deeper than MAX_JSON_DEPTH is refused (400
  *    PAR_ERR_REQUEST_INVALID naming where), before it can reach signing (JSON.stringify
  *    recurses), storing or the secret guard. The walk is iterative, so any depth is safe to check;
- *  - URL parameters: every `:param` must be a well-formed id (contracts/ids.ts), else 404
- *    PAR_ERR_NOT_FOUND: a malformed id names nothing, and never reaches Redis.
+ *  - URL parameters: every `:param` of an API route (`/api/...`) must be a well-formed id
+ *    (contracts/ids.ts), else 404 PAR_ERR_NOT_FOUND: a malformed id names nothing, and never
+ *    reaches Redis. (The web page's routes serve one static shell whatever the URL says.)
  */
 import type { FastifyInstance } from 'fastify';
 import { isWellFormedId } from '../contracts/ids.js';
@@ -46,7 +47,7 @@ export function refuseTooDeep(body: unknown, where = 'body'): void {
 export function installInputLimits(app: FastifyInstance): void {
   app.addHook('preHandler', async (request) => {
     const params = request.params as Record<string, unknown> | undefined;
-    if (params && typeof params === 'object') {
+    if (params && typeof params === 'object' && (request.routeOptions.url ?? '').startsWith('/api/')) {
       for (const [name, value] of Object.entries(params)) {
         if (!isWellFormedId(value)) throw new ParError('PAR_ERR_NOT_FOUND', `${name}: not a well-formed id`);
       }
