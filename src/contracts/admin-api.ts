@@ -5,6 +5,7 @@
  * DD-APPLICATION-KEY. Blocks owned by other areas are appended below, clearly separated.
  */
 import { z } from 'zod';
+import { idSchema } from './ids.js';
 import { runnerViewSchema, taskViewSchema } from './tasks-api.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -63,15 +64,15 @@ export type PrincipalType = z.infer<typeof principalTypeSchema>;
 /** Who a grant is for; for a role, `id` is the role name. */
 export const principalRefSchema = z.object({
   type: principalTypeSchema,
-  id: z.string().min(1),
-});
+  id: idSchema,
+}).strict();
 export type PrincipalRef = z.infer<typeof principalRefSchema>;
 
 /** Who can own an app key (and so be a caller). */
 export const keyOwnerSchema = z.object({
   type: z.enum(['user', 'service_account']),
-  id: z.string().min(1),
-});
+  id: idSchema,
+}).strict();
 export type KeyOwner = z.infer<typeof keyOwnerSchema>;
 
 // --- me, users, teams, service accounts, roles ------------------------------------------------
@@ -111,10 +112,10 @@ export const teamViewSchema = z.object({
 export type TeamView = z.infer<typeof teamViewSchema>;
 export const createTeamRequestSchema = z.object({
   name: nameSchema,
-  members: z.array(z.string().min(1)).default([]),
+  members: z.array(idSchema).max(1000).default([]),
 }).strict();
 export type CreateTeamRequest = z.input<typeof createTeamRequestSchema>;
-export const teamMembersRequestSchema = z.object({ members: z.array(z.string().min(1)) }).strict();
+export const teamMembersRequestSchema = z.object({ members: z.array(idSchema).max(1000) }).strict();
 export const teamsResponseSchema = z.object({ teams: z.array(teamViewSchema) });
 
 export const serviceAccountViewSchema = z.object({
@@ -227,10 +228,12 @@ export type Integration = z.infer<typeof integrationSchema>;
  * Path of the credential file on the runner, relative to its config dir: the control plane only
  * ever knows where the secret is, never the secret.
  */
-export const credentialPathSchema = z.string().min(1).max(500).refine(
-  (p) => !p.startsWith('/') && !p.startsWith('\\') && !/^[A-Za-z]:/.test(p) && !p.split(/[\\/]/).includes('..'),
-  'must be a relative path inside the runner config dir (no leading /, no ..)',
-);
+export function isConfigRelativePath(p: string): boolean {
+  return p.length > 0 && !p.startsWith('/') && !p.startsWith('\\') && !p.startsWith('~') && !/^[A-Za-z]:/.test(p)
+    && !p.includes('\0') && !p.split(/[\\/]/).includes('..');
+}
+export const CONFIG_RELATIVE_PATH_RULE = 'must be a relative path inside the runner config dir (no leading / or ~, no .. segment)';
+export const credentialPathSchema = z.string().min(1).max(500).refine(isConfigRelativePath, CONFIG_RELATIVE_PATH_RULE);
 
 /** Non-secret settings: base URL, header templates, kubeconfig context... (secret-named keys refused). */
 export const connectionSettingsSchema = z.record(z.string(), z.unknown());
@@ -250,7 +253,7 @@ export const connectionsResponseSchema = z.object({ connections: z.array(connect
 
 export const createConnectionRequestSchema = z.object({
   name: nameSchema,
-  runnerId: z.string().min(1),
+  runnerId: idSchema,
   integration: integrationSchema,
   settings: connectionSettingsSchema.default({}),
   credentialPath: credentialPathSchema.optional(),
@@ -265,13 +268,13 @@ export const updateConnectionRequestSchema = z.object({
 }).strict();
 export type UpdateConnectionRequest = z.input<typeof updateConnectionRequestSchema>;
 
-export const listConnectionsQuerySchema = z.object({ runnerId: z.string().min(1).optional() });
+export const listConnectionsQuerySchema = z.object({ runnerId: idSchema.optional() });
 
 // --- task list --------------------------------------------------------------------------------
 
 export const MAX_TASK_LIST_LIMIT = 200;
 export const listTasksQuerySchema = z.object({
-  runnerId: z.string().min(1).optional(),
+  runnerId: idSchema.optional(),
   limit: z.coerce.number().int().min(1).max(MAX_TASK_LIST_LIMIT).default(50),
 });
 export type ListTasksQuery = z.input<typeof listTasksQuerySchema>;

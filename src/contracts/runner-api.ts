@@ -3,6 +3,7 @@
  * batch heartbeat, fenced result publication). Both sides parse with these schemas.
  */
 import { z } from 'zod';
+import { idSchema } from './ids.js';
 import { taskOutcomeSchema } from './task.js';
 
 export const RUNNER_API = {
@@ -29,7 +30,7 @@ export const enrollRequestSchema = z.object({
   allowlist: z.array(z.string()).default([]),
   modes: z.array(z.string()).default(['pull']),
   version: z.string().default('unknown'),
-});
+}).strict();
 export type EnrollRequest = z.input<typeof enrollRequestSchema>;
 
 /**
@@ -54,7 +55,7 @@ export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
 export const dequeueRequestSchema = z.object({
   max: z.number().int().min(1).max(100).default(10),
   waitMs: z.number().int().min(0).max(60_000).default(20_000),
-});
+}).strict();
 export type DequeueRequest = z.input<typeof dequeueRequestSchema>;
 
 export const deliverySchema = z.object({
@@ -70,8 +71,8 @@ export const dequeueResponseSchema = z.object({ tasks: z.array(deliverySchema) }
 export type DequeueResponse = z.infer<typeof dequeueResponseSchema>;
 
 export const heartbeatRequestSchema = z.object({
-  leases: z.array(z.object({ taskId: z.string(), leaseToken: z.string() })).max(1000),
-});
+  leases: z.array(z.object({ taskId: idSchema, leaseToken: z.string().max(200) }).strict()).max(1000),
+}).strict();
 export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
 
 /** Per lease: `ok` extended; `stale` superseded by a newer delivery; `final` the task already has a result. */
@@ -84,10 +85,11 @@ export const heartbeatResponseSchema = z.object({
 });
 export type HeartbeatResponse = z.infer<typeof heartbeatResponseSchema>;
 
+/** Strict at the top; the outcome is the worker's own data and stays open to added fields. */
 export const publishRequestSchema = z.object({
-  leaseToken: z.string(),
+  leaseToken: z.string().max(200),
   outcome: taskOutcomeSchema,
-});
+}).strict();
 export type PublishRequest = z.infer<typeof publishRequestSchema>;
 
 /** `recorded`: this publish set the final result; `duplicate`: a result was already recorded (ack). */
@@ -106,7 +108,7 @@ export const healthReportSchema = z.object({
   healthy: z.boolean(),
   /** Why the runner is not healthy (Redis unreachable, polls failing...), human-readable, no secrets. */
   problems: z.array(z.string().max(500)).max(20).default([]),
-});
+}).strict();
 export type HealthReport = z.input<typeof healthReportSchema>;
 
 export const healthResponseSchema = z.object({ receivedAt: z.number() });

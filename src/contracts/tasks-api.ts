@@ -1,5 +1,6 @@
 /** Wire schemas of the user-facing task API (submit a task, read its status and result). */
 import { z } from 'zod';
+import { idSchema } from './ids.js';
 import { actionFqnSchema, taskInputsSchema, taskOutcomeSchema, taskStateSchema } from './task.js';
 
 export const TASKS_API = {
@@ -10,12 +11,12 @@ export const TASKS_API = {
 
 export const submitTaskRequestSchema = z.object({
   /** Runner id, or runner name within the caller's org. */
-  runner: z.string().min(1),
+  runner: idSchema,
   action: actionFqnSchema,
   inputs: taskInputsSchema.default({}),
-  connectionId: z.string().min(1).optional(),
+  connectionId: idSchema.optional(),
   timeoutMs: z.number().int().min(1).max(3_600_000).default(60_000),
-});
+}).strict();
 export type SubmitTaskRequest = z.input<typeof submitTaskRequestSchema>;
 
 export const taskViewSchema = z.object({

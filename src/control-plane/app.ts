@@ -4,7 +4,8 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ControlPlaneDeps } from './deps.js';
-import { installErrorHandling } from './http-errors.js';
+import { frameworkErrors, installErrorHandling } from './http-errors.js';
+import { DEFAULT_BODY_LIMIT, installInputLimits } from './input-limits.js';
 import { controlPlaneKeysRoutes } from './routes/control-plane-keys.js';
 import { healthRoutes } from './routes/health.js';
 import { runnerCreateRoutes } from './routes/runner-create.js';
@@ -21,12 +22,28 @@ import { webRoutes } from './routes/web.js';
 
 export type ControlPlaneApp = FastifyInstance;
 
+/** One route as registered (method, URL pattern): the input sweep test covers each automatically. */
+export interface RouteEntry { method: string; url: string }
+const routeTables = new WeakMap<FastifyInstance, RouteEntry[]>();
+
+/** Every route of an app built by buildApp (HEAD routes Fastify adds for GETs left out). */
+export function routeTable(app: ControlPlaneApp): readonly RouteEntry[] {
+  return routeTables.get(app) ?? [];
+}
+
 export function buildApp(deps: ControlPlaneDeps): ControlPlaneApp {
   // The process logger carries the central redaction list (keys, tokens, authorization headers).
   // Typed as Fastify's base logger so the app and its plugins share the default generics.
   const loggerInstance: FastifyBaseLogger = deps.logger;
-  const app = Fastify({ loggerInstance });
+  const app = Fastify({ loggerInstance, bodyLimit: DEFAULT_BODY_LIMIT, frameworkErrors });
+  const routes: RouteEntry[] = [];
+  routeTables.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
   installErrorHandling(app);
+  // Size, nesting and id-shape limits on every route, before any handler (input-limits.ts).
+  installInputLimits(app);
   // Release long polls before the server waits for in-flight requests to finish.
   app.addHook('preClose', async () => {
     await deps.wakeups.close();

@@ -70,7 +70,12 @@ const routes: Route[] = [
   { name: 'GET /connections?runnerId', needed: 'viewer', ok: 200, run: (c) => h.request('GET', `${ADMIN_API.connections}?runnerId=${c.runnerId}`, { headers: c.headers }) },
   { name: 'GET /connections/:id', needed: 'viewer', ok: 200, run: (c) => h.request('GET', ADMIN_API.connection(c.connectionId), { headers: c.headers }) },
   {
-    name: 'PATCH /connections/:id', needed: 'contributor', ok: 200,
+    // Harmless fields (the name) are contributor work; re-aiming (baseUrl, credentialPath...) is editor work.
+    name: 'PATCH /connections/:id (name)', needed: 'contributor', ok: 200,
+    run: (c) => h.request('PATCH', ADMIN_API.connection(c.connectionId), { headers: c.headers, body: { name: `renamed-${next()}` } }),
+  },
+  {
+    name: 'PATCH /connections/:id (baseUrl)', needed: 'editor', ok: 200,
     run: (c) => h.request('PATCH', ADMIN_API.connection(c.connectionId), { headers: c.headers, body: { settings: { baseUrl: `http://127.0.0.1:9/${next()}` } } }),
   },
   {
@@ -160,7 +165,7 @@ after(async () => {
 describe('access matrix: principal x route', () => {
   it('covers every principal kind and route', () => {
     assert.equal(subjects.length, 15);
-    assert.equal(routes.length, 15);
+    assert.equal(routes.length, 16);
   });
 
   for (let i = 0; i < 15; i++) {

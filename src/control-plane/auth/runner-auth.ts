@@ -4,6 +4,7 @@
  * verifying), and `lastSeenAt` is written at most once per TOUCH_EVERY_MS per runner.
  */
 import type { Redis } from 'ioredis';
+import { isWellFormedId } from '../../contracts/ids.js';
 import { importSigningKey, type SigningKey } from '../../crypto/keys.js';
 import { peekRunnerId, verifyRunnerToken } from '../../crypto/runner-token.js';
 import { ParError } from '../../errors/par-error.js';
@@ -34,6 +35,8 @@ export class RunnerAuthenticator {
     if (!token) throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', 'no bearer token');
     const runnerId = peekRunnerId(token);
     if (!runnerId) throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', 'no issuer');
+    // The issuer becomes a Redis key: a malformed one (`x:ready`) names no runner.
+    if (!isWellFormedId(runnerId)) throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', 'malformed issuer');
     // The cached key alone would let a deleted runner in on a process that did not delete it:
     // one EXISTS per call makes a deletion count at once everywhere.
     const [runner, exists] = await Promise.all([this.load(runnerId), this.redis.exists(this.ks.runner(runnerId))]);

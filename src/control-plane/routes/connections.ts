@@ -1,8 +1,11 @@
 /**
  * Connections on a runner: create, list, read, update, delete. Reading needs viewer on the
- * runner (`connections_read`), changing needs contributor (`connections_write`). A body carrying
- * a secret is refused (400 PAR_ERR_SECRET_REFUSED) before anything else is looked at; deleting a
- * connection that queued or running tasks use is refused (409) naming them.
+ * runner (`connections_read`), changing needs contributor (`connections_write`), and aiming one
+ * (creating it with credentials, changing its credentialPath, baseUrl, kubeconfig or other target
+ * settings) needs editor (connection-rules.ts). A body carrying a secret is refused (400
+ * PAR_ERR_SECRET_REFUSED) before anything else is looked at; a connection breaking the shape rules
+ * (an http connection with credentials and no baseUrl, a path leaving the config dir) is 400
+ * PAR_ERR_REQUEST_INVALID; deleting a connection that queued or running tasks use is refused (409).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
@@ -13,12 +16,13 @@ import { ParError } from '../../errors/par-error.js';
 import { requireCaller, requireRunnerAccess, type Caller } from '../auth/access.js';
 import type { ControlPlaneDeps } from '../deps.js';
 import { parseInput } from '../http-errors.js';
+import { accessToCreate, checkConnectionShape, reaimedFields } from '../connection-rules.js';
 import { refuseSecrets } from '../secret-guard.js';
 import {
   createConnection, deleteConnection, getConnection, listConnections, toConnectionView, updateConnection, type ConnectionRecord,
 } from '../store/connections.js';
 import { SCOPES } from '../store/credentials.js';
-import { effectiveAccess } from '../store/grants.js';
+import { atLeast, effectiveAccess } from '../store/grants.js';
 import { listRunners } from '../store/runners.js';
 import { activeTasksUsing } from '../store/task-index.js';
 
@@ -45,7 +49,9 @@ export function connectionRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
       const caller = await requireCaller(deps, request.headers, SCOPES.connectionsWrite);
       refuseSecrets(request.body);
       const body = parseInput(createConnectionRequestSchema, request.body ?? {}, 'body');
-      const { runner } = await requireRunnerAccess(deps, caller, body.runnerId, 'contributor');
+      const shape = { integration: body.integration, settings: body.settings, credentialPath: body.credentialPath };
+      checkConnectionShape(shape);
+      const { runner } = await requireRunnerAccess(deps, caller, body.runnerId, accessToCreate(shape));
       const id = await createConnection(redis, ks, {
         orgId: caller.orgId, runnerId: runner.id, name: body.name, integration: body.integration, settings: body.settings,
         ...(body.credentialPath !== undefined ? { credentialPath: body.credentialPath } : {}),
@@ -81,7 +87,20 @@ export function connectionRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
       refuseSecrets(request.body);
       const { id } = parseInput(idParamsSchema, request.params, 'params');
       const body = parseInput(updateConnectionRequestSchema, request.body ?? {}, 'body');
-      const current = await load(caller, id, 'contributor');
+      const current = await load(caller, id, 'viewer');
+      const next = {
+        integration: current.integration,
+        settings: body.settings ?? current.settings,
+        credentialPath: body.credentialPath === null ? undefined : (body.credentialPath ?? current.credentialPath),
+      };
+      const reaimed = reaimedFields(current, next);
+      const needed = reaimed.length > 0 ? 'editor' : 'contributor';
+      const { access } = await requireRunnerAccess(deps, caller, current.runnerId, 'viewer');
+      if (!atLeast(access, needed)) {
+        const what = reaimed.length > 0 ? `changing ${reaimed.join(', ')} re-aims the connection: ` : '';
+        throw new ParError('PAR_ERR_AUTH_FORBIDDEN', `${what}${needed} access on the runner needed (you have ${access})`);
+      }
+      checkConnectionShape(next);
       const updated = await updateConnection(redis, ks, current, body, deps.now());
       request.log.info({ connectionId: id }, 'connection updated');
       return toConnectionView(updated);
