@@ -73,7 +73,8 @@ describe('round trip', () => {
   test('a non-allowlisted action comes back as a clear failure and never runs', async () => {
     const before = target.requests.length;
     const { code, stderr } = await runCli(
-      ['task', 'run', '--action', 'com.datadoghq.http.testConnection', '--runner', system.runnerName, '--input', JSON.stringify({ url: `${target.url}/health` }), '--wait'],
+      // http.testConnection is inherited from http.request (vendor semantics): a bundle the runner does not allow at all.
+      ['task', 'run', '--action', 'com.datadoghq.script.runPredefinedScript', '--runner', system.runnerName, '--input', JSON.stringify({ scriptName: 'anything' }), '--wait'],
       { DD_BASE_URL: system.cpUrl, DD_APP_KEY: system.keys.appKey },
     );
     assert.equal(code, 1);

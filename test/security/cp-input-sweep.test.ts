@@ -57,12 +57,14 @@ async function send(method: string, path: string, options: { body?: string | Buf
 }
 
 /**
- * An oversize body: the server answers 413 as soon as it sees the length and may close before the
- * client finished writing, so the answer is read from the response event and a later EPIPE ignored.
+ * An oversize body. The server answers 413 from the declared length; the connection is not asked
+ * to close, so the server drains the rest of the body instead of resetting the socket (a reset
+ * could discard the 413 still in flight). EPIPE / ECONNRESET while writing are tolerated when the
+ * answer came first; without an answer, the socket's close settles the call.
  */
 function sendOversize(method: string, path: string, body: Buffer, headers: Record<string, string>): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${url}${path}`, { method, agent: false, timeout: 30_000, headers: { ...headers, connection: 'close', 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
+    const req = httpRequest(`${url}${path}`, { method, agent: false, timeout: 30_000, headers: { ...headers, 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => { text += chunk; });
@@ -70,10 +72,12 @@ function sendOversize(method: string, path: string, body: Buffer, headers: Recor
         let parsed: { code?: string; message?: string } = {};
         try { parsed = JSON.parse(text) as typeof parsed; } catch { /* not JSON */ }
         resolve({ status: res.statusCode ?? 0, code: parsed.code, message: parsed.message, text });
+        req.destroy();
       });
     });
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer to an oversize body`)));
     req.on('error', (error: NodeJS.ErrnoException) => { if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error); });
+    req.on('close', () => setTimeout(() => reject(new Error(`${method} ${path}: connection closed without an answer to an oversize body`)), 1_000));
     req.end(body);
   });
 }

@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import { request as undiciRequest } from 'undici';
 import { ADMIN_API } from '../../src/contracts/admin-api.js';
 import type { TaskView } from '../../src/contracts/tasks-api.js';
+import { keySpace } from '../../src/control-plane/store/key-space.js';
 import { readIdentity } from '../../src/runner/identity-file.js';
+import { connectRedis } from '../helpers/redis.js';
 import { startFakeKubeApiServer, type FakeKubeApiServer } from '../fakes/kube-api-server.js';
 import { startSystem, type System } from '../helpers/system.js';
 import { startTargetServer, type TargetServer } from '../helpers/target-server.js';
@@ -132,18 +134,21 @@ describe('security: files are files, paths stay inside the config dir', () => {
     await expectRefused(await kubeTask('kube/huge.yaml'), 'PAR_ERR_FILE_TOO_LARGE', seen);
   });
 
-  test('7. ".." paths: refused by the control plane as credentialPath, by the worker as kubeconfigPath', async () => {
+  test('7. ".." paths: refused by the control plane, and by the worker when one gets past it', async () => {
     const seen = counts();
     await assertControlPlaneRefuses('../outside/stolen.json');
-    await expectRefused(await kubeTask('../kube-outside.yaml'), 'PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR', seen);
-    await expectRefused(await kubeTask('kube/../kube/config.yaml'), 'PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR', seen);
+    await assertControlPlaneRefuses('credentials/x.json', { kubeconfigPath: '../kube-outside.yaml' }, 'kubernetes');
+    // A connection rewritten behind the control plane's back (an older or compromised control plane).
+    await expectRefused(await kubeTaskBypassing('../kube-outside.yaml'), 'PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR', seen);
+    await expectRefused(await kubeTaskBypassing('kube/../kube/config.yaml'), 'PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR', seen);
   });
 
   test('8. absolute paths are refused, even one pointing inside the config dir', async () => {
     const seen = counts();
     await assertControlPlaneRefuses(join(outside.path, 'stolen.json'));
-    await expectRefused(await kubeTask(join(outside.path, 'kubeconfig.yaml')), 'PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR', seen);
-    await expectRefused(await kubeTask(join(dir, 'kube', 'config.yaml')), 'PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR', seen);
+    await assertControlPlaneRefuses('credentials/x.json', { kubeconfigPath: join(dir, 'kube', 'config.yaml') }, 'kubernetes');
+    await expectRefused(await kubeTaskBypassing(join(outside.path, 'kubeconfig.yaml')), 'PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR', seen);
+    await expectRefused(await kubeTaskBypassing(join(dir, 'kube', 'config.yaml')), 'PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR', seen);
   });
 
   test('9. a credential file that symlinks out of the config dir is PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR', async () => {
@@ -178,15 +183,27 @@ describe('security: files are files, paths stay inside the config dir', () => {
     assert.doesNotMatch(JSON.stringify(done), /uid=/);
   });
 
-  async function assertControlPlaneRefuses(credentialPath: string): Promise<void> {
+  async function assertControlPlaneRefuses(credentialPath: string, settings: Record<string, unknown> = { baseUrl: target.url }, integration = 'http'): Promise<void> {
     const identity = await readIdentity(dir);
     const res = await undiciRequest(`${system.cpUrl}${ADMIN_API.connections}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'dd-application-key': system.keys.appKey },
-      body: JSON.stringify({ runnerId: identity?.runnerId, name: `bad-${Date.now()}`, integration: 'http', credentialPath, settings: { baseUrl: target.url } }),
+      body: JSON.stringify({ runnerId: identity?.runnerId, name: `bad-${Date.now()}`, integration, credentialPath, settings }),
     });
     const body = (await res.body.json()) as { code?: string };
-    assert.equal(res.statusCode, 400, `credentialPath ${credentialPath} was accepted`);
+    assert.equal(res.statusCode, 400, `${credentialPath} / ${JSON.stringify(settings)} was accepted`);
     assert.equal(body.code, 'PAR_ERR_REQUEST_INVALID');
+  }
+
+  /** A kubernetes connection made valid, then given `kubeconfigPath` straight in the control plane's Redis. */
+  async function kubeTaskBypassing(kubeconfigPath: string): Promise<TaskView> {
+    const id = await kubeConn('kube/config.yaml');
+    const redis = connectRedis();
+    try {
+      await redis.hset(keySpace(system.cpPrefix).connection(id), 'settings', JSON.stringify({ kubeconfigPath }));
+    } finally {
+      redis.disconnect();
+    }
+    return run('com.datadoghq.kubernetes.core.listPod', { namespace: 'default' }, id);
   }
 });
