@@ -115,6 +115,11 @@ export const ERROR_CODES = {
   PAR_ERR_K8S_STATUS: { message: 'The Kubernetes API server answered with an unexpected status', retryable: false, httpStatus: 502 },
   PAR_ERR_K8S_RESPONSE_TOO_LARGE: { message: 'The Kubernetes API response exceeds the size cap', retryable: false, httpStatus: 502 },
   PAR_ERR_K8S_ROLLBACK_UNAVAILABLE: { message: 'The deployment cannot be rolled back (paused, or no such previous revision)', retryable: false, httpStatus: 409 },
+  // key rotation: control-plane signing keys and runner identities (issue 7, keys that can be rotated)
+  PAR_ERR_TASK_KEY_RETIRED: { message: 'The task is signed with a control-plane key that has been retired', retryable: false, httpStatus: 400 },
+  PAR_ERR_KEYS_UNTRUSTED: { message: 'The key-fetch answer holds a key no trusted key endorses, or was tampered with', retryable: false, httpStatus: 502 },
+  PAR_ERR_IDENTITY_ROTATION_INVALID: { message: 'The identity rotation request is not valid (wrong or stale proof, replay, or not signed with the current key)', retryable: false, httpStatus: 401 },
+  PAR_ERR_SIGNING_KEY_ROTATION_CONFLICT: { message: 'Another rotation of the signing key happened at the same time; run it again', retryable: true, httpStatus: 409 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
