@@ -3,13 +3,17 @@
  * the control plane rotates its signing key, the runner writes the new key (and the old key's
  * retirement time) there before it accepts a task signed with it; a worker re-reads the file when
  * a task names a key it does not know, and every few seconds when the file changed, so it also
- * learns retirements.
+ * learns retirements. A runner without config.yaml (PAR_RUNNER_IDENTITY) shares its last key
+ * answer in its Redis instead: the worker walks that chain from its own pinned keys, so whoever
+ * can write to Redis still cannot add a key.
  */
 import { stat } from 'node:fs/promises';
 import type { TaskVerifier, VerifierKeys } from '../src/crypto/task-signature.js';
 import type { Logger } from '../src/logging/logger.js';
 import { identityPath, readIdentity } from '../src/runner/identity-file.js';
 import { verifierKeys } from '../src/runner/key-manager.js';
+import { keyAnswerSchema } from '../src/contracts/control-plane-keys.js';
+import { applyKeyAnswer } from '../src/crypto/key-chain.js';
 
 const WATCH_MS = 2_000;
 
@@ -18,7 +22,13 @@ export class IdentityKeysReloader {
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<VerifierKeys | undefined> | undefined;
 
-  constructor(private readonly configDir: string, private readonly fromEnv: string | undefined, private readonly logger: Logger) {}
+  constructor(
+    private readonly configDir: string,
+    private readonly fromEnv: string | undefined,
+    private readonly logger: Logger,
+    /** The key answer the runner shared in Redis (JSON), if any. */
+    private readonly sharedAnswer: (runnerId: string) => Promise<string | null> = async () => null,
+  ) {}
 
   /** The verifier's hook for an unknown kid: the file as it is now. */
   keysFor(): Promise<VerifierKeys | undefined> {
@@ -55,7 +65,18 @@ export class IdentityKeysReloader {
   private async read(): Promise<VerifierKeys | undefined> {
     const identity = await readIdentity(this.configDir, this.fromEnv);
     if (!identity) return undefined;
-    this.logger.info({ keys: identity.controlPlaneKeys.keys.length }, 're-read the control-plane keys from the runner identity');
-    return verifierKeys(identity);
+    let keys = verifierKeys(identity);
+    const shared = await this.sharedAnswer(identity.runnerId).catch(() => null);
+    if (shared) {
+      try {
+        const answer = keyAnswerSchema.parse(JSON.parse(shared));
+        const update = await applyKeyAnswer({ keys: keys.keys, retirements: keys.retirements ?? {} }, answer);
+        keys = { keys: update.state.keys, retirements: update.state.retirements };
+      } catch (error) {
+        this.logger.warn({ reason: (error as Error).message }, 'the key answer shared in Redis is not trusted; using the identity file only');
+      }
+    }
+    this.logger.info({ keys: keys.keys.keys.length }, 're-read the control-plane keys');
+    return keys;
   }
 }

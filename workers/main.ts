@@ -13,6 +13,7 @@ import { TaskVerifier } from '../src/crypto/task-signature.js';
 import type { Logger } from '../src/logging/logger.js';
 import { waitForIdentity } from './identity-wait.js';
 import { IdentityKeysReloader } from './identity-reload.js';
+import { keyAnswerKey } from '../src/contracts/control-plane-keys.js';
 import { RESULT_JOB_NAME, resultJobOptions } from './job-options.js';
 import { createTaskProcessor, type TaskJobResult } from './task-processor.js';
 
@@ -50,7 +51,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     throw error;
   }
   // Key rotation: learn new control-plane keys (and retirements) from the runner's config.yaml.
-  const keysReloader = new IdentityKeysReloader(config.configDir, config.runnerIdentity, log);
+  const keysReloader = new IdentityKeysReloader(config.configDir, config.runnerIdentity, log, (runnerId) => connection.get(keyAnswerKey(config.queuePrefix, runnerId)));
   const verifier: TaskVerifier = new TaskVerifier(identity.controlPlaneKeys, {
     retirements: identity.controlPlaneKeyRetirements ?? {},
     refreshKeys: () => keysReloader.keysFor(),

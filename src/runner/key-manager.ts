@@ -6,7 +6,7 @@
  * itself is not. New keys and retirement times are written to config.yaml BEFORE the runner's
  * verifier uses them, so a worker that re-verifies an accepted task always finds its key there.
  */
-import type { KeyRetirements } from '../contracts/control-plane-keys.js';
+import type { KeyAnswer, KeyRetirements } from '../contracts/control-plane-keys.js';
 import { applyKeyAnswer } from '../crypto/key-chain.js';
 import type { TaskVerifier, VerifierKeys } from '../crypto/task-signature.js';
 import { toParError } from '../errors/par-error.js';
@@ -22,6 +22,8 @@ export interface KeyManagerDeps {
   client: Pick<ControlPlaneClient, 'keys'>;
   verifier: () => TaskVerifier;
   refreshMs: number;
+  /** Shares the fetched answer with the workers (runner Redis), before the runner uses a new key. */
+  share?: (answer: KeyAnswer) => Promise<void>;
   logger: Logger;
   now?: () => number;
 }
@@ -89,6 +91,7 @@ export class KeyManager {
       }
       if (!update.changed) return;
       const written = await this.deps.store.update((current) => ({ ...current, controlPlaneKeys: update.state.keys, controlPlaneKeyRetirements: update.state.retirements }));
+      await this.deps.share?.(result.value);
       this.deps.verifier().update(verifierKeys(written));
       this.deps.logger.info({ added: update.added.map((k) => k.slice(0, 12)), retired: update.retired.map((k) => k.slice(0, 12)), reason, persisted: this.deps.store.persisted }, 'control-plane signing keys updated');
     } catch (error) {

@@ -24,6 +24,7 @@ import { registerIdentityRoute } from './admin-identity-route.js';
 import { recoverPendingIdentity } from './identity-rotation.js';
 import { IdentityStore } from './identity-store.js';
 import { KeyManager, verifierKeys } from './key-manager.js';
+import { keyAnswerKey } from '../contracts/control-plane-keys.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { LeaseStore } from './lease-store.js';
 import { PollLoop } from './poll-loop.js';
@@ -65,6 +66,8 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     client,
     verifier: (): TaskVerifier => verifier,
     refreshMs: config.keysRefreshMs,
+    // Workers of a runner without config.yaml learn keys from here (chain-verified on their side).
+    share: async (answer) => { await redis.set(keyAnswerKey(config.queuePrefix, identity.runnerId), JSON.stringify(answer)); },
     logger: logger.child({ component: 'control-plane-keys' }),
   });
   const pinned = verifierKeys(identityStore.current);
