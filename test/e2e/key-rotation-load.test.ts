@@ -3,6 +3,7 @@
  * plane's signing key is rotated twice and the runner's identity once. No task that should pass
  * is refused, every task succeeds exactly once (one request at the service, one recorded result);
  * afterwards a task signed with the first, now retired key is refused with its code and never runs.
+ * Then the same with a runner and worker that run from PAR_RUNNER_IDENTITY (no config.yaml).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,10 +15,13 @@ import { loadOrCreateSigningKey } from '../../src/control-plane/store/signing-ke
 import { enqueueSignedTask } from '../../src/control-plane/store/tasks.js';
 import { importSigningKey } from '../../src/crypto/keys.js';
 import { TaskSigner } from '../../src/crypto/task-signature.js';
-import { identityPath, readIdentity } from '../../src/runner/identity-file.js';
+import { encodeIdentity, identityPath, readIdentity } from '../../src/runner/identity-file.js';
+import { freePort } from '../../src/cli/local-redis.js';
+import { startPar } from '../helpers/processes.js';
+import { tempDir } from '../helpers/tmp.js';
 import { rotateIdentity, rotateSigningKey } from '../helpers/key-rotation.js';
-import { connectRedis } from '../helpers/redis.js';
-import { startSystem, type System } from '../helpers/system.js';
+import { connectRedis, TEST_REDIS_URL } from '../helpers/redis.js';
+import { startSystem, waitForHttpOk, type System } from '../helpers/system.js';
 import { startTargetServer, type TargetServer } from '../helpers/target-server.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -118,5 +122,37 @@ describe('key rotation under load', () => {
     assert.equal(view.outcome?.kind, 'rejected', JSON.stringify(view));
     assert.equal(view.outcome?.error?.code, 'PAR_ERR_TASK_KEY_RETIRED');
     assert.equal(target.requests.filter((r) => r.url.includes(id)).length, 0);
+  });
+
+  test('a runner and worker running from PAR_RUNNER_IDENTITY (no config.yaml) follow a rotation too', async () => {
+    // Replace the file-based runner and workers by env-based ones with the same identity.
+    await Promise.all([system.runner, ...system.workers].map((p) => p.stop('SIGTERM', 5_000)));
+    const identity = (await readIdentity(system.configDir))!;
+    const emptyDir = await tempDir('kr-env');
+    try {
+      const env = {
+        PAR_RUNNER_IDENTITY: encodeIdentity(identity), DD_PRIVATE_RUNNER_CONFIG_DIR: emptyDir.path, REDIS_URL: TEST_REDIS_URL,
+        PAR_QUEUE_PREFIX: `${system.queuePrefix}:env`, ACTIONS_ALLOWLIST: 'com.datadoghq.http.request', PAR_RETRY_BACKOFF_MS: '100',
+      };
+      const adminPort = await freePort();
+      const runner = startPar('runner-env', ['runner'], { ...env, DD_BASE_URL: system.cpUrl, PAR_RUNNER_ADMIN_PORT: String(adminPort), PAR_POLL_BACKOFF_MAX_MS: '300', PAR_PUBLISH_BACKOFF_MAX_MS: '300' });
+      const worker = startPar('worker-env', ['worker'], env);
+      try {
+        await waitForHttpOk(`http://127.0.0.1:${adminPort}/readyz`, 60_000, runner);
+        await worker.waitForOutput(/worker ready/, 60_000);
+        const rotation = await rotateSigningKey(system, CP_ENV);
+        const view = await system.api.submitTask({ runner: system.runnerName, action: 'com.datadoghq.http.request', inputs: { verb: 'GET', url: `${target.url}/health?env=1` } });
+        const done = await system.api.waitForTask(view.id, 60_000);
+        assert.equal(done.state, 'succeeded', `${JSON.stringify(done.outcome)}\n${worker.output().slice(-3000)}`);
+        const jws = await redis.hget(keySpace(system.cpPrefix).task(view.id), 'jws');
+        assert.equal((JSON.parse(Buffer.from(jws!.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid, rotation.kid);
+        assert.equal(target.requests.filter((r) => r.url === '/health?env=1').length, 1);
+        assert.match(worker.output(), /re-read the control-plane keys/);
+      } finally {
+        await Promise.all([runner.stop('SIGTERM', 5_000), worker.stop('SIGTERM', 5_000)]);
+      }
+    } finally {
+      await emptyDir.remove();
+    }
   });
 });
