@@ -89,13 +89,15 @@ export class TaskVerifier {
     }
     const nowMs = (options.now ?? Date.now)();
     const kid = headerKid(signedTask);
-    if (kid !== undefined && !this.kids.has(kid) && this.options.refreshKeys) {
+    // Every task names its key: without a kid jose would try each trusted key in turn, retired ones included.
+    if (kid === undefined) throw new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'no key id (kid) in the header');
+    if (!this.kids.has(kid) && this.options.refreshKeys) {
       const fresher = await this.options.refreshKeys(kid);
       if (fresher) this.update(fresher);
     }
-    const retirement = kid === undefined ? undefined : this.retirements[kid];
+    const retirement = this.retirements[kid];
     if (retirement && nowMs > retirement.notAfter) {
-      throw new ParError('PAR_ERR_TASK_KEY_RETIRED', `signed with key ${kid?.slice(0, 12) ?? ''}… retired at ${new Date(retirement.notAfter).toISOString()}`);
+      throw new ParError('PAR_ERR_TASK_KEY_RETIRED', `signed with key ${kid.slice(0, 12)}… retired at ${new Date(retirement.notAfter).toISOString()}`);
     }
     let payload: unknown;
     try {

@@ -60,6 +60,11 @@ async function doRotate(deps: IdentityRotationDeps): Promise<IdentityRotationRes
   if (!deps.store.persisted) {
     throw new ParError('PAR_ERR_ENROLL_IDENTITY_INVALID', 'this runner runs from PAR_RUNNER_IDENTITY (no config.yaml): a rotated key could not be kept; enroll with a config dir, or re-issue the secret');
   }
+  // A rotation that did not finish first: its key may already be the one the control plane holds.
+  if (deps.store.current.pendingIdentityKey) {
+    await recoverPendingIdentity(deps);
+    if (deps.store.current.pendingIdentityKey) throw new ParError('PAR_ERR_INTERNAL', 'an earlier identity rotation is still unresolved (control plane unreachable); try again later');
+  }
   const identity = deps.store.current;
   const fresh = await generateSigningKeyPair();
   const oldKid = await kidOf(identity.publicKey as JWK);
