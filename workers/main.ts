@@ -14,6 +14,8 @@ import { RESULTS_QUEUE, TASKS_QUEUE, type ResultJobData, type TaskJobData } from
 import { TaskVerifier } from '../src/crypto/task-signature.js';
 import type { Logger } from '../src/logging/logger.js';
 import { waitForIdentity } from './identity-wait.js';
+import { IdentityKeysReloader } from './identity-reload.js';
+import { keyAnswerKey } from '../src/contracts/control-plane-keys.js';
 import { RESULT_JOB_NAME, resultJobOptions } from './job-options.js';
 import { createTaskProcessor, type TaskJobResult } from './task-processor.js';
 
@@ -62,7 +64,13 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     await registry.close();
     throw error;
   }
-  const verifier = new TaskVerifier(identity.controlPlaneKeys);
+  // Key rotation: learn new control-plane keys (and retirements) from the runner's config.yaml.
+  const keysReloader = new IdentityKeysReloader(config.configDir, config.runnerIdentity, log, (runnerId) => connection.get(keyAnswerKey(config.queuePrefix, runnerId)));
+  const verifier: TaskVerifier = new TaskVerifier(identity.controlPlaneKeys, {
+    retirements: identity.controlPlaneKeyRetirements ?? {},
+    refreshKeys: () => keysReloader.keysFor(),
+  });
+  keysReloader.watch(() => verifier);
   const allowlistEntries = config.allowlist ?? identity.actionsAllowlist;
   const allowlist = new Allowlist(allowlistEntries);
 
@@ -108,6 +116,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     cancel: (taskId, reason) => worker.cancelJob(taskId, reason),
     close: () => {
       closing ??= (async () => {
+        keysReloader.stop();
         await worker.close();
         await results.close();
         await registry.close();

@@ -21,6 +21,11 @@ const sources = {
   runnerImage: ['PAR_RUNNER_IMAGE'],
   logLevel: ['PAR_LOG_LEVEL', 'LOG_LEVEL'],
   logFile: ['PAR_LOG_FILE'],
+  // key rotation (issue 7)
+  signingKeyRotateIntervalMs: ['PAR_SIGNING_KEY_ROTATE_INTERVAL_MS'],
+  signingKeyRetireAfterMs: ['PAR_SIGNING_KEY_RETIRE_AFTER_MS'],
+  signingKeyReloadMs: ['PAR_SIGNING_KEY_RELOAD_MS'],
+  runnerKeyOverlapMs: ['PAR_RUNNER_KEY_OVERLAP_MS'],
 } as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -47,10 +52,30 @@ export const controlPlaneConfigSchema = z.object({
   runnerImage: z.string().min(1).default('private-action-runner:local'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   logFile: z.string().optional(),
+  /** Rotate the task-signing key when the active one is this old (0: only by `par control-plane rotate-signing-key`). */
+  signingKeyRotateIntervalMs: int(0, 366 * 86_400_000).default(0),
+  /** How long tasks signed with a replaced key stay valid; default: task TTL + lease re-sign window + 2 reloads. */
+  signingKeyRetireAfterMs: int(1, 30 * 86_400_000).optional(),
+  /** How often each process re-reads the signing key (besides the pub/sub notice a rotation sends). */
+  signingKeyReloadMs: int(50, 600_000).default(5_000),
+  /** After a runner rotates its identity, how long its previous key is still accepted. */
+  runnerKeyOverlapMs: int(0, 86_400_000).default(300_000),
+}).superRefine((c, ctx) => {
+  if (c.signingKeyRetireAfterMs !== undefined && c.signingKeyRetireAfterMs < c.taskTtlMs) {
+    ctx.addIssue({ code: 'custom', path: ['signingKeyRetireAfterMs'], message: `must be at least PAR_TASK_TTL_MS (${c.taskTtlMs}): tasks signed just before a rotation must stay valid until they expire` });
+  }
+  if (c.signingKeyRotateIntervalMs > 0 && c.signingKeyRotateIntervalMs < 1_000) {
+    ctx.addIssue({ code: 'custom', path: ['signingKeyRotateIntervalMs'], message: 'must be 0 (off) or at least 1000' });
+  }
 });
 export type ControlPlaneConfig = Readonly<z.infer<typeof controlPlaneConfigSchema>>;
 
 export function loadControlPlaneConfig(env: Env, overrides: Partial<Record<keyof typeof sources, unknown>> = {}): ControlPlaneConfig {
   const { raw, from } = collect(env, sources);
   return parseSettings(controlPlaneConfigSchema, { ...raw, ...overrides }, sources, from);
+}
+
+/** How long a replaced signing key's tasks stay valid: set, or task TTL + every lease a delivery may hold + propagation. */
+export function signingKeyRetireAfterMs(c: ControlPlaneConfig): number {
+  return c.signingKeyRetireAfterMs ?? c.taskTtlMs + c.leaseMs * c.maxDeliveries + 2 * c.signingKeyReloadMs;
 }

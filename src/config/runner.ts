@@ -32,6 +32,8 @@ const sources = {
   runnerIdentity: ['PAR_RUNNER_IDENTITY'],
   healthIntervalMs: ['PAR_HEALTH_INTERVAL_MS'],
   runnerImage: ['PAR_RUNNER_IMAGE'],
+  // key rotation (issue 7)
+  keysRefreshMs: ['PAR_RUNNER_KEYS_REFRESH_MS'],
 } as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -75,6 +77,8 @@ export const runnerConfigSchema = z.object({
   printFormat: z.enum(['helm-values', 'compose', 'env']).optional(),
   /** Container image named in the compose and Helm configs that `--enroll -f` prints. */
   runnerImage: z.string().min(1).default('private-action-runner:local'),
+  /** How often the runner fetches the control plane's signing keys (it also fetches on an unknown kid). */
+  keysRefreshMs: int(100, 86_400_000).default(60_000),
 });
 export type RunnerConfig = Readonly<z.infer<typeof runnerConfigSchema>>;
 

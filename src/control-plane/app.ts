@@ -19,6 +19,7 @@ import { keyRoutes } from './routes/keys.js';
 import { meRoutes } from './routes/me.js';
 import { userRoutes } from './routes/users.js';
 import { webRoutes } from './routes/web.js';
+import { keyRotationRoutes } from './routes/key-rotation.js';
 
 export type ControlPlaneApp = FastifyInstance;
 
@@ -62,5 +63,7 @@ export function buildApp(deps: ControlPlaneDeps): ControlPlaneApp {
   void app.register(connectionRoutes(deps));
   void app.register(runnerCreateRoutes(deps));
   void app.register(runnerHealthRoutes(deps));
+  // key rotation (issue 7)
+  void app.register(keyRotationRoutes(deps));
   return app;
 }

@@ -6,13 +6,12 @@
 import type { Redis } from 'ioredis';
 import type { ControlPlaneConfig } from '../config/control-plane.js';
 import type { Jwks } from '../contracts/runner-api.js';
-import { importSigningKey } from '../crypto/keys.js';
-import { TaskSigner } from '../crypto/task-signature.js';
+import type { TaskSigning } from '../crypto/task-signature.js';
 import type { Logger } from '../logging/logger.js';
 import { RunnerAuthenticator } from './auth/runner-auth.js';
 import { bootstrap } from './store/bootstrap.js';
 import { keySpace, type KeySpace } from './store/key-space.js';
-import { loadOrCreateSigningKey, publicJwks } from './store/signing-key.js';
+import { SigningKeyRing } from './signing-keys.js';
 import { Wakeups } from './wakeups.js';
 
 export interface ControlPlaneDeps {
@@ -20,9 +19,12 @@ export interface ControlPlaneDeps {
   readonly redis: Redis;
   readonly ks: KeySpace;
   readonly logger: Logger;
-  readonly signer: TaskSigner;
-  /** Public task-signing keys, as runners pin them. */
+  /** Signs with the active key of the ring (follows rotations). */
+  readonly signer: TaskSigning;
+  /** Public task-signing keys (active + retiring), as runners pin them at enrollment. */
   readonly jwks: Jwks;
+  /** The signing-key ring: key chain for runners, rotation. */
+  readonly signingKeys: SigningKeyRing;
   readonly wakeups: Wakeups;
   readonly runnerAuth: RunnerAuthenticator;
   readonly now: () => number;
@@ -50,16 +52,16 @@ export async function createControlPlaneDeps(options: CreateDepsOptions): Promis
   const now = options.now ?? Date.now;
   const ks = keySpace(config.keyPrefix);
   const boot = await bootstrap(redis, ks, { adminApiKey: config.adminApiKey, adminAppKey: config.adminAppKey, now: now() });
-  const pair = await loadOrCreateSigningKey(redis, ks);
-  const signer = new TaskSigner(await importSigningKey(pair.privateJwk), pair.kid);
+  const signingKeys = await SigningKeyRing.start({ redis, ks, config, logger: logger.child({ component: 'signing-keys' }), now });
   const wakeups = await Wakeups.start(redis, ks, logger.child({ component: 'wakeups' }));
   const deps: ControlPlaneDeps = {
     config,
     redis,
     ks,
     logger,
-    signer,
-    jwks: publicJwks(pair),
+    signer: signingKeys,
+    get jwks() { return signingKeys.jwks(); },
+    signingKeys,
     wakeups,
     runnerAuth: new RunnerAuthenticator(redis, ks, logger.child({ component: 'runner-auth' }), now),
     now,
@@ -69,6 +71,8 @@ export async function createControlPlaneDeps(options: CreateDepsOptions): Promis
     orgId: boot.orgId,
     adminUserId: boot.userId,
     ...(boot.generatedKeys ? { generatedKeys: boot.generatedKeys } : {}),
-    close: () => wakeups.close(),
+    close: async () => {
+      await Promise.all([wakeups.close(), signingKeys.close()]);
+    },
   };
 }

@@ -2,7 +2,8 @@
  * Signing tasks (control plane) and verifying them (runner, and again in workers). The verifier
  * maps every failure to a stable error code, so a rejected task is reported precisely.
  */
-import { SignJWT, createLocalJWKSet, jwtVerify, errors as joseErrors, type JWK } from 'jose';
+import { SignJWT, createLocalJWKSet, decodeProtectedHeader, jwtVerify, errors as joseErrors, type JWK } from 'jose';
+import type { KeyRetirements } from '../contracts/control-plane-keys.js';
 import { TASK_ISSUER, type Jwks } from '../contracts/runner-api.js';
 import { taskClaimsSchema, type TaskClaims } from '../contracts/task.js';
 import { ParError } from '../errors/par-error.js';
@@ -10,7 +11,13 @@ import { SIGNING_ALG, type SigningKey } from './keys.js';
 
 export type UnsignedTaskClaims = Omit<TaskClaims, 'iss' | 'iat' | 'exp'>;
 
-export class TaskSigner {
+/** What signs tasks on the control plane: one key, or the rotating key ring's current key. */
+export interface TaskSigning {
+  readonly kid: string;
+  sign(claims: UnsignedTaskClaims, ttlMs: number, nowMs?: number): Promise<string>;
+}
+
+export class TaskSigner implements TaskSigning {
   constructor(private readonly privateKey: SigningKey, readonly kid: string) {}
 
   sign(claims: UnsignedTaskClaims, ttlMs: number, nowMs: number = Date.now()): Promise<string> {
@@ -37,21 +44,64 @@ export interface VerifyOptions {
   now?: () => number;
 }
 
-/** Verifies signed tasks against the control-plane keys pinned at enrollment. */
-export class TaskVerifier {
-  private readonly keySet: ReturnType<typeof createLocalJWKSet>;
+/** The keys a verifier trusts, and when retired ones stop counting. */
+export interface VerifierKeys {
+  keys: Jwks;
+  retirements?: KeyRetirements;
+}
 
-  constructor(pinnedKeys: Jwks) {
+export interface TaskVerifierOptions {
+  retirements?: KeyRetirements;
+  /**
+   * Called when a task names a key this verifier does not know (the control plane rotated): may
+   * return a newer key set (fetched from the control plane, or re-read from config.yaml), which
+   * replaces the current one. Undefined: no newer keys.
+   */
+  refreshKeys?: (kid: string) => Promise<VerifierKeys | undefined>;
+}
+
+/**
+ * Verifies signed tasks against the control-plane keys pinned at enrollment (and learnt through
+ * key rotation). A task signed by a retired key is refused once the key's `notAfter` has passed,
+ * with PAR_ERR_TASK_KEY_RETIRED, whatever its own expiry says.
+ */
+export class TaskVerifier {
+  private keySet: ReturnType<typeof createLocalJWKSet>;
+  private kids: Set<string>;
+  private retirements: KeyRetirements;
+
+  constructor(pinnedKeys: Jwks, private readonly options: TaskVerifierOptions = {}) {
     this.keySet = createLocalJWKSet({ keys: pinnedKeys.keys as JWK[] });
+    this.kids = kidsOf(pinnedKeys);
+    this.retirements = options.retirements ?? {};
+  }
+
+  /** Replaces the trusted keys (after a key fetch or a config.yaml reload). */
+  update(keys: VerifierKeys): void {
+    this.keySet = createLocalJWKSet({ keys: keys.keys.keys as JWK[] });
+    this.kids = kidsOf(keys.keys);
+    this.retirements = keys.retirements ?? {};
   }
 
   async verify(signedTask: string, options: VerifyOptions): Promise<TaskClaims> {
     if (typeof signedTask !== 'string' || signedTask.split('.').length !== 3) {
       throw new ParError('PAR_ERR_TASK_MALFORMED', 'not a compact JWS');
     }
+    const nowMs = (options.now ?? Date.now)();
+    const kid = headerKid(signedTask);
+    // Every task names its key: without a kid jose would try each trusted key in turn, retired ones included.
+    if (kid === undefined) throw new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'no key id (kid) in the header');
+    if (!this.kids.has(kid) && this.options.refreshKeys) {
+      const fresher = await this.options.refreshKeys(kid);
+      if (fresher) this.update(fresher);
+    }
+    const retirement = this.retirements[kid];
+    if (retirement && nowMs > retirement.notAfter) {
+      throw new ParError('PAR_ERR_TASK_KEY_RETIRED', `signed with key ${kid.slice(0, 12)}… retired at ${new Date(retirement.notAfter).toISOString()}`);
+    }
     let payload: unknown;
     try {
-      const nowS = Math.floor((options.now ?? Date.now)() / 1000);
+      const nowS = Math.floor(nowMs / 1000);
       const verified = await jwtVerify(signedTask, this.keySet, {
         issuer: TASK_ISSUER,
         algorithms: [SIGNING_ALG],
@@ -69,6 +119,19 @@ export class TaskVerifier {
       throw new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'delivery task id does not match the signed task id');
     }
     return claims;
+  }
+}
+
+function kidsOf(jwks: Jwks): Set<string> {
+  return new Set(jwks.keys.map((k) => k['kid']).filter((k): k is string => typeof k === 'string'));
+}
+
+function headerKid(jws: string): string | undefined {
+  try {
+    const kid = decodeProtectedHeader(jws).kid;
+    return typeof kid === 'string' ? kid : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -125,6 +125,11 @@ export const ERROR_CODES = {
   PAR_ERR_HTTP_CONNECTION_ORIGIN_REQUIRED: { message: 'The HTTP connection has a credential file but no baseUrl: its credentials must be bound to one origin', retryable: false, httpStatus: 400 },
   // com.datadoghq.script sandbox (issue 7, scripts in a box)
   PAR_ERR_SCRIPT_SANDBOX_FAILED: { message: 'The script sandbox (bubblewrap) could not be built or could not start the program', retryable: false, httpStatus: 500 },
+  // key rotation: control-plane signing keys and runner identities (issue 7, keys that can be rotated)
+  PAR_ERR_TASK_KEY_RETIRED: { message: 'The task is signed with a control-plane key that has been retired', retryable: false, httpStatus: 400 },
+  PAR_ERR_KEYS_UNTRUSTED: { message: 'The key-fetch answer holds a key no trusted key endorses, or was tampered with', retryable: false, httpStatus: 502 },
+  PAR_ERR_IDENTITY_ROTATION_INVALID: { message: 'The identity rotation request is not valid (wrong or stale proof, replay, or not signed with the current key)', retryable: false, httpStatus: 401 },
+  PAR_ERR_SIGNING_KEY_ROTATION_CONFLICT: { message: 'Another rotation of the signing key happened at the same time; run it again', retryable: true, httpStatus: 409 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -25,6 +25,8 @@ export interface AdminServerDeps {
   /** Named checks; the runner is ready when all pass. Each must answer quickly. */
   readiness: Record<string, () => Promise<ReadinessCheck> | ReadinessCheck>;
   logger: Logger;
+  /** Extra routes (identity rotation), registered before the dashboard. */
+  routes?: (app: FastifyInstance) => void;
 }
 
 export interface AdminServer {
@@ -37,6 +39,7 @@ export function buildAdminApp(deps: Omit<AdminServerDeps, 'host' | 'port'>): Fas
   const app: FastifyInstance = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, disableRequestLogging: true });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  deps.routes?.(app);
 
   app.get('/readyz', async (_request, reply) => {
     const checks: Record<string, ReadinessCheck> = {};

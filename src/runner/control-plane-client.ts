@@ -26,6 +26,14 @@ import {
   type PublishResponse,
 } from '../contracts/runner-api.js';
 import type { TaskOutcome } from '../contracts/task.js';
+import {
+  KEY_ROTATION_API,
+  keyAnswerSchema,
+  rotateIdentityResponseSchema,
+  type KeyAnswer,
+  type RotateIdentityRequest,
+  type RotateIdentityResponse,
+} from '../contracts/control-plane-keys.js';
 import type { ErrorCode } from '../errors/codes.js';
 import { ParError, fromErrorBody } from '../errors/par-error.js';
 
@@ -104,6 +112,21 @@ export class ControlPlaneClient {
     return this.call(RUNNER_API.result(taskId), { leaseToken, outcome }, publishResponseSchema, 'runner', { signal });
   }
 
+  /** The control plane's signing-key chain (runner JWT); the caller verifies the endorsements. */
+  keys(signal?: AbortSignal): Promise<ClientResult<KeyAnswer>> {
+    return this.call(KEY_ROTATION_API.runnerKeys, undefined, keyAnswerSchema, 'runner', { signal, method: 'GET' });
+  }
+
+  /** Identity rotation: the token comes from the current key's minter; `tokens` overrides it (start-up recovery). */
+  rotateIdentity(body: RotateIdentityRequest, signal?: AbortSignal): Promise<ClientResult<RotateIdentityResponse>> {
+    return this.call(KEY_ROTATION_API.rotateIdentity, body, rotateIdentityResponseSchema, 'runner', { signal });
+  }
+
+  /** A key fetch authenticated by `tokens` instead of the current source (to test a key before adopting it). */
+  keysWith(tokens: TokenSource, signal?: AbortSignal): Promise<ClientResult<KeyAnswer>> {
+    return this.call(KEY_ROTATION_API.runnerKeys, undefined, keyAnswerSchema, 'runner', { signal, method: 'GET', tokens });
+  }
+
   async close(): Promise<void> {
     await this.pool.close();
   }
@@ -113,12 +136,14 @@ export class ControlPlaneClient {
     body: unknown,
     schema: S,
     auth: 'runner' | Record<string, string>,
-    options: { signal?: AbortSignal | undefined; timeoutMs?: number } = {},
+    options: { signal?: AbortSignal | undefined; timeoutMs?: number; method?: 'GET' | 'POST'; tokens?: TokenSource } = {},
   ): Promise<ClientResult<z.infer<S>>> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    const method = options.method ?? 'POST';
+    const headers: Record<string, string> = method === 'POST' ? { 'content-type': 'application/json', accept: 'application/json' } : { accept: 'application/json' };
     if (auth === 'runner') {
-      if (!this.tokens) return { ok: false, kind: 'http', error: new ParError('PAR_ERR_INTERNAL', 'runner API called before the runner has an identity', { retryable: false }) };
-      headers['authorization'] = `Bearer ${await this.tokens.token()}`;
+      const tokens = options.tokens ?? this.tokens;
+      if (!tokens) return { ok: false, kind: 'http', error: new ParError('PAR_ERR_INTERNAL', 'runner API called before the runner has an identity', { retryable: false }) };
+      headers['authorization'] = `Bearer ${await tokens.token()}`;
     } else {
       Object.assign(headers, auth);
     }
@@ -127,10 +152,10 @@ export class ControlPlaneClient {
     let text: string;
     try {
       const response = await this.pool.request({
-        method: 'POST',
+        method,
         path: `${this.basePath}${path}`,
         headers,
-        body: JSON.stringify(body),
+        body: method === 'POST' ? JSON.stringify(body) : null,
         signal: options.signal,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,

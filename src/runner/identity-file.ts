@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { jwkSchema, jwksSchema } from '../contracts/runner-api.js';
+import { keyRetirementsSchema } from '../contracts/control-plane-keys.js';
 import { ParError } from '../errors/par-error.js';
 
 export const IDENTITY_FILE = 'config.yaml';
@@ -25,6 +26,10 @@ export const runnerIdentitySchema = z.object({
   publicKey: jwkSchema,
   controlPlaneKeys: jwksSchema,
   enrolledAt: z.string(),
+  /** Key rotation: control-plane keys replaced by a successor, and when their tasks stop counting. */
+  controlPlaneKeyRetirements: keyRetirementsSchema.optional(),
+  /** Identity rotation in progress: the new key pair, written before the control plane is asked (crash recovery). */
+  pendingIdentityKey: z.object({ privateKey: jwkSchema, publicKey: jwkSchema }).optional(),
 });
 export type RunnerIdentity = z.infer<typeof runnerIdentitySchema>;
 

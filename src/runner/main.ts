@@ -20,6 +20,11 @@ import { enrollRunner } from './enroll-runner.js';
 import { HealthReporter, platformDescription, snapshotRunnerHealth } from './health-reporter.js';
 import type { RunnerIdentity } from './identity-file.js';
 import { TaskIntake } from './intake.js';
+import { registerIdentityRoute } from './admin-identity-route.js';
+import { recoverPendingIdentity } from './identity-rotation.js';
+import { IdentityStore } from './identity-store.js';
+import { KeyManager, verifierKeys } from './key-manager.js';
+import { keyAnswerKey } from '../contracts/control-plane-keys.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { LeaseStore } from './lease-store.js';
 import { PollLoop } from './poll-loop.js';
@@ -52,6 +57,21 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
   }
   const log = logger.child({ component: 'runner', runnerId: identity.runnerId });
   client.setTokenSource(new RunnerTokenMinter(identity.runnerId, await importSigningKey(identity.privateKey)));
+  // Key rotation: config.yaml changes only through this store (signing keys learnt, identity rotated).
+  const identityStore = await IdentityStore.open(identity, config.configDir);
+  const rotationDeps = { store: identityStore, client, logger: logger.child({ component: 'identity-rotation' }) };
+  await recoverPendingIdentity(rotationDeps);
+  const keyManager: KeyManager = new KeyManager({
+    store: identityStore,
+    client,
+    verifier: (): TaskVerifier => verifier,
+    refreshMs: config.keysRefreshMs,
+    // Workers of a runner without config.yaml learn keys from here (chain-verified on their side).
+    share: async (answer) => { await redis.set(keyAnswerKey(config.queuePrefix, identity.runnerId), JSON.stringify(answer)); },
+    logger: logger.child({ component: 'control-plane-keys' }),
+  });
+  const pinned = verifierKeys(identityStore.current);
+  const verifier: TaskVerifier = new TaskVerifier(pinned.keys, { ...(pinned.retirements ? { retirements: pinned.retirements } : {}), refreshKeys: (kid) => keyManager.keysFor(kid) });
 
   const allowlistEntries = config.allowlist ?? identity.actionsAllowlist;
   const allowlist = new Allowlist(allowlistEntries);
@@ -86,7 +106,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     leases,
     tasksQueue,
     resultsQueue,
-    verifier: new TaskVerifier(identity.controlPlaneKeys),
+    verifier,
     allowlist,
     taskJobOptions: (taskId) => taskJobOptions(retryPolicy, taskId),
     logger: logger.child({ component: 'intake' }),
@@ -129,6 +149,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
       queues: [tasksQueue, resultsQueue],
       readOnly: config.dashboardReadOnly,
       logger: logger.child({ component: 'admin' }),
+      routes: (app) => registerIdentityRoute(app, rotationDeps),
       readiness: {
         enrolled: () => ({ ok: true, detail: identity.runnerId }),
         redis: async () => ({ ok: (await pingWithin(redis, REDIS_PING_TIMEOUT_MS)) === 'PONG' }),
@@ -161,6 +182,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     logger: logger.child({ component: 'health' }),
   });
 
+  keyManager.start();
   pollLoop.start();
   leaseKeeper.start();
   health.start();
@@ -170,6 +192,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await pollLoop.stop();
+      keyManager.stop();
       await Promise.all([leaseKeeper.stop(), health.stop()]);
       await settleWithin(publisher.close(PUBLISH_DRAIN_MS), PUBLISH_DRAIN_MS + 3000);
       await Promise.allSettled([admin.close(), settleWithin(Promise.all([tasksQueue.close(), resultsQueue.close()]), 3000)]);

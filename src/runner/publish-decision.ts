@@ -55,6 +55,11 @@ const BY_CODE: Record<Exclude<ErrorCode, BundleCode>, PublishDecision> & Partial
   PAR_ERR_TASK_EXPIRED: 'fail',
   PAR_ERR_TASK_WRONG_RUNNER: 'fail',
   PAR_ERR_TASK_REPLAYED: 'drop',
+  // Key rotation: task outcomes or answers to other calls, never an answer to a publish.
+  PAR_ERR_TASK_KEY_RETIRED: 'fail',
+  PAR_ERR_KEYS_UNTRUSTED: 'fail',
+  PAR_ERR_IDENTITY_ROTATION_INVALID: 'retry',
+  PAR_ERR_SIGNING_KEY_ROTATION_CONFLICT: 'retry',
   PAR_ERR_ACTION_NOT_ALLOWLISTED: 'fail',
   PAR_ERR_ACTION_UNKNOWN: 'fail',
   PAR_ERR_INPUT_INVALID: 'fail',

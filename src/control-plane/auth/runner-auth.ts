@@ -2,25 +2,35 @@
  * Authenticates runner calls: `Authorization: Bearer <jwt>` signed with the runner's own key.
  * The imported public key is cached per runner id (importing a JWK costs far more than
  * verifying), and `lastSeenAt` is written at most once per TOUCH_EVERY_MS per runner.
+ *
+ * Identity rotation (`keyRotatedAt` in the runner hash): each call reads that field with the
+ * existence check, so a rotation done through another control-plane process invalidates this
+ * cache at once; the previous key is accepted until `previousKeyUntil`, then refused.
  */
 import type { Redis } from 'ioredis';
 import { isWellFormedId } from '../../contracts/ids.js';
+import type { JWK } from 'jose';
 import { importSigningKey, type SigningKey } from '../../crypto/keys.js';
 import { peekRunnerId, verifyRunnerToken } from '../../crypto/runner-token.js';
 import { ParError } from '../../errors/par-error.js';
 import type { Logger } from '../../logging/logger.js';
 import type { KeySpace } from '../store/key-space.js';
-import { getRunner, touchRunner } from '../store/runners.js';
+import { touchRunner } from '../store/runners.js';
 
 const TOUCH_EVERY_MS = 5_000;
 
 export interface AuthenticatedRunner {
   runnerId: string;
   orgId: string;
+  /** Which of the runner's keys signed the token: `previous` only during an identity-rotation overlap. */
+  keyUsed?: 'current' | 'previous';
 }
 
 interface CachedRunner extends AuthenticatedRunner {
   key: SigningKey;
+  previousKey?: SigningKey;
+  previousKeyUntil?: number;
+  rotatedAt: string | null;
 }
 
 export class RunnerAuthenticator {
@@ -39,14 +49,29 @@ export class RunnerAuthenticator {
     if (!isWellFormedId(runnerId)) throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', 'malformed issuer');
     // The cached key alone would let a deleted runner in on a process that did not delete it:
     // one EXISTS per call makes a deletion count at once everywhere.
-    const [runner, exists] = await Promise.all([this.load(runnerId), this.redis.exists(this.ks.runner(runnerId))]);
-    if (!runner || exists === 0) {
+    const [cached, [id, rotatedAt]] = await Promise.all([this.load(runnerId), this.redis.hmget(this.ks.runner(runnerId), 'id', 'keyRotatedAt')]);
+    if (!cached || id === null) {
       this.forget(runnerId);
       throw new ParError('PAR_ERR_AUTH_RUNNER_UNKNOWN');
     }
-    await verifyRunnerToken(token, runnerId, runner.key);
+    let runner = cached;
+    if (cached.rotatedAt !== (rotatedAt ?? null)) {
+      // Re-keyed (possibly through another process): the cached key is stale.
+      this.forget(runnerId);
+      const fresh = await this.load(runnerId);
+      if (!fresh) throw new ParError('PAR_ERR_AUTH_RUNNER_UNKNOWN');
+      runner = fresh;
+    }
+    let keyUsed: 'current' | 'previous' = 'current';
+    try {
+      await verifyRunnerToken(token, runnerId, runner.key);
+    } catch (error) {
+      if (!runner.previousKey || runner.previousKeyUntil === undefined || this.now() >= runner.previousKeyUntil) throw error;
+      await verifyRunnerToken(token, runnerId, runner.previousKey);
+      keyUsed = 'previous';
+    }
     this.touch(runnerId);
-    return { runnerId, orgId: runner.orgId };
+    return { runnerId, orgId: runner.orgId, keyUsed };
   }
 
   /** Drops a runner from the cache (when it is deleted or re-keyed). */
@@ -68,10 +93,19 @@ export class RunnerAuthenticator {
   }
 
   private async fetch(runnerId: string): Promise<CachedRunner | undefined> {
-    const runner = await getRunner(this.redis, this.ks, runnerId);
+    // One HGETALL: the key, the previous key and keyRotatedAt come from the same version of the runner.
+    const h = await this.redis.hgetall(this.ks.runner(runnerId));
     // A runner created with an enrollment token has no key until it enrolls.
-    if (!runner?.publicKey) return undefined;
-    return { runnerId, orgId: runner.orgId, key: await importSigningKey(runner.publicKey) };
+    if (!h['id'] || !h['orgId'] || !h['publicKey']) return undefined;
+    const previous = h['previousPublicKey'];
+    const until = h['previousKeyUntil'];
+    return {
+      runnerId,
+      orgId: h['orgId'],
+      key: await importSigningKey(JSON.parse(h['publicKey']) as JWK),
+      rotatedAt: h['keyRotatedAt'] ?? null,
+      ...(previous && until ? { previousKey: await importSigningKey(JSON.parse(previous) as JWK), previousKeyUntil: Number(until) } : {}),
+    };
   }
 
   private touch(runnerId: string): void {

@@ -9,6 +9,10 @@ export interface KeySpace {
   readonly bootstrap: string;
   /** The task-signing key pair (JSON of KeyPairJwk). */
   readonly signingKey: string;
+  /** Hash kid -> JSON of a public signing-key entry (createdAt, notAfter, endorsement): the key chain, public parts only. */
+  readonly signingKeyRing: string;
+  /** Pub/sub channel: message = new active kid, after a signing-key rotation. */
+  readonly keysChannel: string;
   org(orgId: string): string;
   user(userId: string): string;
   /** Hash of one API key (by SHA-256 hex): orgId, createdAt. */
@@ -54,6 +58,8 @@ export function keySpace(prefix: string): KeySpace {
     prefix: p,
     bootstrap: `${p}:bootstrap`,
     signingKey: `${p}:signing-key`,
+    signingKeyRing: `${p}:signing-keys`,
+    keysChannel: `${p}:events:keys`,
     org: (id) => `${p}:org:${id}`,
     user: (id) => `${p}:user:${id}`,
     apiKey: (h) => `${p}:apikey:${h}`,
