@@ -115,6 +115,8 @@ export const ERROR_CODES = {
   PAR_ERR_K8S_STATUS: { message: 'The Kubernetes API server answered with an unexpected status', retryable: false, httpStatus: 502 },
   PAR_ERR_K8S_RESPONSE_TOO_LARGE: { message: 'The Kubernetes API response exceeds the size cap', retryable: false, httpStatus: 502 },
   PAR_ERR_K8S_ROLLBACK_UNAVAILABLE: { message: 'The deployment cannot be rolled back (paused, or no such previous revision)', retryable: false, httpStatus: 409 },
+  // runner/worker reliability: every lease ends (issue 8)
+  PAR_ERR_WORKER_LOST: { message: 'The worker running this task was lost (it stopped or stalled too often) and the task ended without a result', retryable: false, httpStatus: 500 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

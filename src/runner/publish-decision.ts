@@ -66,6 +66,8 @@ const BY_CODE: Record<Exclude<ErrorCode, BundleCode>, PublishDecision> & Partial
   PAR_ERR_HTTP_STATUS: 'fail',
   PAR_ERR_HTTP_STATUS_RETRYABLE: 'retry',
   PAR_ERR_HTTP_RESPONSE_TOO_LARGE: 'fail',
+  // A task outcome the runner writes itself (issue 8); never an answer to a publish.
+  PAR_ERR_WORKER_LOST: 'fail',
 };
 
 export function publishDecision(error: ParError, kind: ClientFailureKind, status?: number): PublishDecision {
