@@ -43,8 +43,8 @@ export const workerConfigSchema = z.object({
    * within lockMs + stalledIntervalMs <= 2 x lockMs (20 s with the defaults).
    */
   lockMs: int(500, 600_000).default(10_000),
-  /** How often workers look for jobs whose lock lapsed; at most lockMs (checked at start). */
-  stalledIntervalMs: int(500, 600_000).default(5_000),
+  /** How often workers look for jobs whose lock lapsed; at most lockMs (checked at start). Default: min(5 s, lockMs / 2). */
+  stalledIntervalMs: int(250, 600_000).optional(),
   maxAttempts: int(1, 100).default(3),
   retryBackoffMs: int(0, 600_000).default(1_000),
   httpMaxResponseBytes: int(1, 1_073_741_824).default(10 * 1024 * 1024),
@@ -74,7 +74,8 @@ export const workerConfigSchema = z.object({
   graceMs: int(0, 3_600_000).default(25_000),
   /** FOR TESTS ONLY: exit with 137 at this crash point (src/runner/crash-points.ts). */
   testCrashAt: z.enum(CRASH_POINTS).optional(),
-}).refine((c) => c.stalledIntervalMs <= c.lockMs, {
+}).transform((c) => ({ ...c, stalledIntervalMs: c.stalledIntervalMs ?? Math.min(5_000, Math.floor(c.lockMs / 2)) }))
+  .refine((c) => c.stalledIntervalMs <= c.lockMs, {
   path: ['stalledIntervalMs'],
   message: 'must not exceed PAR_WORKER_LOCK_MS (a lost task must run again within 2 x the lock)',
 });
