@@ -200,7 +200,8 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     closing ??= (async () => {
       await pollLoop.stop();
       log.info({ drainMs: config.drainMs }, 'draining: unstarted tasks go back, running ones finish');
-      await drain({ tasksQueue, resultsQueue, leases, logger: log }, config.drainMs);
+      // A runner the control plane no longer knows cannot publish: no point waiting for results.
+      await drain({ tasksQueue, resultsQueue, leases, logger: log }, fatalError ? 0 : config.drainMs);
       probe.stop();
       await Promise.all([leaseKeeper.stop(), health.stop()]);
       await settleWithin(publisher.close(PUBLISH_DRAIN_MS), PUBLISH_DRAIN_MS + 3000);
