@@ -21,6 +21,7 @@ import { ParError, toParError, type ErrorBody } from '../errors/par-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { CrashHook } from './crash-points.js';
 import type { LeaseStore } from './lease-store.js';
+import type { LeaseInspection } from './lease-reconciler.js';
 import { RESULT_JOB_NAME, TASK_JOB_NAME, resultJobOptions } from '../../workers/job-options.js';
 
 export interface IntakeDeps {
@@ -36,6 +37,11 @@ export interface IntakeDeps {
   now?: () => number;
   /** Tests only: crash points between the writes (crash-points.ts). */
   crash?: CrashHook;
+  /**
+   * BullMQ's view of the accepted tasks (LeaseReconciler.inspect): a redelivered task whose old job
+   * finished without a result still to publish has its finished jobs removed, so it runs again.
+   */
+  inspect?(entries: readonly { taskId: string; leaseToken: string }[]): Promise<LeaseInspection[]>;
 }
 
 export interface IntakeReport {
@@ -86,6 +92,7 @@ export class TaskIntake {
       data: { taskId: delivery.taskId, signedTask: delivery.signedTask, deliveryAttempt: delivery.attempt, acceptedAt } satisfies TaskJobData,
       opts: { ...this.deps.taskJobOptions(delivery.taskId), jobId: delivery.taskId },
     }));
+    if (taskJobs.length > 0 && this.deps.inspect) await this.clearFinished(taskJobs.map((j) => j.data.taskId));
     const rejected = verdicts.flatMap((v) => (v.accepted ? [] : [{ delivery: v.delivery, error: v.error }]));
     const resultJobs = rejected.map(({ delivery, error }) => ({
       name: RESULT_JOB_NAME,
@@ -111,6 +118,21 @@ export class TaskIntake {
       accepted: taskJobs.map((j) => j.data.taskId),
       rejected: rejected.map(({ delivery, error }) => ({ taskId: delivery.taskId, error: error.toBody() })),
     };
+  }
+
+  /**
+   * The control plane delivers a task again only when it has no result. If the runner still holds
+   * the task's finished job (and a finished or no result job), adding the job would be a no-op
+   * (same job id) and the lease would end without a run: remove both first. Rare: a result dropped
+   * as stale in a race with a redelivery.
+   */
+  private async clearFinished(taskIds: readonly string[]): Promise<void> {
+    const inspections = await this.deps.inspect!(taskIds.map((taskId) => ({ taskId, leaseToken: '' })));
+    const finished = inspections.filter((i) => i.state === 'finished').map((i) => i.taskId);
+    for (const taskId of finished) {
+      await Promise.all([this.deps.tasksQueue.remove(taskId), this.deps.resultsQueue.remove(taskId)]);
+      this.deps.logger.warn({ taskId }, 'delivered again although its job had finished here: the old job is removed and the task runs again');
+    }
   }
 
   private async verify(delivery: Delivery): Promise<Verdict> {

@@ -197,7 +197,7 @@ export class LeaseKeeper {
     const suspects = new Map<string, string>();
     for (const i of inspections) {
       const entry = { taskId: i.taskId, leaseToken: i.leaseToken };
-      if (i.state !== 'orphan' || busy.has(i.taskId)) {
+      if ((i.state !== 'orphan' && i.state !== 'finished') || busy.has(i.taskId)) {
         keep.push(entry);
       } else if (this.suspects.get(i.taskId) === i.leaseToken) {
         handBack.push(entry);

@@ -11,7 +11,10 @@
  *   `maxStalledCount` times without running the processor, or it failed outside the action):
  *   the runner writes a `PAR_ERR_WORKER_LOST` result to the outbox, published like any other.
  * - `orphan`: neither job nor result (a runner killed between recording its leases and queuing the
- *   jobs, a job removed by hand, or a result already published): the lease is handed back.
+ *   jobs, a job removed by hand): the lease is handed back.
+ * - `finished`: the job finished and its result is gone (published, or dropped as stale): handed
+ *   back like an orphan; if the control plane delivers the task again, intake removes the finished
+ *   jobs first, so the new delivery runs instead of colliding with the old job id.
  *
  * Job key layout (BullMQ 5/6): `<prefix>:<queue>:<jobId>` hash; finished jobs are members of the
  * `<prefix>:<queue>:completed` / `:failed` sorted sets.
@@ -22,7 +25,7 @@ import { RESULT_JOB_NAME, resultJobOptions } from '../../workers/job-options.js'
 import { RESULTS_QUEUE, TASKS_QUEUE, type ResultJobData } from '../contracts/jobs.js';
 import type { LeaseEntry } from './lease-store.js';
 
-export type LeaseState = 'queued' | 'outbox' | 'lost' | 'orphan';
+export type LeaseState = 'queued' | 'outbox' | 'lost' | 'finished' | 'orphan';
 
 export interface LeaseInspection extends LeaseEntry {
   state: LeaseState;
@@ -72,7 +75,7 @@ export class LeaseReconciler {
           ...(attemptsStarted ? { attemptsStarted: Number(attemptsStarted) } : {}),
         };
       }
-      return { ...entry, state: 'orphan' };
+      return { ...entry, state: taskExists || resultExists ? 'finished' : 'orphan' };
     });
   }
 }

@@ -100,6 +100,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     taskJobOptions: (taskId) => taskJobOptions(retryPolicy, taskId),
     logger: logger.child({ component: 'intake' }),
     crash,
+    inspect: (entries) => reconciler.inspect(entries),
   });
   const pollLoop = new PollLoop({
     dequeue: (request, signal) => client.dequeue(request, signal),

@@ -14,7 +14,12 @@ import type { LeaseRef } from '../../src/runner/control-plane-client.js';
 import { LeaseKeeper } from '../../src/runner/lease-keeper.js';
 import { LeaseReconciler, STALLED_REASON, reportWorkerLost } from '../../src/runner/lease-reconciler.js';
 import { LeaseStore } from '../../src/runner/lease-store.js';
-import { RESULT_JOB_NAME, TASK_JOB_NAME, resultJobOptions } from '../../workers/job-options.js';
+import { RESULT_JOB_NAME, TASK_JOB_NAME, resultJobOptions, taskJobOptions } from '../../workers/job-options.js';
+import { Allowlist } from '../../src/actions/allowlist.js';
+import { generateSigningKeyPair, importSigningKey } from '../../src/crypto/keys.js';
+import { TaskSigner, TaskVerifier } from '../../src/crypto/task-signature.js';
+import type { Jwks } from '../../src/contracts/runner-api.js';
+import { TaskIntake } from '../../src/runner/intake.js';
 import { connectRedis, deleteKeys, uniquePrefix } from '../helpers/redis.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -134,6 +139,42 @@ test('reconciliation: a job BullMQ failed for stalling gets one PAR_ERR_WORKER_L
   } finally {
     await survivor?.close();
     await dead.close(true);
+    await Promise.all([tasks.close(), results.close()]);
+  }
+});
+
+test('a task delivered again after its job finished here (result dropped as stale) runs again instead of colliding with the old job id', async () => {
+  const { prefix, leases, tasks, results, reconciler } = setup('reconcile-redelivery');
+  let runs = 0;
+  const cp = await generateSigningKeyPair();
+  const signer = new TaskSigner(await importSigningKey(cp.privateJwk), cp.kid);
+  const intake = new TaskIntake({
+    runnerId: 'rnr_1', leases, tasksQueue: tasks, resultsQueue: results, logger,
+    verifier: new TaskVerifier({ keys: [cp.publicJwk as Jwks['keys'][number]] }),
+    allowlist: new Allowlist(['com.datadoghq.http.request']),
+    taskJobOptions: (taskId) => taskJobOptions({ maxAttempts: 1, retryBackoffMs: 10 }, taskId),
+    inspect: (entries) => reconciler.inspect(entries),
+  });
+  const worker = new Worker<TaskJobData>(TASKS_QUEUE, async (job) => {
+    runs += 1;
+    await results.add(RESULT_JOB_NAME, { taskId: job.data.taskId, outcome: { kind: 'succeeded', attempts: 1, durationMs: 1 } }, resultJobOptions(job.data.taskId));
+  }, { connection: connectRedis(), prefix });
+  const publisher = new Worker<ResultJobData>(RESULTS_QUEUE, async () => ({ status: 'dropped' }), { connection: connectRedis(), prefix });
+  try {
+    const claims = { sub: 'tsk_re', aud: 'rnr_1', org: 'o', action: 'com.datadoghq.http.request', inputs: {}, timeoutMs: 5000 };
+    const delivery = async (token: string) => ({ taskId: 'tsk_re', attempt: 1, leaseToken: token, leaseExpiresAt: Date.now() + 30_000, signedTask: await signer.sign(claims, 60_000) });
+    await intake.accept([await delivery('l1')]);
+    // Run, result written, result job completed ("dropped"): job and result both finished.
+    await waitUntil(async () => ((await results.getJobState('tsk_re')) === 'completed' ? true : undefined), 10_000, 'the first run and its result');
+    await waitUntil(async () => ((await tasks.getJobState('tsk_re')) === 'completed' ? true : undefined), 10_000, 'the job to complete');
+    assert.deepEqual((await reconciler.inspect([{ taskId: 'tsk_re', leaseToken: 'l1' }])).map((i) => i.state), ['finished']);
+
+    await intake.accept([await delivery('l2')]);
+    await waitUntil(async () => (runs === 2 && (await results.getJobState('tsk_re')) === 'completed' ? true : undefined), 10_000, 'the second run and its result');
+    assert.equal(runs, 2, 'run again, once');
+    assert.equal(await leases.get('tsk_re'), 'l2');
+  } finally {
+    await Promise.all([worker.close(), publisher.close()]);
     await Promise.all([tasks.close(), results.close()]);
   }
 });
