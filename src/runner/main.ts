@@ -89,6 +89,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
   const crash = crashHook(config.testCrashAt);
   if (config.testCrashAt) log.warn({ crashAt: config.testCrashAt }, 'PAR_TEST_CRASH_AT is set: this runner exits at that point (tests only)');
 
+  const reconciler = new LeaseReconciler(redis, config.queuePrefix);
   const retryPolicy = { maxAttempts: config.maxAttempts, retryBackoffMs: config.retryBackoffMs };
   const intake = new TaskIntake({
     runnerId: identity.runnerId,
@@ -126,7 +127,6 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     reportLost: (lost) => reportWorkerLost(resultsQueue, lost),
     inIntake: () => intake.inProgress,
   });
-  const reconciler = new LeaseReconciler(redis, config.queuePrefix);
   const publisher = new ResultPublisher({
     connection: redis,
     queuePrefix: config.queuePrefix,
@@ -171,6 +171,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
       },
     });
   } catch (error) {
+    probe.stop();
     await Promise.allSettled([publisher.close(0), tasksQueue.close(), resultsQueue.close(), client.close()]);
     redis.disconnect();
     throw error;
