@@ -1,7 +1,11 @@
 /**
  * The worker process's composition root: identity -> verifier, allowlist, action registry ->
  * BullMQ Worker on `tasks`, outcomes to `results`. Signal handling belongs to the CLI, which
- * calls `close()`: running jobs finish, then Redis connections and HTTP pools close.
+ * calls `close()`, a drain bounded by `PAR_WORKER_GRACE_MS`: the worker takes no new jobs,
+ * running ones get the grace period to finish, then they are aborted (AbortSignal) and handed back
+ * to the queue (task-processor.ts), so they run again on another worker and are recorded once.
+ * An action that ignores its signal gets ABORT_WINDOW_MS more; then the worker closes anyway and
+ * the job comes back when its lock lapses (stall recovery).
  */
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -17,12 +21,17 @@ import { waitForIdentity } from './identity-wait.js';
 import { IdentityKeysReloader } from './identity-reload.js';
 import { keyAnswerKey } from '../src/contracts/control-plane-keys.js';
 import { RESULT_JOB_NAME, resultJobOptions } from './job-options.js';
-import { createTaskProcessor, type TaskJobResult } from './task-processor.js';
+import { createTaskProcessor, DRAIN_ABORT_REASON, type TaskJobResult } from './task-processor.js';
+import { crashHook } from '../src/runner/crash-points.js';
+import { settleWithin } from '../src/runner/timing.js';
+
+/** After the grace period: how long aborted jobs get to hand themselves back before the worker closes anyway. */
+export const ABORT_WINDOW_MS = 3_000;
 
 export interface RunningWorker {
   /** Cancels a task running on this worker (its outcome becomes `cancelled`); false if not running here. */
   cancel(taskId: string, reason?: string): boolean;
-  /** Stops taking jobs, lets running ones finish, then closes connections. Idempotent. */
+  /** Stops taking jobs, lets running ones finish within the grace period, hands the rest back, closes connections. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -91,7 +100,9 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     publishResult: async (result) => {
       await results.add(RESULT_JOB_NAME, result, resultJobOptions(result.taskId));
     },
+    crash: crashHook(config.testCrashAt),
   });
+  if (config.testCrashAt) log.warn({ crashAt: config.testCrashAt }, 'PAR_TEST_CRASH_AT is set: this worker exits at that point (tests only)');
 
   const worker = new Worker<TaskJobData, TaskJobResult>(TASKS_QUEUE, processor, {
     connection,
@@ -117,10 +128,20 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     close: () => {
       closing ??= (async () => {
         keysReloader.stop();
-        await worker.close();
-        await results.close();
-        await registry.close();
-        await connection.quit().catch(() => connection.disconnect());
+        // worker.close() stops fetching at once and resolves when the running jobs are done.
+        const closed = worker.close();
+        if (!(await settleWithin(closed, config.graceMs))) {
+          log.warn({ graceMs: config.graceMs }, 'grace period over: aborting running tasks and handing them back to the queue');
+          worker.cancelAllJobs(DRAIN_ABORT_REASON);
+          if (!(await settleWithin(closed, ABORT_WINDOW_MS))) {
+            // close(true) cannot interrupt a close() in progress; dropping the connections can.
+            log.warn('running tasks ignored the abort; closing anyway (their jobs come back when their locks lapse)');
+          }
+        }
+        // Bounded: a worker past its grace must exit even with a dead Redis or a stuck action.
+        await settleWithin(results.close(), 2_000);
+        await settleWithin(registry.close(), 2_000);
+        if (!(await settleWithin(connection.quit(), 1_000))) connection.disconnect();
         log.info('worker closed');
       })();
       return closing;

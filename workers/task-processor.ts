@@ -8,8 +8,12 @@
  *  - any final outcome: add `{taskId, outcome}` to `results` first (so a crash re-runs the task
  *    instead of losing its result), then complete (success) or throw UnrecoverableError
  *    (failure: shown as failed, never retried).
+ *  - aborted by the worker's drain (its grace period ran out, `DRAIN_ABORT_REASON`): nothing goes to
+ *    `results`; the job goes back to waiting (`moveToWait`, not counted as a failed attempt) and
+ *    runs again on another worker. Publishing nothing keeps recording exactly once: the only
+ *    result is the re-run's.
  */
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { createActor, toPromise } from 'xstate';
 import {
   taskLifecycleMachine,
@@ -26,6 +30,10 @@ import { ParError, toParError } from '../src/errors/par-error.js';
 import type { Logger } from '../src/logging/logger.js';
 import { createLifecycleActors } from './lifecycle-actors.js';
 import { redactingLogger, TaskSecrets } from './redaction.js';
+import type { CrashHook } from '../src/runner/crash-points.js';
+
+/** The abort reason a draining worker gives its running jobs once the grace period is over. */
+export const DRAIN_ABORT_REASON = 'par:worker-draining';
 
 export interface TaskProcessorDeps {
   runnerId: string;
@@ -39,6 +47,8 @@ export interface TaskProcessorDeps {
   logger: Logger;
   /** Adds the final outcome to the `results` queue (durably, before the job completes). */
   publishResult(result: ResultJobData): Promise<void>;
+  /** Tests only: crash points (crash-points.ts). */
+  crash?: CrashHook;
 }
 
 /** What the job stores as its return value: the outcome kind only (the output is in `results`). */
@@ -93,7 +103,7 @@ async function runLifecycle(deps: TaskProcessorDeps, task: VerifiedTask, logger:
 
 export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
   // Three declared parameters: BullMQ passes the AbortSignal only to processors that take it.
-  return async (job, _token, signal) => {
+  return async (job, token, signal) => {
     const data = job.data;
     const taskId = typeof data?.taskId === 'string' && data.taskId.length > 0 ? data.taskId : String(job.id);
     const attempt = job.attemptsMade + 1;
@@ -118,6 +128,12 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
         // The machine itself failed (a bug): report it rather than leave the task hanging.
         run = { kind: 'failedFatal', error: toParError(error).toBody(), durationMs: Date.now() - startedAt };
       }
+      if (run.kind !== 'succeeded' && signal?.aborted && signal.reason === DRAIN_ABORT_REASON && token !== undefined) {
+        // Cut short by this worker's shutdown, not by the task: hand the job back untouched.
+        await job.moveToWait(token);
+        logger.warn({ action, durationMs: run.durationMs }, 'worker draining: task aborted and handed back to the queue; it runs again elsewhere');
+        throw new WaitingError();
+      }
       const error = run.error ? { ...run.error, message: secrets.string(run.error.message) } : undefined;
       if (run.kind === 'failedRetryable' && attempt < maxAttempts) {
         logger.warn({ action, code: error?.code, durationMs: run.durationMs, maxAttempts }, 'task failed, will retry');
@@ -134,6 +150,7 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
     }
 
     await deps.publishResult({ taskId, outcome });
+    deps.crash?.('worker.after-result');
     const summary = { action, kind: outcome.kind, code: outcome.error?.code, durationMs: outcome.durationMs };
     if (outcome.kind === 'succeeded') {
       logger.info(summary, 'task succeeded');

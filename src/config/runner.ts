@@ -1,5 +1,6 @@
 /** Settings of the runner process. The seed's environment names are accepted beside PAR_*. */
 import { z } from 'zod';
+import { CRASH_POINTS } from '../runner/crash-points.js';
 import { collect, parseSettings, splitList, type Env } from './env-source.js';
 
 const sources = {
@@ -34,6 +35,11 @@ const sources = {
   runnerImage: ['PAR_RUNNER_IMAGE'],
   // key rotation (issue 7)
   keysRefreshMs: ['PAR_RUNNER_KEYS_REFRESH_MS'],
+  // reliability: drain, recovery, crash points (issue 8)
+  drainMs: ['PAR_RUNNER_DRAIN_MS'],
+  probeIntervalMs: ['PAR_CP_PROBE_INTERVAL_MS'],
+  resultsLockMs: ['PAR_RUNNER_RESULTS_LOCK_MS'],
+  testCrashAt: ['PAR_TEST_CRASH_AT'],
 } as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -79,6 +85,14 @@ export const runnerConfigSchema = z.object({
   runnerImage: z.string().min(1).default('private-action-runner:local'),
   /** How often the runner fetches the control plane's signing keys (it also fetches on an unknown kid). */
   keysRefreshMs: int(100, 86_400_000).default(60_000),
+  /** SIGTERM: how long the runner keeps heartbeating and publishing for tasks already running before it stops. */
+  drainMs: int(0, 600_000).default(20_000),
+  /** While polls or publishes fail: how often the runner probes the control plane's /healthz, so it resumes within this of its return. */
+  probeIntervalMs: int(50, 1_000).default(500),
+  /** Lock of a result job being published; a runner killed mid-publish has it published again within about 1.5 x this. */
+  resultsLockMs: int(500, 600_000).default(10_000),
+  /** FOR TESTS ONLY: exit with 137 at this crash point (src/runner/crash-points.ts). */
+  testCrashAt: z.enum(CRASH_POINTS).optional(),
 });
 export type RunnerConfig = Readonly<z.infer<typeof runnerConfigSchema>>;
 

@@ -1,5 +1,6 @@
 /** Settings of a worker process. */
 import { z } from 'zod';
+import { CRASH_POINTS } from '../runner/crash-points.js';
 import { collect, parseSettings, splitGlobList, splitList, type Env } from './env-source.js';
 
 const sources = {
@@ -28,6 +29,9 @@ const sources = {
   runnerIdentity: ['PAR_RUNNER_IDENTITY'],
   logLevel: ['PAR_LOG_LEVEL', 'LOG_LEVEL'],
   logFile: ['PAR_LOG_FILE'],
+  // reliability: bounded drain, crash points (issue 8)
+  graceMs: ['PAR_WORKER_GRACE_MS'],
+  testCrashAt: ['PAR_TEST_CRASH_AT'],
 } as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -39,8 +43,13 @@ export const workerConfigSchema = z.object({
   redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
   queuePrefix: z.string().min(1).default('par'),
   concurrency: int(1, 1000).default(10),
-  lockMs: int(500, 600_000).default(30_000),
-  stalledIntervalMs: int(500, 600_000).default(30_000),
+  /**
+   * A job's lock; a worker that dies loses its jobs when the lock lapses. A lost task runs again
+   * within lockMs + stalledIntervalMs <= 2 x lockMs (20 s with the defaults).
+   */
+  lockMs: int(500, 600_000).default(10_000),
+  /** How often workers look for jobs whose lock lapsed; at most lockMs (checked at start). Default: min(5 s, lockMs / 2). */
+  stalledIntervalMs: int(250, 600_000).optional(),
   maxAttempts: int(1, 100).default(3),
   retryBackoffMs: int(0, 600_000).default(1_000),
   httpMaxResponseBytes: int(1, 1_073_741_824).default(10 * 1024 * 1024),
@@ -75,6 +84,18 @@ export const workerConfigSchema = z.object({
   runnerIdentity: z.string().min(1).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   logFile: z.string().optional(),
+  /**
+   * SIGTERM: how long running tasks may take to finish before they are aborted and handed back
+   * to the queue (they run again on another worker). The worker exits within about this + 3 s,
+   * below Kubernetes' default 30 s kill timeout.
+   */
+  graceMs: int(0, 3_600_000).default(25_000),
+  /** FOR TESTS ONLY: exit with 137 at this crash point (src/runner/crash-points.ts). */
+  testCrashAt: z.enum(CRASH_POINTS).optional(),
+}).transform((c) => ({ ...c, stalledIntervalMs: c.stalledIntervalMs ?? Math.min(5_000, Math.floor(c.lockMs / 2)) }))
+  .refine((c) => c.stalledIntervalMs <= c.lockMs, {
+  path: ['stalledIntervalMs'],
+  message: 'must not exceed PAR_WORKER_LOCK_MS (a lost task must run again within 2 x the lock)',
 });
 export type WorkerConfig = Readonly<z.infer<typeof workerConfigSchema>>;
 

@@ -130,6 +130,8 @@ export const ERROR_CODES = {
   PAR_ERR_KEYS_UNTRUSTED: { message: 'The key-fetch answer holds a key no trusted key endorses, or was tampered with', retryable: false, httpStatus: 502 },
   PAR_ERR_IDENTITY_ROTATION_INVALID: { message: 'The identity rotation request is not valid (wrong or stale proof, replay, or not signed with the current key)', retryable: false, httpStatus: 401 },
   PAR_ERR_SIGNING_KEY_ROTATION_CONFLICT: { message: 'Another rotation of the signing key happened at the same time; run it again', retryable: true, httpStatus: 409 },
+  // runner/worker reliability: every lease ends (issue 8)
+  PAR_ERR_WORKER_LOST: { message: 'The worker running this task was lost (it stopped or stalled too often) and the task ended without a result', retryable: false, httpStatus: 500 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

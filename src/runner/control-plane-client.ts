@@ -127,6 +127,19 @@ export class ControlPlaneClient {
     return this.call(KEY_ROTATION_API.runnerKeys, undefined, keyAnswerSchema, 'runner', { signal, method: 'GET', tokens });
   }
 
+  /** `GET /healthz` with a short timeout: true when the control plane (and its Redis) answers 200. */
+  async probe(signal?: AbortSignal, timeoutMs = 1000): Promise<boolean> {
+    try {
+      const response = await this.pool.request({
+        method: 'GET', path: `${this.basePath}/healthz`, signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+      });
+      await response.body.dump();
+      return response.statusCode === 200;
+    } catch {
+      return false;
+    }
+  }
+
   async close(): Promise<void> {
     await this.pool.close();
   }

@@ -7,6 +7,10 @@
  * Accepted: a job on `tasks` (job id = task id, so a redelivery of a task whose job still exists
  * does not run it a second time concurrently). Rejected: the failure goes straight on `results`
  * with its code; the action never runs. All writes for one response are batched.
+ *
+ * Two writes, leases then jobs: a crash between them leaves leases with no job, which the lease
+ * keeper hands back (lease-keeper.ts); `inProgress` tells it which tasks are between the two
+ * writes right now, so a live intake is never mistaken for a crash.
  */
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Delivery } from '../contracts/runner-api.js';
@@ -15,7 +19,9 @@ import type { Allowlist } from '../actions/allowlist.js';
 import type { TaskVerifier } from '../crypto/task-signature.js';
 import { ParError, toParError, type ErrorBody } from '../errors/par-error.js';
 import type { Logger } from '../logging/logger.js';
+import type { CrashHook } from './crash-points.js';
 import type { LeaseStore } from './lease-store.js';
+import type { LeaseInspection } from './lease-reconciler.js';
 import { RESULT_JOB_NAME, TASK_JOB_NAME, resultJobOptions } from '../../workers/job-options.js';
 
 export interface IntakeDeps {
@@ -29,6 +35,13 @@ export interface IntakeDeps {
   taskJobOptions(taskId: string): JobsOptions;
   logger: Logger;
   now?: () => number;
+  /** Tests only: crash points between the writes (crash-points.ts). */
+  crash?: CrashHook;
+  /**
+   * BullMQ's view of the accepted tasks (LeaseReconciler.inspect): a redelivered task whose old job
+   * finished without a result still to publish has its finished jobs removed, so it runs again.
+   */
+  inspect?(entries: readonly { taskId: string; leaseToken: string }[]): Promise<LeaseInspection[]>;
 }
 
 export interface IntakeReport {
@@ -40,16 +53,37 @@ type Verdict = { delivery: Delivery; accepted: true } | { delivery: Delivery; ac
 
 export class TaskIntake {
   private readonly now: () => number;
+  private readonly pending = new Map<string, number>();
 
   constructor(private readonly deps: IntakeDeps) {
     this.now = deps.now ?? Date.now;
   }
 
+  /** Task ids whose leases are (being) recorded and whose jobs are not queued yet. */
+  get inProgress(): ReadonlySet<string> {
+    return new Set(this.pending.keys());
+  }
+
   async accept(deliveries: readonly Delivery[]): Promise<IntakeReport> {
     if (deliveries.length === 0) return { accepted: [], rejected: [] };
+    for (const d of deliveries) this.pending.set(d.taskId, (this.pending.get(d.taskId) ?? 0) + 1);
+    try {
+      return await this.write(deliveries);
+    } finally {
+      for (const d of deliveries) {
+        const n = (this.pending.get(d.taskId) ?? 1) - 1;
+        if (n <= 0) this.pending.delete(d.taskId);
+        else this.pending.set(d.taskId, n);
+      }
+    }
+  }
+
+  private async write(deliveries: readonly Delivery[]): Promise<IntakeReport> {
+    const crash = this.deps.crash ?? (() => undefined);
     // Leases first: even a rejected task's result must be published under its lease, and a
     // redelivery of a task already queued must refresh the token the publisher will use.
     await this.deps.leases.record(deliveries.map((d) => ({ taskId: d.taskId, leaseToken: d.leaseToken })));
+    crash('intake.after-leases');
 
     const verdicts = await Promise.all(deliveries.map((d) => this.verify(d)));
     const acceptedAt = this.now();
@@ -58,6 +92,7 @@ export class TaskIntake {
       data: { taskId: delivery.taskId, signedTask: delivery.signedTask, deliveryAttempt: delivery.attempt, acceptedAt } satisfies TaskJobData,
       opts: { ...this.deps.taskJobOptions(delivery.taskId), jobId: delivery.taskId },
     }));
+    if (taskJobs.length > 0 && this.deps.inspect) await this.clearFinished(taskJobs.map((j) => j.data.taskId));
     const rejected = verdicts.flatMap((v) => (v.accepted ? [] : [{ delivery: v.delivery, error: v.error }]));
     const resultJobs = rejected.map(({ delivery, error }) => ({
       name: RESULT_JOB_NAME,
@@ -71,6 +106,7 @@ export class TaskIntake {
       taskJobs.length > 0 ? this.deps.tasksQueue.addBulk(taskJobs) : undefined,
       resultJobs.length > 0 ? this.deps.resultsQueue.addBulk(resultJobs) : undefined,
     ]);
+    crash('intake.after-jobs');
 
     for (const job of taskJobs) {
       this.deps.logger.info({ taskId: job.data.taskId, deliveryAttempt: job.data.deliveryAttempt }, 'task accepted');
@@ -82,6 +118,21 @@ export class TaskIntake {
       accepted: taskJobs.map((j) => j.data.taskId),
       rejected: rejected.map(({ delivery, error }) => ({ taskId: delivery.taskId, error: error.toBody() })),
     };
+  }
+
+  /**
+   * The control plane delivers a task again only when it has no result. If the runner still holds
+   * the task's finished job (and a finished or no result job), adding the job would be a no-op
+   * (same job id) and the lease would end without a run: remove both first. Rare: a result dropped
+   * as stale in a race with a redelivery.
+   */
+  private async clearFinished(taskIds: readonly string[]): Promise<void> {
+    const inspections = await this.deps.inspect!(taskIds.map((taskId) => ({ taskId, leaseToken: '' })));
+    const finished = inspections.filter((i) => i.state === 'finished').map((i) => i.taskId);
+    for (const taskId of finished) {
+      await Promise.all([this.deps.tasksQueue.remove(taskId), this.deps.resultsQueue.remove(taskId)]);
+      this.deps.logger.warn({ taskId }, 'delivered again although its job had finished here: the old job is removed and the task runs again');
+    }
   }
 
   private async verify(delivery: Delivery): Promise<Verdict> {

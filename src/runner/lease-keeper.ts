@@ -1,15 +1,27 @@
 /**
- * Keeps in-flight leases alive: every `heartbeatIntervalMs`, one batch heartbeat with every lease
- * in the leases hash (read once per tick). Entries the control plane reports `final` (it has the
- * result), `unknown` (no such task) or `stale` (superseded by a newer delivery) are removed, each
- * only if its token is still the one sent. The hash is in Redis, so after a runner restart the
- * keeper picks up the leases of tasks that were running before.
+ * Keeps in-flight leases alive, and only those: on start and every `heartbeatIntervalMs`, the
+ * leases hash is read once, reconciled against BullMQ in one pipeline (lease-reconciler.ts), and
+ * one batch heartbeat goes out for the leases whose task still exists on the runner's side (a job
+ * that can run, or a result in the outbox). Every lease ends:
+ *
+ * - a task whose job failed without a result (stalled past the limit) gets a `PAR_ERR_WORKER_LOST`
+ *   result in the outbox, published like any other failure;
+ * - a lease with neither job nor result (a crash between recording leases and queuing jobs) is
+ *   handed back: removed from the hash and no longer heartbeated, so the control plane's sweeper
+ *   delivers the task again when the lease lapses. It must be orphaned at two reconciliations in a
+ *   row with the same token (and not in an intake in progress), so an intake between its two
+ *   writes is never mistaken for a crash;
+ * - entries the control plane reports `final`, `unknown` or `stale` are removed.
+ *
+ * Every removal is conditional on the token still being the one seen. The hash is in Redis, so
+ * after a restart the keeper picks up (and reconciles) the leases of tasks that were running.
  */
 import type { ParError } from '../errors/par-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { HeartbeatResponse } from '../contracts/runner-api.js';
 import type { ClientResult, LeaseRef } from './control-plane-client.js';
 import type { LeaseEntry, LeaseStore } from './lease-store.js';
+import type { LeaseInspection } from './lease-reconciler.js';
 import { settleWithin } from './timing.js';
 
 /** The heartbeat API's batch limit. */
@@ -21,6 +33,12 @@ export interface LeaseKeeperDeps {
   intervalMs: number;
   onFatal(error: ParError): void;
   logger: Logger;
+  /** BullMQ's view of each lease's task (LeaseReconciler.inspect); without it every lease is heartbeated. */
+  inspect?(entries: readonly LeaseEntry[]): Promise<LeaseInspection[]>;
+  /** Writes a `PAR_ERR_WORKER_LOST` result to the outbox for each lost task (one batch). */
+  reportLost?(lost: readonly LeaseInspection[]): Promise<void>;
+  /** Task ids an intake is writing right now (leases recorded, jobs not yet added). */
+  inIntake?(): ReadonlySet<string>;
 }
 
 export interface HeartbeatTickReport {
@@ -28,6 +46,10 @@ export interface HeartbeatTickReport {
   extended: number;
   removed: number;
   failed: boolean;
+  /** Leases with neither job nor result, handed back this tick. */
+  handedBack: number;
+  /** Tasks whose job failed without a result, reported as PAR_ERR_WORKER_LOST this tick. */
+  lost: number;
 }
 
 export class LeaseKeeper {
@@ -37,6 +59,8 @@ export class LeaseKeeper {
   private started = false;
   /** The shortest lease the control plane has granted (ms), once seen. */
   private leaseMs: number | undefined;
+  /** Leases orphaned at the last reconciliation (task id -> token): handed back if still orphaned at the next. */
+  private suspects = new Map<string, string>();
 
   constructor(private readonly deps: LeaseKeeperDeps) {}
 
@@ -58,14 +82,21 @@ export class LeaseKeeper {
     return this.leaseMs === undefined ? this.deps.intervalMs : Math.max(50, Math.min(this.deps.intervalMs, Math.floor(this.leaseMs / 3)));
   }
 
+  /** Starts ticking; the first tick (reconciliation + heartbeat) runs at once. */
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
-    this.schedule();
+    this.schedule(0);
+  }
+
+  /** Runs a tick now (the control plane is back after an outage); no-op while one is running. */
+  kick(): void {
+    if (!this.started || this.stopped || this.tickInProgress) return;
+    this.schedule(0);
   }
 
   // A setTimeout chain rather than setInterval: a slow heartbeat never overlaps the next one.
-  private schedule(): void {
+  private schedule(delayMs = this.intervalMs()): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -73,7 +104,7 @@ export class LeaseKeeper {
         this.tickInProgress = undefined;
         if (!this.stopped) this.schedule();
       });
-    }, this.intervalMs());
+    }, delayMs);
   }
 
   async stop(): Promise<void> {
@@ -84,7 +115,7 @@ export class LeaseKeeper {
 
   /** One heartbeat round; public so tests and shutdown can drive it directly. */
   async tick(): Promise<HeartbeatTickReport> {
-    const report: HeartbeatTickReport = { sent: 0, extended: 0, removed: 0, failed: false };
+    const report: HeartbeatTickReport = { sent: 0, extended: 0, removed: 0, failed: false, handedBack: 0, lost: 0 };
     let entries: LeaseEntry[];
     try {
       entries = await this.deps.leases.all();
@@ -92,6 +123,7 @@ export class LeaseKeeper {
       this.deps.logger.warn({ reason: (error as Error).message }, 'cannot read leases from Redis; skipping this heartbeat');
       return { ...report, failed: true };
     }
+    entries = await this.reconcile(entries, report);
     for (let i = 0; i < entries.length; i += HEARTBEAT_BATCH) {
       const batch = entries.slice(i, i + HEARTBEAT_BATCH);
       report.sent += batch.length;
@@ -125,7 +157,66 @@ export class LeaseKeeper {
         }
       }
     }
-    if (report.sent > 0) this.deps.logger.debug(report, 'heartbeat');
+    if (report.sent > 0 || report.handedBack > 0) this.deps.logger.debug(report, 'heartbeat');
     return report;
+  }
+
+  /**
+   * Returns the leases to heartbeat: those whose task still has a job or a result. Lost tasks get
+   * their PAR_ERR_WORKER_LOST result first (then they are in the outbox); orphans seen twice in a
+   * row are handed back. On a Redis error every lease is heartbeated (never drop on doubt).
+   */
+  private async reconcile(entries: LeaseEntry[], report: HeartbeatTickReport): Promise<LeaseEntry[]> {
+    const { inspect, reportLost } = this.deps;
+    if (!inspect || entries.length === 0) {
+      this.suspects.clear();
+      return entries;
+    }
+    let inspections: LeaseInspection[];
+    try {
+      inspections = await inspect(entries);
+    } catch (error) {
+      this.deps.logger.warn({ reason: (error as Error).message }, 'cannot reconcile leases with the queues; heartbeating all of them');
+      return entries;
+    }
+    const busy = this.deps.inIntake?.() ?? new Set<string>();
+    const lost = inspections.filter((i) => i.state === 'lost');
+    if (lost.length > 0 && reportLost) {
+      try {
+        await reportLost(lost);
+        report.lost = lost.length;
+        for (const l of lost) {
+          this.deps.logger.warn({ taskId: l.taskId, code: 'PAR_ERR_WORKER_LOST', failedReason: l.failedReason }, 'the task\'s job failed without a result; reporting it as PAR_ERR_WORKER_LOST');
+        }
+      } catch (error) {
+        this.deps.logger.warn({ reason: (error as Error).message }, 'cannot write PAR_ERR_WORKER_LOST results; will retry next interval');
+      }
+    }
+    const keep: LeaseEntry[] = [];
+    const handBack: LeaseEntry[] = [];
+    const suspects = new Map<string, string>();
+    for (const i of inspections) {
+      const entry = { taskId: i.taskId, leaseToken: i.leaseToken };
+      if ((i.state !== 'orphan' && i.state !== 'finished') || busy.has(i.taskId)) {
+        keep.push(entry);
+      } else if (this.suspects.get(i.taskId) === i.leaseToken) {
+        handBack.push(entry);
+      } else {
+        suspects.set(i.taskId, i.leaseToken);
+        keep.push(entry);
+      }
+    }
+    this.suspects = suspects;
+    if (handBack.length > 0) {
+      try {
+        report.handedBack = await this.deps.leases.removeIfCurrent(handBack);
+        this.deps.logger.warn({ taskIds: handBack.map((e) => e.taskId).slice(0, 20), count: handBack.length },
+          'leases with neither a job nor a result handed back: no longer heartbeated, the control plane delivers them again when they lapse');
+      } catch (error) {
+        this.deps.logger.warn({ reason: (error as Error).message }, 'cannot hand back orphaned leases; will retry next interval');
+        return entries;
+      }
+    }
+    return keep;
   }
 }

@@ -16,6 +16,9 @@ import type { ParError } from '../errors/par-error.js';
 import type { Logger } from '../logging/logger.js';
 import { startAdminServer } from './admin-server.js';
 import { ControlPlaneClient } from './control-plane-client.js';
+import { ControlPlaneProbe } from './control-plane-probe.js';
+import { crashHook } from './crash-points.js';
+import { drain } from './drain.js';
 import { enrollRunner } from './enroll-runner.js';
 import { HealthReporter, platformDescription, snapshotRunnerHealth } from './health-reporter.js';
 import type { RunnerIdentity } from './identity-file.js';
@@ -26,6 +29,7 @@ import { IdentityStore } from './identity-store.js';
 import { KeyManager, verifierKeys } from './key-manager.js';
 import { keyAnswerKey } from '../contracts/control-plane-keys.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { LeaseReconciler, reportWorkerLost } from './lease-reconciler.js';
 import { LeaseStore } from './lease-store.js';
 import { PollLoop } from './poll-loop.js';
 import { ResultPublisher } from './result-publisher.js';
@@ -36,7 +40,10 @@ export interface RunningRunner {
   identity: RunnerIdentity;
   /** Base URL of the admin server (`/healthz`, `/readyz`, `/queues`). */
   adminUrl: string;
-  /** Stops polling, lets in-flight publishes finish briefly, closes everything. Idempotent. */
+  /**
+   * Graceful drain (drain.ts): stops polling, hands unstarted tasks back, keeps heartbeating and
+   * publishing for running ones until they finish or `PAR_RUNNER_DRAIN_MS`, closes everything. Idempotent.
+   */
   close(): Promise<void>;
   /** Resolves when the runner must stop (the control plane no longer recognises it). */
   fatal: Promise<ParError>;
@@ -99,7 +106,10 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     void pollLoop.stop();
     resolveFatal(error);
   };
+  const crash = crashHook(config.testCrashAt);
+  if (config.testCrashAt) log.warn({ crashAt: config.testCrashAt }, 'PAR_TEST_CRASH_AT is set: this runner exits at that point (tests only)');
 
+  const reconciler = new LeaseReconciler(redis, config.queuePrefix);
   const retryPolicy = { maxAttempts: config.maxAttempts, retryBackoffMs: config.retryBackoffMs };
   const intake = new TaskIntake({
     runnerId: identity.runnerId,
@@ -110,6 +120,8 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     allowlist,
     taskJobOptions: (taskId) => taskJobOptions(retryPolicy, taskId),
     logger: logger.child({ component: 'intake' }),
+    crash,
+    inspect: (entries) => reconciler.inspect(entries),
   });
   const pollLoop = new PollLoop({
     dequeue: (request, signal) => client.dequeue(request, signal),
@@ -119,6 +131,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     },
     inFlight: () => tasksQueue.getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized'),
     onFatal,
+    onUnreachable: () => probe.unreachable(),
     capacity: config.capacity,
     waitMs: config.pollWaitMs,
     backoffMaxMs: config.pollBackoffMaxMs,
@@ -130,6 +143,9 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     intervalMs: config.heartbeatIntervalMs,
     onFatal,
     logger: logger.child({ component: 'lease-keeper' }),
+    inspect: (entries) => reconciler.inspect(entries),
+    reportLost: (lost) => reportWorkerLost(resultsQueue, lost),
+    inIntake: () => intake.inProgress,
   });
   const publisher = new ResultPublisher({
     connection: redis,
@@ -138,7 +154,21 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     publish: (taskId, leaseToken, outcome, signal) => client.publish(taskId, leaseToken, outcome, signal),
     publishBackoffMaxMs: config.publishBackoffMaxMs,
     onFatal,
+    onUnreachable: () => probe.unreachable(),
+    promoteParked: () => resultsQueue.promoteJobs(),
+    lockMs: config.resultsLockMs,
+    crash,
     logger: logger.child({ component: 'result-publisher' }),
+  });
+  const probe = new ControlPlaneProbe({
+    probe: (signal) => client.probe(signal),
+    intervalMs: config.probeIntervalMs,
+    onBack: () => {
+      pollLoop.wake();
+      void publisher.wake();
+      leaseKeeper.kick();
+    },
+    logger: logger.child({ component: 'control-plane-probe' }),
   });
 
   let admin: Awaited<ReturnType<typeof startAdminServer>>;
@@ -162,6 +192,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
       },
     });
   } catch (error) {
+    probe.stop();
     await Promise.allSettled([publisher.close(0), tasksQueue.close(), resultsQueue.close(), client.close()]);
     redis.disconnect();
     throw error;
@@ -192,6 +223,10 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await pollLoop.stop();
+      log.info({ drainMs: config.drainMs }, 'draining: unstarted tasks go back, running ones finish');
+      // A runner the control plane no longer knows cannot publish: no point waiting for results.
+      await drain({ tasksQueue, resultsQueue, leases, logger: log }, fatalError ? 0 : config.drainMs);
+      probe.stop();
       keyManager.stop();
       await Promise.all([leaseKeeper.stop(), health.stop()]);
       await settleWithin(publisher.close(PUBLISH_DRAIN_MS), PUBLISH_DRAIN_MS + 3000);

@@ -24,6 +24,8 @@ export interface PollLoopDeps {
   /** Tasks accepted and not yet finished (waiting, delayed or active on the `tasks` queue). */
   inFlight(): Promise<number>;
   onFatal(error: ParError): void;
+  /** A poll found no control plane (no answer, 5xx): start probing for its return (control-plane-probe.ts). */
+  onUnreachable?(): void;
   capacity: number;
   waitMs: number;
   backoffMaxMs: number;
@@ -46,6 +48,9 @@ export class PollLoop {
   private running: Promise<void> | undefined;
   private failures = 0;
   private lastStatus: PollStatus = { at: undefined, ok: false, consecutiveFailures: 0 };
+  /** Aborts the current backoff sleep (wake()). */
+  private backoffSleep: AbortController | undefined;
+  private wokenEarly = false;
 
   constructor(private readonly deps: PollLoopDeps) {}
 
@@ -57,6 +62,13 @@ export class PollLoop {
     this.running ??= this.loop().catch((error: unknown) => {
       this.deps.logger.error({ err: error }, 'poll loop crashed');
     });
+  }
+
+  /** Ends a backoff sleep now: the control plane is back (control-plane-probe.ts). */
+  wake(): void {
+    if (this.backoffSleep) this.backoffSleep.abort();
+    // A poll in flight that fails after the wake-up must not sleep out a long backoff.
+    else this.wokenEarly = true;
   }
 
   /**
@@ -98,18 +110,21 @@ export class PollLoop {
           this.deps.onFatal(result.error);
           return;
         }
+        if (result.kind === 'network' || (result.status !== undefined && result.status >= 500)) this.deps.onUnreachable?.();
         await this.failed({ code: result.error.code, message: result.error.message, kind: result.kind }, now());
         continue;
       }
       try {
         if (result.value.tasks.length > 0) await this.deps.intake(result.value.tasks);
       } catch (error) {
-        // The deliveries stay leased on the control plane and come back after their lease expires.
+        // Leases recorded without their jobs are handed back by the lease keeper (orphans), so
+        // these deliveries come back once their lease lapses.
         await this.failed({ code: 'PAR_ERR_INTERNAL', message: `intake failed: ${(error as Error).message}` }, now());
         continue;
       }
       if (this.failures > 0) this.deps.logger.info({ afterFailures: this.failures }, 'polling recovered');
       this.failures = 0;
+      this.wokenEarly = false;
       this.lastStatus = { at: now(), ok: true, consecutiveFailures: 0 };
     }
   }
@@ -121,6 +136,19 @@ export class PollLoop {
     // The first failure is worth a warning; a long outage should not flood the log.
     const level = this.failures === 1 || this.failures % 20 === 0 ? 'warn' : 'debug';
     this.deps.logger[level]({ code: error.code, kind: error.kind, reason: error.message, failures: this.failures, retryInMs: delayMs }, 'poll failed; backing off');
-    await sleep(delayMs, this.abort.signal);
+    if (this.wokenEarly) {
+      this.wokenEarly = false;
+      return;
+    }
+    const backoff = new AbortController();
+    this.backoffSleep = backoff;
+    const onStop = (): void => backoff.abort();
+    this.abort.signal.addEventListener('abort', onStop, { once: true });
+    try {
+      await sleep(delayMs, backoff.signal);
+    } finally {
+      this.abort.signal.removeEventListener('abort', onStop);
+      if (this.backoffSleep === backoff) this.backoffSleep = undefined;
+    }
   }
 }

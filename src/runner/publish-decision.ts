@@ -76,6 +76,8 @@ const BY_CODE: Record<Exclude<ErrorCode, BundleCode>, PublishDecision> & Partial
   PAR_ERR_FILE_NOT_REGULAR: 'fail',
   PAR_ERR_FILE_TOO_LARGE: 'fail',
   PAR_ERR_FILE_READ_TIMEOUT: 'fail',
+  // A task outcome the runner writes itself (issue 8); never an answer to a publish.
+  PAR_ERR_WORKER_LOST: 'fail',
 };
 
 export function publishDecision(error: ParError, kind: ClientFailureKind, status?: number): PublishDecision {

@@ -11,6 +11,11 @@
  * - 409 `PAR_ERR_LEASE_STALE`, 404: another delivery owns the task; the job completes as dropped.
  *
  * Nothing is reported twice: one job per task id, and the control plane dedupes as well.
+ *
+ * Recovery: a runner killed mid-publish leaves its result job active; it is published again once
+ * its lock (`PAR_RUNNER_RESULTS_LOCK_MS`) lapses (stalls never fail a result job: publishing is
+ * idempotent). A publish that finds no control plane starts the probe (control-plane-probe.ts),
+ * whose `wake()` promotes every parked result the moment the control plane answers again.
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -21,6 +26,7 @@ import type { ParError } from '../errors/par-error.js';
 import type { Logger } from '../logging/logger.js';
 import { backoffDelayMs, defaultInitialMs } from './backoff.js';
 import type { ClientResult } from './control-plane-client.js';
+import type { CrashHook } from './crash-points.js';
 import type { LeaseStore } from './lease-store.js';
 import { publishDecision } from './publish-decision.js';
 
@@ -32,6 +38,14 @@ export interface ResultPublisherDeps {
   publishBackoffMaxMs: number;
   concurrency?: number;
   onFatal(error: ParError): void;
+  /** A publish found no control plane (no answer, 5xx): start probing for its return. */
+  onUnreachable?(): void;
+  /** Moves every parked (delayed) result job back to waiting: `results.promoteJobs()`. */
+  promoteParked?(): Promise<void>;
+  /** Lock of an active result job (default 10 s); stalled jobs are looked for every half of it. */
+  lockMs?: number;
+  /** Tests only: crash points between the writes (crash-points.ts). */
+  crash?: CrashHook;
   logger: Logger;
 }
 
@@ -42,6 +56,7 @@ export class ResultPublisher {
   /** Aborted on close, so in-flight publishes give up instead of holding shutdown. */
   private readonly abort = new AbortController();
   private readonly backoff: (attempt: number) => number;
+  private lastWakeAt = 0;
 
   constructor(private readonly deps: ResultPublisherDeps) {
     const policy = { initialMs: defaultInitialMs(deps.publishBackoffMaxMs), maxMs: deps.publishBackoffMaxMs };
@@ -50,10 +65,24 @@ export class ResultPublisher {
       connection: deps.connection,
       prefix: deps.queuePrefix,
       concurrency: deps.concurrency ?? 16,
+      lockDuration: deps.lockMs ?? 10_000,
+      stalledInterval: Math.max(250, Math.floor((deps.lockMs ?? 10_000) / 2)),
+      // A result job stalls only when the runner dies mid-publish; publishing again is harmless.
+      maxStalledCount: 1000,
       // For result jobs added with attempts and a custom backoff type (BullMQ's built-ins bypass it).
       settings: { backoffStrategy: (attemptsMade: number) => this.backoff(attemptsMade) },
     });
     this.worker.on('error', (error) => deps.logger.warn({ reason: error.message }, 'result publisher worker error'));
+  }
+
+  /** The control plane is back: parked results are published now, not after their backoff. */
+  async wake(): Promise<void> {
+    this.lastWakeAt = Date.now();
+    try {
+      await this.deps.promoteParked?.();
+    } catch (error) {
+      this.deps.logger.warn({ reason: (error as Error).message }, 'cannot promote parked results');
+    }
   }
 
   /**
@@ -70,6 +99,8 @@ export class ResultPublisher {
   }
 
   private async process(job: Job<ResultJobData, PublishJobResult>, token: string | undefined): Promise<PublishJobResult> {
+    const startedAt = Date.now();
+    const crash = this.deps.crash ?? (() => undefined);
     const taskId = job.data.taskId;
     const log = this.deps.logger.child({ taskId });
     const parsed = taskOutcomeSchema.safeParse(job.data.outcome);
@@ -82,9 +113,12 @@ export class ResultPublisher {
       // the control plane answer `duplicate` (it has the result) or refuse it as stale.
       log.warn('no lease recorded for this task; publishing without one');
     }
+    crash('publish.before-publish');
     const result = await this.deps.publish(taskId, leaseToken ?? '', parsed.data, this.abort.signal);
     if (result.ok) {
+      crash('publish.after-publish');
       if (leaseToken !== undefined) await this.deps.leases.removeIfCurrent([{ taskId, leaseToken }]);
+      crash('publish.after-lease-removed');
       log.info({ status: result.value.status, kind: parsed.data.kind }, 'result published');
       return { status: result.value.status };
     }
@@ -98,6 +132,7 @@ export class ResultPublisher {
       log.error({ code: result.error.code, reason: result.error.message }, 'the control plane refused this result; kept as a failed job');
       throw new UnrecoverableError(`${result.error.code}: ${result.error.message}`);
     }
+    if (result.kind === 'network' || (result.status !== undefined && result.status >= 500)) this.deps.onUnreachable?.();
     const level = job.attemptsMade === 0 || job.attemptsMade % 20 === 0 ? 'warn' : 'debug';
     log[level]({ code: result.error.code, kind: result.kind, attemptsMade: job.attemptsMade }, 'publishing failed; will retry');
     // Result jobs are added without BullMQ attempts (workers/job-options.ts): the publisher
@@ -105,7 +140,9 @@ export class ResultPublisher {
     // attempts. Jobs added with attempts to spare go through BullMQ's retry and our strategy.
     const maxAttempts = job.opts.attempts ?? 1;
     if (job.attemptsMade + 1 >= maxAttempts && token !== undefined) {
-      await job.moveToDelayed(Date.now() + this.backoff(Math.max(1, job.attemptsStarted)), token);
+      // Woken while this publish was failing: the control plane just came back, retry soon.
+      const delayMs = this.lastWakeAt >= startedAt ? this.backoff(1) : this.backoff(Math.max(1, job.attemptsStarted));
+      await job.moveToDelayed(Date.now() + delayMs, token);
       throw new DelayedError();
     }
     throw new Error(`${result.error.code}: ${result.error.message}`);
