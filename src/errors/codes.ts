@@ -115,6 +115,9 @@ export const ERROR_CODES = {
   PAR_ERR_K8S_STATUS: { message: 'The Kubernetes API server answered with an unexpected status', retryable: false, httpStatus: 502 },
   PAR_ERR_K8S_RESPONSE_TOO_LARGE: { message: 'The Kubernetes API response exceeds the size cap', retryable: false, httpStatus: 502 },
   PAR_ERR_K8S_ROLLBACK_UNAVAILABLE: { message: 'The deployment cannot be rolled back (paused, or no such previous revision)', retryable: false, httpStatus: 409 },
+  // idempotent task submission: the Idempotency-Key header of POST /api/v1/tasks (issue 8)
+  PAR_ERR_IDEMPOTENCY_KEY_INVALID: { message: 'The Idempotency-Key header is malformed (1-255 characters of A-Z a-z 0-9 . _ ~ : + / = -, given once)', retryable: false, httpStatus: 400 },
+  PAR_ERR_IDEMPOTENCY_KEY_REUSED: { message: 'This Idempotency-Key was already used for a different request within its window', retryable: false, httpStatus: 422 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
