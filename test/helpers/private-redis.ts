@@ -100,7 +100,11 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
       if (alive()) throw new Error('redis-server is still running');
       await launch();
     },
-    client: () => new Redis(url, { maxRetriesPerRequest: null }),
+    client: () => {
+      const c = new Redis(url, { maxRetriesPerRequest: null });
+      c.on('error', () => undefined); // reconnects on its own while the server is down on purpose
+      return c;
+    },
     async stop() {
       if (alive()) {
         child!.kill('SIGCONT');
