@@ -30,6 +30,8 @@ export interface PrivateRedis {
   client(): Redis;
   /** Kills the server and removes its directory. */
   stop(): Promise<void>;
+  /** SIGKILL at once, synchronously (for exit and SIGINT handlers); leaves the directory. */
+  killNow(): void;
 }
 
 export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
@@ -104,6 +106,12 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
       const c = new Redis(url, { maxRetriesPerRequest: null });
       c.on('error', () => undefined); // reconnects on its own while the server is down on purpose
       return c;
+    },
+    killNow() {
+      if (alive()) {
+        child!.kill('SIGCONT');
+        child!.kill('SIGKILL');
+      }
     },
     async stop() {
       if (alive()) {
