@@ -5,6 +5,7 @@
  * `close()` (and `killAllNow()` from a SIGINT handler) leaves nothing running.
  */
 import { rm } from 'node:fs/promises';
+import { request } from 'undici';
 import type { ParProcess } from '../helpers/processes.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
 import { startSystem, type System } from '../helpers/system.js';
@@ -24,7 +25,12 @@ export interface ChaosCluster {
   liveWorkers(): ParProcess[];
   isAlive(p: ParProcess): boolean;
   startWorker(): ParProcess;
-  startRunner(extraEnv?: Record<string, string>): Promise<ParProcess>;
+  /**
+   * Starts a runner and waits (bounded) for /readyz. A runner that is running but not ready in
+   * time is returned with `notReady` (its /readyz answer): readiness is not liveness, and the
+   * scenario goes on and reports it.
+   */
+  startRunner(extraEnv?: Record<string, string>): Promise<{ proc: ParProcess; notReady?: string }>;
   startControlPlane(): Promise<ParProcess>;
   close(): Promise<void>;
   killAllNow(): void;
@@ -79,12 +85,23 @@ export async function startCluster(settings: ClusterSettings): Promise<ChaosClus
       return w;
     },
     async startRunner(extraEnv = {}) {
-      const r = await sys.startRunner(extraEnv).catch((error: unknown) => {
-        if (isAlive(sys.runner)) all.push(sys.runner);
-        throw error;
-      });
-      all.push(r);
-      return r;
+      try {
+        const r = await sys.startRunner(extraEnv);
+        all.push(r);
+        return { proc: r };
+      } catch (error) {
+        const r = sys.runner;
+        all.push(r);
+        if (!isAlive(r)) throw error;
+        let detail = 'no answer';
+        try {
+          const res = await request(`${sys.runnerAdminUrl}/readyz`, { headersTimeout: 2_000, bodyTimeout: 2_000 });
+          detail = `${res.statusCode} ${await res.body.text()}`;
+        } catch {
+          // detail stays 'no answer'
+        }
+        return { proc: r, notReady: detail };
+      }
     },
     async startControlPlane() {
       const cp = await sys.startControlPlane().catch((error: unknown) => {

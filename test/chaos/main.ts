@@ -16,6 +16,7 @@ const { values } = parseArgs({
     tasks: { type: 'string' },
     kills: { type: 'string' },
     short: { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
 
@@ -49,6 +50,14 @@ let failedRuns = 0;
 const tables: string[] = [];
 for (let run = 1; run <= runs; run++) {
   const profile = values.short ? shortProfile() : fullProfile({ ...(outageMs ? { outageMs } : {}), ...(tasks ? { tasks } : {}), ...(kills ? { kills } : {}) });
+  if (values.only !== undefined) {
+    const wanted = values.only.split(',');
+    profile.scenarios = profile.scenarios.filter((s) => wanted.includes(s.id));
+    if (profile.scenarios.length === 0) {
+      process.stderr.write(`--only ${values.only}: no such scenario\n`);
+      process.exit(2);
+    }
+  }
   const started = Date.now();
   const rows = await runProfile(profile, log);
   const failed = rows.some(rowFails);

@@ -56,7 +56,7 @@ const LOG_LEVEL = { PAR_LOG_LEVEL: 'warn' };
  * real recovery), a fresh cluster per scenario.
  */
 export function fullProfile(options: { outageMs?: number; tasks?: number; kills?: number } = {}): Profile {
-  const slow: [number, number] = [300, 1_500];
+  const slow: [number, number] = [1_000, 3_000];
   return {
     name: 'full',
     shareCluster: false,
@@ -69,7 +69,7 @@ export function fullProfile(options: { outageMs?: number; tasks?: number; kills?
       workerEnv: { ...LOG_LEVEL, PAR_WORKER_CONCURRENCY: '5' },
     },
     scenarios: [
-      randomKills({ tasks: options.tasks ?? 1_000, faults: options.kills ?? 30, gapMs: [1_000, 3_000], taskMs: slow, boundMs: 600_000 }),
+      randomKills({ tasks: options.tasks ?? 1_000, faults: options.kills ?? 30, gapMs: [1_000, 3_000], taskMs: [300, 1_500], boundMs: 900_000 }),
       ...allCrashPoints({ tasks: 30, taskMs: [100, 500], crashBoundMs: 30_000 }),
       redisFault('SHUTDOWN', { tasks: 150, taskMs: slow, downMs: 2_000 }),
       redisFault('kill -9', { tasks: 150, taskMs: slow, downMs: 2_000 }),
@@ -96,10 +96,10 @@ export function shortProfile(): Profile {
       workerEnv: { ...LOG_LEVEL, PAR_WORKER_CONCURRENCY: '5', PAR_WORKER_LOCK_MS: '2000', PAR_WORKER_STALLED_INTERVAL_MS: '1000' },
     },
     scenarios: [
-      randomKills({ tasks: 150, faults: 6, gapMs: [700, 1_500], taskMs: [100, 600], boundMs: 40_000 }),
-      redisFault('kill -9', { tasks: 40, taskMs: [200, 800], downMs: 1_000 }),
-      controlPlaneOutage({ tasks: 40, taskMs: [200, 800], outageMs: 5_000 }),
-      sigtermMidTask('worker', { tasks: 20, taskMs: [800, 1_500], exitBoundMs: 15_000 }),
+      randomKills({ tasks: 150, faults: 6, gapMs: [300, 1_000], taskMs: [300, 1_500], boundMs: 120_000 }),
+      redisFault('kill -9', { tasks: 40, taskMs: [1_000, 3_000], downMs: 1_000 }),
+      controlPlaneOutage({ tasks: 40, taskMs: [1_000, 3_000], outageMs: 5_000 }),
+      sigtermMidTask('worker', { tasks: 20, taskMs: [1_500, 3_000], exitBoundMs: 15_000 }),
     ],
   };
 }
@@ -163,6 +163,14 @@ export function measure(name: string, tasks: CollectedTask[], faults: Fault[], l
     }
     if (t.view.finishedAt !== undefined) lastFinal = Math.max(lastFinal, t.view.finishedAt);
   }
+  const stuckStates: Record<string, number> = {};
+  for (const t of tasks) {
+    if (t.view && t.view.state !== 'succeeded' && t.view.state !== 'failed') {
+      const k = `${t.view.state}, attempt ${t.view.attempts}, ran ${t.executions}x`;
+      stuckStates[k] = (stuckStates[k] ?? 0) + 1;
+    }
+  }
+  if (stuck > 0) extra.notes.push(`stuck tasks by state: ${Object.entries(stuckStates).map(([k, n]) => `${n} ${k}`).join('; ')}`);
   recordedAt.sort((a, b) => a - b);
   let recoveryMs: number | undefined;
   for (const f of faults) {

@@ -43,6 +43,13 @@ export async function until(check: () => boolean, boundMs: number, what: string)
   }
 }
 
+/** Starts the runner again; a runner not ready within the bound is noted, and the scenario goes on. */
+async function restartRunner(ctx: ScenarioContext, extraEnv: Record<string, string> = {}): Promise<ParProcess> {
+  const { proc, notReady } = await ctx.cluster.startRunner(extraEnv);
+  if (notReady) ctx.note(`runner restarted but not ready within 30 s: ${notReady.slice(0, 300)}`);
+  return proc;
+}
+
 /** Stops a process with `signal`; SIGKILL past `boundMs` (noted). */
 async function stopBounded(ctx: ScenarioContext, p: ParProcess, signal: NodeJS.Signals, boundMs: number): Promise<void> {
   const started = Date.now();
@@ -52,24 +59,26 @@ async function stopBounded(ctx: ScenarioContext, p: ParProcess, signal: NodeJS.S
 
 export interface RandomKillsParams { tasks: number; faults: number; gapMs: [number, number]; taskMs: [number, number]; boundMs: number }
 
-/** (a) Random SIGKILLs of workers, the runner and the control plane while tasks flow; each victim restarted. */
+/**
+ * (a) Random SIGKILLs of workers (60 %), the runner (25 %) and the control plane (15 %), each
+ * victim restarted before the next. Tasks are submitted in as many waves as there are kills, one
+ * wave just before each kill, so every kill hits work in flight.
+ */
 export function randomKills(p: RandomKillsParams): Scenario {
   return {
     id: 'random-kill',
     name: 'random SIGKILL',
     async run(ctx) {
       const { cluster, workload } = ctx;
-      const submitting = workload.submit(p.tasks, () => rand(p.taskMs[0], p.taskMs[1]));
-      let submitError: unknown;
-      submitting.catch((e: unknown) => { submitError = e; });
       const deadline = Date.now() + p.boundMs;
-      await until(() => cluster.target.answered(workload.scenario) > 0 || submitError !== undefined, 60_000, 'the first task to run');
-      while (ctx.faults.length < p.faults && cluster.target.answered(workload.scenario) < p.tasks * 0.95) {
-        if (submitError) throw submitError;
+      const wave = Math.ceil(p.tasks / p.faults);
+      while (ctx.faults.length < p.faults) {
         if (Date.now() > deadline) throw new Error(`bound exceeded (${p.boundMs} ms) injecting ${p.faults} kills (${ctx.faults.length} done)`);
+        await workload.submit(Math.min(wave, p.tasks - workload.submitted.length), () => rand(p.taskMs[0], p.taskMs[1]));
         await sleep(rand(p.gapMs[0], p.gapMs[1]));
         const dice = Math.random();
         const at = Date.now();
+        let kind: string;
         if (dice < 0.6) {
           const live = cluster.liveWorkers();
           const victim = live[Math.floor(Math.random() * live.length)];
@@ -77,21 +86,22 @@ export function randomKills(p: RandomKillsParams): Scenario {
           await victim.stop('SIGKILL');
           await sleep(rand(0, 500));
           cluster.startWorker();
-          ctx.faults.push({ kind: 'worker', at, backAt: Date.now() });
+          kind = 'worker';
         } else if (dice < 0.85) {
           await cluster.system.runner.stop('SIGKILL');
           await sleep(rand(0, 500));
-          await cluster.startRunner();
-          ctx.faults.push({ kind: 'runner', at, backAt: Date.now() });
+          await restartRunner(ctx);
+          kind = 'runner';
         } else {
           await cluster.system.cp.stop('SIGKILL');
           await sleep(rand(0, 500));
           await cluster.startControlPlane();
-          ctx.faults.push({ kind: 'control plane', at, backAt: Date.now() });
+          kind = 'control plane';
         }
-        ctx.log(`kill ${ctx.faults.length}/${p.faults}: ${ctx.faults.at(-1)!.kind}`);
+        ctx.faults.push({ kind, at, backAt: Date.now() });
+        ctx.log(`kill ${ctx.faults.length}/${p.faults}: ${kind} (${workload.submitted.length}/${p.tasks} tasks submitted)`);
       }
-      await submitting;
+      if (workload.submitted.length < p.tasks) await workload.submit(p.tasks - workload.submitted.length, () => rand(p.taskMs[0], p.taskMs[1]));
     },
   };
 }
@@ -106,17 +116,17 @@ export function crashPoint(point: CrashPoint, p: CrashPointParams): Scenario {
     async run(ctx) {
       const { cluster, workload } = ctx;
       await stopBounded(ctx, cluster.system.runner, 'SIGTERM', 30_000);
-      const armed = await cluster.startRunner({ [CRASH_POINT_ENV]: point });
+      const armed = await restartRunner(ctx, { [CRASH_POINT_ENV]: point });
       await workload.submit(p.tasks, () => rand(p.taskMs[0], p.taskMs[1]));
       const exited = await Promise.race([armed.exited.then(() => true), sleep(p.crashBoundMs).then(() => false)]);
       if (!exited) {
         ctx.notAvailable = `the runner never died at ${point} within ${p.crashBoundMs} ms: is the ${CRASH_POINT_ENV} hook in src/runner?`;
         await stopBounded(ctx, armed, 'SIGTERM', 30_000);
-        await cluster.startRunner();
+        await restartRunner(ctx);
         return;
       }
       const at = Date.now();
-      await cluster.startRunner();
+      await restartRunner(ctx);
       ctx.faults.push({ kind: `runner died at ${point}`, at, backAt: Date.now() });
     },
   };
@@ -192,7 +202,7 @@ export function sigtermMidTask(which: 'worker' | 'runner', p: SigtermParams): Sc
         cluster.startWorker();
       } else {
         await stopBounded(ctx, cluster.system.runner, 'SIGTERM', p.exitBoundMs);
-        await cluster.startRunner();
+        await restartRunner(ctx);
       }
       ctx.faults.push({ kind: `SIGTERM ${which}`, at, backAt: Date.now() });
     },
