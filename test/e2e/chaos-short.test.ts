@@ -7,8 +7,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { killAllClustersNow } from '../chaos/cluster.js';
 import { formatTable } from '../chaos/report.js';
 import { rowFails, runProfile, shortProfile } from '../chaos/run.js';
+
+// Should the runner give up on this file (timeout), no chaos process or private Redis outlives it.
+process.once('exit', killAllClustersNow);
 
 test('short chaos: nothing lost, stuck or recorded twice under kills, a Redis crash, an outage and SIGTERM', { timeout: 240_000 }, async () => {
   const lines: string[] = [];
