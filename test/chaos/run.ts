@@ -10,8 +10,10 @@
  * - executed twice: the target saw the task more than once (allowed: execution is at-least-once);
  * - failed: final `failed` (by code), e.g. the delivery limit after repeated crashes: reported to
  *   the user, not lost;
- * - recovery: the longest time, over the faults, from the broken part being back to the next
- *   result recorded; drain: from the last fault's end to the last task final.
+ * - recovery: the longest time, over the faults, from the broken part being back until every
+ *   result that was waiting for it (the task ran before it was back) is recorded, or, when none
+ *   was waiting, until the next result is recorded; drain: from the last fault's end to the last
+ *   task final.
  */
 import { randomBytes } from 'node:crypto';
 import { startCluster, type ChaosCluster, type ClusterSettings } from './cluster.js';
@@ -174,8 +176,16 @@ export function measure(name: string, tasks: CollectedTask[], faults: Fault[], l
   recordedAt.sort((a, b) => a - b);
   let recoveryMs: number | undefined;
   for (const f of faults) {
+    // The results that were waiting for the broken part: run before it was back, recorded after.
+    let waited: number | undefined;
+    for (const t of tasks) {
+      const rec = t.events.find((e) => e.type === 'result.recorded')?.at;
+      if (rec !== undefined && t.answeredAt !== undefined && t.answeredAt < f.backAt && rec >= f.backAt) waited = Math.max(waited ?? 0, rec - f.backAt);
+    }
+    // None waited: until the next result at all.
     const next = recordedAt.find((at) => at >= f.backAt);
-    if (next !== undefined) recoveryMs = Math.max(recoveryMs ?? 0, next - f.backAt);
+    const ms = waited ?? (next !== undefined ? next - f.backAt : undefined);
+    if (ms !== undefined) recoveryMs = Math.max(recoveryMs ?? 0, ms);
   }
   const row: ScenarioRow = {
     scenario: name, tasks: tasks.length, faults: faults.length, lost, stuck, recordedTwice, executedTwice, failed, failedCodes, notes: extra.notes,

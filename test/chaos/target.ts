@@ -10,6 +10,8 @@ export interface ExecutionTarget {
   url: string;
   /** Requests received for `<scenario>/<n>` (counted when they arrive). */
   executions(scenario: string, n: number): number;
+  /** When the task's first request was answered (epoch ms), if it was. */
+  firstAnsweredAt(scenario: string, n: number): number | undefined;
   /** Requests of the scenario received and not yet answered. */
   inFlight(scenario: string): number;
   /** Requests of the scenario answered so far. */
@@ -19,6 +21,7 @@ export interface ExecutionTarget {
 
 export async function startExecutionTarget(): Promise<ExecutionTarget> {
   const counts = new Map<string, number>();
+  const firstAnswered = new Map<string, number>();
   const inFlight = new Map<string, number>();
   const answered = new Map<string, number>();
   const bump = (m: Map<string, number>, k: string, d: number): void => { m.set(k, (m.get(k) ?? 0) + d); };
@@ -38,6 +41,7 @@ export async function startExecutionTarget(): Promise<ExecutionTarget> {
     const timer = setTimeout(() => {
       bump(inFlight, scenario, -1);
       bump(answered, scenario, 1);
+      if (!firstAnswered.has(id)) firstAnswered.set(id, Date.now());
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ task: id }));
     }, delay);
@@ -55,6 +59,7 @@ export async function startExecutionTarget(): Promise<ExecutionTarget> {
   return {
     url: `http://127.0.0.1:${port}`,
     executions: (scenario, n) => counts.get(`${scenario}/${n}`) ?? 0,
+    firstAnsweredAt: (scenario, n) => firstAnswered.get(`${scenario}/${n}`),
     inFlight: (scenario) => inFlight.get(scenario) ?? 0,
     answered: (scenario) => answered.get(scenario) ?? 0,
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),

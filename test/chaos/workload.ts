@@ -19,6 +19,8 @@ export interface CollectedTask extends SubmittedTask {
   view?: TaskView;
   events: TaskEvent[];
   executions: number;
+  /** When the target first answered the task's request (epoch ms). */
+  answeredAt?: number;
 }
 
 const HTTP = 'com.datadoghq.http.request';
@@ -118,7 +120,8 @@ export class Workload {
           } catch (error) {
             if (!(error instanceof ParError && error.code === 'PAR_ERR_NOT_FOUND')) throw error;
           }
-          out.push({ ...t, ...(view ? { view } : {}), events, executions: this.cluster.target.executions(this.scenario, t.n) });
+          const answeredAt = this.cluster.target.firstAnsweredAt(this.scenario, t.n);
+          out.push({ ...t, ...(view ? { view } : {}), events, executions: this.cluster.target.executions(this.scenario, t.n), ...(answeredAt !== undefined ? { answeredAt } : {}) });
           return;
         } catch (error) {
           if (Date.now() > deadline) throw new Error(`[${this.scenario}] cannot read task ${t.taskId} back within ${boundMs} ms: ${(error as Error).message}`);
