@@ -3,12 +3,23 @@ import { request } from 'undici';
 import { fromErrorBody, ParError } from '../errors/par-error.js';
 import { TASKS_API, taskEventsPath, taskEventsResponseSchema, taskViewSchema, type SubmitTaskRequest, type TaskEvent, type TaskView } from '../contracts/tasks-api.js';
 import type { CliConfig } from '../config/cli.js';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../contracts/idempotency.js';
+
+export interface SubmitOptions {
+  /** Sent as the Idempotency-Key header. */
+  idempotencyKey?: string | undefined;
+  timeoutMs?: number;
+}
 
 export class ApiClient {
   constructor(private readonly config: CliConfig) {}
 
   private async call(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 30_000): Promise<unknown> {
-    const headers: Record<string, string> = { 'dd-application-key': this.config.appKey };
+    return (await this.exchange(method, path, body, timeoutMs)).body;
+  }
+
+  private async exchange(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 30_000, extraHeaders: Record<string, string> = {}): Promise<{ body: unknown; headers: Record<string, string | string[] | undefined> }> {
+    const headers: Record<string, string> = { ...extraHeaders, 'dd-application-key': this.config.appKey };
     if (this.config.apiKey) headers['dd-api-key'] = this.config.apiKey;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res;
@@ -26,11 +37,21 @@ export class ApiClient {
     const text = await res.body.text();
     const parsed: unknown = text.length > 0 ? JSON.parse(text) : undefined;
     if (res.statusCode >= 400) throw fromErrorBody(parsed);
-    return parsed;
+    return { body: parsed, headers: res.headers };
   }
 
-  async submitTask(task: SubmitTaskRequest): Promise<TaskView> {
-    return taskViewSchema.parse(await this.call('POST', TASKS_API.submit, task));
+  async submitTask(task: SubmitTaskRequest, options: SubmitOptions = {}): Promise<TaskView> {
+    return (await this.submit(task, options)).task;
+  }
+
+  /**
+   * Submits a task; with an idempotency key, sending it again (a retry after a timeout or a 5xx)
+   * returns the task the first call created (`replayed: true`) instead of creating another.
+   */
+  async submit(task: SubmitTaskRequest, options: SubmitOptions = {}): Promise<{ task: TaskView; replayed: boolean }> {
+    const headers: Record<string, string> = options.idempotencyKey === undefined ? {} : { [IDEMPOTENCY_KEY_HEADER]: options.idempotencyKey };
+    const res = await this.exchange('POST', TASKS_API.submit, task, options.timeoutMs ?? 30_000, headers);
+    return { task: taskViewSchema.parse(res.body), replayed: res.headers[IDEMPOTENT_REPLAYED_HEADER] === 'true' };
   }
 
   /** Reads a task; with waitMs the control plane answers as soon as the task is final. */

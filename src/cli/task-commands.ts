@@ -15,10 +15,11 @@ export function registerTaskCommands(program: Command): void {
     .option('--input <json>', 'action inputs as a JSON object', '{}')
     .option('--connection <id>', 'connection id')
     .option('--timeout <ms>', 'action timeout in milliseconds', '60000')
+    .option('--idempotency-key <key>', 'sent as Idempotency-Key: running the same command again with the same key returns the task the first run created instead of a second one')
     .option('--wait', 'wait for the result and print it')
     .option('--wait-timeout <ms>', 'how long --wait waits', '120000')
     .option('--base-url <url>', 'control plane URL (default PAR_CONTROL_PLANE_URL / DD_BASE_URL)')
-    .action(async (opts: { action: string; runner: string; input: string; connection?: string; timeout: string; wait?: boolean; waitTimeout: string; baseUrl?: string }) => {
+    .action(async (opts: { action: string; runner: string; input: string; connection?: string; idempotencyKey?: string; timeout: string; wait?: boolean; waitTimeout: string; baseUrl?: string }) => {
       let client: ApiClient;
       let inputs: unknown;
       try {
@@ -30,15 +31,15 @@ export function registerTaskCommands(program: Command): void {
         failStartup(new ParError('PAR_ERR_REQUEST_INVALID', `--input must be a JSON object (${(error as Error).message})`));
       }
       try {
-        const submitted = await client.submitTask({
+        const { task: submitted, replayed } = await client.submit({
           runner: opts.runner,
           action: opts.action,
           inputs: inputs as Record<string, unknown>,
           timeoutMs: Number(opts.timeout),
           ...(opts.connection ? { connectionId: opts.connection } : {}),
-        });
+        }, { idempotencyKey: opts.idempotencyKey });
         if (!opts.wait) {
-          process.stdout.write(`${JSON.stringify({ taskId: submitted.id, state: submitted.state })}\n`);
+          process.stdout.write(`${JSON.stringify({ taskId: submitted.id, state: submitted.state, ...(opts.idempotencyKey !== undefined ? { replayed } : {}) })}\n`);
           return;
         }
         const view = await client.waitForTask(submitted.id, Number(opts.waitTimeout));

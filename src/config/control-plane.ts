@@ -19,6 +19,8 @@ const sources = {
   enrollmentTokenTtlMs: ['PAR_ENROLLMENT_TOKEN_TTL_MS'],
   runnerOfflineAfterMs: ['PAR_RUNNER_OFFLINE_AFTER_MS'],
   runnerImage: ['PAR_RUNNER_IMAGE'],
+  // idempotent task submission (issue 8)
+  idempotencyWindowMs: ['PAR_IDEMPOTENCY_WINDOW_MS'],
   logLevel: ['PAR_LOG_LEVEL', 'LOG_LEVEL'],
   logFile: ['PAR_LOG_FILE'],
   // key rotation (issue 7)
@@ -50,6 +52,8 @@ export const controlPlaneConfigSchema = z.object({
   runnerOfflineAfterMs: int(100, 86_400_000).default(30_000),
   /** Container image named in the install snippets. */
   runnerImage: z.string().min(1).default('private-action-runner:local'),
+  /** How long an Idempotency-Key of POST /api/v1/tasks keeps answering with its task (default 24 h). */
+  idempotencyWindowMs: int(1_000, 30 * 86_400_000).default(86_400_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   logFile: z.string().optional(),
   /** Rotate the task-signing key when the active one is this old (0: only by `par control-plane rotate-signing-key`). */

@@ -132,6 +132,9 @@ export const ERROR_CODES = {
   PAR_ERR_SIGNING_KEY_ROTATION_CONFLICT: { message: 'Another rotation of the signing key happened at the same time; run it again', retryable: true, httpStatus: 409 },
   // runner/worker reliability: every lease ends (issue 8)
   PAR_ERR_WORKER_LOST: { message: 'The worker running this task was lost (it stopped or stalled too often) and the task ended without a result', retryable: false, httpStatus: 500 },
+  // idempotent task submission: the Idempotency-Key header of POST /api/v1/tasks (issue 8)
+  PAR_ERR_IDEMPOTENCY_KEY_INVALID: { message: 'The Idempotency-Key header is malformed (1-255 characters of A-Z a-z 0-9 . _ ~ : + / = -, given once)', retryable: false, httpStatus: 400 },
+  PAR_ERR_IDEMPOTENCY_KEY_REUSED: { message: 'This Idempotency-Key was already used for a different request within its window', retryable: false, httpStatus: 422 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

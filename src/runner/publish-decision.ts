@@ -47,6 +47,9 @@ const BY_CODE: Record<Exclude<ErrorCode, BundleCode>, PublishDecision> & Partial
   PAR_ERR_CONNECTION_NAME_TAKEN: 'fail',
   PAR_ERR_CONNECTION_RUNNER_MISMATCH: 'fail',
   PAR_ERR_SECRET_REFUSED: 'fail',
+  // Answers to task submission only, never to a publish.
+  PAR_ERR_IDEMPOTENCY_KEY_INVALID: 'fail',
+  PAR_ERR_IDEMPOTENCY_KEY_REUSED: 'fail',
   PAR_ERR_LEASE_STALE: 'drop',
   PAR_ERR_LEASE_EXPIRED: 'drop',
   PAR_ERR_RUNNER_DELETED: 'drop',

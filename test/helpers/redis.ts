@@ -8,8 +8,8 @@ export function uniquePrefix(label: string): string {
   return `partest:${label}:${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
-export function connectRedis(): Redis {
-  return new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: false });
+export function connectRedis(url = TEST_REDIS_URL): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
 }
 
 /** Deletes every key that starts with `prefix` (SCAN, never KEYS). */

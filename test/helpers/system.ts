@@ -20,6 +20,8 @@ export interface SystemOptions {
   cpEnv?: Record<string, string>;
   runnerEnv?: Record<string, string>;
   workerEnv?: Record<string, string>;
+  /** A Redis other than the shared test Redis (e.g. a private redis-server the test kills). */
+  redisUrl?: string;
 }
 
 export interface System {
@@ -34,6 +36,7 @@ export interface System {
   runner: ParProcess;
   workers: ParProcess[];
   api: ApiClient;
+  redisUrl: string;
   startControlPlane(): Promise<ParProcess>;
   startRunner(extraEnv?: Record<string, string>): Promise<ParProcess>;
   startWorker(extraEnv?: Record<string, string>): ParProcess;
@@ -59,9 +62,9 @@ export async function waitForHttpOk(url: string, timeoutMs: number, proc?: ParPr
 }
 
 /** Ends the processes, deletes every Redis key under `base` and removes the temp dirs a test made. */
-export async function releaseTestResources(processes: readonly ParProcess[], base: string, dirs: readonly { remove(): Promise<void> }[]): Promise<void> {
+export async function releaseTestResources(processes: readonly ParProcess[], base: string, dirs: readonly { remove(): Promise<void> }[], redisUrl = TEST_REDIS_URL): Promise<void> {
   await Promise.all(processes.map((p) => p.stop('SIGTERM', 5_000)));
-  const redis = connectRedis();
+  const redis = connectRedis(redisUrl);
   try {
     await deleteKeys(redis, base);
   } finally {
@@ -71,9 +74,9 @@ export async function releaseTestResources(processes: readonly ParProcess[], bas
 }
 
 /** The environment of a control plane on loopback, with its state under `${base}:cp`. */
-export function controlPlaneEnv(port: number, base: string, keys: { apiKey: string; appKey: string }, extra: Record<string, string> = {}): Record<string, string> {
+export function controlPlaneEnv(port: number, base: string, keys: { apiKey: string; appKey: string }, extra: Record<string, string> = {}, redisUrl = TEST_REDIS_URL): Record<string, string> {
   return {
-    PAR_CP_HOST: '127.0.0.1', PAR_CP_PORT: String(port), PAR_CP_REDIS_URL: TEST_REDIS_URL, PAR_CP_KEY_PREFIX: `${base}:cp`,
+    PAR_CP_HOST: '127.0.0.1', PAR_CP_PORT: String(port), PAR_CP_REDIS_URL: redisUrl, PAR_CP_KEY_PREFIX: `${base}:cp`,
     PAR_ADMIN_API_KEY: keys.apiKey, PAR_ADMIN_APP_KEY: keys.appKey, ...extra,
   };
 }
@@ -99,10 +102,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const runnerName = options.runnerName ?? `e2e-${randomBytes(3).toString('hex')}`;
   const allowlist = options.allowlist ?? 'com.datadoghq.http.request';
   const processes: ParProcess[] = [];
+  const redisUrl = options.redisUrl ?? TEST_REDIS_URL;
 
-  const cpEnv = controlPlaneEnv(cpPort, base, keys, { PAR_LEASE_SWEEP_INTERVAL_MS: '200', ...options.cpEnv });
+  const cpEnv = controlPlaneEnv(cpPort, base, keys, { PAR_LEASE_SWEEP_INTERVAL_MS: '200', ...options.cpEnv }, redisUrl);
   const workerEnv = {
-    REDIS_URL: TEST_REDIS_URL, PAR_QUEUE_PREFIX: queuePrefix, DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path, ACTIONS_ALLOWLIST: allowlist,
+    REDIS_URL: redisUrl, PAR_QUEUE_PREFIX: queuePrefix, DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path, ACTIONS_ALLOWLIST: allowlist,
     PAR_RETRY_BACKOFF_MS: '100', ...options.workerEnv,
   };
 
@@ -112,6 +116,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     runner: undefined as unknown as ParProcess,
     workers: [],
     api: new ApiClient({ controlPlaneUrl: cpUrl, apiKey: keys.apiKey, appKey: keys.appKey }),
+    redisUrl,
     async startControlPlane() {
       const cp = startPar('control-plane', ['control-plane'], cpEnv);
       processes.push(cp);
@@ -122,7 +127,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     async startRunner(extraEnv = {}) {
       const runner = startPar('runner', ['runner', '--with-api-key'], {
         DD_BASE_URL: cpUrl, DD_API_KEY: keys.apiKey, DD_APP_KEY: keys.appKey, RUNNER_NAME: runnerName, ACTIONS_ALLOWLIST: allowlist,
-        DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path, REDIS_URL: TEST_REDIS_URL, PAR_QUEUE_PREFIX: queuePrefix,
+        DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path, REDIS_URL: redisUrl, PAR_QUEUE_PREFIX: queuePrefix,
         PAR_RUNNER_ADMIN_PORT: String(adminPort), PAR_POLL_BACKOFF_MAX_MS: '300', PAR_PUBLISH_BACKOFF_MAX_MS: '300',
         PAR_ENROLL_BACKOFF_MAX_MS: '300', ...options.runnerEnv, ...extraEnv,
       });
@@ -151,7 +156,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       return connectionViewSchema.parse(body).id;
     },
     async stop() {
-      await releaseTestResources(processes, base, [dir]);
+      await releaseTestResources(processes, base, [dir], redisUrl);
     },
   };
 

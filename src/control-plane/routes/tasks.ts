@@ -13,7 +13,7 @@ import { getConnection, toConnectionRef } from '../store/connections.js';
 import type { ConnectionRef } from '../../contracts/task.js';
 import { effectiveAccess } from '../store/grants.js';
 import { getRunner, listRunners } from '../store/runners.js';
-import { indexTask, listRunnerTasks } from '../store/task-index.js';
+import { listRunnerTasks } from '../store/task-index.js';
 import type { ControlPlaneDeps } from '../deps.js';
 import { parseInput } from '../http-errors.js';
 import { abortOnClientGone } from './client-gone.js';
@@ -21,6 +21,17 @@ import { SCOPES, type Scope } from '../store/credentials.js';
 import { getTask, isFinal, toTaskView, type TaskRecord } from '../store/tasks.js';
 import { getTaskEvents } from '../store/task-events.js';
 import { submitTask } from '../task-submission.js';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, idempotencyKeySchema } from '../../contracts/idempotency.js';
+
+/** The Idempotency-Key header, when sent: once, and well formed (400 PAR_ERR_IDEMPOTENCY_KEY_INVALID otherwise). */
+function readIdempotencyKey(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const raw = headers[IDEMPOTENCY_KEY_HEADER];
+  if (raw === undefined) return undefined;
+  if (Array.isArray(raw)) throw new ParError('PAR_ERR_IDEMPOTENCY_KEY_INVALID', 'the header was given more than once');
+  const parsed = idempotencyKeySchema.safeParse(raw);
+  if (!parsed.success) throw new ParError('PAR_ERR_IDEMPOTENCY_KEY_INVALID', parsed.error.issues[0]?.message ?? 'malformed');
+  return parsed.data;
+}
 
 export const MAX_TASK_WAIT_MS = 60_000;
 
@@ -57,11 +68,15 @@ export function taskRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
         if (record.runnerId !== runner.id) throw new ParError('PAR_ERR_CONNECTION_RUNNER_MISMATCH', `connection ${record.name} is on another runner than ${runner.name}`);
         connection = toConnectionRef(record);
       }
-      const task = await submitTask(deps, caller.orgId, runner, body, connection);
-      await indexTask(deps.redis, deps.ks, { taskId: task.id, runnerId: task.runnerId, connectionId: body.connectionId, createdAt: task.createdAt });
-      request.log.info({ taskId: task.id, runnerId: task.runnerId, action: task.action }, 'task submitted');
+      const idempotencyKey = readIdempotencyKey(request.headers);
+      const { task, replayed } = await submitTask(deps, caller.orgId, runner, body, {
+        connection, connectionId: body.connectionId,
+        idempotency: idempotencyKey === undefined ? undefined : { key: idempotencyKey, scope: { orgId: caller.orgId, owner: caller.key.owner } },
+      });
+      request.log.info({ taskId: task.id, runnerId: task.runnerId, action: task.action, replayed }, replayed ? 'task submission replayed' : 'task submitted');
+      if (idempotencyKey !== undefined) void reply.header(IDEMPOTENT_REPLAYED_HEADER, String(replayed));
       const view: TaskView = toTaskView(task);
-      return reply.status(201).send(view);
+      return reply.status(replayed ? 200 : 201).send(view);
     });
 
     app.get(ADMIN_API.tasks, async (request): Promise<TasksResponse> => {

@@ -1,6 +1,7 @@
 /**
  * Indexes over tasks for the admin API: a runner's recent tasks (newest first, capped) and the
- * tasks submitted through a connection (to refuse deleting a connection still in use).
+ * tasks submitted through a connection (to refuse deleting a connection still in use). They are
+ * written by the submit script (store/tasks.ts submitSignedTask), with the task, in one step.
  */
 import type { Redis } from 'ioredis';
 import type { KeySpace } from './key-space.js';
@@ -9,15 +10,6 @@ import { getTask, isFinal, type TaskRecord } from './tasks.js';
 
 /** Per runner, this many recent task ids are kept listable. */
 export const RUNNER_TASKS_KEPT = 1000;
-
-export async function indexTask(redis: Redis, ks: KeySpace, t: { taskId: string; runnerId: string; connectionId?: string | undefined; createdAt: number }): Promise<void> {
-  const aks = accessKeySpace(ks);
-  const tx = redis.multi()
-    .zadd(aks.runnerTasks(t.runnerId), t.createdAt, t.taskId)
-    .zremrangebyrank(aks.runnerTasks(t.runnerId), 0, -(RUNNER_TASKS_KEPT + 1));
-  if (t.connectionId !== undefined) tx.sadd(aks.connectionTasks(t.connectionId), t.taskId);
-  await tx.exec();
-}
 
 /** The newest `limit` tasks over the given runners. */
 export async function listRunnerTasks(redis: Redis, ks: KeySpace, runnerIds: readonly string[], limit: number): Promise<TaskRecord[]> {

@@ -1,13 +1,16 @@
 /**
  * Tasks: one hash per task (`task:<id>`), queued on its runner's ready list.
  *
- * `enqueueSignedTask` is deliberately separate from signing: the submit route signs and then
- * calls it, and end-to-end tests call it directly to hand a runner a forged or tampered JWS.
+ * `submitSignedTask` is what the submit route uses: task, ready list, wake-up, the admin indexes
+ * and the idempotency record in ONE script, so a failed submission stored nothing and a stored one
+ * is whole. `enqueueSignedTask` is deliberately separate from signing and indexing: end-to-end
+ * tests call it directly to hand a runner a forged or tampered JWS.
  */
 import type { Redis } from 'ioredis';
 import { taskOutcomeSchema, taskStateSchema, type TaskOutcome, type TaskState } from '../../contracts/task.js';
 import type { TaskView } from '../../contracts/tasks-api.js';
 import type { UnsignedTaskClaims } from '../../crypto/task-signature.js';
+import { accessKeySpace } from './access-key-space.js';
 import { keySpace, type KeySpace } from './key-space.js';
 import { LuaScript } from './lua-script.js';
 import { TASK_EVENT_LUA } from './task-events.js';
@@ -67,6 +70,75 @@ export async function enqueueSignedTask(redis: Redis, keyPrefix: string, task: S
     task.claims ? JSON.stringify(task.claims) : '', task.now ?? Date.now(), ks.readyChannel,
   ]);
   if (result !== 'ok') throw new Error(`cannot enqueue task ${task.taskId}: ${String(result)}`);
+}
+
+// KEYS: task, runner ready list, runner task index, connection task index (or the task key again
+// when there is no connection), idempotency record (or the task key again when there is no key).
+// ARGV: id, runnerId, orgId, action, jws, claims ('' = none), now, ready channel, index size kept,
+// has connection ('1'/'0'), has key ('1'/'0'), request fingerprint, idempotency window (ms).
+// Every read and check comes before the first write, and no write can fail on types (the keys
+// are ours), so the script stores everything or nothing (Redis does not roll a script back).
+const SUBMIT = new LuaScript(`${TASK_EVENT_LUA}
+if ARGV[11] == '1' then
+  local existing = redis.call('HGET', KEYS[5], 'taskId')
+  if existing then
+    if redis.call('HGET', KEYS[5], 'fingerprint') ~= ARGV[12] then return {'reused', existing} end
+    return {'replayed', existing}
+  end
+end
+-- The same submission sent again by the client library after a reconnect: already stored.
+if redis.call('EXISTS', KEYS[1]) == 1 then return {'created', ARGV[1]} end
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'runnerId', ARGV[2], 'orgId', ARGV[3], 'action', ARGV[4], 'jws', ARGV[5], 'state', 'queued', 'createdAt', ARGV[7], 'attempts', 0)
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'claims', ARGV[6]) end
+redis.call('LPUSH', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[7], ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[9]) + 1))
+if ARGV[10] == '1' then redis.call('SADD', KEYS[4], ARGV[1]) end
+if ARGV[11] == '1' then
+  redis.call('HSET', KEYS[5], 'taskId', ARGV[1], 'fingerprint', ARGV[12])
+  redis.call('PEXPIRE', KEYS[5], ARGV[13])
+end
+taskEvent(KEYS[1], ARGV[7], 'submitted')
+redis.call('PUBLISH', ARGV[8], ARGV[2])
+return {'created', ARGV[1]}
+`);
+
+export interface TaskSubmission extends SignedTaskToEnqueue {
+  claims: UnsignedTaskClaims;
+  connectionId?: string | undefined;
+  /** How many of the runner's newest task ids the admin index keeps. */
+  indexKept: number;
+  /** The idempotency record to check and write, when the client sent a key. */
+  idempotency?: { recordKey: string; fingerprint: string; windowMs: number } | undefined;
+}
+
+export type SubmitOutcome =
+  | { status: 'created'; taskId: string }
+  /** The key was used before for the same request: its task, nothing new stored. */
+  | { status: 'replayed'; taskId: string }
+  /** The key was used before for another request: nothing stored. */
+  | { status: 'reused'; taskId: string };
+
+/**
+ * Stores a signed task, queues it for its runner, wakes the runner, indexes it (runner,
+ * connection) and records its idempotency key, all in one atomic script; or, when the key
+ * was seen before, stores nothing and names the task it created.
+ */
+export async function submitSignedTask(redis: Redis, ks: KeySpace, task: TaskSubmission): Promise<SubmitOutcome> {
+  const aks = accessKeySpace(ks);
+  const taskKey = ks.task(task.taskId);
+  const result = await SUBMIT.run(redis, [
+    taskKey, ks.ready(task.runnerId), aks.runnerTasks(task.runnerId),
+    task.connectionId !== undefined ? aks.connectionTasks(task.connectionId) : taskKey,
+    task.idempotency ? task.idempotency.recordKey : taskKey,
+  ], [
+    task.taskId, task.runnerId, task.orgId, task.action, task.signedTask, JSON.stringify(task.claims), task.now ?? Date.now(), ks.readyChannel,
+    task.indexKept, task.connectionId !== undefined ? '1' : '0', task.idempotency ? '1' : '0', task.idempotency?.fingerprint ?? '', task.idempotency?.windowMs ?? 0,
+  ]);
+  if (!Array.isArray(result) || typeof result[1] !== 'string' || !['created', 'replayed', 'reused'].includes(String(result[0]))) {
+    throw new Error(`unexpected answer of the submit script for task ${task.taskId}: ${JSON.stringify(result)}`);
+  }
+  return { status: result[0] as SubmitOutcome['status'], taskId: result[1] };
 }
 
 export async function getTask(redis: Redis, ks: KeySpace, taskId: string): Promise<TaskRecord | undefined> {
