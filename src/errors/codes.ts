@@ -125,6 +125,16 @@ export const ERROR_CODES = {
   PAR_ERR_HTTP_CONNECTION_ORIGIN_REQUIRED: { message: 'The HTTP connection has a credential file but no baseUrl: its credentials must be bound to one origin', retryable: false, httpStatus: 400 },
   // com.datadoghq.script sandbox (issue 7, scripts in a box)
   PAR_ERR_SCRIPT_SANDBOX_FAILED: { message: 'The script sandbox (bubblewrap) could not be built or could not start the program', retryable: false, httpStatus: 500 },
+  // com.datadoghq.jenkins (issue 13, Jenkins; src/actions/jenkins/)
+  PAR_ERR_JENKINS_CREDENTIALS_INVALID: { message: 'The Jenkins connection needs a Token Auth credential file with username, token and an http(s) domain', retryable: false, httpStatus: 400 },
+  PAR_ERR_JENKINS_CONNECT: { message: 'Could not connect to the Jenkins controller', retryable: true, httpStatus: 502 },
+  PAR_ERR_JENKINS_TLS: { message: 'The TLS handshake with the Jenkins controller failed', retryable: false, httpStatus: 502 },
+  PAR_ERR_JENKINS_UNAUTHORIZED: { message: 'Jenkins did not accept the user name and API token (401)', retryable: false, httpStatus: 502 },
+  PAR_ERR_JENKINS_FORBIDDEN: { message: 'Jenkins forbids this request to this user, or refused its CSRF crumb (403)', retryable: false, httpStatus: 502 },
+  PAR_ERR_JENKINS_NOT_FOUND: { message: 'The Jenkins job or build does not exist (404)', retryable: false, httpStatus: 502 },
+  PAR_ERR_JENKINS_STATUS: { message: 'Jenkins answered with an unexpected status', retryable: false, httpStatus: 502 },
+  PAR_ERR_JENKINS_STATUS_RETRYABLE: { message: 'Jenkins answered with a retryable status (429, 503, or 5xx to a read)', retryable: true, httpStatus: 502 },
+  PAR_ERR_JENKINS_RESPONSE_INVALID: { message: 'Jenkins answered with a body the action cannot read (not JSON, or no crumb)', retryable: false, httpStatus: 502 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
