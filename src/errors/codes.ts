@@ -134,7 +134,7 @@ export const ERROR_CODES = {
   PAR_ERR_JENKINS_NOT_FOUND: { message: 'The Jenkins job or build does not exist (404)', retryable: false, httpStatus: 502 },
   PAR_ERR_JENKINS_STATUS: { message: 'Jenkins answered with an unexpected status', retryable: false, httpStatus: 502 },
   PAR_ERR_JENKINS_STATUS_RETRYABLE: { message: 'Jenkins answered with a retryable status (429, 503, or 5xx to a read)', retryable: true, httpStatus: 502 },
-  PAR_ERR_JENKINS_RESPONSE_INVALID: { message: 'Jenkins answered with a body the action cannot read (not JSON, or no crumb)', retryable: false, httpStatus: 502 },
+  PAR_ERR_JENKINS_RESPONSE_INVALID: { message: 'Jenkins answered with a body the action cannot read (not JSON, no crumb, or over the response cap)', retryable: false, httpStatus: 502 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

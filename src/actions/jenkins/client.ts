@@ -20,8 +20,6 @@ export interface JenkinsTarget {
   readonly authorization: string;
 }
 
-const MAX_BODY_BYTES = 4 * 1024 * 1024;
-
 /** The vendor's getHeadersAndDomain: the three tokens must be there and non-empty. */
 export function jenkinsTarget(ctx: Pick<ActionContext, 'credentials'>): JenkinsTarget {
   const c = ctx.credentials;
@@ -59,7 +57,8 @@ export class JenkinsClient {
   constructor(
     private readonly dispatcher: Dispatcher,
     private readonly target: JenkinsTarget,
-    private readonly ctx: Pick<ActionContext, 'signal'>,
+    /** The task's signal, and the worker's response cap (PAR_HTTP_MAX_RESPONSE_BYTES) for every answer. */
+    private readonly ctx: Pick<ActionContext, 'signal' | 'limits'>,
   ) {}
 
   private describe(method: string, pathAndQuery: string): string {
@@ -82,10 +81,10 @@ export class JenkinsClient {
       let size = 0;
       for await (const chunk of response.body as AsyncIterable<Buffer>) {
         size += chunk.length;
-        if (size > MAX_BODY_BYTES) {
+        if (size > this.ctx.limits.httpMaxResponseBytes) {
           response.body.on('error', () => undefined);
           response.body.destroy();
-          throw new ParError('PAR_ERR_JENKINS_STATUS', `${describe}: response larger than ${MAX_BODY_BYTES} bytes`);
+          throw new ParError('PAR_ERR_JENKINS_RESPONSE_INVALID', `${describe}: response larger than ${this.ctx.limits.httpMaxResponseBytes} bytes`);
         }
         chunks.push(chunk);
       }
