@@ -6,8 +6,14 @@
  * it from a (very small) real cluster. It is NOT a conformant API server.
  *
  * Covered:
- * - core/v1 pods, services, configmaps, secrets, events, namespaces, nodes; apps/v1 deployments,
- *   statefulsets, daemonsets, replicasets; batch/v1 jobs, cronjobs. Namespaced and cluster-wide
+ * - core/v1 pods, services, configmaps, secrets, events, namespaces, nodes, endpoints, limitranges,
+ *   persistentvolumes(claims), podtemplates, replicationcontrollers, resourcequotas, serviceaccounts;
+ *   apps/v1 deployments, controllerrevisions,
+ *   statefulsets, daemonsets, replicasets; batch/v1 jobs, cronjobs (schedule and timeZone validated);
+ *   autoscaling/v2 horizontalpodautoscalers (min/max validated, minReplicas >= 1 as with
+ *   HPAScaleToZero off); discovery.k8s.io/v1 endpointslices; apiextensions.k8s.io/v1
+ *   customresourcedefinitions, which once stored make the fake serve their group/version/plural
+ *   (custom objects, namespaced or cluster) until deleted (their objects go with them). Namespaced and cluster-wide
  *   URLs (/api/v1/namespaces/ns/pods, /api/v1/pods, /apis/apps/v1/namespaces/ns/deployments/x).
  * - list with labelSelector (=, ==, !=, in, notin, exists, !exists), fieldSelector
  *   (metadata.name, metadata.namespace; 400 for other fields), limit + continue.
@@ -17,7 +23,10 @@
  *   uid, resourceVersion, creationTimestamp, generation; generateName).
  * - update (PUT; 409 Conflict on a stale metadata.resourceVersion), patch
  *   (application/json-patch+json, application/merge-patch+json, and
- *   application/strategic-merge-patch+json treated as a merge patch; 415 for others), delete
+ *   application/strategic-merge-patch+json as a merge patch whose containers/env/volumes/ports/
+ *   volumeMounts lists merge on their keys (no $patch directives; 415 for custom objects and for
+ *   other types), deletecollection (DELETE on a collection: selectors in the query, DeleteOptions
+ *   dryRun/propagationPolicy in the body; answers the list of deleted objects), delete
  *   (returns the object; a namespace takes its objects with it; Background/Foreground deletes
  *   owned objects, Orphan keeps them), dryRun=All on every write (validated, nothing stored).
  * - pods/{name}/log as text/plain (container, tailLines, limitBytes), set by `setPodLog`.
@@ -67,6 +76,7 @@ const KINDS: Record<string, Record<string, Kind>> = {
     statefulsets: { kind: 'StatefulSet', namespaced: true },
     daemonsets: { kind: 'DaemonSet', namespaced: true },
     replicasets: { kind: 'ReplicaSet', namespaced: true },
+    controllerrevisions: { kind: 'ControllerRevision', namespaced: true },
   },
   'batch/v1': {
     jobs: { kind: 'Job', namespaced: true },

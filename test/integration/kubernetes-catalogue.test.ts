@@ -74,6 +74,7 @@ describe('the rest of the Kubernetes catalogue against the fake API server', () 
       ['core', 'PodTemplate', { metadata: { name: 'tpl' }, template: { spec: { containers: [{ name: 'c', image: 'busybox' }] } } }],
       ['core', 'ReplicationController', { metadata: { name: 'rc' }, spec: { replicas: 1, selector: { app: 'rc' }, template: { metadata: { labels: { app: 'rc' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }],
       ['core', 'ResourceQuota', { metadata: { name: 'quota' }, spec: { hard: { pods: '10' } } }],
+      ['apps', 'ControllerRevision', { metadata: { name: 'web-7f9c' }, data: { spec: { template: {} } }, revision: 3 }],
       ['discovery', 'EndpointSlice', { metadata: { name: 'web-abc', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.2'] }], ports: [{ port: 8080 }] }],
     ];
     for (const [bundle, kind, body] of bodies) {

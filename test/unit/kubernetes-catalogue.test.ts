@@ -24,7 +24,7 @@ describe('kubernetes catalogue', () => {
     };
     for (const kind of ['LimitRange', 'PersistentVolume', 'PersistentVolumeClaim', 'PodTemplate', 'ReplicationController', 'ResourceQuota', 'ServiceAccount', 'ConfigMap', 'Pod']) expect('core', kind);
     expect('core', 'Endpoints', 'Endpoints');
-    for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet']) expect('apps', kind);
+    for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ControllerRevision']) expect('apps', kind);
     for (const kind of ['Job', 'CronJob']) expect('batch', kind);
     expect('discovery', 'EndpointSlice');
     expect('apiextensions', 'CustomResourceDefinition');

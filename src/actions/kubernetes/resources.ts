@@ -49,6 +49,7 @@ export const KUBE_RESOURCES: readonly KubeResource[] = [
   { bundle: 'apps', kind: 'StatefulSet', group: 'apps', version: 'v1', plural: 'statefulsets', namespaced: true, verbs: WITH_COLLECTION },
   { bundle: 'apps', kind: 'DaemonSet', group: 'apps', version: 'v1', plural: 'daemonsets', namespaced: true, verbs: WITH_COLLECTION },
   { bundle: 'apps', kind: 'ReplicaSet', group: 'apps', version: 'v1', plural: 'replicasets', namespaced: true, verbs: WITH_COLLECTION },
+  { bundle: 'apps', kind: 'ControllerRevision', group: 'apps', version: 'v1', plural: 'controllerrevisions', namespaced: true, verbs: WITH_COLLECTION },
   { bundle: 'batch', kind: 'Job', group: 'batch', version: 'v1', plural: 'jobs', namespaced: true, verbs: WITH_COLLECTION },
   { bundle: 'batch', kind: 'CronJob', group: 'batch', version: 'v1', plural: 'cronjobs', namespaced: true, verbs: WITH_COLLECTION },
   { bundle: 'apiextensions', kind: 'CustomResourceDefinition', group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', namespaced: false, verbs: WITH_COLLECTION },
