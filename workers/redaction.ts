@@ -29,6 +29,8 @@ const MAX_DEPTH = 256;
 /** Token names that hold connection addresses, not secrets. */
 const NON_SECRET_TOKEN_NAMES: ReadonlySet<string> = new Set([
   'host', 'hostname', 'port', 'user', 'username', 'database', 'dbname', 'db', 'sslmode', 'schema', 'applicationname', 'searchpath',
+  // Jenkins (issue 13): the controller's URL, echoed in build URLs.
+  'domain',
 ]);
 
 function forms(value: string): string[] {

@@ -135,6 +135,16 @@ export const ERROR_CODES = {
   // idempotent task submission: the Idempotency-Key header of POST /api/v1/tasks (issue 8)
   PAR_ERR_IDEMPOTENCY_KEY_INVALID: { message: 'The Idempotency-Key header is malformed (1-255 characters of A-Z a-z 0-9 . _ ~ : + / = -, given once)', retryable: false, httpStatus: 400 },
   PAR_ERR_IDEMPOTENCY_KEY_REUSED: { message: 'This Idempotency-Key was already used for a different request within its window', retryable: false, httpStatus: 422 },
+  // com.datadoghq.jenkins (issue 13, Jenkins; src/actions/jenkins/)
+  PAR_ERR_JENKINS_CREDENTIALS_INVALID: { message: 'The Jenkins connection needs a Token Auth credential file with username, token and an http(s) domain', retryable: false, httpStatus: 400 },
+  PAR_ERR_JENKINS_CONNECT: { message: 'Could not connect to the Jenkins controller', retryable: true, httpStatus: 502 },
+  PAR_ERR_JENKINS_TLS: { message: 'The TLS handshake with the Jenkins controller failed', retryable: false, httpStatus: 502 },
+  PAR_ERR_JENKINS_UNAUTHORIZED: { message: 'Jenkins did not accept the user name and API token (401)', retryable: false, httpStatus: 502 },
+  PAR_ERR_JENKINS_FORBIDDEN: { message: 'Jenkins forbids this request to this user, or refused its CSRF crumb (403)', retryable: false, httpStatus: 502 },
+  PAR_ERR_JENKINS_NOT_FOUND: { message: 'The Jenkins job or build does not exist (404)', retryable: false, httpStatus: 502 },
+  PAR_ERR_JENKINS_STATUS: { message: 'Jenkins answered with an unexpected status', retryable: false, httpStatus: 502 },
+  PAR_ERR_JENKINS_STATUS_RETRYABLE: { message: 'Jenkins answered with a retryable status (429, 503, or 5xx to a read)', retryable: true, httpStatus: 502 },
+  PAR_ERR_JENKINS_RESPONSE_INVALID: { message: 'Jenkins answered with a body the action cannot read (not JSON, no crumb, or over the response cap)', retryable: false, httpStatus: 502 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -6,8 +6,14 @@
  * it from a (very small) real cluster. It is NOT a conformant API server.
  *
  * Covered:
- * - core/v1 pods, services, configmaps, secrets, events, namespaces, nodes; apps/v1 deployments,
- *   statefulsets, daemonsets, replicasets; batch/v1 jobs, cronjobs. Namespaced and cluster-wide
+ * - core/v1 pods, services, configmaps, secrets, events, namespaces, nodes, endpoints, limitranges,
+ *   persistentvolumes(claims), podtemplates, replicationcontrollers, resourcequotas, serviceaccounts;
+ *   apps/v1 deployments, controllerrevisions,
+ *   statefulsets, daemonsets, replicasets; batch/v1 jobs, cronjobs (schedule and timeZone validated);
+ *   autoscaling/v2 horizontalpodautoscalers (min/max validated, minReplicas >= 1 as with
+ *   HPAScaleToZero off); discovery.k8s.io/v1 endpointslices; apiextensions.k8s.io/v1
+ *   customresourcedefinitions, which once stored make the fake serve their group/version/plural
+ *   (custom objects, namespaced or cluster) until deleted (their objects go with them). Namespaced and cluster-wide
  *   URLs (/api/v1/namespaces/ns/pods, /api/v1/pods, /apis/apps/v1/namespaces/ns/deployments/x).
  * - list with labelSelector (=, ==, !=, in, notin, exists, !exists), fieldSelector
  *   (metadata.name, metadata.namespace; 400 for other fields), limit + continue.
@@ -17,7 +23,10 @@
  *   uid, resourceVersion, creationTimestamp, generation; generateName).
  * - update (PUT; 409 Conflict on a stale metadata.resourceVersion), patch
  *   (application/json-patch+json, application/merge-patch+json, and
- *   application/strategic-merge-patch+json treated as a merge patch; 415 for others), delete
+ *   application/strategic-merge-patch+json as a merge patch whose containers/env/volumes/ports/
+ *   volumeMounts lists merge on their keys (no $patch directives; 415 for custom objects and for
+ *   other types), deletecollection (DELETE on a collection: selectors in the query, DeleteOptions
+ *   dryRun/propagationPolicy in the body; answers the list of deleted objects), delete
  *   (returns the object; a namespace takes its objects with it; Background/Foreground deletes
  *   owned objects, Orphan keeps them), dryRun=All on every write (validated, nothing stored).
  * - pods/{name}/log as text/plain (container, tailLines, limitBytes), set by `setPodLog`.
@@ -40,6 +49,8 @@ type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 interface Kind {
   kind: string;
   namespaced: boolean;
+  /** Served because a CustomResourceDefinition says so (no strategic merge patch). */
+  custom?: boolean;
 }
 
 const KINDS: Record<string, Record<string, Kind>> = {
@@ -51,17 +62,40 @@ const KINDS: Record<string, Record<string, Kind>> = {
     events: { kind: 'Event', namespaced: true },
     namespaces: { kind: 'Namespace', namespaced: false },
     nodes: { kind: 'Node', namespaced: false },
+    endpoints: { kind: 'Endpoints', namespaced: true },
+    limitranges: { kind: 'LimitRange', namespaced: true },
+    persistentvolumes: { kind: 'PersistentVolume', namespaced: false },
+    persistentvolumeclaims: { kind: 'PersistentVolumeClaim', namespaced: true },
+    podtemplates: { kind: 'PodTemplate', namespaced: true },
+    replicationcontrollers: { kind: 'ReplicationController', namespaced: true },
+    resourcequotas: { kind: 'ResourceQuota', namespaced: true },
+    serviceaccounts: { kind: 'ServiceAccount', namespaced: true },
   },
   'apps/v1': {
     deployments: { kind: 'Deployment', namespaced: true },
     statefulsets: { kind: 'StatefulSet', namespaced: true },
     daemonsets: { kind: 'DaemonSet', namespaced: true },
     replicasets: { kind: 'ReplicaSet', namespaced: true },
+    controllerrevisions: { kind: 'ControllerRevision', namespaced: true },
   },
   'batch/v1': {
     jobs: { kind: 'Job', namespaced: true },
     cronjobs: { kind: 'CronJob', namespaced: true },
   },
+  'autoscaling/v2': {
+    horizontalpodautoscalers: { kind: 'HorizontalPodAutoscaler', namespaced: true },
+  },
+  'discovery.k8s.io/v1': {
+    endpointslices: { kind: 'EndpointSlice', namespaced: true },
+  },
+  'apiextensions.k8s.io/v1': {
+    customresourcedefinitions: { kind: 'CustomResourceDefinition', namespaced: false },
+  },
+};
+/** Strategic merge patch: the lists merged by a key rather than replaced (k8s.io/api patchMergeKey). */
+const MERGE_KEYS: Record<string, string> = {
+  containers: 'name', initContainers: 'name', ephemeralContainers: 'name', env: 'name', volumes: 'name', imagePullSecrets: 'name',
+  volumeMounts: 'mountPath', ports: 'containerPort',
 };
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet']);
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -237,13 +271,38 @@ function applyJsonPatch(input: Obj, ops: unknown): Obj {
   return doc;
 }
 
-/** RFC 7386. Strategic merge patch is treated the same (lists are replaced, not merged by key). */
+/** RFC 7386 merge patch. */
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (!isObj(patch)) return patch;
   const out: Obj = isObj(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+/**
+ * Strategic merge patch, as far as the fake goes: a merge patch in which the lists named in
+ * MERGE_KEYS are merged item by item on their key (a patched container keeps its image);
+ * `$patch` directives and `$setElementOrder` are not supported.
+ */
+function strategicMerge(target: unknown, patch: unknown, field?: string): unknown {
+  const mergeKey = field === undefined ? undefined : MERGE_KEYS[field];
+  if (mergeKey !== undefined && Array.isArray(patch) && Array.isArray(target)) {
+    const out = structuredClone(target) as unknown[];
+    for (const item of patch) {
+      const at = isObj(item) ? out.findIndex((t) => isObj(t) && t[mergeKey] === item[mergeKey]) : -1;
+      if (at >= 0) out[at] = strategicMerge(out[at], item);
+      else out.push(item);
+    }
+    return out;
+  }
+  if (!isObj(patch)) return patch;
+  const out: Obj = isObj(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = strategicMerge(out[k], v, k);
   }
   return out;
 }
@@ -259,7 +318,7 @@ interface Route {
   sub: string | undefined;
 }
 
-function parsePath(pathname: string): Route {
+function parsePath(pathname: string, kinds: Record<string, Record<string, Kind>>): Route {
   const parts = pathname.split('/').filter((p) => p.length > 0).map(decodeURIComponent);
   let apiVersion: string;
   let rest: string[];
@@ -272,7 +331,7 @@ function parsePath(pathname: string): Route {
     rest = rest.slice(2);
   }
   const [plural, name, sub] = rest as [string | undefined, string | undefined, string | undefined];
-  const kind = plural === undefined ? undefined : KINDS[apiVersion]?.[plural];
+  const kind = plural === undefined ? undefined : kinds[apiVersion]?.[plural];
   if (!kind || plural === undefined || rest.length > 3 || (namespace !== undefined && !kind.namespaced)) {
     throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   }
@@ -281,6 +340,8 @@ function parsePath(pathname: string): Route {
 
 export async function startFakeKubeApiServer(options: { token?: string } = {}): Promise<FakeKubeApiServer> {
   const store = new Map<string, Obj>();
+  /** The served kinds: the built-in ones, plus those of stored CustomResourceDefinitions. */
+  const kinds: Record<string, Record<string, Kind>> = structuredClone(KINDS);
   const logs = new Map<string, string>();
   const requests: RecordedKubeRequest[] = [];
   let rv = 1000;
@@ -314,6 +375,37 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
       throw invalid(kind, name, 'data', 'Invalid value: data values must be strings');
     }
     if (kind === 'Pod' && (!Array.isArray(obj['spec']?.containers) || obj['spec'].containers.length === 0)) throw invalid(kind, name, 'spec.containers', 'Required value');
+    if (kind === 'HorizontalPodAutoscaler') {
+      const spec = obj['spec'] ?? {};
+      if (!isObj(spec['scaleTargetRef'])) throw invalid(kind, name, 'spec.scaleTargetRef', 'Required value');
+      if (!Number.isInteger(spec['maxReplicas']) || spec['maxReplicas'] < 1) throw invalid(kind, name, 'spec.maxReplicas', `Invalid value: ${String(spec['maxReplicas'])}: must be greater than or equal to 1`);
+      // HPAScaleToZero is off by default: minReplicas >= 1.
+      if (spec['minReplicas'] !== undefined && (!Number.isInteger(spec['minReplicas']) || spec['minReplicas'] < 1)) throw invalid(kind, name, 'spec.minReplicas', `Invalid value: ${String(spec['minReplicas'])}: must be greater than or equal to 1`);
+      if ((spec['minReplicas'] ?? 1) > spec['maxReplicas']) throw invalid(kind, name, 'spec.maxReplicas', `Invalid value: ${String(spec['maxReplicas'])}: must be greater than or equal to \`minReplicas\``);
+    }
+    if (kind === 'CronJob') {
+      const schedule = obj['spec']?.schedule;
+      if (typeof schedule !== 'string' || !(/^@(yearly|annually|monthly|weekly|daily|midnight|hourly|every \S+)$/.test(schedule) || schedule.trim().split(/\s+/).length === 5)) {
+        throw invalid(kind, name, 'spec.schedule', `Invalid value: "${String(schedule)}": unparseable cron schedule`);
+      }
+      const tz = obj['spec']?.timeZone;
+      if (tz !== undefined && tz !== null) {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: String(tz) });
+        } catch {
+          throw invalid(kind, name, 'spec.timeZone', `Invalid value: "${String(tz)}": unknown time zone ${String(tz)}`);
+        }
+      }
+    }
+    if (kind === 'CustomResourceDefinition') {
+      const spec = obj['spec'] ?? {};
+      const plural = spec['names']?.plural;
+      if (typeof spec['group'] !== 'string' || typeof plural !== 'string' || typeof spec['names']?.kind !== 'string') throw invalid(kind, name, 'spec', 'Required value: group, names.plural and names.kind are required');
+      if (name !== `${plural}.${spec['group']}`) throw invalid(kind, name, 'metadata.name', `Invalid value: "${name}": must be spec.names.plural+"."+spec.group`);
+      if (spec['scope'] !== 'Namespaced' && spec['scope'] !== 'Cluster') throw invalid(kind, name, 'spec.scope', `Unsupported value: "${String(spec['scope'])}": supported values: "Cluster", "Namespaced"`);
+      const versions = Array.isArray(spec['versions']) ? spec['versions'] : [];
+      if (versions.length === 0 || versions.filter((v: Obj) => v['storage'] === true).length !== 1) throw invalid(kind, name, 'spec.versions', 'Invalid value: must have exactly one version marked as storage version');
+    }
     if (WORKLOADS.has(kind)) {
       const selector = obj['spec']?.selector?.matchLabels;
       const labels = obj['spec']?.template?.metadata?.labels ?? {};
@@ -381,7 +473,39 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
       meta.resourceVersion = previous?.['metadata'].resourceVersion ?? '';
       return structuredClone(obj);
     }
+    if (r.kind.kind === 'CustomResourceDefinition') registerCrd(obj);
     return structuredClone(put(r.apiVersion, r.plural, obj));
+  }
+
+  /** A stored CRD makes its group/versions/plural served, as the apiextensions controller does. */
+  function registerCrd(crd: Obj): void {
+    const spec = crd['spec'];
+    for (const v of spec['versions'] as Obj[]) {
+      if (v['served'] === false) continue;
+      const apiVersion = `${spec['group']}/${v['name']}`;
+      kinds[apiVersion] = { ...(kinds[apiVersion] ?? {}), [spec['names'].plural]: { kind: spec['names'].kind, namespaced: spec['scope'] === 'Namespaced', custom: true } };
+    }
+  }
+
+  /** Deleting a CRD stops serving its resource and deletes its objects. */
+  function unregisterCrd(crd: Obj): void {
+    const spec = crd['spec'];
+    for (const v of spec['versions'] as Obj[]) {
+      const apiVersion = `${spec['group']}/${v['name']}`;
+      delete kinds[apiVersion]?.[spec['names'].plural];
+      for (const k of [...store.keys()]) if (k.startsWith(`${apiVersion}|${spec['names'].plural}|`)) store.delete(k);
+    }
+  }
+
+  /** Deletes one stored object as the garbage collector would: a namespace takes its objects, owners their dependents (unless Orphan). */
+  function deleteObject(r: Route, ns: string | undefined, existing: Obj, propagationPolicy: string | null | undefined): void {
+    store.delete(key(r.apiVersion, r.plural, ns, existing['metadata'].name));
+    if (r.kind.kind === 'CustomResourceDefinition') unregisterCrd(existing);
+    const uid = existing['metadata'].uid;
+    for (const [k, o] of store) {
+      const owned = (o['metadata'].ownerReferences ?? []).some((ref: Obj) => ref['uid'] === uid);
+      if ((r.plural === 'namespaces' && o['metadata'].namespace === existing['metadata'].name) || (owned && propagationPolicy !== 'Orphan')) store.delete(k);
+    }
   }
 
   function list(r: Route, q: URLSearchParams): Obj {
@@ -441,7 +565,7 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
   }
 
   function handle(method: string, url: URL, contentType: string | undefined, rawBody: string): { status: number; body: Obj | string } {
-    const r = parsePath(url.pathname);
+    const r = parsePath(url.pathname, kinds);
     const q = url.searchParams;
     const dryRunValue = q.get('dryRun');
     if (dryRunValue !== null && dryRunValue !== 'All') throw new ApiError(400, 'BadRequest', `Invalid dry run value "${dryRunValue}"`);
@@ -464,6 +588,21 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
     }
     if (r.name === undefined) {
       if (method === 'GET') return { status: 200, body: list(r, q) };
+      if (method === 'DELETE') {
+        // deletecollection: list options from the query, DeleteOptions from the body (or the query).
+        if (r.kind.namespaced && ns === undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        const opts = isObj(body) ? body : {};
+        const collectionDryRun = dryRun || (Array.isArray(opts['dryRun']) && opts['dryRun'].includes('All'));
+        if (Array.isArray(opts['dryRun']) && opts['dryRun'].some((v: unknown) => v !== 'All')) throw new ApiError(400, 'BadRequest', 'Invalid dry run value');
+        const matched = list(r, new URLSearchParams([...q].filter(([k]) => k !== 'limit' && k !== 'continue')));
+        if (!collectionDryRun) {
+          for (const item of matched['items'] as Obj[]) {
+            const existing = store.get(key(r.apiVersion, r.plural, ns, item['metadata'].name));
+            if (existing) deleteObject(r, ns, existing, (opts['propagationPolicy'] as string | undefined) ?? q.get('propagationPolicy'));
+          }
+        }
+        return { status: 200, body: matched };
+      }
       if (method !== 'POST') throw new ApiError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
       if (r.kind.namespaced && ns === undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       if (!isObj(body)) throw new ApiError(400, 'BadRequest', 'the body of the request is not a JSON object');
@@ -483,14 +622,7 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
     }
     if (!existing) throw notFound(r, r.name);
     if (method === 'DELETE') {
-      if (!dryRun) {
-        store.delete(key(r.apiVersion, r.plural, ns, r.name));
-        const uid = existing['metadata'].uid;
-        for (const [k, o] of store) {
-          const owned = (o['metadata'].ownerReferences ?? []).some((ref: Obj) => ref['uid'] === uid);
-          if ((r.plural === 'namespaces' && o['metadata'].namespace === r.name) || (owned && q.get('propagationPolicy') !== 'Orphan')) store.delete(k);
-        }
-      }
+      if (!dryRun) deleteObject(r, ns, existing, q.get('propagationPolicy'));
       return { status: 200, body: structuredClone(existing) };
     }
     let next: Obj;
@@ -500,9 +632,9 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
     } else if (method === 'PATCH') {
       const type = (contentType ?? '').split(';')[0]!.trim();
       if (type === 'application/json-patch+json') next = applyJsonPatch(existing, body);
-      else if (type === 'application/merge-patch+json' || type === 'application/strategic-merge-patch+json') {
+      else if (type === 'application/merge-patch+json' || (type === 'application/strategic-merge-patch+json' && !r.kind.custom)) {
         if (!isObj(body)) throw new ApiError(400, 'BadRequest', 'the body of the request is not a JSON object');
-        next = mergePatch(structuredClone(existing), body) as Obj;
+        next = (type === 'application/merge-patch+json' ? mergePatch(structuredClone(existing), body) : strategicMerge(structuredClone(existing), body)) as Obj;
       } else throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
     } else {
       throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
@@ -558,7 +690,7 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
 
   const seed = (apiVersion: string, plural: string, object: Obj): Obj => {
     const obj = structuredClone(object);
-    const kind = KINDS[apiVersion]?.[plural];
+    const kind = kinds[apiVersion]?.[plural];
     if (!kind) throw new Error(`fake: unknown resource ${apiVersion} ${plural}`);
     obj['apiVersion'] = apiVersion;
     obj['kind'] = kind.kind;

@@ -7,11 +7,17 @@
 import type { RegisteredAction } from '../action.js';
 import { createHttpDispatchers, readCaBundle } from './dispatchers.js';
 import { NetworkPolicy, type HostResolver } from './network-policy.js';
-import { httpRequestAction } from './request.js';
+import { httpChecksumAction } from './checksum.js';
+import { httpRequestAction, type HttpTransport } from './request.js';
 import { httpTestConnectionAction } from './test-connection.js';
 
 export interface HttpBundle {
   readonly actions: readonly RegisteredAction[];
+  /**
+   * The bundle's policy-guarded pools, for the registry to hand to other HTTP-speaking bundles
+   * (Jenkins) so the host allowlist and blocked ranges apply to them too.
+   */
+  readonly transport: HttpTransport;
   close(): Promise<void>;
 }
 
@@ -42,7 +48,8 @@ export function createHttpBundle(options: HttpBundleOptions = {}): HttpBundle {
   });
   const transport = createHttpDispatchers(policy, extraCas);
   return {
-    actions: [httpRequestAction(transport), httpTestConnectionAction(transport)],
+    actions: [httpRequestAction(transport), httpTestConnectionAction(transport), httpChecksumAction(transport)],
+    transport,
     close: () => transport.close(),
   };
 }

@@ -96,6 +96,10 @@ const timeoutSchema = z.number().int().positive().max(3_600_000);
 export const RESPONSE_PARSING = ['auto', 'json', 'text'] as const;
 export type ResponseParsing = (typeof RESPONSE_PARSING)[number];
 
+/** The vendor's `responseEncoding` values (util.Encoding): how the body bytes become the output string. */
+export const RESPONSE_ENCODINGS = ['ascii', 'utf8', 'utf-8', 'utf16le', 'ucs2', 'ucs-2', 'base64', 'base64url', 'latin1', 'binary', 'hex'] as const;
+export type ResponseEncoding = (typeof RESPONSE_ENCODINGS)[number];
+
 export const httpRequestInputSchema = z
   .object({
     verb: z.string().transform((v) => v.toUpperCase()).pipe(z.enum(HTTP_VERBS)).default('GET'),
@@ -117,6 +121,8 @@ export const httpRequestInputSchema = z
     timeout: timeoutSchema.optional(),
     errorOnStatus: errorOnStatusSchema.optional(),
     responseParsing: z.enum(RESPONSE_PARSING).default('auto'),
+    /** Absent: inferred from the content type as the vendor does (binary types base64, latin1 charsets latin1, else UTF-8). */
+    responseEncoding: z.enum(RESPONSE_ENCODINGS).optional(),
   })
   .refine((i) => i.body === undefined || i.body === null || i.formData === undefined, { message: 'give either body or formData, not both', path: ['formData'] });
 export type HttpRequestInput = z.output<typeof httpRequestInputSchema>;

@@ -93,7 +93,7 @@ export async function runHttpRequest(inputs: HttpRequestInput, ctx: ActionContex
       throw new ParError('PAR_ERR_HTTP_STATUS', `${target}: server responded with status ${status}. Enable 'Follow redirect' to let the HTTP action follow redirections`);
     }
     const responseHeaders = flattenHeaders(response.headers);
-    const body = parseBody(raw, responseHeaders['content-type'], inputs.responseParsing, target);
+    const body = parseBody(raw, responseHeaders['content-type'], inputs.responseParsing, target, inputs.responseEncoding);
     if (status >= 400) throw statusError(status, target, raw, false);
     return { status, headers: responseHeaders, body };
   } catch (error) {

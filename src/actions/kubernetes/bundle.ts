@@ -1,10 +1,13 @@
 /**
- * The `com.datadoghq.kubernetes.core`, `.apps` and `.batch` bundles. They share one client
- * cache (per kubeconfig file version and context), created once per worker.
+ * The `com.datadoghq.kubernetes.core`, `.apps`, `.batch`, `.apiextensions`, `.discovery`,
+ * `.customresources` and `.autoscaling` bundles. They share one client cache (per kubeconfig file
+ * version and context), created once per worker.
  */
 import type { RegisteredAction } from '../action.js';
 import { KubeClients } from './clients.js';
 import { crudActions } from './crud-actions.js';
+import { customResourceActions } from './custom-resource-actions.js';
+import { scalingActions } from './scaling-actions.js';
 import { deploymentActions } from './deployment-actions.js';
 import { podLogsAction } from './pod-logs.js';
 
@@ -22,9 +25,14 @@ export interface KubernetesBundleOptions {
 export function createKubernetesBundles(options: KubernetesBundleOptions = {}): KubernetesBundle[] {
   const clients = new KubeClients(options.parentEnv);
   const bundle = (name: string, actions: RegisteredAction[], close: () => Promise<void> = async () => {}): KubernetesBundle => ({ name, actions, close });
+  const scaling = scalingActions(clients);
   return [
     bundle('com.datadoghq.kubernetes.core', [...crudActions('core', clients), podLogsAction(clients)], async () => clients.close()),
-    bundle('com.datadoghq.kubernetes.apps', [...crudActions('apps', clients), ...deploymentActions(clients)]),
-    bundle('com.datadoghq.kubernetes.batch', crudActions('batch', clients)),
+    bundle('com.datadoghq.kubernetes.apps', [...crudActions('apps', clients), ...deploymentActions(clients), ...scaling.apps]),
+    bundle('com.datadoghq.kubernetes.batch', [...crudActions('batch', clients), ...scaling.batch]),
+    bundle('com.datadoghq.kubernetes.apiextensions', crudActions('apiextensions', clients)),
+    bundle('com.datadoghq.kubernetes.discovery', crudActions('discovery', clients)),
+    bundle('com.datadoghq.kubernetes.customresources', customResourceActions(clients)),
+    bundle('com.datadoghq.kubernetes.autoscaling', scaling.autoscaling),
   ];
 }

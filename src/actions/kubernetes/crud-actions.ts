@@ -10,7 +10,7 @@ import { crudInputSchema, PATCH_CONTENT_TYPES, type PatchType } from './inputs.j
 import { apiVersionOf, bundleFqn, KUBE_RESOURCES, resourcePath, type KubeBundleName, type KubeResource, type KubeVerb } from './resources.js';
 
 /** The union of every verb's inputs, after validation (each schema admits only its own fields). */
-interface CrudInputs {
+export interface CrudInputs {
   namespace?: string;
   name?: string;
   labelSelector?: string;
@@ -34,12 +34,12 @@ export function dryRunQuery(dryRun: boolean | undefined): { dryRun?: string } {
   return dryRun ? { dryRun: 'All' } : {};
 }
 
-/** Fills apiVersion, kind (and metadata.name on update) when the caller left them out. */
+/** Fills apiVersion, kind (and metadata.name on update) when the caller left them out (a custom object's kind is the caller's). */
 function withTypeMeta(r: KubeResource, body: Record<string, unknown>, name?: string): Record<string, unknown> {
   const metadata = (body['metadata'] && typeof body['metadata'] === 'object' ? body['metadata'] : {}) as Record<string, unknown>;
   return {
     apiVersion: apiVersionOf(r),
-    kind: r.kind,
+    ...(r.kind === '' ? {} : { kind: r.kind }),
     ...body,
     metadata: name !== undefined && metadata['name'] === undefined ? { ...metadata, name } : metadata,
   };
@@ -71,11 +71,34 @@ export function buildCrudRequest(r: KubeResource, verb: KubeVerb, inputs: CrudIn
         path: resourcePath(r, at),
         query: { ...dryRunQuery(inputs.dryRun), gracePeriodSeconds: inputs.gracePeriodSeconds, propagationPolicy: inputs.propagationPolicy },
       };
+    case 'deleteMultiple':
+      // As client-go's DeleteCollection sends it: list options in the query, DeleteOptions as the body.
+      return {
+        method: 'DELETE',
+        path: resourcePath(r, { namespace: inputs.namespace }),
+        query: { labelSelector: inputs.labelSelector, fieldSelector: inputs.fieldSelector, limit: inputs.limit },
+        body: {
+          kind: 'DeleteOptions',
+          apiVersion: 'v1',
+          ...(inputs.dryRun ? { dryRun: ['All'] } : {}),
+          ...(inputs.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: inputs.gracePeriodSeconds } : {}),
+          ...(inputs.propagationPolicy !== undefined ? { propagationPolicy: inputs.propagationPolicy } : {}),
+        },
+      };
   }
 }
 
 export function crudActionName(r: KubeResource, verb: KubeVerb): string {
-  return bundleFqn(r.bundle, `${verb}${r.kind}`);
+  return bundleFqn(r.bundle, verb === 'deleteMultiple' ? `deleteMultiple${r.kinds ?? `${r.kind}s`}` : `${verb}${r.kind}`);
+}
+
+/** Runs one generated request; a deletecollection answers `{}` as the vendor's actions do (the API's list of deleted objects is dropped). */
+export async function runCrud(clients: KubeClients, r: KubeResource, verb: KubeVerb, inputs: CrudInputs, ctx: ActionContext): Promise<unknown> {
+  const client = await clients.forTask(ctx);
+  const req = buildCrudRequest(r, verb, inputs);
+  ctx.logger.debug({ method: req.method, path: req.path }, 'kubernetes request');
+  const out = await client.json(req, callContext(ctx));
+  return verb === 'deleteMultiple' ? {} : out;
 }
 
 export function crudActions(bundle: KubeBundleName, clients: KubeClients): RegisteredAction[] {
@@ -84,12 +107,7 @@ export function crudActions(bundle: KubeBundleName, clients: KubeClients): Regis
       defineAction({
         fqn: crudActionName(r, verb),
         inputSchema: crudInputSchema(verb, r.namespaced),
-        run: async (inputs, ctx) => {
-          const client = await clients.forTask(ctx);
-          const req = buildCrudRequest(r, verb, inputs as CrudInputs);
-          ctx.logger.debug({ method: req.method, path: req.path }, 'kubernetes request');
-          return client.json(req, callContext(ctx));
-        },
+        run: (inputs, ctx) => runCrud(clients, r, verb, inputs as CrudInputs, ctx),
       }),
     ),
   );

@@ -5,10 +5,13 @@
  * (`com.datadoghq.kubernetes.core.listPod`, `...apps.patchDeployment`).
  */
 
-export type KubeBundleName = 'core' | 'apps' | 'batch';
-export type KubeVerb = 'list' | 'get' | 'create' | 'update' | 'patch' | 'delete';
+export type KubeBundleName = 'core' | 'apps' | 'batch' | 'apiextensions' | 'discovery' | 'autoscaling' | 'customresources';
+/** `deleteMultiple` is a deletecollection (`DELETE` on the collection, list options as query, DeleteOptions as body). */
+export type KubeVerb = 'list' | 'get' | 'create' | 'update' | 'patch' | 'delete' | 'deleteMultiple';
 
 export const ALL_VERBS: readonly KubeVerb[] = ['list', 'get', 'create', 'update', 'patch', 'delete'];
+/** The vendor's generated set for most kinds: the six verbs and `deleteMultiple<Kinds>`. */
+const WITH_COLLECTION: readonly KubeVerb[] = [...ALL_VERBS, 'deleteMultiple'];
 const READ_ONLY: readonly KubeVerb[] = ['list', 'get'];
 
 export interface KubeResource {
@@ -20,23 +23,39 @@ export interface KubeResource {
   readonly plural: string;
   readonly namespaced: boolean;
   readonly verbs: readonly KubeVerb[];
+  /** The plural in action names (`deleteMultipleEndpoints`); default `<kind>s`. */
+  readonly kinds?: string;
 }
 
 export const KUBE_BUNDLE_PREFIX = 'com.datadoghq.kubernetes';
 
 export const KUBE_RESOURCES: readonly KubeResource[] = [
-  { bundle: 'core', kind: 'Pod', group: '', version: 'v1', plural: 'pods', namespaced: true, verbs: ALL_VERBS },
+  { bundle: 'core', kind: 'Pod', group: '', version: 'v1', plural: 'pods', namespaced: true, verbs: WITH_COLLECTION },
+  // The vendor has no deleteMultiple for Services and Namespaces.
   { bundle: 'core', kind: 'Service', group: '', version: 'v1', plural: 'services', namespaced: true, verbs: ALL_VERBS },
   { bundle: 'core', kind: 'Namespace', group: '', version: 'v1', plural: 'namespaces', namespaced: false, verbs: ALL_VERBS },
   { bundle: 'core', kind: 'Node', group: '', version: 'v1', plural: 'nodes', namespaced: false, verbs: READ_ONLY },
   { bundle: 'core', kind: 'Event', group: '', version: 'v1', plural: 'events', namespaced: true, verbs: READ_ONLY },
-  { bundle: 'core', kind: 'ConfigMap', group: '', version: 'v1', plural: 'configmaps', namespaced: true, verbs: ALL_VERBS },
-  { bundle: 'apps', kind: 'Deployment', group: 'apps', version: 'v1', plural: 'deployments', namespaced: true, verbs: ALL_VERBS },
-  { bundle: 'apps', kind: 'StatefulSet', group: 'apps', version: 'v1', plural: 'statefulsets', namespaced: true, verbs: ALL_VERBS },
-  { bundle: 'apps', kind: 'DaemonSet', group: 'apps', version: 'v1', plural: 'daemonsets', namespaced: true, verbs: ALL_VERBS },
-  { bundle: 'apps', kind: 'ReplicaSet', group: 'apps', version: 'v1', plural: 'replicasets', namespaced: true, verbs: ALL_VERBS },
-  { bundle: 'batch', kind: 'Job', group: 'batch', version: 'v1', plural: 'jobs', namespaced: true, verbs: ALL_VERBS },
-  { bundle: 'batch', kind: 'CronJob', group: 'batch', version: 'v1', plural: 'cronjobs', namespaced: true, verbs: ALL_VERBS },
+  { bundle: 'core', kind: 'ConfigMap', group: '', version: 'v1', plural: 'configmaps', namespaced: true, verbs: WITH_COLLECTION },
+  { bundle: 'core', kind: 'Endpoints', group: '', version: 'v1', plural: 'endpoints', namespaced: true, verbs: WITH_COLLECTION, kinds: 'Endpoints' },
+  { bundle: 'core', kind: 'LimitRange', group: '', version: 'v1', plural: 'limitranges', namespaced: true, verbs: WITH_COLLECTION },
+  { bundle: 'core', kind: 'PersistentVolume', group: '', version: 'v1', plural: 'persistentvolumes', namespaced: false, verbs: WITH_COLLECTION },
+  { bundle: 'core', kind: 'PersistentVolumeClaim', group: '', version: 'v1', plural: 'persistentvolumeclaims', namespaced: true, verbs: WITH_COLLECTION },
+  { bundle: 'core', kind: 'PodTemplate', group: '', version: 'v1', plural: 'podtemplates', namespaced: true, verbs: WITH_COLLECTION },
+  { bundle: 'core', kind: 'ReplicationController', group: '', version: 'v1', plural: 'replicationcontrollers', namespaced: true, verbs: WITH_COLLECTION },
+  { bundle: 'core', kind: 'ResourceQuota', group: '', version: 'v1', plural: 'resourcequotas', namespaced: true, verbs: WITH_COLLECTION },
+  { bundle: 'core', kind: 'ServiceAccount', group: '', version: 'v1', plural: 'serviceaccounts', namespaced: true, verbs: WITH_COLLECTION },
+  { bundle: 'apps', kind: 'Deployment', group: 'apps', version: 'v1', plural: 'deployments', namespaced: true, verbs: WITH_COLLECTION },
+  { bundle: 'apps', kind: 'StatefulSet', group: 'apps', version: 'v1', plural: 'statefulsets', namespaced: true, verbs: WITH_COLLECTION },
+  { bundle: 'apps', kind: 'DaemonSet', group: 'apps', version: 'v1', plural: 'daemonsets', namespaced: true, verbs: WITH_COLLECTION },
+  { bundle: 'apps', kind: 'ReplicaSet', group: 'apps', version: 'v1', plural: 'replicasets', namespaced: true, verbs: WITH_COLLECTION },
+  { bundle: 'apps', kind: 'ControllerRevision', group: 'apps', version: 'v1', plural: 'controllerrevisions', namespaced: true, verbs: WITH_COLLECTION },
+  { bundle: 'batch', kind: 'Job', group: 'batch', version: 'v1', plural: 'jobs', namespaced: true, verbs: WITH_COLLECTION },
+  { bundle: 'batch', kind: 'CronJob', group: 'batch', version: 'v1', plural: 'cronjobs', namespaced: true, verbs: WITH_COLLECTION },
+  { bundle: 'apiextensions', kind: 'CustomResourceDefinition', group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', namespaced: false, verbs: WITH_COLLECTION },
+  { bundle: 'discovery', kind: 'EndpointSlice', group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', namespaced: true, verbs: WITH_COLLECTION },
+  // No generated actions: only `autoscaling.updateAutoscalerLimits` uses it.
+  { bundle: 'autoscaling', kind: 'HorizontalPodAutoscaler', group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers', namespaced: true, verbs: [] },
 ];
 
 export function bundleFqn(bundle: KubeBundleName, name: string): string {
