@@ -8,6 +8,7 @@ import { createHttpBundle, type HttpBundleOptions } from './http/bundle.js';
 import { createScriptBundle, type ScriptBundleOptions } from './script/bundle.js';
 import { createKubernetesBundles, type KubernetesBundleOptions } from './kubernetes/bundle.js';
 import { createPostgresqlBundle, type PostgresqlBundleOptions } from './postgresql/bundle.js';
+import { createGitlabBundle } from './gitlab/bundle.js';
 
 export interface ActionRegistry {
   get(fqn: string): RegisteredAction | undefined;
@@ -26,7 +27,9 @@ export interface ActionRegistryOptions {
 
 export function createActionRegistry(options: ActionRegistryOptions = {}): ActionRegistry {
   const http = createHttpBundle(options.http);
-  const bundles = [http, ...createKubernetesBundles(options.kubernetes), createScriptBundle(options.script), createPostgresqlBundle(options.postgresql)];
+  // GitLab requests go through the HTTP bundle's Agent, so the same network policy applies.
+  const gitlab = createGitlabBundle({ dispatcher: http.dispatchers.verifying });
+  const bundles = [http, ...createKubernetesBundles(options.kubernetes), createScriptBundle(options.script), createPostgresqlBundle(options.postgresql), gitlab];
   const actions = new Map<string, RegisteredAction>();
   for (const action of bundles.flatMap((b) => b.actions)) {
     if (actions.has(action.fqn)) throw new Error(`action ${action.fqn} registered twice`);

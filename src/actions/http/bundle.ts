@@ -5,13 +5,15 @@
  * stops the worker at once with a message naming the setting.
  */
 import type { RegisteredAction } from '../action.js';
-import { createHttpDispatchers, readCaBundle } from './dispatchers.js';
+import { createHttpDispatchers, readCaBundle, type HttpDispatchers } from './dispatchers.js';
 import { NetworkPolicy, type HostResolver } from './network-policy.js';
 import { httpRequestAction } from './request.js';
 import { httpTestConnectionAction } from './test-connection.js';
 
 export interface HttpBundle {
   readonly actions: readonly RegisteredAction[];
+  /** The policy-enforcing Agents; the registry lends them to bundles that speak HTTP to a fixed peer (GitLab). */
+  readonly dispatchers: HttpDispatchers;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export function createHttpBundle(options: HttpBundleOptions = {}): HttpBundle {
   const transport = createHttpDispatchers(policy, extraCas);
   return {
     actions: [httpRequestAction(transport), httpTestConnectionAction(transport)],
+    dispatchers: transport,
     close: () => transport.close(),
   };
 }
