@@ -208,11 +208,11 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
     }
     if (c === 'repository' && d === 'branches') {
       const map = branches.get(p.id)!;
-      if (is('GET', 5)) {
+      if (is('GET', 4)) {
         const search = url.searchParams.get('search');
         return [200, [...map.values()].filter((x) => !search || x.name.includes(search))];
       }
-      if (is('POST', 5)) {
+      if (is('POST', 4)) {
         if (!body.branch) throw missing('branch');
         if (!body.ref) throw missing('ref');
         if (map.has(body.branch)) throw new HttpError(400, { message: 'Branch already exists' });
@@ -224,8 +224,8 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
       }
       const br = map.get(e!);
       if (!br) throw notFound('Branch');
-      if (is('GET', 6)) return [200, br];
-      if (is('DELETE', 6)) {
+      if (is('GET', 5)) return [200, br];
+      if (is('DELETE', 5)) {
         map.delete(e!);
         return [204, ''];
       }
@@ -235,8 +235,8 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
       if (!ref) throw missing('ref');
       const content = files.get(`${p.id}\n${ref}\n${e}`);
       if (content === undefined) throw notFound('File');
-      if (method === 'GET' && seg.length === 7 && f === 'raw') return [200, Buffer.from(content), { 'content-type': 'text/plain; charset=utf-8' }];
-      if (method === 'HEAD' && seg.length === 6) {
+      if (method === 'GET' && seg.length === 6 && f === 'raw') return [200, Buffer.from(content), { 'content-type': 'text/plain; charset=utf-8' }];
+      if (method === 'HEAD' && seg.length === 5) {
         const name = e.split('/').at(-1)!;
         return [200, Buffer.alloc(0), { 'x-gitlab-file-name': name, 'x-gitlab-file-path': e, 'x-gitlab-size': String(Buffer.byteLength(content)), 'x-gitlab-encoding': 'base64', 'x-gitlab-ref': ref, 'x-gitlab-blob-id': 'b10b', 'x-gitlab-commit-id': 'c0ffee', 'x-gitlab-last-commit-id': 'c0ffee', 'x-gitlab-execute-filemode': 'false' }];
       }
