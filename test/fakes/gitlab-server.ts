@@ -23,7 +23,8 @@
  * - `POST /api/graphql`: answers `currentUser` and `project(fullPath:)` queries; other queries get
  *   GitLab's 200 with an `errors` array.
  * - `requests` records every request (method, raw path, query, JSON body) for assertions;
- *   `failNext(status)` makes the next request fail; `stallNext()` leaves it unanswered.
+ *   `failNext(status)` makes the next request fail; `stallNext()` leaves it unanswered;
+ *   `respondNext(status, body, headers)` scripts the next authenticated answer.
  * Not covered: everything else in the API (it answers 404 `{"error":"404 Not Found"}` as GitLab
  * does for an unknown route), permissions and roles, keyset pagination, rate limits.
  */
@@ -47,6 +48,8 @@ export interface FakeGitlab {
   readonly requests: RecordedRequest[];
   failNext(status: number, count?: number): void;
   stallNext(): void;
+  /** The next authenticated request gets exactly this answer (a redirect, a huge body, a hostile message). */
+  respondNext(status: number, body: string | Buffer, headers?: Record<string, string>): void;
   /** Adds a project (with a `main` branch) and returns it. */
   addProject(fullPath: string): Obj;
   close(): Promise<void>;
@@ -80,6 +83,7 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
   const requests: RecordedRequest[] = [];
   let failures: number[] = [];
   let stall = false;
+  let scripted: { status: number; body: string | Buffer; headers: Record<string, string> } | undefined;
   let baseUrl = '';
 
   const commit = (message: string): Obj => ({ id: `${(nextId++).toString(16).padStart(8, '0')}${'0'.repeat(32)}`, short_id: '', title: message, message, created_at: now() });
@@ -411,6 +415,13 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
       if (failure !== undefined) return send(failure, { message: `${failure} Fake Failure` });
       const bearer = req.headers.authorization?.replace(/^Bearer /, '');
       if (token !== options.token && bearer !== options.token) return send(401, { message: '401 Unauthorized' });
+      if (scripted) {
+        const next = scripted;
+        scripted = undefined;
+        for (const [k, v] of Object.entries(next.headers)) res.setHeader(k, v);
+        res.writeHead(next.status).end(next.body);
+        return;
+      }
       try {
         if (url.pathname === '/api/graphql' && req.method === 'POST') return send(200, graphql(body));
         const parts = raw.split('?')[0]!.split('/').slice(1);
@@ -437,6 +448,9 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
     },
     stallNext: () => {
       stall = true;
+    },
+    respondNext: (status, body, headers = {}) => {
+      scripted = { status, body, headers };
     },
     addProject,
     close: () =>
