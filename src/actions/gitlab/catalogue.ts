@@ -103,7 +103,7 @@ const FAMILIES: Readonly<Record<string, readonly Row[]>> = {
     ['createTodo', 'POST', `${ISSUE}/todo`, 'todo'],
     ['deleteIssue', 'DELETE', ISSUE, ''],
     ['getIssue', 'GET', ISSUE, 'issue'],
-    ['getIssueByID', 'GET', 'issues/{issue_iid}', 'issue'], // the vendor names the global id input issue_iid,
+    ['getIssueByID', 'GET', 'issues/{issue_iid}', 'issue'], // the vendor names the global id input issue_iid
     ['getParticipants', 'GET', `${ISSUE}/participants`, 'basic_users'],
     ['getTimeSpent', 'GET', `${ISSUE}/time_stats`, 'time_stats'],
     ['listGroupIssues', 'GET', 'groups/{group_id}/issues', 'issues'],
