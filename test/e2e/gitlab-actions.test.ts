@@ -68,6 +68,8 @@ describe('gitlab actions end to end', () => {
     const project = await runTask('projects.getProject', { project_id: 'platform/api' });
     assert.equal(project.state, 'succeeded', JSON.stringify(project.outcome));
     assert.equal(gl.requests.at(-1)?.path, '/api/v4/projects/platform%2Fapi');
+    // The baseURL is an address, not a secret: GitLab's web_url fields come back as GitLab wrote them.
+    assert.equal((project.outcome?.output as { project: { web_url: string } }).project.web_url, `${gl.baseUrl}/platform/api`);
     const branch = await runTask('branches.createBranch', { project_id: 'platform/api', branch: 'fix/e2e', ref: 'main' });
     assert.equal(branch.state, 'succeeded', JSON.stringify(branch.outcome));
     assert.deepEqual(gl.requests.at(-1)?.body, { branch: 'fix/e2e', ref: 'main' });
