@@ -9,6 +9,7 @@ import { createScriptBundle, type ScriptBundleOptions } from './script/bundle.js
 import { createKubernetesBundles, type KubernetesBundleOptions } from './kubernetes/bundle.js';
 import { createPostgresqlBundle, type PostgresqlBundleOptions } from './postgresql/bundle.js';
 import { createJenkinsBundle } from './jenkins/bundle.js';
+import { createGitlabBundle } from './gitlab/bundle.js';
 
 export interface ActionRegistry {
   get(fqn: string): RegisteredAction | undefined;
@@ -27,9 +28,10 @@ export interface ActionRegistryOptions {
 
 export function createActionRegistry(options: ActionRegistryOptions = {}): ActionRegistry {
   const http = createHttpBundle(options.http);
-  // Jenkins speaks HTTP through the HTTP bundle's guarded pool (same network policy).
+  // Jenkins and GitLab speak HTTP through the HTTP bundle's guarded pool (same network policy).
   const jenkins = createJenkinsBundle({ dispatcher: http.transport.verifying });
-  const bundles = [http, jenkins, ...createKubernetesBundles(options.kubernetes), createScriptBundle(options.script), createPostgresqlBundle(options.postgresql)];
+  const gitlab = createGitlabBundle({ dispatcher: http.transport.verifying });
+  const bundles = [http, jenkins, gitlab, ...createKubernetesBundles(options.kubernetes), createScriptBundle(options.script), createPostgresqlBundle(options.postgresql)];
   const actions = new Map<string, RegisteredAction>();
   for (const action of bundles.flatMap((b) => b.actions)) {
     if (actions.has(action.fqn)) throw new Error(`action ${action.fqn} registered twice`);

@@ -145,6 +145,16 @@ export const ERROR_CODES = {
   PAR_ERR_JENKINS_STATUS: { message: 'Jenkins answered with an unexpected status', retryable: false, httpStatus: 502 },
   PAR_ERR_JENKINS_STATUS_RETRYABLE: { message: 'Jenkins answered with a retryable status (429, 503, or 5xx to a read)', retryable: true, httpStatus: 502 },
   PAR_ERR_JENKINS_RESPONSE_INVALID: { message: 'Jenkins answered with a body the action cannot read (not JSON, no crumb, or over the response cap)', retryable: false, httpStatus: 502 },
+  // com.datadoghq.gitlab.* (issue 13, GitLab; src/actions/gitlab/)
+  PAR_ERR_GITLAB_CREDENTIALS_INVALID: { message: 'The GitLab connection needs a Token Auth credential file with gitlabApiToken (and optionally an http(s) baseURL)', retryable: false, httpStatus: 400 },
+  PAR_ERR_GITLAB_CONNECT: { message: 'Could not connect to the GitLab server', retryable: true, httpStatus: 502 },
+  PAR_ERR_GITLAB_UNAUTHORIZED: { message: 'GitLab did not accept the token (401)', retryable: false, httpStatus: 502 },
+  PAR_ERR_GITLAB_FORBIDDEN: { message: 'GitLab forbids this request to this token (403)', retryable: false, httpStatus: 502 },
+  PAR_ERR_GITLAB_NOT_FOUND: { message: 'GitLab found no such resource, or the token may not see it (404)', retryable: false, httpStatus: 502 },
+  PAR_ERR_GITLAB_REJECTED: { message: 'GitLab rejected the request (400, 405, 409, 422 or another 4xx)', retryable: false, httpStatus: 502 },
+  PAR_ERR_GITLAB_STATUS_RETRYABLE: { message: 'GitLab answered with a retryable status (429 or 5xx)', retryable: true, httpStatus: 502 },
+  PAR_ERR_GITLAB_STATUS: { message: 'GitLab answered with an unexpected status (a redirect or other non-2xx)', retryable: false, httpStatus: 502 },
+  PAR_ERR_GITLAB_RESPONSE_TOO_LARGE: { message: 'The GitLab response exceeds the size cap', retryable: false, httpStatus: 502 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

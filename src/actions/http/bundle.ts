@@ -5,7 +5,7 @@
  * stops the worker at once with a message naming the setting.
  */
 import type { RegisteredAction } from '../action.js';
-import { createHttpDispatchers, readCaBundle } from './dispatchers.js';
+import { createHttpDispatchers, readCaBundle, type HttpDispatchers } from './dispatchers.js';
 import { NetworkPolicy, type HostResolver } from './network-policy.js';
 import { httpChecksumAction } from './checksum.js';
 import { httpRequestAction, type HttpTransport } from './request.js';
@@ -15,7 +15,7 @@ export interface HttpBundle {
   readonly actions: readonly RegisteredAction[];
   /**
    * The bundle's policy-guarded pools, for the registry to hand to other HTTP-speaking bundles
-   * (Jenkins) so the host allowlist and blocked ranges apply to them too.
+   * (Jenkins, GitLab) so the host allowlist and blocked ranges apply to them too.
    */
   readonly transport: HttpTransport;
   close(): Promise<void>;
