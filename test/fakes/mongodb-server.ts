@@ -17,9 +17,10 @@
  * `createIndexes`, `findAndModify` (update form, new, upsert, sort), `endSessions`. Filters:
  * equality (deep, also against array elements), $eq $ne $gt $gte $lt $lte $in $nin $exists,
  * $and $or $nor, dotted paths. Commands before authentication fail with 13 Unauthorized.
- * Test hooks: `failNext(code)` (the next data command fails with that server error code),
+ * Test hooks: `failNext(code, name, times)` (the next data commands fail with that server error code),
  * `stallNext()` (the next data command is never answered), `commands` (what was asked, names
  * and databases only), `connectionsOpen`.
+ * A TLS ClientHello is answered as mongod without TLS does: the connection is closed.
  * Not covered: TLS, replica sets, transactions, other auth mechanisms, other operators, the
  * aggregation language beyond the above, indexes beyond their names (no unique enforcement
  * except `_id`), write concerns, collation.
@@ -65,8 +66,8 @@ export interface FakeMongoServer {
   readonly auth: { succeeded: number; failed: number };
   collection(db: string, name: string): Document[];
   indexes(db: string, name: string): Document[];
-  /** The next data command fails with this server error code (e.g. 91 ShutdownInProgress). */
-  failNext(code: number, codeName?: string): void;
+  /** The next `times` data commands fail with this server error code (e.g. 91 ShutdownInProgress). */
+  failNext(code: number, codeName?: string, times?: number): void;
   /** The next data command is never answered (cancellation tests). */
   stallNext(): void;
   close(): Promise<void>;
@@ -295,7 +296,7 @@ export async function startFakeMongoServer(options: FakeMongoOptions = {}): Prom
   const commands: SeenCommand[] = [];
   const auth = { succeeded: 0, failed: 0 };
   const sockets = new Set<Socket>();
-  let nextFailure: { code: number; codeName: string } | undefined;
+  let nextFailure: { code: number; codeName: string; times: number } | undefined;
   let stall = false;
   let requestIds = 1;
   let connectionIds = 1;
@@ -440,7 +441,7 @@ export async function startFakeMongoServer(options: FakeMongoOptions = {}): Prom
     }
     if (nextFailure && !UNAUTHENTICATED_OK.has(name)) {
       const f = nextFailure;
-      nextFailure = undefined;
+      if (--f.times <= 0) nextFailure = undefined;
       throw new CommandError(f.code, f.codeName, `fake failure ${f.codeName}`);
     }
     switch (name) {
@@ -647,7 +648,15 @@ export async function startFakeMongoServer(options: FakeMongoOptions = {}): Prom
     socket.on('error', () => undefined);
     const state: ConnState = { authenticated: false };
     let pending = Buffer.alloc(0);
+    let first = true;
     socket.on('data', (chunk) => {
+      // Like mongod without TLS: a TLS ClientHello ("SSL handshake received but server is started
+      // without SSL support") closes the connection.
+      if (first && chunk[0] === 0x16 && chunk[1] === 0x03) {
+        socket.destroy();
+        return;
+      }
+      first = false;
       pending = Buffer.concat([pending, chunk]);
       while (pending.length >= 4) {
         const length = pending.readInt32LE(0);
@@ -694,8 +703,8 @@ export async function startFakeMongoServer(options: FakeMongoOptions = {}): Prom
       coll(db, name);
       return indexes.get(`${db}.${name}`)!;
     },
-    failNext: (code, codeName = 'FakeFailure') => {
-      nextFailure = { code, codeName };
+    failNext: (code, codeName = 'FakeFailure', times = 1) => {
+      nextFailure = { code, codeName, times };
     },
     stallNext: () => {
       stall = true;
