@@ -5,8 +5,9 @@
  * `database`); plus the vendor's optional `tls` (default true, as the vendor).
  *
  * The vendor splices the tokens into a connection string; here the string holds only the host
- * (checked to be one name or address, so no token can add hosts or URI options) and the rest
- * goes to the driver as options, so no escaping can go wrong. authMechanism is limited to the
+ * (checked to be one name or address, so no token can add hosts or URI options) and the
+ * database (checked, then percent-encoded); the rest goes to the driver as options, so no
+ * escaping can go wrong. authMechanism is limited to the
  * password mechanisms: MONGODB-AWS, MONGODB-OIDC, GSSAPI and X509 would authenticate with the
  * worker's own environment (cloud metadata, ambient tokens, Kerberos tickets), never with the
  * connection's tokens. Errors name the token, never its value.
@@ -20,7 +21,11 @@ export const MONGODB_AUTH_MECHANISMS = ['SCRAM-SHA-1', 'SCRAM-SHA-256', 'PLAIN']
 export type MongoAuthMechanism = (typeof MONGODB_AUTH_MECHANISMS)[number];
 
 export interface MongoSettings {
-  /** `mongodb://host:port/` or `mongodb+srv://name/`: never credentials, never options. */
+  /**
+   * `mongodb://host:port/database` or `mongodb+srv://name/database`: never credentials, never
+   * options. The database is in the path, as in the vendor's string, so that without an
+   * authSource the driver logs in against it, as the vendor's does.
+   */
   readonly uri: string;
   readonly srv: boolean;
   readonly username: string;
@@ -86,20 +91,17 @@ export function mongoSettingsFromCredentials(credentials: Credentials | undefine
     const srvHost = required(credentials, 'srvHost', 'the DNS name whose SRV records list the servers');
     const host = hostPart(srvHost);
     if (!host || isIP(srvHost.replace(/^\[|\]$/g, '')) !== 0) throw invalid('token "srvHost" is not one DNS name');
-    return { ...common, uri: `mongodb+srv://${host}/`, srv: true };
+    return { ...common, uri: `mongodb+srv://${host}/${encodeURIComponent(database)}`, srv: true };
   }
   const host = hostPart(required(credentials, 'host', 'the server name or address'));
   if (!host) throw invalid('token "host" is not one host name or IP address (use srvHost for a cluster)');
   const portText = required(credentials, 'port', 'the server port');
   const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
   if (!(port >= 1 && port <= 65_535)) throw invalid('token "port" is not a port number (1-65535)');
-  return { ...common, uri: `mongodb://${host}:${port}/`, srv: false };
+  return { ...common, uri: `mongodb://${host}:${port}/${encodeURIComponent(database)}`, srv: false };
 }
 
-/**
- * Identifies a credential set without revealing it: the client cache key (the database is chosen
- * per operation, so it is not part of it). Never log it either.
- */
+/** Identifies a credential set without revealing it: the client cache key. Never log it either. */
 export function mongoSettingsKey(settings: MongoSettings): string {
   const { uri, username, password, authSource, authMechanism, tls } = settings;
   return createHash('sha256').update(JSON.stringify([uri, username, password, authSource ?? null, authMechanism ?? null, tls])).digest('hex');
