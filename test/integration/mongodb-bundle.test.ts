@@ -186,6 +186,18 @@ describe('com.datadoghq.mongodb against the fake MongoDB server', () => {
     assert.equal((await failure('countDocuments', { collection: 'orders' }, { credentials: other })).code, 'PAR_ERR_MONGODB_AUTH');
   });
 
+  it('without authSource the login goes to the database, as with the vendor\'s connection string', async () => {
+    const local = await startFakeMongoServer({ user: { username: 'db-user', password: 'db-pw-1', authSource: 'reports' } });
+    try {
+      const own = tokens({ username: 'db-user', password: 'db-pw-1', host: '127.0.0.1', port: String(local.port), database: 'reports', tls: 'false' });
+      assert.deepEqual(await run('countDocuments', { collection: 'r' }, { credentials: own }), { count: 0 });
+      assert.equal(local.auth.succeeded, 1);
+      assert.ok(local.commands.some((c) => c.name === 'saslStart' && c.db === 'reports'));
+    } finally {
+      await local.close();
+    }
+  });
+
   it('an unreachable server fails with the retryable PAR_ERR_MONGODB_CONNECT, naming no host', async () => {
     const closed: Server = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
