@@ -7,7 +7,8 @@
  *
  * What counts as a secret value:
  *  - Token Auth: every token value, except tokens whose name says they are an address, not a
- *    secret (host, port, user, database, sslmode...: PostgreSQL connection parameters);
+ *    secret (host, port, user, database, sslmode...: PostgreSQL connection parameters; srvHost,
+ *    authSource, authMechanism, tls: MongoDB's);
  *  - Basic Auth: the password, and `user:pass` (the username alone is not a secret).
  * Values shorter than MIN_SECRET_LENGTH (4) characters are not redacted: they would shred every
  * output they happen to occur in, and a 3-character secret protects nothing anyway.
@@ -29,6 +30,9 @@ const MAX_DEPTH = 256;
 /** Token names that hold connection addresses, not secrets. */
 const NON_SECRET_TOKEN_NAMES: ReadonlySet<string> = new Set([
   'host', 'hostname', 'port', 'user', 'username', 'database', 'dbname', 'db', 'sslmode', 'schema', 'applicationname', 'searchpath',
+  // MongoDB connection settings (short common words such as "admin" or "true" would otherwise be
+  // cut out of every result).
+  'srvhost', 'authsource', 'authmechanism', 'tls',
 ]);
 
 function forms(value: string): string[] {

@@ -79,6 +79,25 @@ describe('mongodb actions end to end (against the fake MongoDB server)', () => {
     assert.deepEqual(index.outcome?.output, { indexName: 'name_1' });
   });
 
+  test('documents holding the connection\'s non-secret words (admin, false, SCRAM-SHA-256) come back unredacted', async () => {
+    const doc = { role: 'admin', flag: 'false', mech: 'SCRAM-SHA-256', db: 'inventory' };
+    const inserted = await submit('insertOne', { collection: 'words', document: doc });
+    assert.equal(inserted.state, 'succeeded', JSON.stringify(inserted.outcome));
+    const found = await submit('find', { collection: 'words', filter: { role: 'admin' } });
+    const results = (found.outcome?.output as { results: Array<Record<string, unknown>> }).results;
+    assert.deepEqual(results.map(({ _id, ...rest }) => rest), [doc]);
+  });
+
+  test('an operation the server never answers ends at the task deadline, and the worker carries on', async () => {
+    fake.stallNext();
+    const task = await system.api.submitTask({ runner: system.runnerName, action: 'com.datadoghq.mongodb.countDocuments', connectionId, inputs: { collection: 'hosts' }, timeoutMs: 2_000 });
+    const done = await system.api.waitForTask(task.id, 40_000);
+    assert.equal(done.state, 'failed');
+    assert.equal(done.outcome?.kind, 'timedOut', JSON.stringify(done.outcome));
+    const again = await submit('countDocuments', { collection: 'hosts' });
+    assert.deepEqual(again.outcome?.output, { count: 3 });
+  });
+
   test('a refused filter operator fails as invalid input and never reaches the server', async () => {
     const before = fake.commands.length;
     const done = await submit('find', { collection: 'hosts', filter: { $where: 'sleep(10000)' } });
