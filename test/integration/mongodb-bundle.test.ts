@@ -104,6 +104,14 @@ describe('com.datadoghq.mongodb against the fake MongoDB server', () => {
     assert.ok(fake.commands.some((c) => c.name === 'getMore'));
   });
 
+  it('find stops at the output cap (here the worker\'s 1 MB response cap) with the documents that fit', async () => {
+    const pad = 'x'.repeat(100_000);
+    await run('insertMany', { collection: 'big', documents: Array.from({ length: 15 }, (_, i) => ({ i, pad })) });
+    const out = await run('find', { collection: 'big' });
+    assert.equal(out.results.length, 9);
+    assert.deepEqual(out.results.map((d: { i: number }) => d.i), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
   it('countDocuments counts with a filter', async () => {
     assert.deepEqual(await run('countDocuments', { collection: 'orders', filter: { 'shipping.city': 'Lyon' } }), { count: 2 });
     assert.deepEqual(await run('countDocuments', { collection: 'orders', filter: { $or: [{ qty: 5 }, { qty: 9 }] } }), { count: 2 });

@@ -2,7 +2,8 @@
  * The `com.datadoghq.mongodb` data actions, each one driver call on the connection's database,
  * with the vendor's inputs and outputs:
  *
- *   find            {collection, filter}                        -> {results}           (15 MiB of JSON at most, as the vendor)
+ *   find            {collection, filter}                        -> {results}           (15 MiB of JSON at most, as the vendor,
+ *                                                                                   or the worker's PAR_HTTP_MAX_RESPONSE_BYTES if lower)
  *   insertOne       {collection, document}                      -> {insertedId}
  *   insertMany      {collection, documents, options}            -> {insertedIds}
  *   updateOne/Many  {collection, filter, update}                -> {matchedCount, modifiedCount, upsertedId?}
@@ -110,6 +111,7 @@ export function mongoDataActions(deps: MongoActionDeps): RegisteredAction[] {
       inputSchema: findInputSchema,
       run: (inputs, ctx) =>
         onCollection(deps, ctx, inputs.collection, async (coll, signal) => {
+          const cap = Math.min(MAX_FIND_OUTPUT_BYTES, ctx.limits.httpMaxResponseBytes);
           const cursor = coll.find(inputs.filter, { signal });
           const results: Record<string, unknown>[] = [];
           let size = 0;
@@ -117,7 +119,7 @@ export function mongoDataActions(deps: MongoActionDeps): RegisteredAction[] {
             for await (const doc of cursor) {
               const plain = plainDocument(doc);
               const bytes = Buffer.byteLength(JSON.stringify(plain));
-              if (size + bytes > MAX_FIND_OUTPUT_BYTES) break;
+              if (size + bytes > cap) break; // as the vendor: the documents that fit
               results.push(plain);
               size += bytes;
             }
