@@ -10,7 +10,6 @@
  * message, which is what explains it; it carries the task's own data at most.
  */
 import { ParError } from '../../errors/par-error.js';
-import type { ErrorCode } from '../../errors/codes.js';
 
 const TLS_CODES: ReadonlySet<string> = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
@@ -138,9 +137,4 @@ export function classifyMongoError(error: unknown, ctx: MongoFailureContext): Pa
     return new ParError('PAR_ERR_MONGODB_COMMAND_FAILED', message, { cause: error });
   }
   return new ParError('PAR_ERR_ACTION_FAILED', tag, { cause: error });
-}
-
-/** For the codes above, the ones whose cause is the worker's side rather than the task's. */
-export function isMongoConnectFailure(code: ErrorCode): boolean {
-  return code === 'PAR_ERR_MONGODB_CONNECT' || code === 'PAR_ERR_MONGODB_TLS' || code === 'PAR_ERR_MONGODB_AUTH';
 }
