@@ -180,6 +180,24 @@ describe('com.datadoghq.mongodb against the fake MongoDB server', () => {
     assert.equal(bundle.clients.size, 1);
   });
 
+  it('a client nobody uses is closed after idleClientMs, with its connections and monitor', async () => {
+    const local = await startFakeMongoServer({ user: { username: 'idle', password: 'idle-pw' } });
+    const short = createMongodbBundle({ clients: { idleClientMs: 1_000, serverSelectionTimeoutMs: 2_000 } });
+    try {
+      const own = tokens({ username: 'idle', password: 'idle-pw', host: '127.0.0.1', port: String(local.port), database: 'd', authSource: 'admin', tls: 'false' });
+      const a = short.actions.find((x) => x.fqn === 'com.datadoghq.mongodb.countDocuments')!;
+      const ctx: ActionContext = { signal: new AbortController().signal, credentials: own, configDir: '/nonexistent', logger, limits: { httpMaxResponseBytes: 1_000_000 } };
+      assert.deepEqual(await a.run(a.inputSchema.parse({ collection: 'c' }), ctx), { count: 0 });
+      assert.equal(short.clients.size, 1);
+      assert.ok(local.connectionsOpen > 0);
+      await waitUntil(() => (short.clients.size === 0 ? true : undefined), 15_000, 'the idle client to be closed');
+      await waitUntil(() => (local.connectionsOpen === 0 ? true : undefined), 15_000, 'its connections to close');
+    } finally {
+      await short.close();
+      await local.close();
+    }
+  });
+
   it('a wrong password fails with PAR_ERR_MONGODB_AUTH, not retried, and no secret in the message', async () => {
     const wrong = tokens({ ...(creds as { tokens: Record<string, string> }).tokens, password: 'not-the-password-99' });
     const err = await failure('find', { collection: 'orders' }, { credentials: wrong });

@@ -21,7 +21,7 @@ import type { Collection, Document } from 'mongodb';
 import { ParError } from '../../errors/par-error.js';
 import { defineAction, type ActionContext, type RegisteredAction } from '../action.js';
 import { classifyMongoError } from './classify.js';
-import type { MongoClientCache } from './clients.js';
+import type { MongoClientCache, MongoClientLease } from './clients.js';
 import { mongoSettingsFromCredentials } from './connection-settings.js';
 import {
   countDocumentsInputSchema, createIndexInputSchema, findAndModifyInputSchema, findInputSchema, insertManyInputSchema,
@@ -83,10 +83,18 @@ async function onCollection<T>(
     throw new ParError('PAR_ERR_MONGODB_CREDENTIALS_INVALID', 'token "database" is missing or empty (the database the actions work on)');
   }
   if (ctx.signal.aborted) throw cancelled();
+  let lease: MongoClientLease;
   try {
-    const client = await deps.clients.client(settings);
-    const coll = client.db(settings.database).collection(collection);
-    return await abortable(operation(coll, ctx.signal), ctx.signal);
+    lease = await deps.clients.lease(settings);
+  } catch (error) {
+    throw classifyMongoError(error, { taskSignal: ctx.signal });
+  }
+  const held = lease;
+  const work = Promise.resolve().then(() => operation(held.client.db(settings.database).collection(collection), ctx.signal));
+  // Held until the driver call settles, even when the task stopped waiting for it.
+  work.then(() => held.release(), () => held.release());
+  try {
+    return await abortable(work, ctx.signal);
   } catch (error) {
     throw classifyMongoError(error, { taskSignal: ctx.signal });
   }

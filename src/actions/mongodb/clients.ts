@@ -3,8 +3,10 @@
  * set, for the life of the worker: tasks share it instead of connecting, authenticating and
  * disconnecting each time as the vendor does. The `mongodb` driver is imported on the first
  * MongoDB task, so workers that never run one do not load it. Clients are keyed by a hash of the
- * settings (never the settings), idle pooled connections close after a while, and beyond
- * `maxClients` credential sets the least recently used client is closed.
+ * settings (never the settings), idle pooled connections close after a while, a client no task
+ * has used for `idleClientMs` is closed (with its server monitor, which would otherwise keep
+ * polling a server nobody asks for), and beyond `maxClients` credential sets the least recently
+ * used idle client is closed. A client is never closed while a task holds it.
  */
 import type { MongoClient, MongoClientOptions } from 'mongodb';
 import { mongoSettingsKey, type MongoSettings } from './connection-settings.js';
@@ -18,6 +20,8 @@ export interface MongoClientCacheOptions {
   readonly maxIdleTimeMs: number;
   /** Distinct credential sets with an open client; the least recently used beyond it is closed. */
   readonly maxClients: number;
+  /** A client unused for this long is closed (checked every `idleClientMs / 4`, at least 1 s). */
+  readonly idleClientMs: number;
 }
 
 export const DEFAULT_MONGO_CLIENT_OPTIONS: MongoClientCacheOptions = {
@@ -26,6 +30,7 @@ export const DEFAULT_MONGO_CLIENT_OPTIONS: MongoClientCacheOptions = {
   connectTimeoutMs: 10_000,
   maxIdleTimeMs: 30_000,
   maxClients: 32,
+  idleClientMs: 300_000,
 };
 
 export const MONGODB_APP_NAME = 'par-mongodb';
@@ -42,10 +47,23 @@ export function loadMongoDriver(): Promise<Driver> {
   return driver;
 }
 
+interface Entry {
+  readonly client: MongoClient;
+  inUse: number;
+  lastUsed: number;
+}
+
+/** A client borrowed for one task: `release()` when the task is done with it. */
+export interface MongoClientLease {
+  readonly client: MongoClient;
+  release(): void;
+}
+
 export class MongoClientCache {
   readonly #options: MongoClientCacheOptions;
   /** Insertion order is use order: a used client is moved to the end. */
-  readonly #clients = new Map<string, MongoClient>();
+  readonly #entries = new Map<string, Entry>();
+  #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(options: MongoClientCacheOptions = DEFAULT_MONGO_CLIENT_OPTIONS) {
@@ -53,38 +71,74 @@ export class MongoClientCache {
   }
 
   get size(): number {
-    return this.#clients.size;
+    return this.#entries.size;
   }
 
   /** The client for these settings; it connects (and logs in) on its first operation. */
-  async client(settings: MongoSettings): Promise<MongoClient> {
+  async lease(settings: MongoSettings): Promise<MongoClientLease> {
     if (this.#closed) throw new Error('the MongoDB client cache is closed');
     const key = mongoSettingsKey(settings);
-    const existing = this.#clients.get(key);
-    if (existing) {
-      this.#clients.delete(key);
-      this.#clients.set(key, existing);
-      return existing;
+    let entry = this.#entries.get(key);
+    if (!entry) {
+      const { MongoClient: Client } = await loadMongoDriver();
+      if (this.#closed) throw new Error('the MongoDB client cache is closed');
+      // Another task may have made it while the driver loaded.
+      entry = this.#entries.get(key) ?? { client: new Client(settings.uri, this.#clientOptions(settings)), inUse: 0, lastUsed: Date.now() };
     }
-    const { MongoClient: Client } = await loadMongoDriver();
-    // Another task may have made it while the driver loaded.
-    const raced = this.#clients.get(key);
-    if (raced) return raced;
-    const client = new Client(settings.uri, this.#clientOptions(settings));
-    this.#clients.set(key, client);
-    while (this.#clients.size > this.#options.maxClients) {
-      const [oldestKey, oldest] = this.#clients.entries().next().value as [string, MongoClient];
-      this.#clients.delete(oldestKey);
-      void oldest.close().catch(() => undefined);
-    }
-    return client;
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    entry.inUse++;
+    entry.lastUsed = Date.now();
+    this.#evictOverflow();
+    this.#startSweeper();
+    const held = entry;
+    let released = false;
+    return {
+      client: held.client,
+      release: () => {
+        if (released) return;
+        released = true;
+        held.inUse--;
+        held.lastUsed = Date.now();
+      },
+    };
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    const clients = [...this.#clients.values()];
-    this.#clients.clear();
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    const clients = [...this.#entries.values()].map((e) => e.client);
+    this.#entries.clear();
     await Promise.allSettled(clients.map((c) => c.close()));
+  }
+
+  #evictOverflow(): void {
+    for (const [key, entry] of this.#entries) {
+      if (this.#entries.size <= this.#options.maxClients) return;
+      if (entry.inUse > 0) continue;
+      this.#entries.delete(key);
+      void entry.client.close().catch(() => undefined);
+    }
+  }
+
+  #startSweeper(): void {
+    if (this.#sweeper) return;
+    this.#sweeper = setInterval(() => this.#sweep(), Math.max(1_000, Math.floor(this.#options.idleClientMs / 4)));
+    this.#sweeper.unref();
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.#entries) {
+      if (entry.inUse === 0 && now - entry.lastUsed >= this.#options.idleClientMs) {
+        this.#entries.delete(key);
+        void entry.client.close().catch(() => undefined);
+      }
+    }
+    if (this.#entries.size === 0 && this.#sweeper) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
   }
 
   #clientOptions(settings: MongoSettings): MongoClientOptions {

@@ -37,18 +37,27 @@ export function mongoTestConnectionAction(deps: { readonly clients: MongoClientC
         if (classified.code === 'PAR_ERR_TASK_CANCELLED') throw classified;
         return classified;
       };
-      let admin;
+      let lease;
       try {
-        admin = (await deps.clients.client(settings)).db('admin');
-        await admin.command({ ping: 1 }, { signal });
+        lease = await deps.clients.lease(settings);
       } catch (error) {
         return { configurationValid: true, connectionValid: false, errors: [`Failed to ping MongoDB server: ${failed(error).message}`] };
       }
       try {
-        const info = await admin.command({ buildInfo: 1 }, { signal });
-        return { configurationValid: true, connectionValid: true, serverInfo: { version: String(info['version'] ?? '') }, errors: [] };
-      } catch (error) {
-        return { configurationValid: true, connectionValid: true, errors: [`Warning: failed to get server version: ${failed(error).message}`] };
+        const admin = lease.client.db('admin');
+        try {
+          await admin.command({ ping: 1 }, { signal });
+        } catch (error) {
+          return { configurationValid: true, connectionValid: false, errors: [`Failed to ping MongoDB server: ${failed(error).message}`] };
+        }
+        try {
+          const info = await admin.command({ buildInfo: 1 }, { signal });
+          return { configurationValid: true, connectionValid: true, serverInfo: { version: String(info['version'] ?? '') }, errors: [] };
+        } catch (error) {
+          return { configurationValid: true, connectionValid: true, errors: [`Warning: failed to get server version: ${failed(error).message}`] };
+        }
+      } finally {
+        lease.release();
       }
     },
   });
