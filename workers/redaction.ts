@@ -8,7 +8,8 @@
  * What counts as a secret value:
  *  - Token Auth: every token value, except tokens whose name says they are an address, not a
  *    secret (host, port, user, database, sslmode...: PostgreSQL connection parameters; GitLab's
- *    baseURL, which every GitLab answer quotes in its web_url fields);
+ *    baseURL, which every GitLab answer quotes in its web_url fields; srvHost,
+ *    authSource, authMechanism, tls: MongoDB's);
  *  - Basic Auth: the password, and `user:pass` (the username alone is not a secret).
  * Values shorter than MIN_SECRET_LENGTH (4) characters are not redacted: they would shred every
  * output they happen to occur in, and a 3-character secret protects nothing anyway.
@@ -34,6 +35,9 @@ const NON_SECRET_TOKEN_NAMES: ReadonlySet<string> = new Set([
   'domain',
   // GitLab (issue 13): the server address; a baseURL with userinfo is refused by the bundle.
   'baseurl',
+  // MongoDB connection settings (short common words such as "admin" or "true" would otherwise be
+  // cut out of every result).
+  'srvhost', 'authsource', 'authmechanism', 'tls',
 ]);
 
 function forms(value: string): string[] {

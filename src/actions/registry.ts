@@ -10,6 +10,7 @@ import { createKubernetesBundles, type KubernetesBundleOptions } from './kuberne
 import { createPostgresqlBundle, type PostgresqlBundleOptions } from './postgresql/bundle.js';
 import { createJenkinsBundle } from './jenkins/bundle.js';
 import { createGitlabBundle } from './gitlab/bundle.js';
+import { createMongodbBundle, type MongodbBundleOptions } from './mongodb/bundle.js';
 
 export interface ActionRegistry {
   get(fqn: string): RegisteredAction | undefined;
@@ -24,6 +25,7 @@ export interface ActionRegistryOptions {
   readonly postgresql?: PostgresqlBundleOptions;
   readonly http?: HttpBundleOptions;
   readonly kubernetes?: KubernetesBundleOptions;
+  readonly mongodb?: MongodbBundleOptions;
 }
 
 export function createActionRegistry(options: ActionRegistryOptions = {}): ActionRegistry {
@@ -31,7 +33,7 @@ export function createActionRegistry(options: ActionRegistryOptions = {}): Actio
   // Jenkins and GitLab speak HTTP through the HTTP bundle's guarded pool (same network policy).
   const jenkins = createJenkinsBundle({ dispatcher: http.transport.verifying });
   const gitlab = createGitlabBundle({ dispatcher: http.transport.verifying });
-  const bundles = [http, jenkins, gitlab, ...createKubernetesBundles(options.kubernetes), createScriptBundle(options.script), createPostgresqlBundle(options.postgresql)];
+  const bundles = [http, jenkins, gitlab, ...createKubernetesBundles(options.kubernetes), createScriptBundle(options.script), createPostgresqlBundle(options.postgresql), createMongodbBundle(options.mongodb)];
   const actions = new Map<string, RegisteredAction>();
   for (const action of bundles.flatMap((b) => b.actions)) {
     if (actions.has(action.fqn)) throw new Error(`action ${action.fqn} registered twice`);

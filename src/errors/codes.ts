@@ -155,6 +155,15 @@ export const ERROR_CODES = {
   PAR_ERR_GITLAB_STATUS_RETRYABLE: { message: 'GitLab answered with a retryable status (429 or 5xx)', retryable: true, httpStatus: 502 },
   PAR_ERR_GITLAB_STATUS: { message: 'GitLab answered with an unexpected status (a redirect or other non-2xx)', retryable: false, httpStatus: 502 },
   PAR_ERR_GITLAB_RESPONSE_TOO_LARGE: { message: 'The GitLab response exceeds the size cap', retryable: false, httpStatus: 502 },
+  // com.datadoghq.mongodb (issue 13; classified in src/actions/mongodb/classify.ts)
+  PAR_ERR_MONGODB_CREDENTIALS_INVALID: { message: 'The connection credentials lack a MongoDB token or hold an invalid one', retryable: false, httpStatus: 400 },
+  PAR_ERR_MONGODB_CONNECT: { message: 'Could not reach a usable MongoDB server (refused, reset, timed out, no server selectable, DNS)', retryable: true, httpStatus: 502 },
+  PAR_ERR_MONGODB_TLS: { message: 'The TLS handshake with MongoDB failed (the tls token does not match the server, or its certificate is refused)', retryable: false, httpStatus: 502 },
+  PAR_ERR_MONGODB_AUTH: { message: 'MongoDB refused the login (username, password, authSource or authMechanism)', retryable: false, httpStatus: 502 },
+  PAR_ERR_MONGODB_PERMISSION_DENIED: { message: 'MongoDB denied the user the privilege the command needs', retryable: false, httpStatus: 403 },
+  PAR_ERR_MONGODB_COMMAND_FAILED: { message: 'MongoDB rejected the command (duplicate key, bad value, invalid update or index)', retryable: false, httpStatus: 400 },
+  PAR_ERR_MONGODB_TRANSIENT: { message: 'MongoDB reported a transient failure (primary stepped down, shutting down, write conflict)', retryable: true, httpStatus: 503 },
+  PAR_ERR_MONGODB_NO_DOCUMENT: { message: 'No document matched the filter (findAndModify without upsert)', retryable: false, httpStatus: 404 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
