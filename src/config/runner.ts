@@ -32,6 +32,11 @@ const sources = {
   runnerIdentity: ['PAR_RUNNER_IDENTITY'],
   healthIntervalMs: ['PAR_HEALTH_INTERVAL_MS'],
   runnerImage: ['PAR_RUNNER_IMAGE'],
+  // the audit trail (issue 13; src/runner/audit/)
+  auditDir: ['PAR_AUDIT_DIR'],
+  auditCheckpointEvery: ['PAR_AUDIT_CHECKPOINT_EVERY'],
+  auditCheckpointIntervalMs: ['PAR_AUDIT_CHECKPOINT_INTERVAL_MS'],
+  auditMaxFileBytes: ['PAR_AUDIT_MAX_FILE_BYTES'],
 } as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -75,6 +80,14 @@ export const runnerConfigSchema = z.object({
   printFormat: z.enum(['helm-values', 'compose', 'env']).optional(),
   /** Container image named in the compose and Helm configs that `--enroll -f` prints. */
   runnerImage: z.string().min(1).default('private-action-runner:local'),
+  /** The audit log's directory; default `<configDir>/audit`. */
+  auditDir: z.string().min(1).optional(),
+  /** A signed checkpoint after at most this many entries... */
+  auditCheckpointEvery: int(1, 1_000_000).default(100),
+  /** ...and at least this often while entries arrive. */
+  auditCheckpointIntervalMs: int(1_000, 86_400_000).default(60_000),
+  /** Rotate to a new file once the current one reaches this size. */
+  auditMaxFileBytes: int(4_096, 1_073_741_824).default(16_777_216),
 });
 export type RunnerConfig = Readonly<z.infer<typeof runnerConfigSchema>>;
 

@@ -23,6 +23,8 @@ export async function submitTask(
   runner: { id: string },
   request: Omit<ParsedSubmitRequest, 'runner' | 'connectionId'>,
   connection?: ConnectionRef,
+  /** The caller, `<type>:<id>` (signed into the task for the runner's audit log). */
+  submittedBy?: string,
 ): Promise<TaskRecord> {
   const taskId = randomUUID();
   const claims: UnsignedTaskClaims = {
@@ -33,6 +35,7 @@ export async function submitTask(
     inputs: request.inputs,
     ...(connection ? { connection } : {}),
     timeoutMs: request.timeoutMs,
+    ...(submittedBy ? { submittedBy } : {}),
   };
   const now = deps.now();
   const signedTask = await deps.signer.sign(claims, deps.config.taskTtlMs, now);

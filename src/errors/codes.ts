@@ -125,6 +125,10 @@ export const ERROR_CODES = {
   PAR_ERR_HTTP_CONNECTION_ORIGIN_REQUIRED: { message: 'The HTTP connection has a credential file but no baseUrl: its credentials must be bound to one origin', retryable: false, httpStatus: 400 },
   // com.datadoghq.script sandbox (issue 7, scripts in a box)
   PAR_ERR_SCRIPT_SANDBOX_FAILED: { message: 'The script sandbox (bubblewrap) could not be built or could not start the program', retryable: false, httpStatus: 500 },
+  // The runner's audit trail (issue 13, audit trail; src/runner/audit/)
+  PAR_ERR_AUDIT_LOG_INVALID: { message: 'The audit log is damaged or was tampered with (run par audit verify)', retryable: false, httpStatus: 500 },
+  PAR_ERR_AUDIT_LOG_LOCKED: { message: 'Another live runner process is writing this audit log', retryable: false, httpStatus: 409 },
+  PAR_ERR_AUDIT_APPEND_FAILED: { message: 'The audit entry could not be written durably; the task is not accepted', retryable: true, httpStatus: 503 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -7,6 +7,7 @@
  * Accepted: a job on `tasks` (job id = task id, so a redelivery of a task whose job still exists
  * does not run it a second time concurrently). Rejected: the failure goes straight on `results`
  * with its code; the action never runs. All writes for one response are batched.
+ * Every verdict is written (and synced) to the audit log before any task is queued.
  */
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Delivery } from '../contracts/runner-api.js';
@@ -16,6 +17,7 @@ import type { TaskVerifier } from '../crypto/task-signature.js';
 import { ParError, toParError, type ErrorBody } from '../errors/par-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { LeaseStore } from './lease-store.js';
+import type { IntakeAudit } from './audit/task-audit.js';
 import { RESULT_JOB_NAME, TASK_JOB_NAME, resultJobOptions } from '../../workers/job-options.js';
 
 export interface IntakeDeps {
@@ -28,6 +30,8 @@ export interface IntakeDeps {
   /** Options of a `tasks` job (`taskJobOptions(policy, taskId)` from workers/job-options.ts; job id = task id). */
   taskJobOptions(taskId: string): JobsOptions;
   logger: Logger;
+  /** The audit trail: awaited before anything is queued (a failed append fails the intake). */
+  audit?: IntakeAudit;
   now?: () => number;
 }
 
@@ -47,6 +51,7 @@ export class TaskIntake {
 
   async accept(deliveries: readonly Delivery[]): Promise<IntakeReport> {
     if (deliveries.length === 0) return { accepted: [], rejected: [] };
+    const receivedAt = this.now();
     // Leases first: even a rejected task's result must be published under its lease, and a
     // redelivery of a task already queued must refresh the token the publisher will use.
     await this.deps.leases.record(deliveries.map((d) => ({ taskId: d.taskId, leaseToken: d.leaseToken })));
@@ -58,6 +63,7 @@ export class TaskIntake {
       data: { taskId: delivery.taskId, signedTask: delivery.signedTask, deliveryAttempt: delivery.attempt, acceptedAt } satisfies TaskJobData,
       opts: { ...this.deps.taskJobOptions(delivery.taskId), jobId: delivery.taskId },
     }));
+    await this.deps.audit?.recordVerdicts(verdicts.map((v) => (v.accepted ? { delivery: v.delivery } : { delivery: v.delivery, error: v.error })), { receivedAt, verdictAt: acceptedAt });
     const rejected = verdicts.flatMap((v) => (v.accepted ? [] : [{ delivery: v.delivery, error: v.error }]));
     const resultJobs = rejected.map(({ delivery, error }) => ({
       name: RESULT_JOB_NAME,

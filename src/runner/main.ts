@@ -3,6 +3,7 @@
  * queues on the runner's Redis, intake, the long-poll loop, the lease keeper, the result publisher
  * and the loopback admin server. Signal handling belongs to the CLI, which calls close().
  */
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { taskJobOptions } from '../../workers/job-options.js';
@@ -25,6 +26,7 @@ import { LeaseStore } from './lease-store.js';
 import { PollLoop } from './poll-loop.js';
 import { ResultPublisher } from './result-publisher.js';
 import { settleWithin } from './timing.js';
+import { openRunnerAudit } from './audit/runner-audit.js';
 import { PACKAGE_VERSION } from '../version.js';
 
 export interface RunningRunner {
@@ -58,6 +60,22 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
   log.info({ runnerName: identity.runnerName, allowlist: allowlist.entries, allowlistFrom: config.allowlist ? 'environment' : 'config.yaml' }, 'runner identity loaded');
   if (allowlist.entries.length === 0) log.warn('the actions allowlist is empty: every task will be rejected (set ACTIONS_ALLOWLIST or actionsAllowlist in config.yaml)');
 
+  let audit: Awaited<ReturnType<typeof openRunnerAudit>>;
+  try {
+    audit = await openRunnerAudit({
+      dir: config.auditDir ?? join(config.configDir, 'audit'),
+      runnerId: identity.runnerId,
+      privateKey: identity.privateKey,
+      checkpointEvery: config.auditCheckpointEvery,
+      checkpointIntervalMs: config.auditCheckpointIntervalMs,
+      maxFileBytes: config.auditMaxFileBytes,
+      logger: logger.child({ component: 'audit' }),
+    });
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   let lastRedisError = 0;
   redis.on('error', (error: Error) => {
@@ -90,6 +108,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     allowlist,
     taskJobOptions: (taskId) => taskJobOptions(retryPolicy, taskId),
     logger: logger.child({ component: 'intake' }),
+    audit: audit.tasks,
   });
   const pollLoop = new PollLoop({
     dequeue: (request, signal) => client.dequeue(request, signal),
@@ -119,6 +138,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     publishBackoffMaxMs: config.publishBackoffMaxMs,
     onFatal,
     logger: logger.child({ component: 'result-publisher' }),
+    audit: audit.tasks,
   });
 
   let admin: Awaited<ReturnType<typeof startAdminServer>>;
@@ -129,7 +149,9 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
       queues: [tasksQueue, resultsQueue],
       readOnly: config.dashboardReadOnly,
       logger: logger.child({ component: 'admin' }),
+      metrics: audit.metrics,
       readiness: {
+        audit: audit.readiness,
         enrolled: () => ({ ok: true, detail: identity.runnerId }),
         redis: async () => ({ ok: (await pingWithin(redis, REDIS_PING_TIMEOUT_MS)) === 'PONG' }),
         controlPlane: () => {
@@ -141,7 +163,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
       },
     });
   } catch (error) {
-    await Promise.allSettled([publisher.close(0), tasksQueue.close(), resultsQueue.close(), client.close()]);
+    await Promise.allSettled([publisher.close(0), tasksQueue.close(), resultsQueue.close(), client.close(), audit.log.close()]);
     redis.disconnect();
     throw error;
   }
@@ -172,6 +194,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
       await pollLoop.stop();
       await Promise.all([leaseKeeper.stop(), health.stop()]);
       await settleWithin(publisher.close(PUBLISH_DRAIN_MS), PUBLISH_DRAIN_MS + 3000);
+      await settleWithin(audit.log.close(), 3000);
       await Promise.allSettled([admin.close(), settleWithin(Promise.all([tasksQueue.close(), resultsQueue.close()]), 3000)]);
       await client.close();
       // quit() waits for Redis; when it is unreachable, drop the connection instead.

@@ -57,7 +57,7 @@ export function taskRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
         if (record.runnerId !== runner.id) throw new ParError('PAR_ERR_CONNECTION_RUNNER_MISMATCH', `connection ${record.name} is on another runner than ${runner.name}`);
         connection = toConnectionRef(record);
       }
-      const task = await submitTask(deps, caller.orgId, runner, body, connection);
+      const task = await submitTask(deps, caller.orgId, runner, body, connection, `${caller.principal.type}:${caller.principal.id}`);
       await indexTask(deps.redis, deps.ks, { taskId: task.id, runnerId: task.runnerId, connectionId: body.connectionId, createdAt: task.createdAt });
       request.log.info({ taskId: task.id, runnerId: task.runnerId, action: task.action }, 'task submitted');
       const view: TaskView = toTaskView(task);
