@@ -16,6 +16,7 @@ import { registerRunnersCommands } from './runners-commands.js';
 import { registerConnectionsCommands } from './connections-commands.js';
 import { registerKeysCommands } from './keys-commands.js';
 import { registerTasksCommands } from './tasks-commands.js';
+import { registerAuditCommands } from './audit-commands.js';
 import { waitForBootstrapKeys, writeBootstrapKeys } from './bootstrap-keys-file.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { ParError } from '../errors/par-error.js';
@@ -128,5 +129,9 @@ registerRunnersCommands(program);
 registerConnectionsCommands(program);
 registerKeysCommands(program);
 registerTasksCommands(program);
+registerAuditCommands(program, () => {
+  const config = loadRunnerConfig(process.env);
+  return { configDir: config.configDir, ...(config.auditDir ? { auditDir: config.auditDir } : {}), ...(config.runnerIdentity ? { runnerIdentity: config.runnerIdentity } : {}) };
+});
 
 await program.parseAsync(process.argv);
