@@ -38,7 +38,9 @@ async function withLog<T>(fn: (dir: string, open: (o?: Partial<AuditLogOptions>)
 }
 
 async function fileLines(dir: string, name = 'audit-000001.jsonl'): Promise<string[]> {
-  return (await readFile(join(dir, name), 'utf8')).split('\n').filter((l) => l.length > 0);
+  const lines = (await readFile(join(dir, name), 'utf8')).split('\n');
+  lines.pop(); // after the last newline: nothing, or a torn line
+  return lines;
 }
 
 async function writeLines(dir: string, lines: string[], name = 'audit-000001.jsonl'): Promise<void> {
