@@ -22,7 +22,7 @@
  * One writer per directory: `audit.lock` holds the writer's pid; a live other pid refuses start.
  */
 import { mkdir, open, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ParError } from '../../errors/par-error.js';
 import type { Logger } from '../../logging/logger.js';
 import { GENESIS, entryHash, entryLine, sealEntry, signCheckpoint, type AuditEntry, type AuditRecord, type CheckpointKey, type CheckpointRecord } from './entry.js';
@@ -359,8 +359,17 @@ function parseSealed(line: string): AuditEntry | undefined {
   }
 }
 
+/** Directories this process is writing (the pid in the lock file cannot tell two writers in one process apart). */
+const openHere = new Set<string>();
+
 async function acquireLock(dir: string): Promise<void> {
   const path = join(dir, LOCK_FILE);
+  if (openHere.has(resolve(dir))) throw new ParError('PAR_ERR_AUDIT_LOG_LOCKED', `${dir} (this process)`);
+  await takeLockFile(path, dir);
+  openHere.add(resolve(dir));
+}
+
+async function takeLockFile(path: string, dir: string): Promise<void> {
   try {
     await writeFile(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
     return;
@@ -376,6 +385,7 @@ async function acquireLock(dir: string): Promise<void> {
 }
 
 async function releaseLock(dir: string): Promise<void> {
+  openHere.delete(resolve(dir));
   const path = join(dir, LOCK_FILE);
   const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
   if (pid === process.pid) await rm(path, { force: true });
