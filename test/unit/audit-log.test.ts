@@ -336,3 +336,34 @@ test('one writer per directory: a second open in this process, or a live other p
     await assert.rejects(open(), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_AUDIT_LOG_LOCKED');
   });
 });
+
+test('identity key rotation: a key-rotation checkpoint signed by both keys links them; verify trusts either end, not a stranger, and catches a forged link', async () => {
+  await withLog(async (dir, open) => {
+    const log = await open({ checkpointEvery: 1000 });
+    await log.append([verdict(0), verdict(1)]);
+    const next = await generateSigningKeyPair();
+    const nextKey = checkpointKeyFromJwk(next.privateJwk as never);
+    await log.handOverKey(nextKey);
+    await log.append([verdict(2)]);
+    await log.close();
+    const entries = (await fileLines(dir)).map((l) => JSON.parse(l) as AuditEntry & { kid?: string; reason?: string; nextKid?: string });
+    const cps = entries.filter((e) => e.type === 'checkpoint');
+    assert.deepEqual(cps.map((c) => [c.reason, c.kid]), [['key-rotation', identity.kid], ['close', next.kid]]);
+    assert.equal(cps[0]!.nextKid, next.kid);
+    assert.equal((await verifyAuditDir(dir, [next.publicJwk.x as string])).ok, true, 'the new key vouches for the old');
+    assert.equal((await verifyAuditDir(dir, trusted)).ok, true, 'the old key vouches for the new');
+    const stranger = await generateSigningKeyPair();
+    assert.equal((await verifyAuditDir(dir, [stranger.publicJwk.x as string])).ok, false);
+
+    // The link's second signature replaced by the attacker's: the link is gone and the check names it.
+    const lines = await fileLines(dir);
+    const i = lines.findIndex((l) => l.includes('"reason":"key-rotation"'));
+    const link = JSON.parse(lines[i]!) as AuditEntry;
+    const attacker = checkpointKeyFromJwk((await generateSigningKeyPair()).privateJwk as never);
+    lines[i] = entryLine({ ...link, nextSig: signCheckpoint(link, attacker).sig! });
+    await writeLines(dir, lines);
+    const report = await verifyAuditDir(dir, trusted);
+    assert.equal(report.problem?.seq, link.seq);
+    assert.match(report.problem!.reason, /not signed by its next key/);
+  });
+});

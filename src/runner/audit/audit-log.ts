@@ -31,7 +31,7 @@ import { LOCK_FILE, auditFileName, listAuditFiles, readHead, syncDir, writeHead 
 export interface AuditLogOptions {
   dir: string;
   runnerId: string;
-  /** The current identity key (asked at every checkpoint: the identity may be rotated). */
+  /** The identity key at start (`handOverKey` replaces it when the identity is rotated). */
   signingKey(): CheckpointKey;
   checkpointEvery: number;
   checkpointIntervalMs: number;
@@ -79,6 +79,7 @@ export class AuditLog {
   private scheduled = false;
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  private key: CheckpointKey | undefined;
   private readonly now: () => number;
 
   private constructor(private readonly options: AuditLogOptions) {
@@ -135,6 +136,22 @@ export class AuditLog {
     });
   }
 
+  /**
+   * The identity key was rotated: writes a `key-rotation` checkpoint signed by the current key and
+   * by `next` (linking them for verify), then signs with `next` from here on.
+   */
+  handOverKey(next: CheckpointKey): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.currentKey().kid === next.kid) return;
+      await this.write([], 'key-rotation', next);
+      this.key = next;
+    });
+  }
+
+  private currentKey(): CheckpointKey {
+    return this.key ?? this.options.signingKey();
+  }
+
   /** Writes a final checkpoint, closes the file and releases the lock. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -169,7 +186,7 @@ export class AuditLog {
   }
 
   /** Seals the records (and a checkpoint when due or forced), writes them in one write, syncs. */
-  private async write(records: readonly AuditRecord[], forced: CheckpointRecord['reason'] | undefined): Promise<void> {
+  private async write(records: readonly AuditRecord[], forced: CheckpointRecord['reason'] | undefined, nextKey?: CheckpointKey): Promise<void> {
     if (this.broken) throw new ParError('PAR_ERR_AUDIT_APPEND_FAILED', `the audit log is unusable since an earlier failure (${this.broken.message}); restart the runner`);
     if (records.length > 0 && this.size >= this.options.maxFileBytes) await this.rotate();
     const ts = this.now();
@@ -187,9 +204,12 @@ export class AuditLog {
     const reason = forced ?? (this.sinceCheckpoint + records.length >= this.options.checkpointEvery ? 'count' : undefined);
     let checkpoint: AuditEntry | undefined;
     if (reason !== undefined) {
-      const key = this.options.signingKey();
-      const sealed = add({ type: 'checkpoint', runnerId: this.options.runnerId, kid: key.kid, publicKeyX: key.publicKeyX, reason });
-      checkpoint = signCheckpoint(sealed, key);
+      const key = this.currentKey();
+      const sealed = add({
+        type: 'checkpoint', runnerId: this.options.runnerId, kid: key.kid, publicKeyX: key.publicKeyX, reason,
+        ...(nextKey ? { nextKid: nextKey.kid, nextPublicKeyX: nextKey.publicKeyX } : {}),
+      });
+      checkpoint = signCheckpoint(sealed, key, nextKey);
       entries[entries.length - 1] = checkpoint;
     }
     await this.writeLines(entries);
@@ -200,7 +220,10 @@ export class AuditLog {
       this.lastCheckpointSeq = checkpoint.seq;
       const signed = checkpoint as CheckpointRecord & AuditEntry;
       // The entry is on disk; a head that cannot be replaced only weakens truncation detection.
-      await writeHead(this.options.dir, { seq: signed.seq, hash: signed.hash, file: this.fileName, kid: signed.kid, publicKeyX: signed.publicKeyX, sig: signed.sig! })
+      // The head is signed by the key that signs from here on (a key-rotation checkpoint's next key).
+      const headSig = nextKey ? signed.nextSig! : signed.sig!;
+      const headKey = nextKey ?? { kid: signed.kid, publicKeyX: signed.publicKeyX };
+      await writeHead(this.options.dir, { seq: signed.seq, hash: signed.hash, file: this.fileName, kid: headKey.kid, publicKeyX: headKey.publicKeyX, sig: headSig })
         .catch((error: Error) => this.options.logger.error({ reason: error.message }, 'audit-head.json could not be replaced'));
       this.options.logger.info({ auditSeq: checkpoint.seq, auditHash: checkpoint.hash, reason }, 'audit checkpoint signed');
     } else {

@@ -5,7 +5,9 @@
  * `ts` (ms when written), `type`, `prev` (the previous entry's `hash`; GENESIS for the first) and
  * `hash` = SHA-256 (hex) of the canonical JSON of the entry without `hash` and `sig`. A checkpoint
  * also carries `sig`: the runner identity key's Ed25519 signature over CHECKPOINT_CONTEXT + its
- * own `hash`, i.e. over the whole chain up to and including itself. Entries never hold task
+ * own `hash`, i.e. over the whole chain up to and including itself. When the identity key is
+ * rotated, a `key-rotation` checkpoint names the next key and is signed by both (`sig`, `nextSig`),
+ * so trust in either key carries over to the other. Entries never hold task
  * inputs, outputs, error messages or anything from a credential file: only identifiers, codes and
  * times.
  */
@@ -70,17 +72,20 @@ export interface CheckpointRecord {
   kid: string;
   /** The signing public key's `x` (Ed25519, base64url), so a checkpoint names exactly what signed it. */
   publicKeyX: string;
-  /** Why it was written: count, interval, rotation, close. */
-  reason: 'count' | 'interval' | 'rotation' | 'close';
+  /** Why it was written: count, interval, rotation (of the file), close, key-rotation (of the identity key). */
+  reason: 'count' | 'interval' | 'rotation' | 'close' | 'key-rotation';
+  /** key-rotation: the key that signs from here on; it also signs this checkpoint (`nextSig`). */
+  nextKid?: string;
+  nextPublicKeyX?: string;
 }
 
 export type AuditRecord = FileRecord | VerdictRecord | OutcomeRecord | CheckpointRecord;
 
-export type AuditEntry = AuditRecord & { v: number; seq: number; ts: number; prev: string; hash: string; sig?: string };
+export type AuditEntry = AuditRecord & { v: number; seq: number; ts: number; prev: string; hash: string; sig?: string; nextSig?: string };
 
-/** Hash of an entry: SHA-256 of its canonical JSON without `hash` and `sig`. */
-export function entryHash(entry: Omit<AuditEntry, 'hash' | 'sig'> & { hash?: string; sig?: string }): string {
-  const { hash: _hash, sig: _sig, ...rest } = entry;
+/** Hash of an entry: SHA-256 of its canonical JSON without `hash`, `sig` and `nextSig`. */
+export function entryHash(entry: Omit<AuditEntry, 'hash' | 'sig'> & { hash?: string; sig?: string; nextSig?: string }): string {
+  const { hash: _hash, sig: _sig, nextSig: _nextSig, ...rest } = entry;
   return sha256Hex(canonicalJson(rest as unknown as CanonicalValue));
 }
 
@@ -122,9 +127,9 @@ export function checkpointKeyFromJwk(privateJwk: Ed25519Jwk): CheckpointKey {
   return { privateKey, kid: okpThumbprint(privateJwk.x), publicKeyX: privateJwk.x };
 }
 
-export function signCheckpoint(entry: AuditEntry, key: CheckpointKey): AuditEntry {
-  const sig = sign(null, Buffer.from(CHECKPOINT_CONTEXT + entry.hash, 'utf8'), key.privateKey).toString('base64url');
-  return { ...entry, sig };
+export function signCheckpoint(entry: AuditEntry, key: CheckpointKey, next?: CheckpointKey): AuditEntry {
+  const signWith = (k: CheckpointKey): string => sign(null, Buffer.from(CHECKPOINT_CONTEXT + entry.hash, 'utf8'), k.privateKey).toString('base64url');
+  return { ...entry, sig: signWith(key), ...(next ? { nextSig: signWith(next) } : {}) };
 }
 
 export function verifyCheckpointSignature(hash: string, sig: string, publicKeyX: string): boolean {

@@ -25,6 +25,8 @@ export interface RunnerAudit {
   tasks: TaskAudit;
   readiness(): ReadinessCheck;
   metrics(): string;
+  /** Call when the identity key is rotated: checkpoints are signed with the new key from then on, linked to the old one. */
+  rotateKey(privateKey: Ed25519Jwk): Promise<void>;
 }
 
 export async function openRunnerAudit(options: RunnerAuditOptions): Promise<RunnerAudit> {
@@ -44,6 +46,7 @@ export async function openRunnerAudit(options: RunnerAuditOptions): Promise<Runn
     tasks: new TaskAudit(log),
     readiness: () => (log.stats.broken ? { ok: false, detail: 'audit log unwritable' } : { ok: true, detail: `${log.stats.chainLength} entries` }),
     metrics: () => auditMetrics(log),
+    rotateKey: (privateKey) => log.handOverKey(checkpointKeyFromJwk(privateKey)),
   };
 }
 
