@@ -63,7 +63,13 @@ export class TaskIntake {
       data: { taskId: delivery.taskId, signedTask: delivery.signedTask, deliveryAttempt: delivery.attempt, acceptedAt } satisfies TaskJobData,
       opts: { ...this.deps.taskJobOptions(delivery.taskId), jobId: delivery.taskId },
     }));
-    await this.deps.audit?.recordVerdicts(verdicts.map((v) => (v.accepted ? { delivery: v.delivery } : { delivery: v.delivery, error: v.error })), { receivedAt, verdictAt: acceptedAt });
+    try {
+      await this.deps.audit?.recordVerdicts(verdicts.map((v) => (v.accepted ? { delivery: v.delivery } : { delivery: v.delivery, error: v.error })), { receivedAt, verdictAt: acceptedAt });
+    } catch (error) {
+      // Fail closed: nothing queued, and no lease left for the keeper to extend, so each lapses and is handed out again.
+      await this.deps.leases.removeIfCurrent(deliveries.map((d) => ({ taskId: d.taskId, leaseToken: d.leaseToken }))).catch(() => undefined);
+      throw error;
+    }
     const rejected = verdicts.flatMap((v) => (v.accepted ? [] : [{ delivery: v.delivery, error: v.error }]));
     const resultJobs = rejected.map(({ delivery, error }) => ({
       name: RESULT_JOB_NAME,

@@ -1,14 +1,15 @@
 /**
  * Intake and the audit log together, on the real Redis and a real audit directory: every verdict
  * is on disk before a task is queued, and when the audit log cannot take an entry the intake fails
- * closed (nothing queued, nothing reported: the lease lapses and the control plane re-delivers).
+ * closed (nothing queued, nothing reported, the leases dropped: they lapse and the control plane
+ * hands the tasks out again).
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { RESULTS_QUEUE, TASKS_QUEUE, type ResultJobData, type TaskJobData } from '../../src/contracts/jobs.js';
+import { RESULTS_QUEUE, TASKS_QUEUE, leasesKey, type ResultJobData, type TaskJobData } from '../../src/contracts/jobs.js';
 import type { Jwks } from '../../src/contracts/runner-api.js';
 import { Allowlist } from '../../src/actions/allowlist.js';
 import { generateSigningKeyPair, importSigningKey } from '../../src/crypto/keys.js';
@@ -82,6 +83,8 @@ test('an audit log that cannot take the entry fails the intake closed: nothing q
     (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_AUDIT_APPEND_FAILED');
   assert.equal(await tasks.getJob('ta-3'), undefined);
   assert.equal(await results.getJob('ta-4'), undefined);
+  assert.deepEqual(await redis.hmget(leasesKey(prefix, RUNNER_ID), 'ta-3', 'ta-4'), [null, null], 'no lease left to heartbeat: they lapse and the tasks are handed out again');
+  assert.equal(await redis.hget(leasesKey(prefix, RUNNER_ID), 'ta-1'), 'lease-ta-1', 'earlier leases stay');
   const report = await verifyAuditDir(join(dir.path, 'audit'), [own.publicJwk.x as string]);
   assert.equal(report.ok, true, JSON.stringify(report.problem));
   assert.equal(report.unsignedTail, 0, 'closing signed the head');
