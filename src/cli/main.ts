@@ -17,6 +17,7 @@ import { registerConnectionsCommands } from './connections-commands.js';
 import { registerKeysCommands } from './keys-commands.js';
 import { registerTasksCommands } from './tasks-commands.js';
 import { registerKeyRotationCommands } from './key-rotation-commands.js';
+import { registerAuditCommands } from './audit-commands.js';
 import { waitForBootstrapKeys, writeBootstrapKeys } from './bootstrap-keys-file.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { ParError } from '../errors/par-error.js';
@@ -130,5 +131,9 @@ registerConnectionsCommands(program);
 registerKeysCommands(program);
 registerTasksCommands(program);
 registerKeyRotationCommands(program);
+registerAuditCommands(program, () => {
+  const config = loadRunnerConfig(process.env);
+  return { configDir: config.configDir, ...(config.auditDir ? { auditDir: config.auditDir } : {}), ...(config.runnerIdentity ? { runnerIdentity: config.runnerIdentity } : {}) };
+});
 
 await program.parseAsync(process.argv);

@@ -40,6 +40,11 @@ const sources = {
   probeIntervalMs: ['PAR_CP_PROBE_INTERVAL_MS'],
   resultsLockMs: ['PAR_RUNNER_RESULTS_LOCK_MS'],
   testCrashAt: ['PAR_TEST_CRASH_AT'],
+  // the audit trail (issue 13; src/runner/audit/)
+  auditDir: ['PAR_AUDIT_DIR'],
+  auditCheckpointEvery: ['PAR_AUDIT_CHECKPOINT_EVERY'],
+  auditCheckpointIntervalMs: ['PAR_AUDIT_CHECKPOINT_INTERVAL_MS'],
+  auditMaxFileBytes: ['PAR_AUDIT_MAX_FILE_BYTES'],
 } as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -93,6 +98,14 @@ export const runnerConfigSchema = z.object({
   resultsLockMs: int(500, 600_000).default(10_000),
   /** FOR TESTS ONLY: exit with 137 at this crash point (src/runner/crash-points.ts). */
   testCrashAt: z.enum(CRASH_POINTS).optional(),
+  /** The audit log's directory; default `<configDir>/audit`. */
+  auditDir: z.string().min(1).optional(),
+  /** A signed checkpoint after at most this many entries... */
+  auditCheckpointEvery: int(1, 1_000_000).default(100),
+  /** ...and at least this often while entries arrive. */
+  auditCheckpointIntervalMs: int(1_000, 86_400_000).default(60_000),
+  /** Rotate to a new file once the current one reaches this size. */
+  auditMaxFileBytes: int(4_096, 1_073_741_824).default(16_777_216),
 });
 export type RunnerConfig = Readonly<z.infer<typeof runnerConfigSchema>>;
 

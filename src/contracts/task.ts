@@ -39,6 +39,8 @@ export const taskClaimsSchema = z.object({
   inputs: taskInputsSchema,
   connection: connectionRefSchema.optional(),
   timeoutMs: z.number().int().positive(),
+  /** Who submitted it (`user:<id>` / `service_account:<id>`), for the runner's audit log. Optional: older control planes omit it. */
+  submittedBy: z.string().min(1).max(200).optional(),
 });
 export type TaskClaims = z.infer<typeof taskClaimsSchema>;
 

@@ -28,6 +28,8 @@ export interface SubmitOptions {
   connectionId?: string | undefined;
   /** The client's Idempotency-Key (already validated) and whose it is. */
   idempotency?: { key: string; scope: IdempotencyScope } | undefined;
+  /** The caller, `<type>:<id>` (signed into the task for the runner's audit log). */
+  submittedBy?: string | undefined;
 }
 
 export interface SubmitResult {
@@ -48,7 +50,7 @@ export async function submitTask(
   request: Omit<ParsedSubmitRequest, 'runner' | 'connectionId'>,
   options: SubmitOptions = {},
 ): Promise<SubmitResult> {
-  const { connection, connectionId, idempotency } = options;
+  const { connection, connectionId, idempotency, submittedBy } = options;
   const taskId = randomUUID();
   const claims: UnsignedTaskClaims = {
     sub: taskId,
@@ -58,6 +60,7 @@ export async function submitTask(
     inputs: request.inputs,
     ...(connection ? { connection } : {}),
     timeoutMs: request.timeoutMs,
+    ...(submittedBy ? { submittedBy } : {}),
   };
   const now = deps.now();
   const signedTask = await deps.signer.sign(claims, deps.config.taskTtlMs, now);

@@ -164,6 +164,10 @@ export const ERROR_CODES = {
   PAR_ERR_MONGODB_COMMAND_FAILED: { message: 'MongoDB rejected the command (duplicate key, bad value, invalid update or index)', retryable: false, httpStatus: 400 },
   PAR_ERR_MONGODB_TRANSIENT: { message: 'MongoDB reported a transient failure (primary stepped down, shutting down, write conflict)', retryable: true, httpStatus: 503 },
   PAR_ERR_MONGODB_NO_DOCUMENT: { message: 'No document matched the filter (findAndModify without upsert)', retryable: false, httpStatus: 404 },
+  // The runner's audit trail (issue 13, audit trail; src/runner/audit/)
+  PAR_ERR_AUDIT_LOG_INVALID: { message: 'The audit log is damaged or was tampered with (run par audit verify)', retryable: false, httpStatus: 500 },
+  PAR_ERR_AUDIT_LOG_LOCKED: { message: 'Another live runner process is writing this audit log', retryable: false, httpStatus: 409 },
+  PAR_ERR_AUDIT_APPEND_FAILED: { message: 'The audit entry could not be written durably; the task is not accepted', retryable: true, httpStatus: 503 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -24,6 +24,8 @@ export interface AdminServerDeps {
   readOnly: boolean;
   /** Named checks; the runner is ready when all pass. Each must answer quickly. */
   readiness: Record<string, () => Promise<ReadinessCheck> | ReadinessCheck>;
+  /** `/metrics`: Prometheus text lines (no metrics library: a few gauges written by hand). */
+  metrics?: () => string;
   logger: Logger;
   /** Extra routes (identity rotation), registered before the dashboard. */
   routes?: (app: FastifyInstance) => void;
@@ -40,6 +42,8 @@ export function buildAdminApp(deps: Omit<AdminServerDeps, 'host' | 'port'>): Fas
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   deps.routes?.(app);
+
+  app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(deps.metrics?.() ?? ''));
 
   app.get('/readyz', async (_request, reply) => {
     const checks: Record<string, ReadinessCheck> = {};

@@ -30,6 +30,8 @@ export interface IdentityRotationDeps {
   store: IdentityStore;
   client: Pick<ControlPlaneClient, 'rotateIdentity' | 'keysWith' | 'setTokenSource'>;
   logger: Logger;
+  /** Told the new private key once it is adopted (the audit log hands its checkpoints over to it). */
+  onAdopted?: ((privateKey: IdentityStore['current']['privateKey']) => Promise<void>) | undefined;
 }
 
 export interface IdentityRotationResult extends RotateIdentityResponse {
@@ -84,6 +86,7 @@ async function doRotate(deps: IdentityRotationDeps): Promise<IdentityRotationRes
 async function adopt(deps: IdentityRotationDeps, privateKey: RunnerKeyJwk, publicKey: RunnerKeyJwk): Promise<void> {
   const written = await deps.store.update(({ pendingIdentityKey: _p, ...current }) => ({ ...current, privateKey, publicKey }));
   deps.client.setTokenSource(new RunnerTokenMinter(written.runnerId, await importSigningKey(written.privateKey)));
+  await deps.onAdopted?.(written.privateKey);
 }
 
 type RunnerKeyJwk = IdentityStore['current']['privateKey'];

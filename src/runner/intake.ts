@@ -11,6 +11,8 @@
  * Two writes, leases then jobs: a crash between them leaves leases with no job, which the lease
  * keeper hands back (lease-keeper.ts); `inProgress` tells it which tasks are between the two
  * writes right now, so a live intake is never mistaken for a crash.
+ *
+ * Every verdict is written (and synced) to the audit log before any task is queued.
  */
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Delivery } from '../contracts/runner-api.js';
@@ -22,6 +24,7 @@ import type { Logger } from '../logging/logger.js';
 import type { CrashHook } from './crash-points.js';
 import type { LeaseStore } from './lease-store.js';
 import type { LeaseInspection } from './lease-reconciler.js';
+import type { IntakeAudit } from './audit/task-audit.js';
 import { RESULT_JOB_NAME, TASK_JOB_NAME, resultJobOptions } from '../../workers/job-options.js';
 
 export interface IntakeDeps {
@@ -34,6 +37,8 @@ export interface IntakeDeps {
   /** Options of a `tasks` job (`taskJobOptions(policy, taskId)` from workers/job-options.ts; job id = task id). */
   taskJobOptions(taskId: string): JobsOptions;
   logger: Logger;
+  /** The audit trail: awaited before anything is queued (a failed append fails the intake). */
+  audit?: IntakeAudit;
   now?: () => number;
   /** Tests only: crash points between the writes (crash-points.ts). */
   crash?: CrashHook;
@@ -80,6 +85,7 @@ export class TaskIntake {
 
   private async write(deliveries: readonly Delivery[]): Promise<IntakeReport> {
     const crash = this.deps.crash ?? (() => undefined);
+    const receivedAt = this.now();
     // Leases first: even a rejected task's result must be published under its lease, and a
     // redelivery of a task already queued must refresh the token the publisher will use.
     await this.deps.leases.record(deliveries.map((d) => ({ taskId: d.taskId, leaseToken: d.leaseToken })));
@@ -92,6 +98,13 @@ export class TaskIntake {
       data: { taskId: delivery.taskId, signedTask: delivery.signedTask, deliveryAttempt: delivery.attempt, acceptedAt } satisfies TaskJobData,
       opts: { ...this.deps.taskJobOptions(delivery.taskId), jobId: delivery.taskId },
     }));
+    try {
+      await this.deps.audit?.recordVerdicts(verdicts.map((v) => (v.accepted ? { delivery: v.delivery } : { delivery: v.delivery, error: v.error })), { receivedAt, verdictAt: acceptedAt });
+    } catch (error) {
+      // Fail closed: nothing queued, and no lease left for the keeper to extend, so each lapses and is handed out again.
+      await this.deps.leases.removeIfCurrent(deliveries.map((d) => ({ taskId: d.taskId, leaseToken: d.leaseToken }))).catch(() => undefined);
+      throw error;
+    }
     if (taskJobs.length > 0 && this.deps.inspect) await this.clearFinished(taskJobs.map((j) => j.data.taskId));
     const rejected = verdicts.flatMap((v) => (v.accepted ? [] : [{ delivery: v.delivery, error: v.error }]));
     const resultJobs = rejected.map(({ delivery, error }) => ({

@@ -3,6 +3,7 @@
  * queues on the runner's Redis, intake, the long-poll loop, the lease keeper, the result publisher
  * and the loopback admin server. Signal handling belongs to the CLI, which calls close().
  */
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { taskJobOptions } from '../../workers/job-options.js';
@@ -24,7 +25,7 @@ import { HealthReporter, platformDescription, snapshotRunnerHealth } from './hea
 import type { RunnerIdentity } from './identity-file.js';
 import { TaskIntake } from './intake.js';
 import { registerIdentityRoute } from './admin-identity-route.js';
-import { recoverPendingIdentity } from './identity-rotation.js';
+import { recoverPendingIdentity, type IdentityRotationDeps } from './identity-rotation.js';
 import { IdentityStore } from './identity-store.js';
 import { KeyManager, verifierKeys } from './key-manager.js';
 import { keyAnswerKey } from '../contracts/control-plane-keys.js';
@@ -34,6 +35,7 @@ import { LeaseStore } from './lease-store.js';
 import { PollLoop } from './poll-loop.js';
 import { ResultPublisher } from './result-publisher.js';
 import { settleWithin } from './timing.js';
+import { openRunnerAudit } from './audit/runner-audit.js';
 import { PACKAGE_VERSION } from '../version.js';
 
 export interface RunningRunner {
@@ -66,7 +68,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
   client.setTokenSource(new RunnerTokenMinter(identity.runnerId, await importSigningKey(identity.privateKey)));
   // Key rotation: config.yaml changes only through this store (signing keys learnt, identity rotated).
   const identityStore = await IdentityStore.open(identity, config.configDir);
-  const rotationDeps = { store: identityStore, client, logger: logger.child({ component: 'identity-rotation' }) };
+  const rotationDeps: IdentityRotationDeps = { store: identityStore, client, logger: logger.child({ component: 'identity-rotation' }) };
   await recoverPendingIdentity(rotationDeps);
   const keyManager: KeyManager = new KeyManager({
     store: identityStore,
@@ -84,6 +86,24 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
   const allowlist = new Allowlist(allowlistEntries);
   log.info({ runnerName: identity.runnerName, allowlist: allowlist.entries, allowlistFrom: config.allowlist ? 'environment' : 'config.yaml' }, 'runner identity loaded');
   if (allowlist.entries.length === 0) log.warn('the actions allowlist is empty: every task will be rejected (set ACTIONS_ALLOWLIST or actionsAllowlist in config.yaml)');
+
+  let audit: Awaited<ReturnType<typeof openRunnerAudit>>;
+  try {
+    audit = await openRunnerAudit({
+      dir: config.auditDir ?? join(config.configDir, 'audit'),
+      runnerId: identity.runnerId,
+      privateKey: identity.privateKey,
+      checkpointEvery: config.auditCheckpointEvery,
+      checkpointIntervalMs: config.auditCheckpointIntervalMs,
+      maxFileBytes: config.auditMaxFileBytes,
+      logger: logger.child({ component: 'audit' }),
+    });
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+  // A rotated identity signs the audit checkpoints from then on (one checkpoint signed by both keys).
+  rotationDeps.onAdopted = (privateKey) => audit.rotateKey(privateKey as Parameters<typeof audit.rotateKey>[0]);
 
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   let lastRedisError = 0;
@@ -122,6 +142,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     logger: logger.child({ component: 'intake' }),
     crash,
     inspect: (entries) => reconciler.inspect(entries),
+    audit: audit.tasks,
   });
   const pollLoop = new PollLoop({
     dequeue: (request, signal) => client.dequeue(request, signal),
@@ -159,6 +180,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     lockMs: config.resultsLockMs,
     crash,
     logger: logger.child({ component: 'result-publisher' }),
+    audit: audit.tasks,
   });
   const probe = new ControlPlaneProbe({
     probe: (signal) => client.probe(signal),
@@ -180,7 +202,9 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
       readOnly: config.dashboardReadOnly,
       logger: logger.child({ component: 'admin' }),
       routes: (app) => registerIdentityRoute(app, rotationDeps),
+      metrics: audit.metrics,
       readiness: {
+        audit: audit.readiness,
         enrolled: () => ({ ok: true, detail: identity.runnerId }),
         redis: async () => ({ ok: (await pingWithin(redis, REDIS_PING_TIMEOUT_MS)) === 'PONG' }),
         controlPlane: () => {
@@ -193,7 +217,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     });
   } catch (error) {
     probe.stop();
-    await Promise.allSettled([publisher.close(0), tasksQueue.close(), resultsQueue.close(), client.close()]);
+    await Promise.allSettled([publisher.close(0), tasksQueue.close(), resultsQueue.close(), client.close(), audit.log.close()]);
     redis.disconnect();
     throw error;
   }
@@ -230,6 +254,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
       keyManager.stop();
       await Promise.all([leaseKeeper.stop(), health.stop()]);
       await settleWithin(publisher.close(PUBLISH_DRAIN_MS), PUBLISH_DRAIN_MS + 3000);
+      await settleWithin(audit.log.close(), 3000);
       await Promise.allSettled([admin.close(), settleWithin(Promise.all([tasksQueue.close(), resultsQueue.close()]), 3000)]);
       await client.close();
       // quit() waits for Redis; when it is unreachable, drop the connection instead.

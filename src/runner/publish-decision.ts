@@ -81,6 +81,10 @@ const BY_CODE: Record<Exclude<ErrorCode, BundleCode>, PublishDecision> & Partial
   PAR_ERR_FILE_READ_TIMEOUT: 'fail',
   // A task outcome the runner writes itself (issue 8); never an answer to a publish.
   PAR_ERR_WORKER_LOST: 'fail',
+  // The runner's own audit log: local failures, never an answer to a publish.
+  PAR_ERR_AUDIT_LOG_INVALID: 'fail',
+  PAR_ERR_AUDIT_LOG_LOCKED: 'fail',
+  PAR_ERR_AUDIT_APPEND_FAILED: 'fail',
 };
 
 export function publishDecision(error: ParError, kind: ClientFailureKind, status?: number): PublishDecision {

@@ -16,6 +16,9 @@
  * its lock (`PAR_RUNNER_RESULTS_LOCK_MS`) lapses (stalls never fail a result job: publishing is
  * idempotent). A publish that finds no control plane starts the probe (control-plane-probe.ts),
  * whose `wake()` promotes every parked result the moment the control plane answers again.
+ *
+ * Each publication that ends (recorded, duplicate, dropped, failed) is an `outcome` entry in the
+ * audit log; an audit failure there is logged, not retried (the control plane already decided).
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -29,6 +32,7 @@ import type { ClientResult } from './control-plane-client.js';
 import type { CrashHook } from './crash-points.js';
 import type { LeaseStore } from './lease-store.js';
 import { publishDecision } from './publish-decision.js';
+import type { OutcomeAudit } from './audit/task-audit.js';
 
 export interface ResultPublisherDeps {
   connection: Redis;
@@ -47,6 +51,7 @@ export interface ResultPublisherDeps {
   /** Tests only: crash points between the writes (crash-points.ts). */
   crash?: CrashHook;
   logger: Logger;
+  audit?: OutcomeAudit;
 }
 
 export type PublishJobResult = { status: 'recorded' | 'duplicate' } | { status: 'dropped'; code: string };
@@ -120,16 +125,19 @@ export class ResultPublisher {
       if (leaseToken !== undefined) await this.deps.leases.removeIfCurrent([{ taskId, leaseToken }]);
       crash('publish.after-lease-removed');
       log.info({ status: result.value.status, kind: parsed.data.kind }, 'result published');
+      await this.audit(taskId, parsed.data, result.value.status);
       return { status: result.value.status };
     }
     const decision = publishDecision(result.error, result.kind, result.status);
     if (result.error.code === 'PAR_ERR_AUTH_RUNNER_UNKNOWN') this.deps.onFatal(result.error);
     if (decision === 'drop') {
       log.warn({ code: result.error.code }, 'result not published: another delivery owns this task, or it is gone');
+      await this.audit(taskId, parsed.data, 'dropped', result.error.code);
       return { status: 'dropped', code: result.error.code };
     }
     if (decision === 'fail') {
       log.error({ code: result.error.code, reason: result.error.message }, 'the control plane refused this result; kept as a failed job');
+      await this.audit(taskId, parsed.data, 'failed', result.error.code);
       throw new UnrecoverableError(`${result.error.code}: ${result.error.message}`);
     }
     if (result.kind === 'network' || (result.status !== undefined && result.status >= 500)) this.deps.onUnreachable?.();
@@ -146,5 +154,13 @@ export class ResultPublisher {
       throw new DelayedError();
     }
     throw new Error(`${result.error.code}: ${result.error.message}`);
+  }
+
+  private async audit(taskId: string, outcome: TaskOutcome, published: 'recorded' | 'duplicate' | 'dropped' | 'failed', publishCode?: string): Promise<void> {
+    try {
+      await this.deps.audit?.recordOutcome(taskId, outcome, { published, ...(publishCode ? { publishCode } : {}), publishedAt: Date.now() });
+    } catch (error) {
+      this.deps.logger.error({ taskId, reason: (error as Error).message }, 'the outcome could not be written to the audit log');
+    }
   }
 }

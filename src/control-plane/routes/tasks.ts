@@ -70,7 +70,7 @@ export function taskRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
       }
       const idempotencyKey = readIdempotencyKey(request.headers);
       const { task, replayed } = await submitTask(deps, caller.orgId, runner, body, {
-        connection, connectionId: body.connectionId,
+        connection, connectionId: body.connectionId, submittedBy: `${caller.principal.type}:${caller.principal.id}`,
         idempotency: idempotencyKey === undefined ? undefined : { key: idempotencyKey, scope: { orgId: caller.orgId, owner: caller.key.owner } },
       });
       request.log.info({ taskId: task.id, runnerId: task.runnerId, action: task.action, replayed }, replayed ? 'task submission replayed' : 'task submitted');
