@@ -234,7 +234,7 @@ export async function startFakeTemporalServer(options: FakeTemporalOptions = {})
     },
   };
 
-  const definition: grpc.ServiceDefinition = {};
+  const definition: Record<string, grpc.MethodDefinition<Msg, Msg>> = {};
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const [name, handler] of Object.entries(handlers)) {
     // The published protos: temporal.api.workflowservice.v1.<Method>Request / <Method>Response.
@@ -248,7 +248,7 @@ export async function startFakeTemporalServer(options: FakeTemporalOptions = {})
       requestDeserialize: (bytes: Buffer) => requestType.toObject(requestType.decode(bytes), { longs: Number, defaults: false }),
       responseSerialize: (value: Msg) => Buffer.from(responseType.encode(responseType.fromObject(value)).finish()),
       responseDeserialize: (bytes: Buffer) => responseType.toObject(responseType.decode(bytes), { longs: Number }),
-    } as grpc.MethodDefinition<Msg, Msg>;
+    };
     implementation[name] = ((call: grpc.ServerUnaryCall<Msg, Msg>, callback: grpc.sendUnaryData<Msg>) => {
       const cert = call.getAuthContext().sslPeerCertificate;
       calls.push({ method: name, request: call.request, metadata: metadataRecord(call.metadata), clientCertSubject: cert?.subject?.CN as string | undefined });
@@ -266,7 +266,7 @@ export async function startFakeTemporalServer(options: FakeTemporalOptions = {})
   }
 
   const server = new grpc.Server();
-  server.addService(definition, implementation);
+  server.addService(definition as grpc.ServiceDefinition, implementation);
   const credentials = options.cert && options.key
     ? grpc.ServerCredentials.createSsl(options.clientCa ? Buffer.from(options.clientCa) : null, [{ cert_chain: Buffer.from(options.cert), private_key: Buffer.from(options.key) }], options.clientCa !== undefined)
     : grpc.ServerCredentials.createInsecure();
