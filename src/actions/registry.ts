@@ -8,6 +8,7 @@ import { createHttpBundle, type HttpBundleOptions } from './http/bundle.js';
 import { createScriptBundle, type ScriptBundleOptions } from './script/bundle.js';
 import { createKubernetesBundles, type KubernetesBundleOptions } from './kubernetes/bundle.js';
 import { createPostgresqlBundle, type PostgresqlBundleOptions } from './postgresql/bundle.js';
+import { createTemporalBundle, type TemporalBundleOptions } from './temporal/bundle.js';
 
 export interface ActionRegistry {
   get(fqn: string): RegisteredAction | undefined;
@@ -22,11 +23,12 @@ export interface ActionRegistryOptions {
   readonly postgresql?: PostgresqlBundleOptions;
   readonly http?: HttpBundleOptions;
   readonly kubernetes?: KubernetesBundleOptions;
+  readonly temporal?: TemporalBundleOptions;
 }
 
 export function createActionRegistry(options: ActionRegistryOptions = {}): ActionRegistry {
   const http = createHttpBundle(options.http);
-  const bundles = [http, ...createKubernetesBundles(options.kubernetes), createScriptBundle(options.script), createPostgresqlBundle(options.postgresql)];
+  const bundles = [http, ...createKubernetesBundles(options.kubernetes), createScriptBundle(options.script), createPostgresqlBundle(options.postgresql), createTemporalBundle(options.temporal)];
   const actions = new Map<string, RegisteredAction>();
   for (const action of bundles.flatMap((b) => b.actions)) {
     if (actions.has(action.fqn)) throw new Error(`action ${action.fqn} registered twice`);
