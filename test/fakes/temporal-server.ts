@@ -97,6 +97,8 @@ export interface FakeTemporalServer {
   /** Closes the current run as continued-as-new and starts its successor; returns the new run. */
   continueAsNew(workflowId: string, options?: { namespace?: string }): FakeRun;
   failNext(method: string, code: grpc.status, message: string, times?: number): void;
+  /** Forgets the failures `failNext` queued and no call consumed. */
+  clearFailures(): void;
   /** How many history long polls are waiting right now. */
   readonly waiting: number;
   close(): Promise<void>;
@@ -314,6 +316,7 @@ export async function startFakeTemporalServer(options: FakeTemporalOptions = {})
       for (let i = 0; i < times; i += 1) list.push({ code, message });
       failures.set(method, list);
     },
+    clearFailures: () => failures.clear(),
     get waiting() {
       return waiters.size;
     },

@@ -81,7 +81,9 @@ export function createTemporalActions(deps: TemporalActionDeps): RegisteredActio
       inputSchema: listWorkflowsInputSchema,
       run: (inputs, ctx) =>
         withClient(deps, ctx, inputs.namespace, 'ListWorkflowExecutions', async (client) => {
-          const proto = await import('@temporalio/proto');
+          const loaded = await import('@temporalio/proto');
+          // A CommonJS module: its exports arrive as `default` under ESM.
+          const proto = (loaded as unknown as { default?: typeof loaded }).default ?? loaded;
           const type = proto.temporal.api.workflow.v1.WorkflowExecutionInfo as unknown as ReflectType;
           const workflows: Record<string, unknown>[] = [];
           for await (const info of client.workflow.list({ query: inputs.query })) {
