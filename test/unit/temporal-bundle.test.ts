@@ -208,3 +208,25 @@ describe('temporal inputs and outputs', () => {
     assert.equal(resultText(undefined), '');
   });
 });
+
+describe('temporal client loading', () => {
+  it('a worker registry does not load @temporalio/client until a Temporal task runs', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const script = [
+      "import { createRequire } from 'node:module';",
+      "const { createActionRegistry } = await import('./src/actions/registry.ts');",
+      'const registry = createActionRegistry();',
+      "const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('@temporalio'));",
+      "const before = loaded();",
+      "const { loadTemporalClient } = await import('./src/actions/temporal/connections.ts');",
+      'await loadTemporalClient();',
+      'console.log(JSON.stringify({ fqns: registry.fqns.filter((f) => f.includes("temporal")), before, after: loaded() }));',
+      'await registry.close();',
+    ].join('\n');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('../..', import.meta.url), encoding: 'utf8', timeout: 60_000 });
+    const result = JSON.parse(out.trim().split('\n').at(-1)!) as { fqns: string[]; before: boolean; after: boolean };
+    assert.equal(result.fqns.length, 3);
+    assert.equal(result.before, false, 'loaded at registry creation');
+    assert.equal(result.after, true, 'the check can see the client once loaded');
+  });
+});
