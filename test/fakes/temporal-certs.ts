@@ -27,19 +27,18 @@ export async function makeTemporalCerts(): Promise<TemporalTestCerts> {
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   try {
     const ca = (name: string) => ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}`);
-    const leaf = (name: string, caName: string, ext: string) => {
+    const leaf = (name: string, caName: string) => {
       ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
       ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.crt`, '-CAkey', `${caName}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
-      return ext;
     };
     await writeFile(join(dir, 'server.ext'), `subjectAltName=DNS:${SERVER_NAME},IP:127.0.0.1\nextendedKeyUsage=serverAuth\n`);
     await writeFile(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
     await writeFile(join(dir, 'other-client.ext'), 'extendedKeyUsage=clientAuth\n');
     ca('test-ca');
     ca('other-ca');
-    leaf('server', 'test-ca', 'server.ext');
-    leaf('client', 'test-ca', 'client.ext');
-    leaf('other-client', 'other-ca', 'other-client.ext');
+    leaf('server', 'test-ca');
+    leaf('client', 'test-ca');
+    leaf('other-client', 'other-ca');
     const read = (f: string) => readFile(join(dir, f), 'utf8');
     return {
       caCert: await read('test-ca.crt'),
