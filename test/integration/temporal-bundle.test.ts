@@ -227,6 +227,28 @@ describe('temporal bundle against the fake frontend (plain text)', () => {
     assert.equal(out.workflows.length, 1);
   });
 
+  it('a connection idle for idleCloseMs is closed when another credential set is used (rotation leaves no channel behind)', async () => {
+    const b = createTemporalBundle({ connection: { idleCloseMs: 300 } });
+    const other = await startFakeTemporalServer();
+    try {
+      const list = b.actions[1]!;
+      const checks = () => fake.calls.filter((c) => c.method === 'GetSystemInfo').length;
+      const first = checks();
+      await run(list, {}, ctx);
+      await run(list, {}, ctx);
+      assert.equal(checks(), first + 1, 'reused while in use');
+      const usedAt = Date.now();
+      await until(() => Date.now() - usedAt >= 400, 'the idle period to pass');
+      await run(list, {}, context({ credentials: tokens({ address: other.address }) }));
+      assert.equal(b.connections.size, 1, 'the idle connection was closed');
+      await run(list, {}, ctx);
+      assert.equal(checks(), first + 2, 'the first credential set connected anew');
+    } finally {
+      await b.close();
+      await other.close();
+    }
+  });
+
   it('an unreachable address is PAR_ERR_TEMPORAL_UNAVAILABLE (retryable) and leaves no cached connection', async () => {
     const port = await freePort();
     const b = createTemporalBundle({ connection: { connectTimeoutMs: 2000 } });

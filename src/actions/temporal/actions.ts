@@ -15,7 +15,7 @@ import { ParError } from '../../errors/par-error.js';
 import { defineAction, type ActionContext, type RegisteredAction } from '../action.js';
 import { classifyTemporalError } from './classify.js';
 import { settingsFromTask } from './connection-settings.js';
-import { untilAborted, type TemporalConnectionCache, type TemporalHandle } from './connections.js';
+import { untilAborted, type TemporalConnectionCache, type TemporalHandle, type TemporalLease } from './connections.js';
 import { goJsonExecutionInfo, type ReflectType } from './execution-info.js';
 import { getWorkflowResultInputSchema, listWorkflowsInputSchema, runWorkflowInputSchema } from './inputs.js';
 
@@ -39,17 +39,20 @@ async function withClient<T>(
 ): Promise<T> {
   const settings = settingsFromTask(ctx.credentials, ctx.connection);
   if (ctx.signal.aborted) throw new ParError('PAR_ERR_TASK_CANCELLED', `${operation}: aborted before connecting`);
-  let handle: TemporalHandle;
+  let lease: TemporalLease;
   try {
-    handle = await deps.connections.get(settings, ctx.signal);
+    lease = await deps.connections.acquire(settings, ctx.signal);
   } catch (error) {
     throw classifyTemporalError(error, { signal: ctx.signal, operation: 'connect' });
   }
+  const { handle } = lease;
   const client = new handle.module.Client({ connection: handle.connection, namespace });
   try {
     return await untilAborted(handle.connection.withAbortSignal(ctx.signal, () => fn(client, handle)), ctx.signal);
   } catch (error) {
     throw classifyTemporalError(error, { signal: ctx.signal, operation });
+  } finally {
+    lease.release();
   }
 }
 

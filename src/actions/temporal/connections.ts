@@ -8,7 +8,9 @@
  * A new connection is checked once with GetSystemInfo (as the SDK's own `connect` does, but as
  * an ordinary call that fails fast with the channel's error rather than waiting for readiness
  * until a deadline, so a TLS failure is reported as one); a connection whose check fails is
- * closed and forgotten, so the next task connects anew.
+ * closed and forgotten, so the next task connects anew. A connection no task has used for
+ * `idleCloseMs` is closed on a later acquire (a rotated certificate or key makes a new credential
+ * set; the old channel would otherwise keep its socket and keepalive pings for the worker's life).
  */
 import type { Connection, ConnectionOptions } from '@temporalio/client';
 import { settingsKey, type TemporalSettings } from './connection-settings.js';
@@ -29,9 +31,11 @@ export interface TemporalConnectionOptions {
   readonly connectTimeoutMs: number;
   /** Attempts of one call on a retryable gRPC status (the client's retry interceptor); the worker retries the task beyond that. */
   readonly rpcAttempts: number;
+  /** A connection unused for this long (and in use by no task) is closed. */
+  readonly idleCloseMs: number;
 }
 
-export const DEFAULT_TEMPORAL_CONNECTION_OPTIONS: TemporalConnectionOptions = { connectTimeoutMs: 10_000, rpcAttempts: 3 };
+export const DEFAULT_TEMPORAL_CONNECTION_OPTIONS: TemporalConnectionOptions = { connectTimeoutMs: 10_000, rpcAttempts: 3, idleCloseMs: 10 * 60_000 };
 
 export interface TemporalHandle {
   readonly connection: Connection;
@@ -41,6 +45,17 @@ export interface TemporalHandle {
 interface Entry {
   readonly ready: Promise<TemporalHandle>;
   connection?: Connection;
+  /** Tasks using it now. */
+  active: number;
+  lastUsed: number;
+  /** The check succeeded (a pending or failed one is never swept). */
+  checked: boolean;
+}
+
+/** A connection borrowed by one task; `release()` when the task is done with it. */
+export interface TemporalLease {
+  readonly handle: TemporalHandle;
+  release(): void;
 }
 
 /** Races a promise against the task's signal: the call itself is cancelled by the client. */
@@ -80,22 +95,54 @@ export class TemporalConnectionCache {
   }
 
   /** The checked connection for these settings; a task's abort stops the wait, not a shared check. */
-  async get(settings: TemporalSettings, signal: AbortSignal): Promise<TemporalHandle> {
+  async acquire(settings: TemporalSettings, signal: AbortSignal): Promise<TemporalLease> {
     if (this.#closed) throw new Error('the Temporal connection cache is closed');
+    this.#sweep();
     const key = settingsKey(settings);
     let entry = this.#entries.get(key);
     if (!entry) {
-      const created: Entry = { ready: Promise.resolve(undefined as never) };
-      const ready = this.#open(settings, created).catch((error: unknown) => {
-        if (this.#entries.get(key) === created) this.#entries.delete(key);
-        void created.connection?.close().catch(() => undefined);
-        throw error;
-      });
+      const created: Entry = { ready: Promise.resolve(undefined as never), active: 0, lastUsed: Date.now(), checked: false };
+      const ready = this.#open(settings, created).then(
+        (handle) => {
+          created.checked = true;
+          return handle;
+        },
+        (error: unknown) => {
+          if (this.#entries.get(key) === created) this.#entries.delete(key);
+          void created.connection?.close().catch(() => undefined);
+          throw error;
+        },
+      );
       (created as { ready: Promise<TemporalHandle> }).ready = ready;
       entry = created;
       this.#entries.set(key, entry);
     }
-    return untilAborted(entry.ready, signal);
+    const used = entry;
+    used.active += 1;
+    used.lastUsed = Date.now();
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      used.active -= 1;
+      used.lastUsed = Date.now();
+    };
+    try {
+      return { handle: await untilAborted(used.ready, signal), release };
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.#entries) {
+      if (entry.checked && entry.active === 0 && now - entry.lastUsed >= this.#options.idleCloseMs) {
+        this.#entries.delete(key);
+        void entry.connection?.close().catch(() => undefined);
+      }
+    }
   }
 
   async close(): Promise<void> {
