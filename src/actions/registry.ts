@@ -11,6 +11,7 @@ import { createPostgresqlBundle, type PostgresqlBundleOptions } from './postgres
 import { createJenkinsBundle } from './jenkins/bundle.js';
 import { createGitlabBundle } from './gitlab/bundle.js';
 import { createMongodbBundle, type MongodbBundleOptions } from './mongodb/bundle.js';
+import { createTemporalBundle, type TemporalBundleOptions } from './temporal/bundle.js';
 
 export interface ActionRegistry {
   get(fqn: string): RegisteredAction | undefined;
@@ -26,6 +27,7 @@ export interface ActionRegistryOptions {
   readonly http?: HttpBundleOptions;
   readonly kubernetes?: KubernetesBundleOptions;
   readonly mongodb?: MongodbBundleOptions;
+  readonly temporal?: TemporalBundleOptions;
 }
 
 export function createActionRegistry(options: ActionRegistryOptions = {}): ActionRegistry {
@@ -33,7 +35,7 @@ export function createActionRegistry(options: ActionRegistryOptions = {}): Actio
   // Jenkins and GitLab speak HTTP through the HTTP bundle's guarded pool (same network policy).
   const jenkins = createJenkinsBundle({ dispatcher: http.transport.verifying });
   const gitlab = createGitlabBundle({ dispatcher: http.transport.verifying });
-  const bundles = [http, jenkins, gitlab, ...createKubernetesBundles(options.kubernetes), createScriptBundle(options.script), createPostgresqlBundle(options.postgresql), createMongodbBundle(options.mongodb)];
+  const bundles = [http, jenkins, gitlab, ...createKubernetesBundles(options.kubernetes), createScriptBundle(options.script), createPostgresqlBundle(options.postgresql), createMongodbBundle(options.mongodb), createTemporalBundle(options.temporal)];
   const actions = new Map<string, RegisteredAction>();
   for (const action of bundles.flatMap((b) => b.actions)) {
     if (actions.has(action.fqn)) throw new Error(`action ${action.fqn} registered twice`);

@@ -220,7 +220,7 @@ export const deleteRunnerQuerySchema = z.object({
 
 // --- connections ------------------------------------------------------------------------------
 
-export const INTEGRATIONS = ['http', 'script', 'kubernetes', 'postgresql', 'jenkins', 'gitlab', 'mongodb'] as const;
+export const INTEGRATIONS = ['http', 'script', 'kubernetes', 'postgresql', 'jenkins', 'gitlab', 'mongodb', 'temporal'] as const;
 export const integrationSchema = z.enum(INTEGRATIONS);
 export type Integration = z.infer<typeof integrationSchema>;
 

@@ -168,6 +168,16 @@ export const ERROR_CODES = {
   PAR_ERR_AUDIT_LOG_INVALID: { message: 'The audit log is damaged or was tampered with (run par audit verify)', retryable: false, httpStatus: 500 },
   PAR_ERR_AUDIT_LOG_LOCKED: { message: 'Another live runner process is writing this audit log', retryable: false, httpStatus: 409 },
   PAR_ERR_AUDIT_APPEND_FAILED: { message: 'The audit entry could not be written durably; the task is not accepted', retryable: true, httpStatus: 503 },
+  // com.datadoghq.temporal (issue 13, Temporal; classified in src/actions/temporal/classify.ts)
+  PAR_ERR_TEMPORAL_CREDENTIALS_INVALID: { message: 'The Temporal connection lacks an address or holds an invalid token (certificate, key, address)', retryable: false, httpStatus: 400 },
+  PAR_ERR_TEMPORAL_UNAVAILABLE: { message: 'Temporal could not be reached or answered with a transient gRPC status', retryable: true, httpStatus: 502 },
+  PAR_ERR_TEMPORAL_TLS: { message: 'The TLS handshake with the Temporal frontend failed (certificate not trusted, wrong name, client certificate refused)', retryable: false, httpStatus: 502 },
+  PAR_ERR_TEMPORAL_UNAUTHORIZED: { message: 'Temporal refused the credentials or the namespace access (UNAUTHENTICATED / PERMISSION_DENIED)', retryable: false, httpStatus: 502 },
+  PAR_ERR_TEMPORAL_NOT_FOUND: { message: 'The Temporal namespace, workflow or run does not exist', retryable: false, httpStatus: 404 },
+  PAR_ERR_TEMPORAL_INVALID: { message: 'Temporal rejected the request as invalid (query, task queue, workflow type, arguments)', retryable: false, httpStatus: 400 },
+  PAR_ERR_TEMPORAL_ALREADY_STARTED: { message: 'A workflow with this id is already running', retryable: false, httpStatus: 409 },
+  PAR_ERR_TEMPORAL_WORKFLOW_FAILED: { message: 'The workflow closed without a result (failed, terminated, cancelled or timed out)', retryable: false, httpStatus: 502 },
+  PAR_ERR_TEMPORAL_RPC_FAILED: { message: 'The Temporal call failed (unexpected gRPC status, or a payload the default data converter cannot read)', retryable: false, httpStatus: 502 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,7 +2,7 @@
  * What the result publisher does when the control plane refuses a result, decided per error code.
  * Every code of the platform (control plane, enrollment, leases, task verification) is listed so
  * a new one forces a decision here; action bundles' codes (PAR_ERR_HTTP_*, _K8S_*, _SCRIPT_*,
- * _POSTGRES_*, _JENKINS_*, _GITLAB_*, _MONGODB_*) describe task outcomes and never come back as an answer to a publish: they
+ * _POSTGRES_*, _JENKINS_*, _GITLAB_*, _MONGODB_*, _TEMPORAL_*) describe task outcomes and never come back as an answer to a publish: they
  * default to `fail`.
  *
  * - `retry`: keep the result and try again later (the control plane is down, overloaded, or
@@ -17,7 +17,7 @@ import type { ClientFailureKind } from './control-plane-client.js';
 
 export type PublishDecision = 'retry' | 'drop' | 'fail';
 
-type BundleCode = Extract<ErrorCode, `PAR_ERR_${'HTTP' | 'K8S' | 'SCRIPT' | 'POSTGRES' | 'POSTGRESQL' | 'JENKINS' | 'GITLAB' | 'MONGODB'}_${string}`>;
+type BundleCode = Extract<ErrorCode, `PAR_ERR_${'HTTP' | 'K8S' | 'SCRIPT' | 'POSTGRES' | 'POSTGRESQL' | 'JENKINS' | 'GITLAB' | 'MONGODB' | 'TEMPORAL'}_${string}`>;
 
 const BY_CODE: Record<Exclude<ErrorCode, BundleCode>, PublishDecision> & Partial<Record<BundleCode, PublishDecision>> = {
   PAR_ERR_CONFIG_INVALID: 'fail',
