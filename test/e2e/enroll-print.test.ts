@@ -133,7 +133,8 @@ describe('par runner --enroll -f prints the runner config (real processes)', () 
     const checks = (await ready.body.json()) as { checks: { enrolled: { detail?: string } } };
     assert.equal(checks.checks.enrolled.detail, identity.runnerId, 'runs as the printed runner');
     assert.doesNotMatch(runner.output(), /enrolling runner/, 'did not enroll again');
-    assert.deepEqual(await readdir(configDir), [], 'still no config.yaml');
+    // Only the runner's own audit log (audit/) is written there; no identity file.
+    assert.deepEqual((await readdir(configDir)).filter((f) => f !== 'audit'), [], 'still no config.yaml');
 
     // The control plane sees that runner (one runner of that name) reporting health.
     let listed: { id: string; name: string; status?: string }[] = [];

@@ -26,9 +26,17 @@ import { waitUntil } from '../helpers/wait.js';
 const logger = createRootLogger({ process: 'test', level: 'silent' });
 const redis = connectRedis();
 const prefixes: string[] = [];
+/** Connections handed to Workers: BullMQ does not close a connection it was given, so the file does. */
+const extra: Array<ReturnType<typeof connectRedis>> = [];
+function conn(): ReturnType<typeof connectRedis> {
+  const c = connectRedis();
+  extra.push(c);
+  return c;
+}
 after(async () => {
   for (const p of prefixes) await deleteKeys(redis, p);
   await redis.quit();
+  for (const c of extra) c.disconnect();
 });
 
 const taskData = (taskId: string): TaskJobData => ({ taskId, signedTask: 'x', deliveryAttempt: 1, acceptedAt: Date.now() });
@@ -109,7 +117,7 @@ test('reconciliation: an orphan whose token changed, or that an intake is writin
 test('reconciliation: a job BullMQ failed for stalling gets one PAR_ERR_WORKER_LOST result and keeps its lease until it is published', async () => {
   const { prefix, leases, tasks, results, keeper, sent } = setup('reconcile-stalled');
   // A worker that takes the job and dies: it fetches it by hand and never renews the lock.
-  const dead = new Worker<TaskJobData>(TASKS_QUEUE, null, { connection: connectRedis(), prefix, lockDuration: 300, autorun: false });
+  const dead = new Worker<TaskJobData>(TASKS_QUEUE, null, { connection: conn(), prefix, lockDuration: 300, autorun: false });
   let ran = 0;
   let survivor: Worker<TaskJobData> | undefined;
   try {
@@ -120,7 +128,7 @@ test('reconciliation: a job BullMQ failed for stalling gets one PAR_ERR_WORKER_L
     // A live worker with no stalls allowed: its stall check moves the job back with a deferred
     // failure, then fails it without running the processor, exactly as after the third stall.
     survivor = new Worker<TaskJobData>(TASKS_QUEUE, async () => { ran += 1; }, {
-      connection: connectRedis(), prefix, lockDuration: 300, stalledInterval: 200, maxStalledCount: 0,
+      connection: conn(), prefix, lockDuration: 300, stalledInterval: 200, maxStalledCount: 0,
     });
     const failed = await waitUntil(async () => ((await tasks.getJobState('stuck')) === 'failed' ? (await tasks.getJob('stuck'))! : undefined), 15_000, 'BullMQ to fail the stalled job');
     assert.equal(failed.failedReason, STALLED_REASON);
@@ -158,8 +166,8 @@ test('a task delivered again after its job finished here (result dropped as stal
   const worker = new Worker<TaskJobData>(TASKS_QUEUE, async (job) => {
     runs += 1;
     await results.add(RESULT_JOB_NAME, { taskId: job.data.taskId, outcome: { kind: 'succeeded', attempts: 1, durationMs: 1 } }, resultJobOptions(job.data.taskId));
-  }, { connection: connectRedis(), prefix });
-  const publisher = new Worker<ResultJobData>(RESULTS_QUEUE, async () => ({ status: 'dropped' }), { connection: connectRedis(), prefix });
+  }, { connection: conn(), prefix });
+  const publisher = new Worker<ResultJobData>(RESULTS_QUEUE, async () => ({ status: 'dropped' }), { connection: conn(), prefix });
   try {
     const claims = { sub: 'tsk_re', aud: 'rnr_1', org: 'o', action: 'com.datadoghq.http.request', inputs: {}, timeoutMs: 5000 };
     const delivery = async (token: string) => ({ taskId: 'tsk_re', attempt: 1, leaseToken: token, leaseExpiresAt: Date.now() + 30_000, signedTask: await signer.sign(claims, 60_000) });
