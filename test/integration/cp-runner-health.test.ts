@@ -80,7 +80,8 @@ test('a running runner is ready with its health; stopped, it goes offline after 
   const cp = await startControlPlane();
   const runner = await startRunner(cp, 'ok', TEST_REDIS_URL);
   const id = runner.identity.runnerId;
-  const ready = await waitForView(cp, id, (v) => v.status === 'ready');
+  // Ready as soon as it polls; its first health report may land a moment later.
+  const ready = await waitForView(cp, id, (v) => v.status === 'ready' && v.health !== undefined);
   assert.equal(ready.status, 'ready', JSON.stringify(ready));
   assert.equal(ready.health?.version, PACKAGE_VERSION);
   assert.match(ready.health?.platform ?? '', new RegExp(`^${process.platform}-${process.arch} node v\\d+`));
