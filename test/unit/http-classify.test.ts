@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyHttpError, errorCodeOf, statusError, statusErrorText, statusMatches } from '../../src/actions/http/classify.js';
+import { classifyHttpError, statusError, statusErrorText, statusMatches } from '../../src/actions/http/classify.js';
+import { errorCodeOf } from '../../src/errors/error-chain.js';
 import { ParError } from '../../src/errors/par-error.js';
 
 const live = () => new AbortController().signal;

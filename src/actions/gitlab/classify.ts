@@ -5,6 +5,7 @@
  * name the request by method and path (never the query, never the token) and quote GitLab's own
  * `message` / `error` field, cut at 750 bytes.
  */
+import { errorCodeOf, findParError } from '../../errors/error-chain.js';
 import { ParError } from '../../errors/par-error.js';
 import type { ErrorCode } from '../../errors/codes.js';
 
@@ -49,25 +50,6 @@ export function gitlabMessage(body: Buffer): string {
 export function statusError(status: number, target: string, body: Buffer): ParError {
   const message = gitlabMessage(body);
   return new ParError(codeForStatus(status), `${target}: ${status}${message ? ` ${message}` : ''}`);
-}
-
-function findParError(error: unknown, depth = 0): ParError | undefined {
-  if (depth > 4 || error === null || typeof error !== 'object') return undefined;
-  if (error instanceof ParError) return error;
-  return findParError((error as { cause?: unknown }).cause, depth + 1);
-}
-
-function errorCodeOf(error: unknown, depth = 0): string | undefined {
-  if (depth > 4 || error === null || typeof error !== 'object') return undefined;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && code !== 'UND_ERR') return code;
-  if (error instanceof AggregateError) {
-    for (const inner of error.errors) {
-      const found = errorCodeOf(inner, depth + 1);
-      if (found) return found;
-    }
-  }
-  return errorCodeOf((error as { cause?: unknown }).cause, depth + 1);
 }
 
 /** Anything thrown while talking to GitLab (not an HTTP answer) -> a ParError. */

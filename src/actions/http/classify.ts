@@ -4,6 +4,7 @@
  * by origin and path only: queries and userinfo may carry secrets.
  */
 import { STATUS_CODES } from 'node:http';
+import { errorCodeOf, findParError } from '../../errors/error-chain.js';
 import { ParError } from '../../errors/par-error.js';
 import type { StatusRange } from './inputs.js';
 
@@ -27,30 +28,9 @@ function isTlsCode(code: string): boolean {
   return TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_');
 }
 
-/** A ParError raised inside undici's connect path (network policy) comes back wrapped or as is. */
-function findParError(error: unknown, depth = 0): ParError | undefined {
-  if (depth > 4 || error === null || typeof error !== 'object') return undefined;
-  if (error instanceof ParError) return error;
-  return findParError((error as { cause?: unknown }).cause, depth + 1);
-}
-
 /** Where the request went, safe to log and to put in an error message. */
 export function describeTarget(method: string, url: URL): string {
   return `${method} ${url.origin}${url.pathname}`;
-}
-
-/** Finds a string `code` on the error, its cause chain, or the members of an AggregateError. */
-export function errorCodeOf(error: unknown, depth = 0): string | undefined {
-  if (depth > 4 || error === null || typeof error !== 'object') return undefined;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && code !== 'UND_ERR') return code;
-  if (error instanceof AggregateError) {
-    for (const inner of error.errors) {
-      const found = errorCodeOf(inner, depth + 1);
-      if (found) return found;
-    }
-  }
-  return errorCodeOf((error as { cause?: unknown }).cause, depth + 1);
 }
 
 export interface FailureContext {

@@ -3,6 +3,7 @@
  * the network policy (raised in the shared dispatchers' connect path) keeps its own code.
  * Details name the target by origin and path only.
  */
+import { errorCodeOf, findParError } from '../../errors/error-chain.js';
 import { ParError } from '../../errors/par-error.js';
 
 const CONNECT_CODES: ReadonlySet<string> = new Set([
@@ -10,25 +11,6 @@ const CONNECT_CODES: ReadonlySet<string> = new Set([
   'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EADDRNOTAVAIL',
   'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
 ]);
-
-function findParError(error: unknown, depth = 0): ParError | undefined {
-  if (depth > 4 || error === null || typeof error !== 'object') return undefined;
-  if (error instanceof ParError) return error;
-  return findParError((error as { cause?: unknown }).cause, depth + 1);
-}
-
-function errorCodeOf(error: unknown, depth = 0): string | undefined {
-  if (depth > 4 || error === null || typeof error !== 'object') return undefined;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && code !== 'UND_ERR') return code;
-  if (error instanceof AggregateError) {
-    for (const inner of error.errors) {
-      const found = errorCodeOf(inner, depth + 1);
-      if (found) return found;
-    }
-  }
-  return errorCodeOf((error as { cause?: unknown }).cause, depth + 1);
-}
 
 function isTlsCode(code: string): boolean {
   return code.includes('CERT') || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code === 'HOSTNAME_MISMATCH' || code === 'INVALID_CA';

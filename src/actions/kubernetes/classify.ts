@@ -7,6 +7,7 @@
  * retryable. Messages carry the API server's `Status.message` (names, never tokens) and the
  * request as method + path (no query: selectors are harmless, but keep one rule everywhere).
  */
+import { errorCodeOf } from '../../errors/error-chain.js';
 import { ParError } from '../../errors/par-error.js';
 import type { ErrorCode } from '../../errors/codes.js';
 
@@ -59,19 +60,6 @@ export function statusError(status: number, body: string, target: string): ParEr
   const s = parseStatus(body);
   const what = s?.message ? `${s.reason ? `${s.reason}: ` : ''}${s.message}` : `status ${status}`;
   return new ParError(codeForStatus(status), `${target}: ${what} (HTTP ${status})`);
-}
-
-function errorCodeOf(error: unknown, depth = 0): string | undefined {
-  if (depth > 4 || error === null || typeof error !== 'object') return undefined;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') return code;
-  if (error instanceof AggregateError) {
-    for (const inner of error.errors) {
-      const found = errorCodeOf(inner, depth + 1);
-      if (found) return found;
-    }
-  }
-  return errorCodeOf((error as { cause?: unknown }).cause, depth + 1);
 }
 
 /** Anything thrown while talking to the API server (not an HTTP answer) -> a ParError. */
