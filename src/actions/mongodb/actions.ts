@@ -18,6 +18,7 @@
  * applied, as with any client that disconnects.
  */
 import type { Collection, Document } from 'mongodb';
+import { raceAbort } from '../abortable.js';
 import { ParError } from '../../errors/par-error.js';
 import { defineAction, type ActionContext, type RegisteredAction } from '../action.js';
 import { classifyMongoError } from './classify.js';
@@ -51,24 +52,7 @@ function cancelled(): ParError {
 
 /** Settles with `work`, or rejects as cancelled as soon as the signal aborts. */
 function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => undefined);
-    return Promise.reject(cancelled());
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(cancelled());
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  return raceAbort(work, signal, cancelled);
 }
 
 /** Runs `operation` on the connection's database and collection; every failure is classified here. */

@@ -13,6 +13,7 @@
  * set; the old channel would otherwise keep its socket and keepalive pings for the worker's life).
  */
 import type { Connection, ConnectionOptions } from '@temporalio/client';
+import { raceAbort } from '../abortable.js';
 import { settingsKey, type TemporalSettings } from './connection-settings.js';
 import { GrpcStatus } from './classify.js';
 
@@ -60,24 +61,7 @@ export interface TemporalLease {
 
 /** Races a promise against the task's signal: the call itself is cancelled by the client. */
 export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  return raceAbort(promise, signal, () => (signal.reason instanceof Error ? signal.reason : new Error('aborted')));
 }
 
 export class TemporalConnectionCache {
