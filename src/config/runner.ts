@@ -72,11 +72,11 @@ export const runnerConfigSchema = z.object({
   retryBackoffMs: envInt(0, 600_000).default(1_000).describe('First pause before a task runs again (doubled each attempt).'),
   logLevel: envLogLevel().describe('Log level (pino).'),
   logFile: z.string().optional().describe('Also append the logs (JSON lines) to this file; default: stdout only.'),
-  withApiKey: z.boolean().default(false).describe('`--with-api-key`: enroll with DD_API_KEY + DD_APP_KEY when no identity exists.'),
+  withApiKey: z.boolean().default(false).describe('Enroll with DD_API_KEY + DD_APP_KEY when no identity exists.'),
   enrollmentToken: secret(z.string().min(1)).optional().describe('One-time token from `POST /api/v1/runners` (or `--enrollment-token`): enroll with it instead of keys.'),
   runnerIdentity: secret(z.string().min(1)).optional().describe('base64 of a config.yaml (as `--enroll -f env` prints it): the identity when the config dir has none.'),
   healthIntervalMs: envInt(100, 600_000).default(5_000).describe('How often the runner reports its health to the control plane.'),
-  printFormat: z.enum(['helm-values', 'compose', 'env']).optional().describe('`--enroll -f <format>`: enroll, print the config to stdout in this format, and exit (no config.yaml).'),
+  printFormat: z.enum(['helm-values', 'compose', 'env']).optional().describe('With `--enroll`: enroll, print the config to stdout in this format (`helm-values`, `compose`, `env`), and exit (no config.yaml).'),
   runnerImage: z.string().min(1).default('private-action-runner:local').describe('Container image named in the compose and Helm configs that `--enroll -f` prints.'),
   keysRefreshMs: envInt(100, 86_400_000).default(60_000).describe('How often the runner fetches the control plane\'s signing keys (it also fetches on an unknown kid).'),
   drainMs: envInt(0, 600_000).default(20_000).describe('SIGTERM: how long the runner keeps heartbeating and publishing for tasks already running before it stops.'),
@@ -91,7 +91,7 @@ export const runnerConfigSchema = z.object({
 export type RunnerConfig = Readonly<z.infer<typeof runnerConfigSchema>>;
 
 /** Settings set by command-line flags only, named so in errors. */
-const RUNNER_FLAGS = { withApiKey: '--with-api-key', printFormat: '-f' } as const;
+export const RUNNER_FLAGS = { withApiKey: '--with-api-key', printFormat: '-f' } as const;
 
 export function loadRunnerConfig(env: Env, overrides: Partial<Record<keyof typeof runnerSettingSources | keyof typeof RUNNER_FLAGS, unknown>> = {}): RunnerConfig {
   return loadSettings(runnerConfigSchema, runnerSettingSources, env, overrides, RUNNER_FLAGS);
