@@ -32,6 +32,12 @@ test('every invalid setting is reported at once, each by the variable the user s
   for (const s of w.settings) assert.ok(w.message.includes(`${s.setting}: ${s.message}`));
 });
 
+test('a config error never repeats the value (it may be a secret)', () => {
+  const e = configError(() => loadControlPlaneConfig({ PAR_ADMIN_API_KEY: 'short-s3cret', PAR_CP_REDIS_URL: 'redis//user:pa55word@host' }));
+  assert.deepEqual(e.settings.map((s) => s.setting), ['PAR_CP_REDIS_URL', 'PAR_ADMIN_API_KEY']);
+  assert.ok(!e.message.includes('s3cret') && !e.message.includes('pa55word'), e.message);
+});
+
 test('checks across settings still name their setting, once each setting is valid', () => {
   const e = configError(() => loadWorkerConfig({ PAR_WORKER_LOCK_MS: '2000', PAR_WORKER_STALLED_INTERVAL_MS: '3000' }));
   assert.deepEqual(e.settings.map((s) => s.setting), ['PAR_WORKER_STALLED_INTERVAL_MS']);
