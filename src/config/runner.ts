@@ -1,6 +1,6 @@
 /** Settings of the runner process. The seed's environment names are accepted beside PAR_*. */
 import { z } from 'zod';
-import { CRASH_POINTS } from '../runner/crash-points.js';
+import { CRASH_POINTS } from '../lib/crash-points.js';
 import { collect, parseSettings, splitList, type Env } from './env-source.js';
 
 const sources = {
@@ -96,7 +96,7 @@ export const runnerConfigSchema = z.object({
   probeIntervalMs: int(50, 1_000).default(500),
   /** Lock of a result job being published; a runner killed mid-publish has it published again within about 1.5 x this. */
   resultsLockMs: int(500, 600_000).default(10_000),
-  /** FOR TESTS ONLY: exit with 137 at this crash point (src/runner/crash-points.ts). */
+  /** FOR TESTS ONLY: exit with 137 at this crash point (src/lib/crash-points.ts). */
   testCrashAt: z.enum(CRASH_POINTS).optional(),
   /** The audit log's directory; default `<configDir>/audit`. */
   auditDir: z.string().min(1).optional(),

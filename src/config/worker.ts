@@ -1,6 +1,6 @@
 /** Settings of a worker process. */
 import { z } from 'zod';
-import { CRASH_POINTS } from '../runner/crash-points.js';
+import { CRASH_POINTS } from '../lib/crash-points.js';
 import { collect, parseSettings, splitGlobList, splitList, type Env } from './env-source.js';
 
 const sources = {
@@ -90,7 +90,7 @@ export const workerConfigSchema = z.object({
    * below Kubernetes' default 30 s kill timeout.
    */
   graceMs: int(0, 3_600_000).default(25_000),
-  /** FOR TESTS ONLY: exit with 137 at this crash point (src/runner/crash-points.ts). */
+  /** FOR TESTS ONLY: exit with 137 at this crash point (src/lib/crash-points.ts). */
   testCrashAt: z.enum(CRASH_POINTS).optional(),
 }).transform((c) => ({ ...c, stalledIntervalMs: c.stalledIntervalMs ?? Math.min(5_000, Math.floor(c.lockMs / 2)) }))
   .refine((c) => c.stalledIntervalMs <= c.lockMs, {
