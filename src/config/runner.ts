@@ -1,6 +1,6 @@
 /** Settings of the runner process. The seed's environment names are accepted beside PAR_*. */
 import { z } from 'zod';
-import { CRASH_POINTS } from '../runner/crash-points.js';
+import { CRASH_POINTS } from '../lib/crash-points.js';
 import { envBool, envInt, envList, envLogLevel, secret } from './env-helpers.js';
 import { loadSettings, type Env } from './env-source.js';
 
@@ -82,7 +82,7 @@ export const runnerConfigSchema = z.object({
   drainMs: envInt(0, 600_000).default(20_000).describe('SIGTERM: how long the runner keeps heartbeating and publishing for tasks already running before it stops.'),
   probeIntervalMs: envInt(50, 1_000).default(500).describe('While polls or publishes fail: how often the runner probes the control plane\'s /healthz, so it resumes within this of its return.'),
   resultsLockMs: envInt(500, 600_000).default(10_000).describe('Lock of a result job being published; a runner killed mid-publish has it published again within about 1.5 x this.'),
-  testCrashAt: z.enum(CRASH_POINTS).optional().describe('FOR TESTS ONLY: exit with 137 at this crash point (src/runner/crash-points.ts).'),
+  testCrashAt: z.enum(CRASH_POINTS).optional().describe('FOR TESTS ONLY: exit with 137 at this crash point (src/lib/crash-points.ts).'),
   auditDir: z.string().min(1).optional().describe('The audit log\'s directory; default `<config dir>/audit`.'),
   auditCheckpointEvery: envInt(1, 1_000_000).default(100).describe('Write a signed audit checkpoint after at most this many entries.'),
   auditCheckpointIntervalMs: envInt(1_000, 86_400_000).default(60_000).describe('Write a signed audit checkpoint at least this often while entries arrive.'),

@@ -1,6 +1,6 @@
 /** Settings of a worker process. */
 import { z } from 'zod';
-import { CRASH_POINTS } from '../runner/crash-points.js';
+import { CRASH_POINTS } from '../lib/crash-points.js';
 import { envBool, envGlobList, envInt, envList, envLogLevel, secret } from './env-helpers.js';
 import { loadSettings, type Env } from './env-source.js';
 
@@ -62,7 +62,7 @@ export const workerConfigSchema = z.object({
   logLevel: envLogLevel().describe('Log level (pino).'),
   logFile: z.string().optional().describe('Also append the logs (JSON lines) to this file; default: stdout only.'),
   graceMs: envInt(0, 3_600_000).default(25_000).describe('SIGTERM: how long running tasks may take to finish before they are aborted and handed back to the queue; the worker exits within about this + 3 s.'),
-  testCrashAt: z.enum(CRASH_POINTS).optional().describe('FOR TESTS ONLY: exit with 137 at this crash point (src/runner/crash-points.ts).'),
+  testCrashAt: z.enum(CRASH_POINTS).optional().describe('FOR TESTS ONLY: exit with 137 at this crash point (src/lib/crash-points.ts).'),
 }).transform((c) => ({ ...c, stalledIntervalMs: c.stalledIntervalMs ?? Math.min(5_000, Math.floor(c.lockMs / 2)) }))
   .refine((c) => c.stalledIntervalMs <= c.lockMs, {
   path: ['stalledIntervalMs'],
