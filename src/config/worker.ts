@@ -32,6 +32,9 @@ const sources = {
   // reliability: bounded drain, crash points (issue 8)
   graceMs: ['PAR_WORKER_GRACE_MS'],
   testCrashAt: ['PAR_TEST_CRASH_AT'],
+  // metrics (issue 11)
+  metricsPort: ['PAR_WORKER_METRICS_PORT'],
+  metricsHost: ['PAR_WORKER_METRICS_HOST'],
 } as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -92,6 +95,8 @@ export const workerConfigSchema = z.object({
   graceMs: int(0, 3_600_000).default(25_000),
   /** FOR TESTS ONLY: exit with 137 at this crash point (src/runner/crash-points.ts). */
   testCrashAt: z.enum(CRASH_POINTS).optional(),
+  metricsPort: int(0, 65535).default(0).describe('Port of the worker\'s Prometheus /metrics server; 0 (the default) serves none.'),
+  metricsHost: z.string().min(1).default('127.0.0.1').describe('Address the worker\'s /metrics server binds (PAR_WORKER_METRICS_PORT).'),
 }).transform((c) => ({ ...c, stalledIntervalMs: c.stalledIntervalMs ?? Math.min(5_000, Math.floor(c.lockMs / 2)) }))
   .refine((c) => c.stalledIntervalMs <= c.lockMs, {
   path: ['stalledIntervalMs'],
