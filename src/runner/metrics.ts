@@ -7,6 +7,17 @@ import type { Queue } from 'bullmq';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AuditLog } from './audit/audit-log.js';
 
+/** A scrape never waits longer than this for Redis (ioredis queues commands while it is away). */
+export const SCRAPE_REDIS_TIMEOUT_MS = 1_000;
+
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms); }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** BullMQ job states reported as queue depth. */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
 
@@ -34,6 +45,16 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'par_runner_' });
   const registers = [registry];
+  const scrapeErrors = new Counter({ name: 'par_runner_metrics_redis_errors_total', help: 'Scrapes whose queue depths could not be read from Redis in time (those gauges are left out).', registers });
+  /** Reads from Redis for one gauge; on failure or timeout the gauge has no samples this scrape. */
+  const fromRedis = async <T>(read: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await within(read(), SCRAPE_REDIS_TIMEOUT_MS);
+    } catch {
+      scrapeErrors.inc();
+      return undefined;
+    }
+  };
 
   if (options.queues && options.queues.length > 0) {
     const queues = options.queues;
@@ -44,7 +65,8 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
       registers,
       async collect() {
         this.reset();
-        const counts = await Promise.all(queues.map((q) => q.getJobCounts(...QUEUE_STATES)));
+        const counts = await fromRedis(() => Promise.all(queues.map((q) => q.getJobCounts(...QUEUE_STATES))));
+        if (!counts) return;
         queues.forEach((q, i) => {
           for (const state of QUEUE_STATES) this.set({ queue: q.name, state }, counts[i]?.[state] ?? 0);
         });
@@ -57,7 +79,11 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
       name: 'par_runner_outbox_depth',
       help: 'Results waiting to be published to the control plane (the results queue: waiting, delayed, active, prioritized).',
       registers,
-      async collect() { this.set(await outbox.getJobCountByTypes('waiting', 'delayed', 'active', 'prioritized')); },
+      async collect() {
+        // NaN (not 0) when Redis does not answer: an unknown depth must not look like an empty outbox.
+        const depth = await fromRedis(() => outbox.getJobCountByTypes('waiting', 'delayed', 'active', 'prioritized'));
+        this.set(depth ?? Number.NaN);
+      },
     });
   }
   if (options.audit) {
