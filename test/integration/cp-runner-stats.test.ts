@@ -94,3 +94,28 @@ test('results are counted once per minute by outcome with p50/p99; expired lease
     await h.close();
   }
 });
+
+test('a delivery after a lease expiry counts as a redelivery; the requeue as an expiry', async () => {
+  const LEASE_MS = 1_000;
+  const h = await startHarness('stats-redelivery', { leaseMs: LEASE_MS, maxDeliveries: 3, leaseSweepIntervalMs: 50 });
+  try {
+    const runner = await h.enroll();
+    const task = await h.submit(runner);
+    assert.equal((await h.dequeue(runner, { max: 1, waitMs: 0 }))[0]?.attempt, 1);
+    h.advance(LEASE_MS + 1);
+    const sweeper = startLeaseSweeper(h.deps);
+    try {
+      await waitUntil(async () => ((await h.getTask(task.id)).state === 'queued' ? true : undefined), 10_000, 'the sweeper to requeue the task');
+    } finally {
+      await sweeper.stop();
+    }
+    assert.equal((await h.dequeue(runner, { max: 1, waitMs: 0 }))[0]?.attempt, 2);
+    const metrics = parsePrometheus(await h.deps.metrics.registry.metrics());
+    assert.equal(sampleSum(metrics, 'par_cp_tasks_delivered_total'), 2);
+    assert.equal(sampleSum(metrics, 'par_cp_task_redeliveries_total'), 1);
+    assert.equal(sampleSum(metrics, 'par_cp_lease_expiries_total', { result: 'requeued' }), 1);
+    assert.equal(sampleSum(metrics, 'par_cp_task_results_total'), 0, 'a requeue is not a result');
+  } finally {
+    await h.close();
+  }
+});
