@@ -23,6 +23,7 @@ import { keyAnswerKey } from '../src/contracts/control-plane-keys.js';
 import { RESULT_JOB_NAME, resultJobOptions } from './job-options.js';
 import { createTaskProcessor, DRAIN_ABORT_REASON, type TaskJobResult } from './task-processor.js';
 import { crashHook } from '../src/runner/crash-points.js';
+import { CANCEL_ABORT_REASON, CancelListener } from './cancel-listener.js';
 import { settleWithin } from '../src/runner/timing.js';
 
 /** After the grace period: how long aborted jobs get to hand themselves back before the worker closes anyway. */
@@ -88,6 +89,18 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
   connection.on('error', (error: Error) => log.warn({ err: error.message }, 'redis connection error'));
   const results = new Queue<ResultJobData>(RESULTS_QUEUE, { connection, prefix: config.queuePrefix });
 
+  // Subscribed before the Worker takes its first job (cancel-listener.ts).
+  let worker: Worker<TaskJobData, TaskJobResult> | undefined;
+  let cancels: CancelListener;
+  try {
+    cancels = await CancelListener.start(connection, config.queuePrefix, (taskId) => {
+      if (worker?.cancelJob(taskId, CANCEL_ABORT_REASON)) log.info({ taskId }, 'task cancelled on the control plane: aborting its run');
+    }, log);
+  } catch (error) {
+    await Promise.allSettled([results.close(), registry.close()]);
+    connection.disconnect();
+    throw error;
+  }
   const processor = createTaskProcessor({
     runnerId: identity.runnerId,
     verifier,
@@ -101,10 +114,11 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
       await results.add(RESULT_JOB_NAME, result, resultJobOptions(result.taskId));
     },
     crash: crashHook(config.testCrashAt),
+    isCancelled: (taskId) => cancels.isCancelled(taskId),
   });
   if (config.testCrashAt) log.warn({ crashAt: config.testCrashAt }, 'PAR_TEST_CRASH_AT is set: this worker exits at that point (tests only)');
 
-  const worker = new Worker<TaskJobData, TaskJobResult>(TASKS_QUEUE, processor, {
+  worker = new Worker<TaskJobData, TaskJobResult>(TASKS_QUEUE, processor, {
     connection,
     prefix: config.queuePrefix,
     concurrency: config.concurrency,
@@ -117,6 +131,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     await worker.waitUntilReady();
   } catch (error) {
     await Promise.allSettled([worker.close(true), results.close(), registry.close()]);
+    cancels.close();
     connection.disconnect();
     throw error;
   }
@@ -141,6 +156,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
         // Bounded: a worker past its grace must exit even with a dead Redis or a stuck action.
         await settleWithin(results.close(), 2_000);
         await settleWithin(registry.close(), 2_000);
+        cancels.close();
         if (!(await settleWithin(connection.quit(), 1_000))) connection.disconnect();
         log.info('worker closed');
       })();

@@ -20,6 +20,7 @@ import { meRoutes } from './routes/me.js';
 import { userRoutes } from './routes/users.js';
 import { webRoutes } from './routes/web.js';
 import { keyRotationRoutes } from './routes/key-rotation.js';
+import { taskCancelRoutes } from './routes/task-cancel.js';
 
 export type ControlPlaneApp = FastifyInstance;
 
@@ -65,5 +66,7 @@ export function buildApp(deps: ControlPlaneDeps): ControlPlaneApp {
   void app.register(runnerHealthRoutes(deps));
   // key rotation (issue 7)
   void app.register(keyRotationRoutes(deps));
+  // task cancellation (issue 11)
+  void app.register(taskCancelRoutes(deps));
   return app;
 }

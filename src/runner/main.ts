@@ -30,6 +30,7 @@ import { IdentityStore } from './identity-store.js';
 import { KeyManager, verifierKeys } from './key-manager.js';
 import { keyAnswerKey } from '../contracts/control-plane-keys.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { forwardCancels } from './cancel-forwarder.js';
 import { LeaseReconciler, reportWorkerLost } from './lease-reconciler.js';
 import { LeaseStore } from './lease-store.js';
 import { PollLoop } from './poll-loop.js';
@@ -167,6 +168,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     inspect: (entries) => reconciler.inspect(entries),
     reportLost: (lost) => reportWorkerLost(resultsQueue, lost),
     inIntake: () => intake.inProgress,
+    forwardCancels: (taskIds) => forwardCancels(redis, config.queuePrefix, taskIds),
   });
   const publisher = new ResultPublisher({
     connection: redis,

@@ -44,7 +44,7 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
     app.post(RUNNER_API.heartbeat, async (request): Promise<HeartbeatResponse> => {
       const runner = await authenticate(request);
       const { leases } = parseInput(heartbeatRequestSchema, request.body ?? {}, 'body');
-      return { leases: await heartbeatLeases(deps.redis, deps.ks, runner.runnerId, leases, deps.now(), deps.config.leaseMs) };
+      return heartbeatLeases(deps.redis, deps.ks, runner.runnerId, leases, deps.now(), deps.config.leaseMs);
     });
 
     app.post('/api/v1/runner/tasks/:id/result', { bodyLimit: RESULT_BODY_LIMIT }, async (request): Promise<PublishResponse> => {

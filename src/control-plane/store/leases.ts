@@ -64,16 +64,21 @@ export type HeartbeatStatus = 'ok' | 'stale' | 'final' | 'unknown';
 // KEYS: leases, runner ready list. ARGV: task key prefix, now, leaseMs, runner id, then task id /
 // token pairs. A current token whose task the sweeper already requeued (not yet redelivered)
 // takes the task back: the runner is alive and still working on it, so a second run is avoided.
+// Cancelled tasks are `final` and also listed (whatever the token) so the runner stops them.
 const HEARTBEAT = new LuaScript(`
 local now = tonumber(ARGV[2])
 local expires = now + tonumber(ARGV[3])
 local out = {}
+local cancelled = {}
 for i = 5, #ARGV, 2 do
   local id, token = ARGV[i], ARGV[i + 1]
   local key = ARGV[1] .. id
   local f = redis.call('HMGET', key, 'runnerId', 'state', 'leaseToken')
   local status
   if f[1] ~= ARGV[4] then status = 'unknown'
+  elseif f[2] == 'cancelled' then
+    status = 'final'
+    cancelled[#cancelled + 1] = id
   elseif f[2] == 'succeeded' or f[2] == 'failed' then status = 'final'
   elseif f[3] ~= token then status = 'stale'
   else
@@ -84,7 +89,7 @@ for i = 5, #ARGV, 2 do
   end
   out[#out + 1] = status
 end
-return {expires, out}
+return {expires, out, cancelled}
 `);
 
 export interface HeartbeatResult {
@@ -93,15 +98,18 @@ export interface HeartbeatResult {
   leaseExpiresAt?: number;
 }
 
-/** One round trip for the whole batch. */
-export async function heartbeatLeases(redis: Redis, ks: KeySpace, runnerId: string, leases: readonly { taskId: string; leaseToken: string }[], now: number, leaseMs: number): Promise<HeartbeatResult[]> {
-  if (leases.length === 0) return [];
+/** One round trip for the whole batch; `cancelled`: the heartbeated tasks a user cancelled. */
+export async function heartbeatLeases(redis: Redis, ks: KeySpace, runnerId: string, leases: readonly { taskId: string; leaseToken: string }[], now: number, leaseMs: number): Promise<{ leases: HeartbeatResult[]; cancelled: string[] }> {
+  if (leases.length === 0) return { leases: [], cancelled: [] };
   const args = leases.flatMap((l) => [l.taskId, l.leaseToken]);
-  const [expires, statuses] = (await HEARTBEAT.run(redis, [ks.leases, ks.ready(runnerId)], [ks.taskPrefix, now, leaseMs, runnerId, ...args])) as [number, HeartbeatStatus[]];
-  return leases.map((l, i) => {
-    const status = statuses[i] ?? 'unknown';
-    return status === 'ok' ? { taskId: l.taskId, status, leaseExpiresAt: Number(expires) } : { taskId: l.taskId, status };
-  });
+  const [expires, statuses, cancelled] = (await HEARTBEAT.run(redis, [ks.leases, ks.ready(runnerId)], [ks.taskPrefix, now, leaseMs, runnerId, ...args])) as [number, HeartbeatStatus[], string[]?];
+  return {
+    leases: leases.map((l, i) => {
+      const status = statuses[i] ?? 'unknown';
+      return status === 'ok' ? { taskId: l.taskId, status, leaseExpiresAt: Number(expires) } : { taskId: l.taskId, status };
+    }),
+    cancelled: cancelled ?? [],
+  };
 }
 
 // KEYS: leases. ARGV: task key prefix, now, leaseMs. Every lease gets at least one full lease

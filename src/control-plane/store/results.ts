@@ -10,12 +10,18 @@ import { TASK_EVENT_LUA } from './task-events.js';
 export type RecordResultStatus = 'recorded' | 'duplicate' | 'stale' | 'not_found';
 
 // KEYS: task, leases, runner ready list. ARGV: task id, runner id, lease token, final state,
-// outcome JSON, now, done channel.
+// outcome JSON, now, done channel, outcome kind.
 // The token must be the task's current one, whether its lease is live or lapsed; a lapsed lease
 // the sweeper requeued but nobody re-leased yet still counts (the id leaves the ready list).
+// A cancelled task keeps its `cancelled` result whatever the run reports later (any token: the
+// run may belong to an older delivery); a run that stopped as cancelled is noted as confirmed.
 const RECORD = new LuaScript(`${TASK_EVENT_LUA}
 local f = redis.call('HMGET', KEYS[1], 'runnerId', 'state', 'leaseToken')
 if f[1] ~= ARGV[2] then return 'not_found' end
+if f[2] == 'cancelled' then
+  if ARGV[8] == 'cancelled' then taskEvent(KEYS[1], ARGV[6], 'cancel.confirmed') else taskEvent(KEYS[1], ARGV[6], 'result.duplicate') end
+  return 'duplicate'
+end
 if f[2] == 'succeeded' or f[2] == 'failed' then
   taskEvent(KEYS[1], ARGV[6], 'result.duplicate')
   return 'duplicate'
@@ -35,7 +41,7 @@ return 'recorded'
 export async function recordResult(redis: Redis, ks: KeySpace, p: { taskId: string; runnerId: string; leaseToken: string; outcome: TaskOutcome; now: number }): Promise<RecordResultStatus> {
   const state = p.outcome.kind === 'succeeded' ? 'succeeded' : 'failed';
   const result = await RECORD.run(redis, [ks.task(p.taskId), ks.leases, ks.ready(p.runnerId)], [
-    p.taskId, p.runnerId, p.leaseToken, state, JSON.stringify(p.outcome), p.now, ks.doneChannel,
+    p.taskId, p.runnerId, p.leaseToken, state, JSON.stringify(p.outcome), p.now, ks.doneChannel, p.outcome.kind,
   ]);
   return result as RecordResultStatus;
 }

@@ -1,0 +1,63 @@
+/**
+ * Cancelling a task: one atomic step that records `cancelled` as the task's final result, unless
+ * it already has one. A queued task leaves its runner's ready list (it is never delivered); a
+ * leased one leaves the sweeper's lease set, and the runner learns of the cancel from its next
+ * heartbeat (store/leases.ts lists it) and stops the run. Whatever that run reports later is
+ * acknowledged and recorded nowhere (store/results.ts), so the result is recorded exactly once.
+ */
+import type { Redis } from 'ioredis';
+import type { TaskState } from '../../contracts/task.js';
+import { ERROR_CODES } from '../../errors/codes.js';
+import type { KeySpace } from './key-space.js';
+import { LuaScript } from './lua-script.js';
+import { TASK_EVENT_LUA } from './task-events.js';
+
+export type CancelStatus =
+  /** Recorded now; `was` is the state it had (queued: never ran; leased: a runner may be running it). */
+  | { status: 'cancelled'; was: 'queued' | 'leased' }
+  /** It was cancelled before: nothing changed (cancelling is idempotent). */
+  | { status: 'already_cancelled' }
+  /** It has another final result: nothing changed. */
+  | { status: 'finished'; state: TaskState }
+  | { status: 'not_found' };
+
+// KEYS: task, leases, runner ready list (of the task's runner). ARGV: task id, now, done channel,
+// error message (names who cancelled). The outcome is built here from the stored
+// attempts and creation time, so it matches the state it replaces.
+const CANCEL = new LuaScript(`${TASK_EVENT_LUA}
+local f = redis.call('HMGET', KEYS[1], 'state', 'attempts', 'createdAt')
+local state = f[1]
+if not state then return {'not_found'} end
+if state == 'cancelled' then return {'already_cancelled'} end
+if state ~= 'queued' and state ~= 'leased' then return {'finished', state} end
+local now = tonumber(ARGV[2])
+local outcome = cjson.encode({
+  kind = 'cancelled',
+  error = { code = 'PAR_ERR_TASK_CANCELLED', message = ARGV[4], retryable = false },
+  attempts = tonumber(f[2]) or 0,
+  durationMs = math.max(0, now - (tonumber(f[3]) or now)),
+})
+redis.call('LREM', KEYS[3], 0, ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[1], 'state', 'cancelled', 'outcome', outcome, 'finishedAt', now)
+taskEvent(KEYS[1], now, 'cancelled')
+redis.call('PUBLISH', ARGV[3], ARGV[1])
+return {'cancelled', state}
+`);
+
+export async function cancelTask(redis: Redis, ks: KeySpace, p: { taskId: string; runnerId: string; now: number; by: string }): Promise<CancelStatus> {
+  const message = `${ERROR_CODES.PAR_ERR_TASK_CANCELLED.message} by ${p.by}`;
+  const reply = (await CANCEL.run(redis, [ks.task(p.taskId), ks.leases, ks.ready(p.runnerId)], [p.taskId, p.now, ks.doneChannel, message])) as string[];
+  switch (reply[0]) {
+    case 'cancelled':
+      return { status: 'cancelled', was: reply[1] === 'leased' ? 'leased' : 'queued' };
+    case 'already_cancelled':
+      return { status: 'already_cancelled' };
+    case 'finished':
+      return { status: 'finished', state: reply[1] as TaskState };
+    case 'not_found':
+      return { status: 'not_found' };
+    default:
+      throw new Error(`unexpected answer of the cancel script for task ${p.taskId}: ${JSON.stringify(reply)}`);
+  }
+}
