@@ -67,7 +67,11 @@ export const deliverySchema = z.object({
 });
 export type Delivery = z.infer<typeof deliverySchema>;
 
-export const dequeueResponseSchema = z.object({ tasks: z.array(deliverySchema) });
+/**
+ * `cancelled`: task ids this runner holds that a user cancelled: stop them (heartbeat answers name
+ * them too). Optional, so runners and control planes of either age interoperate.
+ */
+export const dequeueResponseSchema = z.object({ tasks: z.array(deliverySchema), cancelled: z.array(z.string()).optional() });
 export type DequeueResponse = z.infer<typeof dequeueResponseSchema>;
 
 export const heartbeatRequestSchema = z.object({

@@ -154,6 +154,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     inFlight: () => tasksQueue.getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized'),
     onFatal,
     onUnreachable: () => probe.unreachable(),
+    forwardCancels: (taskIds) => forwardCancels(redis, config.queuePrefix, taskIds),
     capacity: config.capacity,
     waitMs: config.pollWaitMs,
     backoffMaxMs: config.pollBackoffMaxMs,

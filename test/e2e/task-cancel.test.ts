@@ -1,9 +1,11 @@
 /**
  * Cancellation end to end, real processes: control plane, runner, worker, the `par` CLI, a
  * loopback target server. A queued task never runs; a running script (its whole process group)
- * and a hanging HTTP request are stopped within a bound set by the runner's heartbeat interval,
- * and the task is recorded once, as `cancelled`, whatever the run reports later; a finished task
- * is refused (409); a read-only user is refused (403).
+ * and a hanging HTTP request are stopped, and the task is recorded once, as `cancelled`,
+ * whatever the run reports later; a finished task is refused (409); a read-only user is refused
+ * (403). Both ways a cancel reaches the runner are proven on their own: a full runner (capacity 1,
+ * not polling) learns it from a heartbeat, within a bound set by its heartbeat interval; a runner
+ * with room learns it from its waiting dequeue, well before its (long) heartbeat interval.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +25,10 @@ import { waitUntil } from '../helpers/wait.js';
 const HEARTBEAT_MS = 500;
 /** How long a cancel may take to reach a running action: one heartbeat, plus room for a loaded 2-core machine. */
 const CANCEL_BOUND_MS = 2 * HEARTBEAT_MS + 8_000;
+/** The restarted runner's heartbeat: 60 s, cut to a third of the 30 s lease, so at most one tick per 10 s. */
+const LONG_HEARTBEAT_MS = 60_000;
+/** A cancel through the long poll does not wait for a heartbeat: well below the 10 s tick. */
+const POLL_CANCEL_BOUND_MS = 5_000;
 
 interface CliResult { code: number; stdout: string; stderr: string }
 
@@ -65,7 +71,8 @@ describe('e2e: cancelling tasks', () => {
     system = await startSystem({
       allowlist: 'com.datadoghq.http.request,com.datadoghq.script.runPredefinedScript',
       workers: 1,
-      runnerEnv: { PAR_HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS) },
+      // Full with one task: while it runs the runner does not poll, so only heartbeats carry cancels.
+      runnerEnv: { PAR_HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS), PAR_RUNNER_CAPACITY: '1' },
     });
     await writeFile(join(system.configDir, 'script-config.yaml'), stringify({
       schemaId: 'script-credentials-v1',
@@ -83,32 +90,7 @@ describe('e2e: cancelling tasks', () => {
     await target?.close();
   });
 
-  test('a queued task (no runner polling) is cancelled at once and never runs', async () => {
-    await system.runner.stop('SIGTERM');
-    const queued = await submit('com.datadoghq.http.request', { verb: 'GET', url: `${target.url}/health?queued=1` });
-    assert.equal(queued.state, 'queued');
-    const res = await par(['tasks', 'cancel', queued.id, '--json']);
-    assert.equal(res.code, 0, res.stderr);
-    const cancelled = taskViewSchema.parse((JSON.parse(res.stdout) as { task: unknown }).task);
-    assert.equal(cancelled.state, 'cancelled');
-    assert.equal(cancelled.outcome?.error?.code, 'PAR_ERR_TASK_CANCELLED');
-
-    // The runner comes back and works through its queue: a later task runs, the cancelled one never does.
-    await system.startRunner();
-    const later = await submit('com.datadoghq.http.request', { verb: 'GET', url: `${target.url}/health?later=1` });
-    assert.equal((await system.api.waitForTask(later.id, 60_000)).state, 'succeeded');
-    assert.equal(target.requests.filter((r) => r.url.includes('queued=1')).length, 0, 'the cancelled task reached the target');
-    assert.equal((await system.api.getTask(queued.id)).state, 'cancelled');
-    assert.deepEqual(await events(queued.id), ['submitted', 'cancelled']);
-
-    // Listed as cancelled.
-    const list = await par(['tasks', 'ls', '--json']);
-    assert.equal(list.code, 0, list.stderr);
-    const row = (JSON.parse(list.stdout) as { tasks: TaskView[] }).tasks.find((t) => t.id === queued.id);
-    assert.equal(row?.state, 'cancelled');
-  });
-
-  test('a running script is stopped, its process group is gone, and the task is recorded once as cancelled', async () => {
+  test('a running script on a full runner is stopped through the heartbeat, its process group is gone, the task is recorded once as cancelled', async () => {
     const secs = `600.${randomInt(100_000, 999_999)}`;
     const task = await submit('com.datadoghq.script.runPredefinedScript', { scriptName: 'sleepy', parameters: { secs } });
     // The shell and both sleeps (plus bwrap when the worker boxes scripts) are running.
@@ -123,6 +105,7 @@ describe('e2e: cancelling tasks', () => {
     const stoppedMs = Date.now() - ((await system.api.getTask(task.id)).finishedAt ?? 0);
     console.log(`script: processes gone ${stoppedMs} ms after the cancel was recorded (heartbeat ${HEARTBEAT_MS} ms)`);
     assert.ok(stoppedMs <= CANCEL_BOUND_MS, `stopped after ${stoppedMs} ms, bound ${CANCEL_BOUND_MS} ms`);
+    assert.match(system.runner.output(), /"component":"lease-keeper"[^\n]*told the workers to stop them/);
 
     // The worker reports the run as cancelled; that confirms, it records nothing.
     await waitUntil(async () => ((await events(task.id)).includes('cancel.confirmed') ? true : undefined), 30_000, 'the run\'s cancelled result');
@@ -134,17 +117,44 @@ describe('e2e: cancelling tasks', () => {
     assert.match(view.outcome?.error?.message ?? '', /by user:/);
   });
 
-  test('a hanging HTTP request is aborted; cancelling twice is idempotent', async () => {
+  test('a queued task (no runner polling) is cancelled at once and never runs', async () => {
+    await system.runner.stop('SIGTERM');
+    const queued = await submit('com.datadoghq.http.request', { verb: 'GET', url: `${target.url}/health?queued=1` });
+    assert.equal(queued.state, 'queued');
+    const res = await par(['tasks', 'cancel', queued.id, '--json']);
+    assert.equal(res.code, 0, res.stderr);
+    const cancelled = taskViewSchema.parse((JSON.parse(res.stdout) as { task: unknown }).task);
+    assert.equal(cancelled.state, 'cancelled');
+    assert.equal(cancelled.outcome?.error?.code, 'PAR_ERR_TASK_CANCELLED');
+
+    // The runner comes back and works through its queue: a later task runs, the cancelled one never does.
+    // From here on: room for tasks, and a heartbeat at most every 10 s.
+    await system.startRunner({ PAR_HEARTBEAT_INTERVAL_MS: String(LONG_HEARTBEAT_MS), PAR_RUNNER_CAPACITY: '10' });
+    const later = await submit('com.datadoghq.http.request', { verb: 'GET', url: `${target.url}/health?later=1` });
+    assert.equal((await system.api.waitForTask(later.id, 60_000)).state, 'succeeded');
+    assert.equal(target.requests.filter((r) => r.url.includes('queued=1')).length, 0, 'the cancelled task reached the target');
+    assert.equal((await system.api.getTask(queued.id)).state, 'cancelled');
+    assert.deepEqual(await events(queued.id), ['submitted', 'cancelled']);
+
+    // Listed as cancelled.
+    const list = await par(['tasks', 'ls', '--json']);
+    assert.equal(list.code, 0, list.stderr);
+    const row = (JSON.parse(list.stdout) as { tasks: TaskView[] }).tasks.find((t) => t.id === queued.id);
+    assert.equal(row?.state, 'cancelled');
+  });
+
+  test('a hanging HTTP request is aborted through the runner\'s long poll; cancelling twice is idempotent', async () => {
     const id = randomBytes(4).toString('hex');
     const task = await submit('com.datadoghq.http.request', { verb: 'GET', url: `${target.url}/hang?id=${id}` });
     await waitUntil(() => (target.requests.some((r) => r.url.includes(`id=${id}`)) ? true : undefined), 60_000, 'the request to reach the target');
 
     const first = await par(['tasks', 'cancel', task.id, '--json']);
     assert.equal(first.code, 0, first.stderr);
-    await waitUntil(() => (closedHangs.has(id) ? true : undefined), CANCEL_BOUND_MS + 5_000, 'the request\'s connection to close');
+    await waitUntil(() => (closedHangs.has(id) ? true : undefined), 30_000, 'the request\'s connection to close');
     const stoppedMs = Date.now() - ((await system.api.getTask(task.id)).finishedAt ?? 0);
-    console.log(`http: connection closed ${stoppedMs} ms after the cancel was recorded (heartbeat ${HEARTBEAT_MS} ms)`);
-    assert.ok(stoppedMs <= CANCEL_BOUND_MS, `stopped after ${stoppedMs} ms, bound ${CANCEL_BOUND_MS} ms`);
+    console.log(`http: connection closed ${stoppedMs} ms after the cancel was recorded (long poll; heartbeat every 10 s)`);
+    assert.ok(stoppedMs <= POLL_CANCEL_BOUND_MS, `stopped after ${stoppedMs} ms, bound ${POLL_CANCEL_BOUND_MS} ms`);
+    assert.match(system.runner.output(), /"component":"poll-loop"[^\n]*told the workers to stop them/);
     await waitUntil(async () => ((await events(task.id)).includes('cancel.confirmed') ? true : undefined), 30_000, 'the run\'s cancelled result');
 
     const second = await par(['tasks', 'cancel', task.id, '--json']);

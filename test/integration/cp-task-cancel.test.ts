@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RUNNER_API, heartbeatResponseSchema } from '../../src/contracts/runner-api.js';
+import { RUNNER_API, dequeueResponseSchema, heartbeatResponseSchema, type DequeueResponse } from '../../src/contracts/runner-api.js';
 import { TASKS_API, taskEventsPath, taskEventsResponseSchema, taskViewSchema, type TaskView } from '../../src/contracts/tasks-api.js';
 import { startHarness, succeeded, type Harness, type TestRunner } from './control-plane-harness.js';
 import { AdminClient, expectError, expectStatus, keyHeaders } from './cp-access-fixture.js';
@@ -67,14 +67,25 @@ test('a waiting reader is woken by the cancel', async () => {
   assert.ok(Date.now() - started < 10_000, 'woken, not timed out');
 });
 
-test('a leased task: cancelled at once, named in the heartbeat, the run\'s later result never replaces it', async () => {
+async function rawDequeue(waitMs: number): Promise<DequeueResponse> {
+  const res = await h.request('POST', RUNNER_API.dequeue, { headers: await runner.headers(), body: { max: 10, waitMs } });
+  expectStatus(res, 200, 'dequeue');
+  return dequeueResponseSchema.parse(res.body);
+}
+
+test('a leased task: cancelled at once, its runner\'s waiting dequeue is woken with it, heartbeats name it, the run\'s later result never replaces it', async () => {
   const task = await h.submit(runner);
   const [delivery] = await h.dequeue(runner);
   assert.equal(delivery?.taskId, task.id);
+  const waiting = rawDequeue(30_000);
+  const started = Date.now();
   expectStatus(await cancel(task.id), 200, 'cancel');
   const view = await h.getTask(task.id);
   assert.equal(view.state, 'cancelled');
   assert.equal(view.attempts, 1);
+  assert.deepEqual(await waiting, { tasks: [], cancelled: [task.id] });
+  assert.ok(Date.now() - started < 10_000, 'woken by the cancel, not by the wait running out');
+  assert.deepEqual(await rawDequeue(0), { tasks: [] }, 'handed over once');
 
   const hb = await h.request('POST', RUNNER_API.heartbeat, { headers: await runner.headers(), body: { leases: [{ taskId: task.id, leaseToken: delivery!.leaseToken }] } });
   expectStatus(hb, 200, 'heartbeat');

@@ -20,9 +20,10 @@ export interface LeasedTask {
   claims?: UnsignedTaskClaims;
 }
 
-// KEYS: runner ready list, leases. ARGV: task key prefix, now, leaseMs, then one fresh lease token
-// per task wanted. Ids of tasks that are gone or no longer queued are dropped (defensive: a
-// result recorded for a requeued task removes its id from the list anyway).
+// KEYS: runner ready list, leases, runner cancels set. ARGV: task key prefix, now, leaseMs, then one
+// fresh lease token per task wanted. Ids of tasks that are gone or no longer queued are dropped
+// (defensive: a result recorded for a requeued task removes its id from the list anyway). The
+// cancels set is taken whole: those ids go back in the same answer (store/task-cancel.ts).
 const LEASE = new LuaScript(`${TASK_EVENT_LUA}
 local now = tonumber(ARGV[2])
 local expires = now + tonumber(ARGV[3])
@@ -42,21 +43,24 @@ while #out < want do
     out[#out + 1] = {id, attempts, token, f[1] or '', f[2] or ''}
   end
 end
-return {expires, out}
+local cancelled = redis.call('SMEMBERS', KEYS[3])
+if #cancelled > 0 then redis.call('DEL', KEYS[3]) end
+return {expires, out, cancelled}
 `);
 
-export async function leaseReadyTasks(redis: Redis, ks: KeySpace, runnerId: string, tokens: readonly string[], now: number, leaseMs: number): Promise<LeasedTask[]> {
-  if (tokens.length === 0) return [];
-  const reply = (await LEASE.run(redis, [ks.ready(runnerId), ks.leases], [ks.taskPrefix, now, leaseMs, ...tokens])) as [number, [string, number, string, string, string][]];
-  const [expires, rows] = reply;
-  return rows.map(([taskId, attempt, leaseToken, signedTask, claims]) => ({
+/** Leases up to `tokens.length` ready tasks, and takes the runner's pending cancels (task ids). */
+export async function leaseReadyTasks(redis: Redis, ks: KeySpace, runnerId: string, tokens: readonly string[], now: number, leaseMs: number): Promise<{ leased: LeasedTask[]; cancelled: string[] }> {
+  if (tokens.length === 0) return { leased: [], cancelled: [] };
+  const reply = (await LEASE.run(redis, [ks.ready(runnerId), ks.leases, ks.runnerCancels(runnerId)], [ks.taskPrefix, now, leaseMs, ...tokens])) as [number, [string, number, string, string, string][], string[]?];
+  const [expires, rows, cancelled] = reply;
+  return { cancelled: cancelled ?? [], leased: rows.map(([taskId, attempt, leaseToken, signedTask, claims]) => ({
     taskId,
     attempt: Number(attempt),
     leaseToken,
     leaseExpiresAt: Number(expires),
     signedTask,
     ...(claims ? { claims: JSON.parse(claims) as UnsignedTaskClaims } : {}),
-  }));
+  })) };
 }
 
 export type HeartbeatStatus = 'ok' | 'stale' | 'final' | 'unknown';

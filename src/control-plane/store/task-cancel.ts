@@ -1,8 +1,10 @@
 /**
  * Cancelling a task: one atomic step that records `cancelled` as the task's final result, unless
  * it already has one. A queued task leaves its runner's ready list (it is never delivered); a
- * leased one leaves the sweeper's lease set, and the runner learns of the cancel from its next
- * heartbeat (store/leases.ts lists it) and stops the run. Whatever that run reports later is
+ * leased one (or one delivered before, whose runner may still run it) leaves the sweeper's lease
+ * set and goes on the runner's cancels set, and the runner's waiting dequeue is woken: its answer
+ * names the task (store/leases.ts), and every heartbeat names it too, in case that answer is lost.
+ * The runner then stops the run. Whatever that run reports later is
  * acknowledged and recorded nowhere (store/results.ts), so the result is recorded exactly once.
  */
 import type { Redis } from 'ioredis';
@@ -21,8 +23,9 @@ export type CancelStatus =
   | { status: 'finished'; state: TaskState }
   | { status: 'not_found' };
 
-// KEYS: task, leases, runner ready list (of the task's runner). ARGV: task id, now, done channel,
-// error message (names who cancelled). The outcome is built here from the stored
+// KEYS: task, leases, runner ready list, runner cancels set (of the task's runner). ARGV: task id,
+// now, done channel, error message (names who cancelled), ready channel, runner id, cancels TTL
+// (ms). The outcome is built here from the stored
 // attempts and creation time, so it matches the state it replaces.
 const CANCEL = new LuaScript(`${TASK_EVENT_LUA}
 local f = redis.call('HMGET', KEYS[1], 'state', 'attempts', 'createdAt')
@@ -42,12 +45,22 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[1], 'state', 'cancelled', 'outcome', outcome, 'finishedAt', now)
 taskEvent(KEYS[1], now, 'cancelled')
 redis.call('PUBLISH', ARGV[3], ARGV[1])
+if state == 'leased' or (tonumber(f[2]) or 0) > 0 then
+  redis.call('SADD', KEYS[4], ARGV[1])
+  redis.call('PEXPIRE', KEYS[4], ARGV[7])
+  redis.call('PUBLISH', ARGV[5], ARGV[6])
+end
 return {'cancelled', state}
 `);
 
+/** A runner that does not poll for this long gets its cancels from heartbeats only. */
+export const RUNNER_CANCELS_TTL_MS = 24 * 60 * 60 * 1000;
+
 export async function cancelTask(redis: Redis, ks: KeySpace, p: { taskId: string; runnerId: string; now: number; by: string }): Promise<CancelStatus> {
   const message = `${ERROR_CODES.PAR_ERR_TASK_CANCELLED.message} by ${p.by}`;
-  const reply = (await CANCEL.run(redis, [ks.task(p.taskId), ks.leases, ks.ready(p.runnerId)], [p.taskId, p.now, ks.doneChannel, message])) as string[];
+  const reply = (await CANCEL.run(redis, [ks.task(p.taskId), ks.leases, ks.ready(p.runnerId), ks.runnerCancels(p.runnerId)], [
+    p.taskId, p.now, ks.doneChannel, message, ks.readyChannel, p.runnerId, RUNNER_CANCELS_TTL_MS,
+  ])) as string[];
   switch (reply[0]) {
     case 'cancelled':
       return { status: 'cancelled', was: reply[1] === 'leased' ? 'leased' : 'queued' };
