@@ -68,6 +68,8 @@ export class LeaseKeeper {
   private leaseMs: number | undefined;
   /** Leases orphaned at the last reconciliation (task id -> token): handed back if still orphaned at the next. */
   private suspects = new Map<string, string>();
+  /** Cancelled tasks already forwarded (while their lease lasts): forwarded again each tick, logged once. */
+  private forwarded = new Set<string>();
 
   constructor(private readonly deps: LeaseKeeperDeps) {}
 
@@ -130,6 +132,8 @@ export class LeaseKeeper {
       this.deps.logger.warn({ reason: (error as Error).message }, 'cannot read leases from Redis; skipping this heartbeat');
       return { ...report, failed: true };
     }
+    const held = new Set(entries.map((e) => e.taskId));
+    for (const id of this.forwarded) if (!held.has(id)) this.forwarded.delete(id);
     entries = await this.reconcile(entries, report);
     for (let i = 0; i < entries.length; i += HEARTBEAT_BATCH) {
       const batch = entries.slice(i, i + HEARTBEAT_BATCH);
@@ -176,7 +180,10 @@ export class LeaseKeeper {
     try {
       await this.deps.forwardCancels(taskIds);
       report.cancelled += taskIds.length;
-      this.deps.logger.info({ taskIds: taskIds.slice(0, 20), count: taskIds.length }, 'tasks cancelled on the control plane: told the workers to stop them');
+      const fresh = taskIds.filter((id) => !this.forwarded.has(id));
+      for (const id of fresh) this.forwarded.add(id);
+      if (fresh.length > 0) this.deps.logger.info({ taskIds: fresh.slice(0, 20), count: fresh.length }, 'tasks cancelled on the control plane: told the workers to stop them');
+      else this.deps.logger.debug({ count: taskIds.length }, 'cancelled tasks still running: told the workers again');
     } catch (error) {
       this.deps.logger.warn({ reason: (error as Error).message, count: taskIds.length }, 'cannot forward cancels to the workers; will retry next interval');
     }
