@@ -102,18 +102,16 @@ export interface HeartbeatResult {
   leaseExpiresAt?: number;
 }
 
-/** One round trip for the whole batch; `cancelled`: the heartbeated tasks a user cancelled. */
-export async function heartbeatLeases(redis: Redis, ks: KeySpace, runnerId: string, leases: readonly { taskId: string; leaseToken: string }[], now: number, leaseMs: number): Promise<{ leases: HeartbeatResult[]; cancelled: string[] }> {
-  if (leases.length === 0) return { leases: [], cancelled: [] };
+/** One round trip for the whole batch; `cancelled` (only when any): the heartbeated tasks a user cancelled. */
+export async function heartbeatLeases(redis: Redis, ks: KeySpace, runnerId: string, leases: readonly { taskId: string; leaseToken: string }[], now: number, leaseMs: number): Promise<{ leases: HeartbeatResult[]; cancelled?: string[] }> {
+  if (leases.length === 0) return { leases: [] };
   const args = leases.flatMap((l) => [l.taskId, l.leaseToken]);
   const [expires, statuses, cancelled] = (await HEARTBEAT.run(redis, [ks.leases, ks.ready(runnerId)], [ks.taskPrefix, now, leaseMs, runnerId, ...args])) as [number, HeartbeatStatus[], string[]?];
-  return {
-    leases: leases.map((l, i) => {
-      const status = statuses[i] ?? 'unknown';
-      return status === 'ok' ? { taskId: l.taskId, status, leaseExpiresAt: Number(expires) } : { taskId: l.taskId, status };
-    }),
-    cancelled: cancelled ?? [],
-  };
+  const results = leases.map((l, i): HeartbeatResult => {
+    const status = statuses[i] ?? 'unknown';
+    return status === 'ok' ? { taskId: l.taskId, status, leaseExpiresAt: Number(expires) } : { taskId: l.taskId, status };
+  });
+  return cancelled && cancelled.length > 0 ? { leases: results, cancelled } : { leases: results };
 }
 
 // KEYS: leases. ARGV: task key prefix, now, leaseMs. Every lease gets at least one full lease
