@@ -97,6 +97,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
       if (worker?.cancelJob(taskId, CANCEL_ABORT_REASON)) log.info({ taskId }, 'task cancelled on the control plane: aborting its run');
     }, log);
   } catch (error) {
+    keysReloader.stop();
     await Promise.allSettled([results.close(), registry.close()]);
     connection.disconnect();
     throw error;

@@ -3,8 +3,8 @@
  * response to intake, repeat. While the runner is full it does not poll at all (the control plane
  * keeps the tasks queued for runners with room). Failures back off with jitter up to
  * `pollBackoffMaxMs`; the first success resets the backoff. An answer may also name tasks a user
- * cancelled: they are forwarded to the workers (cancel-forwarder.ts) before the deliveries' intake. `stop()` aborts the pending long poll,
- * so shutdown does not wait for `pollWaitMs`.
+ * cancelled: they are forwarded to the workers (cancel-forwarder.ts) before the deliveries' intake.
+ * `stop()` aborts the pending long poll, so shutdown does not wait for `pollWaitMs`.
  *
  * A 401 `PAR_ERR_AUTH_RUNNER_UNKNOWN` means the control plane no longer knows this runner (it was
  * deleted, or the config dir was enrolled elsewhere): polling stops and the runner is told to exit.
