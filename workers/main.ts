@@ -26,6 +26,7 @@ import { crashHook } from '../src/lib/crash-points.js';
 import { settleWithin } from '../src/lib/timing.js';
 import { createWorkerMetrics } from './metrics.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { CANCEL_ABORT_REASON, CancelListener } from './cancel-listener.js';
 
 /** After the grace period: how long aborted jobs get to hand themselves back before the worker closes anyway. */
 export const ABORT_WINDOW_MS = 3_000;
@@ -104,6 +105,19 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
   connection.on('error', (error: Error) => log.warn({ err: error.message }, 'redis connection error'));
   const results = new Queue<ResultJobData>(RESULTS_QUEUE, { connection, prefix: config.queuePrefix });
 
+  // Subscribed before the Worker takes its first job (cancel-listener.ts).
+  let worker: Worker<TaskJobData, TaskJobResult> | undefined;
+  let cancels: CancelListener;
+  try {
+    cancels = await CancelListener.start(connection, config.queuePrefix, (taskId) => {
+      if (worker?.cancelJob(taskId, CANCEL_ABORT_REASON)) log.info({ taskId }, 'task cancelled on the control plane: aborting its run');
+    }, log);
+  } catch (error) {
+    keysReloader.stop();
+    await Promise.allSettled([results.close(), registry.close()]);
+    connection.disconnect();
+    throw error;
+  }
   const processor = createTaskProcessor({
     runnerId: identity.runnerId,
     verifier,
@@ -118,10 +132,11 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     },
     crash: crashHook(config.testCrashAt),
     metrics,
+    isCancelled: (taskId) => cancels.isCancelled(taskId),
   });
   if (config.testCrashAt) log.warn({ crashAt: config.testCrashAt }, 'PAR_TEST_CRASH_AT is set: this worker exits at that point (tests only)');
 
-  const worker = new Worker<TaskJobData, TaskJobResult>(TASKS_QUEUE, processor, {
+  worker = new Worker<TaskJobData, TaskJobResult>(TASKS_QUEUE, processor, {
     connection,
     prefix: config.queuePrefix,
     concurrency: config.concurrency,
@@ -134,6 +149,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     await worker.waitUntilReady();
   } catch (error) {
     await Promise.allSettled([worker.close(true), results.close(), registry.close(), metricsServer?.close()]);
+    cancels.close();
     connection.disconnect();
     throw error;
   }
@@ -159,6 +175,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
         // Bounded: a worker past its grace must exit even with a dead Redis or a stuck action.
         await settleWithin(results.close(), 2_000);
         await settleWithin(registry.close(), 2_000);
+        cancels.close();
         if (metricsServer) await settleWithin(metricsServer.close(), 1_000);
         if (!(await settleWithin(connection.quit(), 1_000))) connection.disconnect();
         log.info('worker closed');

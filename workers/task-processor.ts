@@ -8,6 +8,9 @@
  *  - any final outcome: add `{taskId, outcome}` to `results` first (so a crash re-runs the task
  *    instead of losing its result), then complete (success) or throw UnrecoverableError
  *    (failure: shown as failed, never retried).
+ *  - cancelled by a user before it started (the runner's cancel marker is set): never runs; a
+ *    `cancelled` outcome goes to `results` like any final outcome. Cancelled while running: the
+ *    signal aborts (cancel-listener.ts), the lifecycle ends `cancelled`, same path.
  *  - aborted by the worker's drain (its grace period ran out, `DRAIN_ABORT_REASON`): nothing goes to
  *    `results`; the job goes back to waiting (`moveToWait`, not counted as a failed attempt) and
  *    runs again on another worker. Publishing nothing keeps recording exactly once: the only
@@ -29,6 +32,7 @@ import type { TaskVerifier } from '../src/crypto/task-signature.js';
 import { ParError, toParError } from '../src/errors/par-error.js';
 import type { Logger } from '../src/logging/logger.js';
 import { createLifecycleActors } from './lifecycle-actors.js';
+import { CANCEL_ABORT_REASON } from './cancel-listener.js';
 import { redactingLogger, TaskSecrets } from './redaction.js';
 import type { CrashHook } from '../src/lib/crash-points.js';
 import { bundleOf, type WorkerMetrics } from './metrics.js';
@@ -52,6 +56,8 @@ export interface TaskProcessorDeps {
   crash?: CrashHook;
   /** This worker's Prometheus metrics (metrics.ts); in-memory increments only. */
   metrics?: WorkerMetrics;
+  /** Whether a user cancelled the task (the runner's cancel marker); checked before it runs. */
+  isCancelled?(taskId: string): Promise<boolean>;
 }
 
 /** What the job stores as its return value: the outcome kind only (the output is in `results`). */
@@ -129,10 +135,14 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
     // The queue wait of the first run (later attempts wait out their backoff on purpose).
     if (attempt === 1 && job.timestamp > 0) metrics?.queueWait.observe(Math.max(0, startedAt - job.timestamp) / 1000);
 
+    // Read after BullMQ registered the job (so a cancel published from now on reaches its signal).
+    const cancelledBefore = (await deps.isCancelled?.(taskId)) === true;
     const admission = await admit(deps, data);
     let outcome: TaskOutcome;
     let action: string | undefined;
-    if ('rejection' in admission) {
+    if (cancelledBefore) {
+      outcome = { kind: 'cancelled', error: new ParError('PAR_ERR_TASK_CANCELLED', `${CANCEL_ABORT_REASON} before it ran`).toBody(), attempts: attempt, durationMs: Date.now() - startedAt };
+    } else if ('rejection' in admission) {
       outcome = { kind: 'rejected', error: admission.rejection.toBody(), attempts: attempt, durationMs: Date.now() - startedAt };
     } else {
       action = admission.task.action;

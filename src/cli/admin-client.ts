@@ -90,4 +90,8 @@ export class AdminClient {
   async getTaskEvents(id: string): Promise<TaskEvent[]> {
     return (await this.call('GET', taskEventsPath(id), taskEventsResponseSchema)).events;
   }
+  /** Cancels a task (idempotent); a task that already finished is PAR_ERR_TASK_FINISHED. */
+  cancelTask(id: string): Promise<TaskView> {
+    return this.call('POST', TASKS_API.cancel(id), taskViewSchema);
+  }
 }

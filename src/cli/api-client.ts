@@ -3,6 +3,7 @@ import { request } from 'undici';
 import { fromErrorBody, ParError } from '../errors/par-error.js';
 import { TASKS_API, taskEventsPath, taskEventsResponseSchema, taskViewSchema, type SubmitTaskRequest, type TaskEvent, type TaskView } from '../contracts/tasks-api.js';
 import type { CliConfig } from '../config/cli.js';
+import { FINAL_TASK_STATES } from '../contracts/task.js';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../contracts/idempotency.js';
 
 export interface SubmitOptions {
@@ -70,7 +71,7 @@ export class ApiClient {
     for (;;) {
       const left = deadline - Date.now();
       const view = await this.getTask(taskId, Math.max(1, Math.min(60_000, left)));
-      if (view.state === 'succeeded' || view.state === 'failed' || Date.now() >= deadline) return view;
+      if (FINAL_TASK_STATES.includes(view.state) || Date.now() >= deadline) return view;
     }
   }
 }

@@ -47,7 +47,7 @@ export function registerTaskCommands(program: Command): void {
           process.stdout.write(`${JSON.stringify(view.outcome?.output ?? null, null, 2)}\n`);
           return;
         }
-        if (view.state === 'failed') {
+        if (view.state === 'failed' || view.state === 'cancelled') {
           const err = view.outcome?.error;
           process.stderr.write(`task ${view.id} ${view.outcome?.kind ?? 'failed'}: ${err ? `${err.code}: ${err.message}` : 'no error recorded'}\n`);
           process.exitCode = 1;

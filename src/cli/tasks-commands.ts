@@ -1,4 +1,4 @@
-/** `par tasks ls|show`: recent tasks of the runners you can view, and one task with its history. */
+/** `par tasks ls|show|cancel`: recent tasks of the runners you can view, one task with its history, cancelling one. */
 import type { Command } from 'commander';
 import { MAX_TASK_LIST_LIMIT } from '../contracts/admin-api.js';
 import { ParError } from '../errors/par-error.js';
@@ -35,5 +35,12 @@ export function registerTasksCommands(program: Command): void {
       print(fields.map(([k, v]) => `${`${k}:`.padEnd(10)}${v}`).join('\n'));
       if (task.outcome?.kind === 'succeeded') print(`output:\n${JSON.stringify(task.outcome.output ?? null, null, 2)}`);
       print(`\nHistory:\n${renderTable(['AT', 'EVENT', 'ATTEMPT'], events.map((e) => [formatTime(e.at), e.type, e.attempt]))}`);
+    }));
+
+  withCommonOptions(tasks.command('cancel <id>').description('cancel a task: a queued one never runs, a running one is stopped (contributor on its runner)'))
+    .action((id: string, opts: Common) => runAdmin(opts, async (client) => {
+      const task = await client.cancelTask(id);
+      if (opts.json) return printJson({ task });
+      print(`task ${task.id}: ${task.state}`);
     }));
 }

@@ -33,3 +33,17 @@ export interface ResultJobData {
 export function leasesKey(prefix: string, runnerId: string): string {
   return `${prefix}:${runnerId}:leases`;
 }
+
+/**
+ * Cancellation, runner -> workers (both on the runner's Redis). The runner sets the task's marker
+ * (`cancelMarkerKey`, with a TTL) and then publishes the task id on `cancelChannel`. A worker
+ * running the task aborts it on the message; a worker about to start it reads the marker after
+ * BullMQ has registered the job, so a cancel is never missed between the two.
+ */
+export function cancelChannel(prefix: string): string {
+  return `${prefix}:cancel`;
+}
+
+export function cancelMarkerKey(prefix: string, taskId: string): string {
+  return `${prefix}:cancelled:${taskId}`;
+}

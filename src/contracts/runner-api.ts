@@ -67,7 +67,11 @@ export const deliverySchema = z.object({
 });
 export type Delivery = z.infer<typeof deliverySchema>;
 
-export const dequeueResponseSchema = z.object({ tasks: z.array(deliverySchema) });
+/**
+ * `cancelled`: task ids this runner holds that a user cancelled: stop them (heartbeat answers name
+ * them too). Optional, so runners and control planes of either age interoperate.
+ */
+export const dequeueResponseSchema = z.object({ tasks: z.array(deliverySchema), cancelled: z.array(z.string()).optional() });
 export type DequeueResponse = z.infer<typeof dequeueResponseSchema>;
 
 export const heartbeatRequestSchema = z.object({
@@ -75,13 +79,18 @@ export const heartbeatRequestSchema = z.object({
 }).strict();
 export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
 
-/** Per lease: `ok` extended; `stale` superseded by a newer delivery; `final` the task already has a result. */
+/**
+ * Per lease: `ok` extended; `stale` superseded by a newer delivery; `final` the task already has a
+ * result. `cancelled` names the heartbeated tasks a user cancelled (their status is `final`): the
+ * runner stops running them. Optional, so runners and control planes of either age interoperate.
+ */
 export const heartbeatResponseSchema = z.object({
   leases: z.array(z.object({
     taskId: z.string(),
     status: z.enum(['ok', 'stale', 'final', 'unknown']),
     leaseExpiresAt: z.number().optional(),
   })),
+  cancelled: z.array(z.string()).optional(),
 });
 export type HeartbeatResponse = z.infer<typeof heartbeatResponseSchema>;
 

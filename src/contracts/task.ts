@@ -92,7 +92,7 @@ export const taskOutcomeSchema = z.object({
 });
 export type TaskOutcome = z.infer<typeof taskOutcomeSchema>;
 
-/** Task states as the control plane records them. */
-export const taskStateSchema = z.enum(['queued', 'leased', 'succeeded', 'failed']);
+/** Task states as the control plane records them; `cancelled`: a user cancelled it before it had a result. */
+export const taskStateSchema = z.enum(['queued', 'leased', 'succeeded', 'failed', 'cancelled']);
 export type TaskState = z.infer<typeof taskStateSchema>;
-export const FINAL_TASK_STATES: readonly TaskState[] = ['succeeded', 'failed'];
+export const FINAL_TASK_STATES: readonly TaskState[] = ['succeeded', 'failed', 'cancelled'];

@@ -6,6 +6,7 @@ import { actionFqnSchema, taskInputsSchema, taskOutcomeSchema, taskStateSchema }
 export const TASKS_API = {
   submit: '/api/v1/tasks',
   get: (taskId: string) => `/api/v1/tasks/${encodeURIComponent(taskId)}`,
+  cancel: (taskId: string) => `/api/v1/tasks/${encodeURIComponent(taskId)}/cancel`,
   runners: '/api/v1/runners',
 } as const;
 
@@ -47,9 +48,12 @@ export type RunnerView = z.infer<typeof runnerViewSchema>;
 
 /**
  * A task's history, as the control plane saw it. `result.recorded` appears at most once per
- * task: that is the exactly-once reporting guarantee, visible to users and tests.
+ * task: that is the exactly-once reporting guarantee, visible to users and tests. A task's final
+ * result is set by exactly one of `result.recorded`, `cancelled`, `failed.lease_expired`,
+ * `failed.runner_deleted`. `cancelled`: a user cancelled it (its result); `cancel.confirmed`: the
+ * runner later reported the run it stopped as cancelled (recorded nothing).
  */
-export const taskEventTypeSchema = z.enum(['submitted', 'delivered', 'lease.expired', 'result.recorded', 'result.duplicate', 'result.stale', 'failed.lease_expired', 'failed.runner_deleted']);
+export const taskEventTypeSchema = z.enum(['submitted', 'delivered', 'lease.expired', 'result.recorded', 'result.duplicate', 'result.stale', 'failed.lease_expired', 'failed.runner_deleted', 'cancelled', 'cancel.confirmed']);
 export const taskEventSchema = z.object({
   at: z.number(),
   type: taskEventTypeSchema,

@@ -22,6 +22,7 @@ import { webRoutes } from './routes/web.js';
 import { keyRotationRoutes } from './routes/key-rotation.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runnerStatsRoutes } from './routes/runner-stats.js';
+import { taskCancelRoutes } from './routes/task-cancel.js';
 
 export type ControlPlaneApp = FastifyInstance;
 
@@ -70,5 +71,7 @@ export function buildApp(deps: ControlPlaneDeps): ControlPlaneApp {
   // production shape (issue 11): Prometheus metrics, runner stats for the page's charts
   void app.register(metricsRoutes(deps));
   void app.register(runnerStatsRoutes(deps));
+  // task cancellation (issue 11)
+  void app.register(taskCancelRoutes(deps));
   return app;
 }

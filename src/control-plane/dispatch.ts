@@ -1,7 +1,8 @@
 /**
  * Handing tasks to a runner: lease what is ready, or wait (up to waitMs) for a wake-up and try
  * again. A redelivery (attempt > 1) is re-signed with a fresh expiry, since the first JWS may
- * have expired while the lost runner held it.
+ * have expired while the lost runner held it. The runner's pending cancels (tasks a user cancelled
+ * while it held them) end the wait too and go back in the same answer.
  */
 import { randomBytes } from 'node:crypto';
 import type { Delivery } from '../contracts/runner-api.js';
@@ -12,24 +13,30 @@ export function newLeaseToken(): string {
   return randomBytes(18).toString('base64url');
 }
 
-export async function dequeueForRunner(deps: ControlPlaneDeps, runnerId: string, max: number, waitMs: number, signal?: AbortSignal): Promise<Delivery[]> {
+export interface DequeueResult {
+  tasks: Delivery[];
+  /** Task ids the runner must stop (cancelled by a user). */
+  cancelled: string[];
+}
+
+export async function dequeueForRunner(deps: ControlPlaneDeps, runnerId: string, max: number, waitMs: number, signal?: AbortSignal): Promise<DequeueResult> {
   const deadline = deps.now() + waitMs;
   // Armed before the first look at Redis: a task enqueued in between still wakes us.
   const armed = deps.wakeups.arm('runner', runnerId);
   try {
     for (;;) {
-      const leased = await leaseReadyTasks(deps.redis, deps.ks, runnerId, Array.from({ length: max }, newLeaseToken), deps.now(), deps.config.leaseMs);
+      const { leased, cancelled } = await leaseReadyTasks(deps.redis, deps.ks, runnerId, Array.from({ length: max }, newLeaseToken), deps.now(), deps.config.leaseMs);
       if (leased.length > 0) {
         deps.metrics.delivered.inc(leased.length);
         const again = leased.filter((t) => t.attempt > 1).length;
         if (again > 0) deps.metrics.redeliveries.inc(again);
-        return Promise.all(leased.map((t) => toDelivery(deps, t)));
       }
+      if (leased.length > 0 || cancelled.length > 0) return { tasks: await Promise.all(leased.map((t) => toDelivery(deps, t))), cancelled };
       const remaining = deadline - deps.now();
-      if (remaining <= 0 || signal?.aborted || deps.wakeups.isClosed) return [];
+      if (remaining <= 0 || signal?.aborted || deps.wakeups.isClosed) return { tasks: [], cancelled: [] };
       // Woken: look again (another request may have taken the task; then we wait again).
       // Not woken (timeout, client gone, shutdown): nothing arrived, answer empty.
-      if (!(await armed.wait(remaining, signal))) return [];
+      if (!(await armed.wait(remaining, signal))) return { tasks: [], cancelled: [] };
     }
   } finally {
     armed.cancel();

@@ -178,6 +178,8 @@ export const ERROR_CODES = {
   PAR_ERR_TEMPORAL_ALREADY_STARTED: { message: 'A workflow with this id is already running', retryable: false, httpStatus: 409 },
   PAR_ERR_TEMPORAL_WORKFLOW_FAILED: { message: 'The workflow closed without a result (failed, terminated, cancelled or timed out)', retryable: false, httpStatus: 502 },
   PAR_ERR_TEMPORAL_RPC_FAILED: { message: 'The Temporal call failed (unexpected gRPC status, or a payload the default data converter cannot read)', retryable: false, httpStatus: 502 },
+  // task cancellation (issue 11)
+  PAR_ERR_TASK_FINISHED: { message: 'The task already has its final result and cannot be cancelled', retryable: false, httpStatus: 409 },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -11,7 +11,10 @@
  *   delivers the task again when the lease lapses. It must be orphaned at two reconciliations in a
  *   row with the same token (and not in an intake in progress), so an intake between its two
  *   writes is never mistaken for a crash;
- * - entries the control plane reports `final`, `unknown` or `stale` are removed.
+ * - entries the control plane reports `final`, `unknown` or `stale` are removed, except tasks a
+ *   user cancelled (listed in the answer's `cancelled`): the cancel is forwarded to the workers
+ *   (`forwardCancels`) and the lease kept, so the run's own result is published under it (and
+ *   removes it); until then every heartbeat forwards the cancel again.
  *
  * Every removal is conditional on the token still being the one seen. The hash is in Redis, so
  * after a restart the keeper picks up (and reconciles) the leases of tasks that were running.
@@ -39,6 +42,8 @@ export interface LeaseKeeperDeps {
   reportLost?(lost: readonly LeaseInspection[]): Promise<void>;
   /** Task ids an intake is writing right now (leases recorded, jobs not yet added). */
   inIntake?(): ReadonlySet<string>;
+  /** Tells the workers to stop these tasks (cancelled by a user); a throw keeps them for the next tick. */
+  forwardCancels?(taskIds: readonly string[]): Promise<void>;
 }
 
 export interface HeartbeatTickReport {
@@ -50,6 +55,8 @@ export interface HeartbeatTickReport {
   handedBack: number;
   /** Tasks whose job failed without a result, reported as PAR_ERR_WORKER_LOST this tick. */
   lost: number;
+  /** Cancelled tasks whose cancel was forwarded to the workers this tick. */
+  cancelled: number;
 }
 
 export class LeaseKeeper {
@@ -61,6 +68,8 @@ export class LeaseKeeper {
   private leaseMs: number | undefined;
   /** Leases orphaned at the last reconciliation (task id -> token): handed back if still orphaned at the next. */
   private suspects = new Map<string, string>();
+  /** Cancelled tasks already forwarded (while their lease lasts): forwarded again each tick, logged once. */
+  private forwarded = new Set<string>();
 
   constructor(private readonly deps: LeaseKeeperDeps) {}
 
@@ -115,7 +124,7 @@ export class LeaseKeeper {
 
   /** One heartbeat round; public so tests and shutdown can drive it directly. */
   async tick(): Promise<HeartbeatTickReport> {
-    const report: HeartbeatTickReport = { sent: 0, extended: 0, removed: 0, failed: false, handedBack: 0, lost: 0 };
+    const report: HeartbeatTickReport = { sent: 0, extended: 0, removed: 0, failed: false, handedBack: 0, lost: 0, cancelled: 0 };
     let entries: LeaseEntry[];
     try {
       entries = await this.deps.leases.all();
@@ -123,6 +132,8 @@ export class LeaseKeeper {
       this.deps.logger.warn({ reason: (error as Error).message }, 'cannot read leases from Redis; skipping this heartbeat');
       return { ...report, failed: true };
     }
+    const held = new Set(entries.map((e) => e.taskId));
+    for (const id of this.forwarded) if (!held.has(id)) this.forwarded.delete(id);
     entries = await this.reconcile(entries, report);
     for (let i = 0; i < entries.length; i += HEARTBEAT_BATCH) {
       const batch = entries.slice(i, i + HEARTBEAT_BATCH);
@@ -139,8 +150,11 @@ export class LeaseKeeper {
         continue;
       }
       const tokens = new Map(batch.map((e) => [e.taskId, e.leaseToken]));
+      const cancelled = new Set((result.value.cancelled ?? []).filter((id) => tokens.has(id)));
+      if (cancelled.size > 0) await this.forwardCancels([...cancelled], report);
       const done: LeaseEntry[] = [];
       for (const lease of result.value.leases) {
+        if (cancelled.has(lease.taskId) && this.deps.forwardCancels) continue;
         if (lease.status === 'ok') {
           report.extended += 1;
           if (lease.leaseExpiresAt !== undefined) this.observeLeaseExpiry(lease.leaseExpiresAt);
@@ -159,6 +173,20 @@ export class LeaseKeeper {
     }
     if (report.sent > 0 || report.handedBack > 0) this.deps.logger.debug(report, 'heartbeat');
     return report;
+  }
+
+  private async forwardCancels(taskIds: string[], report: HeartbeatTickReport): Promise<void> {
+    if (!this.deps.forwardCancels) return;
+    try {
+      await this.deps.forwardCancels(taskIds);
+      report.cancelled += taskIds.length;
+      const fresh = taskIds.filter((id) => !this.forwarded.has(id));
+      for (const id of fresh) this.forwarded.add(id);
+      if (fresh.length > 0) this.deps.logger.info({ taskIds: fresh.slice(0, 20), count: fresh.length }, 'tasks cancelled on the control plane: told the workers to stop them');
+      else this.deps.logger.debug({ count: taskIds.length }, 'cancelled tasks still running: told the workers again');
+    } catch (error) {
+      this.deps.logger.warn({ reason: (error as Error).message, count: taskIds.length }, 'cannot forward cancels to the workers; will retry next interval');
+    }
   }
 
   /**

@@ -31,6 +31,7 @@ import { KeyManager } from './key-manager.js';
 import { verifierKeys } from '../crypto/task-signature.js';
 import { keyAnswerKey } from '../contracts/control-plane-keys.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { forwardCancels } from './cancel-forwarder.js';
 import { LeaseReconciler, reportWorkerLost } from './lease-reconciler.js';
 import { LeaseStore } from './lease-store.js';
 import { PollLoop } from './poll-loop.js';
@@ -162,6 +163,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     inFlight: () => tasksQueue.getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized'),
     onFatal,
     onUnreachable: () => probe.unreachable(),
+    forwardCancels: (taskIds) => forwardCancels(redis, config.queuePrefix, taskIds),
     capacity: config.capacity,
     waitMs: config.pollWaitMs,
     backoffMaxMs: config.pollBackoffMaxMs,
@@ -176,6 +178,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     inspect: (entries) => reconciler.inspect(entries),
     reportLost: (lost) => reportWorkerLost(resultsQueue, lost),
     inIntake: () => intake.inProgress,
+    forwardCancels: (taskIds) => forwardCancels(redis, config.queuePrefix, taskIds),
   });
   const publisher = new ResultPublisher({
     connection: redis,

@@ -2,8 +2,9 @@
  * The long-poll loop: ask the control plane for up to `capacity - inFlight` tasks, hand each
  * response to intake, repeat. While the runner is full it does not poll at all (the control plane
  * keeps the tasks queued for runners with room). Failures back off with jitter up to
- * `pollBackoffMaxMs`; the first success resets the backoff. `stop()` aborts the pending long poll,
- * so shutdown does not wait for `pollWaitMs`.
+ * `pollBackoffMaxMs`; the first success resets the backoff. An answer may also name tasks a user
+ * cancelled: they are forwarded to the workers (cancel-forwarder.ts) before the deliveries' intake.
+ * `stop()` aborts the pending long poll, so shutdown does not wait for `pollWaitMs`.
  *
  * A 401 `PAR_ERR_AUTH_RUNNER_UNKNOWN` means the control plane no longer knows this runner (it was
  * deleted, or the config dir was enrolled elsewhere): polling stops and the runner is told to exit.
@@ -26,6 +27,8 @@ export interface PollLoopDeps {
   onFatal(error: ParError): void;
   /** A poll found no control plane (no answer, 5xx): start probing for its return (control-plane-probe.ts). */
   onUnreachable?(): void;
+  /** Tells the workers to stop tasks a user cancelled (named in the answer); heartbeats repeat them, so a failure is only logged. */
+  forwardCancels?(taskIds: readonly string[]): Promise<void>;
   capacity: number;
   waitMs: number;
   backoffMaxMs: number;
@@ -113,6 +116,15 @@ export class PollLoop {
         if (result.kind === 'network' || (result.status !== undefined && result.status >= 500)) this.deps.onUnreachable?.();
         await this.failed({ code: result.error.code, message: result.error.message, kind: result.kind }, now());
         continue;
+      }
+      const cancelled = result.value.cancelled ?? [];
+      if (cancelled.length > 0 && this.deps.forwardCancels) {
+        try {
+          await this.deps.forwardCancels(cancelled);
+          this.deps.logger.info({ taskIds: cancelled.slice(0, 20), count: cancelled.length }, 'tasks cancelled on the control plane: told the workers to stop them');
+        } catch (error) {
+          this.deps.logger.warn({ reason: (error as Error).message, count: cancelled.length }, 'cannot forward cancels to the workers; the next heartbeat repeats them');
+        }
       }
       try {
         if (result.value.tasks.length > 0) await this.deps.intake(result.value.tasks);

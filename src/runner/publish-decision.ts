@@ -85,6 +85,8 @@ const BY_CODE: Record<Exclude<ErrorCode, BundleCode>, PublishDecision> & Partial
   PAR_ERR_AUDIT_LOG_INVALID: 'fail',
   PAR_ERR_AUDIT_LOG_LOCKED: 'fail',
   PAR_ERR_AUDIT_APPEND_FAILED: 'fail',
+  // An answer to the user's cancel call only, never to a publish.
+  PAR_ERR_TASK_FINISHED: 'fail',
 };
 
 export function publishDecision(error: ParError, kind: ClientFailureKind, status?: number): PublishDecision {

@@ -118,7 +118,7 @@ test('lease keeper: one batch heartbeat per tick; final, unknown and stale lease
   const report = await keeper.tick();
   assert.equal(sent.length, 1, 'one call for all leases');
   assert.equal(sent[0]?.length, 4);
-  assert.deepEqual(report, { sent: 4, extended: 1, removed: 3, failed: false, handedBack: 0, lost: 0 });
+  assert.deepEqual(report, { sent: 4, extended: 1, removed: 3, failed: false, handedBack: 0, lost: 0, cancelled: 0 });
   assert.deepEqual(await leases.all(), [{ taskId: 'live', leaseToken: '1' }]);
 
   // Runs on its own timer and survives failures.

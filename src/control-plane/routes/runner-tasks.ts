@@ -31,11 +31,12 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
       const { max, waitMs } = parseInput(dequeueRequestSchema, request.body ?? {}, 'body');
       const gone = abortOnClientGone(reply);
       try {
-        const tasks = await dequeueForRunner(deps, runner.runnerId, max, waitMs, gone.signal);
+        const { tasks, cancelled } = await dequeueForRunner(deps, runner.runnerId, max, waitMs, gone.signal);
         if (tasks.length > 0) {
           request.log.info({ runnerId: runner.runnerId, tasks: tasks.map((t) => ({ taskId: t.taskId, attempt: t.attempt })) }, 'tasks delivered');
         }
-        return { tasks };
+        if (cancelled.length > 0) request.log.info({ runnerId: runner.runnerId, cancelled }, 'cancels handed to the runner');
+        return cancelled.length > 0 ? { tasks, cancelled } : { tasks };
       } finally {
         gone.dispose();
       }
@@ -44,7 +45,7 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
     app.post(RUNNER_API.heartbeat, async (request): Promise<HeartbeatResponse> => {
       const runner = await authenticate(request);
       const { leases } = parseInput(heartbeatRequestSchema, request.body ?? {}, 'body');
-      return { leases: await heartbeatLeases(deps.redis, deps.ks, runner.runnerId, leases, deps.now(), deps.config.leaseMs) };
+      return heartbeatLeases(deps.redis, deps.ks, runner.runnerId, leases, deps.now(), deps.config.leaseMs);
     });
 
     app.post('/api/v1/runner/tasks/:id/result', { bodyLimit: RESULT_BODY_LIMIT }, async (request): Promise<PublishResponse> => {

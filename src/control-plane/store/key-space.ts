@@ -32,6 +32,8 @@ export interface KeySpace {
   readonly allRunners: string;
   /** List of task ids ready for a runner: LPUSH new, RPUSH requeued, RPOP to deliver. */
   ready(runnerId: string): string;
+  /** Set of the runner's leased task ids a user cancelled, handed to it with its next dequeue answer (expires). */
+  runnerCancels(runnerId: string): string;
   task(taskId: string): string;
   /** List of the task's history entries: `task(id) + ':events'` (Lua scripts build it that way). */
   taskEvents(taskId: string): string;
@@ -71,6 +73,7 @@ export function keySpace(prefix: string): KeySpace {
     orgRunners: (id) => `${p}:org:${id}:runners`,
     allRunners: `${p}:runners`,
     ready: (id) => `${p}:runner:${id}:ready`,
+    runnerCancels: (id) => `${p}:runner:${id}:cancels`,
     task: (id) => `${p}:task:${id}`,
     taskEvents: (id) => `${p}:task:${id}:events`,
     taskPrefix: `${p}:task:`,

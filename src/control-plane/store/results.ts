@@ -14,9 +14,15 @@ export type RecordResultStatus = 'recorded' | 'duplicate' | 'stale' | 'not_found
 // runner id, lease token, final state, outcome JSON, now, done channel, outcome kind.
 // The token must be the task's current one, whether its lease is live or lapsed; a lapsed lease
 // the sweeper requeued but nobody re-leased yet still counts (the id leaves the ready list).
+// A cancelled task keeps its `cancelled` result whatever the run reports later (any token: the
+// run may belong to an older delivery); a run that stopped as cancelled is noted as confirmed.
 const RECORD = new LuaScript(`${TASK_EVENT_LUA}${STATS_LUA}
 local f = redis.call('HMGET', KEYS[1], 'runnerId', 'state', 'leaseToken', 'createdAt')
 if f[1] ~= ARGV[2] then return 'not_found' end
+if f[2] == 'cancelled' then
+  if ARGV[8] == 'cancelled' then taskEvent(KEYS[1], ARGV[6], 'cancel.confirmed') else taskEvent(KEYS[1], ARGV[6], 'result.duplicate') end
+  return 'duplicate'
+end
 if f[2] == 'succeeded' or f[2] == 'failed' then
   taskEvent(KEYS[1], ARGV[6], 'result.duplicate')
   return 'duplicate'

@@ -7,7 +7,7 @@
  * tests call it directly to hand a runner a forged or tampered JWS.
  */
 import type { Redis } from 'ioredis';
-import { taskOutcomeSchema, taskStateSchema, type TaskOutcome, type TaskState } from '../../contracts/task.js';
+import { FINAL_TASK_STATES, taskOutcomeSchema, taskStateSchema, type TaskOutcome, type TaskState } from '../../contracts/task.js';
 import type { TaskView } from '../../contracts/tasks-api.js';
 import type { UnsignedTaskClaims } from '../../crypto/task-signature.js';
 import { accessKeySpace } from './access-key-space.js';
@@ -44,7 +44,7 @@ export interface TaskRecord extends TaskView {
 // lease token stays valid until a new delivery replaces it).
 const ENQUEUE = new LuaScript(`${TASK_EVENT_LUA}
 local state = redis.call('HGET', KEYS[1], 'state')
-if state == 'succeeded' or state == 'failed' then return 'final' end
+if state == 'succeeded' or state == 'failed' or state == 'cancelled' then return 'final' end
 local owner = redis.call('HGET', KEYS[1], 'runnerId')
 if owner and owner ~= ARGV[2] then return 'other_runner' end
 redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[7])
@@ -178,5 +178,5 @@ export function toTaskView(t: TaskRecord): TaskView {
 }
 
 export function isFinal(state: TaskState): boolean {
-  return state === 'succeeded' || state === 'failed';
+  return FINAL_TASK_STATES.includes(state);
 }

@@ -23,7 +23,7 @@ export function statusBadge(runner) {
   return badge(status, STATUS_LABELS[status], 'runner-status');
 }
 
-const STATE_LABELS = { queued: 'Queued', leased: 'Running', succeeded: 'Succeeded', failed: 'Failed' };
+const STATE_LABELS = { queued: 'Queued', leased: 'Running', succeeded: 'Succeeded', failed: 'Failed', cancelled: 'Cancelled' };
 
 export function taskStateBadge(task) {
   const known = Object.hasOwn(STATE_LABELS, task.state);
