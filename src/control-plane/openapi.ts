@@ -11,6 +11,7 @@ import { jsonSchemaTransform, type FastifyPluginAsyncZod } from 'fastify-type-pr
 import { z } from 'zod';
 import { PACKAGE_VERSION } from '../version.js';
 import { API_KEY_HEADER, APP_KEY_HEADER } from './auth/keys.js';
+import { withErrors } from './schema-compilers.js';
 
 export const OPENAPI_PATH = '/api/openapi.json';
 
@@ -54,6 +55,6 @@ const openApiDocumentSchema = z.looseObject({ openapi: z.string(), info: z.loose
 /** `GET /api/openapi.json`. */
 export const openApiRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(OPENAPI_PATH, {
-    schema: { summary: 'This document', security: SECURITY.none, response: { 200: openApiDocumentSchema } },
+    schema: { summary: 'This document', security: SECURITY.none, response: withErrors({ 200: openApiDocumentSchema }) },
   }, async () => openApiDocumentSchema.parse(app.swagger()));
 };
