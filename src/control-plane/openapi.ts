@@ -7,7 +7,7 @@
  */
 import fastifySwagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject, type FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PACKAGE_VERSION } from '../version.js';
 import { API_KEY_HEADER, APP_KEY_HEADER } from './auth/keys.js';
@@ -47,6 +47,8 @@ export function registerOpenApi(app: FastifyInstance): void {
       },
     },
     transform: jsonSchemaTransform,
+    // Schemas registered with an id (the error envelope) become components, cited by $ref.
+    transformObject: jsonSchemaTransformObject,
   });
 }
 

@@ -18,6 +18,7 @@ import type { FastifySchemaCompiler } from 'fastify';
 import { serializerCompiler as zodSerializerCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorBodySchema } from '../contracts/task.js';
+import { ERROR_CODES, type ErrorCode } from '../errors/codes.js';
 import { invalidRequest } from './http-errors.js';
 
 /** The name an error message gives each part of a request (as the handlers' own parsing did). */
@@ -35,8 +36,13 @@ export const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, ht
 
 export const serializerCompiler = zodSerializerCompiler;
 
-/** The error envelope every failure answers with (`ParError.toBody()`). */
-export const errorResponseSchema = errorBodySchema.describe('Every error: a stable code (docs/errors.md), a message naming the field or resource, and whether retrying may help');
+/**
+ * The error envelope every failure answers with (`ParError.toBody()`): one `ErrorBody` component
+ * of the OpenAPI document (registered by id), listing every registered code.
+ */
+export const errorResponseSchema = errorBodySchema.extend({
+  code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
+}).meta({ id: 'ErrorBody', description: 'Every error: a stable code (docs/errors.md), a message naming the field or resource, and whether retrying may help' });
 
 /** A route's success response schemas plus the error envelope for every 4xx and 5xx. */
 export function withErrors<R extends Record<number, z.ZodType>>(responses: R): R & { '4xx': typeof errorResponseSchema; '5xx': typeof errorResponseSchema } {
