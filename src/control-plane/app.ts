@@ -1,8 +1,11 @@
 /**
  * The control plane's HTTP app, without a port: tests drive it with `inject()`, server.ts listens.
- * Each route group is an encapsulated plugin; errors are mapped centrally (http-errors.ts).
+ * Each route group is an encapsulated plugin declaring its routes with zod schemas (validated and
+ * serialised by schema-compilers.ts, documented at /api/openapi.json by openapi.ts); errors are
+ * mapped centrally (http-errors.ts).
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ControlPlaneDeps } from './deps.js';
 import { frameworkErrors, installErrorHandling } from './http-errors.js';
 import { DEFAULT_BODY_LIMIT, installInputLimits } from './input-limits.js';
@@ -23,6 +26,8 @@ import { keyRotationRoutes } from './routes/key-rotation.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { runnerStatsRoutes } from './routes/runner-stats.js';
 import { taskCancelRoutes } from './routes/task-cancel.js';
+import { openApiRoutes, registerOpenApi } from './openapi.js';
+import { serializerCompiler, validatorCompiler } from './schema-compilers.js';
 
 export type ControlPlaneApp = FastifyInstance;
 
@@ -40,6 +45,8 @@ export function buildApp(deps: ControlPlaneDeps): ControlPlaneApp {
   // Typed as Fastify's base logger so the app and its plugins share the default generics.
   const loggerInstance: FastifyBaseLogger = deps.logger;
   const app = Fastify({ loggerInstance, bodyLimit: DEFAULT_BODY_LIMIT, frameworkErrors });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   const routes: RouteEntry[] = [];
   routeTables.set(app, routes);
   app.addHook('onRoute', (route) => {
@@ -52,26 +59,30 @@ export function buildApp(deps: ControlPlaneDeps): ControlPlaneApp {
   app.addHook('preClose', async () => {
     await deps.wakeups.close();
   });
-  void app.register(healthRoutes(deps));
-  void app.register(webRoutes(deps));
-  void app.register(controlPlaneKeysRoutes(deps));
-  void app.register(runnerRoutes(deps));
-  void app.register(taskRoutes(deps));
-  void app.register(runnerTaskRoutes(deps));
+  // Before the routes: it collects them (onRoute) into the OpenAPI document.
+  registerOpenApi(app);
+  const routesApp = app.withTypeProvider<ZodTypeProvider>();
+  void routesApp.register(openApiRoutes);
+  void routesApp.register(healthRoutes(deps));
+  void routesApp.register(webRoutes(deps));
+  void routesApp.register(controlPlaneKeysRoutes(deps));
+  void routesApp.register(runnerRoutes(deps));
+  void routesApp.register(taskRoutes(deps));
+  void routesApp.register(runnerTaskRoutes(deps));
   // access control, keys, connections (issue 4, A)
-  void app.register(meRoutes(deps));
-  void app.register(userRoutes(deps));
-  void app.register(keyRoutes(deps));
-  void app.register(grantRoutes(deps));
-  void app.register(connectionRoutes(deps));
-  void app.register(runnerCreateRoutes(deps));
-  void app.register(runnerHealthRoutes(deps));
+  void routesApp.register(meRoutes(deps));
+  void routesApp.register(userRoutes(deps));
+  void routesApp.register(keyRoutes(deps));
+  void routesApp.register(grantRoutes(deps));
+  void routesApp.register(connectionRoutes(deps));
+  void routesApp.register(runnerCreateRoutes(deps));
+  void routesApp.register(runnerHealthRoutes(deps));
   // key rotation (issue 7)
-  void app.register(keyRotationRoutes(deps));
+  void routesApp.register(keyRotationRoutes(deps));
   // production shape (issue 11): Prometheus metrics, runner stats for the page's charts
-  void app.register(metricsRoutes(deps));
-  void app.register(runnerStatsRoutes(deps));
+  void routesApp.register(metricsRoutes(deps));
+  void routesApp.register(runnerStatsRoutes(deps));
   // task cancellation (issue 11)
-  void app.register(taskCancelRoutes(deps));
+  void routesApp.register(taskCancelRoutes(deps));
   return app;
 }

@@ -1,12 +1,14 @@
 /**
  * One error shape for every HTTP error: `{code, message, retryable}` from a ParError. Validation
- * failures name the offending field; unexpected errors become PAR_ERR_INTERNAL (logged, never
+ * failures (route schemas: schema-compilers.ts) name the offending field; unexpected errors,
+ * including a response that does not match its schema, become PAR_ERR_INTERNAL (logged, never
  * echoed with internals).
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ParError, isParError } from '../errors/par-error.js';
 
+/** A zod failure as the 400 PAR_ERR_REQUEST_INVALID naming the field (`where` when the whole value is wrong). */
 export function invalidRequest(error: z.ZodError, where: string): ParError {
   const issue = error.issues[0];
   // An unknown field is named by its own path (`connection`, `settings.x`), not its parent's.
@@ -16,13 +18,6 @@ export function invalidRequest(error: z.ZodError, where: string): ParError {
   }
   const field = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : where;
   return new ParError('PAR_ERR_REQUEST_INVALID', `${field}: ${issue?.message ?? 'invalid'}`);
-}
-
-/** Parses request input; a failure is a 400 PAR_ERR_REQUEST_INVALID naming the field. */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'params'): z.output<S> {
-  const result = schema.safeParse(value);
-  if (!result.success) throw invalidRequest(result.error, where);
-  return result.data;
 }
 
 function toHttpError(error: unknown): { status: number; error: ParError } {

@@ -1,5 +1,6 @@
 /**
- * Limits on everything a request hands the control plane, checked before any handler runs, so
+ * Limits on everything a request hands the control plane, checked before any route schema
+ * validates the input (a `preValidation` hook, ahead of every route's own guard) so
  * hostile input is a 4xx and never a stack overflow or a Redis type error answered 500:
  *
  *  - body size: Fastify's `bodyLimit` (1 MiB; a route may set its own, e.g. results);
@@ -45,7 +46,7 @@ export function refuseTooDeep(body: unknown, where = 'body'): void {
 }
 
 export function installInputLimits(app: FastifyInstance): void {
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preValidation', async (request) => {
     const params = request.params as Record<string, unknown> | undefined;
     if (params && typeof params === 'object' && (request.routeOptions.url ?? '').startsWith('/api/')) {
       for (const [name, value] of Object.entries(params)) {

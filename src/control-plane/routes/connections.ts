@@ -7,15 +7,18 @@
  * (an http connection with credentials and no baseUrl, a path leaving the config dir) is 400
  * PAR_ERR_REQUEST_INVALID; deleting a connection that queued or running tasks use is refused (409).
  */
-import type { FastifyPluginAsync } from 'fastify';
-import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
-  ADMIN_API, createConnectionRequestSchema, listConnectionsQuerySchema, updateConnectionRequestSchema, type ConnectionView,
+  ADMIN_API, connectionViewSchema, connectionsResponseSchema, createConnectionRequestSchema, listConnectionsQuerySchema,
+  updateConnectionRequestSchema,
 } from '../../contracts/admin-api.js';
 import { ParError } from '../../errors/par-error.js';
-import { requireCaller, requireRunnerAccess, type Caller } from '../auth/access.js';
+import { requireRunnerAccess, type Caller } from '../auth/access.js';
+import { callerGuard } from '../auth/guards.js';
 import type { ControlPlaneDeps } from '../deps.js';
-import { parseInput } from '../http-errors.js';
+import { SECURITY } from '../openapi.js';
+import { idParamsSchema } from './params.js';
+import { noContentSchema, withErrors } from '../schema-compilers.js';
 import { accessToCreate, checkConnectionShape, reaimedFields } from '../connection-rules.js';
 import { refuseSecrets } from '../secret-guard.js';
 import {
@@ -26,9 +29,7 @@ import { atLeast, effectiveAccess } from '../store/grants.js';
 import { listRunners } from '../store/runners.js';
 import { activeTasksUsing } from '../store/task-index.js';
 
-const idParamsSchema = z.object({ id: z.string().min(1) });
-
-export function connectionRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
+export function connectionRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
   const { redis, ks } = deps;
 
   /** The connection when the caller has `needed` on its runner; 404 when it cannot view it. */
@@ -44,11 +45,18 @@ export function connectionRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
     return connection;
   };
 
+  const reader = callerGuard(deps, SCOPES.connectionsRead);
+  // A body carrying a secret is refused before anything else is looked at.
+  const writer = callerGuard(deps, SCOPES.connectionsWrite, (_caller, request) => refuseSecrets(request.body));
+  const tags = ['connections'];
+
   return async (app) => {
-    app.post(ADMIN_API.connections, async (request, reply) => {
-      const caller = await requireCaller(deps, request.headers, SCOPES.connectionsWrite);
-      refuseSecrets(request.body);
-      const body = parseInput(createConnectionRequestSchema, request.body ?? {}, 'body');
+    app.post(ADMIN_API.connections, {
+      schema: { tags, summary: 'Create a connection on a runner', security: SECURITY.appKey, body: createConnectionRequestSchema, response: withErrors({ 201: connectionViewSchema }) },
+      preValidation: writer.preValidation,
+    }, async (request, reply) => {
+      const caller = writer.of(request);
+      const { body } = request;
       const shape = { integration: body.integration, settings: body.settings, credentialPath: body.credentialPath };
       checkConnectionShape(shape);
       const { runner } = await requireRunnerAccess(deps, caller, body.runnerId, accessToCreate(shape));
@@ -62,9 +70,12 @@ export function connectionRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
       return reply.status(201).send(toConnectionView(created));
     });
 
-    app.get(ADMIN_API.connections, async (request): Promise<{ connections: ConnectionView[] }> => {
-      const caller = await requireCaller(deps, request.headers, SCOPES.connectionsRead);
-      const { runnerId } = parseInput(listConnectionsQuerySchema, request.query, 'query');
+    app.get(ADMIN_API.connections, {
+      schema: { tags, summary: 'List the connections the caller may view', security: SECURITY.appKey, querystring: listConnectionsQuerySchema, response: withErrors({ 200: connectionsResponseSchema }) },
+      preValidation: reader.preValidation,
+    }, async (request) => {
+      const caller = reader.of(request);
+      const { runnerId } = request.query;
       let runnerIds: string[];
       if (runnerId !== undefined) {
         runnerIds = [(await requireRunnerAccess(deps, caller, runnerId, 'viewer')).runner.id];
@@ -76,17 +87,21 @@ export function connectionRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
       return { connections: (await listConnections(redis, ks, caller.orgId, runnerIds)).map(toConnectionView) };
     });
 
-    app.get(`${ADMIN_API.connections}/:id`, async (request): Promise<ConnectionView> => {
-      const caller = await requireCaller(deps, request.headers, SCOPES.connectionsRead);
-      const { id } = parseInput(idParamsSchema, request.params, 'params');
+    app.get(`${ADMIN_API.connections}/:id`, {
+      schema: { tags, summary: 'Read a connection', security: SECURITY.appKey, params: idParamsSchema, response: withErrors({ 200: connectionViewSchema }) },
+      preValidation: reader.preValidation,
+    }, async (request) => {
+      const caller = reader.of(request);
+      const { id } = request.params;
       return toConnectionView(await load(caller, id, 'viewer'));
     });
 
-    app.patch(`${ADMIN_API.connections}/:id`, async (request): Promise<ConnectionView> => {
-      const caller = await requireCaller(deps, request.headers, SCOPES.connectionsWrite);
-      refuseSecrets(request.body);
-      const { id } = parseInput(idParamsSchema, request.params, 'params');
-      const body = parseInput(updateConnectionRequestSchema, request.body ?? {}, 'body');
+    app.patch(`${ADMIN_API.connections}/:id`, {
+      schema: { tags, summary: 'Change a connection (re-aiming it needs editor)', security: SECURITY.appKey, params: idParamsSchema, body: updateConnectionRequestSchema, response: withErrors({ 200: connectionViewSchema }) },
+      preValidation: writer.preValidation,
+    }, async (request) => {
+      const caller = writer.of(request);
+      const { params: { id }, body } = request;
       const current = await load(caller, id, 'viewer');
       const next = {
         integration: current.integration,
@@ -106,9 +121,12 @@ export function connectionRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
       return toConnectionView(updated);
     });
 
-    app.delete(`${ADMIN_API.connections}/:id`, async (request, reply) => {
-      const caller = await requireCaller(deps, request.headers, SCOPES.connectionsWrite);
-      const { id } = parseInput(idParamsSchema, request.params, 'params');
+    app.delete(`${ADMIN_API.connections}/:id`, {
+      schema: { tags, summary: 'Delete a connection no queued or running task uses', security: SECURITY.appKey, params: idParamsSchema, response: withErrors({ 204: noContentSchema }) },
+      preValidation: writer.preValidation,
+    }, async (request, reply) => {
+      const caller = writer.of(request);
+      const { id } = request.params;
       const connection = await load(caller, id, 'contributor');
       const tasks = await activeTasksUsing(redis, ks, connection.id);
       if (tasks.length > 0) throw new ParError('PAR_ERR_CONNECTION_IN_USE', `connection ${connection.name} is used by queued or running tasks ${tasks.join(', ')}`);

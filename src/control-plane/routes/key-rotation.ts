@@ -9,21 +9,24 @@
  *   the body carries the new public key and a proof signed by the new key naming this runner, the
  *   key it replaces and a one-time id.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { calculateJwkThumbprint, decodeProtectedHeader, jwtVerify, errors as joseErrors, type JWK } from 'jose';
 import {
   IDENTITY_PROOF_TTL_S,
   IDENTITY_PROOF_TYP,
   KEY_ROTATION_API,
+  keyAnswerSchema,
   rotateIdentityRequestSchema,
-  type KeyAnswer,
-  type RotateIdentityResponse,
+  rotateIdentityResponseSchema,
 } from '../../contracts/control-plane-keys.js';
 import { RUNNER_TOKEN_AUDIENCE } from '../../contracts/runner-api.js';
 import { SIGNING_ALG, importSigningKey, publicPart } from '../../crypto/keys.js';
 import { ParError } from '../../errors/par-error.js';
+import { runnerGuard } from '../auth/guards.js';
 import type { ControlPlaneDeps } from '../deps.js';
-import { parseInput } from '../http-errors.js';
+import { SECURITY } from '../openapi.js';
+import { guard } from '../route-guard.js';
+import { withErrors } from '../schema-compilers.js';
 import { rotateRunnerKey } from '../store/runner-identity.js';
 import { keyAnswer, readKeyRing } from '../store/signing-key.js';
 
@@ -31,17 +34,26 @@ function invalid(reason: string): ParError {
   return new ParError('PAR_ERR_IDENTITY_ROTATION_INVALID', reason);
 }
 
-export function keyRotationRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
+export function keyRotationRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
+  const runnerOnly = runnerGuard(deps);
+  const currentKeyRunner = guard(async (request) => {
+    const runner = await deps.runnerAuth.authenticate(request.headers.authorization);
+    if (runner.keyUsed === 'previous') throw invalid('signed with the previous identity key: only the current key may rotate it');
+    return runner;
+  });
+  const tags = ['runner'];
   return async (app) => {
-    app.get(KEY_ROTATION_API.runnerKeys, async (request): Promise<KeyAnswer> => {
-      await deps.runnerAuth.authenticate(request.headers.authorization);
-      return keyAnswer(await readKeyRing(deps.redis, deps.ks, deps.now()), deps.now());
-    });
+    app.get(KEY_ROTATION_API.runnerKeys, {
+      schema: { tags, summary: 'The task-signing key chain', security: SECURITY.runner, response: withErrors({ 200: keyAnswerSchema }) },
+      preValidation: runnerOnly.preValidation,
+    }, async () => keyAnswer(await readKeyRing(deps.redis, deps.ks, deps.now()), deps.now()));
 
-    app.post(KEY_ROTATION_API.rotateIdentity, async (request): Promise<RotateIdentityResponse> => {
-      const runner = await deps.runnerAuth.authenticate(request.headers.authorization);
-      if (runner.keyUsed === 'previous') throw invalid('signed with the previous identity key: only the current key may rotate it');
-      const body = parseInput(rotateIdentityRequestSchema, request.body ?? {}, 'body');
+    app.post(KEY_ROTATION_API.rotateIdentity, {
+      schema: { tags, summary: "Replace the runner's identity key (token signed with the current key)", security: SECURITY.runner, body: rotateIdentityRequestSchema, response: withErrors({ 200: rotateIdentityResponseSchema }) },
+      preValidation: currentKeyRunner.preValidation,
+    }, async (request) => {
+      const runner = currentKeyRunner.of(request);
+      const { body } = request;
       if (body.publicKey['d'] !== undefined) throw invalid('publicKey carries a private part');
       if (body.publicKey.kty !== 'OKP' || body.publicKey['crv'] !== 'Ed25519') throw invalid('publicKey must be an Ed25519 key');
       const newJwk = publicPart(body.publicKey as JWK);

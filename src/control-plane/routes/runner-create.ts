@@ -10,26 +10,28 @@
  * which is what the person pasting them could reach too.
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
-  createRunnerRequestSchema,
+  createRunnerRequestSchema, createRunnerResponseSchema, enrollmentTokenResponseSchema,
   type CreateRunnerResponse, type EnrollmentTokenResponse, type EnrollmentTokenView,
 } from '../../contracts/admin-api.js';
 import { TASKS_API } from '../../contracts/tasks-api.js';
-import { tokenEnrollRequestSchema, type EnrollResponse } from '../../contracts/runner-api.js';
+import type { EnrollResponse, tokenEnrollRequestSchema } from '../../contracts/runner-api.js';
+import type { z } from 'zod';
 import { ParError } from '../../errors/par-error.js';
-import { canCreate, requireCaller, requireRunnerAccess, type Caller } from '../auth/access.js';
+import { canCreate, requireRunnerAccess, type Caller } from '../auth/access.js';
+import { callerGuard } from '../auth/guards.js';
 import type { ControlPlaneDeps } from '../deps.js';
-import { parseInput } from '../http-errors.js';
+import { SECURITY } from '../openapi.js';
+import { withErrors } from '../schema-compilers.js';
+import { idParamsSchema } from './params.js';
 import { buildInstallSnippets } from '../snippets.js';
 import { SCOPES } from '../store/credentials.js';
 import { createPendingRunner, enrollWithToken, reissueEnrollmentToken, type IssuedToken } from '../store/enrollment-tokens.js';
 import { grantField } from '../store/grants.js';
 import { toView, type RunnerRecord } from '../store/runners.js';
 import type { JWK } from 'jose';
-
-const idParamsSchema = z.object({ id: z.string().min(1) });
 
 const BEARER = /^Bearer\s+(\S+)$/i;
 
@@ -38,7 +40,7 @@ const BEARER = /^Bearer\s+(\S+)$/i;
  * a body or URL) on a request without an API key. Anything presented that way is judged as a
  * token, so a mangled one is answered "unknown token" rather than "API key missing".
  */
-export function enrollmentTokenFrom(request: FastifyRequest): string | undefined {
+export function enrollmentTokenFrom(request: Pick<FastifyRequest, 'headers'>): string | undefined {
   if (request.headers['dd-api-key']) return undefined;
   return BEARER.exec(request.headers.authorization ?? '')?.[1];
 }
@@ -67,16 +69,17 @@ function enrollmentView(deps: ControlPlaneDeps, request: FastifyRequest, runner:
 
 /**
  * Token enrollment: the token alone authorises it (no API or app key), and decides which runner
- * enrolls. Called by the enroll route of routes/runners.ts when the request carries a token.
+ * enrolls. Called by the enroll route of routes/runners.ts when the request carries a token, with
+ * the body its schema (tokenEnrollRequestSchema) parsed.
  */
 export async function handleTokenEnrollment(
   deps: ControlPlaneDeps,
   request: FastifyRequest,
   reply: FastifyReply,
   token: string,
+  body: z.output<typeof tokenEnrollRequestSchema>,
   checkPublicKey: (jwk: Record<string, unknown>) => Promise<JWK>,
 ): Promise<FastifyReply> {
-  const body = parseInput(tokenEnrollRequestSchema, request.body ?? {}, 'body');
   const publicKey = await checkPublicKey(body.publicKey);
   const runner = await enrollWithToken(deps.redis, deps.ks, { token, publicKey, version: body.version, allowlist: body.allowlist, now: deps.now() });
   // A cached "unknown" is never kept, but drop anything stale for this id all the same.
@@ -89,12 +92,19 @@ export async function handleTokenEnrollment(
   return reply.status(201).send(response);
 }
 
-export function runnerCreateRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
+export function runnerCreateRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
+  const creator = callerGuard(deps, SCOPES.runnerWrite, (caller) => {
+    if (!canCreate(caller)) throw new ParError('PAR_ERR_AUTH_FORBIDDEN', 'creating a runner needs the admin or standard org role');
+  });
+  const writer = callerGuard(deps, SCOPES.runnerWrite);
+  const tags = ['runners'];
   return async (app) => {
-    app.post(TASKS_API.runners, async (request, reply) => {
-      const caller = await requireCaller(deps, request.headers, SCOPES.runnerWrite);
-      if (!canCreate(caller)) throw new ParError('PAR_ERR_AUTH_FORBIDDEN', 'creating a runner needs the admin or standard org role');
-      const body = parseInput(createRunnerRequestSchema, request.body ?? {}, 'body');
+    app.post(TASKS_API.runners, {
+      schema: { tags, summary: 'Create a runner and a one-time enrollment token with install snippets', security: SECURITY.appKey, body: createRunnerRequestSchema, response: withErrors({ 201: createRunnerResponseSchema }) },
+      preValidation: creator.preValidation,
+    }, async (request, reply) => {
+      const caller = creator.of(request);
+      const { body } = request;
       const { runner, token } = await createPendingRunner(deps.redis, deps.ks, {
         id: randomUUID(),
         orgId: caller.orgId,
@@ -113,9 +123,12 @@ export function runnerCreateRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
       return reply.status(201).send(response);
     });
 
-    app.post(`${TASKS_API.runners}/:id/enrollment-token`, async (request, reply) => {
-      const caller = await requireCaller(deps, request.headers, SCOPES.runnerWrite);
-      const { id } = parseInput(idParamsSchema, request.params, 'params');
+    app.post(`${TASKS_API.runners}/:id/enrollment-token`, {
+      schema: { tags, summary: 'A new enrollment token for a runner that never enrolled (editor)', security: SECURITY.appKey, params: idParamsSchema, response: withErrors({ 201: enrollmentTokenResponseSchema }) },
+      preValidation: writer.preValidation,
+    }, async (request, reply) => {
+      const caller = writer.of(request);
+      const { id } = request.params;
       const { runner } = await requireRunnerAccess(deps, caller, id, 'editor');
       const token = await reissueEnrollmentToken(deps.redis, deps.ks, {
         runnerId: runner.id, orgId: runner.orgId, creatorPrincipal: principalOf(caller), now: deps.now(), tokenTtlMs: deps.config.enrollmentTokenTtlMs,

@@ -2,10 +2,12 @@
  * `POST /api/v1/runner/health` (runner JWT): the runner's periodic health check. Stored per runner
  * with the time it arrived; the runner list derives `ready` / `unhealthy` / `offline` from it.
  */
-import type { FastifyPluginAsync } from 'fastify';
-import { RUNNER_API, healthReportSchema, type HealthResponse } from '../../contracts/runner-api.js';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { RUNNER_API, healthReportSchema, healthResponseSchema } from '../../contracts/runner-api.js';
+import { runnerGuard } from '../auth/guards.js';
 import type { ControlPlaneDeps } from '../deps.js';
-import { parseInput } from '../http-errors.js';
+import { SECURITY } from '../openapi.js';
+import { withErrors } from '../schema-compilers.js';
 import { recordHealth, type StatusSettings } from '../store/runner-health.js';
 
 /** What `withStatus` (store/runner-health.ts) needs to add `status` and `health` to runner views, now. */
@@ -13,13 +15,17 @@ export function statusSettings(deps: ControlPlaneDeps): StatusSettings {
   return { redis: deps.redis, ks: deps.ks, now: deps.now(), offlineAfterMs: deps.config.runnerOfflineAfterMs };
 }
 
-export function runnerHealthRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
+export function runnerHealthRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
   // Checks arrive every few seconds: log only when a runner's health flips, not every check.
   const lastHealthy = new Map<string, boolean>();
+  const runnerOnly = runnerGuard(deps);
   return async (app) => {
-    app.post(RUNNER_API.health, async (request): Promise<HealthResponse> => {
-      const runner = await deps.runnerAuth.authenticate(request.headers.authorization);
-      const report = parseInput(healthReportSchema, request.body ?? {}, 'body');
+    app.post(RUNNER_API.health, {
+      schema: { tags: ['runner'], summary: "The runner's periodic health check", security: SECURITY.runner, body: healthReportSchema, response: withErrors({ 200: healthResponseSchema }) },
+      preValidation: runnerOnly.preValidation,
+    }, async (request) => {
+      const runner = runnerOnly.of(request);
+      const report = request.body;
       const receivedAt = deps.now();
       const health = await recordHealth(deps.redis, deps.ks, runner.runnerId, report, receivedAt);
       if (lastHealthy.get(runner.runnerId) !== health.healthy) {

@@ -2,33 +2,36 @@
  * The runner API: long-poll dequeue, batch heartbeat, fenced result publication. Every call is
  * authenticated with the runner's request JWT.
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
-  RUNNER_API, dequeueRequestSchema, heartbeatRequestSchema, publishRequestSchema,
-  type DequeueResponse, type HeartbeatResponse, type PublishResponse,
+  RUNNER_API, dequeueRequestSchema, dequeueResponseSchema, heartbeatRequestSchema, heartbeatResponseSchema, publishRequestSchema,
+  publishResponseSchema,
 } from '../../contracts/runner-api.js';
 import { ParError } from '../../errors/par-error.js';
-import type { AuthenticatedRunner } from '../auth/runner-auth.js';
+import { runnerGuard } from '../auth/guards.js';
 import type { ControlPlaneDeps } from '../deps.js';
 import { dequeueForRunner } from '../dispatch.js';
-import { parseInput } from '../http-errors.js';
+import { SECURITY } from '../openapi.js';
+import { withErrors } from '../schema-compilers.js';
+import { idParamsSchema } from './params.js';
 import { abortOnClientGone } from './client-gone.js';
 import { heartbeatLeases } from '../store/leases.js';
 import { recordResult } from '../store/results.js';
 
-const idParamsSchema = z.object({ id: z.string().min(1) });
-
 /** Results carry action output (script output is capped at 10 MB on the worker). */
 const RESULT_BODY_LIMIT = 16 * 1024 * 1024;
 
-export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
-  const authenticate = (request: FastifyRequest): Promise<AuthenticatedRunner> => deps.runnerAuth.authenticate(request.headers.authorization);
+export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
+  const runnerOnly = runnerGuard(deps);
+  const tags = ['runner'];
 
   return async (app) => {
-    app.post(RUNNER_API.dequeue, async (request, reply): Promise<DequeueResponse> => {
-      const runner = await authenticate(request);
-      const { max, waitMs } = parseInput(dequeueRequestSchema, request.body ?? {}, 'body');
+    app.post(RUNNER_API.dequeue, {
+      schema: { tags, summary: 'Long-poll for ready tasks (leases them)', security: SECURITY.runner, body: dequeueRequestSchema, response: withErrors({ 200: dequeueResponseSchema }) },
+      preValidation: runnerOnly.preValidation,
+    }, async (request, reply) => {
+      const runner = runnerOnly.of(request);
+      const { max, waitMs } = request.body;
       const gone = abortOnClientGone(reply);
       try {
         const { tasks, cancelled } = await dequeueForRunner(deps, runner.runnerId, max, waitMs, gone.signal);
@@ -42,16 +45,22 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
       }
     });
 
-    app.post(RUNNER_API.heartbeat, async (request): Promise<HeartbeatResponse> => {
-      const runner = await authenticate(request);
-      const { leases } = parseInput(heartbeatRequestSchema, request.body ?? {}, 'body');
+    app.post(RUNNER_API.heartbeat, {
+      schema: { tags, summary: 'Extend the leases of running tasks', security: SECURITY.runner, body: heartbeatRequestSchema, response: withErrors({ 200: heartbeatResponseSchema }) },
+      preValidation: runnerOnly.preValidation,
+    }, async (request) => {
+      const runner = runnerOnly.of(request);
+      const { leases } = request.body;
       return heartbeatLeases(deps.redis, deps.ks, runner.runnerId, leases, deps.now(), deps.config.leaseMs);
     });
 
-    app.post('/api/v1/runner/tasks/:id/result', { bodyLimit: RESULT_BODY_LIMIT }, async (request): Promise<PublishResponse> => {
-      const runner = await authenticate(request);
-      const { id } = parseInput(idParamsSchema, request.params, 'params');
-      const { leaseToken, outcome } = parseInput(publishRequestSchema, request.body ?? {}, 'body');
+    app.post('/api/v1/runner/tasks/:id/result', {
+      bodyLimit: RESULT_BODY_LIMIT,
+      schema: { tags, summary: "Publish a task's final result (fenced by the lease token)", security: SECURITY.runner, params: idParamsSchema, body: publishRequestSchema, response: withErrors({ 200: publishResponseSchema }) },
+      preValidation: runnerOnly.preValidation,
+    }, async (request) => {
+      const runner = runnerOnly.of(request);
+      const { params: { id }, body: { leaseToken, outcome } } = request;
       const { status, submitToResultMs } = await recordResult(deps.redis, deps.ks, { taskId: id, runnerId: runner.runnerId, leaseToken, outcome, now: deps.now() });
       deps.metrics.resultReports.inc({ status });
       switch (status) {
@@ -59,9 +68,9 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
           deps.metrics.results.inc({ outcome: outcome.kind, code: outcome.error?.code ?? '' });
           if (submitToResultMs !== undefined) deps.metrics.submitToResult.observe(submitToResultMs / 1000);
           request.log.info({ taskId: id, kind: outcome.kind }, 'task result recorded');
-          return { status: 'recorded' };
+          return { status: 'recorded' as const };
         case 'duplicate':
-          return { status: 'duplicate' };
+          return { status: 'duplicate' as const };
         case 'stale':
           throw new ParError('PAR_ERR_LEASE_STALE', `task ${id}`);
         case 'not_found':

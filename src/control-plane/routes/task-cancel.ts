@@ -6,27 +6,35 @@
  * another final result is 409 PAR_ERR_TASK_FINISHED and unchanged; an unknown id, or a task on a
  * runner the caller cannot view, is 404.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { TASKS_API, type TaskView } from '../../contracts/tasks-api.js';
+import { TASKS_API, taskViewSchema } from '../../contracts/tasks-api.js';
 import { ParError } from '../../errors/par-error.js';
-import { requireCaller, requireRunnerAccess } from '../auth/access.js';
+import { requireRunnerAccess } from '../auth/access.js';
+import { callerGuard } from '../auth/guards.js';
 import type { ControlPlaneDeps } from '../deps.js';
-import { parseInput } from '../http-errors.js';
+import { SECURITY } from '../openapi.js';
+import { withErrors } from '../schema-compilers.js';
 import { SCOPES } from '../store/credentials.js';
 import { cancelTask } from '../store/task-cancel.js';
 import { getTask, toTaskView } from '../store/tasks.js';
+import { idParamsSchema } from './params.js';
 
-const idParamsSchema = z.object({ id: z.string().min(1) });
 /** No fields today; unknown ones are refused rather than ignored. */
 const cancelBodySchema = z.object({}).strict();
 
-export function taskCancelRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
+export function taskCancelRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
+  const canceller = callerGuard(deps, SCOPES.actionsRun);
   return async (app) => {
-    app.post(`${TASKS_API.submit}/:id/cancel`, async (request): Promise<TaskView> => {
-      const caller = await requireCaller(deps, request.headers, SCOPES.actionsRun);
-      const { id } = parseInput(idParamsSchema, request.params, 'params');
-      parseInput(cancelBodySchema, request.body ?? {}, 'body');
+    app.post(`${TASKS_API.submit}/:id/cancel`, {
+      schema: {
+        tags: ['tasks'], summary: 'Cancel a task (queued: never runs; running: its runner stops it)', security: SECURITY.appKey,
+        params: idParamsSchema, body: cancelBodySchema, response: withErrors({ 200: taskViewSchema }),
+      },
+      preValidation: canceller.preValidation,
+    }, async (request) => {
+      const caller = canceller.of(request);
+      const { id } = request.params;
       const task = await getTask(deps.redis, deps.ks, id);
       if (!task || task.orgId !== caller.orgId) throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
       try {

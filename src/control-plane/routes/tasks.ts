@@ -3,19 +3,22 @@
  * a connection must be on that runner), list a runner's recent tasks and read one back, optionally
  * waiting (pub/sub, not polling) until it has its final result (viewer on the runner).
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { TASKS_API, submitTaskRequestSchema, type TaskEvent, type TaskView } from '../../contracts/tasks-api.js';
+import { TASKS_API, submitTaskRequestSchema, taskEventsResponseSchema, taskViewSchema, type TaskView } from '../../contracts/tasks-api.js';
 import { ParError } from '../../errors/par-error.js';
-import { ADMIN_API, listTasksQuerySchema, type TasksResponse } from '../../contracts/admin-api.js';
-import { isOrgAdmin, requireCaller, requireRunnerAccess, type Caller } from '../auth/access.js';
+import { ADMIN_API, listTasksQuerySchema, tasksResponseSchema } from '../../contracts/admin-api.js';
+import { isOrgAdmin, requireRunnerAccess, type Caller } from '../auth/access.js';
+import { callerGuard } from '../auth/guards.js';
 import { getConnection, toConnectionRef } from '../store/connections.js';
 import type { ConnectionRef } from '../../contracts/task.js';
 import { effectiveAccess } from '../store/grants.js';
 import { getRunner, listRunners } from '../store/runners.js';
 import { listRunnerTasks } from '../store/task-index.js';
 import type { ControlPlaneDeps } from '../deps.js';
-import { parseInput } from '../http-errors.js';
+import { SECURITY } from '../openapi.js';
+import { withErrors } from '../schema-compilers.js';
+import { idParamsSchema } from './params.js';
 import { abortOnClientGone } from './client-gone.js';
 import { SCOPES, type Scope } from '../store/credentials.js';
 import { getTask, isFinal, toTaskView, type TaskRecord } from '../store/tasks.js';
@@ -35,13 +38,26 @@ function readIdempotencyKey(headers: Record<string, string | string[] | undefine
 
 export const MAX_TASK_WAIT_MS = 60_000;
 
-const idParamsSchema = z.object({ id: z.string().min(1) });
-const getQuerySchema = z.object({ wait: z.coerce.number().int().min(0).max(MAX_TASK_WAIT_MS).default(0) });
+const getQuerySchema = z.object({
+  wait: z.coerce.number().int().min(0).max(MAX_TASK_WAIT_MS).default(0).describe('wait up to this many ms for the final result'),
+});
+/**
+ * Documents the header; its rules are checked by readIdempotencyKey after the body and the
+ * caller's access (PAR_ERR_IDEMPOTENCY_KEY_INVALID), so the schema accepts any value. Loose: the
+ * other headers (keys) stay on the request.
+ */
+const submitHeadersSchema = z.looseObject({
+  [IDEMPOTENCY_KEY_HEADER]: z.unknown().optional().describe('optional; a retried submission with the same key returns the task the first one created (1-255 of A-Z a-z 0-9 . _ ~ : + / = -)'),
+});
 
 /** Reading tasks: the historical `actions_run`, or the runner read scope. */
 const READ_SCOPES: readonly Scope[] = [SCOPES.actionsRun, SCOPES.runnerRead];
 
-export function taskRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
+export function taskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
+  const submitter = callerGuard(deps, SCOPES.actionsRun);
+  const reader = callerGuard(deps, READ_SCOPES);
+  const tags = ['tasks'];
+
   /** The task when the caller may view its runner (org admins also see tasks of deleted runners). */
   const loadVisibleTask = async (caller: Caller, id: string): Promise<TaskRecord> => {
     const task = await getTask(deps.redis, deps.ks, id);
@@ -56,9 +72,15 @@ export function taskRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
   };
 
   return async (app) => {
-    app.post(TASKS_API.submit, async (request, reply) => {
-      const caller = await requireCaller(deps, request.headers, SCOPES.actionsRun);
-      const body = parseInput(submitTaskRequestSchema, request.body ?? {}, 'body');
+    app.post(TASKS_API.submit, {
+      schema: {
+        tags, summary: 'Submit a task for a runner (201; 200 when an Idempotency-Key replays an earlier one)', security: SECURITY.appKey,
+        headers: submitHeadersSchema, body: submitTaskRequestSchema, response: withErrors({ 200: taskViewSchema, 201: taskViewSchema }),
+      },
+      preValidation: submitter.preValidation,
+    }, async (request, reply) => {
+      const caller = submitter.of(request);
+      const { body } = request;
       // Running an action on a runner, through one of its connections or not, is contributor work.
       const { runner } = await requireRunnerAccess(deps, caller, body.runner, 'contributor');
       let connection: ConnectionRef | undefined;
@@ -79,9 +101,12 @@ export function taskRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
       return reply.status(replayed ? 200 : 201).send(view);
     });
 
-    app.get(ADMIN_API.tasks, async (request): Promise<TasksResponse> => {
-      const caller = await requireCaller(deps, request.headers, READ_SCOPES);
-      const query = parseInput(listTasksQuerySchema, request.query, 'query');
+    app.get(ADMIN_API.tasks, {
+      schema: { tags, summary: "Recent tasks of the runners the caller may view, newest first", security: SECURITY.appKey, querystring: listTasksQuerySchema, response: withErrors({ 200: tasksResponseSchema }) },
+      preValidation: reader.preValidation,
+    }, async (request) => {
+      const caller = reader.of(request);
+      const { query } = request;
       let runnerIds: string[];
       if (query.runnerId !== undefined) {
         runnerIds = [(await requireRunnerAccess(deps, caller, query.runnerId, 'viewer')).runner.id];
@@ -94,17 +119,22 @@ export function taskRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
       return { tasks: tasks.map(toTaskView) };
     });
 
-    app.get(`${TASKS_API.submit}/:id/events`, async (request): Promise<{ events: TaskEvent[] }> => {
-      const caller = await requireCaller(deps, request.headers, READ_SCOPES);
-      const { id } = parseInput(idParamsSchema, request.params, 'params');
+    app.get(`${TASKS_API.submit}/:id/events`, {
+      schema: { tags, summary: "A task's history", security: SECURITY.appKey, params: idParamsSchema, response: withErrors({ 200: taskEventsResponseSchema }) },
+      preValidation: reader.preValidation,
+    }, async (request) => {
+      const caller = reader.of(request);
+      const { id } = request.params;
       await loadVisibleTask(caller, id);
       return { events: await getTaskEvents(deps.redis, deps.ks, id) };
     });
 
-    app.get(`${TASKS_API.submit}/:id`, async (request, reply): Promise<TaskView> => {
-      const caller = await requireCaller(deps, request.headers, READ_SCOPES);
-      const { id } = parseInput(idParamsSchema, request.params, 'params');
-      const { wait } = parseInput(getQuerySchema, request.query, 'query');
+    app.get(`${TASKS_API.submit}/:id`, {
+      schema: { tags, summary: 'Read a task, optionally waiting for its final result', security: SECURITY.appKey, params: idParamsSchema, querystring: getQuerySchema, response: withErrors({ 200: taskViewSchema }) },
+      preValidation: reader.preValidation,
+    }, async (request, reply) => {
+      const caller = reader.of(request);
+      const { params: { id }, query: { wait } } = request;
       await loadVisibleTask(caller, id); // access once; re-reads below only follow the state
       const load = async (): Promise<TaskRecord> => {
         const task = await getTask(deps.redis, deps.ks, id);

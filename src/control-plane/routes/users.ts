@@ -3,69 +3,79 @@
  * valid key of the org (to pick whom to grant); changing needs `user_access_manage` and the org
  * admin role.
  */
-import type { FastifyPluginAsync } from 'fastify';
-import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
-  ADMIN_API, createServiceAccountRequestSchema, createTeamRequestSchema, createUserRequestSchema, teamMembersRequestSchema,
+  ADMIN_API, createServiceAccountRequestSchema, createTeamRequestSchema, createUserRequestSchema, rolesResponseSchema,
+  serviceAccountViewSchema, serviceAccountsResponseSchema, teamMembersRequestSchema, teamViewSchema, teamsResponseSchema,
+  userViewSchema, usersResponseSchema,
 } from '../../contracts/admin-api.js';
-import { requireCaller, requireOrgAdmin, type Caller } from '../auth/access.js';
-import type { Headers } from '../auth/keys.js';
+import { requireOrgAdmin } from '../auth/access.js';
+import { callerGuard } from '../auth/guards.js';
 import type { ControlPlaneDeps } from '../deps.js';
-import { parseInput } from '../http-errors.js';
+import { SECURITY } from '../openapi.js';
+import { withErrors } from '../schema-compilers.js';
+import { idParamsSchema } from './params.js';
 import { SCOPES } from '../store/credentials.js';
 import {
   BUILT_IN_ROLES, addServiceAccount, addTeam, addUser, listServiceAccounts, listTeams, listUsers, setTeamMembers,
 } from '../store/principals.js';
 
-const idParamsSchema = z.object({ id: z.string().min(1) });
-
-export function userRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
+export function userRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
   const { redis, ks } = deps;
-  const manager = async (headers: Headers, what: string): Promise<Caller> => {
-    const caller = await requireCaller(deps, headers, SCOPES.userAccessManage);
-    requireOrgAdmin(caller, what);
-    return caller;
-  };
+  const manager = (what: string) => callerGuard(deps, SCOPES.userAccessManage, (caller) => requireOrgAdmin(caller, what));
+  const anyCaller = callerGuard(deps, []);
+  const userCreator = manager('creating users');
+  const teamCreator = manager('creating teams');
+  const teamChanger = manager('changing teams');
+  const serviceAccountCreator = manager('creating service accounts');
+  const tags = ['principals'];
   return async (app) => {
-    app.get(ADMIN_API.roles, async (request) => {
-      await requireCaller(deps, request.headers, []);
-      return { roles: BUILT_IN_ROLES };
+    app.get(ADMIN_API.roles, {
+      schema: { tags, summary: 'The built-in org roles', security: SECURITY.appKey, response: withErrors({ 200: rolesResponseSchema }) },
+      preValidation: anyCaller.preValidation,
+    }, async () => ({ roles: [...BUILT_IN_ROLES] }));
+
+    app.get(ADMIN_API.users, {
+      schema: { tags, summary: "The org's users", security: SECURITY.appKey, response: withErrors({ 200: usersResponseSchema }) },
+      preValidation: anyCaller.preValidation,
+    }, async (request) => ({ users: await listUsers(redis, ks, anyCaller.of(request).orgId) }));
+    app.post(ADMIN_API.users, {
+      schema: { tags, summary: 'Create a user (org admin)', security: SECURITY.appKey, body: createUserRequestSchema, response: withErrors({ 201: userViewSchema }) },
+      preValidation: userCreator.preValidation,
+    }, async (request, reply) => {
+      const caller = userCreator.of(request);
+      return reply.status(201).send(await addUser(redis, ks, caller.orgId, request.body, deps.now()));
     });
 
-    app.get(ADMIN_API.users, async (request) => {
-      const caller = await requireCaller(deps, request.headers, []);
-      return { users: await listUsers(redis, ks, caller.orgId) };
+    app.get(ADMIN_API.teams, {
+      schema: { tags, summary: "The org's teams", security: SECURITY.appKey, response: withErrors({ 200: teamsResponseSchema }) },
+      preValidation: anyCaller.preValidation,
+    }, async (request) => ({ teams: await listTeams(redis, ks, anyCaller.of(request).orgId) }));
+    app.post(ADMIN_API.teams, {
+      schema: { tags, summary: 'Create a team (org admin)', security: SECURITY.appKey, body: createTeamRequestSchema, response: withErrors({ 201: teamViewSchema }) },
+      preValidation: teamCreator.preValidation,
+    }, async (request, reply) => {
+      const caller = teamCreator.of(request);
+      return reply.status(201).send(await addTeam(redis, ks, caller.orgId, request.body, deps.now()));
     });
-    app.post(ADMIN_API.users, async (request, reply) => {
-      const caller = await manager(request.headers, 'creating users');
-      const body = parseInput(createUserRequestSchema, request.body ?? {}, 'body');
-      return reply.status(201).send(await addUser(redis, ks, caller.orgId, body, deps.now()));
-    });
-
-    app.get(ADMIN_API.teams, async (request) => {
-      const caller = await requireCaller(deps, request.headers, []);
-      return { teams: await listTeams(redis, ks, caller.orgId) };
-    });
-    app.post(ADMIN_API.teams, async (request, reply) => {
-      const caller = await manager(request.headers, 'creating teams');
-      const body = parseInput(createTeamRequestSchema, request.body ?? {}, 'body');
-      return reply.status(201).send(await addTeam(redis, ks, caller.orgId, body, deps.now()));
-    });
-    app.put(`${ADMIN_API.teams}/:id/members`, async (request) => {
-      const caller = await manager(request.headers, 'changing teams');
-      const { id } = parseInput(idParamsSchema, request.params, 'params');
-      const body = parseInput(teamMembersRequestSchema, request.body ?? {}, 'body');
-      return setTeamMembers(redis, ks, caller.orgId, id, body.members);
+    app.put(`${ADMIN_API.teams}/:id/members`, {
+      schema: { tags, summary: "Replace a team's members (org admin)", security: SECURITY.appKey, params: idParamsSchema, body: teamMembersRequestSchema, response: withErrors({ 200: teamViewSchema }) },
+      preValidation: teamChanger.preValidation,
+    }, async (request) => {
+      const caller = teamChanger.of(request);
+      return setTeamMembers(redis, ks, caller.orgId, request.params.id, request.body.members);
     });
 
-    app.get(ADMIN_API.serviceAccounts, async (request) => {
-      const caller = await requireCaller(deps, request.headers, []);
-      return { serviceAccounts: await listServiceAccounts(redis, ks, caller.orgId) };
-    });
-    app.post(ADMIN_API.serviceAccounts, async (request, reply) => {
-      const caller = await manager(request.headers, 'creating service accounts');
-      const body = parseInput(createServiceAccountRequestSchema, request.body ?? {}, 'body');
-      return reply.status(201).send(await addServiceAccount(redis, ks, caller.orgId, body, deps.now()));
+    app.get(ADMIN_API.serviceAccounts, {
+      schema: { tags, summary: "The org's service accounts", security: SECURITY.appKey, response: withErrors({ 200: serviceAccountsResponseSchema }) },
+      preValidation: anyCaller.preValidation,
+    }, async (request) => ({ serviceAccounts: await listServiceAccounts(redis, ks, anyCaller.of(request).orgId) }));
+    app.post(ADMIN_API.serviceAccounts, {
+      schema: { tags, summary: 'Create a service account (org admin)', security: SECURITY.appKey, body: createServiceAccountRequestSchema, response: withErrors({ 201: serviceAccountViewSchema }) },
+      preValidation: serviceAccountCreator.preValidation,
+    }, async (request, reply) => {
+      const caller = serviceAccountCreator.of(request);
+      return reply.status(201).send(await addServiceAccount(redis, ks, caller.orgId, request.body, deps.now()));
     });
   };
 }
