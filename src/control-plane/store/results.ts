@@ -4,37 +4,13 @@
 import type { Redis } from 'ioredis';
 import type { TaskOutcome } from '../../contracts/task.js';
 import type { KeySpace } from './key-space.js';
-import { LuaScript } from './lua-script.js';
-import { TASK_EVENT_LUA } from './task-events.js';
+import { runLuaScript } from '../../lib/redis-scripts.js';
 
 export type RecordResultStatus = 'recorded' | 'duplicate' | 'stale' | 'not_found';
 
-// KEYS: task, leases, runner ready list. ARGV: task id, runner id, lease token, final state,
-// outcome JSON, now, done channel.
-// The token must be the task's current one, whether its lease is live or lapsed; a lapsed lease
-// the sweeper requeued but nobody re-leased yet still counts (the id leaves the ready list).
-const RECORD = new LuaScript(`${TASK_EVENT_LUA}
-local f = redis.call('HMGET', KEYS[1], 'runnerId', 'state', 'leaseToken')
-if f[1] ~= ARGV[2] then return 'not_found' end
-if f[2] == 'succeeded' or f[2] == 'failed' then
-  taskEvent(KEYS[1], ARGV[6], 'result.duplicate')
-  return 'duplicate'
-end
-if not f[3] or f[3] ~= ARGV[3] then
-  taskEvent(KEYS[1], ARGV[6], 'result.stale')
-  return 'stale'
-end
-if f[2] == 'queued' then redis.call('LREM', KEYS[3], 0, ARGV[1]) end
-redis.call('HSET', KEYS[1], 'state', ARGV[4], 'outcome', ARGV[5], 'finishedAt', ARGV[6])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('PUBLISH', ARGV[7], ARGV[1])
-taskEvent(KEYS[1], ARGV[6], 'result.recorded')
-return 'recorded'
-`);
-
 export async function recordResult(redis: Redis, ks: KeySpace, p: { taskId: string; runnerId: string; leaseToken: string; outcome: TaskOutcome; now: number }): Promise<RecordResultStatus> {
   const state = p.outcome.kind === 'succeeded' ? 'succeeded' : 'failed';
-  const result = await RECORD.run(redis, [ks.task(p.taskId), ks.leases, ks.ready(p.runnerId)], [
+  const result = await runLuaScript(redis, 'result-record', [ks.task(p.taskId), ks.leases, ks.ready(p.runnerId)], [
     p.taskId, p.runnerId, p.leaseToken, state, JSON.stringify(p.outcome), p.now, ks.doneChannel,
   ]);
   return result as RecordResultStatus;
