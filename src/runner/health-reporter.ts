@@ -6,9 +6,9 @@
  * failures) and retried at the next tick: health is best effort, it never stops the runner.
  */
 import type { HealthReport } from '../contracts/runner-api.js';
+import { periodic, type Periodic } from '../lib/periodic.js';
 import type { Logger } from '../logging/logger.js';
 import type { ClientResult } from './control-plane-client.js';
-import { settleWithin } from './timing.js';
 
 export interface HealthSnapshot {
   /** Tasks queued or running on this runner; undefined when it cannot be read (Redis down). */
@@ -30,31 +30,23 @@ export interface HealthReporterDeps {
 }
 
 export class HealthReporter {
-  private timer: NodeJS.Timeout | undefined;
-  private inProgress: Promise<void> | undefined;
   private readonly abort = new AbortController();
-  private stopped = false;
   private failing = false;
+  /** A check at start, then one every interval after the previous one ended (never overlapping). */
+  private readonly loop: Periodic;
 
-  constructor(private readonly deps: HealthReporterDeps) {}
+  constructor(private readonly deps: HealthReporterDeps) {
+    this.loop = periodic({ name: 'health check', tick: () => this.reportOnce(), intervalMs: deps.intervalMs, logger: deps.logger, stopWaitMs: 2000 });
+  }
 
   start(): void {
-    if (this.timer || this.stopped) return;
-    const run = (): void => {
-      this.inProgress = this.reportOnce().finally(() => {
-        this.inProgress = undefined;
-        // setTimeout chain: a slow check never overlaps the next one.
-        if (!this.stopped) this.timer = setTimeout(run, this.deps.intervalMs);
-      });
-    };
-    run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    const stopped = this.loop.stop();
     this.abort.abort();
-    if (this.inProgress) await settleWithin(this.inProgress, 2000);
+    await stopped;
   }
 
   /** Builds and sends one check; public so tests can drive it. */

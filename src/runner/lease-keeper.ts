@@ -22,7 +22,7 @@ import type { HeartbeatResponse } from '../contracts/runner-api.js';
 import type { ClientResult, LeaseRef } from './control-plane-client.js';
 import type { LeaseEntry, LeaseStore } from './lease-store.js';
 import type { LeaseInspection } from './lease-reconciler.js';
-import { settleWithin } from './timing.js';
+import { periodic, type Periodic } from '../lib/periodic.js';
 
 /** The heartbeat API's batch limit. */
 const HEARTBEAT_BATCH = 1000;
@@ -53,16 +53,16 @@ export interface HeartbeatTickReport {
 }
 
 export class LeaseKeeper {
-  private timer: NodeJS.Timeout | undefined;
-  private tickInProgress: Promise<unknown> | undefined;
-  private stopped = false;
-  private started = false;
+  /** Ticks at start and every intervalMs() after the previous tick ended (never overlapping). */
+  private readonly loop: Periodic;
   /** The shortest lease the control plane has granted (ms), once seen. */
   private leaseMs: number | undefined;
   /** Leases orphaned at the last reconciliation (task id -> token): handed back if still orphaned at the next. */
   private suspects = new Map<string, string>();
 
-  constructor(private readonly deps: LeaseKeeperDeps) {}
+  constructor(private readonly deps: LeaseKeeperDeps) {
+    this.loop = periodic({ name: 'heartbeat', tick: () => this.tick(), intervalMs: () => this.intervalMs(), logger: deps.logger, stopWaitMs: 5000 });
+  }
 
   /**
    * The control plane decides how long a lease lasts; the runner learns it from each grant.
@@ -75,7 +75,7 @@ export class LeaseKeeper {
     const before = this.intervalMs();
     this.leaseMs = remaining;
     // A pending timer set for a longer interval would fire too late for this lease.
-    if (this.timer && !this.tickInProgress && this.intervalMs() < before) this.schedule();
+    if (this.intervalMs() < before) this.loop.reschedule();
   }
 
   intervalMs(): number {
@@ -84,33 +84,16 @@ export class LeaseKeeper {
 
   /** Starts ticking; the first tick (reconciliation + heartbeat) runs at once. */
   start(): void {
-    if (this.started || this.stopped) return;
-    this.started = true;
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Runs a tick now (the control plane is back after an outage); no-op while one is running. */
   kick(): void {
-    if (!this.started || this.stopped || this.tickInProgress) return;
-    this.schedule(0);
-  }
-
-  // A setTimeout chain rather than setInterval: a slow heartbeat never overlaps the next one.
-  private schedule(delayMs = this.intervalMs()): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.tickInProgress = this.tick().finally(() => {
-        this.tickInProgress = undefined;
-        if (!this.stopped) this.schedule();
-      });
-    }, delayMs);
+    this.loop.kick();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.tickInProgress) await settleWithin(this.tickInProgress, 5000);
+    await this.loop.stop();
   }
 
   /** One heartbeat round; public so tests and shutdown can drive it directly. */
