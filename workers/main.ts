@@ -127,7 +127,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     cancel: (taskId, reason) => worker.cancelJob(taskId, reason),
     close: () => {
       closing ??= (async () => {
-        keysReloader.stop();
+        await keysReloader.stop();
         // worker.close() stops fetching at once and resolves when the running jobs are done.
         const closed = worker.close();
         if (!(await settleWithin(closed, config.graceMs))) {

@@ -10,6 +10,7 @@ import type { KeyAnswer, KeyRetirements } from '../contracts/control-plane-keys.
 import { applyKeyAnswer } from '../crypto/key-chain.js';
 import type { TaskVerifier, VerifierKeys } from '../crypto/task-signature.js';
 import { toParError } from '../errors/par-error.js';
+import { periodic, type Periodic } from '../lib/periodic.js';
 import type { Logger } from '../logging/logger.js';
 import type { ControlPlaneClient } from './control-plane-client.js';
 import type { IdentityStore } from './identity-store.js';
@@ -35,21 +36,21 @@ export function verifierKeys(identity: { controlPlaneKeys: VerifierKeys['keys'];
 export class KeyManager {
   private inFlight: Promise<void> | undefined;
   private readonly missing = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: Periodic;
   private readonly now: () => number;
 
   constructor(private readonly deps: KeyManagerDeps) {
     this.now = deps.now ?? Date.now;
+    this.loop = periodic({ name: 'key refresh', tick: () => this.refresh('periodic'), intervalMs: deps.refreshMs, runAtStart: false, unref: true, stopWaitMs: 2000, logger: deps.logger });
   }
 
   start(): void {
     void this.refresh('start');
-    this.timer = setInterval(() => void this.refresh('periodic'), this.deps.refreshMs);
-    this.timer.unref();
+    this.loop.start();
   }
 
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** The verifier's hook: a task names `kid`, which is not trusted yet. */

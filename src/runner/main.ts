@@ -251,7 +251,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
       // A runner the control plane no longer knows cannot publish: no point waiting for results.
       await drain({ tasksQueue, resultsQueue, leases, logger: log }, fatalError ? 0 : config.drainMs);
       probe.stop();
-      keyManager.stop();
+      await keyManager.stop();
       await Promise.all([leaseKeeper.stop(), health.stop()]);
       await settleWithin(publisher.close(PUBLISH_DRAIN_MS), PUBLISH_DRAIN_MS + 3000);
       await settleWithin(audit.log.close(), 3000);

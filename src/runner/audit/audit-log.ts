@@ -27,6 +27,7 @@ import { ParError } from '../../errors/par-error.js';
 import type { Logger } from '../../logging/logger.js';
 import { GENESIS, entryHash, entryLine, sealEntry, signCheckpoint, type AuditEntry, type AuditRecord, type CheckpointKey, type CheckpointRecord } from './entry.js';
 import { LOCK_FILE, auditFileName, listAuditFiles, readHead, syncDir, writeHead } from './files.js';
+import { periodic, type Periodic } from '../../lib/periodic.js';
 
 export interface AuditLogOptions {
   dir: string;
@@ -78,7 +79,7 @@ export class AuditLog {
   private pending: Pending[] = [];
   private scheduled = false;
   private chain: Promise<void> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
+  private loop: Periodic | undefined;
   private key: CheckpointKey | undefined;
   private readonly now: () => number;
 
@@ -98,10 +99,17 @@ export class AuditLog {
       await releaseLock(options.dir);
       throw error;
     }
-    log.timer = setInterval(() => {
-      if (log.sinceCheckpoint > 0 && !log.closed) void log.checkpoint('interval').catch((error: Error) => log.options.logger.error({ reason: error.message }, 'audit checkpoint failed'));
-    }, options.checkpointIntervalMs);
-    log.timer.unref();
+    log.loop = periodic({
+      name: 'audit checkpoint',
+      intervalMs: options.checkpointIntervalMs,
+      runAtStart: false,
+      unref: true,
+      logger: options.logger,
+      tick: async () => {
+        if (log.sinceCheckpoint > 0 && !log.closed) await log.checkpoint('interval').catch((err: unknown) => log.options.logger.error({ err }, 'audit checkpoint failed'));
+      },
+    });
+    log.loop.start();
     return log;
   }
 
@@ -156,7 +164,7 @@ export class AuditLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
+    await this.loop?.stop();
     await this.exclusive(async () => {
       if (this.sinceCheckpoint > 0 && !this.broken) {
         await this.write([], 'close').catch((error: Error) => this.options.logger.error({ reason: error.message }, 'final audit checkpoint failed'));
