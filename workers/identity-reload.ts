@@ -80,7 +80,7 @@ export class IdentityKeysReloader {
         const update = await applyKeyAnswer({ keys: keys.keys, retirements: keys.retirements ?? {} }, answer);
         keys = { keys: update.state.keys, retirements: update.state.retirements };
       } catch (error) {
-        this.logger.warn({ reason: (error as Error).message }, 'the key answer shared in Redis is not trusted; using the identity file only');
+        this.logger.warn({ err: error }, 'the key answer shared in Redis is not trusted; using the identity file only');
       }
     }
     this.logger.info({ keys: keys.keys.keys.length }, 're-read the control-plane keys');

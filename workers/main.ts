@@ -85,7 +85,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
 
   // BullMQ needs maxRetriesPerRequest: null so its blocking commands survive Redis restarts.
   const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  connection.on('error', (error: Error) => log.warn({ err: error.message }, 'redis connection error'));
+  connection.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
   const results = new Queue<ResultJobData>(RESULTS_QUEUE, { connection, prefix: config.queuePrefix });
 
   const processor = createTaskProcessor({
@@ -112,7 +112,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     stalledInterval: config.stalledIntervalMs,
     maxStalledCount: 2,
   });
-  worker.on('error', (error) => log.error({ err: error.message }, 'worker error'));
+  worker.on('error', (error) => log.error({ err: error }, 'worker error'));
   try {
     await worker.waitUntilReady();
   } catch (error) {

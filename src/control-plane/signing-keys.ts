@@ -98,7 +98,7 @@ export class SigningKeyRing implements TaskSigning {
     const subscriber = this.options.redis.duplicate({ lazyConnect: true });
     this.subscriber = subscriber;
     subscriber.on('message', () => void this.reload().catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not reload the signing key')));
-    subscriber.on('error', (error: Error) => this.options.logger.warn({ reason: error.message }, 'signing-key subscriber error'));
+    subscriber.on('error', (error: Error) => this.options.logger.warn({ err: error }, 'signing-key subscriber error'));
     let connectedOnce = false;
     subscriber.on('ready', () => {
       // A notice published while disconnected is lost: re-read after every reconnect.

@@ -67,7 +67,7 @@ export class HealthReporter {
       this.failing = false;
     } else if (!this.failing && result.kind !== 'aborted') {
       this.failing = true;
-      this.deps.logger.warn({ code: result.error.code, reason: result.error.message }, 'could not send a health check; retrying every interval');
+      this.deps.logger.warn({ code: result.error.code, err: result.error }, 'could not send a health check; retrying every interval');
     }
   }
 }

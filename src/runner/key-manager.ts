@@ -97,7 +97,7 @@ export class KeyManager {
       this.deps.logger.info({ added: update.added.map((k) => k.slice(0, 12)), retired: update.retired.map((k) => k.slice(0, 12)), reason, persisted: this.deps.store.persisted }, 'control-plane signing keys updated');
     } catch (error) {
       const parError = toParError(error, 'PAR_ERR_KEYS_UNTRUSTED');
-      this.deps.logger.error({ code: parError.code, reason: parError.message }, 'refused the control plane\'s key answer: nothing from it is trusted');
+      this.deps.logger.error({ code: parError.code, err: parError }, 'refused the control plane\'s key answer: nothing from it is trusted');
     }
   }
 }

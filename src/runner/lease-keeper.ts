@@ -103,7 +103,7 @@ export class LeaseKeeper {
     try {
       entries = await this.deps.leases.all();
     } catch (error) {
-      this.deps.logger.warn({ reason: (error as Error).message }, 'cannot read leases from Redis; skipping this heartbeat');
+      this.deps.logger.warn({ err: error }, 'cannot read leases from Redis; skipping this heartbeat');
       return { ...report, failed: true };
     }
     entries = await this.reconcile(entries, report);
@@ -118,7 +118,7 @@ export class LeaseKeeper {
           this.deps.onFatal(result.error);
           return report;
         }
-        this.deps.logger.warn({ code: result.error.code, kind: result.kind, leases: batch.length, reason: result.error.message }, 'heartbeat failed; retrying next interval');
+        this.deps.logger.warn({ code: result.error.code, kind: result.kind, leases: batch.length, err: result.error }, 'heartbeat failed; retrying next interval');
         continue;
       }
       const tokens = new Map(batch.map((e) => [e.taskId, e.leaseToken]));
@@ -136,7 +136,7 @@ export class LeaseKeeper {
         try {
           report.removed += await this.deps.leases.removeIfCurrent(done);
         } catch (error) {
-          this.deps.logger.warn({ reason: (error as Error).message }, 'cannot remove finished leases; will retry next interval');
+          this.deps.logger.warn({ err: error }, 'cannot remove finished leases; will retry next interval');
         }
       }
     }
@@ -159,7 +159,7 @@ export class LeaseKeeper {
     try {
       inspections = await inspect(entries);
     } catch (error) {
-      this.deps.logger.warn({ reason: (error as Error).message }, 'cannot reconcile leases with the queues; heartbeating all of them');
+      this.deps.logger.warn({ err: error }, 'cannot reconcile leases with the queues; heartbeating all of them');
       return entries;
     }
     const busy = this.deps.inIntake?.() ?? new Set<string>();
@@ -172,7 +172,7 @@ export class LeaseKeeper {
           this.deps.logger.warn({ taskId: l.taskId, code: 'PAR_ERR_WORKER_LOST', failedReason: l.failedReason }, 'the task\'s job failed without a result; reporting it as PAR_ERR_WORKER_LOST');
         }
       } catch (error) {
-        this.deps.logger.warn({ reason: (error as Error).message }, 'cannot write PAR_ERR_WORKER_LOST results; will retry next interval');
+        this.deps.logger.warn({ err: error }, 'cannot write PAR_ERR_WORKER_LOST results; will retry next interval');
       }
     }
     const keep: LeaseEntry[] = [];
@@ -196,7 +196,7 @@ export class LeaseKeeper {
         this.deps.logger.warn({ taskIds: handBack.map((e) => e.taskId).slice(0, 20), count: handBack.length },
           'leases with neither a job nor a result handed back: no longer heartbeated, the control plane delivers them again when they lapse');
       } catch (error) {
-        this.deps.logger.warn({ reason: (error as Error).message }, 'cannot hand back orphaned leases; will retry next interval');
+        this.deps.logger.warn({ err: error }, 'cannot hand back orphaned leases; will retry next interval');
         return entries;
       }
     }

@@ -109,7 +109,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
   let lastRedisError = 0;
   redis.on('error', (error: Error) => {
     // ioredis reconnects by itself; one line every 10 s is enough to explain a stall.
-    if (Date.now() - lastRedisError > 10_000) log.warn({ reason: error.message }, 'runner Redis error');
+    if (Date.now() - lastRedisError > 10_000) log.warn({ err: error }, 'runner Redis error');
     lastRedisError = Date.now();
   });
   const queueOptions = { connection: redis, prefix: config.queuePrefix };

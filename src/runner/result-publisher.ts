@@ -75,7 +75,7 @@ export class ResultPublisher {
       // A result job stalls only when the runner dies mid-publish; publishing again is harmless.
       maxStalledCount: 1000,
     });
-    this.worker.on('error', (error) => deps.logger.warn({ reason: error.message }, 'result publisher worker error'));
+    this.worker.on('error', (error) => deps.logger.warn({ err: error }, 'result publisher worker error'));
   }
 
   /** The control plane is back: parked results are published now, not after their backoff. */
@@ -84,7 +84,7 @@ export class ResultPublisher {
     try {
       await this.deps.promoteParked?.();
     } catch (error) {
-      this.deps.logger.warn({ reason: (error as Error).message }, 'cannot promote parked results');
+      this.deps.logger.warn({ err: error }, 'cannot promote parked results');
     }
   }
 
@@ -134,7 +134,7 @@ export class ResultPublisher {
       return { status: 'dropped', code: result.error.code };
     }
     if (decision === 'fail') {
-      log.error({ code: result.error.code, reason: result.error.message }, 'the control plane refused this result; kept as a failed job');
+      log.error({ code: result.error.code, err: result.error }, 'the control plane refused this result; kept as a failed job');
       await this.audit(taskId, parsed.data, 'failed', result.error.code);
       throw new UnrecoverableError(`${result.error.code}: ${result.error.message}`);
     }
@@ -153,7 +153,7 @@ export class ResultPublisher {
     try {
       await this.deps.audit?.recordOutcome(taskId, outcome, { published, ...(publishCode ? { publishCode } : {}), publishedAt: Date.now() });
     } catch (error) {
-      this.deps.logger.error({ taskId, reason: (error as Error).message }, 'the outcome could not be written to the audit log');
+      this.deps.logger.error({ taskId, err: error }, 'the outcome could not be written to the audit log');
     }
   }
 }

@@ -167,7 +167,7 @@ export class AuditLog {
     await this.loop?.stop();
     await this.exclusive(async () => {
       if (this.sinceCheckpoint > 0 && !this.broken) {
-        await this.write([], 'close').catch((error: Error) => this.options.logger.error({ reason: error.message }, 'final audit checkpoint failed'));
+        await this.write([], 'close').catch((err: unknown) => this.options.logger.error({ err }, 'final audit checkpoint failed'));
       }
     });
     await this.fd.close().catch(() => undefined);
@@ -232,7 +232,7 @@ export class AuditLog {
       const headSig = nextKey ? signed.nextSig! : signed.sig!;
       const headKey = nextKey ?? { kid: signed.kid, publicKeyX: signed.publicKeyX };
       await writeHead(this.options.dir, { seq: signed.seq, hash: signed.hash, file: this.fileName, kid: headKey.kid, publicKeyX: headKey.publicKeyX, sig: headSig })
-        .catch((error: Error) => this.options.logger.error({ reason: error.message }, 'audit-head.json could not be replaced'));
+        .catch((err: unknown) => this.options.logger.error({ err }, 'audit-head.json could not be replaced'));
       this.options.logger.info({ auditSeq: checkpoint.seq, auditHash: checkpoint.hash, reason }, 'audit checkpoint signed');
     } else {
       this.sinceCheckpoint += records.length;
@@ -262,7 +262,7 @@ export class AuditLog {
       await this.fd.datasync();
     } catch (error) {
       this.broken = error as Error;
-      this.options.logger.error({ reason: (error as Error).message }, 'audit log fdatasync failed: no further entries will be written');
+      this.options.logger.error({ err: error }, 'audit log fdatasync failed: no further entries will be written');
       throw new ParError('PAR_ERR_AUDIT_APPEND_FAILED', `fdatasync: ${(error as Error).message}`, { cause: error });
     }
     this.size += bytes.length;
