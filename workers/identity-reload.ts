@@ -14,12 +14,13 @@ import { identityPath, readIdentity } from '../src/lib/identity-file.js';
 import { verifierKeys } from '../src/crypto/task-signature.js';
 import { keyAnswerSchema } from '../src/contracts/control-plane-keys.js';
 import { applyKeyAnswer } from '../src/crypto/key-chain.js';
+import { periodic, type Periodic } from '../src/lib/periodic.js';
 
 const WATCH_MS = 2_000;
 
 export class IdentityKeysReloader {
   private lastMtimeMs = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private loop: Periodic | undefined;
   private reading: Promise<VerifierKeys | undefined> | undefined;
 
   constructor(
@@ -38,20 +39,26 @@ export class IdentityKeysReloader {
 
   watch(verifier: () => TaskVerifier): void {
     void this.mtime().then((m) => { this.lastMtimeMs = m; });
-    this.timer = setInterval(() => {
-      void (async () => {
+    this.loop = periodic({
+      name: 'runner identity re-read',
+      intervalMs: WATCH_MS,
+      runAtStart: false,
+      unref: true,
+      stopWaitMs: 2000,
+      logger: this.logger,
+      tick: async () => {
         const m = await this.mtime();
         if (m === this.lastMtimeMs) return;
         this.lastMtimeMs = m;
         const keys = await this.keysFor();
         if (keys) verifier().update(keys);
-      })().catch((error: unknown) => this.logger.warn({ err: error }, 'could not re-read the runner identity'));
-    }, WATCH_MS);
-    this.timer.unref();
+      },
+    });
+    this.loop.start();
   }
 
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
+  async stop(): Promise<void> {
+    await this.loop?.stop();
   }
 
   private async mtime(): Promise<number> {
@@ -73,7 +80,7 @@ export class IdentityKeysReloader {
         const update = await applyKeyAnswer({ keys: keys.keys, retirements: keys.retirements ?? {} }, answer);
         keys = { keys: update.state.keys, retirements: update.state.retirements };
       } catch (error) {
-        this.logger.warn({ reason: (error as Error).message }, 'the key answer shared in Redis is not trusted; using the identity file only');
+        this.logger.warn({ err: error }, 'the key answer shared in Redis is not trusted; using the identity file only');
       }
     }
     this.logger.info({ keys: keys.keys.keys.length }, 're-read the control-plane keys');

@@ -102,7 +102,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
 
   // BullMQ needs maxRetriesPerRequest: null so its blocking commands survive Redis restarts.
   const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  connection.on('error', (error: Error) => log.warn({ err: error.message }, 'redis connection error'));
+  connection.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
   const results = new Queue<ResultJobData>(RESULTS_QUEUE, { connection, prefix: config.queuePrefix });
 
   // Subscribed before the Worker takes its first job (cancel-listener.ts).
@@ -144,7 +144,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     stalledInterval: config.stalledIntervalMs,
     maxStalledCount: 2,
   });
-  worker.on('error', (error) => log.error({ err: error.message }, 'worker error'));
+  worker.on('error', (error) => log.error({ err: error }, 'worker error'));
   try {
     await worker.waitUntilReady();
   } catch (error) {
@@ -161,7 +161,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     cancel: (taskId, reason) => worker.cancelJob(taskId, reason),
     close: () => {
       closing ??= (async () => {
-        keysReloader.stop();
+        await keysReloader.stop();
         // worker.close() stops fetching at once and resolves when the running jobs are done.
         const closed = worker.close();
         if (!(await settleWithin(closed, config.graceMs))) {

@@ -92,7 +92,7 @@ async function admit(deps: TaskProcessorDeps, data: TaskJobData): Promise<Admiss
 async function runLifecycle(deps: TaskProcessorDeps, task: VerifiedTask, logger: Logger, signal: AbortSignal | undefined, secrets: TaskSecrets): Promise<TaskLifecycleOutput> {
   const actors = createLifecycleActors({ registry: deps.registry, configDir: deps.configDir, limits: deps.limits, logger, secrets });
   const actor = createActor(taskLifecycleMachine.provide({ actors }), {
-    input: { taskId: task.taskId, action: task.action, inputs: task.inputs, connection: task.connection, timeoutMs: task.timeoutMs },
+    input: { taskId: task.taskId, action: task.action, inputs: task.inputs, connection: task.connection, timeoutMs: task.timeoutMs, now: Date.now },
   });
   // BullMQ aborts the signal only on an explicit `worker.cancelJob`: that is a cancel request.
   const onAbort = () => actor.send({

@@ -28,6 +28,8 @@ export interface TaskLifecycleInput {
   connection?: ConnectionRef | undefined;
   /** The deadline of `executing`, from the signed task. */
   timeoutMs: number;
+  /** The clock (ms) `durationMs` is measured with: the machine reads no clock itself (`Date.now` in the worker). */
+  now: () => number;
 }
 
 export const TASK_LIFECYCLE_FINAL_STATES = ['succeeded', 'failedRetryable', 'failedFatal', 'timedOut', 'cancelled'] as const;
@@ -90,7 +92,7 @@ export const taskLifecycleMachine = setup({
   id: TASK_LIFECYCLE_MACHINE_ID,
   context: ({ input }) => ({
     input,
-    startedAt: Date.now(),
+    startedAt: input.now(),
     validatedInputs: undefined,
     credentials: undefined,
     output: undefined,
@@ -156,7 +158,7 @@ export const taskLifecycleMachine = setup({
   },
   output: ({ context }): TaskLifecycleOutput => {
     const kind = context.kind ?? 'failedFatal';
-    const durationMs = Math.max(0, Date.now() - context.startedAt);
+    const durationMs = Math.max(0, context.input.now() - context.startedAt);
     if (kind === 'succeeded') return { kind, output: context.output, durationMs };
     return { kind, error: context.error ?? new ParError('PAR_ERR_ACTION_FAILED').toBody(), durationMs };
   },

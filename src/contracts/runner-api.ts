@@ -17,8 +17,12 @@ export const RUNNER_API = {
 
 /** Audience of the runner's request JWTs. */
 export const RUNNER_TOKEN_AUDIENCE = 'par-control-plane';
+/** `typ` header of the runner's request JWTs (checked when present: runners before it sent none). */
+export const RUNNER_TOKEN_TYP = 'par-runner+jwt';
 /** Issuer of signed tasks. */
 export const TASK_ISSUER = 'par-control-plane';
+/** `typ` header of signed tasks (checked: a JWS the control-plane key signed for anything else is no task). */
+export const TASK_TYP = 'par-task+jwt';
 
 export const jwkSchema = z.record(z.string(), z.unknown()).and(z.object({ kty: z.string() }));
 export const jwksSchema = z.object({ keys: z.array(jwkSchema).min(1) });

@@ -17,6 +17,7 @@ import { ParError } from '../errors/par-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { KeySpace } from './store/key-space.js';
 import { keyAnswer, readKeyRing, rotateSigningKey, trustedJwks, type KeyRing } from './store/signing-key.js';
+import { periodic, type Periodic } from '../lib/periodic.js';
 
 export interface SigningKeyRingOptions {
   redis: Redis;
@@ -29,7 +30,7 @@ export interface SigningKeyRingOptions {
 export class SigningKeyRing implements TaskSigning {
   private ring!: KeyRing;
   private signer!: TaskSigner;
-  private timer: NodeJS.Timeout | undefined;
+  private loop: Periodic | undefined;
   private subscriber: Redis | undefined;
   private reloading: Promise<void> | undefined;
   private closed = false;
@@ -40,8 +41,8 @@ export class SigningKeyRing implements TaskSigning {
     const ring = new SigningKeyRing(options);
     await ring.reload();
     await ring.subscribe();
-    ring.timer = setInterval(() => void ring.tick(), options.config.signingKeyReloadMs);
-    ring.timer.unref();
+    ring.loop = periodic({ name: 'signing-key reload', tick: () => ring.tick(), intervalMs: options.config.signingKeyReloadMs, runAtStart: false, unref: true, stopWaitMs: 2000, logger: options.logger });
+    ring.loop.start();
     return ring;
   }
 
@@ -83,7 +84,7 @@ export class SigningKeyRing implements TaskSigning {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
+    await this.loop?.stop();
     if (this.subscriber) {
       try {
         await this.subscriber.quit();
@@ -97,7 +98,7 @@ export class SigningKeyRing implements TaskSigning {
     const subscriber = this.options.redis.duplicate({ lazyConnect: true });
     this.subscriber = subscriber;
     subscriber.on('message', () => void this.reload().catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not reload the signing key')));
-    subscriber.on('error', (error: Error) => this.options.logger.warn({ reason: error.message }, 'signing-key subscriber error'));
+    subscriber.on('error', (error: Error) => this.options.logger.warn({ err: error }, 'signing-key subscriber error'));
     let connectedOnce = false;
     subscriber.on('ready', () => {
       // A notice published while disconnected is lost: re-read after every reconnect.

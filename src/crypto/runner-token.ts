@@ -1,10 +1,14 @@
 /**
  * Short-lived request tokens: every runner call to the control plane carries a JWT signed with the
- * runner's private key (iss = runner id, aud = control plane). The minter caches its token and
- * mints a new one only when the cached one is close to expiry.
+ * runner's private key (typ = par-runner+jwt, iss = runner id, aud = control plane). The minter
+ * caches its token and mints a new one only when the cached one is close to expiry.
+ *
+ * The verifier checks `aud` always and `typ` when the token has one: runners older than the
+ * `typ` header send none, and any other `typ` (an identity-rotation proof, also signed with the
+ * runner's key for the same audience) is refused.
  */
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
-import { RUNNER_TOKEN_AUDIENCE } from '../contracts/runner-api.js';
+import { SignJWT, decodeJwt, decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
+import { RUNNER_TOKEN_AUDIENCE, RUNNER_TOKEN_TYP } from '../contracts/runner-api.js';
 import { ParError } from '../errors/par-error.js';
 import { SIGNING_ALG, type SigningKey } from './keys.js';
 
@@ -20,7 +24,7 @@ export class RunnerTokenMinter {
     if (this.cached && nowMs < this.cached.refreshAt) return this.cached.token;
     const iat = Math.floor(nowMs / 1000);
     const token = await new SignJWT({})
-      .setProtectedHeader({ alg: SIGNING_ALG })
+      .setProtectedHeader({ alg: SIGNING_ALG, typ: RUNNER_TOKEN_TYP })
       .setIssuer(this.runnerId)
       .setAudience(RUNNER_TOKEN_AUDIENCE)
       .setIssuedAt(iat)
@@ -33,11 +37,9 @@ export class RunnerTokenMinter {
 
 /** Reads the unverified issuer (runner id) so the verifier can look up the runner's key. */
 export function peekRunnerId(token: string): string | undefined {
-  const parts = token.split('.');
-  if (parts.length !== 3 || !parts[1]) return undefined;
   try {
-    const claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as { iss?: unknown };
-    return typeof claims.iss === 'string' ? claims.iss : undefined;
+    const iss = decodeJwt(token).iss;
+    return typeof iss === 'string' ? iss : undefined;
   } catch {
     return undefined;
   }
@@ -45,7 +47,9 @@ export function peekRunnerId(token: string): string | undefined {
 
 export async function verifyRunnerToken(token: string, runnerId: string, publicKey: SigningKey): Promise<void> {
   try {
-    await jwtVerify(token, publicKey, { issuer: runnerId, audience: RUNNER_TOKEN_AUDIENCE, algorithms: [SIGNING_ALG], maxTokenAge: RUNNER_TOKEN_TTL_S + 30, clockTolerance: 30 });
+    // Runners that predate the header send no typ; any typ present must be ours (jose checks it).
+    const typ = decodeProtectedHeader(token).typ === undefined ? {} : { typ: RUNNER_TOKEN_TYP };
+    await jwtVerify(token, publicKey, { issuer: runnerId, audience: RUNNER_TOKEN_AUDIENCE, ...typ, algorithms: [SIGNING_ALG], maxTokenAge: RUNNER_TOKEN_TTL_S + 30, clockTolerance: 30 });
   } catch (error) {
     if (error instanceof joseErrors.JOSEError) throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', error.code);
     throw error;

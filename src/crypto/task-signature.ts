@@ -4,7 +4,7 @@
  */
 import { SignJWT, createLocalJWKSet, decodeProtectedHeader, jwtVerify, errors as joseErrors, type JWK } from 'jose';
 import type { KeyRetirements } from '../contracts/control-plane-keys.js';
-import { TASK_ISSUER, type Jwks } from '../contracts/runner-api.js';
+import { TASK_ISSUER, TASK_TYP, type Jwks } from '../contracts/runner-api.js';
 import { taskClaimsSchema, type TaskClaims } from '../contracts/task.js';
 import { ParError } from '../errors/par-error.js';
 import { SIGNING_ALG, type SigningKey } from './keys.js';
@@ -24,7 +24,7 @@ export class TaskSigner implements TaskSigning {
     const { sub, aud, ...custom } = claims;
     const iat = Math.floor(nowMs / 1000);
     return new SignJWT(custom)
-      .setProtectedHeader({ alg: SIGNING_ALG, kid: this.kid, typ: 'par-task+jwt' })
+      .setProtectedHeader({ alg: SIGNING_ALG, kid: this.kid, typ: TASK_TYP })
       .setIssuer(TASK_ISSUER)
       .setSubject(sub)
       .setAudience(aud)
@@ -104,6 +104,8 @@ export class TaskVerifier {
       const nowS = Math.floor(nowMs / 1000);
       const verified = await jwtVerify(signedTask, this.keySet, {
         issuer: TASK_ISSUER,
+        audience: options.runnerId,
+        typ: TASK_TYP,
         algorithms: [SIGNING_ALG],
         currentDate: new Date(options.checkExpiry ? nowS * 1000 : 0),
       });
@@ -114,7 +116,6 @@ export class TaskVerifier {
     const parsed = taskClaimsSchema.safeParse(payload);
     if (!parsed.success) throw new ParError('PAR_ERR_TASK_MALFORMED', parsed.error.issues[0]?.message ?? 'claims');
     const claims = parsed.data;
-    if (claims.aud !== options.runnerId) throw new ParError('PAR_ERR_TASK_WRONG_RUNNER', `signed for ${claims.aud}`);
     if (options.taskId !== undefined && claims.sub !== options.taskId) {
       throw new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'delivery task id does not match the signed task id');
     }
@@ -140,7 +141,14 @@ function mapJoseError(error: unknown): ParError {
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID');
   if (error instanceof joseErrors.JWKSNoMatchingKey) return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'signed with a key this runner does not trust');
   if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'ambiguous key');
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return new ParError('PAR_ERR_TASK_MALFORMED', `claim ${error.claim}: ${error.reason}`);
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    // Signed for another runner (`aud` another runner's id); a missing or non-string `aud` is malformed.
+    const aud = error.payload['aud'];
+    if (error.claim === 'aud' && error.reason === 'check_failed' && typeof aud === 'string') return new ParError('PAR_ERR_TASK_WRONG_RUNNER', `signed for ${aud}`);
+    // A JWS the control-plane key signed for another purpose: not a task, whatever it says.
+    if (error.claim === 'typ') return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'not a task (typ header)');
+    return new ParError('PAR_ERR_TASK_MALFORMED', `claim ${error.claim}: ${error.reason}`);
+  }
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'algorithm not allowed');
   if (error instanceof joseErrors.JOSEError) return new ParError('PAR_ERR_TASK_MALFORMED', error.code);
   return new ParError('PAR_ERR_TASK_MALFORMED', error instanceof Error ? error.message : String(error));

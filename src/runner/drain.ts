@@ -68,7 +68,7 @@ export async function drain(deps: DrainDeps, deadlineMs: number, pollMs = 200): 
   try {
     await handBackUnstarted(deps);
   } catch (error) {
-    log.warn({ reason: (error as Error).message }, 'cannot hand back unstarted tasks; they are delivered again when their leases lapse');
+    log.warn({ err: error }, 'cannot hand back unstarted tasks; they are delivered again when their leases lapse');
   }
   let last = { running: -1, unpublished: -1 };
   while (Date.now() < deadline) {

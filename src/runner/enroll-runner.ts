@@ -29,7 +29,7 @@ export async function enrollRunner(config: RunnerConfig, client: ControlPlaneCli
     previous = state;
     if (state === 'backingOff') {
       const err: ParError | undefined = snapshot.context.lastError;
-      logger.warn({ code: err?.code, reason: err?.message, attempt: snapshot.context.attempt }, 'enrollment failed; retrying with backoff');
+      logger.warn({ code: err?.code, err, attempt: snapshot.context.attempt }, 'enrollment failed; retrying with backoff');
     } else {
       logger.debug({ state }, 'enrollment state');
     }

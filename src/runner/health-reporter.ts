@@ -6,6 +6,7 @@
  * failures) and retried at the next tick: health is best effort, it never stops the runner.
  */
 import type { HealthReport } from '../contracts/runner-api.js';
+import { periodic, type Periodic } from '../lib/periodic.js';
 import type { Logger } from '../logging/logger.js';
 import type { ClientResult } from './control-plane-client.js';
 import { settleWithin } from '../lib/timing.js';
@@ -30,31 +31,23 @@ export interface HealthReporterDeps {
 }
 
 export class HealthReporter {
-  private timer: NodeJS.Timeout | undefined;
-  private inProgress: Promise<void> | undefined;
   private readonly abort = new AbortController();
-  private stopped = false;
   private failing = false;
+  /** A check at start, then one every interval after the previous one ended (never overlapping). */
+  private readonly loop: Periodic;
 
-  constructor(private readonly deps: HealthReporterDeps) {}
+  constructor(private readonly deps: HealthReporterDeps) {
+    this.loop = periodic({ name: 'health check', tick: () => this.reportOnce(), intervalMs: deps.intervalMs, logger: deps.logger, stopWaitMs: 2000 });
+  }
 
   start(): void {
-    if (this.timer || this.stopped) return;
-    const run = (): void => {
-      this.inProgress = this.reportOnce().finally(() => {
-        this.inProgress = undefined;
-        // setTimeout chain: a slow check never overlaps the next one.
-        if (!this.stopped) this.timer = setTimeout(run, this.deps.intervalMs);
-      });
-    };
-    run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    const stopped = this.loop.stop();
     this.abort.abort();
-    if (this.inProgress) await settleWithin(this.inProgress, 2000);
+    await stopped;
   }
 
   /** Builds and sends one check; public so tests can drive it. */
@@ -75,7 +68,7 @@ export class HealthReporter {
       this.failing = false;
     } else if (!this.failing && result.kind !== 'aborted') {
       this.failing = true;
-      this.deps.logger.warn({ code: result.error.code, reason: result.error.message }, 'could not send a health check; retrying every interval');
+      this.deps.logger.warn({ code: result.error.code, err: result.error }, 'could not send a health check; retrying every interval');
     }
   }
 }

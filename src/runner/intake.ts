@@ -125,7 +125,7 @@ export class TaskIntake {
       this.deps.logger.info({ taskId: job.data.taskId, deliveryAttempt: job.data.deliveryAttempt }, 'task accepted');
     }
     for (const { delivery, error } of rejected) {
-      this.deps.logger.warn({ taskId: delivery.taskId, code: error.code, reason: error.message }, 'task rejected; reporting the failure, the action will not run');
+      this.deps.logger.warn({ taskId: delivery.taskId, code: error.code, err: error }, 'task rejected; reporting the failure, the action will not run');
     }
     return {
       accepted: taskJobs.map((j) => j.data.taskId),

@@ -10,6 +10,7 @@ import type { KeyAnswer, KeyRetirements } from '../contracts/control-plane-keys.
 import { applyKeyAnswer } from '../crypto/key-chain.js';
 import { verifierKeys, type TaskVerifier, type VerifierKeys } from '../crypto/task-signature.js';
 import { toParError } from '../errors/par-error.js';
+import { periodic, type Periodic } from '../lib/periodic.js';
 import type { Logger } from '../logging/logger.js';
 import type { ControlPlaneClient } from './control-plane-client.js';
 import type { IdentityStore } from './identity-store.js';
@@ -31,21 +32,21 @@ export interface KeyManagerDeps {
 export class KeyManager {
   private inFlight: Promise<void> | undefined;
   private readonly missing = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: Periodic;
   private readonly now: () => number;
 
   constructor(private readonly deps: KeyManagerDeps) {
     this.now = deps.now ?? Date.now;
+    this.loop = periodic({ name: 'key refresh', tick: () => this.refresh('periodic'), intervalMs: deps.refreshMs, runAtStart: false, unref: true, stopWaitMs: 2000, logger: deps.logger });
   }
 
   start(): void {
     void this.refresh('start');
-    this.timer = setInterval(() => void this.refresh('periodic'), this.deps.refreshMs);
-    this.timer.unref();
+    this.loop.start();
   }
 
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** The verifier's hook: a task names `kid`, which is not trusted yet. */
@@ -92,7 +93,7 @@ export class KeyManager {
       this.deps.logger.info({ added: update.added.map((k) => k.slice(0, 12)), retired: update.retired.map((k) => k.slice(0, 12)), reason, persisted: this.deps.store.persisted }, 'control-plane signing keys updated');
     } catch (error) {
       const parError = toParError(error, 'PAR_ERR_KEYS_UNTRUSTED');
-      this.deps.logger.error({ code: parError.code, reason: parError.message }, 'refused the control plane\'s key answer: nothing from it is trusted');
+      this.deps.logger.error({ code: parError.code, err: parError }, 'refused the control plane\'s key answer: nothing from it is trusted');
     }
   }
 }

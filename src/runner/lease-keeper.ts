@@ -25,6 +25,7 @@ import type { HeartbeatResponse } from '../contracts/runner-api.js';
 import type { ClientResult, LeaseRef } from './control-plane-client.js';
 import type { LeaseEntry, LeaseStore } from './lease-store.js';
 import type { LeaseInspection } from './lease-reconciler.js';
+import { periodic, type Periodic } from '../lib/periodic.js';
 import { settleWithin } from '../lib/timing.js';
 
 /** The heartbeat API's batch limit. */
@@ -60,10 +61,8 @@ export interface HeartbeatTickReport {
 }
 
 export class LeaseKeeper {
-  private timer: NodeJS.Timeout | undefined;
-  private tickInProgress: Promise<unknown> | undefined;
-  private stopped = false;
-  private started = false;
+  /** Ticks at start and every intervalMs() after the previous tick ended (never overlapping). */
+  private readonly loop: Periodic;
   /** The shortest lease the control plane has granted (ms), once seen. */
   private leaseMs: number | undefined;
   /** Leases orphaned at the last reconciliation (task id -> token): handed back if still orphaned at the next. */
@@ -71,7 +70,9 @@ export class LeaseKeeper {
   /** Cancelled tasks already forwarded (while their lease lasts): forwarded again each tick, logged once. */
   private forwarded = new Set<string>();
 
-  constructor(private readonly deps: LeaseKeeperDeps) {}
+  constructor(private readonly deps: LeaseKeeperDeps) {
+    this.loop = periodic({ name: 'heartbeat', tick: () => this.tick(), intervalMs: () => this.intervalMs(), logger: deps.logger, stopWaitMs: 5000 });
+  }
 
   /**
    * The control plane decides how long a lease lasts; the runner learns it from each grant.
@@ -84,7 +85,7 @@ export class LeaseKeeper {
     const before = this.intervalMs();
     this.leaseMs = remaining;
     // A pending timer set for a longer interval would fire too late for this lease.
-    if (this.timer && !this.tickInProgress && this.intervalMs() < before) this.schedule();
+    if (this.intervalMs() < before) this.loop.reschedule();
   }
 
   intervalMs(): number {
@@ -93,33 +94,16 @@ export class LeaseKeeper {
 
   /** Starts ticking; the first tick (reconciliation + heartbeat) runs at once. */
   start(): void {
-    if (this.started || this.stopped) return;
-    this.started = true;
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Runs a tick now (the control plane is back after an outage); no-op while one is running. */
   kick(): void {
-    if (!this.started || this.stopped || this.tickInProgress) return;
-    this.schedule(0);
-  }
-
-  // A setTimeout chain rather than setInterval: a slow heartbeat never overlaps the next one.
-  private schedule(delayMs = this.intervalMs()): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.tickInProgress = this.tick().finally(() => {
-        this.tickInProgress = undefined;
-        if (!this.stopped) this.schedule();
-      });
-    }, delayMs);
+    this.loop.kick();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.tickInProgress) await settleWithin(this.tickInProgress, 5000);
+    await this.loop.stop();
   }
 
   /** One heartbeat round; public so tests and shutdown can drive it directly. */
@@ -129,7 +113,7 @@ export class LeaseKeeper {
     try {
       entries = await this.deps.leases.all();
     } catch (error) {
-      this.deps.logger.warn({ reason: (error as Error).message }, 'cannot read leases from Redis; skipping this heartbeat');
+      this.deps.logger.warn({ err: error }, 'cannot read leases from Redis; skipping this heartbeat');
       return { ...report, failed: true };
     }
     const held = new Set(entries.map((e) => e.taskId));
@@ -146,7 +130,7 @@ export class LeaseKeeper {
           this.deps.onFatal(result.error);
           return report;
         }
-        this.deps.logger.warn({ code: result.error.code, kind: result.kind, leases: batch.length, reason: result.error.message }, 'heartbeat failed; retrying next interval');
+        this.deps.logger.warn({ code: result.error.code, kind: result.kind, leases: batch.length, err: result.error }, 'heartbeat failed; retrying next interval');
         continue;
       }
       const tokens = new Map(batch.map((e) => [e.taskId, e.leaseToken]));
@@ -167,7 +151,7 @@ export class LeaseKeeper {
         try {
           report.removed += await this.deps.leases.removeIfCurrent(done);
         } catch (error) {
-          this.deps.logger.warn({ reason: (error as Error).message }, 'cannot remove finished leases; will retry next interval');
+          this.deps.logger.warn({ err: error }, 'cannot remove finished leases; will retry next interval');
         }
       }
     }
@@ -204,7 +188,7 @@ export class LeaseKeeper {
     try {
       inspections = await inspect(entries);
     } catch (error) {
-      this.deps.logger.warn({ reason: (error as Error).message }, 'cannot reconcile leases with the queues; heartbeating all of them');
+      this.deps.logger.warn({ err: error }, 'cannot reconcile leases with the queues; heartbeating all of them');
       return entries;
     }
     const busy = this.deps.inIntake?.() ?? new Set<string>();
@@ -217,7 +201,7 @@ export class LeaseKeeper {
           this.deps.logger.warn({ taskId: l.taskId, code: 'PAR_ERR_WORKER_LOST', failedReason: l.failedReason }, 'the task\'s job failed without a result; reporting it as PAR_ERR_WORKER_LOST');
         }
       } catch (error) {
-        this.deps.logger.warn({ reason: (error as Error).message }, 'cannot write PAR_ERR_WORKER_LOST results; will retry next interval');
+        this.deps.logger.warn({ err: error }, 'cannot write PAR_ERR_WORKER_LOST results; will retry next interval');
       }
     }
     const keep: LeaseEntry[] = [];
@@ -241,7 +225,7 @@ export class LeaseKeeper {
         this.deps.logger.warn({ taskIds: handBack.map((e) => e.taskId).slice(0, 20), count: handBack.length },
           'leases with neither a job nor a result handed back: no longer heartbeated, the control plane delivers them again when they lapse');
       } catch (error) {
-        this.deps.logger.warn({ reason: (error as Error).message }, 'cannot hand back orphaned leases; will retry next interval');
+        this.deps.logger.warn({ err: error }, 'cannot hand back orphaned leases; will retry next interval');
         return entries;
       }
     }

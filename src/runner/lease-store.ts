@@ -9,16 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import { leasesKey } from '../contracts/jobs.js';
-
-// KEYS[1] = hash; ARGV = taskId1, token1, taskId2, token2, ... Returns how many were removed.
-const REMOVE_IF_CURRENT = `
-local removed = 0
-for i = 1, #ARGV, 2 do
-  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
-    removed = removed + redis.call('HDEL', KEYS[1], ARGV[i])
-  end
-end
-return removed`;
+import { runLuaScript } from '../lib/redis-scripts.js';
 
 export interface LeaseEntry {
   taskId: string;
@@ -53,11 +44,11 @@ export class LeaseStore {
     return this.redis.hlen(this.key);
   }
 
-  /** Removes each entry whose token is still the given one. */
+  /** Removes each entry whose token is still the given one (one script: src/lib/lua/runner-lease-remove-if-current.lua). */
   async removeIfCurrent(entries: readonly LeaseEntry[]): Promise<number> {
     if (entries.length === 0) return 0;
     const args: string[] = [];
     for (const e of entries) args.push(e.taskId, e.leaseToken);
-    return Number(await this.redis.eval(REMOVE_IF_CURRENT, 1, this.key, ...args));
+    return Number(await runLuaScript(this.redis, 'runner-lease-remove-if-current', [this.key], args));
   }
 }

@@ -112,7 +112,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
   let lastRedisError = 0;
   redis.on('error', (error: Error) => {
     // ioredis reconnects by itself; one line every 10 s is enough to explain a stall.
-    if (Date.now() - lastRedisError > 10_000) log.warn({ reason: error.message }, 'runner Redis error');
+    if (Date.now() - lastRedisError > 10_000) log.warn({ err: error }, 'runner Redis error');
     lastRedisError = Date.now();
   });
   const queueOptions = { connection: redis, prefix: config.queuePrefix };
@@ -264,7 +264,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
       // A runner the control plane no longer knows cannot publish: no point waiting for results.
       await drain({ tasksQueue, resultsQueue, leases, logger: log }, fatalError ? 0 : config.drainMs);
       probe.stop();
-      keyManager.stop();
+      await keyManager.stop();
       await Promise.all([leaseKeeper.stop(), health.stop()]);
       await settleWithin(publisher.close(PUBLISH_DRAIN_MS), PUBLISH_DRAIN_MS + 3000);
       await settleWithin(audit.log.close(), 3000);

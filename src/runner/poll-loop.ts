@@ -93,7 +93,7 @@ export class PollLoop {
       try {
         room = Math.min(MAX_DEQUEUE, this.deps.capacity - (await this.deps.inFlight()));
       } catch (error) {
-        await this.failed({ code: 'PAR_ERR_INTERNAL', message: `runner Redis unavailable: ${(error as Error).message}` }, now());
+        await this.failed({ code: 'PAR_ERR_INTERNAL', message: `runner Redis unavailable: ${(error as Error).message}` }, now(), error);
         continue;
       }
       if (room <= 0) {
@@ -114,7 +114,7 @@ export class PollLoop {
           return;
         }
         if (result.kind === 'network' || (result.status !== undefined && result.status >= 500)) this.deps.onUnreachable?.();
-        await this.failed({ code: result.error.code, message: result.error.message, kind: result.kind }, now());
+        await this.failed({ code: result.error.code, message: result.error.message, kind: result.kind }, now(), result.error);
         continue;
       }
       const cancelled = result.value.cancelled ?? [];
@@ -131,7 +131,7 @@ export class PollLoop {
       } catch (error) {
         // Leases recorded without their jobs are handed back by the lease keeper (orphans), so
         // these deliveries come back once their lease lapses.
-        await this.failed({ code: 'PAR_ERR_INTERNAL', message: `intake failed: ${(error as Error).message}` }, now());
+        await this.failed({ code: 'PAR_ERR_INTERNAL', message: `intake failed: ${(error as Error).message}` }, now(), error);
         continue;
       }
       if (this.failures > 0) this.deps.logger.info({ afterFailures: this.failures }, 'polling recovered');
@@ -141,13 +141,13 @@ export class PollLoop {
     }
   }
 
-  private async failed(error: { code: string; message: string; kind?: string }, at: number): Promise<void> {
+  private async failed(error: { code: string; message: string; kind?: string }, at: number, err: unknown): Promise<void> {
     this.failures += 1;
     this.lastStatus = { at, ok: false, error: { code: error.code, message: error.message }, consecutiveFailures: this.failures };
     const delayMs = backoffDelayMs(this.failures, { initialMs: defaultInitialMs(this.deps.backoffMaxMs), maxMs: this.deps.backoffMaxMs });
     // The first failure is worth a warning; a long outage should not flood the log.
     const level = this.failures === 1 || this.failures % 20 === 0 ? 'warn' : 'debug';
-    this.deps.logger[level]({ code: error.code, kind: error.kind, reason: error.message, failures: this.failures, retryInMs: delayMs }, 'poll failed; backing off');
+    this.deps.logger[level]({ code: error.code, kind: error.kind, err, failures: this.failures, retryInMs: delayMs }, 'poll failed; backing off');
     if (this.wokenEarly) {
       this.wokenEarly = false;
       return;

@@ -76,10 +76,8 @@ export class ResultPublisher {
       stalledInterval: Math.max(250, Math.floor((deps.lockMs ?? 10_000) / 2)),
       // A result job stalls only when the runner dies mid-publish; publishing again is harmless.
       maxStalledCount: 1000,
-      // For result jobs added with attempts and a custom backoff type (BullMQ's built-ins bypass it).
-      settings: { backoffStrategy: (attemptsMade: number) => this.backoff(attemptsMade) },
     });
-    this.worker.on('error', (error) => deps.logger.warn({ reason: error.message }, 'result publisher worker error'));
+    this.worker.on('error', (error) => deps.logger.warn({ err: error }, 'result publisher worker error'));
   }
 
   /** The control plane is back: parked results are published now, not after their backoff. */
@@ -88,7 +86,7 @@ export class ResultPublisher {
     try {
       await this.deps.promoteParked?.();
     } catch (error) {
-      this.deps.logger.warn({ reason: (error as Error).message }, 'cannot promote parked results');
+      this.deps.logger.warn({ err: error }, 'cannot promote parked results');
     }
   }
 
@@ -138,24 +136,19 @@ export class ResultPublisher {
       return { status: 'dropped', code: result.error.code };
     }
     if (decision === 'fail') {
-      log.error({ code: result.error.code, reason: result.error.message }, 'the control plane refused this result; kept as a failed job');
+      log.error({ code: result.error.code, err: result.error }, 'the control plane refused this result; kept as a failed job');
       await this.audit(taskId, parsed.data, 'failed', result.error.code);
       throw new UnrecoverableError(`${result.error.code}: ${result.error.message}`);
     }
     if (result.kind === 'network' || (result.status !== undefined && result.status >= 500)) this.deps.onUnreachable?.();
     const level = job.attemptsMade === 0 || job.attemptsMade % 20 === 0 ? 'warn' : 'debug';
     log[level]({ code: result.error.code, kind: result.kind, attemptsMade: job.attemptsMade }, 'publishing failed; will retry');
-    // Result jobs are added without BullMQ attempts (src/contracts/job-options.ts): the publisher
-    // retries on its own, parking the job as delayed, so a result is never failed for lack of
-    // attempts. Jobs added with attempts to spare go through BullMQ's retry and our strategy.
-    const maxAttempts = job.opts.attempts ?? 1;
-    if (job.attemptsMade + 1 >= maxAttempts && token !== undefined) {
-      // Woken while this publish was failing: the control plane just came back, retry soon.
-      const delayMs = this.lastWakeAt >= startedAt ? this.backoff(1) : this.backoff(Math.max(1, job.attemptsStarted));
-      await job.moveToDelayed(Date.now() + delayMs, token);
-      throw new DelayedError();
-    }
-    throw new Error(`${result.error.code}: ${result.error.message}`);
+    // THE retry of results: result jobs carry no BullMQ attempts (src/contracts/job-options.ts); the
+    // publisher parks the job as delayed, so a result is never failed for lack of attempts.
+    // Woken while this publish was failing: the control plane just came back, retry soon.
+    const delayMs = this.lastWakeAt >= startedAt ? this.backoff(1) : this.backoff(Math.max(1, job.attemptsStarted));
+    await job.moveToDelayed(Date.now() + delayMs, token);
+    throw new DelayedError();
   }
 
   private async audit(taskId: string, outcome: TaskOutcome, published: 'recorded' | 'duplicate' | 'dropped' | 'failed', publishCode?: string): Promise<void> {
@@ -163,7 +156,7 @@ export class ResultPublisher {
     try {
       await this.deps.audit?.recordOutcome(taskId, outcome, { published, ...(publishCode ? { publishCode } : {}), publishedAt: Date.now() });
     } catch (error) {
-      this.deps.logger.error({ taskId, reason: (error as Error).message }, 'the outcome could not be written to the audit log');
+      this.deps.logger.error({ taskId, err: error }, 'the outcome could not be written to the audit log');
     }
   }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createActor, fromPromise, toPromise, waitFor } from 'xstate';
+import { SimulatedClock, createActor, fromPromise, toPromise, waitFor } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
 import { runnerEnrollmentMachine, type RunnerEnrollmentInput, type RunnerEnrollmentOutput } from '../../machines/runner-enrollment/runner-enrollment.machine.js';
 import type { EnrollInput, PersistIdentityInput } from '../../machines/runner-enrollment/runner-enrollment.actors.js';
@@ -95,16 +95,30 @@ for (const [code, named] of [
   });
 }
 
-test('network errors and 5xx back off and retry, then enroll', async () => {
+test('network errors and 5xx back off and retry, then enroll (simulated clock: the backoff is waited out)', async () => {
+  const clock = new SimulatedClock();
   const attempts: number[] = [];
-  const out = await run({
-    enroll: async ({ attempt }) => {
-      attempts.push(attempt);
-      if (attempt === 1) throw new ParError('PAR_ERR_INTERNAL', 'control plane unreachable (ECONNREFUSED)');
-      if (attempt === 2) throw new ParError('PAR_ERR_RATE_LIMITED');
-      return identity;
+  const actor = createActor(runnerEnrollmentMachine.provide({
+    actors: {
+      loadIdentity: fromPromise<RunnerIdentity | undefined, void>(async () => undefined),
+      enroll: fromPromise<RunnerIdentity, EnrollInput>(async ({ input: { attempt } }) => {
+        attempts.push(attempt);
+        if (attempt === 1) throw new ParError('PAR_ERR_INTERNAL', 'control plane unreachable (ECONNREFUSED)');
+        if (attempt === 2) throw new ParError('PAR_ERR_RATE_LIMITED');
+        return identity;
+      }),
+      persistIdentity: fromPromise<RunnerIdentity, PersistIdentityInput>(async ({ input }) => input.identity),
     },
-  });
+  }), { clock, input: { ...withKeys, enrollBackoffMaxMs: 60_000, enrollBackoffInitialMs: 60_000 } });
+  actor.start();
+  for (const attempt of [1, 2]) {
+    await waitFor(actor, (s) => s.matches('backingOff') && s.context.attempt === attempt);
+    // The first delay is jittered within [initial / 2, initial]: never shorter than 30 s.
+    clock.increment(29_999);
+    assert.ok(actor.getSnapshot().matches('backingOff'), `attempt ${attempt}: retried before its backoff`);
+    clock.increment(30_001);
+  }
+  const out = await toPromise(actor);
   assert.equal(out.status, 'ready');
   assert.deepEqual(attempts, [1, 2, 3]);
 });

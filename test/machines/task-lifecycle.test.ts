@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createActor, fromPromise, toPromise, waitFor } from 'xstate';
+import { SimulatedClock, createActor, fromPromise, toPromise, waitFor } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
 import {
   TASK_LIFECYCLE_FINAL_STATES,
@@ -17,7 +17,7 @@ import type {
 import { DEADLINE_EVENT, TASK_LIFECYCLE_ACTOR_IDS } from '../../machines/task-lifecycle/task-lifecycle.events.js';
 import { ParError } from '../../src/errors/par-error.js';
 
-const baseInput: TaskLifecycleInput = { taskId: 't1', action: 'com.example.test.run', inputs: { n: 1 }, timeoutMs: 5_000 };
+const baseInput: TaskLifecycleInput = { taskId: 't1', action: 'com.example.test.run', inputs: { n: 1 }, timeoutMs: 5_000, now: Date.now };
 
 /** Resolves when the signal aborts; never otherwise (an action that honours cancellation). */
 function untilAborted(signal: AbortSignal): Promise<never> {
@@ -94,21 +94,49 @@ describe('taskLifecycleMachine', () => {
     assert.equal(executed, false);
   });
 
-  it('the deadline ends in timedOut and aborts the action signal', async () => {
+  it('durationMs is measured with input.now, not a clock of its own', async () => {
+    let t = 1_000;
+    const out = await run({ execute: async () => { t += 250; return 'ok'; } }, { now: () => t });
+    assert.equal(out.durationMs, 250);
+  });
+
+  it('the deadline ends in timedOut and aborts the action signal (simulated clock)', async () => {
+    const clock = new SimulatedClock();
     let signal: AbortSignal | undefined;
-    const out = await run({ execute: (_, s) => { signal = s; return untilAborted(s); } }, { timeoutMs: 30 });
+    const actor = createActor(machineWith({ execute: (_, s) => { signal = s; return untilAborted(s); } }), {
+      clock, input: { ...baseInput, timeoutMs: 30_000, now: () => clock.now() },
+    });
+    actor.start();
+    await waitFor(actor, (s) => s.matches('executing'));
+    clock.increment(29_999);
+    assert.equal(actor.getSnapshot().value, 'executing');
+    clock.increment(1);
+    const out = await toPromise(actor);
     assert.equal(out.kind, 'timedOut');
     assert.equal(out.error?.code, 'PAR_ERR_TASK_TIMEOUT');
     assert.equal(signal?.aborted, true);
-    assert.ok(out.durationMs >= 25, `duration ${out.durationMs}`);
+    assert.equal(out.durationMs, 30_000);
   });
 
-  it('the deadline covers executing only', async () => {
-    const out = await run({
-      validate: (i) => new Promise((r) => setTimeout(() => r(i.inputs), 40)),
-      execute: async () => 'done',
-    }, { timeoutMs: 20 });
+  it('the deadline covers executing only (simulated clock)', async () => {
+    const clock = new SimulatedClock();
+    let validated!: (v: unknown) => void;
+    let executed!: (v: unknown) => void;
+    const actor = createActor(machineWith({
+      validate: (i) => new Promise((r) => { validated = () => r(i.inputs); }),
+      execute: () => new Promise((r) => { executed = r; }),
+    }), { clock, input: { ...baseInput, timeoutMs: 20, now: () => clock.now() } });
+    actor.start();
+    await waitFor(actor, (s) => s.matches('validating'));
+    clock.increment(1_000);
+    assert.equal(actor.getSnapshot().value, 'validating');
+    validated(undefined);
+    await waitFor(actor, (s) => s.matches('executing'));
+    clock.increment(19);
+    executed('done');
+    const out = await toPromise(actor);
     assert.equal(out.kind, 'succeeded');
+    assert.equal(out.durationMs, 1_019);
   });
 
   it('task.cancel while executing ends in cancelled and aborts the action signal', async () => {

@@ -15,7 +15,7 @@ import type { Redis } from 'ioredis';
 import type { JWK } from 'jose';
 import { ParError } from '../../errors/par-error.js';
 import type { KeySpace } from './key-space.js';
-import { LuaScript } from './lua-script.js';
+import { runLuaScript } from '../../lib/redis-scripts.js';
 import { getRunner, newRunnerRecord, type RunnerRecord } from './runners.js';
 
 const TOKEN_PREFIX = 'par_enroll_';
@@ -47,21 +47,6 @@ export interface NewPendingRunner {
   tokenTtlMs: number;
 }
 
-// KEYS: org runner names, runner, runner grants, all runners, token record, runner's current token.
-// ARGV: name, runner id, principal, token hash, org id, createdAt, expiresAt, pexpireat, then the runner hash.
-const CREATE = new LuaScript(`
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-local fields = {}
-for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
-redis.call('HSET', KEYS[2], unpack(fields))
-redis.call('HSET', KEYS[3], ARGV[3], 'editor')
-redis.call('SADD', KEYS[4], ARGV[2])
-redis.call('HSET', KEYS[5], 'runnerId', ARGV[2], 'orgId', ARGV[5], 'createdBy', ARGV[3], 'createdAt', ARGV[6], 'expiresAt', ARGV[7])
-redis.call('PEXPIREAT', KEYS[5], ARGV[8])
-redis.call('SET', KEYS[6], ARGV[4], 'PXAT', ARGV[8])
-return 1
-`);
-
 /** Creates a runner that has not enrolled yet, with its creator as editor, and its first token. */
 export async function createPendingRunner(redis: Redis, ks: KeySpace, r: NewPendingRunner): Promise<{ runner: RunnerRecord; token: IssuedToken }> {
   const runner: RunnerRecord = newRunnerRecord({ ...r, version: 'unknown' });
@@ -73,28 +58,13 @@ export async function createPendingRunner(redis: Redis, ks: KeySpace, r: NewPend
     'allowlist', JSON.stringify(runner.allowlist), 'modes', JSON.stringify(runner.modes),
     'version', runner.version, 'createdAt', String(runner.createdAt), 'createdBy', r.creatorPrincipal,
   ];
-  const created = await CREATE.run(
-    redis,
+  const created = await runLuaScript(redis, 'enrollment-token-create',
     [ks.orgRunners(r.orgId), ks.runner(r.id), ks.runnerGrants(r.id), ks.allRunners, ks.enrollmentToken(hash), ks.runnerEnrollmentToken(r.id)],
     [r.name, r.id, r.creatorPrincipal, hash, r.orgId, r.now, expiresAt, expiresAt + TOKEN_RECORD_GRACE_MS, ...fields],
   );
   if (created !== 1) throw new ParError('PAR_ERR_ENROLL_NAME_TAKEN', r.name);
   return { runner, token: { token, expiresAt } };
 }
-
-// KEYS: runner, runner's current token. ARGV: token-record prefix, new hash, runner id, org id,
-// principal, createdAt, expiresAt, pexpireat.
-const REISSUE = new LuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'missing' end
-if redis.call('HEXISTS', KEYS[1], 'publicKey') == 1 then return 'enrolled' end
-local old = redis.call('GET', KEYS[2])
-if old then redis.call('DEL', ARGV[1] .. old) end
-local key = ARGV[1] .. ARGV[2]
-redis.call('HSET', key, 'runnerId', ARGV[3], 'orgId', ARGV[4], 'createdBy', ARGV[5], 'createdAt', ARGV[6], 'expiresAt', ARGV[7])
-redis.call('PEXPIREAT', key, ARGV[8])
-redis.call('SET', KEYS[2], ARGV[2], 'PXAT', ARGV[8])
-return 'ok'
-`);
 
 /**
  * A new token for a runner that never enrolled. The previous token stops working at once (it
@@ -107,8 +77,7 @@ export async function reissueEnrollmentToken(
 ): Promise<IssuedToken> {
   const token = newToken();
   const expiresAt = r.now + r.tokenTtlMs;
-  const result = await REISSUE.run(
-    redis,
+  const result = await runLuaScript(redis, 'enrollment-token-reissue',
     [ks.runner(r.runnerId), ks.runnerEnrollmentToken(r.runnerId)],
     [ks.enrollmentToken(''), hashEnrollmentToken(token), r.runnerId, r.orgId, r.creatorPrincipal, r.now, expiresAt, expiresAt + TOKEN_RECORD_GRACE_MS],
   );
@@ -126,29 +95,13 @@ export interface TokenEnrollment {
   now: number;
 }
 
-// KEYS: token record. ARGV: now, runner key prefix, public key, version, allowlist JSON or ''.
-const CONSUME = new LuaScript(`
-local t = redis.call('HMGET', KEYS[1], 'runnerId', 'expiresAt', 'usedAt')
-if not t[1] then return {'invalid'} end
-if t[3] then return {'used'} end
-if tonumber(t[2]) <= tonumber(ARGV[1]) then return {'expired'} end
-local rk = ARGV[2] .. t[1]
-if redis.call('EXISTS', rk) == 0 then return {'invalid'} end
-if redis.call('HEXISTS', rk, 'publicKey') == 1 then return {'used'} end
-redis.call('HSET', KEYS[1], 'usedAt', ARGV[1])
-redis.call('HSET', rk, 'publicKey', ARGV[3], 'version', ARGV[4], 'enrolledAt', ARGV[1])
-if ARGV[5] ~= '' then redis.call('HSET', rk, 'allowlist', ARGV[5]) end
-return {'ok', t[1]}
-`);
-
 /**
  * Enrolls the runner the token was issued for: the token is spent and the record gets the
  * runner's public key. Refusals: unknown -> PAR_ERR_ENROLL_TOKEN_INVALID, spent ->
  * PAR_ERR_ENROLL_TOKEN_USED, too old -> PAR_ERR_ENROLL_TOKEN_EXPIRED (all 401).
  */
 export async function enrollWithToken(redis: Redis, ks: KeySpace, e: TokenEnrollment): Promise<RunnerRecord> {
-  const reply = await CONSUME.run(
-    redis,
+  const reply = await runLuaScript(redis, 'enrollment-token-consume',
     [ks.enrollmentToken(hashEnrollmentToken(e.token))],
     [e.now, ks.runner(''), JSON.stringify(e.publicKey), e.version, e.allowlist.length > 0 ? JSON.stringify(e.allowlist) : ''],
   );

@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import type { RunnerHealth, RunnerStatus } from '../../contracts/admin-api.js';
 import type { HealthReport } from '../../contracts/runner-api.js';
 import type { KeySpace } from './key-space.js';
-import { LuaScript } from './lua-script.js';
+import { runLuaScript } from '../../lib/redis-scripts.js';
 
 /** A check is kept a while after the runner goes quiet so the page can still show its last state. */
 const HEALTH_RECORD_TTL_MS = 30 * 86_400_000;
@@ -19,15 +19,6 @@ export interface StoredHealth extends RunnerHealth {
   healthy: boolean;
   problems: string[];
 }
-
-// KEYS: runner, runner health. ARGV: health JSON, version, receivedAt, ttl ms.
-// Written only while the runner exists, so a late check never resurrects a deleted runner.
-const RECORD = new LuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[4])
-redis.call('HSET', KEYS[1], 'version', ARGV[2], 'lastSeenAt', ARGV[3])
-return 1
-`);
 
 export async function recordHealth(redis: Redis, ks: KeySpace, runnerId: string, report: Required<HealthReport>, receivedAt: number): Promise<StoredHealth> {
   const health: StoredHealth = {
@@ -40,7 +31,7 @@ export async function recordHealth(redis: Redis, ks: KeySpace, runnerId: string,
     problems: [...report.problems],
     receivedAt,
   };
-  await RECORD.run(redis, [ks.runner(runnerId), ks.runnerHealth(runnerId)], [JSON.stringify(health), health.version, receivedAt, HEALTH_RECORD_TTL_MS]);
+  await runLuaScript(redis, 'runner-health-record', [ks.runner(runnerId), ks.runnerHealth(runnerId)], [JSON.stringify(health), health.version, receivedAt, HEALTH_RECORD_TTL_MS]);
   return health;
 }
 

@@ -7,17 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { KeySpace } from './key-space.js';
-import { LuaScript } from './lua-script.js';
-
-// KEYS: runner hash, jti key. ARGV: expected current publicKey JSON, new publicKey JSON,
-// previousKeyUntil, rotatedAt, jti TTL (ms).
-const ROTATE = new LuaScript(`
-if redis.call('HGET', KEYS[1], 'id') == false then return 'unknown' end
-if redis.call('HGET', KEYS[1], 'publicKey') ~= ARGV[1] then return 'stale' end
-if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[5]) then return 'replayed' end
-redis.call('HSET', KEYS[1], 'publicKey', ARGV[2], 'previousPublicKey', ARGV[1], 'previousKeyUntil', ARGV[3], 'keyRotatedAt', ARGV[4])
-return 'ok'
-`);
+import { runLuaScript } from '../../lib/redis-scripts.js';
 
 export type IdentityRotationOutcome = 'ok' | 'unknown' | 'stale' | 'replayed';
 
@@ -34,7 +24,7 @@ export async function rotateRunnerKey(redis: Redis, ks: KeySpace, r: {
   jti: string;
   jtiTtlMs: number;
 }): Promise<IdentityRotationOutcome> {
-  const outcome = await ROTATE.run(redis, [ks.runner(r.runnerId), rotationProofKey(ks, r.jti)], [
+  const outcome = await runLuaScript(redis, 'runner-key-rotate', [ks.runner(r.runnerId), rotationProofKey(ks, r.jti)], [
     r.expectedPublicKeyJson, r.newPublicKeyJson, r.previousKeyUntil, r.rotatedAt, r.jtiTtlMs,
   ]);
   return outcome as IdentityRotationOutcome;

@@ -23,25 +23,6 @@ export function statsKey(ks: KeySpace, runnerId: string, minute: number): string
   return `${ks.runner(runnerId)}:stats:${minute}`;
 }
 
-/**
- * Lua prelude: `recordStat(statsKey, outcome, latencyMs or nil)`. The caller builds the key as
- * `<runner key>:stats:<math.floor(now / 60000)>` (see statsKey).
- */
-export const STATS_LUA = `
-local statsBounds = {${LATENCY_BOUNDS_MS.join(', ')}}
-local function recordStat(statsKey, outcome, latencyMs)
-  redis.call('HINCRBY', statsKey, 'n:' .. outcome, 1)
-  if latencyMs then
-    local b = #statsBounds
-    for i, bound in ipairs(statsBounds) do
-      if latencyMs <= bound then b = i - 1 break end
-    end
-    redis.call('HINCRBY', statsKey, 'l:' .. b, 1)
-  end
-  redis.call('PEXPIRE', statsKey, ${STATS_TTL_MS})
-end
-`;
-
 export interface StatsPoint {
   /** Start of the minute (epoch ms). */
   at: number;

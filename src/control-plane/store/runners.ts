@@ -9,8 +9,7 @@ import { ERROR_CODES } from '../../errors/codes.js';
 import { ParError } from '../../errors/par-error.js';
 import { accessKeySpace } from './access-key-space.js';
 import type { KeySpace } from './key-space.js';
-import { LuaScript } from './lua-script.js';
-import { TASK_EVENT_LUA } from './task-events.js';
+import { runLuaScript } from '../../lib/redis-scripts.js';
 
 type RunnerRole = 'editor' | 'contributor' | 'viewer';
 
@@ -43,18 +42,6 @@ export function newRunnerRecord(r: { id: string; orgId: string; name: string; al
   return { id: r.id, urn: runnerUrn(r.orgId, r.id), name: r.name, orgId: r.orgId, allowlist: [...r.allowlist], modes: [...r.modes], version: r.version, createdAt: r.now };
 }
 
-// KEYS: org runner names, runner, runner grants, all runners.
-// ARGV: name, runner id, principal, role, then the runner hash as field/value pairs.
-const ENROLL = new LuaScript(`
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-local fields = {}
-for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
-redis.call('HSET', KEYS[2], unpack(fields))
-redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
-redis.call('SADD', KEYS[4], ARGV[2])
-return 1
-`);
-
 /** Atomically claims the name in the org and stores the runner with its Editor grant. */
 export async function enrollRunner(redis: Redis, ks: KeySpace, r: NewRunner): Promise<RunnerRecord> {
   const record: RunnerRecord = {
@@ -66,8 +53,7 @@ export async function enrollRunner(redis: Redis, ks: KeySpace, r: NewRunner): Pr
     'allowlist', JSON.stringify(record.allowlist), 'modes', JSON.stringify(record.modes),
     'version', record.version, 'createdAt', String(record.createdAt), 'publicKey', JSON.stringify(record.publicKey),
   ];
-  const claimed = await ENROLL.run(
-    redis,
+  const claimed = await runLuaScript(redis, 'runner-enroll',
     [ks.orgRunners(r.orgId), ks.runner(r.id), ks.runnerGrants(r.id), ks.allRunners],
     [r.name, r.id, `${r.enrolledByType ?? 'user'}:${r.enrolledBy}`, 'editor', ...fields],
   );
@@ -109,35 +95,6 @@ async function getRunnerGrants(redis: Redis, ks: KeySpace, runnerId: string): Pr
   return redis.hgetall(ks.runnerGrants(runnerId));
 }
 
-// KEYS: runner, grants, ready list, org runner names, all runners, runner connections, runner
-// tasks, health, current enrollment token. ARGV: runner id, runner name, connection key prefix.
-// Deletes the connections too.
-const DELETE = new LuaScript(`${TASK_EVENT_LUA}
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
--- Its open tasks can never run now: fail them (once each) rather than leave them queued forever.
-local open = redis.call('ZRANGE', KEYS[7], 0, -1)
-for _, id in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do open[#open + 1] = id end
-for _, id in ipairs(open) do
-  local key = ARGV[4] .. id
-  local state = redis.call('HGET', key, 'state')
-  if state == 'queued' or state == 'leased' then
-    local attempts = tonumber(redis.call('HGET', key, 'attempts')) or 0
-    local outcome = cjson.encode({ kind = 'failed', error = { code = 'PAR_ERR_RUNNER_DELETED', message = ARGV[7], retryable = false }, attempts = attempts, durationMs = 0 })
-    redis.call('HSET', key, 'state', 'failed', 'outcome', outcome, 'finishedAt', ARGV[5])
-    redis.call('ZREM', KEYS[10], id)
-    redis.call('PUBLISH', ARGV[6], id)
-    taskEvent(key, ARGV[5], 'failed.runner_deleted', attempts)
-  end
-end
-for _, id in ipairs(redis.call('HVALS', KEYS[6])) do
-  redis.call('DEL', ARGV[3] .. id, ARGV[3] .. id .. ':tasks')
-end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[6], KEYS[7], KEYS[8], KEYS[9])
-if redis.call('HGET', KEYS[4], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[4], ARGV[2]) end
-redis.call('SREM', KEYS[5], ARGV[1])
-return 1
-`);
-
 /**
  * Deletes the runner, its grants, ready list and connections in one step, and fails its open
  * tasks with PAR_ERR_RUNNER_DELETED; its identity is gone for every control-plane process
@@ -145,8 +102,7 @@ return 1
  */
 export async function deleteRunner(redis: Redis, ks: KeySpace, runner: { id: string; name: string; orgId: string }, now: number = Date.now()): Promise<boolean> {
   const aks = accessKeySpace(ks);
-  const deleted = await DELETE.run(
-    redis,
+  const deleted = await runLuaScript(redis, 'runner-delete',
     [
       ks.runner(runner.id), ks.runnerGrants(runner.id), ks.ready(runner.id), ks.orgRunners(runner.orgId), ks.allRunners,
       aks.runnerConnections(runner.id), aks.runnerTasks(runner.id), ks.runnerHealth(runner.id), ks.runnerEnrollmentToken(runner.id),
@@ -159,13 +115,8 @@ export async function deleteRunner(redis: Redis, ks: KeySpace, runner: { id: str
 
 export async function touchRunner(redis: Redis, ks: KeySpace, runnerId: string, now: number): Promise<void> {
   // HSET only if the runner still exists, so a touch never resurrects a deleted runner's hash.
-  await TOUCH.run(redis, [ks.runner(runnerId)], [now]);
+  await runLuaScript(redis, 'runner-touch', [ks.runner(runnerId)], [now]);
 }
-
-const TOUCH = new LuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1]) end
-return 0
-`);
 
 export function toView(r: RunnerRecord): RunnerView {
   const { publicKey: _publicKey, ...view } = r;

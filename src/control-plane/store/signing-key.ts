@@ -17,7 +17,7 @@ import { signEndorsement } from '../../crypto/key-endorsement.js';
 import { generateSigningKeyPair, importSigningKey, publicPart, type KeyPairJwk } from '../../crypto/keys.js';
 import { ParError } from '../../errors/par-error.js';
 import type { KeySpace } from './key-space.js';
-import { LuaScript } from './lua-script.js';
+import { runLuaScript } from '../../lib/redis-scripts.js';
 
 /** Public entries kept in the ring (the chain a long-offline runner walks); the oldest retired go first. */
 export const MAX_RING_ENTRIES = 50;
@@ -99,19 +99,6 @@ function publicJwks(pair: KeyPairJwk): Jwks {
   return { keys: [{ ...rest, kty }] };
 }
 
-// KEYS: active pair, ring. ARGV: expected active kid, new pair JSON, new kid, new entry JSON,
-// old kid, old entry JSON, channel.
-const ROTATE = new LuaScript(`
-local current = redis.call('GET', KEYS[1])
-if not current then return 'missing' end
-if cjson.decode(current).kid ~= ARGV[1] then return 'conflict' end
-if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 1 then return 'collision' end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[5], ARGV[6], ARGV[3], ARGV[4])
-redis.call('PUBLISH', ARGV[7], ARGV[3])
-return 'ok'
-`);
-
 export interface RotationResult {
   previousKid: string;
   kid: string;
@@ -143,7 +130,7 @@ export async function rotateSigningKey(redis: Redis, ks: KeySpace, options: Rota
     notAfter,
   };
   const newEntry: PublicKeyEntry = { kid: fresh.kid, jwk: publicPart(fresh.publicJwk), createdAt: now, endorsement };
-  const outcome = await ROTATE.run(redis, [ks.signingKey, ks.signingKeyRing], [
+  const outcome = await runLuaScript(redis, 'signing-key-rotate', [ks.signingKey, ks.signingKeyRing], [
     old.kid, JSON.stringify(fresh), fresh.kid, JSON.stringify(newEntry), old.kid, JSON.stringify(oldEntry), ks.keysChannel,
   ]);
   if (outcome === 'conflict' || outcome === 'missing') throw new ParError('PAR_ERR_SIGNING_KEY_ROTATION_CONFLICT', 'the key was rotated meanwhile');

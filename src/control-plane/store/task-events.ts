@@ -8,18 +8,8 @@ import type { Redis } from 'ioredis';
 import { taskEventSchema, type TaskEvent } from '../../contracts/tasks-api.js';
 import type { KeySpace } from './key-space.js';
 
+/** Entries kept per task: the Lua include src/lib/lua/includes/task-event.lua trims to this many. */
 export const MAX_TASK_EVENTS = 200;
-
-/** Lua prelude: `taskEvent(taskKey, at, type, attempt)`; the events key is `<taskKey>:events`. */
-export const TASK_EVENT_LUA = `
-local function taskEvent(taskKey, at, kind, attempt)
-  local entry = { at = tonumber(at), type = kind }
-  if attempt then entry.attempt = tonumber(attempt) end
-  local k = taskKey .. ':events'
-  redis.call('RPUSH', k, cjson.encode(entry))
-  redis.call('LTRIM', k, -${MAX_TASK_EVENTS}, -1)
-end
-`;
 
 export async function getTaskEvents(redis: Redis, ks: KeySpace, taskId: string): Promise<TaskEvent[]> {
   const raw = await redis.lrange(ks.taskEvents(taskId), 0, -1);

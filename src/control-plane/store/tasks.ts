@@ -12,8 +12,7 @@ import type { TaskView } from '../../contracts/tasks-api.js';
 import type { UnsignedTaskClaims } from '../../crypto/task-signature.js';
 import { accessKeySpace } from './access-key-space.js';
 import { keySpace, type KeySpace } from './key-space.js';
-import { LuaScript } from './lua-script.js';
-import { TASK_EVENT_LUA } from './task-events.js';
+import { runLuaScript } from '../../lib/redis-scripts.js';
 
 export interface SignedTaskToEnqueue {
   taskId: string;
@@ -39,69 +38,18 @@ export interface TaskRecord extends TaskView {
   leaseExpiresAt?: number;
 }
 
-// KEYS: task, runner ready list, leases. ARGV: id, runnerId, orgId, action, jws, claims ('' = none), now, ready channel.
-// Re-enqueueing a task that is not final makes it queued again (like a lease expiry: the current
-// lease token stays valid until a new delivery replaces it).
-const ENQUEUE = new LuaScript(`${TASK_EVENT_LUA}
-local state = redis.call('HGET', KEYS[1], 'state')
-if state == 'succeeded' or state == 'failed' or state == 'cancelled' then return 'final' end
-local owner = redis.call('HGET', KEYS[1], 'runnerId')
-if owner and owner ~= ARGV[2] then return 'other_runner' end
-redis.call('HSETNX', KEYS[1], 'createdAt', ARGV[7])
-redis.call('HSETNX', KEYS[1], 'attempts', 0)
-redis.call('HSET', KEYS[1], 'id', ARGV[1], 'runnerId', ARGV[2], 'orgId', ARGV[3], 'action', ARGV[4], 'jws', ARGV[5], 'state', 'queued')
-if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'claims', ARGV[6]) else redis.call('HDEL', KEYS[1], 'claims') end
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('LREM', KEYS[2], 0, ARGV[1])
-redis.call('LPUSH', KEYS[2], ARGV[1])
-redis.call('PUBLISH', ARGV[8], ARGV[2])
-taskEvent(KEYS[1], ARGV[7], 'submitted')
-return 'ok'
-`);
-
 /**
  * Stores the signed task, pushes its id on the runner's ready list and wakes the runner's
  * waiting dequeue calls (PUBLISH on the ready channel), all in one atomic step.
  */
 export async function enqueueSignedTask(redis: Redis, keyPrefix: string, task: SignedTaskToEnqueue): Promise<void> {
   const ks = keySpace(keyPrefix);
-  const result = await ENQUEUE.run(redis, [ks.task(task.taskId), ks.ready(task.runnerId), ks.leases], [
+  const result = await runLuaScript(redis, 'task-enqueue', [ks.task(task.taskId), ks.ready(task.runnerId), ks.leases], [
     task.taskId, task.runnerId, task.orgId, task.action, task.signedTask,
     task.claims ? JSON.stringify(task.claims) : '', task.now ?? Date.now(), ks.readyChannel,
   ]);
   if (result !== 'ok') throw new Error(`cannot enqueue task ${task.taskId}: ${String(result)}`);
 }
-
-// KEYS: task, runner ready list, runner task index, connection task index (or the task key again
-// when there is no connection), idempotency record (or the task key again when there is no key).
-// ARGV: id, runnerId, orgId, action, jws, claims ('' = none), now, ready channel, index size kept,
-// has connection ('1'/'0'), has key ('1'/'0'), request fingerprint, idempotency window (ms).
-// Every read and check comes before the first write, and no write can fail on types (the keys
-// are ours), so the script stores everything or nothing (Redis does not roll a script back).
-const SUBMIT = new LuaScript(`${TASK_EVENT_LUA}
-if ARGV[11] == '1' then
-  local existing = redis.call('HGET', KEYS[5], 'taskId')
-  if existing then
-    if redis.call('HGET', KEYS[5], 'fingerprint') ~= ARGV[12] then return {'reused', existing} end
-    return {'replayed', existing}
-  end
-end
--- The same submission sent again by the client library after a reconnect: already stored.
-if redis.call('EXISTS', KEYS[1]) == 1 then return {'created', ARGV[1]} end
-redis.call('HSET', KEYS[1], 'id', ARGV[1], 'runnerId', ARGV[2], 'orgId', ARGV[3], 'action', ARGV[4], 'jws', ARGV[5], 'state', 'queued', 'createdAt', ARGV[7], 'attempts', 0)
-if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'claims', ARGV[6]) end
-redis.call('LPUSH', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[7], ARGV[1])
-redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[9]) + 1))
-if ARGV[10] == '1' then redis.call('SADD', KEYS[4], ARGV[1]) end
-if ARGV[11] == '1' then
-  redis.call('HSET', KEYS[5], 'taskId', ARGV[1], 'fingerprint', ARGV[12])
-  redis.call('PEXPIRE', KEYS[5], ARGV[13])
-end
-taskEvent(KEYS[1], ARGV[7], 'submitted')
-redis.call('PUBLISH', ARGV[8], ARGV[2])
-return {'created', ARGV[1]}
-`);
 
 export interface TaskSubmission extends SignedTaskToEnqueue {
   claims: UnsignedTaskClaims;
@@ -127,7 +75,7 @@ export type SubmitOutcome =
 export async function submitSignedTask(redis: Redis, ks: KeySpace, task: TaskSubmission): Promise<SubmitOutcome> {
   const aks = accessKeySpace(ks);
   const taskKey = ks.task(task.taskId);
-  const result = await SUBMIT.run(redis, [
+  const result = await runLuaScript(redis, 'task-submit', [
     taskKey, ks.ready(task.runnerId), aks.runnerTasks(task.runnerId),
     task.connectionId !== undefined ? aks.connectionTasks(task.connectionId) : taskKey,
     task.idempotency ? task.idempotency.recordKey : taskKey,

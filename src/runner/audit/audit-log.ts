@@ -27,6 +27,7 @@ import { ParError } from '../../errors/par-error.js';
 import type { Logger } from '../../logging/logger.js';
 import { GENESIS, entryHash, entryLine, sealEntry, signCheckpoint, type AuditEntry, type AuditRecord, type CheckpointKey, type CheckpointRecord } from './entry.js';
 import { LOCK_FILE, auditFileName, listAuditFiles, readHead, syncDir, writeHead } from './files.js';
+import { periodic, type Periodic } from '../../lib/periodic.js';
 
 export interface AuditLogOptions {
   dir: string;
@@ -78,7 +79,7 @@ export class AuditLog {
   private pending: Pending[] = [];
   private scheduled = false;
   private chain: Promise<void> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
+  private loop: Periodic | undefined;
   private key: CheckpointKey | undefined;
   private readonly now: () => number;
 
@@ -98,10 +99,17 @@ export class AuditLog {
       await releaseLock(options.dir);
       throw error;
     }
-    log.timer = setInterval(() => {
-      if (log.sinceCheckpoint > 0 && !log.closed) void log.checkpoint('interval').catch((error: Error) => log.options.logger.error({ reason: error.message }, 'audit checkpoint failed'));
-    }, options.checkpointIntervalMs);
-    log.timer.unref();
+    log.loop = periodic({
+      name: 'audit checkpoint',
+      intervalMs: options.checkpointIntervalMs,
+      runAtStart: false,
+      unref: true,
+      logger: options.logger,
+      tick: async () => {
+        if (log.sinceCheckpoint > 0 && !log.closed) await log.checkpoint('interval').catch((err: unknown) => log.options.logger.error({ err }, 'audit checkpoint failed'));
+      },
+    });
+    log.loop.start();
     return log;
   }
 
@@ -156,10 +164,10 @@ export class AuditLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
+    await this.loop?.stop();
     await this.exclusive(async () => {
       if (this.sinceCheckpoint > 0 && !this.broken) {
-        await this.write([], 'close').catch((error: Error) => this.options.logger.error({ reason: error.message }, 'final audit checkpoint failed'));
+        await this.write([], 'close').catch((err: unknown) => this.options.logger.error({ err }, 'final audit checkpoint failed'));
       }
     });
     await this.fd.close().catch(() => undefined);
@@ -224,7 +232,7 @@ export class AuditLog {
       const headSig = nextKey ? signed.nextSig! : signed.sig!;
       const headKey = nextKey ?? { kid: signed.kid, publicKeyX: signed.publicKeyX };
       await writeHead(this.options.dir, { seq: signed.seq, hash: signed.hash, file: this.fileName, kid: headKey.kid, publicKeyX: headKey.publicKeyX, sig: headSig })
-        .catch((error: Error) => this.options.logger.error({ reason: error.message }, 'audit-head.json could not be replaced'));
+        .catch((err: unknown) => this.options.logger.error({ err }, 'audit-head.json could not be replaced'));
       this.options.logger.info({ auditSeq: checkpoint.seq, auditHash: checkpoint.hash, reason }, 'audit checkpoint signed');
     } else {
       this.sinceCheckpoint += records.length;
@@ -254,7 +262,7 @@ export class AuditLog {
       await this.fd.datasync();
     } catch (error) {
       this.broken = error as Error;
-      this.options.logger.error({ reason: (error as Error).message }, 'audit log fdatasync failed: no further entries will be written');
+      this.options.logger.error({ err: error }, 'audit log fdatasync failed: no further entries will be written');
       throw new ParError('PAR_ERR_AUDIT_APPEND_FAILED', `fdatasync: ${(error as Error).message}`, { cause: error });
     }
     this.size += bytes.length;

@@ -1,0 +1,26 @@
+-- KEYS: runner ready list, leases, runner cancels set. ARGV: task key prefix, now, leaseMs, then one
+-- fresh lease token per task wanted. Ids of tasks that are gone or no longer queued are dropped
+-- (defensive: a result recorded for a requeued task removes its id from the list anyway). The
+-- cancels set is taken whole: those ids go back in the same answer (store/task-cancel.ts).
+--- @include "task-event"
+local now = tonumber(ARGV[2])
+local expires = now + tonumber(ARGV[3])
+local want = #ARGV - 3
+local out = {}
+while #out < want do
+  local id = redis.call('RPOP', KEYS[1])
+  if not id then break end
+  local key = ARGV[1] .. id
+  if redis.call('HGET', key, 'state') == 'queued' then
+    local token = ARGV[4 + #out]
+    local attempts = redis.call('HINCRBY', key, 'attempts', 1)
+    redis.call('HSET', key, 'state', 'leased', 'leaseToken', token, 'leaseExpiresAt', expires)
+    redis.call('ZADD', KEYS[2], expires, id)
+    taskEvent(key, now, 'delivered', attempts)
+    local f = redis.call('HMGET', key, 'jws', 'claims')
+    out[#out + 1] = {id, attempts, token, f[1] or '', f[2] or ''}
+  end
+end
+local cancelled = redis.call('SMEMBERS', KEYS[3])
+if #cancelled > 0 then redis.call('DEL', KEYS[3]) end
+return {expires, out, cancelled}
