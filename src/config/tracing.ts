@@ -14,6 +14,7 @@ const sources = {
   endpoint: ['OTEL_EXPORTER_OTLP_ENDPOINT'],
   tracesEndpoint: ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'],
   headers: ['OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'OTEL_EXPORTER_OTLP_HEADERS'],
+  protocol: ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'],
   serviceName: ['OTEL_SERVICE_NAME'],
 } as const;
 
@@ -40,6 +41,8 @@ const tracingSettingsSchema = z.object({
     .describe('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: full URL traces are posted to (wins over OTEL_EXPORTER_OTLP_ENDPOINT).'),
   headers: z.record(z.string(), z.string()).optional()
     .describe('OTEL_EXPORTER_OTLP_TRACES_HEADERS / OTEL_EXPORTER_OTLP_HEADERS: key=value pairs sent with each export (never logged).'),
+  protocol: z.enum(['http/json', 'http/protobuf'], { message: 'must be http/json (http/protobuf is accepted and sent as JSON to the same OTLP/HTTP endpoint; grpc is not supported)' }).optional()
+    .describe('OTEL_EXPORTER_OTLP_PROTOCOL: OTLP over HTTP only; spans are sent as OTLP/JSON.'),
   serviceName: z.string().min(1).max(200).optional()
     .describe('OTEL_SERVICE_NAME: service.name of this process (default par-control-plane / par-runner / par-worker).'),
 });

@@ -45,6 +45,8 @@ describe('tracing settings (OTEL_*)', () => {
     assert.throws(() => loadTracingConfig({ OTEL_TRACES_EXPORTER: 'zipkin' }, 'w'), { code: 'PAR_ERR_CONFIG_INVALID', message: /OTEL_TRACES_EXPORTER/ });
     assert.throws(() => loadTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://c' }, 'w'), { code: 'PAR_ERR_CONFIG_INVALID', message: /OTEL_EXPORTER_OTLP_ENDPOINT/ });
     assert.throws(() => loadTracingConfig({ OTEL_SDK_DISABLED: 'maybe' }, 'w'), { code: 'PAR_ERR_CONFIG_INVALID', message: /OTEL_SDK_DISABLED/ });
+    assert.throws(() => loadTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'w'), { code: 'PAR_ERR_CONFIG_INVALID', message: /OTEL_EXPORTER_OTLP_PROTOCOL: .*grpc is not supported/ });
+    assert.equal(loadTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, 'w').enabled, true);
     assert.throws(() => loadTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_HEADERS: 'sekrit-token' }, 'w'), (e: Error) => /OTEL_EXPORTER_OTLP_HEADERS/.test(e.message) && !e.message.includes('sekrit'));
   });
 });
