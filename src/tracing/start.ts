@@ -22,13 +22,19 @@ export interface SdkHandle {
 
 export type SdkLoader = () => Promise<{ startSdk(config: Extract<TracingConfig, { enabled: true }>, logger: Logger): SdkHandle }>;
 
+/** The collector URL as logged: no userinfo, no query. */
+function withoutCredentials(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}`;
+}
+
 const OFF: Tracing = { enabled: false, shutdown: () => Promise.resolve() };
 
 export async function startTracing(config: TracingConfig, logger: Logger, load: SdkLoader = () => import('./sdk.js')): Promise<Tracing> {
   if (!config.enabled) return OFF;
   const { startSdk } = await load();
   const sdk = startSdk(config, logger);
-  logger.info({ serviceName: config.serviceName, exporters: config.exporters, ...(config.otlpUrl ? { otlpUrl: config.otlpUrl } : {}) }, 'tracing on');
+  logger.info({ serviceName: config.serviceName, exporters: config.exporters, ...(config.otlpUrl ? { otlpUrl: withoutCredentials(config.otlpUrl) } : {}) }, 'tracing on');
   let stopping: Promise<void> | undefined;
   return {
     enabled: true,

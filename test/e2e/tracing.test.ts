@@ -68,7 +68,8 @@ describe('tracing across processes', () => {
       workers: 1,
       cpEnv: { ...common, OTEL_EXPORTER_OTLP_ENDPOINT: collector.url },
       runnerEnv: { ...common, OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/v1/traces` },
-      workerEnv: { ...common, OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `${collector.url}/` },
+      // The worker drops the headers variable from its environment (a collector credential) but still sends it.
+      workerEnv: { ...common, OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `${collector.url}/`, OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-key=wk-7f3a' },
     });
     const taskId = await runTask(system, target);
     assert.equal(collector.spans.length, 0, 'nothing is exported before the batch delay or shutdown');
@@ -116,6 +117,11 @@ describe('tracing across processes', () => {
     assert.equal(http.name, 'POST');
     const port = Number(new URL(target.url).port);
     assert.deepEqual(http.attributes, { 'http.request.method': 'POST', 'server.address': '127.0.0.1', 'server.port': port, 'url.scheme': 'http', 'http.response.status_code': 200 });
+
+    // the worker's exports carried its collector header; the others' did not
+    const workerExports = collector.exports.filter((e) => e.spans.some((sp) => sp.serviceName === 'par-worker'));
+    assert.ok(workerExports.length > 0);
+    for (const e of collector.exports) assert.equal(e.headers['x-collector-key'], workerExports.includes(e) ? 'wk-7f3a' : undefined);
 
     // nothing secret, and no path or query, left any process
     const exported = collector.rawBodies.join('\n');

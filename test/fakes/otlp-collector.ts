@@ -10,7 +10,7 @@
  * It keeps every span it received, flattened with its resource's `service.name`, and every raw
  * body, so a test can also check what never left a process.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 
@@ -40,6 +40,8 @@ export interface OtlpCollector {
   spans: ReceivedSpan[];
   /** Every request body as received (decompressed), to check what a process never sent. */
   rawBodies: string[];
+  /** Each accepted export: its request headers and the spans it carried. */
+  exports: Array<{ headers: IncomingHttpHeaders; spans: ReceivedSpan[] }>;
   /** Requests to /v1/traces, valid or not. */
   requestCount(): number;
   /** Resolves once `predicate` holds for the received spans (checked on every export). */
@@ -99,6 +101,7 @@ export function decodeExportRequest(body: unknown): ReceivedSpan[] {
 export async function startOtlpCollector(): Promise<OtlpCollector> {
   const spans: ReceivedSpan[] = [];
   const rawBodies: string[] = [];
+  const exports: Array<{ headers: IncomingHttpHeaders; spans: ReceivedSpan[] }> = [];
   let requests = 0;
   const waiters = new Set<() => void>();
   const server: Server = createServer((req, res) => {
@@ -119,7 +122,9 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
         const raw = Buffer.concat(chunks);
         text = (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');
         rawBodies.push(text);
-        spans.push(...decodeExportRequest(JSON.parse(text)));
+        const received = decodeExportRequest(JSON.parse(text));
+        spans.push(...received);
+        exports.push({ headers: req.headers, spans: received });
       } catch (error) {
         return reply(400, { code: 3, message: error instanceof Error ? error.message : String(error) });
       }
@@ -133,6 +138,7 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
     url: `http://127.0.0.1:${port}`,
     spans,
     rawBodies,
+    exports,
     requestCount: () => requests,
     waitFor(predicate, timeoutMs) {
       return new Promise((resolve, reject) => {

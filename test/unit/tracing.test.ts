@@ -15,6 +15,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import { SignJWT } from 'jose';
 import { loadTracingConfig } from '../../src/config/tracing.js';
+import { isWorkerSecretEnv, scrubWorkerEnv } from '../../src/config/worker-secrets.js';
 import { TASK_ISSUER } from '../../src/contracts/runner-api.js';
 import { claimsToTask } from '../../src/contracts/task.js';
 import { generateSigningKeyPair, importSigningKey, publicPart } from '../../src/crypto/keys.js';
@@ -48,6 +49,17 @@ describe('tracing settings (OTEL_*)', () => {
     assert.throws(() => loadTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'w'), { code: 'PAR_ERR_CONFIG_INVALID', message: /OTEL_EXPORTER_OTLP_PROTOCOL: .*grpc is not supported/ });
     assert.equal(loadTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, 'w').enabled, true);
     assert.throws(() => loadTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_HEADERS: 'sekrit-token' }, 'w'), (e: Error) => /OTEL_EXPORTER_OTLP_HEADERS/.test(e.message) && !e.message.includes('sekrit'));
+  });
+});
+
+describe('collector credentials in a worker', () => {
+  test('read into the tracing config, then removed from the worker environment (no script can ask for them)', () => {
+    const env: Record<string, string | undefined> = { OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20x', OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'k=v', OTEL_SERVICE_NAME: 'w1' };
+    const config = loadTracingConfig({ ...env, OTEL_TRACES_EXPORTER: 'otlp' }, 'par-worker');
+    assert.deepEqual(config.enabled && config.headers, { k: 'v' }, 'the traces-specific variable wins');
+    scrubWorkerEnv(env);
+    assert.deepEqual(env, { OTEL_SERVICE_NAME: 'w1' });
+    assert.ok(isWorkerSecretEnv('OTEL_EXPORTER_OTLP_HEADERS') && !isWorkerSecretEnv('OTEL_SERVICE_NAME'));
   });
 });
 
