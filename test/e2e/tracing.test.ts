@@ -8,6 +8,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
+import { startControlPlaneProcess, releaseTestResources } from '../helpers/system.js';
+import { uniquePrefix } from '../helpers/redis.js';
 import { startSystem, type System } from '../helpers/system.js';
 import { startTargetServer, type TargetServer } from '../helpers/target-server.js';
 import { startOtlpCollector, type OtlpCollector, type ReceivedSpan } from '../fakes/otlp-collector.js';
@@ -142,5 +148,37 @@ describe('tracing across processes', () => {
     for (const p of [system.cp, system.runner, ...system.workers]) assert.doesNotMatch(p.output(), /tracing on/);
     await system.stop();
     system = undefined;
+  });
+
+  test('a collector that never answers: SIGTERM still exits promptly, the flush cut off at its bound', async () => {
+    let exportsSeen = 0;
+    const hanging = createServer((req) => { if (req.url === '/v1/traces') exportsSeen++; }); // accepts, never answers
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const base = uniquePrefix('e2e-tracing-hang');
+    const appKey = randomBytes(20).toString('hex');
+    const cp = await startControlPlaneProcess(base, { apiKey: randomBytes(16).toString('hex'), appKey }, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`, OTEL_BSP_SCHEDULE_DELAY: '600000',
+    });
+    try {
+      const post = async (path: string, body: unknown) => {
+        const res = await request(`${cp.url}${path}`, { method: 'POST', headers: { 'dd-application-key': appKey, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const json = await res.body.json() as Record<string, unknown>;
+        assert.equal(res.statusCode, 201, JSON.stringify(json));
+        return json;
+      };
+      const name = `hang-${randomBytes(3).toString('hex')}`;
+      await post('/api/v1/runners', { name, allowlist: ['com.datadoghq.http.request'] });
+      await post('/api/v1/tasks', { runner: name, action: 'com.datadoghq.http.request', inputs: { url: 'http://127.0.0.1:1/' }, timeoutMs: 1000 });
+      const started = Date.now();
+      assert.equal(await cp.proc.stop('SIGTERM', 20_000), 0, cp.proc.output().slice(-2000));
+      const elapsed = Date.now() - started;
+      assert.equal(exportsSeen, 1, 'the submission span was sent on shutdown');
+      assert.match(cp.proc.output(), /tracing: spans not flushed in time/);
+      assert.ok(elapsed < 15_000, `exited after ${elapsed} ms`);
+    } finally {
+      await releaseTestResources([cp.proc], base, []);
+      hanging.closeAllConnections();
+      await new Promise((resolve) => hanging.close(resolve));
+    }
   });
 });
