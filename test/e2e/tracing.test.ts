@@ -4,7 +4,8 @@
  * http.request task must produce ONE trace holding spans of all three services with the right
  * parent links, the spans must leave on SIGTERM (the batch delay is set far beyond the test, so
  * only the shutdown flush can deliver them), and nothing secret may be in what was exported.
- * With OTEL_SDK_DISABLED the same round trip exports nothing.
+ * With OTEL_SDK_DISABLED the same round trip exports nothing; a collector that never answers
+ * does not hold up a SIGTERM beyond the flush bound.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
