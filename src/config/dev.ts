@@ -27,9 +27,13 @@ export const devConfigSchema = z.object({
   adminAppKey: z.string().min(16).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
-export type DevConfig = Readonly<z.infer<typeof devConfigSchema>>;
+export type DevConfig = Readonly<z.infer<typeof devConfigSchema>> & {
+  /** The `OTEL_*` variables, passed on to every child so `par start` traces when asked (tracing, issue 11). */
+  readonly otelEnv?: Readonly<Record<string, string>>;
+};
 
 export function loadDevConfig(env: Env): DevConfig {
   const { raw, from } = collect(env, sources);
-  return parseSettings(devConfigSchema, raw, sources, from);
+  const otelEnv = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('OTEL_') && e[1] !== undefined));
+  return Object.freeze({ ...parseSettings(devConfigSchema, raw, sources, from), otelEnv });
 }

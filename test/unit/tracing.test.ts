@@ -15,6 +15,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import { SignJWT } from 'jose';
 import { loadTracingConfig } from '../../src/config/tracing.js';
+import { loadDevConfig } from '../../src/config/dev.js';
 import { isWorkerSecretEnv, scrubWorkerEnv } from '../../src/config/worker-secrets.js';
 import { TASK_ISSUER } from '../../src/contracts/runner-api.js';
 import { claimsToTask } from '../../src/contracts/task.js';
@@ -49,6 +50,14 @@ describe('tracing settings (OTEL_*)', () => {
     assert.throws(() => loadTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'w'), { code: 'PAR_ERR_CONFIG_INVALID', message: /OTEL_EXPORTER_OTLP_PROTOCOL: .*grpc is not supported/ });
     assert.equal(loadTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, 'w').enabled, true);
     assert.throws(() => loadTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_HEADERS: 'sekrit-token' }, 'w'), (e: Error) => /OTEL_EXPORTER_OTLP_HEADERS/.test(e.message) && !e.message.includes('sekrit'));
+  });
+});
+
+describe('par start', () => {
+  test('passes the OTEL_* variables (and only those) on to its processes', () => {
+    const config = loadDevConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', PAR_WORKERS: '1', DD_API_KEY: 'k' });
+    assert.deepEqual(config.otelEnv, { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' });
+    assert.deepEqual(loadDevConfig({}).otelEnv, {});
   });
 });
 
