@@ -3,7 +3,8 @@
  *
  *   src/contracts, src/lib, src/errors   bottom: shapes and small helpers, import nothing above
  *   machines/                            XState machines: only the bottom layer (and xstate)
- *   src/crypto, src/logging, src/config  shared services: no process, no action bundle, no CLI
+ *   src/crypto, src/logging, src/config, shared services: no process, no action bundle, no CLI
+ *   src/tracing
  *   src/actions                          action bundles: no process, no machine, no CLI
  *   src/control-plane, src/runner,       processes: never import each other (the CLI starts them)
  *   workers/
@@ -30,9 +31,9 @@ module.exports = {
     },
     {
       name: 'shared-services-import-no-process',
-      comment: 'src/crypto, src/logging and src/config serve every process; they import no process, action bundle, machine or CLI.',
+      comment: 'src/crypto, src/logging, src/config and src/tracing serve every process; they import no process, action bundle, machine or CLI.',
       severity: 'error',
-      from: { path: '^src/(crypto|logging|config)/' },
+      from: { path: '^src/(crypto|logging|config|tracing)/' },
       to: { path: ['^src/(control-plane|runner|actions|cli)/', '^workers/', '^machines/'] },
     },
     {
@@ -51,9 +52,10 @@ module.exports = {
     })),
     {
       name: 'no-cycles',
+      comment: 'No import cycles at run time (a type-only import back, e.g. for a handle type, is no cycle once compiled).',
       severity: 'error',
       from: {},
-      to: { circular: true },
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
     },
     {
       name: 'no-test-code-in-product',

@@ -3,6 +3,7 @@
  * logger): validation with the action's zod schema, credentials from the config dir, execution
  * through the action registry with the machine's AbortSignal.
  */
+import type { Context } from '@opentelemetry/api';
 import { fromPromise } from 'xstate';
 import type { z } from 'zod';
 import type {
@@ -27,6 +28,8 @@ export interface LifecycleActorDeps {
   logger: Logger;
   /** Collects the credential values resolved for this task, for the worker's redaction of its outcome and logs. */
   secrets?: TaskSecrets;
+  /** The trace context of a lifecycle state's span (task-tracing.ts), handed to the action as its parent. */
+  traceContext?: (state: 'executing') => Context;
 }
 
 function lookup(registry: ActionRegistry, fqn: string): RegisteredAction {
@@ -68,6 +71,7 @@ export function createLifecycleActors(deps: LifecycleActorDeps) {
         configDir: deps.configDir,
         logger: deps.logger,
         limits: deps.limits,
+        ...(deps.traceContext ? { trace: deps.traceContext('executing') } : {}),
       })),
   };
 }

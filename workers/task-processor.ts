@@ -36,6 +36,7 @@ import { CANCEL_ABORT_REASON } from './cancel-listener.js';
 import { redactingLogger, TaskSecrets } from './redaction.js';
 import type { CrashHook } from '../src/lib/crash-points.js';
 import { bundleOf, type WorkerMetrics } from './metrics.js';
+import { TaskRunTrace } from './task-tracing.js';
 
 /** The abort reason a draining worker gives its running jobs once the grace period is over. */
 export const DRAIN_ABORT_REASON = 'par:worker-draining';
@@ -89,11 +90,16 @@ async function admit(deps: TaskProcessorDeps, data: TaskJobData): Promise<Admiss
   }
 }
 
-async function runLifecycle(deps: TaskProcessorDeps, task: VerifiedTask, logger: Logger, signal: AbortSignal | undefined, secrets: TaskSecrets): Promise<TaskLifecycleOutput> {
-  const actors = createLifecycleActors({ registry: deps.registry, configDir: deps.configDir, limits: deps.limits, logger, secrets });
+async function runLifecycle(deps: TaskProcessorDeps, task: VerifiedTask, logger: Logger, signal: AbortSignal | undefined, secrets: TaskSecrets, tracing: TaskRunTrace): Promise<TaskLifecycleOutput> {
+  const actors = createLifecycleActors({
+    registry: deps.registry, configDir: deps.configDir, limits: deps.limits, logger, secrets,
+    traceContext: (state) => tracing.contextFor(state),
+  });
   const actor = createActor(taskLifecycleMachine.provide({ actors }), {
     input: { taskId: task.taskId, action: task.action, inputs: task.inputs, connection: task.connection, timeoutMs: task.timeoutMs, now: Date.now },
   });
+  // Tracing watches the machine from outside: one span per state (task-tracing.ts).
+  const watching = tracing.observe(actor);
   // BullMQ aborts the signal only on an explicit `worker.cancelJob`: that is a cancel request.
   const onAbort = () => actor.send({
     type: 'task.cancel',
@@ -107,6 +113,7 @@ async function runLifecycle(deps: TaskProcessorDeps, task: VerifiedTask, logger:
   } finally {
     signal?.removeEventListener('abort', onAbort);
     actor.stop();
+    watching.unsubscribe();
   }
 }
 
@@ -138,6 +145,10 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
     // Read after BullMQ registered the job (so a cancel published from now on reaches its signal).
     const cancelledBefore = (await deps.isCancelled?.(taskId)) === true;
     const admission = await admit(deps, data);
+    const tracing = TaskRunTrace.start(job, {
+      taskId, attempt, startedAt,
+      ...('task' in admission ? { action: admission.task.action, signedTraceparent: admission.task.traceparent } : {}),
+    });
     let outcome: TaskOutcome;
     let action: string | undefined;
     if (cancelledBefore) {
@@ -148,13 +159,14 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
       action = admission.task.action;
       let run: TaskLifecycleOutput;
       try {
-        run = await runLifecycle(deps, admission.task, logger, signal, secrets);
+        run = await runLifecycle(deps, admission.task, logger, signal, secrets, tracing);
       } catch (error) {
         // The machine itself failed (a bug): report it rather than leave the task hanging.
         run = { kind: 'failedFatal', error: toParError(error).toBody(), durationMs: Date.now() - startedAt };
       }
       if (run.kind !== 'succeeded' && signal?.aborted && signal.reason === DRAIN_ABORT_REASON && token !== undefined) {
         // Cut short by this worker's shutdown, not by the task: hand the job back untouched.
+        tracing.end({ kind: run.kind, code: run.error?.code, handedBack: true });
         await job.moveToWait(token);
         metrics?.handedBack.inc();
         logger.warn({ action, durationMs: run.durationMs }, 'worker draining: task aborted and handed back to the queue; it runs again elsewhere');
@@ -162,6 +174,7 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
       }
       const error = run.error ? { ...run.error, message: secrets.string(run.error.message) } : undefined;
       if (run.kind === 'failedRetryable' && attempt < maxAttempts) {
+        tracing.end({ kind: 'failed', code: error?.code, retrying: true });
         logger.warn({ action, code: error?.code, durationMs: run.durationMs, maxAttempts }, 'task failed, will retry');
         metrics?.retries.inc({ code: error?.code ?? 'PAR_ERR_ACTION_FAILED' });
         throw new Error(`${error?.code ?? 'PAR_ERR_ACTION_FAILED'}: ${error?.message ?? 'retryable failure'}`);
@@ -176,6 +189,7 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
       };
     }
 
+    tracing.end({ kind: outcome.kind, code: outcome.error?.code });
     await deps.publishResult({ taskId, outcome });
     metrics?.tasks.inc({ outcome: outcome.kind, code: outcome.error?.code ?? '' });
     metrics?.actionDuration.observe({ bundle: bundleOf(action), outcome: outcome.kind }, outcome.durationMs / 1000);

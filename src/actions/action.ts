@@ -4,6 +4,7 @@
  * signal: when the task times out or is cancelled the signal aborts, and the action must stop
  * its work (close sockets, kill processes) rather than run on unobserved.
  */
+import type { Context } from '@opentelemetry/api';
 import type { z } from 'zod';
 import type { ConnectionRef } from '../contracts/task.js';
 import type { Logger } from '../logging/logger.js';
@@ -27,6 +28,8 @@ export interface ActionContext {
   /** The task's child logger. Never log input values or credentials through it. */
   readonly logger: Logger;
   readonly limits: ActionLimits;
+  /** Tracing only: the parent of the spans the action makes (its lifecycle state's span; a no-op context when tracing is off). */
+  readonly trace?: Context | undefined;
 }
 
 /** An action as the registry holds it: its inputs erased to `unknown`. */

@@ -129,7 +129,7 @@ export async function runDevSystem(config: DevConfig): Promise<void> {
     const cpPort = await portOrFree(config.controlPlanePort);
     const adminPort = await portOrFree(config.runnerAdminPort);
     const cpUrl = `http://127.0.0.1:${cpPort}`;
-    const common = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PAR_LOG_LEVEL: config.logLevel, NODE_ENV: process.env['NODE_ENV'] ?? 'development' };
+    const common = { ...config.otelEnv, PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PAR_LOG_LEVEL: config.logLevel, NODE_ENV: process.env['NODE_ENV'] ?? 'development' };
     // Each state dir has its own namespace in a shared Redis, so two checkouts (or a fresh
     // state dir after `rm -rf .par`) never collide on runner names or queues.
     const namespace = redis.private ? 'par:local' : `par:local:${await loadOrCreateInstallId(stateDir)}`;

@@ -9,6 +9,8 @@ import { loadRunnerConfig } from '../config/runner.js';
 import { loadWorkerConfig } from '../config/worker.js';
 import { scrubWorkerEnv } from '../config/worker-secrets.js';
 import { loadDevConfig } from '../config/dev.js';
+import { DEFAULT_SERVICE_NAMES, loadTracingConfig } from '../config/tracing.js';
+import { startTracing } from '../tracing/start.js';
 import { createRootLogger } from '../logging/logger.js';
 import { failStartup, stopOnSignal } from './process-lifecycle.js';
 import { registerTaskCommands } from './task-commands.js';
@@ -44,7 +46,9 @@ program
   .action(async () => {
     try {
       const config = loadControlPlaneConfig(process.env);
+      const tracingConfig = loadTracingConfig(process.env, DEFAULT_SERVICE_NAMES.controlPlane);
       const logger = createRootLogger({ process: 'control-plane', level: config.logLevel, file: config.logFile });
+      const tracing = await startTracing(tracingConfig, logger);
       const { runControlPlane } = await import('../control-plane/server.js');
       const cp = await runControlPlane(config, logger);
       if (cp.adminKeys) {
@@ -53,7 +57,13 @@ program
       const known = cp.adminKeys ?? (config.adminApiKey && config.adminAppKey ? { apiKey: config.adminApiKey, appKey: config.adminAppKey } : undefined);
       if (config.bootstrapKeysFile && known) await writeBootstrapKeys(config.bootstrapKeysFile, known);
       logger.info({ url: cp.url }, 'control plane listening');
-      stopOnSignal(logger, cp.close);
+      stopOnSignal(logger, async () => {
+        try {
+          await cp.close();
+        } finally {
+          await tracing.shutdown(); // the last spans leave before exit (bounded)
+        }
+      });
     } catch (error) {
       failStartup(error);
     }
@@ -88,12 +98,20 @@ program
         process.stdout.write(text, () => process.exit(0));
         return;
       }
+      const tracing = await startTracing(loadTracingConfig(process.env, DEFAULT_SERVICE_NAMES.runner), logger);
       const { runRunner } = await import('../runner/main.js');
       const runner = await runRunner(config, logger);
-      stopOnSignal(logger, runner.close);
+      const close = async (): Promise<void> => {
+        try {
+          await runner.close();
+        } finally {
+          await tracing.shutdown();
+        }
+      };
+      stopOnSignal(logger, close);
       const fatal = await runner.fatal;
       logger.fatal({ code: fatal.code }, fatal.message);
-      await runner.close();
+      await close();
       failStartup(fatal);
     } catch (error) {
       failStartup(error);
@@ -107,17 +125,23 @@ program
   .action(async () => {
     try {
       const config = loadWorkerConfig(process.env);
+      const tracingConfig = loadTracingConfig(process.env, DEFAULT_SERVICE_NAMES.worker);
       // A worker needs no API/app key; its Redis URL and identity are in `config` now: drop them all.
       const forbidden = scrubWorkerEnv(process.env);
       const logger = createRootLogger({ process: 'worker', level: config.logLevel, file: config.logFile });
       if (forbidden.length > 0) logger.warn({ variables: forbidden }, 'removed from the worker environment: a worker needs none of these, do not pass them to it');
+      const tracing = await startTracing(tracingConfig, logger);
       const { runWorker } = await import('../../workers/main.js');
       // Installed before start-up so a signal also ends the wait for the runner's identity.
       const abort = new AbortController();
       let worker: { close(): Promise<void> } | undefined;
       stopOnSignal(logger, async () => {
         abort.abort();
-        await worker?.close();
+        try {
+          await worker?.close();
+        } finally {
+          await tracing.shutdown();
+        }
       });
       worker = await runWorker(config, logger, { signal: abort.signal });
     } catch (error) {

@@ -28,8 +28,12 @@ export const devConfigSchema = z.object({
   adminAppKey: secret(z.string().min(16)).optional().describe('Admin application key (16+ characters), used when PAR_ADMIN_API_KEY is set too; else a pair is generated once and kept in the state dir.'),
   logLevel: envLogLevel().describe('Log level of every process (pino).'),
 });
-export type DevConfig = Readonly<z.infer<typeof devConfigSchema>>;
+export type DevConfig = Readonly<z.infer<typeof devConfigSchema>> & {
+  /** The `OTEL_*` variables, passed on to every child so `par start` traces when asked (tracing, issue 11). */
+  readonly otelEnv?: Readonly<Record<string, string>>;
+};
 
 export function loadDevConfig(env: Env): DevConfig {
-  return loadSettings(devConfigSchema, devSettingSources, env);
+  const otelEnv = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('OTEL_') && e[1] !== undefined));
+  return Object.freeze({ ...loadSettings(devConfigSchema, devSettingSources, env), otelEnv });
 }

@@ -23,7 +23,11 @@ export const WORKER_FORBIDDEN_ENV = [
 ] as const;
 
 /** Names the worker reads at start (into its config) and then drops from its environment. */
-export const WORKER_CONSUMED_SECRET_ENV = [...workerSettingSources.redisUrl, ...workerSettingSources.runnerIdentity] as const;
+export const WORKER_CONSUMED_SECRET_ENV = [
+  ...workerSettingSources.redisUrl, ...workerSettingSources.runnerIdentity,
+  // tracing (issue 11): collector credentials, read into the tracing config at start
+  'OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+] as const;
 
 const ALL: ReadonlySet<string> = new Set([...WORKER_FORBIDDEN_ENV, ...WORKER_CONSUMED_SECRET_ENV]);
 

@@ -23,6 +23,11 @@ export interface TaskJobData {
   /** Delivery attempt on the control plane when this job was created (for logs only). */
   deliveryAttempt: number;
   acceptedAt: number;
+  /**
+   * The runner intake span's W3C trace context (tracing, issue 11): the worker's spans are its
+   * children. Unsigned like the rest of the job: used for nothing but tracing.
+   */
+  traceparent?: string;
 }
 
 export interface ResultJobData {

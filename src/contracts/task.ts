@@ -41,6 +41,12 @@ export const taskClaimsSchema = z.object({
   timeoutMs: z.number().int().positive(),
   /** Who submitted it (`user:<id>` / `service_account:<id>`), for the runner's audit log. Optional: older control planes omit it. */
   submittedBy: z.string().min(1).max(200).optional(),
+  /**
+   * W3C trace context of the submission (tracing, issue 11), so the runner's and workers' spans
+   * join the submission's trace. Optional: older control planes, and control planes that do not
+   * trace, omit it. Used for nothing but tracing; a malformed one is ignored, not refused.
+   */
+  traceparent: z.string().max(256).optional().catch(undefined),
 });
 export type TaskClaims = z.infer<typeof taskClaimsSchema>;
 
@@ -54,6 +60,8 @@ export interface VerifiedTask {
   connection?: ConnectionRef;
   timeoutMs: number;
   expiresAt: number;
+  /** The submission's trace context (tracing only, see taskClaimsSchema). */
+  traceparent?: string;
 }
 
 export function claimsToTask(claims: TaskClaims): VerifiedTask {
@@ -66,6 +74,7 @@ export function claimsToTask(claims: TaskClaims): VerifiedTask {
     ...(claims.connection ? { connection: claims.connection } : {}),
     timeoutMs: claims.timeoutMs,
     expiresAt: claims.exp * 1000,
+    ...(claims.traceparent ? { traceparent: claims.traceparent } : {}),
   };
 }
 

@@ -10,6 +10,7 @@
  * answer was lost may have been stored, and retrying it with the same key returns that task.
  */
 import { randomUUID } from 'node:crypto';
+import { SpanKind, SpanStatusCode, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { z } from 'zod';
 import type { submitTaskRequestSchema } from '../contracts/tasks-api.js';
 import type { ConnectionRef } from '../contracts/task.js';
@@ -19,6 +20,8 @@ import type { ControlPlaneDeps } from './deps.js';
 import { idempotencyRecordKey, submissionFingerprint, type IdempotencyScope } from './store/idempotency.js';
 import { RUNNER_TASKS_KEPT } from './store/task-index.js';
 import { getTask, submitSignedTask, type TaskRecord } from './store/tasks.js';
+import { ATTR, SPAN } from '../tracing/attributes.js';
+import { formatTraceparent, parTracer } from '../tracing/trace-context.js';
 
 export type ParsedSubmitRequest = z.output<typeof submitTaskRequestSchema>;
 
@@ -50,8 +53,36 @@ export async function submitTask(
   request: Omit<ParsedSubmitRequest, 'runner' | 'connectionId'>,
   options: SubmitOptions = {},
 ): Promise<SubmitResult> {
-  const { connection, connectionId, idempotency, submittedBy } = options;
+  // The task's trace starts here; its context is signed into the task (claims.traceparent).
   const taskId = randomUUID();
+  const span = parTracer().startSpan(SPAN.submit, {
+    kind: SpanKind.SERVER,
+    attributes: { [ATTR.taskId]: taskId, [ATTR.runnerId]: runner.id, [ATTR.orgId]: orgId, [ATTR.action]: request.action },
+  }, ROOT_CONTEXT);
+  try {
+    const result = await signAndStore(deps, orgId, runner, request, options, taskId, formatTraceparent(span.spanContext()));
+    span.setAttribute(ATTR.replayed, result.replayed);
+    if (result.replayed) span.setAttribute(ATTR.taskId, result.task.id);
+    return result;
+  } catch (error) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof ParError ? error.code : 'submission failed' });
+    if (error instanceof ParError) span.setAttribute(ATTR.errorCode, error.code);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+async function signAndStore(
+  deps: ControlPlaneDeps,
+  orgId: string,
+  runner: { id: string },
+  request: Omit<ParsedSubmitRequest, 'runner' | 'connectionId'>,
+  options: SubmitOptions,
+  taskId: string,
+  traceparent: string | undefined,
+): Promise<SubmitResult> {
+  const { connection, connectionId, idempotency, submittedBy } = options;
   const claims: UnsignedTaskClaims = {
     sub: taskId,
     aud: runner.id,
@@ -61,6 +92,7 @@ export async function submitTask(
     ...(connection ? { connection } : {}),
     timeoutMs: request.timeoutMs,
     ...(submittedBy ? { submittedBy } : {}),
+    ...(traceparent ? { traceparent } : {}),
   };
   const now = deps.now();
   const signedTask = await deps.signer.sign(claims, deps.config.taskTtlMs, now);

@@ -15,6 +15,7 @@
  * Every verdict is written (and synced) to the audit log before any task is queued.
  */
 import type { JobsOptions, Queue } from 'bullmq';
+import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { Delivery } from '../contracts/runner-api.js';
 import type { ResultJobData, TaskJobData } from '../contracts/jobs.js';
 import type { Allowlist } from '../actions/allowlist.js';
@@ -26,6 +27,8 @@ import type { LeaseStore } from './lease-store.js';
 import type { LeaseInspection } from './lease-reconciler.js';
 import type { IntakeAudit } from './audit/task-audit.js';
 import { RESULT_JOB_NAME, TASK_JOB_NAME, resultJobOptions } from '../contracts/job-options.js';
+import { ATTR, SPAN } from '../tracing/attributes.js';
+import { contextFromTraceparent, formatTraceparent, parTracer } from '../tracing/trace-context.js';
 
 export interface IntakeDeps {
   runnerId: string;
@@ -54,7 +57,8 @@ export interface IntakeReport {
   rejected: Array<{ taskId: string; error: ErrorBody }>;
 }
 
-type Verdict = { delivery: Delivery; accepted: true } | { delivery: Delivery; accepted: false; error: ParError };
+/** `traceparent`: from the claims, once their signature is verified (tracing only). */
+type Verdict = { delivery: Delivery; accepted: true; traceparent?: string | undefined } | { delivery: Delivery; accepted: false; error: ParError; traceparent?: string | undefined };
 
 export class TaskIntake {
   private readonly now: () => number;
@@ -93,16 +97,53 @@ export class TaskIntake {
 
     const verdicts = await Promise.all(deliveries.map((d) => this.verify(d)));
     const acceptedAt = this.now();
-    const taskJobs = verdicts.filter((v) => v.accepted).map(({ delivery }) => ({
-      name: TASK_JOB_NAME,
-      data: { taskId: delivery.taskId, signedTask: delivery.signedTask, deliveryAttempt: delivery.attempt, acceptedAt } satisfies TaskJobData,
-      opts: { ...this.deps.taskJobOptions(delivery.taskId), jobId: delivery.taskId },
-    }));
+    const spans = new Map(verdicts.map((v) => [v, this.startSpan(v, receivedAt)]));
+    try {
+      const report = await this.queue(verdicts, acceptedAt, receivedAt, spans);
+      for (const span of spans.values()) span.end();
+      return report;
+    } catch (error) {
+      for (const span of spans.values()) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'intake failed' });
+        span.end();
+      }
+      throw error;
+    }
+  }
+
+  /** One span per delivery, a child of the submission's span (the signed traceparent), from the response to its queuing. */
+  private startSpan(verdict: Verdict, receivedAt: number): Span {
+    const span = parTracer().startSpan(SPAN.intake, {
+      kind: SpanKind.CONSUMER,
+      startTime: receivedAt,
+      attributes: {
+        [ATTR.taskId]: verdict.delivery.taskId,
+        [ATTR.runnerId]: this.deps.runnerId,
+        [ATTR.deliveryAttempt]: verdict.delivery.attempt,
+        [ATTR.verdict]: verdict.accepted ? 'accepted' : 'rejected',
+        ...(verdict.accepted ? {} : { [ATTR.errorCode]: verdict.error.code }),
+      },
+    }, contextFromTraceparent(verdict.traceparent));
+    if (!verdict.accepted) span.setStatus({ code: SpanStatusCode.ERROR, message: verdict.error.code });
+    return span;
+  }
+
+  private async queue(verdicts: readonly Verdict[], acceptedAt: number, receivedAt: number, spans: ReadonlyMap<Verdict, Span>): Promise<IntakeReport> {
+    const crash = this.deps.crash ?? (() => undefined);
+    const taskJobs = verdicts.filter((v) => v.accepted).map((verdict) => {
+      const { delivery } = verdict;
+      const traceparent = formatTraceparent(spans.get(verdict)!.spanContext());
+      return {
+        name: TASK_JOB_NAME,
+        data: { taskId: delivery.taskId, signedTask: delivery.signedTask, deliveryAttempt: delivery.attempt, acceptedAt, ...(traceparent ? { traceparent } : {}) } satisfies TaskJobData,
+        opts: { ...this.deps.taskJobOptions(delivery.taskId), jobId: delivery.taskId },
+      };
+    });
     try {
       await this.deps.audit?.recordVerdicts(verdicts.map((v) => (v.accepted ? { delivery: v.delivery } : { delivery: v.delivery, error: v.error })), { receivedAt, verdictAt: acceptedAt });
     } catch (error) {
       // Fail closed: nothing queued, and no lease left for the keeper to extend, so each lapses and is handed out again.
-      await this.deps.leases.removeIfCurrent(deliveries.map((d) => ({ taskId: d.taskId, leaseToken: d.leaseToken }))).catch(() => undefined);
+      await this.deps.leases.removeIfCurrent(verdicts.map(({ delivery: d }) => ({ taskId: d.taskId, leaseToken: d.leaseToken }))).catch(() => undefined);
       throw error;
     }
     if (taskJobs.length > 0 && this.deps.inspect) await this.clearFinished(taskJobs.map((j) => j.data.taskId));
@@ -157,9 +198,9 @@ export class TaskIntake {
         now: this.now,
       });
       if (!this.deps.allowlist.allows(claims.action)) {
-        return { delivery, accepted: false, error: new ParError('PAR_ERR_ACTION_NOT_ALLOWLISTED', `${claims.action} is not in this runner's actionsAllowlist`) };
+        return { delivery, accepted: false, traceparent: claims.traceparent, error: new ParError('PAR_ERR_ACTION_NOT_ALLOWLISTED', `${claims.action} is not in this runner's actionsAllowlist`) };
       }
-      return { delivery, accepted: true };
+      return { delivery, accepted: true, traceparent: claims.traceparent };
     } catch (error) {
       return { delivery, accepted: false, error: toParError(error, 'PAR_ERR_TASK_MALFORMED') };
     }

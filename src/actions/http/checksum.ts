@@ -73,6 +73,7 @@ export function httpChecksumAction(transport: HttpTransport): RegisteredAction {
         dispatcher: inputs.allowExpiredCertificate ? transport.insecure : transport.verifying,
         signal: ctx.signal,
         taskSignal: ctx.signal,
+        traceContext: ctx.trace,
       });
       try {
         if (response.statusCode >= 400) {

@@ -7,9 +7,11 @@
  * holding a credential value) are dropped, for that hop and every later one. Failures leave here
  * already classified.
  */
+import type { Context } from '@opentelemetry/api';
 import { request, type Dispatcher, type FormData } from 'undici';
 import { ParError } from '../../errors/par-error.js';
 import { classifyHttpError, describeTarget } from './classify.js';
+import { endClientSpan, failClientSpan, startClientSpan } from './client-span.js';
 import type { HttpVerb } from './inputs.js';
 import { toHeaderRecord } from './inputs.js';
 
@@ -37,6 +39,8 @@ export interface ExchangeRequest {
   readonly taskSignal: AbortSignal;
   readonly timeoutSignal?: AbortSignal | undefined;
   readonly timeoutMs?: number | undefined;
+  /** Tracing only: the parent of each hop's client span (the action context's `trace`). */
+  readonly traceContext?: Context | undefined;
 }
 
 export interface ExchangeResult {
@@ -78,11 +82,15 @@ export async function exchange(req: ExchangeRequest): Promise<ExchangeResult> {
     if (credentialsDropped) stripCredentialParams(url, req.credentialParams ?? new Set(), req.secretValues ?? []);
     const target = describeTarget(method, url);
     let response: Dispatcher.ResponseData;
+    const span = startClientSpan(method, url, hop, req.traceContext);
     try {
       response = await request(url, { dispatcher: req.dispatcher, method, headers: toHeaderRecord(headers), body, signal: req.signal });
     } catch (error) {
-      throw classifyHttpError(error, { target, taskSignal: req.taskSignal, timeoutSignal: req.timeoutSignal, timeoutMs: req.timeoutMs });
+      const failure = classifyHttpError(error, { target, taskSignal: req.taskSignal, timeoutSignal: req.timeoutSignal, timeoutMs: req.timeoutMs });
+      failClientSpan(span, failure instanceof ParError ? failure.code : 'error');
+      throw failure;
     }
+    endClientSpan(span, response.statusCode);
     const location = locationOf(response);
     if (!req.followRedirect || !REDIRECT_STATUSES.has(response.statusCode) || location === undefined) return { response, url, target };
 

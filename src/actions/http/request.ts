@@ -76,6 +76,7 @@ export async function runHttpRequest(inputs: HttpRequestInput, ctx: ActionContex
     dispatcher: inputs.allowExpiredCertificate ? transport.insecure : transport.verifying,
     signal,
     ...failure,
+    traceContext: ctx.trace,
   });
   try {
     const declared = Number(response.headers['content-length']);

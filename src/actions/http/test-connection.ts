@@ -46,6 +46,7 @@ export function httpTestConnectionAction(transport: HttpTransport): RegisteredAc
           taskSignal: ctx.signal,
           timeoutSignal,
           timeoutMs: inputs.timeout,
+          traceContext: ctx.trace,
         });
         // Only the status matters: drop the body without buffering it.
         await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
