@@ -169,7 +169,7 @@ export class LeaseKeeper {
       if (fresh.length > 0) this.deps.logger.info({ taskIds: fresh.slice(0, 20), count: fresh.length }, 'tasks cancelled on the control plane: told the workers to stop them');
       else this.deps.logger.debug({ count: taskIds.length }, 'cancelled tasks still running: told the workers again');
     } catch (error) {
-      this.deps.logger.warn({ reason: (error as Error).message, count: taskIds.length }, 'cannot forward cancels to the workers; will retry next interval');
+      this.deps.logger.warn({ err: error, count: taskIds.length }, 'cannot forward cancels to the workers; will retry next interval');
     }
   }
 

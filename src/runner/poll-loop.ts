@@ -123,7 +123,7 @@ export class PollLoop {
           await this.deps.forwardCancels(cancelled);
           this.deps.logger.info({ taskIds: cancelled.slice(0, 20), count: cancelled.length }, 'tasks cancelled on the control plane: told the workers to stop them');
         } catch (error) {
-          this.deps.logger.warn({ reason: (error as Error).message, count: cancelled.length }, 'cannot forward cancels to the workers; the next heartbeat repeats them');
+          this.deps.logger.warn({ err: error, count: cancelled.length }, 'cannot forward cancels to the workers; the next heartbeat repeats them');
         }
       }
       try {

@@ -27,12 +27,6 @@ export function formatTraceparent(spanContext: SpanContext): string | undefined 
   return `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`;
 }
 
-/** The traceparent of the span in `ctx` (undefined when none, or tracing is off). */
-export function traceparentOf(ctx: Context): string | undefined {
-  const span = trace.getSpan(ctx);
-  return span ? formatTraceparent(span.spanContext()) : undefined;
-}
-
 /** A remote parent context from a traceparent; ROOT_CONTEXT when absent or malformed. */
 export function contextFromTraceparent(traceparent: unknown): Context {
   if (typeof traceparent !== 'string' || traceparent.length > TRACEPARENT_MAX_LENGTH) return ROOT_CONTEXT;
