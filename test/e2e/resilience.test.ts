@@ -1,6 +1,6 @@
 /**
  * Crashes and outages with real processes: a worker killed mid-task, the control plane down
- * while results are produced, a runner that dies holding a lease.
+ * while results are produced (checked in the runner's outbox), a runner that dies holding a lease.
  */
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +8,9 @@ import type { ServerResponse } from 'node:http';
 import { startSystem, type System } from '../helpers/system.js';
 import { startTargetServer, type TargetServer } from '../helpers/target-server.js';
 import { waitUntil } from '../helpers/wait.js';
+import { connectRedis } from '../helpers/redis.js';
+import { Queue } from 'bullmq';
+import { RESULTS_QUEUE, type ResultJobData } from '../../src/contracts/jobs.js';
 import type { TaskEvent, TaskView } from '../../src/contracts/tasks-api.js';
 
 let system: System | undefined;
@@ -48,18 +51,32 @@ test('a worker killed while it runs a task: the task still completes and exactly
 
 test('control plane down for a while, then back: results produced meanwhile are all delivered, once', async () => {
   target = await startTargetServer();
-  target.route('/work', (_req, res) => {
-    setTimeout(() => { res.setHeader('content-type', 'application/json'); res.end('{"done":true}'); }, 700);
-  });
+  // The service answers only when the test says so: after the control plane is gone.
+  const held: ServerResponse[] = [];
+  target.route('/work', (_req, res) => { held.push(res); });
   system = await startSystem({ workers: 2, cpEnv: { PAR_LEASE_MS: '3000' }, workerEnv: { PAR_WORKER_CONCURRENCY: '5' } });
   const ids: string[] = [];
   for (let i = 0; i < 6; i++) {
     ids.push((await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/work?i=${i}` }, timeoutMs: 10_000 })).id);
   }
-  await waitUntil(() => (target!.requests.length >= 6 ? true : undefined), 15_000, 'all tasks to reach the service');
+  await waitUntil(() => (held.length >= 6 ? true : undefined), 15_000, 'all tasks to reach the service');
   await system.cp.stop('SIGKILL');
-  // Results are produced while the control plane is down; the runner keeps them in its outbox.
-  await new Promise((r) => setTimeout(r, 2_000));
+  for (const res of held) { res.setHeader('content-type', 'application/json'); res.end('{"done":true}'); }
+
+  // The results are produced now, with no control plane: each lands in the runner's outbox
+  // (the `results` queue in Redis) and a publish attempt fails; none can be recorded.
+  const redis = connectRedis(system.redisUrl);
+  const outbox = new Queue<ResultJobData>(RESULTS_QUEUE, { connection: redis, prefix: system.queuePrefix });
+  try {
+    await waitUntil(async () => {
+      const jobs = await Promise.all(ids.map((id) => outbox.getJob(id)));
+      return jobs.every((j) => j !== undefined && j.attemptsStarted >= 1 && j.finishedOn === undefined) ? true : undefined;
+    }, 15_000, 'all six results in the outbox, tried and not published, while the control plane is down');
+    assert.equal(await outbox.getCompletedCount(), 0);
+  } finally {
+    await outbox.close();
+    redis.disconnect();
+  }
   await system.startControlPlane();
 
   for (const id of ids) {
