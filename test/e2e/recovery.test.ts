@@ -40,12 +40,13 @@ test('a task whose workers die three times is failed with PAR_ERR_WORKER_LOST, r
   const task = await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/hang` }, timeoutMs: 120_000 });
   for (let run = 1; run <= 3; run++) {
     const worker = system.startWorker();
+    await worker.waitForOutput(/worker ready/, 60_000);
     await waitUntil(() => (count('/hang') >= run ? true : undefined), 30_000, `run ${run} to reach the service`);
     await worker.stop('SIGKILL');
   }
   // The third stall exceeds maxStalledCount (2): BullMQ fails the job without running it, and the
   // runner turns the failed job without a result into PAR_ERR_WORKER_LOST.
-  system.startWorker();
+  await system.startWorker().waitForOutput(/worker ready/, 60_000);
   const done = await system.api.waitForTask(task.id, 40_000);
   assert.equal(done.state, 'failed', JSON.stringify(done));
   assert.equal(done.outcome?.error?.code, 'PAR_ERR_WORKER_LOST');
@@ -64,9 +65,8 @@ test('a worker SIGKILLed mid-task with the default lock: the task runs again wit
   system = await startSystem({ workers: 1 }); // the default lock (10 s) and stalled interval (5 s)
   const task = await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/slow` }, timeoutMs: 60_000 });
   await waitUntil(() => (count('/slow') === 1 ? true : undefined), 20_000, 'the first worker to call the service');
-  system.startWorker();
   // Let the second worker start before the kill, so its start-up time is not counted.
-  await system.workers[1]!.waitForOutput(/worker ready/, 30_000);
+  await system.startWorker().waitForOutput(/worker ready/, 60_000);
   const killedAt = Date.now();
   await system.workers[0]!.stop('SIGKILL');
   await waitUntil(() => (count('/slow') === 2 ? true : undefined), 30_000, 'the task to run again');

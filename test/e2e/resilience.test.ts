@@ -38,7 +38,7 @@ test('a worker killed while it runs a task: the task still completes and exactly
   const task = await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/slow` }, timeoutMs: 30_000 });
   await waitUntil(() => (target!.requests.some((r) => r.url === '/slow') ? true : undefined), 15_000, 'the first worker to call the service');
   await system.workers[0]!.stop('SIGKILL');
-  system.startWorker({ PAR_WORKER_LOCK_MS: '1500', PAR_WORKER_STALLED_INTERVAL_MS: '1000' });
+  await system.startWorker({ PAR_WORKER_LOCK_MS: '1500', PAR_WORKER_STALLED_INTERVAL_MS: '1000' }).waitForOutput(/worker ready/, 60_000);
 
   const done = await system.api.waitForTask(task.id, 30_000);
   assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
@@ -101,7 +101,7 @@ test('a runner that dequeues and dies leaves the task deliverable again', async 
   // The same runner identity comes back on a new host (empty queue), with a worker.
   const freshQueue = `${system.queuePrefix}2`;
   await system.startRunner({ PAR_QUEUE_PREFIX: freshQueue });
-  system.startWorker({ PAR_QUEUE_PREFIX: freshQueue });
+  await system.startWorker({ PAR_QUEUE_PREFIX: freshQueue }).waitForOutput(/worker ready/, 60_000);
   const done = await system.api.waitForTask(task.id, 20_000);
   assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
   assert.equal(done.attempts, 2);
