@@ -10,8 +10,8 @@
 import { stat } from 'node:fs/promises';
 import type { TaskVerifier, VerifierKeys } from '../src/crypto/task-signature.js';
 import type { Logger } from '../src/logging/logger.js';
-import { identityPath, readIdentity } from '../src/runner/identity-file.js';
-import { verifierKeys } from '../src/runner/key-manager.js';
+import { identityPath, readIdentity } from '../src/lib/identity-file.js';
+import { verifierKeys } from '../src/crypto/task-signature.js';
 import { keyAnswerSchema } from '../src/contracts/control-plane-keys.js';
 import { applyKeyAnswer } from '../src/crypto/key-chain.js';
 

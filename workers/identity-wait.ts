@@ -5,7 +5,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ParError } from '../src/errors/par-error.js';
 import type { Logger } from '../src/logging/logger.js';
-import { identityPath, readIdentity, type RunnerIdentity } from '../src/runner/identity-file.js';
+import { identityPath, readIdentity } from '../src/lib/identity-file.js';
+import { type RunnerIdentity } from '../src/contracts/runner-identity.js';
 
 export const IDENTITY_POLL_MS = 500;
 

@@ -20,10 +20,10 @@ import type { Logger } from '../src/logging/logger.js';
 import { waitForIdentity } from './identity-wait.js';
 import { IdentityKeysReloader } from './identity-reload.js';
 import { keyAnswerKey } from '../src/contracts/control-plane-keys.js';
-import { RESULT_JOB_NAME, resultJobOptions } from './job-options.js';
+import { RESULT_JOB_NAME, resultJobOptions } from '../src/contracts/job-options.js';
 import { createTaskProcessor, DRAIN_ABORT_REASON, type TaskJobResult } from './task-processor.js';
-import { crashHook } from '../src/runner/crash-points.js';
-import { settleWithin } from '../src/runner/timing.js';
+import { crashHook } from '../src/lib/crash-points.js';
+import { settleWithin } from '../src/lib/timing.js';
 
 /** After the grace period: how long aborted jobs get to hand themselves back before the worker closes anyway. */
 export const ABORT_WINDOW_MS = 3_000;

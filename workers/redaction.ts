@@ -22,7 +22,7 @@
  * replacements is reported as the outcome's `redactions`.
  */
 import type { Logger } from '../src/logging/logger.js';
-import type { Credentials } from '../src/actions/credentials.js';
+import type { Credentials } from '../src/contracts/credentials.js';
 
 export const REDACTED = '[redacted]';
 export const MIN_SECRET_LENGTH = 4;

@@ -30,7 +30,7 @@ import { ParError, toParError } from '../src/errors/par-error.js';
 import type { Logger } from '../src/logging/logger.js';
 import { createLifecycleActors } from './lifecycle-actors.js';
 import { redactingLogger, TaskSecrets } from './redaction.js';
-import type { CrashHook } from '../src/runner/crash-points.js';
+import type { CrashHook } from '../src/lib/crash-points.js';
 
 /** The abort reason a draining worker gives its running jobs once the grace period is over. */
 export const DRAIN_ABORT_REASON = 'par:worker-draining';

@@ -5,7 +5,7 @@
  * have enrolled.
  */
 import { fromPromise } from 'xstate';
-import type { RunnerIdentity } from '../../src/runner/identity-file.js';
+import type { RunnerIdentity } from '../../src/contracts/runner-identity.js';
 import { ParError } from '../../src/errors/par-error.js';
 
 /** Reads the identity from the config dir. Resolves `undefined` when none exists yet; rejects (ParError) when it is unreadable. */

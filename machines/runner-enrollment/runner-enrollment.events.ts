@@ -8,7 +8,7 @@ export type RunnerEnrollmentEvent =
   | { type: 'enrollment.retryNow' };
 
 /** Actor ids, which are also the suffixes of their done/error event types. */
-export const ENROLLMENT_ACTOR_IDS = {
+const ENROLLMENT_ACTOR_IDS = {
   loadIdentity: 'loadIdentity',
   enroll: 'enroll',
   persistIdentity: 'persistIdentity',

@@ -13,9 +13,9 @@
  *    backingOff            (fatal errors from any state) ──▶ failed
  */
 import { assign, setup } from 'xstate';
-import type { RunnerIdentity } from '../../src/runner/identity-file.js';
+import type { RunnerIdentity } from '../../src/contracts/runner-identity.js';
 import { toParError, type ParError } from '../../src/errors/par-error.js';
-import { backoffDelayMs, defaultInitialMs } from '../../src/runner/backoff.js';
+import { backoffDelayMs, defaultInitialMs } from '../../src/lib/backoff.js';
 import { enrollActor, loadIdentityActor, persistIdentityActor } from './runner-enrollment.actors.js';
 import { ENROLLMENT_MACHINE_ID, type RunnerEnrollmentEvent } from './runner-enrollment.events.js';
 import { describeEnrollmentFailure, isRetryableEnrollmentError, missingEnrollmentKeysError, type EnrollmentKeysPresence } from './enrollment-failure.js';
@@ -127,4 +127,4 @@ export const runnerEnrollmentMachine = setup({
       : { status: 'failed', error: context.error ?? toParError(new Error('enrollment ended without an identity')) },
 });
 
-export type RunnerEnrollmentMachine = typeof runnerEnrollmentMachine;
+type RunnerEnrollmentMachine = typeof runnerEnrollmentMachine;

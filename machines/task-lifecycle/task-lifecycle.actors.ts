@@ -6,7 +6,7 @@
  * `retryable` flag decides between `failedRetryable` and `failedFatal`. The placeholders fail
  * loudly and fatally, so a machine started without its actors never reports a success.
  */
-import type { Credentials } from '../../src/actions/credentials.js';
+import type { Credentials } from '../../src/contracts/credentials.js';
 import { fromPromise } from 'xstate';
 import type { ConnectionRef, TaskInputs } from '../../src/contracts/task.js';
 import { ParError } from '../../src/errors/par-error.js';

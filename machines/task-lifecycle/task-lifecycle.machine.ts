@@ -162,4 +162,4 @@ export const taskLifecycleMachine = setup({
   },
 });
 
-export type TaskLifecycleMachine = typeof taskLifecycleMachine;
+type TaskLifecycleMachine = typeof taskLifecycleMachine;

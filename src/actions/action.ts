@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 import type { ConnectionRef } from '../contracts/task.js';
 import type { Logger } from '../logging/logger.js';
-import type { Credentials } from './credentials.js';
+import type { Credentials } from '../contracts/credentials.js';
 
 /** A connection's credentials, parsed from its file in the seed's format (see credentials.ts). */
 export type ActionCredentials = Credentials;

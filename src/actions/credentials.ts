@@ -11,6 +11,7 @@
  * into a typed value. Values never appear in errors, logs or results.
  */
 import { z } from 'zod';
+import type { Credentials } from '../contracts/credentials.js';
 
 const tokenAuthSchema = z.object({
   auth_type: z.literal('Token Auth'),
@@ -23,12 +24,6 @@ const basicAuthSchema = z.object({
 });
 
 export const credentialFileSchema = z.discriminatedUnion('auth_type', [tokenAuthSchema, basicAuthSchema]);
-
-export type Credentials =
-  | { readonly authType: 'Token Auth'; readonly tokens: Readonly<Record<string, string>> }
-  | { readonly authType: 'Basic Auth'; readonly username: string; readonly password: string }
-  /** A script connection's file (`schemaId: script-credentials-v1`): the script bundle reads and checks it itself. */
-  | { readonly authType: 'Script Config' };
 
 const FILE_FIELDS = ['auth_type', 'credentials', 'schemaId'] as const;
 const ENTRY_FIELDS = ['tokenName', 'tokenValue', 'username', 'password'] as const;

@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { ParError } from '../errors/par-error.js';
 import { followLines, lastLines } from '../runner/audit/reader.js';
 import { verifyAuditDir, type VerifyReport } from '../runner/audit/verify.js';
-import { readIdentity } from '../runner/identity-file.js';
+import { readIdentity } from '../lib/identity-file.js';
 
 export interface AuditCliSettings {
   configDir: string;

@@ -23,7 +23,7 @@ import { ParError, fromErrorBody } from '../errors/par-error.js';
 import { createRootLogger } from '../logging/logger.js';
 import { ADMIN_ROTATE_IDENTITY_PATH, adminToken } from '../runner/admin-identity-route.js';
 import { ControlPlaneClient } from '../runner/control-plane-client.js';
-import { identityPath, readIdentity } from '../runner/identity-file.js';
+import { identityPath, readIdentity } from '../lib/identity-file.js';
 import { rotateIdentity } from '../runner/identity-rotation.js';
 import { IdentityStore } from '../runner/identity-store.js';
 import { formatTime, print, printJson } from './cli-output.js';

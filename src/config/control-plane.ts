@@ -1,8 +1,9 @@
 /** Settings of the control-plane process. */
 import { z } from 'zod';
-import { collect, parseSettings, type Env } from './env-source.js';
+import { envInt, envLogLevel, secret } from './env-helpers.js';
+import { loadSettings, type Env } from './env-source.js';
 
-const sources = {
+export const controlPlaneSettingSources = {
   host: ['PAR_CP_HOST'],
   port: ['PAR_CP_PORT', 'PORT'],
   redisUrl: ['PAR_CP_REDIS_URL', 'REDIS_URL'],
@@ -30,40 +31,29 @@ const sources = {
   runnerKeyOverlapMs: ['PAR_RUNNER_KEY_OVERLAP_MS'],
 } as const;
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-
 export const controlPlaneConfigSchema = z.object({
-  host: z.string().default('127.0.0.1'),
-  port: int(0, 65535).default(7700),
-  redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
-  keyPrefix: z.string().min(1).default('par:cp'),
-  publicUrl: z.string().url().optional(),
-  adminApiKey: z.string().min(16, 'must be at least 16 characters').optional(),
-  adminAppKey: z.string().min(16, 'must be at least 16 characters').optional(),
-  /** Where to write the admin keys (mode 0600) for a co-located runner to enroll with (compose). */
-  bootstrapKeysFile: z.string().optional(),
-  taskTtlMs: int(1, 86_400_000).default(600_000),
-  leaseMs: int(100, 3_600_000).default(30_000),
-  maxDeliveries: int(1, 100).default(3),
-  leaseSweepIntervalMs: int(10, 60_000).default(1_000),
-  /** How long an enrollment token created with a runner stays usable (it is one-time anyway). */
-  enrollmentTokenTtlMs: int(1_000, 30 * 86_400_000).default(3_600_000),
-  /** A runner whose last health check is older than this is `offline`. */
-  runnerOfflineAfterMs: int(100, 86_400_000).default(30_000),
-  /** Container image named in the install snippets. */
-  runnerImage: z.string().min(1).default('private-action-runner:local'),
-  /** How long an Idempotency-Key of POST /api/v1/tasks keeps answering with its task (default 24 h). */
-  idempotencyWindowMs: int(1_000, 30 * 86_400_000).default(86_400_000),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  logFile: z.string().optional(),
-  /** Rotate the task-signing key when the active one is this old (0: only by `par control-plane rotate-signing-key`). */
-  signingKeyRotateIntervalMs: int(0, 366 * 86_400_000).default(0),
-  /** How long tasks signed with a replaced key stay valid; default: task TTL + lease re-sign window + 2 reloads. */
-  signingKeyRetireAfterMs: int(1, 30 * 86_400_000).optional(),
-  /** How often each process re-reads the signing key (besides the pub/sub notice a rotation sends). */
-  signingKeyReloadMs: int(50, 600_000).default(5_000),
-  /** After a runner rotates its identity, how long its previous key is still accepted. */
-  runnerKeyOverlapMs: int(0, 86_400_000).default(300_000),
+  host: z.string().default('127.0.0.1').describe('Address the control plane listens on.'),
+  port: envInt(0, 65535).default(7700).describe('Port of the control plane\'s HTTP API and web page (0: any free port).'),
+  redisUrl: z.string().url().default('redis://127.0.0.1:6379').describe('Redis holding the control plane\'s tasks, runners and keys.'),
+  keyPrefix: z.string().min(1).default('par:cp').describe('Prefix of every Redis key the control plane writes.'),
+  publicUrl: z.string().url().optional().describe('URL runners reach the control plane at, named in install snippets; default: the URL of the request.'),
+  adminApiKey: secret(z.string().min(16, 'must be at least 16 characters')).optional().describe('Admin API key (16+ characters); unset and none stored yet: generated at start and printed once.'),
+  adminAppKey: secret(z.string().min(16, 'must be at least 16 characters')).optional().describe('Admin application key (16+ characters); unset and none stored yet: generated at start and printed once.'),
+  bootstrapKeysFile: z.string().optional().describe('Where to write the admin keys (mode 0600) for a co-located runner to enroll with (compose).'),
+  taskTtlMs: envInt(1, 86_400_000).default(600_000).describe('How long a task may wait for a runner before it expires.'),
+  leaseMs: envInt(100, 3_600_000).default(30_000).describe('How long a pulled task stays leased to its runner; a lease its heartbeats do not extend lapses and the task is handed out again.'),
+  maxDeliveries: envInt(1, 100).default(3).describe('How many times a task is handed to a runner (leases that lapse) before it fails.'),
+  leaseSweepIntervalMs: envInt(10, 60_000).default(1_000).describe('How often lapsed leases are looked for.'),
+  enrollmentTokenTtlMs: envInt(1_000, 30 * 86_400_000).default(3_600_000).describe('How long an enrollment token created with a runner stays usable (it is one-time anyway).'),
+  runnerOfflineAfterMs: envInt(100, 86_400_000).default(30_000).describe('A runner whose last health check is older than this is `offline`.'),
+  runnerImage: z.string().min(1).default('private-action-runner:local').describe('Container image named in the install snippets.'),
+  idempotencyWindowMs: envInt(1_000, 30 * 86_400_000).default(86_400_000).describe('How long an Idempotency-Key of POST /api/v1/tasks keeps answering with its task (default 24 h).'),
+  logLevel: envLogLevel().describe('Log level (pino).'),
+  logFile: z.string().optional().describe('Also append the logs (JSON lines) to this file; default: stdout only.'),
+  signingKeyRotateIntervalMs: envInt(0, 366 * 86_400_000).default(0).describe('Rotate the task-signing key when the active one is this old (0: only by `par control-plane rotate-signing-key`).'),
+  signingKeyRetireAfterMs: envInt(1, 30 * 86_400_000).optional().describe('How long tasks signed with a replaced key stay valid, at least PAR_TASK_TTL_MS; default: task TTL + lease x max deliveries + 2 reloads.'),
+  signingKeyReloadMs: envInt(50, 600_000).default(5_000).describe('How often each process re-reads the signing key (besides the pub/sub notice a rotation sends).'),
+  runnerKeyOverlapMs: envInt(0, 86_400_000).default(300_000).describe('After a runner rotates its identity, how long its previous key is still accepted.'),
 }).superRefine((c, ctx) => {
   if (c.signingKeyRetireAfterMs !== undefined && c.signingKeyRetireAfterMs < c.taskTtlMs) {
     ctx.addIssue({ code: 'custom', path: ['signingKeyRetireAfterMs'], message: `must be at least PAR_TASK_TTL_MS (${c.taskTtlMs}): tasks signed just before a rotation must stay valid until they expire` });
@@ -74,9 +64,8 @@ export const controlPlaneConfigSchema = z.object({
 });
 export type ControlPlaneConfig = Readonly<z.infer<typeof controlPlaneConfigSchema>>;
 
-export function loadControlPlaneConfig(env: Env, overrides: Partial<Record<keyof typeof sources, unknown>> = {}): ControlPlaneConfig {
-  const { raw, from } = collect(env, sources);
-  return parseSettings(controlPlaneConfigSchema, { ...raw, ...overrides }, sources, from);
+export function loadControlPlaneConfig(env: Env, overrides: Partial<Record<keyof typeof controlPlaneSettingSources, unknown>> = {}): ControlPlaneConfig {
+  return loadSettings(controlPlaneConfigSchema, controlPlaneSettingSources, env, overrides);
 }
 
 /** How long a replaced signing key's tasks stay valid: set, or task TTL + every lease a delivery may hold + propagation. */

@@ -1,8 +1,9 @@
 /** Settings of `par start`: the whole system on this host. */
 import { z } from 'zod';
-import { collect, parseSettings, type Env } from './env-source.js';
+import { envInt, envLogLevel, secret } from './env-helpers.js';
+import { loadSettings, type Env } from './env-source.js';
 
-const sources = {
+export const devSettingSources = {
   redisUrl: ['PAR_REDIS_URL', 'REDIS_URL'],
   stateDir: ['PAR_HOME'],
   controlPlanePort: ['PAR_CP_PORT'],
@@ -16,20 +17,19 @@ const sources = {
 } as const;
 
 export const devConfigSchema = z.object({
-  redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
-  stateDir: z.string().default('.par'),
-  controlPlanePort: z.coerce.number().int().min(0).max(65535).default(7700),
-  runnerAdminPort: z.coerce.number().int().min(0).max(65535).default(9016),
-  runnerName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).default('local-runner'),
-  allowlist: z.string().default('com.datadoghq.http.*'),
-  workers: z.coerce.number().int().min(1).max(64).default(2),
-  adminApiKey: z.string().min(16).optional(),
-  adminAppKey: z.string().min(16).optional(),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  redisUrl: z.string().url().default('redis://127.0.0.1:6379').describe('Redis to use; when none answers there, a private redis-server is started (and forgotten at exit).'),
+  stateDir: z.string().default('.par').describe('Directory of `par start`\'s state: admin keys, install id, logs, the runner\'s config dir.'),
+  controlPlanePort: envInt(0, 65535).default(7700).describe('Port of the control plane; taken: any free port.'),
+  runnerAdminPort: envInt(0, 65535).default(9016).describe('Port of the runner\'s admin server; taken: any free port.'),
+  runnerName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).default('local-runner').describe('Name the local runner enrolls with.'),
+  allowlist: z.string().default('com.datadoghq.http.*').describe('Actions the local runner and workers may run (comma-separated FQNs or globs).'),
+  workers: envInt(1, 64).default(2).describe('How many worker processes to start.'),
+  adminApiKey: secret(z.string().min(16)).optional().describe('Admin API key (16+ characters), used when PAR_ADMIN_APP_KEY is set too; else a pair is generated once and kept in the state dir.'),
+  adminAppKey: secret(z.string().min(16)).optional().describe('Admin application key (16+ characters), used when PAR_ADMIN_API_KEY is set too; else a pair is generated once and kept in the state dir.'),
+  logLevel: envLogLevel().describe('Log level of every process (pino).'),
 });
 export type DevConfig = Readonly<z.infer<typeof devConfigSchema>>;
 
 export function loadDevConfig(env: Env): DevConfig {
-  const { raw, from } = collect(env, sources);
-  return parseSettings(devConfigSchema, raw, sources, from);
+  return loadSettings(devConfigSchema, devSettingSources, env);
 }

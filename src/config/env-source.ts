@@ -27,9 +27,26 @@ export function collect<K extends string>(env: Env, sources: SettingSources<K>):
   return { raw, from };
 }
 
+/** One invalid setting: its name as the user set it (or its first accepted name), and the problem. */
+export interface SettingProblem {
+  readonly setting: string;
+  readonly message: string;
+}
+
+/** PAR_ERR_CONFIG_INVALID naming every invalid setting at once; `settings` lists them one by one. */
+export class ConfigInvalidError extends ParError {
+  readonly settings: readonly SettingProblem[];
+
+  constructor(settings: readonly SettingProblem[]) {
+    super('PAR_ERR_CONFIG_INVALID', settings.map((p) => `${p.setting}: ${p.message}`).join('; '));
+    this.settings = settings;
+  }
+}
+
 /**
- * Validates raw settings and freezes the result. A failure names the setting the way the user
- * set it (the environment variable, or the first accepted name when it was not set).
+ * Validates raw settings and freezes the result. A failure reports every invalid setting, each
+ * named the way the user set it (the environment variable, or the first accepted name when it
+ * was not set). Checks across settings (one must not exceed another) run once each is valid.
  */
 export function parseSettings<S extends z.ZodType, K extends string>(
   schema: S,
@@ -39,12 +56,35 @@ export function parseSettings<S extends z.ZodType, K extends string>(
 ): Readonly<z.infer<S>> {
   const result = schema.safeParse(raw);
   if (!result.success) {
-    const issue = result.error.issues[0];
-    const key = String(issue?.path[0] ?? '');
-    const name = from[key as K] ?? sources[key as K]?.[0] ?? key;
-    throw new ParError('PAR_ERR_CONFIG_INVALID', `${name}: ${issue?.message ?? 'invalid'}`);
+    const problems: SettingProblem[] = [];
+    for (const issue of result.error.issues) {
+      const key = String(issue.path[0] ?? '');
+      const setting = from[key as K] ?? sources[key as K]?.[0] ?? (key || '(settings)');
+      const message = issue.message || 'invalid';
+      if (!problems.some((p) => p.setting === setting && p.message === message)) problems.push({ setting, message });
+    }
+    throw new ConfigInvalidError(problems);
   }
   return Object.freeze(result.data);
+}
+
+/**
+ * Reads a process's settings: each from the first of its environment variables that is set,
+ * then `overrides` (command-line flags; undefined ones ignored), validated all at once.
+ * `flagNames` names the settings that only come from flags, for the error message.
+ */
+export function loadSettings<S extends z.ZodType, K extends string>(
+  schema: S,
+  sources: SettingSources<K>,
+  env: Env,
+  overrides: Readonly<Record<string, unknown>> = {},
+  flagNames: Readonly<Record<string, string>> = {},
+): Readonly<z.infer<S>> {
+  const { raw, from } = collect(env, sources);
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const names: Record<string, readonly string[]> = { ...sources };
+  for (const [key, flag] of Object.entries(flagNames)) names[key] = [flag];
+  return parseSettings(schema, { ...raw, ...defined }, names as SettingSources<string>, from as Partial<Record<string, string>>);
 }
 
 /** Splits a comma- or newline-separated list, trimming blanks. */

@@ -1,9 +1,10 @@
 /** Settings of the runner process. The seed's environment names are accepted beside PAR_*. */
 import { z } from 'zod';
-import { CRASH_POINTS } from '../runner/crash-points.js';
-import { collect, parseSettings, splitList, type Env } from './env-source.js';
+import { CRASH_POINTS } from '../lib/crash-points.js';
+import { envBool, envInt, envList, envLogLevel, secret } from './env-helpers.js';
+import { loadSettings, type Env } from './env-source.js';
 
-const sources = {
+export const runnerSettingSources = {
   controlPlaneUrl: ['PAR_CONTROL_PLANE_URL', 'DD_BASE_URL'],
   apiKey: ['PAR_API_KEY', 'DD_API_KEY'],
   appKey: ['PAR_APP_KEY', 'DD_APP_KEY'],
@@ -47,72 +48,51 @@ const sources = {
   auditMaxFileBytes: ['PAR_AUDIT_MAX_FILE_BYTES'],
 } as const;
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
-
 export const runnerConfigSchema = z.object({
-  controlPlaneUrl: z.string().url().default('http://127.0.0.1:7700'),
-  apiKey: z.string().optional(),
-  appKey: z.string().optional(),
-  /** When the keys are not set: read them from this file written by a co-located control plane (compose). */
-  bootstrapKeysFile: z.string().optional(),
-  runnerName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash, underscore').max(100).optional(),
-  modes: z.array(z.enum(['pull'])).default(['pull']),
-  /** Undefined: not set in the environment (the config dir's config.yaml may hold it). */
-  allowlist: z.array(z.string()).optional(),
-  configDir: z.string().default('./config'),
-  redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
-  queuePrefix: z.string().min(1).default('par'),
-  adminHost: z.string().default('127.0.0.1'),
-  adminPort: int(0, 65535).default(9016),
-  dashboardReadOnly: bool.default(true),
-  capacity: int(1, 10_000).default(50),
-  pollWaitMs: int(0, 60_000).default(20_000),
-  pollBackoffMaxMs: int(10, 600_000).default(30_000),
-  heartbeatIntervalMs: int(50, 600_000).default(10_000),
-  enrollBackoffMaxMs: int(10, 600_000).default(30_000),
-  publishBackoffMaxMs: int(10, 600_000).default(30_000),
-  maxAttempts: int(1, 100).default(3),
-  retryBackoffMs: int(0, 600_000).default(1_000),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  logFile: z.string().optional(),
-  /** `--with-api-key`: enroll with DD_API_KEY + DD_APP_KEY when no identity exists. */
-  withApiKey: z.boolean().default(false),
-  /** One-time token from `POST /api/v1/runners` (`--enrollment-token` or env): enroll with it instead of keys. */
-  enrollmentToken: z.string().min(1).optional(),
-  /** base64 of a config.yaml (as `--enroll -f env` prints it): the identity when the config dir has none. */
-  runnerIdentity: z.string().min(1).optional(),
-  /** How often the runner reports its health to the control plane. */
-  healthIntervalMs: int(100, 600_000).default(5_000),
-  /** `--enroll -f <format>`: enroll, print the config to stdout in this format, and exit (no config.yaml). */
-  printFormat: z.enum(['helm-values', 'compose', 'env']).optional(),
-  /** Container image named in the compose and Helm configs that `--enroll -f` prints. */
-  runnerImage: z.string().min(1).default('private-action-runner:local'),
-  /** How often the runner fetches the control plane's signing keys (it also fetches on an unknown kid). */
-  keysRefreshMs: int(100, 86_400_000).default(60_000),
-  /** SIGTERM: how long the runner keeps heartbeating and publishing for tasks already running before it stops. */
-  drainMs: int(0, 600_000).default(20_000),
-  /** While polls or publishes fail: how often the runner probes the control plane's /healthz, so it resumes within this of its return. */
-  probeIntervalMs: int(50, 1_000).default(500),
-  /** Lock of a result job being published; a runner killed mid-publish has it published again within about 1.5 x this. */
-  resultsLockMs: int(500, 600_000).default(10_000),
-  /** FOR TESTS ONLY: exit with 137 at this crash point (src/runner/crash-points.ts). */
-  testCrashAt: z.enum(CRASH_POINTS).optional(),
-  /** The audit log's directory; default `<configDir>/audit`. */
-  auditDir: z.string().min(1).optional(),
-  /** A signed checkpoint after at most this many entries... */
-  auditCheckpointEvery: int(1, 1_000_000).default(100),
-  /** ...and at least this often while entries arrive. */
-  auditCheckpointIntervalMs: int(1_000, 86_400_000).default(60_000),
-  /** Rotate to a new file once the current one reaches this size. */
-  auditMaxFileBytes: int(4_096, 1_073_741_824).default(16_777_216),
+  controlPlaneUrl: z.string().url().default('http://127.0.0.1:7700').describe('URL of the control plane.'),
+  apiKey: secret(z.string()).optional().describe('API key to enroll with (`--with-api-key`) when the config dir has no identity.'),
+  appKey: secret(z.string()).optional().describe('Application key to enroll with (`--with-api-key`) when the config dir has no identity.'),
+  bootstrapKeysFile: z.string().optional().describe('When the keys are not set: read them from this file written by a co-located control plane (compose).'),
+  runnerName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash, underscore').max(100).optional().describe('Name the runner enrolls with (letters, digits, dot, dash, underscore).'),
+  modes: envList(z.enum(['pull'])).default(['pull']).describe('How the runner gets tasks; only `pull` (it polls the control plane over outbound connections).'),
+  allowlist: envList(z.string()).optional().describe('Actions this runner may run (FQNs or globs like `com.datadoghq.http.*`); unset: `actionsAllowlist` of the config dir\'s config.yaml.'),
+  configDir: z.string().default('./config').describe('Directory of config.yaml (the identity), credentials and the audit log.'),
+  redisUrl: z.string().url().default('redis://127.0.0.1:6379').describe('Redis holding the runner\'s queues, shared with its workers.'),
+  queuePrefix: z.string().min(1).default('par').describe('Prefix of the runner\'s queues in Redis (the same for its workers).'),
+  adminHost: z.string().default('127.0.0.1').describe('Address of the runner\'s admin server (health, metrics, /queues).'),
+  adminPort: envInt(0, 65535).default(9016).describe('Port of the runner\'s admin server (0: any free port).'),
+  dashboardReadOnly: envBool().default(true).describe('Whether the queue dashboard at /queues only shows (no retry, remove, pause).'),
+  capacity: envInt(1, 10_000).default(50).describe('Most tasks the runner holds at once (leased, queued or running).'),
+  pollWaitMs: envInt(0, 60_000).default(20_000).describe('How long one poll of the control plane waits for tasks (long poll).'),
+  pollBackoffMaxMs: envInt(10, 600_000).default(30_000).describe('Longest pause between failing polls (jittered exponential backoff).'),
+  heartbeatIntervalMs: envInt(50, 600_000).default(10_000).describe('How often the runner extends the leases of the tasks it holds.'),
+  enrollBackoffMaxMs: envInt(10, 600_000).default(30_000).describe('Longest pause between enrollment attempts that fail on the network or 5xx/429.'),
+  publishBackoffMaxMs: envInt(10, 600_000).default(30_000).describe('Longest pause between attempts to publish a result.'),
+  maxAttempts: envInt(1, 100).default(3).describe('How many times a task runs on workers when it fails with a retryable error (attempts, not retries).'),
+  retryBackoffMs: envInt(0, 600_000).default(1_000).describe('First pause before a task runs again (doubled each attempt).'),
+  logLevel: envLogLevel().describe('Log level (pino).'),
+  logFile: z.string().optional().describe('Also append the logs (JSON lines) to this file; default: stdout only.'),
+  withApiKey: z.boolean().default(false).describe('Enroll with DD_API_KEY + DD_APP_KEY when no identity exists.'),
+  enrollmentToken: secret(z.string().min(1)).optional().describe('One-time token from `POST /api/v1/runners` (or `--enrollment-token`): enroll with it instead of keys.'),
+  runnerIdentity: secret(z.string().min(1)).optional().describe('base64 of a config.yaml (as `--enroll -f env` prints it): the identity when the config dir has none.'),
+  healthIntervalMs: envInt(100, 600_000).default(5_000).describe('How often the runner reports its health to the control plane.'),
+  printFormat: z.enum(['helm-values', 'compose', 'env']).optional().describe('With `--enroll`: enroll, print the config to stdout in this format (`helm-values`, `compose`, `env`), and exit (no config.yaml).'),
+  runnerImage: z.string().min(1).default('private-action-runner:local').describe('Container image named in the compose and Helm configs that `--enroll -f` prints.'),
+  keysRefreshMs: envInt(100, 86_400_000).default(60_000).describe('How often the runner fetches the control plane\'s signing keys (it also fetches on an unknown kid).'),
+  drainMs: envInt(0, 600_000).default(20_000).describe('SIGTERM: how long the runner keeps heartbeating and publishing for tasks already running before it stops.'),
+  probeIntervalMs: envInt(50, 1_000).default(500).describe('While polls or publishes fail: how often the runner probes the control plane\'s /healthz, so it resumes within this of its return.'),
+  resultsLockMs: envInt(500, 600_000).default(10_000).describe('Lock of a result job being published; a runner killed mid-publish has it published again within about 1.5 x this.'),
+  testCrashAt: z.enum(CRASH_POINTS).optional().describe('FOR TESTS ONLY: exit with 137 at this crash point (src/lib/crash-points.ts).'),
+  auditDir: z.string().min(1).optional().describe('The audit log\'s directory; default `<config dir>/audit`.'),
+  auditCheckpointEvery: envInt(1, 1_000_000).default(100).describe('Write a signed audit checkpoint after at most this many entries.'),
+  auditCheckpointIntervalMs: envInt(1_000, 86_400_000).default(60_000).describe('Write a signed audit checkpoint at least this often while entries arrive.'),
+  auditMaxFileBytes: envInt(4_096, 1_073_741_824).default(16_777_216).describe('Rotate the audit log to a new file once the current one reaches this size.'),
 });
 export type RunnerConfig = Readonly<z.infer<typeof runnerConfigSchema>>;
 
-export function loadRunnerConfig(env: Env, overrides: Partial<Record<keyof typeof sources | 'withApiKey' | 'printFormat', unknown>> = {}): RunnerConfig {
-  const { raw, from } = collect(env, sources);
-  const shaped: Record<string, unknown> = { ...raw };
-  if (raw.allowlist !== undefined) shaped['allowlist'] = splitList(raw.allowlist);
-  if (raw.modes !== undefined) shaped['modes'] = splitList(raw.modes);
-  return parseSettings(runnerConfigSchema, { ...shaped, ...overrides }, { ...sources, withApiKey: ['--with-api-key'], printFormat: ['-f'] } as Record<keyof typeof sources | 'withApiKey' | 'printFormat', readonly string[]>, from);
+/** Settings set by command-line flags only, named so in errors. */
+export const RUNNER_FLAGS = { withApiKey: '--with-api-key', printFormat: '-f' } as const;
+
+export function loadRunnerConfig(env: Env, overrides: Partial<Record<keyof typeof runnerSettingSources | keyof typeof RUNNER_FLAGS, unknown>> = {}): RunnerConfig {
+  return loadSettings(runnerConfigSchema, runnerSettingSources, env, overrides, RUNNER_FLAGS);
 }

@@ -8,17 +8,22 @@
  *
  * What this cannot undo: the kernel's copy of the initial environment (`/proc/<pid>/environ`)
  * keeps what the process was started with; the script sandbox is what keeps scripts from it.
+ *
+ * The names come from the settings' sources, so a name added to a setting is covered here too.
  */
+import { controlPlaneSettingSources } from './control-plane.js';
+import { runnerSettingSources } from './runner.js';
+import { workerSettingSources } from './worker.js';
 
 /** Names never passed to a worker; removed from its environment at start if present anyway. */
 export const WORKER_FORBIDDEN_ENV = [
-  'DD_API_KEY', 'DD_APP_KEY', 'PAR_API_KEY', 'PAR_APP_KEY',
-  'PAR_ADMIN_API_KEY', 'PAR_ADMIN_APP_KEY',
-  'PAR_ENROLLMENT_TOKEN', 'DD_PRIVATE_RUNNER_ENROLLMENT_TOKEN',
+  ...runnerSettingSources.apiKey, ...runnerSettingSources.appKey,
+  ...controlPlaneSettingSources.adminApiKey, ...controlPlaneSettingSources.adminAppKey,
+  ...runnerSettingSources.enrollmentToken,
 ] as const;
 
 /** Names the worker reads at start (into its config) and then drops from its environment. */
-export const WORKER_CONSUMED_SECRET_ENV = ['REDIS_URL', 'PAR_REDIS_URL', 'PAR_RUNNER_IDENTITY'] as const;
+export const WORKER_CONSUMED_SECRET_ENV = [...workerSettingSources.redisUrl, ...workerSettingSources.runnerIdentity] as const;
 
 const ALL: ReadonlySet<string> = new Set([...WORKER_FORBIDDEN_ENV, ...WORKER_CONSUMED_SECRET_ENV]);
 

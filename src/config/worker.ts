@@ -1,9 +1,10 @@
 /** Settings of a worker process. */
 import { z } from 'zod';
-import { CRASH_POINTS } from '../runner/crash-points.js';
-import { collect, parseSettings, splitGlobList, splitList, type Env } from './env-source.js';
+import { CRASH_POINTS } from '../lib/crash-points.js';
+import { envBool, envGlobList, envInt, envList, envLogLevel, secret } from './env-helpers.js';
+import { loadSettings, type Env } from './env-source.js';
 
-const sources = {
+export const workerSettingSources = {
   configDir: ['PAR_CONFIG_DIR', 'DD_PRIVATE_RUNNER_CONFIG_DIR'],
   allowlist: ['PAR_ACTIONS_ALLOWLIST', 'ACTIONS_ALLOWLIST', 'DD_PRIVATE_ACTION_RUNNER_ACTIONS_ALLOWLIST'],
   redisUrl: ['PAR_REDIS_URL', 'REDIS_URL'],
@@ -34,64 +35,34 @@ const sources = {
   testCrashAt: ['PAR_TEST_CRASH_AT'],
 } as const;
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes')]);
-
 export const workerConfigSchema = z.object({
-  configDir: z.string().default('./config'),
-  allowlist: z.array(z.string()).optional(),
-  redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
-  queuePrefix: z.string().min(1).default('par'),
-  concurrency: int(1, 1000).default(10),
-  /**
-   * A job's lock; a worker that dies loses its jobs when the lock lapses. A lost task runs again
-   * within lockMs + stalledIntervalMs <= 2 x lockMs (20 s with the defaults).
-   */
-  lockMs: int(500, 600_000).default(10_000),
-  /** How often workers look for jobs whose lock lapsed; at most lockMs (checked at start). Default: min(5 s, lockMs / 2). */
-  stalledIntervalMs: int(250, 600_000).optional(),
-  maxAttempts: int(1, 100).default(3),
-  retryBackoffMs: int(0, 600_000).default(1_000),
-  httpMaxResponseBytes: int(1, 1_073_741_824).default(10 * 1024 * 1024),
-  /** Hard cap on the rows one com.datadoghq.postgresql task returns, whatever its maxRows input says. */
-  postgresMaxRows: int(1, 1_000_000).default(10_000),
-  /** Hosts http actions may reach: names, IP literals, globs (`*.corp.internal`, `db-[0-9].{eu,us}.corp`); empty = all. */
-  httpHostAllowlist: z.array(z.string().min(1)).default([]),
-  /** Let http actions reach link-local and cloud metadata ranges (169.254.0.0/16, fe80::/10, fd00:ec2::/32, ...). */
-  httpAllowMetadataAddresses: bool.default(false),
-  /** Refuse loopback targets too (127.0.0.0/8, ::1 and their IPv6-wrapped forms); off: loopback services are reachable. */
-  httpDenyLoopback: bool.default(false),
-  /** PEM file of extra CAs trusted by http actions, read once at start; relative to the config dir. */
-  httpCaBundleFile: z.string().min(1).optional(),
-  /** The script config (script-credentials-v1 YAML); relative paths are inside the config dir. */
-  scriptConfigFile: z.string().min(1).default('script-config.yaml'),
-  /** Cap on a script's stdout + stderr together; the script is killed when it writes more. */
-  scriptMaxOutputBytes: int(1, 1_073_741_824).default(10 * 1024 * 1024),
-  /**
-   * Where scripts run: `bwrap` (bubblewrap box, start-up fails if it cannot be built), `none`, or
-   * `auto` (bwrap when it works here, else none with a warning). See src/actions/script/sandbox.ts.
-   */
-  scriptSandbox: z.enum(['auto', 'bwrap', 'none']).default('auto'),
-  /** Run scripts as this user (name, uid or uid:gid; not root); the worker must run as root. */
-  scriptUser: z.string().min(1).optional(),
-  /** Extra host paths (absolute) shown read-only inside the script sandbox, e.g. /opt/scripts. */
-  scriptSandboxBind: z.array(z.string().min(1).startsWith('/', 'must be absolute paths')).default([]),
-  /** `host`: scripts share the worker's network; `none`: only the box's own loopback (needs bwrap). */
-  scriptSandboxNetwork: z.enum(['host', 'none']).default('host'),
-  /** How long to wait for the runner to enroll and write its identity before giving up (0: forever). */
-  identityWaitMs: int(0, 86_400_000).default(0),
-  /** base64 of the runner's config.yaml (`par runner --enroll -f env`): used when the config dir has none. */
-  runnerIdentity: z.string().min(1).optional(),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  logFile: z.string().optional(),
-  /**
-   * SIGTERM: how long running tasks may take to finish before they are aborted and handed back
-   * to the queue (they run again on another worker). The worker exits within about this + 3 s,
-   * below Kubernetes' default 30 s kill timeout.
-   */
-  graceMs: int(0, 3_600_000).default(25_000),
-  /** FOR TESTS ONLY: exit with 137 at this crash point (src/runner/crash-points.ts). */
-  testCrashAt: z.enum(CRASH_POINTS).optional(),
+  configDir: z.string().default('./config').describe('Directory of config.yaml (the runner\'s identity), credentials and script config.'),
+  allowlist: envList(z.string()).optional().describe('Actions this worker may run (FQNs or globs); unset: `actionsAllowlist` of the config dir\'s config.yaml.'),
+  redisUrl: z.string().url().default('redis://127.0.0.1:6379').describe('Redis holding the runner\'s queues; removed from the worker\'s environment once read.'),
+  queuePrefix: z.string().min(1).default('par').describe('Prefix of the runner\'s queues in Redis (the same as the runner\'s).'),
+  concurrency: envInt(1, 1000).default(10).describe('Most tasks one worker process runs at once.'),
+  lockMs: envInt(500, 600_000).default(10_000).describe('A job\'s lock; a worker that dies loses its jobs when the lock lapses, and a lost task runs again within lockMs + stalledIntervalMs.'),
+  stalledIntervalMs: envInt(250, 600_000).optional().describe('How often workers look for jobs whose lock lapsed; at most PAR_WORKER_LOCK_MS; default: min(5000, lock / 2).'),
+  maxAttempts: envInt(1, 100).default(3).describe('How many times a task runs when it fails with a retryable error (attempts, not retries).'),
+  retryBackoffMs: envInt(0, 600_000).default(1_000).describe('First pause before a task runs again (doubled each attempt).'),
+  httpMaxResponseBytes: envInt(1, 1_073_741_824).default(10 * 1024 * 1024).describe('Largest response body an HTTP request of an action may read.'),
+  postgresMaxRows: envInt(1, 1_000_000).default(10_000).describe('Hard cap on the rows one com.datadoghq.postgresql task returns, whatever its maxRows input says.'),
+  httpHostAllowlist: envGlobList(z.string().min(1)).default([]).describe('Hosts http actions may reach: names, IP literals, globs (`*.corp.internal`, `db-[0-9].{eu,us}.corp`); empty: all.'),
+  httpAllowMetadataAddresses: envBool().default(false).describe('Let http actions reach link-local and cloud metadata ranges (169.254.0.0/16, fe80::/10, fd00:ec2::/32, ...).'),
+  httpDenyLoopback: envBool().default(false).describe('Refuse loopback targets too (127.0.0.0/8, ::1 and their IPv6-wrapped forms); off: loopback services are reachable.'),
+  httpCaBundleFile: z.string().min(1).optional().describe('PEM file of extra CAs trusted by http actions, read once at start; relative to the config dir.'),
+  scriptConfigFile: z.string().min(1).default('script-config.yaml').describe('The script config (script-credentials-v1 YAML); relative paths are inside the config dir.'),
+  scriptMaxOutputBytes: envInt(1, 1_073_741_824).default(10 * 1024 * 1024).describe('Cap on a script\'s stdout + stderr together; the script is killed when it writes more.'),
+  scriptSandbox: z.enum(['auto', 'bwrap', 'none']).default('auto').describe('Where scripts run: `bwrap` (bubblewrap box, start-up fails if it cannot be built), `none`, or `auto` (bwrap when it works here, else none with a warning).'),
+  scriptUser: z.string().min(1).optional().describe('Run scripts as this user (name, uid or uid:gid; not root); the worker must run as root.'),
+  scriptSandboxBind: envList(z.string().min(1).startsWith('/', 'must be absolute paths')).default([]).describe('Extra host paths (absolute) shown read-only inside the script sandbox, e.g. /opt/scripts.'),
+  scriptSandboxNetwork: z.enum(['host', 'none']).default('host').describe('`host`: scripts share the worker\'s network; `none`: only the box\'s own loopback (needs bwrap).'),
+  identityWaitMs: envInt(0, 86_400_000).default(0).describe('How long to wait for the runner to enroll and write its identity before giving up (0: forever).'),
+  runnerIdentity: secret(z.string().min(1)).optional().describe('base64 of the runner\'s config.yaml (`par runner --enroll -f env`): used when the config dir has none.'),
+  logLevel: envLogLevel().describe('Log level (pino).'),
+  logFile: z.string().optional().describe('Also append the logs (JSON lines) to this file; default: stdout only.'),
+  graceMs: envInt(0, 3_600_000).default(25_000).describe('SIGTERM: how long running tasks may take to finish before they are aborted and handed back to the queue; the worker exits within about this + 3 s.'),
+  testCrashAt: z.enum(CRASH_POINTS).optional().describe('FOR TESTS ONLY: exit with 137 at this crash point (src/lib/crash-points.ts).'),
 }).transform((c) => ({ ...c, stalledIntervalMs: c.stalledIntervalMs ?? Math.min(5_000, Math.floor(c.lockMs / 2)) }))
   .refine((c) => c.stalledIntervalMs <= c.lockMs, {
   path: ['stalledIntervalMs'],
@@ -99,11 +70,6 @@ export const workerConfigSchema = z.object({
 });
 export type WorkerConfig = Readonly<z.infer<typeof workerConfigSchema>>;
 
-export function loadWorkerConfig(env: Env, overrides: Partial<Record<keyof typeof sources, unknown>> = {}): WorkerConfig {
-  const { raw, from } = collect(env, sources);
-  const shaped: Record<string, unknown> = { ...raw };
-  if (raw.allowlist !== undefined) shaped['allowlist'] = splitList(raw.allowlist);
-  if (raw.httpHostAllowlist !== undefined) shaped['httpHostAllowlist'] = splitGlobList(raw.httpHostAllowlist);
-  if (raw.scriptSandboxBind !== undefined) shaped['scriptSandboxBind'] = splitList(raw.scriptSandboxBind);
-  return parseSettings(workerConfigSchema, { ...shaped, ...overrides }, sources, from);
+export function loadWorkerConfig(env: Env, overrides: Partial<Record<keyof typeof workerSettingSources, unknown>> = {}): WorkerConfig {
+  return loadSettings(workerConfigSchema, workerSettingSources, env, overrides);
 }

@@ -148,7 +148,7 @@ export function findSecret(value: unknown, maxDepth: number = MAX_JSON_DEPTH): S
 }
 
 /** The path of the first secret-looking field in `value`, if any. */
-export function findSecretPath(value: unknown): string | undefined {
+function findSecretPath(value: unknown): string | undefined {
   return findSecret(value)?.path;
 }
 

@@ -145,3 +145,8 @@ function mapJoseError(error: unknown): ParError {
   if (error instanceof joseErrors.JOSEError) return new ParError('PAR_ERR_TASK_MALFORMED', error.code);
   return new ParError('PAR_ERR_TASK_MALFORMED', error instanceof Error ? error.message : String(error));
 }
+
+/** The verifier keys an identity file pins: its control-plane keys and their retirement times. */
+export function verifierKeys(identity: { controlPlaneKeys: VerifierKeys['keys']; controlPlaneKeyRetirements?: KeyRetirements | undefined }): VerifierKeys {
+  return { keys: identity.controlPlaneKeys, retirements: identity.controlPlaneKeyRetirements ?? {} };
+}

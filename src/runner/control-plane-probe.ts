@@ -10,7 +10,7 @@
  * calls with 5xx gets the normal backoff, not a wake-up every interval.
  */
 import type { Logger } from '../logging/logger.js';
-import { sleep } from './timing.js';
+import { sleep } from '../lib/timing.js';
 
 export interface ControlPlaneProbeDeps {
   /** One cheap request (GET /healthz); true when the control plane answers 200. */

@@ -19,7 +19,7 @@ import type { Queue } from 'bullmq';
 import type { ResultJobData, TaskJobData } from '../contracts/jobs.js';
 import type { Logger } from '../logging/logger.js';
 import type { LeaseEntry, LeaseStore } from './lease-store.js';
-import { sleep } from './timing.js';
+import { sleep } from '../lib/timing.js';
 
 export interface DrainDeps {
   tasksQueue: Queue<TaskJobData>;

@@ -13,7 +13,8 @@ import type { RunnerConfig } from '../config/runner.js';
 import type { Logger } from '../logging/logger.js';
 import { ControlPlaneClient } from './control-plane-client.js';
 import { enrollRunner } from './enroll-runner.js';
-import { encodeIdentity, type RunnerIdentity } from './identity-file.js';
+import { encodeIdentity } from '../lib/identity-file.js';
+import { type RunnerIdentity } from '../contracts/runner-identity.js';
 
 export type EnrollOutputFormat = 'helm-values' | 'compose' | 'env';
 

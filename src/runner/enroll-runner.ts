@@ -9,7 +9,7 @@ import type { ParError } from '../errors/par-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { ControlPlaneClient } from './control-plane-client.js';
 import { enrollmentActors } from './enrollment-actors.js';
-import type { RunnerIdentity } from './identity-file.js';
+import type { RunnerIdentity } from '../contracts/runner-identity.js';
 
 export async function enrollRunner(config: RunnerConfig, client: ControlPlaneClient, logger: Logger): Promise<{ identity: RunnerIdentity; enrolled: boolean }> {
   const actor = createActor(runnerEnrollmentMachine.provide({ actors: enrollmentActors({ config, client, logger }) }), {

@@ -11,7 +11,8 @@ import { ParError } from '../errors/par-error.js';
 import type { Logger } from '../logging/logger.js';
 import { PACKAGE_VERSION } from '../version.js';
 import type { ControlPlaneClient } from './control-plane-client.js';
-import { readIdentity, writeIdentity, type RunnerIdentity } from './identity-file.js';
+import { readIdentity, writeIdentity } from '../lib/identity-file.js';
+import { type RunnerIdentity } from '../contracts/runner-identity.js';
 
 export interface EnrollmentActorDeps {
   config: RunnerConfig;

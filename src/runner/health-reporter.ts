@@ -8,7 +8,7 @@
 import type { HealthReport } from '../contracts/runner-api.js';
 import type { Logger } from '../logging/logger.js';
 import type { ClientResult } from './control-plane-client.js';
-import { settleWithin } from './timing.js';
+import { settleWithin } from '../lib/timing.js';
 
 export interface HealthSnapshot {
   /** Tasks queued or running on this runner; undefined when it cannot be read (Redis down). */

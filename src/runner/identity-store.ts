@@ -6,7 +6,8 @@
  * changes in memory only.
  */
 import { access } from 'node:fs/promises';
-import { identityPath, writeIdentity, type RunnerIdentity } from './identity-file.js';
+import { identityPath, writeIdentity } from '../lib/identity-file.js';
+import { type RunnerIdentity } from '../contracts/runner-identity.js';
 
 export class IdentityStore {
   private queue: Promise<unknown> = Promise.resolve();

@@ -21,11 +21,11 @@ import type { Allowlist } from '../actions/allowlist.js';
 import type { TaskVerifier } from '../crypto/task-signature.js';
 import { ParError, toParError, type ErrorBody } from '../errors/par-error.js';
 import type { Logger } from '../logging/logger.js';
-import type { CrashHook } from './crash-points.js';
+import type { CrashHook } from '../lib/crash-points.js';
 import type { LeaseStore } from './lease-store.js';
 import type { LeaseInspection } from './lease-reconciler.js';
 import type { IntakeAudit } from './audit/task-audit.js';
-import { RESULT_JOB_NAME, TASK_JOB_NAME, resultJobOptions } from '../../workers/job-options.js';
+import { RESULT_JOB_NAME, TASK_JOB_NAME, resultJobOptions } from '../contracts/job-options.js';
 
 export interface IntakeDeps {
   runnerId: string;
@@ -34,7 +34,7 @@ export interface IntakeDeps {
   resultsQueue: Queue<ResultJobData>;
   verifier: TaskVerifier;
   allowlist: Allowlist;
-  /** Options of a `tasks` job (`taskJobOptions(policy, taskId)` from workers/job-options.ts; job id = task id). */
+  /** Options of a `tasks` job (`taskJobOptions(policy, taskId)` from src/contracts/job-options.ts; job id = task id). */
   taskJobOptions(taskId: string): JobsOptions;
   logger: Logger;
   /** The audit trail: awaited before anything is queued (a failed append fails the intake). */

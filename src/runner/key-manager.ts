@@ -8,7 +8,7 @@
  */
 import type { KeyAnswer, KeyRetirements } from '../contracts/control-plane-keys.js';
 import { applyKeyAnswer } from '../crypto/key-chain.js';
-import type { TaskVerifier, VerifierKeys } from '../crypto/task-signature.js';
+import { verifierKeys, type TaskVerifier, type VerifierKeys } from '../crypto/task-signature.js';
 import { toParError } from '../errors/par-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { ControlPlaneClient } from './control-plane-client.js';
@@ -26,10 +26,6 @@ export interface KeyManagerDeps {
   share?: (answer: KeyAnswer) => Promise<void>;
   logger: Logger;
   now?: () => number;
-}
-
-export function verifierKeys(identity: { controlPlaneKeys: VerifierKeys['keys']; controlPlaneKeyRetirements?: KeyRetirements | undefined }): VerifierKeys {
-  return { keys: identity.controlPlaneKeys, retirements: identity.controlPlaneKeyRetirements ?? {} };
 }
 
 export class KeyManager {

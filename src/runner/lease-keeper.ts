@@ -22,7 +22,7 @@ import type { HeartbeatResponse } from '../contracts/runner-api.js';
 import type { ClientResult, LeaseRef } from './control-plane-client.js';
 import type { LeaseEntry, LeaseStore } from './lease-store.js';
 import type { LeaseInspection } from './lease-reconciler.js';
-import { settleWithin } from './timing.js';
+import { settleWithin } from '../lib/timing.js';
 
 /** The heartbeat API's batch limit. */
 const HEARTBEAT_BATCH = 1000;

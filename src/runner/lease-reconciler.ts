@@ -21,7 +21,7 @@
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { RESULT_JOB_NAME, resultJobOptions } from '../../workers/job-options.js';
+import { RESULT_JOB_NAME, resultJobOptions } from '../contracts/job-options.js';
 import { RESULTS_QUEUE, TASKS_QUEUE, type ResultJobData } from '../contracts/jobs.js';
 import type { LeaseEntry } from './lease-store.js';
 

@@ -11,9 +11,9 @@
 import type { Delivery, DequeueResponse } from '../contracts/runner-api.js';
 import type { ParError } from '../errors/par-error.js';
 import type { Logger } from '../logging/logger.js';
-import { backoffDelayMs, defaultInitialMs } from './backoff.js';
+import { backoffDelayMs, defaultInitialMs } from '../lib/backoff.js';
 import type { ClientResult } from './control-plane-client.js';
-import { settleWithin, sleep } from './timing.js';
+import { settleWithin, sleep } from '../lib/timing.js';
 
 /** Most tasks one dequeue may ask for (the API's limit). */
 export const MAX_DEQUEUE = 100;

@@ -27,9 +27,9 @@ import type { PublishResponse } from '../contracts/runner-api.js';
 import { taskOutcomeSchema, type TaskOutcome } from '../contracts/task.js';
 import type { ParError } from '../errors/par-error.js';
 import type { Logger } from '../logging/logger.js';
-import { backoffDelayMs, defaultInitialMs } from './backoff.js';
+import { backoffDelayMs, defaultInitialMs } from '../lib/backoff.js';
 import type { ClientResult } from './control-plane-client.js';
-import type { CrashHook } from './crash-points.js';
+import type { CrashHook } from '../lib/crash-points.js';
 import type { LeaseStore } from './lease-store.js';
 import { publishDecision } from './publish-decision.js';
 import type { OutcomeAudit } from './audit/task-audit.js';
@@ -143,7 +143,7 @@ export class ResultPublisher {
     if (result.kind === 'network' || (result.status !== undefined && result.status >= 500)) this.deps.onUnreachable?.();
     const level = job.attemptsMade === 0 || job.attemptsMade % 20 === 0 ? 'warn' : 'debug';
     log[level]({ code: result.error.code, kind: result.kind, attemptsMade: job.attemptsMade }, 'publishing failed; will retry');
-    // Result jobs are added without BullMQ attempts (workers/job-options.ts): the publisher
+    // Result jobs are added without BullMQ attempts (src/contracts/job-options.ts): the publisher
     // retries on its own, parking the job as delayed, so a result is never failed for lack of
     // attempts. Jobs added with attempts to spare go through BullMQ's retry and our strategy.
     const maxAttempts = job.opts.attempts ?? 1;

@@ -18,7 +18,8 @@ import { loadOrCreateSigningKey } from '../../src/control-plane/store/signing-ke
 import { enqueueSignedTask } from '../../src/control-plane/store/tasks.js';
 import { generateSigningKeyPair, importSigningKey } from '../../src/crypto/keys.js';
 import { TaskSigner } from '../../src/crypto/task-signature.js';
-import { readIdentity, type RunnerIdentity } from '../../src/runner/identity-file.js';
+import { readIdentity } from '../../src/lib/identity-file.js';
+import { type RunnerIdentity } from '../../src/contracts/runner-identity.js';
 import { PAR_BIN } from '../helpers/processes.js';
 import { connectRedis } from '../helpers/redis.js';
 import { startSystem, type System } from '../helpers/system.js';

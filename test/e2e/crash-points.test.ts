@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CRASH_EXIT_CODE, CRASH_POINTS, type CrashPoint } from '../../src/runner/crash-points.js';
+import { CRASH_EXIT_CODE, CRASH_POINTS, type CrashPoint } from '../../src/lib/crash-points.js';
 import { startSystem, type System } from '../helpers/system.js';
 import { startTargetServer, type TargetServer } from '../helpers/target-server.js';
 

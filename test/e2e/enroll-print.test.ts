@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { request } from 'undici';
 import { parse as parseYaml } from 'yaml';
 import { freePort } from '../../src/cli/local-redis.js';
-import { runnerIdentitySchema, type RunnerIdentity } from '../../src/runner/identity-file.js';
+import { runnerIdentitySchema, type RunnerIdentity } from '../../src/contracts/runner-identity.js';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { PAR_BIN, startPar, type ParProcess } from '../helpers/processes.js';
 import { releaseTestResources, startControlPlaneProcess, waitForHttpOk } from '../helpers/system.js';

@@ -10,7 +10,7 @@ import { readdir } from 'node:fs/promises';
 import { request } from 'undici';
 import { createRunnerResponseSchema, type CreateRunnerResponse } from '../../src/contracts/admin-api.js';
 import { freePort } from '../../src/cli/local-redis.js';
-import { readIdentity } from '../../src/runner/identity-file.js';
+import { readIdentity } from '../../src/lib/identity-file.js';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { startPar, type ParProcess } from '../helpers/processes.js';
 import { releaseTestResources, startControlPlaneProcess, waitForHttpOk } from '../helpers/system.js';

@@ -13,7 +13,7 @@ import { accessKeySpace } from '../../src/control-plane/store/access-key-space.j
 import { idempotencyRecordKey } from '../../src/control-plane/store/idempotency.js';
 import { keySpace } from '../../src/control-plane/store/key-space.js';
 import { ParError } from '../../src/errors/par-error.js';
-import { readIdentity } from '../../src/runner/identity-file.js';
+import { readIdentity } from '../../src/lib/identity-file.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
 import { startPar } from '../helpers/processes.js';
 import { startSystem, type System } from '../helpers/system.js';

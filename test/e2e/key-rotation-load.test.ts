@@ -15,7 +15,7 @@ import { loadOrCreateSigningKey } from '../../src/control-plane/store/signing-ke
 import { enqueueSignedTask } from '../../src/control-plane/store/tasks.js';
 import { importSigningKey } from '../../src/crypto/keys.js';
 import { TaskSigner } from '../../src/crypto/task-signature.js';
-import { encodeIdentity, identityPath, readIdentity } from '../../src/runner/identity-file.js';
+import { encodeIdentity, identityPath, readIdentity } from '../../src/lib/identity-file.js';
 import { freePort } from '../../src/cli/local-redis.js';
 import { startPar } from '../helpers/processes.js';
 import { tempDir } from '../helpers/tmp.js';

@@ -12,7 +12,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { RUNNER_API } from '../../src/contracts/runner-api.js';
 import { importSigningKey } from '../../src/crypto/keys.js';
 import { RunnerTokenMinter } from '../../src/crypto/runner-token.js';
-import { readIdentity } from '../../src/runner/identity-file.js';
+import { readIdentity } from '../../src/lib/identity-file.js';
 import { startSystem, type System } from '../helpers/system.js';
 import { startTargetServer, type TargetServer } from '../helpers/target-server.js';
 

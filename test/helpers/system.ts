@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { ApiClient } from '../../src/cli/api-client.js';
 import { ADMIN_API, connectionViewSchema } from '../../src/contracts/admin-api.js';
-import { readIdentity } from '../../src/runner/identity-file.js';
+import { readIdentity } from '../../src/lib/identity-file.js';
 import { freePort } from '../../src/cli/local-redis.js';
 import { connectRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from './redis.js';
 import { startPar, type ParProcess } from './processes.js';

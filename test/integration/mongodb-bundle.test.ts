@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { ActionContext, RegisteredAction } from '../../src/actions/action.js';
-import type { Credentials } from '../../src/actions/credentials.js';
+import type { Credentials } from '../../src/contracts/credentials.js';
 import { createMongodbBundle, type MongodbBundle } from '../../src/actions/mongodb/bundle.js';
 import { ParError } from '../../src/errors/par-error.js';
 import { createRootLogger } from '../../src/logging/logger.js';

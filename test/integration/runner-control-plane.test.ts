@@ -16,9 +16,9 @@ import { TASKS_API, taskEventsPath, taskEventsResponseSchema, taskViewSchema, ty
 import { runControlPlane, type RunningControlPlane } from '../../src/control-plane/server.js';
 import { isParError } from '../../src/errors/par-error.js';
 import { createRootLogger } from '../../src/logging/logger.js';
-import { identityPath } from '../../src/runner/identity-file.js';
+import { identityPath } from '../../src/lib/identity-file.js';
 import { runRunner } from '../../src/runner/main.js';
-import { RESULT_JOB_NAME, resultJobOptions } from '../../workers/job-options.js';
+import { RESULT_JOB_NAME, resultJobOptions } from '../../src/contracts/job-options.js';
 import { TEST_REDIS_URL, connectRedis, deleteKeys, uniquePrefix } from '../helpers/redis.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitUntil } from '../helpers/wait.js';

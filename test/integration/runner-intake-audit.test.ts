@@ -20,7 +20,7 @@ import { openRunnerAudit } from '../../src/runner/audit/runner-audit.js';
 import { verifyAuditDir } from '../../src/runner/audit/verify.js';
 import { TaskIntake } from '../../src/runner/intake.js';
 import { LeaseStore } from '../../src/runner/lease-store.js';
-import { taskJobOptions } from '../../workers/job-options.js';
+import { taskJobOptions } from '../../src/contracts/job-options.js';
 import { connectRedis, deleteKeys, uniquePrefix } from '../helpers/redis.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -8,10 +8,10 @@ import { Allowlist } from '../../src/actions/allowlist.js';
 import { generateSigningKeyPair, importSigningKey, type KeyPairJwk } from '../../src/crypto/keys.js';
 import { TaskSigner, TaskVerifier, type UnsignedTaskClaims } from '../../src/crypto/task-signature.js';
 import { createRootLogger } from '../../src/logging/logger.js';
-import { readIdentity, writeIdentity } from '../../src/runner/identity-file.js';
+import { readIdentity, writeIdentity } from '../../src/lib/identity-file.js';
 import { TaskIntake } from '../../src/runner/intake.js';
 import { LeaseStore } from '../../src/runner/lease-store.js';
-import { taskJobOptions } from '../../workers/job-options.js';
+import { taskJobOptions } from '../../src/contracts/job-options.js';
 import { connectRedis, deleteKeys, uniquePrefix } from '../helpers/redis.js';
 import { tempDir } from '../helpers/tmp.js';
 

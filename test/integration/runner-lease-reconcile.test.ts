@@ -14,7 +14,7 @@ import type { LeaseRef } from '../../src/runner/control-plane-client.js';
 import { LeaseKeeper } from '../../src/runner/lease-keeper.js';
 import { LeaseReconciler, STALLED_REASON, reportWorkerLost } from '../../src/runner/lease-reconciler.js';
 import { LeaseStore } from '../../src/runner/lease-store.js';
-import { RESULT_JOB_NAME, TASK_JOB_NAME, resultJobOptions, taskJobOptions } from '../../workers/job-options.js';
+import { RESULT_JOB_NAME, TASK_JOB_NAME, resultJobOptions, taskJobOptions } from '../../src/contracts/job-options.js';
 import { Allowlist } from '../../src/actions/allowlist.js';
 import { generateSigningKeyPair, importSigningKey } from '../../src/crypto/keys.js';
 import { TaskSigner, TaskVerifier } from '../../src/crypto/task-signature.js';

@@ -16,7 +16,7 @@ import { LeaseKeeper } from '../../src/runner/lease-keeper.js';
 import { LeaseStore } from '../../src/runner/lease-store.js';
 import { PollLoop } from '../../src/runner/poll-loop.js';
 import { ResultPublisher } from '../../src/runner/result-publisher.js';
-import { resultJobOptions, RESULT_JOB_NAME } from '../../workers/job-options.js';
+import { resultJobOptions, RESULT_JOB_NAME } from '../../src/contracts/job-options.js';
 import { connectRedis, deleteKeys, uniquePrefix } from '../helpers/redis.js';
 import { waitUntil } from '../helpers/wait.js';
 

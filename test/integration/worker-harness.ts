@@ -11,9 +11,10 @@ import { workerConfigSchema, type WorkerConfig } from '../../src/config/worker.j
 import { generateSigningKeyPair, importSigningKey, publicPart, type KeyPairJwk } from '../../src/crypto/keys.js';
 import { TaskSigner, type UnsignedTaskClaims } from '../../src/crypto/task-signature.js';
 import { createRootLogger } from '../../src/logging/logger.js';
-import { writeIdentity, type RunnerIdentity } from '../../src/runner/identity-file.js';
+import { writeIdentity } from '../../src/lib/identity-file.js';
+import { type RunnerIdentity } from '../../src/contracts/runner-identity.js';
 import { runWorker, type RunningWorker } from '../../workers/main.js';
-import { TASK_JOB_NAME, taskJobOptions } from '../../workers/job-options.js';
+import { TASK_JOB_NAME, taskJobOptions } from '../../src/contracts/job-options.js';
 import { connectRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitUntil } from '../helpers/wait.js';

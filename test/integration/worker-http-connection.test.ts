@@ -14,7 +14,7 @@ import { startTargetServer, type TargetServer } from '../helpers/target-server.j
 import { tempDir } from '../helpers/tmp.js';
 import { makeIdentity, newTaskId, silentLogger, startWorkerHarness, type WorkerHarness } from './worker-harness.js';
 import { generateSigningKeyPair } from '../../src/crypto/keys.js';
-import { writeIdentity } from '../../src/runner/identity-file.js';
+import { writeIdentity } from '../../src/lib/identity-file.js';
 
 const REQUEST = 'com.datadoghq.http.request';
 const TEST_CONNECTION = 'com.datadoghq.http.testConnection';

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { workerConfigSchema } from '../../src/config/worker.js';
 import { generateSigningKeyPair } from '../../src/crypto/keys.js';
 import { ParError } from '../../src/errors/par-error.js';
-import { writeIdentity } from '../../src/runner/identity-file.js';
+import { writeIdentity } from '../../src/lib/identity-file.js';
 import { runWorker } from '../../workers/main.js';
 import { connectRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { startTargetServer, type TargetServer } from '../helpers/target-server.js';

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import pg from 'pg';
 import type { ActionContext } from '../../src/actions/action.js';
-import type { Credentials } from '../../src/actions/credentials.js';
+import type { Credentials } from '../../src/contracts/credentials.js';
 import { createPostgresqlBundle, type PostgresqlBundle } from '../../src/actions/postgresql/bundle.js';
 import { postgresSelectInputSchema } from '../../src/actions/postgresql/inputs.js';
 import { runPostgresSelect, type PostgresSelectOutput } from '../../src/actions/postgresql/select.js';

@@ -5,7 +5,7 @@ import { createActor, fromPromise, toPromise } from 'xstate';
 import { runnerEnrollmentMachine, type RunnerEnrollmentInput, type RunnerEnrollmentOutput } from '../../machines/runner-enrollment/runner-enrollment.machine.js';
 import type { EnrollInput, PersistIdentityInput } from '../../machines/runner-enrollment/runner-enrollment.actors.js';
 import { ParError } from '../../src/errors/par-error.js';
-import type { RunnerIdentity } from '../../src/runner/identity-file.js';
+import type { RunnerIdentity } from '../../src/contracts/runner-identity.js';
 
 const identity: RunnerIdentity = {
   ddBaseURL: 'http://127.0.0.1:7700', urn: 'urn:par:runner:org1:runner1', runnerId: 'runner1', orgId: 'org1', runnerName: 'r1',

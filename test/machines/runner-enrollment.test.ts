@@ -6,8 +6,8 @@ import { runnerEnrollmentMachine, type RunnerEnrollmentInput, type RunnerEnrollm
 import type { EnrollInput, PersistIdentityInput } from '../../machines/runner-enrollment/runner-enrollment.actors.js';
 import { ENROLL_BACKOFF_EVENT } from '../../machines/runner-enrollment/runner-enrollment.events.js';
 import { ParError } from '../../src/errors/par-error.js';
-import type { RunnerIdentity } from '../../src/runner/identity-file.js';
-import { backoffDelayMs } from '../../src/runner/backoff.js';
+import type { RunnerIdentity } from '../../src/contracts/runner-identity.js';
+import { backoffDelayMs } from '../../src/lib/backoff.js';
 
 const identity: RunnerIdentity = {
   ddBaseURL: 'http://127.0.0.1:7700',

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { ADMIN_API, connectionViewSchema, connectionsResponseSchema, createAppKeyResponseSchema, userViewSchema, type ConnectionView } from '../../src/contracts/admin-api.js';
 import { TASKS_API } from '../../src/contracts/tasks-api.js';
-import { readIdentity } from '../../src/runner/identity-file.js';
+import { readIdentity } from '../../src/lib/identity-file.js';
 import { startSystem, type System } from '../helpers/system.js';
 import { assertNothingLeaked, secretForms } from './exposure.js';
 

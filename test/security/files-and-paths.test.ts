@@ -15,7 +15,7 @@ import { request as undiciRequest } from 'undici';
 import { ADMIN_API } from '../../src/contracts/admin-api.js';
 import type { TaskView } from '../../src/contracts/tasks-api.js';
 import { keySpace } from '../../src/control-plane/store/key-space.js';
-import { readIdentity } from '../../src/runner/identity-file.js';
+import { readIdentity } from '../../src/lib/identity-file.js';
 import { connectRedis } from '../helpers/redis.js';
 import { startFakeKubeApiServer, type FakeKubeApiServer } from '../fakes/kube-api-server.js';
 import { startSystem, type System } from '../helpers/system.js';

@@ -17,7 +17,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { TaskView } from '../../src/contracts/tasks-api.js';
-import { readIdentity } from '../../src/runner/identity-file.js';
+import { readIdentity } from '../../src/lib/identity-file.js';
 import { startSystem, type System } from '../helpers/system.js';
 import { waitUntil } from '../helpers/wait.js';
 import type { ParProcess } from '../helpers/processes.js';

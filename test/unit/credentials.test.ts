@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { toCredentials, type Credentials } from '../../src/actions/credentials.js';
+import { toCredentials } from '../../src/actions/credentials.js';
+import { type Credentials } from '../../src/contracts/credentials.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/vendor-credentials/', import.meta.url));
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { resolveConnectionAuth, resolveRequestUrl } from '../../src/actions/http/connection-auth.js';
 import { httpRequestInputSchema } from '../../src/actions/http/inputs.js';
 import { prepareRequest } from '../../src/actions/http/prepare.js';
-import type { Credentials } from '../../src/actions/credentials.js';
+import type { Credentials } from '../../src/contracts/credentials.js';
 import { ParError } from '../../src/errors/par-error.js';
 
 const SECRET = 's3cr3t-value-never-shown';

@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ActionContext } from '../../src/actions/action.js';
-import type { Credentials } from '../../src/actions/credentials.js';
+import type { Credentials } from '../../src/contracts/credentials.js';
 import { createHttpBundle, type HttpBundle } from '../../src/actions/http/bundle.js';
 import { buildJobPath, toJobStatus } from '../../src/actions/jenkins/actions.js';
 import { createJenkinsBundle } from '../../src/actions/jenkins/bundle.js';

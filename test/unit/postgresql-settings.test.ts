@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Credentials } from '../../src/actions/credentials.js';
+import type { Credentials } from '../../src/contracts/credentials.js';
 import { searchPathOption, settingsFromCredentials, settingsKey, tlsOptions } from '../../src/actions/postgresql/connection-settings.js';
 import { postgresSelectInputSchema } from '../../src/actions/postgresql/inputs.js';
 import { ParError } from '../../src/errors/par-error.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { loadRunnerConfig } from '../../src/config/runner.js';
 import { loadWorkerConfig } from '../../src/config/worker.js';
 import { ParError } from '../../src/errors/par-error.js';
-import { CRASH_EXIT_CODE, crashHook } from '../../src/runner/crash-points.js';
+import { CRASH_EXIT_CODE, crashHook } from '../../src/lib/crash-points.js';
 
 const names = (setting: string) => (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_CONFIG_INVALID' && e.message.includes(setting);
 

@@ -5,7 +5,8 @@
  * never put in an error message.
  */
 import { ParError } from '../../errors/par-error.js';
-import { tokenValue, type Credentials } from '../credentials.js';
+import { tokenValue } from '../credentials.js';
+import { type Credentials } from '../../contracts/credentials.js';
 
 export const DEFAULT_BASE_URL = 'https://gitlab.com';
 

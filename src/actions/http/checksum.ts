@@ -34,7 +34,7 @@ export const getChecksumInputSchema = z.object({
   digest: z.string().max(32).optional(),
   allowExpiredCertificate: z.boolean().default(false),
 });
-export type GetChecksumInput = z.output<typeof getChecksumInputSchema>;
+type GetChecksumInput = z.output<typeof getChecksumInputSchema>;
 
 export interface GetChecksumOutput {
   checksum: string;

@@ -16,7 +16,7 @@
 import { z } from 'zod';
 import { ParError } from '../../errors/par-error.js';
 import type { ActionContext } from '../action.js';
-import type { Credentials } from '../credentials.js';
+import type { Credentials } from '../../contracts/credentials.js';
 import { parseTemplate, renderWith } from '../template.js';
 import { headersSchema, httpUrlSchema, urlParamsSchema } from './inputs.js';
 
@@ -28,7 +28,7 @@ export const httpConnectionSettingsSchema = z.object({
   /** URL parameter templates, same shapes. */
   urlParams: urlParamsSchema.optional(),
 });
-export type HttpConnectionSettings = z.output<typeof httpConnectionSettingsSchema>;
+type HttpConnectionSettings = z.output<typeof httpConnectionSettingsSchema>;
 
 /** What the request code applies: resolved values, which must never be logged or returned. */
 export interface ConnectionAuth {

@@ -134,7 +134,7 @@ export const httpTestConnectionInputSchema = z.object({
   allowExpiredCertificate: z.boolean().default(false),
   timeout: timeoutSchema.optional(),
 });
-export type HttpTestConnectionInput = z.output<typeof httpTestConnectionInputSchema>;
+type HttpTestConnectionInput = z.output<typeof httpTestConnectionInputSchema>;
 
 /** Groups header pairs by name, as undici takes them (repeated names become arrays). */
 export function toHeaderRecord(pairs: ReadonlyArray<readonly [string, string]>): Record<string, string | string[]> {

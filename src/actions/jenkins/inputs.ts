@@ -26,7 +26,7 @@ export const buildJobInputSchema = z.object({
 export type BuildJobInput = z.output<typeof buildJobInputSchema>;
 
 export const jobInputSchema = z.object({ jobName: jobNameSchema });
-export type JobInput = z.output<typeof jobInputSchema>;
+type JobInput = z.output<typeof jobInputSchema>;
 
 /** Go's url.PathEscape (RFC 3986 unreserved plus `$&+:=@` kept), then `%2F` back to `/`, as the vendor's encodeJobNameForUrl. */
 export function encodeJobName(name: string): string {

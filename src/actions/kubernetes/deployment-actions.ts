@@ -15,7 +15,7 @@ import { bundleFqn, resourceByKind, resourcePath } from './resources.js';
 const DEPLOYMENT = resourceByKind('Deployment');
 const REPLICA_SET = resourceByKind('ReplicaSet');
 
-export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
+const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 const POD_TEMPLATE_HASH = 'pod-template-hash';
 /** Annotations kubectl keeps from the Deployment rather than copying from the ReplicaSet. */

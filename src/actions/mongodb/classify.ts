@@ -95,7 +95,7 @@ function isTlsFailure(error: unknown): boolean {
   });
 }
 
-export type MongoPhase = 'connect' | 'command';
+type MongoPhase = 'connect' | 'command';
 
 export interface MongoFailureContext {
   /** The task's signal: aborted when the lifecycle left `executing` (deadline or cancel). */

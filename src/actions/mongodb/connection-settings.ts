@@ -15,7 +15,8 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ParError } from '../../errors/par-error.js';
-import { tokenValue, type Credentials } from '../credentials.js';
+import { tokenValue } from '../credentials.js';
+import { type Credentials } from '../../contracts/credentials.js';
 
 export const MONGODB_AUTH_MECHANISMS = ['SCRAM-SHA-1', 'SCRAM-SHA-256', 'PLAIN'] as const;
 export type MongoAuthMechanism = (typeof MONGODB_AUTH_MECHANISMS)[number];

@@ -88,11 +88,11 @@ export const findAndModifyInputSchema = z.object({
 
 export const testConnectionInputSchema = z.object({}).passthrough();
 
-export type FindInput = z.output<typeof findInputSchema>;
-export type InsertOneInput = z.output<typeof insertOneInputSchema>;
-export type InsertManyInput = z.output<typeof insertManyInputSchema>;
-export type UpdateInput = z.output<typeof updateInputSchema>;
-export type ReplaceOneInput = z.output<typeof replaceOneInputSchema>;
-export type CountDocumentsInput = z.output<typeof countDocumentsInputSchema>;
-export type CreateIndexInput = z.output<typeof createIndexInputSchema>;
-export type FindAndModifyInput = z.output<typeof findAndModifyInputSchema>;
+type FindInput = z.output<typeof findInputSchema>;
+type InsertOneInput = z.output<typeof insertOneInputSchema>;
+type InsertManyInput = z.output<typeof insertManyInputSchema>;
+type UpdateInput = z.output<typeof updateInputSchema>;
+type ReplaceOneInput = z.output<typeof replaceOneInputSchema>;
+type CountDocumentsInput = z.output<typeof countDocumentsInputSchema>;
+type CreateIndexInput = z.output<typeof createIndexInputSchema>;
+type FindAndModifyInput = z.output<typeof findAndModifyInputSchema>;

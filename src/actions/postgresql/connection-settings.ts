@@ -7,9 +7,10 @@
 import { createHash } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
 import { ParError } from '../../errors/par-error.js';
-import { tokenValue, type Credentials } from '../credentials.js';
+import { tokenValue } from '../credentials.js';
+import { type Credentials } from '../../contracts/credentials.js';
 
-export const POSTGRES_TOKENS = ['host', 'port', 'user', 'password', 'database', 'sslmode', 'applicationName', 'searchPath'] as const;
+const POSTGRES_TOKENS = ['host', 'port', 'user', 'password', 'database', 'sslmode', 'applicationName', 'searchPath'] as const;
 
 export const DEFAULT_APPLICATION_NAME = 'par-postgresql';
 

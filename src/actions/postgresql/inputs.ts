@@ -32,4 +32,4 @@ export const postgresSelectInputSchema = z.object({
   maxRows: z.number().int().positive().default(DEFAULT_MAX_ROWS),
 });
 export type PostgresSelectInput = z.output<typeof postgresSelectInputSchema>;
-export type PostgresParameter = z.output<typeof parameter>;
+type PostgresParameter = z.output<typeof parameter>;

@@ -198,6 +198,6 @@ function addFormats(ajv: Ajv): void {
 }
 
 /** Whether a parsed file claims to be a script config (used to tell it from other credential files). */
-export function isScriptConfigDocument(doc: unknown): boolean {
+function isScriptConfigDocument(doc: unknown): boolean {
   return doc !== null && typeof doc === 'object' && (doc as { schemaId?: unknown }).schemaId === SCRIPT_CONFIG_SCHEMA_ID;
 }

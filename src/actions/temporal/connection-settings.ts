@@ -15,9 +15,10 @@
 import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { ParError } from '../../errors/par-error.js';
 import type { ConnectionRef } from '../../contracts/task.js';
-import { tokenValue, type Credentials } from '../credentials.js';
+import { tokenValue } from '../credentials.js';
+import { type Credentials } from '../../contracts/credentials.js';
 
-export const TEMPORAL_TOKENS = ['address', 'serverAddress', 'serverNameOverride', 'serverRootCACertificate', 'clientCertPairCrt', 'clientCertPairKey', 'apiKey'] as const;
+const TEMPORAL_TOKENS = ['address', 'serverAddress', 'serverNameOverride', 'serverRootCACertificate', 'clientCertPairCrt', 'clientCertPairKey', 'apiKey'] as const;
 
 export interface TemporalTlsSettings {
   readonly serverNameOverride?: string | undefined;

@@ -24,14 +24,14 @@ export const runWorkflowInputSchema = z.object({
   taskQueue: id,
   namespace,
 });
-export type RunWorkflowInput = z.output<typeof runWorkflowInputSchema>;
+type RunWorkflowInput = z.output<typeof runWorkflowInputSchema>;
 
 export const listWorkflowsInputSchema = z.object({
   /** A visibility query (`WorkflowType = 'x' AND ExecutionStatus = 'Running'`); empty lists all. */
   query: z.string().max(MAX_QUERY_CHARS).default(''),
   namespace,
 });
-export type ListWorkflowsInput = z.output<typeof listWorkflowsInputSchema>;
+type ListWorkflowsInput = z.output<typeof listWorkflowsInputSchema>;
 
 export const getWorkflowResultInputSchema = z.object({
   workflowId: id,
@@ -39,4 +39,4 @@ export const getWorkflowResultInputSchema = z.object({
   runId: z.string().max(MAX_ID_CHARS).optional(),
   namespace,
 });
-export type GetWorkflowResultInput = z.output<typeof getWorkflowResultInputSchema>;
+type GetWorkflowResultInput = z.output<typeof getWorkflowResultInputSchema>;

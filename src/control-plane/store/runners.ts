@@ -12,7 +12,7 @@ import type { KeySpace } from './key-space.js';
 import { LuaScript } from './lua-script.js';
 import { TASK_EVENT_LUA } from './task-events.js';
 
-export type RunnerRole = 'editor' | 'contributor' | 'viewer';
+type RunnerRole = 'editor' | 'contributor' | 'viewer';
 
 export interface RunnerRecord extends RunnerView {
   /** Absent for a runner created from the page or API that has not enrolled with its token yet. */
@@ -105,7 +105,7 @@ export async function listRunners(redis: Redis, ks: KeySpace, orgId?: string): P
   return runners.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-export async function getRunnerGrants(redis: Redis, ks: KeySpace, runnerId: string): Promise<Record<string, string>> {
+async function getRunnerGrants(redis: Redis, ks: KeySpace, runnerId: string): Promise<Record<string, string>> {
   return redis.hgetall(ks.runnerGrants(runnerId));
 }
 

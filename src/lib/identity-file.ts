@@ -7,31 +7,10 @@
 import { mkdir, readFile, rename, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { z } from 'zod';
-import { jwkSchema, jwksSchema } from '../contracts/runner-api.js';
-import { keyRetirementsSchema } from '../contracts/control-plane-keys.js';
+import { runnerIdentitySchema, type RunnerIdentity } from '../contracts/runner-identity.js';
 import { ParError } from '../errors/par-error.js';
 
 export const IDENTITY_FILE = 'config.yaml';
-
-export const runnerIdentitySchema = z.object({
-  ddBaseURL: z.string().url(),
-  urn: z.string().min(1),
-  runnerId: z.string().min(1),
-  orgId: z.string().min(1),
-  runnerName: z.string().min(1),
-  modes: z.array(z.string()).default(['pull']),
-  actionsAllowlist: z.array(z.string()).default([]),
-  privateKey: jwkSchema,
-  publicKey: jwkSchema,
-  controlPlaneKeys: jwksSchema,
-  enrolledAt: z.string(),
-  /** Key rotation: control-plane keys replaced by a successor, and when their tasks stop counting. */
-  controlPlaneKeyRetirements: keyRetirementsSchema.optional(),
-  /** Identity rotation in progress: the new key pair, written before the control plane is asked (crash recovery). */
-  pendingIdentityKey: z.object({ privateKey: jwkSchema, publicKey: jwkSchema }).optional(),
-});
-export type RunnerIdentity = z.infer<typeof runnerIdentitySchema>;
 
 export function identityPath(configDir: string): string {
   return join(configDir, IDENTITY_FILE);
