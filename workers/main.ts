@@ -24,11 +24,15 @@ import { RESULT_JOB_NAME, resultJobOptions } from '../src/contracts/job-options.
 import { createTaskProcessor, DRAIN_ABORT_REASON, type TaskJobResult } from './task-processor.js';
 import { crashHook } from '../src/lib/crash-points.js';
 import { settleWithin } from '../src/lib/timing.js';
+import { createWorkerMetrics } from './metrics.js';
+import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 
 /** After the grace period: how long aborted jobs get to hand themselves back before the worker closes anyway. */
 export const ABORT_WINDOW_MS = 3_000;
 
 export interface RunningWorker {
+  /** Base URL of the metrics server (`/metrics`) when PAR_WORKER_METRICS_PORT is set. */
+  metricsUrl?: string;
   /** Cancels a task running on this worker (its outcome becomes `cancelled`); false if not running here. */
   cancel(taskId: string, reason?: string): boolean;
   /** Stops taking jobs, lets running ones finish within the grace period, hands the rest back, closes connections. Idempotent. */
@@ -66,11 +70,23 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
       configDir: config.configDir,
     },
   });
+  // Up before the identity wait: a worker waiting for enrollment is scraped too, and a taken port fails at once.
+  const metrics = createWorkerMetrics();
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsPort > 0) {
+    try {
+      metricsServer = await startMetricsServer(metrics.registry, config.metricsHost, config.metricsPort);
+    } catch (error) {
+      await registry.close();
+      throw new Error(`PAR_WORKER_METRICS_PORT: cannot listen on ${config.metricsHost}:${config.metricsPort}: ${(error as Error).message}`, { cause: error });
+    }
+    log.info({ metricsUrl: `${metricsServer.url}/metrics` }, 'worker metrics served');
+  }
   let identity;
   try {
     identity = await waitForIdentity(config.configDir, { waitMs: config.identityWaitMs, logger: log, signal: options.signal, fromEnv: config.runnerIdentity });
   } catch (error) {
-    await registry.close();
+    await Promise.allSettled([registry.close(), metricsServer?.close()]);
     throw error;
   }
   // Key rotation: learn new control-plane keys (and retirements) from the runner's config.yaml.
@@ -101,6 +117,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
       await results.add(RESULT_JOB_NAME, result, resultJobOptions(result.taskId));
     },
     crash: crashHook(config.testCrashAt),
+    metrics,
   });
   if (config.testCrashAt) log.warn({ crashAt: config.testCrashAt }, 'PAR_TEST_CRASH_AT is set: this worker exits at that point (tests only)');
 
@@ -116,7 +133,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
   try {
     await worker.waitUntilReady();
   } catch (error) {
-    await Promise.allSettled([worker.close(true), results.close(), registry.close()]);
+    await Promise.allSettled([worker.close(true), results.close(), registry.close(), metricsServer?.close()]);
     connection.disconnect();
     throw error;
   }
@@ -124,6 +141,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
 
   let closing: Promise<void> | undefined;
   return {
+    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     cancel: (taskId, reason) => worker.cancelJob(taskId, reason),
     close: () => {
       closing ??= (async () => {
@@ -141,6 +159,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
         // Bounded: a worker past its grace must exit even with a dead Redis or a stuck action.
         await settleWithin(results.close(), 2_000);
         await settleWithin(registry.close(), 2_000);
+        if (metricsServer) await settleWithin(metricsServer.close(), 1_000);
         if (!(await settleWithin(connection.quit(), 1_000))) connection.disconnect();
         log.info('worker closed');
       })();

@@ -31,6 +31,7 @@ import type { Logger } from '../src/logging/logger.js';
 import { createLifecycleActors } from './lifecycle-actors.js';
 import { redactingLogger, TaskSecrets } from './redaction.js';
 import type { CrashHook } from '../src/lib/crash-points.js';
+import { bundleOf, type WorkerMetrics } from './metrics.js';
 
 /** The abort reason a draining worker gives its running jobs once the grace period is over. */
 export const DRAIN_ABORT_REASON = 'par:worker-draining';
@@ -49,6 +50,8 @@ export interface TaskProcessorDeps {
   publishResult(result: ResultJobData): Promise<void>;
   /** Tests only: crash points (crash-points.ts). */
   crash?: CrashHook;
+  /** This worker's Prometheus metrics (metrics.ts); in-memory increments only. */
+  metrics?: WorkerMetrics;
 }
 
 /** What the job stores as its return value: the outcome kind only (the output is in `results`). */
@@ -103,7 +106,17 @@ async function runLifecycle(deps: TaskProcessorDeps, task: VerifiedTask, logger:
 
 export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
   // Three declared parameters: BullMQ passes the AbortSignal only to processors that take it.
+  const metrics = deps.metrics;
   return async (job, token, signal) => {
+    metrics?.running.inc();
+    try {
+      return await processJob(job, token, signal);
+    } finally {
+      metrics?.running.dec();
+    }
+  };
+
+  async function processJob(job: Job<TaskJobData>, token: string | undefined, signal: AbortSignal | undefined): Promise<TaskJobResult> {
     const data = job.data;
     const taskId = typeof data?.taskId === 'string' && data.taskId.length > 0 ? data.taskId : String(job.id);
     const attempt = job.attemptsMade + 1;
@@ -113,6 +126,8 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
     const secrets = new TaskSecrets();
     const logger = redactingLogger(deps.logger.child({ taskId, jobId: job.id, attempt }), secrets);
     const startedAt = Date.now();
+    // The queue wait of the first run (later attempts wait out their backoff on purpose).
+    if (attempt === 1 && job.timestamp > 0) metrics?.queueWait.observe(Math.max(0, startedAt - job.timestamp) / 1000);
 
     const admission = await admit(deps, data);
     let outcome: TaskOutcome;
@@ -131,12 +146,14 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
       if (run.kind !== 'succeeded' && signal?.aborted && signal.reason === DRAIN_ABORT_REASON && token !== undefined) {
         // Cut short by this worker's shutdown, not by the task: hand the job back untouched.
         await job.moveToWait(token);
+        metrics?.handedBack.inc();
         logger.warn({ action, durationMs: run.durationMs }, 'worker draining: task aborted and handed back to the queue; it runs again elsewhere');
         throw new WaitingError();
       }
       const error = run.error ? { ...run.error, message: secrets.string(run.error.message) } : undefined;
       if (run.kind === 'failedRetryable' && attempt < maxAttempts) {
         logger.warn({ action, code: error?.code, durationMs: run.durationMs, maxAttempts }, 'task failed, will retry');
+        metrics?.retries.inc({ code: error?.code ?? 'PAR_ERR_ACTION_FAILED' });
         throw new Error(`${error?.code ?? 'PAR_ERR_ACTION_FAILED'}: ${error?.message ?? 'retryable failure'}`);
       }
       outcome = {
@@ -150,6 +167,8 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
     }
 
     await deps.publishResult({ taskId, outcome });
+    metrics?.tasks.inc({ outcome: outcome.kind, code: outcome.error?.code ?? '' });
+    metrics?.actionDuration.observe({ bundle: bundleOf(action), outcome: outcome.kind }, outcome.durationMs / 1000);
     deps.crash?.('worker.after-result');
     const summary = { action, kind: outcome.kind, code: outcome.error?.code, durationMs: outcome.durationMs };
     if (outcome.kind === 'succeeded') {
@@ -158,5 +177,5 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
     }
     logger.warn(summary, `task ${outcome.kind}`);
     throw new UnrecoverableError(`${outcome.error?.code ?? 'PAR_ERR_ACTION_FAILED'}: ${outcome.error?.message ?? outcome.kind}`);
-  };
+  }
 }

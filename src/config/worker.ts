@@ -33,6 +33,9 @@ export const workerSettingSources = {
   // reliability: bounded drain, crash points (issue 8)
   graceMs: ['PAR_WORKER_GRACE_MS'],
   testCrashAt: ['PAR_TEST_CRASH_AT'],
+  // metrics (issue 11)
+  metricsPort: ['PAR_WORKER_METRICS_PORT'],
+  metricsHost: ['PAR_WORKER_METRICS_HOST'],
 } as const;
 
 export const workerConfigSchema = z.object({
@@ -63,6 +66,8 @@ export const workerConfigSchema = z.object({
   logFile: z.string().optional().describe('Also append the logs (JSON lines) to this file; default: stdout only.'),
   graceMs: envInt(0, 3_600_000).default(25_000).describe('SIGTERM: how long running tasks may take to finish before they are aborted and handed back to the queue; the worker exits within about this + 3 s.'),
   testCrashAt: z.enum(CRASH_POINTS).optional().describe('FOR TESTS ONLY: exit with 137 at this crash point (src/lib/crash-points.ts).'),
+  metricsPort: envInt(0, 65535).default(0).describe('Port of the worker\'s Prometheus /metrics server; 0 (the default) serves none.'),
+  metricsHost: z.string().min(1).default('127.0.0.1').describe('Address the worker\'s /metrics server binds (PAR_WORKER_METRICS_PORT).'),
 }).transform((c) => ({ ...c, stalledIntervalMs: c.stalledIntervalMs ?? Math.min(5_000, Math.floor(c.lockMs / 2)) }))
   .refine((c) => c.stalledIntervalMs <= c.lockMs, {
   path: ['stalledIntervalMs'],

@@ -20,6 +20,8 @@ import { meRoutes } from './routes/me.js';
 import { userRoutes } from './routes/users.js';
 import { webRoutes } from './routes/web.js';
 import { keyRotationRoutes } from './routes/key-rotation.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { runnerStatsRoutes } from './routes/runner-stats.js';
 
 export type ControlPlaneApp = FastifyInstance;
 
@@ -65,5 +67,8 @@ export function buildApp(deps: ControlPlaneDeps): ControlPlaneApp {
   void app.register(runnerHealthRoutes(deps));
   // key rotation (issue 7)
   void app.register(keyRotationRoutes(deps));
+  // production shape (issue 11): Prometheus metrics, runner stats for the page's charts
+  void app.register(metricsRoutes(deps));
+  void app.register(runnerStatsRoutes(deps));
   return app;
 }

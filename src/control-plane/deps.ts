@@ -9,6 +9,7 @@ import type { Jwks } from '../contracts/runner-api.js';
 import type { TaskSigning } from '../crypto/task-signature.js';
 import type { Logger } from '../logging/logger.js';
 import { RunnerAuthenticator } from './auth/runner-auth.js';
+import { createControlPlaneMetrics, type ControlPlaneMetrics } from './metrics.js';
 import { bootstrap } from './store/bootstrap.js';
 import { keySpace, type KeySpace } from './store/key-space.js';
 import { SigningKeyRing } from './signing-keys.js';
@@ -27,6 +28,8 @@ export interface ControlPlaneDeps {
   readonly signingKeys: SigningKeyRing;
   readonly wakeups: Wakeups;
   readonly runnerAuth: RunnerAuthenticator;
+  /** This process's Prometheus metrics (its own registry), served at `/metrics`. */
+  readonly metrics: ControlPlaneMetrics;
   readonly now: () => number;
 }
 
@@ -45,6 +48,8 @@ export interface CreateDepsOptions {
   redis: Redis;
   logger: Logger;
   now?: () => number;
+  /** Collect process metrics (CPU, memory, event loop) too; the server sets it, in-process test apps need not. */
+  processMetrics?: boolean;
 }
 
 export async function createControlPlaneDeps(options: CreateDepsOptions): Promise<ControlPlaneContext> {
@@ -64,6 +69,7 @@ export async function createControlPlaneDeps(options: CreateDepsOptions): Promis
     signingKeys,
     wakeups,
     runnerAuth: new RunnerAuthenticator(redis, ks, logger.child({ component: 'runner-auth' }), now),
+    metrics: createControlPlaneMetrics({ waiters: () => wakeups.size, defaultMetrics: options.processMetrics === true }),
     now,
   };
   return {

@@ -19,7 +19,12 @@ export async function dequeueForRunner(deps: ControlPlaneDeps, runnerId: string,
   try {
     for (;;) {
       const leased = await leaseReadyTasks(deps.redis, deps.ks, runnerId, Array.from({ length: max }, newLeaseToken), deps.now(), deps.config.leaseMs);
-      if (leased.length > 0) return Promise.all(leased.map((t) => toDelivery(deps, t)));
+      if (leased.length > 0) {
+        deps.metrics.delivered.inc(leased.length);
+        const again = leased.filter((t) => t.attempt > 1).length;
+        if (again > 0) deps.metrics.redeliveries.inc(again);
+        return Promise.all(leased.map((t) => toDelivery(deps, t)));
+      }
       const remaining = deadline - deps.now();
       if (remaining <= 0 || signal?.aborted || deps.wakeups.isClosed) return [];
       // Woken: look again (another request may have taken the task; then we wait again).

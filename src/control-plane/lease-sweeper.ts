@@ -18,6 +18,11 @@ export function startLeaseSweeper(deps: ControlPlaneDeps): LeaseSweeper {
   const tick = async (): Promise<void> => {
     try {
       const { requeued, failed } = await sweepExpiredLeases(deps.redis, deps.ks, deps.now(), deps.config.maxDeliveries);
+      if (requeued > 0) deps.metrics.leaseExpiries.inc({ result: 'requeued' }, requeued);
+      if (failed > 0) {
+        deps.metrics.leaseExpiries.inc({ result: 'failed' }, failed);
+        deps.metrics.results.inc({ outcome: 'failed', code: 'PAR_ERR_LEASE_EXPIRED' }, failed);
+      }
       if (requeued > 0 || failed > 0) logger.info({ requeued, failed }, 'expired leases swept');
     } catch (error) {
       logger.warn({ err: error }, 'lease sweep failed; will retry');

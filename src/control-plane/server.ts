@@ -48,7 +48,7 @@ export async function runControlPlane(config: ControlPlaneConfig, logger: Logger
   const redis = await connectRedis(config.redisUrl);
   const log = logger.child({ component: 'control-plane' });
   try {
-    const context = await createControlPlaneDeps({ config, redis, logger });
+    const context = await createControlPlaneDeps({ config, redis, logger, processMetrics: true });
     const { deps } = context;
     // Runners could not heartbeat while we were down: give every lease a full period first.
     const extended = await extendAllLeases(redis, deps.ks, deps.now(), config.leaseMs);

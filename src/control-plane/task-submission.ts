@@ -78,8 +78,10 @@ export async function submitTask(
   if (outcome.status === 'replayed') {
     const existing = await getTask(deps.redis, deps.ks, outcome.taskId);
     if (!existing) throw new Error(`the idempotency record names task ${outcome.taskId}, which is not stored`);
+    deps.metrics.submitted.inc({ replayed: 'true' });
     return { task: existing, replayed: true };
   }
   // A fresh id: the submit script created the task queued, with no delivery yet.
+  deps.metrics.submitted.inc({ replayed: 'false' });
   return { task: { id: taskId, runnerId: runner.id, orgId, action: request.action, state: 'queued', attempts: 0, createdAt: now, signedTask, claims }, replayed: false };
 }

@@ -1,14 +1,17 @@
 /**
- * The runner's admin server: liveness, readiness and the queue dashboard. It binds to loopback by
- * default (PAR_RUNNER_ADMIN_HOST): nothing outside the host needs it, and the dashboard shows task
- * inputs. bull-board is read-only unless PAR_DASHBOARD_READ_ONLY=false.
+ * The runner's admin server: liveness, readiness, Prometheus metrics and the queue dashboard. It
+ * binds to loopback by default (PAR_RUNNER_ADMIN_HOST): nothing outside the host needs it. The
+ * dashboard masks task inputs, signatures and results (dashboard-masks.ts); bull-board is
+ * read-only unless PAR_DASHBOARD_READ_ONLY=false.
  */
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../logging/logger.js';
+import { installDashboardMasks } from './dashboard-masks.js';
 
 export const DASHBOARD_PATH = '/queues';
 
@@ -24,8 +27,8 @@ export interface AdminServerDeps {
   readOnly: boolean;
   /** Named checks; the runner is ready when all pass. Each must answer quickly. */
   readiness: Record<string, () => Promise<ReadinessCheck> | ReadinessCheck>;
-  /** `/metrics`: Prometheus text lines (no metrics library: a few gauges written by hand). */
-  metrics?: () => string;
+  /** `/metrics`: this runner's prom-client registry (runner/metrics.ts). */
+  metrics?: Registry;
   logger: Logger;
   /** Extra routes (identity rotation), registered before the dashboard. */
   routes?: (app: FastifyInstance) => void;
@@ -43,7 +46,11 @@ export function buildAdminApp(deps: Omit<AdminServerDeps, 'host' | 'port'>): Fas
   app.get('/healthz', async () => ({ status: 'ok' }));
   deps.routes?.(app);
 
-  app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(deps.metrics?.() ?? ''));
+  app.get('/metrics', async (_request, reply) => {
+    const registry = deps.metrics;
+    if (!registry) return reply.type('text/plain; version=0.0.4').send('');
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
 
   app.get('/readyz', async (_request, reply) => {
     const checks: Record<string, ReadinessCheck> = {};
@@ -61,7 +68,7 @@ export function buildAdminApp(deps: Omit<AdminServerDeps, 'host' | 'port'>): Fas
   const board = new FastifyAdapter();
   board.setBasePath(DASHBOARD_PATH);
   createBullBoard({
-    queues: deps.queues.map((q) => new BullMQAdapter(q, { readOnlyMode: deps.readOnly, allowRetries: !deps.readOnly })),
+    queues: deps.queues.map((q) => installDashboardMasks(new BullMQAdapter(q, { readOnlyMode: deps.readOnly, allowRetries: !deps.readOnly }), q.name)),
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'Runner queues' } },
   });

@@ -38,6 +38,7 @@ import { ResultPublisher } from './result-publisher.js';
 import { settleWithin } from '../lib/timing.js';
 import { openRunnerAudit } from './audit/runner-audit.js';
 import { PACKAGE_VERSION } from '../version.js';
+import { createRunnerMetrics } from './metrics.js';
 
 export interface RunningRunner {
   identity: RunnerIdentity;
@@ -117,6 +118,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
   const tasksQueue = new Queue<TaskJobData>(TASKS_QUEUE, queueOptions);
   const resultsQueue = new Queue<ResultJobData>(RESULTS_QUEUE, queueOptions);
   const leases = new LeaseStore(redis, config.queuePrefix, identity.runnerId);
+  const metrics = createRunnerMetrics({ queues: [tasksQueue, resultsQueue], outbox: resultsQueue, audit: audit.log });
 
   let resolveFatal: (error: ParError) => void = () => undefined;
   const fatal = new Promise<ParError>((resolve) => { resolveFatal = resolve; });
@@ -147,9 +149,15 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
   });
   const pollLoop = new PollLoop({
     dequeue: (request, signal) => client.dequeue(request, signal),
-    intake: (deliveries) => {
+    intake: async (deliveries) => {
       for (const d of deliveries) leaseKeeper.observeLeaseExpiry(d.leaseExpiresAt);
-      return intake.accept(deliveries);
+      metrics.deliveries.inc(deliveries.length);
+      const again = deliveries.filter((d) => d.attempt > 1).length;
+      if (again > 0) metrics.redeliveries.inc(again);
+      const report = await intake.accept(deliveries);
+      if (report.accepted.length > 0) metrics.intake.inc({ verdict: 'accepted', code: '' }, report.accepted.length);
+      for (const r of report.rejected) metrics.intake.inc({ verdict: 'rejected', code: r.error.code });
+      return report;
     },
     inFlight: () => tasksQueue.getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized'),
     onFatal,
@@ -180,6 +188,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     promoteParked: () => resultsQueue.promoteJobs(),
     lockMs: config.resultsLockMs,
     crash,
+    onPublished: (status) => metrics.published.inc({ status }),
     logger: logger.child({ component: 'result-publisher' }),
     audit: audit.tasks,
   });
@@ -203,7 +212,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
       readOnly: config.dashboardReadOnly,
       logger: logger.child({ component: 'admin' }),
       routes: (app) => registerIdentityRoute(app, rotationDeps),
-      metrics: audit.metrics,
+      metrics: metrics.registry,
       readiness: {
         audit: audit.readiness,
         enrolled: () => ({ ok: true, detail: identity.runnerId }),

@@ -46,6 +46,8 @@ export interface ResultPublisherDeps {
   onUnreachable?(): void;
   /** Moves every parked (delayed) result job back to waiting: `results.promoteJobs()`. */
   promoteParked?(): Promise<void>;
+  /** Each publication that ends, by how (metrics; must not throw). */
+  onPublished?(published: 'recorded' | 'duplicate' | 'dropped' | 'failed'): void;
   /** Lock of an active result job (default 10 s); stalled jobs are looked for every half of it. */
   lockMs?: number;
   /** Tests only: crash points between the writes (crash-points.ts). */
@@ -157,6 +159,7 @@ export class ResultPublisher {
   }
 
   private async audit(taskId: string, outcome: TaskOutcome, published: 'recorded' | 'duplicate' | 'dropped' | 'failed', publishCode?: string): Promise<void> {
+    this.deps.onPublished?.(published);
     try {
       await this.deps.audit?.recordOutcome(taskId, outcome, { published, ...(publishCode ? { publishCode } : {}), publishedAt: Date.now() });
     } catch (error) {

@@ -59,6 +59,7 @@ const routes: Route[] = [
     check: (res, s) => assert.equal(adminRunnerViewSchema.parse(res.body).access, s.level, `${s.label}: access field`),
   },
   { name: 'GET /runners/:id/grants', needed: 'viewer', ok: 200, run: (c) => h.request('GET', ADMIN_API.runnerGrants(c.runnerId), { headers: c.headers }) },
+  { name: 'GET /runners/:id/stats', needed: 'viewer', ok: 200, run: (c) => h.request('GET', `${ADMIN_API.runner(c.runnerId)}/stats?window=15m`, { headers: c.headers }) },
   {
     name: 'PUT /runners/:id/grants', needed: 'editor', ok: 200,
     run: (c) => h.request('PUT', ADMIN_API.runnerGrants(c.runnerId), { headers: c.headers, body: { principal: { type: 'role', id: 'read_only' }, role: 'viewer' } }),
@@ -165,7 +166,7 @@ after(async () => {
 describe('access matrix: principal x route', () => {
   it('covers every principal kind and route', () => {
     assert.equal(subjects.length, 15);
-    assert.equal(routes.length, 16);
+    assert.equal(routes.length, 17);
   });
 
   for (let i = 0; i < 15; i++) {

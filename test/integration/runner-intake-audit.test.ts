@@ -20,6 +20,7 @@ import { openRunnerAudit } from '../../src/runner/audit/runner-audit.js';
 import { verifyAuditDir } from '../../src/runner/audit/verify.js';
 import { TaskIntake } from '../../src/runner/intake.js';
 import { LeaseStore } from '../../src/runner/lease-store.js';
+import { createRunnerMetrics } from '../../src/runner/metrics.js';
 import { taskJobOptions } from '../../src/contracts/job-options.js';
 import { connectRedis, deleteKeys, uniquePrefix } from '../helpers/redis.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -74,7 +75,7 @@ test('one batch: the verdicts are in the audit file (accepted and refused) once 
     ['ta-2', 'refused', 'PAR_ERR_ACTION_NOT_ALLOWLISTED', 'user:u1'],
   ]);
   assert.ok(await tasks.getJob('ta-1'));
-  assert.ok(audit.metrics().includes('par_audit_chain_length 3'));
+  assert.ok((await createRunnerMetrics({ audit: audit.log, defaultMetrics: false }).registry.metrics()).includes('par_audit_chain_length 3'));
 });
 
 test('an audit log that cannot take the entry fails the intake closed: nothing queued, nothing reported', async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { AuditLog, type AuditLogOptions } from '../../src/runner/audit/audit-log.js';
-import { auditMetrics } from '../../src/runner/audit/runner-audit.js';
+import { createRunnerMetrics } from '../../src/runner/metrics.js';
 import { GENESIS, checkpointKeyFromJwk, entryHash, entryLine, okpThumbprint, sealEntry, signCheckpoint, type AuditEntry, type VerdictRecord } from '../../src/runner/audit/entry.js';
 import { verifyAuditDir } from '../../src/runner/audit/verify.js';
 import { lastLines } from '../../src/runner/audit/reader.js';
@@ -61,7 +61,7 @@ test('entries chain: each prev is the previous hash, seq counts from 0, lines ar
     const log = await open();
     await Promise.all([log.append([verdict(0), verdict(1)]), log.append([verdict(2)]), log.append([verdict(3, { verdict: 'refused', code: 'PAR_ERR_ACTION_NOT_ALLOWLISTED' })])]);
     assert.equal(log.stats.chainLength, 1 + 4 + 1); // file entry, 4 verdicts, 1 count checkpoint
-    assert.match(auditMetrics(log), /^par_audit_chain_length 6$/m);
+    assert.match(await createRunnerMetrics({ audit: log, defaultMetrics: false }).registry.metrics(), /^par_audit_chain_length 6$/m);
     await log.close();
     const lines = await fileLines(dir);
     let prev = GENESIS;

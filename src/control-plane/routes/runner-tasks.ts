@@ -51,9 +51,12 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsync {
       const runner = await authenticate(request);
       const { id } = parseInput(idParamsSchema, request.params, 'params');
       const { leaseToken, outcome } = parseInput(publishRequestSchema, request.body ?? {}, 'body');
-      const status = await recordResult(deps.redis, deps.ks, { taskId: id, runnerId: runner.runnerId, leaseToken, outcome, now: deps.now() });
+      const { status, submitToResultMs } = await recordResult(deps.redis, deps.ks, { taskId: id, runnerId: runner.runnerId, leaseToken, outcome, now: deps.now() });
+      deps.metrics.resultReports.inc({ status });
       switch (status) {
         case 'recorded':
+          deps.metrics.results.inc({ outcome: outcome.kind, code: outcome.error?.code ?? '' });
+          if (submitToResultMs !== undefined) deps.metrics.submitToResult.observe(submitToResultMs / 1000);
           request.log.info({ taskId: id, kind: outcome.kind }, 'task result recorded');
           return { status: 'recorded' };
         case 'duplicate':

@@ -8,12 +8,14 @@ import { ERROR_CODES } from '../../errors/codes.js';
 import type { KeySpace } from './key-space.js';
 import { LuaScript } from './lua-script.js';
 import { TASK_EVENT_LUA } from './task-events.js';
+import { STATS_LUA, STATS_MINUTE_MS, statsKey } from './runner-stats.js';
 
 const BATCH = 200;
 
 // KEYS: leases. ARGV: task key prefix, now, maxDeliveries, batch size, ready list key prefix
-// (`<prefix>:runner:`), ready channel, done channel, error message.
-const SWEEP = new LuaScript(`${TASK_EVENT_LUA}
+// (`<prefix>:runner:`), ready channel, done channel, error message, stats minute.
+// A task failed here counts as `expired` in its runner's per-minute stats (runner-stats.ts).
+const SWEEP = new LuaScript(`${TASK_EVENT_LUA}${STATS_LUA}
 local now = tonumber(ARGV[2])
 local maxDeliveries = tonumber(ARGV[3])
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
@@ -34,6 +36,7 @@ for _, id in ipairs(ids) do
       redis.call('HSET', key, 'state', 'failed', 'outcome', outcome, 'finishedAt', now)
       redis.call('PUBLISH', ARGV[7], id)
       taskEvent(key, now, 'failed.lease_expired', attempts)
+      recordStat(ARGV[5] .. f[3] .. ':stats:' .. ARGV[9], 'expired', nil)
       failed = failed + 1
     else
       redis.call('HSET', key, 'state', 'queued')
@@ -55,10 +58,11 @@ export interface SweepResult {
 export async function sweepExpiredLeases(redis: Redis, ks: KeySpace, now: number, maxDeliveries: number): Promise<SweepResult> {
   const total: SweepResult = { requeued: 0, failed: 0 };
   const runnerPrefix = ks.runner('');
-  if (ks.ready('x') !== `${runnerPrefix}x:ready`) throw new Error('key layout changed: update the sweep script');
+  if (ks.ready('x') !== `${runnerPrefix}x:ready` || statsKey(ks, 'x', 1) !== `${runnerPrefix}x:stats:1`) throw new Error('key layout changed: update the sweep script');
   for (;;) {
     const [seen, requeued, failed] = (await SWEEP.run(redis, [ks.leases], [
       ks.taskPrefix, now, maxDeliveries, BATCH, runnerPrefix, ks.readyChannel, ks.doneChannel, ERROR_CODES.PAR_ERR_LEASE_EXPIRED.message,
+      Math.floor(now / STATS_MINUTE_MS),
     ])) as [number, number, number];
     total.requeued += requeued;
     total.failed += failed;

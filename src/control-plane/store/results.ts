@@ -6,15 +6,16 @@ import type { TaskOutcome } from '../../contracts/task.js';
 import type { KeySpace } from './key-space.js';
 import { LuaScript } from './lua-script.js';
 import { TASK_EVENT_LUA } from './task-events.js';
+import { STATS_LUA, STATS_MINUTE_MS, statsKey } from './runner-stats.js';
 
 export type RecordResultStatus = 'recorded' | 'duplicate' | 'stale' | 'not_found';
 
-// KEYS: task, leases, runner ready list. ARGV: task id, runner id, lease token, final state,
-// outcome JSON, now, done channel.
+// KEYS: task, leases, runner ready list, runner stats minute (runner-stats.ts). ARGV: task id,
+// runner id, lease token, final state, outcome JSON, now, done channel, outcome kind.
 // The token must be the task's current one, whether its lease is live or lapsed; a lapsed lease
 // the sweeper requeued but nobody re-leased yet still counts (the id leaves the ready list).
-const RECORD = new LuaScript(`${TASK_EVENT_LUA}
-local f = redis.call('HMGET', KEYS[1], 'runnerId', 'state', 'leaseToken')
+const RECORD = new LuaScript(`${TASK_EVENT_LUA}${STATS_LUA}
+local f = redis.call('HMGET', KEYS[1], 'runnerId', 'state', 'leaseToken', 'createdAt')
 if f[1] ~= ARGV[2] then return 'not_found' end
 if f[2] == 'succeeded' or f[2] == 'failed' then
   taskEvent(KEYS[1], ARGV[6], 'result.duplicate')
@@ -29,13 +30,26 @@ redis.call('HSET', KEYS[1], 'state', ARGV[4], 'outcome', ARGV[5], 'finishedAt', 
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('PUBLISH', ARGV[7], ARGV[1])
 taskEvent(KEYS[1], ARGV[6], 'result.recorded')
-return 'recorded'
+local createdAt = tonumber(f[4])
+local latency = createdAt and math.max(0, tonumber(ARGV[6]) - createdAt) or nil
+recordStat(KEYS[4], ARGV[8], latency)
+return {'recorded', latency or -1}
 `);
 
-export async function recordResult(redis: Redis, ks: KeySpace, p: { taskId: string; runnerId: string; leaseToken: string; outcome: TaskOutcome; now: number }): Promise<RecordResultStatus> {
+export interface RecordResultAnswer {
+  status: RecordResultStatus;
+  /** For `recorded`: milliseconds from submission to this result (when the task has a createdAt). */
+  submitToResultMs?: number;
+}
+
+export async function recordResult(redis: Redis, ks: KeySpace, p: { taskId: string; runnerId: string; leaseToken: string; outcome: TaskOutcome; now: number }): Promise<RecordResultAnswer> {
   const state = p.outcome.kind === 'succeeded' ? 'succeeded' : 'failed';
-  const result = await RECORD.run(redis, [ks.task(p.taskId), ks.leases, ks.ready(p.runnerId)], [
-    p.taskId, p.runnerId, p.leaseToken, state, JSON.stringify(p.outcome), p.now, ks.doneChannel,
+  const result = await RECORD.run(redis, [ks.task(p.taskId), ks.leases, ks.ready(p.runnerId), statsKey(ks, p.runnerId, Math.floor(p.now / STATS_MINUTE_MS))], [
+    p.taskId, p.runnerId, p.leaseToken, state, JSON.stringify(p.outcome), p.now, ks.doneChannel, p.outcome.kind,
   ]);
-  return result as RecordResultStatus;
+  if (Array.isArray(result)) {
+    const latency = Number(result[1]);
+    return { status: 'recorded', ...(latency >= 0 ? { submitToResultMs: latency } : {}) };
+  }
+  return { status: result as RecordResultStatus };
 }

@@ -1,7 +1,7 @@
 /**
  * The audit trail as the runner process uses it: the log opened with the identity key, the
- * task hooks for intake and the result publisher, a readiness check and the `/metrics` lines.
- * There is no metrics library in the runner: the gauges are written as Prometheus text by hand.
+ * task hooks for intake and the result publisher and a readiness check. Its `/metrics` gauges
+ * (par_audit_*) are defined with the runner's other metrics in ../metrics.ts, from `log.stats`.
  */
 import type { Logger } from '../../logging/logger.js';
 import type { ReadinessCheck } from '../admin-server.js';
@@ -24,7 +24,6 @@ export interface RunnerAudit {
   log: AuditLog;
   tasks: TaskAudit;
   readiness(): ReadinessCheck;
-  metrics(): string;
   /** Call when the identity key is rotated: checkpoints are signed with the new key from then on, linked to the old one. */
   rotateKey(privateKey: Ed25519Jwk): Promise<void>;
 }
@@ -45,23 +44,6 @@ export async function openRunnerAudit(options: RunnerAuditOptions): Promise<Runn
     log,
     tasks: new TaskAudit(log),
     readiness: () => (log.stats.broken ? { ok: false, detail: 'audit log unwritable' } : { ok: true, detail: `${log.stats.chainLength} entries` }),
-    metrics: () => auditMetrics(log),
     rotateKey: (privateKey) => log.handOverKey(checkpointKeyFromJwk(privateKey)),
   };
-}
-
-export function auditMetrics(log: AuditLog): string {
-  const s = log.stats;
-  return [
-    '# HELP par_audit_chain_length Entries in the runner audit chain (all files).',
-    '# TYPE par_audit_chain_length gauge',
-    `par_audit_chain_length ${s.chainLength}`,
-    '# HELP par_audit_entries_since_checkpoint Entries not yet covered by a signed checkpoint.',
-    '# TYPE par_audit_entries_since_checkpoint gauge',
-    `par_audit_entries_since_checkpoint ${s.entriesSinceCheckpoint}`,
-    '# HELP par_audit_append_failures_total Audit entries that could not be written.',
-    '# TYPE par_audit_append_failures_total counter',
-    `par_audit_append_failures_total ${s.appendFailures}`,
-    '',
-  ].join('\n');
 }

@@ -1,5 +1,6 @@
 // A runner's page (GET /runners/:id): facts, its tasks with results, connections and grants.
 import { api, enc, optionalApi } from './api.js';
+import { statsCharts } from './charts.js';
 import { deleteMessage, deleteRunnerControl } from './delete-runner.js';
 import { badge, card, h, replaceChildren, table } from './dom.js';
 import { enrollmentPanel } from './enrollment.js';
@@ -165,7 +166,8 @@ export async function showRunnerDetail(view, ctx, runnerId) {
   const tokenSlot = h('div');
   const message = deleteMessage();
   message.el.hidden = true;
-  const [tasks, connections, grants] = await Promise.all([
+  const [activity, tasks, connections, grants] = await Promise.all([
+    panel('Activity', () => optionalApi('GET', `/runners/${enc(runner.id)}/stats?window=1h`), statsCharts, 'activity'),
     panel('Tasks', () => optionalApi('GET', `/tasks?runnerId=${enc(runner.id)}&limit=${TASK_LIMIT}`),
       ({ tasks: list }) => table(['Created', 'Action', 'State', 'Attempts', 'Result'], taskRows(list), 'No task has run on this runner yet.', 'tasks-table'), 'tasks'),
     panel('Connections', () => optionalApi('GET', `/connections?runnerId=${enc(runner.id)}`), connectionsTable, 'connections'),
@@ -179,5 +181,5 @@ export async function showRunnerDetail(view, ctx, runnerId) {
     message.el,
     tokenSlot,
     card('Runner', null, facts(runner)),
-    tasks, connections, grants);
+    activity, tasks, connections, grants);
 }
