@@ -14,6 +14,8 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import process from 'node:process';
+import { URL } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
