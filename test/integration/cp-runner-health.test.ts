@@ -73,7 +73,7 @@ async function waitForView(cp: RunningControlPlane, runnerId: string, check: (v:
   try {
     return await waitUntil(async () => { last = await viewOf(cp, runnerId); return check(last) ? last : undefined; }, 10_000, 'the runner view');
   } catch (error) {
-    throw new Error(`${(error as Error).message}; last view: ${JSON.stringify(last)}`);
+    throw new Error(`${(error as Error).message}; last view: ${JSON.stringify(last)}`, { cause: error });
   }
 }
 
