@@ -1,7 +1,22 @@
 #!/usr/bin/env node
-// Entry point of the `par` command. Loads TypeScript sources through tsx so that no build step
-// stands between a checkout and a running system.
-import { register } from 'tsx/esm/api';
+// Entry point of the `par` command. Runs the compiled JavaScript in dist/ (`npm run build`).
+// Only when dist/ is missing AND tsx is installed (a development checkout with dev dependencies)
+// does it load the TypeScript sources through tsx instead, and it says so on stderr. The
+// production image ships dist/ and no tsx. Tests run the sources through test/helpers/par-source.js.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const compiled = new URL('../dist/src/cli/main.js', import.meta.url);
+if (existsSync(compiled)) {
+  await import(compiled.href);
+} else {
+  let tsx;
+  try {
+    tsx = await import('tsx/esm/api');
+  } catch {
+    process.stderr.write('par: dist/ is missing: run `npm run build` first (or `npm install` to get tsx and run from the sources)\n');
+    process.exit(1);
+  }
+  process.stderr.write('par: dist/ is missing: running the TypeScript sources through tsx (slower start; `npm run build` to compile)\n');
+  tsx.register();
+  await import('../src/cli/main.ts');
+}
