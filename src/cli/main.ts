@@ -18,6 +18,7 @@ import { registerKeysCommands } from './keys-commands.js';
 import { registerTasksCommands } from './tasks-commands.js';
 import { registerKeyRotationCommands } from './key-rotation-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
+import { registerHealthcheckCommand } from './healthcheck.js';
 import { waitForBootstrapKeys, writeBootstrapKeys } from './bootstrap-keys-file.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { ParError } from '../errors/par-error.js';
@@ -125,6 +126,7 @@ program
     }
   });
 
+registerHealthcheckCommand(program, process.env);
 registerTaskCommands(program);
 registerRunnersCommands(program);
 registerConnectionsCommands(program);

@@ -32,6 +32,9 @@ const sources = {
   // reliability: bounded drain, crash points (issue 8)
   graceMs: ['PAR_WORKER_GRACE_MS'],
   testCrashAt: ['PAR_TEST_CRASH_AT'],
+  // production shape: liveness file for `par healthcheck worker` (issue 11)
+  livenessFile: ['PAR_WORKER_LIVENESS_FILE'],
+  livenessIntervalMs: ['PAR_WORKER_LIVENESS_INTERVAL_MS'],
 } as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -92,6 +95,10 @@ export const workerConfigSchema = z.object({
   graceMs: int(0, 3_600_000).default(25_000),
   /** FOR TESTS ONLY: exit with 137 at this crash point (src/runner/crash-points.ts). */
   testCrashAt: z.enum(CRASH_POINTS).optional(),
+  livenessFile: z.string().min(1).optional()
+    .describe('File the worker touches every PAR_WORKER_LIVENESS_INTERVAL_MS while its queue consumer runs and Redis answers (read by `par healthcheck worker`); unset: none.'),
+  livenessIntervalMs: int(500, 300_000).default(5_000)
+    .describe('How often a healthy worker touches PAR_WORKER_LIVENESS_FILE; `par healthcheck worker` fails when the file is older than 3 intervals.'),
 }).transform((c) => ({ ...c, stalledIntervalMs: c.stalledIntervalMs ?? Math.min(5_000, Math.floor(c.lockMs / 2)) }))
   .refine((c) => c.stalledIntervalMs <= c.lockMs, {
   path: ['stalledIntervalMs'],
