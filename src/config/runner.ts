@@ -85,7 +85,7 @@ export const runnerConfigSchema = z.object({
   /** How often the runner reports its health to the control plane. */
   healthIntervalMs: int(100, 600_000).default(5_000),
   /** `--enroll -f <format>`: enroll, print the config to stdout in this format, and exit (no config.yaml). */
-  printFormat: z.enum(['helm-values', 'compose', 'env']).optional(),
+  printFormat: z.enum(['k8s', 'compose', 'env']).optional(),
   /** Container image named in the compose and Helm configs that `--enroll -f` prints. */
   runnerImage: z.string().min(1).default('private-action-runner:local'),
   /** How often the runner fetches the control plane's signing keys (it also fetches on an unknown kid). */
