@@ -304,7 +304,7 @@ export type CreateRunnerRequest = z.input<typeof createRunnerRequestSchema>;
 export const installSnippetsSchema = z.object({
   dockerRun: z.string(),
   compose: z.string(),
-  helmValues: z.string(),
+  kubernetes: z.string(),
   parRunner: z.string(),
 });
 export type InstallSnippetsView = z.infer<typeof installSnippetsSchema>;
