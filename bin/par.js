@@ -6,8 +6,10 @@
 import { existsSync } from 'node:fs';
 
 const compiled = new URL('../dist/src/cli/main.js', import.meta.url);
+// Probes run `par healthcheck` every few seconds: a short path that skips the rest of the CLI.
+const healthcheck = process.argv[2] === 'healthcheck' && !process.argv.includes('--help') && !process.argv.includes('-h');
 if (existsSync(compiled)) {
-  await import(compiled.href);
+  await import(healthcheck ? new URL('../dist/src/cli/healthcheck-entry.js', import.meta.url).href : compiled.href);
 } else {
   let tsx;
   try {

@@ -8,8 +8,8 @@
  * Without a role it uses PAR_ROLE, else the role on the container's main command line (/proc/1).
  */
 import { readFile, stat } from 'node:fs/promises';
+import { get } from 'node:http';
 import type { Command } from 'commander';
-import { request } from 'undici';
 import { HEALTHCHECK_ROLES, loadHealthcheckConfig, type HealthcheckConfig, type HealthcheckRole } from '../config/healthcheck.js';
 import { LIVENESS_STALE_INTERVALS } from '../../workers/liveness.js';
 
@@ -18,15 +18,18 @@ export interface HealthResult {
   detail: string;
 }
 
-export async function checkHttp(url: string, timeoutMs: number): Promise<HealthResult> {
-  try {
-    const res = await request(url, { method: 'GET', signal: AbortSignal.timeout(timeoutMs), headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-    const body = (await res.body.text()).slice(0, 300);
-    return res.statusCode === 200 ? { ok: true, detail: `${url}: 200` } : { ok: false, detail: `${url}: HTTP ${res.statusCode} ${body}` };
-  } catch (error) {
-    const e = error as { code?: string; message?: string };
-    return { ok: false, detail: `${url}: ${e.code ?? ''} ${e.message ?? String(error)}`.trim() };
-  }
+/** GET with node:http (no undici: a probe runs every few seconds, so its start-up cost counts). */
+export function checkHttp(url: string, timeoutMs: number): Promise<HealthResult> {
+  return new Promise((resolve) => {
+    const req = get(url, { signal: AbortSignal.timeout(timeoutMs), agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => { if (body.length < 300) body += chunk; });
+      res.on('end', () => resolve(res.statusCode === 200 ? { ok: true, detail: `${url}: 200` } : { ok: false, detail: `${url}: HTTP ${res.statusCode} ${body.slice(0, 300)}` }));
+      res.on('error', (error) => resolve({ ok: false, detail: `${url}: ${error.message}` }));
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, detail: `${url}: ${error.code ?? ''} ${error.message}`.trim() }));
+  });
 }
 
 export async function checkLivenessFile(path: string | undefined, maxAgeMs: number, now: number = Date.now()): Promise<HealthResult> {
@@ -66,26 +69,31 @@ async function roleOfMainProcess(): Promise<HealthcheckRole | undefined> {
   }
 }
 
+/** The command's whole work: prints one line and exits 0 (healthy) or 1. */
+export async function healthcheckCommand(roleArg: string | undefined, opts: { liveness?: boolean }, env: NodeJS.ProcessEnv): Promise<never> {
+  let config: HealthcheckConfig;
+  try {
+    config = loadHealthcheckConfig(env);
+  } catch (error) {
+    process.stderr.write(`par healthcheck: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  const role = roleArg ?? config.role ?? (await roleOfMainProcess());
+  if (!role || !(HEALTHCHECK_ROLES as readonly string[]).includes(role)) {
+    process.stderr.write(`par healthcheck: ${role ? `unknown role "${role}"` : 'no role given'}: use one of ${HEALTHCHECK_ROLES.join(', ')} (or set PAR_ROLE)\n`);
+    process.exit(1);
+  }
+  const result = await runHealthcheck(role as HealthcheckRole, config, opts);
+  return new Promise<never>(() => {
+    (result.ok ? process.stdout : process.stderr).write(`${role}: ${result.ok ? 'healthy' : 'UNHEALTHY'}: ${result.detail}\n`, () => process.exit(result.ok ? 0 : 1));
+  });
+}
+
 export function registerHealthcheckCommand(program: Command, env: NodeJS.ProcessEnv): void {
   program
     .command('healthcheck')
     .argument('[role]', `${HEALTHCHECK_ROLES.join(' | ')} (default: PAR_ROLE, else the container's main command)`)
     .option('--liveness', 'runner: only check that the process answers (/healthz), not that it is ready (/readyz)')
     .description('exit 0 when the process of this role here is healthy, 1 otherwise (container and Kubernetes probes)')
-    .action(async (roleArg: string | undefined, opts: { liveness?: boolean }) => {
-      let config: HealthcheckConfig;
-      try {
-        config = loadHealthcheckConfig(env);
-      } catch (error) {
-        process.stderr.write(`par healthcheck: ${(error as Error).message}\n`);
-        process.exit(1);
-      }
-      const role = roleArg ?? config.role ?? (await roleOfMainProcess());
-      if (!role || !(HEALTHCHECK_ROLES as readonly string[]).includes(role)) {
-        process.stderr.write(`par healthcheck: ${role ? `unknown role "${role}"` : 'no role given'}: use one of ${HEALTHCHECK_ROLES.join(', ')} (or set PAR_ROLE)\n`);
-        process.exit(1);
-      }
-      const result = await runHealthcheck(role as HealthcheckRole, config, opts);
-      (result.ok ? process.stdout : process.stderr).write(`${role}: ${result.ok ? 'healthy' : 'UNHEALTHY'}: ${result.detail}\n`, () => process.exit(result.ok ? 0 : 1));
-    });
+    .action(async (roleArg: string | undefined, opts: { liveness?: boolean }) => healthcheckCommand(roleArg, opts, env));
 }
