@@ -18,7 +18,8 @@
  * never run: such a user works only while its cached `access-token` is valid.
  */
 import { dirname } from 'node:path';
-import { KubeConfig, type User } from '@kubernetes/client-node';
+import type { KubeConfig, User } from '@kubernetes/client-node';
+import { kubeLibrary } from './library.js';
 import { z } from 'zod';
 import { ParError } from '../../errors/par-error.js';
 import type { ActionContext } from '../action.js';
@@ -45,7 +46,7 @@ interface CacheEntry {
 /** Loads and caches clients; one per worker (bundle factory), shared by the three bundles. */
 export class KubeClients {
   private readonly cache = new Map<string, CacheEntry>();
-  private inCluster: KubeClient | undefined;
+  private inCluster: Promise<KubeClient> | undefined;
   private readonly pluginEnv: Readonly<Record<string, string>>;
 
   /** `parentEnv`: the worker's environment, from the composition root; plugins get a few harmless variables of it. */
@@ -63,7 +64,10 @@ export class KubeClients {
     const { kubeconfigPath, context } = parsed.data;
     if (kubeconfigPath === undefined) {
       if (context !== undefined) throw configInvalid('connection settings name a context but no kubeconfigPath');
-      this.inCluster ??= loadInCluster();
+      this.inCluster ??= loadInCluster().catch((error: unknown) => {
+        this.inCluster = undefined;
+        throw error;
+      });
       return this.inCluster;
     }
     return this.fromFile(ctx.configDir, kubeconfigPath, context, ctx.signal);
@@ -81,7 +85,7 @@ export class KubeClients {
     const key = `${file.realPath}\0${context ?? ''}`;
     const cached = this.cache.get(key);
     if (cached && cached.version === file.version) return cached.client;
-    const client = loadKubeconfig(file.text, dirname(file.realPath), kubeconfigPath, context, this.pluginEnv);
+    const client = await loadKubeconfig(file.text, dirname(file.realPath), kubeconfigPath, context, this.pluginEnv);
     this.cache.set(key, { version: file.version, client });
     return client;
   }
@@ -134,7 +138,8 @@ function takePlugins(kc: KubeConfig, kubeconfigDir: string, pluginEnv: Readonly<
   return plugin;
 }
 
-function loadKubeconfig(text: string, kubeconfigDir: string, shownPath: string, context: string | undefined, pluginEnv: Readonly<Record<string, string>>): KubeClient {
+async function loadKubeconfig(text: string, kubeconfigDir: string, shownPath: string, context: string | undefined, pluginEnv: Readonly<Record<string, string>>): Promise<KubeClient> {
+  const { KubeConfig } = await kubeLibrary();
   const kc = new KubeConfig();
   try {
     kc.loadFromString(text);
@@ -154,7 +159,8 @@ function loadKubeconfig(text: string, kubeconfigDir: string, shownPath: string, 
   return clientFor(kc, `kubeconfigPath ${shownPath}`, plugin);
 }
 
-function loadInCluster(): KubeClient {
+async function loadInCluster(): Promise<KubeClient> {
+  const { KubeConfig } = await kubeLibrary();
   const kc = new KubeConfig();
   kc.loadFromCluster();
   const server = kc.getCurrentCluster()?.server ?? '';
