@@ -9,6 +9,7 @@
  */
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { pingWithin, startLivenessFile } from './liveness.js';
 import { Allowlist } from '../src/actions/allowlist.js';
 import { createActionRegistry } from '../src/actions/registry.js';
 import { prepareScriptSandbox } from '../src/actions/script/sandbox-setup.js';
@@ -154,6 +155,10 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     throw error;
   }
   log.info({ runnerId: identity.runnerId, concurrency: config.concurrency, allowlist: allowlist.entries, actions: registry.fqns }, 'worker ready');
+  // Healthy = the consumer runs and Redis answers; no PING is queued while the connection is down.
+  const liveness = config.livenessFile === undefined ? undefined : startLivenessFile(config.livenessFile, config.livenessIntervalMs, {
+    healthy: async (signal) => worker.isRunning() && !worker.closing && connection.status === 'ready' && pingWithin(() => connection.ping(), signal),
+  }, log);
 
   let closing: Promise<void> | undefined;
   return {
@@ -162,6 +167,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     close: () => {
       closing ??= (async () => {
         await keysReloader.stop();
+        await liveness?.stop();
         // worker.close() stops fetching at once and resolves when the running jobs are done.
         const closed = worker.close();
         if (!(await settleWithin(closed, config.graceMs))) {

@@ -36,6 +36,9 @@ export const workerSettingSources = {
   // metrics (issue 11)
   metricsPort: ['PAR_WORKER_METRICS_PORT'],
   metricsHost: ['PAR_WORKER_METRICS_HOST'],
+  // production shape: liveness file for `par healthcheck worker` (issue 11)
+  livenessFile: ['PAR_WORKER_LIVENESS_FILE'],
+  livenessIntervalMs: ['PAR_WORKER_LIVENESS_INTERVAL_MS'],
 } as const;
 
 export const workerConfigSchema = z.object({
@@ -68,6 +71,10 @@ export const workerConfigSchema = z.object({
   testCrashAt: z.enum(CRASH_POINTS).optional().describe('FOR TESTS ONLY: exit with 137 at this crash point (src/lib/crash-points.ts).'),
   metricsPort: envInt(0, 65535).default(0).describe('Port of the worker\'s Prometheus /metrics server; 0 (the default) serves none.'),
   metricsHost: z.string().min(1).default('127.0.0.1').describe('Address the worker\'s /metrics server binds (PAR_WORKER_METRICS_PORT).'),
+  livenessFile: z.string().min(1).optional()
+    .describe('File the worker touches every PAR_WORKER_LIVENESS_INTERVAL_MS while its queue consumer runs and Redis answers (read by `par healthcheck worker`); unset: none.'),
+  livenessIntervalMs: envInt(500, 300_000).default(5_000)
+    .describe('How often a healthy worker touches PAR_WORKER_LIVENESS_FILE; `par healthcheck worker` fails when the file is older than 3 intervals.'),
 }).transform((c) => ({ ...c, stalledIntervalMs: c.stalledIntervalMs ?? Math.min(5_000, Math.floor(c.lockMs / 2)) }))
   .refine((c) => c.stalledIntervalMs <= c.lockMs, {
   path: ['stalledIntervalMs'],

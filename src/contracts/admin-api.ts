@@ -292,7 +292,7 @@ export const createRunnerRequestSchema = z.object({
 export const installSnippetsSchema = z.object({
   dockerRun: z.string(),
   compose: z.string(),
-  helmValues: z.string(),
+  kubernetes: z.string(),
   parRunner: z.string(),
 });
 

@@ -8,6 +8,9 @@ export type KubeLibrary = typeof import('@kubernetes/client-node');
 let loading: Promise<KubeLibrary> | undefined;
 
 export function kubeLibrary(): Promise<KubeLibrary> {
-  loading ??= import('@kubernetes/client-node');
+  loading ??= import('@kubernetes/client-node').catch((error: unknown) => {
+    loading = undefined;
+    throw error;
+  });
   return loading;
 }
