@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run build`: compiles src/, machines/ and workers/ to dist/ (tsc -p tsconfig.build.json),
-// copies the files read at run time that tsc does not emit (the web page's static assets), and
+// copies the files read at run time that tsc does not emit (the web page's static assets, the Lua
+// scripts), and
 // writes dist/.build-stamp last, so a half-finished build is never taken as complete.
 // `--if-stale` (used by `npm start`) builds only when dist/ is missing or older than a source.
 import { spawnSync } from 'node:child_process';
@@ -15,7 +16,10 @@ const STAMP = join(DIST, '.build-stamp');
 const SOURCE_DIRS = ['src', 'machines', 'workers'];
 const SOURCE_FILES = ['package.json', 'tsconfig.json', 'tsconfig.build.json'];
 /** Run-time assets tsc does not emit: [from, to] relative to the root. */
-const ASSETS = [['src/control-plane/web/static', 'dist/src/control-plane/web/static']];
+const ASSETS = [
+  ['src/control-plane/web/static', 'dist/src/control-plane/web/static'],
+  ['src/lib/lua', 'dist/src/lib/lua'],
+];
 
 function newestMtime(path) {
   const st = statSync(path);
