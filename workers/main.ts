@@ -107,15 +107,14 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
   const results = new Queue<ResultJobData>(RESULTS_QUEUE, { connection, prefix: config.queuePrefix });
 
   // Subscribed before the Worker takes its first job (cancel-listener.ts).
-  let worker: Worker<TaskJobData, TaskJobResult> | undefined;
+  let worker: Worker<TaskJobData, TaskJobResult> | undefined = undefined;
   let cancels: CancelListener;
   try {
     cancels = await CancelListener.start(connection, config.queuePrefix, (taskId) => {
       if (worker?.cancelJob(taskId, CANCEL_ABORT_REASON)) log.info({ taskId }, 'task cancelled on the control plane: aborting its run');
     }, log);
   } catch (error) {
-    keysReloader.stop();
-    await Promise.allSettled([results.close(), registry.close()]);
+    await Promise.allSettled([keysReloader.stop(), results.close(), registry.close()]);
     connection.disconnect();
     throw error;
   }

@@ -145,7 +145,7 @@ program
       const { runWorker } = await import('../../workers/main.js');
       // Installed before start-up so a signal also ends the wait for the runner's identity.
       const abort = new AbortController();
-      let worker: { close(): Promise<void> } | undefined;
+      let worker: { close(): Promise<void> } | undefined = undefined;
       stopOnSignal(logger, async () => {
         abort.abort();
         try {

@@ -49,7 +49,7 @@ export const runnerSettingSources = {
 } as const;
 
 export const runnerConfigSchema = z.object({
-  controlPlaneUrl: z.string().url().default('http://127.0.0.1:7700').describe('URL of the control plane.'),
+  controlPlaneUrl: z.url().default('http://127.0.0.1:7700').describe('URL of the control plane.'),
   apiKey: secret(z.string()).optional().describe('API key to enroll with (`--with-api-key`) when the config dir has no identity.'),
   appKey: secret(z.string()).optional().describe('Application key to enroll with (`--with-api-key`) when the config dir has no identity.'),
   bootstrapKeysFile: z.string().optional().describe('When the keys are not set: read them from this file written by a co-located control plane (compose).'),
@@ -57,7 +57,7 @@ export const runnerConfigSchema = z.object({
   modes: envList(z.enum(['pull'])).default(['pull']).describe('How the runner gets tasks; only `pull` (it polls the control plane over outbound connections).'),
   allowlist: envList(z.string()).optional().describe('Actions this runner may run (FQNs or globs like `com.datadoghq.http.*`); unset: `actionsAllowlist` of the config dir\'s config.yaml.'),
   configDir: z.string().default('./config').describe('Directory of config.yaml (the identity), credentials and the audit log.'),
-  redisUrl: z.string().url().default('redis://127.0.0.1:6379').describe('Redis holding the runner\'s queues, shared with its workers.'),
+  redisUrl: z.url().default('redis://127.0.0.1:6379').describe('Redis holding the runner\'s queues, shared with its workers.'),
   queuePrefix: z.string().min(1).default('par').describe('Prefix of the runner\'s queues in Redis (the same for its workers).'),
   adminHost: z.string().default('127.0.0.1').describe('Address of the runner\'s admin server (health, metrics, /queues).'),
   adminPort: envInt(0, 65535).default(9016).describe('Port of the runner\'s admin server (0: any free port).'),

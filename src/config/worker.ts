@@ -44,7 +44,7 @@ export const workerSettingSources = {
 export const workerConfigSchema = z.object({
   configDir: z.string().default('./config').describe('Directory of config.yaml (the runner\'s identity), credentials and script config.'),
   allowlist: envList(z.string()).optional().describe('Actions this worker may run (FQNs or globs); unset: `actionsAllowlist` of the config dir\'s config.yaml.'),
-  redisUrl: z.string().url().default('redis://127.0.0.1:6379').describe('Redis holding the runner\'s queues; removed from the worker\'s environment once read.'),
+  redisUrl: z.url().default('redis://127.0.0.1:6379').describe('Redis holding the runner\'s queues; removed from the worker\'s environment once read.'),
   queuePrefix: z.string().min(1).default('par').describe('Prefix of the runner\'s queues in Redis (the same as the runner\'s).'),
   concurrency: envInt(1, 1000).default(10).describe('Most tasks one worker process runs at once.'),
   lockMs: envInt(500, 600_000).default(10_000).describe('A job\'s lock; a worker that dies loses its jobs when the lock lapses, and a lost task runs again within lockMs + stalledIntervalMs.'),
@@ -78,7 +78,7 @@ export const workerConfigSchema = z.object({
 }).transform((c) => ({ ...c, stalledIntervalMs: c.stalledIntervalMs ?? Math.min(5_000, Math.floor(c.lockMs / 2)) }))
   .refine((c) => c.stalledIntervalMs <= c.lockMs, {
   path: ['stalledIntervalMs'],
-  message: 'must not exceed PAR_WORKER_LOCK_MS (a lost task must run again within 2 x the lock)',
+  error: 'must not exceed PAR_WORKER_LOCK_MS (a lost task must run again within 2 x the lock)',
 });
 export type WorkerConfig = Readonly<z.infer<typeof workerConfigSchema>>;
 

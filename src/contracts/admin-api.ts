@@ -94,7 +94,7 @@ export const userViewSchema = z.object({
 export type UserView = z.infer<typeof userViewSchema>;
 export const createUserRequestSchema = z.object({
   name: nameSchema,
-  email: z.string().trim().email(),
+  email: z.string().trim().check(z.email()),
   roles: z.array(orgRoleSchema).default(['standard']),
 }).strict();
 export const usersResponseSchema = z.object({ users: z.array(userViewSchema) });

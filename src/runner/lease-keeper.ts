@@ -26,7 +26,6 @@ import type { ClientResult, LeaseRef } from './control-plane-client.js';
 import type { LeaseEntry, LeaseStore } from './lease-store.js';
 import type { LeaseInspection } from './lease-reconciler.js';
 import { periodic, type Periodic } from '../lib/periodic.js';
-import { settleWithin } from '../lib/timing.js';
 
 /** The heartbeat API's batch limit. */
 const HEARTBEAT_BATCH = 1000;
@@ -38,9 +37,9 @@ export interface LeaseKeeperDeps {
   onFatal(error: ParError): void;
   logger: Logger;
   /** BullMQ's view of each lease's task (LeaseReconciler.inspect); without it every lease is heartbeated. */
-  inspect?(entries: readonly LeaseEntry[]): Promise<LeaseInspection[]>;
+  inspect?: (entries: readonly LeaseEntry[]) => Promise<LeaseInspection[]>;
   /** Writes a `PAR_ERR_WORKER_LOST` result to the outbox for each lost task (one batch). */
-  reportLost?(lost: readonly LeaseInspection[]): Promise<void>;
+  reportLost?: (lost: readonly LeaseInspection[]) => Promise<void>;
   /** Task ids an intake is writing right now (leases recorded, jobs not yet added). */
   inIntake?(): ReadonlySet<string>;
   /** Tells the workers to stop these tasks (cancelled by a user); a throw keeps them for the next tick. */

@@ -104,6 +104,7 @@ export class PollLoop {
       // control plane accepts this runner, which is what readiness reports.
       const waitMs = this.lastStatus.ok ? this.deps.waitMs : 0;
       const result = await this.deps.dequeue({ max: room, waitMs }, signal);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the dequeue awaited: it may have aborted since the loop condition
       if (signal.aborted) break;
       if (!result.ok) {
         if (result.error.code === 'PAR_ERR_AUTH_RUNNER_UNKNOWN') {
