@@ -5,36 +5,10 @@
 // writes dist/.build-stamp last, so a half-finished build is never taken as complete.
 // `--if-stale` (used by `npm start`) builds only when dist/ is missing or older than a source.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const DIST = join(ROOT, 'dist');
-const STAMP = join(DIST, '.build-stamp');
-const SOURCE_DIRS = ['src', 'machines', 'workers'];
-const SOURCE_FILES = ['package.json', 'tsconfig.json', 'tsconfig.build.json'];
-/** Run-time assets tsc does not emit: [from, to] relative to the root. */
-const ASSETS = [
-  ['src/control-plane/web/static', 'dist/src/control-plane/web/static'],
-  ['src/lib/lua', 'dist/src/lib/lua'],
-];
-
-function newestMtime(path) {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = st.mtimeMs;
-  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
-  return newest;
-}
-
-export function isStale() {
-  if (!existsSync(STAMP)) return true;
-  const built = statSync(STAMP).mtimeMs;
-  const inputs = [...SOURCE_DIRS, ...SOURCE_FILES].map((p) => join(ROOT, p)).filter((p) => existsSync(p));
-  return inputs.some((p) => newestMtime(p) > built);
-}
+import { join } from 'node:path';
+import { ASSETS, DIST, ROOT, STAMP, isStale } from './build-state.js';
 
 function build() {
   rmSync(DIST, { recursive: true, force: true });

@@ -4,9 +4,18 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+// @ts-expect-error plain JS module without types (scripts/ is not TypeScript)
+import { isStale } from '../../scripts/build-state.js';
 
-/** Runs the sources through tsx (see par-source.js); bin/par.js itself would prefer a possibly stale dist/. */
-export const PAR_BIN = fileURLToPath(new URL('./par-source.js', import.meta.url));
+/**
+ * The `par` command the tests spawn: the compiled build (dist/) when it is current — what operators
+ * run, and it starts in a fraction of the time and memory — else the sources through tsx
+ * (par-source.js), never a stale dist/. `npm test` builds first (`scripts/build.js --if-stale`);
+ * PAR_TEST_FROM_SOURCE=1 forces the sources.
+ */
+export const PAR_BIN = process.env['PAR_TEST_FROM_SOURCE'] !== '1' && !isStale()
+  ? fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))
+  : fileURLToPath(new URL('./par-source.js', import.meta.url));
 
 export interface ParProcess {
   name: string;
