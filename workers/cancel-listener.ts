@@ -5,7 +5,7 @@
  * process group is killed), and the marker read the task processor does before running a job, for
  * cancels that arrived before the job started here.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../src/lib/redis-connection.js';
 import { cancelChannel, cancelMarkerKey } from '../src/contracts/jobs.js';
 import type { Logger } from '../src/logging/logger.js';
 
