@@ -67,7 +67,7 @@ export type ControlPlaneConfig = Readonly<z.infer<typeof controlPlaneConfigSchem
 
 export function loadControlPlaneConfig(env: Env, overrides: Partial<Record<keyof typeof controlPlaneSettingSources, unknown>> = {}): ControlPlaneConfig {
   const c = loadSettings(controlPlaneConfigSchema, controlPlaneSettingSources, env, overrides);
-  return { ...c, keyPrefix: keyPrefixFor(c.redisUrl, c.keyPrefix) };
+  return Object.freeze({ ...c, keyPrefix: keyPrefixFor(c.redisUrl, c.keyPrefix) });
 }
 
 /** How long a replaced signing key's tasks stay valid: set, or task TTL + every lease a delivery may hold + propagation. */

@@ -96,5 +96,5 @@ export const RUNNER_FLAGS = { withApiKey: '--with-api-key', printFormat: '-f' } 
 
 export function loadRunnerConfig(env: Env, overrides: Partial<Record<keyof typeof runnerSettingSources | keyof typeof RUNNER_FLAGS, unknown>> = {}): RunnerConfig {
   const c = loadSettings(runnerConfigSchema, runnerSettingSources, env, overrides, RUNNER_FLAGS);
-  return { ...c, queuePrefix: keyPrefixFor(c.redisUrl, c.queuePrefix) };
+  return Object.freeze({ ...c, queuePrefix: keyPrefixFor(c.redisUrl, c.queuePrefix) });
 }

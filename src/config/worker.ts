@@ -78,5 +78,5 @@ export type WorkerConfig = Readonly<z.infer<typeof workerConfigSchema>>;
 
 export function loadWorkerConfig(env: Env, overrides: Partial<Record<keyof typeof workerSettingSources, unknown>> = {}): WorkerConfig {
   const c = loadSettings(workerConfigSchema, workerSettingSources, env, overrides);
-  return { ...c, queuePrefix: keyPrefixFor(c.redisUrl, c.queuePrefix) };
+  return Object.freeze({ ...c, queuePrefix: keyPrefixFor(c.redisUrl, c.queuePrefix) });
 }
