@@ -12,6 +12,9 @@ import { freePort } from '../../src/cli/local-redis.js';
 import { tempDir } from './tmp.js';
 import { waitUntil } from './wait.js';
 
+/** On PATH, like redis-cli (test/check-prerequisites.mjs names both). */
+const REDIS_SERVER = 'redis-server';
+
 export interface RedisClusterNode {
   port: number;
   proc: ChildProcess;
@@ -85,7 +88,7 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
   try {
     for (let i = 0; i < 6; i++) {
       const port = await freePort();
-      const proc = spawn('redis-server', [
+      const proc = spawn(REDIS_SERVER, [
         '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
         '--cluster-config-file', `${dir.path}/nodes-${port}.conf`, '--cluster-node-timeout', '2000',
         '--dir', dir.path, '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
