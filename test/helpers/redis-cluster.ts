@@ -79,7 +79,10 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
   const nodes: RedisClusterNode[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(nodes.map((n) => new Promise<void>((resolve) => {
-      if (n.proc.exitCode !== null || n.proc.signalCode !== null) return resolve();
+      if (n.proc.exitCode !== null || n.proc.signalCode !== null) {
+        resolve();
+        return;
+      }
       n.proc.once('exit', () => resolve());
       n.proc.kill('SIGKILL');
     })));
@@ -95,7 +98,7 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
       ], { stdio: 'ignore' });
       nodes.push({ port, proc });
     }
-    for (const n of nodes) await waitUntil(() => withNode(n.port, async (r) => (await r.ping()) === 'PONG' || undefined).catch(() => undefined), 10_000, `redis-server on ${n.port}`);
+    for (const n of nodes) await waitUntil(() => withNode(n.port, async (r) => { await r.ping(); return true; }).catch(() => undefined), 10_000, `redis-server on ${n.port}`);
     await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], 60_000);
     const stateOk = async (port: number): Promise<boolean> => withNode(port, async (r) => String(await r.call('CLUSTER', 'INFO')).includes('cluster_state:ok'));
     await waitUntil(async () => {
