@@ -8,7 +8,9 @@
  * 2. Failover: while tasks keep being submitted (through both control planes, retried with an
  *    Idempotency-Key when a call fails), `CLUSTER FAILOVER` moves the master of the control
  *    plane's slot, then the master of the queues' slot, to its replica. Every submitted task
- *    ends succeeded, and the target saw each task's request exactly once (nothing lost, none twice).
+ *    ends succeeded, and the target saw each task's request exactly once (nothing lost, none twice);
+ *    afterwards a wake still crosses the control planes.
+ * 3. Every key the system wrote is in one of two hash slots (the control plane's, the queues').
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,21 +85,26 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', { timeout: 300_000 }, ()
     await dir?.remove();
   });
 
-  test('round trip: a task submitted through CP-A wakes the runner parked on CP-B', async () => {
+  /** A task submitted through CP-A while the runner is parked on CP-B arrives long before that poll ends. */
+  const crossProcessWake = async (label: string): Promise<void> => {
     // A first task ends the runner's current poll; it then parks a fresh 60 s poll on CP-B.
-    const warm = await submit(apiA, 'warm-up');
+    const warm = await submit(apiA, `${label}-warm-up`);
     assert.equal((await apiA.waitForTask(warm.id, 60_000)).state, 'succeeded');
     await waitUntil(async () => ((await waiters(cpB)) >= 1 ? true : undefined), 20_000, 'the runner parked on CP-B');
     assert.equal(await waiters(cpA), 0, 'nothing waits on CP-A');
     const started = Date.now();
-    const task = await submit(apiA, 'wake');
+    const task = await submit(apiA, label);
     const done = await apiA.waitForTask(task.id, 40_000);
     const elapsed = Date.now() - started;
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
     assert.equal((done.outcome?.output as { status: number }).status, 200);
     // Without a wake across processes the task waits for the parked poll to end (about 60 s).
     assert.ok(elapsed < POLL_WAIT_MS / 3, `delivered after ${elapsed} ms: the wake did not cross control planes`);
-    assert.equal(perTask('wake'), 1);
+    assert.equal(perTask(label), 1);
+  };
+
+  test('round trip: a task submitted through CP-A wakes the runner parked on CP-B', async () => {
+    await crossProcessWake('wake');
   });
 
   test('a failover of the control plane\'s master and of the queues\' master loses no task and runs none twice', async () => {
@@ -153,8 +160,9 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', { timeout: 300_000 }, ()
     }
     // Results land after the request: every task's request reached the target exactly once.
     for (const n of ids.keys()) assert.equal(perTask(n), 1, `${n} ran ${perTask(n)} times`);
-    // Both control planes keep answering after the failovers.
+    // Both control planes keep answering after the failovers, and wakes still cross them.
     for (const cp of [cpA, cpB]) await waitForHttpOk(`${cp}/healthz`, 10_000);
+    await crossProcessWake('wake-after-failover');
   });
 
   test('every key the system wrote lives in the control plane\'s slot or the queues\' slot', async () => {
