@@ -7,6 +7,7 @@
  * Needs: Node >= 20.19; Redis at PAR_TEST_REDIS_URL (default redis://127.0.0.1:6379); PostgreSQL
  * at 127.0.0.1:5432 (user postgres, trust auth, database `test`); Debian's chromium at
  * /usr/bin/chromium (web-page tests); on PATH: redis-server (private Redis the e2e tests kill),
+ * redis-cli (the Redis Cluster e2e test creates its cluster with it),
  * docker-compose (compose files are checked with `docker-compose config`), openssl (test
  * certificates), bwrap (the script sandbox), bash and sh.
  *
@@ -27,6 +28,7 @@ const TIMEOUT_MS = 3_000;
 /** [binary on PATH, Debian package]. */
 const TOOLS = [
   ['redis-server', 'redis-server'],
+  ['redis-cli', 'redis-tools'],
   ['docker-compose', 'docker-compose'],
   ['openssl', 'openssl'],
   ['bwrap', 'bubblewrap'],

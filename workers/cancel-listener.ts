@@ -5,7 +5,7 @@
  * process group is killed), and the marker read the task processor does before running a job, for
  * cancels that arrived before the job started here.
  */
-import type { Redis } from 'ioredis';
+import { duplicateConnection, type Redis } from '../src/lib/redis-connection.js';
 import { cancelChannel, cancelMarkerKey } from '../src/contracts/jobs.js';
 import type { Logger } from '../src/logging/logger.js';
 
@@ -17,7 +17,7 @@ export class CancelListener {
 
   /** Subscribed when this resolves: start the BullMQ Worker only after it, so no message can be missed. */
   static async start(redis: Redis, queuePrefix: string, onCancel: (taskId: string) => void, logger: Logger): Promise<CancelListener> {
-    const subscriber = redis.duplicate();
+    const subscriber = duplicateConnection(redis);
     subscriber.on('error', (error: Error) => logger.warn({ err: error }, 'cancel subscriber Redis error'));
     const channel = cancelChannel(queuePrefix);
     subscriber.on('message', (from: string, taskId: string) => {

@@ -8,8 +8,8 @@
  * the job comes back when its lock lapses (stall recovery).
  */
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { pingWithin, startLivenessFile } from './liveness.js';
+import { createRedisConnection } from '../src/lib/redis-connection.js';
 import { Allowlist } from '../src/actions/allowlist.js';
 import { createActionRegistry } from '../src/actions/registry.js';
 import { prepareScriptSandbox } from '../src/actions/script/sandbox-setup.js';
@@ -102,7 +102,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
   const allowlist = new Allowlist(allowlistEntries);
 
   // BullMQ needs maxRetriesPerRequest: null so its blocking commands survive Redis restarts.
-  const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const connection = createRedisConnection(config.redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
   const results = new Queue<ResultJobData>(RESULTS_QUEUE, { connection, prefix: config.queuePrefix });
 

@@ -11,7 +11,7 @@
  *   the key in config.yaml; `--offline` rotates a stopped runner's config.yaml itself.
  */
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
+import { createRedisConnection } from '../lib/redis-connection.js';
 import { request } from 'undici';
 import { loadControlPlaneConfig, signingKeyRetireAfterMs } from '../config/control-plane.js';
 import { loadRunnerConfig } from '../config/runner.js';
@@ -41,7 +41,7 @@ export function registerKeyRotationCommands(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       try {
         const config = loadControlPlaneConfig(process.env);
-        const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
+        const redis = createRedisConnection(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
         redis.on('error', () => undefined);
         try {
           await redis.connect();

@@ -1,4 +1,5 @@
 /** Settings of the control-plane process. */
+import { keyPrefixFor } from '../lib/redis-cluster-keys.js';
 import { z } from 'zod';
 import { envInt, envLogLevel, secret } from './env-helpers.js';
 import { loadSettings, type Env } from './env-source.js';
@@ -34,8 +35,8 @@ export const controlPlaneSettingSources = {
 export const controlPlaneConfigSchema = z.object({
   host: z.string().default('127.0.0.1').describe('Address the control plane listens on.'),
   port: envInt(0, 65535).default(7700).describe('Port of the control plane\'s HTTP API and web page (0: any free port).'),
-  redisUrl: z.url().default('redis://127.0.0.1:6379').describe('Redis holding the control plane\'s tasks, runners and keys.'),
-  keyPrefix: z.string().min(1).default('par:cp').describe('Prefix of every Redis key the control plane writes.'),
+  redisUrl: z.url().default('redis://127.0.0.1:6379').describe('Redis holding the control plane\'s tasks, runners and keys; `redis+cluster://host:port` (any one node) means a Redis Cluster.'),
+  keyPrefix: z.string().min(1).default('par:cp').describe('Prefix of every Redis key the control plane writes; on a cluster it is wrapped in a hash tag (`{par:cp}`) unless it holds one.'),
   publicUrl: z.url().optional().describe('URL runners reach the control plane at, named in install snippets; default: the URL of the request.'),
   adminApiKey: secret(z.string().min(16, 'must be at least 16 characters')).optional().describe('Admin API key (16+ characters); unset and none stored yet: generated at start and printed once.'),
   adminAppKey: secret(z.string().min(16, 'must be at least 16 characters')).optional().describe('Admin application key (16+ characters); unset and none stored yet: generated at start and printed once.'),
@@ -65,7 +66,8 @@ export const controlPlaneConfigSchema = z.object({
 export type ControlPlaneConfig = Readonly<z.infer<typeof controlPlaneConfigSchema>>;
 
 export function loadControlPlaneConfig(env: Env, overrides: Partial<Record<keyof typeof controlPlaneSettingSources, unknown>> = {}): ControlPlaneConfig {
-  return loadSettings(controlPlaneConfigSchema, controlPlaneSettingSources, env, overrides);
+  const c = loadSettings(controlPlaneConfigSchema, controlPlaneSettingSources, env, overrides);
+  return Object.freeze({ ...c, keyPrefix: keyPrefixFor(c.redisUrl, c.keyPrefix) });
 }
 
 /** How long a replaced signing key's tasks stay valid: set, or task TTL + every lease a delivery may hold + propagation. */

@@ -1,4 +1,5 @@
 /** Settings of the runner process. The seed's environment names are accepted beside PAR_*. */
+import { keyPrefixFor } from '../lib/redis-cluster-keys.js';
 import { z } from 'zod';
 import { CRASH_POINTS } from '../lib/crash-points.js';
 import { envBool, envInt, envList, envLogLevel, secret } from './env-helpers.js';
@@ -57,8 +58,8 @@ export const runnerConfigSchema = z.object({
   modes: envList(z.enum(['pull'])).default(['pull']).describe('How the runner gets tasks; only `pull` (it polls the control plane over outbound connections).'),
   allowlist: envList(z.string()).optional().describe('Actions this runner may run (FQNs or globs like `com.datadoghq.http.*`); unset: `actionsAllowlist` of the config dir\'s config.yaml.'),
   configDir: z.string().default('./config').describe('Directory of config.yaml (the identity), credentials and the audit log.'),
-  redisUrl: z.url().default('redis://127.0.0.1:6379').describe('Redis holding the runner\'s queues, shared with its workers.'),
-  queuePrefix: z.string().min(1).default('par').describe('Prefix of the runner\'s queues in Redis (the same for its workers).'),
+  redisUrl: z.url().default('redis://127.0.0.1:6379').describe('Redis holding the runner\'s queues, shared with its workers; `redis+cluster://host:port` (any one node) means a Redis Cluster.'),
+  queuePrefix: z.string().min(1).default('par').describe('Prefix of the runner\'s queues in Redis (the same for its workers); on a cluster it is wrapped in a hash tag (`{par}`) unless it holds one.'),
   adminHost: z.string().default('127.0.0.1').describe('Address of the runner\'s admin server (health, metrics, /queues).'),
   adminPort: envInt(0, 65535).default(9016).describe('Port of the runner\'s admin server (0: any free port).'),
   dashboardReadOnly: envBool().default(true).describe('Whether the queue dashboard at /queues only shows (no retry, remove, pause).'),
@@ -94,5 +95,6 @@ export type RunnerConfig = Readonly<z.infer<typeof runnerConfigSchema>>;
 export const RUNNER_FLAGS = { withApiKey: '--with-api-key', printFormat: '-f' } as const;
 
 export function loadRunnerConfig(env: Env, overrides: Partial<Record<keyof typeof runnerSettingSources | keyof typeof RUNNER_FLAGS, unknown>> = {}): RunnerConfig {
-  return loadSettings(runnerConfigSchema, runnerSettingSources, env, overrides, RUNNER_FLAGS);
+  const c = loadSettings(runnerConfigSchema, runnerSettingSources, env, overrides, RUNNER_FLAGS);
+  return Object.freeze({ ...c, queuePrefix: keyPrefixFor(c.redisUrl, c.queuePrefix) });
 }

@@ -1,4 +1,5 @@
 /** Settings of a worker process. */
+import { keyPrefixFor } from '../lib/redis-cluster-keys.js';
 import { z } from 'zod';
 import { CRASH_POINTS } from '../lib/crash-points.js';
 import { envBool, envGlobList, envInt, envList, envLogLevel, secret } from './env-helpers.js';
@@ -44,8 +45,8 @@ export const workerSettingSources = {
 export const workerConfigSchema = z.object({
   configDir: z.string().default('./config').describe('Directory of config.yaml (the runner\'s identity), credentials and script config.'),
   allowlist: envList(z.string()).optional().describe('Actions this worker may run (FQNs or globs); unset: `actionsAllowlist` of the config dir\'s config.yaml.'),
-  redisUrl: z.url().default('redis://127.0.0.1:6379').describe('Redis holding the runner\'s queues; removed from the worker\'s environment once read.'),
-  queuePrefix: z.string().min(1).default('par').describe('Prefix of the runner\'s queues in Redis (the same as the runner\'s).'),
+  redisUrl: z.url().default('redis://127.0.0.1:6379').describe('Redis holding the runner\'s queues; removed from the worker\'s environment once read; `redis+cluster://host:port` (any one node) means a Redis Cluster.'),
+  queuePrefix: z.string().min(1).default('par').describe('Prefix of the runner\'s queues in Redis (the same as the runner\'s); on a cluster it is wrapped in a hash tag (`{par}`) unless it holds one.'),
   concurrency: envInt(1, 1000).default(10).describe('Most tasks one worker process runs at once.'),
   lockMs: envInt(500, 600_000).default(10_000).describe('A job\'s lock; a worker that dies loses its jobs when the lock lapses, and a lost task runs again within lockMs + stalledIntervalMs.'),
   stalledIntervalMs: envInt(250, 600_000).optional().describe('How often workers look for jobs whose lock lapsed; at most PAR_WORKER_LOCK_MS; default: min(5000, lock / 2).'),
@@ -83,5 +84,6 @@ export const workerConfigSchema = z.object({
 export type WorkerConfig = Readonly<z.infer<typeof workerConfigSchema>>;
 
 export function loadWorkerConfig(env: Env, overrides: Partial<Record<keyof typeof workerSettingSources, unknown>> = {}): WorkerConfig {
-  return loadSettings(workerConfigSchema, workerSettingSources, env, overrides);
+  const c = loadSettings(workerConfigSchema, workerSettingSources, env, overrides);
+  return Object.freeze({ ...c, queuePrefix: keyPrefixFor(c.redisUrl, c.queuePrefix) });
 }

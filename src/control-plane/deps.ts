@@ -3,7 +3,7 @@
  * `createControlPlaneDeps` bootstraps the store (org, admin, keys, signing key) and opens the
  * shared wake-up subscriber; the caller owns the Redis connection it passes in.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../lib/redis-connection.js';
 import type { ControlPlaneConfig } from '../config/control-plane.js';
 import type { Jwks } from '../contracts/runner-api.js';
 import type { TaskSigning } from '../crypto/task-signature.js';

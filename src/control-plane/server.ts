@@ -3,9 +3,9 @@
  * sweeper, and an orderly close().
  */
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
 import type { ControlPlaneConfig } from '../config/control-plane.js';
 import { ParError } from '../errors/par-error.js';
+import { createRedisConnection, type Redis } from '../lib/redis-connection.js';
 import type { Logger } from '../logging/logger.js';
 import { buildApp } from './app.js';
 import { createControlPlaneDeps } from './deps.js';
@@ -33,7 +33,7 @@ function safeUrl(url: string): string {
 }
 
 async function connectRedis(url: string): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  const redis = createRedisConnection(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
   redis.on('error', () => { /* reported by the failing command; ioredis reconnects on its own */ });
   try {
     await redis.connect();

@@ -6,7 +6,7 @@
  * scheduled rotation (`PAR_SIGNING_KEY_ROTATE_INTERVAL_MS`): every process may try, the
  * compare-and-set in the store lets exactly one win.
  */
-import type { Redis } from 'ioredis';
+import { duplicateConnection, type Redis } from '../lib/redis-connection.js';
 import type { ControlPlaneConfig } from '../config/control-plane.js';
 import { signingKeyRetireAfterMs } from '../config/control-plane.js';
 import type { KeyAnswer } from '../contracts/control-plane-keys.js';
@@ -101,7 +101,7 @@ export class SigningKeyRing implements TaskSigning {
   }
 
   private async subscribe(): Promise<void> {
-    const subscriber = this.options.redis.duplicate({ lazyConnect: true });
+    const subscriber = duplicateConnection(this.options.redis);
     this.subscriber = subscriber;
     subscriber.on('message', () => void this.reload().catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not reload the signing key')));
     subscriber.on('error', (error: Error) => this.options.logger.warn({ err: error }, 'signing-key subscriber error'));

@@ -6,7 +6,7 @@
  * Use: `arm()` BEFORE checking Redis, then `wait()`: a message that lands between the check and
  * the wait is not lost, because the armed waiter already caught it.
  */
-import type { Redis } from 'ioredis';
+import { duplicateConnection, type Redis } from '../lib/redis-connection.js';
 import type { Logger } from '../logging/logger.js';
 import type { KeySpace } from './store/key-space.js';
 
@@ -75,7 +75,7 @@ export class Wakeups {
 
   /** Opens the shared subscriber connection (a duplicate of `redis`) and subscribes. */
   static async start(redis: Redis, ks: KeySpace, logger: Logger): Promise<Wakeups> {
-    const subscriber = redis.duplicate({ lazyConnect: true });
+    const subscriber = duplicateConnection(redis);
     const hub = new Wakeups(subscriber, ks, logger);
     subscriber.on('message', (channel: string, message: string) => hub.onMessage(channel, message));
     subscriber.on('error', (error: Error) => logger.warn({ err: error }, 'wake-up subscriber error'));

@@ -11,7 +11,7 @@
  * file fails at start-up.
  */
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Redis } from './redis-connection.js';
 
 /** Every script: file name (without `.lua`) -> number of KEYS it takes. */
 export const LUA_SCRIPTS = {

@@ -4,7 +4,7 @@
  * the lease keeper forwards a cancelled task again at every heartbeat until its run's result is
  * published, so a message missed by a reconnecting worker is sent again.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../lib/redis-connection.js';
 import { cancelChannel, cancelMarkerKey } from '../contracts/jobs.js';
 
 /** Long enough for any job still queued or waiting on a retry backoff to meet it; renewed at each forward. */

@@ -20,7 +20,7 @@
  * `<prefix>:<queue>:completed` / `:failed` sorted sets.
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../lib/redis-connection.js';
 import { RESULT_JOB_NAME, resultJobOptions } from '../contracts/job-options.js';
 import { RESULTS_QUEUE, TASKS_QUEUE, type ResultJobData } from '../contracts/jobs.js';
 import type { LeaseEntry } from './lease-store.js';

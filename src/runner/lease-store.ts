@@ -7,7 +7,7 @@
  * Removals are conditional on the token still being the one the caller saw: a delivery that
  * arrives between a read and a removal must not lose its fresh token.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../lib/redis-connection.js';
 import { leasesKey } from '../contracts/jobs.js';
 import { runLuaScript } from '../lib/redis-scripts.js';
 

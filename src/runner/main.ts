@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRedisConnection, type Redis } from '../lib/redis-connection.js';
 import { taskJobOptions } from '../contracts/job-options.js';
 import { Allowlist } from '../actions/allowlist.js';
 import type { RunnerConfig } from '../config/runner.js';
@@ -108,7 +108,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
   // A rotated identity signs the audit checkpoints from then on (one checkpoint signed by both keys).
   rotationDeps.onAdopted = (privateKey) => audit.rotateKey(privateKey);
 
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const redis = createRedisConnection(config.redisUrl, { maxRetriesPerRequest: null });
   let lastRedisError = 0;
   redis.on('error', (error: Error) => {
     // ioredis reconnects by itself; one line every 10 s is enough to explain a stall.

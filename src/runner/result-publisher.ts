@@ -21,7 +21,7 @@
  * audit log; an audit failure there is logged, not retried (the control plane already decided).
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../lib/redis-connection.js';
 import { RESULTS_QUEUE, type ResultJobData } from '../contracts/jobs.js';
 import type { PublishResponse } from '../contracts/runner-api.js';
 import { taskOutcomeSchema, type TaskOutcome } from '../contracts/task.js';

@@ -2,7 +2,7 @@
  * API-key and application-key checks for the user-facing API (headers as the seed's vendor
  * names them). Keys are looked up by hash; neither the key nor its hash is ever logged.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import { ParError } from '../../errors/par-error.js';
 import { findApiKey, findAppKey, scopeSatisfies, type AppKeyRecord, type Scope } from '../store/credentials.js';
 import type { KeySpace } from '../store/key-space.js';

@@ -7,7 +7,7 @@
  * existence check, so a rotation done through another control-plane process invalidates this
  * cache at once; the previous key is accepted until `previousKeyUntil`, then refused.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import { isWellFormedId } from '../../contracts/ids.js';
 import type { JWK } from 'jose';
 import { importSigningKey, type SigningKey } from '../../crypto/keys.js';

@@ -5,7 +5,7 @@
  * again: only their hashes are stored.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import type { KeySpace } from './key-space.js';
 import { ADMIN_SCOPES, addApiKey, addAppKey, createOrg, createUser, generateApiKey, generateAppKey } from './credentials.js';
 

@@ -4,7 +4,7 @@
  * claims as is. Names are unique per runner (`P:runner:<id>:connections` name -> id).
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import type { ConnectionView } from '../../contracts/admin-api.js';
 import { connectionRefSchema, type ConnectionRef } from '../../contracts/task.js';
 import { ParError } from '../../errors/par-error.js';

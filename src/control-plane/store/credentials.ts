@@ -3,7 +3,7 @@
  * SHA-256 of a key is stored: a Redis dump never reveals a usable key.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import { accessKeySpace } from './access-key-space.js';
 import type { KeySpace } from './key-space.js';
 

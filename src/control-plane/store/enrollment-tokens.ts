@@ -11,7 +11,7 @@
  * "unknown"; after that it is simply unknown.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import type { JWK } from 'jose';
 import { ParError } from '../../errors/par-error.js';
 import type { KeySpace } from './key-space.js';

@@ -3,7 +3,7 @@
  * caller's effective access: the max over its own grant, its teams', its roles'; the org `admin`
  * role is editor everywhere; a `read_only` principal never gets more than viewer.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import { RUNNER_ACCESS_LEVELS, principalTypeSchema, type Grant, type PrincipalRef, type RunnerAccess } from '../../contracts/admin-api.js';
 import type { KeySpace } from './key-space.js';
 import type { Principal } from './principals.js';

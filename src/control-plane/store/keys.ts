@@ -2,7 +2,7 @@
  * Named API keys and app keys: create (the key is returned once), list, revoke. Revocation keeps
  * the record (for the listing) with `revokedAt`; lookups refuse it on the next call.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import type { ApiKeyView, AppKeyView } from '../../contracts/admin-api.js';
 import { ParError } from '../../errors/par-error.js';
 import { accessKeySpace } from './access-key-space.js';

@@ -3,7 +3,7 @@
  * ready list (keeping their lease token until a new delivery replaces it), or, once they were
  * delivered `maxDeliveries` times, fail with PAR_ERR_LEASE_EXPIRED.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import { ERROR_CODES } from '../../errors/codes.js';
 import type { KeySpace } from './key-space.js';
 import { runLuaScript } from '../../lib/redis-scripts.js';

@@ -3,7 +3,7 @@
  * A lease is the pair (leaseToken, leaseExpiresAt) on the task hash plus the task's entry in the
  * global `leases` sorted set (score = expiry) that the sweeper scans.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import type { UnsignedTaskClaims } from '../../crypto/task-signature.js';
 import type { KeySpace } from './key-space.js';
 import { runLuaScript } from '../../lib/redis-scripts.js';

@@ -3,7 +3,7 @@
  * user or a service account (the owner of the app key); teams and roles only receive grants.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import type { OrgRole, ServiceAccountView, TeamView, UserView } from '../../contracts/admin-api.js';
 import { ParError } from '../../errors/par-error.js';
 import { accessKeySpace } from './access-key-space.js';

@@ -1,7 +1,7 @@
 /**
  * Recording a task's result, fenced by its lease token: exactly one final result per task.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import type { TaskOutcome } from '../../contracts/task.js';
 import { runLuaScript } from '../../lib/redis-scripts.js';
 import type { KeySpace } from './key-space.js';

@@ -6,7 +6,7 @@
  *   offline         the last check (or, for runners that never sent one, the last call) is older
  *   never_connected the runner never called the control plane (created, token not used yet)
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import type { RunnerHealth, RunnerStatus } from '../../contracts/admin-api.js';
 import type { HealthReport } from '../../contracts/runner-api.js';
 import type { KeySpace } from './key-space.js';

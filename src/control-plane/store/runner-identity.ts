@@ -5,7 +5,7 @@
  * the current key, plus a one-time proof id (`jti`), in one Lua step: a replayed or raced request
  * changes nothing.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import type { KeySpace } from './key-space.js';
 import { runLuaScript } from '../../lib/redis-scripts.js';
 

@@ -6,7 +6,7 @@
  * `l:<i>` (submit -> result latency, fixed bucket i of LATENCY_BOUNDS_MS; i = length: above the last).
  * p50/p99 are estimated from the buckets (linear within a bucket).
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import type { KeySpace } from './key-space.js';
 
 export const STATS_MINUTE_MS = 60_000;

@@ -2,7 +2,7 @@
  * Enrolled runners: identity (public key), declared allowlist and modes, and who may manage them
  * (the grant given at enrollment). Names are unique per org.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import type { JWK } from 'jose';
 import type { RunnerView } from '../../contracts/tasks-api.js';
 import { ERROR_CODES } from '../../errors/codes.js';

@@ -9,7 +9,7 @@
  * concurrent rotations cannot both win), then publishes on `keysChannel`. The outgoing private key
  * is gone from Redis from that moment: it signed its successor's endorsement and nothing else.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import type { JWK } from 'jose';
 import type { KeyAnswer, KeyAnswerEntry, SigningKeyStatus } from '../../contracts/control-plane-keys.js';
 import type { Jwks } from '../../contracts/runner-api.js';

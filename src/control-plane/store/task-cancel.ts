@@ -7,7 +7,7 @@
  * The runner then stops the run. Whatever that run reports later is
  * acknowledged and recorded nowhere (store/results.ts), so the result is recorded exactly once.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import type { TaskState } from '../../contracts/task.js';
 import { ERROR_CODES } from '../../errors/codes.js';
 import { runLuaScript } from '../../lib/redis-scripts.js';

@@ -4,7 +4,7 @@
  * the task. Users read it through GET /api/v1/tasks/:id/events; it also makes exactly-once
  * reporting checkable: `result.recorded` appears at most once.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import { taskEventSchema, type TaskEvent } from '../../contracts/tasks-api.js';
 import type { KeySpace } from './key-space.js';
 

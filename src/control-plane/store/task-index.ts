@@ -3,7 +3,7 @@
  * tasks submitted through a connection (to refuse deleting a connection still in use). They are
  * written by the submit script (store/tasks.ts submitSignedTask), with the task, in one step.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import type { KeySpace } from './key-space.js';
 import { accessKeySpace } from './access-key-space.js';
 import { getTask, isFinal, type TaskRecord } from './tasks.js';

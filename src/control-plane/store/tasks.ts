@@ -6,7 +6,7 @@
  * is whole. `enqueueSignedTask` is deliberately separate from signing and indexing: end-to-end
  * tests call it directly to hand a runner a forged or tampered JWS.
  */
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../lib/redis-connection.js';
 import { FINAL_TASK_STATES, taskOutcomeSchema, taskStateSchema, type TaskOutcome, type TaskState } from '../../contracts/task.js';
 import type { TaskView } from '../../contracts/tasks-api.js';
 import type { UnsignedTaskClaims } from '../../crypto/task-signature.js';
