@@ -72,7 +72,7 @@ export class KubeClient {
     if (ctx.signal.aborted) throw new ParError('PAR_ERR_TASK_CANCELLED', `${target}: aborted before sending`);
     const url = new URL(this.server.replace(/\/+$/, '') + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const rc = new RequestContext(url.toString(), req.method as HttpMethod);
+    const rc = new RequestContext(url.toString(), HttpMethod[req.method]);
     rc.setHeaderParam('Accept', 'application/json, */*');
     let body: string | undefined;
     if (req.body !== undefined) {

@@ -60,7 +60,7 @@ async function onCollection<T>(
   deps: MongoActionDeps,
   ctx: ActionContext,
   collection: string,
-  operation: (coll: Collection<Document>, signal: AbortSignal) => Promise<T>,
+  operation: (coll: Collection, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const settings = mongoSettingsFromCredentials(ctx.credentials);
   if (settings.database.length === 0) {
