@@ -17,7 +17,7 @@
  * once even where the driver would not notice. A write the server already received may still be
  * applied, as with any client that disconnects.
  */
-import type { Collection, Document } from 'mongodb';
+import type { Collection } from 'mongodb';
 import { raceAbort } from '../abortable.js';
 import { ParError } from '../../errors/par-error.js';
 import { defineAction, type ActionContext, type RegisteredAction } from '../action.js';
