@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import pkg from '../package.json' with { type: 'json' };
 
-/** The package version, read once (reported at enrollment and in health checks). */
-export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** The package version (reported at enrollment and in health checks). A JSON import, so it works from sources and from dist/ alike. */
+export const PACKAGE_VERSION: string = pkg.version;

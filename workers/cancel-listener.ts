@@ -18,7 +18,7 @@ export class CancelListener {
   /** Subscribed when this resolves: start the BullMQ Worker only after it, so no message can be missed. */
   static async start(redis: Redis, queuePrefix: string, onCancel: (taskId: string) => void, logger: Logger): Promise<CancelListener> {
     const subscriber = redis.duplicate();
-    subscriber.on('error', (error: Error) => logger.warn({ reason: error.message }, 'cancel subscriber Redis error'));
+    subscriber.on('error', (error: Error) => logger.warn({ err: error }, 'cancel subscriber Redis error'));
     const channel = cancelChannel(queuePrefix);
     subscriber.on('message', (from: string, taskId: string) => {
       if (from === channel && taskId.length > 0) onCancel(taskId);

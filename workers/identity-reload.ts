@@ -28,7 +28,7 @@ export class IdentityKeysReloader {
     private readonly fromEnv: string | undefined,
     private readonly logger: Logger,
     /** The key answer the runner shared in Redis (JSON), if any. */
-    private readonly sharedAnswer: (runnerId: string) => Promise<string | null> = async () => null,
+    private readonly sharedAnswer: (runnerId: string) => Promise<string | null> = () => Promise.resolve(null),
   ) {}
 
   /** The verifier's hook for an unknown kid: the file as it is now. */

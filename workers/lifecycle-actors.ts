@@ -48,6 +48,7 @@ export function describeIssues(error: z.ZodError): string {
 
 export function createLifecycleActors(deps: LifecycleActorDeps) {
   return {
+    // eslint-disable-next-line @typescript-eslint/require-await -- async so a throw (unknown action, bad inputs) becomes the actor's rejection
     validateTask: fromPromise<ValidateTaskOutput, ValidateTaskInput>(async ({ input }) => {
       const parsed = lookup(deps.registry, input.action).inputSchema.safeParse(input.inputs);
       if (!parsed.success) throw new ParError('PAR_ERR_INPUT_INVALID', describeIssues(parsed.error));

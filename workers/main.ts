@@ -9,6 +9,7 @@
  */
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { pingWithin, startLivenessFile } from './liveness.js';
 import { Allowlist } from '../src/actions/allowlist.js';
 import { createActionRegistry } from '../src/actions/registry.js';
 import { prepareScriptSandbox } from '../src/actions/script/sandbox-setup.js';
@@ -106,15 +107,14 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
   const results = new Queue<ResultJobData>(RESULTS_QUEUE, { connection, prefix: config.queuePrefix });
 
   // Subscribed before the Worker takes its first job (cancel-listener.ts).
-  let worker: Worker<TaskJobData, TaskJobResult> | undefined;
+  let worker: Worker<TaskJobData, TaskJobResult> | undefined = undefined;
   let cancels: CancelListener;
   try {
     cancels = await CancelListener.start(connection, config.queuePrefix, (taskId) => {
       if (worker?.cancelJob(taskId, CANCEL_ABORT_REASON)) log.info({ taskId }, 'task cancelled on the control plane: aborting its run');
     }, log);
   } catch (error) {
-    keysReloader.stop();
-    await Promise.allSettled([results.close(), registry.close()]);
+    await Promise.allSettled([keysReloader.stop(), results.close(), registry.close()]);
     connection.disconnect();
     throw error;
   }
@@ -154,6 +154,10 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     throw error;
   }
   log.info({ runnerId: identity.runnerId, concurrency: config.concurrency, allowlist: allowlist.entries, actions: registry.fqns }, 'worker ready');
+  // Healthy = the consumer runs and Redis answers; no PING is queued while the connection is down.
+  const liveness = config.livenessFile === undefined ? undefined : startLivenessFile(config.livenessFile, config.livenessIntervalMs, {
+    healthy: async (signal) => worker.isRunning() && !worker.closing && connection.status === 'ready' && pingWithin(() => connection.ping(), signal),
+  }, log);
 
   let closing: Promise<void> | undefined;
   return {
@@ -162,6 +166,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     close: () => {
       closing ??= (async () => {
         await keysReloader.stop();
+        await liveness?.stop();
         // worker.close() stops fetching at once and resolves when the running jobs are done.
         const closed = worker.close();
         if (!(await settleWithin(closed, config.graceMs))) {

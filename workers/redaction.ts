@@ -144,7 +144,7 @@ const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export function redactingLogger(logger: Logger, secrets: TaskSecrets): Logger {
   const child = logger.child({}, { formatters: { log: (object: object) => secrets.value(object, false) } });
   for (const level of LEVELS) {
-    const original = child[level].bind(child) as (...args: unknown[]) => void;
+    const original: (...args: unknown[]) => void = child[level].bind(child);
     (child as unknown as Record<string, unknown>)[level] = (...args: unknown[]) => original(...args.map((a) => (typeof a === 'string' ? secrets.string(a, false) : a)));
   }
   return child;

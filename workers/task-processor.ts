@@ -131,7 +131,9 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
 
   async function processJob(job: Job<TaskJobData>, token: string | undefined, signal: AbortSignal | undefined): Promise<TaskJobResult> {
     const data = job.data;
-    const taskId = typeof data?.taskId === 'string' && data.taskId.length > 0 ? data.taskId : String(job.id);
+    // A job added by something else may carry no data: it is then named by its job id.
+    const givenId = (data as Partial<TaskJobData> | undefined)?.taskId;
+    const taskId = typeof givenId === 'string' && givenId.length > 0 ? givenId : String(job.id);
     const attempt = job.attemptsMade + 1;
     const maxAttempts = Math.min(deps.maxAttempts, job.opts.attempts ?? 1);
     // Every credential value resolved for this task is redacted from its outcome, its failure

@@ -52,7 +52,7 @@ export class TaskRunTrace {
    * took at `startedAt`. `signedTraceparent`: the verified task's, used when the job has none.
    */
   static start(job: Job<TaskJobData>, opts: { taskId: string; attempt: number; action?: string | undefined; startedAt: number; signedTraceparent?: string | undefined }): TaskRunTrace {
-    const parent = contextFromTraceparent(job.data?.traceparent ?? opts.signedTraceparent);
+    const parent = contextFromTraceparent((job.data as Partial<TaskJobData> | undefined)?.traceparent ?? opts.signedTraceparent);
     if (job.attemptsMade === 0 && typeof job.timestamp === 'number' && job.timestamp > 0) {
       const startedOn = typeof job.processedOn === 'number' && job.processedOn >= job.timestamp ? job.processedOn : opts.startedAt;
       parTracer().startSpan(SPAN.queueWait, {

@@ -8,6 +8,9 @@ import { fromPromise } from 'xstate';
 import type { RunnerIdentity } from '../../src/contracts/runner-identity.js';
 import { ParError } from '../../src/errors/par-error.js';
 
+/** The identity load takes no input (XState's `void`: invoked without `input`). */
+// eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- XState types an actor invoked without `input` by `void`; its implementations (runner, tests) declare it so
+export type LoadIdentityInput = void;
 /** Reads the identity from the config dir. Resolves `undefined` when none exists yet; rejects (ParError) when it is unreadable. */
 export type LoadIdentityOutput = RunnerIdentity | undefined;
 
@@ -31,6 +34,6 @@ export type PersistIdentityOutput = RunnerIdentity;
 const notProvided = (name: string) => (): Promise<never> =>
   Promise.reject(new ParError('PAR_ERR_INTERNAL', `runnerEnrollmentMachine: actor "${name}" was not provided`, { retryable: false }));
 
-export const loadIdentityActor = fromPromise<LoadIdentityOutput, void>(notProvided('loadIdentity'));
+export const loadIdentityActor = fromPromise<LoadIdentityOutput, LoadIdentityInput>(notProvided('loadIdentity'));
 export const enrollActor = fromPromise<EnrollOutput, EnrollInput>(notProvided('enroll'));
 export const persistIdentityActor = fromPromise<PersistIdentityOutput, PersistIdentityInput>(notProvided('persistIdentity'));

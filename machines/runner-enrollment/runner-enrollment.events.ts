@@ -7,13 +7,6 @@ export type RunnerEnrollmentEvent =
   /** Skip the rest of the current backoff wait and try to enroll now (operator nudge, tests). */
   | { type: 'enrollment.retryNow' };
 
-/** Actor ids, which are also the suffixes of their done/error event types. */
-const ENROLLMENT_ACTOR_IDS = {
-  loadIdentity: 'loadIdentity',
-  enroll: 'enroll',
-  persistIdentity: 'persistIdentity',
-} as const;
-
 export const ENROLLMENT_MACHINE_ID = 'runnerEnrollment';
 /** The event the backoff timer sends when it fires (XState names it after the delay and the state). */
 export const ENROLL_BACKOFF_EVENT = `xstate.after.enrollBackoff.${ENROLLMENT_MACHINE_ID}.backingOff` as const;

@@ -126,5 +126,3 @@ export const runnerEnrollmentMachine = setup({
       ? { status: 'ready', identity: context.identity, enrolled: context.enrolled }
       : { status: 'failed', error: context.error ?? toParError(new Error('enrollment ended without an identity')) },
 });
-
-type RunnerEnrollmentMachine = typeof runnerEnrollmentMachine;

@@ -163,5 +163,3 @@ export const taskLifecycleMachine = setup({
     return { kind, error: context.error ?? new ParError('PAR_ERR_ACTION_FAILED').toBody(), durationMs };
   },
 });
-
-type TaskLifecycleMachine = typeof taskLifecycleMachine;

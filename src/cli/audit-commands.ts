@@ -91,7 +91,8 @@ async function readTrustKey(value: string): Promise<string> {
 export function formatReport(r: VerifyReport): string {
   const summary = `${r.entries} entries in ${r.files.length} file(s), ${r.checkpoints} signed checkpoint(s)`;
   if (!r.ok) {
-    const p = r.problem!;
+    const p = r.problem;
+    if (p === undefined) throw new Error('audit verify: a failed report names no problem');
     const where = [p.file, p.line !== undefined ? `line ${p.line}` : undefined, p.seq !== undefined ? `seq ${p.seq}` : undefined].filter(Boolean).join(' ');
     return `FAILED at ${where}: ${p.reason}\n(${summary} verified before it)`;
   }

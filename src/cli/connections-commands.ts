@@ -25,7 +25,7 @@ export function registerConnectionsCommands(program: Command): void {
     .option('--runner <runner>', 'only this runner (id or name)')
     .action((opts: Common & { runner?: string }) => runAdmin(opts, async (client) => {
       const list = await client.listConnections(opts.runner);
-      if (opts.json) return printJson({ connections: list });
+      if (opts.json) { printJson({ connections: list }); return; }
       print(renderTable(
         ['NAME', 'ID', 'RUNNER', 'INTEGRATION', 'CREDENTIAL PATH', 'UPDATED'],
         list.map((c) => [c.name, c.id, c.runnerId, c.integration, c.credentialPath, formatTime(c.updatedAt)]),
@@ -45,14 +45,14 @@ export function registerConnectionsCommands(program: Command): void {
         runnerId: opts.runner, name: opts.name, integration: integration.data, settings: parseSettings(opts.settings),
         ...(opts.credentialPath !== undefined ? { credentialPath: opts.credentialPath } : {}),
       });
-      if (opts.json) return printJson(created);
+      if (opts.json) { printJson(created); return; }
       print(`created connection ${created.name} (${created.id})`);
     }));
 
   withCommonOptions(connections.command('rm <id>').description('delete a connection (refused while tasks use it)'))
     .action((id: string, opts: Common) => runAdmin(opts, async (client) => {
       await client.deleteConnection(id);
-      if (opts.json) return printJson({ deleted: id });
+      if (opts.json) { printJson({ deleted: id }); return; }
       print(`deleted connection ${id}`);
     }));
 }

@@ -9,13 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import type { DevConfig } from '../config/dev.js';
 import { ParError } from '../errors/par-error.js';
 import { ensureRedis, freePort, type LocalRedis } from './local-redis.js';
+import { parSelfCommand } from './self-command.js';
 
-const PAR_BIN = fileURLToPath(new URL('../../bin/par.js', import.meta.url));
+const PAR = parSelfCommand();
 
 interface Child {
   name: string;
@@ -138,7 +138,7 @@ export async function runDevSystem(config: DevConfig): Promise<void> {
     const spawnChild = async (name: string, args: string[], env: Record<string, string>): Promise<Child> => {
       const logPath = join(logDir, `${name}.log`);
       const log = await open(logPath, 'a', 0o600);
-      const proc = spawn(process.execPath, [PAR_BIN, ...args], { env: { ...common, ...env }, stdio: ['ignore', log.fd, log.fd] });
+      const proc = spawn(PAR.command, [...PAR.args, ...args], { env: { ...common, ...env }, stdio: ['ignore', log.fd, log.fd] });
       await log.close();
       const child = { name, proc, logPath };
       children.push(child);

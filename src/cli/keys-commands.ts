@@ -29,11 +29,12 @@ export function registerKeysCommands(program: Command): void {
     .action((opts: Common) => runAdmin(opts, async (client) => {
       if (opts.api) {
         const list = await client.listApiKeys();
-        if (opts.json) return printJson({ apiKeys: list });
-        return print(renderTable(['NAME', 'ID', 'CREATED', 'REVOKED'], list.map((k) => [k.name, k.id, formatTime(k.createdAt), formatTime(k.revokedAt)])));
+        if (opts.json) { printJson({ apiKeys: list }); return; }
+        print(renderTable(['NAME', 'ID', 'CREATED', 'REVOKED'], list.map((k) => [k.name, k.id, formatTime(k.createdAt), formatTime(k.revokedAt)])));
+        return;
       }
       const list = await client.listAppKeys();
-      if (opts.json) return printJson({ appKeys: list });
+      if (opts.json) { printJson({ appKeys: list }); return; }
       print(renderTable(['NAME', 'ID', 'OWNER', 'SCOPES', 'CREATED', 'REVOKED'], list.map((k) => [k.name, k.id, `${k.owner.type}:${k.owner.id}`, k.scopes.join(','), formatTime(k.createdAt), formatTime(k.revokedAt)])));
     }));
 
@@ -44,11 +45,12 @@ export function registerKeysCommands(program: Command): void {
     .action((name: string, opts: Common & { scopes: string; owner?: string }) => runAdmin(opts, async (client) => {
       if (opts.api) {
         const created = await client.createApiKey(name);
-        if (opts.json) return printJson(created);
-        return print(`API key ${created.name} (${created.id}), shown once:\n${created.key}`);
+        if (opts.json) { printJson(created); return; }
+        print(`API key ${created.name} (${created.id}), shown once:\n${created.key}`);
+        return;
       }
       const created = await client.createAppKey({ name, scopes: parseScopes(opts.scopes), ...(opts.owner ? { owner: parseOwner(opts.owner) } : {}) });
-      if (opts.json) return printJson(created);
+      if (opts.json) { printJson(created); return; }
       print(`application key ${created.name} (${created.id}) for ${created.owner.type}:${created.owner.id}, scopes ${created.scopes.join(',')}, shown once:\n${created.key}`);
     }));
 
@@ -57,7 +59,7 @@ export function registerKeysCommands(program: Command): void {
     .action((id: string, opts: Common) => runAdmin(opts, async (client) => {
       if (opts.api) await client.revokeApiKey(id);
       else await client.revokeAppKey(id);
-      if (opts.json) return printJson({ revoked: id });
+      if (opts.json) { printJson({ revoked: id }); return; }
       print(`revoked ${opts.api ? 'API' : 'application'} key ${id}`);
     }));
 }

@@ -22,7 +22,9 @@ export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boole
   client.on('error', () => undefined);
   try {
     await client.connect();
-    return (await client.ping()) === 'PONG';
+    // Typed 'PONG', but whatever answers on that port is checked, not trusted.
+    const answer: string = await client.ping();
+    return answer === 'PONG';
   } catch {
     return false;
   } finally {
@@ -57,7 +59,7 @@ export function freePort(): Promise<number> {
 }
 
 export async function ensureRedis(url: string): Promise<LocalRedis> {
-  if (await redisAnswers(url)) return { url, private: false, stop: async () => undefined };
+  if (await redisAnswers(url)) return { url, private: false, stop: () => Promise.resolve() };
   const binary = await findOnPath('redis-server');
   if (!binary) {
     throw new ParError('PAR_ERR_CONFIG_INVALID', `REDIS_URL: no Redis answers at ${url} and no redis-server is on PATH; install Redis (for example \`apt-get install redis-server\`) or set REDIS_URL to a Redis you can reach`);

@@ -20,6 +20,7 @@ import { registerKeysCommands } from './keys-commands.js';
 import { registerTasksCommands } from './tasks-commands.js';
 import { registerKeyRotationCommands } from './key-rotation-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
+import { registerHealthcheckCommand } from './healthcheck.js';
 import { waitForBootstrapKeys, writeBootstrapKeys } from './bootstrap-keys-file.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { ParError } from '../errors/par-error.js';
@@ -75,11 +76,17 @@ program
   .option('--with-api-key', 'enroll with DD_API_KEY and DD_APP_KEY if this config dir has no identity yet')
   .option('--enrollment-token <token>', 'enroll with a one-time token from the page or POST /api/v1/runners (or PAR_ENROLLMENT_TOKEN)')
   .option('--enroll', 'enroll a new runner, print its config to stdout in the -f format and exit (writes no config.yaml)')
-  .option('-f, --format <format>', 'with --enroll: helm-values | compose | env')
-  .action(async (opts: { withApiKey?: boolean; enrollmentToken?: string; enroll?: boolean; format?: string }) => {
+  .option('-f, --format <format>', 'with --enroll: k8s (a Kustomize overlay on deploy/kubernetes) | compose | env')
+  .option('--output-dir <dir>', 'with -f k8s: the overlay directory to create (default deploy/overlays/<runner name>)')
+  .option('--k8s-base <dir>', 'with -f k8s: the Kustomize base (default deploy/kubernetes of this installation)')
+  .action(async (opts: { withApiKey?: boolean; enrollmentToken?: string; enroll?: boolean; format?: string; outputDir?: string; k8sBase?: string }) => {
     try {
-      if (opts.enroll && !opts.format) throw new ParError('PAR_ERR_CONFIG_INVALID', '--enroll needs -f helm-values|compose|env');
+      if (opts.enroll && !opts.format) throw new ParError('PAR_ERR_CONFIG_INVALID', '--enroll needs -f k8s|compose|env');
       if (opts.format && !opts.enroll) throw new ParError('PAR_ERR_CONFIG_INVALID', '-f is only used with --enroll');
+      if (opts.format === 'helm-values') {
+        throw new ParError('PAR_ERR_CONFIG_INVALID', '-f helm-values: there is no Helm chart in this repository; use -f k8s (a Kustomize overlay on deploy/kubernetes), -f compose or -f env');
+      }
+      if ((opts.outputDir || opts.k8sBase) && opts.format !== 'k8s') throw new ParError('PAR_ERR_CONFIG_INVALID', '--output-dir and --k8s-base are only used with --enroll -f k8s');
       const flags = {
         withApiKey: opts.withApiKey === true,
         ...(opts.enrollmentToken ? { enrollmentToken: opts.enrollmentToken } : {}),
@@ -94,7 +101,11 @@ program
       const logger = createRootLogger({ process: 'runner', level: config.logLevel, file: config.logFile, stderr: config.printFormat !== undefined });
       if (config.printFormat) {
         const { enrollAndFormat } = await import('../runner/enroll-output.js');
-        const text = await enrollAndFormat(config, config.printFormat, logger, { image: config.runnerImage });
+        const text = await enrollAndFormat(config, config.printFormat, logger, {
+          image: config.runnerImage,
+          ...(opts.outputDir ? { outputDir: opts.outputDir } : {}),
+          ...(opts.k8sBase ? { k8sBase: opts.k8sBase } : {}),
+        });
         process.stdout.write(text, () => process.exit(0));
         return;
       }
@@ -134,7 +145,7 @@ program
       const { runWorker } = await import('../../workers/main.js');
       // Installed before start-up so a signal also ends the wait for the runner's identity.
       const abort = new AbortController();
-      let worker: { close(): Promise<void> } | undefined;
+      let worker: { close(): Promise<void> } | undefined = undefined;
       stopOnSignal(logger, async () => {
         abort.abort();
         try {
@@ -149,6 +160,7 @@ program
     }
   });
 
+registerHealthcheckCommand(program, process.env);
 registerTaskCommands(program);
 registerRunnersCommands(program);
 registerConnectionsCommands(program);

@@ -29,7 +29,7 @@ export function stopOnSignal(logger: Logger, close: () => Promise<void>): void {
 
 /** Prints a start-up failure in one clear line (code and message) and exits non-zero. */
 export function failStartup(error: unknown): never {
-  const e = error as { code?: unknown; message?: unknown };
+  const e = error as { code?: unknown; message?: unknown } | null | undefined;
   const code = typeof e?.code === 'string' ? `${e.code}: ` : '';
   process.stderr.write(`par: ${code}${typeof e?.message === 'string' ? e.message : String(error)}\n`);
   process.exit(1);

@@ -24,7 +24,7 @@ export function registerRunnersCommands(program: Command): void {
 
   withCommonOptions(runners.command('ls').description('list the runners you can view')).action((opts: Common) => runAdmin(opts, async (client) => {
     const list = await client.listRunners();
-    if (opts.json) return printJson({ runners: list });
+    if (opts.json) { printJson({ runners: list }); return; }
     print(renderTable(
       ['NAME', 'ID', 'ACCESS', 'STATUS', 'VERSION', 'CONNECTIONS', 'LAST SEEN'],
       list.map((r) => [r.name, r.id, r.access, r.status, r.version, r.connections, formatTime(r.lastSeenAt)]),
@@ -34,7 +34,7 @@ export function registerRunnersCommands(program: Command): void {
   withCommonOptions(runners.command('show <runner>').description('one runner (id or name) with its grants')).action((runner: string, opts: Common) => runAdmin(opts, async (client) => {
     const view: AdminRunnerView = await client.getRunner(runner);
     const grants = await client.getGrants(view.id);
-    if (opts.json) return printJson({ runner: view, grants });
+    if (opts.json) { printJson({ runner: view, grants }); return; }
     const fields: [string, string][] = [
       ['name', view.name], ['id', view.id], ['urn', view.urn], ['your access', view.access], ['status', view.status ?? '-'],
       ['version', view.version], ['modes', view.modes.join(', ')], ['allowlist', view.allowlist.join(', ') || '-'],
@@ -49,7 +49,7 @@ export function registerRunnersCommands(program: Command): void {
     .action((runner: string, opts: Common & { force?: boolean }) => runAdmin(opts, async (client) => {
       const view = await client.getRunner(runner);
       await client.deleteRunner(view.id, opts.force === true);
-      if (opts.json) return printJson({ deleted: view.id });
+      if (opts.json) { printJson({ deleted: view.id }); return; }
       print(`deleted runner ${view.name} (${view.id})`);
     }));
 
@@ -59,7 +59,7 @@ export function registerRunnersCommands(program: Command): void {
       const parsed = putGrantRequestSchema.safeParse({ principal: parsePrincipal(principal), role });
       if (!parsed.success) throw new ParError('PAR_ERR_REQUEST_INVALID', `role "${role}": use viewer, contributor, editor or none`);
       const grants = await client.putGrant(runner, parsed.data);
-      if (opts.json) return printJson({ grants });
+      if (opts.json) { printJson({ grants }); return; }
       print(grantsTable(grants));
     }));
 }

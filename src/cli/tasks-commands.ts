@@ -16,7 +16,7 @@ export function registerTasksCommands(program: Command): void {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TASK_LIST_LIMIT) throw new ParError('PAR_ERR_REQUEST_INVALID', `--limit: an integer from 1 to ${MAX_TASK_LIST_LIMIT}`);
       const list = await client.listTasks(opts.runner, limit);
-      if (opts.json) return printJson({ tasks: list });
+      if (opts.json) { printJson({ tasks: list }); return; }
       print(renderTable(
         ['ID', 'RUNNER', 'ACTION', 'STATE', 'ATTEMPTS', 'CREATED', 'ERROR'],
         list.map((t) => [t.id, t.runnerId, t.action, t.state, t.attempts, formatTime(t.createdAt), t.outcome?.error?.code]),
@@ -26,7 +26,7 @@ export function registerTasksCommands(program: Command): void {
   withCommonOptions(tasks.command('show <id>').description('one task: state, result and history'))
     .action((id: string, opts: Common) => runAdmin(opts, async (client) => {
       const [task, events] = await Promise.all([client.getTask(id), client.getTaskEvents(id)]);
-      if (opts.json) return printJson({ task, events });
+      if (opts.json) { printJson({ task, events }); return; }
       const fields: [string, string][] = [
         ['id', task.id], ['runner', task.runnerId], ['action', task.action], ['state', task.state], ['attempts', String(task.attempts)],
         ['created', formatTime(task.createdAt)], ['finished', formatTime(task.finishedAt)],
@@ -40,7 +40,7 @@ export function registerTasksCommands(program: Command): void {
   withCommonOptions(tasks.command('cancel <id>').description('cancel a task: a queued one never runs, a running one is stopped (contributor on its runner)'))
     .action((id: string, opts: Common) => runAdmin(opts, async (client) => {
       const task = await client.cancelTask(id);
-      if (opts.json) return printJson({ task });
+      if (opts.json) { printJson({ task }); return; }
       print(`task ${task.id}: ${task.state}`);
     }));
 }

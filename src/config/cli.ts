@@ -10,7 +10,7 @@ export const cliSettingSources = {
 } as const;
 
 export const cliConfigSchema = z.object({
-  controlPlaneUrl: z.string().url().default('http://127.0.0.1:7700').describe('URL of the control plane the commands call (`--base-url` wins).'),
+  controlPlaneUrl: z.url().default('http://127.0.0.1:7700').describe('URL of the control plane the commands call (`--base-url` wins).'),
   apiKey: secret(z.string()).optional().describe('API key sent with each call.'),
   appKey: secret(z.string({ error: 'is required: an application key to call the API with' }).min(1)).describe('Application key the commands call the API with (required).'),
 });

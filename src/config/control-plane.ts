@@ -34,9 +34,9 @@ export const controlPlaneSettingSources = {
 export const controlPlaneConfigSchema = z.object({
   host: z.string().default('127.0.0.1').describe('Address the control plane listens on.'),
   port: envInt(0, 65535).default(7700).describe('Port of the control plane\'s HTTP API and web page (0: any free port).'),
-  redisUrl: z.string().url().default('redis://127.0.0.1:6379').describe('Redis holding the control plane\'s tasks, runners and keys.'),
+  redisUrl: z.url().default('redis://127.0.0.1:6379').describe('Redis holding the control plane\'s tasks, runners and keys.'),
   keyPrefix: z.string().min(1).default('par:cp').describe('Prefix of every Redis key the control plane writes.'),
-  publicUrl: z.string().url().optional().describe('URL runners reach the control plane at, named in install snippets; default: the URL of the request.'),
+  publicUrl: z.url().optional().describe('URL runners reach the control plane at, named in install snippets; default: the URL of the request.'),
   adminApiKey: secret(z.string().min(16, 'must be at least 16 characters')).optional().describe('Admin API key (16+ characters); unset and none stored yet: generated at start and printed once.'),
   adminAppKey: secret(z.string().min(16, 'must be at least 16 characters')).optional().describe('Admin application key (16+ characters); unset and none stored yet: generated at start and printed once.'),
   bootstrapKeysFile: z.string().optional().describe('Where to write the admin keys (mode 0600) for a co-located runner to enroll with (compose).'),

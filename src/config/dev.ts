@@ -17,7 +17,7 @@ export const devSettingSources = {
 } as const;
 
 export const devConfigSchema = z.object({
-  redisUrl: z.string().url().default('redis://127.0.0.1:6379').describe('Redis to use; when none answers there, a private redis-server is started (and forgotten at exit).'),
+  redisUrl: z.url().default('redis://127.0.0.1:6379').describe('Redis to use; when none answers there, a private redis-server is started (and forgotten at exit).'),
   stateDir: z.string().default('.par').describe('Directory of `par start`\'s state: admin keys, install id, logs, the runner\'s config dir.'),
   controlPlanePort: envInt(0, 65535).default(7700).describe('Port of the control plane; taken: any free port.'),
   runnerAdminPort: envInt(0, 65535).default(9016).describe('Port of the runner\'s admin server; taken: any free port.'),

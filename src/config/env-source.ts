@@ -59,7 +59,7 @@ export function parseSettings<S extends z.ZodType, K extends string>(
     const problems: SettingProblem[] = [];
     for (const issue of result.error.issues) {
       const key = String(issue.path[0] ?? '');
-      const setting = from[key as K] ?? sources[key as K]?.[0] ?? (key || '(settings)');
+      const setting = from[key as K] ?? (sources[key as K] as readonly string[] | undefined)?.[0] ?? (key || '(settings)');
       const message = issue.message || 'invalid';
       if (!problems.some((p) => p.setting === setting && p.message === message)) problems.push({ setting, message });
     }

@@ -49,7 +49,7 @@ export const runnerSettingSources = {
 } as const;
 
 export const runnerConfigSchema = z.object({
-  controlPlaneUrl: z.string().url().default('http://127.0.0.1:7700').describe('URL of the control plane.'),
+  controlPlaneUrl: z.url().default('http://127.0.0.1:7700').describe('URL of the control plane.'),
   apiKey: secret(z.string()).optional().describe('API key to enroll with (`--with-api-key`) when the config dir has no identity.'),
   appKey: secret(z.string()).optional().describe('Application key to enroll with (`--with-api-key`) when the config dir has no identity.'),
   bootstrapKeysFile: z.string().optional().describe('When the keys are not set: read them from this file written by a co-located control plane (compose).'),
@@ -57,7 +57,7 @@ export const runnerConfigSchema = z.object({
   modes: envList(z.enum(['pull'])).default(['pull']).describe('How the runner gets tasks; only `pull` (it polls the control plane over outbound connections).'),
   allowlist: envList(z.string()).optional().describe('Actions this runner may run (FQNs or globs like `com.datadoghq.http.*`); unset: `actionsAllowlist` of the config dir\'s config.yaml.'),
   configDir: z.string().default('./config').describe('Directory of config.yaml (the identity), credentials and the audit log.'),
-  redisUrl: z.string().url().default('redis://127.0.0.1:6379').describe('Redis holding the runner\'s queues, shared with its workers.'),
+  redisUrl: z.url().default('redis://127.0.0.1:6379').describe('Redis holding the runner\'s queues, shared with its workers.'),
   queuePrefix: z.string().min(1).default('par').describe('Prefix of the runner\'s queues in Redis (the same for its workers).'),
   adminHost: z.string().default('127.0.0.1').describe('Address of the runner\'s admin server (health, metrics, /queues).'),
   adminPort: envInt(0, 65535).default(9016).describe('Port of the runner\'s admin server (0: any free port).'),
@@ -76,8 +76,8 @@ export const runnerConfigSchema = z.object({
   enrollmentToken: secret(z.string().min(1)).optional().describe('One-time token from `POST /api/v1/runners` (or `--enrollment-token`): enroll with it instead of keys.'),
   runnerIdentity: secret(z.string().min(1)).optional().describe('base64 of a config.yaml (as `--enroll -f env` prints it): the identity when the config dir has none.'),
   healthIntervalMs: envInt(100, 600_000).default(5_000).describe('How often the runner reports its health to the control plane.'),
-  printFormat: z.enum(['helm-values', 'compose', 'env']).optional().describe('With `--enroll`: enroll, print the config to stdout in this format (`helm-values`, `compose`, `env`), and exit (no config.yaml).'),
-  runnerImage: z.string().min(1).default('private-action-runner:local').describe('Container image named in the compose and Helm configs that `--enroll -f` prints.'),
+  printFormat: z.enum(['k8s', 'compose', 'env']).optional().describe('With `--enroll`: enroll, print the config in this format (`k8s`: a Secret + kustomization overlay written to --output-dir; `compose`, `env`: to stdout), and exit (no config.yaml).'),
+  runnerImage: z.string().min(1).default('private-action-runner:local').describe('Container image named in the compose and Kubernetes configs that `--enroll -f` writes.'),
   keysRefreshMs: envInt(100, 86_400_000).default(60_000).describe('How often the runner fetches the control plane\'s signing keys (it also fetches on an unknown kid).'),
   drainMs: envInt(0, 600_000).default(20_000).describe('SIGTERM: how long the runner keeps heartbeating and publishing for tasks already running before it stops.'),
   probeIntervalMs: envInt(50, 1_000).default(500).describe('While polls or publishes fail: how often the runner probes the control plane\'s /healthz, so it resumes within this of its return.'),

@@ -113,7 +113,7 @@ function base(s: z.ZodType): { type: string; allowed: string } {
       const range = [n.minValue, n.maxValue].every((v) => v !== null && Number.isFinite(v)) ? `${n.minValue} – ${n.maxValue}`
         : n.minValue !== null && Number.isFinite(n.minValue) ? `>= ${n.minValue}`
           : n.maxValue !== null && Number.isFinite(n.maxValue) ? `<= ${n.maxValue}` : '';
-      return { type: n.isInt ? 'integer' : 'number', allowed: range };
+      return { type: n.format?.includes('int') ? 'integer' : 'number', allowed: range };
     }
     case 'string':
       return stringType(s as z.ZodString);

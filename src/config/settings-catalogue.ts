@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { cliConfigSchema, cliSettingSources } from './cli.js';
 import { controlPlaneConfigSchema, controlPlaneSettingSources } from './control-plane.js';
 import { devConfigSchema, devSettingSources } from './dev.js';
+import { healthcheckConfigSchema, healthcheckSettingSources } from './healthcheck.js';
 import { RUNNER_FLAGS, runnerConfigSchema, runnerSettingSources } from './runner.js';
 import { workerConfigSchema, workerSettingSources } from './worker.js';
 
@@ -27,6 +28,7 @@ export const PROCESS_SETTINGS: readonly ProcessSettings[] = [
   { title: 'Runner', commands: ['par runner', 'par runner rotate-identity', 'par audit'], schema: runnerConfigSchema, sources: runnerSettingSources, flags: RUNNER_FLAGS },
   { title: 'Worker', commands: ['par worker'], schema: workerConfigSchema, sources: workerSettingSources, flags: {} },
   { title: 'Everything on one host', commands: ['par start'], schema: devConfigSchema, sources: devSettingSources, flags: {} },
+  { title: 'Health checks', commands: ['par healthcheck'], schema: healthcheckConfigSchema, sources: healthcheckSettingSources, flags: {} },
   { title: 'Client commands', commands: ['par task', 'par tasks', 'par runners', 'par connections', 'par keys'], schema: cliConfigSchema, sources: cliSettingSources, flags: {} },
 ];
 

@@ -40,7 +40,10 @@ function humanBytes(bytes: number): string {
 /** The default as an environment value (`a,b` for a list); '' when there is none. */
 function envValue(info: SettingInfo): string {
   if (!info.hasDefault || info.default === undefined) return '';
-  return Array.isArray(info.default) ? info.default.join(',') : String(info.default);
+  const value = info.default;
+  if (Array.isArray(value)) return value.join(',');
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
 }
 
 function docDefault(info: SettingInfo): string {

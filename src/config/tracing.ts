@@ -28,12 +28,12 @@ export const DEFAULT_SERVICE_NAMES = {
   worker: 'par-worker',
 } as const;
 
-const httpUrl = z.string().url().refine((v) => /^https?:\/\//i.test(v), 'must be an http(s) URL');
+const httpUrl = z.url().refine((v) => /^https?:\/\//i.test(v), 'must be an http(s) URL');
 
 const tracingSettingsSchema = z.object({
   sdkDisabled: z.enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False']).transform((v) => v.toLowerCase() === 'true').default(false)
     .describe('OTEL_SDK_DISABLED: true turns tracing off whatever else is set.'),
-  exporters: z.array(z.enum(TRACES_EXPORTERS, { message: `must be a comma-separated list of ${TRACES_EXPORTERS.join(', ')}` })).optional()
+  exporters: z.array(z.enum(TRACES_EXPORTERS, { error: `must be a comma-separated list of ${TRACES_EXPORTERS.join(', ')}` })).optional()
     .describe('OTEL_TRACES_EXPORTER: otlp, console or none (a comma-separated list); unset = otlp when an OTLP endpoint is set, else off.'),
   endpoint: httpUrl.optional()
     .describe('OTEL_EXPORTER_OTLP_ENDPOINT: base URL of the OTLP/HTTP collector; traces go to <endpoint>/v1/traces.'),
@@ -41,7 +41,7 @@ const tracingSettingsSchema = z.object({
     .describe('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: full URL traces are posted to (wins over OTEL_EXPORTER_OTLP_ENDPOINT).'),
   headers: z.record(z.string(), z.string()).optional()
     .describe('OTEL_EXPORTER_OTLP_TRACES_HEADERS / OTEL_EXPORTER_OTLP_HEADERS: key=value pairs sent with each export (never logged).'),
-  protocol: z.enum(['http/json', 'http/protobuf'], { message: 'must be http/json (http/protobuf is accepted and sent as JSON to the same OTLP/HTTP endpoint; grpc is not supported)' }).optional()
+  protocol: z.enum(['http/json', 'http/protobuf'], { error: 'must be http/json (http/protobuf is accepted and sent as JSON to the same OTLP/HTTP endpoint; grpc is not supported)' }).optional()
     .describe('OTEL_EXPORTER_OTLP_PROTOCOL: OTLP over HTTP only; spans are sent as OTLP/JSON.'),
   serviceName: z.string().min(1).max(200).optional()
     .describe('OTEL_SERVICE_NAME: service.name of this process (default par-control-plane / par-runner / par-worker).'),

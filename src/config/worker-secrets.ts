@@ -45,7 +45,7 @@ export function scrubWorkerEnv(env: Record<string, string | undefined>): string[
   for (const name of ALL) {
     if (env[name] === undefined) continue;
     if ((WORKER_FORBIDDEN_ENV as readonly string[]).includes(name)) forbidden.push(name);
-    delete env[name];
+    Reflect.deleteProperty(env, name);
   }
   return forbidden;
 }

@@ -36,12 +36,15 @@ export const workerSettingSources = {
   // metrics (issue 11)
   metricsPort: ['PAR_WORKER_METRICS_PORT'],
   metricsHost: ['PAR_WORKER_METRICS_HOST'],
+  // production shape: liveness file for `par healthcheck worker` (issue 11)
+  livenessFile: ['PAR_WORKER_LIVENESS_FILE'],
+  livenessIntervalMs: ['PAR_WORKER_LIVENESS_INTERVAL_MS'],
 } as const;
 
 export const workerConfigSchema = z.object({
   configDir: z.string().default('./config').describe('Directory of config.yaml (the runner\'s identity), credentials and script config.'),
   allowlist: envList(z.string()).optional().describe('Actions this worker may run (FQNs or globs); unset: `actionsAllowlist` of the config dir\'s config.yaml.'),
-  redisUrl: z.string().url().default('redis://127.0.0.1:6379').describe('Redis holding the runner\'s queues; removed from the worker\'s environment once read.'),
+  redisUrl: z.url().default('redis://127.0.0.1:6379').describe('Redis holding the runner\'s queues; removed from the worker\'s environment once read.'),
   queuePrefix: z.string().min(1).default('par').describe('Prefix of the runner\'s queues in Redis (the same as the runner\'s).'),
   concurrency: envInt(1, 1000).default(10).describe('Most tasks one worker process runs at once.'),
   lockMs: envInt(500, 600_000).default(10_000).describe('A job\'s lock; a worker that dies loses its jobs when the lock lapses, and a lost task runs again within lockMs + stalledIntervalMs.'),
@@ -68,10 +71,14 @@ export const workerConfigSchema = z.object({
   testCrashAt: z.enum(CRASH_POINTS).optional().describe('FOR TESTS ONLY: exit with 137 at this crash point (src/lib/crash-points.ts).'),
   metricsPort: envInt(0, 65535).default(0).describe('Port of the worker\'s Prometheus /metrics server; 0 (the default) serves none.'),
   metricsHost: z.string().min(1).default('127.0.0.1').describe('Address the worker\'s /metrics server binds (PAR_WORKER_METRICS_PORT).'),
+  livenessFile: z.string().min(1).optional()
+    .describe('File the worker touches every PAR_WORKER_LIVENESS_INTERVAL_MS while its queue consumer runs and Redis answers (read by `par healthcheck worker`); unset: none.'),
+  livenessIntervalMs: envInt(500, 300_000).default(5_000)
+    .describe('How often a healthy worker touches PAR_WORKER_LIVENESS_FILE; `par healthcheck worker` fails when the file is older than 3 intervals.'),
 }).transform((c) => ({ ...c, stalledIntervalMs: c.stalledIntervalMs ?? Math.min(5_000, Math.floor(c.lockMs / 2)) }))
   .refine((c) => c.stalledIntervalMs <= c.lockMs, {
   path: ['stalledIntervalMs'],
-  message: 'must not exceed PAR_WORKER_LOCK_MS (a lost task must run again within 2 x the lock)',
+  error: 'must not exceed PAR_WORKER_LOCK_MS (a lost task must run again within 2 x the lock)',
 });
 export type WorkerConfig = Readonly<z.infer<typeof workerConfigSchema>>;
 

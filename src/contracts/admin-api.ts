@@ -59,7 +59,6 @@ export const scopeSchema = z.enum(SCOPE_NAMES);
 export type ScopeName = z.infer<typeof scopeSchema>;
 
 export const principalTypeSchema = z.enum(['user', 'team', 'role', 'service_account']);
-export type PrincipalType = z.infer<typeof principalTypeSchema>;
 
 /** Who a grant is for; for a role, `id` is the role name. */
 export const principalRefSchema = z.object({
@@ -73,7 +72,6 @@ export const keyOwnerSchema = z.object({
   type: z.enum(['user', 'service_account']),
   id: idSchema,
 }).strict();
-export type KeyOwner = z.infer<typeof keyOwnerSchema>;
 
 // --- me, users, teams, service accounts, roles ------------------------------------------------
 
@@ -83,7 +81,6 @@ export const meResponseSchema = z.object({
   roles: z.array(z.string()),
   scopes: z.array(z.string()),
 });
-export type MeResponse = z.infer<typeof meResponseSchema>;
 
 const nameSchema = z.string().trim().min(1).max(100);
 
@@ -97,10 +94,9 @@ export const userViewSchema = z.object({
 export type UserView = z.infer<typeof userViewSchema>;
 export const createUserRequestSchema = z.object({
   name: nameSchema,
-  email: z.string().trim().email(),
+  email: z.string().trim().check(z.email()),
   roles: z.array(orgRoleSchema).default(['standard']),
 }).strict();
-export type CreateUserRequest = z.input<typeof createUserRequestSchema>;
 export const usersResponseSchema = z.object({ users: z.array(userViewSchema) });
 
 export const teamViewSchema = z.object({
@@ -114,7 +110,6 @@ export const createTeamRequestSchema = z.object({
   name: nameSchema,
   members: z.array(idSchema).max(1000).default([]),
 }).strict();
-export type CreateTeamRequest = z.input<typeof createTeamRequestSchema>;
 export const teamMembersRequestSchema = z.object({ members: z.array(idSchema).max(1000) }).strict();
 export const teamsResponseSchema = z.object({ teams: z.array(teamViewSchema) });
 
@@ -129,7 +124,6 @@ export const createServiceAccountRequestSchema = z.object({
   name: nameSchema,
   roles: z.array(orgRoleSchema).default(['standard']),
 }).strict();
-export type CreateServiceAccountRequest = z.input<typeof createServiceAccountRequestSchema>;
 export const serviceAccountsResponseSchema = z.object({ serviceAccounts: z.array(serviceAccountViewSchema) });
 
 export const roleViewSchema = z.object({ id: orgRoleSchema, name: z.string(), description: z.string() });
@@ -206,7 +200,6 @@ export const runnersResponseSchema = z.object({ runners: z.array(adminRunnerView
 export const grantSchema = z.object({ principal: principalRefSchema, role: runnerAccessSchema });
 export type Grant = z.infer<typeof grantSchema>;
 export const grantsResponseSchema = z.object({ grants: z.array(grantSchema) });
-export type GrantsResponse = z.infer<typeof grantsResponseSchema>;
 /** `none` removes the principal's grant. */
 export const putGrantRequestSchema = z.object({
   principal: principalRefSchema,
@@ -222,7 +215,6 @@ export const deleteRunnerQuerySchema = z.object({
 
 export const INTEGRATIONS = ['http', 'script', 'kubernetes', 'postgresql', 'jenkins', 'gitlab', 'mongodb', 'temporal'] as const;
 export const integrationSchema = z.enum(INTEGRATIONS);
-export type Integration = z.infer<typeof integrationSchema>;
 
 /**
  * Path of the credential file on the runner, relative to its config dir: the control plane only
@@ -266,7 +258,6 @@ export const updateConnectionRequestSchema = z.object({
   settings: connectionSettingsSchema.optional(),
   credentialPath: credentialPathSchema.nullable().optional(),
 }).strict();
-export type UpdateConnectionRequest = z.input<typeof updateConnectionRequestSchema>;
 
 export const listConnectionsQuerySchema = z.object({ runnerId: idSchema.optional() });
 
@@ -277,10 +268,8 @@ export const listTasksQuerySchema = z.object({
   runnerId: idSchema.optional(),
   limit: z.coerce.number().int().min(1).max(MAX_TASK_LIST_LIMIT).default(50),
 });
-export type ListTasksQuery = z.input<typeof listTasksQuerySchema>;
 /** Newest first. */
 export const tasksResponseSchema = z.object({ tasks: z.array(taskViewSchema) });
-export type TasksResponse = z.infer<typeof tasksResponseSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Runner creation, one-time enrollment tokens, install snippets (engineer B). Health and status
@@ -298,16 +287,14 @@ export const createRunnerRequestSchema = z.object({
   allowlist: z.array(z.string().trim().min(1).max(300)).max(1000).default([]),
   modes: z.array(z.enum(['pull'])).min(1).default(['pull']),
 }).strict();
-export type CreateRunnerRequest = z.input<typeof createRunnerRequestSchema>;
 
 /** Ready-to-paste commands and files that start a runner enrolling with the token. */
 export const installSnippetsSchema = z.object({
   dockerRun: z.string(),
   compose: z.string(),
-  helmValues: z.string(),
+  kubernetes: z.string(),
   parRunner: z.string(),
 });
-export type InstallSnippetsView = z.infer<typeof installSnippetsSchema>;
 
 /** The token appears only in this response (the control plane keeps its hash); one-time, expiring. */
 export const enrollmentTokenViewSchema = z.object({

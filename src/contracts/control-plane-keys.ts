@@ -36,7 +36,6 @@ export type KeyAnswer = z.infer<typeof keyAnswerSchema>;
 
 /** Per control-plane key the runner no longer trusts for new tasks: when, and which key replaced it. */
 export const keyRetirementSchema = z.object({ notAfter: z.number().int(), successor: z.string().min(1) });
-export type KeyRetirement = z.infer<typeof keyRetirementSchema>;
 export const keyRetirementsSchema = z.record(z.string(), keyRetirementSchema);
 export type KeyRetirements = z.infer<typeof keyRetirementsSchema>;
 

@@ -9,7 +9,6 @@
 import { z } from 'zod';
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-export const MAX_ID_LENGTH = 128;
 
 export function isWellFormedId(value: unknown): value is string {
   return typeof value === 'string' && ID_PATTERN.test(value);

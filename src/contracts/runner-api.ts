@@ -81,7 +81,6 @@ export type DequeueResponse = z.infer<typeof dequeueResponseSchema>;
 export const heartbeatRequestSchema = z.object({
   leases: z.array(z.object({ taskId: idSchema, leaseToken: z.string().max(200) }).strict()).max(1000),
 }).strict();
-export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
 
 /**
  * Per lease: `ok` extended; `stale` superseded by a newer delivery; `final` the task already has a
@@ -103,7 +102,6 @@ export const publishRequestSchema = z.object({
   leaseToken: z.string().max(200),
   outcome: taskOutcomeSchema,
 }).strict();
-export type PublishRequest = z.infer<typeof publishRequestSchema>;
 
 /** `recorded`: this publish set the final result; `duplicate`: a result was already recorded (ack). */
 export const publishResponseSchema = z.object({

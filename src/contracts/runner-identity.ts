@@ -8,7 +8,7 @@ import { jwkSchema, jwksSchema } from './runner-api.js';
 import { keyRetirementsSchema } from './control-plane-keys.js';
 
 export const runnerIdentitySchema = z.object({
-  ddBaseURL: z.string().url(),
+  ddBaseURL: z.url(),
   urn: z.string().min(1),
   runnerId: z.string().min(1),
   orgId: z.string().min(1),

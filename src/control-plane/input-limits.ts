@@ -25,8 +25,7 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
  */
 export function findTooDeep(value: unknown, maxDepth: number = MAX_JSON_DEPTH): string | undefined {
   const stack: { value: unknown; depth: number; path: string }[] = [{ value, depth: 0, path: '' }];
-  while (stack.length > 0) {
-    const item = stack.pop()!;
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     if (item.value === null || typeof item.value !== 'object') continue;
     if (item.depth >= maxDepth) return item.path || '(root)';
     const entries: [string, unknown][] = Array.isArray(item.value) ? item.value.map((v, i) => [String(i), v]) : Object.entries(item.value);

@@ -114,8 +114,8 @@ export interface SecretFinding { path: string; reason: string }
 /** The first secret-looking field in `value`, if any (iterative; refuses what is too deep). */
 export function findSecret(value: unknown, maxDepth: number = MAX_JSON_DEPTH): SecretFinding | undefined {
   const stack: Pending[] = [{ value, path: '', depth: 0 }];
-  while (stack.length > 0) {
-    const { value: v, path, depth } = stack.pop()!;
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { value: v, path, depth } = next;
     if (typeof v === 'string') {
       const reason = secretValueReason(v);
       if (reason) return { path: path || '(root)', reason };
@@ -145,11 +145,6 @@ export function findSecret(value: unknown, maxDepth: number = MAX_JSON_DEPTH): S
     }
   }
   return undefined;
-}
-
-/** The path of the first secret-looking field in `value`, if any. */
-function findSecretPath(value: unknown): string | undefined {
-  return findSecret(value)?.path;
 }
 
 /** Throws 400 PAR_ERR_SECRET_REFUSED naming the field and why (never its value). */

@@ -16,6 +16,8 @@ export interface RunningControlPlane {
   url: string;
   /** Set only on the start that generated them; the CLI prints them once. */
   adminKeys?: { apiKey: string; appKey: string };
+  /** Long polls and task waits blocked on a wake-up right now (tests wait on it instead of sleeping). */
+  parkedWaits(): number;
   close(): Promise<void>;
 }
 
@@ -71,7 +73,7 @@ export async function runControlPlane(config: ControlPlaneConfig, logger: Logger
       })();
       return closing;
     };
-    return { url, ...(context.generatedKeys ? { adminKeys: context.generatedKeys } : {}), close };
+    return { url, ...(context.generatedKeys ? { adminKeys: context.generatedKeys } : {}), parkedWaits: () => deps.wakeups.parked, close };
   } catch (error) {
     redis.disconnect();
     throw error;

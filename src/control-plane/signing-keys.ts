@@ -29,7 +29,8 @@ export interface SigningKeyRingOptions {
 
 export class SigningKeyRing implements TaskSigning {
   private ring!: KeyRing;
-  private signer!: TaskSigner;
+  /** Set by the first reload(), which start() awaits. */
+  private signer: TaskSigner | undefined;
   private loop: Periodic | undefined;
   private subscriber: Redis | undefined;
   private reloading: Promise<void> | undefined;
@@ -47,11 +48,16 @@ export class SigningKeyRing implements TaskSigning {
   }
 
   get kid(): string {
-    return this.signer.kid;
+    return this.activeSigner().kid;
   }
 
   sign(claims: UnsignedTaskClaims, ttlMs: number, nowMs?: number): Promise<string> {
-    return this.signer.sign(claims, ttlMs, nowMs);
+    return this.activeSigner().sign(claims, ttlMs, nowMs);
+  }
+
+  private activeSigner(): TaskSigner {
+    if (!this.signer) throw new Error('SigningKeyRing: no signing key loaded yet (use SigningKeyRing.start)');
+    return this.signer;
   }
 
   /** Active + retiring public keys: what an enrolling runner pins. */

@@ -35,6 +35,11 @@ class Waiter implements ArmedWait {
     this.settle?.(false);
   }
 
+  /** Blocked in wait() right now. */
+  get parked(): boolean {
+    return this.settle !== undefined;
+  }
+
   wait(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (this.fired) {
       this.fired = false;
@@ -102,6 +107,13 @@ export class Wakeups {
   get size(): number {
     let n = 0;
     for (const set of this.waiters.values()) n += set.size;
+    return n;
+  }
+
+  /** Number of waiters blocked in wait() right now, i.e. past their first look at Redis (for tests and metrics). */
+  get parked(): number {
+    let n = 0;
+    for (const set of this.waiters.values()) for (const w of set) if (w.parked) n += 1;
     return n;
   }
 

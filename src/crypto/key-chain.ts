@@ -40,13 +40,13 @@ export async function kidOf(jwk: JWK): Promise<string> {
 
 export async function applyKeyAnswer(current: TrustedKeys, answer: KeyAnswer): Promise<KeyChainUpdate> {
   const known = new Map<string, Jwks['keys'][number]>();
-  for (const jwk of current.keys.keys) known.set(typeof jwk['kid'] === 'string' ? jwk['kid'] : await kidOf(jwk as JWK), jwk);
+  for (const jwk of current.keys.keys) known.set(typeof jwk['kid'] === 'string' ? jwk['kid'] : await kidOf(jwk), jwk);
   const retirements: KeyRetirements = { ...current.retirements };
   const added: string[] = [];
   const retired: string[] = [];
 
   for (const entry of answer.keys) {
-    const thumbprint = await kidOf(entry.jwk as JWK);
+    const thumbprint = await kidOf(entry.jwk);
     if (thumbprint !== entry.kid) throw new ParError('PAR_ERR_KEYS_UNTRUSTED', `key ${entry.kid.slice(0, 12)}: kid is not the key's thumbprint`);
     if (known.has(entry.kid) && (await kidOf(known.get(entry.kid) as JWK)) !== entry.kid) {
       throw new ParError('PAR_ERR_KEYS_UNTRUSTED', `key ${entry.kid.slice(0, 12)}: collides with a trusted key of the same kid`);
@@ -66,7 +66,7 @@ export async function applyKeyAnswer(current: TrustedKeys, answer: KeyAnswer): P
       if (!signerJwk) continue;
       done.add(index);
       progress = true;
-      const endorsement = await verifyEndorsement(entry.endorsement as string, signerJwk as JWK);
+      const endorsement = await verifyEndorsement(entry.endorsement as string, signerJwk);
       if (endorsement.sub !== entry.kid) throw new ParError('PAR_ERR_KEYS_UNTRUSTED', `key ${entry.kid.slice(0, 12)}: endorsement names another key`);
       const existing = retirements[signer];
       if (existing && existing.successor !== entry.kid) {

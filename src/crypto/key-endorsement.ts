@@ -79,7 +79,7 @@ export async function verifyEndorsement(jws: string, signerJwk: JWK): Promise<En
   const endorsement = parsed.data;
   if (endorsement.prev !== signerKid) throw new ParError('PAR_ERR_KEYS_UNTRUSTED', 'endorsement names another signer');
   if (endorsement.jwk['d'] !== undefined) throw new ParError('PAR_ERR_KEYS_UNTRUSTED', 'endorsed key carries a private part');
-  const thumbprint = await calculateJwkThumbprint(endorsement.jwk as JWK);
+  const thumbprint = await calculateJwkThumbprint(endorsement.jwk);
   if (thumbprint !== endorsement.sub) throw new ParError('PAR_ERR_KEYS_UNTRUSTED', 'endorsed kid is not the thumbprint of the endorsed key');
   return endorsement;
 }

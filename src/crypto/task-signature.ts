@@ -2,7 +2,7 @@
  * Signing tasks (control plane) and verifying them (runner, and again in workers). The verifier
  * maps every failure to a stable error code, so a rejected task is reported precisely.
  */
-import { SignJWT, createLocalJWKSet, decodeProtectedHeader, jwtVerify, errors as joseErrors, type JWK } from 'jose';
+import { SignJWT, createLocalJWKSet, decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
 import type { KeyRetirements } from '../contracts/control-plane-keys.js';
 import { TASK_ISSUER, TASK_TYP, type Jwks } from '../contracts/runner-api.js';
 import { taskClaimsSchema, type TaskClaims } from '../contracts/task.js';
@@ -71,14 +71,14 @@ export class TaskVerifier {
   private retirements: KeyRetirements;
 
   constructor(pinnedKeys: Jwks, private readonly options: TaskVerifierOptions = {}) {
-    this.keySet = createLocalJWKSet({ keys: pinnedKeys.keys as JWK[] });
+    this.keySet = createLocalJWKSet({ keys: pinnedKeys.keys });
     this.kids = kidsOf(pinnedKeys);
     this.retirements = options.retirements ?? {};
   }
 
   /** Replaces the trusted keys (after a key fetch or a config.yaml reload). */
   update(keys: VerifierKeys): void {
-    this.keySet = createLocalJWKSet({ keys: keys.keys.keys as JWK[] });
+    this.keySet = createLocalJWKSet({ keys: keys.keys.keys });
     this.kids = kidsOf(keys.keys);
     this.retirements = keys.retirements ?? {};
   }

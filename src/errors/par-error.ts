@@ -43,7 +43,7 @@ export function toParError(error: unknown, fallback: ErrorCode = 'PAR_ERR_INTERN
 
 /** Rebuilds a ParError from a wire body (for example a control-plane error response). */
 export function fromErrorBody(body: unknown, fallback: ErrorCode = 'PAR_ERR_INTERNAL'): ParError {
-  if (body && typeof body === 'object' && 'code' in body && isErrorCode((body as { code: unknown }).code)) {
+  if (body && typeof body === 'object' && 'code' in body && isErrorCode(body.code)) {
     const b = body as { code: ErrorCode; message?: unknown };
     const err = new ParError(b.code);
     if (typeof b.message === 'string') err.message = b.message;

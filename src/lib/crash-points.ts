@@ -29,7 +29,7 @@ export const CRASH_EXIT_CODE = 137;
 export type CrashHook = (point: CrashPoint) => void;
 
 /** A hook that kills the process at `target` (and does nothing anywhere else, or when unset). */
-export function crashHook(target: CrashPoint | undefined, exit: (code: number) => never = process.exit): CrashHook {
+export function crashHook(target: CrashPoint | undefined, exit: (code: number) => never = (code) => process.exit(code)): CrashHook {
   if (target === undefined) return () => undefined;
   return (point) => {
     if (point === target) exit(CRASH_EXIT_CODE);

@@ -40,12 +40,13 @@ export class ControlPlaneProbe {
     const { signal } = this.abort;
     let sawDown = false;
     while (!signal.aborted) {
-      let up = false;
+      let up: boolean;
       try {
         up = await this.deps.probe(signal);
       } catch {
         up = false;
       }
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the probe awaited: it may have aborted since the loop condition
       if (signal.aborted) return;
       if (up) {
         if (sawDown) {

@@ -24,7 +24,7 @@ export async function enrollRunner(config: RunnerConfig, client: ControlPlaneCli
   });
   let previous: string | undefined;
   actor.subscribe((snapshot) => {
-    const state = String(snapshot.value);
+    const state = snapshot.value;
     if (state === previous) return;
     previous = state;
     if (state === 'backingOff') {

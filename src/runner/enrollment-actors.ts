@@ -4,7 +4,7 @@
  * config dir), and persist the identity as config.yaml (mode 0600).
  */
 import { fromPromise } from 'xstate';
-import type { EnrollInput, EnrollOutput, LoadIdentityOutput, PersistIdentityInput, PersistIdentityOutput } from '../../machines/runner-enrollment/runner-enrollment.actors.js';
+import type { EnrollInput, EnrollOutput, LoadIdentityInput, LoadIdentityOutput, PersistIdentityInput, PersistIdentityOutput } from '../../machines/runner-enrollment/runner-enrollment.actors.js';
 import type { RunnerConfig } from '../config/runner.js';
 import { generateSigningKeyPair, type KeyPairJwk } from '../crypto/keys.js';
 import { ParError } from '../errors/par-error.js';
@@ -29,7 +29,7 @@ export function enrollmentActors(deps: EnrollmentActorDeps) {
 
   return {
     // `--enroll -f` always enrolls a new runner and prints it: an identity on disk is not reused.
-    loadIdentity: fromPromise<LoadIdentityOutput, void>(async () => (config.printFormat ? undefined : readIdentity(config.configDir, config.runnerIdentity))),
+    loadIdentity: fromPromise<LoadIdentityOutput, LoadIdentityInput>(async () => (config.printFormat ? undefined : readIdentity(config.configDir, config.runnerIdentity))),
 
     enroll: fromPromise<EnrollOutput, EnrollInput>(async ({ input, signal }) => {
       const name = config.runnerName;

@@ -9,7 +9,6 @@ import type { HealthReport } from '../contracts/runner-api.js';
 import { periodic, type Periodic } from '../lib/periodic.js';
 import type { Logger } from '../logging/logger.js';
 import type { ClientResult } from './control-plane-client.js';
-import { settleWithin } from '../lib/timing.js';
 
 export interface HealthSnapshot {
   /** Tasks queued or running on this runner; undefined when it cannot be read (Redis down). */

@@ -15,7 +15,7 @@
  * it accepts (`recoverPendingIdentity`).
  */
 import { randomBytes } from 'node:crypto';
-import { SignJWT, type JWK } from 'jose';
+import { SignJWT } from 'jose';
 import { IDENTITY_PROOF_TTL_S, IDENTITY_PROOF_TYP, type RotateIdentityResponse } from '../contracts/control-plane-keys.js';
 import { RUNNER_TOKEN_AUDIENCE } from '../contracts/runner-api.js';
 import { kidOf } from '../crypto/key-chain.js';
@@ -65,11 +65,12 @@ async function doRotate(deps: IdentityRotationDeps): Promise<IdentityRotationRes
   // A rotation that did not finish first: its key may already be the one the control plane holds.
   if (deps.store.current.pendingIdentityKey) {
     await recoverPendingIdentity(deps);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- recoverPendingIdentity may have cleared it (TS keeps the narrowing across the await)
     if (deps.store.current.pendingIdentityKey) throw new ParError('PAR_ERR_INTERNAL', 'an earlier identity rotation is still unresolved (control plane unreachable); try again later');
   }
   const identity = deps.store.current;
   const fresh = await generateSigningKeyPair();
-  const oldKid = await kidOf(identity.publicKey as JWK);
+  const oldKid = await kidOf(identity.publicKey);
   await deps.store.update((current) => ({ ...current, pendingIdentityKey: { privateKey: fresh.privateJwk as RunnerKeyJwk, publicKey: fresh.publicJwk as RunnerKeyJwk } }));
   const proof = await identityProof(identity.runnerId, oldKid, fresh.kid, await importSigningKey(fresh.privateJwk));
   const answer = await deps.client.rotateIdentity({ publicKey: fresh.publicJwk as RunnerKeyJwk, proof });

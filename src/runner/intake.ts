@@ -132,7 +132,9 @@ export class TaskIntake {
     const crash = this.deps.crash ?? (() => undefined);
     const taskJobs = verdicts.filter((v) => v.accepted).map((verdict) => {
       const { delivery } = verdict;
-      const traceparent = formatTraceparent(spans.get(verdict)!.spanContext());
+      const span = spans.get(verdict);
+      if (!span) throw new Error('intake: no span for an accepted delivery');
+      const traceparent = formatTraceparent(span.spanContext());
       return {
         name: TASK_JOB_NAME,
         data: { taskId: delivery.taskId, signedTask: delivery.signedTask, deliveryAttempt: delivery.attempt, acceptedAt, ...(traceparent ? { traceparent } : {}) } satisfies TaskJobData,
@@ -181,7 +183,8 @@ export class TaskIntake {
    * as stale in a race with a redelivery.
    */
   private async clearFinished(taskIds: readonly string[]): Promise<void> {
-    const inspections = await this.deps.inspect!(taskIds.map((taskId) => ({ taskId, leaseToken: '' })));
+    if (!this.deps.inspect) return;
+    const inspections = await this.deps.inspect(taskIds.map((taskId) => ({ taskId, leaseToken: '' })));
     const finished = inspections.filter((i) => i.state === 'finished').map((i) => i.taskId);
     for (const taskId of finished) {
       await Promise.all([this.deps.tasksQueue.remove(taskId), this.deps.resultsQueue.remove(taskId)]);

@@ -6,7 +6,7 @@
  * itself is not. New keys and retirement times are written to config.yaml BEFORE the runner's
  * verifier uses them, so a worker that re-verifies an accepted task always finds its key there.
  */
-import type { KeyAnswer, KeyRetirements } from '../contracts/control-plane-keys.js';
+import type { KeyAnswer } from '../contracts/control-plane-keys.js';
 import { applyKeyAnswer } from '../crypto/key-chain.js';
 import { verifierKeys, type TaskVerifier, type VerifierKeys } from '../crypto/task-signature.js';
 import { toParError } from '../errors/par-error.js';

@@ -26,7 +26,6 @@ import type { ClientResult, LeaseRef } from './control-plane-client.js';
 import type { LeaseEntry, LeaseStore } from './lease-store.js';
 import type { LeaseInspection } from './lease-reconciler.js';
 import { periodic, type Periodic } from '../lib/periodic.js';
-import { settleWithin } from '../lib/timing.js';
 
 /** The heartbeat API's batch limit. */
 const HEARTBEAT_BATCH = 1000;
@@ -38,9 +37,9 @@ export interface LeaseKeeperDeps {
   onFatal(error: ParError): void;
   logger: Logger;
   /** BullMQ's view of each lease's task (LeaseReconciler.inspect); without it every lease is heartbeated. */
-  inspect?(entries: readonly LeaseEntry[]): Promise<LeaseInspection[]>;
+  inspect?: (entries: readonly LeaseEntry[]) => Promise<LeaseInspection[]>;
   /** Writes a `PAR_ERR_WORKER_LOST` result to the outbox for each lost task (one batch). */
-  reportLost?(lost: readonly LeaseInspection[]): Promise<void>;
+  reportLost?: (lost: readonly LeaseInspection[]) => Promise<void>;
   /** Task ids an intake is writing right now (leases recorded, jobs not yet added). */
   inIntake?(): ReadonlySet<string>;
   /** Tells the workers to stop these tasks (cancelled by a user); a throw keeps them for the next tick. */
@@ -169,7 +168,7 @@ export class LeaseKeeper {
       if (fresh.length > 0) this.deps.logger.info({ taskIds: fresh.slice(0, 20), count: fresh.length }, 'tasks cancelled on the control plane: told the workers to stop them');
       else this.deps.logger.debug({ count: taskIds.length }, 'cancelled tasks still running: told the workers again');
     } catch (error) {
-      this.deps.logger.warn({ reason: (error as Error).message, count: taskIds.length }, 'cannot forward cancels to the workers; will retry next interval');
+      this.deps.logger.warn({ err: error, count: taskIds.length }, 'cannot forward cancels to the workers; will retry next interval');
     }
   }
 

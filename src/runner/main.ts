@@ -106,7 +106,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     throw error;
   }
   // A rotated identity signs the audit checkpoints from then on (one checkpoint signed by both keys).
-  rotationDeps.onAdopted = (privateKey) => audit.rotateKey(privateKey as Parameters<typeof audit.rotateKey>[0]);
+  rotationDeps.onAdopted = (privateKey) => audit.rotateKey(privateKey);
 
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   let lastRedisError = 0;

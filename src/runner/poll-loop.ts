@@ -104,6 +104,7 @@ export class PollLoop {
       // control plane accepts this runner, which is what readiness reports.
       const waitMs = this.lastStatus.ok ? this.deps.waitMs : 0;
       const result = await this.deps.dequeue({ max: room, waitMs }, signal);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the dequeue awaited: it may have aborted since the loop condition
       if (signal.aborted) break;
       if (!result.ok) {
         if (result.error.code === 'PAR_ERR_AUTH_RUNNER_UNKNOWN') {
@@ -123,7 +124,7 @@ export class PollLoop {
           await this.deps.forwardCancels(cancelled);
           this.deps.logger.info({ taskIds: cancelled.slice(0, 20), count: cancelled.length }, 'tasks cancelled on the control plane: told the workers to stop them');
         } catch (error) {
-          this.deps.logger.warn({ reason: (error as Error).message, count: cancelled.length }, 'cannot forward cancels to the workers; the next heartbeat repeats them');
+          this.deps.logger.warn({ err: error, count: cancelled.length }, 'cannot forward cancels to the workers; the next heartbeat repeats them');
         }
       }
       try {

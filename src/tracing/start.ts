@@ -20,7 +20,7 @@ export interface SdkHandle {
   shutdown(): Promise<void>;
 }
 
-export type SdkLoader = () => Promise<{ startSdk(config: Extract<TracingConfig, { enabled: true }>, logger: Logger): SdkHandle }>;
+export type SdkLoader = () => Promise<{ startSdk: (config: Extract<TracingConfig, { enabled: true }>, logger: Logger) => SdkHandle }>;
 
 /** The collector URL as logged: no userinfo, no query. */
 function withoutCredentials(url: string): string {

@@ -27,21 +27,15 @@ export function formatTraceparent(spanContext: SpanContext): string | undefined 
   return `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`;
 }
 
-/** The traceparent of the span in `ctx` (undefined when none, or tracing is off). */
-export function traceparentOf(ctx: Context): string | undefined {
-  const span = trace.getSpan(ctx);
-  return span ? formatTraceparent(span.spanContext()) : undefined;
-}
-
 /** A remote parent context from a traceparent; ROOT_CONTEXT when absent or malformed. */
 export function contextFromTraceparent(traceparent: unknown): Context {
   if (typeof traceparent !== 'string' || traceparent.length > TRACEPARENT_MAX_LENGTH) return ROOT_CONTEXT;
-  const m = TRACEPARENT.exec(traceparent);
-  if (!m) return ROOT_CONTEXT;
+  const [, traceId, spanId, flags] = TRACEPARENT.exec(traceparent) ?? [];
+  if (traceId === undefined || spanId === undefined || flags === undefined) return ROOT_CONTEXT;
   const spanContext: SpanContext = {
-    traceId: m[1]!,
-    spanId: m[2]!,
-    traceFlags: Number.parseInt(m[3]!, 16) & TraceFlags.SAMPLED,
+    traceId,
+    spanId,
+    traceFlags: Number.parseInt(flags, 16) & TraceFlags.SAMPLED,
     isRemote: true,
   };
   return isSpanContextValid(spanContext) ? trace.setSpanContext(ROOT_CONTEXT, spanContext) : ROOT_CONTEXT;

@@ -3,8 +3,12 @@
  * through the real processes (control plane, runner, 2 workers) against a local HTTP server,
  * next to a baseline measured in the same run on the same Redis: bare BullMQ no-op jobs/s.
  *
+ * Then each process's cold start to ready, compiled (dist/) and through tsx (cold-start.ts).
+ * Every phase has a time limit; a phase over it fails the run loudly (exit 1).
+ *
  * Settings (env): BENCH_TASKS (default 2000), BENCH_CONCURRENCY (in-flight submissions, default 64),
- * BENCH_BASELINE_JOBS (default 5000), BENCH_WORKERS (default 2).
+ * BENCH_BASELINE_JOBS (default 5000), BENCH_WORKERS (default 2), BENCH_ONLY=cold-start (that
+ * phase alone).
  */
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
@@ -12,12 +16,31 @@ import { Redis } from 'ioredis';
 import { startSystem } from '../helpers/system.js';
 import { startTargetServer } from '../helpers/target-server.js';
 import { connectRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { assertCompiledBuild, measureColdStarts, type ColdStart } from './cold-start.js';
 
 const TASKS = Number(process.env['BENCH_TASKS'] ?? 2000);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 64);
 const BASELINE_JOBS = Number(process.env['BENCH_BASELINE_JOBS'] ?? 5000);
 const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 2);
 const WORKER_CONCURRENCY = 32;
+const ONLY = process.env['BENCH_ONLY'];
+/** Target for a process's cold start to ready, compiled (issue 11). */
+const COLD_START_TARGET_MS = 1_000;
+
+/** Runs one phase within `limitMs`; over it, or on an error, the run fails loudly and exits 1. */
+async function phase<T>(name: string, limitMs: number, run: () => Promise<T>): Promise<T> {
+  process.stderr.write(`bench: phase "${name}" (limit ${limitMs / 1000} s)\n`);
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`over its ${limitMs / 1000} s limit`)), limitMs); });
+  try {
+    return await Promise.race([run(), limit]);
+  } catch (error) {
+    process.stderr.write(`\nbench: phase "${name}" FAILED: ${(error as Error).message}\n`);
+    process.exit(1);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -87,8 +110,23 @@ async function endToEnd(): Promise<{ tasksPerSecond: number; p50: number; p99: n
   }
 }
 
-const baseline = await bareBullmq();
-const e2e = await endToEnd();
+function printColdStarts(rows: ColdStart[]): void {
+  process.stdout.write(`\ncold start to ready (target <= ${COLD_START_TARGET_MS} ms compiled; RSS when ready)\n`);
+  for (const r of rows) {
+    const verdict = r.build === 'compiled' && r.process !== 'runner (enrolls)' ? (r.readyMs <= COLD_START_TARGET_MS ? 'ok' : 'OVER TARGET') : '';
+    process.stdout.write(`  ${r.process.padEnd(18)} ${r.build.padEnd(9)} ${`${r.readyMs.toFixed(0)} ms`.padStart(9)}  ${`${r.rssMb.toFixed(0)} MB`.padStart(7)}  ${verdict}\n`);
+  }
+}
+
+assertCompiledBuild();
+if (ONLY === 'cold-start') {
+  const cold = await phase('cold start', 240_000, async () => [...await measureColdStarts('compiled'), ...await measureColdStarts('tsx')]);
+  printColdStarts(cold);
+  process.exit(0);
+}
+const baseline = await phase('bare BullMQ baseline', 300_000, bareBullmq);
+const e2e = await phase('end-to-end', 900_000, endToEnd);
+const cold = await phase('cold start', 240_000, async () => [...await measureColdStarts('compiled'), ...await measureColdStarts('tsx')]);
 const rows = [
   ['bare BullMQ no-op jobs', `${baseline.jobsPerSecond.toFixed(0)} jobs/s`, '', ''],
   ['end-to-end http.request', `${e2e.tasksPerSecond.toFixed(0)} tasks/s`, `p50 ${e2e.p50.toFixed(1)} ms`, `p99 ${e2e.p99.toFixed(1)} ms`],
@@ -96,3 +134,4 @@ const rows = [
 process.stdout.write(`\nbenchmark: ${TASKS} tasks, ${CONCURRENCY} in flight, ${WORKERS} workers x ${WORKER_CONCURRENCY}; baseline ${BASELINE_JOBS} jobs on the same Redis\n`);
 for (const r of rows) process.stdout.write(`  ${r[0]!.padEnd(26)} ${r[1]!.padStart(14)}  ${r[2]!.padStart(14)}  ${r[3]!.padStart(14)}\n`);
 process.stdout.write(`  ratio end-to-end / bare BullMQ: ${(e2e.tasksPerSecond / baseline.jobsPerSecond).toFixed(3)}${e2e.failed ? `  (${e2e.failed} tasks failed)` : ''}\n`);
+printColdStarts(cold);

@@ -62,9 +62,10 @@ test('worker killed at worker.after-result: the task is recorded exactly once', 
   const point: CrashPoint = 'worker.after-result';
   for (const w of system.workers) await w.stop('SIGTERM', 15_000);
   const crashing = system.startWorker({ PAR_TEST_CRASH_AT: point });
+  await crashing.waitForOutput(/worker ready/, 60_000);
   const task = await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/ok?point=${point}` }, timeoutMs: 20_000 });
   const code = await Promise.race([crashing.exited, new Promise((r) => setTimeout(() => r('still running'), 30_000))]);
   assert.equal(code, CRASH_EXIT_CODE, `the worker should have crashed at ${point}:\n${crashing.output().slice(-3000)}`);
-  system.startWorker({ PAR_TEST_CRASH_AT: '' });
+  await system.startWorker({ PAR_TEST_CRASH_AT: '' }).waitForOutput(/worker ready/, 60_000);
   await assertRecordedOnce(task.id, point);
 });

@@ -76,6 +76,7 @@ test('worker SIGTERM: a task within the grace period finishes there; a longer on
 
   // Within the grace period: finishes on the stopping worker.
   const a = system.startWorker({ PAR_WORKER_GRACE_MS: '10000' });
+  await a.waitForOutput(/worker ready/, 60_000);
   const short = await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/short` }, timeoutMs: 20_000 });
   await waitUntil(() => (count('/short') === 1 ? true : undefined), 20_000, 'the short task to start');
   assert.equal(await a.stop('SIGTERM', 20_000), 0, a.output().slice(-3000));
@@ -84,10 +85,11 @@ test('worker SIGTERM: a task within the grace period finishes there; a longer on
 
   // Longer than the grace period: aborted, handed back, run again by another worker.
   const b = system.startWorker({ PAR_WORKER_GRACE_MS: '1500' });
+  await b.waitForOutput(/worker ready/, 60_000);
   const long = await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/long` }, timeoutMs: 60_000 });
   await waitUntil(() => (count('/long') === 1 ? true : undefined), 20_000, 'the long task to start');
   const c = system.startWorker();
-  await c.waitForOutput(/worker ready/, 30_000);
+  await c.waitForOutput(/worker ready/, 60_000);
   const stoppedAt = Date.now();
   assert.equal(await b.stop('SIGTERM', 20_000), 0, b.output().slice(-3000));
   assert.ok(Date.now() - stoppedAt < 1_500 + 3_000 + 3_000, `the worker exited ${Date.now() - stoppedAt} ms after SIGTERM (grace 1.5 s + abort window 3 s)`);

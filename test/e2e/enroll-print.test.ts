@@ -1,18 +1,19 @@
 /**
- * End to end: `par runner --with-api-key --enroll -f env|helm-values|compose` enrolls and prints
+ * End to end: `par runner --with-api-key --enroll -f env|compose` enrolls and prints
  * the runner config, and only that, on stdout (logs on stderr), writes no config.yaml, and a
  * runner started from the printed env config (PAR_RUNNER_IDENTITY) runs as the same runner
- * without enrolling again.
+ * without enrolling again. `-f k8s` writes a Kustomize overlay that renders on deploy/kubernetes;
+ * `-f helm-values` is refused (there is no chart) before anything is enrolled.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
-import { parse as parseYaml } from 'yaml';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { freePort } from '../../src/cli/local-redis.js';
 import { runnerIdentitySchema, type RunnerIdentity } from '../../src/contracts/runner-identity.js';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
@@ -83,17 +84,39 @@ describe('par runner --enroll -f prints the runner config (real processes)', () 
 
   after(() => releaseTestResources(processes, base, dirs));
 
-  it('-f helm-values prints YAML values whose runner.config is the whole identity', async () => {
-    const { out, name } = await enrollPrint('helm-values', await newDir());
-    const values = parseYaml(out.stdout) as { image: { repository: string; tag: string }; runner: { config: unknown } };
-    const identity = runnerIdentitySchema.parse(values.runner.config);
+  it('-f k8s writes a Kustomize overlay (identity Secret, allowlist Role) that renders on deploy/kubernetes', async () => {
+    const overlay = join(await newDir(), 'overlay');
+    const name = `print-k8s-${randomBytes(3).toString('hex')}`;
+    const env = {
+      DD_BASE_URL: cpUrl, DD_API_KEY: keys.apiKey, DD_APP_KEY: keys.appKey, RUNNER_NAME: name,
+      ACTIONS_ALLOWLIST: 'com.datadoghq.kubernetes.core.getPod,com.datadoghq.kubernetes.core.listPod', DD_PRIVATE_RUNNER_CONFIG_DIR: await newDir(), PAR_LOG_LEVEL: 'info',
+    };
+    const out = await runPar(['runner', '--with-api-key', '--enroll', '-f', 'k8s', '--output-dir', overlay], env);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /kubectl apply -k /);
+    assert.doesNotMatch(out.stdout, /PAR_RUNNER_IDENTITY|"d":/, 'the private key is in the file, not on stdout');
+    assert.equal((await stat(join(overlay, 'runner-identity.yaml'))).mode & 0o777, 0o600);
+    const { stdout } = await promisify(execFile)('kubectl', ['kustomize', overlay], { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '' } });
+    const objects = parseAllDocuments(stdout).map((d) => d.toJS() as { kind: string; metadata: { name: string }; stringData?: Record<string, string>; rules?: unknown; data?: Record<string, string> });
+    const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'par-runner-identity');
+    const identity = identityFromBase64(secret?.stringData?.['PAR_RUNNER_IDENTITY'] ?? '');
     assert.equal(identity.runnerName, name);
     assert.equal(identity.ddBaseURL, cpUrl);
-    assert.match(identity.urn, /^urn:par:runner:/);
-    assert.equal((identity.privateKey as { d?: unknown }).d !== undefined, true, 'the private key is in the values');
-    assert.ok(identity.controlPlaneKeys.keys.length > 0, 'control-plane keys pinned');
-    assert.deepEqual(identity.actionsAllowlist, ['com.datadoghq.http.request']);
-    assert.deepEqual(values.image, { repository: 'private-action-runner', tag: 'local' });
+    assert.deepEqual(objects.find((o) => o.kind === 'Role')?.rules, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }]);
+    assert.equal(objects.find((o) => o.kind === 'ConfigMap')?.data?.['DD_BASE_URL'], cpUrl);
+
+    // Never over an existing overlay, and the refusal comes before a runner is enrolled.
+    const again = await runPar(['runner', '--with-api-key', '--enroll', '-f', 'k8s', '--output-dir', overlay], { ...env, RUNNER_NAME: `${name}-again` });
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /PAR_ERR_CONFIG_INVALID: .*-f k8s: .* already holds an overlay/);
+    assert.doesNotMatch(again.stderr, /runner enrolled/);
+  });
+
+  it('-f helm-values is refused (no chart here), naming the formats that exist, before enrolling', async () => {
+    const out = await runPar(['runner', '--with-api-key', '--enroll', '-f', 'helm-values'], { DD_BASE_URL: cpUrl, DD_API_KEY: keys.apiKey, DD_APP_KEY: keys.appKey, RUNNER_NAME: 'never-made-helm' });
+    assert.equal(out.code, 1);
+    assert.equal(out.stdout, '');
+    assert.match(out.stderr, /PAR_ERR_CONFIG_INVALID: .*-f helm-values: there is no Helm chart in this repository; use -f k8s/);
   });
 
   it('-f compose prints a compose service carrying the identity as PAR_RUNNER_IDENTITY', async () => {
@@ -167,6 +190,6 @@ describe('par runner --enroll -f prints the runner config (real processes)', () 
     const out = await runPar(['runner', '--with-api-key', '--enroll'], { DD_BASE_URL: cpUrl, DD_API_KEY: keys.apiKey, DD_APP_KEY: keys.appKey, RUNNER_NAME: 'never-made' });
     assert.notEqual(out.code, 0);
     assert.equal(out.stdout, '');
-    assert.match(out.stderr, /--enroll needs -f helm-values\|compose\|env/);
+    assert.match(out.stderr, /--enroll needs -f k8s\|compose\|env/);
   });
 });

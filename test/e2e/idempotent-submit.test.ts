@@ -112,7 +112,7 @@ test('a submission Redis refuses (OOM) answers 500 and stores nothing; the retry
   const retried = await system.api.submit(body, { idempotencyKey: 'oom-key' });
   assert.equal(retried.replayed, false, 'the failed attempt left no record: the retry creates the task');
   await system.startRunner();
-  system.startWorker();
+  await system.startWorker().waitForOutput(/worker ready/, 60_000);
   assert.equal((await system.api.waitForTask(retried.task.id, 30_000)).state, 'succeeded');
   assert.equal(executions('/run?by=oom'), 1);
 });

@@ -149,7 +149,7 @@ describe('web page in headless Chromium', () => {
     await admin.getByRole('button', { name: 'Create runner' }).click();
     const token = ((await admin.getByTestId('enrollment-token').textContent()) ?? '').trim();
     assert.ok(token.length >= 20, `token: ${token}`);
-    for (const key of ['dockerRun', 'compose', 'helmValues', 'parRunner']) {
+    for (const key of ['dockerRun', 'compose', 'kubernetes', 'parRunner']) {
       const text = (await admin.getByTestId(`snippet-${key}`).locator('pre').textContent()) ?? '';
       assert.ok(text.includes(token), `${key} snippet carries the token`);
     }

@@ -5,7 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const PAR_BIN = fileURLToPath(new URL('../../bin/par.js', import.meta.url));
+/** Runs the sources through tsx (see par-source.js); bin/par.js itself would prefer a possibly stale dist/. */
+export const PAR_BIN = fileURLToPath(new URL('./par-source.js', import.meta.url));
 
 export interface ParProcess {
   name: string;

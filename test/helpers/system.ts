@@ -1,7 +1,8 @@
 /**
  * The whole system as real processes for end-to-end tests: a control plane, a runner enrolled
- * with fresh admin keys, and N workers, all on the real Redis under unique prefixes, with a
- * temporary config dir. `stop()` ends every process and deletes every key the test made.
+ * with fresh admin keys, and N workers (ready when startSystem resolves), all on the real Redis
+ * under unique prefixes, with a temporary config dir. `stop()` ends every process and deletes
+ * every key the test made.
  */
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
@@ -164,6 +165,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     await system.startControlPlane();
     await system.startRunner();
     for (let i = 0; i < (options.workers ?? 1); i++) system.startWorker();
+    // Ready before the test starts its clocks: a test's waits measure the system, not start-up
+    // (a worker loads every action bundle, which takes seconds on a busy machine). Workers told
+    // to log only warnings (the chaos suite) never print it; those are not waited for.
+    const level = options.workerEnv?.['PAR_LOG_LEVEL'] ?? 'info';
+    if (['trace', 'debug', 'info'].includes(level)) await Promise.all(system.workers.map((w) => w.waitForOutput(/worker ready/, 60_000)));
   } catch (error) {
     await system.stop();
     throw error;

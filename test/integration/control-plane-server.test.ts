@@ -63,14 +63,15 @@ test('runControlPlane serves on a real port, sweeps leases on its own, extends l
     assert.equal(failed.outcome?.error?.code, 'PAR_ERR_LEASE_EXPIRED');
 
     // close() releases a pending long poll at once.
-    const polling = runnerPost(RUNNER_API.dequeue, { max: 1, waitMs: 30_000 });
-    await new Promise((r) => setTimeout(r, 100));
+    const POLL_WAIT_MS = 30_000;
+    const polling = runnerPost(RUNNER_API.dequeue, { max: 1, waitMs: POLL_WAIT_MS });
+    await waitUntil(() => (cp.parkedWaits() === 1 ? true : undefined), 5_000, 'the long poll to park');
     const t0 = Date.now();
     await cp.close();
     const released = await polling;
     assert.equal(released.status, 200);
     assert.deepEqual(await json(released), { tasks: [] });
-    assert.ok(Date.now() - t0 < 2_000, `close took ${Date.now() - t0} ms`);
+    assert.ok(Date.now() - t0 < POLL_WAIT_MS / 3, `close took ${Date.now() - t0} ms, the poll would wait ${POLL_WAIT_MS} ms`);
     await cp.close(); // idempotent
 
     // A lease left outstanding while the control plane was down is extended on the next start.

@@ -12,6 +12,7 @@ import { sweepExpiredLeases } from '../../src/control-plane/store/lease-sweep.js
 import { enqueueSignedTask } from '../../src/control-plane/store/tasks.js';
 import { pino } from 'pino';
 import { REDACT_PATHS } from '../../src/logging/logger.js';
+import { waitUntil } from '../helpers/wait.js';
 import { startHarness, succeeded } from './control-plane-harness.js';
 
 test('submit -> dequeue hands out a verifiable signed task with a lease', async () => {
@@ -86,17 +87,19 @@ test('a waiting dequeue wakes promptly when a task is submitted', async () => {
   const h = await startHarness('long-poll');
   try {
     const runner = await h.enroll();
-    const started = Date.now();
-    const polling = h.dequeue(runner, { max: 5, waitMs: 10_000 });
-    await new Promise((r) => setTimeout(r, 150));
-    assert.equal(h.deps.wakeups.size, 1, 'one armed waiter, no task yet');
+    const WAIT_MS = 10_000;
+    let answered = false;
+    const polling = h.dequeue(runner, { max: 5, waitMs: WAIT_MS }).finally(() => { answered = true; });
+    // Parked = past its first look at Redis and blocked on the wake-up: the task must come by wake-up.
+    await waitUntil(() => (h.deps.wakeups.parked === 1 ? true : undefined), WAIT_MS / 2, 'the dequeue to park its waiter');
+    assert.equal(answered, false, 'no task yet: the dequeue waits');
     const submittedAt = Date.now();
     const view = await h.submit(runner);
     const tasks = await polling;
     const wokeAfter = Date.now() - submittedAt;
+    // A waiter that is not woken answers [] when WAIT_MS runs out: getting the task proves the wake-up.
     assert.deepEqual(tasks.map((t) => t.taskId), [view.id]);
-    assert.ok(wokeAfter < 500, `woke ${wokeAfter} ms after submit`);
-    assert.ok(Date.now() - started >= 150, 'it did wait');
+    assert.ok(wokeAfter < WAIT_MS / 2, `woke ${wokeAfter} ms after submit (wait ${WAIT_MS} ms)`);
     assert.equal(h.deps.wakeups.size, 0, 'waiter released');
 
     // An empty long-poll answers empty once waitMs runs out.
@@ -221,18 +224,22 @@ test('GET /tasks/:id?wait returns as soon as the result is published', async () 
     assert.equal(timedOut.state, 'leased');
     assert.ok(Date.now() - t0 >= 190, 'waited the full wait when nothing happened');
 
-    const waiting = h.getTask(view.id, 10_000);
-    await new Promise((r) => setTimeout(r, 150));
+    const WAIT_MS = 10_000;
+    let answered = false;
+    const waiting = h.getTask(view.id, WAIT_MS).finally(() => { answered = true; });
+    await waitUntil(() => (h.deps.wakeups.parked === 1 ? true : undefined), WAIT_MS / 2, 'the task wait to park its waiter');
+    assert.equal(answered, false, 'not final yet: the wait waits');
     const publishedAt = Date.now();
     await h.publish(runner, d.taskId, d.leaseToken, succeeded('done'));
     const final = await waiting;
-    assert.ok(Date.now() - publishedAt < 500, `answered ${Date.now() - publishedAt} ms after publish`);
+    // Not woken, it would answer only when WAIT_MS ran out.
+    assert.ok(Date.now() - publishedAt < WAIT_MS / 2, `answered ${Date.now() - publishedAt} ms after publish (wait ${WAIT_MS} ms)`);
     assert.equal(final.state, 'succeeded');
     assert.equal(final.outcome?.output, 'done');
 
     const t1 = Date.now();
-    assert.equal((await h.getTask(view.id, 10_000)).state, 'succeeded');
-    assert.ok(Date.now() - t1 < 200, 'a final task answers at once');
+    assert.equal((await h.getTask(view.id, WAIT_MS)).state, 'succeeded');
+    assert.ok(Date.now() - t1 < WAIT_MS / 2, 'a final task answers at once, without waiting');
     assert.equal(h.deps.wakeups.size, 0);
   } finally {
     await h.close();

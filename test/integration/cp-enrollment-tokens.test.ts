@@ -56,14 +56,14 @@ describe('enrollment tokens and runner health', () => {
     assert.match(created.enrollment.token, /^par_enroll_[A-Za-z0-9_-]{40,}$/);
     const now = h.now();
     assert.ok(created.enrollment.expiresAt > now && created.enrollment.expiresAt <= now + TOKEN_TTL_MS, 'expires within the configured TTL');
-    const { dockerRun, compose, helmValues, parRunner } = created.enrollment.snippets;
-    for (const [name, text] of Object.entries({ dockerRun, compose, helmValues, parRunner })) {
+    const { dockerRun, compose, kubernetes, parRunner } = created.enrollment.snippets;
+    for (const [name, text] of Object.entries({ dockerRun, compose, kubernetes, parRunner })) {
       assert.ok(text.includes(created.enrollment.token), `${name} contains the token`);
       assert.ok(text.includes('https://cp.example.test:7700'), `${name} contains the control-plane URL`);
       assert.ok(text.includes('snippet-runner'), `${name} names the runner`);
     }
     assert.match(dockerRun, /^docker run -d \\$/m);
-    assert.match(dockerRun, /-v \.\/config:\/etc\/dd-action-runner\/config/);
+    assert.match(dockerRun, /-v par-runner-config:\/etc\/dd-action-runner\/config/);
     assert.match(dockerRun, /ACTIONS_ALLOWLIST=com\.datadoghq\.http\.request,com\.datadoghq\.kubernetes\.core\.listPod/);
     assert.match(dockerRun, /private-action-runner:local/);
     assert.match(parRunner, /par runner --enrollment-token par_enroll_/);
@@ -73,11 +73,10 @@ describe('enrollment tokens and runner health', () => {
     assert.equal(service.environment['PAR_ENROLLMENT_TOKEN'], created.enrollment.token);
     assert.equal(service.environment['DD_PRIVATE_RUNNER_CONFIG_DIR'], '/etc/dd-action-runner/config');
     assert.equal(service.environment['RUNNER_MODES'], 'pull');
-    assert.deepEqual(service.volumes, ['./config:/etc/dd-action-runner/config']);
-    const values = parseYaml(helmValues) as { image: { repository: string; tag: string }; runner: { enrollmentToken: string; config: { ddBaseURL: string; actionsAllowlist: string[] } } };
-    assert.deepEqual(values.image, { repository: 'private-action-runner', tag: 'local' });
-    assert.equal(values.runner.enrollmentToken, created.enrollment.token);
-    assert.deepEqual(values.runner.config.actionsAllowlist, ['com.datadoghq.http.request', 'com.datadoghq.kubernetes.core.listPod']);
+    assert.deepEqual(service.volumes, ['par-runner-config:/etc/dd-action-runner/config']);
+    assert.match(kubernetes, /--enroll -f k8s --output-dir deploy\/overlays\/snippet-runner/);
+    assert.match(kubernetes, /ACTIONS_ALLOWLIST=com\.datadoghq\.http\.request,com\.datadoghq\.kubernetes\.core\.listPod/);
+    assert.match(kubernetes, /PAR_RUNNER_IMAGE=private-action-runner:local/);
     // Only the token's hash is stored.
     const keys = await h.redis.keys(`${h.prefix}*`);
     const values2 = await Promise.all(keys.map(async (k) => (await h.redis.type(k)) === 'hash' ? JSON.stringify(await h.redis.hgetall(k)) : String(await h.redis.get(k).catch(() => ''))));

@@ -22,6 +22,7 @@ import { runRunner, type RunningRunner } from '../../src/runner/main.js';
 import { PACKAGE_VERSION } from '../../src/version.js';
 import { TEST_REDIS_URL, connectRedis, deleteKeys, uniquePrefix } from '../helpers/redis.js';
 import { tempDir } from '../helpers/tmp.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const logger = createRootLogger({ process: 'test', level: 'silent' });
 const redis = connectRedis();
@@ -66,14 +67,14 @@ async function viewOf(cp: RunningControlPlane, runnerId: string): Promise<View> 
   return body;
 }
 
-/** Polls the runner's view until `check` holds (at most ~10 s); returns the last view. */
+/** Polls the runner's view until `check` holds (at most 10 s); fails showing the last view. */
 async function waitForView(cp: RunningControlPlane, runnerId: string, check: (v: View) => boolean): Promise<View> {
-  let view = await viewOf(cp, runnerId);
-  for (let i = 0; i < 200 && !check(view); i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    view = await viewOf(cp, runnerId);
+  let last: View | undefined;
+  try {
+    return await waitUntil(async () => { last = await viewOf(cp, runnerId); return check(last) ? last : undefined; }, 10_000, 'the runner view');
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; last view: ${JSON.stringify(last)}`, { cause: error });
   }
-  return view;
 }
 
 test('a running runner is ready with its health; stopped, it goes offline after the window', async () => {

@@ -11,6 +11,7 @@ import { createActionRegistry, type ActionRegistry } from '../../src/actions/reg
 import { createRootLogger } from '../../src/logging/logger.js';
 import { ParError } from '../../src/errors/par-error.js';
 import { startFakeGitlab, type FakeGitlab } from '../fakes/gitlab-server.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const TOKEN = 'glpat-fake-token-4f9a';
 const logger = createRootLogger({ process: 'test', level: 'silent' });
@@ -212,8 +213,11 @@ describe('GitLab actions against the fake GitLab', () => {
     gl.stallNext();
     const controller = new AbortController();
     const c = { ...ctx(), signal: controller.signal };
+    const before = gl.requests.length;
     const pending = run('users.currentUser', {}, c);
-    setTimeout(() => controller.abort(), 200);
+    // Abort once the request is in flight (the fake holds it unanswered), not after a guessed delay.
+    await waitUntil(() => (gl.requests.length > before ? true : undefined), 5_000, 'the request to reach GitLab');
+    controller.abort();
     await assert.rejects(pending, (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_TASK_CANCELLED');
   });
 

@@ -178,7 +178,11 @@ test('results produced while the control plane is down are delivered once after 
     }
     // The publisher tries, fails, and keeps the results as delayed jobs in Redis.
     await waitUntil(async () => ((await results.getJobCountByTypes('delayed')) === 2 ? true : undefined), 5000, 'results parked while down');
-    await new Promise((r) => setTimeout(r, 300));
+    // ...and tries again while the control plane is still down (publishBackoffMaxMs is 100 ms), still without success.
+    await waitUntil(async () => {
+      const jobs = await Promise.all([a, b].map((t) => results.getJob(t.id)));
+      return jobs.every((j) => (j?.attemptsStarted ?? 0) >= 2) ? true : undefined;
+    }, 5000, 'each result retried during the outage');
     assert.equal((await results.getJobCounts('completed'))['completed'], 0);
 
     cp = await startControlPlane(s.cpPrefix, port);

@@ -174,12 +174,14 @@ function delivery(taskId: string): Delivery {
   return { taskId, attempt: 1, leaseToken: 'l', leaseExpiresAt: Date.now() + 1000, signedTask: 'x.y.z' };
 }
 
+const FULL_RECHECK_MS = 5;
+
 test('poll loop: asks for capacity - inFlight, skips polling while full, hands deliveries to intake', async () => {
   let inFlight = 3;
   const requests: Array<{ max: number; waitMs: number }> = [];
   const handed: string[] = [];
   const loop = new PollLoop({
-    capacity: 5, waitMs: 50, backoffMaxMs: 20, fullRecheckMs: 5, logger, onFatal: () => undefined,
+    capacity: 5, waitMs: 50, backoffMaxMs: 20, fullRecheckMs: FULL_RECHECK_MS, logger, onFatal: () => undefined,
     inFlight: async () => inFlight,
     intake: async (ds) => { handed.push(...ds.map((d) => d.taskId)); inFlight += ds.length; },
     dequeue: async (request): Promise<ClientResult<DequeueResponse>> => {
@@ -190,9 +192,10 @@ test('poll loop: asks for capacity - inFlight, skips polling while full, hands d
   });
   loop.start();
   await waitUntil(() => (handed.length === 2 ? true : undefined), 2000, 'intake');
-  await new Promise((r) => setTimeout(r, 50));
+  // Full now: over many recheck periods, no poll goes out (one already in flight may finish first).
+  await new Promise((r) => setTimeout(r, FULL_RECHECK_MS * 10));
   const whileFull = requests.length;
-  await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, FULL_RECHECK_MS * 10));
   assert.equal(requests.length, whileFull, 'no polling while full');
   inFlight = 4;
   await waitUntil(() => (requests.length > whileFull ? true : undefined), 2000, 'polling resumes');
@@ -203,10 +206,12 @@ test('poll loop: asks for capacity - inFlight, skips polling while full, hands d
 });
 
 test('poll loop: backs off (capped) on errors and stops promptly, aborting the pending long poll', async () => {
+  const WAIT_MS = 10_000;
+  const BACKOFF_MAX_MS = 80;
   const times: number[] = [];
   let n = 0;
   const loop = new PollLoop({
-    capacity: 5, waitMs: 10_000, backoffMaxMs: 80, logger, onFatal: () => undefined,
+    capacity: 5, waitMs: WAIT_MS, backoffMaxMs: BACKOFF_MAX_MS, logger, onFatal: () => undefined,
     inFlight: async () => 0,
     intake: async () => undefined,
     dequeue: async (_req, signal): Promise<ClientResult<DequeueResponse>> => {
@@ -224,24 +229,26 @@ test('poll loop: backs off (capped) on errors and stops promptly, aborting the p
   assert.equal(loop.status.ok, false);
   assert.equal(loop.status.consecutiveFailures, 5);
   const gaps = times.slice(1).map((t, i) => t - (times[i] ?? t));
-  assert.ok(gaps.every((g) => g <= 80 + 30), `capped: ${gaps.join(',')}`);
+  // Uncapped, the fifth delay would be at least 2 x BACKOFF_MAX_MS (initial 20 ms doubling, half jitter).
+  assert.ok(gaps.every((g) => g < 2 * BACKOFF_MAX_MS), `capped at ${BACKOFF_MAX_MS} ms: ${gaps.join(',')}`);
   const started = Date.now();
   await loop.stop();
-  assert.ok(Date.now() - started < 200, 'stop aborts the pending long poll');
+  assert.ok(Date.now() - started < WAIT_MS / 2, 'stop aborts the pending long poll rather than wait it out');
 });
 
 test('poll loop: PAR_ERR_AUTH_RUNNER_UNKNOWN is fatal and stops polling', async () => {
+  const BACKOFF_MAX_MS = 20;
   let calls = 0;
   let fatal: ParError | undefined;
   const loop = new PollLoop({
-    capacity: 5, waitMs: 10, backoffMaxMs: 20, logger, onFatal: (e) => { fatal = e; },
+    capacity: 5, waitMs: 10, backoffMaxMs: BACKOFF_MAX_MS, logger, onFatal: (e) => { fatal = e; },
     inFlight: async () => 0,
     intake: async () => undefined,
     dequeue: async () => { calls += 1; await new Promise((r) => setTimeout(r, 1)); return httpError('PAR_ERR_AUTH_RUNNER_UNKNOWN', 401); },
   });
   loop.start();
   await waitUntil(() => fatal, 2000, 'fatal');
-  await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, BACKOFF_MAX_MS * 5)); // several retries' worth, had it kept polling
   assert.equal(calls, 1);
   assert.equal(fatal?.code, 'PAR_ERR_AUTH_RUNNER_UNKNOWN');
   await loop.stop();

@@ -211,12 +211,13 @@ describe('script sandbox (real bwrap)', () => {
       [{ PAR_SCRIPT_USER: 'no-such-user-here' }, /PAR_SCRIPT_USER: no user/],
       [{ PAR_SCRIPT_SANDBOX_BIND: configDir }, /PAR_SCRIPT_SANDBOX_BIND: .*inside the config dir/],
     ];
-    for (const [extra, expected] of cases) {
+    // Side by side: each is a whole process start, and they share nothing.
+    await Promise.all(cases.map(async ([extra, expected]) => {
       const proc = startPar('worker-bad-sandbox', ['worker'], { ...env, ...extra });
       const code = await proc.exited;
       assert.notEqual(code, 0, `${JSON.stringify(extra)} started`);
       assert.match(proc.output(), expected);
       assert.doesNotMatch(proc.output(), /worker ready/);
-    }
+    }));
   });
 });

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ActionContext, RegisteredAction } from '../../src/actions/action.js';
 import { createKubernetesBundles, type KubernetesBundle } from '../../src/actions/kubernetes/bundle.js';
@@ -248,9 +248,11 @@ describe('kubernetes bundles against the fake API server', () => {
   it('picks up an edited kubeconfig (cached per file version)', async () => {
     const path = join(dir.path, 'kube/rotating.json');
     await writeFile(path, fake.kubeconfig([{ name: 'a', token: 'stale' }]));
+    // Back-date the first version, so the edit below has another mtime even on a coarse clock.
+    const past = new Date(Date.now() - 60_000);
+    await utimes(path, past, past);
     const c = ctx({ connection: { id: 'c', integration: 'kubernetes', settings: { kubeconfigPath: 'kube/rotating.json' } } });
     assert.equal((await runError(`${CORE}.listNamespace`, {}, c)).code, 'PAR_ERR_K8S_UNAUTHORIZED');
-    await new Promise((r) => setTimeout(r, 20));
     await writeFile(path, fake.kubeconfig([{ name: 'a', token: TOKEN }]));
     const list = await run(`${CORE}.listNamespace`, {}, c);
     assert.ok(list['items'].some((n: Obj) => n['metadata'].name === 'default'));

@@ -1,4 +1,5 @@
 import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
 import assert from 'node:assert/strict';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -23,8 +24,11 @@ describe('worker: start-up', () => {
     const redis = connectRedis();
     try {
       let started = false;
-      const pending = runWorker(config, silentLogger).then((w) => { started = true; return w; });
-      await new Promise((r) => setTimeout(r, 200));
+      const lines: string[] = [];
+      const logger = pino({ level: 'info' }, { write: (line: string) => { lines.push(line); } });
+      const pending = runWorker(config, logger).then((w) => { started = true; return w; });
+      // It looked for the file, found none, and said it waits (rather than a guessed delay).
+      await waitUntil(() => (lines.some((l) => l.includes('waiting for the runner to enroll')) ? true : undefined), 5_000, 'the worker to wait for the identity');
       assert.equal(started, false);
       await writeIdentity(dir.path, await makeIdentity(await generateSigningKeyPair(), []));
       const worker = await pending;

@@ -8,6 +8,7 @@ import { runHttpRequest } from '../../src/actions/http/request.js';
 import { ParError } from '../../src/errors/par-error.js';
 import { createRootLogger } from '../../src/logging/logger.js';
 import { startTargetServer, type TargetServer } from '../helpers/target-server.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const logger = createRootLogger({ process: 'test', level: 'silent' });
 
@@ -79,8 +80,12 @@ describe('http.request against a loopback server', () => {
 
   it('honours the task signal', async () => {
     const c = new AbortController();
+    const hangs = () => target.requests.filter((r) => r.url === '/hang').length;
+    const before = hangs();
     const pending = run({ url: `${target.url}/hang` }, ctx({ signal: c.signal }));
-    setTimeout(() => c.abort(), 30);
+    // Abort the request in flight (the server holds it), not after a guessed delay.
+    await waitUntil(() => (hangs() > before ? true : undefined), 5_000, 'the request to reach the server');
+    c.abort();
     await rejectsWith(pending, 'PAR_ERR_TASK_CANCELLED');
   });
 

@@ -1,7 +1,8 @@
 /**
  * The install snippets are valid as what they claim to be: the shell ones pass `bash -n`, the
- * compose one passes `docker-compose config -q`, the Helm values parse as YAML; awkward values
- * (quotes, spaces) are quoted, not pasted raw.
+ * compose one passes `docker-compose config -q`, the Kubernetes one runs `--enroll -f k8s` and
+ * applies the overlay on deploy/kubernetes (no Helm chart exists here); awkward values (quotes,
+ * spaces) are quoted, not pasted raw.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +27,7 @@ const input = {
 
 test('shell snippets pass bash -n and quote what needs quoting', async () => {
   const snippets = buildInstallSnippets(input);
-  for (const script of [snippets.dockerRun, snippets.parRunner]) {
+  for (const script of [snippets.dockerRun, snippets.parRunner, snippets.kubernetes]) {
     await run('bash', ['-n', '-c', script]);
   }
   assert.match(snippets.dockerRun, /'ACTIONS_ALLOWLIST=com\.datadoghq\.http\.request,com\.datadoghq\.kubernetes\.\*'/);
@@ -34,7 +35,7 @@ test('shell snippets pass bash -n and quote what needs quoting', async () => {
   assert.equal(shellQuote('plain-value_1.2'), 'plain-value_1.2');
 });
 
-test('the compose snippet passes docker-compose config -q; the Helm values parse', async () => {
+test('the compose snippet passes docker-compose config -q, waits for health and runs par healthcheck', async () => {
   const snippets = buildInstallSnippets(input);
   const dir = await tempDir('snippets');
   try {
@@ -44,8 +45,18 @@ test('the compose snippet passes docker-compose config -q; the Helm values parse
   } finally {
     await dir.remove();
   }
-  const values = parse(snippets.helmValues) as { image: unknown; runner: { enrollmentToken: string } };
-  assert.deepEqual(values.image, { repository: 'registry.example.test:5000/private-action-runner', tag: 'v1' });
-  assert.equal(values.runner.enrollmentToken, input.token);
+  const doc = parse(snippets.compose) as { services: Record<string, { depends_on?: Record<string, { condition: string }>; healthcheck?: { test: string[] } }> };
+  assert.deepEqual(doc.services['worker']?.depends_on, { redis: { condition: 'service_healthy' }, 'private-runner': { condition: 'service_healthy' } });
+  assert.deepEqual(doc.services['worker']?.healthcheck?.test, ['CMD', 'node', '/app/bin/par.js', 'healthcheck', 'worker']);
+  assert.deepEqual(doc.services['private-runner']?.healthcheck?.test, ['CMD', 'node', '/app/bin/par.js', 'healthcheck', 'runner']);
   assert.deepEqual(splitImage('private-action-runner'), { repository: 'private-action-runner', tag: 'latest' });
+});
+
+test('the Kubernetes snippet enrolls with -f k8s into an overlay on deploy/kubernetes and applies it; no Helm', async () => {
+  const { kubernetes } = buildInstallSnippets(input);
+  assert.match(kubernetes, /node bin\/par\.js runner --enrollment-token par_enroll_AbC-_123 --enroll -f k8s --output-dir deploy\/overlays\/edge-1/);
+  assert.match(kubernetes, /^kubectl apply -k deploy\/overlays\/edge-1$/m);
+  assert.match(kubernetes, /PAR_RUNNER_IMAGE=registry\.example\.test:5000\/private-action-runner:v1/);
+  assert.doesNotMatch(kubernetes, /helm/i);
+  for (const s of Object.values(buildInstallSnippets(input))) assert.doesNotMatch(s, /helm|chart/i, 'no snippet names a chart that does not exist');
 });

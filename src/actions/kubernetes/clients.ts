@@ -18,7 +18,8 @@
  * never run: such a user works only while its cached `access-token` is valid.
  */
 import { dirname } from 'node:path';
-import { KubeConfig, type User } from '@kubernetes/client-node';
+import type { KubeConfig, User } from '@kubernetes/client-node';
+import { kubeLibrary, type KubeLibrary } from './library.js';
 import { z } from 'zod';
 import { ParError } from '../../errors/par-error.js';
 import type { ActionContext } from '../action.js';
@@ -61,15 +62,16 @@ export class KubeClients {
     const parsed = settingsSchema.safeParse(connection?.settings ?? {});
     if (!parsed.success) throw configInvalid(`connection settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const { kubeconfigPath, context } = parsed.data;
+    const lib = await kubeLibrary();
     if (kubeconfigPath === undefined) {
       if (context !== undefined) throw configInvalid('connection settings name a context but no kubeconfigPath');
-      this.inCluster ??= loadInCluster();
+      this.inCluster ??= loadInCluster(lib);
       return this.inCluster;
     }
-    return this.fromFile(ctx.configDir, kubeconfigPath, context, ctx.signal);
+    return this.fromFile(lib, ctx.configDir, kubeconfigPath, context, ctx.signal);
   }
 
-  private async fromFile(configDir: string, kubeconfigPath: string, context: string | undefined, signal: AbortSignal | undefined): Promise<KubeClient> {
+  private async fromFile(lib: KubeLibrary, configDir: string, kubeconfigPath: string, context: string | undefined, signal: AbortSignal | undefined): Promise<KubeClient> {
     const file = await readConfigFile({
       configDir,
       path: kubeconfigPath,
@@ -81,7 +83,7 @@ export class KubeClients {
     const key = `${file.realPath}\0${context ?? ''}`;
     const cached = this.cache.get(key);
     if (cached && cached.version === file.version) return cached.client;
-    const client = loadKubeconfig(file.text, dirname(file.realPath), kubeconfigPath, context, this.pluginEnv);
+    const client = loadKubeconfig(lib, file.text, dirname(file.realPath), kubeconfigPath, context, this.pluginEnv);
     this.cache.set(key, { version: file.version, client });
     return client;
   }
@@ -134,8 +136,8 @@ function takePlugins(kc: KubeConfig, kubeconfigDir: string, pluginEnv: Readonly<
   return plugin;
 }
 
-function loadKubeconfig(text: string, kubeconfigDir: string, shownPath: string, context: string | undefined, pluginEnv: Readonly<Record<string, string>>): KubeClient {
-  const kc = new KubeConfig();
+function loadKubeconfig(lib: KubeLibrary, text: string, kubeconfigDir: string, shownPath: string, context: string | undefined, pluginEnv: Readonly<Record<string, string>>): KubeClient {
+  const kc = new lib.KubeConfig();
   try {
     kc.loadFromString(text);
     // Relative paths inside the file (certificate-authority, client-certificate, client-key) resolve against its dir.
@@ -154,8 +156,8 @@ function loadKubeconfig(text: string, kubeconfigDir: string, shownPath: string, 
   return clientFor(kc, `kubeconfigPath ${shownPath}`, plugin);
 }
 
-function loadInCluster(): KubeClient {
-  const kc = new KubeConfig();
+function loadInCluster(lib: KubeLibrary): KubeClient {
+  const kc = new lib.KubeConfig();
   kc.loadFromCluster();
   const server = kc.getCurrentCluster()?.server ?? '';
   // loadFromCluster does not fail outside a cluster; it builds https://undefined:undefined.

@@ -56,7 +56,7 @@ export function keyRotationRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod
       const { body } = request;
       if (body.publicKey['d'] !== undefined) throw invalid('publicKey carries a private part');
       if (body.publicKey.kty !== 'OKP' || body.publicKey['crv'] !== 'Ed25519') throw invalid('publicKey must be an Ed25519 key');
-      const newJwk = publicPart(body.publicKey as JWK);
+      const newJwk = publicPart(body.publicKey);
       const newKid = await calculateJwkThumbprint(newJwk);
       let payload: Record<string, unknown>;
       try {

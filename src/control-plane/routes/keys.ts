@@ -15,7 +15,7 @@ import type { ControlPlaneDeps } from '../deps.js';
 import { SECURITY } from '../openapi.js';
 import { noContentSchema, withErrors } from '../schema-compilers.js';
 import { idParamsSchema } from './params.js';
-import { SCOPES, scopeSatisfies, type KeyOwner, type Scope } from '../store/credentials.js';
+import { SCOPES, scopeSatisfies, type KeyOwner } from '../store/credentials.js';
 import { createApiKey, createAppKey, getAppKeyById, listApiKeys, listAppKeys, revokeApiKey, revokeAppKey, toAppKeyView } from '../store/keys.js';
 import { ownerExists } from '../store/principals.js';
 
@@ -77,7 +77,7 @@ export function keyRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
           throw new ParError('PAR_ERR_AUTH_FORBIDDEN', 'creating a key for another principal needs the org admin role');
         }
         // A key can hand on what it has, never more.
-        const extra = body.scopes.filter((s) => !scopeSatisfies(caller.key.scopes, s as Scope));
+        const extra = body.scopes.filter((s) => !scopeSatisfies(caller.key.scopes, s));
         if (extra.length > 0) throw new ParError('PAR_ERR_AUTH_FORBIDDEN', `your key lacks the scopes it would grant: ${extra.join(', ')}`);
       }
       if (!(await ownerExists(redis, ks, owner, caller.orgId))) throw new ParError('PAR_ERR_NOT_FOUND', `${owner.type} ${owner.id}`);

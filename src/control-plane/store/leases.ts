@@ -26,9 +26,9 @@ export async function leaseReadyTasks(redis: Redis, ks: KeySpace, runnerId: stri
   const [expires, rows, cancelled] = reply;
   return { cancelled: cancelled ?? [], leased: rows.map(([taskId, attempt, leaseToken, signedTask, claims]) => ({
     taskId,
-    attempt: Number(attempt),
+    attempt,
     leaseToken,
-    leaseExpiresAt: Number(expires),
+    leaseExpiresAt: expires,
     signedTask,
     ...(claims ? { claims: JSON.parse(claims) as UnsignedTaskClaims } : {}),
   })) };
@@ -49,7 +49,7 @@ export async function heartbeatLeases(redis: Redis, ks: KeySpace, runnerId: stri
   const [expires, statuses, cancelled] = (await runLuaScript(redis, 'lease-heartbeat', [ks.leases, ks.ready(runnerId)], [ks.taskPrefix, now, leaseMs, runnerId, ...args])) as [number, HeartbeatStatus[], string[]?];
   const results = leases.map((l, i): HeartbeatResult => {
     const status = statuses[i] ?? 'unknown';
-    return status === 'ok' ? { taskId: l.taskId, status, leaseExpiresAt: Number(expires) } : { taskId: l.taskId, status };
+    return status === 'ok' ? { taskId: l.taskId, status, leaseExpiresAt: expires } : { taskId: l.taskId, status };
   });
   return cancelled && cancelled.length > 0 ? { leases: results, cancelled } : { leases: results };
 }

@@ -11,8 +11,6 @@ import { accessKeySpace } from './access-key-space.js';
 import type { KeySpace } from './key-space.js';
 import { runLuaScript } from '../../lib/redis-scripts.js';
 
-type RunnerRole = 'editor' | 'contributor' | 'viewer';
-
 export interface RunnerRecord extends RunnerView {
   /** Absent for a runner created from the page or API that has not enrolled with its token yet. */
   publicKey?: JWK;
@@ -89,10 +87,6 @@ export async function listRunners(redis: Redis, ks: KeySpace, orgId?: string): P
     if (record) runners.push(record);
   }
   return runners.sort((a, b) => a.name.localeCompare(b.name));
-}
-
-async function getRunnerGrants(redis: Redis, ks: KeySpace, runnerId: string): Promise<Record<string, string>> {
-  return redis.hgetall(ks.runnerGrants(runnerId));
 }
 
 /**

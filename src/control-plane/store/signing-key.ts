@@ -92,13 +92,6 @@ export function keyAnswer(ring: KeyRing, now: number): KeyAnswer {
   };
 }
 
-/** Kept for callers that need only the active key's JWKS. */
-function publicJwks(pair: KeyPairJwk): Jwks {
-  const { kty, ...rest } = publicPart(pair.publicJwk);
-  if (typeof kty !== 'string') throw new Error('signing key has no kty');
-  return { keys: [{ ...rest, kty }] };
-}
-
 export interface RotationResult {
   previousKid: string;
   kid: string;

@@ -95,7 +95,8 @@ export class AuditLog {
     try {
       await log.recover();
     } catch (error) {
-      await log.fd?.close().catch(() => undefined);
+      // recover() may fail before it opened a file.
+      await (log.fd as FileHandle | undefined)?.close().catch(() => undefined);
       await releaseLock(options.dir);
       throw error;
     }
@@ -229,7 +230,8 @@ export class AuditLog {
       const signed = checkpoint as CheckpointRecord & AuditEntry;
       // The entry is on disk; a head that cannot be replaced only weakens truncation detection.
       // The head is signed by the key that signs from here on (a key-rotation checkpoint's next key).
-      const headSig = nextKey ? signed.nextSig! : signed.sig!;
+      const headSig = nextKey ? signed.nextSig : signed.sig;
+      if (headSig === undefined) throw new Error('audit log: a signed checkpoint has no signature');
       const headKey = nextKey ?? { kid: signed.kid, publicKeyX: signed.publicKeyX };
       await writeHead(this.options.dir, { seq: signed.seq, hash: signed.hash, file: this.fileName, kid: headKey.kid, publicKeyX: headKey.publicKeyX, sig: headSig })
         .catch((err: unknown) => this.options.logger.error({ err }, 'audit-head.json could not be replaced'));
@@ -311,10 +313,11 @@ export class AuditLog {
     if (head === 'invalid') throw new ParError('PAR_ERR_AUDIT_LOG_INVALID', `${join(dir, 'audit-head.json')} is not a checkpoint head`);
     // An empty newest file: a crash before its `file` entry reached the disk. Continue in the one before.
     let tail: Tail | undefined;
-    while (files.length > 0) {
-      tail = await readTail(files.at(-1)!.path, logger);
+    for (let newest = files.at(-1); newest !== undefined; newest = files.at(-1)) {
+      tail = await readTail(newest.path, logger);
       if (tail.last) break;
-      await rm(files.pop()!.path);
+      files.pop();
+      await rm(newest.path);
       tail = undefined;
     }
     const current = files.at(-1);
@@ -335,8 +338,9 @@ export class AuditLog {
   }
 
   private adopt(tail: Tail): void {
-    this.seq = tail.last!.seq;
-    this.lastHash = tail.last!.hash;
+    if (!tail.last) throw new Error('audit log: adopting a file without entries');
+    this.seq = tail.last.seq;
+    this.lastHash = tail.last.hash;
     this.sinceCheckpoint = tail.sinceCheckpoint;
     this.lastCheckpointSeq = tail.lastCheckpointSeq;
   }
@@ -361,17 +365,17 @@ async function readTail(path: string, logger: Logger): Promise<Tail> {
   }
   const lines = bytes.subarray(0, end).toString('utf8').split('\n');
   lines.pop();
-  if (lines.length === 0) return { last: undefined, sinceCheckpoint: 0, lastCheckpointSeq: undefined };
-  const lastLine = lines[lines.length - 1]!;
+  const lastLine = lines.at(-1);
+  if (lastLine === undefined) return { last: undefined, sinceCheckpoint: 0, lastCheckpointSeq: undefined };
   const last = parseSealed(lastLine);
   if (!last) {
     throw new ParError('PAR_ERR_AUDIT_LOG_INVALID', `${path} line ${lines.length}: not a valid entry (edited?); run par audit verify, keep the file as evidence and move the audit dir away to start a new chain`);
   }
   let sinceCheckpoint = 0;
   let lastCheckpointSeq: number | undefined;
-  for (let i = lines.length - 1; i >= 0; i -= 1) {
-    if (lines[i]!.includes('"type":"checkpoint"')) {
-      lastCheckpointSeq = parseSealed(lines[i]!)?.seq;
+  for (const line of [...lines].reverse()) {
+    if (line.includes('"type":"checkpoint"')) {
+      lastCheckpointSeq = parseSealed(line)?.seq;
       break;
     }
     sinceCheckpoint += 1;
@@ -381,7 +385,7 @@ async function readTail(path: string, logger: Logger): Promise<Tail> {
 
 function parseSealed(line: string): AuditEntry | undefined {
   try {
-    const entry = JSON.parse(line) as AuditEntry;
+    const entry = JSON.parse(line) as AuditEntry | null;
     if (typeof entry !== 'object' || entry === null || typeof entry.seq !== 'number' || typeof entry.hash !== 'string') return undefined;
     if (entryLine(entry) !== line || entryHash(entry) !== entry.hash) return undefined;
     return entry;

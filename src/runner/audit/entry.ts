@@ -86,7 +86,7 @@ export type AuditEntry = AuditRecord & { v: number; seq: number; ts: number; pre
 /** Hash of an entry: SHA-256 of its canonical JSON without `hash`, `sig` and `nextSig`. */
 export function entryHash(entry: Omit<AuditEntry, 'hash' | 'sig'> & { hash?: string; sig?: string; nextSig?: string }): string {
   const { hash: _hash, sig: _sig, nextSig: _nextSig, ...rest } = entry;
-  return sha256Hex(canonicalJson(rest as unknown as CanonicalValue));
+  return sha256Hex(canonicalJson(rest));
 }
 
 /** The stored line of an entry (without the newline). */

@@ -17,8 +17,9 @@ function completeLines(bytes: Buffer): string[] {
 export async function lastLines(dir: string, n: number): Promise<string[]> {
   const files = await listAuditFiles(dir);
   const out: string[] = [];
-  for (let i = files.length - 1; i >= 0 && out.length < n; i -= 1) {
-    const lines = completeLines(await readFile(files[i]!.path));
+  for (const file of [...files].reverse()) {
+    if (out.length >= n) break;
+    const lines = completeLines(await readFile(file.path));
     out.unshift(...lines.slice(Math.max(0, lines.length - (n - out.length))));
   }
   return out;
@@ -27,8 +28,9 @@ export async function lastLines(dir: string, n: number): Promise<string[]> {
 /** Calls `onLine` for every complete line appended from now on, until `signal` aborts. */
 export async function followLines(dir: string, onLine: (line: string) => void, signal: AbortSignal, pollMs = 250): Promise<void> {
   const files = await listAuditFiles(dir);
-  let n = files.at(-1)?.n ?? 1;
-  let offset = files.length > 0 ? completeLength(await readFile(files.at(-1)!.path)) : 0;
+  const newest = files.at(-1);
+  let n = newest?.n ?? 1;
+  let offset = newest ? completeLength(await readFile(newest.path)) : 0;
   while (!signal.aborted) {
     const path = `${dir}/${auditFileName(n)}`;
     const bytes = await readFrom(path, offset);

@@ -23,7 +23,7 @@ export interface RunnerAuditOptions {
 export interface RunnerAudit {
   log: AuditLog;
   tasks: TaskAudit;
-  readiness(): ReadinessCheck;
+  readiness: () => ReadinessCheck;
   /** Call when the identity key is rotated: checkpoints are signed with the new key from then on, linked to the old one. */
   rotateKey(privateKey: Ed25519Jwk): Promise<void>;
 }

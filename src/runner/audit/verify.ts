@@ -46,14 +46,16 @@ export async function verifyAuditDir(dir: string, trustedKeys: readonly string[]
   const trusted = await trustClosure(files.map((f) => f.path), trustedKeys);
   const report: VerifyReport = { ok: false, files: files.map((f) => f.name), entries: 0, checkpoints: 0, unsignedTail: 0 };
   const fail = (problem: VerifyProblem): VerifyReport => ({ ...report, ok: false, problem });
-  if (files.length === 0) return fail({ file: dir, reason: 'no audit log files' });
+  const newest = files.at(-1);
+  if (newest === undefined) return fail({ file: dir, reason: 'no audit log files' });
 
   let expectedSeq = 0;
   let expectedPrev = GENESIS;
   const hashes = new Map<number, string>();
   for (const [index, file] of files.entries()) {
     const isLast = index === files.length - 1;
-    if (index > 0 && file.n !== files[index - 1]!.n + 1) return fail({ file: file.name, line: 1, reason: `file ${files[index - 1]!.n + 1} is missing` });
+    const previous = index > 0 ? files[index - 1] : undefined;
+    if (previous && file.n !== previous.n + 1) return fail({ file: file.name, line: 1, reason: `file ${previous.n + 1} is missing` });
     const bytes = await readFile(file.path);
     const end = bytes.lastIndexOf(0x0a) + 1;
     if (end < bytes.length) {
@@ -65,9 +67,9 @@ export async function verifyAuditDir(dir: string, trustedKeys: readonly string[]
     if (lines.length === 0) return fail({ file: file.name, line: 1, reason: 'empty file' });
     for (const [i, line] of lines.entries()) {
       const where = { file: file.name, line: i + 1 };
-      let entry: AuditEntry;
+      let entry: AuditEntry | null;
       try {
-        entry = JSON.parse(line) as AuditEntry;
+        entry = JSON.parse(line) as AuditEntry | null;
       } catch {
         return fail({ ...where, reason: 'not JSON (edited or corrupted)' });
       }
@@ -123,7 +125,7 @@ export async function verifyAuditDir(dir: string, trustedKeys: readonly string[]
     }
     const atHead = hashes.get(head.seq);
     if (atHead === undefined) {
-      return fail({ file: files.at(-1)!.name, seq: expectedSeq, reason: `the log ends at seq ${expectedSeq - 1}, before the last signed checkpoint at seq ${head.seq} (truncated)` });
+      return fail({ file: newest.name, seq: expectedSeq, reason: `the log ends at seq ${expectedSeq - 1}, before the last signed checkpoint at seq ${head.seq} (truncated)` });
     }
     if (atHead !== head.hash) return fail({ file: head.file, seq: head.seq, reason: 'entry differs from the signed head (rewritten)' });
   }

@@ -5,11 +5,11 @@ import { isoTime } from './format.js';
 const SNIPPETS = [
   ['dockerRun', 'docker run'],
   ['compose', 'Docker Compose'],
-  ['helmValues', 'Helm values (helm install ... -f values.yaml)'],
+  ['kubernetes', 'Kubernetes (Kustomize overlay on deploy/kubernetes)'],
   ['parRunner', 'par runner (Node.js on this host)'],
 ];
 
-/** `enrollment`: `{token, expiresAt, snippets: {dockerRun, compose, helmValues, parRunner}}`. */
+/** `enrollment`: `{token, expiresAt, snippets: {dockerRun, compose, kubernetes, parRunner}}`. */
 export function enrollmentPanel(runnerName, enrollment) {
   const snippets = enrollment.snippets ?? {};
   const known = new Set(SNIPPETS.map(([key]) => key));
