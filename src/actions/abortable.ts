@@ -18,6 +18,7 @@ export function raceAbort<T>(work: Promise<T>, signal: AbortSignal, abortError: 
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the library's own rejection, passed on unchanged
         reject(error);
       },
     );

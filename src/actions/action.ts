@@ -35,7 +35,7 @@ export interface ActionContext {
 /** An action as the registry holds it: its inputs erased to `unknown`. */
 export interface RegisteredAction {
   readonly fqn: string;
-  readonly inputSchema: z.ZodType<unknown>;
+  readonly inputSchema: z.ZodType;
   /** `inputs` is always the output of `inputSchema` (the lifecycle validates before executing). */
   run(inputs: unknown, ctx: ActionContext): Promise<unknown>;
 }
@@ -53,7 +53,7 @@ export interface ActionDefinition<S extends z.ZodType, O> {
 export function defineAction<S extends z.ZodType, O>(definition: ActionDefinition<S, O>): RegisteredAction {
   return {
     fqn: definition.fqn,
-    inputSchema: definition.inputSchema as z.ZodType<unknown>,
+    inputSchema: definition.inputSchema,
     run: (inputs, ctx) => definition.run(inputs as z.output<S>, ctx),
   };
 }

@@ -156,7 +156,7 @@ export async function readConfigFile(options: ReadConfigFileOptions): Promise<Co
   let onAbort: (() => void) | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ParError('PAR_ERR_FILE_READ_TIMEOUT', `${label}: not read within ${timeoutMs} ms`)), timeoutMs);
-    timer.unref?.();
+    timer.unref();
     onAbort = () => reject(new ParError('PAR_ERR_TASK_CANCELLED', `${label}: the task ended before the file was read`));
     signal?.addEventListener('abort', onAbort, { once: true });
   });

@@ -65,7 +65,8 @@ export function toCredentials(raw: unknown): { ok: true; value: Credentials } | 
   const file = parsed.data;
   if (file.auth_type === 'Basic Auth') {
     const [entry] = file.credentials;
-    return { ok: true, value: { authType: 'Basic Auth', username: entry!.username, password: entry!.password } };
+    if (entry === undefined) throw new Error('internal: Basic Auth credentials passed the schema without their one entry');
+    return { ok: true, value: { authType: 'Basic Auth', username: entry.username, password: entry.password } };
   }
   const tokens: Record<string, string> = {};
   for (const t of file.credentials) tokens[t.tokenName] = t.tokenValue;

@@ -41,7 +41,8 @@ function openingAt(s: string, i: number): { length: number } | { refused: string
   if (/^\{\{~?>/.test(rest)) return { refused: 'partials are not supported' };
   if (/^\{\{~?\^/.test(rest) || /^\{\{~?\s*else/.test(rest)) return { refused: 'inverse sections and else are not supported' };
   const m = /^\{\{~?&?/.exec(rest);
-  return { length: m![0].length };
+  if (m === null) throw new Error('internal: openingAt() called where no {{ opens');
+  return { length: m[0].length };
 }
 
 /** Parses one template string. */
@@ -54,11 +55,11 @@ export function parseTemplate(source: string): ParseResult {
     if (source.startsWith('\\{{', i) && source[i - 1] !== '\\') {
       // Escaped mustache: drop the backslash, keep every following brace as text.
       i += 1;
-      while (source[i] === '{') text += source[i++];
+      while (source[i] === '{') text += source.charAt(i++);
       continue;
     }
     if (!source.startsWith('{{', i)) {
-      text += source[i++];
+      text += source.charAt(i++);
       continue;
     }
     const open = openingAt(source, i);
@@ -75,7 +76,7 @@ export function parseTemplate(source: string): ParseResult {
         i += source.startsWith('~', i) ? 3 : 2;
         break;
       }
-      const c = source[i]!;
+      const c = source.charAt(i);
       if (c === ' ' || c === '\t' || c === '\n') {
         i++;
         continue;
@@ -110,7 +111,7 @@ export function parseTemplate(source: string): ParseResult {
         return fail(i, `unexpected character "${c}" (sub-expressions, strings, hashes and data variables are not supported)`);
       } else {
         let end = i;
-        while (end < source.length && !NOT_ID.has(source[end]!)) end++;
+        while (end < source.length && !NOT_ID.has(source.charAt(end))) end++;
         segment = source.slice(i, end);
         i = end;
       }
@@ -201,7 +202,8 @@ export function printValue(value: unknown): string {
   if (typeof value === 'number') return plainDecimal(value);
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value === 'object') return goJson(value);
-  return String(value);
+  // What is left (bigint, symbol, function) prints as String() makes it; nothing else reaches here.
+  return typeof value === 'bigint' || typeof value === 'symbol' || typeof value === 'function' ? String(value) : '';
 }
 
 /** Renders with `resolve` deciding each path's text (throw from it to refuse a lookup). */

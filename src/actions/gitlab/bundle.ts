@@ -26,7 +26,7 @@ const gitlabId = z.union([z.string().min(1), z.number().int().nonnegative()]);
 
 /** Path placeholders are required; every other input passes through as go-gitlab's options. */
 export function inputSchemaFor(spec: GitlabActionSpec): z.ZodType<Record<string, unknown>> {
-  const shape: Record<string, z.ZodTypeAny> = {};
+  const shape: Record<string, z.ZodType> = {};
   for (const p of pathParams(spec.path)) shape[p] = gitlabId;
   if (spec.special === 'graphql') {
     shape['query'] = z.string().min(1);
@@ -35,7 +35,7 @@ export function inputSchemaFor(spec: GitlabActionSpec): z.ZodType<Record<string,
   if (spec.special === 'rawBlob') shape['decode'] = z.boolean().optional();
   if (spec.special === 'rawFile') shape['encoding'] = z.enum(['utf-8', 'base64']).optional();
   if (spec.special === 'projectOptions') shape['options'] = z.record(z.string(), z.unknown()).optional();
-  return z.object(shape).passthrough();
+  return z.object(shape).loose();
 }
 
 export function createGitlabBundle(options: GitlabBundleOptions): GitlabBundle {

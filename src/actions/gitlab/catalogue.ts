@@ -335,7 +335,7 @@ export function fqnOf(spec: Pick<GitlabActionSpec, 'family' | 'name'>): string {
 
 /** The `{x}` placeholders of a path, in order. */
 export function pathParams(path: string): string[] {
-  return [...path.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]!);
+  return [...path.matchAll(/\{[a-z_]+\}/g)].map((m) => m[0].slice(1, -1));
 }
 
 export const GITLAB_ACTIONS: readonly GitlabActionSpec[] = Object.freeze(

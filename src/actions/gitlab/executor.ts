@@ -88,6 +88,7 @@ function shape(spec: GitlabActionSpec, inputs: Record<string, unknown>, body: Bu
 
 export async function runGitlabAction(spec: GitlabActionSpec, inputs: Record<string, unknown>, ctx: ActionContext, dispatcher: Dispatcher): Promise<Record<string, unknown>> {
   if (spec.special === 'rawFile' && inputs['encoding'] !== undefined && inputs['encoding'] !== 'utf-8' && inputs['encoding'] !== 'base64') {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- whatever the caller sent, printed as String() prints it
     throw new ParError('PAR_ERR_INPUT_INVALID', `unsupported encoding: ${String(inputs['encoding'])}`);
   }
   const connection = gitlabConnection(ctx.credentials);

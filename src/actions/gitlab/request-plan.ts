@@ -29,6 +29,7 @@ function appendQuery(params: URLSearchParams, key: string, value: unknown): void
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) appendQuery(params, `${key}[${k}]`, v);
     return;
   }
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- only primitives are left: objects and arrays are expanded above
   params.append(key, String(value));
 }
 

@@ -5,7 +5,7 @@
  * stops the worker at once with a message naming the setting.
  */
 import type { RegisteredAction } from '../action.js';
-import { createHttpDispatchers, readCaBundle, type HttpDispatchers } from './dispatchers.js';
+import { createHttpDispatchers, readCaBundle } from './dispatchers.js';
 import { NetworkPolicy, type HostResolver } from './network-policy.js';
 import { httpChecksumAction } from './checksum.js';
 import { httpRequestAction, type HttpTransport } from './request.js';

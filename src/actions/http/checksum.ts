@@ -29,12 +29,11 @@ export const getChecksumInputSchema = z.object({
     .string()
     .optional()
     .transform((v) => (v === undefined || v === '' ? 'sha256' : v.toLowerCase()))
-    .pipe(z.enum(CHECKSUM_ALGORITHMS, { message: `unsupported hash algorithm: use one of ${CHECKSUM_ALGORITHMS.join(', ')}` })),
+    .pipe(z.enum(CHECKSUM_ALGORITHMS, { error: `unsupported hash algorithm: use one of ${CHECKSUM_ALGORITHMS.join(', ')}` })),
   /** hex, base64, base64url or binary; anything else is hex, as in the vendor runner. */
   digest: z.string().max(32).optional(),
   allowExpiredCertificate: z.boolean().default(false),
 });
-type GetChecksumInput = z.output<typeof getChecksumInputSchema>;
 
 export interface GetChecksumOutput {
   checksum: string;

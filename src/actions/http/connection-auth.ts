@@ -28,7 +28,6 @@ export const httpConnectionSettingsSchema = z.object({
   /** URL parameter templates, same shapes. */
   urlParams: urlParamsSchema.optional(),
 });
-type HttpConnectionSettings = z.output<typeof httpConnectionSettingsSchema>;
 
 /** What the request code applies: resolved values, which must never be logged or returned. */
 export interface ConnectionAuth {
@@ -54,7 +53,8 @@ function renderConnectionTemplate(source: string, field: string, credentials: Cr
   return renderWith(parsed.template, (part) => {
     const name = part.path.join('.');
     // A dotted name (`{{ team.id }}`) matches a token named so; the vendor needs `{{ [team.id] }}`, which works too.
-    if (credentials?.authType === 'Token Auth' && Object.hasOwn(credentials.tokens, name)) return credentials.tokens[name]!;
+    const token = credentials?.authType === 'Token Auth' && Object.hasOwn(credentials.tokens, name) ? credentials.tokens[name] : undefined;
+    if (token !== undefined) return token;
     const why = credentials === undefined
       ? 'the connection has no credential file'
       : credentials.authType === 'Token Auth' ? 'the credential file has no token of that name' : 'the credential file is Basic Auth, not Token Auth';

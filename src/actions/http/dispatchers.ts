@@ -28,8 +28,8 @@ function guardedConnector(policy: NetworkPolicy, tls: { ca?: string[]; rejectUna
       return;
     }
     base(options, (error, socket) => {
-      if (error || !socket) {
-        callback(error ?? new Error('no socket'), null);
+      if (error) {
+        callback(error, null);
         return;
       }
       const peerRefusal = socket.remoteAddress ? policy.checkAddress(options.hostname, socket.remoteAddress) : undefined;

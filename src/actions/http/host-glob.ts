@@ -18,11 +18,11 @@ class GlobError extends Error {}
 function translate(p: string, i: number, inBraces: boolean): [string, number] {
   let out = '';
   while (i < p.length) {
-    const c = p[i]!;
+    const c = p.charAt(i);
     if (inBraces && (c === ',' || c === '}')) return [out, i];
     if (c === '\\') {
       if (i + 1 >= p.length) throw new GlobError('a trailing \\ escapes nothing');
-      out += escapeRegExp(p[i + 1]!);
+      out += escapeRegExp(p.charAt(i + 1));
       i += 2;
     } else if (c === '*') {
       out += '.*';

@@ -124,7 +124,7 @@ export const httpRequestInputSchema = z
     /** Absent: inferred from the content type as the vendor does (binary types base64, latin1 charsets latin1, else UTF-8). */
     responseEncoding: z.enum(RESPONSE_ENCODINGS).optional(),
   })
-  .refine((i) => i.body === undefined || i.body === null || i.formData === undefined, { message: 'give either body or formData, not both', path: ['formData'] });
+  .refine((i) => i.body === undefined || i.body === null || i.formData === undefined, { error: 'give either body or formData, not both', path: ['formData'] });
 export type HttpRequestInput = z.output<typeof httpRequestInputSchema>;
 
 export const httpTestConnectionInputSchema = z.object({
@@ -134,7 +134,6 @@ export const httpTestConnectionInputSchema = z.object({
   allowExpiredCertificate: z.boolean().default(false),
   timeout: timeoutSchema.optional(),
 });
-type HttpTestConnectionInput = z.output<typeof httpTestConnectionInputSchema>;
 
 /** Groups header pairs by name, as undici takes them (repeated names become arrays). */
 export function toHeaderRecord(pairs: ReadonlyArray<readonly [string, string]>): Record<string, string | string[]> {

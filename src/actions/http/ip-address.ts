@@ -46,31 +46,33 @@ export function parseIpv4(text: string): Uint8Array | undefined {
     if (n === undefined) return undefined;
     numbers.push(n);
   }
-  const last = numbers.pop()!;
+  const last = numbers.pop();
+  if (last === undefined) throw new Error('internal: an IPv4 literal with no parts');
   if (numbers.some((n) => n > 255) || last >= 256 ** (4 - numbers.length)) return undefined;
   let value = last;
   numbers.forEach((n, i) => { value += n * 256 ** (3 - i); });
   return Uint8Array.of(Math.floor(value / 2 ** 24) % 256, Math.floor(value / 2 ** 16) % 256, Math.floor(value / 2 ** 8) % 256, value % 256);
 }
 
-/** A strict dotted quad (only in the tail of an IPv6 address): four decimal parts 0-255. */
-function parseDottedQuad(text: string): number[] | undefined {
+/** A strict dotted quad (only in the tail of an IPv6 address): four decimal parts 0-255, as its two 16-bit groups. */
+function parseDottedQuad(text: string): [number, number] | undefined {
   const parts = text.split('.');
   if (parts.length !== 4 || !parts.every((p) => /^[0-9]{1,3}$/.test(p))) return undefined;
   const numbers = parts.map(Number);
-  return numbers.every((n) => n <= 255) ? numbers : undefined;
+  if (!numbers.every((n) => n <= 255)) return undefined;
+  const value = numbers.reduce((acc, n) => acc * 256 + n, 0);
+  return [Math.floor(value / 0x10000), value % 0x10000];
 }
 
 function parseGroups(text: string): number[] | undefined {
   if (text === '') return [];
   const groups = text.split(':');
   const out: number[] = [];
-  for (let i = 0; i < groups.length; i++) {
-    const g = groups[i]!;
+  for (const [i, g] of groups.entries()) {
     if (i === groups.length - 1 && g.includes('.')) {
       const quad = parseDottedQuad(g);
       if (!quad) return undefined;
-      out.push(quad[0]! * 256 + quad[1]!, quad[2]! * 256 + quad[3]!);
+      out.push(...quad);
     } else if (/^[0-9a-f]{1,4}$/i.test(g)) {
       out.push(parseInt(g, 16));
     } else {
@@ -89,14 +91,15 @@ export function parseIpv6(text: string): Uint8Array | undefined {
     s = s.slice(0, zone);
   }
   if (!s.includes(':')) return undefined;
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
+  // split() always yields a first part, so `left`'s default is never used.
+  const [left = '', right, ...more] = s.split('::');
+  if (more.length > 0) return undefined;
   let groups: number[];
-  if (halves.length === 2) {
+  if (right !== undefined) {
     // A dotted tail may only end the address, so only the right half may hold one.
-    if (halves[0]!.includes('.')) return undefined;
-    const head = parseGroups(halves[0]!);
-    const tail = parseGroups(halves[1]!);
+    if (left.includes('.')) return undefined;
+    const head = parseGroups(left);
+    const tail = parseGroups(right);
     if (!head || !tail || head.length + tail.length > 7) return undefined;
     groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
   } else {
@@ -120,7 +123,7 @@ export function parseIp(text: string): IpAddress | undefined {
 /** Canonical text: dotted quad, or RFC 5952 IPv6 (lower case, longest zero run compressed). */
 export function formatIp(ip: IpAddress): string {
   if (ip.family === 4) return Array.from(ip.bytes).join('.');
-  const groups = Array.from({ length: 8 }, (_, i) => (ip.bytes[2 * i]! << 8) | ip.bytes[2 * i + 1]!);
+  const groups = Array.from({ length: 8 }, (_, i) => ((ip.bytes[2 * i] ?? 0) << 8) | (ip.bytes[2 * i + 1] ?? 0));
   let best = { start: -1, length: 0 };
   for (let i = 0; i < 8;) {
     if (groups[i] !== 0) { i++; continue; }
@@ -148,7 +151,7 @@ function nat64Embedded(bytes: Uint8Array, prefixBits: 32 | 40 | 48 | 56 | 64 | 9
     const p = prefixBits / 8 + i;
     return p >= 8 && prefixBits < 96 ? p + 1 : p;
   });
-  return { family: 4, bytes: Uint8Array.from(positions.map((p) => bytes[p]!)) };
+  return { family: 4, bytes: Uint8Array.from(positions.map((p) => bytes[p] ?? 0)) };
 }
 
 export interface EmbeddedIpv4 {
@@ -210,5 +213,5 @@ export function inRange(ip: IpAddress, range: IpRange): boolean {
   const rest = range.prefix % 8;
   if (rest === 0) return true;
   const mask = (0xff << (8 - rest)) & 0xff;
-  return (ip.bytes[full]! & mask) === (range.bytes[full]! & mask);
+  return ((ip.bytes[full] ?? 0) & mask) === ((range.bytes[full] ?? 0) & mask);
 }

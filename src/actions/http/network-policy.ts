@@ -223,7 +223,8 @@ export class NetworkPolicy {
       this.resolve(hostname).then(
         (addresses) => {
           const wanted = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses;
-          if (wanted.length === 0) {
+          const [first] = wanted;
+          if (first === undefined) {
             callback(Object.assign(new Error(`${hostname}: no IPv${options.family} address`), { code: 'ENOTFOUND' }), '', 0);
             return;
           }
@@ -231,7 +232,6 @@ export class NetworkPolicy {
             (callback as unknown as (err: null, addresses: ResolvedAddress[]) => void)(null, [...wanted]);
             return;
           }
-          const first = wanted[0]!;
           callback(null, first.address, first.family);
         },
         (error: unknown) => callback(error as NodeJS.ErrnoException, '', 0),

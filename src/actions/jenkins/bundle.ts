@@ -14,5 +14,5 @@ export interface JenkinsBundle {
 }
 
 export function createJenkinsBundle(options: { dispatcher: Dispatcher }): JenkinsBundle {
-  return { actions: jenkinsActions(options.dispatcher), close: async () => undefined };
+  return { actions: jenkinsActions(options.dispatcher), close: () => Promise.resolve() };
 }

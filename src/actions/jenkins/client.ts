@@ -27,10 +27,11 @@ export function jenkinsTarget(ctx: Pick<ActionContext, 'credentials'>): JenkinsT
     throw new ParError('PAR_ERR_JENKINS_CREDENTIALS_INVALID', 'the connection needs a Token Auth credential file with the tokens username, token and domain');
   }
   const missing = ['username', 'token', 'domain'].filter((name) => !c.tokens[name]);
-  if (missing.length > 0) throw new ParError('PAR_ERR_JENKINS_CREDENTIALS_INVALID', `missing required credentials: ${missing.join(', ')}`);
+  const domain = c.tokens['domain'];
+  if (missing.length > 0 || domain === undefined) throw new ParError('PAR_ERR_JENKINS_CREDENTIALS_INVALID', `missing required credentials: ${missing.join(', ')}`);
   let url: URL;
   try {
-    url = new URL(c.tokens['domain']!);
+    url = new URL(domain);
   } catch {
     throw new ParError('PAR_ERR_JENKINS_CREDENTIALS_INVALID', 'the domain token is not an absolute URL');
   }
@@ -120,7 +121,7 @@ export class JenkinsClient {
     }
     // The session the crumb belongs to: cookie name=value pairs only, attributes dropped.
     const setCookie = response.headers['set-cookie'];
-    const cookies = (Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []).map((c) => c.split(';')[0]!.trim()).filter((c) => c.includes('=') && !/[\r\n\0]/.test(c));
+    const cookies = (Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []).map((c) => (c.split(';')[0] ?? '').trim()).filter((c) => c.includes('=') && !/[\r\n\0]/.test(c));
     return { field, value, cookie: cookies.length > 0 ? cookies.join('; ') : undefined };
   }
 

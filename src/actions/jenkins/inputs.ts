@@ -11,6 +11,7 @@ export const jobNameSchema = z
   .string()
   .min(1)
   .max(1024)
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), 'must not contain control characters')
   .refine((name) => name.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..'), 'must not have empty, "." or ".." path segments');
 
@@ -26,7 +27,6 @@ export const buildJobInputSchema = z.object({
 export type BuildJobInput = z.output<typeof buildJobInputSchema>;
 
 export const jobInputSchema = z.object({ jobName: jobNameSchema });
-type JobInput = z.output<typeof jobInputSchema>;
 
 /** Go's url.PathEscape (RFC 3986 unreserved plus `$&+:=@` kept), then `%2F` back to `/`, as the vendor's encodeJobNameForUrl. */
 export function encodeJobName(name: string): string {

@@ -27,7 +27,10 @@ export function createKubernetesBundles(options: KubernetesBundleOptions = {}): 
   const bundle = (name: string, actions: RegisteredAction[], close: () => Promise<void> = async () => {}): KubernetesBundle => ({ name, actions, close });
   const scaling = scalingActions(clients);
   return [
-    bundle('com.datadoghq.kubernetes.core', [...crudActions('core', clients), podLogsAction(clients)], async () => clients.close()),
+    bundle('com.datadoghq.kubernetes.core', [...crudActions('core', clients), podLogsAction(clients)], () => {
+      clients.close();
+      return Promise.resolve();
+    }),
     bundle('com.datadoghq.kubernetes.apps', [...crudActions('apps', clients), ...deploymentActions(clients), ...scaling.apps]),
     bundle('com.datadoghq.kubernetes.batch', [...crudActions('batch', clients), ...scaling.batch]),
     bundle('com.datadoghq.kubernetes.apiextensions', crudActions('apiextensions', clients)),

@@ -13,7 +13,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import type { KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { kubeLibrary } from './library.js';
 import { ParError } from '../../errors/par-error.js';
 import { classifyKubeError, statusError } from './classify.js';
@@ -73,8 +73,8 @@ export class KubeClient {
     if (ctx.signal.aborted) throw new ParError('PAR_ERR_TASK_CANCELLED', `${target}: aborted before sending`);
     const url = new URL(this.server.replace(/\/+$/, '') + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const { RequestContext } = await kubeLibrary(); // loaded already: a KubeConfig exists
-    const rc: RequestContext = new RequestContext(url.toString(), req.method as HttpMethod);
+    const { HttpMethod, RequestContext } = await kubeLibrary(); // loaded already: a KubeConfig exists
+    const rc: RequestContext = new RequestContext(url.toString(), HttpMethod[req.method]);
     rc.setHeaderParam('Accept', 'application/json, */*');
     let body: string | undefined;
     if (req.body !== undefined) {

@@ -28,8 +28,6 @@ const ANNOTATIONS_TO_SKIP: ReadonlySet<string> = new Set([
   'deprecated.deployment.rollback.to',
 ]);
 
-type Json = Record<string, unknown>;
-
 interface Meta {
   name?: string;
   uid?: string;
@@ -81,7 +79,10 @@ export function selectorString(selector: LabelSelector | undefined): string {
 
 function withoutHash(template: PodTemplate | undefined): PodTemplate {
   const copy = structuredClone(template ?? {});
-  if (copy.metadata?.labels) delete copy.metadata.labels[POD_TEMPLATE_HASH];
+  if (copy.metadata?.labels) {
+    const { [POD_TEMPLATE_HASH]: _hash, ...labels } = copy.metadata.labels;
+    copy.metadata.labels = labels;
+  }
   return copy;
 }
 
@@ -94,8 +95,13 @@ function revisionOf(rs: ReplicaSetLike): number | undefined {
 /** kubectl's choice: `toRevision` if given, else the highest revision below the latest. */
 export function pickRevision(replicaSets: readonly ReplicaSetLike[], toRevision: number): ReplicaSetLike | undefined {
   if (toRevision > 0) return replicaSets.find((rs) => revisionOf(rs) === toRevision);
-  const sorted = replicaSets.filter((rs) => revisionOf(rs) !== undefined).sort((a, b) => revisionOf(b)! - revisionOf(a)!);
-  return sorted[1];
+  const sorted = replicaSets
+    .flatMap((rs) => {
+      const revision = revisionOf(rs);
+      return revision === undefined ? [] : [{ rs, revision }];
+    })
+    .sort((a, b) => b.revision - a.revision);
+  return sorted[1]?.rs;
 }
 
 /** The JSON Patch kubectl sends: replace the pod template and the annotations. */
@@ -152,7 +158,7 @@ export function deploymentActions(clients: KubeClients): RegisteredAction[] {
           throw new ParError('PAR_ERR_K8S_ROLLBACK_UNAVAILABLE', `deployment ${inputs.namespace}/${inputs.name}: ${what}`);
         }
         // kubectl skips the patch when the template already matches that revision.
-        if (isDeepStrictEqual(withoutHash(target.spec?.template), withoutHash(deployment.spec?.template))) return deployment as Json;
+        if (isDeepStrictEqual(withoutHash(target.spec?.template), withoutHash(deployment.spec?.template))) return deployment;
         ctx.logger.debug({ revision: revisionOf(target) }, 'rolling back deployment');
         return patchDeployment(client, ctx, inputs, rollbackPatch(deployment, target), 'application/json-patch+json', inputs.dryRun);
       },

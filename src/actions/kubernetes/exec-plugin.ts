@@ -74,6 +74,7 @@ export function execPluginConfig(user: { exec?: unknown; authProvider?: unknown 
   if (Array.isArray(e.env)) {
     for (const entry of e.env as unknown[]) {
       const { name, value } = (entry ?? {}) as { name?: unknown; value?: unknown };
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a kubeconfig env value (a YAML scalar), printed as String() prints it
       if (typeof name === 'string' && name.length > 0 && !name.includes('=') && !name.includes('\0')) env[name] = value === undefined || value === null ? '' : String(value);
     }
   }
@@ -125,14 +126,14 @@ export function runExecPlugin(config: ExecPluginConfig, baseEnv: Readonly<Record
         }
       }
     };
-    const finish = (error: ParError | undefined, value?: { credential: PluginCredential; expiresAt: number | undefined }) => {
+    const finish = (...[error, value]: [error: ParError] | [error: undefined, value: { credential: PluginCredential; expiresAt: number | undefined }]) => {
       if (settled) return;
       settled = true;
       signal.removeEventListener('abort', onAbort);
       if (error) {
         kill();
         reject(error);
-      } else resolvePromise(value!);
+      } else resolvePromise(value);
     };
     const onAbort = () => finish(new ParError('PAR_ERR_TASK_CANCELLED', 'exec plugin: stopped when the task ended'));
     signal.addEventListener('abort', onAbort, { once: true });

@@ -88,7 +88,7 @@ export function crudInputSchema(
         })
         .strict()
         .refine((v) => v.patchType === undefined || (v.patchType === 'json') === Array.isArray(v.body), {
-          message: 'a json patch body is an array of operations; a merge patch body is an object',
+          error: 'a json patch body is an array of operations; a merge patch body is an object',
           path: ['body'],
         });
     case 'delete':
@@ -157,8 +157,8 @@ export const autoscalerLimitsInputSchema = z
     maxReplicas: z.number().int().min(1, 'maxReplicas must be greater than or equal to 1').max(2_147_483_647).optional(),
   })
   .strict()
-  .refine((v) => v.minReplicas !== undefined || v.maxReplicas !== undefined, { message: 'at least one of minReplicas or maxReplicas must be provided' })
-  .refine((v) => v.minReplicas === undefined || v.maxReplicas === undefined || v.minReplicas <= v.maxReplicas, { message: 'minReplicas must be less than or equal to maxReplicas', path: ['minReplicas'] });
+  .refine((v) => v.minReplicas !== undefined || v.maxReplicas !== undefined, { error: 'at least one of minReplicas or maxReplicas must be provided' })
+  .refine((v) => v.minReplicas === undefined || v.maxReplicas === undefined || v.minReplicas <= v.maxReplicas, { error: 'minReplicas must be less than or equal to maxReplicas', path: ['minReplicas'] });
 
 export const cronJobScheduleInputSchema = z
   .object({
@@ -170,7 +170,7 @@ export const cronJobScheduleInputSchema = z
     dryRun: dryRunSchema.optional(),
   })
   .strict()
-  .refine((v) => v.schedule !== undefined || v.timeZone !== undefined || v.suspend !== undefined, { message: 'at least one of schedule, timeZone, or suspend must be provided' });
+  .refine((v) => v.schedule !== undefined || v.timeZone !== undefined || v.suspend !== undefined, { error: 'at least one of schedule, timeZone, or suspend must be provided' });
 
 /** RFC 1035 label: a version or a resource plural in a custom object's path (the vendor's check). */
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;

@@ -17,7 +17,7 @@
  * once even where the driver would not notice. A write the server already received may still be
  * applied, as with any client that disconnects.
  */
-import type { Collection, Document } from 'mongodb';
+import type { Collection } from 'mongodb';
 import { raceAbort } from '../abortable.js';
 import { ParError } from '../../errors/par-error.js';
 import { defineAction, type ActionContext, type RegisteredAction } from '../action.js';
@@ -60,7 +60,7 @@ async function onCollection<T>(
   deps: MongoActionDeps,
   ctx: ActionContext,
   collection: string,
-  operation: (coll: Collection<Document>, signal: AbortSignal) => Promise<T>,
+  operation: (coll: Collection, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const settings = mongoSettingsFromCredentials(ctx.credentials);
   if (settings.database.length === 0) {

@@ -95,8 +95,6 @@ function isTlsFailure(error: unknown): boolean {
   });
 }
 
-type MongoPhase = 'connect' | 'command';
-
 export interface MongoFailureContext {
   /** The task's signal: aborted when the lifecycle left `executing` (deadline or cancel). */
   readonly taskSignal: AbortSignal;

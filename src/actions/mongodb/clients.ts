@@ -81,6 +81,7 @@ export class MongoClientCache {
     let entry = this.#entries.get(key);
     if (!entry) {
       const { MongoClient: Client } = await loadMongoDriver();
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may have run while the driver loaded
       if (this.#closed) throw new Error('the MongoDB client cache is closed');
       // Another task may have made it while the driver loaded.
       entry = this.#entries.get(key) ?? { client: new Client(settings.uri, this.#clientOptions(settings)), inUse: 0, lastUsed: Date.now() };

@@ -86,13 +86,4 @@ export const findAndModifyInputSchema = z.object({
   }).optional(),
 });
 
-export const testConnectionInputSchema = z.object({}).passthrough();
-
-type FindInput = z.output<typeof findInputSchema>;
-type InsertOneInput = z.output<typeof insertOneInputSchema>;
-type InsertManyInput = z.output<typeof insertManyInputSchema>;
-type UpdateInput = z.output<typeof updateInputSchema>;
-type ReplaceOneInput = z.output<typeof replaceOneInputSchema>;
-type CountDocumentsInput = z.output<typeof countDocumentsInputSchema>;
-type CreateIndexInput = z.output<typeof createIndexInputSchema>;
-type FindAndModifyInput = z.output<typeof findAndModifyInputSchema>;
+export const testConnectionInputSchema = z.object({}).loose();

@@ -10,8 +10,6 @@ import { ParError } from '../../errors/par-error.js';
 import { tokenValue } from '../credentials.js';
 import { type Credentials } from '../../contracts/credentials.js';
 
-const POSTGRES_TOKENS = ['host', 'port', 'user', 'password', 'database', 'sslmode', 'applicationName', 'searchPath'] as const;
-
 export const DEFAULT_APPLICATION_NAME = 'par-postgresql';
 
 /** libpq's sslmode values; `prefer` is libpq's default and ours. */

@@ -16,7 +16,7 @@ const MAX_PARAMETERS = 65_535;
 /** Longer SQL text is a mistake or an attack on the server's parser. */
 const MAX_QUERY_CHARS = 1_000_000;
 
-const scalar = z.union([z.string(), z.number().finite(), z.boolean(), z.null()]);
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 /** A one-level array binds as a PostgreSQL array, for `= ANY($1)`. */
 const parameter = z.union([scalar, z.array(scalar)]);
 
@@ -32,4 +32,3 @@ export const postgresSelectInputSchema = z.object({
   maxRows: z.number().int().positive().default(DEFAULT_MAX_ROWS),
 });
 export type PostgresSelectInput = z.output<typeof postgresSelectInputSchema>;
-type PostgresParameter = z.output<typeof parameter>;

@@ -25,8 +25,12 @@ export const DEFAULT_POOL_OPTIONS: PoolCacheOptions = { maxConnectionsPerPool: 1
  */
 const TEXT_OIDS: ReadonlySet<number> = new Set([17, 1082, 1083, 1114, 1184, 1186, 1266]);
 const resultTypes: CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    TEXT_OIDS.has(oid) && format !== 'binary' ? (value: string) => value : pg.types.getTypeParser(oid, format ?? 'text')) as CustomTypesConfig['getTypeParser'],
+  getTypeParser: (oid, format) => {
+    if (TEXT_OIDS.has(oid) && format !== 'binary') return (value: string) => value;
+    // pg-types declares its parsers as `any`; they are pg's own, passed on as they are.
+    const parser: unknown = pg.types.getTypeParser(oid, format ?? 'text');
+    return parser;
+  },
 };
 
 /** A borrowed connection. `release(true)` closes it instead of returning it to the pool. */

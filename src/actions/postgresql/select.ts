@@ -117,6 +117,7 @@ export async function runPostgresSelect(inputs: PostgresSelectInput, ctx: Action
     throw classifyPostgresError(error, { phase: 'query', taskSignal: ctx.signal, statementTimeoutMs: inputs.timeout });
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- onAbort sets it while the query is awaited
     if (!destroy) {
       try {
         for (const statement of END_TRANSACTION) await lease.client.query(statement);

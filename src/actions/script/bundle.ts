@@ -50,6 +50,6 @@ export function createScriptBundle(options: ScriptBundleOptions = {}): ScriptBun
       scriptTestConnectionAction(runtime),
     ],
     // Scripts run under the task's signal; the lifecycle has stopped them before close.
-    close: async () => undefined,
+    close: () => Promise.resolve(),
   };
 }

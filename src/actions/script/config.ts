@@ -196,8 +196,3 @@ function addFormats(ajv: Ajv): void {
   const plugin = addFormatsPlugin as unknown as { default?: (a: Ajv) => Ajv } & ((a: Ajv) => Ajv);
   (plugin.default ?? plugin)(ajv);
 }
-
-/** Whether a parsed file claims to be a script config (used to tell it from other credential files). */
-function isScriptConfigDocument(doc: unknown): boolean {
-  return doc !== null && typeof doc === 'object' && (doc as { schemaId?: unknown }).schemaId === SCRIPT_CONFIG_SCHEMA_ID;
-}

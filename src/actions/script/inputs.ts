@@ -20,5 +20,5 @@ export const runScriptInputSchema = z.object({
 export type RunScriptInput = z.output<typeof runScriptInputSchema>;
 
 /** The script picker's query: `search` filters script names, case-insensitively. */
-export const enrichScriptInputSchema = z.object({ search: z.string().max(256).optional() }).passthrough();
-export const scriptTestConnectionInputSchema = z.object({}).passthrough();
+export const enrichScriptInputSchema = z.object({ search: z.string().max(256).optional() }).loose();
+export const scriptTestConnectionInputSchema = z.object({}).loose();

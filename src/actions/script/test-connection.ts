@@ -40,7 +40,7 @@ async function usable(script: CompiledScript, parentEnv: ParentEnv): Promise<boo
   }
   // A bare name is looked up on the PATH the script will get.
   const path = script.allowedEnvVars.includes('PATH') ? parentEnv['PATH'] ?? SAFE_PATH : SAFE_PATH;
-  return script.kind === 'script' && script.program.includes('/') === false
+  return script.kind === 'script' && !script.program.includes('/')
     ? (await findOnPath(script.program, { PATH: path })) !== undefined
     : false;
 }

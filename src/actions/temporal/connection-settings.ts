@@ -18,8 +18,6 @@ import type { ConnectionRef } from '../../contracts/task.js';
 import { tokenValue } from '../credentials.js';
 import { type Credentials } from '../../contracts/credentials.js';
 
-const TEMPORAL_TOKENS = ['address', 'serverAddress', 'serverNameOverride', 'serverRootCACertificate', 'clientCertPairCrt', 'clientCertPairKey', 'apiKey'] as const;
-
 export interface TemporalTlsSettings {
   readonly serverNameOverride?: string | undefined;
   readonly serverRootCACertificate?: string | undefined;

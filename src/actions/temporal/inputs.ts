@@ -24,14 +24,12 @@ export const runWorkflowInputSchema = z.object({
   taskQueue: id,
   namespace,
 });
-type RunWorkflowInput = z.output<typeof runWorkflowInputSchema>;
 
 export const listWorkflowsInputSchema = z.object({
   /** A visibility query (`WorkflowType = 'x' AND ExecutionStatus = 'Running'`); empty lists all. */
   query: z.string().max(MAX_QUERY_CHARS).default(''),
   namespace,
 });
-type ListWorkflowsInput = z.output<typeof listWorkflowsInputSchema>;
 
 export const getWorkflowResultInputSchema = z.object({
   workflowId: id,
@@ -39,4 +37,3 @@ export const getWorkflowResultInputSchema = z.object({
   runId: z.string().max(MAX_ID_CHARS).optional(),
   namespace,
 });
-type GetWorkflowResultInput = z.output<typeof getWorkflowResultInputSchema>;
