@@ -28,7 +28,7 @@ export function startLivenessFile(path: string, intervalMs: number, probe: Liven
 
   const tick = async (): Promise<void> => {
     const signal = AbortSignal.timeout(intervalMs);
-    let healthy = false;
+    let healthy: boolean;
     try {
       healthy = await probe.healthy(signal);
     } catch {

@@ -57,10 +57,10 @@ describe('the runner audit trail, end to end', () => {
     const accepted = await system.api.submitTask({
       runner: system.runnerName, action: 'com.datadoghq.http.request', connectionId: ids.connectionId,
       inputs: { verb: 'GET', url: `${target.url}/health?token=${marker}` },
-    } as never);
+    });
     const notAllowed = await system.api.submitTask({
       runner: system.runnerName, action: 'com.datadoghq.script.runPredefinedScript', inputs: { scriptName: marker },
-    } as never);
+    });
     const forger = await generateSigningKeyPair();
     const key = await loadOrCreateSigningKey(redis, keySpace(system.cpPrefix));
     const forged = new TaskSigner(await importSigningKey(forger.privateJwk), key.kid);

@@ -355,13 +355,13 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
         return [201, j];
       }
     }
-    void g;
+    g;
     throw new HttpError(404, { error: '404 Not Found' });
   }
 
   function strip(issue: Obj): Obj {
     const { notes: _notes, ...rest } = issue;
-    void _notes;
+    _notes;
     return { ...rest, user_notes_count: issue.notes.length };
   }
 
@@ -412,9 +412,9 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
       };
       const failure = failures.shift();
-      if (failure !== undefined) return send(failure, { message: `${failure} Fake Failure` });
+      if (failure !== undefined) { send(failure, { message: `${failure} Fake Failure` }); return; }
       const bearer = req.headers.authorization?.replace(/^Bearer /, '');
-      if (token !== options.token && bearer !== options.token) return send(401, { message: '401 Unauthorized' });
+      if (token !== options.token && bearer !== options.token) { send(401, { message: '401 Unauthorized' }); return; }
       if (scripted) {
         const next = scripted;
         scripted = undefined;
@@ -423,16 +423,16 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
         return;
       }
       try {
-        if (url.pathname === '/api/graphql' && req.method === 'POST') return send(200, graphql(body));
+        if (url.pathname === '/api/graphql' && req.method === 'POST') { send(200, graphql(body)); return; }
         const parts = raw.split('?')[0]!.split('/').slice(1);
         if (parts[0] !== 'api' || parts[1] !== 'v4') throw new HttpError(404, { error: '404 Not Found' });
         const seg = parts.slice(2).map((s) => decodeURIComponent(s));
         const [status, payload, headers] = route(req.method ?? 'GET', seg, url, body);
-        if (Array.isArray(payload)) return send(status, paginate(res, url, payload as Obj[]), headers);
-        return send(status, payload, headers);
+        if (Array.isArray(payload)) { send(status, paginate(res, url, payload as Obj[]), headers); return; }
+        send(status, payload, headers); return;
       } catch (error) {
-        if (error instanceof HttpError) return send(error.status, error.body);
-        return send(500, { message: '500 Internal Server Error' });
+        if (error instanceof HttpError) { send(error.status, error.body); return; }
+        send(500, { message: '500 Internal Server Error' }); return;
       }
     });
   });

@@ -172,7 +172,7 @@ function parseLabelSelector(s: string): Predicate[] {
     if (m) {
       const [, key, op, list] = m as unknown as [string, string, string, string];
       const values = list.split(',').map((v) => v.trim());
-      return op === 'in' ? (l) => l[key] !== undefined && values.includes(l[key]!) : (l) => l[key] === undefined || !values.includes(l[key]!);
+      return op === 'in' ? (l) => l[key] !== undefined && values.includes(l[key]) : (l) => l[key] === undefined || !values.includes(l[key]);
     }
     m = /^\s*!\s*([\w./-]+)\s*$/.exec(term);
     if (m) {

@@ -101,7 +101,7 @@ class CommandError extends Error {
 // --- values, paths and the filter matcher -------------------------------------------------------
 
 function isPlainDoc(v: unknown): v is Document {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) && !('_bsontype' in (v as object));
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) && !('_bsontype' in (v));
 }
 
 function getPath(doc: unknown, path: string): unknown {
@@ -432,7 +432,7 @@ export async function startFakeMongoServer(options: FakeMongoOptions = {}): Prom
     const name = Object.keys(cmd)[0] ?? '';
     const db = String(cmd['$db'] ?? 'admin');
     if (HANDSHAKE.has(name)) return hello(cmd);
-    const target = typeof cmd[name] === 'string' ? (cmd[name] as string) : undefined;
+    const target = typeof cmd[name] === 'string' ? (cmd[name]) : undefined;
     commands.push({ name, db, collection: target });
     if (name === 'saslStart') return saslStart(cmd, db, state);
     if (name === 'saslContinue') return saslContinue(cmd, state);
@@ -561,7 +561,7 @@ export async function startFakeMongoServer(options: FakeMongoOptions = {}): Prom
     const name = Object.keys(cmd)[0] ?? '';
     if (stall && !HANDSHAKE.has(name) && !UNAUTHENTICATED_OK.has(name)) {
       stall = false;
-      commands.push({ name, db: String(cmd['$db'] ?? 'admin'), collection: typeof cmd[name] === 'string' ? (cmd[name] as string) : undefined });
+      commands.push({ name, db: String(cmd['$db'] ?? 'admin'), collection: typeof cmd[name] === 'string' ? (cmd[name]) : undefined });
       return undefined;
     }
     try {

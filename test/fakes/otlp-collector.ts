@@ -113,10 +113,10 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
         res.end(JSON.stringify(body));
       };
       const path = new URL(req.url ?? '/', 'http://x').pathname;
-      if (path !== '/v1/traces') return reply(404, { code: 5, message: 'not found' });
+      if (path !== '/v1/traces') { reply(404, { code: 5, message: 'not found' }); return; }
       requests++;
-      if (req.method !== 'POST') return reply(405, { code: 12, message: 'method not allowed' });
-      if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return reply(415, { code: 3, message: 'this fake collector reads OTLP/JSON only' });
+      if (req.method !== 'POST') { reply(405, { code: 12, message: 'method not allowed' }); return; }
+      if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) { reply(415, { code: 3, message: 'this fake collector reads OTLP/JSON only' }); return; }
       let text: string;
       try {
         const raw = Buffer.concat(chunks);
@@ -126,7 +126,7 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
         spans.push(...received);
         exports.push({ headers: req.headers, spans: received });
       } catch (error) {
-        return reply(400, { code: 3, message: error instanceof Error ? error.message : String(error) });
+        reply(400, { code: 3, message: error instanceof Error ? error.message : String(error) }); return;
       }
       reply(200, {});
       for (const w of waiters) w();

@@ -253,7 +253,7 @@ export async function startFakeTemporalServer(options: FakeTemporalOptions = {})
     };
     implementation[name] = ((call: grpc.ServerUnaryCall<Msg, Msg>, callback: grpc.sendUnaryData<Msg>) => {
       const cert = call.getAuthContext().sslPeerCertificate;
-      calls.push({ method: name, request: call.request, metadata: metadataRecord(call.metadata), clientCertSubject: cert?.subject?.CN as string | undefined });
+      calls.push({ method: name, request: call.request, metadata: metadataRecord(call.metadata), clientCertSubject: cert?.subject?.CN });
       const queued = failures.get(name);
       const injected = queued?.shift();
       if (queued && queued.length === 0) failures.delete(name);
@@ -268,7 +268,7 @@ export async function startFakeTemporalServer(options: FakeTemporalOptions = {})
   }
 
   const server = new grpc.Server();
-  server.addService(definition as grpc.ServiceDefinition, implementation);
+  server.addService(definition, implementation);
   const credentials = options.cert && options.key
     ? grpc.ServerCredentials.createSsl(options.clientCa ? Buffer.from(options.clientCa) : null, [{ cert_chain: Buffer.from(options.cert), private_key: Buffer.from(options.key) }], options.clientCa !== undefined)
     : grpc.ServerCredentials.createInsecure();

@@ -14,7 +14,7 @@ import { waitUntil } from '../helpers/wait.js';
 import { silentLogger, startHarness } from './control-plane-harness.js';
 
 async function json(res: Response): Promise<unknown> {
-  return res.json() as Promise<unknown>;
+  return res.json();
 }
 
 test('runControlPlane serves on a real port, sweeps leases on its own, extends leases on restart and closes cleanly', async () => {

@@ -87,7 +87,7 @@ test('a leased task: cancelled at once, its runner\'s waiting dequeue is woken w
   assert.ok(Date.now() - started < 10_000, 'woken by the cancel, not by the wait running out');
   assert.deepEqual(await rawDequeue(0), { tasks: [] }, 'handed over once');
 
-  const hb = await h.request('POST', RUNNER_API.heartbeat, { headers: await runner.headers(), body: { leases: [{ taskId: task.id, leaseToken: delivery!.leaseToken }] } });
+  const hb = await h.request('POST', RUNNER_API.heartbeat, { headers: await runner.headers(), body: { leases: [{ taskId: task.id, leaseToken: delivery.leaseToken }] } });
   expectStatus(hb, 200, 'heartbeat');
   const answer = heartbeatResponseSchema.parse(hb.body);
   assert.deepEqual(answer.leases, [{ taskId: task.id, status: 'final' }]);
@@ -97,11 +97,11 @@ test('a leased task: cancelled at once, its runner\'s waiting dequeue is woken w
   assert.equal(await h.redis.zscore(h.deps.ks.leases, task.id), null);
 
   // The run finished anyway (race): acknowledged, not recorded.
-  const late = await h.publish(runner, task.id, delivery!.leaseToken, succeeded({ late: true }));
+  const late = await h.publish(runner, task.id, delivery.leaseToken, succeeded({ late: true }));
   expectStatus(late, 200, 'late publish');
   assert.deepEqual(late.body, { status: 'duplicate' });
   // The run reports that it stopped: acknowledged as the confirmation.
-  const stopped = await h.publish(runner, task.id, delivery!.leaseToken, { kind: 'cancelled', error: { code: 'PAR_ERR_TASK_CANCELLED', message: 'stopped', retryable: false }, attempts: 1, durationMs: 3 });
+  const stopped = await h.publish(runner, task.id, delivery.leaseToken, { kind: 'cancelled', error: { code: 'PAR_ERR_TASK_CANCELLED', message: 'stopped', retryable: false }, attempts: 1, durationMs: 3 });
   assert.deepEqual(stopped.body, { status: 'duplicate' });
 
   const final = await h.getTask(task.id);

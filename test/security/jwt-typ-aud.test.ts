@@ -21,7 +21,7 @@ const custom = { org: 'o1', action: 'com.datadoghq.http.request', inputs: {}, ti
 const jwks = (k: KeyPairJwk) => ({ keys: [{ ...publicPart(k.publicJwk), kty: 'OKP' }] });
 
 async function signTask(k: KeyPairJwk, header: { typ?: string }, aud: string | string[] | undefined): Promise<string> {
-  const jwt = new SignJWT(custom as JWTPayload).setProtectedHeader({ alg: 'EdDSA', kid: k.kid, ...header })
+  const jwt = new SignJWT(custom).setProtectedHeader({ alg: 'EdDSA', kid: k.kid, ...header })
     .setIssuer(TASK_ISSUER).setSubject('t1').setIssuedAt().setExpirationTime('1m');
   if (aud !== undefined) jwt.setAudience(aud);
   return jwt.sign(await importSigningKey(k.privateJwk));

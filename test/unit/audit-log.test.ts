@@ -101,7 +101,7 @@ test('checkpoints: signed with the identity key (kid = its RFC 7638 thumbprint),
     const untrusted = await verifyAuditDir(dir, [other.publicJwk.x as string]);
     assert.equal(untrusted.ok, false);
     assert.equal(untrusted.problem?.seq, checkpoints[0]!.seq);
-    assert.match(untrusted.problem!.reason, /not trusted/);
+    assert.match(untrusted.problem.reason, /not trusted/);
   });
 });
 
@@ -143,14 +143,14 @@ test('tampering: an edit that recomputes the hash breaks the next entry; rewriti
     await writeLines(dir, rehashed);
     let report = await verifyAuditDir(dir, trusted);
     assert.equal(report.problem?.seq, i + 1);
-    assert.match(report.problem!.reason, /does not chain/);
+    assert.match(report.problem.reason, /does not chain/);
 
     // Re-chain everything after the edit (a forger without the key): the next checkpoint's signature fails.
     const rest: AuditEntry[] = [];
     let prev = edited.hash;
     for (const line of lines.slice(i + 1)) {
       const { hash: _h, ...e } = JSON.parse(line) as AuditEntry;
-      const resealed = { ...e, prev, hash: '' } as AuditEntry;
+      const resealed = { ...e, prev, hash: '' };
       resealed.hash = entryHash(resealed);
       prev = resealed.hash;
       rest.push(resealed);
@@ -160,7 +160,7 @@ test('tampering: an edit that recomputes the hash breaks the next entry; rewriti
     assert.equal(report.ok, false);
     const firstCheckpoint = rest.find((e) => e.type === 'checkpoint')!;
     assert.equal(report.problem?.seq, firstCheckpoint.seq);
-    assert.match(report.problem!.reason, /signature does not verify/);
+    assert.match(report.problem.reason, /signature does not verify/);
   });
 });
 
@@ -225,7 +225,7 @@ test('tampering: a forged checkpoint (altered signature, or signed by another ke
     await writeLines(dir, altered);
     report = await verifyAuditDir(dir, trusted);
     assert.equal(report.problem?.seq, i);
-    assert.match(report.problem!.reason, /forged/);
+    assert.match(report.problem.reason, /forged/);
 
     // One that names the attacker's key honestly is refused as untrusted.
     const own = signCheckpoint(sealEntry({ type: 'checkpoint', runnerId: 'runner-1', kid: attacker.kid, publicKeyX: attacker.publicKeyX, reason: 'count' }, cp.seq, cp.prev, cp.ts), attacker);
@@ -233,7 +233,7 @@ test('tampering: a forged checkpoint (altered signature, or signed by another ke
     await writeLines(dir, altered);
     report = await verifyAuditDir(dir, trusted);
     assert.equal(report.problem?.seq, i);
-    assert.match(report.problem!.reason, /not trusted/);
+    assert.match(report.problem.reason, /not trusted/);
   });
 });
 
@@ -364,6 +364,6 @@ test('identity key rotation: a key-rotation checkpoint signed by both keys links
     await writeLines(dir, lines);
     const report = await verifyAuditDir(dir, trusted);
     assert.equal(report.problem?.seq, link.seq);
-    assert.match(report.problem!.reason, /not signed by its next key/);
+    assert.match(report.problem.reason, /not signed by its next key/);
   });
 });

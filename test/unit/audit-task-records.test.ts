@@ -19,7 +19,7 @@ async function delivery(extra: Record<string, unknown> = {}): Promise<{ taskId: 
     inputs: { url: 'https://example.test/?token=SECRET-INPUT', body: 'SECRET-BODY' },
     connection: { id: 'conn-1', integration: 'http', credentialPath: 'credentials/SECRET-PATH.json', settings: { baseUrl: 'https://SECRET-SETTING.test' } },
     submittedBy: 'user:u-1', ...extra,
-  } as never, 60_000);
+  }, 60_000);
   return { taskId: 't-1', attempt: 2, leaseToken: 'lease-SECRET', leaseExpiresAt: 0, signedTask };
 }
 

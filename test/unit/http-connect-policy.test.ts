@@ -52,7 +52,7 @@ describe('http network policy on real connections', () => {
     ({ signal: new AbortController().signal, logger, configDir: '.', limits: { httpMaxResponseBytes: 1 << 20 }, ...overrides });
   const run = (action: RegisteredAction, inputs: Record<string, unknown>, c = ctx()) => action.run(action.inputSchema.parse(inputs), c);
   const rejectsWith = (p: Promise<unknown>, code: string, pattern?: RegExp) =>
-    assert.rejects(p, (e: unknown) => e instanceof ParError && e.code === code && e.retryable === false && (!pattern || pattern.test(e.message)));
+    assert.rejects(p, (e: unknown) => e instanceof ParError && e.code === code && !e.retryable && (!pattern || pattern.test(e.message)));
 
   before(async () => {
     target = await startTargetServer();
