@@ -9,7 +9,7 @@
  * XState hands them; every run is its own root actor, so its own system.
  */
 import type { Context } from '@opentelemetry/api';
-import { fromPromise, type ActorSystem, type ActorSystemInfo } from 'xstate';
+import { fromPromise } from 'xstate';
 import type { z } from 'zod';
 import type {
   ExecuteActionInput,
@@ -25,7 +25,8 @@ import { ParError } from '../src/errors/par-error.js';
 import type { Logger } from '../src/logging/logger.js';
 import { readCredentialFile } from './credentials.js';
 
-type AnyActorSystem = ActorSystem<ActorSystemInfo>;
+/** A run's root actor system, used only as an identity (WeakMap key). */
+type RunKey = object;
 import type { TaskSecrets } from './redaction.js';
 
 /** What every run of a worker shares. */
@@ -67,7 +68,7 @@ export function createLifecycleActors(deps: LifecycleActorDeps) {
 
 /** The worker's actors, built once; each run binds its own deps to its actor system. */
 export class LifecycleRuns {
-  private readonly runs = new WeakMap<AnyActorSystem, RunActorDeps>();
+  private readonly runs = new WeakMap<RunKey, RunActorDeps>();
   readonly actors: ReturnType<typeof buildActors>;
 
   constructor(shared: WorkerActorDeps) {
@@ -80,12 +81,12 @@ export class LifecycleRuns {
   }
 
   /** Binds one run's deps to its root actor's system (before `start`); dropped with the actor. */
-  bind(system: AnyActorSystem, run: RunActorDeps): void {
+  bind(system: RunKey, run: RunActorDeps): void {
     this.runs.set(system, run);
   }
 }
 
-function buildActors(shared: WorkerActorDeps, runOf: (system: AnyActorSystem) => RunActorDeps) {
+function buildActors(shared: WorkerActorDeps, runOf: (system: RunKey) => RunActorDeps) {
   return {
     validateTask: fromPromise<ValidateTaskOutput, ValidateTaskInput>(async ({ input }) => {
       const parsed = lookup(shared.registry, input.action).inputSchema.safeParse(input.inputs);

@@ -20,7 +20,7 @@ export function bareBullmqPhase(options: { jobs: number; workers: number; concur
         return c;
       };
       const queue = new Queue('noop', { connection: connect(), prefix });
-      const workers = Array.from({ length: options.workers }, () => new Worker('noop', async () => null, {
+      const workers = Array.from({ length: options.workers }, () => new Worker('noop', () => Promise.resolve(null), {
         connection: connect(), prefix, concurrency: options.concurrency, removeOnComplete: { count: 0 },
       }));
       try {

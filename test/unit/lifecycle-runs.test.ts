@@ -24,7 +24,7 @@ const whoami: RegisteredAction = {
     return (ctx.logger.bindings() as { run?: number }).run;
   },
 };
-const registry: ActionRegistry = { get: (fqn) => (fqn === FQN ? whoami : undefined), fqns: [FQN], close: async () => undefined };
+const registry: ActionRegistry = { get: (fqn) => (fqn === FQN ? whoami : undefined), fqns: [FQN], close: () => Promise.resolve() };
 const root = createRootLogger({ process: 'test', level: 'silent' });
 
 describe('lifecycle provided once per worker', () => {

@@ -14,7 +14,7 @@ import { ParError } from '../../src/errors/par-error.js';
 const claims: UnsignedTaskClaims = {
   sub: '6f1c2b9e-0000-4000-8000-000000000001', aud: 'runner-1', org: 'org-1', action: 'com.datadoghq.http.request',
   inputs: { verb: 'GET', url: 'https://example.invalid/a?b=c', headers: { 'x-ü': 'snow ☃' }, n: 1.5, list: [true, null] },
-  connection: { id: 'conn-1', integration: 'http' } as UnsignedTaskClaims['connection'],
+  connection: { id: 'conn-1', integration: 'http' },
   timeoutMs: 30_000,
 };
 
