@@ -9,11 +9,13 @@
  *
  * Settings (env): BENCH_TASKS (default 2000), BENCH_CONCURRENCY (in flight, default 64),
  * BENCH_LATENCY_TASKS (1 in flight, default 300), BENCH_BASELINE_JOBS (default 5000),
- * BENCH_WORKERS (default 2), BENCH_IDLE_MS (before reading RSS, default 3000).
+ * BENCH_WORKERS (default 2), BENCH_IDLE_MS (before reading RSS, default 3000), BENCH_MONITOR_TASKS
+ * (tasks run under Redis MONITOR to count commands per task per process, default 50).
  */
 import { bareBullmqPhase } from './bare-bullmq-phase.js';
 import { envNumber, withDeadline, type BenchContext, type BenchPhase } from './phase.js';
 import { loadAverage } from './proc-stats.js';
+import { redisCommandsPhase } from './redis-commands-phase.js';
 import { idleRssPhase, latencyPhase, startSystemPhase, throughputPhase } from './system-phases.js';
 
 const TASKS = envNumber('BENCH_TASKS', 2000);
@@ -22,6 +24,7 @@ const LATENCY_TASKS = envNumber('BENCH_LATENCY_TASKS', 300);
 const BASELINE_JOBS = envNumber('BENCH_BASELINE_JOBS', 5000);
 const WORKERS = envNumber('BENCH_WORKERS', 2);
 const IDLE_MS = envNumber('BENCH_IDLE_MS', 3000);
+const MONITOR_TASKS = envNumber('BENCH_MONITOR_TASKS', 50);
 const WORKER_CONCURRENCY = 32;
 
 const phases: BenchPhase[] = [
@@ -30,6 +33,7 @@ const phases: BenchPhase[] = [
   idleRssPhase({ idleMs: IDLE_MS }),
   throughputPhase({ tasks: TASKS, inFlight: CONCURRENCY }),
   latencyPhase({ tasks: LATENCY_TASKS }),
+  redisCommandsPhase({ tasks: MONITOR_TASKS }),
 ];
 
 const STOP_TIMEOUT_MS = 30_000;
