@@ -59,6 +59,8 @@ export class CallerCache {
     const record = appKeyFromHash(hash, await this.redis.hgetall(this.ks.appKey(hash)));
     const principal = record ? await loadPrincipal(this.redis, this.ks, record.owner, record.orgId) : undefined;
     if (record && principal) {
+      // Shared by every request with this key until it is dropped: frozen, so none can change it.
+      for (const o of [record.scopes, record.owner, record, principal.roles, principal.teams, principal]) Object.freeze(o);
       this.entries.set(hash, { epoch, loadedAt, record, principal });
       if (this.entries.size > MAX_ENTRIES) {
         const oldest = this.entries.keys().next();
