@@ -47,6 +47,16 @@ function printTable(ctx: BenchContext): void {
 
 const ctx: BenchContext = { figures: new Map(), rows: [] };
 let exitCode = 0;
+// Whatever breaks (an error event nobody listens to, a rejection), the system's processes die
+// with the bench and the bench exits non-zero: never an orphaned control plane or worker.
+const crash = (error: unknown): void => {
+  process.stderr.write(`bench: CRASHED: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  if (ctx.system) for (const p of [ctx.system.system.cp, ctx.system.system.runner, ...ctx.system.system.workers]) p.proc.kill('SIGKILL');
+  printTable(ctx);
+  process.exit(1);
+};
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
 process.stdout.write(`bench: load average at start ${loadAverage()}\n`);
 for (const phase of phases) {
   const started = performance.now();

@@ -61,6 +61,11 @@ export function redisCommandsPhase(options: { tasks: number }): BenchPhase {
       const counts = new Map<string, number>();
       let lua = 0;
       const monitor: Redis = await bench.redis.monitor();
+      // ioredis may report MONITOR lines that arrive while it closes as a queue error: after
+      // `stopping` they are ignored; before, they fail the phase instead of crashing the process.
+      let stopping = false;
+      let monitorError: unknown;
+      monitor.on('error', (error: unknown) => { if (!stopping) monitorError ??= error; });
       try {
         monitor.on('monitor', (_time: string, args: string[], source: string) => {
           if (!args.some((a) => typeof a === 'string' && a.includes(base))) return;
@@ -74,7 +79,10 @@ export function redisCommandsPhase(options: { tasks: number }): BenchPhase {
         if (run.failed > 0) throw new Error(`${run.failed} of ${options.tasks} tasks did not succeed`);
         // MONITOR lines of the last commands may still be on their way.
         await new Promise((r) => setTimeout(r, 500));
+        if (monitorError !== undefined) throw new Error('the MONITOR connection failed', { cause: monitorError });
       } finally {
+        stopping = true;
+        monitor.removeAllListeners('monitor');
         monitor.disconnect();
       }
       const owners = processByPort(bench.processes());
