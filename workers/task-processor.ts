@@ -31,7 +31,7 @@ import { claimsToTask, type OutcomeKind, type TaskOutcome, type VerifiedTask } f
 import type { TaskVerifier } from '../src/crypto/task-signature.js';
 import { ParError, toParError } from '../src/errors/par-error.js';
 import type { Logger } from '../src/logging/logger.js';
-import { createLifecycleActors } from './lifecycle-actors.js';
+import { LifecycleRuns } from './lifecycle-actors.js';
 import { CANCEL_ABORT_REASON } from './cancel-listener.js';
 import { redactingLogger, TaskSecrets } from './redaction.js';
 import type { CrashHook } from '../src/lib/crash-points.js';
@@ -90,14 +90,17 @@ async function admit(deps: TaskProcessorDeps, data: TaskJobData): Promise<Admiss
   }
 }
 
-async function runLifecycle(deps: TaskProcessorDeps, task: VerifiedTask, logger: Logger, signal: AbortSignal | undefined, secrets: TaskSecrets, tracing: TaskRunTrace): Promise<TaskLifecycleOutput> {
-  const actors = createLifecycleActors({
-    registry: deps.registry, configDir: deps.configDir, limits: deps.limits, logger, secrets,
-    traceContext: (state) => tracing.contextFor(state),
-  });
-  const actor = createActor(taskLifecycleMachine.provide({ actors }), {
+/** The lifecycle machine with the worker's actors, provided once per worker (not per job). */
+interface Lifecycle {
+  runs: LifecycleRuns;
+  machine: typeof taskLifecycleMachine;
+}
+
+async function runLifecycle(lifecycle: Lifecycle, task: VerifiedTask, logger: Logger, signal: AbortSignal | undefined, secrets: TaskSecrets, tracing: TaskRunTrace): Promise<TaskLifecycleOutput> {
+  const actor = createActor(lifecycle.machine, {
     input: { taskId: task.taskId, action: task.action, inputs: task.inputs, connection: task.connection, timeoutMs: task.timeoutMs, now: Date.now },
   });
+  lifecycle.runs.bind(actor.system, { logger, secrets, traceContext: (state) => tracing.contextFor(state) });
   // Tracing watches the machine from outside: one span per state (task-tracing.ts).
   const watching = tracing.observe(actor);
   // BullMQ aborts the signal only on an explicit `worker.cancelJob`: that is a cancel request.
@@ -120,6 +123,8 @@ async function runLifecycle(deps: TaskProcessorDeps, task: VerifiedTask, logger:
 export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
   // Three declared parameters: BullMQ passes the AbortSignal only to processors that take it.
   const metrics = deps.metrics;
+  const runs = new LifecycleRuns({ registry: deps.registry, configDir: deps.configDir, limits: deps.limits });
+  const lifecycle: Lifecycle = { runs, machine: taskLifecycleMachine.provide({ actors: runs.actors }) };
   return async (job, token, signal) => {
     metrics?.running.inc();
     try {
@@ -161,7 +166,7 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
       action = admission.task.action;
       let run: TaskLifecycleOutput;
       try {
-        run = await runLifecycle(deps, admission.task, logger, signal, secrets, tracing);
+        run = await runLifecycle(lifecycle, admission.task, logger, signal, secrets, tracing);
       } catch (error) {
         // The machine itself failed (a bug): report it rather than leave the task hanging.
         run = { kind: 'failedFatal', error: toParError(error).toBody(), durationMs: Date.now() - startedAt };

@@ -8,6 +8,7 @@ import type { ControlPlaneConfig } from '../config/control-plane.js';
 import type { Jwks } from '../contracts/runner-api.js';
 import type { TaskSigning } from '../crypto/task-signature.js';
 import type { Logger } from '../logging/logger.js';
+import { CallerCache } from './auth/caller-cache.js';
 import { RunnerAuthenticator } from './auth/runner-auth.js';
 import { createControlPlaneMetrics, type ControlPlaneMetrics } from './metrics.js';
 import { bootstrap } from './store/bootstrap.js';
@@ -28,6 +29,8 @@ export interface ControlPlaneDeps {
   readonly signingKeys: SigningKeyRing;
   readonly wakeups: Wakeups;
   readonly runnerAuth: RunnerAuthenticator;
+  /** App-key callers resolved once per key while the auth epoch stands (auth/caller-cache.ts). */
+  readonly callers: CallerCache;
   /** This process's Prometheus metrics (its own registry), served at `/metrics`. */
   readonly metrics: ControlPlaneMetrics;
   readonly now: () => number;
@@ -69,6 +72,7 @@ export async function createControlPlaneDeps(options: CreateDepsOptions): Promis
     signingKeys,
     wakeups,
     runnerAuth: new RunnerAuthenticator(redis, ks, logger.child({ component: 'runner-auth' }), now),
+    callers: new CallerCache(redis, ks, now),
     metrics: createControlPlaneMetrics({ waiters: () => wakeups.size, defaultMetrics: options.processMetrics === true }),
     now,
   };

@@ -45,11 +45,22 @@ export function peekRunnerId(token: string): string | undefined {
   }
 }
 
-export async function verifyRunnerToken(token: string, runnerId: string, publicKey: SigningKey): Promise<void> {
+/** How old (by `iat`) a runner token may be, in seconds; jose refuses older ones. */
+export const RUNNER_TOKEN_MAX_AGE_S = RUNNER_TOKEN_TTL_S + 30;
+
+/**
+ * Verifies a runner token; resolves with the instant (ms) it stops being valid: its `exp`, or
+ * `iat` + the max age when that comes first (without jose's clock tolerance: a cache of verified
+ * tokens ends no later than jose would).
+ */
+export async function verifyRunnerToken(token: string, runnerId: string, publicKey: SigningKey): Promise<number> {
   try {
     // Runners that predate the header send no typ; any typ present must be ours (jose checks it).
     const typ = decodeProtectedHeader(token).typ === undefined ? {} : { typ: RUNNER_TOKEN_TYP };
-    await jwtVerify(token, publicKey, { issuer: runnerId, audience: RUNNER_TOKEN_AUDIENCE, ...typ, algorithms: [SIGNING_ALG], maxTokenAge: RUNNER_TOKEN_TTL_S + 30, clockTolerance: 30 });
+    const { payload } = await jwtVerify(token, publicKey, { issuer: runnerId, audience: RUNNER_TOKEN_AUDIENCE, ...typ, algorithms: [SIGNING_ALG], maxTokenAge: RUNNER_TOKEN_MAX_AGE_S, clockTolerance: 30 });
+    // jose requires iat (maxTokenAge) and we mint exp; a token without exp is good for its max age only.
+    const byAge = ((payload.iat ?? 0) + RUNNER_TOKEN_MAX_AGE_S) * 1000;
+    return payload.exp === undefined ? byAge : Math.min(payload.exp * 1000, byAge);
   } catch (error) {
     if (error instanceof joseErrors.JOSEError) throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', error.code);
     throw error;

@@ -19,6 +19,7 @@ import { request } from 'undici';
 import { freePort } from '../../src/cli/local-redis.js';
 import { connectRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { tempDir } from '../helpers/tmp.js';
+import type { BenchPhase } from './phase.js';
 
 const COMPILED_BIN = fileURLToPath(new URL('../../bin/par.js', import.meta.url));
 const COMPILED_MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
@@ -44,8 +45,8 @@ function spawnPar(build: Build, args: string[], env: Record<string, string>): St
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout?.on('data', (c: Buffer) => { out = (out + c.toString('utf8')).slice(-20_000); });
-  proc.stderr?.on('data', (c: Buffer) => { out = (out + c.toString('utf8')).slice(-20_000); });
+  proc.stdout.on('data', (c: Buffer) => { out = (out + c.toString('utf8')).slice(-20_000); });
+  proc.stderr.on('data', (c: Buffer) => { out = (out + c.toString('utf8')).slice(-20_000); });
   return { proc, t0, output: () => out };
 }
 
@@ -139,4 +140,23 @@ export async function measureColdStarts(build: Build): Promise<ColdStart[]> {
     }
     await dir.remove();
   }
+}
+
+/** Target for a process's cold start to ready, compiled (issue 11). */
+export const COLD_START_TARGET_MS = 1_000;
+
+/** The bench phase: each process's cold start to ready, compiled (dist/) and through tsx. */
+export function coldStartPhase(): BenchPhase {
+  return {
+    name: 'cold start',
+    timeoutMs: 240_000,
+    async run(ctx) {
+      assertCompiledBuild();
+      const rows = [...(await measureColdStarts('compiled')), ...(await measureColdStarts('tsx'))];
+      for (const r of rows) {
+        const verdict = r.build === 'compiled' && r.process !== 'runner (enrolls)' ? (r.readyMs <= COLD_START_TARGET_MS ? `ok (<= ${COLD_START_TARGET_MS} ms)` : `OVER ${COLD_START_TARGET_MS} ms TARGET`) : '';
+        ctx.rows.push({ metric: `cold start ${r.process}, ${r.build}`, value: `${r.readyMs.toFixed(0)} ms`, note: `RSS when ready ${r.rssMb.toFixed(0)} MB${verdict ? `; ${verdict}` : ''}` });
+      }
+    },
+  };
 }

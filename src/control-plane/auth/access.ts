@@ -9,9 +9,9 @@ import { ParError } from '../../errors/par-error.js';
 import type { ControlPlaneDeps } from '../deps.js';
 import type { AppKeyRecord, Scope } from '../store/credentials.js';
 import { atLeast, effectiveAccess } from '../store/grants.js';
-import { loadPrincipal, type Principal } from '../store/principals.js';
+import type { Principal } from '../store/principals.js';
 import { findRunnerInOrg, type RunnerRecord } from '../store/runners.js';
-import { requireAppKey, type Headers } from './keys.js';
+import { appKeyHeader, checkAppKey, type Headers } from './keys.js';
 
 export interface Caller {
   key: AppKeyRecord;
@@ -20,8 +20,11 @@ export interface Caller {
 }
 
 export async function requireCaller(deps: ControlPlaneDeps, headers: Headers, scope: Scope | readonly Scope[]): Promise<Caller> {
-  const key = await requireAppKey(deps.redis, deps.ks, headers, scope);
-  const principal = await loadPrincipal(deps.redis, deps.ks, key.owner, key.orgId);
+  const raw = appKeyHeader(headers);
+  // Resolved once per key while the auth epoch stands (caller-cache.ts); checked on every call.
+  const resolved = raw ? await deps.callers.resolve(raw) : undefined;
+  const key = checkAppKey(raw, resolved?.record, scope);
+  const principal = resolved?.principal;
   // The owner was removed: the key is as good as revoked.
   if (!principal) throw new ParError('PAR_ERR_AUTH_APP_KEY_INVALID', 'the key owner no longer exists');
   return { key, principal, orgId: key.orgId };

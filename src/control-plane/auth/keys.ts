@@ -27,10 +27,18 @@ export async function requireApiKey(redis: Redis, ks: KeySpace, headers: Headers
 
 /** The application key's record; it must carry `scope` (or one of them), and belong to `orgId` when given. */
 export async function requireAppKey(redis: Redis, ks: KeySpace, headers: Headers, scope: Scope | readonly Scope[], orgId?: string): Promise<AppKeyRecord> {
-  const key = header(headers, APP_KEY_HEADER);
-  const found = key ? await findAppKey(redis, ks, key) : undefined;
+  const key = appKeyHeader(headers);
+  return checkAppKey(key, key ? await findAppKey(redis, ks, key) : undefined, scope, orgId);
+}
+
+export function appKeyHeader(headers: Headers): string | undefined {
+  return header(headers, APP_KEY_HEADER);
+}
+
+/** The checks of `requireAppKey` on a record already looked up (auth/caller-cache.ts). */
+export function checkAppKey(key: string | undefined, found: AppKeyRecord | undefined, scope: Scope | readonly Scope[], orgId?: string): AppKeyRecord {
   if (!found) throw new ParError('PAR_ERR_AUTH_APP_KEY_INVALID', key ? undefined : `no ${APP_KEY_HEADER} header`);
-  // Checked on every call (no cache), so a revocation takes effect at once on every process.
+  // Checked on every call on a record no older than the auth epoch, so a revocation takes effect at once on every process.
   if (found.revokedAt !== undefined) throw new ParError('PAR_ERR_AUTH_APP_KEY_REVOKED');
   if (orgId !== undefined && found.orgId !== orgId) throw new ParError('PAR_ERR_AUTH_APP_KEY_INVALID', 'the application key belongs to another org than the API key');
   const scopes: readonly Scope[] = typeof scope === 'string' ? [scope] : scope;

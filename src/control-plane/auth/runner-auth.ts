@@ -6,6 +6,13 @@
  * Identity rotation (`keyRotatedAt` in the runner hash): each call reads that field with the
  * existence check, so a rotation done through another control-plane process invalidates this
  * cache at once; the previous key is accepted until `previousKeyUntil`, then refused.
+ *
+ * Verified tokens: a runner reuses its token for a minute, so each token is verified (EdDSA)
+ * once: an LRU of MAX_VERIFIED_TOKENS entries keyed by the token string remembers it until its
+ * `exp` (or max age, or the end of the previous key's overlap when that key signed it). A hit
+ * still needs the per-call HMGET to find the runner and the same `keyRotatedAt` as when the token
+ * was verified, so deleting or re-keying the runner (through any process) ends it at once;
+ * `forget` (delete, re-key here) drops the runner's entries too. Failures are never cached.
  */
 import type { Redis } from '../../lib/redis-connection.js';
 import { isWellFormedId } from '../../contracts/ids.js';
@@ -18,6 +25,15 @@ import type { KeySpace } from '../store/key-space.js';
 import { touchRunner } from '../store/runners.js';
 
 const TOUCH_EVERY_MS = 5_000;
+const MAX_VERIFIED_TOKENS = 1024;
+
+interface VerifiedToken {
+  runnerId: string;
+  /** The runner's `keyRotatedAt` when the token was verified: any other value is a miss. */
+  rotatedAt: string | null;
+  keyUsed: 'current' | 'previous';
+  validUntil: number;
+}
 
 export interface AuthenticatedRunner {
   runnerId: string;
@@ -36,6 +52,9 @@ interface CachedRunner extends AuthenticatedRunner {
 export class RunnerAuthenticator {
   private readonly cache = new Map<string, Promise<CachedRunner | undefined>>();
   private readonly touchedAt = new Map<string, number>();
+  /** Token string -> what verifying it established; Map order is the LRU order (oldest first). */
+  private readonly verified = new Map<string, VerifiedToken>();
+  private signatureChecks = 0;
 
   constructor(private readonly redis: Redis, private readonly ks: KeySpace, private readonly logger: Logger, private readonly now: () => number = Date.now) {}
 
@@ -54,8 +73,18 @@ export class RunnerAuthenticator {
       this.forget(runnerId);
       throw new ParError('PAR_ERR_AUTH_RUNNER_UNKNOWN');
     }
+    const currentRotation = rotatedAt ?? null;
+    const hit = this.verified.get(token);
+    if (hit) {
+      this.verified.delete(token);
+      if (hit.runnerId === runnerId && hit.rotatedAt === currentRotation && this.now() < hit.validUntil) {
+        this.verified.set(token, hit);
+        this.touch(runnerId);
+        return { runnerId, orgId: cached.orgId, keyUsed: hit.keyUsed };
+      }
+    }
     let runner = cached;
-    if (cached.rotatedAt !== (rotatedAt ?? null)) {
+    if (cached.rotatedAt !== currentRotation) {
       // Re-keyed (possibly through another process): the cached key is stale.
       this.forget(runnerId);
       const fresh = await this.load(runnerId);
@@ -63,21 +92,40 @@ export class RunnerAuthenticator {
       runner = fresh;
     }
     let keyUsed: 'current' | 'previous' = 'current';
+    let validUntil: number;
+    this.signatureChecks++;
     try {
-      await verifyRunnerToken(token, runnerId, runner.key);
+      validUntil = await verifyRunnerToken(token, runnerId, runner.key);
     } catch (error) {
       if (!runner.previousKey || runner.previousKeyUntil === undefined || this.now() >= runner.previousKeyUntil) throw error;
-      await verifyRunnerToken(token, runnerId, runner.previousKey);
+      this.signatureChecks++;
+      validUntil = Math.min(await verifyRunnerToken(token, runnerId, runner.previousKey), runner.previousKeyUntil);
       keyUsed = 'previous';
     }
+    this.remember(token, { runnerId, rotatedAt: runner.rotatedAt, keyUsed, validUntil });
     this.touch(runnerId);
     return { runnerId, orgId: runner.orgId, keyUsed };
   }
 
-  /** Drops a runner from the cache (when it is deleted or re-keyed). */
+  /** How many token signatures this process has checked (cache misses), for tests and profiling. */
+  get signaturesVerified(): number {
+    return this.signatureChecks;
+  }
+
+  /** Drops a runner from the caches, its verified tokens included (when it is deleted or re-keyed). */
   forget(runnerId: string): void {
     this.cache.delete(runnerId);
     this.touchedAt.delete(runnerId);
+    for (const [token, entry] of this.verified) if (entry.runnerId === runnerId) this.verified.delete(token);
+  }
+
+  private remember(token: string, entry: VerifiedToken): void {
+    this.verified.delete(token);
+    this.verified.set(token, entry);
+    if (this.verified.size > MAX_VERIFIED_TOKENS) {
+      const oldest = this.verified.keys().next();
+      if (!oldest.done) this.verified.delete(oldest.value);
+    }
   }
 
   private load(runnerId: string): Promise<CachedRunner | undefined> {

@@ -6,6 +6,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from '../../lib/redis-connection.js';
 import { accessKeySpace } from './access-key-space.js';
 import type { KeySpace } from './key-space.js';
+import { bumpAuthEpoch } from './auth-epoch.js';
 
 export const SCOPES = {
   runnerWrite: 'on_prem_runner_write',
@@ -82,9 +83,10 @@ export async function createOrg(redis: Redis, ks: KeySpace, name: string, orgId:
 
 /** `roles` are org roles (admin, standard, read_only); users made without any are `standard`. */
 export async function createUser(redis: Redis, ks: KeySpace, orgId: string, name: string, userId: string = randomUUID(), now = Date.now(), extra: { email?: string; roles?: readonly string[] } = {}): Promise<string> {
-  await redis.multi()
+  // May overwrite an existing user's roles (bootstrap): the auth epoch moves with it.
+  await bumpAuthEpoch(redis.multi()
     .hset(ks.user(userId), { id: userId, orgId, name, email: extra.email ?? '', roles: (extra.roles ?? ['standard']).join(' '), createdAt: now })
-    .sadd(accessKeySpace(ks).orgUsers(orgId), userId)
+    .sadd(accessKeySpace(ks).orgUsers(orgId), userId), ks)
     .exec();
   return userId;
 }
@@ -116,7 +118,8 @@ export async function addAppKey(redis: Redis, ks: KeySpace, record: NewAppKey, k
     .hset(accessKeySpace(ks).orgAppKeyIds(record.orgId), id, h);
   // `userId` and the per-user set are what bootstrap and older records use.
   if (owner.type === 'user') tx.hset(ks.appKey(h), 'userId', owner.id).sadd(ks.userAppKeys(owner.id), h);
-  await tx.exec();
+  // Re-adding a key replaces its scopes: the auth epoch moves with it.
+  await bumpAuthEpoch(tx, ks).exec();
   return id;
 }
 

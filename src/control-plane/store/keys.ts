@@ -8,6 +8,7 @@ import { ParError } from '../../errors/par-error.js';
 import { accessKeySpace } from './access-key-space.js';
 import { addApiKey, addAppKey, appKeyFromHash, generateApiKey, generateAppKey, type AppKeyRecord, type KeyOwner } from './credentials.js';
 import type { KeySpace } from './key-space.js';
+import { bumpAuthEpoch } from './auth-epoch.js';
 
 export async function createApiKey(redis: Redis, ks: KeySpace, orgId: string, name: string, now: number): Promise<{ id: string; key: string }> {
   const key = generateApiKey();
@@ -57,7 +58,7 @@ export async function getAppKeyById(redis: Redis, ks: KeySpace, orgId: string, i
   return record && record.orgId === orgId ? { record, hash } : undefined;
 }
 
-/** Takes effect on the next call: keys are looked up in Redis on every request, never cached. */
+/** Takes effect on the next call on every process: the auth epoch moves with it (auth-epoch.ts). */
 export async function revokeAppKey(redis: Redis, ks: KeySpace, hash: string, now: number): Promise<void> {
-  await redis.hsetnx(ks.appKey(hash), 'revokedAt', now);
+  await bumpAuthEpoch(redis.multi().hsetnx(ks.appKey(hash), 'revokedAt', now), ks).exec();
 }

@@ -9,6 +9,7 @@ import { ParError } from '../../errors/par-error.js';
 import { accessKeySpace } from './access-key-space.js';
 import { createUser, type KeyOwner } from './credentials.js';
 import type { KeySpace } from './key-space.js';
+import { bumpAuthEpoch } from './auth-epoch.js';
 
 export const BUILT_IN_ROLES: readonly { id: OrgRole; name: string; description: string }[] = [
   { id: 'admin', name: 'Admin', description: 'Editor on every runner; manages users, teams, service accounts and keys' },
@@ -85,7 +86,7 @@ export async function addTeam(redis: Redis, ks: KeySpace, orgId: string, t: { na
     .hset(aks.team(id), { id, orgId, name: t.name, members: JSON.stringify(members), createdAt: now })
     .sadd(aks.orgTeams(orgId), id);
   for (const m of members) tx.sadd(aks.userTeams(m), id);
-  await tx.exec();
+  await bumpAuthEpoch(tx, ks).exec();
   return { id, name: t.name, members, createdAt: now };
 }
 
@@ -98,7 +99,7 @@ export async function setTeamMembers(redis: Redis, ks: KeySpace, orgId: string, 
   const tx = redis.multi().hset(aks.team(teamId), 'members', JSON.stringify(next));
   for (const m of team.members) if (!next.includes(m)) tx.srem(aks.userTeams(m), teamId);
   for (const m of next) tx.sadd(aks.userTeams(m), teamId);
-  await tx.exec();
+  await bumpAuthEpoch(tx, ks).exec();
   return { ...team, members: next };
 }
 

@@ -1,0 +1,76 @@
+/**
+ * The system under bench: the real processes (control plane, runner, N workers) from
+ * test/helpers/system.ts with warn-level logs, a local HTTP target, a Redis connection for
+ * `INFO cpu`, and `runTask` (submit + wait, the way a user's client does it).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { startSystem, type System } from '../helpers/system.js';
+import { startTargetServer } from '../helpers/target-server.js';
+import { connectRedis } from '../helpers/redis.js';
+
+export interface BenchSystem {
+  system: System;
+  redis: Redis;
+  /** name -> pid of every process of the system. */
+  processes(): { name: string; pid: number }[];
+  /** One http.request task, submitted and waited for; resolves with its final state. */
+  runTask(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startBenchSystem(options: { workers: number; workerConcurrency: number }): Promise<BenchSystem> {
+  const target = await startTargetServer();
+  let system: System;
+  try {
+    system = await startSystem({
+      workers: options.workers,
+      cpEnv: { PAR_LOG_LEVEL: 'warn' },
+      runnerEnv: { PAR_LOG_LEVEL: 'warn', PAR_RUNNER_CAPACITY: '256' },
+      workerEnv: { PAR_LOG_LEVEL: 'warn', PAR_WORKER_CONCURRENCY: String(options.workerConcurrency) },
+    });
+  } catch (error) {
+    await target.close();
+    throw error;
+  }
+  const redis = connectRedis(system.redisUrl);
+  const url = `${target.url}/health`;
+  return {
+    system,
+    redis,
+    processes: () => [system.cp, system.runner, ...system.workers].map((p) => {
+      if (p.proc.pid === undefined) throw new Error(`${p.name} has no pid`);
+      return { name: p.name, pid: p.proc.pid };
+    }),
+    async runTask() {
+      const task = await system.api.submitTask({ runner: system.runnerName, action: 'com.datadoghq.http.request', inputs: { verb: 'GET', url, urlParams: { n: randomBytes(2).toString('hex') } } });
+      return (await system.api.waitForTask(task.id, 60_000)).state;
+    },
+    async stop() {
+      redis.disconnect();
+      await system.stop();
+      await target.close();
+    },
+  };
+}
+
+/** Runs `total` tasks with `inFlight` lanes; returns the sorted latencies (ms), failures and elapsed seconds. */
+export async function runLanes(bench: BenchSystem, total: number, inFlight: number): Promise<{ latencies: number[]; failed: number; seconds: number }> {
+  const latencies: number[] = [];
+  let failed = 0;
+  let next = 0;
+  const started = performance.now();
+  const lane = async (): Promise<void> => {
+    while (next < total) {
+      next++;
+      const t0 = performance.now();
+      const state = await bench.runTask();
+      latencies.push(performance.now() - t0);
+      if (state !== 'succeeded') failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { latencies, failed, seconds };
+}

@@ -1,0 +1,104 @@
+/**
+ * The phases that use the running system: start it (and warm it up), idle RSS per process,
+ * throughput + latency + CPU per task at N in flight, latency at 1 in flight.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runLanes, startBenchSystem, type BenchSystem } from './bench-system.js';
+import { type BenchContext, type BenchPhase, percentile } from './phase.js';
+import { processCpuMs, processRssMb, redisCpuMs } from './proc-stats.js';
+
+function systemOf(ctx: BenchContext): BenchSystem {
+  if (!ctx.system) throw new Error('the system is not running (the "start system" phase did not run or failed)');
+  return ctx.system;
+}
+
+export function startSystemPhase(options: { workers: number; workerConcurrency: number; warmupTasks: number }): BenchPhase {
+  return {
+    name: 'start system + warm-up',
+    timeoutMs: 180_000,
+    async run(ctx) {
+      ctx.system = await startBenchSystem(options);
+      // Warm-up: connections, JIT, key caches; every worker has started once all of these succeed.
+      const states = await Promise.all(Array.from({ length: options.warmupTasks }, () => ctx.system!.runTask()));
+      const bad = states.filter((s) => s !== 'succeeded');
+      if (bad.length > 0) throw new Error(`warm-up: ${bad.length} of ${states.length} tasks did not succeed (${bad.join(', ')})`);
+    },
+  };
+}
+
+export function idleRssPhase(options: { idleMs: number }): BenchPhase {
+  return {
+    name: 'idle RSS',
+    timeoutMs: options.idleMs + 10_000,
+    async run(ctx) {
+      const bench = systemOf(ctx);
+      await sleep(options.idleMs);
+      for (const p of bench.processes()) {
+        const mb = processRssMb(p.pid);
+        ctx.figures.set(`rss.${p.name}`, mb);
+        ctx.rows.push({ metric: `idle RSS ${p.name}`, value: `${mb.toFixed(0)} MB`, note: `after warm-up + ${options.idleMs / 1000} s idle` });
+      }
+    },
+  };
+}
+
+export function throughputPhase(options: { tasks: number; inFlight: number }): BenchPhase {
+  return {
+    name: `throughput at ${options.inFlight} in flight`,
+    timeoutMs: 600_000,
+    async run(ctx) {
+      const bench = systemOf(ctx);
+      const procs = bench.processes();
+      const cpuBefore = procs.map((p) => processCpuMs(p.pid));
+      const redisBefore = await redisCpuMs(bench.redis);
+      const clientBefore = process.cpuUsage();
+      const run = await runLanes(bench, options.tasks, options.inFlight);
+      const client = process.cpuUsage(clientBefore);
+      const redisMs = (await redisCpuMs(bench.redis)) - redisBefore;
+      const cpuMs = procs.map((p, i) => processCpuMs(p.pid) - cpuBefore[i]!);
+
+      const tasksPerSecond = options.tasks / run.seconds;
+      ctx.figures.set('e2e.tasksPerSecond', tasksPerSecond);
+      ctx.rows.push({ metric: `e2e http.request tasks/s (${options.inFlight} in flight)`, value: tasksPerSecond.toFixed(0), note: `${options.tasks} tasks${run.failed ? `, ${run.failed} NOT succeeded` : ''}` });
+      const baseline = ctx.figures.get('baseline.jobsPerSecond');
+      if (baseline !== undefined) {
+        ctx.figures.set('e2e.ratio', tasksPerSecond / baseline);
+        ctx.rows.push({ metric: 'ratio e2e / bare BullMQ', value: (tasksPerSecond / baseline).toFixed(3), note: 'target >= 0.25' });
+      }
+      ctx.rows.push({ metric: `latency p50 (${options.inFlight} in flight)`, value: `${percentile(run.latencies, 50).toFixed(1)} ms` });
+      ctx.rows.push({ metric: `latency p99 (${options.inFlight} in flight)`, value: `${percentile(run.latencies, 99).toFixed(1)} ms` });
+
+      let total = 0;
+      procs.forEach((p, i) => {
+        const perTask = cpuMs[i]! / options.tasks;
+        total += perTask;
+        ctx.figures.set(`cpu.${p.name}`, perTask);
+        ctx.rows.push({ metric: `CPU per task: ${p.name}`, value: `${perTask.toFixed(3)} ms` });
+      });
+      const redisPerTask = redisMs / options.tasks;
+      total += redisPerTask;
+      ctx.rows.push({ metric: 'CPU per task: redis', value: `${redisPerTask.toFixed(3)} ms`, note: 'INFO cpu delta; includes other clients of this Redis' });
+      ctx.figures.set('cpu.total', total);
+      ctx.rows.push({ metric: 'CPU per task: all processes + redis', value: `${total.toFixed(3)} ms`, note: 'target <= 1.5 ms' });
+      const clientMs = (client.user + client.system) / 1000 / options.tasks;
+      ctx.rows.push({ metric: 'CPU per task: bench client (not counted)', value: `${clientMs.toFixed(3)} ms` });
+      if (run.failed > 0) throw new Error(`${run.failed} of ${options.tasks} tasks did not succeed`);
+    },
+  };
+}
+
+export function latencyPhase(options: { tasks: number }): BenchPhase {
+  return {
+    name: 'latency at 1 in flight',
+    timeoutMs: 300_000,
+    async run(ctx) {
+      const bench = systemOf(ctx);
+      const run = await runLanes(bench, options.tasks, 1);
+      ctx.figures.set('latency1.p50', percentile(run.latencies, 50));
+      ctx.figures.set('latency1.p99', percentile(run.latencies, 99));
+      ctx.rows.push({ metric: 'latency p50 (1 in flight)', value: `${percentile(run.latencies, 50).toFixed(1)} ms`, note: `${options.tasks} tasks; target <= 5 ms` });
+      ctx.rows.push({ metric: 'latency p99 (1 in flight)', value: `${percentile(run.latencies, 99).toFixed(1)} ms`, note: 'target <= 25 ms' });
+      if (run.failed > 0) throw new Error(`${run.failed} of ${options.tasks} tasks did not succeed`);
+    },
+  };
+}
