@@ -44,8 +44,8 @@ function spawnPar(build: Build, args: string[], env: Record<string, string>): St
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout?.on('data', (c: Buffer) => { out = (out + c.toString('utf8')).slice(-20_000); });
-  proc.stderr?.on('data', (c: Buffer) => { out = (out + c.toString('utf8')).slice(-20_000); });
+  proc.stdout.on('data', (c: Buffer) => { out = (out + c.toString('utf8')).slice(-20_000); });
+  proc.stderr.on('data', (c: Buffer) => { out = (out + c.toString('utf8')).slice(-20_000); });
   return { proc, t0, output: () => out };
 }
 
