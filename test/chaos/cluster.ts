@@ -54,7 +54,7 @@ export async function startCluster(settings: ClusterSettings): Promise<ChaosClus
   let system: System | undefined;
   const killAllNow = (): void => {
     for (const p of [...all, ...(system ? [system.cp, system.runner, ...system.workers] : [])]) {
-      if (p && isAlive(p)) p.proc.kill('SIGKILL');
+      if (isAlive(p)) p.proc.kill('SIGKILL');
     }
     redis.killNow();
   };

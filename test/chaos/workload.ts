@@ -73,7 +73,7 @@ export class Workload {
           await sleep(100 + Math.random() * 400); // a client's retry delay
         }
       }
-      throw new Error(`[${this.scenario}] submission ${n} not accepted within ${bound} ms: ${(lastError as Error)?.message}`);
+      throw new Error(`[${this.scenario}] submission ${n} not accepted within ${bound} ms: ${String(lastError)}`);
     });
   }
 
@@ -124,7 +124,7 @@ export class Workload {
           out.push({ ...t, ...(view ? { view } : {}), events, executions: this.cluster.target.executions(this.scenario, t.n), ...(answeredAt !== undefined ? { answeredAt } : {}) });
           return;
         } catch (error) {
-          if (Date.now() > deadline) throw new Error(`[${this.scenario}] cannot read task ${t.taskId} back within ${boundMs} ms: ${(error as Error).message}`);
+          if (Date.now() > deadline) throw new Error(`[${this.scenario}] cannot read task ${t.taskId} back within ${boundMs} ms: ${(error as Error).message}`, { cause: error });
           await sleep(250);
         }
       }

@@ -73,9 +73,9 @@ describe('the runner audit trail, end to end', () => {
   });
 
   after(async () => {
-    redis?.disconnect();
-    await system?.stop();
-    await target?.close();
+    redis.disconnect();
+    await system.stop();
+    await target.close();
   });
 
   async function entries(): Promise<Entry[]> {

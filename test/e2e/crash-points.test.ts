@@ -30,8 +30,8 @@ before(async () => {
 });
 
 after(async () => {
-  await system?.stop();
-  await target?.close();
+  await system.stop();
+  await target.close();
 });
 
 async function assertRecordedOnce(taskId: string, point: CrashPoint): Promise<void> {

@@ -169,7 +169,7 @@ describe('par runner --enroll -f prints the runner config (real processes)', () 
     }
     assert.equal(listed.length, 1);
     assert.equal(listed[0]?.id, identity.runnerId);
-    assert.equal(listed[0]?.status, 'ready');
+    assert.equal(listed[0].status, 'ready');
 
     // A worker started from the same printed env (no config.yaml either) runs a task for it: it
     // verifies the signature with the control-plane keys pinned in PAR_RUNNER_IDENTITY.

@@ -67,7 +67,7 @@ describe('enrollment with a one-time token (real processes)', () => {
     await waitForHttpOk(`${first.adminUrl}/readyz`, 30_000, proc);
     const identity = await readIdentity(first.dir);
     assert.equal(identity?.runnerId, runner.id, 'the runner took the identity of the runner created through the API');
-    assert.deepEqual(identity?.actionsAllowlist, ['com.datadoghq.http.request'], 'the allowlist given at creation is kept in config.yaml');
+    assert.deepEqual(identity.actionsAllowlist, ['com.datadoghq.http.request'], 'the allowlist given at creation is kept in config.yaml');
     assert.ok(!proc.output().includes(enrollment.token), 'the token is never logged');
 
     // Health checks every 200 ms: the list shows the runner ready within a few seconds.
@@ -79,7 +79,7 @@ describe('enrollment with a one-time token (real processes)', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(listed?.status, 'ready', `runner status: ${JSON.stringify(listed)}`);
-    assert.deepEqual(listed?.health?.allowlist, ['com.datadoghq.http.request']);
+    assert.deepEqual(listed.health?.allowlist, ['com.datadoghq.http.request']);
 
     // The same token again, from another config dir (another machine): refused, clearly, exit != 0.
     const second = await runnerEnv();

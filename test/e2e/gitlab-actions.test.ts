@@ -44,8 +44,8 @@ describe('gitlab actions end to end', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await gl?.close();
+    await system.stop();
+    await gl.close();
   });
 
   test('users.testConnection returns the current user, as the vendor does', async () => {
@@ -82,7 +82,7 @@ describe('gitlab actions end to end', () => {
     const missing = await runTask('projects.getProject', { project_id: 'platform/nope' });
     assert.equal(missing.state, 'failed');
     assert.equal(missing.outcome?.error?.code, 'PAR_ERR_GITLAB_NOT_FOUND');
-    assert.match(missing.outcome?.error?.message ?? '', /404 Project Not Found/);
+    assert.match(missing.outcome.error.message, /404 Project Not Found/);
   });
 
   test('pipelines and graphql', async () => {

@@ -25,8 +25,8 @@ describe('http checksum and response encoding end to end', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await target?.close();
+    await system.stop();
+    await target.close();
   });
 
   const runTask = async (action: string, inputs: Record<string, unknown>) => {

@@ -30,8 +30,8 @@ describe('http actions through a connection', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await target?.close();
+    await system.stop();
+    await target.close();
   });
 
   function assertNoSecret(text: string, where: string): void {
@@ -86,8 +86,8 @@ describe('http actions through a connection', () => {
     const done = await system.api.waitForTask(task.id, 20_000);
     assert.equal(done.state, 'failed');
     assert.equal(done.outcome?.error?.code, 'PAR_ERR_HTTP_TOKEN_UNKNOWN');
-    assert.equal(done.outcome?.error?.retryable, false);
-    assert.match(done.outcome?.error?.message ?? '', /"itemToken"/);
+    assert.equal(done.outcome.error.retryable, false);
+    assert.match(done.outcome.error.message, /"itemToken"/);
     assertNoSecret(JSON.stringify(done), 'the failed task view');
     assert.equal(target.requests.length, before);
   });

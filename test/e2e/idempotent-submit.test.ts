@@ -35,10 +35,10 @@ before(async () => {
 });
 
 after(async () => {
-  client?.disconnect();
-  await system?.stop();
-  await target?.close();
-  await redis?.stop();
+  client.disconnect();
+  await system.stop();
+  await target.close();
+  await redis.stop();
 });
 
 const executions = (path: string): number => target.requests.filter((r) => r.url === path).length;

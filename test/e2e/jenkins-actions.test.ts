@@ -33,8 +33,8 @@ describe('jenkins actions end to end', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await jenkins?.close();
+    await system.stop();
+    await jenkins.close();
   });
 
   const runTask = async (action: string, inputs: Record<string, unknown>) => {

@@ -28,8 +28,8 @@ describe('kubernetes actions end to end', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await fake?.close();
+    await system.stop();
+    await fake.close();
   });
 
   const runTask = async (action: string, inputs: Record<string, unknown>) => {

@@ -35,8 +35,8 @@ describe('the rest of the Kubernetes catalogue end to end', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await fake?.close();
+    await system.stop();
+    await fake.close();
   });
 
   const runTask = async (action: string, inputs: Record<string, unknown>) => {

@@ -61,8 +61,8 @@ describe('metrics on every process', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await target?.close();
+    await system.stop();
+    await target.close();
   });
 
   test('control plane: submitted, delivered, results by outcome and code, submit->result histogram, waiters, process metrics', async () => {

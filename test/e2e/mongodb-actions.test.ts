@@ -46,8 +46,8 @@ describe('mongodb actions end to end (against the fake MongoDB server)', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await fake?.close();
+    await system.stop();
+    await fake.close();
   });
 
   test('testConnection logs in and reports the server version', async () => {
@@ -103,7 +103,7 @@ describe('mongodb actions end to end (against the fake MongoDB server)', () => {
     const done = await submit('find', { collection: 'hosts', filter: { $where: 'sleep(10000)' } });
     assert.equal(done.state, 'failed');
     assert.equal(done.outcome?.error?.code, 'PAR_ERR_INPUT_INVALID');
-    assert.match(done.outcome?.error?.message ?? '', /\$where/);
+    assert.match(done.outcome.error.message, /\$where/);
     assert.equal(fake.commands.slice(before).filter((c) => c.name === 'find').length, 0);
   });
 
@@ -111,7 +111,7 @@ describe('mongodb actions end to end (against the fake MongoDB server)', () => {
     const done = await submit('countDocuments', { collection: 'hosts' }, wrongConnectionId);
     assert.equal(done.state, 'failed');
     assert.equal(done.outcome?.error?.code, 'PAR_ERR_MONGODB_AUTH');
-    assert.equal(done.outcome?.error?.retryable, false);
+    assert.equal(done.outcome.error.retryable, false);
     assert.doesNotMatch(JSON.stringify(done.outcome), /wrong-e2e-pw-8812|e2e-Mongo-pw-3391/);
   });
 });

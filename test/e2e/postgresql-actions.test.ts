@@ -34,9 +34,9 @@ describe('postgresql actions end to end', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await admin?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await admin?.end();
+    await system.stop();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
   });
 
   test('a parameterised select through the control plane returns the rows', async () => {
@@ -62,7 +62,7 @@ describe('postgresql actions end to end', () => {
     const done = await system.api.waitForTask(task.id, 20_000);
     assert.equal(done.state, 'failed');
     assert.equal(done.outcome?.error?.code, 'PAR_ERR_POSTGRES_READ_ONLY');
-    assert.equal(done.outcome?.error?.retryable, false);
+    assert.equal(done.outcome.error.retryable, false);
     const tiers = await admin.query(`SELECT count(*)::int AS n FROM ${schema}.services WHERE tier = 'bronze'`);
     assert.equal(tiers.rows[0]?.n, 0);
   });

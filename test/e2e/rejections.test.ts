@@ -36,9 +36,9 @@ describe('rejected tasks are never executed', () => {
   });
 
   after(async () => {
-    redis?.disconnect();
-    await system?.stop();
-    await target?.close();
+    redis.disconnect();
+    await system.stop();
+    await target.close();
   });
 
   function claims(taskId: string, overrides: Partial<UnsignedTaskClaims> = {}): UnsignedTaskClaims {
@@ -56,8 +56,8 @@ describe('rejected tasks are never executed', () => {
     const view = await system.api.waitForTask(taskId, 20_000);
     assert.equal(view.state, 'failed', JSON.stringify(view));
     assert.equal(view.outcome?.kind, 'rejected');
-    assert.equal(view.outcome?.error?.code, code);
-    assert.equal(view.outcome?.error?.retryable, false);
+    assert.equal(view.outcome.error?.code, code);
+    assert.equal(view.outcome.error.retryable, false);
     const events = await system.api.getTaskEvents(taskId);
     assert.equal(events.filter((e) => e.type === 'result.recorded').length, 1);
     assert.equal(target.requests.filter((r) => r.url.includes(taskId)).length, 0, 'the service must never see the task');

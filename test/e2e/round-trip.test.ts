@@ -35,8 +35,8 @@ describe('round trip', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await target?.close();
+    await system.stop();
+    await target.close();
   });
 
   test('an http.request task submitted through the API returns the service status, headers and body', async () => {

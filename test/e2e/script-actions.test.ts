@@ -34,7 +34,7 @@ describe('e2e: com.datadoghq.script', () => {
       runPredefinedScript: { onConnection: { command: ['/bin/echo', 'from the connection file'] } },
     }));
   });
-  after(async () => { await system?.stop(); });
+  after(async () => { await system.stop(); });
 
   async function runTask(action: string, inputs: Record<string, unknown>, connectionId?: string): Promise<TaskView> {
     const task = await system.api.submitTask({ runner: system.runnerName, action: `${BUNDLE}.${action}`, inputs, timeoutMs: 15_000, ...(connectionId ? { connectionId } : {}) });
@@ -64,12 +64,12 @@ describe('e2e: com.datadoghq.script', () => {
     const unknown = await runTask('runPredefinedScript', { scriptName: 'rm-everything' });
     assert.equal(unknown.state, 'failed');
     assert.equal(unknown.outcome?.error?.code, 'PAR_ERR_SCRIPT_NOT_FOUND');
-    assert.match(unknown.outcome?.error?.message ?? '', /"rm-everything" is not declared/);
+    assert.match(unknown.outcome.error.message, /"rm-everything" is not declared/);
 
     const failing = await runTask('runPredefinedScript', { scriptName: 'fails' });
     assert.equal(failing.state, 'failed');
     assert.equal(failing.outcome?.error?.code, 'PAR_ERR_SCRIPT_EXIT_NONZERO');
-    assert.match(failing.outcome?.error?.message ?? '', /exit code 2; stderr: broken/);
+    assert.match(failing.outcome.error.message, /exit code 2; stderr: broken/);
 
     const tolerated = await runTask('runPredefinedScript', { scriptName: 'fails', noFailOnError: true });
     assert.equal(tolerated.state, 'succeeded');

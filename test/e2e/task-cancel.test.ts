@@ -86,8 +86,8 @@ describe('e2e: cancelling tasks', () => {
     }));
   });
   after(async () => {
-    await system?.stop();
-    await target?.close();
+    await system.stop();
+    await target.close();
   });
 
   test('a running script on a full runner is stopped through the heartbeat, its process group is gone, the task is recorded once as cancelled', async () => {
@@ -114,7 +114,7 @@ describe('e2e: cancelling tasks', () => {
     const view = await system.api.getTask(task.id);
     assert.equal(view.state, 'cancelled');
     assert.equal(view.outcome?.error?.code, 'PAR_ERR_TASK_CANCELLED');
-    assert.match(view.outcome?.error?.message ?? '', /by user:/);
+    assert.match(view.outcome.error.message, /by user:/);
   });
 
   test('a queued task (no runner polling) is cancelled at once and never runs', async () => {

@@ -48,9 +48,9 @@ describe('temporal actions end to end (fake Temporal frontend)', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await mtls?.close();
-    await plain?.close();
+    await system.stop();
+    await mtls.close();
+    await plain.close();
   });
 
   test('runWorkflow over mTLS starts the workflow; the frontend saw the client certificate', async () => {
@@ -89,7 +89,7 @@ describe('temporal actions end to end (fake Temporal frontend)', () => {
     const done = await system.api.waitForTask(id, 30_000);
     assert.equal(done.state, 'failed');
     assert.equal(done.outcome?.error?.code, 'PAR_ERR_TEMPORAL_NOT_FOUND');
-    assert.equal(done.outcome?.error?.retryable, false);
+    assert.equal(done.outcome.error.retryable, false);
   });
 
   test('the task deadline cancels the result long poll on the frontend', async () => {

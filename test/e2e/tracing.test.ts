@@ -64,8 +64,8 @@ describe('tracing across processes', () => {
 
   after(async () => {
     await system?.stop();
-    await target?.close();
-    await collector?.close();
+    await target.close();
+    await collector.close();
   });
 
   test('one task: one trace over control plane, runner and worker, flushed on SIGTERM, with no secrets', async () => {

@@ -42,8 +42,8 @@ describe('the vendor documentation files, end to end', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await target?.close();
+    await system.stop();
+    await target.close();
   });
 
   async function run(action: string, inputs: Record<string, unknown>, connectionId?: string) {

@@ -45,9 +45,9 @@ describe('runner page charts in headless Chromium', () => {
   });
 
   after(async () => {
-    await browser?.close();
-    await system?.stop();
-    await target?.close();
+    await browser.close();
+    await system.stop();
+    await target.close();
   });
 
   test('the Activity panel draws tasks per minute by outcome and p50/p99 with non-zero points', async () => {

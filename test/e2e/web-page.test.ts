@@ -98,9 +98,9 @@ describe('web page in headless Chromium', () => {
   });
 
   after(async () => {
-    await browser?.close();
-    await system?.stop();
-    await target?.close();
+    await browser.close();
+    await system.stop();
+    await target.close();
   });
 
   test('a wrong key is refused with a clear message and the key prompt again', async () => {

@@ -155,7 +155,7 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
 
   /** Routes one authenticated request; returns [status, body] or a raw [status, Buffer, headers]. */
   function route(method: string, seg: string[], url: URL, body: Obj): [number, unknown, Record<string, string>?] {
-    const [a, b, c, d, e, f, g] = seg;
+    const [a, b, c, d, e, f] = seg;
     const is = (m: string, n: number): boolean => method === m && seg.length === n;
     if (a === 'user' && is('GET', 1)) return [200, me];
     if (a === 'users') {
@@ -207,7 +207,7 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
     if (method === 'POST' && seg.length === 3 && (c === 'star' || c === 'unstar')) {
       if (c === 'star' && p.starred) return [304, ''];
       p.starred = c === 'star';
-      p.star_count += c === 'star' ? 1 : -1;
+      p.star_count = (p.star_count as number) + (c === 'star' ? 1 : -1);
       return [c === 'star' ? 201 : 201, p];
     }
     if (c === 'repository' && d === 'branches') {
@@ -221,7 +221,7 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
         if (!body.ref) throw missing('ref');
         if (map.has(body.branch)) throw new HttpError(400, { message: 'Branch already exists' });
         const from = map.get(body.ref);
-        if (!from) throw new HttpError(400, { message: 'Invalid reference name: ' + body.ref });
+        if (!from) throw new HttpError(400, { message: 'Invalid reference name: ' + String(body.ref) });
         const br = { name: body.branch, merged: false, protected: false, default: false, commit: from.commit, web_url: `${p.web_url}/-/tree/${body.branch}` };
         map.set(body.branch, br);
         return [201, br];
@@ -355,13 +355,11 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
         return [201, j];
       }
     }
-    g;
     throw new HttpError(404, { error: '404 Not Found' });
   }
 
   function strip(issue: Obj): Obj {
     const { notes: _notes, ...rest } = issue;
-    _notes;
     return { ...rest, user_notes_count: issue.notes.length };
   }
 
@@ -387,7 +385,7 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
       const raw = req.url ?? '/';
       const url = new URL(raw, 'http://fake');
       const text = Buffer.concat(chunks).toString('utf8');
-      let body: Obj = {};
+      let body: Obj;
       try {
         body = text ? (JSON.parse(text) as Obj) : {};
       } catch {

@@ -463,7 +463,7 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
     meta.creationTimestamp = previous?.['metadata'].creationTimestamp ?? nowRfc3339();
     if (obj['spec'] !== undefined) {
       const changed = !previous || !isDeepStrictEqual(previous['spec'], obj['spec']);
-      meta.generation = (previous?.['metadata'].generation ?? 0) + (changed ? 1 : 0);
+      meta.generation = (previous?.['metadata'].generation as number | undefined ?? 0) + (changed ? 1 : 0);
     }
     if (r.kind.kind === 'Deployment') {
       obj['spec'].replicas ??= 1;

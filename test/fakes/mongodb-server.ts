@@ -282,7 +282,7 @@ function payloadText(payload: unknown): string {
   if (payload instanceof Binary) return Buffer.from(payload.buffer).toString('utf8');
   if (Buffer.isBuffer(payload)) return payload.toString('utf8');
   if (payload instanceof Uint8Array) return Buffer.from(payload).toString('utf8');
-  return String(payload ?? '');
+  return String((payload as string | number | boolean | null | undefined) ?? '');
 }
 
 const AUTH_FAILED = () => new CommandError(18, 'AuthenticationFailed', 'Authentication failed.');
@@ -568,7 +568,7 @@ export async function startFakeMongoServer(options: FakeMongoOptions = {}): Prom
       return run(cmd, state);
     } catch (error) {
       if (error instanceof CommandError) return { ok: 0, errmsg: error.message, code: error.code, codeName: error.codeName };
-      return { ok: 0, errmsg: String((error as Error).message), code: 1, codeName: 'InternalError' };
+      return { ok: 0, errmsg: (error as Error).message, code: 1, codeName: 'InternalError' };
     }
   }
 
@@ -634,10 +634,9 @@ export async function startFakeMongoServer(options: FakeMongoOptions = {}): Prom
   function parseOpQuery(msg: Buffer): Document {
     const nul = msg.indexOf(0, 20);
     const ns = msg.toString('utf8', 20, nul);
-    let p = nul + 1 + 8;
+    const p = nul + 1 + 8;
     const size = msg.readInt32LE(p);
     const query = deserialize(msg.subarray(p, p + size));
-    p += size;
     const inner = (query['$query'] as Document | undefined) ?? query;
     return { ...inner, $db: ns.split('.')[0] };
   }

@@ -75,9 +75,9 @@ export function decodeExportRequest(body: unknown): ReceivedSpan[] {
     const resource = decodeAttributes(rs.resource?.attributes);
     for (const ss of rs.scopeSpans ?? []) {
       for (const s of ss.spans ?? []) {
-        const traceId = String(s['traceId'] ?? '');
-        const spanId = String(s['spanId'] ?? '');
-        const parentSpanId = String(s['parentSpanId'] ?? '');
+        const traceId = String((s['traceId'] as string | number | undefined) ?? '');
+        const spanId = String((s['spanId'] as string | number | undefined) ?? '');
+        const parentSpanId = String((s['parentSpanId'] as string | number | undefined) ?? '');
         if (!HEX32.test(traceId) || !HEX16.test(spanId) || (parentSpanId !== '' && !HEX16.test(parentSpanId))) {
           throw new Error(`span ${String(s['name'])}: ids are not hex (${traceId}/${spanId}/${parentSpanId})`);
         }
@@ -86,11 +86,11 @@ export function decodeExportRequest(body: unknown): ReceivedSpan[] {
           traceId, spanId, parentSpanId,
           name: String(s['name']),
           kind: Number(s['kind'] ?? 0),
-          startTimeUnixNano: BigInt(String(s['startTimeUnixNano'] ?? '0')),
-          endTimeUnixNano: BigInt(String(s['endTimeUnixNano'] ?? '0')),
+          startTimeUnixNano: BigInt(String((s['startTimeUnixNano'] as string | number | undefined) ?? '0')),
+          endTimeUnixNano: BigInt(String((s['endTimeUnixNano'] as string | number | undefined) ?? '0')),
           attributes: decodeAttributes(s['attributes'] as KeyValue[] | undefined),
           events: ((s['events'] as Array<{ name: string; attributes?: KeyValue[] }> | undefined) ?? []).map((e) => ({ name: e.name, attributes: decodeAttributes(e.attributes) })),
-          statusCode: Number((s['status'] as { code?: number } | undefined)?.code ?? 0),
+          statusCode: (s['status'] as { code?: number } | undefined)?.code ?? 0,
         });
       }
     }

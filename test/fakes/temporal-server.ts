@@ -111,7 +111,7 @@ function ts(date: Date): Msg {
 
 /** A payload as the SDKs' default data converter writes JSON values. */
 export function jsonPayload(value: unknown, encoding = 'json/plain'): Msg {
-  return { metadata: { encoding: Buffer.from(encoding) }, data: Buffer.from(JSON.stringify(value) ?? 'null') };
+  return { metadata: { encoding: Buffer.from(encoding) }, data: Buffer.from((JSON.stringify(value) as string | undefined) ?? 'null') };
 }
 
 /** Decodes a json/plain payload the client sent. */
@@ -122,8 +122,8 @@ export function decodePayload(payload: Msg): unknown {
   return JSON.parse(Buffer.from(payload['data']).toString('utf8'));
 }
 
-function grpcError(code: grpc.status, details: string): Partial<grpc.StatusObject> {
-  return { code, details, metadata: new grpc.Metadata() };
+function grpcError(code: grpc.status, details: string): Error & Partial<grpc.StatusObject> {
+  return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() });
 }
 
 export async function startFakeTemporalServer(options: FakeTemporalOptions = {}): Promise<FakeTemporalServer> {
@@ -253,7 +253,7 @@ export async function startFakeTemporalServer(options: FakeTemporalOptions = {})
     };
     implementation[name] = ((call: grpc.ServerUnaryCall<Msg, Msg>, callback: grpc.sendUnaryData<Msg>) => {
       const cert = call.getAuthContext().sslPeerCertificate;
-      calls.push({ method: name, request: call.request, metadata: metadataRecord(call.metadata), clientCertSubject: cert?.subject?.CN });
+      calls.push({ method: name, request: call.request, metadata: metadataRecord(call.metadata), clientCertSubject: cert?.subject.CN });
       const queued = failures.get(name);
       const injected = queued?.shift();
       if (queued && queued.length === 0) failures.delete(name);
@@ -347,7 +347,7 @@ function isStatus(error: unknown): error is Partial<grpc.StatusObject> {
 
 function metadataRecord(metadata: grpc.Metadata): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(metadata.getMap())) out[k] = Buffer.isBuffer(v) ? v.toString('base64') : String(v);
+  for (const [k, v] of Object.entries(metadata.getMap())) out[k] = Buffer.isBuffer(v) ? v.toString('base64') : v;
   return out;
 }
 

@@ -39,8 +39,8 @@ export function startPar(name: string, args: string[], env: Record<string, strin
     if (out.length > 4_000_000) out = out.slice(-2_000_000);
     for (const l of listeners) l();
   };
-  proc.stdout?.on('data', onData);
-  proc.stderr?.on('data', onData);
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
   const exited = new Promise<number | string>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
 
   const waitForOutput = (pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> =>

@@ -72,7 +72,7 @@ test('enrollment with good keys registers the runner with its Editor and returns
     const runners = (list.body as { runners: unknown[] }).runners.map((r) => runnerViewSchema.parse(r));
     assert.deepEqual(runners.map((r) => r.id), [e.runnerId]);
     assert.deepEqual(runners[0]?.allowlist, ['com.datadoghq.http.*']);
-    assert.equal(runners[0]?.lastSeenAt, undefined, 'not seen before its first runner call');
+    assert.equal(runners[0].lastSeenAt, undefined, 'not seen before its first runner call');
 
     await h.dequeue(runner);
     const one = await h.request('GET', `${TASKS_API.runners}/${e.runnerId}`, { headers: h.appHeaders() });
@@ -156,7 +156,7 @@ test('health, unknown routes and the error shape', async () => {
     const missing = await h.request('GET', '/api/v1/nothing-here?secret=1');
     assert.equal(missing.statusCode, 404);
     assert.deepEqual(Object.keys(missing.body as object).sort(), ['code', 'message', 'retryable']);
-    assert.ok(!String((missing.body as { message: string }).message).includes('secret'));
+    assert.ok(!(missing.body as { message: string }).message.includes('secret'));
   } finally {
     await h.close();
   }

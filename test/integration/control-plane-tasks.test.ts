@@ -143,7 +143,7 @@ test('heartbeat extends current leases and reports stale, final and unknown ones
     ]);
     assert.deepEqual(res.map((r) => r.status), ['ok', 'stale', 'unknown']);
     assert.ok(res[0]?.leaseExpiresAt !== undefined && res[0].leaseExpiresAt >= a.leaseExpiresAt + 3_900);
-    assert.equal(Number(await h.redis.zscore(h.deps.ks.leases, a.taskId)), res[0]?.leaseExpiresAt);
+    assert.equal(Number(await h.redis.zscore(h.deps.ks.leases, a.taskId)), res[0].leaseExpiresAt);
 
     assert.equal((await h.publish(runner, a.taskId, a.leaseToken)).statusCode, 200);
     const after = await h.heartbeat(runner, [{ taskId: a.taskId, leaseToken: a.leaseToken }]);

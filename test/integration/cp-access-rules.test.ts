@@ -107,7 +107,7 @@ describe('in-use refusals', () => {
 describe('runner deletion ends its identity at once, on every process', () => {
   it("the next dequeue is 401 PAR_ERR_AUTH_RUNNER_UNKNOWN, also on a second control plane whose key cache was warm", async () => {
     const runner = await h.enroll();
-    const other = await createControlPlaneDeps({ config: h.config, redis: h.redis, logger: silentLogger, now: h.now });
+    const other = await createControlPlaneDeps({ config: h.config, redis: h.redis, logger: silentLogger, now: () => h.now() });
     const otherApp = buildApp(other.deps);
     await otherApp.ready();
     try {

@@ -164,7 +164,7 @@ describe('enrollment tokens and runner health', () => {
     let view = await runnerView(created.runner.id);
     assert.equal(view.status, 'ready');
     assert.equal(view.health?.version, '9.9.9');
-    assert.equal(view.health?.inFlight, 2);
+    assert.equal(view.health.inFlight, 2);
     assert.equal(view.version, '9.9.9', 'the runner version follows its health checks');
 
     assert.equal((await report(healthy({ healthy: false, problems: ['runner Redis unreachable'] }))).statusCode, 200);

@@ -33,7 +33,7 @@ async function post(body: SubmitTaskRequest, idempotencyKey?: string | string[],
   if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
   const res = await h.app.inject({ method: 'POST', url: TASKS_API.submit, headers, payload: JSON.stringify(body) });
   const replayed = res.headers['idempotent-replayed'];
-  return { statusCode: res.statusCode, replayed: typeof replayed === 'string' ? replayed : undefined, body: res.json() as unknown };
+  return { statusCode: res.statusCode, replayed: typeof replayed === 'string' ? replayed : undefined, body: res.json<unknown>() };
 }
 
 function task(inputs: Record<string, unknown> = { url: 'http://svc.internal/a', verb: 'GET' }): SubmitTaskRequest {
@@ -98,7 +98,7 @@ test('the same key with another body is refused with 422 PAR_ERR_IDEMPOTENCY_KEY
   for (const v of variants) {
     const res = await post(v, key);
     expectError({ statusCode: res.statusCode, body: res.body }, 422, 'PAR_ERR_IDEMPOTENCY_KEY_REUSED', JSON.stringify(v));
-    assert.match(String((res.body as { message: string }).message), new RegExp(taskViewSchema.parse(first.body).id));
+    assert.match((res.body as { message: string }).message, new RegExp(taskViewSchema.parse(first.body).id));
   }
   assert.equal((await readyIds()).length, readyBefore, 'nothing queued');
   // The original request still replays.

@@ -85,10 +85,10 @@ test('a running runner is ready with its health; stopped, it goes offline after 
   const ready = await waitForView(cp, id, (v) => v.status === 'ready' && v.health !== undefined);
   assert.equal(ready.status, 'ready', JSON.stringify(ready));
   assert.equal(ready.health?.version, PACKAGE_VERSION);
-  assert.match(ready.health?.platform ?? '', new RegExp(`^${process.platform}-${process.arch} node v\\d+`));
-  assert.deepEqual(ready.health?.allowlist, ['com.datadoghq.http.request']);
-  assert.equal(ready.health?.capacity, 7);
-  assert.equal(ready.health?.inFlight, 0);
+  assert.match(ready.health.platform, new RegExp(`^${process.platform}-${process.arch} node v\\d+`));
+  assert.deepEqual(ready.health.allowlist, ['com.datadoghq.http.request']);
+  assert.equal(ready.health.capacity, 7);
+  assert.equal(ready.health.inFlight, 0);
 
   await runner.close();
   const offline = await waitForView(cp, id, (v) => v.status === 'offline');
@@ -121,11 +121,11 @@ test('a runner whose Redis does not answer reports itself unhealthy, saying why'
   let view = await viewOf(cp, enrolled.value.runnerId);
   assert.equal(view.status, 'unhealthy', JSON.stringify(view));
   assert.equal(view.health?.healthy, false);
-  assert.deepEqual(view.health?.problems, ['runner Redis unreachable (REDIS_URL): tasks cannot be queued for workers']);
+  assert.deepEqual(view.health.problems, ['runner Redis unreachable (REDIS_URL): tasks cannot be queued for workers']);
 
   pollOk = false;
   await reporter.reportOnce();
   view = await viewOf(cp, enrolled.value.runnerId);
   assert.equal(view.health?.problems?.length, 2);
-  assert.match(view.health?.problems?.[1] ?? '', /polling the control plane fails: PAR_ERR_INTERNAL \(3 failed polls\)/);
+  assert.match(view.health.problems[1] ?? '', /polling the control plane fails: PAR_ERR_INTERNAL \(3 failed polls\)/);
 });

@@ -34,7 +34,7 @@ test('a rotation reaches every process at once over pub/sub; the old private key
     assert.equal(answer.active, result.kid);
     assert.ok(answer.keys.find((k) => k.kid === result.kid)?.endorsement);
     assert.equal(answer.keys.find((k) => k.kid === before)?.status, 'retiring');
-    const stored = JSON.stringify(await redis.hgetall(keySpace(prefix).signingKeyRing)) + (await redis.get(keySpace(prefix).signingKey));
+    const stored = JSON.stringify(await redis.hgetall(keySpace(prefix).signingKeyRing)) + String(await redis.get(keySpace(prefix).signingKey));
     const ring = await readKeyRing(redis, keySpace(prefix));
     assert.equal(ring.active.kid, result.kid);
     assert.ok(!JSON.stringify(await redis.hgetall(keySpace(prefix).signingKeyRing)).includes('\\"d\\"'), 'no private part in the ring');

@@ -39,8 +39,8 @@ test('a queued task is cancelled at once and never delivered', async () => {
   const view: TaskView = taskViewSchema.parse(res.body);
   assert.equal(view.state, 'cancelled');
   assert.equal(view.outcome?.kind, 'cancelled');
-  assert.equal(view.outcome?.error?.code, 'PAR_ERR_TASK_CANCELLED');
-  assert.match(view.outcome?.error?.message ?? '', /by user:/);
+  assert.equal(view.outcome.error?.code, 'PAR_ERR_TASK_CANCELLED');
+  assert.match(view.outcome.error.message, /by user:/);
   assert.equal(view.attempts, 0);
   assert.ok(view.finishedAt !== undefined);
   assert.deepEqual(await h.dequeue(runner), [], 'the cancelled task is not delivered');
@@ -107,7 +107,7 @@ test('a leased task: cancelled at once, its runner\'s waiting dequeue is woken w
   const final = await h.getTask(task.id);
   assert.equal(final.state, 'cancelled');
   assert.equal(final.outcome?.kind, 'cancelled');
-  assert.equal(final.outcome?.output, undefined);
+  assert.equal(final.outcome.output, undefined);
   assert.deepEqual(await events(task.id), ['submitted', 'delivered', 'cancelled', 'result.duplicate', 'cancel.confirmed']);
 });
 

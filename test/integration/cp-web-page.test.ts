@@ -28,7 +28,7 @@ describe('web page routes', () => {
   });
 
   after(async () => {
-    await h?.close();
+    await h.close();
   });
 
   const get = (url: string) => h.app.inject({ method: 'GET', url });

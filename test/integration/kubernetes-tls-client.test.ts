@@ -23,7 +23,7 @@ let remove: () => Promise<void> = async () => undefined;
 
 before(async () => {
   const dir = await tempDir('k8s-tls');
-  remove = dir.remove;
+  remove = () => dir.remove();
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '2',
     '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir.path, stdio: 'ignore' });
   caPem = readFileSync(join(dir.path, 'cert.pem'), 'utf8');

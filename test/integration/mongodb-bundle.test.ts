@@ -62,8 +62,8 @@ describe('com.datadoghq.mongodb against the fake MongoDB server', () => {
     creds = tokens({ username: USER, password: PASSWORD, host: '127.0.0.1', port: String(fake.port), database: 'shop', authSource: 'admin', authMechanism: 'SCRAM-SHA-256', tls: 'false' });
   });
   after(async () => {
-    await bundle?.close();
-    await fake?.close();
+    await bundle.close();
+    await fake.close();
   });
 
   it('registers the vendor FQNs', () => {

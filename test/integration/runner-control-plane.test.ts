@@ -230,7 +230,7 @@ test('an action removed from the allowlist (env, restart) is rejected on the run
     const task = await submitTask(s.cp.url, name);
     const done = await waitUntil(async () => { const t = await getTask(s.cp.url, task.id); return t.state === 'failed' ? t : undefined; }, 5000, 'rejection recorded');
     assert.equal(done.outcome?.kind, 'rejected');
-    assert.equal(done.outcome?.error?.code, 'PAR_ERR_ACTION_NOT_ALLOWLISTED');
+    assert.equal(done.outcome.error?.code, 'PAR_ERR_ACTION_NOT_ALLOWLISTED');
     assert.equal(await tasks.getJob(task.id), undefined, 'never queued for a worker');
   } finally {
     await runner.close();

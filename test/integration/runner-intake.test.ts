@@ -160,7 +160,7 @@ test('a redelivery while the job exists adds no second job but refreshes the lea
   assert.deepEqual(report.accepted, [taskId]);
   const job = await tasks.getJob(taskId);
   assert.equal(job?.data.signedTask, first, 'the original job is kept');
-  assert.equal(job?.data.deliveryAttempt, 1);
+  assert.equal(job.data.deliveryAttempt, 1);
   assert.equal(await redis.hget(leasesKey(prefix, RUNNER_ID), taskId), 'lease-2', 'the newest token wins');
   const all = await tasks.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed']);
   assert.equal(all.filter((j) => j.data.taskId === taskId).length, 1);

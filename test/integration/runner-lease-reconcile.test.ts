@@ -124,7 +124,7 @@ test('reconciliation: a job BullMQ failed for stalling gets one PAR_ERR_WORKER_L
     await tasks.add(TASK_JOB_NAME, taskData('stuck'), { jobId: 'stuck', attempts: 3 });
     await leases.record([{ taskId: 'stuck', leaseToken: 's' }]);
     const taken = await dead.getNextJob('dead-token');
-    assert.equal(taken?.id, 'stuck');
+    assert.equal(taken.id, 'stuck');
     // A live worker with no stalls allowed: its stall check moves the job back with a deferred
     // failure, then fails it without running the processor, exactly as after the third stall.
     survivor = new Worker<TaskJobData>(TASKS_QUEUE, async () => { ran += 1; }, {
@@ -138,7 +138,7 @@ test('reconciliation: a job BullMQ failed for stalling gets one PAR_ERR_WORKER_L
     assert.equal(report.lost, 1);
     const result = await results.getJob('stuck');
     assert.equal(result?.data.outcome.kind, 'failed');
-    assert.equal(result?.data.outcome.error?.code, 'PAR_ERR_WORKER_LOST');
+    assert.equal(result.data.outcome.error?.code, 'PAR_ERR_WORKER_LOST');
     assert.deepEqual(sent.at(-1), ['stuck'], 'heartbeated while its result is in the outbox');
 
     const again = await keeper.tick();

@@ -98,7 +98,7 @@ describe('script sandbox (real bwrap)', () => {
     }));
     sandbox = await prepareScriptSandbox({ mode: 'bwrap', configDir, path: process.env['PATH'] }, logger);
   });
-  after(async () => { await dir?.remove(); });
+  after(async () => { await dir.remove(); });
 
   it('mode bwrap gives a bwrap box', () => {
     assert.equal(sandbox.kind, 'bwrap');

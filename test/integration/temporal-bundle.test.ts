@@ -77,8 +77,8 @@ describe('temporal bundle against the fake frontend (plain text)', () => {
     ctx = context({ address: fake.address });
   });
   after(async () => {
-    await bundle?.close();
-    await fake?.close();
+    await bundle.close();
+    await fake.close();
   });
 
   it('registers the vendor FQNs', () => {
@@ -191,7 +191,7 @@ describe('temporal bundle against the fake frontend (plain text)', () => {
     }
   });
 
-  it('one connection per credential set: many tasks, one GetSystemInfo', async () => {
+  it('one connection per credential set: many tasks, one GetSystemInfo', () => {
     assert.equal(bundle.connections.size, 1);
     assert.equal(fake.calls.filter((c) => c.method === 'GetSystemInfo').length, 2); // this bundle + the small one above
   });
@@ -295,9 +295,9 @@ describe('temporal bundle against the fake frontend over TLS and mTLS', () => {
     list = bundle.actions[1]!;
   });
   after(async () => {
-    await bundle?.close();
-    await tlsFake?.close();
-    await mtlsFake?.close();
+    await bundle.close();
+    await tlsFake.close();
+    await mtlsFake.close();
   });
 
   it('TLS with the vendor file temporal_TLS_token.json tokens (CA + serverNameOverride)', async () => {

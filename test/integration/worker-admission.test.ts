@@ -34,7 +34,7 @@ describe('worker: tasks are verified and allowlisted before anything runs', () =
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.kind, 'rejected');
     assert.equal(outcome.error?.code, code);
-    assert.equal(outcome.error?.retryable, false);
+    assert.equal(outcome.error.retryable, false);
     assert.equal(outcome.output, undefined);
     assert.equal(outcome.attempts, 1);
     assert.equal(await waitUntil(async () => ((await h.tasks.getJobState(taskId)) === 'failed' ? true : undefined), 2_000, 'task job failed'), true);

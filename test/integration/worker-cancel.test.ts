@@ -24,8 +24,8 @@ describe('worker: cancellation', () => {
     h = await startWorkerHarness('worker-cancel');
   });
   after(async () => {
-    await h?.close();
-    await target?.close();
+    await h.close();
+    await target.close();
   });
 
   it('a task cancelled before its job starts never runs', async () => {
@@ -35,7 +35,7 @@ describe('worker: cancellation', () => {
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.kind, 'cancelled');
     assert.equal(outcome.error?.code, 'PAR_ERR_TASK_CANCELLED');
-    assert.match(outcome.error?.message ?? '', /before it ran/);
+    assert.match(outcome.error.message, /before it ran/);
     assert.equal(target.requests.filter((r) => r.url.includes(taskId)).length, 0);
   });
 

@@ -38,8 +38,8 @@ describe('worker: http connections and runner-side policy', () => {
     await writeFile(join(h.configDir, 'credentials', 'basic.yaml'), `auth_type: Basic Auth\ncredentials:\n  - username: svc\n    password: ${PASSWORD}\n`);
   });
   after(async () => {
-    await h?.close();
-    await target?.close();
+    await h.close();
+    await target.close();
   });
 
   const tokenConnection = (settings: Record<string, unknown>) => ({ id: 'conn-token', integration: 'http', credentialPath: 'credentials/token.json', settings });
@@ -59,7 +59,7 @@ describe('worker: http connections and runner-side policy', () => {
     // The server saw the token; the result only echoes what the server sent back (its URL).
     const seen = target.requests.at(-1);
     assert.equal(seen?.url, `/whoami?q=1&sig=${TOKEN}`);
-    assert.equal(seen?.headers['authorization'], `Bearer ${TOKEN}`);
+    assert.equal(seen.headers['authorization'], `Bearer ${TOKEN}`);
     const { output: _ignored, ...rest } = outcome;
     assert.ok(!JSON.stringify(rest).includes(TOKEN));
   });
@@ -78,9 +78,9 @@ describe('worker: http connections and runner-side policy', () => {
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.kind, 'failed');
     assert.equal(outcome.error?.code, 'PAR_ERR_HTTP_TOKEN_UNKNOWN');
-    assert.equal(outcome.error?.retryable, false);
+    assert.equal(outcome.error.retryable, false);
     assert.equal(outcome.attempts, 1);
-    assert.match(outcome.error?.message ?? '', /"apiKey"/);
+    assert.match(outcome.error.message, /"apiKey"/);
     assert.ok(!JSON.stringify(outcome).includes(TOKEN));
     assert.equal(target.requests.length, before);
   });
@@ -99,7 +99,7 @@ describe('worker: http connections and runner-side policy', () => {
     await h.submit({ sub: taskId, action: REQUEST, connection: tokenConnection({ headers: { Authorization: 'Bearer {{ api }}' } }), inputs: { url: `${target.url}/whoami` } });
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.error?.code, 'PAR_ERR_HTTP_CONNECTION_ORIGIN_REQUIRED');
-    assert.equal(outcome.error?.retryable, false);
+    assert.equal(outcome.error.retryable, false);
     assert.equal(outcome.attempts, 1);
     assert.equal(target.requests.length, before);
     assert.ok(!JSON.stringify(outcome).includes(TOKEN));

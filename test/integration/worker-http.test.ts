@@ -72,7 +72,7 @@ describe('worker: com.datadoghq.http.request', () => {
     const failure = await h.waitResult(failed);
     assert.equal(failure.kind, 'failed');
     assert.equal(failure.error?.code, 'PAR_ERR_HTTP_STATUS');
-    assert.match(failure.error?.message ?? '', /404 Not Found: nope$/);
+    assert.match(failure.error.message, /404 Not Found: nope$/);
     assert.equal(misses, 1);
   });
 
@@ -83,9 +83,9 @@ describe('worker: com.datadoghq.http.request', () => {
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.kind, 'failed');
     assert.equal(outcome.error?.code, 'PAR_ERR_INPUT_INVALID');
-    assert.equal(outcome.error?.retryable, false);
+    assert.equal(outcome.error.retryable, false);
     assert.equal(outcome.attempts, 1);
-    assert.match(outcome.error?.message ?? '', /verb/);
+    assert.match(outcome.error.message, /verb/);
     assert.equal(target.requests.length, before);
     assert.equal(await waitUntil(async () => ((await h.tasks.getJobState(taskId)) === 'failed' ? true : undefined), 2_000, 'task job failed'), true);
   });
@@ -110,7 +110,7 @@ describe('worker: com.datadoghq.http.request', () => {
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.kind, 'failed');
     assert.equal(outcome.error?.code, 'PAR_ERR_HTTP_STATUS_RETRYABLE');
-    assert.equal(outcome.error?.retryable, true);
+    assert.equal(outcome.error.retryable, true);
     assert.equal(outcome.attempts, h.config.maxAttempts);
     assert.equal(hits, h.config.maxAttempts);
   });

@@ -108,8 +108,8 @@ describe('worker: credentials, cancel, close', () => {
       const outcome = await h.waitResult(taskId);
       assert.equal(outcome.kind, 'failed');
       assert.equal(outcome.error?.code, code);
-      assert.ok(outcome.error?.message.includes(credentialPath), outcome.error?.message);
-      assert.doesNotMatch(outcome.error?.message ?? '', /SECRET/);
+      assert.ok(outcome.error.message.includes(credentialPath), outcome.error.message);
+      assert.doesNotMatch(outcome.error.message, /SECRET/);
       assert.equal(target.requests.length, before, 'the action never ran');
     });
   }

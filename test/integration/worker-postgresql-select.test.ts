@@ -42,10 +42,10 @@ describe('postgresql.select against the real server', () => {
     bundle = createPostgresqlBundle({ maxRows: 20 });
   });
   after(async () => {
-    await bundle?.close();
-    await admin?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    if (roleName) await admin?.query(`DROP ROLE IF EXISTS ${roleName}`);
-    await admin?.end();
+    await bundle.close();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    if (roleName) await admin.query(`DROP ROLE IF EXISTS ${roleName}`);
+    await admin.end();
   });
 
   function ctx(overrides: Partial<ActionContext> = {}): ActionContext {

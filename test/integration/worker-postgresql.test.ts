@@ -35,9 +35,9 @@ describe('worker: com.datadoghq.postgresql.select', () => {
     await writeFile(join(h.configDir, 'credentials/pg-incomplete.json'), tokenAuth({ host: '127.0.0.1', password: 'pw-secret-4411', database: 'test' }));
   });
   after(async () => {
-    await h?.close();
-    await admin?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await admin?.end();
+    await h.close();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
   });
 
   it('runs a parameterised select with the connection credentials; PAR_POSTGRES_MAX_ROWS caps the rows', async () => {
@@ -69,7 +69,7 @@ describe('worker: com.datadoghq.postgresql.select', () => {
     await h.submit({ sub: taskId, action: SELECT, connection, inputs: { query: 'SELECT $1', parameters: [{ nested: true }] } });
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.error?.code, 'PAR_ERR_INPUT_INVALID');
-    assert.match(outcome.error?.message ?? '', /parameters/);
+    assert.match(outcome.error.message, /parameters/);
   });
 
   it('a missing token fails without retry, naming the token and no value', async () => {
@@ -78,7 +78,7 @@ describe('worker: com.datadoghq.postgresql.select', () => {
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.error?.code, 'PAR_ERR_POSTGRES_CREDENTIALS_INVALID');
     assert.equal(outcome.attempts, 1);
-    assert.match(outcome.error?.message ?? '', /"user"/);
+    assert.match(outcome.error.message, /"user"/);
     assert.doesNotMatch(JSON.stringify(outcome), /pw-secret/);
   });
 

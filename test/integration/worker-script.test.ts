@@ -53,7 +53,7 @@ describe('worker: com.datadoghq.script', () => {
     }));
   });
   after(async () => {
-    await h?.close();
+    await h.close();
     for (const [name, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
@@ -80,7 +80,7 @@ describe('worker: com.datadoghq.script', () => {
     const missing = await h.waitResult(other);
     assert.equal(missing.kind, 'failed');
     assert.equal(missing.error?.code, 'PAR_ERR_SCRIPT_NOT_FOUND');
-    assert.match(missing.error?.message ?? '', /credentials\/scripts\.yaml/);
+    assert.match(missing.error.message, /credentials\/scripts\.yaml/);
   });
 
   it('a secret in the worker environment is not visible to the script', async () => {

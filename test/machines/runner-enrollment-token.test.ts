@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import { runnerEnrollmentMachine, type RunnerEnrollmentInput, type RunnerEnrollmentOutput } from '../../machines/runner-enrollment/runner-enrollment.machine.js';
-import type { EnrollInput, PersistIdentityInput } from '../../machines/runner-enrollment/runner-enrollment.actors.js';
+import type { EnrollInput, LoadIdentityInput, PersistIdentityInput } from '../../machines/runner-enrollment/runner-enrollment.actors.js';
 import { ParError } from '../../src/errors/par-error.js';
 import type { RunnerIdentity } from '../../src/contracts/runner-identity.js';
 
@@ -18,7 +18,7 @@ const noKeys: RunnerEnrollmentInput = { hasApiKey: false, hasAppKey: false, with
 function run(input: RunnerEnrollmentInput, enroll: () => Promise<RunnerIdentity>): Promise<RunnerEnrollmentOutput> {
   const machine = runnerEnrollmentMachine.provide({
     actors: {
-      loadIdentity: fromPromise<RunnerIdentity | undefined, void>(async () => undefined),
+      loadIdentity: fromPromise<RunnerIdentity | undefined, LoadIdentityInput>(async () => undefined),
       enroll: fromPromise<RunnerIdentity, EnrollInput>(() => enroll()),
       persistIdentity: fromPromise<RunnerIdentity, PersistIdentityInput>(async ({ input: i }) => i.identity),
     },
@@ -39,7 +39,7 @@ test('without keys or token the failure names the token as a way out', async () 
   const out = await run(noKeys, async () => { enrolls++; return identity; });
   assert.equal(out.status, 'failed');
   assert.equal(enrolls, 0);
-  if (out.status === 'failed') assert.match(out.error.message, /--enrollment-token \/ PAR_ENROLLMENT_TOKEN/);
+  assert.match(out.error.message, /--enrollment-token \/ PAR_ENROLLMENT_TOKEN/);
 });
 
 test('a used token fails at once (no retry) and says where the token came from', async () => {
@@ -50,8 +50,6 @@ test('a used token fails at once (no retry) and says where the token came from',
   });
   assert.equal(enrolls, 1);
   assert.equal(out.status, 'failed');
-  if (out.status === 'failed') {
-    assert.equal(out.error.code, 'PAR_ERR_ENROLL_TOKEN_USED');
-    assert.match(out.error.message, /already used.*PAR_ENROLLMENT_TOKEN/);
-  }
+  assert.equal(out.error.code, 'PAR_ERR_ENROLL_TOKEN_USED');
+  assert.match(out.error.message, /already used.*PAR_ENROLLMENT_TOKEN/);
 });

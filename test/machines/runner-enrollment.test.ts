@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { SimulatedClock, createActor, fromPromise, toPromise, waitFor } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
 import { runnerEnrollmentMachine, type RunnerEnrollmentInput, type RunnerEnrollmentOutput } from '../../machines/runner-enrollment/runner-enrollment.machine.js';
-import type { EnrollInput, PersistIdentityInput } from '../../machines/runner-enrollment/runner-enrollment.actors.js';
+import type { EnrollInput, LoadIdentityInput, PersistIdentityInput } from '../../machines/runner-enrollment/runner-enrollment.actors.js';
 import { ENROLL_BACKOFF_EVENT } from '../../machines/runner-enrollment/runner-enrollment.events.js';
 import { ParError } from '../../src/errors/par-error.js';
 import type { RunnerIdentity } from '../../src/contracts/runner-identity.js';
@@ -66,7 +66,6 @@ test('no identity + keys: enrolls, persists, ready with the persisted identity',
 test('no identity and no keys: fails naming DD_API_KEY, DD_APP_KEY and --with-api-key', async () => {
   const out = await run({}, { ...withKeys, hasApiKey: false, hasAppKey: false, withApiKey: false });
   assert.equal(out.status, 'failed');
-  assert.ok(out.status === 'failed');
   assert.equal(out.error.code, 'PAR_ERR_CONFIG_INVALID');
   assert.match(out.error.message, /DD_API_KEY/);
   assert.match(out.error.message, /DD_APP_KEY/);
@@ -100,7 +99,7 @@ test('network errors and 5xx back off and retry, then enroll (simulated clock: t
   const attempts: number[] = [];
   const actor = createActor(runnerEnrollmentMachine.provide({
     actors: {
-      loadIdentity: fromPromise<RunnerIdentity | undefined, void>(async () => undefined),
+      loadIdentity: fromPromise<RunnerIdentity | undefined, LoadIdentityInput>(async () => undefined),
       enroll: fromPromise<RunnerIdentity, EnrollInput>(async ({ input: { attempt } }) => {
         attempts.push(attempt);
         if (attempt === 1) throw new ParError('PAR_ERR_INTERNAL', 'control plane unreachable (ECONNREFUSED)');
@@ -136,7 +135,7 @@ test('the enrollBackoff delay grows exponentially with jitter and is capped at e
 test('a retryable failure waits in backingOff; enrollment.retryNow skips the wait', async () => {
   const actor = createActor(runnerEnrollmentMachine.provide({
     actors: {
-      loadIdentity: fromPromise<RunnerIdentity | undefined, void>(async () => undefined),
+      loadIdentity: fromPromise<RunnerIdentity | undefined, LoadIdentityInput>(async () => undefined),
       enroll: fromPromise<RunnerIdentity, EnrollInput>(async () => { throw new ParError('PAR_ERR_INTERNAL'); }),
     },
   }), { input: { ...withKeys, enrollBackoffMaxMs: 60_000, enrollBackoffInitialMs: 60_000 } });
@@ -165,7 +164,7 @@ test('leaving enrolling cancels the in-flight enroll request (AbortSignal)', asy
   let aborted = false;
   const actor = createActor(runnerEnrollmentMachine.provide({
     actors: {
-      loadIdentity: fromPromise<RunnerIdentity | undefined, void>(async () => undefined),
+      loadIdentity: fromPromise<RunnerIdentity | undefined, LoadIdentityInput>(async () => undefined),
       enroll: fromPromise<RunnerIdentity, EnrollInput>(({ signal }) => new Promise((_, reject) => {
         signal.addEventListener('abort', () => { aborted = true; reject(new Error('aborted')); });
       })),
@@ -195,7 +194,7 @@ test('every state is reachable (xstate/graph)', () => {
   // Serialize by state value only: the attempt counter would otherwise make backingOff <-> enrolling
   // an endless series of distinct states.
   const paths = getShortestPaths(runnerEnrollmentMachine, { events, input: withKeys, serializeState: (s) => JSON.stringify(s.value), limit: 1000 });
-  const reached = new Set(paths.map((p) => String(p.state.value)));
+  const reached = new Set<string>(paths.map((p) => p.state.value));
   for (const state of Object.keys(runnerEnrollmentMachine.root.states)) {
     assert.ok(reached.has(state), `state ${state} is reachable`);
   }

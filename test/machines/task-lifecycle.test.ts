@@ -65,7 +65,7 @@ describe('taskLifecycleMachine', () => {
     const out = await run({ execute: () => Promise.reject(new ParError('PAR_ERR_HTTP_CONNECT', 'refused')) });
     assert.equal(out.kind, 'failedRetryable');
     assert.equal(out.error?.code, 'PAR_ERR_HTTP_CONNECT');
-    assert.equal(out.error?.retryable, true);
+    assert.equal(out.error.retryable, true);
     assert.equal(out.output, undefined);
   });
 
@@ -73,14 +73,14 @@ describe('taskLifecycleMachine', () => {
     const out = await run({ validate: () => Promise.reject(new ParError('PAR_ERR_INPUT_INVALID', 'url: required')) });
     assert.equal(out.kind, 'failedFatal');
     assert.equal(out.error?.code, 'PAR_ERR_INPUT_INVALID');
-    assert.equal(out.error?.retryable, false);
+    assert.equal(out.error.retryable, false);
   });
 
   it('anything else thrown is fatal PAR_ERR_ACTION_FAILED', async () => {
     const out = await run({ execute: () => Promise.reject(new TypeError('boom')) });
     assert.equal(out.kind, 'failedFatal');
     assert.equal(out.error?.code, 'PAR_ERR_ACTION_FAILED');
-    assert.match(out.error?.message ?? '', /boom/);
+    assert.match(out.error.message, /boom/);
   });
 
   it('credential failures are classified like any other', async () => {
@@ -148,7 +148,7 @@ describe('taskLifecycleMachine', () => {
     const out = await toPromise(actor);
     assert.equal(out.kind, 'cancelled');
     assert.equal(out.error?.code, 'PAR_ERR_TASK_CANCELLED');
-    assert.match(out.error?.message ?? '', /operator/);
+    assert.match(out.error.message, /operator/);
     assert.equal(signal?.aborted, true);
   });
 
@@ -186,7 +186,7 @@ describe('taskLifecycleMachine', () => {
       input: baseInput,
       events: [...events, { type: DEADLINE_EVENT } as unknown as { type: 'task.cancel' }, { type: 'task.cancel' }],
     });
-    const reached = new Set(paths.map((p) => String(p.state.value)));
+    const reached = new Set(paths.map((p) => p.state.value));
     const all = Object.keys(taskLifecycleMachine.root.states);
     assert.deepEqual([...reached].sort(), [...all].sort());
     for (const final of TASK_LIFECYCLE_FINAL_STATES) assert.ok(reached.has(final), `${final} reachable`);

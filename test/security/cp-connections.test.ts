@@ -101,7 +101,7 @@ before(async () => {
 });
 
 after(async () => {
-  await system?.stop();
+  await system.stop();
 });
 
 describe('connections: who may aim them (real control plane)', () => {

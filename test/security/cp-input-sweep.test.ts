@@ -134,7 +134,7 @@ before(async () => {
 });
 
 after(async () => {
-  await releaseTestResources(proc ? [proc] : [], base, []);
+  await releaseTestResources([proc], base, []);
 });
 
 describe('control-plane input sweep (real process, every route)', () => {

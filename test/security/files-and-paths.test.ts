@@ -65,10 +65,10 @@ describe('security: files are files, paths stay inside the config dir', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await target?.close();
-    await fake?.close();
-    await outside?.remove();
+    await system.stop();
+    await target.close();
+    await fake.close();
+    await outside.remove();
   });
 
   async function run(action: string, inputs: Record<string, unknown>, connectionId?: string, timeoutMs = 15_000): Promise<TaskView> {
@@ -85,7 +85,7 @@ describe('security: files are files, paths stay inside the config dir', () => {
   async function expectRefused(done: TaskView, code: string, seen: { target: number; kube: number }): Promise<void> {
     assert.equal(done.state, 'failed', JSON.stringify(done.outcome));
     assert.equal(done.outcome?.error?.code, code, done.outcome?.error?.message);
-    assert.equal(done.outcome?.attempts, 1, 'not retried');
+    assert.equal(done.outcome.attempts, 1, 'not retried');
     assert.equal(target.requests.length, seen.target, 'the HTTP target saw nothing');
     assert.equal(fake.requests.length, seen.kube, 'the API server saw nothing');
     assertNoSecretIn(done, SECRETS, `task ${done.id}`);

@@ -48,9 +48,9 @@ describe('security corpus: GitLab actions', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await gl?.close();
-    await evil?.close();
+    await system.stop();
+    await gl.close();
+    await evil.close();
   });
 
   async function run(action: string, inputs: Record<string, unknown>, conn = 'good'): Promise<TaskView> {

@@ -69,9 +69,9 @@ describe('security corpus: connection credentials stay on their origin', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await good?.close();
-    await evil?.close();
+    await system.stop();
+    await good.close();
+    await evil.close();
   });
 
   async function run(action: 'request' | 'testConnection', inputs: Record<string, unknown>, connectionId?: string): Promise<TaskView> {
@@ -89,7 +89,7 @@ describe('security corpus: connection credentials stay on their origin', () => {
     const done = await run(action, inputs, connectionId);
     assert.equal(done.state, 'failed', JSON.stringify(done.outcome));
     assert.equal(done.outcome?.error?.code, code, JSON.stringify(done.outcome?.error));
-    assert.equal(done.outcome?.error?.retryable, false);
+    assert.equal(done.outcome.error.retryable, false);
     assert.equal(done.attempts, 1);
     assert.deepEqual([good.requests.length, evil.requests.length], seen, 'a target received a request');
     return done;
@@ -146,7 +146,7 @@ describe('security corpus: connection credentials stay on their origin', () => {
     // The connection's own service answers 404 for that path, which fails the action (vendor semantics).
     assert.equal(done.state, 'failed', JSON.stringify(done.outcome));
     assert.equal(done.outcome?.error?.code, 'PAR_ERR_HTTP_STATUS');
-    assert.match(done.outcome?.error?.message ?? '', /404 Not Found/);
+    assert.match(done.outcome.error.message, /404 Not Found/);
     assert.equal(evil.requests.length, seen[1]);
     const got = good.requests.slice(seen[0]);
     assert.equal(got.length, 1);

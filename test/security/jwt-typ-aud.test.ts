@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SignJWT, decodeProtectedHeader, type JWTPayload } from 'jose';
+import { SignJWT, decodeProtectedHeader } from 'jose';
 import { IDENTITY_PROOF_TYP } from '../../src/contracts/control-plane-keys.js';
 import { RUNNER_TOKEN_AUDIENCE, RUNNER_TOKEN_TYP, TASK_ISSUER, TASK_TYP } from '../../src/contracts/runner-api.js';
 import { ENDORSEMENT_TYP } from '../../src/crypto/key-endorsement.js';

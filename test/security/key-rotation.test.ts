@@ -104,12 +104,12 @@ describe('key rotation: hostile cases', () => {
   });
 
   after(async () => {
-    await mitmRunner?.stop('SIGTERM', 5_000);
-    await new Promise((r) => proxy?.close(r));
-    redis?.disconnect();
-    await system?.stop();
-    await mitmDir?.remove();
-    await target?.close();
+    await mitmRunner.stop('SIGTERM', 5_000);
+    await new Promise((r) => proxy.close(r));
+    redis.disconnect();
+    await system.stop();
+    await mitmDir.remove();
+    await target.close();
   });
 
   async function attacker(): Promise<KeyPairJwk> {
@@ -129,7 +129,7 @@ describe('key rotation: hostile cases', () => {
     await enqueueSignedTask(redis, system.cpPrefix, { taskId: task.id, runnerId: runner.runnerId, orgId: runner.orgId, action: ACTION, signedTask: task.jws });
     const view = await system.api.waitForTask(task.id, 30_000);
     assert.equal(view.outcome?.kind, 'rejected', JSON.stringify(view));
-    assert.equal(view.outcome?.error?.code, code);
+    assert.equal(view.outcome.error?.code, code);
     assert.equal(target.requests.filter((r) => r.url.includes(task.id)).length, 0, 'the service must never see the task');
   }
 

@@ -71,9 +71,9 @@ describe('security: kubeconfig credential plugins', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await fake?.close();
-    await plugins?.remove();
+    await system.stop();
+    await fake.close();
+    await plugins.remove();
   });
 
   async function listPods(kubeconfigPath: string, timeoutMs = 15_000): Promise<TaskView> {
@@ -93,8 +93,8 @@ describe('security: kubeconfig credential plugins', () => {
   async function expectPluginFailed(done: TaskView, message: RegExp): Promise<void> {
     assert.equal(done.state, 'failed', JSON.stringify(done.outcome));
     assert.equal(done.outcome?.error?.code, 'PAR_ERR_K8S_AUTH_PLUGIN_FAILED', done.outcome?.error?.message);
-    assert.equal(done.outcome?.error?.retryable, false);
-    assert.match(done.outcome?.error?.message ?? '', message);
+    assert.equal(done.outcome.error.retryable, false);
+    assert.match(done.outcome.error.message, message);
     await closing(done);
   }
 

@@ -44,7 +44,7 @@ describe('security: MongoDB tasks stay within the vendor\'s operators and their 
     const sent = fake.commands.slice(before).filter((c) => DATA_COMMANDS.has(c.name));
     assert.deepEqual(sent, [], 'the server received a data command');
     assert.equal(snapshot(), data, 'the documents changed');
-    return done.outcome?.error?.message ?? '';
+    return done.outcome.error.message;
   }
 
   before(async () => {
@@ -67,10 +67,10 @@ describe('security: MongoDB tasks stay within the vendor\'s operators and their 
   after(async () => {
     try {
       for (const r of results) assertNoSecretIn(r, secrets, 'a task result');
-      if (system) await assertNothingLeaked(system, secrets);
+      await assertNothingLeaked(system, secrets);
     } finally {
-      await system?.stop();
-      await fake?.close();
+      await system.stop();
+      await fake.close();
     }
   });
 

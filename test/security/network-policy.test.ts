@@ -78,8 +78,8 @@ describe('security corpus: network policy by range', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await target?.close();
+    await system.stop();
+    await target.close();
   });
 
   async function run(action: 'request' | 'testConnection', inputs: Record<string, unknown>, connectionId?: string): Promise<TaskView> {
@@ -97,9 +97,9 @@ describe('security corpus: network policy by range', () => {
     const done = await run('request', inputs, connectionId);
     assert.equal(done.state, 'failed', JSON.stringify(done.outcome));
     assert.equal(done.outcome?.error?.code, 'PAR_ERR_HTTP_ADDRESS_BLOCKED', JSON.stringify(done.outcome?.error));
-    assert.equal(done.outcome?.error?.retryable, false);
+    assert.equal(done.outcome.error.retryable, false);
     assert.equal(done.attempts, 1);
-    assert.match(done.outcome?.error?.message ?? '', pattern);
+    assert.match(done.outcome.error.message, pattern);
     assert.equal(target.requests.length - seen, expectTarget, 'requests the loopback target received');
   }
 

@@ -82,15 +82,13 @@ describe('security: PostgreSQL select stays read-only for a superuser', () => {
   });
 
   after(async () => {
-    await system?.stop();
+    await system.stop();
     for (const m of markers) await rm(m, { force: true });
-    if (admin) {
-      await admin.query('SELECT lo_unlink($1)', [largeObject]).catch(() => undefined);
-      if (dblinkCreated) await admin.query('DROP EXTENSION IF EXISTS dblink').catch(() => undefined);
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await admin.query(`DROP ROLE IF EXISTS ${trickyRole}`);
-      await admin.end();
-    }
+    await admin.query('SELECT lo_unlink($1)', [largeObject]).catch(() => undefined);
+    if (dblinkCreated) await admin.query('DROP EXTENSION IF EXISTS dblink').catch(() => undefined);
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.query(`DROP ROLE IF EXISTS ${trickyRole}`);
+    await admin.end();
   });
 
   function marker(name: string): string {
@@ -110,8 +108,8 @@ describe('security: PostgreSQL select stays read-only for a superuser', () => {
     const done = await select(query, parameters);
     assert.equal(done.state, 'failed', `accepted: ${query}`);
     assert.equal(done.outcome?.error?.code, 'PAR_ERR_POSTGRES_READ_ONLY', JSON.stringify(done.outcome));
-    assert.equal(done.outcome?.error?.retryable, false);
-    if (names) assert.match(done.outcome?.error?.message ?? '', names);
+    assert.equal(done.outcome.error.retryable, false);
+    if (names) assert.match(done.outcome.error.message, names);
   }
 
   const itemCount = async () => (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.items`)).rows[0]?.n;

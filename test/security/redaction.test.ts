@@ -89,8 +89,8 @@ describe('security: secrets never come back (worker redaction)', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await target?.close();
+    await system.stop();
+    await target.close();
   });
 
   async function run(action: string, connectionId: string, inputs: Record<string, unknown>): Promise<TaskView> {
@@ -186,8 +186,8 @@ describe('security: secrets never come back (worker redaction)', () => {
     // A 5xx fails the action, its error quoting the body (vendor semantics): redacted there.
     assert.equal(done.state, 'failed', JSON.stringify(done.outcome));
     assert.equal(done.outcome?.error?.code, 'PAR_ERR_HTTP_STATUS');
-    assert.match(done.outcome?.error?.message ?? '', /500 Internal Server Error: internal error handling \/fail\?x=1 with key \[redacted\]$/);
-    assert.equal(done.outcome?.redactions, 1);
+    assert.match(done.outcome.error.message, /500 Internal Server Error: internal error handling \/fail\?x=1 with key \[redacted\]$/);
+    assert.equal(done.outcome.redactions, 1);
     await closing(done);
   });
 
@@ -205,8 +205,8 @@ describe('security: secrets never come back (worker redaction)', () => {
     const done = await run('com.datadoghq.script.runPredefinedScript', basicConn, { scriptName: 'failWithHalves', parameters: { a: PASSWORD.slice(0, half), b: PASSWORD.slice(half) } });
     assert.equal(done.state, 'failed');
     assert.equal(done.outcome?.error?.code, 'PAR_ERR_SCRIPT_EXIT_NONZERO');
-    assert.match(done.outcome?.error?.message ?? '', /stderr: \[redacted\]/);
-    assert.equal(done.outcome?.redactions, 1);
+    assert.match(done.outcome.error.message, /stderr: \[redacted\]/);
+    assert.equal(done.outcome.redactions, 1);
     await closing(done);
   });
 

@@ -92,7 +92,7 @@ describe('security: scripts run in a box', () => {
   });
 
   after(async () => {
-    await system?.stop();
+    await system.stop();
   });
 
   async function run(scriptName: string, parameters: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Promise<TaskView> {
@@ -135,7 +135,7 @@ describe('security: scripts run in a box', () => {
     const done = await run('cat', { file: join(system.configDir, 'config.yaml') });
     assert.equal(done.state, 'failed');
     assert.equal(done.outcome?.error?.code, 'PAR_ERR_SCRIPT_EXIT_NONZERO');
-    assert.match(done.outcome?.error?.message ?? '', /No such file or directory/);
+    assert.match(done.outcome.error.message, /No such file or directory/);
   });
 
   test('credential files in the config dir cannot be read', async () => {

@@ -41,7 +41,7 @@ describe('security: Temporal credentials and TLS', () => {
     const done = await system.api.waitForTask(task.id, 30_000);
     assert.equal(done.state, 'failed', JSON.stringify(done.outcome));
     assert.equal(done.outcome?.error?.code, code, JSON.stringify(done.outcome?.error));
-    assert.equal(done.outcome?.error?.retryable, false);
+    assert.equal(done.outcome.error.retryable, false);
     assertNoSecretIn(done.outcome, secrets, `outcome of ${connection}`);
     if (connection !== 'good') assert.equal(mtls.calls.length, mtlsCalls, `the frontend received a call for ${connection}`);
   }
@@ -70,9 +70,9 @@ describe('security: Temporal credentials and TLS', () => {
   });
 
   after(async () => {
-    await system?.stop();
-    await mtls?.close();
-    await plain?.close();
+    await system.stop();
+    await mtls.close();
+    await plain.close();
   });
 
   test('baseline: the good mTLS file works, and the API key travels only as the bearer header', async () => {

@@ -108,7 +108,7 @@ test('our services\' healthchecks run `par healthcheck <their role>`, and each f
         PATH: process.env['PATH'] ?? '',
       };
       const args = svc.healthcheck.test.slice(2).map((a) => (a === '/app/bin/par.js' ? PAR_BIN : a));
-      const outcome = await run(process.execPath, args, { env, timeout: 60_000 }).then(() => 0, (e: { code?: number }) => e.code);
+      const outcome = await run(process.execPath, args, { env, timeout: 60_000 }).then(() => 0, (e: unknown) => (e as { code?: number }).code);
       assert.equal(outcome, 1, `${name}: par healthcheck ${role} exits 1 when no ${role} runs`);
     }
   } finally {

@@ -20,7 +20,7 @@ describe('http network policy: host allowlist', () => {
     for (const refused of ['example.com', 'corp.internal', 'evilcorp.internal', 'a.corp.internal.evil.com', '10.0.0.70', 'api.example.com.evil']) {
       const err = p.checkHost(refused);
       assert.equal(err?.code, 'PAR_ERR_HTTP_HOST_NOT_ALLOWED', refused);
-      assert.equal(err?.retryable, false);
+      assert.equal(err.retryable, false);
     }
   });
 

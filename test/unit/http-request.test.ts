@@ -152,9 +152,9 @@ describe('http.request against a loopback server', () => {
       await run({ url: '/away', followRedirect: true, requestHeaders: { 'x-keep': '1', Authorization: 'Bearer task', Cookie: 'a=b' } }, c);
       const hop = other.requests.at(-1);
       assert.equal(hop?.headers['x-keep'], '1');
-      assert.equal(hop?.headers['x-api-key'], undefined);
-      assert.equal(hop?.headers['authorization'], undefined);
-      assert.equal(hop?.headers['cookie'], undefined);
+      assert.equal(hop.headers['x-api-key'], undefined);
+      assert.equal(hop.headers['authorization'], undefined);
+      assert.equal(hop.headers['cookie'], undefined);
     } finally {
       await other.close();
     }

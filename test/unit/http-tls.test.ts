@@ -79,7 +79,7 @@ describe('http TLS: custom CA bundle and allowExpiredCertificate', { skip: hasOp
   });
   after(async () => {
     await Promise.all(bundles.map((b) => b.close()));
-    for (const s of [valid, expired]) if (s) await new Promise<void>((resolve) => { s.server.closeAllConnections(); s.server.close(() => resolve()); });
+    for (const s of [valid, expired]) await new Promise<void>((resolve) => { s.server.closeAllConnections(); s.server.close(() => resolve()); });
     await dir.remove();
   });
 

@@ -47,12 +47,12 @@ test('the compose snippet passes docker-compose config -q, waits for health and 
   }
   const doc = parse(snippets.compose) as { services: Record<string, { depends_on?: Record<string, { condition: string }>; healthcheck?: { test: string[] } }> };
   assert.deepEqual(doc.services['worker']?.depends_on, { redis: { condition: 'service_healthy' }, 'private-runner': { condition: 'service_healthy' } });
-  assert.deepEqual(doc.services['worker']?.healthcheck?.test, ['CMD', 'node', '/app/bin/par.js', 'healthcheck', 'worker']);
+  assert.deepEqual(doc.services['worker'].healthcheck?.test, ['CMD', 'node', '/app/bin/par.js', 'healthcheck', 'worker']);
   assert.deepEqual(doc.services['private-runner']?.healthcheck?.test, ['CMD', 'node', '/app/bin/par.js', 'healthcheck', 'runner']);
   assert.deepEqual(splitImage('private-action-runner'), { repository: 'private-action-runner', tag: 'latest' });
 });
 
-test('the Kubernetes snippet enrolls with -f k8s into an overlay on deploy/kubernetes and applies it; no Helm', async () => {
+test('the Kubernetes snippet enrolls with -f k8s into an overlay on deploy/kubernetes and applies it; no Helm', () => {
   const { kubernetes } = buildInstallSnippets(input);
   assert.match(kubernetes, /node bin\/par\.js runner --enrollment-token par_enroll_AbC-_123 --enroll -f k8s --output-dir deploy\/overlays\/edge-1/);
   assert.match(kubernetes, /^kubectl apply -k deploy\/overlays\/edge-1$/m);

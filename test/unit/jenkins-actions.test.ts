@@ -62,8 +62,8 @@ describe('jenkins actions against a fake Jenkins', () => {
     const [crumb, build] = jenkins.requests.slice(start);
     assert.deepEqual([crumb?.method, crumb?.path, build?.method, build?.path, build?.query], ['GET', '/crumbIssuer/api/json', 'POST', '/job/deploy/build', { delay: '0sec' }]);
     assert.equal(build?.headers.authorization, `Basic ${Buffer.from(`${USER}:${TOKEN}`).toString('base64')}`);
-    assert.match(String(build?.headers['jenkins-crumb']), /^[0-9a-f]{64}$/);
-    assert.match(String(build?.headers.cookie), /^JSESSIONID\.[0-9a-f]+=node0/);
+    assert.match(String(build.headers['jenkins-crumb']), /^[0-9a-f]{64}$/);
+    assert.match(String(build.headers.cookie), /^JSESSIONID\.[0-9a-f]+=node0/);
     assert.equal(jenkins.job('deploy')?.builds.length, 1);
   });
 

@@ -5,6 +5,7 @@
  * container has requests and limits, drains fit the termination grace, Redis keeps its data, the
  * workers' Role is what the allowlist needs (rbac.ts) and an overlay from -f k8s renders.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- rendered manifests are untyped YAML; the assertions check their shape */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -36,7 +37,7 @@ interface K8sObject {
 
 async function render(dir: string): Promise<K8sObject[]> {
   const { stdout } = await promisify(execFile)('kubectl', ['kustomize', dir], { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '' }, maxBuffer: 16 * 1024 * 1024 });
-  return parseAllDocuments(stdout).map((d) => d.toJS() as K8sObject).filter((o) => o !== null);
+  return parseAllDocuments(stdout).map((d) => d.toJS() as K8sObject | null).filter((o) => o !== null);
 }
 
 /** Validates one object with the kubernetes-models class of its apiVersion/kind (fails when none exists). */

@@ -57,7 +57,7 @@ describe('mongodb filter rules (the vendor\'s)', () => {
     for (const schema of [findInputSchema, updateInputSchema, replaceOneInputSchema, findAndModifyInputSchema]) {
       const parsed = schema.safeParse({ collection: 'c', filter: { $where: '1' }, update: { $set: { a: 1 } }, replacement: {} });
       assert.equal(parsed.success, false);
-      assert.match(JSON.stringify(parsed.error?.issues), /invalid operator '\$where'/);
+      assert.match(JSON.stringify(parsed.error.issues), /invalid operator '\$where'/);
     }
   });
 });
