@@ -30,6 +30,8 @@ const TOOLS = [
   ['redis-server', 'redis-server'],
   ['redis-cli', 'redis-tools'],
   ['docker-compose', 'docker-compose'],
+  // renders deploy/kubernetes with its built-in kustomize (test/unit/kubernetes-deploy.test.ts)
+  ['kubectl', 'kubectl'],
   ['openssl', 'openssl'],
   ['bwrap', 'bubblewrap'],
   ['bash', 'bash'],

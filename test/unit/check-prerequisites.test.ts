@@ -10,7 +10,7 @@ import { findOnPath } from '../../src/cli/local-redis.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const SCRIPT = fileURLToPath(new URL('../check-prerequisites.mjs', import.meta.url));
-const TOOLS = ['redis-server', 'redis-cli', 'docker-compose', 'openssl', 'bwrap', 'bash', 'sh'];
+const TOOLS = ['redis-server', 'redis-cli', 'docker-compose', 'kubectl', 'openssl', 'bwrap', 'bash', 'sh'];
 
 function check(env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
