@@ -5,7 +5,10 @@
  *
  * Identity rotation (`keyRotatedAt` in the runner hash): each call reads that field with the
  * existence check, so a rotation done through another control-plane process invalidates this
- * cache at once; the previous key is accepted until `previousKeyUntil`, then refused.
+ * cache at once; the previous key is accepted until `previousKeyUntil`, then refused. *
+ * A token is verified once (runner-token-cache.ts), then recognised until its `exp` while the
+ * key that verified it is still the one cached here. The call that loads a runner (HGETALL) skips
+ * the existence check: that lookup answers it.
  */
 import type { Redis } from 'ioredis';
 import { isWellFormedId } from '../../contracts/ids.js';
@@ -16,6 +19,7 @@ import { ParError } from '../../errors/par-error.js';
 import type { Logger } from '../../logging/logger.js';
 import type { KeySpace } from '../store/key-space.js';
 import { touchRunner } from '../store/runners.js';
+import { RunnerTokenCache } from './runner-token-cache.js';
 
 const TOUCH_EVERY_MS = 5_000;
 
@@ -36,6 +40,7 @@ interface CachedRunner extends AuthenticatedRunner {
 export class RunnerAuthenticator {
   private readonly cache = new Map<string, Promise<CachedRunner | undefined>>();
   private readonly touchedAt = new Map<string, number>();
+  private readonly verified = new RunnerTokenCache();
 
   constructor(private readonly redis: Redis, private readonly ks: KeySpace, private readonly logger: Logger, private readonly now: () => number = Date.now) {}
 
@@ -47,28 +52,40 @@ export class RunnerAuthenticator {
     if (!runnerId) throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', 'no issuer');
     // The issuer becomes a Redis key: a malformed one (`x:ready`) names no runner.
     if (!isWellFormedId(runnerId)) throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', 'malformed issuer');
-    // The cached key alone would let a deleted runner in on a process that did not delete it:
-    // one EXISTS per call makes a deletion count at once everywhere.
-    const [cached, [id, rotatedAt]] = await Promise.all([this.load(runnerId), this.redis.hmget(this.ks.runner(runnerId), 'id', 'keyRotatedAt')]);
-    if (!cached || id === null) {
-      this.forget(runnerId);
-      throw new ParError('PAR_ERR_AUTH_RUNNER_UNKNOWN');
+    let runner: CachedRunner | undefined;
+    const pending = this.cache.get(runnerId);
+    if (pending) {
+      // The cached key alone would let a deleted runner in on a process that did not delete it:
+      // one HMGET per call makes a deletion (or a re-key) count at once everywhere.
+      const [cached, [id, rotatedAt]] = await Promise.all([pending, this.redis.hmget(this.ks.runner(runnerId), 'id', 'keyRotatedAt')]);
+      if (!cached || id === null) {
+        this.forget(runnerId);
+        throw new ParError('PAR_ERR_AUTH_RUNNER_UNKNOWN');
+      }
+      runner = cached;
+      if (cached.rotatedAt !== (rotatedAt ?? null)) {
+        // Re-keyed (possibly through another process): the cached key is stale.
+        this.forget(runnerId);
+        runner = await this.load(runnerId);
+      }
+    } else {
+      // Not cached: the HGETALL that loads the runner answers whether it exists.
+      runner = await this.load(runnerId);
     }
-    let runner = cached;
-    if (cached.rotatedAt !== (rotatedAt ?? null)) {
-      // Re-keyed (possibly through another process): the cached key is stale.
-      this.forget(runnerId);
-      const fresh = await this.load(runnerId);
-      if (!fresh) throw new ParError('PAR_ERR_AUTH_RUNNER_UNKNOWN');
-      runner = fresh;
-    }
-    let keyUsed: 'current' | 'previous' = 'current';
-    try {
-      await verifyRunnerToken(token, runnerId, runner.key);
-    } catch (error) {
-      if (!runner.previousKey || runner.previousKeyUntil === undefined || this.now() >= runner.previousKeyUntil) throw error;
-      await verifyRunnerToken(token, runnerId, runner.previousKey);
-      keyUsed = 'previous';
+    if (!runner) throw new ParError('PAR_ERR_AUTH_RUNNER_UNKNOWN');
+    const now = this.now();
+    const previousValid = runner.previousKey !== undefined && runner.previousKeyUntil !== undefined && now < runner.previousKeyUntil;
+    let keyUsed = this.verified.get(token, runnerId, now, runner.key, previousValid ? runner.previousKey : undefined);
+    if (keyUsed === undefined) {
+      try {
+        await verifyRunnerToken(token, runnerId, runner.key);
+        keyUsed = 'current';
+      } catch (error) {
+        if (!previousValid || !runner.previousKey) throw error;
+        await verifyRunnerToken(token, runnerId, runner.previousKey);
+        keyUsed = 'previous';
+      }
+      this.verified.put(token, runnerId, keyUsed === 'current' ? runner.key : runner.previousKey!, now);
     }
     this.touch(runnerId);
     return { runnerId, orgId: runner.orgId, keyUsed };
