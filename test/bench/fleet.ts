@@ -93,7 +93,7 @@ export interface FleetFigures {
   cpFds: number;
   cpSockets: number;
   cpRssMb: number;
-  wake: { tasks: number; delivered: number; p50Ms: number; p99Ms: number; maxMs: number };
+  wake: { tasks: number; submitErrors: number; delivered: number; p50Ms: number; p99Ms: number; maxMs: number };
   errors: number;
   loadAverage: string;
   nice: number | null;
@@ -231,6 +231,11 @@ class FleetRunner {
     return JSON.parse(text) as T;
   }
 
+  /** A method, not the field: the loops read it after awaits. */
+  private stopped(): boolean {
+    return !this.running;
+  }
+
   start(): void {
     void this.pollLoop();
     if (this.o.healthIntervalMs > 0) void this.healthTick();
@@ -254,7 +259,7 @@ class FleetRunner {
           await this.call(RUNNER_API.result(t.taskId), { leaseToken: t.leaseToken, outcome: { kind: 'succeeded', output: {}, attempts: 1, durationMs: 0 } });
         }
       } catch (error) {
-        if (!this.running) return;
+        if (this.stopped()) return;
         this.counters.errors++;
         this.counters.lastError = String(error);
         await new Promise((r) => setTimeout(r, 1000));
@@ -263,15 +268,15 @@ class FleetRunner {
   }
 
   private async healthTick(): Promise<void> {
-    if (!this.running) return;
+    if (this.stopped()) return;
     try {
       await this.call(RUNNER_API.health, { version: 'fleet', platform: 'bench', allowlist: [ACTION], capacity: 10, inFlight: 0, healthy: true, problems: [] });
     } catch (error) {
-      if (!this.running) return;
+      if (this.stopped()) return;
       this.counters.errors++;
       this.counters.lastError = String(error);
     }
-    if (this.running) this.healthTimer = setTimeout(() => void this.healthTick(), this.o.healthIntervalMs);
+    if (!this.stopped()) this.healthTimer = setTimeout(() => void this.healthTick(), this.o.healthIntervalMs);
   }
 
   async stop(): Promise<void> {
@@ -349,19 +354,19 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
     // Every runner's first poll is parked once the control plane holds N waiters; if it never
     // does before those polls come back (pollWaitMs), the burst was not absorbed: reported as null.
     let peak = 0;
-    let burstSeconds: number | null = null;
+    const burst: { seconds: number | null } = { seconds: null };
     await withTimeout('first-poll burst', o.pollWaitMs + 30_000, (async () => {
       while (performance.now() - b0 < o.pollWaitMs) {
         peak = Math.max(peak, await waiters(cpUrl).catch(() => 0));
         if (peak >= n) {
-          burstSeconds = (performance.now() - b0) / 1000;
+          burst.seconds = (performance.now() - b0) / 1000;
           return;
         }
         if (cp.proc.exitCode !== null) throw new Error(`control plane exited:\n${cp.output().slice(-3000)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     })());
-    log(`[fleet ${n}] ${burstSeconds === null ? `NOT all parked within ${o.pollWaitMs} ms (peak ${peak})` : `all parked in ${(burstSeconds as number).toFixed(2)} s`}`);
+    log(`[fleet ${n}] ${burst.seconds === null ? `NOT all parked within ${o.pollWaitMs} ms (peak ${peak})` : `all parked in ${burst.seconds.toFixed(2)} s`}`);
     // First answers come back after one wait: collect how late they were.
     await withTimeout('first answers', o.pollWaitMs + 60_000, (async () => {
       while (fleet.some((r) => r.firstPollLateMs === undefined)) await new Promise((r) => setTimeout(r, 200));
@@ -402,12 +407,17 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
     // Wake: tasks to random runners at a modest rate.
     const names = enrolled.map((e) => e.name);
     const submitted = new Map<string, number>();
+    let submitErrors = 0;
     await withTimeout('wake', Math.ceil(wakeTasks / wakeRate) * 1000 + 60_000, (async () => {
       const pending: Promise<void>[] = [];
       for (let i = 0; i < wakeTasks; i++) {
         const runner = names[Math.floor(Math.random() * names.length)]!;
         const at = performance.now();
-        pending.push(api.submitTask({ runner, action: ACTION, inputs: { verb: 'GET', url: 'http://127.0.0.1:9/x' } }).then((t) => { submitted.set(t.id, at); }));
+        pending.push(api.submitTask({ runner, action: ACTION, inputs: { verb: 'GET', url: 'http://127.0.0.1:9/x' } }).then((t) => { submitted.set(t.id, at); }, (error: unknown) => {
+          // Counted, not fatal: a control plane too slow to take a submission is a figure too.
+          submitErrors++;
+          log(`[fleet ${n}] submit failed: ${String(error)}`);
+        }));
         await new Promise((r) => setTimeout(r, 1000 / wakeRate));
       }
       await Promise.all(pending);
@@ -415,14 +425,14 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
     })());
     const wakes = [...submitted].map(([id, at]) => deliveredAt.get(id)! - at).sort((a, b) => a - b);
     const wake = {
-      tasks: wakeTasks, delivered: wakes.length,
+      tasks: wakeTasks, submitErrors, delivered: wakes.length,
       p50Ms: Number(percentile(wakes, 50).toFixed(1)), p99Ms: Number(percentile(wakes, 99).toFixed(1)), maxMs: Number((wakes.at(-1) ?? NaN).toFixed(1)),
     };
     log(`[fleet ${n}] wake: ${JSON.stringify(wake)}`);
     if (counters.errors > 0) log(`[fleet ${n}] ${counters.errors} runner call errors; last: ${counters.lastError}`);
     return {
       runners: n, sockets: o.sockets, pollWaitMs: o.pollWaitMs, healthIntervalMs: o.healthIntervalMs,
-      enrollSeconds: Number(enrollSeconds.toFixed(1)), burstSeconds: burstSeconds === null ? null : Number((burstSeconds as number).toFixed(2)), burstPeakWaiters: peak,
+      enrollSeconds: Number(enrollSeconds.toFixed(1)), burstSeconds: burst.seconds === null ? null : Number(burst.seconds.toFixed(2)), burstPeakWaiters: peak,
       firstPollsLate: lateness.filter((l) => l > 1000).length, firstPollLateP50Ms: Math.round(percentile(lateness, 50)), firstPollLateMaxMs: Math.round(lateness.at(-1) ?? NaN),
       idle, cpFds: fds, cpSockets: sockets, cpRssMb: cpRss, wake, errors: counters.errors,
       loadAverage: loadavg().map((l) => l.toFixed(2)).join(' '), nice: opts.nice ?? null,

@@ -75,17 +75,19 @@ export class RunnerAuthenticator {
     if (!runner) throw new ParError('PAR_ERR_AUTH_RUNNER_UNKNOWN');
     const now = this.now();
     const previousValid = runner.previousKey !== undefined && runner.previousKeyUntil !== undefined && now < runner.previousKeyUntil;
-    let keyUsed = this.verified.get(token, runnerId, now, runner.key, previousValid ? runner.previousKey : undefined);
+    const previousKey = previousValid ? runner.previousKey : undefined;
+    let keyUsed = this.verified.get(token, runnerId, now, runner.key, previousKey);
     if (keyUsed === undefined) {
       try {
         await verifyRunnerToken(token, runnerId, runner.key);
         keyUsed = 'current';
+        this.verified.put(token, runnerId, runner.key, now);
       } catch (error) {
-        if (!previousValid || !runner.previousKey) throw error;
-        await verifyRunnerToken(token, runnerId, runner.previousKey);
+        if (!previousKey) throw error;
+        await verifyRunnerToken(token, runnerId, previousKey);
         keyUsed = 'previous';
+        this.verified.put(token, runnerId, previousKey, now);
       }
-      this.verified.put(token, runnerId, keyUsed === 'current' ? runner.key : runner.previousKey!, now);
     }
     this.touch(runnerId);
     return { runnerId, orgId: runner.orgId, keyUsed };

@@ -19,9 +19,8 @@ export interface LeasedTask {
   claims?: UnsignedTaskClaims;
 }
 
-/** Leases up to `tokens.length` ready tasks, and takes the runner's pending cancels (task ids). */
 /**
- * Leases up to `max` ready tasks of the runner. `tokenSeed`: a fresh random string of fixed length
+ * Leases up to `max` ready tasks of the runner and takes its pending cancels (task ids). `tokenSeed`: a fresh random string of fixed length
  * (newLeaseTokenSeed): the script derives each lease token from it (lease-ready-tasks.lua).
  */
 export async function leaseReadyTasks(redis: Redis, ks: KeySpace, runnerId: string, max: number, tokenSeed: string, now: number, leaseMs: number): Promise<{ leased: LeasedTask[]; cancelled: string[] }> {
