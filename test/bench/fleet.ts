@@ -73,6 +73,8 @@ export interface FleetFigures {
   /** From the start of all runners until the control plane holds N long-poll waiters (null: not within the first poll's wait). */
   burstSeconds: number | null;
   burstPeakWaiters: number;
+  /** Connections the kernel dropped during the burst because the accept queue was full (machine-wide counter). */
+  burstListenOverflows: number;
   /** First polls that came back more than 1 s after their waitMs, and the worst lateness. */
   firstPollsLate: number;
   firstPollLateP50Ms: number;
@@ -89,6 +91,8 @@ export interface FleetFigures {
     cpLoopDelayP99Ms: number;
     cpLoopDelayMaxMs: number;
     fleetLoopDelayMaxMs: number;
+    /** Redis calls per runner request by command, scripts' inner calls included. */
+    redisCallsPerRequest: Record<string, number>;
   };
   cpFds: number;
   cpSockets: number;
@@ -154,15 +158,27 @@ async function redisPid(redis: PrivateRedis): Promise<number> {
 /** Processes of the run in progress, killed by the signal handlers of main(). */
 const live = new Set<{ killNow(): void }>();
 
-async function redisInfo(redis: PrivateRedis): Promise<{ cpuSeconds: number; commands: number }> {
+async function redisInfo(redis: PrivateRedis): Promise<{ cpuSeconds: number; commands: number; byCommand: Map<string, number> }> {
   const client = redis.client();
   try {
-    const text = await client.info();
+    const text = await client.info('all');
     const num = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(text)?.[1] ?? NaN);
-    return { cpuSeconds: num('used_cpu_sys') + num('used_cpu_user'), commands: num('total_commands_processed') };
+    // Calls made inside Lua scripts count too (cmdstat_* and total_commands_processed).
+    const byCommand = new Map<string, number>();
+    for (const m of text.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)) byCommand.set(m[1]!, Number(m[2]));
+    return { cpuSeconds: num('used_cpu_sys') + num('used_cpu_user'), commands: num('total_commands_processed'), byCommand };
   } finally {
     client.disconnect();
   }
+}
+
+/** TcpExt ListenOverflows (machine-wide): SYNs dropped because an accept queue was full. */
+async function listenOverflows(): Promise<number> {
+  const text = await readFile('/proc/net/netstat', 'utf8');
+  const lines = text.split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const names = lines[0]?.split(/\s+/) ?? [];
+  const values = lines[1]?.split(/\s+/) ?? [];
+  return Number(values[names.indexOf('ListenOverflows')] ?? NaN);
 }
 
 /** The control plane's event-loop delay (prom-client default metrics), ms. */
@@ -348,6 +364,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
     for (const e of enrolled) fleet.push(new FleetRunner(cpUrl, e.runnerId, e.minter, o, counters, (taskId, at) => deliveredAt.set(taskId, at)));
 
     // Burst: every runner starts at once.
+    const overflows0 = await listenOverflows();
     const b0 = performance.now();
     if (process.env['FLEET_TRACE']) TRACE = { id: fleet[0]!.runnerId, t0: b0 };
     for (const r of fleet) r.start();
@@ -371,6 +388,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
     await withTimeout('first answers', o.pollWaitMs + 60_000, (async () => {
       while (fleet.some((r) => r.firstPollLateMs === undefined)) await new Promise((r) => setTimeout(r, 200));
     })());
+    const burstListenOverflows = (await listenOverflows()) - overflows0;
     const lateness = fleet.map((r) => r.firstPollLateMs!).sort((a, b) => a - b);
 
     // Idle: let one health interval pass, then measure.
@@ -401,6 +419,9 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
       redisCommandsPerRequest: Number(((redis1.commands - redis0.commands - 1) / Math.max(1, requests)).toFixed(2)),
       fleetCpuPercentOfOneCore: Math.round(((fleetCpu.user + fleetCpu.system) / 1e6 / seconds) * 100),
       cpLoopDelayP99Ms: cpLoop.p99Ms, cpLoopDelayMaxMs: cpLoop.maxMs, fleetLoopDelayMaxMs: Math.round(fleetLoop.max / 1e6),
+      redisCallsPerRequest: Object.fromEntries([...redis1.byCommand]
+        .map(([cmd, calls]) => [cmd, Number(((calls - (redis0.byCommand.get(cmd) ?? 0)) / Math.max(1, requests)).toFixed(2))] as const)
+        .filter(([cmd, perRequest]) => perRequest >= 0.01 && cmd !== 'info')),
     };
     log(`[fleet ${n}] idle: ${JSON.stringify(idle)}; fds ${fds} (sockets ${sockets}), rss ${cpRss} MB`);
 
@@ -432,7 +453,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
     if (counters.errors > 0) log(`[fleet ${n}] ${counters.errors} runner call errors; last: ${counters.lastError}`);
     return {
       runners: n, sockets: o.sockets, pollWaitMs: o.pollWaitMs, healthIntervalMs: o.healthIntervalMs,
-      enrollSeconds: Number(enrollSeconds.toFixed(1)), burstSeconds: burst.seconds === null ? null : Number(burst.seconds.toFixed(2)), burstPeakWaiters: peak,
+      enrollSeconds: Number(enrollSeconds.toFixed(1)), burstSeconds: burst.seconds === null ? null : Number(burst.seconds.toFixed(2)), burstPeakWaiters: peak, burstListenOverflows,
       firstPollsLate: lateness.filter((l) => l > 1000).length, firstPollLateP50Ms: Math.round(percentile(lateness, 50)), firstPollLateMaxMs: Math.round(lateness.at(-1) ?? NaN),
       idle, cpFds: fds, cpSockets: sockets, cpRssMb: cpRss, wake, errors: counters.errors,
       loadAverage: loadavg().map((l) => l.toFixed(2)).join(' '), nice: opts.nice ?? null,
@@ -447,7 +468,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
 
 function table(rows: readonly FleetFigures[]): string {
   const head = '| runners | sockets/runner | nice | burst s | late first polls | idle req/s | CP CPU % core | CP ms/req | Redis CPU % | Redis cmd/req | wake p50 ms | wake p99 ms | CP fds (sockets) | load |';
-  const lines = rows.map((r) => `| ${r.runners} | ${r.sockets} | ${r.nice ?? 0} | ${r.burstSeconds ?? `> ${r.pollWaitMs / 1000} (peak ${r.burstPeakWaiters})`} | ${r.firstPollsLate} (p50 ${r.firstPollLateP50Ms}, max ${r.firstPollLateMaxMs} ms) | ${r.idle.requestsPerSecond} | ${r.idle.cpCpuPercentOfOneCore} | ${r.idle.cpCpuMsPerRequest} | ${r.idle.redisCpuPercentOfOneCore} | ${r.idle.redisCommandsPerRequest} | ${r.wake.p50Ms} | ${r.wake.p99Ms} | ${r.cpFds} (${r.cpSockets}) | ${r.loadAverage} |`);
+  const lines = rows.map((r) => `| ${r.runners} | ${r.sockets} | ${r.nice ?? 0} | ${r.burstSeconds ?? `> ${r.pollWaitMs / 1000} (peak ${r.burstPeakWaiters})`} (${r.burstListenOverflows} SYN drops) | ${r.firstPollsLate} (p50 ${r.firstPollLateP50Ms}, max ${r.firstPollLateMaxMs} ms) | ${r.idle.requestsPerSecond} | ${r.idle.cpCpuPercentOfOneCore} | ${r.idle.cpCpuMsPerRequest} | ${r.idle.redisCpuPercentOfOneCore} | ${r.idle.redisCommandsPerRequest} | ${r.wake.p50Ms} | ${r.wake.p99Ms} | ${r.cpFds} (${r.cpSockets}) | ${r.loadAverage} |`);
   return [head, `|${'---|'.repeat(14)}`, ...lines].join('\n');
 }
 
