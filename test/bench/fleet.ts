@@ -24,7 +24,6 @@
  * control plane, Redis and this process; root only; unset = no renice).
  * Figures are printed as one JSON line per size, then a table. Nothing is cached across runs.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { loadavg, setPriority } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -139,11 +138,6 @@ async function fdCounts(pid: number): Promise<{ fds: number; sockets: number }> 
     if (target.startsWith('socket:')) sockets++;
   }
   return { fds: entries.length, sockets };
-}
-
-function renice(pid: number, nice: number): void {
-  const r = spawnSync('renice', ['-n', String(nice), '-p', String(pid)], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`renice ${nice} ${pid} failed: ${r.stderr}`);
 }
 
 async function redisPid(redis: PrivateRedis): Promise<number> {
@@ -331,8 +325,9 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
     await waitForHttpOk(`${cpUrl}/healthz`, 30_000, cp);
     const cpPid = cp.proc.pid!;
     if (opts.nice !== undefined) {
-      renice(cpPid, opts.nice);
-      renice(await redisPid(redis), opts.nice);
+      // The main thread of each (its pid); needs root for a negative value.
+      setPriority(cpPid, opts.nice);
+      setPriority(await redisPid(redis), opts.nice);
       setPriority(opts.nice);
     }
     const api = new ApiClient({ controlPlaneUrl: cpUrl, apiKey: keys.apiKey, appKey: keys.appKey });
