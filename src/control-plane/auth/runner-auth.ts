@@ -1,7 +1,8 @@
 /**
  * Authenticates runner calls: `Authorization: Bearer <jwt>` signed with the runner's own key.
  * The imported public key is cached per runner id (importing a JWK costs far more than
- * verifying), and `lastSeenAt` is written at most once per TOUCH_EVERY_MS per runner.
+ * verifying), and `lastSeenAt` is written at most once per TOUCH_EVERY_MS per runner (health
+ * checks write it themselves: the poll that follows one does not write it again).
  *
  * Identity rotation (`keyRotatedAt` in the runner hash): each call reads that field with the
  * existence check, so a rotation done through another control-plane process invalidates this
@@ -44,7 +45,11 @@ export class RunnerAuthenticator {
 
   constructor(private readonly redis: Redis, private readonly ks: KeySpace, private readonly logger: Logger, private readonly now: () => number = Date.now) {}
 
-  async authenticate(authorization: string | undefined): Promise<AuthenticatedRunner> {
+  /**
+   * `touch: false`: the route writes `lastSeenAt` itself (the health check does, in its own Lua
+   * step) and reports it with `seen()`, so no separate write goes out for the call.
+   */
+  async authenticate(authorization: string | undefined, options: { touch?: boolean } = {}): Promise<AuthenticatedRunner> {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
     const token = match?.[1];
     if (!token) throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', 'no bearer token');
@@ -89,8 +94,13 @@ export class RunnerAuthenticator {
         this.verified.put(token, runnerId, previousKey, now);
       }
     }
-    this.touch(runnerId);
+    if (options.touch !== false) this.touch(runnerId);
     return { runnerId, orgId: runner.orgId, keyUsed };
+  }
+
+  /** `lastSeenAt` was just written for this runner (by its health check): the next touch can wait. */
+  seen(runnerId: string, at: number): void {
+    if (this.cache.has(runnerId)) this.touchedAt.set(runnerId, at);
   }
 
   /** Drops a runner from the cache (when it is deleted or re-keyed). */
