@@ -9,6 +9,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ControlPlaneDeps } from './deps.js';
 import { frameworkErrors, installErrorHandling } from './http-errors.js';
 import { DEFAULT_BODY_LIMIT, installInputLimits } from './input-limits.js';
+import { RequestLogging } from './request-logging.js';
 import { controlPlaneKeysRoutes } from './routes/control-plane-keys.js';
 import { healthRoutes } from './routes/health.js';
 import { runnerCreateRoutes } from './routes/runner-create.js';
@@ -44,7 +45,8 @@ export function buildApp(deps: ControlPlaneDeps): ControlPlaneApp {
   // The process logger carries the central redaction list (keys, tokens, authorization headers).
   // Typed as Fastify's base logger so the app and its plugins share the default generics.
   const loggerInstance: FastifyBaseLogger = deps.logger;
-  const app = Fastify({ loggerInstance, bodyLimit: DEFAULT_BODY_LIMIT, frameworkErrors });
+  // Runner polls, heartbeats and health checks log their request lines at debug (request-logging.ts).
+  const app = Fastify({ loggerInstance, bodyLimit: DEFAULT_BODY_LIMIT, frameworkErrors, logController: new RequestLogging() });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   const routes: RouteEntry[] = [];

@@ -9,7 +9,8 @@ import type { Delivery } from '../contracts/runner-api.js';
 import type { ControlPlaneDeps } from './deps.js';
 import { leaseReadyTasks, type LeasedTask } from './store/leases.js';
 
-export function newLeaseToken(): string {
+/** One per dequeue pass (24 base64url characters): the lease script derives the pass's lease tokens from it. */
+export function newLeaseTokenSeed(): string {
   return randomBytes(18).toString('base64url');
 }
 
@@ -25,7 +26,7 @@ export async function dequeueForRunner(deps: ControlPlaneDeps, runnerId: string,
   const armed = deps.wakeups.arm('runner', runnerId);
   try {
     for (;;) {
-      const { leased, cancelled } = await leaseReadyTasks(deps.redis, deps.ks, runnerId, Array.from({ length: max }, newLeaseToken), deps.now(), deps.config.leaseMs);
+      const { leased, cancelled } = await leaseReadyTasks(deps.redis, deps.ks, runnerId, max, newLeaseTokenSeed(), deps.now(), deps.config.leaseMs);
       if (leased.length > 0) {
         deps.metrics.delivered.inc(leased.length);
         const again = leased.filter((t) => t.attempt > 1).length;

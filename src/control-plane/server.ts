@@ -12,6 +12,13 @@ import { createControlPlaneDeps } from './deps.js';
 import { startLeaseSweeper } from './lease-sweeper.js';
 import { extendAllLeases } from './store/leases.js';
 
+/**
+ * Pending connections the kernel queues for accept() (Node's default is 511). A fleet of runners
+ * reconnecting at once (control-plane restart) overflows 511: the dropped SYNs are retried by the
+ * clients only after 1 s, then 3 s. The kernel caps it at net.core.somaxconn.
+ */
+const LISTEN_BACKLOG = 8192;
+
 export interface RunningControlPlane {
   url: string;
   /** Set only on the start that generated them; the CLI prints them once. */
@@ -55,7 +62,7 @@ export async function runControlPlane(config: ControlPlaneConfig, logger: Logger
     if (extended > 0) log.info({ leases: extended }, 'extended outstanding leases after start');
 
     const app = buildApp(deps);
-    await app.listen({ host: config.host, port: config.port });
+    await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG });
     const sweeper = startLeaseSweeper(deps);
     const address = app.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

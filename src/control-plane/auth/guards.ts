@@ -21,7 +21,10 @@ export function callerGuard(
   });
 }
 
-/** A runner authenticated by its request JWT (`Authorization: Bearer`). */
-export function runnerGuard(deps: ControlPlaneDeps): Guard<AuthenticatedRunner> {
-  return guard((request) => deps.runnerAuth.authenticate(request.headers.authorization));
+/**
+ * A runner authenticated by its request JWT (`Authorization: Bearer`). `touch: false` for a route
+ * that records `lastSeenAt` itself (RunnerAuthenticator.authenticate).
+ */
+export function runnerGuard(deps: ControlPlaneDeps, options: { touch?: boolean } = {}): Guard<AuthenticatedRunner> {
+  return guard((request) => deps.runnerAuth.authenticate(request.headers.authorization, options));
 }

@@ -1,18 +1,16 @@
 /**
  * Authenticates runner calls: `Authorization: Bearer <jwt>` signed with the runner's own key.
  * The imported public key is cached per runner id (importing a JWK costs far more than
- * verifying), and `lastSeenAt` is written at most once per TOUCH_EVERY_MS per runner.
+ * verifying), and `lastSeenAt` is written at most once per TOUCH_EVERY_MS per runner (health
+ * checks write it themselves: the poll that follows one does not write it again).
  *
  * Identity rotation (`keyRotatedAt` in the runner hash): each call reads that field with the
  * existence check, so a rotation done through another control-plane process invalidates this
- * cache at once; the previous key is accepted until `previousKeyUntil`, then refused.
+ * cache at once; the previous key is accepted until `previousKeyUntil`,  then refused.
  *
- * Verified tokens: a runner reuses its token for a minute, so each token is verified (EdDSA)
- * once: an LRU of MAX_VERIFIED_TOKENS entries keyed by the token string remembers it until its
- * `exp` (or max age, or the end of the previous key's overlap when that key signed it). A hit
- * still needs the per-call HMGET to find the runner and the same `keyRotatedAt` as when the token
- * was verified, so deleting or re-keying the runner (through any process) ends it at once;
- * `forget` (delete, re-key here) drops the runner's entries too. Failures are never cached.
+ * A token is verified once (runner-token-cache.ts), then recognised until its `exp` while the
+ * key that verified it is still the one cached here. The call that loads a runner (HGETALL) skips
+ * the existence check: that lookup answers it.
  */
 import type { Redis } from '../../lib/redis-connection.js';
 import { isWellFormedId } from '../../contracts/ids.js';
@@ -23,18 +21,9 @@ import { ParError } from '../../errors/par-error.js';
 import type { Logger } from '../../logging/logger.js';
 import type { KeySpace } from '../store/key-space.js';
 import { touchRunner } from '../store/runners.js';
+import { RunnerTokenCache } from './runner-token-cache.js';
 
 const TOUCH_EVERY_MS = 5_000;
-const MAX_VERIFIED_TOKENS = 1024;
-
-interface VerifiedToken {
-  runnerId: string;
-  /** The runner's `keyRotatedAt` when the token was verified: any other value is a miss. */
-  rotatedAt: string | null;
-  keyUsed: 'current' | 'previous';
-  validUntil: number;
-}
-
 export interface AuthenticatedRunner {
   runnerId: string;
   orgId: string;
@@ -52,13 +41,16 @@ interface CachedRunner extends AuthenticatedRunner {
 export class RunnerAuthenticator {
   private readonly cache = new Map<string, Promise<CachedRunner | undefined>>();
   private readonly touchedAt = new Map<string, number>();
-  /** Token string -> what verifying it established; Map order is the LRU order (oldest first). */
-  private readonly verified = new Map<string, VerifiedToken>();
+  private readonly verified = new RunnerTokenCache();
   private signatureChecks = 0;
 
   constructor(private readonly redis: Redis, private readonly ks: KeySpace, private readonly logger: Logger, private readonly now: () => number = Date.now) {}
 
-  async authenticate(authorization: string | undefined): Promise<AuthenticatedRunner> {
+  /**
+   * `touch: false`: the route writes `lastSeenAt` itself (the health check does, in its own Lua
+   * step) and reports it with `seen()`, so no separate write goes out for the call.
+   */
+  async authenticate(authorization: string | undefined, options: { touch?: boolean } = {}): Promise<AuthenticatedRunner> {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
     const token = match?.[1];
     if (!token) throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', 'no bearer token');
@@ -66,44 +58,46 @@ export class RunnerAuthenticator {
     if (!runnerId) throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', 'no issuer');
     // The issuer becomes a Redis key: a malformed one (`x:ready`) names no runner.
     if (!isWellFormedId(runnerId)) throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', 'malformed issuer');
-    // The cached key alone would let a deleted runner in on a process that did not delete it:
-    // one EXISTS per call makes a deletion count at once everywhere.
-    const [cached, [id, rotatedAt]] = await Promise.all([this.load(runnerId), this.redis.hmget(this.ks.runner(runnerId), 'id', 'keyRotatedAt')]);
-    if (!cached || id === null) {
-      this.forget(runnerId);
-      throw new ParError('PAR_ERR_AUTH_RUNNER_UNKNOWN');
+    let runner: CachedRunner | undefined;
+    const pending = this.cache.get(runnerId);
+    if (pending) {
+      // The cached key alone would let a deleted runner in on a process that did not delete it:
+      // one HMGET per call makes a deletion (or a re-key) count at once everywhere.
+      const [cached, [id, rotatedAt]] = await Promise.all([pending, this.redis.hmget(this.ks.runner(runnerId), 'id', 'keyRotatedAt')]);
+      if (!cached || id === null) {
+        this.forget(runnerId);
+        throw new ParError('PAR_ERR_AUTH_RUNNER_UNKNOWN');
+      }
+      runner = cached;
+      if (cached.rotatedAt !== (rotatedAt ?? null)) {
+        // Re-keyed (possibly through another process): the cached key is stale.
+        this.forget(runnerId);
+        runner = await this.load(runnerId);
+      }
+    } else {
+      // Not cached: the HGETALL that loads the runner answers whether it exists.
+      runner = await this.load(runnerId);
     }
-    const currentRotation = rotatedAt ?? null;
-    const hit = this.verified.get(token);
-    if (hit) {
-      this.verified.delete(token);
-      if (hit.runnerId === runnerId && hit.rotatedAt === currentRotation && this.now() < hit.validUntil) {
-        this.verified.set(token, hit);
-        this.touch(runnerId);
-        return { runnerId, orgId: cached.orgId, keyUsed: hit.keyUsed };
+    if (!runner) throw new ParError('PAR_ERR_AUTH_RUNNER_UNKNOWN');
+    const now = this.now();
+    const previousValid = runner.previousKey !== undefined && runner.previousKeyUntil !== undefined && now < runner.previousKeyUntil;
+    const previousKey = previousValid ? runner.previousKey : undefined;
+    let keyUsed = this.verified.get(token, runnerId, now, runner.key, previousKey);
+    if (keyUsed === undefined) {
+      try {
+        this.signatureChecks++;
+        await verifyRunnerToken(token, runnerId, runner.key);
+        keyUsed = 'current';
+        this.verified.put(token, runnerId, runner.key, now);
+      } catch (error) {
+        if (!previousKey) throw error;
+        this.signatureChecks++;
+        await verifyRunnerToken(token, runnerId, previousKey);
+        keyUsed = 'previous';
+        this.verified.put(token, runnerId, previousKey, now);
       }
     }
-    let runner = cached;
-    if (cached.rotatedAt !== currentRotation) {
-      // Re-keyed (possibly through another process): the cached key is stale.
-      this.forget(runnerId);
-      const fresh = await this.load(runnerId);
-      if (!fresh) throw new ParError('PAR_ERR_AUTH_RUNNER_UNKNOWN');
-      runner = fresh;
-    }
-    let keyUsed: 'current' | 'previous' = 'current';
-    let validUntil: number;
-    this.signatureChecks++;
-    try {
-      validUntil = await verifyRunnerToken(token, runnerId, runner.key);
-    } catch (error) {
-      if (!runner.previousKey || runner.previousKeyUntil === undefined || this.now() >= runner.previousKeyUntil) throw error;
-      this.signatureChecks++;
-      validUntil = Math.min(await verifyRunnerToken(token, runnerId, runner.previousKey), runner.previousKeyUntil);
-      keyUsed = 'previous';
-    }
-    this.remember(token, { runnerId, rotatedAt: runner.rotatedAt, keyUsed, validUntil });
-    this.touch(runnerId);
+    if (options.touch !== false) this.touch(runnerId);
     return { runnerId, orgId: runner.orgId, keyUsed };
   }
 
@@ -112,20 +106,17 @@ export class RunnerAuthenticator {
     return this.signatureChecks;
   }
 
-  /** Drops a runner from the caches, its verified tokens included (when it is deleted or re-keyed). */
+  /** `lastSeenAt` was just written for this runner (by its health check): the next touch can wait. */
+  seen(runnerId: string, at: number): void {
+    if (this.cache.has(runnerId)) this.touchedAt.set(runnerId, at);
+  }
+
+  /** Drops a runner from the cache (when it is deleted or re-keyed). */
   forget(runnerId: string): void {
     this.cache.delete(runnerId);
     this.touchedAt.delete(runnerId);
-    for (const [token, entry] of this.verified) if (entry.runnerId === runnerId) this.verified.delete(token);
-  }
-
-  private remember(token: string, entry: VerifiedToken): void {
-    this.verified.delete(token);
-    this.verified.set(token, entry);
-    if (this.verified.size > MAX_VERIFIED_TOKENS) {
-      const oldest = this.verified.keys().next();
-      if (!oldest.done) this.verified.delete(oldest.value);
-    }
+    // Its verified tokens need no sweep: a token counts only while the key that verified it is the
+    // runner's key, and a deleted runner fails its lookup before the token cache is asked.
   }
 
   private load(runnerId: string): Promise<CachedRunner | undefined> {

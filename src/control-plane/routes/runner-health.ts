@@ -18,7 +18,8 @@ export function statusSettings(deps: ControlPlaneDeps): StatusSettings {
 export function runnerHealthRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
   // Checks arrive every few seconds: log only when a runner's health flips, not every check.
   const lastHealthy = new Map<string, boolean>();
-  const runnerOnly = runnerGuard(deps);
+  // The health record writes lastSeenAt in the same Lua step: no separate touch for this call.
+  const runnerOnly = runnerGuard(deps, { touch: false });
   return async (app) => {
     app.post(RUNNER_API.health, {
       schema: { tags: ['runner'], summary: "The runner's periodic health check", security: SECURITY.runner, body: healthReportSchema, response: withErrors({ 200: healthResponseSchema }) },
@@ -28,6 +29,7 @@ export function runnerHealthRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZo
       const report = request.body;
       const receivedAt = deps.now();
       const health = await recordHealth(deps.redis, deps.ks, runner.runnerId, report, receivedAt);
+      deps.runnerAuth.seen(runner.runnerId, receivedAt);
       if (lastHealthy.get(runner.runnerId) !== health.healthy) {
         lastHealthy.set(runner.runnerId, health.healthy);
         if (health.healthy) request.log.info({ runnerId: runner.runnerId, version: health.version }, 'runner reports healthy');

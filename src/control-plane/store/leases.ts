@@ -19,10 +19,13 @@ export interface LeasedTask {
   claims?: UnsignedTaskClaims;
 }
 
-/** Leases up to `tokens.length` ready tasks, and takes the runner's pending cancels (task ids). */
-export async function leaseReadyTasks(redis: Redis, ks: KeySpace, runnerId: string, tokens: readonly string[], now: number, leaseMs: number): Promise<{ leased: LeasedTask[]; cancelled: string[] }> {
-  if (tokens.length === 0) return { leased: [], cancelled: [] };
-  const reply = (await runLuaScript(redis, 'lease-ready-tasks', [ks.ready(runnerId), ks.leases, ks.runnerCancels(runnerId)], [ks.taskPrefix, now, leaseMs, ...tokens])) as [number, [string, number, string, string, string][], string[]?];
+/**
+ * Leases up to `max` ready tasks of the runner and takes its pending cancels (task ids). `tokenSeed`: a fresh random string of fixed length
+ * (newLeaseTokenSeed): the script derives each lease token from it (lease-ready-tasks.lua).
+ */
+export async function leaseReadyTasks(redis: Redis, ks: KeySpace, runnerId: string, max: number, tokenSeed: string, now: number, leaseMs: number): Promise<{ leased: LeasedTask[]; cancelled: string[] }> {
+  if (max <= 0) return { leased: [], cancelled: [] };
+  const reply = (await runLuaScript(redis, 'lease-ready-tasks', [ks.ready(runnerId), ks.leases, ks.runnerCancels(runnerId)], [ks.taskPrefix, now, leaseMs, max, tokenSeed])) as [number, [string, number, string, string, string][], string[]?];
   const [expires, rows, cancelled] = reply;
   return { cancelled: cancelled ?? [], leased: rows.map(([taskId, attempt, leaseToken, signedTask, claims]) => ({
     taskId,

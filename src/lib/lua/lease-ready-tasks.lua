@@ -1,18 +1,22 @@
--- KEYS: runner ready list, leases, runner cancels set. ARGV: task key prefix, now, leaseMs, then one
--- fresh lease token per task wanted. Ids of tasks that are gone or no longer queued are dropped
+-- KEYS: runner ready list, leases, runner cancels set. ARGV: task key prefix, now, leaseMs, how many
+-- tasks wanted, and one fresh random seed (base64url, fixed length) for this pass: the first task
+-- leased gets the seed as its lease token, the n-th `seed .. n` (distinct, and as unguessable as the
+-- seed), so an empty pass costs one random seed, not one token per task wanted. Ids of tasks that are gone or no longer queued are dropped
 -- (defensive: a result recorded for a requeued task removes its id from the list anyway). The
 -- cancels set is taken whole: those ids go back in the same answer (store/task-cancel.ts).
 --- @include "task-event"
 local now = tonumber(ARGV[2])
 local expires = now + tonumber(ARGV[3])
-local want = #ARGV - 3
+local want = tonumber(ARGV[4])
+local seed = ARGV[5]
 local out = {}
 while #out < want do
   local id = redis.call('RPOP', KEYS[1])
   if not id then break end
   local key = ARGV[1] .. id
   if redis.call('HGET', key, 'state') == 'queued' then
-    local token = ARGV[4 + #out]
+    local token = seed
+    if #out > 0 then token = seed .. (#out + 1) end
     local attempts = redis.call('HINCRBY', key, 'attempts', 1)
     redis.call('HSET', key, 'state', 'leased', 'leaseToken', token, 'leaseExpiresAt', expires)
     redis.call('ZADD', KEYS[2], expires, id)
