@@ -31,7 +31,8 @@ module.exports = {
     },
     {
       name: 'shared-services-import-no-process',
-      comment: 'src/crypto, src/logging, src/config and src/tracing serve every process; they import no process, action bundle, machine or CLI.',
+      comment:
+        'src/crypto, src/logging, src/config and src/tracing serve every process; they import no process, action bundle, machine or CLI.',
       severity: 'error',
       from: { path: '^src/(crypto|logging|config|tracing)/' },
       to: { path: ['^src/(control-plane|runner|actions|cli)/', '^workers/', '^machines/'] },

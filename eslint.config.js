@@ -25,7 +25,12 @@ export default tseslint.config(
   },
   {
     // Fastify plugins, hooks and handlers are async by contract (a plugin returns a promise or calls done).
-    files: ['src/control-plane/routes/**/*.ts', 'src/control-plane/openapi.ts', 'src/control-plane/input-limits.ts', 'src/runner/admin-server.ts'],
+    files: [
+      'src/control-plane/routes/**/*.ts',
+      'src/control-plane/openapi.ts',
+      'src/control-plane/input-limits.ts',
+      'src/runner/admin-server.ts',
+    ],
     rules: { '@typescript-eslint/require-await': 'off' },
   },
   {
@@ -34,7 +39,15 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': [
         'error',
-        { allowForKnownSafeCalls: [{ from: 'package', name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'], package: 'node:test' }] },
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+              package: 'node:test',
+            },
+          ],
+        },
       ],
       // Tests read JSON bodies and wire data whose shape is what they assert.
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -31,10 +31,11 @@ function warnWhenStale() {
   if (roots.length === 0) return;
   try {
     const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
-    const newer = (dir) => readdirSync(dir, { withFileTypes: true }).some((e) => {
-      const path = new URL(e.name + (e.isDirectory() ? '/' : ''), dir);
-      return e.isDirectory() ? newer(path) : statSync(path).mtimeMs > built;
-    });
+    const newer = (dir) =>
+      readdirSync(dir, { withFileTypes: true }).some((e) => {
+        const path = new URL(e.name + (e.isDirectory() ? '/' : ''), dir);
+        return e.isDirectory() ? newer(path) : statSync(path).mtimeMs > built;
+      });
     if (roots.some(newer)) process.stderr.write('par: dist/ is older than the sources: run `npm run build` (npm start does)\n');
   } catch {
     // a check only

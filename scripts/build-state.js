@@ -29,4 +29,3 @@ export function isStale() {
   const inputs = [...SOURCE_DIRS, ...SOURCE_FILES].map((p) => join(ROOT, p)).filter((p) => existsSync(p));
   return inputs.some((p) => newestMtime(p) > built);
 }
-

@@ -71,7 +71,13 @@ function safeUrl(url) {
 }
 
 async function checkRedis() {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: TIMEOUT_MS, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  const redis = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    connectTimeout: TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
@@ -94,7 +100,8 @@ async function checkPostgres() {
   } catch (error) {
     const code = error && typeof error === 'object' && 'code' in error ? error.code : undefined;
     if (code === '3D000') return `PostgreSQL has no database \`test\` (run \`su postgres -c 'createdb test'\`)`;
-    if (code === '28P01' || code === '28000') return `PostgreSQL at ${PG.host}:${PG.port} refuses user postgres without a password (give 127.0.0.1 \`trust\` auth in pg_hba.conf)`;
+    if (code === '28P01' || code === '28000')
+      return `PostgreSQL at ${PG.host}:${PG.port} refuses user postgres without a password (give 127.0.0.1 \`trust\` auth in pg_hba.conf)`;
     return `PostgreSQL does not answer at ${PG.host}:${PG.port} (install it with \`apt-get install -y postgresql\` and start it with \`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\`; the tests use user postgres with trust auth and a database \`test\`)`;
   } finally {
     await client.end().catch(() => undefined);

@@ -13,7 +13,11 @@ import type { Logger } from '../src/logging/logger.js';
 export const CANCEL_ABORT_REASON = 'cancelled on the control plane';
 
 export class CancelListener {
-  private constructor(private readonly redis: Redis, private readonly subscriber: Redis, private readonly queuePrefix: string) {}
+  private constructor(
+    private readonly redis: Redis,
+    private readonly subscriber: Redis,
+    private readonly queuePrefix: string,
+  ) {}
 
   /** Subscribed when this resolves: start the BullMQ Worker only after it, so no message can be missed. */
   static async start(redis: Redis, queuePrefix: string, onCancel: (taskId: string) => void, logger: Logger): Promise<CancelListener> {

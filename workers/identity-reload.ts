@@ -33,12 +33,16 @@ export class IdentityKeysReloader {
 
   /** The verifier's hook for an unknown kid: the file as it is now. */
   keysFor(): Promise<VerifierKeys | undefined> {
-    this.reading ??= this.read().finally(() => { this.reading = undefined; });
+    this.reading ??= this.read().finally(() => {
+      this.reading = undefined;
+    });
     return this.reading;
   }
 
   watch(verifier: () => TaskVerifier): void {
-    void this.mtime().then((m) => { this.lastMtimeMs = m; });
+    void this.mtime().then((m) => {
+      this.lastMtimeMs = m;
+    });
     this.loop = periodic({
       name: 'runner identity re-read',
       intervalMs: WATCH_MS,

@@ -29,7 +29,10 @@ export async function waitForIdentity(configDir: string, options: IdentityWaitOp
     const identity = await readIdentity(configDir, options.fromEnv);
     if (identity) return identity;
     if (Date.now() >= deadline) {
-      throw new ParError('PAR_ERR_ENROLL_IDENTITY_INVALID', `${identityPath(configDir)} did not appear within ${options.waitMs} ms: has the runner enrolled with this config dir?`);
+      throw new ParError(
+        'PAR_ERR_ENROLL_IDENTITY_INVALID',
+        `${identityPath(configDir)} did not appear within ${options.waitMs} ms: has the runner enrolled with this config dir?`,
+      );
     }
     if (!logged) {
       options.logger.info({ path: identityPath(configDir) }, 'waiting for the runner to enroll and write its identity');

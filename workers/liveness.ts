@@ -75,9 +75,11 @@ export async function pingWithin(ping: () => Promise<string>, signal: AbortSigna
   return new Promise<boolean>((resolve) => {
     const onAbort = (): void => resolve(false);
     signal.addEventListener('abort', onAbort, { once: true });
-    ping().then(
-      (answer) => resolve(answer === 'PONG'),
-      () => resolve(false),
-    ).finally(() => signal.removeEventListener('abort', onAbort));
+    ping()
+      .then(
+        (answer) => resolve(answer === 'PONG'),
+        () => resolve(false),
+      )
+      .finally(() => signal.removeEventListener('abort', onAbort));
   });
 }

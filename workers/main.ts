@@ -49,18 +49,26 @@ export interface RunWorkerOptions {
 export async function runWorker(config: WorkerConfig, logger: Logger, options: RunWorkerOptions = {}): Promise<RunningWorker> {
   const log = logger.child({ component: 'worker' });
   // Built first: a bad setting (CA bundle, script config path, script sandbox) fails at start, not after enrollment.
-  const sandbox = await prepareScriptSandbox({
-    mode: config.scriptSandbox,
-    user: config.scriptUser,
-    binds: config.scriptSandboxBind,
-    network: config.scriptSandboxNetwork,
-    configDir: config.configDir,
-    path: process.env['PATH'],
-  }, log);
+  const sandbox = await prepareScriptSandbox(
+    {
+      mode: config.scriptSandbox,
+      user: config.scriptUser,
+      binds: config.scriptSandboxBind,
+      network: config.scriptSandboxNetwork,
+      configDir: config.configDir,
+      path: process.env['PATH'],
+    },
+    log,
+  );
   const registry = createActionRegistry({
     // The composition root hands the worker's environment over, minus its secrets (keys, Redis URL,
     // identity): scripts get only their allowedEnvVars of it.
-    script: { configFile: config.scriptConfigFile, maxOutputBytes: config.scriptMaxOutputBytes, parentEnv: withoutWorkerSecrets(process.env), sandbox },
+    script: {
+      configFile: config.scriptConfigFile,
+      maxOutputBytes: config.scriptMaxOutputBytes,
+      parentEnv: withoutWorkerSecrets(process.env),
+      sandbox,
+    },
     postgresql: { maxRows: config.postgresMaxRows },
     // Kubernetes exec plugins get PATH, HOME and locale of it, plus their own exec.env, built per call.
     kubernetes: { parentEnv: process.env },
@@ -80,19 +88,29 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
       metricsServer = await startMetricsServer(metrics.registry, config.metricsHost, config.metricsPort);
     } catch (error) {
       await registry.close();
-      throw new Error(`PAR_WORKER_METRICS_PORT: cannot listen on ${config.metricsHost}:${config.metricsPort}: ${(error as Error).message}`, { cause: error });
+      throw new Error(
+        `PAR_WORKER_METRICS_PORT: cannot listen on ${config.metricsHost}:${config.metricsPort}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     log.info({ metricsUrl: `${metricsServer.url}/metrics` }, 'worker metrics served');
   }
   let identity;
   try {
-    identity = await waitForIdentity(config.configDir, { waitMs: config.identityWaitMs, logger: log, signal: options.signal, fromEnv: config.runnerIdentity });
+    identity = await waitForIdentity(config.configDir, {
+      waitMs: config.identityWaitMs,
+      logger: log,
+      signal: options.signal,
+      fromEnv: config.runnerIdentity,
+    });
   } catch (error) {
     await Promise.allSettled([registry.close(), metricsServer?.close()]);
     throw error;
   }
   // Key rotation: learn new control-plane keys (and retirements) from the runner's config.yaml.
-  const keysReloader = new IdentityKeysReloader(config.configDir, config.runnerIdentity, log, (runnerId) => connection.get(keyAnswerKey(config.queuePrefix, runnerId)));
+  const keysReloader = new IdentityKeysReloader(config.configDir, config.runnerIdentity, log, (runnerId) =>
+    connection.get(keyAnswerKey(config.queuePrefix, runnerId)),
+  );
   const verifier: TaskVerifier = new TaskVerifier(identity.controlPlaneKeys, {
     retirements: identity.controlPlaneKeyRetirements ?? {},
     refreshKeys: () => keysReloader.keysFor(),
@@ -110,9 +128,14 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
   let worker: Worker<TaskJobData, TaskJobResult> | undefined = undefined;
   let cancels: CancelListener;
   try {
-    cancels = await CancelListener.start(connection, config.queuePrefix, (taskId) => {
-      if (worker?.cancelJob(taskId, CANCEL_ABORT_REASON)) log.info({ taskId }, 'task cancelled on the control plane: aborting its run');
-    }, log);
+    cancels = await CancelListener.start(
+      connection,
+      config.queuePrefix,
+      (taskId) => {
+        if (worker?.cancelJob(taskId, CANCEL_ABORT_REASON)) log.info({ taskId }, 'task cancelled on the control plane: aborting its run');
+      },
+      log,
+    );
   } catch (error) {
     await Promise.allSettled([keysReloader.stop(), results.close(), registry.close()]);
     connection.disconnect();
@@ -134,7 +157,8 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     metrics,
     isCancelled: (taskId) => cancels.isCancelled(taskId),
   });
-  if (config.testCrashAt) log.warn({ crashAt: config.testCrashAt }, 'PAR_TEST_CRASH_AT is set: this worker exits at that point (tests only)');
+  if (config.testCrashAt)
+    log.warn({ crashAt: config.testCrashAt }, 'PAR_TEST_CRASH_AT is set: this worker exits at that point (tests only)');
 
   worker = new Worker<TaskJobData, TaskJobResult>(TASKS_QUEUE, processor, {
     connection,
@@ -153,11 +177,23 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     connection.disconnect();
     throw error;
   }
-  log.info({ runnerId: identity.runnerId, concurrency: config.concurrency, allowlist: allowlist.entries, actions: registry.fqns }, 'worker ready');
+  log.info(
+    { runnerId: identity.runnerId, concurrency: config.concurrency, allowlist: allowlist.entries, actions: registry.fqns },
+    'worker ready',
+  );
   // Healthy = the consumer runs and Redis answers; no PING is queued while the connection is down.
-  const liveness = config.livenessFile === undefined ? undefined : startLivenessFile(config.livenessFile, config.livenessIntervalMs, {
-    healthy: async (signal) => worker.isRunning() && !worker.closing && connection.status === 'ready' && pingWithin(() => connection.ping(), signal),
-  }, log);
+  const liveness =
+    config.livenessFile === undefined
+      ? undefined
+      : startLivenessFile(
+          config.livenessFile,
+          config.livenessIntervalMs,
+          {
+            healthy: async (signal) =>
+              worker.isRunning() && !worker.closing && connection.status === 'ready' && pingWithin(() => connection.ping(), signal),
+          },
+          log,
+        );
 
   let closing: Promise<void> | undefined;
   return {

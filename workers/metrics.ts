@@ -37,11 +37,36 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
   const registers = [registry];
   return {
     registry,
-    tasks: new Counter({ name: 'par_worker_tasks_total', help: 'Final task outcomes on this worker, by outcome kind and error code.', labelNames: ['outcome', 'code'], registers }),
-    actionDuration: new Histogram({ name: 'par_worker_action_duration_seconds', help: 'Run time of actions (final attempts), by bundle and outcome kind.', labelNames: ['bundle', 'outcome'], buckets: ACTION_DURATION_BUCKETS, registers }),
-    queueWait: new Histogram({ name: 'par_worker_queue_wait_seconds', help: 'Time a task waited on the tasks queue before its first run.', buckets: QUEUE_WAIT_BUCKETS, registers }),
-    retries: new Counter({ name: 'par_worker_retries_total', help: 'Retryable failures handed back to BullMQ for another attempt, by error code.', labelNames: ['code'], registers }),
-    handedBack: new Counter({ name: 'par_worker_handed_back_total', help: 'Tasks aborted by this worker\'s shutdown and put back on the queue.', registers }),
+    tasks: new Counter({
+      name: 'par_worker_tasks_total',
+      help: 'Final task outcomes on this worker, by outcome kind and error code.',
+      labelNames: ['outcome', 'code'],
+      registers,
+    }),
+    actionDuration: new Histogram({
+      name: 'par_worker_action_duration_seconds',
+      help: 'Run time of actions (final attempts), by bundle and outcome kind.',
+      labelNames: ['bundle', 'outcome'],
+      buckets: ACTION_DURATION_BUCKETS,
+      registers,
+    }),
+    queueWait: new Histogram({
+      name: 'par_worker_queue_wait_seconds',
+      help: 'Time a task waited on the tasks queue before its first run.',
+      buckets: QUEUE_WAIT_BUCKETS,
+      registers,
+    }),
+    retries: new Counter({
+      name: 'par_worker_retries_total',
+      help: 'Retryable failures handed back to BullMQ for another attempt, by error code.',
+      labelNames: ['code'],
+      registers,
+    }),
+    handedBack: new Counter({
+      name: 'par_worker_handed_back_total',
+      help: "Tasks aborted by this worker's shutdown and put back on the queue.",
+      registers,
+    }),
     running: new Gauge({ name: 'par_worker_running_tasks', help: 'Tasks running on this worker now.', registers }),
   };
 }

@@ -30,14 +30,28 @@ const MAX_DEPTH = 256;
 
 /** Token names that hold connection addresses, not secrets. */
 const NON_SECRET_TOKEN_NAMES: ReadonlySet<string> = new Set([
-  'host', 'hostname', 'port', 'user', 'username', 'database', 'dbname', 'db', 'sslmode', 'schema', 'applicationname', 'searchpath',
+  'host',
+  'hostname',
+  'port',
+  'user',
+  'username',
+  'database',
+  'dbname',
+  'db',
+  'sslmode',
+  'schema',
+  'applicationname',
+  'searchpath',
   // Jenkins (issue 13): the controller's URL, echoed in build URLs.
   'domain',
   // GitLab (issue 13): the server address; a baseURL with userinfo is refused by the bundle.
   'baseurl',
   // MongoDB connection settings (short common words such as "admin" or "true" would otherwise be
   // cut out of every result).
-  'srvhost', 'authsource', 'authmechanism', 'tls',
+  'srvhost',
+  'authsource',
+  'authmechanism',
+  'tls',
 ]);
 
 function forms(value: string): string[] {
@@ -145,7 +159,8 @@ export function redactingLogger(logger: Logger, secrets: TaskSecrets): Logger {
   const child = logger.child({}, { formatters: { log: (object: object) => secrets.value(object, false) } });
   for (const level of LEVELS) {
     const original: (...args: unknown[]) => void = child[level].bind(child);
-    (child as unknown as Record<string, unknown>)[level] = (...args: unknown[]) => original(...args.map((a) => (typeof a === 'string' ? secrets.string(a, false) : a)));
+    (child as unknown as Record<string, unknown>)[level] = (...args: unknown[]) =>
+      original(...args.map((a) => (typeof a === 'string' ? secrets.string(a, false) : a)));
   }
   return child;
 }

@@ -96,18 +96,33 @@ interface Lifecycle {
   machine: typeof taskLifecycleMachine;
 }
 
-async function runLifecycle(lifecycle: Lifecycle, task: VerifiedTask, logger: Logger, signal: AbortSignal | undefined, secrets: TaskSecrets, tracing: TaskRunTrace): Promise<TaskLifecycleOutput> {
+async function runLifecycle(
+  lifecycle: Lifecycle,
+  task: VerifiedTask,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+  secrets: TaskSecrets,
+  tracing: TaskRunTrace,
+): Promise<TaskLifecycleOutput> {
   const actor = createActor(lifecycle.machine, {
-    input: { taskId: task.taskId, action: task.action, inputs: task.inputs, connection: task.connection, timeoutMs: task.timeoutMs, now: Date.now },
+    input: {
+      taskId: task.taskId,
+      action: task.action,
+      inputs: task.inputs,
+      connection: task.connection,
+      timeoutMs: task.timeoutMs,
+      now: Date.now,
+    },
   });
   lifecycle.runs.bind(actor.system, { logger, secrets, traceContext: (state) => tracing.contextFor(state) });
   // Tracing watches the machine from outside: one span per state (task-tracing.ts).
   const watching = tracing.observe(actor);
   // BullMQ aborts the signal only on an explicit `worker.cancelJob`: that is a cancel request.
-  const onAbort = () => actor.send({
-    type: 'task.cancel',
-    reason: typeof signal?.reason === 'string' ? signal.reason : 'the job was cancelled on the worker',
-  });
+  const onAbort = () =>
+    actor.send({
+      type: 'task.cancel',
+      reason: typeof signal?.reason === 'string' ? signal.reason : 'the job was cancelled on the worker',
+    });
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     actor.start();
@@ -153,13 +168,20 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
     const cancelledBefore = (await deps.isCancelled?.(taskId)) === true;
     const admission = await admit(deps, data);
     const tracing = TaskRunTrace.start(job, {
-      taskId, attempt, startedAt,
+      taskId,
+      attempt,
+      startedAt,
       ...('task' in admission ? { action: admission.task.action, signedTraceparent: admission.task.traceparent } : {}),
     });
     let outcome: TaskOutcome;
     let action: string | undefined;
     if (cancelledBefore) {
-      outcome = { kind: 'cancelled', error: new ParError('PAR_ERR_TASK_CANCELLED', `${CANCEL_ABORT_REASON} before it ran`).toBody(), attempts: attempt, durationMs: Date.now() - startedAt };
+      outcome = {
+        kind: 'cancelled',
+        error: new ParError('PAR_ERR_TASK_CANCELLED', `${CANCEL_ABORT_REASON} before it ran`).toBody(),
+        attempts: attempt,
+        durationMs: Date.now() - startedAt,
+      };
     } else if ('rejection' in admission) {
       outcome = { kind: 'rejected', error: admission.rejection.toBody(), attempts: attempt, durationMs: Date.now() - startedAt };
     } else {
@@ -176,7 +198,10 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
         tracing.end({ kind: run.kind, code: run.error?.code, handedBack: true });
         await job.moveToWait(token);
         metrics?.handedBack.inc();
-        logger.warn({ action, durationMs: run.durationMs }, 'worker draining: task aborted and handed back to the queue; it runs again elsewhere');
+        logger.warn(
+          { action, durationMs: run.durationMs },
+          'worker draining: task aborted and handed back to the queue; it runs again elsewhere',
+        );
         throw new WaitingError();
       }
       const error = run.error ? { ...run.error, message: secrets.string(run.error.message) } : undefined;

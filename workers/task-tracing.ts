@@ -38,12 +38,22 @@ export class TaskRunTrace {
   private current: string | undefined;
   private ended = false;
 
-  private constructor(private readonly taskId: string, parent: Context, attempt: number, action: string | undefined, startTime: number) {
-    this.run = parTracer().startSpan(SPAN.run, {
-      kind: SpanKind.CONSUMER,
-      startTime,
-      attributes: { [ATTR.taskId]: taskId, [ATTR.attempt]: attempt, ...(action ? { [ATTR.action]: action } : {}) },
-    }, parent);
+  private constructor(
+    private readonly taskId: string,
+    parent: Context,
+    attempt: number,
+    action: string | undefined,
+    startTime: number,
+  ) {
+    this.run = parTracer().startSpan(
+      SPAN.run,
+      {
+        kind: SpanKind.CONSUMER,
+        startTime,
+        attributes: { [ATTR.taskId]: taskId, [ATTR.attempt]: attempt, ...(action ? { [ATTR.action]: action } : {}) },
+      },
+      parent,
+    );
     this.runContext = trace.setSpan(ROOT_CONTEXT, this.run);
   }
 
@@ -51,15 +61,24 @@ export class TaskRunTrace {
    * Starts the run span (and, on the job's first run, the queue-wait span) of a job the worker
    * took at `startedAt`. `signedTraceparent`: the verified task's, used when the job has none.
    */
-  static start(job: Job<TaskJobData>, opts: { taskId: string; attempt: number; action?: string | undefined; startedAt: number; signedTraceparent?: string | undefined }): TaskRunTrace {
+  static start(
+    job: Job<TaskJobData>,
+    opts: { taskId: string; attempt: number; action?: string | undefined; startedAt: number; signedTraceparent?: string | undefined },
+  ): TaskRunTrace {
     const parent = contextFromTraceparent((job.data as Partial<TaskJobData> | undefined)?.traceparent ?? opts.signedTraceparent);
     if (job.attemptsMade === 0 && typeof job.timestamp === 'number' && job.timestamp > 0) {
       const startedOn = typeof job.processedOn === 'number' && job.processedOn >= job.timestamp ? job.processedOn : opts.startedAt;
-      parTracer().startSpan(SPAN.queueWait, {
-        kind: SpanKind.CONSUMER,
-        startTime: job.timestamp,
-        attributes: { [ATTR.taskId]: opts.taskId, 'messaging.system': 'bullmq', 'messaging.destination.name': job.queueName },
-      }, parent).end(startedOn);
+      parTracer()
+        .startSpan(
+          SPAN.queueWait,
+          {
+            kind: SpanKind.CONSUMER,
+            startTime: job.timestamp,
+            attributes: { [ATTR.taskId]: opts.taskId, 'messaging.system': 'bullmq', 'messaging.destination.name': job.queueName },
+          },
+          parent,
+        )
+        .end(startedOn);
     }
     return new TaskRunTrace(opts.taskId, parent, opts.attempt, opts.action, opts.startedAt);
   }
@@ -86,7 +105,8 @@ export class TaskRunTrace {
     this.states.clear();
     this.run.setAttribute(ATTR.outcome, outcome.handedBack ? 'handedBack' : outcome.retrying ? 'retrying' : outcome.kind);
     if (outcome.code) this.run.setAttribute(ATTR.errorCode, outcome.code);
-    if (outcome.kind !== 'succeeded' && !outcome.handedBack) this.run.setStatus({ code: SpanStatusCode.ERROR, message: outcome.code ?? outcome.kind });
+    if (outcome.kind !== 'succeeded' && !outcome.handedBack)
+      this.run.setStatus({ code: SpanStatusCode.ERROR, message: outcome.code ?? outcome.kind });
     this.run.end();
   }
 
@@ -95,7 +115,10 @@ export class TaskRunTrace {
     if (state === this.current) return;
     const code = snapshot.context?.error?.code;
     this.leave(state, code);
-    this.run.addEvent(`state ${state}`, { [ATTR.state]: state, ...(code && snapshot.status === 'done' && state !== 'succeeded' ? { [ATTR.errorCode]: code } : {}) });
+    this.run.addEvent(`state ${state}`, {
+      [ATTR.state]: state,
+      ...(code && snapshot.status === 'done' && state !== 'succeeded' ? { [ATTR.errorCode]: code } : {}),
+    });
     if (snapshot.status === 'done') return; // a final state: an event, not a span
     this.current = state;
     this.stateSpan(state);
@@ -119,7 +142,11 @@ export class TaskRunTrace {
   private stateSpan(state: string): Span {
     let span = this.states.get(state);
     if (!span) {
-      span = parTracer().startSpan(`${SPAN.state} ${state}`, { attributes: { [ATTR.taskId]: this.taskId, [ATTR.state]: state } }, this.runContext);
+      span = parTracer().startSpan(
+        `${SPAN.state} ${state}`,
+        { attributes: { [ATTR.taskId]: this.taskId, [ATTR.state]: state } },
+        this.runContext,
+      );
       this.states.set(state, span);
     }
     return span;

@@ -16,8 +16,10 @@ export interface EnrollmentKeysPresence {
 
 /** No identity in the config dir and not enough to enroll with. */
 export function missingEnrollmentKeysError(keys: EnrollmentKeysPresence): ParError {
-  const missing = [keys.hasApiKey ? undefined : 'DD_API_KEY (or PAR_API_KEY)', keys.hasAppKey ? undefined : 'DD_APP_KEY (or PAR_APP_KEY)']
-    .filter((s): s is string => s !== undefined);
+  const missing = [
+    keys.hasApiKey ? undefined : 'DD_API_KEY (or PAR_API_KEY)',
+    keys.hasAppKey ? undefined : 'DD_APP_KEY (or PAR_APP_KEY)',
+  ].filter((s): s is string => s !== undefined);
   const lead = keys.withApiKey
     ? `--with-api-key was given but ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`
     : `no runner identity in ${keys.configDir}/config.yaml and nothing to enroll with`;
@@ -32,11 +34,23 @@ export function describeEnrollmentFailure(error: unknown): ParError {
   const err = toParError(error);
   switch (err.code) {
     case 'PAR_ERR_AUTH_API_KEY_INVALID':
-      return new ParError(err.code, 'the control plane refused the API key (DD_API_KEY / PAR_API_KEY): check that it exists and belongs to the org', { cause: err });
+      return new ParError(
+        err.code,
+        'the control plane refused the API key (DD_API_KEY / PAR_API_KEY): check that it exists and belongs to the org',
+        { cause: err },
+      );
     case 'PAR_ERR_AUTH_APP_KEY_INVALID':
-      return new ParError(err.code, 'the control plane refused the application key (DD_APP_KEY / PAR_APP_KEY): check that it exists and belongs to a user of the org', { cause: err });
+      return new ParError(
+        err.code,
+        'the control plane refused the application key (DD_APP_KEY / PAR_APP_KEY): check that it exists and belongs to a user of the org',
+        { cause: err },
+      );
     case 'PAR_ERR_AUTH_SCOPE_MISSING':
-      return new ParError(err.code, 'the application key (DD_APP_KEY / PAR_APP_KEY) lacks the on_prem_runner_write scope needed to enroll a runner', { cause: err });
+      return new ParError(
+        err.code,
+        'the application key (DD_APP_KEY / PAR_APP_KEY) lacks the on_prem_runner_write scope needed to enroll a runner',
+        { cause: err },
+      );
     case 'PAR_ERR_AUTH_FORBIDDEN':
       return new ParError(err.code, 'the owner of the application key (DD_APP_KEY / PAR_APP_KEY) may not enroll runners', { cause: err });
     case 'PAR_ERR_ENROLL_TOKEN_USED':

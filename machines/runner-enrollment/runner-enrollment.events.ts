@@ -5,7 +5,7 @@
  */
 export type RunnerEnrollmentEvent =
   /** Skip the rest of the current backoff wait and try to enroll now (operator nudge, tests). */
-  | { type: 'enrollment.retryNow' };
+  { type: 'enrollment.retryNow' };
 
 export const ENROLLMENT_MACHINE_ID = 'runnerEnrollment';
 /** The event the backoff timer sends when it fires (XState names it after the delay and the state). */

@@ -18,7 +18,12 @@ import { toParError, type ParError } from '../../src/errors/par-error.js';
 import { backoffDelayMs, defaultInitialMs } from '../../src/lib/backoff.js';
 import { enrollActor, loadIdentityActor, persistIdentityActor } from './runner-enrollment.actors.js';
 import { ENROLLMENT_MACHINE_ID, type RunnerEnrollmentEvent } from './runner-enrollment.events.js';
-import { describeEnrollmentFailure, isRetryableEnrollmentError, missingEnrollmentKeysError, type EnrollmentKeysPresence } from './enrollment-failure.js';
+import {
+  describeEnrollmentFailure,
+  isRetryableEnrollmentError,
+  missingEnrollmentKeysError,
+  type EnrollmentKeysPresence,
+} from './enrollment-failure.js';
 
 export interface RunnerEnrollmentInput extends EnrollmentKeysPresence {
   enrollBackoffMaxMs: number;
@@ -40,8 +45,7 @@ export interface RunnerEnrollmentContext {
 }
 
 export type RunnerEnrollmentOutput =
-  | { status: 'ready'; identity: RunnerIdentity; enrolled: boolean }
-  | { status: 'failed'; error: ParError };
+  { status: 'ready'; identity: RunnerIdentity; enrolled: boolean } | { status: 'failed'; error: ParError };
 
 export const runnerEnrollmentMachine = setup({
   types: {
@@ -61,10 +65,11 @@ export const runnerEnrollmentMachine = setup({
     retryable: (_, params: { error: unknown }) => isRetryableEnrollmentError(params.error),
   },
   delays: {
-    enrollBackoff: ({ context }) => backoffDelayMs(context.attempt, {
-      initialMs: context.input.enrollBackoffInitialMs ?? defaultInitialMs(context.input.enrollBackoffMaxMs),
-      maxMs: context.input.enrollBackoffMaxMs,
-    }),
+    enrollBackoff: ({ context }) =>
+      backoffDelayMs(context.attempt, {
+        initialMs: context.input.enrollBackoffInitialMs ?? defaultInitialMs(context.input.enrollBackoffMaxMs),
+        maxMs: context.input.enrollBackoffMaxMs,
+      }),
   },
 }).createMachine({
   id: ENROLLMENT_MACHINE_ID,
@@ -84,7 +89,10 @@ export const runnerEnrollmentMachine = setup({
           { guard: 'canEnroll', target: 'enrolling' },
           { target: 'failed', actions: assign({ error: ({ context }) => missingEnrollmentKeysError(context.input) }) },
         ],
-        onError: { target: 'failed', actions: assign({ error: ({ event }) => toParError(event.error, 'PAR_ERR_ENROLL_IDENTITY_INVALID') }) },
+        onError: {
+          target: 'failed',
+          actions: assign({ error: ({ event }) => toParError(event.error, 'PAR_ERR_ENROLL_IDENTITY_INVALID') }),
+        },
       },
     },
     enrolling: {

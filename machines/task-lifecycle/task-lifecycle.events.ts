@@ -5,7 +5,7 @@
  */
 export type TaskLifecycleEvent =
   /** Stop the task: the running actor's signal aborts and the outcome is `cancelled`. */
-  | { type: 'task.cancel'; reason?: string };
+  { type: 'task.cancel'; reason?: string };
 
 /** Actor ids, which are also the suffixes of their done/error event types. */
 export const TASK_LIFECYCLE_ACTOR_IDS = {

@@ -13,12 +13,7 @@
 import { assign, setup } from 'xstate';
 import type { ConnectionRef, TaskInputs } from '../../src/contracts/task.js';
 import { ParError, toParError, type ErrorBody } from '../../src/errors/par-error.js';
-import {
-  executeActionActor,
-  resolveCredentialsActor,
-  validateTaskActor,
-  type ResolvedCredentials,
-} from './task-lifecycle.actors.js';
+import { executeActionActor, resolveCredentialsActor, validateTaskActor, type ResolvedCredentials } from './task-lifecycle.actors.js';
 import { TASK_LIFECYCLE_ACTOR_IDS as IDS, TASK_LIFECYCLE_MACHINE_ID, type TaskLifecycleEvent } from './task-lifecycle.events.js';
 
 export interface TaskLifecycleInput {
@@ -63,7 +58,11 @@ export function classifyActorError(error: unknown): ParError {
 const errorParams = ({ event }: { event: { error: unknown } }) => ({ error: event.error });
 /** Every actor fails the same way: its error's `retryable` flag picks the final state. */
 const onActorError = [
-  { guard: { type: 'retryable' as const, params: errorParams }, target: 'failedRetryable', actions: { type: 'recordError' as const, params: errorParams } },
+  {
+    guard: { type: 'retryable' as const, params: errorParams },
+    target: 'failedRetryable',
+    actions: { type: 'recordError' as const, params: errorParams },
+  },
   { target: 'failedFatal', actions: { type: 'recordError' as const, params: errorParams } },
 ];
 

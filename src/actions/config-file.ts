@@ -84,13 +84,14 @@ async function realConfinedPath(configDir: string, candidate: string, label: str
   } catch (error) {
     throw failed(failCode, label, error);
   }
-  if (!inside(realRoot, real)) throw new ParError('PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR', `${label}: leads outside the config dir (symlink)`);
+  if (!inside(realRoot, real))
+    throw new ParError('PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR', `${label}: leads outside the config dir (symlink)`);
   return real;
 }
 
 function failed(code: ErrorCode, label: string, error: unknown): ParError {
   const errno = (error as NodeJS.ErrnoException | undefined)?.code;
-  return new ParError(code, `${label}: ${errno === 'ENOENT' ? 'no such file' : errno ?? 'unreadable'}`);
+  return new ParError(code, `${label}: ${errno === 'ENOENT' ? 'no such file' : (errno ?? 'unreadable')}`);
 }
 
 async function readCapped(handle: FileHandle, maxBytes: number, label: string): Promise<Buffer> {
@@ -107,7 +108,13 @@ async function readCapped(handle: FileHandle, maxBytes: number, label: string): 
   return Buffer.concat(chunks, total);
 }
 
-async function openAndRead(path: string, label: string, maxBytes: number, failCode: ErrorCode, onHandle: (h: FileHandle) => void): Promise<{ version: string; text: string }> {
+async function openAndRead(
+  path: string,
+  label: string,
+  maxBytes: number,
+  failCode: ErrorCode,
+  onHandle: (h: FileHandle) => void,
+): Promise<{ version: string; text: string }> {
   let handle: FileHandle;
   try {
     // O_NONBLOCK: opening a FIFO for reading returns at once instead of waiting for a writer.
@@ -119,7 +126,15 @@ async function openAndRead(path: string, label: string, maxBytes: number, failCo
   try {
     const s = await handle.stat();
     if (!s.isFile()) {
-      const kind = s.isFIFO() ? 'a FIFO' : s.isDirectory() ? 'a directory' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : s.isSocket() ? 'a socket' : 'not a regular file';
+      const kind = s.isFIFO()
+        ? 'a FIFO'
+        : s.isDirectory()
+          ? 'a directory'
+          : s.isCharacterDevice() || s.isBlockDevice()
+            ? 'a device'
+            : s.isSocket()
+              ? 'a socket'
+              : 'not a regular file';
       throw new ParError('PAR_ERR_FILE_NOT_REGULAR', `${label}: ${kind}`);
     }
     if (s.size > maxBytes) throw new ParError('PAR_ERR_FILE_TOO_LARGE', `${label}: larger than ${maxBytes} bytes`);

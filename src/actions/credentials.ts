@@ -60,7 +60,10 @@ export function toCredentials(raw: unknown): { ok: true; value: Credentials } | 
   const parsed = credentialFileSchema.safeParse(doc);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, problem: `${issue?.path.join('.') || 'file'}: ${issue?.code === 'invalid_union' ? 'auth_type must be "Token Auth" or "Basic Auth"' : issue?.message ?? 'invalid'}` };
+    return {
+      ok: false,
+      problem: `${issue?.path.join('.') || 'file'}: ${issue?.code === 'invalid_union' ? 'auth_type must be "Token Auth" or "Basic Auth"' : (issue?.message ?? 'invalid')}`,
+    };
   }
   const file = parsed.data;
   if (file.auth_type === 'Basic Auth') {

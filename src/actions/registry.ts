@@ -35,7 +35,16 @@ export function createActionRegistry(options: ActionRegistryOptions = {}): Actio
   // Jenkins and GitLab speak HTTP through the HTTP bundle's guarded pool (same network policy).
   const jenkins = createJenkinsBundle({ dispatcher: http.transport.verifying });
   const gitlab = createGitlabBundle({ dispatcher: http.transport.verifying });
-  const bundles = [http, jenkins, gitlab, ...createKubernetesBundles(options.kubernetes), createScriptBundle(options.script), createPostgresqlBundle(options.postgresql), createMongodbBundle(options.mongodb), createTemporalBundle(options.temporal)];
+  const bundles = [
+    http,
+    jenkins,
+    gitlab,
+    ...createKubernetesBundles(options.kubernetes),
+    createScriptBundle(options.script),
+    createPostgresqlBundle(options.postgresql),
+    createMongodbBundle(options.mongodb),
+    createTemporalBundle(options.temporal),
+  ];
   const actions = new Map<string, RegisteredAction>();
   for (const action of bundles.flatMap((b) => b.actions)) {
     if (actions.has(action.fqn)) throw new Error(`action ${action.fqn} registered twice`);

@@ -20,8 +20,7 @@
  */
 
 export type TemplatePart =
-  | { readonly kind: 'text'; readonly text: string }
-  | { readonly kind: 'path'; readonly path: readonly string[]; readonly source: string };
+  { readonly kind: 'text'; readonly text: string } | { readonly kind: 'path'; readonly path: readonly string[]; readonly source: string };
 
 export type Template = readonly TemplatePart[];
 
@@ -103,7 +102,10 @@ export function parseTemplate(source: string): ParseResult {
         if (end < 0 || (newline >= 0 && newline < end)) return fail(i, 'unterminated [segment]');
         segment = source.slice(i, end + 1);
         i = end + 1;
-      } else if (/^(true|false)/.test(source.slice(i)) && [' ', '\n', '\t', '~', '}', ')'].includes(source[i + (source.startsWith('true', i) ? 4 : 5)] ?? '')) {
+      } else if (
+        /^(true|false)/.test(source.slice(i)) &&
+        [' ', '\n', '\t', '~', '}', ')'].includes(source[i + (source.startsWith('true', i) ? 4 : 5)] ?? '')
+      ) {
         return fail(i, 'literals are not supported: only paths');
       } else if (c === '+' || c === '-' || (c >= '0' && c <= '9')) {
         return fail(i, 'numbers are not path segments: write [n] for an array index');
@@ -183,7 +185,10 @@ export function goJson(value: unknown): string {
   const walk = (v: unknown): string => {
     if (v === null || v === undefined) return 'null';
     if (typeof v === 'number') return Number.isFinite(v) ? (Object.is(v, -0) ? '-0' : JSON.stringify(v)) : 'null';
-    if (typeof v === 'string') return JSON.stringify(v).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+    if (typeof v === 'string')
+      return JSON.stringify(v)
+        .replace(/\u2028/g, '\\u2028')
+        .replace(/\u2029/g, '\\u2029');
     if (typeof v === 'boolean') return v ? 'true' : 'false';
     if (Array.isArray(v)) return `[${v.map(walk).join(',')}]`;
     if (typeof v === 'object') {

@@ -5,12 +5,36 @@
 import { request } from 'undici';
 import type { z } from 'zod';
 import {
-  ADMIN_API, adminRunnerViewSchema, apiKeysResponseSchema, appKeysResponseSchema, connectionViewSchema, connectionsResponseSchema,
-  createApiKeyResponseSchema, createAppKeyResponseSchema, grantsResponseSchema, runnersResponseSchema, tasksResponseSchema,
-  type AdminRunnerView, type ApiKeyView, type AppKeyView, type ConnectionView, type CreateApiKeyResponse, type CreateAppKeyResponse,
-  type CreateAppKeyRequest, type CreateConnectionRequest, type Grant, type PutGrantRequest,
+  ADMIN_API,
+  adminRunnerViewSchema,
+  apiKeysResponseSchema,
+  appKeysResponseSchema,
+  connectionViewSchema,
+  connectionsResponseSchema,
+  createApiKeyResponseSchema,
+  createAppKeyResponseSchema,
+  grantsResponseSchema,
+  runnersResponseSchema,
+  tasksResponseSchema,
+  type AdminRunnerView,
+  type ApiKeyView,
+  type AppKeyView,
+  type ConnectionView,
+  type CreateApiKeyResponse,
+  type CreateAppKeyResponse,
+  type CreateAppKeyRequest,
+  type CreateConnectionRequest,
+  type Grant,
+  type PutGrantRequest,
 } from '../contracts/admin-api.js';
-import { taskEventsPath, taskEventsResponseSchema, taskViewSchema, TASKS_API, type TaskEvent, type TaskView } from '../contracts/tasks-api.js';
+import {
+  taskEventsPath,
+  taskEventsResponseSchema,
+  taskViewSchema,
+  TASKS_API,
+  type TaskEvent,
+  type TaskView,
+} from '../contracts/tasks-api.js';
 import type { CliConfig } from '../config/cli.js';
 import { fromErrorBody, ParError } from '../errors/par-error.js';
 
@@ -24,9 +48,18 @@ export class AdminClient {
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res;
     try {
-      res = await request(new URL(path, this.config.controlPlaneUrl), { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), headersTimeout: 30_000, bodyTimeout: 30_000 });
+      res = await request(new URL(path, this.config.controlPlaneUrl), {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        headersTimeout: 30_000,
+        bodyTimeout: 30_000,
+      });
     } catch (error) {
-      throw new ParError('PAR_ERR_INTERNAL', `cannot reach the control plane at ${this.config.controlPlaneUrl}: ${(error as Error).message}`);
+      throw new ParError(
+        'PAR_ERR_INTERNAL',
+        `cannot reach the control plane at ${this.config.controlPlaneUrl}: ${(error as Error).message}`,
+      );
     }
     const text = await res.body.text();
     const parsed: unknown = text.length > 0 ? JSON.parse(text) : undefined;

@@ -1,7 +1,15 @@
 /** A small client of the control plane's user API, for the `par` commands. */
 import { request } from 'undici';
 import { fromErrorBody, ParError } from '../errors/par-error.js';
-import { TASKS_API, taskEventsPath, taskEventsResponseSchema, taskViewSchema, type SubmitTaskRequest, type TaskEvent, type TaskView } from '../contracts/tasks-api.js';
+import {
+  TASKS_API,
+  taskEventsPath,
+  taskEventsResponseSchema,
+  taskViewSchema,
+  type SubmitTaskRequest,
+  type TaskEvent,
+  type TaskView,
+} from '../contracts/tasks-api.js';
 import type { CliConfig } from '../config/cli.js';
 import { FINAL_TASK_STATES } from '../contracts/task.js';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../contracts/idempotency.js';
@@ -19,7 +27,13 @@ export class ApiClient {
     return (await this.exchange(method, path, body, timeoutMs)).body;
   }
 
-  private async exchange(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 30_000, extraHeaders: Record<string, string> = {}): Promise<{ body: unknown; headers: Record<string, string | string[] | undefined> }> {
+  private async exchange(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    timeoutMs = 30_000,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<{ body: unknown; headers: Record<string, string | string[] | undefined> }> {
     const headers: Record<string, string> = { ...extraHeaders, 'dd-application-key': this.config.appKey };
     if (this.config.apiKey) headers['dd-api-key'] = this.config.apiKey;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -33,7 +47,10 @@ export class ApiClient {
         bodyTimeout: timeoutMs,
       });
     } catch (error) {
-      throw new ParError('PAR_ERR_INTERNAL', `cannot reach the control plane at ${this.config.controlPlaneUrl}: ${(error as Error).message}`);
+      throw new ParError(
+        'PAR_ERR_INTERNAL',
+        `cannot reach the control plane at ${this.config.controlPlaneUrl}: ${(error as Error).message}`,
+      );
     }
     const text = await res.body.text();
     const parsed: unknown = text.length > 0 ? JSON.parse(text) : undefined;
@@ -50,7 +67,8 @@ export class ApiClient {
    * returns the task the first call created (`replayed: true`) instead of creating another.
    */
   async submit(task: SubmitTaskRequest, options: SubmitOptions = {}): Promise<{ task: TaskView; replayed: boolean }> {
-    const headers: Record<string, string> = options.idempotencyKey === undefined ? {} : { [IDEMPOTENCY_KEY_HEADER]: options.idempotencyKey };
+    const headers: Record<string, string> =
+      options.idempotencyKey === undefined ? {} : { [IDEMPOTENCY_KEY_HEADER]: options.idempotencyKey };
     const res = await this.exchange('POST', TASKS_API.submit, task, options.timeoutMs ?? 30_000, headers);
     return { task: taskViewSchema.parse(res.body), replayed: res.headers[IDEMPOTENT_REPLAYED_HEADER] === 'true' };
   }

@@ -25,7 +25,8 @@ export function registerAuditCommands(program: Command, settings: () => AuditCli
   const audit = program.command('audit').description("the runner's local audit trail (accepted and refused tasks, outcomes)");
   const dirOf = (opts: DirOpts): string => opts.dir ?? settings().auditDir ?? join(settings().configDir, 'audit');
 
-  audit.command('tail')
+  audit
+    .command('tail')
     .description('the last entries, oldest first')
     .option('--dir <dir>', 'the audit directory (default: PAR_AUDIT_DIR, else <config dir>/audit)')
     .option('-n, --lines <n>', 'how many entries', '20')
@@ -36,7 +37,9 @@ export function registerAuditCommands(program: Command, settings: () => AuditCli
         const n = Number(opts.lines);
         if (!Number.isInteger(n) || n < 0) throw new ParError('PAR_ERR_REQUEST_INVALID', '-n: a non-negative integer');
         const dir = dirOf(opts);
-        const show = (line: string): void => { process.stdout.write(`${opts.json ? line : formatEntry(line)}\n`); };
+        const show = (line: string): void => {
+          process.stdout.write(`${opts.json ? line : formatEntry(line)}\n`);
+        };
         for (const line of await lastLines(dir, n)) show(line);
         if (opts.follow) {
           const abort = new AbortController();
@@ -46,10 +49,16 @@ export function registerAuditCommands(program: Command, settings: () => AuditCli
       });
     });
 
-  audit.command('verify')
+  audit
+    .command('verify')
     .description('check the whole chain, every checkpoint signature and the signed head; exit 1 naming the first bad entry')
     .option('--dir <dir>', 'the audit directory (default: PAR_AUDIT_DIR, else <config dir>/audit)')
-    .option('--trust-key <key>', 'also trust checkpoints signed by this key: a public JWK file, or its base64url x (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--trust-key <key>',
+      'also trust checkpoints signed by this key: a public JWK file, or its base64url x (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--json', 'print the report as JSON')
     .action(async (opts: DirOpts & { trustKey: string[] }) => {
       await run(async () => {
@@ -57,7 +66,11 @@ export function registerAuditCommands(program: Command, settings: () => AuditCli
         const keys = await Promise.all(opts.trustKey.map(readTrustKey));
         const identity = await readIdentity(s.configDir, s.runnerIdentity).catch(() => undefined);
         if (identity?.publicKey && typeof identity.publicKey['x'] === 'string') keys.push(identity.publicKey['x']);
-        if (keys.length === 0) throw new ParError('PAR_ERR_REQUEST_INVALID', 'no key to check checkpoints with: no config.yaml in the config dir; give --trust-key');
+        if (keys.length === 0)
+          throw new ParError(
+            'PAR_ERR_REQUEST_INVALID',
+            'no key to check checkpoints with: no config.yaml in the config dir; give --trust-key',
+          );
         const report = await verifyAuditDir(dirOf(opts), keys);
         process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
         if (!report.ok) process.exitCode = 1;
@@ -81,7 +94,10 @@ async function readTrustKey(value: string): Promise<string> {
   try {
     jwk = JSON.parse(await readFile(value, 'utf8'));
   } catch (error) {
-    throw new ParError('PAR_ERR_REQUEST_INVALID', `--trust-key ${value}: neither a base64url Ed25519 key nor a readable JWK file (${(error as Error).message})`);
+    throw new ParError(
+      'PAR_ERR_REQUEST_INVALID',
+      `--trust-key ${value}: neither a base64url Ed25519 key nor a readable JWK file (${(error as Error).message})`,
+    );
   }
   const x = (jwk as { x?: unknown }).x;
   if (typeof x !== 'string') throw new ParError('PAR_ERR_REQUEST_INVALID', `--trust-key ${value}: the JWK has no x`);
@@ -93,7 +109,9 @@ export function formatReport(r: VerifyReport): string {
   if (!r.ok) {
     const p = r.problem;
     if (p === undefined) throw new Error('audit verify: a failed report names no problem');
-    const where = [p.file, p.line !== undefined ? `line ${p.line}` : undefined, p.seq !== undefined ? `seq ${p.seq}` : undefined].filter(Boolean).join(' ');
+    const where = [p.file, p.line !== undefined ? `line ${p.line}` : undefined, p.seq !== undefined ? `seq ${p.seq}` : undefined]
+      .filter(Boolean)
+      .join(' ');
     return `FAILED at ${where}: ${p.reason}\n(${summary} verified before it)`;
   }
   const notes = [
@@ -112,11 +130,19 @@ function formatEntry(line: string): string {
   }
   const at = typeof e['ts'] === 'number' ? new Date(e['ts']).toISOString() : '?';
   const head = `${at} #${String(e['seq'])} ${String(e['type'])}`;
-  const pick = (keys: string[]): string => keys.filter((k) => e[k] !== undefined).map((k) => `${k}=${String(e[k])}`).join(' ');
+  const pick = (keys: string[]): string =>
+    keys
+      .filter((k) => e[k] !== undefined)
+      .map((k) => `${k}=${String(e[k])}`)
+      .join(' ');
   switch (e['type']) {
-    case 'verdict': return `${head} ${String(e['verdict'])} ${pick(['code', 'taskId', 'action', 'connectionId', 'submittedBy', 'keyId', 'attempt', 'claimsVerified'])}`;
-    case 'outcome': return `${head} ${String(e['outcome'])} ${pick(['code', 'taskId', 'published', 'publishCode', 'attempts', 'durationMs'])}`;
-    case 'checkpoint': return `${head} ${pick(['reason', 'kid'])} hash=${String(e['hash'])}`;
-    default: return `${head} ${pick(['file', 'runnerId'])}`;
+    case 'verdict':
+      return `${head} ${String(e['verdict'])} ${pick(['code', 'taskId', 'action', 'connectionId', 'submittedBy', 'keyId', 'attempt', 'claimsVerified'])}`;
+    case 'outcome':
+      return `${head} ${String(e['outcome'])} ${pick(['code', 'taskId', 'published', 'publishCode', 'attempts', 'durationMs'])}`;
+    case 'checkpoint':
+      return `${head} ${pick(['reason', 'kid'])} hash=${String(e['hash'])}`;
+    default:
+      return `${head} ${pick(['file', 'runnerId'])}`;
   }
 }

@@ -28,7 +28,11 @@ export async function waitForBootstrapKeys(path: string, timeoutMs: number): Pro
     } catch {
       // not written yet
     }
-    if (Date.now() > deadline) throw new ParError('PAR_ERR_CONFIG_INVALID', `PAR_BOOTSTRAP_KEYS_FILE: ${path} did not appear within ${timeoutMs} ms and DD_API_KEY/DD_APP_KEY are not set`);
+    if (Date.now() > deadline)
+      throw new ParError(
+        'PAR_ERR_CONFIG_INVALID',
+        `PAR_BOOTSTRAP_KEYS_FILE: ${path} did not appear within ${timeoutMs} ms and DD_API_KEY/DD_APP_KEY are not set`,
+      );
     await new Promise((r) => setTimeout(r, 500));
   }
 }

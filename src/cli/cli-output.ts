@@ -10,9 +10,18 @@ import { failStartup } from './process-lifecycle.js';
 export type Cell = string | number | boolean | undefined | null;
 
 export function renderTable(headers: readonly string[], rows: readonly (readonly Cell[])[]): string {
-  const text = rows.map((r) => headers.map((_h, i) => { const v = r[i]; return v === undefined || v === null || v === '' ? '-' : String(v); }));
+  const text = rows.map((r) =>
+    headers.map((_h, i) => {
+      const v = r[i];
+      return v === undefined || v === null || v === '' ? '-' : String(v);
+    }),
+  );
   const widths = headers.map((h, i) => Math.max(h.length, ...text.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...text.map(line)].join('\n') + '\n';
 }
 
@@ -30,7 +39,9 @@ export function print(text: string): void {
 
 /** Adds `--json` and `--base-url` to a sub-command. */
 export function withCommonOptions(cmd: Command): Command {
-  return cmd.option('--json', 'print JSON instead of a table').option('--base-url <url>', 'control plane URL (default PAR_CONTROL_PLANE_URL / DD_BASE_URL)');
+  return cmd
+    .option('--json', 'print JSON instead of a table')
+    .option('--base-url <url>', 'control plane URL (default PAR_CONTROL_PLANE_URL / DD_BASE_URL)');
 }
 
 /** Runs one admin command with a client from the environment; any failure ends the process. */

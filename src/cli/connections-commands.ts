@@ -14,7 +14,8 @@ function parseSettings(text: string | undefined): Record<string, unknown> {
   } catch (error) {
     throw new ParError('PAR_ERR_REQUEST_INVALID', `--settings must be a JSON object (${(error as Error).message})`);
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ParError('PAR_ERR_REQUEST_INVALID', '--settings must be a JSON object');
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new ParError('PAR_ERR_REQUEST_INVALID', '--settings must be a JSON object');
   return value as Record<string, unknown>;
 }
 
@@ -23,14 +24,21 @@ export function registerConnectionsCommands(program: Command): void {
 
   withCommonOptions(connections.command('ls').description('connections on the runners you can view'))
     .option('--runner <runner>', 'only this runner (id or name)')
-    .action((opts: Common & { runner?: string }) => runAdmin(opts, async (client) => {
-      const list = await client.listConnections(opts.runner);
-      if (opts.json) { printJson({ connections: list }); return; }
-      print(renderTable(
-        ['NAME', 'ID', 'RUNNER', 'INTEGRATION', 'CREDENTIAL PATH', 'UPDATED'],
-        list.map((c) => [c.name, c.id, c.runnerId, c.integration, c.credentialPath, formatTime(c.updatedAt)]),
-      ));
-    }));
+    .action((opts: Common & { runner?: string }) =>
+      runAdmin(opts, async (client) => {
+        const list = await client.listConnections(opts.runner);
+        if (opts.json) {
+          printJson({ connections: list });
+          return;
+        }
+        print(
+          renderTable(
+            ['NAME', 'ID', 'RUNNER', 'INTEGRATION', 'CREDENTIAL PATH', 'UPDATED'],
+            list.map((c) => [c.name, c.id, c.runnerId, c.integration, c.credentialPath, formatTime(c.updatedAt)]),
+          ),
+        );
+      }),
+    );
 
   withCommonOptions(connections.command('create').description('create a connection on a runner (contributor)'))
     .requiredOption('--runner <runner>', 'runner id or name')
@@ -38,21 +46,34 @@ export function registerConnectionsCommands(program: Command): void {
     .requiredOption('--integration <type>', INTEGRATIONS.join(' | '))
     .option('--credential-path <path>', 'credential file on the runner, relative to its config dir')
     .option('--settings <json>', 'non-secret settings as a JSON object (base URL, header templates, kubeconfig context)')
-    .action((opts: Common & { runner: string; name: string; integration: string; credentialPath?: string; settings?: string }) => runAdmin(opts, async (client) => {
-      const integration = integrationSchema.safeParse(opts.integration);
-      if (!integration.success) throw new ParError('PAR_ERR_REQUEST_INVALID', `--integration: one of ${INTEGRATIONS.join(', ')}`);
-      const created = await client.createConnection({
-        runnerId: opts.runner, name: opts.name, integration: integration.data, settings: parseSettings(opts.settings),
-        ...(opts.credentialPath !== undefined ? { credentialPath: opts.credentialPath } : {}),
-      });
-      if (opts.json) { printJson(created); return; }
-      print(`created connection ${created.name} (${created.id})`);
-    }));
+    .action((opts: Common & { runner: string; name: string; integration: string; credentialPath?: string; settings?: string }) =>
+      runAdmin(opts, async (client) => {
+        const integration = integrationSchema.safeParse(opts.integration);
+        if (!integration.success) throw new ParError('PAR_ERR_REQUEST_INVALID', `--integration: one of ${INTEGRATIONS.join(', ')}`);
+        const created = await client.createConnection({
+          runnerId: opts.runner,
+          name: opts.name,
+          integration: integration.data,
+          settings: parseSettings(opts.settings),
+          ...(opts.credentialPath !== undefined ? { credentialPath: opts.credentialPath } : {}),
+        });
+        if (opts.json) {
+          printJson(created);
+          return;
+        }
+        print(`created connection ${created.name} (${created.id})`);
+      }),
+    );
 
-  withCommonOptions(connections.command('rm <id>').description('delete a connection (refused while tasks use it)'))
-    .action((id: string, opts: Common) => runAdmin(opts, async (client) => {
-      await client.deleteConnection(id);
-      if (opts.json) { printJson({ deleted: id }); return; }
-      print(`deleted connection ${id}`);
-    }));
+  withCommonOptions(connections.command('rm <id>').description('delete a connection (refused while tasks use it)')).action(
+    (id: string, opts: Common) =>
+      runAdmin(opts, async (client) => {
+        await client.deleteConnection(id);
+        if (opts.json) {
+          printJson({ deleted: id });
+          return;
+        }
+        print(`deleted connection ${id}`);
+      }),
+  );
 }

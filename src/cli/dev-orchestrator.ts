@@ -60,7 +60,9 @@ async function portOrFree(preferred: number): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise((resolvePort) => {
     const server = createServer();
-    server.once('error', () => { void freePort().then(resolvePort); });
+    server.once('error', () => {
+      void freePort().then(resolvePort);
+    });
     server.listen(preferred, '127.0.0.1', () => server.close(() => resolvePort(preferred)));
   });
 }
@@ -78,7 +80,10 @@ async function waitForHttp(url: string, child: Child, timeoutMs: number): Promis
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new ParError('PAR_ERR_INTERNAL', `${child.name} did not become ready at ${url}; its log: ${child.logPath}\n${await tail(child.logPath)}`);
+  throw new ParError(
+    'PAR_ERR_INTERNAL',
+    `${child.name} did not become ready at ${url}; its log: ${child.logPath}\n${await tail(child.logPath)}`,
+  );
 }
 
 async function tail(path: string, lines = 15): Promise<string> {
@@ -95,7 +100,12 @@ async function tail(path: string, lines = 15): Promise<string> {
  * and a script must find none in it (test/unit/worker-env-no-keys.test.ts).
  */
 export function devWorkerEnv(o: { queuePrefix: string; configDir: string; redisUrl: string; allowlist: string }): Record<string, string> {
-  return { PAR_QUEUE_PREFIX: o.queuePrefix, DD_PRIVATE_RUNNER_CONFIG_DIR: o.configDir, REDIS_URL: o.redisUrl, ACTIONS_ALLOWLIST: o.allowlist };
+  return {
+    PAR_QUEUE_PREFIX: o.queuePrefix,
+    DD_PRIVATE_RUNNER_CONFIG_DIR: o.configDir,
+    REDIS_URL: o.redisUrl,
+    ACTIONS_ALLOWLIST: o.allowlist,
+  };
 }
 
 export async function runDevSystem(config: DevConfig): Promise<void> {
@@ -129,7 +139,13 @@ export async function runDevSystem(config: DevConfig): Promise<void> {
     const cpPort = await portOrFree(config.controlPlanePort);
     const adminPort = await portOrFree(config.runnerAdminPort);
     const cpUrl = `http://127.0.0.1:${cpPort}`;
-    const common = { ...config.otelEnv, PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PAR_LOG_LEVEL: config.logLevel, NODE_ENV: process.env['NODE_ENV'] ?? 'development' };
+    const common = {
+      ...config.otelEnv,
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '',
+      PAR_LOG_LEVEL: config.logLevel,
+      NODE_ENV: process.env['NODE_ENV'] ?? 'development',
+    };
     // Each state dir has its own namespace in a shared Redis, so two checkouts (or a fresh
     // state dir after `rm -rf .par`) never collide on runner names or queues.
     const namespace = redis.private ? 'par:local' : `par:local:${await loadOrCreateInstallId(stateDir)}`;
@@ -145,7 +161,9 @@ export async function runDevSystem(config: DevConfig): Promise<void> {
       proc.once('exit', (code, signal) => {
         if (stopping) return;
         void tail(logPath).then((lines) => {
-          process.stderr.write(`\n${name} exited unexpectedly (${signal ?? `code ${code}`}); last lines of ${logPath}:\n${lines}\n\nstopping everything.\n`);
+          process.stderr.write(
+            `\n${name} exited unexpectedly (${signal ?? `code ${code}`}); last lines of ${logPath}:\n${lines}\n\nstopping everything.\n`,
+          );
           void stopAll().then(() => process.exit(1));
         });
       });
@@ -153,40 +171,57 @@ export async function runDevSystem(config: DevConfig): Promise<void> {
     };
 
     const cp = await spawnChild('control-plane', ['control-plane'], {
-      PAR_CP_HOST: '127.0.0.1', PAR_CP_PORT: String(cpPort), PAR_CP_REDIS_URL: redis.url, PAR_CP_KEY_PREFIX: `${namespace}:cp`,
-      PAR_ADMIN_API_KEY: keys.apiKey, PAR_ADMIN_APP_KEY: keys.appKey,
+      PAR_CP_HOST: '127.0.0.1',
+      PAR_CP_PORT: String(cpPort),
+      PAR_CP_REDIS_URL: redis.url,
+      PAR_CP_KEY_PREFIX: `${namespace}:cp`,
+      PAR_ADMIN_API_KEY: keys.apiKey,
+      PAR_ADMIN_APP_KEY: keys.appKey,
     });
     await waitForHttp(`${cpUrl}/healthz`, cp, 30_000);
 
     const runner = await spawnChild('runner', ['runner', '--with-api-key'], {
-      ...prefixEnv, DD_BASE_URL: cpUrl, DD_API_KEY: keys.apiKey, DD_APP_KEY: keys.appKey, RUNNER_NAME: config.runnerName,
-      ACTIONS_ALLOWLIST: config.allowlist, DD_PRIVATE_RUNNER_CONFIG_DIR: configDir, REDIS_URL: redis.url,
-      PAR_RUNNER_ADMIN_HOST: '127.0.0.1', PAR_RUNNER_ADMIN_PORT: String(adminPort),
+      ...prefixEnv,
+      DD_BASE_URL: cpUrl,
+      DD_API_KEY: keys.apiKey,
+      DD_APP_KEY: keys.appKey,
+      RUNNER_NAME: config.runnerName,
+      ACTIONS_ALLOWLIST: config.allowlist,
+      DD_PRIVATE_RUNNER_CONFIG_DIR: configDir,
+      REDIS_URL: redis.url,
+      PAR_RUNNER_ADMIN_HOST: '127.0.0.1',
+      PAR_RUNNER_ADMIN_PORT: String(adminPort),
     });
     await waitForHttp(`http://127.0.0.1:${adminPort}/readyz`, runner, 60_000);
 
     for (let i = 1; i <= config.workers; i++) {
-      await spawnChild(`worker-${i}`, ['worker'], devWorkerEnv({ queuePrefix: namespace, configDir, redisUrl: redis.url, allowlist: config.allowlist }));
+      await spawnChild(
+        `worker-${i}`,
+        ['worker'],
+        devWorkerEnv({ queuePrefix: namespace, configDir, redisUrl: redis.url, allowlist: config.allowlist }),
+      );
     }
 
-    process.stdout.write([
-      '',
-      'Private action runner is up.',
-      `  control plane    ${cpUrl}`,
-      `  queue dashboard  http://127.0.0.1:${adminPort}/queues  (read-only)`,
-      `  redis            ${redis.url}${redis.private ? '  (private redis-server, temporary)' : ''}`,
-      `  runner           ${config.runnerName}, allowlist ${config.allowlist}, ${config.workers} workers`,
-      `  API key          ${keys.apiKey}`,
-      `  app key          ${keys.appKey}`,
-      `  logs             ${logDir}`,
-      '',
-      'Try:',
-      `  DD_BASE_URL=${cpUrl} DD_APP_KEY=${keys.appKey} node bin/par.js task run --runner ${config.runnerName} \\`,
-      `    --action com.datadoghq.http.request --input '{"verb":"GET","url":"${cpUrl}/healthz"}' --wait`,
-      '',
-      'Ctrl-C stops everything.',
-      '',
-    ].join('\n'));
+    process.stdout.write(
+      [
+        '',
+        'Private action runner is up.',
+        `  control plane    ${cpUrl}`,
+        `  queue dashboard  http://127.0.0.1:${adminPort}/queues  (read-only)`,
+        `  redis            ${redis.url}${redis.private ? '  (private redis-server, temporary)' : ''}`,
+        `  runner           ${config.runnerName}, allowlist ${config.allowlist}, ${config.workers} workers`,
+        `  API key          ${keys.apiKey}`,
+        `  app key          ${keys.appKey}`,
+        `  logs             ${logDir}`,
+        '',
+        'Try:',
+        `  DD_BASE_URL=${cpUrl} DD_APP_KEY=${keys.appKey} node bin/par.js task run --runner ${config.runnerName} \\`,
+        `    --action com.datadoghq.http.request --input '{"verb":"GET","url":"${cpUrl}/healthz"}' --wait`,
+        '',
+        'Ctrl-C stops everything.',
+        '',
+      ].join('\n'),
+    );
   } catch (error) {
     await stopAll();
     throw error;

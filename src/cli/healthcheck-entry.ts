@@ -10,7 +10,9 @@ const args = process.argv.slice(3);
 const liveness = args.includes('--liveness');
 const positional = args.filter((a) => a !== '--liveness');
 if (positional.length > 1 || positional.some((a) => a.startsWith('-'))) {
-  process.stderr.write(`par healthcheck: unexpected arguments ${positional.join(' ')}; usage: par healthcheck [control-plane|runner|worker] [--liveness]\n`);
+  process.stderr.write(
+    `par healthcheck: unexpected arguments ${positional.join(' ')}; usage: par healthcheck [control-plane|runner|worker] [--liveness]\n`,
+  );
   process.exit(1);
 }
 await healthcheckCommand(positional[0], { liveness }, process.env);

@@ -24,11 +24,21 @@ export function checkHttp(url: string, timeoutMs: number): Promise<HealthResult>
     const req = get(url, { signal: AbortSignal.timeout(timeoutMs), agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { if (body.length < 300) body += chunk; });
-      res.on('end', () => resolve(res.statusCode === 200 ? { ok: true, detail: `${url}: 200` } : { ok: false, detail: `${url}: HTTP ${res.statusCode} ${body.slice(0, 300)}` }));
+      res.on('data', (chunk: string) => {
+        if (body.length < 300) body += chunk;
+      });
+      res.on('end', () =>
+        resolve(
+          res.statusCode === 200
+            ? { ok: true, detail: `${url}: 200` }
+            : { ok: false, detail: `${url}: HTTP ${res.statusCode} ${body.slice(0, 300)}` },
+        ),
+      );
       res.on('error', (error) => resolve({ ok: false, detail: `${url}: ${error.message}` }));
     });
-    req.on('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, detail: `${url}: ${error.code ?? ''} ${error.message}`.trim() }));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      resolve({ ok: false, detail: `${url}: ${error.code ?? ''} ${error.message}`.trim() }),
+    );
   });
 }
 
@@ -36,10 +46,17 @@ export async function checkLivenessFile(path: string | undefined, maxAgeMs: numb
   if (!path) return { ok: false, detail: 'PAR_WORKER_LIVENESS_FILE is not set: the worker writes no liveness file to check' };
   try {
     const age = now - (await stat(path)).mtimeMs;
-    if (age > maxAgeMs) return { ok: false, detail: `${path} is ${Math.round(age)} ms old (limit ${maxAgeMs} ms): the worker stopped reporting itself healthy` };
+    if (age > maxAgeMs)
+      return {
+        ok: false,
+        detail: `${path} is ${Math.round(age)} ms old (limit ${maxAgeMs} ms): the worker stopped reporting itself healthy`,
+      };
     return { ok: true, detail: `${path} touched ${Math.max(0, Math.round(age))} ms ago` };
   } catch (error) {
-    return { ok: false, detail: `${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)} (the worker is not running or not healthy yet)` };
+    return {
+      ok: false,
+      detail: `${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)} (the worker is not running or not healthy yet)`,
+    };
   }
 }
 
@@ -48,12 +65,19 @@ function loopback(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-export async function runHealthcheck(role: HealthcheckRole, config: HealthcheckConfig, options: { liveness?: boolean } = {}): Promise<HealthResult> {
+export async function runHealthcheck(
+  role: HealthcheckRole,
+  config: HealthcheckConfig,
+  options: { liveness?: boolean } = {},
+): Promise<HealthResult> {
   switch (role) {
     case 'control-plane':
       return checkHttp(`http://127.0.0.1:${config.controlPlanePort}/healthz`, config.timeoutMs);
     case 'runner':
-      return checkHttp(`http://${loopback(config.runnerAdminHost)}:${config.runnerAdminPort}/${options.liveness ? 'healthz' : 'readyz'}`, config.timeoutMs);
+      return checkHttp(
+        `http://${loopback(config.runnerAdminHost)}:${config.runnerAdminPort}/${options.liveness ? 'healthz' : 'readyz'}`,
+        config.timeoutMs,
+      );
     case 'worker':
       return checkLivenessFile(config.livenessFile, LIVENESS_STALE_INTERVALS * config.livenessIntervalMs);
   }
@@ -70,7 +94,11 @@ async function roleOfMainProcess(): Promise<HealthcheckRole | undefined> {
 }
 
 /** The command's whole work: prints one line and exits 0 (healthy) or 1. */
-export async function healthcheckCommand(roleArg: string | undefined, opts: { liveness?: boolean }, env: NodeJS.ProcessEnv): Promise<never> {
+export async function healthcheckCommand(
+  roleArg: string | undefined,
+  opts: { liveness?: boolean },
+  env: NodeJS.ProcessEnv,
+): Promise<never> {
   let config: HealthcheckConfig;
   try {
     config = loadHealthcheckConfig(env);
@@ -80,12 +108,16 @@ export async function healthcheckCommand(roleArg: string | undefined, opts: { li
   }
   const role = roleArg ?? config.role ?? (await roleOfMainProcess());
   if (!role || !(HEALTHCHECK_ROLES as readonly string[]).includes(role)) {
-    process.stderr.write(`par healthcheck: ${role ? `unknown role "${role}"` : 'no role given'}: use one of ${HEALTHCHECK_ROLES.join(', ')} (or set PAR_ROLE)\n`);
+    process.stderr.write(
+      `par healthcheck: ${role ? `unknown role "${role}"` : 'no role given'}: use one of ${HEALTHCHECK_ROLES.join(', ')} (or set PAR_ROLE)\n`,
+    );
     process.exit(1);
   }
   const result = await runHealthcheck(role as HealthcheckRole, config, opts);
   return new Promise<never>(() => {
-    (result.ok ? process.stdout : process.stderr).write(`${role}: ${result.ok ? 'healthy' : 'UNHEALTHY'}: ${result.detail}\n`, () => process.exit(result.ok ? 0 : 1));
+    (result.ok ? process.stdout : process.stderr).write(`${role}: ${result.ok ? 'healthy' : 'UNHEALTHY'}: ${result.detail}\n`, () =>
+      process.exit(result.ok ? 0 : 1),
+    );
   });
 }
 

@@ -47,7 +47,10 @@ export function registerKeyRotationCommands(program: Command): void {
           await redis.connect();
           const result = await rotateSigningKey(redis, keySpace(config.keyPrefix), { retireAfterMs: signingKeyRetireAfterMs(config) });
           if (opts.json) printJson(result);
-          else print(`task-signing key rotated: ${result.kid} (was ${result.previousKid}; tasks signed with it are refused after ${formatTime(result.previousNotAfter)})`);
+          else
+            print(
+              `task-signing key rotated: ${result.kid} (was ${result.previousKid}; tasks signed with it are refused after ${formatTime(result.previousNotAfter)})`,
+            );
         } finally {
           await redis.quit().catch(() => redis.disconnect());
         }
@@ -58,14 +61,18 @@ export function registerKeyRotationCommands(program: Command): void {
 
   runner
     .command('rotate-identity')
-    .description('replace this runner\'s identity key without re-enrolling (asks the running runner; --offline for a stopped one)')
+    .description("replace this runner's identity key without re-enrolling (asks the running runner; --offline for a stopped one)")
     .option('--offline', 'the runner is stopped: rotate config.yaml directly')
     .option('--json', 'print JSON')
     .action(async (opts: { offline?: boolean; json?: boolean }) => {
       try {
         const config = loadRunnerConfig(process.env);
         const identity = await readIdentity(config.configDir);
-        if (!identity) throw new ParError('PAR_ERR_ENROLL_IDENTITY_INVALID', `${identityPath(config.configDir)} does not exist: this config dir has no enrolled runner`);
+        if (!identity)
+          throw new ParError(
+            'PAR_ERR_ENROLL_IDENTITY_INVALID',
+            `${identityPath(config.configDir)} does not exist: this config dir has no enrolled runner`,
+          );
         let result: unknown;
         if (opts.offline) {
           const logger = createRootLogger({ process: 'runner', level: config.logLevel, file: config.logFile, stderr: true });
@@ -82,9 +89,18 @@ export function registerKeyRotationCommands(program: Command): void {
           const token = await adminToken(identity.runnerId, await importSigningKey(identity.privateKey));
           let res;
           try {
-            res = await request(url, { method: 'POST', headers: { authorization: `Bearer ${token}` }, headersTimeout: 60_000, bodyTimeout: 60_000 });
+            res = await request(url, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${token}` },
+              headersTimeout: 60_000,
+              bodyTimeout: 60_000,
+            });
           } catch (error) {
-            throw new ParError('PAR_ERR_INTERNAL', `the runner's admin server at ${url} does not answer (${(error as Error).message}); is the runner running? Use --offline for a stopped runner`, { retryable: false });
+            throw new ParError(
+              'PAR_ERR_INTERNAL',
+              `the runner's admin server at ${url} does not answer (${(error as Error).message}); is the runner running? Use --offline for a stopped runner`,
+              { retryable: false },
+            );
           }
           const body = await res.body.json().catch(() => undefined);
           if (res.statusCode !== 200) throw fromErrorBody(body);
@@ -92,7 +108,10 @@ export function registerKeyRotationCommands(program: Command): void {
         }
         const r = result as { kid: string; previousKid: string; previousKeyUntil: number };
         if (opts.json) printJson(r);
-        else print(`runner identity key rotated: ${r.kid} (was ${r.previousKid}; the control plane accepts the old key until ${formatTime(r.previousKeyUntil)})`);
+        else
+          print(
+            `runner identity key rotated: ${r.kid} (was ${r.previousKid}; the control plane accepts the old key until ${formatTime(r.previousKeyUntil)})`,
+          );
       } catch (error) {
         failStartup(error);
       }

@@ -18,7 +18,13 @@ export interface LocalRedis {
 }
 
 export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -62,14 +68,33 @@ export async function ensureRedis(url: string): Promise<LocalRedis> {
   if (await redisAnswers(url)) return { url, private: false, stop: () => Promise.resolve() };
   const binary = await findOnPath('redis-server');
   if (!binary) {
-    throw new ParError('PAR_ERR_CONFIG_INVALID', `REDIS_URL: no Redis answers at ${url} and no redis-server is on PATH; install Redis (for example \`apt-get install redis-server\`) or set REDIS_URL to a Redis you can reach`);
+    throw new ParError(
+      'PAR_ERR_CONFIG_INVALID',
+      `REDIS_URL: no Redis answers at ${url} and no redis-server is on PATH; install Redis (for example \`apt-get install redis-server\`) or set REDIS_URL to a Redis you can reach`,
+    );
   }
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'par-redis-'));
-  const child: ChildProcess = spawn(binary, [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
-    '--maxmemory-policy', 'noeviction', '--daemonize', 'no',
-  ], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(
+    binary,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxmemory-policy',
+      'noeviction',
+      '--daemonize',
+      'no',
+    ],
+    { stdio: 'ignore' },
+  );
   const privateUrl = `redis://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {

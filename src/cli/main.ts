@@ -53,9 +53,12 @@ program
       const { runControlPlane } = await import('../control-plane/server.js');
       const cp = await runControlPlane(config, logger);
       if (cp.adminKeys) {
-        process.stdout.write(`Generated admin keys (shown once, stored hashed):\n  API key: ${cp.adminKeys.apiKey}\n  app key: ${cp.adminKeys.appKey}\n`);
+        process.stdout.write(
+          `Generated admin keys (shown once, stored hashed):\n  API key: ${cp.adminKeys.apiKey}\n  app key: ${cp.adminKeys.appKey}\n`,
+        );
       }
-      const known = cp.adminKeys ?? (config.adminApiKey && config.adminAppKey ? { apiKey: config.adminApiKey, appKey: config.adminAppKey } : undefined);
+      const known =
+        cp.adminKeys ?? (config.adminApiKey && config.adminAppKey ? { apiKey: config.adminApiKey, appKey: config.adminAppKey } : undefined);
       if (config.bootstrapKeysFile && known) await writeBootstrapKeys(config.bootstrapKeysFile, known);
       logger.info({ url: cp.url }, 'control plane listening');
       stopOnSignal(logger, async () => {
@@ -79,56 +82,73 @@ program
   .option('-f, --format <format>', 'with --enroll: k8s (a Kustomize overlay on deploy/kubernetes) | compose | env')
   .option('--output-dir <dir>', 'with -f k8s: the overlay directory to create (default deploy/overlays/<runner name>)')
   .option('--k8s-base <dir>', 'with -f k8s: the Kustomize base (default deploy/kubernetes of this installation)')
-  .action(async (opts: { withApiKey?: boolean; enrollmentToken?: string; enroll?: boolean; format?: string; outputDir?: string; k8sBase?: string }) => {
-    try {
-      if (opts.enroll && !opts.format) throw new ParError('PAR_ERR_CONFIG_INVALID', '--enroll needs -f k8s|compose|env');
-      if (opts.format && !opts.enroll) throw new ParError('PAR_ERR_CONFIG_INVALID', '-f is only used with --enroll');
-      if (opts.format === 'helm-values') {
-        throw new ParError('PAR_ERR_CONFIG_INVALID', '-f helm-values: there is no Helm chart in this repository; use -f k8s (a Kustomize overlay on deploy/kubernetes), -f compose or -f env');
-      }
-      if ((opts.outputDir || opts.k8sBase) && opts.format !== 'k8s') throw new ParError('PAR_ERR_CONFIG_INVALID', '--output-dir and --k8s-base are only used with --enroll -f k8s');
-      const flags = {
-        withApiKey: opts.withApiKey === true,
-        ...(opts.enrollmentToken ? { enrollmentToken: opts.enrollmentToken } : {}),
-        ...(opts.enroll ? { printFormat: opts.format } : {}),
-      };
-      let config = loadRunnerConfig(process.env, flags);
-      if (config.withApiKey && (!config.apiKey || !config.appKey) && config.bootstrapKeysFile) {
-        const keys = await waitForBootstrapKeys(config.bootstrapKeysFile, 60_000);
-        config = loadRunnerConfig(process.env, { ...flags, apiKey: keys.apiKey, appKey: keys.appKey });
-      }
-      // `--enroll -f`: stdout carries the printed config only (`> values.yaml`), so logs go to stderr.
-      const logger = createRootLogger({ process: 'runner', level: config.logLevel, file: config.logFile, stderr: config.printFormat !== undefined });
-      if (config.printFormat) {
-        const { enrollAndFormat } = await import('../runner/enroll-output.js');
-        const text = await enrollAndFormat(config, config.printFormat, logger, {
-          image: config.runnerImage,
-          ...(opts.outputDir ? { outputDir: opts.outputDir } : {}),
-          ...(opts.k8sBase ? { k8sBase: opts.k8sBase } : {}),
-        });
-        process.stdout.write(text, () => process.exit(0));
-        return;
-      }
-      const tracing = await startTracing(loadTracingConfig(process.env, DEFAULT_SERVICE_NAMES.runner), logger);
-      const { runRunner } = await import('../runner/main.js');
-      const runner = await runRunner(config, logger);
-      const close = async (): Promise<void> => {
-        try {
-          await runner.close();
-        } finally {
-          await tracing.shutdown();
+  .action(
+    async (opts: {
+      withApiKey?: boolean;
+      enrollmentToken?: string;
+      enroll?: boolean;
+      format?: string;
+      outputDir?: string;
+      k8sBase?: string;
+    }) => {
+      try {
+        if (opts.enroll && !opts.format) throw new ParError('PAR_ERR_CONFIG_INVALID', '--enroll needs -f k8s|compose|env');
+        if (opts.format && !opts.enroll) throw new ParError('PAR_ERR_CONFIG_INVALID', '-f is only used with --enroll');
+        if (opts.format === 'helm-values') {
+          throw new ParError(
+            'PAR_ERR_CONFIG_INVALID',
+            '-f helm-values: there is no Helm chart in this repository; use -f k8s (a Kustomize overlay on deploy/kubernetes), -f compose or -f env',
+          );
         }
-      };
-      stopOnSignal(logger, close);
-      const fatal = await runner.fatal;
-      logger.fatal({ code: fatal.code }, fatal.message);
-      await close();
-      failStartup(fatal);
-    } catch (error) {
-      failStartup(error);
-    }
-  });
-
+        if ((opts.outputDir || opts.k8sBase) && opts.format !== 'k8s')
+          throw new ParError('PAR_ERR_CONFIG_INVALID', '--output-dir and --k8s-base are only used with --enroll -f k8s');
+        const flags = {
+          withApiKey: opts.withApiKey === true,
+          ...(opts.enrollmentToken ? { enrollmentToken: opts.enrollmentToken } : {}),
+          ...(opts.enroll ? { printFormat: opts.format } : {}),
+        };
+        let config = loadRunnerConfig(process.env, flags);
+        if (config.withApiKey && (!config.apiKey || !config.appKey) && config.bootstrapKeysFile) {
+          const keys = await waitForBootstrapKeys(config.bootstrapKeysFile, 60_000);
+          config = loadRunnerConfig(process.env, { ...flags, apiKey: keys.apiKey, appKey: keys.appKey });
+        }
+        // `--enroll -f`: stdout carries the printed config only (`> values.yaml`), so logs go to stderr.
+        const logger = createRootLogger({
+          process: 'runner',
+          level: config.logLevel,
+          file: config.logFile,
+          stderr: config.printFormat !== undefined,
+        });
+        if (config.printFormat) {
+          const { enrollAndFormat } = await import('../runner/enroll-output.js');
+          const text = await enrollAndFormat(config, config.printFormat, logger, {
+            image: config.runnerImage,
+            ...(opts.outputDir ? { outputDir: opts.outputDir } : {}),
+            ...(opts.k8sBase ? { k8sBase: opts.k8sBase } : {}),
+          });
+          process.stdout.write(text, () => process.exit(0));
+          return;
+        }
+        const tracing = await startTracing(loadTracingConfig(process.env, DEFAULT_SERVICE_NAMES.runner), logger);
+        const { runRunner } = await import('../runner/main.js');
+        const runner = await runRunner(config, logger);
+        const close = async (): Promise<void> => {
+          try {
+            await runner.close();
+          } finally {
+            await tracing.shutdown();
+          }
+        };
+        stopOnSignal(logger, close);
+        const fatal = await runner.fatal;
+        logger.fatal({ code: fatal.code }, fatal.message);
+        await close();
+        failStartup(fatal);
+      } catch (error) {
+        failStartup(error);
+      }
+    },
+  );
 
 program
   .command('worker')
@@ -140,7 +160,8 @@ program
       // A worker needs no API/app key; its Redis URL and identity are in `config` now: drop them all.
       const forbidden = scrubWorkerEnv(process.env);
       const logger = createRootLogger({ process: 'worker', level: config.logLevel, file: config.logFile });
-      if (forbidden.length > 0) logger.warn({ variables: forbidden }, 'removed from the worker environment: a worker needs none of these, do not pass them to it');
+      if (forbidden.length > 0)
+        logger.warn({ variables: forbidden }, 'removed from the worker environment: a worker needs none of these, do not pass them to it');
       const tracing = await startTracing(tracingConfig, logger);
       const { runWorker } = await import('../../workers/main.js');
       // Installed before start-up so a signal also ends the wait for the runner's identity.
@@ -169,7 +190,11 @@ registerTasksCommands(program);
 registerKeyRotationCommands(program);
 registerAuditCommands(program, () => {
   const config = loadRunnerConfig(process.env);
-  return { configDir: config.configDir, ...(config.auditDir ? { auditDir: config.auditDir } : {}), ...(config.runnerIdentity ? { runnerIdentity: config.runnerIdentity } : {}) };
+  return {
+    configDir: config.configDir,
+    ...(config.auditDir ? { auditDir: config.auditDir } : {}),
+    ...(config.runnerIdentity ? { runnerIdentity: config.runnerIdentity } : {}),
+  };
 });
 
 await program.parseAsync(process.argv);

@@ -12,7 +12,9 @@ export const cliSettingSources = {
 export const cliConfigSchema = z.object({
   controlPlaneUrl: z.url().default('http://127.0.0.1:7700').describe('URL of the control plane the commands call (`--base-url` wins).'),
   apiKey: secret(z.string()).optional().describe('API key sent with each call.'),
-  appKey: secret(z.string({ error: 'is required: an application key to call the API with' }).min(1)).describe('Application key the commands call the API with (required).'),
+  appKey: secret(z.string({ error: 'is required: an application key to call the API with' }).min(1)).describe(
+    'Application key the commands call the API with (required).',
+  ),
 });
 export type CliConfig = Readonly<z.infer<typeof cliConfigSchema>>;
 

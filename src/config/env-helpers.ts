@@ -8,7 +8,11 @@ import { splitGlobList, splitList } from './env-source.js';
 
 /** An integer in [min, max]; an environment string is converted ("lots" is refused, not NaN). */
 export function envInt(min: number, max: number) {
-  return z.coerce.number({ error: 'must be a whole number' }).int({ error: 'must be a whole number' }).min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+  return z.coerce
+    .number({ error: 'must be a whole number' })
+    .int({ error: 'must be a whole number' })
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
 }
 
 /** The spellings a boolean setting accepts, exactly (case-sensitive, as the settings always took them). */

@@ -11,7 +11,10 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export type SettingSources<K extends string> = Readonly<Record<K, readonly string[]>>;
 
 /** Picks, for each setting, the first environment variable that is set and not empty. */
-export function collect<K extends string>(env: Env, sources: SettingSources<K>): { raw: Partial<Record<K, string>>; from: Partial<Record<K, string>> } {
+export function collect<K extends string>(
+  env: Env,
+  sources: SettingSources<K>,
+): { raw: Partial<Record<K, string>>; from: Partial<Record<K, string>> } {
   const raw: Partial<Record<K, string>> = {};
   const from: Partial<Record<K, string>> = {};
   for (const key of Object.keys(sources) as K[]) {
@@ -90,7 +93,10 @@ export function loadSettings<S extends z.ZodType, K extends string>(
 /** Splits a comma- or newline-separated list, trimming blanks. */
 export function splitList(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  return value.split(/[,\n]/).map((s) => s.trim()).filter((s) => s.length > 0);
+  return value
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 /** Like splitList, but a comma inside `{…}` belongs to a glob's alternatives (`db.{eu,us}.corp`). */

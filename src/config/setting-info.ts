@@ -75,11 +75,13 @@ function walk(schema: z.ZodType): Walked {
     if (def.type === 'pipe') {
       const inner = defOf(def['in'] as z.ZodType);
       const outer = defOf(def['out'] as z.ZodType);
-      if (inner.type === 'transform') { // z.preprocess(fn, schema)
+      if (inner.type === 'transform') {
+        // z.preprocess(fn, schema)
         s = def['out'] as z.ZodType;
         continue;
       }
-      if (outer.type === 'transform') { // schema.transform(fn)
+      if (outer.type === 'transform') {
+        // schema.transform(fn)
         s = def['in'] as z.ZodType;
         continue;
       }
@@ -104,22 +106,40 @@ function base(s: z.ZodType): { type: string; allowed: string } {
       const options = def['options'] as z.ZodType[];
       if (options.some((o) => defOf(o).type === 'boolean')) return boolType();
       const parts = options.map((o) => walk(o));
-      return { type: parts.map((p) => p.type).join(' or '), allowed: parts.map((p) => p.allowed).filter(Boolean).join('; ') };
+      return {
+        type: parts.map((p) => p.type).join(' or '),
+        allowed: parts
+          .map((p) => p.allowed)
+          .filter(Boolean)
+          .join('; '),
+      };
     }
     case 'enum':
-      return { type: 'enum', allowed: Object.values(def['entries'] as Record<string, string>).map((v) => `\`${v}\``).join(', ') };
+      return {
+        type: 'enum',
+        allowed: Object.values(def['entries'] as Record<string, string>)
+          .map((v) => `\`${v}\``)
+          .join(', '),
+      };
     case 'number': {
       const n = s as z.ZodNumber;
-      const range = [n.minValue, n.maxValue].every((v) => v !== null && Number.isFinite(v)) ? `${n.minValue} – ${n.maxValue}`
-        : n.minValue !== null && Number.isFinite(n.minValue) ? `>= ${n.minValue}`
-          : n.maxValue !== null && Number.isFinite(n.maxValue) ? `<= ${n.maxValue}` : '';
+      const range = [n.minValue, n.maxValue].every((v) => v !== null && Number.isFinite(v))
+        ? `${n.minValue} – ${n.maxValue}`
+        : n.minValue !== null && Number.isFinite(n.minValue)
+          ? `>= ${n.minValue}`
+          : n.maxValue !== null && Number.isFinite(n.maxValue)
+            ? `<= ${n.maxValue}`
+            : '';
       return { type: n.format?.includes('int') ? 'integer' : 'number', allowed: range };
     }
     case 'string':
       return stringType(s as z.ZodString);
     case 'array': {
       const item = walk(def['element'] as z.ZodType);
-      return { type: `list of ${item.type === 'enum' ? 'names' : item.type === 'string' ? 'strings' : item.type}`, allowed: item.allowed ? `each: ${item.allowed}` : '' };
+      return {
+        type: `list of ${item.type === 'enum' ? 'names' : item.type === 'string' ? 'strings' : item.type}`,
+        allowed: item.allowed ? `each: ${item.allowed}` : '',
+      };
     }
     default:
       return { type: def.type, allowed: '' };
@@ -144,7 +164,17 @@ function stringType(s: z.ZodString): { type: string; allowed: string } {
 export function settingInfos(schema: z.ZodType, sources: Readonly<Record<string, readonly string[]>>): SettingInfo[] {
   return Object.entries(objectShape(schema)).map(([key, field]) => {
     const w = walk(field);
-    const unit = /Ms$/.test(key) ? 'ms' as const : /Bytes$/.test(key) ? 'bytes' as const : undefined;
-    return { key, names: sources[key] ?? [], type: w.type, unit, default: w.default, hasDefault: w.hasDefault, allowed: w.allowed, description: w.description, secret: w.secret };
+    const unit = /Ms$/.test(key) ? ('ms' as const) : /Bytes$/.test(key) ? ('bytes' as const) : undefined;
+    return {
+      key,
+      names: sources[key] ?? [],
+      type: w.type,
+      unit,
+      default: w.default,
+      hasDefault: w.hasDefault,
+      allowed: w.allowed,
+      description: w.description,
+      secret: w.secret,
+    };
   });
 }

@@ -24,12 +24,30 @@ export interface ProcessSettings {
 }
 
 export const PROCESS_SETTINGS: readonly ProcessSettings[] = [
-  { title: 'Control plane', commands: ['par control-plane', 'par control-plane rotate-signing-key'], schema: controlPlaneConfigSchema, sources: controlPlaneSettingSources, flags: {} },
-  { title: 'Runner', commands: ['par runner', 'par runner rotate-identity', 'par audit'], schema: runnerConfigSchema, sources: runnerSettingSources, flags: RUNNER_FLAGS },
+  {
+    title: 'Control plane',
+    commands: ['par control-plane', 'par control-plane rotate-signing-key'],
+    schema: controlPlaneConfigSchema,
+    sources: controlPlaneSettingSources,
+    flags: {},
+  },
+  {
+    title: 'Runner',
+    commands: ['par runner', 'par runner rotate-identity', 'par audit'],
+    schema: runnerConfigSchema,
+    sources: runnerSettingSources,
+    flags: RUNNER_FLAGS,
+  },
   { title: 'Worker', commands: ['par worker'], schema: workerConfigSchema, sources: workerSettingSources, flags: {} },
   { title: 'Everything on one host', commands: ['par start'], schema: devConfigSchema, sources: devSettingSources, flags: {} },
   { title: 'Health checks', commands: ['par healthcheck'], schema: healthcheckConfigSchema, sources: healthcheckSettingSources, flags: {} },
-  { title: 'Client commands', commands: ['par task', 'par tasks', 'par runners', 'par connections', 'par keys'], schema: cliConfigSchema, sources: cliSettingSources, flags: {} },
+  {
+    title: 'Client commands',
+    commands: ['par task', 'par tasks', 'par runners', 'par connections', 'par keys'],
+    schema: cliConfigSchema,
+    sources: cliSettingSources,
+    flags: {},
+  },
 ];
 
 /** Every environment variable some setting reads. */

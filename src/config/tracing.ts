@@ -31,32 +31,49 @@ export const DEFAULT_SERVICE_NAMES = {
 const httpUrl = z.url().refine((v) => /^https?:\/\//i.test(v), 'must be an http(s) URL');
 
 const tracingSettingsSchema = z.object({
-  sdkDisabled: z.enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False']).transform((v) => v.toLowerCase() === 'true').default(false)
+  sdkDisabled: z
+    .enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False'])
+    .transform((v) => v.toLowerCase() === 'true')
+    .default(false)
     .describe('OTEL_SDK_DISABLED: true turns tracing off whatever else is set.'),
-  exporters: z.array(z.enum(TRACES_EXPORTERS, { error: `must be a comma-separated list of ${TRACES_EXPORTERS.join(', ')}` })).optional()
+  exporters: z
+    .array(z.enum(TRACES_EXPORTERS, { error: `must be a comma-separated list of ${TRACES_EXPORTERS.join(', ')}` }))
+    .optional()
     .describe('OTEL_TRACES_EXPORTER: otlp, console or none (a comma-separated list); unset = otlp when an OTLP endpoint is set, else off.'),
-  endpoint: httpUrl.optional()
+  endpoint: httpUrl
+    .optional()
     .describe('OTEL_EXPORTER_OTLP_ENDPOINT: base URL of the OTLP/HTTP collector; traces go to <endpoint>/v1/traces.'),
-  tracesEndpoint: httpUrl.optional()
+  tracesEndpoint: httpUrl
+    .optional()
     .describe('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: full URL traces are posted to (wins over OTEL_EXPORTER_OTLP_ENDPOINT).'),
-  headers: z.record(z.string(), z.string()).optional()
+  headers: z
+    .record(z.string(), z.string())
+    .optional()
     .describe('OTEL_EXPORTER_OTLP_TRACES_HEADERS / OTEL_EXPORTER_OTLP_HEADERS: key=value pairs sent with each export (never logged).'),
-  protocol: z.enum(['http/json', 'http/protobuf'], { error: 'must be http/json (http/protobuf is accepted and sent as JSON to the same OTLP/HTTP endpoint; grpc is not supported)' }).optional()
+  protocol: z
+    .enum(['http/json', 'http/protobuf'], {
+      error: 'must be http/json (http/protobuf is accepted and sent as JSON to the same OTLP/HTTP endpoint; grpc is not supported)',
+    })
+    .optional()
     .describe('OTEL_EXPORTER_OTLP_PROTOCOL: OTLP over HTTP only; spans are sent as OTLP/JSON.'),
-  serviceName: z.string().min(1).max(200).optional()
+  serviceName: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
     .describe('OTEL_SERVICE_NAME: service.name of this process (default par-control-plane / par-runner / par-worker).'),
 });
 
 export type TracingConfig =
   | { readonly enabled: false }
   | {
-    readonly enabled: true;
-    readonly serviceName: string;
-    readonly exporters: readonly TracesExporter[];
-    /** Where OTLP/HTTP exports go (set when `exporters` holds `otlp`). */
-    readonly otlpUrl?: string;
-    readonly headers: Readonly<Record<string, string>>;
-  };
+      readonly enabled: true;
+      readonly serviceName: string;
+      readonly exporters: readonly TracesExporter[];
+      /** Where OTLP/HTTP exports go (set when `exporters` holds `otlp`). */
+      readonly otlpUrl?: string;
+      readonly headers: Readonly<Record<string, string>>;
+    };
 
 /** The collector's default address when `otlp` is asked for without an endpoint (the OTLP spec's). */
 export const DEFAULT_OTLP_TRACES_URL = 'http://localhost:4318/v1/traces';
@@ -84,12 +101,16 @@ export function loadTracingConfig(env: Env, defaultServiceName: string): Tracing
   const settings = parseSettings(tracingSettingsSchema, shaped, sources, from);
   if (settings.sdkDisabled) return { enabled: false };
   const named = settings.exporters;
-  const exporters: TracesExporter[] = named === undefined
-    ? (settings.endpoint !== undefined || settings.tracesEndpoint !== undefined ? ['otlp'] : [])
-    : [...new Set(named.filter((e): e is TracesExporter => e !== 'none'))];
+  const exporters: TracesExporter[] =
+    named === undefined
+      ? settings.endpoint !== undefined || settings.tracesEndpoint !== undefined
+        ? ['otlp']
+        : []
+      : [...new Set(named.filter((e): e is TracesExporter => e !== 'none'))];
   if (exporters.length === 0) return { enabled: false };
   const otlpUrl = exporters.includes('otlp')
-    ? settings.tracesEndpoint ?? (settings.endpoint !== undefined ? `${settings.endpoint.replace(/\/+$/, '')}/v1/traces` : DEFAULT_OTLP_TRACES_URL)
+    ? (settings.tracesEndpoint ??
+      (settings.endpoint !== undefined ? `${settings.endpoint.replace(/\/+$/, '')}/v1/traces` : DEFAULT_OTLP_TRACES_URL))
     : undefined;
   return Object.freeze({
     enabled: true,

@@ -17,16 +17,20 @@ import { workerSettingSources } from './worker.js';
 
 /** Names never passed to a worker; removed from its environment at start if present anyway. */
 export const WORKER_FORBIDDEN_ENV = [
-  ...runnerSettingSources.apiKey, ...runnerSettingSources.appKey,
-  ...controlPlaneSettingSources.adminApiKey, ...controlPlaneSettingSources.adminAppKey,
+  ...runnerSettingSources.apiKey,
+  ...runnerSettingSources.appKey,
+  ...controlPlaneSettingSources.adminApiKey,
+  ...controlPlaneSettingSources.adminAppKey,
   ...runnerSettingSources.enrollmentToken,
 ] as const;
 
 /** Names the worker reads at start (into its config) and then drops from its environment. */
 export const WORKER_CONSUMED_SECRET_ENV = [
-  ...workerSettingSources.redisUrl, ...workerSettingSources.runnerIdentity,
+  ...workerSettingSources.redisUrl,
+  ...workerSettingSources.runnerIdentity,
   // tracing (issue 11): collector credentials, read into the tracing config at start
-  'OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
 ] as const;
 
 const ALL: ReadonlySet<string> = new Set([...WORKER_FORBIDDEN_ENV, ...WORKER_CONSUMED_SECRET_ENV]);

@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { CONFIG_DOC_PATH, ENV_EXAMPLE_PATH, renderConfigurationDoc, renderEnvExample } from './settings-docs.js';
 
 const root = new URL('../../', import.meta.url);
-for (const [path, text] of [[CONFIG_DOC_PATH, renderConfigurationDoc()], [ENV_EXAMPLE_PATH, renderEnvExample()]] as const) {
+for (const [path, text] of [
+  [CONFIG_DOC_PATH, renderConfigurationDoc()],
+  [ENV_EXAMPLE_PATH, renderEnvExample()],
+] as const) {
   await writeFile(new URL(path, root), text);
   process.stdout.write(`wrote ${fileURLToPath(new URL(path, root))}\n`);
 }

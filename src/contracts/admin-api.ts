@@ -61,17 +61,21 @@ export type ScopeName = z.infer<typeof scopeSchema>;
 export const principalTypeSchema = z.enum(['user', 'team', 'role', 'service_account']);
 
 /** Who a grant is for; for a role, `id` is the role name. */
-export const principalRefSchema = z.object({
-  type: principalTypeSchema,
-  id: idSchema,
-}).strict();
+export const principalRefSchema = z
+  .object({
+    type: principalTypeSchema,
+    id: idSchema,
+  })
+  .strict();
 export type PrincipalRef = z.infer<typeof principalRefSchema>;
 
 /** Who can own an app key (and so be a caller). */
-export const keyOwnerSchema = z.object({
-  type: z.enum(['user', 'service_account']),
-  id: idSchema,
-}).strict();
+export const keyOwnerSchema = z
+  .object({
+    type: z.enum(['user', 'service_account']),
+    id: idSchema,
+  })
+  .strict();
 
 // --- me, users, teams, service accounts, roles ------------------------------------------------
 
@@ -92,11 +96,13 @@ export const userViewSchema = z.object({
   createdAt: z.number().optional(),
 });
 export type UserView = z.infer<typeof userViewSchema>;
-export const createUserRequestSchema = z.object({
-  name: nameSchema,
-  email: z.string().trim().check(z.email()),
-  roles: z.array(orgRoleSchema).default(['standard']),
-}).strict();
+export const createUserRequestSchema = z
+  .object({
+    name: nameSchema,
+    email: z.string().trim().check(z.email()),
+    roles: z.array(orgRoleSchema).default(['standard']),
+  })
+  .strict();
 export const usersResponseSchema = z.object({ users: z.array(userViewSchema) });
 
 export const teamViewSchema = z.object({
@@ -106,10 +112,12 @@ export const teamViewSchema = z.object({
   createdAt: z.number().optional(),
 });
 export type TeamView = z.infer<typeof teamViewSchema>;
-export const createTeamRequestSchema = z.object({
-  name: nameSchema,
-  members: z.array(idSchema).max(1000).default([]),
-}).strict();
+export const createTeamRequestSchema = z
+  .object({
+    name: nameSchema,
+    members: z.array(idSchema).max(1000).default([]),
+  })
+  .strict();
 export const teamMembersRequestSchema = z.object({ members: z.array(idSchema).max(1000) }).strict();
 export const teamsResponseSchema = z.object({ teams: z.array(teamViewSchema) });
 
@@ -120,10 +128,12 @@ export const serviceAccountViewSchema = z.object({
   createdAt: z.number().optional(),
 });
 export type ServiceAccountView = z.infer<typeof serviceAccountViewSchema>;
-export const createServiceAccountRequestSchema = z.object({
-  name: nameSchema,
-  roles: z.array(orgRoleSchema).default(['standard']),
-}).strict();
+export const createServiceAccountRequestSchema = z
+  .object({
+    name: nameSchema,
+    roles: z.array(orgRoleSchema).default(['standard']),
+  })
+  .strict();
 export const serviceAccountsResponseSchema = z.object({ serviceAccounts: z.array(serviceAccountViewSchema) });
 
 export const roleViewSchema = z.object({ id: orgRoleSchema, name: z.string(), description: z.string() });
@@ -153,12 +163,14 @@ export const appKeyViewSchema = z.object({
   revokedAt: z.number().optional(),
 });
 export type AppKeyView = z.infer<typeof appKeyViewSchema>;
-export const createAppKeyRequestSchema = z.object({
-  name: nameSchema,
-  scopes: z.array(scopeSchema).min(1),
-  /** Defaults to the caller; another principal needs `user_access_manage`. */
-  owner: keyOwnerSchema.optional(),
-}).strict();
+export const createAppKeyRequestSchema = z
+  .object({
+    name: nameSchema,
+    scopes: z.array(scopeSchema).min(1),
+    /** Defaults to the caller; another principal needs `user_access_manage`. */
+    owner: keyOwnerSchema.optional(),
+  })
+  .strict();
 export type CreateAppKeyRequest = z.input<typeof createAppKeyRequestSchema>;
 export const createAppKeyResponseSchema = z.object({
   id: z.string(),
@@ -201,14 +213,19 @@ export const grantSchema = z.object({ principal: principalRefSchema, role: runne
 export type Grant = z.infer<typeof grantSchema>;
 export const grantsResponseSchema = z.object({ grants: z.array(grantSchema) });
 /** `none` removes the principal's grant. */
-export const putGrantRequestSchema = z.object({
-  principal: principalRefSchema,
-  role: z.enum([...RUNNER_ACCESS_LEVELS, 'none']),
-}).strict();
+export const putGrantRequestSchema = z
+  .object({
+    principal: principalRefSchema,
+    role: z.enum([...RUNNER_ACCESS_LEVELS, 'none']),
+  })
+  .strict();
 export type PutGrantRequest = z.infer<typeof putGrantRequestSchema>;
 
 export const deleteRunnerQuerySchema = z.object({
-  force: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  force: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
 });
 
 // --- connections ------------------------------------------------------------------------------
@@ -221,8 +238,15 @@ export const integrationSchema = z.enum(INTEGRATIONS);
  * ever knows where the secret is, never the secret.
  */
 export function isConfigRelativePath(p: string): boolean {
-  return p.length > 0 && !p.startsWith('/') && !p.startsWith('\\') && !p.startsWith('~') && !/^[A-Za-z]:/.test(p)
-    && !p.includes('\0') && !p.split(/[\\/]/).includes('..');
+  return (
+    p.length > 0 &&
+    !p.startsWith('/') &&
+    !p.startsWith('\\') &&
+    !p.startsWith('~') &&
+    !/^[A-Za-z]:/.test(p) &&
+    !p.includes('\0') &&
+    !p.split(/[\\/]/).includes('..')
+  );
 }
 export const CONFIG_RELATIVE_PATH_RULE = 'must be a relative path inside the runner config dir (no leading / or ~, no .. segment)';
 export const credentialPathSchema = z.string().min(1).max(500).refine(isConfigRelativePath, CONFIG_RELATIVE_PATH_RULE);
@@ -243,21 +267,25 @@ export const connectionViewSchema = z.object({
 export type ConnectionView = z.infer<typeof connectionViewSchema>;
 export const connectionsResponseSchema = z.object({ connections: z.array(connectionViewSchema) });
 
-export const createConnectionRequestSchema = z.object({
-  name: nameSchema,
-  runnerId: idSchema,
-  integration: integrationSchema,
-  settings: connectionSettingsSchema.default({}),
-  credentialPath: credentialPathSchema.optional(),
-}).strict();
+export const createConnectionRequestSchema = z
+  .object({
+    name: nameSchema,
+    runnerId: idSchema,
+    integration: integrationSchema,
+    settings: connectionSettingsSchema.default({}),
+    credentialPath: credentialPathSchema.optional(),
+  })
+  .strict();
 export type CreateConnectionRequest = z.input<typeof createConnectionRequestSchema>;
 
 /** Partial update; `credentialPath: null` removes the path. The runner and integration are fixed. */
-export const updateConnectionRequestSchema = z.object({
-  name: nameSchema.optional(),
-  settings: connectionSettingsSchema.optional(),
-  credentialPath: credentialPathSchema.nullable().optional(),
-}).strict();
+export const updateConnectionRequestSchema = z
+  .object({
+    name: nameSchema.optional(),
+    settings: connectionSettingsSchema.optional(),
+    credentialPath: credentialPathSchema.nullable().optional(),
+  })
+  .strict();
 
 export const listConnectionsQuerySchema = z.object({ runnerId: idSchema.optional() });
 
@@ -282,11 +310,20 @@ export const RUNNER_ENROLLMENT_API = {
   enrollmentToken: (runnerId: string) => `/api/v1/runners/${enc(runnerId)}/enrollment-token`,
 } as const;
 
-export const createRunnerRequestSchema = z.object({
-  name: z.string().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash, underscore'),
-  allowlist: z.array(z.string().trim().min(1).max(300)).max(1000).default([]),
-  modes: z.array(z.enum(['pull'])).min(1).default(['pull']),
-}).strict();
+export const createRunnerRequestSchema = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash, underscore'),
+    allowlist: z.array(z.string().trim().min(1).max(300)).max(1000).default([]),
+    modes: z
+      .array(z.enum(['pull']))
+      .min(1)
+      .default(['pull']),
+  })
+  .strict();
 
 /** Ready-to-paste commands and files that start a runner enrolling with the token. */
 export const installSnippetsSchema = z.object({

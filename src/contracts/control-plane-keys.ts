@@ -45,10 +45,12 @@ export type KeyRetirements = z.infer<typeof keyRetirementsSchema>;
  * {iss: runner id, aud, oldKid, newKid, iat, exp, jti} (possession of the new key, bound to this
  * runner and to the key it replaces, so it cannot be replayed after the rotation or for another runner).
  */
-export const rotateIdentityRequestSchema = z.object({
-  publicKey: jwkSchema,
-  proof: z.string().min(1).max(10_000),
-}).strict();
+export const rotateIdentityRequestSchema = z
+  .object({
+    publicKey: jwkSchema,
+    proof: z.string().min(1).max(10_000),
+  })
+  .strict();
 export type RotateIdentityRequest = z.infer<typeof rotateIdentityRequestSchema>;
 
 export const rotateIdentityResponseSchema = z.object({

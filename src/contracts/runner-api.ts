@@ -28,13 +28,19 @@ export const jwkSchema = z.record(z.string(), z.unknown()).and(z.object({ kty: z
 export const jwksSchema = z.object({ keys: z.array(jwkSchema).min(1) });
 export type Jwks = z.infer<typeof jwksSchema>;
 
-export const enrollRequestSchema = z.object({
-  name: z.string().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash, underscore'),
-  publicKey: jwkSchema,
-  allowlist: z.array(z.string()).default([]),
-  modes: z.array(z.string()).default(['pull']),
-  version: z.string().default('unknown'),
-}).strict();
+export const enrollRequestSchema = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash, underscore'),
+    publicKey: jwkSchema,
+    allowlist: z.array(z.string()).default([]),
+    modes: z.array(z.string()).default(['pull']),
+    version: z.string().default('unknown'),
+  })
+  .strict();
 export type EnrollRequest = z.input<typeof enrollRequestSchema>;
 
 /**
@@ -56,10 +62,12 @@ export const enrollResponseSchema = z.object({
 });
 export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
 
-export const dequeueRequestSchema = z.object({
-  max: z.number().int().min(1).max(100).default(10),
-  waitMs: z.number().int().min(0).max(60_000).default(20_000),
-}).strict();
+export const dequeueRequestSchema = z
+  .object({
+    max: z.number().int().min(1).max(100).default(10),
+    waitMs: z.number().int().min(0).max(60_000).default(20_000),
+  })
+  .strict();
 export type DequeueRequest = z.input<typeof dequeueRequestSchema>;
 
 export const deliverySchema = z.object({
@@ -78,9 +86,11 @@ export type Delivery = z.infer<typeof deliverySchema>;
 export const dequeueResponseSchema = z.object({ tasks: z.array(deliverySchema), cancelled: z.array(z.string()).optional() });
 export type DequeueResponse = z.infer<typeof dequeueResponseSchema>;
 
-export const heartbeatRequestSchema = z.object({
-  leases: z.array(z.object({ taskId: idSchema, leaseToken: z.string().max(200) }).strict()).max(1000),
-}).strict();
+export const heartbeatRequestSchema = z
+  .object({
+    leases: z.array(z.object({ taskId: idSchema, leaseToken: z.string().max(200) }).strict()).max(1000),
+  })
+  .strict();
 
 /**
  * Per lease: `ok` extended; `stale` superseded by a newer delivery; `final` the task already has a
@@ -88,20 +98,24 @@ export const heartbeatRequestSchema = z.object({
  * runner stops running them. Optional, so runners and control planes of either age interoperate.
  */
 export const heartbeatResponseSchema = z.object({
-  leases: z.array(z.object({
-    taskId: z.string(),
-    status: z.enum(['ok', 'stale', 'final', 'unknown']),
-    leaseExpiresAt: z.number().optional(),
-  })),
+  leases: z.array(
+    z.object({
+      taskId: z.string(),
+      status: z.enum(['ok', 'stale', 'final', 'unknown']),
+      leaseExpiresAt: z.number().optional(),
+    }),
+  ),
   cancelled: z.array(z.string()).optional(),
 });
 export type HeartbeatResponse = z.infer<typeof heartbeatResponseSchema>;
 
 /** Strict at the top; the outcome is the worker's own data and stays open to added fields. */
-export const publishRequestSchema = z.object({
-  leaseToken: z.string().max(200),
-  outcome: taskOutcomeSchema,
-}).strict();
+export const publishRequestSchema = z
+  .object({
+    leaseToken: z.string().max(200),
+    outcome: taskOutcomeSchema,
+  })
+  .strict();
 
 /** `recorded`: this publish set the final result; `duplicate`: a result was already recorded (ack). */
 export const publishResponseSchema = z.object({
@@ -110,16 +124,18 @@ export const publishResponseSchema = z.object({
 export type PublishResponse = z.infer<typeof publishResponseSchema>;
 
 /** The runner's periodic health check (`PAR_HEALTH_INTERVAL_MS`); the control plane derives the runner's status from it. */
-export const healthReportSchema = z.object({
-  version: z.string().max(100),
-  platform: z.string().max(200),
-  allowlist: z.array(z.string().max(300)).max(1000),
-  capacity: z.number().int().min(0),
-  inFlight: z.number().int().min(0),
-  healthy: z.boolean(),
-  /** Why the runner is not healthy (Redis unreachable, polls failing...), human-readable, no secrets. */
-  problems: z.array(z.string().max(500)).max(20).default([]),
-}).strict();
+export const healthReportSchema = z
+  .object({
+    version: z.string().max(100),
+    platform: z.string().max(200),
+    allowlist: z.array(z.string().max(300)).max(1000),
+    capacity: z.number().int().min(0),
+    inFlight: z.number().int().min(0),
+    healthy: z.boolean(),
+    /** Why the runner is not healthy (Redis unreachable, polls failing...), human-readable, no secrets. */
+    problems: z.array(z.string().max(500)).max(20).default([]),
+  })
+  .strict();
 export type HealthReport = z.input<typeof healthReportSchema>;
 
 export const healthResponseSchema = z.object({ receivedAt: z.number() });

@@ -12,7 +12,9 @@ import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../errors/codes.js';
 
 export const ACTION_FQN_PATTERN = /^[a-z][a-z0-9]*(\.[a-zA-Z][a-zA-Z0-9]*){2,}$/;
-export const actionFqnSchema = z.string().regex(ACTION_FQN_PATTERN, 'must be a fully qualified action name like com.datadoghq.http.request');
+export const actionFqnSchema = z
+  .string()
+  .regex(ACTION_FQN_PATTERN, 'must be a fully qualified action name like com.datadoghq.http.request');
 
 export const taskInputsSchema = z.record(z.string(), z.unknown());
 export type TaskInputs = z.infer<typeof taskInputsSchema>;

@@ -10,14 +10,16 @@ export const TASKS_API = {
   runners: '/api/v1/runners',
 } as const;
 
-export const submitTaskRequestSchema = z.object({
-  /** Runner id, or runner name within the caller's org. */
-  runner: idSchema,
-  action: actionFqnSchema,
-  inputs: taskInputsSchema.default({}),
-  connectionId: idSchema.optional(),
-  timeoutMs: z.number().int().min(1).max(3_600_000).default(60_000),
-}).strict();
+export const submitTaskRequestSchema = z
+  .object({
+    /** Runner id, or runner name within the caller's org. */
+    runner: idSchema,
+    action: actionFqnSchema,
+    inputs: taskInputsSchema.default({}),
+    connectionId: idSchema.optional(),
+    timeoutMs: z.number().int().min(1).max(3_600_000).default(60_000),
+  })
+  .strict();
 export type SubmitTaskRequest = z.input<typeof submitTaskRequestSchema>;
 
 export const taskViewSchema = z.object({
@@ -53,7 +55,18 @@ export type RunnerView = z.infer<typeof runnerViewSchema>;
  * `failed.runner_deleted`. `cancelled`: a user cancelled it (its result); `cancel.confirmed`: the
  * runner later reported the run it stopped as cancelled (recorded nothing).
  */
-export const taskEventTypeSchema = z.enum(['submitted', 'delivered', 'lease.expired', 'result.recorded', 'result.duplicate', 'result.stale', 'failed.lease_expired', 'failed.runner_deleted', 'cancelled', 'cancel.confirmed']);
+export const taskEventTypeSchema = z.enum([
+  'submitted',
+  'delivered',
+  'lease.expired',
+  'result.recorded',
+  'result.duplicate',
+  'result.stale',
+  'failed.lease_expired',
+  'failed.runner_deleted',
+  'cancelled',
+  'cancel.confirmed',
+]);
 export const taskEventSchema = z.object({
   at: z.number(),
   type: taskEventTypeSchema,

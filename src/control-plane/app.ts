@@ -33,7 +33,10 @@ import { serializerCompiler, validatorCompiler } from './schema-compilers.js';
 export type ControlPlaneApp = FastifyInstance;
 
 /** One route as registered (method, URL pattern): the input sweep test covers each automatically. */
-export interface RouteEntry { method: string; url: string }
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
 const routeTables = new WeakMap<FastifyInstance, RouteEntry[]>();
 
 /** Every route of an app built by buildApp (HEAD routes Fastify adds for GETs left out). */

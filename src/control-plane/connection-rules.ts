@@ -48,7 +48,8 @@ export function checkConnectionShape(c: ConnectionShape): void {
   if (c.integration !== 'http') return;
   const baseUrl = c.settings['baseUrl'];
   if (baseUrl === undefined || baseUrl === null) {
-    if (c.credentialPath !== undefined) throw invalid('settings.baseUrl', 'required for an http connection with a credentialPath (credentials are only sent to that origin)');
+    if (c.credentialPath !== undefined)
+      throw invalid('settings.baseUrl', 'required for an http connection with a credentialPath (credentials are only sent to that origin)');
     return;
   }
   let url: URL;
@@ -59,7 +60,8 @@ export function checkConnectionShape(c: ConnectionShape): void {
     throw invalid('settings.baseUrl', 'must be an absolute http or https URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('settings.baseUrl', 'must be an http or https URL');
-  if (url.username !== '' || url.password !== '') throw invalid('settings.baseUrl', 'must not carry a user or password (put credentials in the credential file)');
+  if (url.username !== '' || url.password !== '')
+    throw invalid('settings.baseUrl', 'must not carry a user or password (put credentials in the credential file)');
 }
 
 /** Whether a new connection carries credentials (so creating it aims them). */
@@ -73,7 +75,9 @@ export function accessToCreate(c: ConnectionShape): RunnerAccess {
 }
 
 function target(c: ConnectionShape): string {
-  const settings = Object.entries(c.settings).filter(([k]) => isTargetSetting(k)).sort(([a], [b]) => a.localeCompare(b));
+  const settings = Object.entries(c.settings)
+    .filter(([k]) => isTargetSetting(k))
+    .sort(([a], [b]) => a.localeCompare(b));
   return JSON.stringify({ integration: c.integration, credentialPath: c.credentialPath ?? null, settings });
 }
 

@@ -68,7 +68,9 @@ export async function createControlPlaneDeps(options: CreateDepsOptions): Promis
     ks,
     logger,
     signer: signingKeys,
-    get jwks() { return signingKeys.jwks(); },
+    get jwks() {
+      return signingKeys.jwks();
+    },
     signingKeys,
     wakeups,
     runnerAuth: new RunnerAuthenticator(redis, ks, logger.child({ component: 'runner-auth' }), now),

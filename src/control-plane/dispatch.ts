@@ -20,13 +20,27 @@ export interface DequeueResult {
   cancelled: string[];
 }
 
-export async function dequeueForRunner(deps: ControlPlaneDeps, runnerId: string, max: number, waitMs: number, signal?: AbortSignal): Promise<DequeueResult> {
+export async function dequeueForRunner(
+  deps: ControlPlaneDeps,
+  runnerId: string,
+  max: number,
+  waitMs: number,
+  signal?: AbortSignal,
+): Promise<DequeueResult> {
   const deadline = deps.now() + waitMs;
   // Armed before the first look at Redis: a task enqueued in between still wakes us.
   const armed = deps.wakeups.arm('runner', runnerId);
   try {
     for (;;) {
-      const { leased, cancelled } = await leaseReadyTasks(deps.redis, deps.ks, runnerId, max, newLeaseTokenSeed(), deps.now(), deps.config.leaseMs);
+      const { leased, cancelled } = await leaseReadyTasks(
+        deps.redis,
+        deps.ks,
+        runnerId,
+        max,
+        newLeaseTokenSeed(),
+        deps.now(),
+        deps.config.leaseMs,
+      );
       if (leased.length > 0) {
         deps.metrics.delivered.inc(leased.length);
         const again = leased.filter((t) => t.attempt > 1).length;

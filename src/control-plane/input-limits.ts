@@ -30,7 +30,8 @@ export function findTooDeep(value: unknown, maxDepth: number = MAX_JSON_DEPTH): 
     if (item.depth >= maxDepth) return item.path || '(root)';
     const entries: [string, unknown][] = Array.isArray(item.value) ? item.value.map((v, i) => [String(i), v]) : Object.entries(item.value);
     for (const [key, child] of entries) {
-      if (child !== null && typeof child === 'object') stack.push({ value: child, depth: item.depth + 1, path: item.path ? `${item.path}.${key}` : key });
+      if (child !== null && typeof child === 'object')
+        stack.push({ value: child, depth: item.depth + 1, path: item.path ? `${item.path}.${key}` : key });
     }
   }
   return undefined;

@@ -38,16 +38,51 @@ export function createControlPlaneMetrics(options: ControlPlaneMetricsOptions): 
     name: 'par_cp_longpoll_waiters',
     help: 'Requests waiting for a wake-up (runner long polls and task waits).',
     registers,
-    collect() { this.set(options.waiters()); },
+    collect() {
+      this.set(options.waiters());
+    },
   });
   return {
     registry,
-    submitted: new Counter({ name: 'par_cp_tasks_submitted_total', help: 'Task submissions answered, by whether an Idempotency-Key replayed an earlier task.', labelNames: ['replayed'], registers }),
-    delivered: new Counter({ name: 'par_cp_tasks_delivered_total', help: 'Task deliveries handed to runners (first deliveries and redeliveries).', registers }),
-    redeliveries: new Counter({ name: 'par_cp_task_redeliveries_total', help: 'Deliveries of a task after its earlier lease expired (attempt > 1).', registers }),
-    results: new Counter({ name: 'par_cp_task_results_total', help: 'Final task results recorded, by outcome kind and error code.', labelNames: ['outcome', 'code'], registers }),
-    resultReports: new Counter({ name: 'par_cp_result_reports_total', help: 'Result publications from runners, by answer (recorded, duplicate, stale, not_found).', labelNames: ['status'], registers }),
-    submitToResult: new Histogram({ name: 'par_cp_submit_to_result_seconds', help: 'Time from submission to the recorded final result.', buckets: SUBMIT_TO_RESULT_BUCKETS, registers }),
-    leaseExpiries: new Counter({ name: 'par_cp_lease_expiries_total', help: 'Expired leases found by the sweeper, by what happened (requeued, failed).', labelNames: ['result'], registers }),
+    submitted: new Counter({
+      name: 'par_cp_tasks_submitted_total',
+      help: 'Task submissions answered, by whether an Idempotency-Key replayed an earlier task.',
+      labelNames: ['replayed'],
+      registers,
+    }),
+    delivered: new Counter({
+      name: 'par_cp_tasks_delivered_total',
+      help: 'Task deliveries handed to runners (first deliveries and redeliveries).',
+      registers,
+    }),
+    redeliveries: new Counter({
+      name: 'par_cp_task_redeliveries_total',
+      help: 'Deliveries of a task after its earlier lease expired (attempt > 1).',
+      registers,
+    }),
+    results: new Counter({
+      name: 'par_cp_task_results_total',
+      help: 'Final task results recorded, by outcome kind and error code.',
+      labelNames: ['outcome', 'code'],
+      registers,
+    }),
+    resultReports: new Counter({
+      name: 'par_cp_result_reports_total',
+      help: 'Result publications from runners, by answer (recorded, duplicate, stale, not_found).',
+      labelNames: ['status'],
+      registers,
+    }),
+    submitToResult: new Histogram({
+      name: 'par_cp_submit_to_result_seconds',
+      help: 'Time from submission to the recorded final result.',
+      buckets: SUBMIT_TO_RESULT_BUCKETS,
+      registers,
+    }),
+    leaseExpiries: new Counter({
+      name: 'par_cp_lease_expiries_total',
+      help: 'Expired leases found by the sweeper, by what happened (requeued, failed).',
+      labelNames: ['result'],
+      registers,
+    }),
   };
 }

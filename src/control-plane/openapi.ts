@@ -56,7 +56,11 @@ const openApiDocumentSchema = z.looseObject({ openapi: z.string(), info: z.loose
 
 /** `GET /api/openapi.json`. */
 export const openApiRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.get(OPENAPI_PATH, {
-    schema: { summary: 'This document', security: SECURITY.none, response: withErrors({ 200: openApiDocumentSchema }) },
-  }, async () => openApiDocumentSchema.parse(app.swagger()));
+  app.get(
+    OPENAPI_PATH,
+    {
+      schema: { summary: 'This document', security: SECURITY.none, response: withErrors({ 200: openApiDocumentSchema }) },
+    },
+    async () => openApiDocumentSchema.parse(app.swagger()),
+  );
 };

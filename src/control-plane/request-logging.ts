@@ -23,7 +23,12 @@ export class RequestLogging extends LogController {
     super.incomingRequest(request, reply, metadata);
   }
 
-  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    metadata?: Record<string, unknown>,
+  ): void {
     if (!error && isPeriodicRunnerCall(request)) {
       reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
       return;

@@ -40,12 +40,19 @@ export const serializerCompiler = zodSerializerCompiler;
  * The error envelope every failure answers with (`ParError.toBody()`): one `ErrorBody` component
  * of the OpenAPI document (registered by id), listing every registered code.
  */
-export const errorResponseSchema = errorBodySchema.extend({
-  code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
-}).meta({ id: 'ErrorBody', description: 'Every error: a stable code (docs/errors.md), a message naming the field or resource, and whether retrying may help' });
+export const errorResponseSchema = errorBodySchema
+  .extend({
+    code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
+  })
+  .meta({
+    id: 'ErrorBody',
+    description: 'Every error: a stable code (docs/errors.md), a message naming the field or resource, and whether retrying may help',
+  });
 
 /** A route's success response schemas plus the error envelope for every 4xx and 5xx. */
-export function withErrors<R extends Record<number, z.ZodType>>(responses: R): R & { '4xx': typeof errorResponseSchema; '5xx': typeof errorResponseSchema } {
+export function withErrors<R extends Record<number, z.ZodType>>(
+  responses: R,
+): R & { '4xx': typeof errorResponseSchema; '5xx': typeof errorResponseSchema } {
   return { ...responses, '4xx': errorResponseSchema, '5xx': errorResponseSchema };
 }
 

@@ -26,8 +26,22 @@ import { ParError } from '../errors/par-error.js';
 import { MAX_JSON_DEPTH } from './input-limits.js';
 
 const SECRET_KEY_FRAGMENTS = [
-  'password', 'passwd', 'passphrase', 'secret', 'token', 'apikey', 'privatekey', 'sshkey', 'accesskey', 'clientkey', 'signingkey',
-  'sessionkey', 'credentials', 'authorization', 'bearer', 'cookie',
+  'password',
+  'passwd',
+  'passphrase',
+  'secret',
+  'token',
+  'apikey',
+  'privatekey',
+  'sshkey',
+  'accesskey',
+  'clientkey',
+  'signingkey',
+  'sessionkey',
+  'credentials',
+  'authorization',
+  'bearer',
+  'cookie',
 ];
 const SECRET_KEY_WORDS = new Set(['pwd', 'pw', 'pass']);
 const SENSITIVE_NAME_FRAGMENTS = [...SECRET_KEY_FRAGMENTS, 'key', 'auth', 'signature', 'session', 'pass'];
@@ -42,7 +56,8 @@ const SCHEME_LITERAL = new RegExp(String.raw`^\s*(?:${SCHEMES}|ntlm)\s+(\S.*)$`,
 const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----/;
 const URL_USERINFO = /[a-z][a-z0-9+.-]*:\/\/[^\s/?#@]*@/i;
 const KEYWORD_PASSWORD = /(?:^|[\s;&?])(?:password|passwd|pwd)\s*=/i;
-const KNOWN_TOKENS = /(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{6,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{16,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+/;
+const KNOWN_TOKENS =
+  /(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{6,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{16,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+/;
 const TOKEN_RUN = /[A-Za-z0-9+/=_-]{20,}/g;
 const LEADING_SCHEME = new RegExp(String.raw`^\s*(?:${SCHEMES})\s+`, 'i');
 
@@ -51,7 +66,11 @@ function normalise(key: string): string {
 }
 
 function words(key: string): string[] {
-  return key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/).filter((w) => w.length > 0);
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w.length > 0);
 }
 
 export function isSecretKey(key: string): boolean {
@@ -76,7 +95,8 @@ export function secretValueReason(value: string): string | undefined {
   if (KEYWORD_PASSWORD.test(value)) return 'a password in a connection string';
   if (KNOWN_TOKENS.test(value)) return 'a token';
   const scheme = SCHEME_LITERAL.exec(value);
-  if (scheme && (scheme[1] ?? '').replace(TEMPLATE, '').trim().length > 0) return 'a literal credential after an auth scheme (only a {{ template }} may follow it)';
+  if (scheme && (scheme[1] ?? '').replace(TEMPLATE, '').trim().length > 0)
+    return 'a literal credential after an auth scheme (only a {{ template }} may follow it)';
   if (value.replace(TEMPLATE, '') !== value) {
     const literal = value.replace(LEADING_SCHEME, '').replace(TEMPLATE, ' ');
     if (looksLikeToken(literal)) return 'a secret-looking literal next to a template';
@@ -84,7 +104,11 @@ export function secretValueReason(value: string): string | undefined {
   return undefined;
 }
 
-interface Pending { value: unknown; path: string; depth: number }
+interface Pending {
+  value: unknown;
+  path: string;
+  depth: number;
+}
 
 /** Name/value pairs of a `headers` / `urlParams` field, plus anything inside it that is not a pair. */
 function templatePairs(value: unknown, path: string, depth: number): { pairs: [string, unknown, string][]; rest: Pending[] } {
@@ -96,7 +120,8 @@ function templatePairs(value: unknown, path: string, depth: number): { pairs: [s
       const pair = item as { key?: unknown; value?: unknown } | null;
       if (pair && typeof pair === 'object' && !Array.isArray(pair) && typeof pair.key === 'string') {
         pairs.push([pair.key, pair.value, `${p}.value`]);
-        for (const [k, v] of Object.entries(pair)) if (k !== 'key' && k !== 'value') rest.push({ value: { [k]: v }, path: p, depth: depth + 1 });
+        for (const [k, v] of Object.entries(pair))
+          if (k !== 'key' && k !== 'value') rest.push({ value: { [k]: v }, path: p, depth: depth + 1 });
       } else {
         rest.push({ value: item, path: p, depth: depth + 1 });
       }
@@ -109,7 +134,10 @@ function templatePairs(value: unknown, path: string, depth: number): { pairs: [s
   return { pairs, rest };
 }
 
-export interface SecretFinding { path: string; reason: string }
+export interface SecretFinding {
+  path: string;
+  reason: string;
+}
 
 /** The first secret-looking field in `value`, if any (iterative; refuses what is too deep). */
 export function findSecret(value: unknown, maxDepth: number = MAX_JSON_DEPTH): SecretFinding | undefined {
@@ -132,8 +160,14 @@ export function findSecret(value: unknown, maxDepth: number = MAX_JSON_DEPTH): S
       if (TEMPLATE_FIELDS.has(normalise(key))) {
         const { pairs, rest } = templatePairs(child, here, depth + 1);
         for (const [name, pairValue, pairPath] of pairs) {
-          if (isSensitiveName(name) && !(typeof pairValue === 'string' && (pairValue.trim() === '' || PURE_TEMPLATE_VALUE.test(pairValue)))) {
-            return { path: pairPath, reason: `a literal value under the sensitive name ${JSON.stringify(name.slice(0, 60))} (only {{ template }} or "<scheme> {{ template }}")` };
+          if (
+            isSensitiveName(name) &&
+            !(typeof pairValue === 'string' && (pairValue.trim() === '' || PURE_TEMPLATE_VALUE.test(pairValue)))
+          ) {
+            return {
+              path: pairPath,
+              reason: `a literal value under the sensitive name ${JSON.stringify(name.slice(0, 60))} (only {{ template }} or "<scheme> {{ template }}")`,
+            };
           }
           stack.push({ value: pairValue, path: pairPath, depth: depth + 2 });
         }

@@ -41,7 +41,9 @@ function safeUrl(url: string): string {
 
 async function connectRedis(url: string): Promise<Redis> {
   const redis = createRedisConnection(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
-  redis.on('error', () => { /* reported by the failing command; ioredis reconnects on its own */ });
+  redis.on('error', () => {
+    /* reported by the failing command; ioredis reconnects on its own */
+  });
   try {
     await redis.connect();
     return redis;

@@ -42,7 +42,15 @@ export class SigningKeyRing implements TaskSigning {
     const ring = new SigningKeyRing(options);
     await ring.reload();
     await ring.subscribe();
-    ring.loop = periodic({ name: 'signing-key reload', tick: () => ring.tick(), intervalMs: options.config.signingKeyReloadMs, runAtStart: false, unref: true, stopWaitMs: 2000, logger: options.logger });
+    ring.loop = periodic({
+      name: 'signing-key reload',
+      tick: () => ring.tick(),
+      intervalMs: options.config.signingKeyReloadMs,
+      runAtStart: false,
+      unref: true,
+      stopWaitMs: 2000,
+      logger: options.logger,
+    });
     ring.loop.start();
     return ring;
   }
@@ -78,7 +86,8 @@ export class SigningKeyRing implements TaskSigning {
         if (!this.signer || this.signer.kid !== ring.active.kid) {
           const previous = this.signer?.kid;
           this.signer = new TaskSigner(await importSigningKey(ring.active.privateJwk), ring.active.kid);
-          if (previous) this.options.logger.info({ kid: ring.active.kid, previousKid: previous }, 'task-signing key rotated: signing with the new key');
+          if (previous)
+            this.options.logger.info({ kid: ring.active.kid, previousKid: previous }, 'task-signing key rotated: signing with the new key');
         }
         this.ring = ring;
       } finally {
@@ -103,7 +112,10 @@ export class SigningKeyRing implements TaskSigning {
   private async subscribe(): Promise<void> {
     const subscriber = duplicateConnection(this.options.redis);
     this.subscriber = subscriber;
-    subscriber.on('message', () => void this.reload().catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not reload the signing key')));
+    subscriber.on(
+      'message',
+      () => void this.reload().catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not reload the signing key')),
+    );
     subscriber.on('error', (error: Error) => this.options.logger.warn({ err: error }, 'signing-key subscriber error'));
     let connectedOnce = false;
     subscriber.on('ready', () => {
@@ -126,7 +138,10 @@ export class SigningKeyRing implements TaskSigning {
           now: this.options.now(),
           expectedKid: this.ring.active.kid,
         });
-        this.options.logger.info({ kid: result.kid, previousKid: result.previousKid, previousNotAfter: new Date(result.previousNotAfter).toISOString() }, 'scheduled task-signing key rotation');
+        this.options.logger.info(
+          { kid: result.kid, previousKid: result.previousKid, previousNotAfter: new Date(result.previousNotAfter).toISOString() },
+          'scheduled task-signing key rotation',
+        );
         await this.reload();
       }
     } catch (error) {

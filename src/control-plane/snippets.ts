@@ -95,17 +95,33 @@ function compose(input: SnippetInput): string {
         volumes: [`${CONFIG_VOLUME}:${CONTAINER_CONFIG_DIR}`],
         depends_on: { redis: { condition: 'service_healthy' } },
         stop_grace_period: '35s',
-        healthcheck: { test: ['CMD', 'node', '/app/bin/par.js', 'healthcheck', 'runner'], interval: '5s', timeout: '5s', retries: 3, start_period: '60s' },
+        healthcheck: {
+          test: ['CMD', 'node', '/app/bin/par.js', 'healthcheck', 'runner'],
+          interval: '5s',
+          timeout: '5s',
+          retries: 3,
+          start_period: '60s',
+        },
       },
       worker: {
         image: input.image,
         command: ['worker'],
-        environment: { REDIS_URL: 'redis://redis:6379', DD_PRIVATE_RUNNER_CONFIG_DIR: CONTAINER_CONFIG_DIR, PAR_WORKER_LIVENESS_FILE: '/tmp/par-worker.alive' },
+        environment: {
+          REDIS_URL: 'redis://redis:6379',
+          DD_PRIVATE_RUNNER_CONFIG_DIR: CONTAINER_CONFIG_DIR,
+          PAR_WORKER_LIVENESS_FILE: '/tmp/par-worker.alive',
+        },
         volumes: [`${CONFIG_VOLUME}:${CONTAINER_CONFIG_DIR}:ro`],
         depends_on: { redis: { condition: 'service_healthy' }, 'private-runner': { condition: 'service_healthy' } },
         deploy: { replicas: 2 },
         stop_grace_period: '40s',
-        healthcheck: { test: ['CMD', 'node', '/app/bin/par.js', 'healthcheck', 'worker'], interval: '10s', timeout: '5s', retries: 3, start_period: '60s' },
+        healthcheck: {
+          test: ['CMD', 'node', '/app/bin/par.js', 'healthcheck', 'worker'],
+          interval: '10s',
+          timeout: '5s',
+          retries: 3,
+          start_period: '60s',
+        },
       },
     },
     volumes: { 'redis-data': {}, [CONFIG_VOLUME]: {} },
@@ -121,7 +137,9 @@ function compose(input: SnippetInput): string {
 function kubernetes(input: SnippetInput): string {
   const overlay = `deploy/overlays/${input.runnerName}`;
   const env = [
-    ...runnerEnv(input, './config', 'redis://127.0.0.1:6379').filter(([k]) => ['DD_BASE_URL', 'RUNNER_NAME', 'RUNNER_MODES', 'ACTIONS_ALLOWLIST'].includes(k)),
+    ...runnerEnv(input, './config', 'redis://127.0.0.1:6379').filter(([k]) =>
+      ['DD_BASE_URL', 'RUNNER_NAME', 'RUNNER_MODES', 'ACTIONS_ALLOWLIST'].includes(k),
+    ),
     ['PAR_RUNNER_IMAGE', input.image],
   ];
   return [

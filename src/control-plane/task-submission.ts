@@ -55,10 +55,14 @@ export async function submitTask(
 ): Promise<SubmitResult> {
   // The task's trace starts here; its context is signed into the task (claims.traceparent).
   const taskId = randomUUID();
-  const span = parTracer().startSpan(SPAN.submit, {
-    kind: SpanKind.SERVER,
-    attributes: { [ATTR.taskId]: taskId, [ATTR.runnerId]: runner.id, [ATTR.orgId]: orgId, [ATTR.action]: request.action },
-  }, ROOT_CONTEXT);
+  const span = parTracer().startSpan(
+    SPAN.submit,
+    {
+      kind: SpanKind.SERVER,
+      attributes: { [ATTR.taskId]: taskId, [ATTR.runnerId]: runner.id, [ATTR.orgId]: orgId, [ATTR.action]: request.action },
+    },
+    ROOT_CONTEXT,
+  );
   try {
     const result = await signAndStore(deps, orgId, runner, request, options, taskId, formatTraceparent(span.spanContext()));
     span.setAttribute(ATTR.replayed, result.replayed);
@@ -97,15 +101,32 @@ async function signAndStore(
   const now = deps.now();
   const signedTask = await deps.signer.sign(claims, deps.config.taskTtlMs, now);
   const outcome = await submitSignedTask(deps.redis, deps.ks, {
-    taskId, runnerId: runner.id, orgId, action: request.action, signedTask, claims, now, connectionId, indexKept: RUNNER_TASKS_KEPT,
+    taskId,
+    runnerId: runner.id,
+    orgId,
+    action: request.action,
+    signedTask,
+    claims,
+    now,
+    connectionId,
+    indexKept: RUNNER_TASKS_KEPT,
     idempotency: idempotency && {
       recordKey: idempotencyRecordKey(deps.ks, idempotency.scope, idempotency.key),
-      fingerprint: submissionFingerprint({ runnerId: runner.id, action: request.action, inputs: request.inputs, connectionId, timeoutMs: request.timeoutMs }),
+      fingerprint: submissionFingerprint({
+        runnerId: runner.id,
+        action: request.action,
+        inputs: request.inputs,
+        connectionId,
+        timeoutMs: request.timeoutMs,
+      }),
       windowMs: deps.config.idempotencyWindowMs,
     },
   });
   if (outcome.status === 'reused') {
-    throw new ParError('PAR_ERR_IDEMPOTENCY_KEY_REUSED', `it created task ${outcome.taskId} from another request; send a new key for a new task`);
+    throw new ParError(
+      'PAR_ERR_IDEMPOTENCY_KEY_REUSED',
+      `it created task ${outcome.taskId} from another request; send a new key for a new task`,
+    );
   }
   if (outcome.status === 'replayed') {
     const existing = await getTask(deps.redis, deps.ks, outcome.taskId);
@@ -115,5 +136,18 @@ async function signAndStore(
   }
   // A fresh id: the submit script created the task queued, with no delivery yet.
   deps.metrics.submitted.inc({ replayed: 'false' });
-  return { task: { id: taskId, runnerId: runner.id, orgId, action: request.action, state: 'queued', attempts: 0, createdAt: now, signedTask, claims }, replayed: false };
+  return {
+    task: {
+      id: taskId,
+      runnerId: runner.id,
+      orgId,
+      action: request.action,
+      state: 'queued',
+      attempts: 0,
+      createdAt: now,
+      signedTask,
+      claims,
+    },
+    replayed: false,
+  };
 }

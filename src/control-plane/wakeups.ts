@@ -23,7 +23,10 @@ class Waiter implements ArmedWait {
   private fired = false;
   private settle: ((woken: boolean) => void) | undefined;
 
-  constructor(private readonly detach: (w: Waiter) => void, private readonly isClosed: () => boolean) {}
+  constructor(
+    private readonly detach: (w: Waiter) => void,
+    private readonly isClosed: () => boolean,
+  ) {}
 
   fire(): void {
     this.fired = true;
@@ -71,7 +74,11 @@ export class Wakeups {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private closed = false;
 
-  private constructor(private readonly subscriber: Redis, private readonly ks: KeySpace, private readonly logger: Logger) {}
+  private constructor(
+    private readonly subscriber: Redis,
+    private readonly ks: KeySpace,
+    private readonly logger: Logger,
+  ) {}
 
   /** Opens the shared subscriber connection (a duplicate of `redis`) and subscribes. */
   static async start(redis: Redis, ks: KeySpace, logger: Logger): Promise<Wakeups> {
@@ -93,7 +100,10 @@ export class Wakeups {
 
   arm(topic: WakeTopic, id: string): ArmedWait {
     const key = `${topic}:${id}`;
-    const waiter = new Waiter((w) => this.detach(key, w), () => this.closed);
+    const waiter = new Waiter(
+      (w) => this.detach(key, w),
+      () => this.closed,
+    );
     let set = this.waiters.get(key);
     if (!set) {
       set = new Set();

@@ -47,7 +47,8 @@ export async function applyKeyAnswer(current: TrustedKeys, answer: KeyAnswer): P
 
   for (const entry of answer.keys) {
     const thumbprint = await kidOf(entry.jwk);
-    if (thumbprint !== entry.kid) throw new ParError('PAR_ERR_KEYS_UNTRUSTED', `key ${entry.kid.slice(0, 12)}: kid is not the key's thumbprint`);
+    if (thumbprint !== entry.kid)
+      throw new ParError('PAR_ERR_KEYS_UNTRUSTED', `key ${entry.kid.slice(0, 12)}: kid is not the key's thumbprint`);
     if (known.has(entry.kid) && (await kidOf(known.get(entry.kid) as JWK)) !== entry.kid) {
       throw new ParError('PAR_ERR_KEYS_UNTRUSTED', `key ${entry.kid.slice(0, 12)}: collides with a trusted key of the same kid`);
     }
@@ -67,7 +68,8 @@ export async function applyKeyAnswer(current: TrustedKeys, answer: KeyAnswer): P
       done.add(index);
       progress = true;
       const endorsement = await verifyEndorsement(entry.endorsement as string, signerJwk);
-      if (endorsement.sub !== entry.kid) throw new ParError('PAR_ERR_KEYS_UNTRUSTED', `key ${entry.kid.slice(0, 12)}: endorsement names another key`);
+      if (endorsement.sub !== entry.kid)
+        throw new ParError('PAR_ERR_KEYS_UNTRUSTED', `key ${entry.kid.slice(0, 12)}: endorsement names another key`);
       const existing = retirements[signer];
       if (existing && existing.successor !== entry.kid) {
         throw new ParError('PAR_ERR_KEYS_UNTRUSTED', `key ${signer.slice(0, 12)} already endorsed another successor`);
@@ -86,7 +88,9 @@ export async function applyKeyAnswer(current: TrustedKeys, answer: KeyAnswer): P
 
   let keys = [...known.entries()];
   if (keys.length > MAX_REMEMBERED_KEYS) {
-    const retiredOldestFirst = keys.filter(([kid]) => retirements[kid]).sort(([a], [b]) => (retirements[a]?.notAfter ?? 0) - (retirements[b]?.notAfter ?? 0));
+    const retiredOldestFirst = keys
+      .filter(([kid]) => retirements[kid])
+      .sort(([a], [b]) => (retirements[a]?.notAfter ?? 0) - (retirements[b]?.notAfter ?? 0));
     const drop = new Set(retiredOldestFirst.slice(0, keys.length - MAX_REMEMBERED_KEYS).map(([kid]) => kid));
     keys = keys.filter(([kid]) => !drop.has(kid));
   }

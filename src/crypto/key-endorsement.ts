@@ -14,21 +14,29 @@ import { SIGNING_ALG, importSigningKey, publicPart, type SigningKey } from './ke
 
 export const ENDORSEMENT_TYP = 'par-key-endorsement+jwt';
 
-export const endorsementPayloadSchema = z.object({
-  iss: z.literal(TASK_ISSUER),
-  /** The endorsed (new) key's kid: its RFC 7638 thumbprint. */
-  sub: z.string().min(1),
-  /** The endorsed key's public JWK. */
-  jwk: z.record(z.string(), z.unknown()).and(z.object({ kty: z.string() })),
-  /** The endorsing (outgoing) key's kid. */
-  prev: z.string().min(1),
-  /** Unix ms after which tasks signed by the outgoing key are refused. */
-  prevNotAfter: z.number().int().positive(),
-  iat: z.number().int().positive(),
-}).strict();
+export const endorsementPayloadSchema = z
+  .object({
+    iss: z.literal(TASK_ISSUER),
+    /** The endorsed (new) key's kid: its RFC 7638 thumbprint. */
+    sub: z.string().min(1),
+    /** The endorsed key's public JWK. */
+    jwk: z.record(z.string(), z.unknown()).and(z.object({ kty: z.string() })),
+    /** The endorsing (outgoing) key's kid. */
+    prev: z.string().min(1),
+    /** Unix ms after which tasks signed by the outgoing key are refused. */
+    prevNotAfter: z.number().int().positive(),
+    iat: z.number().int().positive(),
+  })
+  .strict();
 export type EndorsementPayload = z.infer<typeof endorsementPayloadSchema>;
 
-export async function signEndorsement(prevKey: SigningKey, prevKid: string, next: { publicJwk: JWK; kid: string }, prevNotAfter: number, nowMs: number): Promise<string> {
+export async function signEndorsement(
+  prevKey: SigningKey,
+  prevKid: string,
+  next: { publicJwk: JWK; kid: string },
+  prevNotAfter: number,
+  nowMs: number,
+): Promise<string> {
   const payload: EndorsementPayload = {
     iss: TASK_ISSUER,
     sub: next.kid,
@@ -60,8 +68,11 @@ export async function verifyEndorsement(jws: string, signerJwk: JWK): Promise<En
   const signerKid = await calculateJwkThumbprint(publicPart(signerJwk));
   let text: string;
   try {
-    const { payload, protectedHeader } = await compactVerify(jws, await importSigningKey(publicPart(signerJwk)), { algorithms: [SIGNING_ALG] });
-    if (protectedHeader.typ !== ENDORSEMENT_TYP || protectedHeader.kid !== signerKid) throw new ParError('PAR_ERR_KEYS_UNTRUSTED', 'endorsement header does not name its signer');
+    const { payload, protectedHeader } = await compactVerify(jws, await importSigningKey(publicPart(signerJwk)), {
+      algorithms: [SIGNING_ALG],
+    });
+    if (protectedHeader.typ !== ENDORSEMENT_TYP || protectedHeader.kid !== signerKid)
+      throw new ParError('PAR_ERR_KEYS_UNTRUSTED', 'endorsement header does not name its signer');
     text = new TextDecoder().decode(payload);
   } catch (error) {
     if (error instanceof ParError) throw error;
@@ -80,6 +91,7 @@ export async function verifyEndorsement(jws: string, signerJwk: JWK): Promise<En
   if (endorsement.prev !== signerKid) throw new ParError('PAR_ERR_KEYS_UNTRUSTED', 'endorsement names another signer');
   if (endorsement.jwk['d'] !== undefined) throw new ParError('PAR_ERR_KEYS_UNTRUSTED', 'endorsed key carries a private part');
   const thumbprint = await calculateJwkThumbprint(endorsement.jwk);
-  if (thumbprint !== endorsement.sub) throw new ParError('PAR_ERR_KEYS_UNTRUSTED', 'endorsed kid is not the thumbprint of the endorsed key');
+  if (thumbprint !== endorsement.sub)
+    throw new ParError('PAR_ERR_KEYS_UNTRUSTED', 'endorsed kid is not the thumbprint of the endorsed key');
   return endorsement;
 }

@@ -17,7 +17,11 @@ export const RUNNER_TOKEN_TTL_S = 120;
 export class RunnerTokenMinter {
   private cached: { token: string; refreshAt: number } | undefined;
 
-  constructor(private readonly runnerId: string, private readonly privateKey: SigningKey, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly runnerId: string,
+    private readonly privateKey: SigningKey,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async token(): Promise<string> {
     const nowMs = this.now();
@@ -57,7 +61,14 @@ export async function verifyRunnerToken(token: string, runnerId: string, publicK
   try {
     // Runners that predate the header send no typ; any typ present must be ours (jose checks it).
     const typ = decodeProtectedHeader(token).typ === undefined ? {} : { typ: RUNNER_TOKEN_TYP };
-    const { payload } = await jwtVerify(token, publicKey, { issuer: runnerId, audience: RUNNER_TOKEN_AUDIENCE, ...typ, algorithms: [SIGNING_ALG], maxTokenAge: RUNNER_TOKEN_MAX_AGE_S, clockTolerance: 30 });
+    const { payload } = await jwtVerify(token, publicKey, {
+      issuer: runnerId,
+      audience: RUNNER_TOKEN_AUDIENCE,
+      ...typ,
+      algorithms: [SIGNING_ALG],
+      maxTokenAge: RUNNER_TOKEN_MAX_AGE_S,
+      clockTolerance: 30,
+    });
     // jose requires iat (maxTokenAge) and we mint exp; a token without exp is good for its max age only.
     const byAge = ((payload.iat ?? 0) + RUNNER_TOKEN_MAX_AGE_S) * 1000;
     return payload.exp === undefined ? byAge : Math.min(payload.exp * 1000, byAge);

@@ -27,9 +27,13 @@ export class TaskSigner implements TaskSigning {
   private readonly key: KeyObject;
   private readonly encodedHeader: string;
 
-  constructor(privateKey: SigningKey, readonly kid: string) {
+  constructor(
+    privateKey: SigningKey,
+    readonly kid: string,
+  ) {
     this.key = KeyObject.from(privateKey);
-    if (this.key.type !== 'private' || this.key.asymmetricKeyType !== 'ed25519') throw new Error('a task signer needs an Ed25519 private key');
+    if (this.key.type !== 'private' || this.key.asymmetricKeyType !== 'ed25519')
+      throw new Error('a task signer needs an Ed25519 private key');
     this.encodedHeader = base64url(JSON.stringify({ alg: SIGNING_ALG, kid, typ: TASK_TYP }));
   }
 
@@ -84,7 +88,10 @@ export class TaskVerifier {
   private kids: Set<string>;
   private retirements: KeyRetirements;
 
-  constructor(pinnedKeys: Jwks, private readonly options: TaskVerifierOptions = {}) {
+  constructor(
+    pinnedKeys: Jwks,
+    private readonly options: TaskVerifierOptions = {},
+  ) {
     this.keySet = createLocalJWKSet({ keys: pinnedKeys.keys });
     this.kids = kidsOf(pinnedKeys);
     this.retirements = options.retirements ?? {};
@@ -111,7 +118,10 @@ export class TaskVerifier {
     }
     const retirement = this.retirements[kid];
     if (retirement && nowMs > retirement.notAfter) {
-      throw new ParError('PAR_ERR_TASK_KEY_RETIRED', `signed with key ${kid.slice(0, 12)}… retired at ${new Date(retirement.notAfter).toISOString()}`);
+      throw new ParError(
+        'PAR_ERR_TASK_KEY_RETIRED',
+        `signed with key ${kid.slice(0, 12)}… retired at ${new Date(retirement.notAfter).toISOString()}`,
+      );
     }
     let payload: unknown;
     try {
@@ -153,12 +163,14 @@ function headerKid(jws: string): string | undefined {
 function mapJoseError(error: unknown): ParError {
   if (error instanceof joseErrors.JWTExpired) return new ParError('PAR_ERR_TASK_EXPIRED');
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID');
-  if (error instanceof joseErrors.JWKSNoMatchingKey) return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'signed with a key this runner does not trust');
+  if (error instanceof joseErrors.JWKSNoMatchingKey)
+    return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'signed with a key this runner does not trust');
   if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'ambiguous key');
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     // Signed for another runner (`aud` another runner's id); a missing or non-string `aud` is malformed.
     const aud = error.payload['aud'];
-    if (error.claim === 'aud' && error.reason === 'check_failed' && typeof aud === 'string') return new ParError('PAR_ERR_TASK_WRONG_RUNNER', `signed for ${aud}`);
+    if (error.claim === 'aud' && error.reason === 'check_failed' && typeof aud === 'string')
+      return new ParError('PAR_ERR_TASK_WRONG_RUNNER', `signed for ${aud}`);
     // A JWS the control-plane key signed for another purpose: not a task, whatever it says.
     if (error.claim === 'typ') return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'not a task (typ header)');
     return new ParError('PAR_ERR_TASK_MALFORMED', `claim ${error.claim}: ${error.reason}`);
@@ -169,6 +181,9 @@ function mapJoseError(error: unknown): ParError {
 }
 
 /** The verifier keys an identity file pins: its control-plane keys and their retirement times. */
-export function verifierKeys(identity: { controlPlaneKeys: VerifierKeys['keys']; controlPlaneKeyRetirements?: KeyRetirements | undefined }): VerifierKeys {
+export function verifierKeys(identity: {
+  controlPlaneKeys: VerifierKeys['keys'];
+  controlPlaneKeyRetirements?: KeyRetirements | undefined;
+}): VerifierKeys {
   return { keys: identity.controlPlaneKeys, retirements: identity.controlPlaneKeyRetirements ?? {} };
 }

@@ -78,7 +78,12 @@ export function periodic(options: PeriodicOptions): Periodic {
         return;
       }
       let bound: NodeJS.Timeout | undefined;
-      await Promise.race([running, new Promise<void>((resolve) => { bound = setTimeout(resolve, options.stopWaitMs); })]);
+      await Promise.race([
+        running,
+        new Promise<void>((resolve) => {
+          bound = setTimeout(resolve, options.stopWaitMs);
+        }),
+      ]);
       clearTimeout(bound);
     },
     kick() {

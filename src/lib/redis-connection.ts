@@ -14,7 +14,10 @@ import { isClusterUrl, plainRedisUrl } from './redis-cluster-keys.js';
 export type Redis = SingleRedis | Cluster;
 
 /** Options common to both kinds; `maxRetriesPerRequest` etc. go to each node on a cluster. */
-export type ConnectionOptions = Pick<RedisOptions, 'lazyConnect' | 'maxRetriesPerRequest' | 'connectTimeout' | 'enableOfflineQueue' | 'retryStrategy'>;
+export type ConnectionOptions = Pick<
+  RedisOptions,
+  'lazyConnect' | 'maxRetriesPerRequest' | 'connectTimeout' | 'enableOfflineQueue' | 'retryStrategy'
+>;
 
 function clusterSeed(url: string): { host: string; port: number; tls: boolean; username?: string; password?: string } {
   const u = new URL(plainRedisUrl(url));

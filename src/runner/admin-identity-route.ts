@@ -16,7 +16,13 @@ export const ADMIN_TOKEN_AUDIENCE = 'par-runner-admin';
 
 export async function adminToken(runnerId: string, privateKey: SigningKey): Promise<string> {
   const iat = Math.floor(Date.now() / 1000);
-  return new SignJWT({}).setProtectedHeader({ alg: SIGNING_ALG }).setIssuer(runnerId).setAudience(ADMIN_TOKEN_AUDIENCE).setIssuedAt(iat).setExpirationTime(iat + 60).sign(privateKey);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: SIGNING_ALG })
+    .setIssuer(runnerId)
+    .setAudience(ADMIN_TOKEN_AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + 60)
+    .sign(privateKey);
 }
 
 export function registerIdentityRoute(app: FastifyInstance, deps: IdentityRotationDeps): void {
@@ -26,9 +32,14 @@ export function registerIdentityRoute(app: FastifyInstance, deps: IdentityRotati
       if (!token) throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', 'no bearer token');
       const identity = deps.store.current;
       try {
-        await jwtVerify(token, await importSigningKey(publicPart(identity.publicKey as JWK)), { issuer: identity.runnerId, audience: ADMIN_TOKEN_AUDIENCE, algorithms: [SIGNING_ALG], maxTokenAge: 90 });
+        await jwtVerify(token, await importSigningKey(publicPart(identity.publicKey as JWK)), {
+          issuer: identity.runnerId,
+          audience: ADMIN_TOKEN_AUDIENCE,
+          algorithms: [SIGNING_ALG],
+          maxTokenAge: 90,
+        });
       } catch {
-        throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', 'not signed with this runner\'s current key');
+        throw new ParError('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID', "not signed with this runner's current key");
       }
       const result = await rotateIdentity(deps);
       return await reply.code(200).send(result);

@@ -55,13 +55,15 @@ export function buildAdminApp(deps: Omit<AdminServerDeps, 'host' | 'port'>): Fas
 
   app.get('/readyz', async (_request, reply) => {
     const checks: Record<string, ReadinessCheck> = {};
-    await Promise.all(Object.entries(deps.readiness).map(async ([name, check]) => {
-      try {
-        checks[name] = await check();
-      } catch (error) {
-        checks[name] = { ok: false, detail: (error as Error).message };
-      }
-    }));
+    await Promise.all(
+      Object.entries(deps.readiness).map(async ([name, check]) => {
+        try {
+          checks[name] = await check();
+        } catch (error) {
+          checks[name] = { ok: false, detail: (error as Error).message };
+        }
+      }),
+    );
     const ready = Object.values(checks).every((c) => c.ok);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
   });
@@ -69,7 +71,9 @@ export function buildAdminApp(deps: Omit<AdminServerDeps, 'host' | 'port'>): Fas
   const board = new FastifyAdapter();
   board.setBasePath(DASHBOARD_PATH);
   createBullBoard({
-    queues: deps.queues.map((q) => installDashboardMasks(new BullMQAdapter(q, { readOnlyMode: deps.readOnly, allowRetries: !deps.readOnly }), q.name)),
+    queues: deps.queues.map((q) =>
+      installDashboardMasks(new BullMQAdapter(q, { readOnlyMode: deps.readOnly, allowRetries: !deps.readOnly }), q.name),
+    ),
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'Runner queues' } },
   });

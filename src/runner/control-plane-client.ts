@@ -43,9 +43,7 @@ import { ParError, fromErrorBody } from '../errors/par-error.js';
  */
 export type ClientFailureKind = 'network' | 'http' | 'aborted';
 
-export type ClientResult<T> =
-  | { ok: true; value: T }
-  | { ok: false; error: ParError; kind: ClientFailureKind; status?: number };
+export type ClientResult<T> = { ok: true; value: T } | { ok: false; error: ParError; kind: ClientFailureKind; status?: number };
 
 /** Where the runner's request JWT comes from (RunnerTokenMinter, cached). */
 export interface TokenSource {
@@ -101,7 +99,10 @@ export class ControlPlaneClient {
   }
 
   dequeue(request: { max: number; waitMs: number }, signal?: AbortSignal): Promise<ClientResult<DequeueResponse>> {
-    return this.call(RUNNER_API.dequeue, request, dequeueResponseSchema, 'runner', { signal, timeoutMs: request.waitMs + LONG_POLL_MARGIN_MS });
+    return this.call(RUNNER_API.dequeue, request, dequeueResponseSchema, 'runner', {
+      signal,
+      timeoutMs: request.waitMs + LONG_POLL_MARGIN_MS,
+    });
   }
 
   heartbeat(leases: readonly LeaseRef[]): Promise<ClientResult<HeartbeatResponse>> {
@@ -131,7 +132,11 @@ export class ControlPlaneClient {
   async probe(signal?: AbortSignal, timeoutMs = 1000): Promise<boolean> {
     try {
       const response = await this.pool.request({
-        method: 'GET', path: `${this.basePath}/healthz`, signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+        method: 'GET',
+        path: `${this.basePath}/healthz`,
+        signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
       });
       await response.body.dump();
       return response.statusCode === 200;
@@ -152,10 +157,16 @@ export class ControlPlaneClient {
     options: { signal?: AbortSignal | undefined; timeoutMs?: number; method?: 'GET' | 'POST'; tokens?: TokenSource } = {},
   ): Promise<ClientResult<z.infer<S>>> {
     const method = options.method ?? 'POST';
-    const headers: Record<string, string> = method === 'POST' ? { 'content-type': 'application/json', accept: 'application/json' } : { accept: 'application/json' };
+    const headers: Record<string, string> =
+      method === 'POST' ? { 'content-type': 'application/json', accept: 'application/json' } : { accept: 'application/json' };
     if (auth === 'runner') {
       const tokens = options.tokens ?? this.tokens;
-      if (!tokens) return { ok: false, kind: 'http', error: new ParError('PAR_ERR_INTERNAL', 'runner API called before the runner has an identity', { retryable: false }) };
+      if (!tokens)
+        return {
+          ok: false,
+          kind: 'http',
+          error: new ParError('PAR_ERR_INTERNAL', 'runner API called before the runner has an identity', { retryable: false }),
+        };
       headers['authorization'] = `Bearer ${await tokens.token()}`;
     } else {
       Object.assign(headers, auth);
@@ -176,7 +187,8 @@ export class ControlPlaneClient {
       statusCode = response.statusCode;
       text = await response.body.text();
     } catch (error) {
-      if (options.signal?.aborted) return { ok: false, kind: 'aborted', error: new ParError('PAR_ERR_INTERNAL', 'request aborted', { cause: error }) };
+      if (options.signal?.aborted)
+        return { ok: false, kind: 'aborted', error: new ParError('PAR_ERR_INTERNAL', 'request aborted', { cause: error }) };
       return { ok: false, kind: 'network', error: networkError(error) };
     }
     const json = parseJson(text);
@@ -187,7 +199,15 @@ export class ControlPlaneClient {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       // Retryable: most likely a proxy or a control plane mid-upgrade answering something else.
-      return { ok: false, kind: 'http', status: statusCode, error: new ParError('PAR_ERR_INTERNAL', `unexpected response from ${path}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim()) };
+      return {
+        ok: false,
+        kind: 'http',
+        status: statusCode,
+        error: new ParError(
+          'PAR_ERR_INTERNAL',
+          `unexpected response from ${path}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(),
+        ),
+      };
     }
     return { ok: true, value: parsed.data };
   }
@@ -224,5 +244,8 @@ function httpError(status: number, body: unknown): ParError {
 function networkError(error: unknown): ParError {
   const code = error instanceof undiciErrors.UndiciError ? error.code : (error as NodeJS.ErrnoException | undefined)?.code;
   const cause = (error as { cause?: NodeJS.ErrnoException } | undefined)?.cause?.code;
-  return new ParError('PAR_ERR_INTERNAL', `control plane unreachable (${cause ?? code ?? 'network error'})`, { retryable: true, cause: error });
+  return new ParError('PAR_ERR_INTERNAL', `control plane unreachable (${cause ?? code ?? 'network error'})`, {
+    retryable: true,
+    cause: error,
+  });
 }

@@ -29,7 +29,9 @@ export class ControlPlaneProbe {
   /** A call found no control plane: probe until it answers again (one probe loop at a time). */
   unreachable(): void {
     if (this.probing || this.abort.signal.aborted) return;
-    this.probing = this.loop().finally(() => { this.probing = undefined; });
+    this.probing = this.loop().finally(() => {
+      this.probing = undefined;
+    });
   }
 
   stop(): void {

@@ -10,7 +10,7 @@ import { RESULTS_QUEUE, TASKS_QUEUE } from '../contracts/jobs.js';
 export const MASKED = '[masked]';
 
 function record(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? value as Record<string, unknown> : {};
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
 /** The `action` claim of a compact JWS, or undefined; never throws. */

@@ -32,20 +32,25 @@ export interface DrainDeps {
 export async function handBackUnstarted(deps: DrainDeps): Promise<string[]> {
   const jobs = await deps.tasksQueue.getJobs(['waiting', 'delayed', 'prioritized']);
   const removed: string[] = [];
-  await Promise.all(jobs.map(async (job) => {
-    if (job.id === undefined) return;
-    try {
-      await job.remove();
-      removed.push(job.id);
-    } catch {
-      // Locked: a worker started it between the listing and the removal; it is running now.
-    }
-  }));
+  await Promise.all(
+    jobs.map(async (job) => {
+      if (job.id === undefined) return;
+      try {
+        await job.remove();
+        removed.push(job.id);
+      } catch {
+        // Locked: a worker started it between the listing and the removal; it is running now.
+      }
+    }),
+  );
   if (removed.length === 0) return removed;
   const ids = new Set(removed);
   const entries: LeaseEntry[] = (await deps.leases.all()).filter((e) => ids.has(e.taskId));
   await deps.leases.removeIfCurrent(entries);
-  deps.logger.info({ count: removed.length, taskIds: removed.slice(0, 20) }, 'unstarted tasks handed back: the control plane delivers them again when their leases lapse');
+  deps.logger.info(
+    { count: removed.length, taskIds: removed.slice(0, 20) },
+    'unstarted tasks handed back: the control plane delivers them again when their leases lapse',
+  );
   return removed;
 }
 
@@ -81,7 +86,10 @@ export async function drain(deps: DrainDeps, deadlineMs: number, pollMs = 200): 
     await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
   }
   if (last.running > 0 || last.unpublished > 0) {
-    log.warn({ ...last, deadlineMs }, 'drain deadline reached: running tasks keep their jobs; results stay in the outbox for the next start');
+    log.warn(
+      { ...last, deadlineMs },
+      'drain deadline reached: running tasks keep their jobs; results stay in the outbox for the next start',
+    );
   }
   try {
     await handBackUnstarted(deps);

@@ -61,17 +61,22 @@ export function formatEnrolledConfig(identity: RunnerIdentity, format: PrintedEn
   const header = `# Runner ${identity.runnerName} (${identity.runnerId}), enrolled ${identity.enrolledAt}. Contains the runner's private key: keep it secret.\n`;
   switch (format) {
     case 'env':
-      return `${header}${Object.entries(runnerEnv(identity)).map(([k, v]) => envLine(k, v)).join('\n')}\n`;
+      return `${header}${Object.entries(runnerEnv(identity))
+        .map(([k, v]) => envLine(k, v))
+        .join('\n')}\n`;
     case 'compose':
-      return `${header}${stringify({
-        services: {
-          'private-runner': {
-            image,
-            command: ['runner'],
-            environment: { ...runnerEnv(identity), REDIS_URL: 'redis://redis:6379' },
+      return `${header}${stringify(
+        {
+          services: {
+            'private-runner': {
+              image,
+              command: ['runner'],
+              environment: { ...runnerEnv(identity), REDIS_URL: 'redis://redis:6379' },
+            },
           },
         },
-      }, YAML_1_1)}`;
+        YAML_1_1,
+      )}`;
   }
 }
 
@@ -80,7 +85,13 @@ async function packageK8sBase(): Promise<string | undefined> {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     const candidate = join(dir, 'deploy', 'kubernetes');
-    if (await stat(join(candidate, 'kustomization.yaml')).then(() => true, () => false)) return candidate;
+    if (
+      await stat(join(candidate, 'kustomization.yaml')).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
     dir = dirname(dir);
   }
   return undefined;
@@ -92,31 +103,65 @@ export interface KubernetesOverlayTarget {
 }
 
 /** Where the k8s overlay goes; checked BEFORE enrolling, so a bad target enrolls no runner. */
-export async function kubernetesOverlayTarget(runnerName: string | undefined, settings: EnrollOutputSettings): Promise<KubernetesOverlayTarget> {
-  if (!settings.outputDir && !runnerName) throw new ParError('PAR_ERR_CONFIG_INVALID', '-f k8s: give --output-dir or a RUNNER_NAME (the default overlay is deploy/overlays/<runner name>)');
+export async function kubernetesOverlayTarget(
+  runnerName: string | undefined,
+  settings: EnrollOutputSettings,
+): Promise<KubernetesOverlayTarget> {
+  if (!settings.outputDir && !runnerName)
+    throw new ParError(
+      'PAR_ERR_CONFIG_INVALID',
+      '-f k8s: give --output-dir or a RUNNER_NAME (the default overlay is deploy/overlays/<runner name>)',
+    );
   const outputDir = resolve(settings.outputDir ?? join('deploy', 'overlays', runnerName ?? ''));
   const base = settings.k8sBase ? resolve(settings.k8sBase) : await packageK8sBase();
-  if (!base || !(await stat(join(base, 'kustomization.yaml')).then(() => true, () => false))) {
-    throw new ParError('PAR_ERR_CONFIG_INVALID', `-f k8s: no Kustomize base at ${base ?? 'deploy/kubernetes beside this installation'}; pass --k8s-base <path of deploy/kubernetes>`);
+  if (
+    !base ||
+    !(await stat(join(base, 'kustomization.yaml')).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    throw new ParError(
+      'PAR_ERR_CONFIG_INVALID',
+      `-f k8s: no Kustomize base at ${base ?? 'deploy/kubernetes beside this installation'}; pass --k8s-base <path of deploy/kubernetes>`,
+    );
   }
-  if (await stat(join(outputDir, 'kustomization.yaml')).then(() => true, () => false)) {
-    throw new ParError('PAR_ERR_CONFIG_INVALID', `-f k8s: ${outputDir} already holds an overlay (kustomization.yaml); choose another --output-dir`);
+  if (
+    await stat(join(outputDir, 'kustomization.yaml')).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    throw new ParError(
+      'PAR_ERR_CONFIG_INVALID',
+      `-f k8s: ${outputDir} already holds an overlay (kustomization.yaml); choose another --output-dir`,
+    );
   }
   return { outputDir, base };
 }
 
 /** Writes the k8s overlay (never over an existing file) and returns what to print. */
-export async function writeKubernetesOverlay(identity: RunnerIdentity, target: KubernetesOverlayTarget, settings: EnrollOutputSettings & { knownActions: Iterable<string> }): Promise<string> {
+export async function writeKubernetesOverlay(
+  identity: RunnerIdentity,
+  target: KubernetesOverlayTarget,
+  settings: EnrollOutputSettings & { knownActions: Iterable<string> },
+): Promise<string> {
   const { outputDir, base } = target;
   const basePath = relative(outputDir, base).split(sep).join('/') || '.';
-  const files = formatKubernetesOverlay(identity, { basePath, image: settings.image ?? DEFAULT_IMAGE, knownActions: settings.knownActions });
+  const files = formatKubernetesOverlay(identity, {
+    basePath,
+    image: settings.image ?? DEFAULT_IMAGE,
+    knownActions: settings.knownActions,
+  });
   await mkdir(outputDir, { recursive: true, mode: 0o700 });
   for (const [name, text] of Object.entries(files)) {
     await writeFile(join(outputDir, name), text, { mode: name === 'runner-identity.yaml' ? 0o600 : 0o644, flag: 'wx' });
   }
   return [
     `# Runner ${identity.runnerName} (${identity.runnerId}): Kustomize overlay written to ${outputDir}`,
-    ...Object.keys(files).sort().map((f) => `${join(outputDir, f)}${f === 'runner-identity.yaml' ? '   (the private key: keep it secret)' : ''}`),
+    ...Object.keys(files)
+      .sort()
+      .map((f) => `${join(outputDir, f)}${f === 'runner-identity.yaml' ? '   (the private key: keep it secret)' : ''}`),
     `# kubectl apply -k ${outputDir}`,
     '',
   ].join('\n');
@@ -134,7 +179,12 @@ async function knownKubernetesActions(): Promise<string[]> {
 }
 
 /** Enrolls (never reusing an identity on disk, never writing one) and returns the printed config. */
-export async function enrollAndFormat(config: RunnerConfig, format: EnrollOutputFormat, logger: Logger, settings: EnrollOutputSettings = {}): Promise<string> {
+export async function enrollAndFormat(
+  config: RunnerConfig,
+  format: EnrollOutputFormat,
+  logger: Logger,
+  settings: EnrollOutputSettings = {},
+): Promise<string> {
   const target = format === 'k8s' ? await kubernetesOverlayTarget(config.runnerName, settings) : undefined;
   const client = new ControlPlaneClient({ baseUrl: config.controlPlaneUrl });
   try {

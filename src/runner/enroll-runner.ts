@@ -11,7 +11,11 @@ import type { ControlPlaneClient } from './control-plane-client.js';
 import { enrollmentActors } from './enrollment-actors.js';
 import type { RunnerIdentity } from '../contracts/runner-identity.js';
 
-export async function enrollRunner(config: RunnerConfig, client: ControlPlaneClient, logger: Logger): Promise<{ identity: RunnerIdentity; enrolled: boolean }> {
+export async function enrollRunner(
+  config: RunnerConfig,
+  client: ControlPlaneClient,
+  logger: Logger,
+): Promise<{ identity: RunnerIdentity; enrolled: boolean }> {
   const actor = createActor(runnerEnrollmentMachine.provide({ actors: enrollmentActors({ config, client, logger }) }), {
     input: {
       hasApiKey: Boolean(config.apiKey),

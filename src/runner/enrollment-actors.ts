@@ -4,7 +4,14 @@
  * config dir), and persist the identity as config.yaml (mode 0600).
  */
 import { fromPromise } from 'xstate';
-import type { EnrollInput, EnrollOutput, LoadIdentityInput, LoadIdentityOutput, PersistIdentityInput, PersistIdentityOutput } from '../../machines/runner-enrollment/runner-enrollment.actors.js';
+import type {
+  EnrollInput,
+  EnrollOutput,
+  LoadIdentityInput,
+  LoadIdentityOutput,
+  PersistIdentityInput,
+  PersistIdentityOutput,
+} from '../../machines/runner-enrollment/runner-enrollment.actors.js';
 import type { RunnerConfig } from '../config/runner.js';
 import { generateSigningKeyPair, type KeyPairJwk } from '../crypto/keys.js';
 import { ParError } from '../errors/par-error.js';
@@ -29,16 +36,23 @@ export function enrollmentActors(deps: EnrollmentActorDeps) {
 
   return {
     // `--enroll -f` always enrolls a new runner and prints it: an identity on disk is not reused.
-    loadIdentity: fromPromise<LoadIdentityOutput, LoadIdentityInput>(async () => (config.printFormat ? undefined : readIdentity(config.configDir, config.runnerIdentity))),
+    loadIdentity: fromPromise<LoadIdentityOutput, LoadIdentityInput>(async () =>
+      config.printFormat ? undefined : readIdentity(config.configDir, config.runnerIdentity),
+    ),
 
     enroll: fromPromise<EnrollOutput, EnrollInput>(async ({ input, signal }) => {
       const name = config.runnerName;
       const token = config.enrollmentToken;
-      if (!name && !token) throw new ParError('PAR_ERR_CONFIG_INVALID', 'RUNNER_NAME (or PAR_RUNNER_NAME) must be set to enroll a new runner');
-      if (!token && (!config.apiKey || !config.appKey)) throw new ParError('PAR_ERR_CONFIG_INVALID', 'DD_API_KEY and DD_APP_KEY must be set to enroll a new runner');
+      if (!name && !token)
+        throw new ParError('PAR_ERR_CONFIG_INVALID', 'RUNNER_NAME (or PAR_RUNNER_NAME) must be set to enroll a new runner');
+      if (!token && (!config.apiKey || !config.appKey))
+        throw new ParError('PAR_ERR_CONFIG_INVALID', 'DD_API_KEY and DD_APP_KEY must be set to enroll a new runner');
       keyPair ??= generateSigningKeyPair();
       const keys = await keyPair;
-      logger.info({ attempt: input.attempt, runnerName: name, controlPlaneUrl: config.controlPlaneUrl, with: token ? 'enrollment token' : 'API key' }, 'enrolling runner');
+      logger.info(
+        { attempt: input.attempt, runnerName: name, controlPlaneUrl: config.controlPlaneUrl, with: token ? 'enrollment token' : 'API key' },
+        'enrolling runner',
+      );
       const body = {
         publicKey: keys.publicJwk as RunnerIdentity['publicKey'],
         allowlist: [...(config.allowlist ?? [])],
@@ -75,7 +89,11 @@ export function enrollmentActors(deps: EnrollmentActorDeps) {
         return input.identity;
       } catch (error) {
         if (error instanceof ParError) throw error;
-        throw new ParError('PAR_ERR_CONFIG_INVALID', `cannot write the runner identity in ${config.configDir} (DD_PRIVATE_RUNNER_CONFIG_DIR): ${(error as Error).message}`, { cause: error });
+        throw new ParError(
+          'PAR_ERR_CONFIG_INVALID',
+          `cannot write the runner identity in ${config.configDir} (DD_PRIVATE_RUNNER_CONFIG_DIR): ${(error as Error).message}`,
+          { cause: error },
+        );
       }
     }),
   };

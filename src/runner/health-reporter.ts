@@ -36,7 +36,13 @@ export class HealthReporter {
   private readonly loop: Periodic;
 
   constructor(private readonly deps: HealthReporterDeps) {
-    this.loop = periodic({ name: 'health check', tick: () => this.reportOnce(), intervalMs: deps.intervalMs, logger: deps.logger, stopWaitMs: 2000 });
+    this.loop = periodic({
+      name: 'health check',
+      tick: () => this.reportOnce(),
+      intervalMs: deps.intervalMs,
+      logger: deps.logger,
+      stopWaitMs: 2000,
+    });
   }
 
   start(): void {
@@ -92,7 +98,8 @@ export async function snapshotRunnerHealth(probes: HealthProbes): Promise<Health
     problems.push('runner Redis unreachable (REDIS_URL): tasks cannot be queued for workers');
   }
   const poll = probes.pollStatus();
-  if (poll.at !== undefined && !poll.ok) problems.push(`polling the control plane fails: ${poll.error?.code ?? 'error'} (${poll.consecutiveFailures} failed polls)`);
+  if (poll.at !== undefined && !poll.ok)
+    problems.push(`polling the control plane fails: ${poll.error?.code ?? 'error'} (${poll.consecutiveFailures} failed polls)`);
   return { inFlight, problems };
 }
 

@@ -38,7 +38,13 @@ export interface IdentityRotationResult extends RotateIdentityResponse {
   previousKid: string;
 }
 
-export async function identityProof(runnerId: string, oldKid: string, newKid: string, newPrivate: SigningKey, nowMs = Date.now()): Promise<string> {
+export async function identityProof(
+  runnerId: string,
+  oldKid: string,
+  newKid: string,
+  newPrivate: SigningKey,
+  nowMs = Date.now(),
+): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
   return new SignJWT({ oldKid, newKid })
     .setProtectedHeader({ alg: SIGNING_ALG, kid: newKid, typ: IDENTITY_PROOF_TYP })
@@ -54,24 +60,36 @@ let running: Promise<IdentityRotationResult> | undefined;
 
 /** Rotates the runner's identity key; one rotation at a time per process. */
 export function rotateIdentity(deps: IdentityRotationDeps): Promise<IdentityRotationResult> {
-  running ??= doRotate(deps).finally(() => { running = undefined; });
+  running ??= doRotate(deps).finally(() => {
+    running = undefined;
+  });
   return running;
 }
 
 async function doRotate(deps: IdentityRotationDeps): Promise<IdentityRotationResult> {
   if (!deps.store.persisted) {
-    throw new ParError('PAR_ERR_ENROLL_IDENTITY_INVALID', 'this runner runs from PAR_RUNNER_IDENTITY (no config.yaml): a rotated key could not be kept; enroll with a config dir, or re-issue the secret');
+    throw new ParError(
+      'PAR_ERR_ENROLL_IDENTITY_INVALID',
+      'this runner runs from PAR_RUNNER_IDENTITY (no config.yaml): a rotated key could not be kept; enroll with a config dir, or re-issue the secret',
+    );
   }
   // A rotation that did not finish first: its key may already be the one the control plane holds.
   if (deps.store.current.pendingIdentityKey) {
     await recoverPendingIdentity(deps);
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- recoverPendingIdentity may have cleared it (TS keeps the narrowing across the await)
-    if (deps.store.current.pendingIdentityKey) throw new ParError('PAR_ERR_INTERNAL', 'an earlier identity rotation is still unresolved (control plane unreachable); try again later');
+    if (deps.store.current.pendingIdentityKey)
+      throw new ParError(
+        'PAR_ERR_INTERNAL',
+        'an earlier identity rotation is still unresolved (control plane unreachable); try again later',
+      );
   }
   const identity = deps.store.current;
   const fresh = await generateSigningKeyPair();
   const oldKid = await kidOf(identity.publicKey);
-  await deps.store.update((current) => ({ ...current, pendingIdentityKey: { privateKey: fresh.privateJwk as RunnerKeyJwk, publicKey: fresh.publicJwk as RunnerKeyJwk } }));
+  await deps.store.update((current) => ({
+    ...current,
+    pendingIdentityKey: { privateKey: fresh.privateJwk as RunnerKeyJwk, publicKey: fresh.publicJwk as RunnerKeyJwk },
+  }));
   const proof = await identityProof(identity.runnerId, oldKid, fresh.kid, await importSigningKey(fresh.privateJwk));
   const answer = await deps.client.rotateIdentity({ publicKey: fresh.publicJwk as RunnerKeyJwk, proof });
   if (!answer.ok) {
@@ -80,7 +98,10 @@ async function doRotate(deps: IdentityRotationDeps): Promise<IdentityRotationRes
     throw answer.error;
   }
   await adopt(deps, fresh.privateJwk as RunnerKeyJwk, fresh.publicJwk as RunnerKeyJwk);
-  deps.logger.info({ kid: fresh.kid, previousKid: oldKid, previousKeyUntil: new Date(answer.value.previousKeyUntil).toISOString() }, 'runner identity key rotated');
+  deps.logger.info(
+    { kid: fresh.kid, previousKid: oldKid, previousKeyUntil: new Date(answer.value.previousKeyUntil).toISOString() },
+    'runner identity key rotated',
+  );
   return { ...answer.value, previousKid: oldKid };
 }
 
@@ -106,6 +127,9 @@ export async function recoverPendingIdentity(deps: IdentityRotationDeps): Promis
     deps.logger.warn('an identity rotation was interrupted after the control plane accepted it: adopted the new key');
   } else if (probe.kind === 'http') {
     await deps.store.update(({ pendingIdentityKey: _p, ...current }) => current);
-    deps.logger.warn({ code: probe.error.code }, 'an identity rotation was interrupted before the control plane accepted it: kept the current key');
+    deps.logger.warn(
+      { code: probe.error.code },
+      'an identity rotation was interrupted before the control plane accepted it: kept the current key',
+    );
   }
 }

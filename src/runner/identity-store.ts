@@ -12,7 +12,11 @@ import { type RunnerIdentity } from '../contracts/runner-identity.js';
 export class IdentityStore {
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(private identity: RunnerIdentity, private readonly configDir: string, readonly persisted: boolean) {}
+  private constructor(
+    private identity: RunnerIdentity,
+    private readonly configDir: string,
+    readonly persisted: boolean,
+  ) {}
 
   static async open(identity: RunnerIdentity, configDir: string): Promise<IdentityStore> {
     let persisted = true;

@@ -58,7 +58,9 @@ export interface IntakeReport {
 }
 
 /** `traceparent`: from the claims, once their signature is verified (tracing only). */
-type Verdict = { delivery: Delivery; accepted: true; traceparent?: string | undefined } | { delivery: Delivery; accepted: false; error: ParError; traceparent?: string | undefined };
+type Verdict =
+  | { delivery: Delivery; accepted: true; traceparent?: string | undefined }
+  | { delivery: Delivery; accepted: false; error: ParError; traceparent?: string | undefined };
 
 export class TaskIntake {
   private readonly now: () => number;
@@ -113,39 +115,61 @@ export class TaskIntake {
 
   /** One span per delivery, a child of the submission's span (the signed traceparent), from the response to its queuing. */
   private startSpan(verdict: Verdict, receivedAt: number): Span {
-    const span = parTracer().startSpan(SPAN.intake, {
-      kind: SpanKind.CONSUMER,
-      startTime: receivedAt,
-      attributes: {
-        [ATTR.taskId]: verdict.delivery.taskId,
-        [ATTR.runnerId]: this.deps.runnerId,
-        [ATTR.deliveryAttempt]: verdict.delivery.attempt,
-        [ATTR.verdict]: verdict.accepted ? 'accepted' : 'rejected',
-        ...(verdict.accepted ? {} : { [ATTR.errorCode]: verdict.error.code }),
+    const span = parTracer().startSpan(
+      SPAN.intake,
+      {
+        kind: SpanKind.CONSUMER,
+        startTime: receivedAt,
+        attributes: {
+          [ATTR.taskId]: verdict.delivery.taskId,
+          [ATTR.runnerId]: this.deps.runnerId,
+          [ATTR.deliveryAttempt]: verdict.delivery.attempt,
+          [ATTR.verdict]: verdict.accepted ? 'accepted' : 'rejected',
+          ...(verdict.accepted ? {} : { [ATTR.errorCode]: verdict.error.code }),
+        },
       },
-    }, contextFromTraceparent(verdict.traceparent));
+      contextFromTraceparent(verdict.traceparent),
+    );
     if (!verdict.accepted) span.setStatus({ code: SpanStatusCode.ERROR, message: verdict.error.code });
     return span;
   }
 
-  private async queue(verdicts: readonly Verdict[], acceptedAt: number, receivedAt: number, spans: ReadonlyMap<Verdict, Span>): Promise<IntakeReport> {
+  private async queue(
+    verdicts: readonly Verdict[],
+    acceptedAt: number,
+    receivedAt: number,
+    spans: ReadonlyMap<Verdict, Span>,
+  ): Promise<IntakeReport> {
     const crash = this.deps.crash ?? (() => undefined);
-    const taskJobs = verdicts.filter((v) => v.accepted).map((verdict) => {
-      const { delivery } = verdict;
-      const span = spans.get(verdict);
-      if (!span) throw new Error('intake: no span for an accepted delivery');
-      const traceparent = formatTraceparent(span.spanContext());
-      return {
-        name: TASK_JOB_NAME,
-        data: { taskId: delivery.taskId, signedTask: delivery.signedTask, deliveryAttempt: delivery.attempt, acceptedAt, ...(traceparent ? { traceparent } : {}) } satisfies TaskJobData,
-        opts: { ...this.deps.taskJobOptions(delivery.taskId), jobId: delivery.taskId },
-      };
-    });
+    const taskJobs = verdicts
+      .filter((v) => v.accepted)
+      .map((verdict) => {
+        const { delivery } = verdict;
+        const span = spans.get(verdict);
+        if (!span) throw new Error('intake: no span for an accepted delivery');
+        const traceparent = formatTraceparent(span.spanContext());
+        return {
+          name: TASK_JOB_NAME,
+          data: {
+            taskId: delivery.taskId,
+            signedTask: delivery.signedTask,
+            deliveryAttempt: delivery.attempt,
+            acceptedAt,
+            ...(traceparent ? { traceparent } : {}),
+          } satisfies TaskJobData,
+          opts: { ...this.deps.taskJobOptions(delivery.taskId), jobId: delivery.taskId },
+        };
+      });
     try {
-      await this.deps.audit?.recordVerdicts(verdicts.map((v) => (v.accepted ? { delivery: v.delivery } : { delivery: v.delivery, error: v.error })), { receivedAt, verdictAt: acceptedAt });
+      await this.deps.audit?.recordVerdicts(
+        verdicts.map((v) => (v.accepted ? { delivery: v.delivery } : { delivery: v.delivery, error: v.error })),
+        { receivedAt, verdictAt: acceptedAt },
+      );
     } catch (error) {
       // Fail closed: nothing queued, and no lease left for the keeper to extend, so each lapses and is handed out again.
-      await this.deps.leases.removeIfCurrent(verdicts.map(({ delivery: d }) => ({ taskId: d.taskId, leaseToken: d.leaseToken }))).catch(() => undefined);
+      await this.deps.leases
+        .removeIfCurrent(verdicts.map(({ delivery: d }) => ({ taskId: d.taskId, leaseToken: d.leaseToken })))
+        .catch(() => undefined);
       throw error;
     }
     if (taskJobs.length > 0 && this.deps.inspect) await this.clearFinished(taskJobs.map((j) => j.data.taskId));
@@ -168,7 +192,10 @@ export class TaskIntake {
       this.deps.logger.info({ taskId: job.data.taskId, deliveryAttempt: job.data.deliveryAttempt }, 'task accepted');
     }
     for (const { delivery, error } of rejected) {
-      this.deps.logger.warn({ taskId: delivery.taskId, code: error.code, err: error }, 'task rejected; reporting the failure, the action will not run');
+      this.deps.logger.warn(
+        { taskId: delivery.taskId, code: error.code, err: error },
+        'task rejected; reporting the failure, the action will not run',
+      );
     }
     return {
       accepted: taskJobs.map((j) => j.data.taskId),
@@ -188,7 +215,10 @@ export class TaskIntake {
     const finished = inspections.filter((i) => i.state === 'finished').map((i) => i.taskId);
     for (const taskId of finished) {
       await Promise.all([this.deps.tasksQueue.remove(taskId), this.deps.resultsQueue.remove(taskId)]);
-      this.deps.logger.warn({ taskId }, 'delivered again although its job had finished here: the old job is removed and the task runs again');
+      this.deps.logger.warn(
+        { taskId },
+        'delivered again although its job had finished here: the old job is removed and the task runs again',
+      );
     }
   }
 
@@ -201,7 +231,12 @@ export class TaskIntake {
         now: this.now,
       });
       if (!this.deps.allowlist.allows(claims.action)) {
-        return { delivery, accepted: false, traceparent: claims.traceparent, error: new ParError('PAR_ERR_ACTION_NOT_ALLOWLISTED', `${claims.action} is not in this runner's actionsAllowlist`) };
+        return {
+          delivery,
+          accepted: false,
+          traceparent: claims.traceparent,
+          error: new ParError('PAR_ERR_ACTION_NOT_ALLOWLISTED', `${claims.action} is not in this runner's actionsAllowlist`),
+        };
       }
       return { delivery, accepted: true, traceparent: claims.traceparent };
     } catch (error) {

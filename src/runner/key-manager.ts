@@ -37,7 +37,15 @@ export class KeyManager {
 
   constructor(private readonly deps: KeyManagerDeps) {
     this.now = deps.now ?? Date.now;
-    this.loop = periodic({ name: 'key refresh', tick: () => this.refresh('periodic'), intervalMs: deps.refreshMs, runAtStart: false, unref: true, stopWaitMs: 2000, logger: deps.logger });
+    this.loop = periodic({
+      name: 'key refresh',
+      tick: () => this.refresh('periodic'),
+      intervalMs: deps.refreshMs,
+      runAtStart: false,
+      unref: true,
+      stopWaitMs: 2000,
+      logger: deps.logger,
+    });
   }
 
   start(): void {
@@ -66,7 +74,9 @@ export class KeyManager {
 
   /** Fetches and applies the key chain (single flight); failures are logged, never thrown. */
   refresh(reason: string): Promise<void> {
-    this.inFlight ??= this.fetch(reason).finally(() => { this.inFlight = undefined; });
+    this.inFlight ??= this.fetch(reason).finally(() => {
+      this.inFlight = undefined;
+    });
     return this.inFlight;
   }
 
@@ -77,23 +87,41 @@ export class KeyManager {
   private async fetch(reason: string): Promise<void> {
     const result = await this.deps.client.keys();
     if (!result.ok) {
-      this.deps.logger.warn({ code: result.error.code, reason }, 'could not fetch the control plane\'s signing keys');
+      this.deps.logger.warn({ code: result.error.code, reason }, "could not fetch the control plane's signing keys");
       return;
     }
     try {
       const identity = this.deps.store.current;
-      const update = await applyKeyAnswer({ keys: identity.controlPlaneKeys, retirements: identity.controlPlaneKeyRetirements ?? {} }, result.value);
+      const update = await applyKeyAnswer(
+        { keys: identity.controlPlaneKeys, retirements: identity.controlPlaneKeyRetirements ?? {} },
+        result.value,
+      );
       if (update.untrusted.length > 0) {
-        this.deps.logger.warn({ untrusted: update.untrusted.map((k) => k.slice(0, 12)), reason }, 'the key answer holds keys no trusted key endorses: they are not trusted');
+        this.deps.logger.warn(
+          { untrusted: update.untrusted.map((k) => k.slice(0, 12)), reason },
+          'the key answer holds keys no trusted key endorses: they are not trusted',
+        );
       }
       if (!update.changed) return;
-      const written = await this.deps.store.update((current) => ({ ...current, controlPlaneKeys: update.state.keys, controlPlaneKeyRetirements: update.state.retirements }));
+      const written = await this.deps.store.update((current) => ({
+        ...current,
+        controlPlaneKeys: update.state.keys,
+        controlPlaneKeyRetirements: update.state.retirements,
+      }));
       await this.deps.share?.(result.value);
       this.deps.verifier().update(verifierKeys(written));
-      this.deps.logger.info({ added: update.added.map((k) => k.slice(0, 12)), retired: update.retired.map((k) => k.slice(0, 12)), reason, persisted: this.deps.store.persisted }, 'control-plane signing keys updated');
+      this.deps.logger.info(
+        {
+          added: update.added.map((k) => k.slice(0, 12)),
+          retired: update.retired.map((k) => k.slice(0, 12)),
+          reason,
+          persisted: this.deps.store.persisted,
+        },
+        'control-plane signing keys updated',
+      );
     } catch (error) {
       const parError = toParError(error, 'PAR_ERR_KEYS_UNTRUSTED');
-      this.deps.logger.error({ code: parError.code, err: parError }, 'refused the control plane\'s key answer: nothing from it is trusted');
+      this.deps.logger.error({ code: parError.code, err: parError }, "refused the control plane's key answer: nothing from it is trusted");
     }
   }
 }

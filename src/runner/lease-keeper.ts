@@ -70,7 +70,13 @@ export class LeaseKeeper {
   private forwarded = new Set<string>();
 
   constructor(private readonly deps: LeaseKeeperDeps) {
-    this.loop = periodic({ name: 'heartbeat', tick: () => this.tick(), intervalMs: () => this.intervalMs(), logger: deps.logger, stopWaitMs: 5000 });
+    this.loop = periodic({
+      name: 'heartbeat',
+      tick: () => this.tick(),
+      intervalMs: () => this.intervalMs(),
+      logger: deps.logger,
+      stopWaitMs: 5000,
+    });
   }
 
   /**
@@ -129,7 +135,10 @@ export class LeaseKeeper {
           this.deps.onFatal(result.error);
           return report;
         }
-        this.deps.logger.warn({ code: result.error.code, kind: result.kind, leases: batch.length, err: result.error }, 'heartbeat failed; retrying next interval');
+        this.deps.logger.warn(
+          { code: result.error.code, kind: result.kind, leases: batch.length, err: result.error },
+          'heartbeat failed; retrying next interval',
+        );
         continue;
       }
       const tokens = new Map(batch.map((e) => [e.taskId, e.leaseToken]));
@@ -165,7 +174,11 @@ export class LeaseKeeper {
       report.cancelled += taskIds.length;
       const fresh = taskIds.filter((id) => !this.forwarded.has(id));
       for (const id of fresh) this.forwarded.add(id);
-      if (fresh.length > 0) this.deps.logger.info({ taskIds: fresh.slice(0, 20), count: fresh.length }, 'tasks cancelled on the control plane: told the workers to stop them');
+      if (fresh.length > 0)
+        this.deps.logger.info(
+          { taskIds: fresh.slice(0, 20), count: fresh.length },
+          'tasks cancelled on the control plane: told the workers to stop them',
+        );
       else this.deps.logger.debug({ count: taskIds.length }, 'cancelled tasks still running: told the workers again');
     } catch (error) {
       this.deps.logger.warn({ err: error, count: taskIds.length }, 'cannot forward cancels to the workers; will retry next interval');
@@ -197,7 +210,10 @@ export class LeaseKeeper {
         await reportLost(lost);
         report.lost = lost.length;
         for (const l of lost) {
-          this.deps.logger.warn({ taskId: l.taskId, code: 'PAR_ERR_WORKER_LOST', failedReason: l.failedReason }, 'the task\'s job failed without a result; reporting it as PAR_ERR_WORKER_LOST');
+          this.deps.logger.warn(
+            { taskId: l.taskId, code: 'PAR_ERR_WORKER_LOST', failedReason: l.failedReason },
+            "the task's job failed without a result; reporting it as PAR_ERR_WORKER_LOST",
+          );
         }
       } catch (error) {
         this.deps.logger.warn({ err: error }, 'cannot write PAR_ERR_WORKER_LOST results; will retry next interval');
@@ -221,8 +237,10 @@ export class LeaseKeeper {
     if (handBack.length > 0) {
       try {
         report.handedBack = await this.deps.leases.removeIfCurrent(handBack);
-        this.deps.logger.warn({ taskIds: handBack.map((e) => e.taskId).slice(0, 20), count: handBack.length },
-          'leases with neither a job nor a result handed back: no longer heartbeated, the control plane delivers them again when they lapse');
+        this.deps.logger.warn(
+          { taskIds: handBack.map((e) => e.taskId).slice(0, 20), count: handBack.length },
+          'leases with neither a job nor a result handed back: no longer heartbeated, the control plane delivers them again when they lapse',
+        );
       } catch (error) {
         this.deps.logger.warn({ err: error }, 'cannot hand back orphaned leases; will retry next interval');
         return entries;

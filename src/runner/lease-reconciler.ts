@@ -37,7 +37,10 @@ export interface LeaseInspection extends LeaseEntry {
 
 /** Reads BullMQ's view of each lease's task; `inspect` is one Redis round trip. */
 export class LeaseReconciler {
-  constructor(private readonly redis: Redis, private readonly queuePrefix: string) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly queuePrefix: string,
+  ) {}
 
   async inspect(entries: readonly LeaseEntry[]): Promise<LeaseInspection[]> {
     if (entries.length === 0) return [];
@@ -85,23 +88,26 @@ export const STALLED_REASON = 'job stalled more than allowable limit';
 
 /** One batch of PAR_ERR_WORKER_LOST results (job id = task id, so a real result already there wins). */
 export async function reportWorkerLost(resultsQueue: Queue<ResultJobData>, lost: readonly LeaseInspection[]): Promise<void> {
-  await resultsQueue.addBulk(lost.map((l) => ({
-    name: RESULT_JOB_NAME,
-    data: {
-      taskId: l.taskId,
-      outcome: {
-        kind: 'failed',
-        error: {
-          code: 'PAR_ERR_WORKER_LOST',
-          message: l.failedReason === STALLED_REASON
-            ? 'the workers running this task stopped or stalled more often than the stall limit allows'
-            : 'the task\'s job failed on the runner without a result',
-          retryable: false,
+  await resultsQueue.addBulk(
+    lost.map((l) => ({
+      name: RESULT_JOB_NAME,
+      data: {
+        taskId: l.taskId,
+        outcome: {
+          kind: 'failed',
+          error: {
+            code: 'PAR_ERR_WORKER_LOST',
+            message:
+              l.failedReason === STALLED_REASON
+                ? 'the workers running this task stopped or stalled more often than the stall limit allows'
+                : "the task's job failed on the runner without a result",
+            retryable: false,
+          },
+          attempts: l.attemptsStarted ?? 0,
+          durationMs: 0,
         },
-        attempts: l.attemptsStarted ?? 0,
-        durationMs: 0,
-      },
-    } satisfies ResultJobData,
-    opts: resultJobOptions(l.taskId),
-  })));
+      } satisfies ResultJobData,
+      opts: resultJobOptions(l.taskId),
+    })),
+  );
 }

@@ -19,7 +19,11 @@ export interface LeaseEntry {
 export class LeaseStore {
   readonly key: string;
 
-  constructor(private readonly redis: Redis, prefix: string, runnerId: string) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    runnerId: string,
+  ) {
     this.key = leasesKey(prefix, runnerId);
   }
 

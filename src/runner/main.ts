@@ -79,16 +79,25 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     verifier: (): TaskVerifier => verifier,
     refreshMs: config.keysRefreshMs,
     // Workers of a runner without config.yaml learn keys from here (chain-verified on their side).
-    share: async (answer) => { await redis.set(keyAnswerKey(config.queuePrefix, identity.runnerId), JSON.stringify(answer)); },
+    share: async (answer) => {
+      await redis.set(keyAnswerKey(config.queuePrefix, identity.runnerId), JSON.stringify(answer));
+    },
     logger: logger.child({ component: 'control-plane-keys' }),
   });
   const pinned = verifierKeys(identityStore.current);
-  const verifier: TaskVerifier = new TaskVerifier(pinned.keys, { ...(pinned.retirements ? { retirements: pinned.retirements } : {}), refreshKeys: (kid) => keyManager.keysFor(kid) });
+  const verifier: TaskVerifier = new TaskVerifier(pinned.keys, {
+    ...(pinned.retirements ? { retirements: pinned.retirements } : {}),
+    refreshKeys: (kid) => keyManager.keysFor(kid),
+  });
 
   const allowlistEntries = config.allowlist ?? identity.actionsAllowlist;
   const allowlist = new Allowlist(allowlistEntries);
-  log.info({ runnerName: identity.runnerName, allowlist: allowlist.entries, allowlistFrom: config.allowlist ? 'environment' : 'config.yaml' }, 'runner identity loaded');
-  if (allowlist.entries.length === 0) log.warn('the actions allowlist is empty: every task will be rejected (set ACTIONS_ALLOWLIST or actionsAllowlist in config.yaml)');
+  log.info(
+    { runnerName: identity.runnerName, allowlist: allowlist.entries, allowlistFrom: config.allowlist ? 'environment' : 'config.yaml' },
+    'runner identity loaded',
+  );
+  if (allowlist.entries.length === 0)
+    log.warn('the actions allowlist is empty: every task will be rejected (set ACTIONS_ALLOWLIST or actionsAllowlist in config.yaml)');
 
   let audit: Awaited<ReturnType<typeof openRunnerAudit>>;
   try {
@@ -122,7 +131,9 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
   const metrics = createRunnerMetrics({ queues: [tasksQueue, resultsQueue], outbox: resultsQueue, audit: audit.log });
 
   let resolveFatal: (error: ParError) => void = () => undefined;
-  const fatal = new Promise<ParError>((resolve) => { resolveFatal = resolve; });
+  const fatal = new Promise<ParError>((resolve) => {
+    resolveFatal = resolve;
+  });
   let fatalError: ParError | undefined;
   const onFatal = (error: ParError): void => {
     if (fatalError) return;
@@ -131,7 +142,8 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     resolveFatal(error);
   };
   const crash = crashHook(config.testCrashAt);
-  if (config.testCrashAt) log.warn({ crashAt: config.testCrashAt }, 'PAR_TEST_CRASH_AT is set: this runner exits at that point (tests only)');
+  if (config.testCrashAt)
+    log.warn({ crashAt: config.testCrashAt }, 'PAR_TEST_CRASH_AT is set: this runner exits at that point (tests only)');
 
   const reconciler = new LeaseReconciler(redis, config.queuePrefix);
   const retryPolicy = { maxAttempts: config.maxAttempts, retryBackoffMs: config.retryBackoffMs };
@@ -224,7 +236,9 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
           const status = pollLoop.status;
           if (fatalError) return { ok: false, detail: fatalError.code };
           if (status.at === undefined) return { ok: false, detail: 'first poll pending' };
-          return status.ok ? { ok: true } : { ok: false, detail: `${status.error?.code ?? 'error'} (${status.consecutiveFailures} failed polls)` };
+          return status.ok
+            ? { ok: true }
+            : { ok: false, detail: `${status.error?.code ?? 'error'} (${status.consecutiveFailures} failed polls)` };
         },
       },
     });
@@ -237,11 +251,12 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
 
   const health = new HealthReporter({
     send: (report, signal) => client.health(report, signal),
-    snapshot: () => snapshotRunnerHealth({
-      pingRedis: () => pingWithin(redis, REDIS_PING_TIMEOUT_MS),
-      countInFlight: () => tasksQueue.getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized'),
-      pollStatus: () => pollLoop.status,
-    }),
+    snapshot: () =>
+      snapshotRunnerHealth({
+        pingRedis: () => pingWithin(redis, REDIS_PING_TIMEOUT_MS),
+        countInFlight: () => tasksQueue.getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized'),
+        pollStatus: () => pollLoop.status,
+      }),
     version: PACKAGE_VERSION,
     platform: platformDescription(),
     allowlist: allowlist.entries,

@@ -14,7 +14,9 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     promise,
-    new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms); }),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
+    }),
   ]).finally(() => clearTimeout(timer));
 }
 
@@ -45,7 +47,11 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'par_runner_' });
   const registers = [registry];
-  const scrapeErrors = new Counter({ name: 'par_runner_metrics_redis_errors_total', help: 'Scrapes whose queue depths could not be read from Redis in time (those gauges are left out).', registers });
+  const scrapeErrors = new Counter({
+    name: 'par_runner_metrics_redis_errors_total',
+    help: 'Scrapes whose queue depths could not be read from Redis in time (those gauges are left out).',
+    registers,
+  });
   /** Reads from Redis for one gauge; on failure or timeout the gauge has no samples this scrape. */
   const fromRedis = async <T>(read: () => Promise<T>): Promise<T | undefined> => {
     try {
@@ -60,7 +66,7 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
     const queues = options.queues;
     new Gauge({
       name: 'par_runner_queue_jobs',
-      help: 'Jobs on the runner\'s BullMQ queues by state (read with getJobCounts at scrape time).',
+      help: "Jobs on the runner's BullMQ queues by state (read with getJobCounts at scrape time).",
       labelNames: ['queue', 'state'],
       registers,
       async collect() {
@@ -89,21 +95,52 @@ export function createRunnerMetrics(options: RunnerMetricsOptions): RunnerMetric
   if (options.audit) {
     // The audit trail's gauges, under the names the hand-written /metrics lines used.
     const audit = options.audit;
-    new Gauge({ name: 'par_audit_chain_length', help: 'Entries in the runner audit chain (all files).', registers, collect() { this.set(audit.stats.chainLength); } });
-    new Gauge({ name: 'par_audit_entries_since_checkpoint', help: 'Entries not yet covered by a signed checkpoint.', registers, collect() { this.set(audit.stats.entriesSinceCheckpoint); } });
+    new Gauge({
+      name: 'par_audit_chain_length',
+      help: 'Entries in the runner audit chain (all files).',
+      registers,
+      collect() {
+        this.set(audit.stats.chainLength);
+      },
+    });
+    new Gauge({
+      name: 'par_audit_entries_since_checkpoint',
+      help: 'Entries not yet covered by a signed checkpoint.',
+      registers,
+      collect() {
+        this.set(audit.stats.entriesSinceCheckpoint);
+      },
+    });
     new Counter({
       name: 'par_audit_append_failures_total',
       help: 'Audit entries that could not be written.',
       registers,
-      collect() { this.reset(); this.inc(audit.stats.appendFailures); },
+      collect() {
+        this.reset();
+        this.inc(audit.stats.appendFailures);
+      },
     });
   }
 
   return {
     registry,
     deliveries: new Counter({ name: 'par_runner_deliveries_total', help: 'Task deliveries received from the control plane.', registers }),
-    redeliveries: new Counter({ name: 'par_runner_redeliveries_total', help: 'Deliveries of a task whose earlier lease expired (attempt > 1).', registers }),
-    intake: new Counter({ name: 'par_runner_intake_total', help: 'Intake verdicts: accepted (queued for workers) or rejected, by error code.', labelNames: ['verdict', 'code'], registers }),
-    published: new Counter({ name: 'par_runner_results_published_total', help: 'Result publications that ended, by how (recorded, duplicate, dropped, failed).', labelNames: ['status'], registers }),
+    redeliveries: new Counter({
+      name: 'par_runner_redeliveries_total',
+      help: 'Deliveries of a task whose earlier lease expired (attempt > 1).',
+      registers,
+    }),
+    intake: new Counter({
+      name: 'par_runner_intake_total',
+      help: 'Intake verdicts: accepted (queued for workers) or rejected, by error code.',
+      labelNames: ['verdict', 'code'],
+      registers,
+    }),
+    published: new Counter({
+      name: 'par_runner_results_published_total',
+      help: 'Result publications that ended, by how (recorded, duplicate, dropped, failed).',
+      labelNames: ['status'],
+      registers,
+    }),
   };
 }

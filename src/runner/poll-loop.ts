@@ -108,9 +108,16 @@ export class PollLoop {
       if (signal.aborted) break;
       if (!result.ok) {
         if (result.error.code === 'PAR_ERR_AUTH_RUNNER_UNKNOWN') {
-          this.lastStatus = { at: now(), ok: false, error: { code: result.error.code, message: result.error.message }, consecutiveFailures: this.failures + 1 };
-          this.deps.logger.fatal({ code: result.error.code },
-            'the control plane does not know this runner: it was deleted, or this config dir was enrolled with another control plane. Remove config.yaml from the config dir to enroll again.');
+          this.lastStatus = {
+            at: now(),
+            ok: false,
+            error: { code: result.error.code, message: result.error.message },
+            consecutiveFailures: this.failures + 1,
+          };
+          this.deps.logger.fatal(
+            { code: result.error.code },
+            'the control plane does not know this runner: it was deleted, or this config dir was enrolled with another control plane. Remove config.yaml from the config dir to enroll again.',
+          );
           this.deps.onFatal(result.error);
           return;
         }
@@ -122,9 +129,15 @@ export class PollLoop {
       if (cancelled.length > 0 && this.deps.forwardCancels) {
         try {
           await this.deps.forwardCancels(cancelled);
-          this.deps.logger.info({ taskIds: cancelled.slice(0, 20), count: cancelled.length }, 'tasks cancelled on the control plane: told the workers to stop them');
+          this.deps.logger.info(
+            { taskIds: cancelled.slice(0, 20), count: cancelled.length },
+            'tasks cancelled on the control plane: told the workers to stop them',
+          );
         } catch (error) {
-          this.deps.logger.warn({ err: error, count: cancelled.length }, 'cannot forward cancels to the workers; the next heartbeat repeats them');
+          this.deps.logger.warn(
+            { err: error, count: cancelled.length },
+            'cannot forward cancels to the workers; the next heartbeat repeats them',
+          );
         }
       }
       try {
@@ -148,7 +161,10 @@ export class PollLoop {
     const delayMs = backoffDelayMs(this.failures, { initialMs: defaultInitialMs(this.deps.backoffMaxMs), maxMs: this.deps.backoffMaxMs });
     // The first failure is worth a warning; a long outage should not flood the log.
     const level = this.failures === 1 || this.failures % 20 === 0 ? 'warn' : 'debug';
-    this.deps.logger[level]({ code: error.code, kind: error.kind, err, failures: this.failures, retryInMs: delayMs }, 'poll failed; backing off');
+    this.deps.logger[level](
+      { code: error.code, kind: error.kind, err, failures: this.failures, retryInMs: delayMs },
+      'poll failed; backing off',
+    );
     if (this.wokenEarly) {
       this.wokenEarly = false;
       return;

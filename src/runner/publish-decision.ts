@@ -17,7 +17,10 @@ import type { ClientFailureKind } from './control-plane-client.js';
 
 export type PublishDecision = 'retry' | 'drop' | 'fail';
 
-type BundleCode = Extract<ErrorCode, `PAR_ERR_${'HTTP' | 'K8S' | 'SCRIPT' | 'POSTGRES' | 'POSTGRESQL' | 'JENKINS' | 'GITLAB' | 'MONGODB' | 'TEMPORAL'}_${string}`>;
+type BundleCode = Extract<
+  ErrorCode,
+  `PAR_ERR_${'HTTP' | 'K8S' | 'SCRIPT' | 'POSTGRES' | 'POSTGRESQL' | 'JENKINS' | 'GITLAB' | 'MONGODB' | 'TEMPORAL'}_${string}`
+>;
 
 const BY_CODE: Record<Exclude<ErrorCode, BundleCode>, PublishDecision> & Partial<Record<BundleCode, PublishDecision>> = {
   PAR_ERR_CONFIG_INVALID: 'fail',

@@ -151,10 +151,19 @@ export class ResultPublisher {
     throw new DelayedError();
   }
 
-  private async audit(taskId: string, outcome: TaskOutcome, published: 'recorded' | 'duplicate' | 'dropped' | 'failed', publishCode?: string): Promise<void> {
+  private async audit(
+    taskId: string,
+    outcome: TaskOutcome,
+    published: 'recorded' | 'duplicate' | 'dropped' | 'failed',
+    publishCode?: string,
+  ): Promise<void> {
     this.deps.onPublished?.(published);
     try {
-      await this.deps.audit?.recordOutcome(taskId, outcome, { published, ...(publishCode ? { publishCode } : {}), publishedAt: Date.now() });
+      await this.deps.audit?.recordOutcome(taskId, outcome, {
+        published,
+        ...(publishCode ? { publishCode } : {}),
+        publishedAt: Date.now(),
+      });
     } catch (error) {
       this.deps.logger.error({ taskId, err: error }, 'the outcome could not be written to the audit log');
     }

@@ -24,13 +24,16 @@ function exporterFor(kind: 'otlp' | 'console', config: Extract<TracingConfig, { 
 
 export function startSdk(config: Extract<TracingConfig, { enabled: true }>, logger: Logger): SdkHandle {
   // The SDK reports export failures through `diag`: into our log, at warn, never the payload.
-  diag.setLogger({
-    error: (message) => logger.warn({ otel: message }, 'tracing: exporter error'),
-    warn: (message) => logger.warn({ otel: message }, 'tracing'),
-    info: () => undefined,
-    debug: () => undefined,
-    verbose: () => undefined,
-  }, DiagLogLevel.WARN);
+  diag.setLogger(
+    {
+      error: (message) => logger.warn({ otel: message }, 'tracing: exporter error'),
+      warn: (message) => logger.warn({ otel: message }, 'tracing'),
+      info: () => undefined,
+      debug: () => undefined,
+      verbose: () => undefined,
+    },
+    DiagLogLevel.WARN,
+  );
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName, [ATTR_SERVICE_VERSION]: PACKAGE_VERSION }),
     spanProcessors: config.exporters.map((kind) => new BatchSpanProcessor(exporterFor(kind, config))),

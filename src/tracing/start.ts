@@ -34,17 +34,27 @@ export async function startTracing(config: TracingConfig, logger: Logger, load: 
   if (!config.enabled) return OFF;
   const { startSdk } = await load();
   const sdk = startSdk(config, logger);
-  logger.info({ serviceName: config.serviceName, exporters: config.exporters, ...(config.otlpUrl ? { otlpUrl: withoutCredentials(config.otlpUrl) } : {}) }, 'tracing on');
+  logger.info(
+    {
+      serviceName: config.serviceName,
+      exporters: config.exporters,
+      ...(config.otlpUrl ? { otlpUrl: withoutCredentials(config.otlpUrl) } : {}),
+    },
+    'tracing on',
+  );
   let stopping: Promise<void> | undefined;
   return {
     enabled: true,
     shutdown() {
       stopping ??= (async () => {
         let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), TRACING_FLUSH_TIMEOUT_MS); });
+        const timedOut = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), TRACING_FLUSH_TIMEOUT_MS);
+        });
         try {
           const result = await Promise.race([sdk.shutdown().then(() => 'done' as const), timedOut]);
-          if (result === 'timeout') logger.warn({ timeoutMs: TRACING_FLUSH_TIMEOUT_MS }, 'tracing: spans not flushed in time; exiting without them');
+          if (result === 'timeout')
+            logger.warn({ timeoutMs: TRACING_FLUSH_TIMEOUT_MS }, 'tracing: spans not flushed in time; exiting without them');
         } catch (error) {
           logger.warn({ err: error }, 'tracing: flushing the last spans failed');
         } finally {

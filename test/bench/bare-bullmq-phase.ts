@@ -20,23 +20,45 @@ export function bareBullmqPhase(options: { jobs: number; workers: number; concur
         return c;
       };
       const queue = new Queue('noop', { connection: connect(), prefix });
-      const workers = Array.from({ length: options.workers }, () => new Worker('noop', () => Promise.resolve(null), {
-        connection: connect(), prefix, concurrency: options.concurrency, removeOnComplete: { count: 0 },
-      }));
+      const workers = Array.from(
+        { length: options.workers },
+        () =>
+          new Worker('noop', () => Promise.resolve(null), {
+            connection: connect(),
+            prefix,
+            concurrency: options.concurrency,
+            removeOnComplete: { count: 0 },
+          }),
+      );
       try {
         let done = 0;
         let finish: () => void = () => undefined;
-        const allDone = new Promise<void>((r) => { finish = r; });
-        for (const w of workers) w.on('completed', () => { if (++done === options.jobs) finish(); });
+        const allDone = new Promise<void>((r) => {
+          finish = r;
+        });
+        for (const w of workers)
+          w.on('completed', () => {
+            if (++done === options.jobs) finish();
+          });
         await Promise.all(workers.map((w) => w.waitUntilReady()));
         const started = performance.now();
         for (let i = 0; i < options.jobs; i += 500) {
-          await queue.addBulk(Array.from({ length: Math.min(500, options.jobs - i) }, (_, k) => ({ name: 'noop', data: { i: i + k }, opts: { jobId: `j${i + k}`, removeOnComplete: true } })));
+          await queue.addBulk(
+            Array.from({ length: Math.min(500, options.jobs - i) }, (_, k) => ({
+              name: 'noop',
+              data: { i: i + k },
+              opts: { jobId: `j${i + k}`, removeOnComplete: true },
+            })),
+          );
         }
         await allDone;
         const jobsPerSecond = options.jobs / ((performance.now() - started) / 1000);
         ctx.figures.set('baseline.jobsPerSecond', jobsPerSecond);
-        ctx.rows.push({ metric: 'bare BullMQ no-op jobs/s', value: jobsPerSecond.toFixed(0), note: `${options.jobs} jobs, ${options.workers} workers x ${options.concurrency}` });
+        ctx.rows.push({
+          metric: 'bare BullMQ no-op jobs/s',
+          value: jobsPerSecond.toFixed(0),
+          note: `${options.jobs} jobs, ${options.workers} workers x ${options.concurrency}`,
+        });
       } finally {
         await Promise.all(workers.map((w) => w.close(true)));
         await queue.close();

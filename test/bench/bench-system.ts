@@ -38,12 +38,17 @@ export async function startBenchSystem(options: { workers: number; workerConcurr
   return {
     system,
     redis,
-    processes: () => [system.cp, system.runner, ...system.workers].map((p) => {
-      if (p.proc.pid === undefined) throw new Error(`${p.name} has no pid`);
-      return { name: p.name, pid: p.proc.pid };
-    }),
+    processes: () =>
+      [system.cp, system.runner, ...system.workers].map((p) => {
+        if (p.proc.pid === undefined) throw new Error(`${p.name} has no pid`);
+        return { name: p.name, pid: p.proc.pid };
+      }),
     async runTask() {
-      const task = await system.api.submitTask({ runner: system.runnerName, action: 'com.datadoghq.http.request', inputs: { verb: 'GET', url, urlParams: { n: randomBytes(2).toString('hex') } } });
+      const task = await system.api.submitTask({
+        runner: system.runnerName,
+        action: 'com.datadoghq.http.request',
+        inputs: { verb: 'GET', url, urlParams: { n: randomBytes(2).toString('hex') } },
+      });
       return (await system.api.waitForTask(task.id, 60_000)).state;
     },
     async stop() {
@@ -55,7 +60,11 @@ export async function startBenchSystem(options: { workers: number; workerConcurr
 }
 
 /** Runs `total` tasks with `inFlight` lanes; returns the sorted latencies (ms), failures and elapsed seconds. */
-export async function runLanes(bench: BenchSystem, total: number, inFlight: number): Promise<{ latencies: number[]; failed: number; seconds: number }> {
+export async function runLanes(
+  bench: BenchSystem,
+  total: number,
+  inFlight: number,
+): Promise<{ latencies: number[]; failed: number; seconds: number }> {
   const latencies: number[] = [];
   let failed = 0;
   let next = 0;

@@ -29,21 +29,26 @@ const IDLE_MS = envNumber('BENCH_IDLE_MS', 3000);
 const MONITOR_TASKS = envNumber('BENCH_MONITOR_TASKS', 50);
 const WORKER_CONCURRENCY = 32;
 
-const phases: BenchPhase[] = process.env['BENCH_ONLY'] === 'cold-start' ? [coldStartPhase()] : [
-  bareBullmqPhase({ jobs: BASELINE_JOBS, workers: WORKERS, concurrency: WORKER_CONCURRENCY }),
-  startSystemPhase({ workers: WORKERS, workerConcurrency: WORKER_CONCURRENCY, warmupTasks: 20 }),
-  idleRssPhase({ idleMs: IDLE_MS }),
-  throughputPhase({ tasks: TASKS, inFlight: CONCURRENCY }),
-  latencyPhase({ tasks: LATENCY_TASKS }),
-  redisCommandsPhase({ tasks: MONITOR_TASKS }),
-  coldStartPhase(),
-];
+const phases: BenchPhase[] =
+  process.env['BENCH_ONLY'] === 'cold-start'
+    ? [coldStartPhase()]
+    : [
+        bareBullmqPhase({ jobs: BASELINE_JOBS, workers: WORKERS, concurrency: WORKER_CONCURRENCY }),
+        startSystemPhase({ workers: WORKERS, workerConcurrency: WORKER_CONCURRENCY, warmupTasks: 20 }),
+        idleRssPhase({ idleMs: IDLE_MS }),
+        throughputPhase({ tasks: TASKS, inFlight: CONCURRENCY }),
+        latencyPhase({ tasks: LATENCY_TASKS }),
+        redisCommandsPhase({ tasks: MONITOR_TASKS }),
+        coldStartPhase(),
+      ];
 
 const STOP_TIMEOUT_MS = 30_000;
 
 function printTable(ctx: BenchContext): void {
   const out = process.stdout;
-  out.write(`\nbenchmark: ${TASKS} tasks at ${CONCURRENCY} in flight, ${LATENCY_TASKS} at 1 in flight, ${WORKERS} workers x ${WORKER_CONCURRENCY}; load average ${loadAverage()}\n`);
+  out.write(
+    `\nbenchmark: ${TASKS} tasks at ${CONCURRENCY} in flight, ${LATENCY_TASKS} at 1 in flight, ${WORKERS} workers x ${WORKER_CONCURRENCY}; load average ${loadAverage()}\n`,
+  );
   const width = Math.max(...ctx.rows.map((r) => r.metric.length));
   for (const r of ctx.rows) out.write(`  ${r.metric.padEnd(width)}  ${r.value.padStart(10)}${r.note ? `  ${r.note}` : ''}\n`);
 }
@@ -53,7 +58,7 @@ let exitCode = 0;
 // Whatever breaks (an error event nobody listens to, a rejection), the system's processes die
 // with the bench and the bench exits non-zero: never an orphaned control plane or worker.
 const crash = (error: unknown): void => {
-  process.stderr.write(`bench: CRASHED: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(`bench: CRASHED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   if (ctx.system) for (const p of [ctx.system.system.cp, ctx.system.system.runner, ...ctx.system.system.workers]) p.proc.kill('SIGKILL');
   printTable(ctx);
   process.exit(1);
@@ -67,7 +72,9 @@ for (const phase of phases) {
     await withDeadline(phase.name, phase.timeoutMs, () => phase.run(ctx));
     process.stdout.write(`bench: ${phase.name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   } catch (error) {
-    process.stderr.write(`bench: phase "${phase.name}" FAILED: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(
+      `bench: phase "${phase.name}" FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     exitCode = 1;
     break;
   }

@@ -36,7 +36,11 @@ export interface ColdStart {
   rssMb: number;
 }
 
-interface Started { proc: ChildProcess; t0: number; output: () => string }
+interface Started {
+  proc: ChildProcess;
+  t0: number;
+  output: () => string;
+}
 
 function spawnPar(build: Build, args: string[], env: Record<string, string>): Started {
   const t0 = performance.now();
@@ -45,8 +49,12 @@ function spawnPar(build: Build, args: string[], env: Record<string, string>): St
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout.on('data', (c: Buffer) => { out = (out + c.toString('utf8')).slice(-20_000); });
-  proc.stderr.on('data', (c: Buffer) => { out = (out + c.toString('utf8')).slice(-20_000); });
+  proc.stdout.on('data', (c: Buffer) => {
+    out = (out + c.toString('utf8')).slice(-20_000);
+  });
+  proc.stderr.on('data', (c: Buffer) => {
+    out = (out + c.toString('utf8')).slice(-20_000);
+  });
   return { proc, t0, output: () => out };
 }
 
@@ -54,7 +62,8 @@ async function until(started: Started, what: string, ready: () => Promise<boolea
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (await ready()) return performance.now() - started.t0;
-    if (started.proc.exitCode !== null) throw new Error(`${what} exited (${started.proc.exitCode}) before it was ready:\n${started.output()}`);
+    if (started.proc.exitCode !== null)
+      throw new Error(`${what} exited (${started.proc.exitCode}) before it was ready:\n${started.output()}`);
     if (Date.now() > deadline) throw new Error(`${what} not ready within ${READY_TIMEOUT_MS} ms:\n${started.output()}`);
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -86,7 +95,8 @@ async function stop(started: Started): Promise<void> {
 }
 
 export function assertCompiledBuild(): void {
-  if (!existsSync(COMPILED_MAIN)) throw new Error(`no compiled build at ${COMPILED_MAIN}: run \`npm run build\` first (\`npm run bench\` does)`);
+  if (!existsSync(COMPILED_MAIN))
+    throw new Error(`no compiled build at ${COMPILED_MAIN}: run \`npm run build\` first (\`npm run bench\` does)`);
 }
 
 /** Starts each process of one build in turn, measures, stops it. Everything it started is stopped and its keys deleted. */
@@ -101,22 +111,43 @@ export async function measureColdStarts(build: Build): Promise<ColdStart[]> {
     const cpPort = await freePort();
     const cpUrl = `http://127.0.0.1:${cpPort}`;
     const cp = spawnPar(build, ['control-plane'], {
-      PAR_CP_HOST: '127.0.0.1', PAR_CP_PORT: String(cpPort), PAR_CP_REDIS_URL: TEST_REDIS_URL, PAR_CP_KEY_PREFIX: `${base}:cp`,
-      PAR_ADMIN_API_KEY: keys.apiKey, PAR_ADMIN_APP_KEY: keys.appKey,
+      PAR_CP_HOST: '127.0.0.1',
+      PAR_CP_PORT: String(cpPort),
+      PAR_CP_REDIS_URL: TEST_REDIS_URL,
+      PAR_CP_KEY_PREFIX: `${base}:cp`,
+      PAR_ADMIN_API_KEY: keys.apiKey,
+      PAR_ADMIN_APP_KEY: keys.appKey,
     });
     running.push(cp);
-    results.push({ process: 'control-plane', build, readyMs: await until(cp, 'control plane', httpOk(`${cpUrl}/healthz`)), rssMb: await rssMb(cp.proc.pid) });
+    results.push({
+      process: 'control-plane',
+      build,
+      readyMs: await until(cp, 'control plane', httpOk(`${cpUrl}/healthz`)),
+      rssMb: await rssMb(cp.proc.pid),
+    });
 
     const adminPort = await freePort();
     const runnerEnv = {
-      DD_BASE_URL: cpUrl, DD_API_KEY: keys.apiKey, DD_APP_KEY: keys.appKey, RUNNER_NAME: `bench-cold-${randomBytes(3).toString('hex')}`,
-      ACTIONS_ALLOWLIST: 'com.datadoghq.http.request', DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path, REDIS_URL: TEST_REDIS_URL,
-      PAR_QUEUE_PREFIX: `${base}:q`, PAR_RUNNER_ADMIN_PORT: String(adminPort), PAR_AUDIT_DIR: join(dir.path, 'audit'),
+      DD_BASE_URL: cpUrl,
+      DD_API_KEY: keys.apiKey,
+      DD_APP_KEY: keys.appKey,
+      RUNNER_NAME: `bench-cold-${randomBytes(3).toString('hex')}`,
+      ACTIONS_ALLOWLIST: 'com.datadoghq.http.request',
+      DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path,
+      REDIS_URL: TEST_REDIS_URL,
+      PAR_QUEUE_PREFIX: `${base}:q`,
+      PAR_RUNNER_ADMIN_PORT: String(adminPort),
+      PAR_AUDIT_DIR: join(dir.path, 'audit'),
     };
     const readyz = httpOk(`http://127.0.0.1:${adminPort}/readyz`);
     const first = spawnPar(build, ['runner', '--with-api-key'], runnerEnv);
     running.push(first);
-    results.push({ process: 'runner (enrolls)', build, readyMs: await until(first, 'runner (enrolling)', readyz), rssMb: await rssMb(first.proc.pid) });
+    results.push({
+      process: 'runner (enrolls)',
+      build,
+      readyMs: await until(first, 'runner (enrolling)', readyz),
+      rssMb: await rssMb(first.proc.pid),
+    });
     await stop(first);
     const runner = spawnPar(build, ['runner', '--with-api-key'], runnerEnv);
     running.push(runner);
@@ -124,11 +155,26 @@ export async function measureColdStarts(build: Build): Promise<ColdStart[]> {
 
     const alive = join(dir.path, 'worker.alive');
     const worker = spawnPar(build, ['worker'], {
-      REDIS_URL: TEST_REDIS_URL, PAR_QUEUE_PREFIX: `${base}:q`, DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path, ACTIONS_ALLOWLIST: 'com.datadoghq.http.request',
-      PAR_SCRIPT_SANDBOX: 'none', PAR_WORKER_LIVENESS_FILE: alive, PAR_WORKER_LIVENESS_INTERVAL_MS: '1000',
+      REDIS_URL: TEST_REDIS_URL,
+      PAR_QUEUE_PREFIX: `${base}:q`,
+      DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path,
+      ACTIONS_ALLOWLIST: 'com.datadoghq.http.request',
+      PAR_SCRIPT_SANDBOX: 'none',
+      PAR_WORKER_LIVENESS_FILE: alive,
+      PAR_WORKER_LIVENESS_INTERVAL_MS: '1000',
     });
     running.push(worker);
-    results.push({ process: 'worker', build, readyMs: await until(worker, 'worker', () => stat(alive).then(() => true, () => false)), rssMb: await rssMb(worker.proc.pid) });
+    results.push({
+      process: 'worker',
+      build,
+      readyMs: await until(worker, 'worker', () =>
+        stat(alive).then(
+          () => true,
+          () => false,
+        ),
+      ),
+      rssMb: await rssMb(worker.proc.pid),
+    });
     return results;
   } finally {
     for (const s of running.reverse()) await stop(s);
@@ -154,8 +200,17 @@ export function coldStartPhase(): BenchPhase {
       assertCompiledBuild();
       const rows = [...(await measureColdStarts('compiled')), ...(await measureColdStarts('tsx'))];
       for (const r of rows) {
-        const verdict = r.build === 'compiled' && r.process !== 'runner (enrolls)' ? (r.readyMs <= COLD_START_TARGET_MS ? `ok (<= ${COLD_START_TARGET_MS} ms)` : `OVER ${COLD_START_TARGET_MS} ms TARGET`) : '';
-        ctx.rows.push({ metric: `cold start ${r.process}, ${r.build}`, value: `${r.readyMs.toFixed(0)} ms`, note: `RSS when ready ${r.rssMb.toFixed(0)} MB${verdict ? `; ${verdict}` : ''}` });
+        const verdict =
+          r.build === 'compiled' && r.process !== 'runner (enrolls)'
+            ? r.readyMs <= COLD_START_TARGET_MS
+              ? `ok (<= ${COLD_START_TARGET_MS} ms)`
+              : `OVER ${COLD_START_TARGET_MS} ms TARGET`
+            : '';
+        ctx.rows.push({
+          metric: `cold start ${r.process}, ${r.build}`,
+          value: `${r.readyMs.toFixed(0)} ms`,
+          note: `RSS when ready ${r.rssMb.toFixed(0)} MB${verdict ? `; ${verdict}` : ''}`,
+        });
       }
     },
   };

@@ -109,7 +109,9 @@ function percentile(sorted: readonly number[], p: number): number {
 
 async function withTimeout<T>(phase: string, ms: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`fleet bench: phase "${phase}" did not finish within ${ms} ms`)), ms); });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`fleet bench: phase "${phase}" did not finish within ${ms} ms`)), ms);
+  });
   try {
     return await Promise.race([work, timeout]);
   } finally {
@@ -192,18 +194,24 @@ async function waiters(cpUrl: string): Promise<number> {
 /** Runs `work` over `items` with at most `concurrency` at a time. */
 async function inLanes<T>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await work(items[i]!, i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await work(items[i]!, i);
+      }
+    }),
+  );
 }
 
 /** FLEET_TRACE=1: print the calls of the first runner with their times. */
 let TRACE: { id: string; t0: number } | undefined;
 
-interface Counters { requests: number; errors: number; lastError?: string }
+interface Counters {
+  requests: number;
+  errors: number;
+  lastError?: string;
+}
 
 class FleetRunner {
   private readonly dispatcher: Dispatcher;
@@ -219,8 +227,15 @@ class FleetRunner {
     private readonly counters: Counters,
     private readonly onDelivered: (taskId: string, at: number) => void,
   ) {
-    const common = { keepAliveTimeout: 120_000, keepAliveMaxTimeout: 120_000, headersTimeout: 90_000, bodyTimeout: 90_000, connectTimeout: 60_000 };
-    this.dispatcher = o.sockets === 1 ? new Client(cpUrl, { ...common, pipelining: 1 }) : new Pool(cpUrl, { ...common, connections: 2, pipelining: 1 });
+    const common = {
+      keepAliveTimeout: 120_000,
+      keepAliveMaxTimeout: 120_000,
+      headersTimeout: 90_000,
+      bodyTimeout: 90_000,
+      connectTimeout: 60_000,
+    };
+    this.dispatcher =
+      o.sockets === 1 ? new Client(cpUrl, { ...common, pipelining: 1 }) : new Pool(cpUrl, { ...common, connections: 2, pipelining: 1 });
   }
 
   get waitMs(): number {
@@ -231,12 +246,15 @@ class FleetRunner {
     this.counters.requests++;
     if (TRACE && this.runnerId === TRACE.id) process.stderr.write(`[trace] -> ${path} ${(performance.now() - TRACE.t0).toFixed(0)}\n`);
     const res = await this.dispatcher.request({
-      origin: this.cpUrl, path, method: 'POST',
+      origin: this.cpUrl,
+      path,
+      method: 'POST',
       headers: { authorization: `Bearer ${await this.minter.token()}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
     const text = await res.body.text();
-    if (TRACE && this.runnerId === TRACE.id) process.stderr.write(`[trace] ${path} ${res.statusCode} ${(performance.now() - TRACE.t0).toFixed(0)}\n`);
+    if (TRACE && this.runnerId === TRACE.id)
+      process.stderr.write(`[trace] ${path} ${res.statusCode} ${(performance.now() - TRACE.t0).toFixed(0)}\n`);
     if (res.statusCode !== 200) throw new Error(`${path}: ${res.statusCode} ${text.slice(0, 200)}`);
     return JSON.parse(text) as T;
   }
@@ -266,7 +284,10 @@ class FleetRunner {
           this.onDelivered(t.taskId, at);
           // What the real runner does with a lease: heartbeat it, then publish the result.
           await this.call(RUNNER_API.heartbeat, { leases: [{ taskId: t.taskId, leaseToken: t.leaseToken }] });
-          await this.call(RUNNER_API.result(t.taskId), { leaseToken: t.leaseToken, outcome: { kind: 'succeeded', output: {}, attempts: 1, durationMs: 0 } });
+          await this.call(RUNNER_API.result(t.taskId), {
+            leaseToken: t.leaseToken,
+            outcome: { kind: 'succeeded', output: {}, attempts: 1, durationMs: 0 },
+          });
         }
       } catch (error) {
         if (this.stopped()) return;
@@ -280,7 +301,15 @@ class FleetRunner {
   private async healthTick(): Promise<void> {
     if (this.stopped()) return;
     try {
-      await this.call(RUNNER_API.health, { version: 'fleet', platform: 'bench', allowlist: [ACTION], capacity: 10, inFlight: 0, healthy: true, problems: [] });
+      await this.call(RUNNER_API.health, {
+        version: 'fleet',
+        platform: 'bench',
+        allowlist: [ACTION],
+        capacity: 10,
+        inFlight: 0,
+        healthy: true,
+        problems: [],
+      });
     } catch (error) {
       if (this.stopped()) return;
       this.counters.errors++;
@@ -316,9 +345,20 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
     redis = await withTimeout('start redis', 30_000, startPrivateRedis());
     const port = await freePort();
     const cpUrl = `http://127.0.0.1:${port}`;
-    cp = startPar('control-plane', ['control-plane'], controlPlaneEnv(port, `fleet${randomBytes(3).toString('hex')}`, keys, {
-      PAR_LOG_LEVEL: opts.cpLogLevel ?? 'info', ...opts.cpEnv,
-    }, redis.url));
+    cp = startPar(
+      'control-plane',
+      ['control-plane'],
+      controlPlaneEnv(
+        port,
+        `fleet${randomBytes(3).toString('hex')}`,
+        keys,
+        {
+          PAR_LOG_LEVEL: opts.cpLogLevel ?? 'info',
+          ...opts.cpEnv,
+        },
+        redis.url,
+      ),
+    );
     const cpProc = cp.proc;
     const killers = [{ killNow: () => cpProc.kill('SIGKILL') }, { killNow: () => redis?.killNow() }];
     for (const k of killers) live.add(k);
@@ -336,19 +376,29 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
     const t0 = performance.now();
     const enrolled: { runnerId: string; name: string; minter: RunnerTokenMinter }[] = new Array(n);
     const enrollPool = new Pool(cpUrl, { connections: opts.enrollConcurrency ?? 16 });
-    await withTimeout('enroll', 120_000 + n * 20, inLanes(Array.from({ length: n }, (_, i) => i), opts.enrollConcurrency ?? 16, async (i) => {
-      const pair = await generateSigningKeyPair();
-      const name = `fleet-${i}`;
-      const res = await enrollPool.request({
-        origin: cpUrl, path: RUNNER_API.enroll, method: 'POST',
-        headers: { 'dd-api-key': keys.apiKey, 'dd-application-key': keys.appKey, 'content-type': 'application/json' },
-        body: JSON.stringify({ name, publicKey: publicPart(pair.publicJwk), allowlist: [ACTION], version: 'fleet' }),
-      });
-      const text = await res.body.text();
-      if (res.statusCode !== 201) throw new Error(`enroll ${name}: ${res.statusCode} ${text.slice(0, 300)}`);
-      const { runnerId } = JSON.parse(text) as { runnerId: string };
-      enrolled[i] = { runnerId, name, minter: new RunnerTokenMinter(runnerId, await importSigningKey(pair.privateJwk)) };
-    }));
+    await withTimeout(
+      'enroll',
+      120_000 + n * 20,
+      inLanes(
+        Array.from({ length: n }, (_, i) => i),
+        opts.enrollConcurrency ?? 16,
+        async (i) => {
+          const pair = await generateSigningKeyPair();
+          const name = `fleet-${i}`;
+          const res = await enrollPool.request({
+            origin: cpUrl,
+            path: RUNNER_API.enroll,
+            method: 'POST',
+            headers: { 'dd-api-key': keys.apiKey, 'dd-application-key': keys.appKey, 'content-type': 'application/json' },
+            body: JSON.stringify({ name, publicKey: publicPart(pair.publicJwk), allowlist: [ACTION], version: 'fleet' }),
+          });
+          const text = await res.body.text();
+          if (res.statusCode !== 201) throw new Error(`enroll ${name}: ${res.statusCode} ${text.slice(0, 300)}`);
+          const { runnerId } = JSON.parse(text) as { runnerId: string };
+          enrolled[i] = { runnerId, name, minter: new RunnerTokenMinter(runnerId, await importSigningKey(pair.privateJwk)) };
+        },
+      ),
+    );
     await enrollPool.close();
     const enrollSeconds = (performance.now() - t0) / 1000;
     log(`[fleet ${n}] enrolled in ${enrollSeconds.toFixed(1)} s`);
@@ -356,7 +406,8 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
     // Tokens minted before the burst, as long-running runners hold them already.
     await Promise.all(enrolled.map((e) => e.minter.token()));
     const deliveredAt = new Map<string, number>();
-    for (const e of enrolled) fleet.push(new FleetRunner(cpUrl, e.runnerId, e.minter, o, counters, (taskId, at) => deliveredAt.set(taskId, at)));
+    for (const e of enrolled)
+      fleet.push(new FleetRunner(cpUrl, e.runnerId, e.minter, o, counters, (taskId, at) => deliveredAt.set(taskId, at)));
 
     // Burst: every runner starts at once.
     const overflows0 = await listenOverflows();
@@ -367,22 +418,32 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
     // does before those polls come back (pollWaitMs), the burst was not absorbed: reported as null.
     let peak = 0;
     const burst: { seconds: number | null } = { seconds: null };
-    await withTimeout('first-poll burst', o.pollWaitMs + 30_000, (async () => {
-      while (performance.now() - b0 < o.pollWaitMs) {
-        peak = Math.max(peak, await waiters(cpUrl).catch(() => 0));
-        if (peak >= n) {
-          burst.seconds = (performance.now() - b0) / 1000;
-          return;
+    await withTimeout(
+      'first-poll burst',
+      o.pollWaitMs + 30_000,
+      (async () => {
+        while (performance.now() - b0 < o.pollWaitMs) {
+          peak = Math.max(peak, await waiters(cpUrl).catch(() => 0));
+          if (peak >= n) {
+            burst.seconds = (performance.now() - b0) / 1000;
+            return;
+          }
+          if (cp.proc.exitCode !== null) throw new Error(`control plane exited:\n${cp.output().slice(-3000)}`);
+          await new Promise((r) => setTimeout(r, 100));
         }
-        if (cp.proc.exitCode !== null) throw new Error(`control plane exited:\n${cp.output().slice(-3000)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })());
-    log(`[fleet ${n}] ${burst.seconds === null ? `NOT all parked within ${o.pollWaitMs} ms (peak ${peak})` : `all parked in ${burst.seconds.toFixed(2)} s`}`);
+      })(),
+    );
+    log(
+      `[fleet ${n}] ${burst.seconds === null ? `NOT all parked within ${o.pollWaitMs} ms (peak ${peak})` : `all parked in ${burst.seconds.toFixed(2)} s`}`,
+    );
     // First answers come back after one wait: collect how late they were.
-    await withTimeout('first answers', o.pollWaitMs + 60_000, (async () => {
-      while (fleet.some((r) => r.firstPollLateMs === undefined)) await new Promise((r) => setTimeout(r, 200));
-    })());
+    await withTimeout(
+      'first answers',
+      o.pollWaitMs + 60_000,
+      (async () => {
+        while (fleet.some((r) => r.firstPollLateMs === undefined)) await new Promise((r) => setTimeout(r, 200));
+      })(),
+    );
     const burstListenOverflows = (await listenOverflows()) - overflows0;
     const lateness = fleet.map((r) => r.firstPollLateMs!).sort((a, b) => a - b);
 
@@ -413,10 +474,14 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
       // INFO itself counts as one command each time.
       redisCommandsPerRequest: Number(((redis1.commands - redis0.commands - 1) / Math.max(1, requests)).toFixed(2)),
       fleetCpuPercentOfOneCore: Math.round(((fleetCpu.user + fleetCpu.system) / 1e6 / seconds) * 100),
-      cpLoopDelayP99Ms: cpLoop.p99Ms, cpLoopDelayMaxMs: cpLoop.maxMs, fleetLoopDelayMaxMs: Math.round(fleetLoop.max / 1e6),
-      redisCallsPerRequest: Object.fromEntries([...redis1.byCommand]
-        .map(([cmd, calls]) => [cmd, Number(((calls - (redis0.byCommand.get(cmd) ?? 0)) / Math.max(1, requests)).toFixed(2))] as const)
-        .filter(([cmd, perRequest]) => perRequest >= 0.01 && cmd !== 'info')),
+      cpLoopDelayP99Ms: cpLoop.p99Ms,
+      cpLoopDelayMaxMs: cpLoop.maxMs,
+      fleetLoopDelayMaxMs: Math.round(fleetLoop.max / 1e6),
+      redisCallsPerRequest: Object.fromEntries(
+        [...redis1.byCommand]
+          .map(([cmd, calls]) => [cmd, Number(((calls - (redis0.byCommand.get(cmd) ?? 0)) / Math.max(1, requests)).toFixed(2))] as const)
+          .filter(([cmd, perRequest]) => perRequest >= 0.01 && cmd !== 'info'),
+      ),
     };
     log(`[fleet ${n}] idle: ${JSON.stringify(idle)}; fds ${fds} (sockets ${sockets}), rss ${cpRss} MB`);
 
@@ -424,34 +489,65 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
     const names = enrolled.map((e) => e.name);
     const submitted = new Map<string, number>();
     let submitErrors = 0;
-    await withTimeout('wake', Math.ceil(wakeTasks / wakeRate) * 1000 + 60_000, (async () => {
-      const pending: Promise<void>[] = [];
-      for (let i = 0; i < wakeTasks; i++) {
-        const runner = names[Math.floor(Math.random() * names.length)]!;
-        const at = performance.now();
-        pending.push(api.submitTask({ runner, action: ACTION, inputs: { verb: 'GET', url: 'http://127.0.0.1:9/x' } }).then((t) => { submitted.set(t.id, at); }, (error: unknown) => {
-          // Counted, not fatal: a control plane too slow to take a submission is a figure too.
-          submitErrors++;
-          log(`[fleet ${n}] submit failed: ${String(error)}`);
-        }));
-        await new Promise((r) => setTimeout(r, 1000 / wakeRate));
-      }
-      await Promise.all(pending);
-      while ([...submitted.keys()].some((id) => !deliveredAt.has(id))) await new Promise((r) => setTimeout(r, 100));
-    })());
+    await withTimeout(
+      'wake',
+      Math.ceil(wakeTasks / wakeRate) * 1000 + 60_000,
+      (async () => {
+        const pending: Promise<void>[] = [];
+        for (let i = 0; i < wakeTasks; i++) {
+          const runner = names[Math.floor(Math.random() * names.length)]!;
+          const at = performance.now();
+          pending.push(
+            api.submitTask({ runner, action: ACTION, inputs: { verb: 'GET', url: 'http://127.0.0.1:9/x' } }).then(
+              (t) => {
+                submitted.set(t.id, at);
+              },
+              (error: unknown) => {
+                // Counted, not fatal: a control plane too slow to take a submission is a figure too.
+                submitErrors++;
+                log(`[fleet ${n}] submit failed: ${String(error)}`);
+              },
+            ),
+          );
+          await new Promise((r) => setTimeout(r, 1000 / wakeRate));
+        }
+        await Promise.all(pending);
+        while ([...submitted.keys()].some((id) => !deliveredAt.has(id))) await new Promise((r) => setTimeout(r, 100));
+      })(),
+    );
     const wakes = [...submitted].map(([id, at]) => deliveredAt.get(id)! - at).sort((a, b) => a - b);
     const wake = {
-      tasks: wakeTasks, submitErrors, delivered: wakes.length,
-      p50Ms: Number(percentile(wakes, 50).toFixed(1)), p99Ms: Number(percentile(wakes, 99).toFixed(1)), maxMs: Number((wakes.at(-1) ?? NaN).toFixed(1)),
+      tasks: wakeTasks,
+      submitErrors,
+      delivered: wakes.length,
+      p50Ms: Number(percentile(wakes, 50).toFixed(1)),
+      p99Ms: Number(percentile(wakes, 99).toFixed(1)),
+      maxMs: Number((wakes.at(-1) ?? NaN).toFixed(1)),
     };
     log(`[fleet ${n}] wake: ${JSON.stringify(wake)}`);
     if (counters.errors > 0) log(`[fleet ${n}] ${counters.errors} runner call errors; last: ${counters.lastError}`);
     return {
-      runners: n, sockets: o.sockets, pollWaitMs: o.pollWaitMs, healthIntervalMs: o.healthIntervalMs,
-      enrollSeconds: Number(enrollSeconds.toFixed(1)), burstSeconds: burst.seconds === null ? null : Number(burst.seconds.toFixed(2)), burstPeakWaiters: peak, burstListenOverflows,
-      firstPollsLate: lateness.filter((l) => l > 1000).length, firstPollLateP50Ms: Math.round(percentile(lateness, 50)), firstPollLateMaxMs: Math.round(lateness.at(-1) ?? NaN),
-      idle, cpFds: fds, cpSockets: sockets, cpRssMb: cpRss, wake, errors: counters.errors,
-      loadAverage: loadavg().map((l) => l.toFixed(2)).join(' '), nice: opts.nice ?? null,
+      runners: n,
+      sockets: o.sockets,
+      pollWaitMs: o.pollWaitMs,
+      healthIntervalMs: o.healthIntervalMs,
+      enrollSeconds: Number(enrollSeconds.toFixed(1)),
+      burstSeconds: burst.seconds === null ? null : Number(burst.seconds.toFixed(2)),
+      burstPeakWaiters: peak,
+      burstListenOverflows,
+      firstPollsLate: lateness.filter((l) => l > 1000).length,
+      firstPollLateP50Ms: Math.round(percentile(lateness, 50)),
+      firstPollLateMaxMs: Math.round(lateness.at(-1) ?? NaN),
+      idle,
+      cpFds: fds,
+      cpSockets: sockets,
+      cpRssMb: cpRss,
+      wake,
+      errors: counters.errors,
+      loadAverage: loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' '),
+      nice: opts.nice ?? null,
     };
   } finally {
     await Promise.all(fleet.map((r) => r.stop()));
@@ -462,8 +558,12 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
 }
 
 function table(rows: readonly FleetFigures[]): string {
-  const head = '| runners | sockets/runner | nice | burst s | late first polls | idle req/s | CP CPU % core | CP ms/req | Redis CPU % | Redis cmd/req | wake p50 ms | wake p99 ms | CP fds (sockets) | load |';
-  const lines = rows.map((r) => `| ${r.runners} | ${r.sockets} | ${r.nice ?? 0} | ${r.burstSeconds ?? `> ${r.pollWaitMs / 1000} (peak ${r.burstPeakWaiters})`} (${r.burstListenOverflows} SYN drops) | ${r.firstPollsLate} (p50 ${r.firstPollLateP50Ms}, max ${r.firstPollLateMaxMs} ms) | ${r.idle.requestsPerSecond} | ${r.idle.cpCpuPercentOfOneCore} | ${r.idle.cpCpuMsPerRequest} | ${r.idle.redisCpuPercentOfOneCore} | ${r.idle.redisCommandsPerRequest} | ${r.wake.p50Ms} | ${r.wake.p99Ms} | ${r.cpFds} (${r.cpSockets}) | ${r.loadAverage} |`);
+  const head =
+    '| runners | sockets/runner | nice | burst s | late first polls | idle req/s | CP CPU % core | CP ms/req | Redis CPU % | Redis cmd/req | wake p50 ms | wake p99 ms | CP fds (sockets) | load |';
+  const lines = rows.map(
+    (r) =>
+      `| ${r.runners} | ${r.sockets} | ${r.nice ?? 0} | ${r.burstSeconds ?? `> ${r.pollWaitMs / 1000} (peak ${r.burstPeakWaiters})`} (${r.burstListenOverflows} SYN drops) | ${r.firstPollsLate} (p50 ${r.firstPollLateP50Ms}, max ${r.firstPollLateMaxMs} ms) | ${r.idle.requestsPerSecond} | ${r.idle.cpCpuPercentOfOneCore} | ${r.idle.cpCpuMsPerRequest} | ${r.idle.redisCpuPercentOfOneCore} | ${r.idle.redisCommandsPerRequest} | ${r.wake.p50Ms} | ${r.wake.p99Ms} | ${r.cpFds} (${r.cpSockets}) | ${r.loadAverage} |`,
+  );
   return [head, `|${'---|'.repeat(14)}`, ...lines].join('\n');
 }
 
@@ -497,8 +597,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.exit(130);
     });
   }
-  main().then(() => process.exit(0), (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
-    process.exit(1);
-  });
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
 }

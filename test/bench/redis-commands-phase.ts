@@ -65,7 +65,9 @@ export function redisCommandsPhase(options: { tasks: number }): BenchPhase {
       // `stopping` they are ignored; before, they fail the phase instead of crashing the process.
       let stopping = false;
       let monitorError: unknown;
-      monitor.on('error', (error: unknown) => { if (!stopping) monitorError ??= error; });
+      monitor.on('error', (error: unknown) => {
+        if (!stopping) monitorError ??= error;
+      });
       try {
         monitor.on('monitor', (_time: string, args: string[], source: string) => {
           if (!args.some((a) => typeof a === 'string' && a.includes(base))) return;
@@ -95,7 +97,8 @@ export function redisCommandsPhase(options: { tasks: number }): BenchPhase {
         top += n;
       }
       const note = `${options.tasks} tasks at 1 in flight, MONITOR`;
-      for (const [name, n] of [...perProcess].sort()) ctx.rows.push({ metric: `redis commands per task: ${name}`, value: (n / options.tasks).toFixed(1), note });
+      for (const [name, n] of [...perProcess].sort())
+        ctx.rows.push({ metric: `redis commands per task: ${name}`, value: (n / options.tasks).toFixed(1), note });
       ctx.rows.push({ metric: 'redis commands per task: top-level total', value: (top / options.tasks).toFixed(1), note });
       ctx.rows.push({ metric: 'redis commands per task: inside Lua', value: (lua / options.tasks).toFixed(1), note });
       ctx.figures.set('redis.commandsPerTask', top / options.tasks);

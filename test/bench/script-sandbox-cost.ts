@@ -20,7 +20,15 @@ async function timeRuns(sandbox: ScriptSandbox): Promise<number[]> {
   for (let i = -5; i < runs; i++) {
     const started = performance.now();
     const launch = await prepareLaunch(sandbox, { script: 'true', program: 'true', args: [], path: SAFE_PATH });
-    const result = await runProcess({ program: launch.program, args: launch.args, env: { PATH: SAFE_PATH }, maxOutputBytes: 1024, signal: new AbortController().signal, statusFd: launch.statusFd, user: launch.user });
+    const result = await runProcess({
+      program: launch.program,
+      args: launch.args,
+      env: { PATH: SAFE_PATH },
+      maxOutputBytes: 1024,
+      signal: new AbortController().signal,
+      statusFd: launch.statusFd,
+      user: launch.user,
+    });
     if (result.ended.kind !== 'exited' || result.ended.exitCode !== 0) throw new Error(`run failed: ${JSON.stringify(result.ended)}`);
     if (i >= 0) times.push(performance.now() - started);
   }
@@ -36,10 +44,12 @@ const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 const boxed = await prepareScriptSandbox({ mode: 'bwrap', configDir: tmpdir(), path: process.env['PATH'] }, logger);
 const none = summary(await timeRuns({ kind: 'none' }));
 const bwrap = summary(await timeRuns(boxed));
-process.stdout.write([
-  `script start-up cost, ${runs} sequential runs of true (after 5 warm-up runs)`,
-  `  none   p50 ${fmt(none.p50)}  mean ${fmt(none.mean)}  p95 ${fmt(none.p95)}`,
-  `  bwrap  p50 ${fmt(bwrap.p50)}  mean ${fmt(bwrap.mean)}  p95 ${fmt(bwrap.p95)}  (user namespace: ${boxed.kind === 'bwrap' && boxed.userNamespace})`,
-  `  bwrap adds ${fmt(bwrap.p50 - none.p50)} at p50, ${fmt(bwrap.mean - none.mean)} on average per run`,
-  '',
-].join('\n'));
+process.stdout.write(
+  [
+    `script start-up cost, ${runs} sequential runs of true (after 5 warm-up runs)`,
+    `  none   p50 ${fmt(none.p50)}  mean ${fmt(none.mean)}  p95 ${fmt(none.p95)}`,
+    `  bwrap  p50 ${fmt(bwrap.p50)}  mean ${fmt(bwrap.mean)}  p95 ${fmt(bwrap.p95)}  (user namespace: ${boxed.kind === 'bwrap' && boxed.userNamespace})`,
+    `  bwrap adds ${fmt(bwrap.p50 - none.p50)} at p50, ${fmt(bwrap.mean - none.mean)} on average per run`,
+    '',
+  ].join('\n'),
+);

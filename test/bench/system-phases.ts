@@ -36,7 +36,11 @@ export function idleRssPhase(options: { idleMs: number }): BenchPhase {
       for (const p of bench.processes()) {
         const mb = processRssMb(p.pid);
         ctx.figures.set(`rss.${p.name}`, mb);
-        ctx.rows.push({ metric: `idle RSS ${p.name}`, value: `${mb.toFixed(0)} MB`, note: `after warm-up + ${options.idleMs / 1000} s idle` });
+        ctx.rows.push({
+          metric: `idle RSS ${p.name}`,
+          value: `${mb.toFixed(0)} MB`,
+          note: `after warm-up + ${options.idleMs / 1000} s idle`,
+        });
       }
     },
   };
@@ -59,7 +63,11 @@ export function throughputPhase(options: { tasks: number; inFlight: number }): B
 
       const tasksPerSecond = options.tasks / run.seconds;
       ctx.figures.set('e2e.tasksPerSecond', tasksPerSecond);
-      ctx.rows.push({ metric: `e2e http.request tasks/s (${options.inFlight} in flight)`, value: tasksPerSecond.toFixed(0), note: `${options.tasks} tasks${run.failed ? `, ${run.failed} NOT succeeded` : ''}` });
+      ctx.rows.push({
+        metric: `e2e http.request tasks/s (${options.inFlight} in flight)`,
+        value: tasksPerSecond.toFixed(0),
+        note: `${options.tasks} tasks${run.failed ? `, ${run.failed} NOT succeeded` : ''}`,
+      });
       const baseline = ctx.figures.get('baseline.jobsPerSecond');
       if (baseline !== undefined) {
         ctx.figures.set('e2e.ratio', tasksPerSecond / baseline);
@@ -77,7 +85,11 @@ export function throughputPhase(options: { tasks: number; inFlight: number }): B
       });
       const redisPerTask = redisMs / options.tasks;
       total += redisPerTask;
-      ctx.rows.push({ metric: 'CPU per task: redis', value: `${redisPerTask.toFixed(3)} ms`, note: 'INFO cpu delta; includes other clients of this Redis' });
+      ctx.rows.push({
+        metric: 'CPU per task: redis',
+        value: `${redisPerTask.toFixed(3)} ms`,
+        note: 'INFO cpu delta; includes other clients of this Redis',
+      });
       ctx.figures.set('cpu.total', total);
       ctx.rows.push({ metric: 'CPU per task: all processes + redis', value: `${total.toFixed(3)} ms`, note: 'target <= 1.5 ms' });
       const clientMs = (client.user + client.system) / 1000 / options.tasks;
@@ -96,8 +108,16 @@ export function latencyPhase(options: { tasks: number }): BenchPhase {
       const run = await runLanes(bench, options.tasks, 1);
       ctx.figures.set('latency1.p50', percentile(run.latencies, 50));
       ctx.figures.set('latency1.p99', percentile(run.latencies, 99));
-      ctx.rows.push({ metric: 'latency p50 (1 in flight)', value: `${percentile(run.latencies, 50).toFixed(1)} ms`, note: `${options.tasks} tasks; target <= 5 ms` });
-      ctx.rows.push({ metric: 'latency p99 (1 in flight)', value: `${percentile(run.latencies, 99).toFixed(1)} ms`, note: 'target <= 25 ms' });
+      ctx.rows.push({
+        metric: 'latency p50 (1 in flight)',
+        value: `${percentile(run.latencies, 50).toFixed(1)} ms`,
+        note: `${options.tasks} tasks; target <= 5 ms`,
+      });
+      ctx.rows.push({
+        metric: 'latency p99 (1 in flight)',
+        value: `${percentile(run.latencies, 99).toFixed(1)} ms`,
+        note: 'target <= 25 ms',
+      });
       if (run.failed > 0) throw new Error(`${run.failed} of ${options.tasks} tasks did not succeed`);
     },
   };

@@ -62,7 +62,13 @@ export async function startCluster(settings: ClusterSettings): Promise<ChaosClus
   open.add(placeholder);
   try {
     target = await startExecutionTarget();
-    system = await startSystem({ redisUrl: redis.url, workers: settings.workers, cpEnv: settings.cpEnv, runnerEnv: settings.runnerEnv, workerEnv: settings.workerEnv });
+    system = await startSystem({
+      redisUrl: redis.url,
+      workers: settings.workers,
+      cpEnv: settings.cpEnv,
+      runnerEnv: settings.runnerEnv,
+      workerEnv: settings.workerEnv,
+    });
     all.push(system.cp, system.runner, ...system.workers);
   } catch (error) {
     killAllNow();

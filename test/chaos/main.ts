@@ -44,12 +44,16 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 process.once('exit', () => killAllClustersNow());
 
-const log = (line: string): void => { process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`); };
+const log = (line: string): void => {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+};
 
 let failedRuns = 0;
 const tables: string[] = [];
 for (let run = 1; run <= runs; run++) {
-  const profile = values.short ? shortProfile() : fullProfile({ ...(outageMs ? { outageMs } : {}), ...(tasks ? { tasks } : {}), ...(kills ? { kills } : {}) });
+  const profile = values.short
+    ? shortProfile()
+    : fullProfile({ ...(outageMs ? { outageMs } : {}), ...(tasks ? { tasks } : {}), ...(kills ? { kills } : {}) });
   if (values.only !== undefined) {
     const wanted = values.only.split(',');
     profile.scenarios = profile.scenarios.filter((s) => wanted.includes(s.id));
@@ -62,7 +66,10 @@ for (let run = 1; run <= runs; run++) {
   const rows = await runProfile(profile, log);
   const failed = rows.some(rowFails);
   if (failed) failedRuns++;
-  const table = formatTable(rows, `chaos run ${run}/${runs} (${profile.name}, ${((Date.now() - started) / 1000).toFixed(0)} s): ${failed ? 'FAILED' : 'passed'}`);
+  const table = formatTable(
+    rows,
+    `chaos run ${run}/${runs} (${profile.name}, ${((Date.now() - started) / 1000).toFixed(0)} s): ${failed ? 'FAILED' : 'passed'}`,
+  );
   tables.push(table);
   process.stdout.write(`${table}\n\n`);
 }

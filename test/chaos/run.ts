@@ -18,7 +18,14 @@
 import { randomBytes } from 'node:crypto';
 import { startCluster, type ChaosCluster, type ClusterSettings } from './cluster.js';
 import {
-  allCrashPoints, controlPlaneOutage, randomKills, redisFault, sigtermMidTask, type Fault, type Scenario, type ScenarioContext,
+  allCrashPoints,
+  controlPlaneOutage,
+  randomKills,
+  redisFault,
+  sigtermMidTask,
+  type Fault,
+  type Scenario,
+  type ScenarioContext,
 } from './scenarios.js';
 import { Workload, type CollectedTask } from './workload.js';
 
@@ -67,11 +74,22 @@ export function fullProfile(options: { outageMs?: number; tasks?: number; kills?
       workers: 3,
       cpEnv: { ...LOG_LEVEL, PAR_LEASE_SWEEP_INTERVAL_MS: '1000' },
       // startSystem shortens the runner's backoffs for tests; the chaos suite runs the defaults.
-      runnerEnv: { ...LOG_LEVEL, PAR_POLL_BACKOFF_MAX_MS: '30000', PAR_PUBLISH_BACKOFF_MAX_MS: '30000', PAR_ENROLL_BACKOFF_MAX_MS: '30000' },
+      runnerEnv: {
+        ...LOG_LEVEL,
+        PAR_POLL_BACKOFF_MAX_MS: '30000',
+        PAR_PUBLISH_BACKOFF_MAX_MS: '30000',
+        PAR_ENROLL_BACKOFF_MAX_MS: '30000',
+      },
       workerEnv: { ...LOG_LEVEL, PAR_WORKER_CONCURRENCY: '5' },
     },
     scenarios: [
-      randomKills({ tasks: options.tasks ?? 1_000, faults: options.kills ?? 30, gapMs: [1_000, 3_000], taskMs: [300, 1_500], boundMs: 900_000 }),
+      randomKills({
+        tasks: options.tasks ?? 1_000,
+        faults: options.kills ?? 30,
+        gapMs: [1_000, 3_000],
+        taskMs: [300, 1_500],
+        boundMs: 900_000,
+      }),
       ...allCrashPoints({ tasks: 30, taskMs: [100, 500], crashBoundMs: 30_000 }),
       redisFault('SHUTDOWN', { tasks: 150, taskMs: slow, downMs: 2_000 }),
       redisFault('kill -9', { tasks: 150, taskMs: slow, downMs: 2_000 }),
@@ -112,8 +130,13 @@ async function runOne(cluster: ChaosCluster, scenario: Scenario, runId: string, 
   const workload = new Workload(cluster, scenario.id, runId);
   const notes: string[] = [];
   const ctx: ScenarioContext = {
-    cluster, workload, faults: [],
-    note: (t) => { notes.push(t); log(`[${scenario.name}] NOTE ${t}`); },
+    cluster,
+    workload,
+    faults: [],
+    note: (t) => {
+      notes.push(t);
+      log(`[${scenario.name}] NOTE ${t}`);
+    },
     log: (t) => log(`[${scenario.name}] ${t}`),
   };
   const started = Date.now();
@@ -132,11 +155,22 @@ async function runOne(cluster: ChaosCluster, scenario: Scenario, runId: string, 
   } catch (e) {
     error = error ?? (e as Error).message;
   }
-  if (stuckIds.length > 0) log(`[${scenario.name}] ${stuckIds.length} task(s) not final at the settle bound, e.g. ${stuckIds.slice(0, 3).join(', ')}`);
-  return measure(scenario.name, tasks, ctx.faults, lastBack, { notes, ...(error ? { error } : {}), ...(ctx.notAvailable ? { notAvailable: ctx.notAvailable } : {}) });
+  if (stuckIds.length > 0)
+    log(`[${scenario.name}] ${stuckIds.length} task(s) not final at the settle bound, e.g. ${stuckIds.slice(0, 3).join(', ')}`);
+  return measure(scenario.name, tasks, ctx.faults, lastBack, {
+    notes,
+    ...(error ? { error } : {}),
+    ...(ctx.notAvailable ? { notAvailable: ctx.notAvailable } : {}),
+  });
 }
 
-export function measure(name: string, tasks: CollectedTask[], faults: Fault[], lastBack: number, extra: Pick<ScenarioRow, 'notes' | 'error' | 'notAvailable'>): ScenarioRow {
+export function measure(
+  name: string,
+  tasks: CollectedTask[],
+  faults: Fault[],
+  lastBack: number,
+  extra: Pick<ScenarioRow, 'notes' | 'error' | 'notAvailable'>,
+): ScenarioRow {
   const failedCodes: Record<string, number> = {};
   let lost = 0;
   let stuck = 0;
@@ -172,7 +206,12 @@ export function measure(name: string, tasks: CollectedTask[], faults: Fault[], l
       stuckStates[k] = (stuckStates[k] ?? 0) + 1;
     }
   }
-  if (stuck > 0) extra.notes.push(`stuck tasks by state: ${Object.entries(stuckStates).map(([k, n]) => `${n} ${k}`).join('; ')}`);
+  if (stuck > 0)
+    extra.notes.push(
+      `stuck tasks by state: ${Object.entries(stuckStates)
+        .map(([k, n]) => `${n} ${k}`)
+        .join('; ')}`,
+    );
   recordedAt.sort((a, b) => a - b);
   let recoveryMs: number | undefined;
   for (const f of faults) {
@@ -180,7 +219,8 @@ export function measure(name: string, tasks: CollectedTask[], faults: Fault[], l
     let waited: number | undefined;
     for (const t of tasks) {
       const rec = t.events.find((e) => e.type === 'result.recorded')?.at;
-      if (rec !== undefined && t.answeredAt !== undefined && t.answeredAt < f.backAt && rec >= f.backAt) waited = Math.max(waited ?? 0, rec - f.backAt);
+      if (rec !== undefined && t.answeredAt !== undefined && t.answeredAt < f.backAt && rec >= f.backAt)
+        waited = Math.max(waited ?? 0, rec - f.backAt);
     }
     // None waited: until the next result at all.
     const next = recordedAt.find((at) => at >= f.backAt);
@@ -188,7 +228,16 @@ export function measure(name: string, tasks: CollectedTask[], faults: Fault[], l
     if (ms !== undefined) recoveryMs = Math.max(recoveryMs ?? 0, ms);
   }
   const row: ScenarioRow = {
-    scenario: name, tasks: tasks.length, faults: faults.length, lost, stuck, recordedTwice, executedTwice, failed, failedCodes, notes: extra.notes,
+    scenario: name,
+    tasks: tasks.length,
+    faults: faults.length,
+    lost,
+    stuck,
+    recordedTwice,
+    executedTwice,
+    failed,
+    failedCodes,
+    notes: extra.notes,
     ...(recoveryMs !== undefined ? { recoveryMs } : {}),
     ...(faults.length > 0 && lastFinal > 0 && stuck === 0 ? { drainMs: Math.max(0, lastFinal - lastBack) } : {}),
     ...(extra.error ? { error: extra.error } : {}),
@@ -211,7 +260,19 @@ export async function runProfile(profile: Profile, log: Logger, runId = randomBy
       try {
         cluster = shared ?? (await startCluster(profile.settings));
       } catch (e) {
-        rows.push({ scenario: scenario.name, tasks: 0, faults: 0, lost: 0, stuck: 0, recordedTwice: 0, executedTwice: 0, failed: 0, failedCodes: {}, notes: [], error: `cluster did not start: ${(e as Error).message.split('\n')[0]}` });
+        rows.push({
+          scenario: scenario.name,
+          tasks: 0,
+          faults: 0,
+          lost: 0,
+          stuck: 0,
+          recordedTwice: 0,
+          executedTwice: 0,
+          failed: 0,
+          failedCodes: {},
+          notes: [],
+          error: `cluster did not start: ${(e as Error).message.split('\n')[0]}`,
+        });
         continue;
       }
       if (profile.shareCluster) shared = cluster;

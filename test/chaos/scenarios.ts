@@ -57,7 +57,13 @@ async function stopBounded(ctx: ScenarioContext, p: ParProcess, signal: NodeJS.S
   if (signal !== 'SIGKILL' && Date.now() - started >= boundMs) ctx.note(`${p.name} ignored ${signal} for ${boundMs} ms and was killed`);
 }
 
-export interface RandomKillsParams { tasks: number; faults: number; gapMs: [number, number]; taskMs: [number, number]; boundMs: number }
+export interface RandomKillsParams {
+  tasks: number;
+  faults: number;
+  gapMs: [number, number];
+  taskMs: [number, number];
+  boundMs: number;
+}
 
 /**
  * (a) Random SIGKILLs of workers (60 %), the runner (25 %) and the control plane (15 %), each
@@ -73,7 +79,8 @@ export function randomKills(p: RandomKillsParams): Scenario {
       const deadline = Date.now() + p.boundMs;
       const wave = Math.ceil(p.tasks / p.faults);
       while (ctx.faults.length < p.faults) {
-        if (Date.now() > deadline) throw new Error(`bound exceeded (${p.boundMs} ms) injecting ${p.faults} kills (${ctx.faults.length} done)`);
+        if (Date.now() > deadline)
+          throw new Error(`bound exceeded (${p.boundMs} ms) injecting ${p.faults} kills (${ctx.faults.length} done)`);
         await workload.submit(Math.min(wave, p.tasks - workload.submitted.length), () => rand(p.taskMs[0], p.taskMs[1]));
         await sleep(rand(p.gapMs[0], p.gapMs[1]));
         const dice = Math.random();
@@ -101,12 +108,17 @@ export function randomKills(p: RandomKillsParams): Scenario {
         ctx.faults.push({ kind, at, backAt: Date.now() });
         ctx.log(`kill ${ctx.faults.length}/${p.faults}: ${kind} (${workload.submitted.length}/${p.tasks} tasks submitted)`);
       }
-      if (workload.submitted.length < p.tasks) await workload.submit(p.tasks - workload.submitted.length, () => rand(p.taskMs[0], p.taskMs[1]));
+      if (workload.submitted.length < p.tasks)
+        await workload.submit(p.tasks - workload.submitted.length, () => rand(p.taskMs[0], p.taskMs[1]));
     },
   };
 }
 
-export interface CrashPointParams { tasks: number; taskMs: [number, number]; crashBoundMs: number }
+export interface CrashPointParams {
+  tasks: number;
+  taskMs: [number, number];
+  crashBoundMs: number;
+}
 
 /** (b) The runner started with PAR_TEST_CRASH_AT=<point> dies there; restarted without it. */
 export function crashPoint(point: CrashPoint, p: CrashPointParams): Scenario {
@@ -136,7 +148,11 @@ export function allCrashPoints(p: CrashPointParams): Scenario[] {
   return CRASH_POINTS.map((point) => crashPoint(point, p));
 }
 
-export interface RedisFaultParams { tasks: number; taskMs: [number, number]; downMs: number }
+export interface RedisFaultParams {
+  tasks: number;
+  taskMs: [number, number];
+  downMs: number;
+}
 
 /** (c) Redis stopped (SHUTDOWN, or kill -9) while tasks run, restarted on the same port from the same AOF. */
 export function redisFault(kind: 'SHUTDOWN' | 'kill -9', p: RedisFaultParams): Scenario {
@@ -149,7 +165,11 @@ export function redisFault(kind: 'SHUTDOWN' | 'kill -9', p: RedisFaultParams): S
       // appendfsync everysec: an acknowledged write reaches the disk within about a second. Faults
       // come after that, so a lost submission means a bug, not the fsync policy.
       await sleep(1_500);
-      await until(() => cluster.target.answered(workload.scenario) >= Math.min(5, p.tasks) && cluster.target.inFlight(workload.scenario) > 0, 60_000, 'tasks running before the Redis fault');
+      await until(
+        () => cluster.target.answered(workload.scenario) >= Math.min(5, p.tasks) && cluster.target.inFlight(workload.scenario) > 0,
+        60_000,
+        'tasks running before the Redis fault',
+      );
       const at = Date.now();
       if (kind === 'SHUTDOWN') await cluster.redis.shutdown();
       else await cluster.redis.kill('SIGKILL');
@@ -163,7 +183,11 @@ export function redisFault(kind: 'SHUTDOWN' | 'kill -9', p: RedisFaultParams): S
   };
 }
 
-export interface OutageParams { tasks: number; taskMs: [number, number]; outageMs: number }
+export interface OutageParams {
+  tasks: number;
+  taskMs: [number, number];
+  outageMs: number;
+}
 
 /** (d) The control plane down for `outageMs` while tasks run; results produced meanwhile wait in the outbox. */
 export function controlPlaneOutage(p: OutageParams): Scenario {
@@ -173,7 +197,11 @@ export function controlPlaneOutage(p: OutageParams): Scenario {
     async run(ctx) {
       const { cluster, workload } = ctx;
       await workload.submit(p.tasks, () => rand(p.taskMs[0], p.taskMs[1]));
-      await until(() => cluster.target.answered(workload.scenario) >= Math.min(5, p.tasks) && cluster.target.inFlight(workload.scenario) > 0, 60_000, 'tasks running before the outage');
+      await until(
+        () => cluster.target.answered(workload.scenario) >= Math.min(5, p.tasks) && cluster.target.inFlight(workload.scenario) > 0,
+        60_000,
+        'tasks running before the outage',
+      );
       const at = Date.now();
       await cluster.system.cp.stop('SIGKILL');
       await sleep(p.outageMs);
@@ -183,7 +211,11 @@ export function controlPlaneOutage(p: OutageParams): Scenario {
   };
 }
 
-export interface SigtermParams { tasks: number; taskMs: [number, number]; exitBoundMs: number }
+export interface SigtermParams {
+  tasks: number;
+  taskMs: [number, number];
+  exitBoundMs: number;
+}
 
 /** (e) SIGTERM to a worker or the runner while it has tasks in flight; a new one started once it exited. */
 export function sigtermMidTask(which: 'worker' | 'runner', p: SigtermParams): Scenario {

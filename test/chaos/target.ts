@@ -24,7 +24,9 @@ export async function startExecutionTarget(): Promise<ExecutionTarget> {
   const firstAnswered = new Map<string, number>();
   const inFlight = new Map<string, number>();
   const answered = new Map<string, number>();
-  const bump = (m: Map<string, number>, k: string, d: number): void => { m.set(k, (m.get(k) ?? 0) + d); };
+  const bump = (m: Map<string, number>, k: string, d: number): void => {
+    m.set(k, (m.get(k) ?? 0) + d);
+  };
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const m = /^\/exec\/([^/]+)\/(\d+)$/.exec(url.pathname);
@@ -62,6 +64,10 @@ export async function startExecutionTarget(): Promise<ExecutionTarget> {
     firstAnsweredAt: (scenario, n) => firstAnswered.get(`${scenario}/${n}`),
     inFlight: (scenario) => inFlight.get(scenario) ?? 0,
     answered: (scenario) => answered.get(scenario) ?? 0,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

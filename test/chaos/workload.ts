@@ -29,13 +29,15 @@ const isFinal = (v: TaskView): boolean => v.state === 'succeeded' || v.state ===
 /** Runs `fn` over `items` with at most `concurrency` at a time. */
 export async function eachLimited<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= items.length) return;
-      await fn(items[i]!);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= items.length) return;
+        await fn(items[i]!);
+      }
+    }),
+  );
 }
 
 export class Workload {
@@ -44,7 +46,11 @@ export class Workload {
   private readonly final = new Set<string>();
   private readonly gone = new Set<string>();
 
-  constructor(private readonly cluster: ChaosCluster, readonly scenario: string, private readonly runId: string) {
+  constructor(
+    private readonly cluster: ChaosCluster,
+    readonly scenario: string,
+    private readonly runId: string,
+  ) {
     const s = cluster.system;
     this.api = new ApiClient({ controlPlaneUrl: s.cpUrl, apiKey: s.keys.apiKey, appKey: s.keys.appKey });
   }
@@ -53,13 +59,22 @@ export class Workload {
    * Submits `count` tasks, `concurrency` at a time; each retried with its key (100-500 ms apart)
    * until accepted or `perTaskBoundMs` passes, which fails the scenario loudly.
    */
-  async submit(count: number, delayMs: (n: number) => number, options: { concurrency?: number; perTaskBoundMs?: number } = {}): Promise<void> {
+  async submit(
+    count: number,
+    delayMs: (n: number) => number,
+    options: { concurrency?: number; perTaskBoundMs?: number } = {},
+  ): Promise<void> {
     const start = this.submitted.length;
     const ns = Array.from({ length: count }, (_v, i) => start + i);
     const bound = options.perTaskBoundMs ?? 120_000;
     await eachLimited(ns, options.concurrency ?? 8, async (n) => {
       const key = `chaos-${this.runId}-${this.scenario}-${n}`;
-      const body = { runner: this.cluster.system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${this.cluster.target.url}/exec/${this.scenario}/${n}?ms=${Math.round(delayMs(n))}` }, timeoutMs: 60_000 };
+      const body = {
+        runner: this.cluster.system.runnerName,
+        action: HTTP,
+        inputs: { verb: 'GET', url: `${this.cluster.target.url}/exec/${this.scenario}/${n}?ms=${Math.round(delayMs(n))}` },
+        timeoutMs: 60_000,
+      };
       const deadline = Date.now() + bound;
       let lastError: unknown;
       while (Date.now() < deadline) {
@@ -121,10 +136,19 @@ export class Workload {
             if (!(error instanceof ParError && error.code === 'PAR_ERR_NOT_FOUND')) throw error;
           }
           const answeredAt = this.cluster.target.firstAnsweredAt(this.scenario, t.n);
-          out.push({ ...t, ...(view ? { view } : {}), events, executions: this.cluster.target.executions(this.scenario, t.n), ...(answeredAt !== undefined ? { answeredAt } : {}) });
+          out.push({
+            ...t,
+            ...(view ? { view } : {}),
+            events,
+            executions: this.cluster.target.executions(this.scenario, t.n),
+            ...(answeredAt !== undefined ? { answeredAt } : {}),
+          });
           return;
         } catch (error) {
-          if (Date.now() > deadline) throw new Error(`[${this.scenario}] cannot read task ${t.taskId} back within ${boundMs} ms: ${(error as Error).message}`, { cause: error });
+          if (Date.now() > deadline)
+            throw new Error(`[${this.scenario}] cannot read task ${t.taskId} back within ${boundMs} ms: ${(error as Error).message}`, {
+              cause: error,
+            });
           await sleep(250);
         }
       }

@@ -30,9 +30,14 @@ type Entry = Record<string, unknown> & { seq: number; type: string; taskId?: str
 
 function par(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [PAR_BIN, ...args], { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [PAR_BIN, ...args],
+      { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -55,18 +60,38 @@ describe('the runner audit trail, end to end', () => {
 
     ids.connectionId = await system.createConnection({ integration: 'http' });
     const accepted = await system.api.submitTask({
-      runner: system.runnerName, action: 'com.datadoghq.http.request', connectionId: ids.connectionId,
+      runner: system.runnerName,
+      action: 'com.datadoghq.http.request',
+      connectionId: ids.connectionId,
       inputs: { verb: 'GET', url: `${target.url}/health?token=${marker}` },
     });
     const notAllowed = await system.api.submitTask({
-      runner: system.runnerName, action: 'com.datadoghq.script.runPredefinedScript', inputs: { scriptName: marker },
+      runner: system.runnerName,
+      action: 'com.datadoghq.script.runPredefinedScript',
+      inputs: { scriptName: marker },
     });
     const forger = await generateSigningKeyPair();
     const key = await loadOrCreateSigningKey(redis, keySpace(system.cpPrefix));
     const forged = new TaskSigner(await importSigningKey(forger.privateJwk), key.kid);
     ids.forged = randomUUID();
-    const jws = await forged.sign({ sub: ids.forged, aud: identity.runnerId, org: identity.orgId, action: 'com.datadoghq.http.request', inputs: { verb: 'GET', url: `${target.url}/?${marker}` }, timeoutMs: 5_000 }, 60_000);
-    await enqueueSignedTask(redis, system.cpPrefix, { taskId: ids.forged, runnerId: identity.runnerId, orgId: identity.orgId, action: 'com.datadoghq.http.request', signedTask: jws });
+    const jws = await forged.sign(
+      {
+        sub: ids.forged,
+        aud: identity.runnerId,
+        org: identity.orgId,
+        action: 'com.datadoghq.http.request',
+        inputs: { verb: 'GET', url: `${target.url}/?${marker}` },
+        timeoutMs: 5_000,
+      },
+      60_000,
+    );
+    await enqueueSignedTask(redis, system.cpPrefix, {
+      taskId: ids.forged,
+      runnerId: identity.runnerId,
+      orgId: identity.orgId,
+      action: 'com.datadoghq.http.request',
+      signedTask: jws,
+    });
     ids.accepted = accepted.id;
     ids.notAllowed = notAllowed.id;
     for (const id of [ids.accepted, ids.notAllowed, ids.forged]) await system.api.waitForTask(id, 30_000);
@@ -89,11 +114,15 @@ describe('the runner audit trail, end to end', () => {
   }
 
   test('accepted and refused tasks appear with their verdict, submitter, key id and outcome; no input does', async () => {
-    const all = await waitUntil(async () => {
-      const list = await entries();
-      const outcomes = list.filter((e) => e.type === 'outcome').map((e) => e.taskId);
-      return [ids.accepted, ids.notAllowed, ids.forged].every((id) => outcomes.includes(id)) ? list : undefined;
-    }, 30_000, 'an outcome entry for each task');
+    const all = await waitUntil(
+      async () => {
+        const list = await entries();
+        const outcomes = list.filter((e) => e.type === 'outcome').map((e) => e.taskId);
+        return [ids.accepted, ids.notAllowed, ids.forged].every((id) => outcomes.includes(id)) ? list : undefined;
+      },
+      30_000,
+      'an outcome entry for each task',
+    );
     const verdictOf = (id: string | undefined): Entry => all.find((e) => e.type === 'verdict' && e.taskId === id)!;
     const outcomeOf = (id: string | undefined): Entry => all.find((e) => e.type === 'outcome' && e.taskId === id)!;
 
@@ -110,25 +139,37 @@ describe('the runner audit trail, end to end', () => {
     assert.ok(Number(outcomeOf(ids.accepted)['publishedAt']) >= Number(accepted['verdictAt']));
 
     const notAllowed = verdictOf(ids.notAllowed);
-    assert.deepEqual([notAllowed['verdict'], notAllowed['code'], notAllowed['claimsVerified']], ['refused', 'PAR_ERR_ACTION_NOT_ALLOWLISTED', true]);
+    assert.deepEqual(
+      [notAllowed['verdict'], notAllowed['code'], notAllowed['claimsVerified']],
+      ['refused', 'PAR_ERR_ACTION_NOT_ALLOWLISTED', true],
+    );
     assert.equal(notAllowed['submittedBy'], accepted['submittedBy']);
-    assert.deepEqual([outcomeOf(ids.notAllowed)['outcome'], outcomeOf(ids.notAllowed)['code']], ['rejected', 'PAR_ERR_ACTION_NOT_ALLOWLISTED']);
+    assert.deepEqual(
+      [outcomeOf(ids.notAllowed)['outcome'], outcomeOf(ids.notAllowed)['code']],
+      ['rejected', 'PAR_ERR_ACTION_NOT_ALLOWLISTED'],
+    );
 
     const forged = verdictOf(ids.forged);
     assert.deepEqual([forged['verdict'], forged['code'], forged['claimsVerified']], ['refused', 'PAR_ERR_TASK_SIGNATURE_INVALID', false]);
 
-    for (const name of (await readdir(auditDir))) {
+    for (const name of await readdir(auditDir)) {
       const text = await readFile(join(auditDir, name), 'utf8');
       assert.ok(!text.includes(marker), `${name} must not hold task inputs`);
       assert.ok(!text.includes(target.url), `${name} must not hold task inputs`);
     }
-    assert.ok(all.some((e) => e.type === 'checkpoint'), 'a checkpoint after 3 entries');
+    assert.ok(
+      all.some((e) => e.type === 'checkpoint'),
+      'a checkpoint after 3 entries',
+    );
   });
 
   test('par audit tail shows the entries; /metrics counts the chain; par audit verify passes', async () => {
     const tail = await par(['audit', 'tail', '-n', '100', '--json'], cliEnv());
     assert.equal(tail.code, 0, tail.stderr);
-    const shown = tail.stdout.trim().split('\n').map((l) => JSON.parse(l) as Entry);
+    const shown = tail.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Entry);
     assert.ok(shown.some((e) => e.type === 'verdict' && e.taskId === ids.notAllowed));
     const text = await par(['audit', 'tail', '-n', '5'], cliEnv());
     assert.equal(text.stdout.trim().split('\n').length, 5);

@@ -14,15 +14,19 @@ import { rowFails, runProfile, shortProfile } from '../chaos/run.js';
 // Should the runner give up on this file (timeout), no chaos process or private Redis outlives it.
 process.once('exit', killAllClustersNow);
 
-test('short chaos: nothing lost, stuck or recorded twice under kills, a Redis crash, an outage and SIGTERM', { timeout: 240_000 }, async () => {
-  const lines: string[] = [];
-  const rows = await runProfile(shortProfile(), (line) => lines.push(line));
-  const table = formatTable(rows, 'short chaos');
-  process.stdout.write(`${table}\n`);
-  assert.equal(rows.length, shortProfile().scenarios.length);
-  for (const row of rows) {
-    assert.ok(row.tasks > 0, `${row.scenario}: ran tasks\n${table}\n${lines.join('\n')}`);
-    assert.ok(row.faults > 0, `${row.scenario}: injected its faults\n${table}`);
-  }
-  assert.ok(!rows.some(rowFails), `${table}\n${lines.slice(-40).join('\n')}`);
-});
+test(
+  'short chaos: nothing lost, stuck or recorded twice under kills, a Redis crash, an outage and SIGTERM',
+  { timeout: 240_000 },
+  async () => {
+    const lines: string[] = [];
+    const rows = await runProfile(shortProfile(), (line) => lines.push(line));
+    const table = formatTable(rows, 'short chaos');
+    process.stdout.write(`${table}\n`);
+    assert.equal(rows.length, shortProfile().scenarios.length);
+    for (const row of rows) {
+      assert.ok(row.tasks > 0, `${row.scenario}: ran tasks\n${table}\n${lines.join('\n')}`);
+      assert.ok(row.faults > 0, `${row.scenario}: injected its faults\n${table}`);
+    }
+    assert.ok(!rows.some(rowFails), `${table}\n${lines.slice(-40).join('\n')}`);
+  },
+);

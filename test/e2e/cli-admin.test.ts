@@ -9,8 +9,15 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import {
-  ADMIN_API, appKeysResponseSchema, connectionViewSchema, connectionsResponseSchema, createAppKeyResponseSchema, grantsResponseSchema,
-  runnersResponseSchema, tasksResponseSchema, userViewSchema,
+  ADMIN_API,
+  appKeysResponseSchema,
+  connectionViewSchema,
+  connectionsResponseSchema,
+  createAppKeyResponseSchema,
+  grantsResponseSchema,
+  runnersResponseSchema,
+  tasksResponseSchema,
+  userViewSchema,
 } from '../../src/contracts/admin-api.js';
 import { RUNNER_API, enrollResponseSchema } from '../../src/contracts/runner-api.js';
 import { TASKS_API, taskViewSchema } from '../../src/contracts/tasks-api.js';
@@ -20,7 +27,11 @@ import { connectRedis, deleteKeys, TEST_REDIS_URL, uniquePrefix } from '../helpe
 import { PAR_BIN, startPar, type ParProcess } from '../helpers/processes.js';
 import { waitForHttpOk } from '../helpers/system.js';
 
-interface CliResult { code: number; stdout: string; stderr: string }
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 describe('par admin commands against a real control plane', () => {
   const base = uniquePrefix('e2e-cli-admin');
@@ -29,12 +40,24 @@ describe('par admin commands against a real control plane', () => {
   let cp: ParProcess | undefined;
   let cpUrl = '';
 
-  const par = (args: string[], key = appKey): Promise<CliResult> => new Promise((resolve) => {
-    execFile(process.execPath, [PAR_BIN, ...args], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', DD_BASE_URL: cpUrl, DD_APP_KEY: key, PAR_LOG_LEVEL: 'silent' },
-      timeout: 30_000,
-    }, (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }));
-  });
+  const par = (args: string[], key = appKey): Promise<CliResult> =>
+    new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [PAR_BIN, ...args],
+        {
+          env: {
+            PATH: process.env['PATH'] ?? '',
+            HOME: process.env['HOME'] ?? '',
+            DD_BASE_URL: cpUrl,
+            DD_APP_KEY: key,
+            PAR_LOG_LEVEL: 'silent',
+          },
+          timeout: 30_000,
+        },
+        (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+      );
+    });
   const ok = async (args: string[], key?: string): Promise<string> => {
     const res = await par(args, key);
     assert.equal(res.code, 0, `par ${args.join(' ')} failed: ${res.stderr}`);
@@ -53,7 +76,12 @@ describe('par admin commands against a real control plane', () => {
   };
   const enroll = async (name: string): Promise<string> => {
     const keyPair = await generateSigningKeyPair();
-    const body = await api('POST', RUNNER_API.enroll, { name, publicKey: keyPair.publicJwk, allowlist: ['com.datadoghq.http.request'], version: '9.9.9' }, { 'dd-api-key': apiKey });
+    const body = await api(
+      'POST',
+      RUNNER_API.enroll,
+      { name, publicKey: keyPair.publicJwk, allowlist: ['com.datadoghq.http.request'], version: '9.9.9' },
+      { 'dd-api-key': apiKey },
+    );
     return enrollResponseSchema.parse(body).runnerId;
   };
 
@@ -61,8 +89,12 @@ describe('par admin commands against a real control plane', () => {
     const port = await freePort();
     cpUrl = `http://127.0.0.1:${port}`;
     cp = startPar('control-plane', ['control-plane'], {
-      PAR_CP_HOST: '127.0.0.1', PAR_CP_PORT: String(port), PAR_CP_REDIS_URL: TEST_REDIS_URL, PAR_CP_KEY_PREFIX: `${base}:cp`,
-      PAR_ADMIN_API_KEY: apiKey, PAR_ADMIN_APP_KEY: appKey,
+      PAR_CP_HOST: '127.0.0.1',
+      PAR_CP_PORT: String(port),
+      PAR_CP_REDIS_URL: TEST_REDIS_URL,
+      PAR_CP_KEY_PREFIX: `${base}:cp`,
+      PAR_ADMIN_API_KEY: apiKey,
+      PAR_ADMIN_APP_KEY: appKey,
     });
     await waitForHttpOk(`${cpUrl}/healthz`, 20_000, cp);
   });
@@ -95,7 +127,9 @@ describe('par admin commands against a real control plane', () => {
   });
 
   it('keys create prints the key once; it works; keys revoke stops it on the next call', async () => {
-    const created = createAppKeyResponseSchema.parse(JSON.parse(await ok(['keys', 'create', 'ci-reader', '--scopes', 'on_prem_runner_read', '--json'])));
+    const created = createAppKeyResponseSchema.parse(
+      JSON.parse(await ok(['keys', 'create', 'ci-reader', '--scopes', 'on_prem_runner_read', '--json'])),
+    );
     assert.deepEqual(created.scopes, ['on_prem_runner_read']);
     await ok(['runners', 'ls'], created.key);
 
@@ -115,17 +149,52 @@ describe('par admin commands against a real control plane', () => {
 
   it('connections create, ls, rm; a secret in settings is refused with its code', async () => {
     const runnerId = await enroll('cli-beta');
-    const created = connectionViewSchema.parse(JSON.parse(await ok([
-      'connections', 'create', '--runner', 'cli-beta', '--name', 'items-api', '--integration', 'http',
-      '--credential-path', 'credentials/items.json', '--settings', JSON.stringify({ baseUrl: 'https://items.example.test', headers: { Authorization: 'Bearer {{ token }}' } }), '--json',
-    ])));
+    const created = connectionViewSchema.parse(
+      JSON.parse(
+        await ok([
+          'connections',
+          'create',
+          '--runner',
+          'cli-beta',
+          '--name',
+          'items-api',
+          '--integration',
+          'http',
+          '--credential-path',
+          'credentials/items.json',
+          '--settings',
+          JSON.stringify({ baseUrl: 'https://items.example.test', headers: { Authorization: 'Bearer {{ token }}' } }),
+          '--json',
+        ]),
+      ),
+    );
     assert.equal(created.runnerId, runnerId);
 
     const table = await ok(['connections', 'ls', '--runner', runnerId]);
-    assert.match(table, new RegExp(`^NAME\\s+ID\\s+RUNNER\\s+INTEGRATION\\s+CREDENTIAL PATH\\s+UPDATED\\nitems-api\\s+${created.id}\\s+${runnerId}\\s+http\\s+credentials/items.json`));
-    assert.equal(connectionsResponseSchema.parse(JSON.parse(await ok(['connections', 'ls', '--json']))).connections.filter((c) => c.id === created.id).length, 1);
+    assert.match(
+      table,
+      new RegExp(
+        `^NAME\\s+ID\\s+RUNNER\\s+INTEGRATION\\s+CREDENTIAL PATH\\s+UPDATED\\nitems-api\\s+${created.id}\\s+${runnerId}\\s+http\\s+credentials/items.json`,
+      ),
+    );
+    assert.equal(
+      connectionsResponseSchema.parse(JSON.parse(await ok(['connections', 'ls', '--json']))).connections.filter((c) => c.id === created.id)
+        .length,
+      1,
+    );
 
-    const secret = await par(['connections', 'create', '--runner', runnerId, '--name', 'leaky', '--integration', 'http', '--settings', '{"password":"hunter2"}']);
+    const secret = await par([
+      'connections',
+      'create',
+      '--runner',
+      runnerId,
+      '--name',
+      'leaky',
+      '--integration',
+      'http',
+      '--settings',
+      '{"password":"hunter2"}',
+    ]);
     assert.equal(secret.code, 1);
     assert.match(secret.stderr, /PAR_ERR_SECRET_REFUSED.*settings\.password/);
     assert.doesNotMatch(secret.stderr, /hunter2/);
@@ -135,18 +204,32 @@ describe('par admin commands against a real control plane', () => {
     assert.match(inUse.stderr, /PAR_ERR_RUNNER_IN_USE.*items-api/);
 
     assert.match(await ok(['connections', 'rm', created.id]), /deleted connection/);
-    assert.deepEqual(connectionsResponseSchema.parse(JSON.parse(await ok(['connections', 'ls', '--runner', runnerId, '--json']))).connections, []);
+    assert.deepEqual(
+      connectionsResponseSchema.parse(JSON.parse(await ok(['connections', 'ls', '--runner', runnerId, '--json']))).connections,
+      [],
+    );
   });
 
   it('runners grant gives a user access they did not have; runners rm deletes (editor only)', async () => {
     const runnerId = await enroll('cli-gamma');
     const user = userViewSchema.parse(await api('POST', ADMIN_API.users, { name: 'dana', email: 'dana@example.test' }));
-    const userKey = createAppKeyResponseSchema.parse(await api('POST', ADMIN_API.appKeys, { name: 'dana', scopes: ['on_prem_runner_read', 'on_prem_runner_write'], owner: { type: 'user', id: user.id } })).key;
-    assert.ok(!runnersResponseSchema.parse(JSON.parse(await ok(['runners', 'ls', '--json'], userKey))).runners.some((r) => r.id === runnerId), 'hidden before the grant');
+    const userKey = createAppKeyResponseSchema.parse(
+      await api('POST', ADMIN_API.appKeys, {
+        name: 'dana',
+        scopes: ['on_prem_runner_read', 'on_prem_runner_write'],
+        owner: { type: 'user', id: user.id },
+      }),
+    ).key;
+    assert.ok(
+      !runnersResponseSchema.parse(JSON.parse(await ok(['runners', 'ls', '--json'], userKey))).runners.some((r) => r.id === runnerId),
+      'hidden before the grant',
+    );
 
     const granted = await ok(['runners', 'grant', 'cli-gamma', `user:${user.id}`, 'viewer']);
     assert.match(granted, new RegExp(`user\\s+${user.id}\\s+viewer`));
-    const seen = runnersResponseSchema.parse(JSON.parse(await ok(['runners', 'ls', '--json'], userKey))).runners.find((r) => r.id === runnerId);
+    const seen = runnersResponseSchema
+      .parse(JSON.parse(await ok(['runners', 'ls', '--json'], userKey)))
+      .runners.find((r) => r.id === runnerId);
     assert.equal(seen?.access, 'viewer');
 
     const denied = await par(['runners', 'rm', runnerId], userKey);
@@ -162,10 +245,24 @@ describe('par admin commands against a real control plane', () => {
 
   it('tasks ls and show list a runner task with its history', async () => {
     const runnerId = await enroll('cli-delta');
-    const task = taskViewSchema.parse(await api('POST', TASKS_API.submit, { runner: runnerId, action: 'com.datadoghq.http.request', inputs: { url: 'http://127.0.0.1:9/' } }));
+    const task = taskViewSchema.parse(
+      await api('POST', TASKS_API.submit, {
+        runner: runnerId,
+        action: 'com.datadoghq.http.request',
+        inputs: { url: 'http://127.0.0.1:9/' },
+      }),
+    );
     const table = await ok(['tasks', 'ls', '--runner', 'cli-delta']);
-    assert.match(table, new RegExp(`^ID\\s+RUNNER\\s+ACTION\\s+STATE\\s+ATTEMPTS\\s+CREATED\\s+ERROR\\n${task.id}\\s+${runnerId}\\s+com\\.datadoghq\\.http\\.request\\s+queued\\s+0`));
-    assert.deepEqual(tasksResponseSchema.parse(JSON.parse(await ok(['tasks', 'ls', '--runner', runnerId, '--json']))).tasks.map((t) => t.id), [task.id]);
+    assert.match(
+      table,
+      new RegExp(
+        `^ID\\s+RUNNER\\s+ACTION\\s+STATE\\s+ATTEMPTS\\s+CREATED\\s+ERROR\\n${task.id}\\s+${runnerId}\\s+com\\.datadoghq\\.http\\.request\\s+queued\\s+0`,
+      ),
+    );
+    assert.deepEqual(
+      tasksResponseSchema.parse(JSON.parse(await ok(['tasks', 'ls', '--runner', runnerId, '--json']))).tasks.map((t) => t.id),
+      [task.id],
+    );
     const shown = await ok(['tasks', 'show', task.id]);
     assert.match(shown, /state:\s+queued/);
     assert.match(shown, /History:\nAT\s+EVENT\s+ATTEMPT\n\S+\s+submitted/);

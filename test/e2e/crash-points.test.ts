@@ -20,7 +20,10 @@ let target: TargetServer;
 
 before(async () => {
   target = await startTargetServer();
-  target.route('/ok', (_req, res) => { res.setHeader('content-type', 'application/json'); res.end('{"ok":true}'); });
+  target.route('/ok', (_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end('{"ok":true}');
+  });
   system = await startSystem({
     workers: 1,
     cpEnv: { PAR_LEASE_MS: '3000' },
@@ -47,7 +50,12 @@ for (const point of CRASH_POINTS.filter((p) => !p.startsWith('worker.'))) {
   test(`runner killed at ${point}: the task is recorded exactly once after a restart`, async () => {
     await system.runner.stop('SIGTERM', 15_000);
     const crashing = await system.startRunner({ PAR_TEST_CRASH_AT: point });
-    const task = await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/ok?point=${point}` }, timeoutMs: 20_000 });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: HTTP,
+      inputs: { verb: 'GET', url: `${target.url}/ok?point=${point}` },
+      timeoutMs: 20_000,
+    });
     const code = await Promise.race([crashing.exited, new Promise((r) => setTimeout(() => r('still running'), 30_000))]);
     assert.equal(code, CRASH_EXIT_CODE, `the runner should have crashed at ${point}:\n${crashing.output().slice(-3000)}`);
     // Before the control plane's answer the task is still leased; after it, already recorded.
@@ -63,7 +71,12 @@ test('worker killed at worker.after-result: the task is recorded exactly once', 
   for (const w of system.workers) await w.stop('SIGTERM', 15_000);
   const crashing = system.startWorker({ PAR_TEST_CRASH_AT: point });
   await crashing.waitForOutput(/worker ready/, 60_000);
-  const task = await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/ok?point=${point}` }, timeoutMs: 20_000 });
+  const task = await system.api.submitTask({
+    runner: system.runnerName,
+    action: HTTP,
+    inputs: { verb: 'GET', url: `${target.url}/ok?point=${point}` },
+    timeoutMs: 20_000,
+  });
   const code = await Promise.race([crashing.exited, new Promise((r) => setTimeout(() => r('still running'), 30_000))]);
   assert.equal(code, CRASH_EXIT_CODE, `the worker should have crashed at ${point}:\n${crashing.output().slice(-3000)}`);
   await system.startWorker({ PAR_TEST_CRASH_AT: '' }).waitForOutput(/worker ready/, 60_000);

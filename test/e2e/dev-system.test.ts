@@ -16,8 +16,12 @@ test('par start brings up everything on a private Redis, runs a task, and stops 
   const unusedRedis = `redis://127.0.0.1:${await freePort()}`;
   const cpPort = await freePort();
   const dev = startPar('par-start', ['start'], {
-    REDIS_URL: unusedRedis, PAR_HOME: home.path, PAR_CP_PORT: String(cpPort), PAR_RUNNER_ADMIN_PORT: String(await freePort()),
-    PAR_WORKERS: '2', PAR_RUNNER_NAME: 'dev-runner',
+    REDIS_URL: unusedRedis,
+    PAR_HOME: home.path,
+    PAR_CP_PORT: String(cpPort),
+    PAR_RUNNER_ADMIN_PORT: String(await freePort()),
+    PAR_WORKERS: '2',
+    PAR_RUNNER_NAME: 'dev-runner',
   });
   try {
     await dev.waitForOutput(/Ctrl-C stops everything/, 60_000);
@@ -30,7 +34,11 @@ test('par start brings up everything on a private Redis, runs a task, and stops 
     assert.match(out, /queue dashboard\s+http:\/\/127\.0\.0\.1:\d+\/queues/);
 
     const api = new ApiClient({ controlPlaneUrl: `http://127.0.0.1:${cpPort}`, appKey });
-    const task = await api.submitTask({ runner: 'dev-runner', action: 'com.datadoghq.http.request', inputs: { verb: 'GET', url: `http://127.0.0.1:${cpPort}/healthz` } });
+    const task = await api.submitTask({
+      runner: 'dev-runner',
+      action: 'com.datadoghq.http.request',
+      inputs: { verb: 'GET', url: `http://127.0.0.1:${cpPort}/healthz` },
+    });
     const done = await api.waitForTask(task.id, 30_000);
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
     assert.equal((done.outcome?.output as { status: number }).status, 200);
@@ -49,9 +57,16 @@ test('par start without a reachable Redis or a redis-server on PATH says so in o
   try {
     await mkdir(bin.path, { recursive: true });
     await symlink(process.execPath, join(bin.path, 'node'));
-    const bare = startPar('par-start', ['start'], { PATH: bin.path, REDIS_URL: `redis://127.0.0.1:${await freePort()}`, PAR_HOME: join(bin.path, 'home') });
+    const bare = startPar('par-start', ['start'], {
+      PATH: bin.path,
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      PAR_HOME: join(bin.path, 'home'),
+    });
     assert.equal(await bare.exited, 1);
-    assert.match(bare.output(), /no Redis answers at redis:\/\/127\.0\.0\.1:\d+ and no redis-server is on PATH; install Redis .* or set REDIS_URL/);
+    assert.match(
+      bare.output(),
+      /no Redis answers at redis:\/\/127\.0\.0\.1:\d+ and no redis-server is on PATH; install Redis .* or set REDIS_URL/,
+    );
   } finally {
     await bin.remove();
   }

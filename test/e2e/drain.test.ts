@@ -37,12 +37,24 @@ async function assertRecordedOnce(id: string): Promise<void> {
 test('runner SIGTERM: the running task finishes and is published; unstarted ones are handed back, run later, once each', async () => {
   target = await startTargetServer();
   target.route('/work', (_req, res) => {
-    setTimeout(() => { res.setHeader('content-type', 'application/json'); res.end('{"done":true}'); }, 2_000);
+    setTimeout(() => {
+      res.setHeader('content-type', 'application/json');
+      res.end('{"done":true}');
+    }, 2_000);
   });
   system = await startSystem({ workers: 1, cpEnv: { PAR_LEASE_MS: '3000' }, workerEnv: { PAR_WORKER_CONCURRENCY: '1' } });
   const ids: string[] = [];
   for (let i = 0; i < 3; i++) {
-    ids.push((await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/work?i=${i}` }, timeoutMs: 20_000 })).id);
+    ids.push(
+      (
+        await system.api.submitTask({
+          runner: system.runnerName,
+          action: HTTP,
+          inputs: { verb: 'GET', url: `${target.url}/work?i=${i}` },
+          timeoutMs: 20_000,
+        })
+      ).id,
+    );
   }
   await waitUntil(() => (count('/work') === 1 ? true : undefined), 20_000, 'the first task to start');
   const runner = system.runner;
@@ -65,10 +77,16 @@ test('runner SIGTERM: the running task finishes and is published; unstarted ones
 test('worker SIGTERM: a task within the grace period finishes there; a longer one is aborted and runs elsewhere, recorded once', async () => {
   target = await startTargetServer();
   target.route('/short', (_req, res) => {
-    setTimeout(() => { res.setHeader('content-type', 'application/json'); res.end('{"short":true}'); }, 1_000);
+    setTimeout(() => {
+      res.setHeader('content-type', 'application/json');
+      res.end('{"short":true}');
+    }, 1_000);
   });
   target.route('/long', (_req, res) => {
-    if (count('/long') === 1) { held.push(res); return; } // the first run would take forever
+    if (count('/long') === 1) {
+      held.push(res);
+      return;
+    } // the first run would take forever
     res.setHeader('content-type', 'application/json');
     res.end('{"served":"second"}');
   });
@@ -77,7 +95,12 @@ test('worker SIGTERM: a task within the grace period finishes there; a longer on
   // Within the grace period: finishes on the stopping worker.
   const a = system.startWorker({ PAR_WORKER_GRACE_MS: '10000' });
   await a.waitForOutput(/worker ready/, 60_000);
-  const short = await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/short` }, timeoutMs: 20_000 });
+  const short = await system.api.submitTask({
+    runner: system.runnerName,
+    action: HTTP,
+    inputs: { verb: 'GET', url: `${target.url}/short` },
+    timeoutMs: 20_000,
+  });
   await waitUntil(() => (count('/short') === 1 ? true : undefined), 20_000, 'the short task to start');
   assert.equal(await a.stop('SIGTERM', 20_000), 0, a.output().slice(-3000));
   assert.equal((await system.api.getTask(short.id)).state, 'succeeded', 'finished within the grace period');
@@ -86,13 +109,21 @@ test('worker SIGTERM: a task within the grace period finishes there; a longer on
   // Longer than the grace period: aborted, handed back, run again by another worker.
   const b = system.startWorker({ PAR_WORKER_GRACE_MS: '1500' });
   await b.waitForOutput(/worker ready/, 60_000);
-  const long = await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/long` }, timeoutMs: 60_000 });
+  const long = await system.api.submitTask({
+    runner: system.runnerName,
+    action: HTTP,
+    inputs: { verb: 'GET', url: `${target.url}/long` },
+    timeoutMs: 60_000,
+  });
   await waitUntil(() => (count('/long') === 1 ? true : undefined), 20_000, 'the long task to start');
   const c = system.startWorker();
   await c.waitForOutput(/worker ready/, 60_000);
   const stoppedAt = Date.now();
   assert.equal(await b.stop('SIGTERM', 20_000), 0, b.output().slice(-3000));
-  assert.ok(Date.now() - stoppedAt < 1_500 + 3_000 + 3_000, `the worker exited ${Date.now() - stoppedAt} ms after SIGTERM (grace 1.5 s + abort window 3 s)`);
+  assert.ok(
+    Date.now() - stoppedAt < 1_500 + 3_000 + 3_000,
+    `the worker exited ${Date.now() - stoppedAt} ms after SIGTERM (grace 1.5 s + abort window 3 s)`,
+  );
   const done = await system.api.waitForTask(long.id, 30_000);
   assert.equal(done.state, 'succeeded', JSON.stringify(done));
   assert.deepEqual((done.outcome?.output as { body: unknown }).body, { served: 'second' });

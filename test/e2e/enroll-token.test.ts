@@ -33,7 +33,11 @@ describe('enrollment with a one-time token (real processes)', () => {
   };
 
   before(async () => {
-    const cp = await startControlPlaneProcess(base, { apiKey: randomBytes(16).toString('hex'), appKey }, { PAR_RUNNER_OFFLINE_AFTER_MS: '5000' });
+    const cp = await startControlPlaneProcess(
+      base,
+      { apiKey: randomBytes(16).toString('hex'), appKey },
+      { PAR_RUNNER_OFFLINE_AFTER_MS: '5000' },
+    );
     processes.push(cp.proc);
     cpUrl = cp.url;
   });
@@ -48,8 +52,14 @@ describe('enrollment with a one-time token (real processes)', () => {
       dir: dir.path,
       adminUrl: `http://127.0.0.1:${adminPort}`,
       env: {
-        DD_BASE_URL: cpUrl, DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path, REDIS_URL: TEST_REDIS_URL, PAR_QUEUE_PREFIX: `${base}:q`,
-        PAR_RUNNER_ADMIN_PORT: String(adminPort), PAR_HEALTH_INTERVAL_MS: '200', PAR_POLL_WAIT_MS: '1000', PAR_ENROLL_BACKOFF_MAX_MS: '300',
+        DD_BASE_URL: cpUrl,
+        DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path,
+        REDIS_URL: TEST_REDIS_URL,
+        PAR_QUEUE_PREFIX: `${base}:q`,
+        PAR_RUNNER_ADMIN_PORT: String(adminPort),
+        PAR_HEALTH_INTERVAL_MS: '200',
+        PAR_POLL_WAIT_MS: '1000',
+        PAR_ENROLL_BACKOFF_MAX_MS: '300',
       },
     };
   };
@@ -74,7 +84,7 @@ describe('enrollment with a one-time token (real processes)', () => {
     let listed: { id: string; status?: string; health?: { version: string; allowlist: string[] } } | undefined;
     for (let i = 0; i < 100; i++) {
       const list = await api('GET', '/api/v1/runners');
-      listed = (list.json as { runners: typeof listed[] }).runners.find((r) => r?.id === runner.id);
+      listed = (list.json as { runners: (typeof listed)[] }).runners.find((r) => r?.id === runner.id);
       if (listed?.status === 'ready') break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -86,7 +96,12 @@ describe('enrollment with a one-time token (real processes)', () => {
     const again = startPar('runner-token-reuse', ['runner'], { ...second.env, PAR_ENROLLMENT_TOKEN: enrollment.token });
     processes.push(again);
     let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([again.exited, new Promise<string>((r) => { timer = setTimeout(() => r('still running'), 20_000); })]);
+    const code = await Promise.race([
+      again.exited,
+      new Promise<string>((r) => {
+        timer = setTimeout(() => r('still running'), 20_000);
+      }),
+    ]);
     clearTimeout(timer);
     assert.notEqual(code, 0);
     assert.notEqual(code, 'still running', 'a refused token is not retried forever');

@@ -21,7 +21,13 @@ describe('gitlab actions end to end', () => {
   let wrongTokenConnection: string;
 
   async function runTask(action: string, inputs: Record<string, unknown>, connection = connectionId) {
-    const task = await system.api.submitTask({ runner: system.runnerName, action: `com.datadoghq.gitlab.${action}`, connectionId: connection, inputs, timeoutMs: 15_000 });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: `com.datadoghq.gitlab.${action}`,
+      connectionId: connection,
+      inputs,
+      timeoutMs: 15_000,
+    });
     return system.api.waitForTask(task.id, 30_000);
   }
 
@@ -30,17 +36,36 @@ describe('gitlab actions end to end', () => {
     gl.addProject('platform/api');
     system = await startSystem({
       allowlist: [
-        'com.datadoghq.gitlab.users.*', 'com.datadoghq.gitlab.projects.*', 'com.datadoghq.gitlab.branches.*', 'com.datadoghq.gitlab.mergerequests.*',
-        'com.datadoghq.gitlab.pipelines.*', 'com.datadoghq.gitlab.graphql.graphql',
+        'com.datadoghq.gitlab.users.*',
+        'com.datadoghq.gitlab.projects.*',
+        'com.datadoghq.gitlab.branches.*',
+        'com.datadoghq.gitlab.mergerequests.*',
+        'com.datadoghq.gitlab.pipelines.*',
+        'com.datadoghq.gitlab.graphql.graphql',
       ].join(','),
     });
     await mkdir(join(system.configDir, 'credentials'), { recursive: true });
     // The vendor's documented file (test/fixtures/vendor-credentials/gitlab_token.json) with real values.
-    const file = (token: string) => JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'gitlabApiToken', tokenValue: token }, { tokenName: 'baseURL', tokenValue: gl.baseUrl }] });
+    const file = (token: string) =>
+      JSON.stringify({
+        auth_type: 'Token Auth',
+        credentials: [
+          { tokenName: 'gitlabApiToken', tokenValue: token },
+          { tokenName: 'baseURL', tokenValue: gl.baseUrl },
+        ],
+      });
     await writeFile(join(system.configDir, 'credentials', 'gitlab_token.json'), file(TOKEN));
     await writeFile(join(system.configDir, 'credentials', 'gitlab_wrong.json'), file('glpat-wrong'));
-    connectionId = await system.createConnection({ integration: 'gitlab', name: 'gitlab', credentialPath: 'credentials/gitlab_token.json' });
-    wrongTokenConnection = await system.createConnection({ integration: 'gitlab', name: 'gitlab-wrong', credentialPath: 'credentials/gitlab_wrong.json' });
+    connectionId = await system.createConnection({
+      integration: 'gitlab',
+      name: 'gitlab',
+      credentialPath: 'credentials/gitlab_token.json',
+    });
+    wrongTokenConnection = await system.createConnection({
+      integration: 'gitlab',
+      name: 'gitlab-wrong',
+      credentialPath: 'credentials/gitlab_wrong.json',
+    });
   });
 
   after(async () => {
@@ -73,7 +98,12 @@ describe('gitlab actions end to end', () => {
     const branch = await runTask('branches.createBranch', { project_id: 'platform/api', branch: 'fix/e2e', ref: 'main' });
     assert.equal(branch.state, 'succeeded', JSON.stringify(branch.outcome));
     assert.deepEqual(gl.requests.at(-1)?.body, { branch: 'fix/e2e', ref: 'main' });
-    const mr = await runTask('mergerequests.createMergeRequest', { project_id: 'platform/api', source_branch: 'fix/e2e', target_branch: 'main', title: 'Fix' });
+    const mr = await runTask('mergerequests.createMergeRequest', {
+      project_id: 'platform/api',
+      source_branch: 'fix/e2e',
+      target_branch: 'main',
+      title: 'Fix',
+    });
     assert.equal(mr.state, 'succeeded', JSON.stringify(mr.outcome));
     const iid = (mr.outcome?.output as { merge_request: { iid: number } }).merge_request.iid;
     const merged = await runTask('mergerequests.acceptMergeRequest', { project_id: 'platform/api', merge_request_iid: iid });

@@ -19,14 +19,22 @@ import { PAR_BIN, startPar, type ParProcess } from '../helpers/processes.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitUntil } from '../helpers/wait.js';
 
-interface CheckRun { code: number; output: string }
+interface CheckRun {
+  code: number;
+  output: string;
+}
 
 function healthcheck(args: string[], env: Record<string, string>): Promise<CheckRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [PAR_BIN, 'healthcheck', ...args], { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 99) : 0;
-      resolve({ code, output: `${stdout}${stderr}` });
-    });
+    execFile(
+      process.execPath,
+      [PAR_BIN, 'healthcheck', ...args],
+      { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 99) : 0;
+        resolve({ code, output: `${stdout}${stderr}` });
+      },
+    );
   });
 }
 
@@ -50,30 +58,49 @@ describe('par healthcheck', () => {
     assert.match(before.output, /worker: UNHEALTHY: .*ENOENT/);
 
     const worker: ParProcess = startPar('worker', ['worker'], {
-      ...checkEnv, REDIS_URL: redis.url, PAR_CONFIG_DIR: dir.path, PAR_QUEUE_PREFIX: `par:test:hc:${process.pid}`,
-      PAR_SCRIPT_SANDBOX: 'none', PAR_WORKER_GRACE_MS: '1000',
+      ...checkEnv,
+      REDIS_URL: redis.url,
+      PAR_CONFIG_DIR: dir.path,
+      PAR_QUEUE_PREFIX: `par:test:hc:${process.pid}`,
+      PAR_SCRIPT_SANDBOX: 'none',
+      PAR_WORKER_GRACE_MS: '1000',
     });
     cleanups.push(() => worker.stop('SIGKILL'));
     await worker.waitForOutput(/worker ready/, 60_000);
 
-    const healthy = await waitUntil(async () => {
-      const r = await healthcheck(['worker'], checkEnv);
-      return r.code === 0 ? r : undefined;
-    }, 30_000, 'the worker healthcheck to pass', 200);
+    const healthy = await waitUntil(
+      async () => {
+        const r = await healthcheck(['worker'], checkEnv);
+        return r.code === 0 ? r : undefined;
+      },
+      30_000,
+      'the worker healthcheck to pass',
+      200,
+    );
     assert.match(healthy.output, /worker: healthy: .*touched \d+ ms ago/);
 
     await redis.kill('SIGKILL');
-    const sick = await waitUntil(async () => {
-      const r = await healthcheck(['worker'], checkEnv);
-      return r.code !== 0 ? r : undefined;
-    }, 30_000, 'the worker healthcheck to fail once Redis is gone', 200);
+    const sick = await waitUntil(
+      async () => {
+        const r = await healthcheck(['worker'], checkEnv);
+        return r.code !== 0 ? r : undefined;
+      },
+      30_000,
+      'the worker healthcheck to fail once Redis is gone',
+      200,
+    );
     assert.equal(sick.code, 1, sick.output);
     assert.match(sick.output, /worker: UNHEALTHY: .* ms old \(limit 1500 ms\)/);
     assert.equal(worker.proc.exitCode, null, 'the worker process itself is still running: only the check tells it is unhealthy');
     await worker.waitForOutput(/no longer touching the liveness file/, 10_000);
 
     await redis.restart();
-    await waitUntil(async () => ((await healthcheck(['worker'], checkEnv)).code === 0 ? true : undefined), 60_000, 'the healthcheck to pass again once Redis is back', 200);
+    await waitUntil(
+      async () => ((await healthcheck(['worker'], checkEnv)).code === 0 ? true : undefined),
+      60_000,
+      'the healthcheck to pass again once Redis is back',
+      200,
+    );
 
     assert.equal(await worker.stop('SIGTERM', 30_000), 0);
     const stopped = await healthcheck(['worker'], checkEnv);

@@ -18,9 +18,18 @@ describe('http checksum and response encoding end to end', () => {
 
   before(async () => {
     target = await startTargetServer();
-    target.route('/releases/agent.tar.gz', (_req, res) => { res.setHeader('content-type', 'application/gzip'); res.end(ARTIFACT); });
-    target.route('/favicon.ico', (_req, res) => { res.setHeader('content-type', 'image/x-icon'); res.end(ICON); });
-    target.route('/missing', (_req, res) => { res.statusCode = 404; res.end('no'); });
+    target.route('/releases/agent.tar.gz', (_req, res) => {
+      res.setHeader('content-type', 'application/gzip');
+      res.end(ARTIFACT);
+    });
+    target.route('/favicon.ico', (_req, res) => {
+      res.setHeader('content-type', 'image/x-icon');
+      res.end(ICON);
+    });
+    target.route('/missing', (_req, res) => {
+      res.statusCode = 404;
+      res.end('no');
+    });
     system = await startSystem({ workers: 1, allowlist: 'com.datadoghq.http.getChecksumFromURL,com.datadoghq.http.request' });
   });
 
@@ -30,7 +39,12 @@ describe('http checksum and response encoding end to end', () => {
   });
 
   const runTask = async (action: string, inputs: Record<string, unknown>) => {
-    const task = await system.api.submitTask({ runner: system.runnerName, action: `com.datadoghq.http.${action}`, inputs, timeoutMs: 10_000 });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: `com.datadoghq.http.${action}`,
+      inputs,
+      timeoutMs: 10_000,
+    });
     return system.api.waitForTask(task.id, 20_000);
   };
 

@@ -25,8 +25,14 @@ describe('http actions through a connection', () => {
     });
     system = await startSystem({ allowlist: 'com.datadoghq.http.*', workerEnv: { PAR_LOG_LEVEL: 'debug' } });
     await mkdir(join(system.configDir, 'credentials'), { recursive: true });
-    await writeFile(join(system.configDir, 'credentials', 'items-api.json'), JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'itemsToken', tokenValue: TOKEN }] }));
-    await writeFile(join(system.configDir, 'credentials', 'basic.json'), JSON.stringify({ auth_type: 'Basic Auth', credentials: [{ username: 'ops', password: PASSWORD }] }));
+    await writeFile(
+      join(system.configDir, 'credentials', 'items-api.json'),
+      JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'itemsToken', tokenValue: TOKEN }] }),
+    );
+    await writeFile(
+      join(system.configDir, 'credentials', 'basic.json'),
+      JSON.stringify({ auth_type: 'Basic Auth', credentials: [{ username: 'ops', password: PASSWORD }] }),
+    );
   });
 
   after(async () => {
@@ -47,16 +53,31 @@ describe('http actions through a connection', () => {
       credentialPath: 'credentials/items-api.json',
       settings: { baseUrl: `${target.url}/api`, headers: [{ key: 'Authorization', value: 'Bearer {{ itemsToken }}' }] },
     });
-    const basicConnection = await system.createConnection({ integration: 'http', name: 'basic', credentialPath: 'credentials/basic.json', settings: { baseUrl: `${target.url}/api/items` } });
+    const basicConnection = await system.createConnection({
+      integration: 'http',
+      name: 'basic',
+      credentialPath: 'credentials/basic.json',
+      settings: { baseUrl: `${target.url}/api/items` },
+    });
 
     const request = await system.api.submitTask({
-      runner: system.runnerName, action: 'com.datadoghq.http.request', connectionId: tokenConnection,
-      inputs: { verb: 'GET', url: '/items', errorOnStatus: ['400-599'] }, timeoutMs: 10_000,
+      runner: system.runnerName,
+      action: 'com.datadoghq.http.request',
+      connectionId: tokenConnection,
+      inputs: { verb: 'GET', url: '/items', errorOnStatus: ['400-599'] },
+      timeoutMs: 10_000,
     });
     const probe = await system.api.submitTask({
-      runner: system.runnerName, action: 'com.datadoghq.http.testConnection', connectionId: basicConnection, inputs: {}, timeoutMs: 10_000,
+      runner: system.runnerName,
+      action: 'com.datadoghq.http.testConnection',
+      connectionId: basicConnection,
+      inputs: {},
+      timeoutMs: 10_000,
     });
-    const [requestDone, probeDone] = await Promise.all([system.api.waitForTask(request.id, 20_000), system.api.waitForTask(probe.id, 20_000)]);
+    const [requestDone, probeDone] = await Promise.all([
+      system.api.waitForTask(request.id, 20_000),
+      system.api.waitForTask(probe.id, 20_000),
+    ]);
 
     assert.equal(requestDone.state, 'succeeded', JSON.stringify(requestDone.outcome));
     const output = requestDone.outcome?.output as { status: number; body: { items: number[]; path: string } };
@@ -66,7 +87,10 @@ describe('http actions through a connection', () => {
 
     const received = target.requests.filter((r) => r.url.startsWith('/api/items'));
     assert.equal(received.length, 2);
-    assert.deepEqual(received.map((r) => r.headers['authorization']).sort(), [`Basic ${Buffer.from(`ops:${PASSWORD}`).toString('base64')}`, `Bearer ${TOKEN}`].sort());
+    assert.deepEqual(
+      received.map((r) => r.headers['authorization']).sort(),
+      [`Basic ${Buffer.from(`ops:${PASSWORD}`).toString('base64')}`, `Bearer ${TOKEN}`].sort(),
+    );
 
     assertNoSecret(JSON.stringify(requestDone), 'the request task view');
     assertNoSecret(JSON.stringify(probeDone), 'the testConnection task view');
@@ -78,11 +102,19 @@ describe('http actions through a connection', () => {
 
   test('an unknown token name comes back as a clear non-retryable failure naming the token', async () => {
     const connection = await system.createConnection({
-      integration: 'http', name: 'typo', credentialPath: 'credentials/items-api.json',
+      integration: 'http',
+      name: 'typo',
+      credentialPath: 'credentials/items-api.json',
       settings: { baseUrl: target.url, headers: { 'X-Api-Key': '{{ itemToken }}' } },
     });
     const before = target.requests.length;
-    const task = await system.api.submitTask({ runner: system.runnerName, action: 'com.datadoghq.http.request', connectionId: connection, inputs: { url: '/health' }, timeoutMs: 10_000 });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: 'com.datadoghq.http.request',
+      connectionId: connection,
+      inputs: { url: '/health' },
+      timeoutMs: 10_000,
+    });
     const done = await system.api.waitForTask(task.id, 20_000);
     assert.equal(done.state, 'failed');
     assert.equal(done.outcome?.error?.code, 'PAR_ERR_HTTP_TOKEN_UNKNOWN');

@@ -29,7 +29,10 @@ let client: Redis;
 before(async () => {
   redis = await startPrivateRedis({ appendfsync: 'always' });
   target = await startTargetServer();
-  target.route('/run', (_req, res) => { res.setHeader('content-type', 'application/json'); res.end('{"ran":true}'); });
+  target.route('/run', (_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end('{"ran":true}');
+  });
   system = await startSystem({ redisUrl: redis.url, workers: 1 });
   client = redis.client();
 });
@@ -66,9 +69,27 @@ test('a replayed key returns the same task and the action runs once (API client 
   assert.equal(again.task.state, 'succeeded', 'the replay shows the task as it is now');
 
   const cli = async (): Promise<{ taskId: string; state: string; replayed: boolean }> => {
-    const p = startPar('cli', ['task', 'run', '--action', HTTP, '--runner', system.runnerName, '--input', JSON.stringify({ verb: 'GET', url: `${target.url}/run?by=cli` }), '--timeout', '10000', '--idempotency-key', 'round-trip-cli'], {
-      PAR_CONTROL_PLANE_URL: system.cpUrl, PAR_APP_KEY: system.keys.appKey,
-    });
+    const p = startPar(
+      'cli',
+      [
+        'task',
+        'run',
+        '--action',
+        HTTP,
+        '--runner',
+        system.runnerName,
+        '--input',
+        JSON.stringify({ verb: 'GET', url: `${target.url}/run?by=cli` }),
+        '--timeout',
+        '10000',
+        '--idempotency-key',
+        'round-trip-cli',
+      ],
+      {
+        PAR_CONTROL_PLANE_URL: system.cpUrl,
+        PAR_APP_KEY: system.keys.appKey,
+      },
+    );
     const code = await p.exited;
     assert.equal(code, 0, p.output());
     return JSON.parse(p.output().trim().split('\n').pop()!) as { taskId: string; state: string; replayed: boolean };
@@ -100,7 +121,10 @@ test('a submission Redis refuses (OOM) answers 500 and stores nothing; the retry
   const body = { runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/run?by=oom` }, timeoutMs: 10_000 };
   await client.config('SET', 'maxmemory', '1');
   try {
-    await assert.rejects(system.api.submit(body, { idempotencyKey: 'oom-key' }), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_INTERNAL');
+    await assert.rejects(
+      system.api.submit(body, { idempotencyKey: 'oom-key' }),
+      (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_INTERNAL',
+    );
   } finally {
     await client.config('SET', 'maxmemory', '0');
   }
@@ -136,7 +160,12 @@ test('Redis killed -9 during a stream of submissions: after retries with the sam
       const i = next++;
       if (i >= total) return;
       const key = `kill-${i}`;
-      const body = { runner: identity.runnerId, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/run?kill=${i}` }, timeoutMs: 10_000 };
+      const body = {
+        runner: identity.runnerId,
+        action: HTTP,
+        inputs: { verb: 'GET', url: `${target.url}/run?kill=${i}` },
+        timeoutMs: 10_000,
+      };
       const deadline = Date.now() + 60_000;
       for (;;) {
         try {
@@ -172,7 +201,10 @@ test('Redis killed -9 during a stream of submissions: after retries with the sam
     assert.ok(fresh.includes(id), `${key}: its task is stored`);
     assert.equal(ready.filter((r) => r === id).length, 1, `${key}: queued exactly once`);
     assert.ok(indexed.includes(id), `${key}: indexed`);
-    const record = await client.hget(idempotencyRecordKey(ks, { orgId: identity.orgId, owner: { type: 'user', id: adminUserId } }, key), 'taskId');
+    const record = await client.hget(
+      idempotencyRecordKey(ks, { orgId: identity.orgId, owner: { type: 'user', id: adminUserId } }, key),
+      'taskId',
+    );
     assert.equal(record, id, `${key}: the record names its task`);
     const types = (await api.getTaskEvents(id)).map((e) => e.type);
     assert.deepEqual(types, ['submitted'], `${key}: submitted once`);

@@ -29,7 +29,12 @@ const MIN_TASKS = 120;
 const STEP = 25;
 const SUBMIT_EVERY_MS = 50;
 // Short lifetimes keep the test fast: tasks live 20 s (generous on a loaded machine), a replaced key verifies for 20 s more.
-const CP_ENV = { PAR_TASK_TTL_MS: '20000', PAR_SIGNING_KEY_RETIRE_AFTER_MS: '20000', PAR_RUNNER_KEY_OVERLAP_MS: '3000', PAR_SIGNING_KEY_RELOAD_MS: '500' };
+const CP_ENV = {
+  PAR_TASK_TTL_MS: '20000',
+  PAR_SIGNING_KEY_RETIRE_AFTER_MS: '20000',
+  PAR_RUNNER_KEY_OVERLAP_MS: '3000',
+  PAR_SIGNING_KEY_RELOAD_MS: '500',
+};
 
 describe('key rotation under load', () => {
   let system: System;
@@ -62,14 +67,18 @@ describe('key rotation under load', () => {
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the main flow sets it false while this loop runs
       for (let i = 0; streaming || ids.length < MIN_TASKS; i++) {
         const view = await system.api.submitTask({
-          runner: system.runnerName, action: 'com.datadoghq.http.request',
+          runner: system.runnerName,
+          action: 'com.datadoghq.http.request',
           inputs: { verb: 'GET', url: `${target.url}/health?n=${i}` },
         });
         ids.push(view.id);
         await new Promise((r) => setTimeout(r, SUBMIT_EVERY_MS));
       }
     })();
-    const moreSubmitted = (n: number) => { const goal = ids.length + n; return waitUntil(() => (ids.length >= goal ? true : undefined), 120_000, `${goal} submissions`); };
+    const moreSubmitted = (n: number) => {
+      const goal = ids.length + n;
+      return waitUntil(() => (ids.length >= goal ? true : undefined), 120_000, `${goal} submissions`);
+    };
 
     await moreSubmitted(STEP);
     const first = await rotateSigningKey(system, CP_ENV);
@@ -88,7 +97,16 @@ describe('key rotation under load', () => {
     const views = [];
     for (const id of ids) views.push(await system.api.waitForTask(id, 60_000));
     const failed = views.filter((v) => v.state !== 'succeeded');
-    assert.deepEqual(failed.map((v) => `${v.id}: ${v.state} ${v.outcome?.error?.code ?? ''} created ${v.createdAt}`), [], system.runner.output().split('\n').filter((l) => /rotat|keys|warn|error/i.test(l)).slice(-40).join('\n'));
+    assert.deepEqual(
+      failed.map((v) => `${v.id}: ${v.state} ${v.outcome?.error?.code ?? ''} created ${v.createdAt}`),
+      [],
+      system.runner
+        .output()
+        .split('\n')
+        .filter((l) => /rotat|keys|warn|error/i.test(l))
+        .slice(-40)
+        .join('\n'),
+    );
     for (let i = 0; i < TASKS; i++) {
       assert.equal(target.requests.filter((r) => r.url === `/health?n=${i}`).length, 1, `task n=${i} must reach the service exactly once`);
     }
@@ -96,11 +114,17 @@ describe('key rotation under load', () => {
     for (const e of events) assert.equal(e.filter((x) => x.type === 'result.recorded').length, 1);
 
     // Tasks really carried the new kids: some were signed with each of the three keys.
-    const kids = await Promise.all(ids.map(async (id) => {
-      const jws = await redis.hget(keySpace(system.cpPrefix).task(id), 'jws');
-      return (JSON.parse(Buffer.from(jws!.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
-    }));
-    for (const kid of [firstKey.kid, first.kid, second.kid]) assert.ok(kids.includes(kid), `some tasks must be signed with ${kid}: ${JSON.stringify([firstKey.kid, first.kid, second.kid])} ${JSON.stringify(kids)}`);
+    const kids = await Promise.all(
+      ids.map(async (id) => {
+        const jws = await redis.hget(keySpace(system.cpPrefix).task(id), 'jws');
+        return (JSON.parse(Buffer.from(jws!.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+      }),
+    );
+    for (const kid of [firstKey.kid, first.kid, second.kid])
+      assert.ok(
+        kids.includes(kid),
+        `some tasks must be signed with ${kid}: ${JSON.stringify([firstKey.kid, first.kid, second.kid])} ${JSON.stringify(kids)}`,
+      );
     assert.equal(kids[kids.length - 1], second.kid);
 
     // The runner's config.yaml: new identity key, all three signing keys, two retirements, mode 0600.
@@ -117,8 +141,24 @@ describe('key rotation under load', () => {
     await waitUntil(() => (Date.now() > first.previousNotAfter + 200 ? true : undefined), 30_000, 'the first key to retire');
     const signer = new TaskSigner(await importSigningKey(firstKey.privateJwk), firstKey.kid);
     const id = randomUUID();
-    const signed = await signer.sign({ sub: id, aud: now.runnerId, org: now.orgId, action: 'com.datadoghq.http.request', inputs: { verb: 'GET', url: `${target.url}/health?retired=${id}` }, timeoutMs: 5_000 }, 60_000);
-    await enqueueSignedTask(redis, system.cpPrefix, { taskId: id, runnerId: now.runnerId, orgId: now.orgId, action: 'com.datadoghq.http.request', signedTask: signed });
+    const signed = await signer.sign(
+      {
+        sub: id,
+        aud: now.runnerId,
+        org: now.orgId,
+        action: 'com.datadoghq.http.request',
+        inputs: { verb: 'GET', url: `${target.url}/health?retired=${id}` },
+        timeoutMs: 5_000,
+      },
+      60_000,
+    );
+    await enqueueSignedTask(redis, system.cpPrefix, {
+      taskId: id,
+      runnerId: now.runnerId,
+      orgId: now.orgId,
+      action: 'com.datadoghq.http.request',
+      signedTask: signed,
+    });
     const view = await system.api.waitForTask(id, 30_000);
     assert.equal(view.outcome?.kind, 'rejected', JSON.stringify(view));
     assert.equal(view.outcome.error?.code, 'PAR_ERR_TASK_KEY_RETIRED');
@@ -132,17 +172,31 @@ describe('key rotation under load', () => {
     const emptyDir = await tempDir('kr-env');
     try {
       const env = {
-        PAR_RUNNER_IDENTITY: encodeIdentity(identity), DD_PRIVATE_RUNNER_CONFIG_DIR: emptyDir.path, REDIS_URL: TEST_REDIS_URL,
-        PAR_QUEUE_PREFIX: `${system.queuePrefix}:env`, ACTIONS_ALLOWLIST: 'com.datadoghq.http.request', PAR_RETRY_BACKOFF_MS: '100',
+        PAR_RUNNER_IDENTITY: encodeIdentity(identity),
+        DD_PRIVATE_RUNNER_CONFIG_DIR: emptyDir.path,
+        REDIS_URL: TEST_REDIS_URL,
+        PAR_QUEUE_PREFIX: `${system.queuePrefix}:env`,
+        ACTIONS_ALLOWLIST: 'com.datadoghq.http.request',
+        PAR_RETRY_BACKOFF_MS: '100',
       };
       const adminPort = await freePort();
-      const runner = startPar('runner-env', ['runner'], { ...env, DD_BASE_URL: system.cpUrl, PAR_RUNNER_ADMIN_PORT: String(adminPort), PAR_POLL_BACKOFF_MAX_MS: '300', PAR_PUBLISH_BACKOFF_MAX_MS: '300' });
+      const runner = startPar('runner-env', ['runner'], {
+        ...env,
+        DD_BASE_URL: system.cpUrl,
+        PAR_RUNNER_ADMIN_PORT: String(adminPort),
+        PAR_POLL_BACKOFF_MAX_MS: '300',
+        PAR_PUBLISH_BACKOFF_MAX_MS: '300',
+      });
       const worker = startPar('worker-env', ['worker'], env);
       try {
         await waitForHttpOk(`http://127.0.0.1:${adminPort}/readyz`, 60_000, runner);
         await worker.waitForOutput(/worker ready/, 60_000);
         const rotation = await rotateSigningKey(system, CP_ENV);
-        const view = await system.api.submitTask({ runner: system.runnerName, action: 'com.datadoghq.http.request', inputs: { verb: 'GET', url: `${target.url}/health?env=1` } });
+        const view = await system.api.submitTask({
+          runner: system.runnerName,
+          action: 'com.datadoghq.http.request',
+          inputs: { verb: 'GET', url: `${target.url}/health?env=1` },
+        });
         const done = await system.api.waitForTask(view.id, 60_000);
         assert.equal(done.state, 'succeeded', `${JSON.stringify(done.outcome)}\n${worker.output().slice(-3000)}`);
         const jws = await redis.hget(keySpace(system.cpPrefix).task(view.id), 'jws');

@@ -23,8 +23,13 @@ describe('kubernetes actions end to end', () => {
     fake = await startFakeKubeApiServer({ token: TOKEN });
     system = await startSystem({ workers: 1, allowlist: 'com.datadoghq.kubernetes.core.*,com.datadoghq.kubernetes.apps.*' });
     await mkdir(join(system.configDir, 'kube'), { recursive: true });
-    await writeFile(join(system.configDir, 'kube/config.yaml'), fake.kubeconfig([{ name: 'other' }, { name: 'cluster-a', token: TOKEN }]), { mode: 0o600 });
-    connectionId = await system.createConnection({ integration: 'kubernetes', settings: { kubeconfigPath: 'kube/config.yaml', context: 'cluster-a' } });
+    await writeFile(join(system.configDir, 'kube/config.yaml'), fake.kubeconfig([{ name: 'other' }, { name: 'cluster-a', token: TOKEN }]), {
+      mode: 0o600,
+    });
+    connectionId = await system.createConnection({
+      integration: 'kubernetes',
+      settings: { kubeconfigPath: 'kube/config.yaml', context: 'cluster-a' },
+    });
   });
 
   after(async () => {
@@ -38,20 +43,29 @@ describe('kubernetes actions end to end', () => {
   };
 
   test('createConfigMap then listConfigMap returns the object from the cluster', async () => {
-    const created = await runTask('com.datadoghq.kubernetes.core.createConfigMap', { namespace: 'default', body: { metadata: { name: 'e2e-settings', labels: { app: 'e2e' } }, data: { mode: 'on' } } });
+    const created = await runTask('com.datadoghq.kubernetes.core.createConfigMap', {
+      namespace: 'default',
+      body: { metadata: { name: 'e2e-settings', labels: { app: 'e2e' } }, data: { mode: 'on' } },
+    });
     assert.equal(created.state, 'succeeded', JSON.stringify(created.outcome));
     assert.equal((created.outcome?.output as Obj)['metadata'].name, 'e2e-settings');
 
     const listed = await runTask('com.datadoghq.kubernetes.core.listConfigMap', { namespace: 'default', labelSelector: 'app=e2e' });
     assert.equal(listed.state, 'succeeded', JSON.stringify(listed.outcome));
     const items = (listed.outcome?.output as Obj)['items'] as Obj[];
-    assert.deepEqual(items.map((i) => [i['metadata'].name, i['data']]), [['e2e-settings', { mode: 'on' }]]);
+    assert.deepEqual(
+      items.map((i) => [i['metadata'].name, i['data']]),
+      [['e2e-settings', { mode: 'on' }]],
+    );
   });
 
   test('apps actions run; a 404 comes back as PAR_ERR_K8S_NOT_FOUND; batch is not allowlisted', async () => {
     const scaled = await runTask('com.datadoghq.kubernetes.apps.scaleDeployment', { namespace: 'default', name: 'missing', replicas: 3 });
     assert.equal(scaled.state, 'failed');
-    assert.deepEqual({ code: scaled.outcome?.error?.code, retryable: scaled.outcome?.error?.retryable }, { code: 'PAR_ERR_K8S_NOT_FOUND', retryable: false });
+    assert.deepEqual(
+      { code: scaled.outcome?.error?.code, retryable: scaled.outcome?.error?.retryable },
+      { code: 'PAR_ERR_K8S_NOT_FOUND', retryable: false },
+    );
 
     const before = fake.requests.length;
     const job = await runTask('com.datadoghq.kubernetes.batch.listJob', { namespace: 'default' });

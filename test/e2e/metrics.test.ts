@@ -33,11 +33,15 @@ describe('metrics on every process', () => {
   const cpMetrics = async (): Promise<Sample[]> => (await scrape(`${system.cpUrl}/metrics`)).samples;
   const runnerMetrics = async (): Promise<Sample[]> => (await scrape(`${system.runnerAdminUrl}/metrics`)).samples;
   const workerMetrics = async (): Promise<Sample[]> => (await scrape(workerMetricsUrl)).samples;
-  const delta = (now: Sample[], was: Sample[], name: string, labels: Record<string, string> = {}): number => sampleSum(now, name, labels) - sampleSum(was, name, labels);
+  const delta = (now: Sample[], was: Sample[], name: string, labels: Record<string, string> = {}): number =>
+    sampleSum(now, name, labels) - sampleSum(was, name, labels);
 
   before(async () => {
     target = await startTargetServer();
-    target.route('/gone', (_req, res) => { res.statusCode = 404; res.end('no such page'); });
+    target.route('/gone', (_req, res) => {
+      res.statusCode = 404;
+      res.end('no such page');
+    });
     const metricsPort = await freePort();
     system = await startSystem({ workers: 1, workerEnv: { PAR_WORKER_METRICS_PORT: String(metricsPort) } });
     workerMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
@@ -45,8 +49,10 @@ describe('metrics on every process', () => {
     runnerId = (await readIdentity(system.configDir))!.runnerId;
     [before0.cp, before0.runner, before0.worker] = await Promise.all([cpMetrics(), runnerMetrics(), workerMetrics()]);
 
-    const submit = (action: string, inputs: Record<string, unknown>) => system.api.submitTask({ runner: system.runnerName, action, inputs, timeoutMs: 10_000 });
-    for (let i = 0; i < 3; i++) taskIds.ok.push((await submit(ACTION, { verb: 'GET', url: `${target.url}/health`, requestHeaders: { 'x-marker': MARKER } })).id);
+    const submit = (action: string, inputs: Record<string, unknown>) =>
+      system.api.submitTask({ runner: system.runnerName, action, inputs, timeoutMs: 10_000 });
+    for (let i = 0; i < 3; i++)
+      taskIds.ok.push((await submit(ACTION, { verb: 'GET', url: `${target.url}/health`, requestHeaders: { 'x-marker': MARKER } })).id);
     for (let i = 0; i < 2; i++) taskIds.failed.push((await submit(ACTION, { verb: 'GET', url: `${target.url}/gone` })).id);
     taskIds.refused = (await submit('com.datadoghq.script.runPredefinedScript', { scriptName: MARKER })).id;
     for (const id of taskIds.ok) assert.equal((await system.api.waitForTask(id, 30_000)).state, 'succeeded');
@@ -86,10 +92,14 @@ describe('metrics on every process', () => {
 
   test('runner: deliveries, intake verdicts, publications, queue depths and outbox at scrape time, audit gauges', async () => {
     // The publisher counts a publication after the control plane answered: wait for the last one.
-    const now = await waitUntil(async () => {
-      const s = await runnerMetrics();
-      return delta(s, before0.runner, 'par_runner_results_published_total', { status: 'recorded' }) >= 6 ? s : undefined;
-    }, 15_000, 'six recorded publications');
+    const now = await waitUntil(
+      async () => {
+        const s = await runnerMetrics();
+        return delta(s, before0.runner, 'par_runner_results_published_total', { status: 'recorded' }) >= 6 ? s : undefined;
+      },
+      15_000,
+      'six recorded publications',
+    );
     const was = before0.runner;
     assert.equal(delta(now, was, 'par_runner_results_published_total', { status: 'recorded' }), 6);
     assert.ok(delta(now, was, 'par_runner_deliveries_total') >= 6);
@@ -121,20 +131,33 @@ describe('metrics on every process', () => {
   });
 
   test('runner stats endpoint: results per minute by outcome and p50/p99, for viewers of the runner only', async () => {
-    const res = await request(`${system.cpUrl}${ADMIN_API.runner(runnerId)}/stats?window=1h`, { headers: { 'dd-application-key': system.keys.appKey } });
-    const body = await res.body.json() as { points: Array<{ at: number; total: number }>; totals: { counts: Record<string, number>; total: number; p50Ms: number | null; p99Ms: number | null } };
+    const res = await request(`${system.cpUrl}${ADMIN_API.runner(runnerId)}/stats?window=1h`, {
+      headers: { 'dd-application-key': system.keys.appKey },
+    });
+    const body = (await res.body.json()) as {
+      points: Array<{ at: number; total: number }>;
+      totals: { counts: Record<string, number>; total: number; p50Ms: number | null; p99Ms: number | null };
+    };
     assert.equal(res.statusCode, 200, JSON.stringify(body));
     assert.equal(body.points.length, 60);
     assert.deepEqual(body.totals.counts, { succeeded: 3, failed: 2, timedOut: 0, cancelled: 0, rejected: 1, expired: 0 });
-    assert.equal(body.points.reduce((a, p) => a + p.total, 0), 6);
-    assert.ok(body.totals.p50Ms !== null && body.totals.p50Ms > 0 && body.totals.p99Ms !== null && body.totals.p99Ms >= body.totals.p50Ms, JSON.stringify(body.totals));
-    const bad = await request(`${system.cpUrl}${ADMIN_API.runner(runnerId)}/stats?window=1d`, { headers: { 'dd-application-key': system.keys.appKey } });
+    assert.equal(
+      body.points.reduce((a, p) => a + p.total, 0),
+      6,
+    );
+    assert.ok(
+      body.totals.p50Ms !== null && body.totals.p50Ms > 0 && body.totals.p99Ms !== null && body.totals.p99Ms >= body.totals.p50Ms,
+      JSON.stringify(body.totals),
+    );
+    const bad = await request(`${system.cpUrl}${ADMIN_API.runner(runnerId)}/stats?window=1d`, {
+      headers: { 'dd-application-key': system.keys.appKey },
+    });
     assert.equal(bad.statusCode, 400);
     await bad.body.dump();
     // Without a key: refused exactly as reading the runner is.
     const anonymous = await request(`${system.cpUrl}${ADMIN_API.runner(runnerId)}/stats`);
     const runnerAnonymous = await request(`${system.cpUrl}${ADMIN_API.runner(runnerId)}`);
-    const [a, b] = [await anonymous.body.json() as { code: string }, await runnerAnonymous.body.json() as { code: string }];
+    const [a, b] = [(await anonymous.body.json()) as { code: string }, (await runnerAnonymous.body.json()) as { code: string }];
     assert.ok(anonymous.statusCode >= 401 && anonymous.statusCode <= 403, String(anonymous.statusCode));
     assert.deepEqual([anonymous.statusCode, a.code], [runnerAnonymous.statusCode, b.code]);
   });

@@ -23,7 +23,13 @@ describe('mongodb actions end to end (against the fake MongoDB server)', () => {
   let wrongConnectionId: string;
 
   const submit = async (action: string, inputs: Record<string, unknown>, connection = connectionId) => {
-    const task = await system.api.submitTask({ runner: system.runnerName, action: `com.datadoghq.mongodb.${action}`, connectionId: connection, inputs, timeoutMs: 20_000 });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: `com.datadoghq.mongodb.${action}`,
+      connectionId: connection,
+      inputs,
+      timeoutMs: 20_000,
+    });
     return system.api.waitForTask(task.id, 40_000);
   };
 
@@ -32,7 +38,13 @@ describe('mongodb actions end to end (against the fake MongoDB server)', () => {
     system = await startSystem({ allowlist: 'com.datadoghq.mongodb.*' });
     await mkdir(join(system.configDir, 'credentials'), { recursive: true });
     const values: Record<string, string> = {
-      USERNAME: USER, PASSWORD, HOST: '127.0.0.1', PORT: String(fake.port), DATABASE: 'inventory', AUTH_SOURCE: 'admin', AUTH_MECHANISM: 'SCRAM-SHA-256',
+      USERNAME: USER,
+      PASSWORD,
+      HOST: '127.0.0.1',
+      PORT: String(fake.port),
+      DATABASE: 'inventory',
+      AUTH_SOURCE: 'admin',
+      AUTH_MECHANISM: 'SCRAM-SHA-256',
     };
     const file = JSON.parse(await readFile(FIXTURE, 'utf8')) as { credentials: Array<{ tokenName: string; tokenValue: string }> };
     for (const t of file.credentials) t.tokenValue = values[t.tokenValue] ?? assert.fail(`unexpected placeholder ${t.tokenValue}`);
@@ -42,7 +54,11 @@ describe('mongodb actions end to end (against the fake MongoDB server)', () => {
     wrong.credentials.find((t) => t.tokenName === 'password')!.tokenValue = 'wrong-e2e-pw-8812';
     await writeFile(join(system.configDir, 'credentials', 'mongo-wrong.json'), JSON.stringify(wrong));
     connectionId = await system.createConnection({ integration: 'mongodb', name: 'mongo', credentialPath: 'credentials/mongo.json' });
-    wrongConnectionId = await system.createConnection({ integration: 'mongodb', name: 'mongo-wrong', credentialPath: 'credentials/mongo-wrong.json' });
+    wrongConnectionId = await system.createConnection({
+      integration: 'mongodb',
+      name: 'mongo-wrong',
+      credentialPath: 'credentials/mongo-wrong.json',
+    });
   });
 
   after(async () => {
@@ -53,44 +69,76 @@ describe('mongodb actions end to end (against the fake MongoDB server)', () => {
   test('testConnection logs in and reports the server version', async () => {
     const done = await submit('testConnection', {});
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
-    assert.deepEqual(done.outcome?.output, { configurationValid: true, connectionValid: true, serverInfo: { version: '7.0.0-fake' }, errors: [] });
+    assert.deepEqual(done.outcome?.output, {
+      configurationValid: true,
+      connectionValid: true,
+      serverInfo: { version: '7.0.0-fake' },
+      errors: [],
+    });
     assert.ok(fake.auth.succeeded >= 1);
   });
 
   test('insertMany, find, updateMany, countDocuments, findAndModify, createIndex through the control plane', async () => {
-    const inserted = await submit('insertMany', { collection: 'hosts', documents: [{ name: 'web-1', tier: 'gold', cpu: 4 }, { name: 'web-2', tier: 'silver', cpu: 2 }, { name: 'db-1', tier: 'gold', cpu: 16 }] });
+    const inserted = await submit('insertMany', {
+      collection: 'hosts',
+      documents: [
+        { name: 'web-1', tier: 'gold', cpu: 4 },
+        { name: 'web-2', tier: 'silver', cpu: 2 },
+        { name: 'db-1', tier: 'gold', cpu: 16 },
+      ],
+    });
     assert.equal(inserted.state, 'succeeded', JSON.stringify(inserted.outcome));
     assert.equal((inserted.outcome?.output as { insertedIds: string[] }).insertedIds.length, 3);
-    assert.deepEqual(fake.collection('inventory', 'hosts').map((d) => d['name']), ['web-1', 'web-2', 'db-1']);
+    assert.deepEqual(
+      fake.collection('inventory', 'hosts').map((d) => d['name']),
+      ['web-1', 'web-2', 'db-1'],
+    );
 
     const found = await submit('find', { collection: 'hosts', filter: { tier: 'gold', cpu: { $gte: 8 } } });
     assert.equal(found.state, 'succeeded', JSON.stringify(found.outcome));
     const results = (found.outcome?.output as { results: Array<Record<string, unknown>> }).results;
-    assert.deepEqual(results.map((r) => r['name']), ['db-1']);
+    assert.deepEqual(
+      results.map((r) => r['name']),
+      ['db-1'],
+    );
     assert.match(String(results[0]!['_id']), /^[0-9a-f]{24}$/);
 
     const updated = await submit('updateMany', { collection: 'hosts', filter: { tier: 'gold' }, update: { $set: { patched: true } } });
     assert.deepEqual(updated.outcome?.output, { matchedCount: 2, modifiedCount: 2 });
     const counted = await submit('countDocuments', { collection: 'hosts', filter: { patched: true } });
     assert.deepEqual(counted.outcome?.output, { count: 2 });
-    const modified = await submit('findAndModify', { collection: 'hosts', filter: { name: 'web-2' }, update: { $inc: { cpu: 2 } }, options: { returnDocument: 'after' } });
+    const modified = await submit('findAndModify', {
+      collection: 'hosts',
+      filter: { name: 'web-2' },
+      update: { $inc: { cpu: 2 } },
+      options: { returnDocument: 'after' },
+    });
     assert.equal((modified.outcome?.output as { modifiedDocument: { cpu: number } }).modifiedDocument.cpu, 4);
     const index = await submit('createIndex', { collection: 'hosts', keys: { name: 1 } });
     assert.deepEqual(index.outcome?.output, { indexName: 'name_1' });
   });
 
-  test('documents holding the connection\'s non-secret words (admin, false, SCRAM-SHA-256) come back unredacted', async () => {
+  test("documents holding the connection's non-secret words (admin, false, SCRAM-SHA-256) come back unredacted", async () => {
     const doc = { role: 'admin', flag: 'false', mech: 'SCRAM-SHA-256', db: 'inventory' };
     const inserted = await submit('insertOne', { collection: 'words', document: doc });
     assert.equal(inserted.state, 'succeeded', JSON.stringify(inserted.outcome));
     const found = await submit('find', { collection: 'words', filter: { role: 'admin' } });
     const results = (found.outcome?.output as { results: Array<Record<string, unknown>> }).results;
-    assert.deepEqual(results.map(({ _id, ...rest }) => rest), [doc]);
+    assert.deepEqual(
+      results.map(({ _id, ...rest }) => rest),
+      [doc],
+    );
   });
 
   test('an operation the server never answers ends at the task deadline, and the worker carries on', async () => {
     fake.stallNext();
-    const task = await system.api.submitTask({ runner: system.runnerName, action: 'com.datadoghq.mongodb.countDocuments', connectionId, inputs: { collection: 'hosts' }, timeoutMs: 2_000 });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: 'com.datadoghq.mongodb.countDocuments',
+      connectionId,
+      inputs: { collection: 'hosts' },
+      timeoutMs: 2_000,
+    });
     const done = await system.api.waitForTask(task.id, 40_000);
     assert.equal(done.state, 'failed');
     assert.equal(done.outcome?.kind, 'timedOut', JSON.stringify(done.outcome));

@@ -26,10 +26,13 @@ describe('postgresql actions end to end', () => {
     system = await startSystem({ allowlist: 'com.datadoghq.postgresql.select' });
     await mkdir(join(system.configDir, 'credentials'), { recursive: true });
     const tokens = { host: '127.0.0.1', port: '5432', user: 'postgres', password: '', database: 'test', sslmode: 'disable' };
-    await writeFile(join(system.configDir, 'credentials', 'pg.json'), JSON.stringify({
-      auth_type: 'Token Auth',
-      credentials: Object.entries(tokens).map(([tokenName, tokenValue]) => ({ tokenName, tokenValue })),
-    }));
+    await writeFile(
+      join(system.configDir, 'credentials', 'pg.json'),
+      JSON.stringify({
+        auth_type: 'Token Auth',
+        credentials: Object.entries(tokens).map(([tokenName, tokenValue]) => ({ tokenName, tokenValue })),
+      }),
+    );
     connectionId = await system.createConnection({ integration: 'postgresql', name: 'pg', credentialPath: 'credentials/pg.json' });
   });
 
@@ -41,23 +44,35 @@ describe('postgresql actions end to end', () => {
 
   test('a parameterised select through the control plane returns the rows', async () => {
     const task = await system.api.submitTask({
-      runner: system.runnerName, action: 'com.datadoghq.postgresql.select', connectionId,
-      inputs: { query: `SELECT id, name FROM ${schema}.services WHERE tier = $1 ORDER BY id`, parameters: ['gold'] }, timeoutMs: 10_000,
+      runner: system.runnerName,
+      action: 'com.datadoghq.postgresql.select',
+      connectionId,
+      inputs: { query: `SELECT id, name FROM ${schema}.services WHERE tier = $1 ORDER BY id`, parameters: ['gold'] },
+      timeoutMs: 10_000,
     });
     const done = await system.api.waitForTask(task.id, 20_000);
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
     assert.deepEqual(done.outcome?.output, {
-      rows: [{ id: 1, name: 'checkout' }, { id: 3, name: 'billing' }],
+      rows: [
+        { id: 1, name: 'checkout' },
+        { id: 3, name: 'billing' },
+      ],
       rowCount: 2,
-      fields: [{ name: 'id', dataTypeID: 23 }, { name: 'name', dataTypeID: 25 }],
+      fields: [
+        { name: 'id', dataTypeID: 23 },
+        { name: 'name', dataTypeID: 25 },
+      ],
       truncated: false,
     });
   });
 
   test('a write attempt fails with the read-only code and changes nothing', async () => {
     const task = await system.api.submitTask({
-      runner: system.runnerName, action: 'com.datadoghq.postgresql.select', connectionId,
-      inputs: { query: `UPDATE ${schema}.services SET tier = $1`, parameters: ['bronze'] }, timeoutMs: 10_000,
+      runner: system.runnerName,
+      action: 'com.datadoghq.postgresql.select',
+      connectionId,
+      inputs: { query: `UPDATE ${schema}.services SET tier = $1`, parameters: ['bronze'] },
+      timeoutMs: 10_000,
     });
     const done = await system.api.waitForTask(task.id, 20_000);
     assert.equal(done.state, 'failed');

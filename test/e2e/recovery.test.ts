@@ -34,10 +34,17 @@ const count = (path: string): number => target!.requests.filter((r) => r.url.sta
 
 test('a task whose workers die three times is failed with PAR_ERR_WORKER_LOST, recorded once, never left leased', async () => {
   target = await startTargetServer();
-  target.route('/hang', (_req, res) => { held.push(res); });
+  target.route('/hang', (_req, res) => {
+    held.push(res);
+  });
   const fast = { PAR_WORKER_LOCK_MS: '1000', PAR_WORKER_STALLED_INTERVAL_MS: '500' };
   system = await startSystem({ workers: 0, workerEnv: fast });
-  const task = await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/hang` }, timeoutMs: 120_000 });
+  const task = await system.api.submitTask({
+    runner: system.runnerName,
+    action: HTTP,
+    inputs: { verb: 'GET', url: `${target.url}/hang` },
+    timeoutMs: 120_000,
+  });
   for (let run = 1; run <= 3; run++) {
     const worker = system.startWorker();
     await worker.waitForOutput(/worker ready/, 60_000);
@@ -58,12 +65,20 @@ test('a task whose workers die three times is failed with PAR_ERR_WORKER_LOST, r
 test('a worker SIGKILLed mid-task with the default lock: the task runs again within 20 s and is recorded once', async () => {
   target = await startTargetServer();
   target.route('/slow', (_req, res) => {
-    if (count('/slow') === 1) { held.push(res); return; }
+    if (count('/slow') === 1) {
+      held.push(res);
+      return;
+    }
     res.setHeader('content-type', 'application/json');
     res.end('{"served":"second"}');
   });
   system = await startSystem({ workers: 1 }); // the default lock (10 s) and stalled interval (5 s)
-  const task = await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/slow` }, timeoutMs: 60_000 });
+  const task = await system.api.submitTask({
+    runner: system.runnerName,
+    action: HTTP,
+    inputs: { verb: 'GET', url: `${target.url}/slow` },
+    timeoutMs: 60_000,
+  });
   await waitUntil(() => (count('/slow') === 1 ? true : undefined), 20_000, 'the first worker to call the service');
   // Let the second worker start before the kill, so its start-up time is not counted.
   await system.startWorker().waitForOutput(/worker ready/, 60_000);
@@ -83,7 +98,11 @@ test('control plane down until the runner backs off for seconds (30 s caps): res
   // The service answers when the test says so: after the control plane is gone.
   const work: ServerResponse[] = [];
   target.route('/work', (req, res) => {
-    if (req.url?.endsWith('i=new')) { res.setHeader('content-type', 'application/json'); res.end('{"done":true}'); return; }
+    if (req.url?.endsWith('i=new')) {
+      res.setHeader('content-type', 'application/json');
+      res.end('{"done":true}');
+      return;
+    }
     work.push(res);
   });
   system = await startSystem({
@@ -93,28 +112,48 @@ test('control plane down until the runner backs off for seconds (30 s caps): res
   });
   const ids: string[] = [];
   for (let i = 0; i < 4; i++) {
-    ids.push((await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/work?i=${i}` }, timeoutMs: 20_000 })).id);
+    ids.push(
+      (
+        await system.api.submitTask({
+          runner: system.runnerName,
+          action: HTTP,
+          inputs: { verb: 'GET', url: `${target.url}/work?i=${i}` },
+          timeoutMs: 20_000,
+        })
+      ).id,
+    );
   }
   await waitUntil(() => (work.length >= 4 ? true : undefined), 20_000, 'all tasks to reach the service');
   await system.cp.stop('SIGKILL');
-  for (const res of work) { res.setHeader('content-type', 'application/json'); res.end('{"done":true}'); }
+  for (const res of work) {
+    res.setHeader('content-type', 'application/json');
+    res.end('{"done":true}');
+  }
   // Down until both backoffs are long: the 5th failure of a publish or a poll parks it for 4-8 s
   // (initial 500 ms, doubling, half jitter), so only the probe's wake-up can beat the 2 s bound.
   const FAILURES = 5;
   const redis = connectRedis(system.redisUrl);
   const outbox = new Queue<ResultJobData>(RESULTS_QUEUE, { connection: redis, prefix: system.queuePrefix });
   try {
-    await waitUntil(async () => {
-      const jobs = await Promise.all(ids.map((id) => outbox.getJob(id)));
-      if (!jobs.every((j) => j !== undefined && j.attemptsStarted >= FAILURES)) return undefined;
-      return (await Promise.all(jobs.map((j) => j!.getState()))).every((state) => state === 'delayed') ? true : undefined;
-    }, 60_000, `every result to fail ${FAILURES} publishes and be parked`);
-    await waitUntil(async () => {
-      const res = await request(`${system!.runnerAdminUrl}/readyz`);
-      const body = (await res.body.json()) as { checks: { controlPlane?: { detail?: string } } };
-      const failed = Number(/\((\d+) failed polls\)/.exec(body.checks.controlPlane?.detail ?? '')?.[1] ?? 0);
-      return failed >= FAILURES ? true : undefined;
-    }, 60_000, `${FAILURES} failed polls`);
+    await waitUntil(
+      async () => {
+        const jobs = await Promise.all(ids.map((id) => outbox.getJob(id)));
+        if (!jobs.every((j) => j !== undefined && j.attemptsStarted >= FAILURES)) return undefined;
+        return (await Promise.all(jobs.map((j) => j!.getState()))).every((state) => state === 'delayed') ? true : undefined;
+      },
+      60_000,
+      `every result to fail ${FAILURES} publishes and be parked`,
+    );
+    await waitUntil(
+      async () => {
+        const res = await request(`${system!.runnerAdminUrl}/readyz`);
+        const body = (await res.body.json()) as { checks: { controlPlane?: { detail?: string } } };
+        const failed = Number(/\((\d+) failed polls\)/.exec(body.checks.controlPlane?.detail ?? '')?.[1] ?? 0);
+        return failed >= FAILURES ? true : undefined;
+      },
+      60_000,
+      `${FAILURES} failed polls`,
+    );
   } finally {
     await outbox.close();
     redis.disconnect();
@@ -130,10 +169,18 @@ test('control plane down until the runner backs off for seconds (30 s caps): res
     assert.ok(recorded[0]!.at - backAt <= 2_000, `${id} recorded ${recorded[0]!.at - backAt} ms after the control plane answered again`);
   }
   // Polling resumed as well: a new task is delivered and run at once.
-  const fresh = await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/work?i=new` }, timeoutMs: 20_000 });
+  const fresh = await system.api.submitTask({
+    runner: system.runnerName,
+    action: HTTP,
+    inputs: { verb: 'GET', url: `${target.url}/work?i=new` },
+    timeoutMs: 20_000,
+  });
   const view = await system.api.waitForTask(fresh.id, 20_000);
   assert.equal(view.state, 'succeeded');
   const freshRecorded = (await system.api.getTaskEvents(fresh.id)).find((e) => e.type === 'result.recorded');
-  assert.ok(freshRecorded && freshRecorded.at - backAt <= 5_000, `a task submitted after the outage was recorded ${freshRecorded ? freshRecorded.at - backAt : '?'} ms after the return`);
+  assert.ok(
+    freshRecorded && freshRecorded.at - backAt <= 5_000,
+    `a task submitted after the outage was recorded ${freshRecorded ? freshRecorded.at - backAt : '?'} ms after the return`,
+  );
   assert.equal(count('/work'), 5, 'no task ran twice');
 });

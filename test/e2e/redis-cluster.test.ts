@@ -42,9 +42,17 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', { timeout: 300_000 }, ()
   let apiA: ApiClient;
   let apiB: ApiClient;
 
-  const waiters = async (cpUrl: string): Promise<number> => sampleSum((await scrape(`${cpUrl}/metrics`)).samples, 'par_cp_longpoll_waiters');
-  const perTask = (n: string): number => (target?.requests ?? []).filter((r) => new URL(r.url, 'http://x').searchParams.get('n') === n).length;
-  const submit = (api: ApiClient, n: string): Promise<{ id: string }> => api.submitTask({ runner: runnerName, action: ACTION, inputs: { verb: 'GET', url: `${target!.url}/echo`, urlParams: { n } }, timeoutMs: 30_000 });
+  const waiters = async (cpUrl: string): Promise<number> =>
+    sampleSum((await scrape(`${cpUrl}/metrics`)).samples, 'par_cp_longpoll_waiters');
+  const perTask = (n: string): number =>
+    (target?.requests ?? []).filter((r) => new URL(r.url, 'http://x').searchParams.get('n') === n).length;
+  const submit = (api: ApiClient, n: string): Promise<{ id: string }> =>
+    api.submitTask({
+      runner: runnerName,
+      action: ACTION,
+      inputs: { verb: 'GET', url: `${target!.url}/echo`, urlParams: { n } },
+      timeoutMs: 30_000,
+    });
 
   before(async () => {
     target = await startTargetServer();
@@ -58,16 +66,31 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', { timeout: 300_000 }, ()
     cpA = `http://127.0.0.1:${portA}`;
     cpB = `http://127.0.0.1:${portB}`;
     const cpExtra = { PAR_LEASE_SWEEP_INTERVAL_MS: '200' };
-    for (const [name, port] of [['cp-a', portA], ['cp-b', portB]] as const) {
+    for (const [name, port] of [
+      ['cp-a', portA],
+      ['cp-b', portB],
+    ] as const) {
       const cp = startPar(name, ['control-plane'], controlPlaneEnv(port, base, keys, cpExtra, cluster.url));
       processes.push(cp);
       await waitForHttpOk(`http://127.0.0.1:${port}/healthz`, 30_000, cp);
     }
-    const queueEnv = { REDIS_URL: cluster.url, PAR_QUEUE_PREFIX: `${base}:q`, DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path, ACTIONS_ALLOWLIST: ACTION };
+    const queueEnv = {
+      REDIS_URL: cluster.url,
+      PAR_QUEUE_PREFIX: `${base}:q`,
+      DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path,
+      ACTIONS_ALLOWLIST: ACTION,
+    };
     const runner = startPar('runner', ['runner', '--with-api-key'], {
-      ...queueEnv, DD_BASE_URL: cpB, DD_API_KEY: keys.apiKey, DD_APP_KEY: keys.appKey, RUNNER_NAME: runnerName,
-      PAR_RUNNER_ADMIN_PORT: String(adminPort), PAR_POLL_WAIT_MS: String(POLL_WAIT_MS), PAR_POLL_BACKOFF_MAX_MS: '300',
-      PAR_PUBLISH_BACKOFF_MAX_MS: '300', PAR_ENROLL_BACKOFF_MAX_MS: '300',
+      ...queueEnv,
+      DD_BASE_URL: cpB,
+      DD_API_KEY: keys.apiKey,
+      DD_APP_KEY: keys.appKey,
+      RUNNER_NAME: runnerName,
+      PAR_RUNNER_ADMIN_PORT: String(adminPort),
+      PAR_POLL_WAIT_MS: String(POLL_WAIT_MS),
+      PAR_POLL_BACKOFF_MAX_MS: '300',
+      PAR_PUBLISH_BACKOFF_MAX_MS: '300',
+      PAR_ENROLL_BACKOFF_MAX_MS: '300',
     });
     processes.push(runner);
     await waitForHttpOk(`http://127.0.0.1:${adminPort}/readyz`, 60_000, runner);
@@ -107,7 +130,7 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', { timeout: 300_000 }, ()
     await crossProcessWake('wake');
   });
 
-  test('a failover of the control plane\'s master and of the queues\' master loses no task and runs none twice', async () => {
+  test("a failover of the control plane's master and of the queues' master loses no task and runs none twice", async () => {
     assert.ok(cluster);
     const c = cluster;
     const cpSlot = await slotOf(c, hashTagged(`${base}:cp`));
@@ -122,7 +145,15 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', { timeout: 300_000 }, ()
       const deadline = Date.now() + 60_000;
       for (;;) {
         try {
-          const { task } = await api.submit({ runner: runnerName, action: ACTION, inputs: { verb: 'GET', url: `${target!.url}/echo`, urlParams: { n } }, timeoutMs: 60_000 }, { idempotencyKey: `${base}-${n}`, timeoutMs: 10_000 });
+          const { task } = await api.submit(
+            {
+              runner: runnerName,
+              action: ACTION,
+              inputs: { verb: 'GET', url: `${target!.url}/echo`, urlParams: { n } },
+              timeoutMs: 60_000,
+            },
+            { idempotencyKey: `${base}-${n}`, timeoutMs: 10_000 },
+          );
           ids.set(n, task.id);
           return;
         } catch (error) {
@@ -165,7 +196,7 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', { timeout: 300_000 }, ()
     await crossProcessWake('wake-after-failover');
   });
 
-  test('every key the system wrote lives in the control plane\'s slot or the queues\' slot', async () => {
+  test("every key the system wrote lives in the control plane's slot or the queues' slot", async () => {
     assert.ok(cluster);
     const c = cluster;
     const allowed = new Set([await slotOf(c, hashTagged(`${base}:cp`)), await slotOf(c, hashTagged(`${base}:q`))]);
@@ -184,8 +215,14 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', { timeout: 300_000 }, ()
         node.disconnect();
       }
     }
-    assert.ok(found.some((k) => k.startsWith(`${hashTagged(`${base}:cp`)}:task:`)), 'control-plane task keys were found');
-    assert.ok(found.some((k) => k.startsWith(`${hashTagged(`${base}:q`)}:tasks:`)), 'BullMQ task-queue keys were found');
+    assert.ok(
+      found.some((k) => k.startsWith(`${hashTagged(`${base}:cp`)}:task:`)),
+      'control-plane task keys were found',
+    );
+    assert.ok(
+      found.some((k) => k.startsWith(`${hashTagged(`${base}:q`)}:tasks:`)),
+      'BullMQ task-queue keys were found',
+    );
     const outside: string[] = [];
     for (const key of found) if (!allowed.has(await slotOf(c, key))) outside.push(key);
     assert.deepEqual(outside, []);

@@ -43,8 +43,13 @@ describe('rejected tasks are never executed', () => {
 
   function claims(taskId: string, overrides: Partial<UnsignedTaskClaims> = {}): UnsignedTaskClaims {
     return {
-      sub: taskId, aud: identity.runnerId, org: identity.orgId, action: 'com.datadoghq.http.request',
-      inputs: { verb: 'GET', url: `${target.url}/health?task=${taskId}` }, timeoutMs: 5_000, ...overrides,
+      sub: taskId,
+      aud: identity.runnerId,
+      org: identity.orgId,
+      action: 'com.datadoghq.http.request',
+      inputs: { verb: 'GET', url: `${target.url}/health?task=${taskId}` },
+      timeoutMs: 5_000,
+      ...overrides,
     };
   }
 
@@ -95,7 +100,11 @@ describe('rejected tasks are never executed', () => {
   test('a genuine task for an action outside the allowlist', async () => {
     const id = randomUUID();
     // http.testConnection is inherited from http.request, so a bundle the runner does not allow at all.
-    await handOver(id, await signer.sign(claims(id, { action: 'com.datadoghq.kubernetes.core.listPod', inputs: { namespace: 'default' } }), 60_000), 'com.datadoghq.kubernetes.core.listPod');
+    await handOver(
+      id,
+      await signer.sign(claims(id, { action: 'com.datadoghq.kubernetes.core.listPod', inputs: { namespace: 'default' } }), 60_000),
+      'com.datadoghq.kubernetes.core.listPod',
+    );
     await expectRejected(id, 'PAR_ERR_ACTION_NOT_ALLOWLISTED');
   });
 
@@ -106,7 +115,11 @@ describe('rejected tasks are never executed', () => {
   });
 
   test('a genuine task still runs after all that', async () => {
-    const task = await system.api.submitTask({ runner: system.runnerName, action: 'com.datadoghq.http.request', inputs: { verb: 'GET', url: `${target.url}/health?task=ok` } });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: 'com.datadoghq.http.request',
+      inputs: { verb: 'GET', url: `${target.url}/health?task=ok` },
+    });
     const view = await system.api.waitForTask(task.id, 20_000);
     assert.equal(view.state, 'succeeded', JSON.stringify(view.outcome));
     assert.equal(target.requests.filter((r) => r.url.includes('task=ok')).length, 1);

@@ -30,13 +30,25 @@ test('a worker killed while it runs a task: the task still completes and exactly
   const held: ServerResponse[] = [];
   target.route('/slow', (_req, res) => {
     // The first call never answers (its worker is killed); later calls answer at once.
-    if (target!.requests.filter((r) => r.url.startsWith('/slow')).length === 1) { held.push(res); return; }
+    if (target!.requests.filter((r) => r.url.startsWith('/slow')).length === 1) {
+      held.push(res);
+      return;
+    }
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ served: 'second' }));
   });
   system = await startSystem({ workers: 1, workerEnv: { PAR_WORKER_LOCK_MS: '1500', PAR_WORKER_STALLED_INTERVAL_MS: '1000' } });
-  const task = await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/slow` }, timeoutMs: 30_000 });
-  await waitUntil(() => (target!.requests.some((r) => r.url === '/slow') ? true : undefined), 15_000, 'the first worker to call the service');
+  const task = await system.api.submitTask({
+    runner: system.runnerName,
+    action: HTTP,
+    inputs: { verb: 'GET', url: `${target.url}/slow` },
+    timeoutMs: 30_000,
+  });
+  await waitUntil(
+    () => (target!.requests.some((r) => r.url === '/slow') ? true : undefined),
+    15_000,
+    'the first worker to call the service',
+  );
   await system.workers[0]!.stop('SIGKILL');
   await system.startWorker({ PAR_WORKER_LOCK_MS: '1500', PAR_WORKER_STALLED_INTERVAL_MS: '1000' }).waitForOutput(/worker ready/, 60_000);
 
@@ -53,25 +65,43 @@ test('control plane down for a while, then back: results produced meanwhile are 
   target = await startTargetServer();
   // The service answers only when the test says so: after the control plane is gone.
   const held: ServerResponse[] = [];
-  target.route('/work', (_req, res) => { held.push(res); });
+  target.route('/work', (_req, res) => {
+    held.push(res);
+  });
   system = await startSystem({ workers: 2, cpEnv: { PAR_LEASE_MS: '3000' }, workerEnv: { PAR_WORKER_CONCURRENCY: '5' } });
   const ids: string[] = [];
   for (let i = 0; i < 6; i++) {
-    ids.push((await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/work?i=${i}` }, timeoutMs: 10_000 })).id);
+    ids.push(
+      (
+        await system.api.submitTask({
+          runner: system.runnerName,
+          action: HTTP,
+          inputs: { verb: 'GET', url: `${target.url}/work?i=${i}` },
+          timeoutMs: 10_000,
+        })
+      ).id,
+    );
   }
   await waitUntil(() => (held.length >= 6 ? true : undefined), 15_000, 'all tasks to reach the service');
   await system.cp.stop('SIGKILL');
-  for (const res of held) { res.setHeader('content-type', 'application/json'); res.end('{"done":true}'); }
+  for (const res of held) {
+    res.setHeader('content-type', 'application/json');
+    res.end('{"done":true}');
+  }
 
   // The results are produced now, with no control plane: each lands in the runner's outbox
   // (the `results` queue in Redis) and a publish attempt fails; none can be recorded.
   const redis = connectRedis(system.redisUrl);
   const outbox = new Queue<ResultJobData>(RESULTS_QUEUE, { connection: redis, prefix: system.queuePrefix });
   try {
-    await waitUntil(async () => {
-      const jobs = await Promise.all(ids.map((id) => outbox.getJob(id)));
-      return jobs.every((j) => j !== undefined && j.attemptsStarted >= 1 && j.finishedOn === undefined) ? true : undefined;
-    }, 15_000, 'all six results in the outbox, tried and not published, while the control plane is down');
+    await waitUntil(
+      async () => {
+        const jobs = await Promise.all(ids.map((id) => outbox.getJob(id)));
+        return jobs.every((j) => j !== undefined && j.attemptsStarted >= 1 && j.finishedOn === undefined) ? true : undefined;
+      },
+      15_000,
+      'all six results in the outbox, tried and not published, while the control plane is down',
+    );
     assert.equal(await outbox.getCompletedCount(), 0);
   } finally {
     await outbox.close();
@@ -92,8 +122,17 @@ test('a runner that dequeues and dies leaves the task deliverable again', async 
   target = await startTargetServer();
   // No workers: the runner accepts the task into its queue, then dies with its host (and Redis).
   system = await startSystem({ workers: 0, cpEnv: { PAR_LEASE_MS: '1000', PAR_MAX_DELIVERIES: '3' } });
-  const task = await system.api.submitTask({ runner: system.runnerName, action: HTTP, inputs: { verb: 'GET', url: `${target.url}/health` }, timeoutMs: 10_000 });
-  await waitUntil(async () => ((await system!.api.getTask(task.id)).state === 'leased' ? true : undefined), 10_000, 'the runner to lease the task');
+  const task = await system.api.submitTask({
+    runner: system.runnerName,
+    action: HTTP,
+    inputs: { verb: 'GET', url: `${target.url}/health` },
+    timeoutMs: 10_000,
+  });
+  await waitUntil(
+    async () => ((await system!.api.getTask(task.id)).state === 'leased' ? true : undefined),
+    10_000,
+    'the runner to lease the task',
+  );
   await system.runner.stop('SIGKILL');
   await waitUntil(async () => ((await system!.api.getTask(task.id)).state === 'queued' ? true : undefined), 10_000, 'the lease to expire');
   assert.equal(target.requests.length, 0);

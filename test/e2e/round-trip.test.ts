@@ -11,11 +11,18 @@ import { PAR_BIN } from '../helpers/processes.js';
 
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [PAR_BIN, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [PAR_BIN, ...args], {
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -43,13 +50,23 @@ describe('round trip', () => {
     const task = await system.api.submitTask({
       runner: system.runnerName,
       action: 'com.datadoghq.http.request',
-      inputs: { verb: 'POST', url: `${target.url}/echo`, urlParams: { q: 'a b' }, requestHeaders: { 'x-custom': 'yes' }, body: { hello: 'world' } },
+      inputs: {
+        verb: 'POST',
+        url: `${target.url}/echo`,
+        urlParams: { q: 'a b' },
+        requestHeaders: { 'x-custom': 'yes' },
+        body: { hello: 'world' },
+      },
       timeoutMs: 10_000,
     });
     assert.equal(task.state, 'queued');
     const done = await system.api.waitForTask(task.id, 20_000);
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
-    const output = done.outcome?.output as { status: number; headers: Record<string, unknown>; body: { method: string; url: string; body: string; auth: string } };
+    const output = done.outcome?.output as {
+      status: number;
+      headers: Record<string, unknown>;
+      body: { method: string; url: string; body: string; auth: string };
+    };
     assert.equal(output.status, 200);
     assert.equal(output.headers['x-served-by'], 'target');
     assert.equal(output.body.method, 'POST');
@@ -60,7 +77,17 @@ describe('round trip', () => {
 
   test('`par task run --wait` prints the result', async () => {
     const { code, stdout, stderr } = await runCli(
-      ['task', 'run', '--action', 'com.datadoghq.http.request', '--runner', system.runnerName, '--input', JSON.stringify({ verb: 'GET', url: `${target.url}/health` }), '--wait'],
+      [
+        'task',
+        'run',
+        '--action',
+        'com.datadoghq.http.request',
+        '--runner',
+        system.runnerName,
+        '--input',
+        JSON.stringify({ verb: 'GET', url: `${target.url}/health` }),
+        '--wait',
+      ],
       { DD_BASE_URL: system.cpUrl, DD_APP_KEY: system.keys.appKey },
     );
     assert.equal(code, 0, stderr);
@@ -74,7 +101,17 @@ describe('round trip', () => {
     const before = target.requests.length;
     const { code, stderr } = await runCli(
       // http.testConnection is inherited from http.request (vendor semantics): a bundle the runner does not allow at all.
-      ['task', 'run', '--action', 'com.datadoghq.script.runPredefinedScript', '--runner', system.runnerName, '--input', JSON.stringify({ scriptName: 'anything' }), '--wait'],
+      [
+        'task',
+        'run',
+        '--action',
+        'com.datadoghq.script.runPredefinedScript',
+        '--runner',
+        system.runnerName,
+        '--input',
+        JSON.stringify({ scriptName: 'anything' }),
+        '--wait',
+      ],
       { DD_BASE_URL: system.cpUrl, DD_APP_KEY: system.keys.appKey },
     );
     assert.equal(code, 1);
@@ -89,6 +126,7 @@ describe('round trip', () => {
     assert.ok(privateD, 'config.yaml holds the private key');
     const logs = [system.cp, system.runner, ...system.workers].map((p) => p.output()).join('\n');
     assert.ok(logs.length > 0);
-    for (const secret of [system.keys.apiKey, system.keys.appKey, privateD]) assert.ok(!logs.includes(secret), 'a secret appeared in the logs');
+    for (const secret of [system.keys.apiKey, system.keys.appKey, privateD])
+      assert.ok(!logs.includes(secret), 'a secret appeared in the logs');
   });
 });

@@ -17,34 +17,59 @@ describe('e2e: com.datadoghq.script', () => {
 
   before(async () => {
     system = await startSystem({ allowlist: `${BUNDLE}.*`, workers: 1, workerEnv: { PAR_TEST_E2E_WORKER_SECRET: 'e2e-s3cret' } });
-    await writeFile(join(system.configDir, 'script-config.yaml'), stringify({
-      schemaId: 'script-credentials-v1',
-      runPredefinedScript: {
-        greet: {
-          command: ['/bin/sh', '-c', 'printf "hello %s\\n" "$1"; env', 'sh', '{{ parameters.who }}'],
-          parameterSchema: { type: 'object', properties: { who: { type: 'string', maxLength: 64 } }, required: ['who'], additionalProperties: false },
+    await writeFile(
+      join(system.configDir, 'script-config.yaml'),
+      stringify({
+        schemaId: 'script-credentials-v1',
+        runPredefinedScript: {
+          greet: {
+            command: ['/bin/sh', '-c', 'printf "hello %s\\n" "$1"; env', 'sh', '{{ parameters.who }}'],
+            parameterSchema: {
+              type: 'object',
+              properties: { who: { type: 'string', maxLength: 64 } },
+              required: ['who'],
+              additionalProperties: false,
+            },
+          },
+          fails: { command: ['/bin/sh', '-c', 'echo broken >&2; exit 2'] },
         },
-        fails: { command: ['/bin/sh', '-c', 'echo broken >&2; exit 2'] },
-      },
-      runPredefinedPowershellScript: { disk: { command: ['/opt/scripts/disk.ps1'] } },
-    }));
+        runPredefinedPowershellScript: { disk: { command: ['/opt/scripts/disk.ps1'] } },
+      }),
+    );
     await mkdir(join(system.configDir, 'credentials'));
-    await writeFile(join(system.configDir, 'credentials', 'scripts.yaml'), stringify({
-      schemaId: 'script-credentials-v1',
-      runPredefinedScript: { onConnection: { command: ['/bin/echo', 'from the connection file'] } },
-    }));
+    await writeFile(
+      join(system.configDir, 'credentials', 'scripts.yaml'),
+      stringify({
+        schemaId: 'script-credentials-v1',
+        runPredefinedScript: { onConnection: { command: ['/bin/echo', 'from the connection file'] } },
+      }),
+    );
   });
-  after(async () => { await system.stop(); });
+  after(async () => {
+    await system.stop();
+  });
 
   async function runTask(action: string, inputs: Record<string, unknown>, connectionId?: string): Promise<TaskView> {
-    const task = await system.api.submitTask({ runner: system.runnerName, action: `${BUNDLE}.${action}`, inputs, timeoutMs: 15_000, ...(connectionId ? { connectionId } : {}) });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: `${BUNDLE}.${action}`,
+      inputs,
+      timeoutMs: 15_000,
+      ...(connectionId ? { connectionId } : {}),
+    });
     return system.api.waitForTask(task.id, 30_000);
   }
 
   test('runPredefinedScript runs the declared command with the parameters as literal arguments', async () => {
     const done = await runTask('runPredefinedScript', { scriptName: 'greet', parameters: { who: '$(touch /tmp/par-e2e-pwned); `id`' } });
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
-    const output = done.outcome?.output as { executedCommand: string[]; exitCode: number; stdout: string; stderr: string; durationMillis: number };
+    const output = done.outcome?.output as {
+      executedCommand: string[];
+      exitCode: number;
+      stdout: string;
+      stderr: string;
+      durationMillis: number;
+    };
     assert.equal(output.exitCode, 0);
     const [first, ...envLines] = output.stdout.split('\n');
     assert.equal(first, 'hello $(touch /tmp/par-e2e-pwned); `id`');
@@ -73,7 +98,10 @@ describe('e2e: com.datadoghq.script', () => {
 
     const tolerated = await runTask('runPredefinedScript', { scriptName: 'fails', noFailOnError: true });
     assert.equal(tolerated.state, 'succeeded');
-    assert.deepEqual({ ...(tolerated.outcome?.output as object), durationMillis: 0, executedCommand: [] }, { executedCommand: [], exitCode: 2, stdout: '', stderr: 'broken', durationMillis: 0 });
+    assert.deepEqual(
+      { ...(tolerated.outcome?.output as object), durationMillis: 0, executedCommand: [] },
+      { executedCommand: [], exitCode: 2, stdout: '', stderr: 'broken', durationMillis: 0 },
+    );
 
     const noInputs = await runTask('runPredefinedScript', {});
     assert.equal(noInputs.outcome?.error?.code, 'PAR_ERR_INPUT_INVALID');
@@ -82,7 +110,13 @@ describe('e2e: com.datadoghq.script', () => {
   test('enrichScript lists the scripts and testConnection checks the config', async () => {
     const enrich = await runTask('enrichScript', {});
     assert.equal(enrich.state, 'succeeded', JSON.stringify(enrich.outcome));
-    assert.deepEqual(enrich.outcome?.output, { options: [{ label: 'fails', value: 'fails', description: '' }, { label: 'greet', value: 'greet', description: '' }], placeholder: 'Select a script' });
+    assert.deepEqual(enrich.outcome?.output, {
+      options: [
+        { label: 'fails', value: 'fails', description: '' },
+        { label: 'greet', value: 'greet', description: '' },
+      ],
+      placeholder: 'Select a script',
+    });
 
     const check = await runTask('testConnection', {});
     assert.equal(check.state, 'succeeded', JSON.stringify(check.outcome));
@@ -99,11 +133,19 @@ describe('e2e: com.datadoghq.script', () => {
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
     assert.equal((done.outcome?.output as { stdout: string }).stdout, 'from the connection file');
     const enrich = await runTask('enrichScript', {}, connectionId);
-    assert.deepEqual(enrich.outcome?.output, { options: [{ label: 'onConnection', value: 'onConnection', description: '' }], placeholder: 'Select a script' });
+    assert.deepEqual(enrich.outcome?.output, {
+      options: [{ label: 'onConnection', value: 'onConnection', description: '' }],
+      placeholder: 'Select a script',
+    });
   });
 
   test('runPredefinedPowershellScript fails clearly where pwsh is not installed, and is attempted where it is', async () => {
-    const hasPwsh = await Promise.any(['/usr/bin/pwsh', '/usr/local/bin/pwsh', '/opt/microsoft/powershell/7/pwsh'].map((p) => access(p))).then(() => true, () => false);
+    const hasPwsh = await Promise.any(
+      ['/usr/bin/pwsh', '/usr/local/bin/pwsh', '/opt/microsoft/powershell/7/pwsh'].map((p) => access(p)),
+    ).then(
+      () => true,
+      () => false,
+    );
     const done = await runTask('runPredefinedPowershellScript', { scriptName: 'disk' });
     if (hasPwsh) {
       // With pwsh present the action runs; whatever the script does, pwsh was found.
@@ -111,6 +153,9 @@ describe('e2e: com.datadoghq.script', () => {
       return;
     }
     assert.equal(done.state, 'failed');
-    assert.deepEqual({ code: done.outcome?.error?.code, retryable: done.outcome?.error?.retryable }, { code: 'PAR_ERR_SCRIPT_PWSH_UNAVAILABLE', retryable: false });
+    assert.deepEqual(
+      { code: done.outcome?.error?.code, retryable: done.outcome?.error?.retryable },
+      { code: 'PAR_ERR_SCRIPT_PWSH_UNAVAILABLE', retryable: false },
+    );
   });
 });

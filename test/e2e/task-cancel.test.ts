@@ -30,7 +30,11 @@ const LONG_HEARTBEAT_MS = 60_000;
 /** A cancel through the long poll does not wait for a heartbeat: well below the 10 s tick. */
 const POLL_CANCEL_BOUND_MS = 5_000;
 
-interface CliResult { code: number; stdout: string; stderr: string }
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Live (not zombie) processes whose argv holds `arg`. */
 async function liveProcessesWith(arg: string): Promise<number> {
@@ -50,12 +54,24 @@ describe('e2e: cancelling tasks', () => {
   /** Requests to /hang whose connection has closed (the client gave up). */
   const closedHangs = new Set<string>();
 
-  const par = (args: string[], key = system.keys.appKey): Promise<CliResult> => new Promise((resolve) => {
-    execFile(process.execPath, [PAR_BIN, ...args], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', DD_BASE_URL: system.cpUrl, DD_APP_KEY: key, PAR_LOG_LEVEL: 'silent' },
-      timeout: 60_000,
-    }, (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }));
-  });
+  const par = (args: string[], key = system.keys.appKey): Promise<CliResult> =>
+    new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [PAR_BIN, ...args],
+        {
+          env: {
+            PATH: process.env['PATH'] ?? '',
+            HOME: process.env['HOME'] ?? '',
+            DD_BASE_URL: system.cpUrl,
+            DD_APP_KEY: key,
+            PAR_LOG_LEVEL: 'silent',
+          },
+          timeout: 60_000,
+        },
+        (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+      );
+    });
 
   const events = async (taskId: string): Promise<string[]> => (await system.api.getTaskEvents(taskId)).map((e) => e.type);
   const submit = (action: string, inputs: Record<string, unknown>): Promise<TaskView> =>
@@ -74,16 +90,19 @@ describe('e2e: cancelling tasks', () => {
       // Full with one task: while it runs the runner does not poll, so only heartbeats carry cancels.
       runnerEnv: { PAR_HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS), PAR_RUNNER_CAPACITY: '1' },
     });
-    await writeFile(join(system.configDir, 'script-config.yaml'), stringify({
-      schemaId: 'script-credentials-v1',
-      runPredefinedScript: {
-        // A shell with a child in the background and one in the foreground: the whole group must go.
-        sleepy: {
-          command: ['/bin/sh', '-c', 'sleep "$1" & sleep "$1"; wait', 'sh', '{{ parameters.secs }}'],
-          parameterSchema: { type: 'object', properties: { secs: { type: 'string', pattern: '^[0-9.]+$' } }, required: ['secs'] },
+    await writeFile(
+      join(system.configDir, 'script-config.yaml'),
+      stringify({
+        schemaId: 'script-credentials-v1',
+        runPredefinedScript: {
+          // A shell with a child in the background and one in the foreground: the whole group must go.
+          sleepy: {
+            command: ['/bin/sh', '-c', 'sleep "$1" & sleep "$1"; wait', 'sh', '{{ parameters.secs }}'],
+            parameterSchema: { type: 'object', properties: { secs: { type: 'string', pattern: '^[0-9.]+$' } }, required: ['secs'] },
+          },
         },
-      },
-    }));
+      }),
+    );
   });
   after(async () => {
     await system.stop();
@@ -94,13 +113,23 @@ describe('e2e: cancelling tasks', () => {
     const secs = `600.${randomInt(100_000, 999_999)}`;
     const task = await submit('com.datadoghq.script.runPredefinedScript', { scriptName: 'sleepy', parameters: { secs } });
     // The shell and both sleeps (plus bwrap when the worker boxes scripts) are running.
-    await waitUntil(async () => ((await liveProcessesWith(secs)) >= 3 ? true : undefined), 60_000, 'the script and its children to run', 100);
+    await waitUntil(
+      async () => ((await liveProcessesWith(secs)) >= 3 ? true : undefined),
+      60_000,
+      'the script and its children to run',
+      100,
+    );
     assert.equal((await system.api.getTask(task.id)).state, 'leased');
 
     const res = await par(['tasks', 'cancel', task.id]);
     assert.equal(res.code, 0, res.stderr);
     assert.equal(res.stdout.trim(), `task ${task.id}: cancelled`);
-    await waitUntil(async () => ((await liveProcessesWith(secs)) === 0 ? true : undefined), CANCEL_BOUND_MS + 5_000, 'the script\'s processes to be gone', 50);
+    await waitUntil(
+      async () => ((await liveProcessesWith(secs)) === 0 ? true : undefined),
+      CANCEL_BOUND_MS + 5_000,
+      "the script's processes to be gone",
+      50,
+    );
     // From the moment the control plane recorded the cancel (same host, same clock).
     const stoppedMs = Date.now() - ((await system.api.getTask(task.id)).finishedAt ?? 0);
     console.log(`script: processes gone ${stoppedMs} ms after the cancel was recorded (heartbeat ${HEARTBEAT_MS} ms)`);
@@ -108,9 +137,17 @@ describe('e2e: cancelling tasks', () => {
     assert.match(system.runner.output(), /"component":"lease-keeper"[^\n]*told the workers to stop them/);
 
     // The worker reports the run as cancelled; that confirms, it records nothing.
-    await waitUntil(async () => ((await events(task.id)).includes('cancel.confirmed') ? true : undefined), 30_000, 'the run\'s cancelled result');
+    await waitUntil(
+      async () => ((await events(task.id)).includes('cancel.confirmed') ? true : undefined),
+      30_000,
+      "the run's cancelled result",
+    );
     const history = await events(task.id);
-    assert.deepEqual(history.filter((e) => e === 'cancelled' || e === 'result.recorded'), ['cancelled'], history.join(','));
+    assert.deepEqual(
+      history.filter((e) => e === 'cancelled' || e === 'result.recorded'),
+      ['cancelled'],
+      history.join(','),
+    );
     const view = await system.api.getTask(task.id);
     assert.equal(view.state, 'cancelled');
     assert.equal(view.outcome?.error?.code, 'PAR_ERR_TASK_CANCELLED');
@@ -143,19 +180,27 @@ describe('e2e: cancelling tasks', () => {
     assert.equal(row?.state, 'cancelled');
   });
 
-  test('a hanging HTTP request is aborted through the runner\'s long poll; cancelling twice is idempotent', async () => {
+  test("a hanging HTTP request is aborted through the runner's long poll; cancelling twice is idempotent", async () => {
     const id = randomBytes(4).toString('hex');
     const task = await submit('com.datadoghq.http.request', { verb: 'GET', url: `${target.url}/hang?id=${id}` });
-    await waitUntil(() => (target.requests.some((r) => r.url.includes(`id=${id}`)) ? true : undefined), 60_000, 'the request to reach the target');
+    await waitUntil(
+      () => (target.requests.some((r) => r.url.includes(`id=${id}`)) ? true : undefined),
+      60_000,
+      'the request to reach the target',
+    );
 
     const first = await par(['tasks', 'cancel', task.id, '--json']);
     assert.equal(first.code, 0, first.stderr);
-    await waitUntil(() => (closedHangs.has(id) ? true : undefined), 30_000, 'the request\'s connection to close');
+    await waitUntil(() => (closedHangs.has(id) ? true : undefined), 30_000, "the request's connection to close");
     const stoppedMs = Date.now() - ((await system.api.getTask(task.id)).finishedAt ?? 0);
     console.log(`http: connection closed ${stoppedMs} ms after the cancel was recorded (long poll; heartbeat every 10 s)`);
     assert.ok(stoppedMs <= POLL_CANCEL_BOUND_MS, `stopped after ${stoppedMs} ms, bound ${POLL_CANCEL_BOUND_MS} ms`);
     assert.match(system.runner.output(), /"component":"poll-loop"[^\n]*told the workers to stop them/);
-    await waitUntil(async () => ((await events(task.id)).includes('cancel.confirmed') ? true : undefined), 30_000, 'the run\'s cancelled result');
+    await waitUntil(
+      async () => ((await events(task.id)).includes('cancel.confirmed') ? true : undefined),
+      30_000,
+      "the run's cancelled result",
+    );
 
     const second = await par(['tasks', 'cancel', task.id, '--json']);
     assert.equal(second.code, 0, second.stderr);
@@ -176,15 +221,31 @@ describe('e2e: cancelling tasks', () => {
 
     // A read-only user of the org with an actions_run key.
     const admin = async (path: string, body: unknown, method: 'POST' | 'PUT' = 'POST'): Promise<unknown> => {
-      const res = await request(`${system.cpUrl}${path}`, { method, headers: { 'content-type': 'application/json', 'dd-application-key': system.keys.appKey }, body: JSON.stringify(body) });
+      const res = await request(`${system.cpUrl}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', 'dd-application-key': system.keys.appKey },
+        body: JSON.stringify(body),
+      });
       const json: unknown = await res.body.json();
       assert.equal(res.statusCode, method === 'POST' ? 201 : 200, JSON.stringify(json));
       return json;
     };
-    const user = userViewSchema.parse(await admin(ADMIN_API.users, { name: `ro-${randomBytes(3).toString('hex')}`, email: `ro-${randomBytes(3).toString('hex')}@example.test`, roles: ['read_only'] }));
+    const user = userViewSchema.parse(
+      await admin(ADMIN_API.users, {
+        name: `ro-${randomBytes(3).toString('hex')}`,
+        email: `ro-${randomBytes(3).toString('hex')}@example.test`,
+        roles: ['read_only'],
+      }),
+    );
     // Granted contributor on the runner, but the read_only role caps it at viewer.
     await admin(ADMIN_API.runnerGrants(system.runnerName), { principal: { type: 'user', id: user.id }, role: 'contributor' }, 'PUT');
-    const key = createAppKeyResponseSchema.parse(await admin(ADMIN_API.appKeys, { name: 'ro-key', scopes: ['actions_run', 'on_prem_runner_read'], owner: { type: 'user', id: user.id } })).key;
+    const key = createAppKeyResponseSchema.parse(
+      await admin(ADMIN_API.appKeys, {
+        name: 'ro-key',
+        scopes: ['actions_run', 'on_prem_runner_read'],
+        owner: { type: 'user', id: user.id },
+      }),
+    ).key;
     const queuedId = (await submit('com.datadoghq.http.request', { verb: 'GET', url: `${target.url}/hang?id=ro` })).id;
     const forbidden = await par(['tasks', 'cancel', queuedId], key);
     assert.equal(forbidden.code, 1);

@@ -39,12 +39,26 @@ describe('temporal actions end to end (fake Temporal frontend)', () => {
     system = await startSystem({ workers: 1, allowlist: 'com.datadoghq.temporal.*' });
     await mkdir(join(system.configDir, 'credentials'), { recursive: true });
     // The vendor's documented temporal_mTLS_token.json, with real values.
-    await writeFile(join(system.configDir, 'credentials', 'temporal_mTLS_token.json'), tokenAuthFile({
-      serverAddress: mtls.address, serverNameOverride: SERVER_NAME, serverRootCACertificate: certs.caCert,
-      clientCertPairCrt: certs.clientCert, clientCertPairKey: certs.clientKey,
-    }));
-    mtlsConnection = await system.createConnection({ integration: 'temporal', name: 'temporal-mtls', credentialPath: 'credentials/temporal_mTLS_token.json' });
-    plainConnection = await system.createConnection({ integration: 'temporal', name: 'temporal-plain', settings: { address: plain.address } });
+    await writeFile(
+      join(system.configDir, 'credentials', 'temporal_mTLS_token.json'),
+      tokenAuthFile({
+        serverAddress: mtls.address,
+        serverNameOverride: SERVER_NAME,
+        serverRootCACertificate: certs.caCert,
+        clientCertPairCrt: certs.clientCert,
+        clientCertPairKey: certs.clientKey,
+      }),
+    );
+    mtlsConnection = await system.createConnection({
+      integration: 'temporal',
+      name: 'temporal-mtls',
+      credentialPath: 'credentials/temporal_mTLS_token.json',
+    });
+    plainConnection = await system.createConnection({
+      integration: 'temporal',
+      name: 'temporal-plain',
+      settings: { address: plain.address },
+    });
   });
 
   after(async () => {
@@ -54,7 +68,12 @@ describe('temporal actions end to end (fake Temporal frontend)', () => {
   });
 
   test('runWorkflow over mTLS starts the workflow; the frontend saw the client certificate', async () => {
-    const id = await submit(RUN, mtlsConnection, { workflowType: 'deploy', workflowArgs: [{ service: 'checkout' }], workflowId: 'e2e-deploy', taskQueue: 'ops' });
+    const id = await submit(RUN, mtlsConnection, {
+      workflowType: 'deploy',
+      workflowArgs: [{ service: 'checkout' }],
+      workflowId: 'e2e-deploy',
+      taskQueue: 'ops',
+    });
     const done = await system.api.waitForTask(id, 30_000);
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
     const run = mtls.current('e2e-deploy')!;

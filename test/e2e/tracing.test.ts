@@ -33,7 +33,12 @@ async function runTask(system: System, target: TargetServer): Promise<string> {
   const task = await system.api.submitTask({
     runner: system.runnerName,
     action: 'com.datadoghq.http.request',
-    inputs: { verb: 'POST', url: `${target.url}/traced?token=${QUERY_SECRET}`, requestHeaders: { 'x-api-token': HEADER_SECRET }, body: { secret: BODY_SECRET } },
+    inputs: {
+      verb: 'POST',
+      url: `${target.url}/traced?token=${QUERY_SECRET}`,
+      requestHeaders: { 'x-api-token': HEADER_SECRET },
+      body: { secret: BODY_SECRET },
+    },
     timeoutMs: 15_000,
   });
   const done = await system.api.waitForTask(task.id, 30_000);
@@ -45,7 +50,11 @@ async function runTask(system: System, target: TargetServer): Promise<string> {
 async function stopGracefully(system: System): Promise<void> {
   const processes = [system.cp, system.runner, ...system.workers];
   const codes = await Promise.all(processes.map((p) => p.stop('SIGTERM', 20_000)));
-  assert.deepEqual(codes, processes.map(() => 0), processes.map((p) => `${p.name}:\n${p.output().slice(-1500)}`).join('\n'));
+  assert.deepEqual(
+    codes,
+    processes.map(() => 0),
+    processes.map((p) => `${p.name}:\n${p.output().slice(-1500)}`).join('\n'),
+  );
 }
 
 describe('tracing across processes', () => {
@@ -76,7 +85,12 @@ describe('tracing across processes', () => {
       cpEnv: { ...common, OTEL_EXPORTER_OTLP_ENDPOINT: collector.url },
       runnerEnv: { ...common, OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/v1/traces` },
       // The worker drops the headers variable from its environment (a collector credential) but still sends it.
-      workerEnv: { ...common, OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `${collector.url}/`, OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-key=wk-7f3a' },
+      workerEnv: {
+        ...common,
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: `${collector.url}/`,
+        OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-key=wk-7f3a',
+      },
     });
     const taskId = await runTask(system, target);
     assert.equal(collector.spans.length, 0, 'nothing is exported before the batch delay or shutdown');
@@ -90,7 +104,8 @@ describe('tracing across processes', () => {
     const trace = spans.filter((s) => s.traceId === submit.traceId);
 
     // Every span about this task is in the submission's trace, and all three services are in it.
-    for (const s of spans.filter((x) => x.attributes['par.task.id'] === taskId)) assert.equal(s.traceId, submit.traceId, `${s.serviceName}/${s.name} is in another trace`);
+    for (const s of spans.filter((x) => x.attributes['par.task.id'] === taskId))
+      assert.equal(s.traceId, submit.traceId, `${s.serviceName}/${s.name} is in another trace`);
     assert.deepEqual([...new Set(trace.map((s) => s.serviceName))].sort(), ['par-control-plane', 'par-runner', 'par-worker']);
 
     // runner intake <- the control plane's context, carried in the signed task
@@ -110,20 +125,31 @@ describe('tracing across processes', () => {
     assert.ok(queueWait.startTimeUnixNano >= intake.startTimeUnixNano, 'the job is enqueued during intake');
     assert.equal(run.attributes['par.outcome'], 'succeeded');
     assert.equal(run.attributes['par.action'], 'com.datadoghq.http.request');
-    assert.deepEqual(run.events.map((e) => e.name), ['state validating', 'state resolvingCredentials', 'state executing', 'state succeeded']);
+    assert.deepEqual(
+      run.events.map((e) => e.name),
+      ['state validating', 'state resolvingCredentials', 'state executing', 'state succeeded'],
+    );
 
-    const states = Object.fromEntries(['validating', 'resolvingCredentials', 'executing'].map((state) => {
-      const s = one(trace, (x) => x.name === `par.task.state ${state}`, `${state} span`);
-      assert.equal(s.parentSpanId, run.spanId, `${state}'s parent is the run`);
-      return [state, s];
-    }));
+    const states = Object.fromEntries(
+      ['validating', 'resolvingCredentials', 'executing'].map((state) => {
+        const s = one(trace, (x) => x.name === `par.task.state ${state}`, `${state} span`);
+        assert.equal(s.parentSpanId, run.spanId, `${state}'s parent is the run`);
+        return [state, s];
+      }),
+    );
 
     // the action's HTTP call: a client span under `executing`, with method, host, port, status only
     const http = one(trace, (s) => s.kind === 3, 'HTTP client span');
     assert.equal(http.parentSpanId, states['executing']!.spanId);
     assert.equal(http.name, 'POST');
     const port = Number(new URL(target.url).port);
-    assert.deepEqual(http.attributes, { 'http.request.method': 'POST', 'server.address': '127.0.0.1', 'server.port': port, 'url.scheme': 'http', 'http.response.status_code': 200 });
+    assert.deepEqual(http.attributes, {
+      'http.request.method': 'POST',
+      'server.address': '127.0.0.1',
+      'server.port': port,
+      'url.scheme': 'http',
+      'http.response.status_code': 200,
+    });
 
     // the worker's exports carried its collector header; the others' did not
     const workerExports = collector.exports.filter((e) => e.spans.some((sp) => sp.serviceName === 'par-worker'));
@@ -141,7 +167,12 @@ describe('tracing across processes', () => {
 
   test('OTEL_SDK_DISABLED=true: the same round trip exports nothing, although an endpoint is set', async () => {
     const before = collector.requestCount();
-    const off = { OTEL_SDK_DISABLED: 'true', OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_BSP_SCHEDULE_DELAY: '50' };
+    const off = {
+      OTEL_SDK_DISABLED: 'true',
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+    };
     system = await startSystem({ workers: 1, cpEnv: off, runnerEnv: off, workerEnv: off });
     await runTask(system, target);
     await stopGracefully(system);
@@ -153,23 +184,39 @@ describe('tracing across processes', () => {
 
   test('a collector that never answers: SIGTERM still exits promptly, the flush cut off at its bound', async () => {
     let exportsSeen = 0;
-    const hanging = createServer((req) => { if (req.url === '/v1/traces') exportsSeen++; }); // accepts, never answers
+    const hanging = createServer((req) => {
+      if (req.url === '/v1/traces') exportsSeen++;
+    }); // accepts, never answers
     await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
     const base = uniquePrefix('e2e-tracing-hang');
     const appKey = randomBytes(20).toString('hex');
-    const cp = await startControlPlaneProcess(base, { apiKey: randomBytes(16).toString('hex'), appKey }, {
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`, OTEL_BSP_SCHEDULE_DELAY: '600000',
-    });
+    const cp = await startControlPlaneProcess(
+      base,
+      { apiKey: randomBytes(16).toString('hex'), appKey },
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`,
+        OTEL_BSP_SCHEDULE_DELAY: '600000',
+      },
+    );
     try {
       const post = async (path: string, body: unknown) => {
-        const res = await request(`${cp.url}${path}`, { method: 'POST', headers: { 'dd-application-key': appKey, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-        const json = await res.body.json() as Record<string, unknown>;
+        const res = await request(`${cp.url}${path}`, {
+          method: 'POST',
+          headers: { 'dd-application-key': appKey, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        const json = (await res.body.json()) as Record<string, unknown>;
         assert.equal(res.statusCode, 201, JSON.stringify(json));
         return json;
       };
       const name = `hang-${randomBytes(3).toString('hex')}`;
       await post('/api/v1/runners', { name, allowlist: ['com.datadoghq.http.request'] });
-      await post('/api/v1/tasks', { runner: name, action: 'com.datadoghq.http.request', inputs: { url: 'http://127.0.0.1:1/' }, timeoutMs: 1000 });
+      await post('/api/v1/tasks', {
+        runner: name,
+        action: 'com.datadoghq.http.request',
+        inputs: { url: 'http://127.0.0.1:1/' },
+        timeoutMs: 1000,
+      });
       const started = Date.now();
       assert.equal(await cp.proc.stop('SIGTERM', 20_000), 0, cp.proc.output().slice(-2000));
       const elapsed = Date.now() - started;

@@ -28,17 +28,45 @@ describe('the vendor documentation files, end to end', () => {
     target = await startTargetServer();
     target.route('/whoami', (req, res) => {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ authorized: req.headers['authorization'] === 'Bearer tok-e2e-1' || req.headers['authorization'] === `Basic ${Buffer.from('ops:pw-e2e').toString('base64')}`, apiKey: req.headers['x-api-key'] === 'tok-e2e-2' }));
+      res.end(
+        JSON.stringify({
+          authorized:
+            req.headers['authorization'] === 'Bearer tok-e2e-1' ||
+            req.headers['authorization'] === `Basic ${Buffer.from('ops:pw-e2e').toString('base64')}`,
+          apiKey: req.headers['x-api-key'] === 'tok-e2e-2',
+        }),
+      );
     });
-    system = await startSystem({ allowlist: 'com.datadoghq.script.runPredefinedScript,com.datadoghq.http.request,com.datadoghq.postgresql.select' });
-    await writeFile(join(system.configDir, 'script-config.yaml'), await readFile(join(FIXTURES, 'vendor-script-config', 'script-config.yaml')));
+    system = await startSystem({
+      allowlist: 'com.datadoghq.script.runPredefinedScript,com.datadoghq.http.request,com.datadoghq.postgresql.select',
+    });
+    await writeFile(
+      join(system.configDir, 'script-config.yaml'),
+      await readFile(join(FIXTURES, 'vendor-script-config', 'script-config.yaml')),
+    );
     const credentials = join(system.configDir, 'credentials');
     await mkdir(credentials, { recursive: true });
-    await writeFile(join(credentials, 'http_token.json'), await fixture('vendor-credentials/http_token.json', { VALUE1: 'tok-e2e-1', VALUE2: 'tok-e2e-2' }));
-    await writeFile(join(credentials, 'http_basic.json'), await fixture('vendor-credentials/http_basic.json', { USERNAME: 'ops', PASSWORD: 'pw-e2e' }));
-    await writeFile(join(credentials, 'postgresql_token.json'), await fixture('vendor-credentials/postgresql_token.json', {
-      HOST_NAME: '127.0.0.1', PORT: '5432', USER: 'postgres', PASSWORD: '', DATABASE_NAME: 'test', require: 'disable', APPLICATION_NAME: 'par-e2e', SEARCH_PATH: 'pg_catalog, public',
-    }));
+    await writeFile(
+      join(credentials, 'http_token.json'),
+      await fixture('vendor-credentials/http_token.json', { VALUE1: 'tok-e2e-1', VALUE2: 'tok-e2e-2' }),
+    );
+    await writeFile(
+      join(credentials, 'http_basic.json'),
+      await fixture('vendor-credentials/http_basic.json', { USERNAME: 'ops', PASSWORD: 'pw-e2e' }),
+    );
+    await writeFile(
+      join(credentials, 'postgresql_token.json'),
+      await fixture('vendor-credentials/postgresql_token.json', {
+        HOST_NAME: '127.0.0.1',
+        PORT: '5432',
+        USER: 'postgres',
+        PASSWORD: '',
+        DATABASE_NAME: 'test',
+        require: 'disable',
+        APPLICATION_NAME: 'par-e2e',
+        SEARCH_PATH: 'pg_catalog, public',
+      }),
+    );
   });
 
   after(async () => {
@@ -47,7 +75,13 @@ describe('the vendor documentation files, end to end', () => {
   });
 
   async function run(action: string, inputs: Record<string, unknown>, connectionId?: string) {
-    const task = await system.api.submitTask({ runner: system.runnerName, action, inputs, timeoutMs: 15_000, ...(connectionId ? { connectionId } : {}) });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action,
+      inputs,
+      timeoutMs: 15_000,
+      ...(connectionId ? { connectionId } : {}),
+    });
     return system.api.waitForTask(task.id, 30_000);
   }
 
@@ -55,15 +89,26 @@ describe('the vendor documentation files, end to end', () => {
     const plain = await run('com.datadoghq.script.runPredefinedScript', { scriptName: 'echo' });
     assert.equal(plain.state, 'succeeded', JSON.stringify(plain.outcome));
     assert.equal((plain.outcome?.output as { stdout: string }).stdout, 'Hello World!');
-    const param = await run('com.datadoghq.script.runPredefinedScript', { scriptName: 'echo-parametrized', parameters: { echoValue: 'from a workflow' }, timeout: 5 });
+    const param = await run('com.datadoghq.script.runPredefinedScript', {
+      scriptName: 'echo-parametrized',
+      parameters: { echoValue: 'from a workflow' },
+      timeout: 5,
+    });
     assert.equal(param.state, 'succeeded', JSON.stringify(param.outcome));
     assert.equal((param.outcome?.output as { stdout: string }).stdout, 'from a workflow');
   });
 
   test('the HTTP token file: both tokens reach the service through the connection templates', async () => {
     const connectionId = await system.createConnection({
-      integration: 'http', credentialPath: 'credentials/http_token.json',
-      settings: { baseUrl: target.url, headers: [{ key: 'Authorization', value: 'Bearer {{ TOKEN1 }}' }, { key: 'X-Api-Key', value: '{{ TOKEN2 }}' }] },
+      integration: 'http',
+      credentialPath: 'credentials/http_token.json',
+      settings: {
+        baseUrl: target.url,
+        headers: [
+          { key: 'Authorization', value: 'Bearer {{ TOKEN1 }}' },
+          { key: 'X-Api-Key', value: '{{ TOKEN2 }}' },
+        ],
+      },
     });
     const done = await run('com.datadoghq.http.request', { verb: 'GET', url: `${target.url}/whoami` }, connectionId);
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
@@ -71,7 +116,11 @@ describe('the vendor documentation files, end to end', () => {
   });
 
   test('the HTTP basic file: the service sees Basic auth', async () => {
-    const connectionId = await system.createConnection({ integration: 'http', credentialPath: 'credentials/http_basic.json', settings: { baseUrl: target.url } });
+    const connectionId = await system.createConnection({
+      integration: 'http',
+      credentialPath: 'credentials/http_basic.json',
+      settings: { baseUrl: target.url },
+    });
     const done = await run('com.datadoghq.http.request', { verb: 'GET', url: '/whoami' }, connectionId);
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
     assert.deepEqual((done.outcome?.output as { body: unknown }).body, { authorized: true, apiKey: false });
@@ -79,7 +128,14 @@ describe('the vendor documentation files, end to end', () => {
 
   test('the PostgreSQL file: a select runs against the real server', async () => {
     const connectionId = await system.createConnection({ integration: 'postgresql', credentialPath: 'credentials/postgresql_token.json' });
-    const done = await run('com.datadoghq.postgresql.select', { query: 'SELECT current_setting($1) AS app, current_setting($2) AS path, 1 + 1 AS two', parameters: ['application_name', 'search_path'] }, connectionId);
+    const done = await run(
+      'com.datadoghq.postgresql.select',
+      {
+        query: 'SELECT current_setting($1) AS app, current_setting($2) AS path, 1 + 1 AS two',
+        parameters: ['application_name', 'search_path'],
+      },
+      connectionId,
+    );
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
     assert.deepEqual((done.outcome?.output as { rows: unknown[] }).rows, [{ app: 'par-e2e', path: 'pg_catalog, public', two: 2 }]);
   });

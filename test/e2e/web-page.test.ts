@@ -17,7 +17,15 @@ import { startSystem, type System } from '../helpers/system.js';
 import { startTargetServer, type TargetServer } from '../helpers/target-server.js';
 
 const SHOTS = fileURLToPath(new URL('../../test-output/web/', import.meta.url));
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const UI_TIMEOUT_MS = 15_000;
 /** Markup a task output and an allowlist carry: it must show up as text and never run. */
 const HOSTILE = '<img src=x onerror="window.__pwned=1">';
@@ -70,7 +78,8 @@ describe('web page in headless Chromium', () => {
     page.setDefaultTimeout(UI_TIMEOUT_MS);
     page.on('pageerror', (error) => pageProblems.push(`pageerror: ${error.message}`));
     page.on('console', (message) => {
-      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) pageProblems.push(`console: ${message.text()}`);
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+        pageProblems.push(`console: ${message.text()}`);
     });
     return page;
   };
@@ -88,7 +97,12 @@ describe('web page in headless Chromium', () => {
     const identity = await readIdentity(system.configDir);
     assert.ok(identity, 'the runner enrolled');
     runnerId = identity.runnerId;
-    const task = await system.api.submitTask({ runner: system.runnerName, action: 'com.datadoghq.http.request', inputs: { verb: 'GET', url: `${target.url}/hello` }, timeoutMs: 10_000 });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: 'com.datadoghq.http.request',
+      inputs: { verb: 'GET', url: `${target.url}/hello` },
+      timeoutMs: 10_000,
+    });
     const done = await system.api.waitForTask(task.id, 20_000);
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
     taskId = task.id;
@@ -155,7 +169,10 @@ describe('web page in headless Chromium', () => {
     }
     const created = row(admin, 'web-created');
     await created.getByTestId('runner-status').getByText('Never connected').waitFor();
-    assert.ok(((await created.getByTestId('runner-allowlist').textContent()) ?? '').includes(HOSTILE_ENTRY), 'allowlist markup shown as text');
+    assert.ok(
+      ((await created.getByTestId('runner-allowlist').textContent()) ?? '').includes(HOSTILE_ENTRY),
+      'allowlist markup shown as text',
+    );
     assert.equal(await created.locator('svg, img').count(), 0);
     assert.equal(await admin.evaluate('window.__pwned'), undefined);
     await shot(admin, 'runner-created');
@@ -178,7 +195,11 @@ describe('web page in headless Chromium', () => {
   });
 
   test('a Viewer sees the runner but no edit control, and the API refuses them anyway', async () => {
-    const user = await expectOk(call(system, 'POST', '/api/v1/users', { name: 'Vera Viewer', email: 'vera@example.test', roles: ['read_only'] }), 'create user', 201);
+    const user = await expectOk(
+      call(system, 'POST', '/api/v1/users', { name: 'Vera Viewer', email: 'vera@example.test', roles: ['read_only'] }),
+      'create user',
+      201,
+    );
     const userId = String(user['id']);
     // The admin grants Viewer access on the runner's page.
     await admin.goto(`${system.cpUrl}/runners/${runnerId}`);
@@ -191,8 +212,19 @@ describe('web page in headless Chromium', () => {
     await grant.getByText('viewer', { exact: true }).waitFor();
     await shot(admin, 'grant-viewer');
     const grants = await expectOk(call(system, 'GET', `/api/v1/runners/${runnerId}/grants`), 'grants');
-    assert.deepEqual((grants['grants'] as { principal: { id: string }; role: string }[]).filter((g) => g.principal.id === userId).map((g) => g.role), ['viewer']);
-    const key = await expectOk(call(system, 'POST', '/api/v1/app-keys', { name: 'vera-web', scopes: ['on_prem_runner_read', 'connections_read'], owner: { type: 'user', id: userId } }), 'viewer app key', 201);
+    assert.deepEqual(
+      (grants['grants'] as { principal: { id: string }; role: string }[]).filter((g) => g.principal.id === userId).map((g) => g.role),
+      ['viewer'],
+    );
+    const key = await expectOk(
+      call(system, 'POST', '/api/v1/app-keys', {
+        name: 'vera-web',
+        scopes: ['on_prem_runner_read', 'connections_read'],
+        owner: { type: 'user', id: userId },
+      }),
+      'viewer app key',
+      201,
+    );
     const viewerKey = String(key['key']);
 
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -210,7 +242,8 @@ describe('web page in headless Chromium', () => {
       await viewer.getByTestId('runner-name').waitFor();
       await viewer.locator(`[data-testid="task-row"][data-task-id="${taskId}"]`).waitFor();
       assert.equal(await viewer.getByTestId('runner-access').textContent(), 'viewer');
-      for (const control of ['delete-runner', 'grant-form', 'new-token']) assert.equal(await viewer.getByTestId(control).count(), 0, control);
+      for (const control of ['delete-runner', 'grant-form', 'new-token'])
+        assert.equal(await viewer.getByTestId(control).count(), 0, control);
       assert.equal(await viewer.locator('#view button').count(), 0, 'no button at all on the runner page');
       await shot(viewer, 'viewer-detail');
 
@@ -225,7 +258,7 @@ describe('web page in headless Chromium', () => {
     assert.equal(refused.status, 403, JSON.stringify(refused.body));
   });
 
-  test("deleting a runner from the page makes its identity stop working at once", async () => {
+  test('deleting a runner from the page makes its identity stop working at once', async () => {
     await system.createConnection({ integration: 'http', name: 'web-conn' });
     const identity = await readIdentity(system.configDir);
     assert.ok(identity);

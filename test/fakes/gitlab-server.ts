@@ -61,7 +61,10 @@ export interface FakeGitlabOptions {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, readonly body: Obj) {
+  constructor(
+    readonly status: number,
+    readonly body: Obj,
+  ) {
     super(String(status));
   }
 }
@@ -70,7 +73,14 @@ const missing = (field: string): HttpError => new HttpError(400, { error: `${fie
 
 export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeGitlab> {
   const now = (): string => new Date().toISOString();
-  const me = { id: 1, username: options.username ?? 'root', name: 'Administrator', state: 'active', email: 'admin@example.com', web_url: 'http://gitlab.example/root' };
+  const me = {
+    id: 1,
+    username: options.username ?? 'root',
+    name: 'Administrator',
+    state: 'active',
+    email: 'admin@example.com',
+    web_url: 'http://gitlab.example/root',
+  };
   const users: Obj[] = [me, { id: 2, username: 'alice', name: 'Alice', state: 'active', email: 'alice@example.com' }];
   const projects: Obj[] = [];
   const branches = new Map<number, Map<string, Obj>>();
@@ -86,17 +96,35 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
   let scripted: { status: number; body: string | Buffer; headers: Record<string, string> } | undefined;
   let baseUrl = '';
 
-  const commit = (message: string): Obj => ({ id: `${(nextId++).toString(16).padStart(8, '0')}${'0'.repeat(32)}`, short_id: '', title: message, message, created_at: now() });
+  const commit = (message: string): Obj => ({
+    id: `${(nextId++).toString(16).padStart(8, '0')}${'0'.repeat(32)}`,
+    short_id: '',
+    title: message,
+    message,
+    created_at: now(),
+  });
 
   function addProject(fullPath: string): Obj {
     const id = nextId++;
     const parts = fullPath.split('/');
     const p: Obj = {
-      id, name: parts.at(-1), path: parts.at(-1), path_with_namespace: fullPath, name_with_namespace: parts.join(' / '),
-      default_branch: 'main', archived: false, star_count: 0, visibility: 'private', created_at: now(), web_url: `${baseUrl}/${fullPath}`,
+      id,
+      name: parts.at(-1),
+      path: parts.at(-1),
+      path_with_namespace: fullPath,
+      name_with_namespace: parts.join(' / '),
+      default_branch: 'main',
+      archived: false,
+      star_count: 0,
+      visibility: 'private',
+      created_at: now(),
+      web_url: `${baseUrl}/${fullPath}`,
     };
     projects.push(p);
-    branches.set(id, new Map([['main', { name: 'main', merged: false, protected: true, default: true, commit: commit('Initial commit') }]]));
+    branches.set(
+      id,
+      new Map([['main', { name: 'main', merged: false, protected: true, default: true, commit: commit('Initial commit') }]]),
+    );
     mrs.set(id, []);
     issues.set(id, []);
     pipelines.set(id, []);
@@ -105,7 +133,9 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
   }
 
   function project(idOrPath: string): Obj {
-    const p = /^\d+$/.test(idOrPath) ? projects.find((x) => x.id === Number(idOrPath)) : projects.find((x) => x.path_with_namespace === idOrPath);
+    const p = /^\d+$/.test(idOrPath)
+      ? projects.find((x) => x.id === Number(idOrPath))
+      : projects.find((x) => x.path_with_namespace === idOrPath);
     if (!p) throw notFound('Project');
     return p;
   }
@@ -141,9 +171,30 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
     const b = branches.get(p.id)!.get(ref);
     if (!b) throw new HttpError(400, { message: { base: ['Reference not found'] } });
     const list = pipelines.get(p.id)!;
-    const pl: Obj = { id: nextId++, iid: list.length + 1, project_id: p.id, ref, sha: b.commit.id, status: 'pending', source, created_at: now(), updated_at: now(), web_url: `${p.web_url}/-/pipelines` };
+    const pl: Obj = {
+      id: nextId++,
+      iid: list.length + 1,
+      project_id: p.id,
+      ref,
+      sha: b.commit.id,
+      status: 'pending',
+      source,
+      created_at: now(),
+      updated_at: now(),
+      web_url: `${p.web_url}/-/pipelines`,
+    };
     list.push(pl);
-    for (const name of ['build', 'test']) jobs.push({ id: nextId++, name, stage: name, status: 'pending', ref, project_id: p.id, pipeline: { id: pl.id, project_id: p.id, ref, sha: pl.sha, status: pl.status }, created_at: now() });
+    for (const name of ['build', 'test'])
+      jobs.push({
+        id: nextId++,
+        name,
+        stage: name,
+        status: 'pending',
+        ref,
+        project_id: p.id,
+        pipeline: { id: pl.id, project_id: p.id, ref, sha: pl.sha, status: pl.status },
+        created_at: now(),
+      });
     return pl;
   }
 
@@ -162,7 +213,12 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
       if (is('GET', 1)) {
         const username = url.searchParams.get('username');
         const search = url.searchParams.get('search');
-        return [200, users.filter((u) => (!username || u.username === username) && (!search || u.username.includes(search) || u.name.includes(search)))];
+        return [
+          200,
+          users.filter(
+            (u) => (!username || u.username === username) && (!search || u.username.includes(search) || u.name.includes(search)),
+          ),
+        ];
       }
       if (is('GET', 2)) {
         const u = users.find((x) => x.id === Number(b));
@@ -193,7 +249,8 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
     const p = project(b!);
     if (is('GET', 2)) return [200, p];
     if (is('PUT', 2)) {
-      for (const k of ['name', 'path', 'description', 'default_branch', 'visibility']) if (body[k] !== undefined && body[k] !== null) p[k] = body[k];
+      for (const k of ['name', 'path', 'description', 'default_branch', 'visibility'])
+        if (body[k] !== undefined && body[k] !== null) p[k] = body[k];
       return [200, p];
     }
     if (is('DELETE', 2)) {
@@ -222,7 +279,14 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
         if (map.has(body.branch)) throw new HttpError(400, { message: 'Branch already exists' });
         const from = map.get(body.ref);
         if (!from) throw new HttpError(400, { message: 'Invalid reference name: ' + String(body.ref) });
-        const br = { name: body.branch, merged: false, protected: false, default: false, commit: from.commit, web_url: `${p.web_url}/-/tree/${body.branch}` };
+        const br = {
+          name: body.branch,
+          merged: false,
+          protected: false,
+          default: false,
+          commit: from.commit,
+          web_url: `${p.web_url}/-/tree/${body.branch}`,
+        };
         map.set(body.branch, br);
         return [201, br];
       }
@@ -239,10 +303,25 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
       if (!ref) throw missing('ref');
       const content = files.get(`${p.id}\n${ref}\n${e}`);
       if (content === undefined) throw notFound('File');
-      if (method === 'GET' && seg.length === 6 && f === 'raw') return [200, Buffer.from(content), { 'content-type': 'text/plain; charset=utf-8' }];
+      if (method === 'GET' && seg.length === 6 && f === 'raw')
+        return [200, Buffer.from(content), { 'content-type': 'text/plain; charset=utf-8' }];
       if (method === 'HEAD' && seg.length === 5) {
         const name = e.split('/').at(-1)!;
-        return [200, Buffer.alloc(0), { 'x-gitlab-file-name': name, 'x-gitlab-file-path': e, 'x-gitlab-size': String(Buffer.byteLength(content)), 'x-gitlab-encoding': 'base64', 'x-gitlab-ref': ref, 'x-gitlab-blob-id': 'b10b', 'x-gitlab-commit-id': 'c0ffee', 'x-gitlab-last-commit-id': 'c0ffee', 'x-gitlab-execute-filemode': 'false' }];
+        return [
+          200,
+          Buffer.alloc(0),
+          {
+            'x-gitlab-file-name': name,
+            'x-gitlab-file-path': e,
+            'x-gitlab-size': String(Buffer.byteLength(content)),
+            'x-gitlab-encoding': 'base64',
+            'x-gitlab-ref': ref,
+            'x-gitlab-blob-id': 'b10b',
+            'x-gitlab-commit-id': 'c0ffee',
+            'x-gitlab-last-commit-id': 'c0ffee',
+            'x-gitlab-execute-filemode': 'false',
+          },
+        ];
       }
     }
     if (c === 'merge_requests') {
@@ -258,7 +337,21 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
         if (list.some((m) => m.state === 'opened' && m.source_branch === body.source_branch && m.target_branch === body.target_branch)) {
           throw new HttpError(409, { message: [`Another open merge request already exists for this source branch: !${list.length}`] });
         }
-        const mr: Obj = { id: nextId++, iid: list.length + 1, project_id: p.id, title: body.title, description: body.description ?? null, state: 'opened', source_branch: body.source_branch, target_branch: body.target_branch, labels: body.labels ? String(body.labels).split(',') : [], author: me, created_at: now(), updated_at: now(), web_url: '' };
+        const mr: Obj = {
+          id: nextId++,
+          iid: list.length + 1,
+          project_id: p.id,
+          title: body.title,
+          description: body.description ?? null,
+          state: 'opened',
+          source_branch: body.source_branch,
+          target_branch: body.target_branch,
+          labels: body.labels ? String(body.labels).split(',') : [],
+          author: me,
+          created_at: now(),
+          updated_at: now(),
+          web_url: '',
+        };
         mr.web_url = `${p.web_url}/-/merge_requests/${mr.iid}`;
         list.push(mr);
         return [201, mr];
@@ -279,18 +372,36 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
         mr.merged_at = now();
         return [200, mr];
       }
-      if (is('GET', 5) && e === 'approvals') return [200, { id: mr.id, iid: mr.iid, project_id: p.id, approved: false, approvals_required: 0, approved_by: [] }];
+      if (is('GET', 5) && e === 'approvals')
+        return [200, { id: mr.id, iid: mr.iid, project_id: p.id, approved: false, approvals_required: 0, approved_by: [] }];
     }
     if (c === 'issues') {
       const list = issues.get(p.id)!;
       if (is('GET', 3)) {
         const state = url.searchParams.get('state');
         const labels = url.searchParams.get('labels');
-        return [200, list.filter((i) => (!state || state === 'all' || i.state === state) && (!labels || labels.split(',').every((l) => i.labels.includes(l))))];
+        return [
+          200,
+          list.filter(
+            (i) => (!state || state === 'all' || i.state === state) && (!labels || labels.split(',').every((l) => i.labels.includes(l))),
+          ),
+        ];
       }
       if (is('POST', 3)) {
         if (!body.title) throw missing('title');
-        const issue: Obj = { id: nextId++, iid: list.length + 1, project_id: p.id, title: body.title, description: body.description ?? null, state: 'opened', labels: body.labels ? String(body.labels).split(',') : [], author: me, notes: [], created_at: now(), updated_at: now() };
+        const issue: Obj = {
+          id: nextId++,
+          iid: list.length + 1,
+          project_id: p.id,
+          title: body.title,
+          description: body.description ?? null,
+          state: 'opened',
+          labels: body.labels ? String(body.labels).split(',') : [],
+          author: me,
+          notes: [],
+          created_at: now(),
+          updated_at: now(),
+        };
         list.push(issue);
         return [201, strip(issue)];
       }
@@ -374,7 +485,8 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
       const p = projects.find((x) => x.path_with_namespace === fullPath);
       data.project = p ? { id: `gid://gitlab/Project/${p.id}`, name: p.name, fullPath: p.path_with_namespace } : null;
     }
-    if (Object.keys(data).length === 0) return { errors: [{ message: "Field 'unknown' doesn't exist on type 'Query'", locations: [{ line: 1, column: 3 }] }] };
+    if (Object.keys(data).length === 0)
+      return { errors: [{ message: "Field 'unknown' doesn't exist on type 'Query'", locations: [{ line: 1, column: 3 }] }] };
     return { data };
   }
 
@@ -392,7 +504,13 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
         body = {};
       }
       const token = req.headers['private-token'];
-      requests.push({ method: req.method ?? 'GET', path: raw.split('?')[0]!, query: url.searchParams, body: text ? body : undefined, privateToken: typeof token === 'string' ? token : undefined });
+      requests.push({
+        method: req.method ?? 'GET',
+        path: raw.split('?')[0]!,
+        query: url.searchParams,
+        body: text ? body : undefined,
+        privateToken: typeof token === 'string' ? token : undefined,
+      });
       if (stall) {
         stall = false;
         return; // never answered
@@ -410,9 +528,15 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
       };
       const failure = failures.shift();
-      if (failure !== undefined) { send(failure, { message: `${failure} Fake Failure` }); return; }
+      if (failure !== undefined) {
+        send(failure, { message: `${failure} Fake Failure` });
+        return;
+      }
       const bearer = req.headers.authorization?.replace(/^Bearer /, '');
-      if (token !== options.token && bearer !== options.token) { send(401, { message: '401 Unauthorized' }); return; }
+      if (token !== options.token && bearer !== options.token) {
+        send(401, { message: '401 Unauthorized' });
+        return;
+      }
       if (scripted) {
         const next = scripted;
         scripted = undefined;
@@ -421,16 +545,27 @@ export async function startFakeGitlab(options: FakeGitlabOptions): Promise<FakeG
         return;
       }
       try {
-        if (url.pathname === '/api/graphql' && req.method === 'POST') { send(200, graphql(body)); return; }
+        if (url.pathname === '/api/graphql' && req.method === 'POST') {
+          send(200, graphql(body));
+          return;
+        }
         const parts = raw.split('?')[0]!.split('/').slice(1);
         if (parts[0] !== 'api' || parts[1] !== 'v4') throw new HttpError(404, { error: '404 Not Found' });
         const seg = parts.slice(2).map((s) => decodeURIComponent(s));
         const [status, payload, headers] = route(req.method ?? 'GET', seg, url, body);
-        if (Array.isArray(payload)) { send(status, paginate(res, url, payload as Obj[]), headers); return; }
-        send(status, payload, headers); return;
+        if (Array.isArray(payload)) {
+          send(status, paginate(res, url, payload as Obj[]), headers);
+          return;
+        }
+        send(status, payload, headers);
+        return;
       } catch (error) {
-        if (error instanceof HttpError) { send(error.status, error.body); return; }
-        send(500, { message: '500 Internal Server Error' }); return;
+        if (error instanceof HttpError) {
+          send(error.status, error.body);
+          return;
+        }
+        send(500, { message: '500 Internal Server Error' });
+        return;
       }
     });
   });

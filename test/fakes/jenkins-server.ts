@@ -63,12 +63,21 @@ export interface FakeJenkinsServer {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
 
-export async function startFakeJenkinsServer(options: { username: string; token: string; crumbs?: boolean; contextPath?: string }): Promise<FakeJenkinsServer> {
+export async function startFakeJenkinsServer(options: {
+  username: string;
+  token: string;
+  crumbs?: boolean;
+  contextPath?: string;
+}): Promise<FakeJenkinsServer> {
   const requests: RecordedJenkinsRequest[] = [];
   const jobs = new Map<string, FakeJenkinsJob>();
   const sessions = new Map<string, string>(); // JSESSIONID -> crumb
@@ -79,10 +88,26 @@ export async function startFakeJenkinsServer(options: { username: string; token:
   const context = (options.contextPath ?? '').replace(/\/+$/, '');
   let root = '';
 
-  const jobUrl = (name: string) => `${root}/${name.split('/').map((s) => `job/${encodeURIComponent(s)}`).join('/')}/`;
+  const jobUrl = (name: string) =>
+    `${root}/${name
+      .split('/')
+      .map((s) => `job/${encodeURIComponent(s)}`)
+      .join('/')}/`;
   const buildJson = (job: FakeJenkinsJob, b: FakeJenkinsBuild) => ({
     _class: 'hudson.model.FreeStyleBuild',
-    actions: Object.keys(b.parameters).length > 0 ? [{ _class: 'hudson.model.ParametersAction', parameters: Object.entries(b.parameters).map(([name, value]) => ({ _class: 'hudson.model.StringParameterValue', name, value })) }] : [],
+    actions:
+      Object.keys(b.parameters).length > 0
+        ? [
+            {
+              _class: 'hudson.model.ParametersAction',
+              parameters: Object.entries(b.parameters).map(([name, value]) => ({
+                _class: 'hudson.model.StringParameterValue',
+                name,
+                value,
+              })),
+            },
+          ]
+        : [],
     building: b.building,
     description: null,
     displayName: `#${b.number}`,
@@ -108,7 +133,8 @@ export async function startFakeJenkinsServer(options: { username: string; token:
     if (!crumbs) return;
     const session = /(?:^|;\s*)JSESSIONID\.[0-9a-f]+=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
     const crumb = req.headers['jenkins-crumb'];
-    if (!session || typeof crumb !== 'string' || sessions.get(session) !== crumb) throw new HttpError(403, 'No valid crumb was included in the request');
+    if (!session || typeof crumb !== 'string' || sessions.get(session) !== crumb)
+      throw new HttpError(403, 'No valid crumb was included in the request');
   }
 
   /** `/job/a/job/b/rest...` -> job name `a/b` and the rest. */
@@ -132,7 +158,11 @@ export async function startFakeJenkinsServer(options: { username: string; token:
 
   function handle(method: string, url: URL, req: IncomingMessage): { status: number; body?: unknown; headers?: Record<string, string> } {
     if (!url.pathname.startsWith(`${context}/`)) throw new HttpError(404, 'Not Found');
-    const parts = url.pathname.slice(context.length).split('/').filter((p) => p.length > 0).map(decodeURIComponent);
+    const parts = url.pathname
+      .slice(context.length)
+      .split('/')
+      .filter((p) => p.length > 0)
+      .map(decodeURIComponent);
     authenticate(req);
     if (parts.join('/') === 'crumbIssuer/api/json' && method === 'GET') {
       if (!crumbs) throw new HttpError(404, 'Not Found');
@@ -149,7 +179,18 @@ export async function startFakeJenkinsServer(options: { username: string; token:
       const item = queue.get(Number(parts[2]));
       if (!item) throw new HttpError(404, 'Not Found');
       const job = jobs.get(item.job)!;
-      return { status: 200, body: { _class: 'hudson.model.Queue$LeftItem', id: Number(parts[2]), blocked: false, buildable: false, cancelled: false, executable: { _class: 'hudson.model.FreeStyleBuild', number: item.build, url: `${jobUrl(job.name)}${item.build}/` }, task: { _class: 'hudson.model.FreeStyleProject', name: job.name.split('/').pop(), url: jobUrl(job.name) } } };
+      return {
+        status: 200,
+        body: {
+          _class: 'hudson.model.Queue$LeftItem',
+          id: Number(parts[2]),
+          blocked: false,
+          buildable: false,
+          cancelled: false,
+          executable: { _class: 'hudson.model.FreeStyleBuild', number: item.build, url: `${jobUrl(job.name)}${item.build}/` },
+          task: { _class: 'hudson.model.FreeStyleProject', name: job.name.split('/').pop(), url: jobUrl(job.name) },
+        },
+      };
     }
     const parsed = parseJobPath(parts);
     const job = parsed ? jobs.get(parsed.name) : undefined;
@@ -183,7 +224,17 @@ export async function startFakeJenkinsServer(options: { username: string; token:
       return { status: 200, body: buildJson(job, build) };
     }
     if (method === 'GET' && rest.length === 2 && rest[0] === 'api' && rest[1] === 'json') {
-      return { status: 200, body: { _class: 'hudson.model.FreeStyleProject', name: job.name.split('/').pop(), fullName: job.name, url: jobUrl(job.name), buildable: true, builds: job.builds.map((b) => ({ number: b.number, url: `${jobUrl(job.name)}${b.number}/` })).reverse() } };
+      return {
+        status: 200,
+        body: {
+          _class: 'hudson.model.FreeStyleProject',
+          name: job.name.split('/').pop(),
+          fullName: job.name,
+          url: jobUrl(job.name),
+          buildable: true,
+          builds: job.builds.map((b) => ({ number: b.number, url: `${jobUrl(job.name)}${b.number}/` })).reverse(),
+        },
+      };
     }
     throw new HttpError(method === 'GET' ? 404 : 405, method === 'GET' ? 'Not Found' : 'Method Not Allowed');
   }
@@ -201,7 +252,11 @@ export async function startFakeJenkinsServer(options: { username: string; token:
         }
         const out = handle(req.method ?? 'GET', url, req);
         const text = out.body === undefined ? '' : JSON.stringify(out.body);
-        res.writeHead(out.status, { ...(out.body === undefined ? {} : { 'content-type': 'application/json;charset=utf-8' }), 'x-jenkins': '2.479.1', ...out.headers });
+        res.writeHead(out.status, {
+          ...(out.body === undefined ? {} : { 'content-type': 'application/json;charset=utf-8' }),
+          'x-jenkins': '2.479.1',
+          ...out.headers,
+        });
         res.end(text);
       } catch (error) {
         const e = error instanceof HttpError ? error : new HttpError(500, String(error));
@@ -229,9 +284,10 @@ export async function startFakeJenkinsServer(options: { username: string; token:
     failNext: (status, method) => {
       failure = { status, method };
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

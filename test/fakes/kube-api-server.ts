@@ -94,8 +94,14 @@ const KINDS: Record<string, Record<string, Kind>> = {
 };
 /** Strategic merge patch: the lists merged by a key rather than replaced (k8s.io/api patchMergeKey). */
 const MERGE_KEYS: Record<string, string> = {
-  containers: 'name', initContainers: 'name', ephemeralContainers: 'name', env: 'name', volumes: 'name', imagePullSecrets: 'name',
-  volumeMounts: 'mountPath', ports: 'containerPort',
+  containers: 'name',
+  initContainers: 'name',
+  ephemeralContainers: 'name',
+  env: 'name',
+  volumes: 'name',
+  imagePullSecrets: 'name',
+  volumeMounts: 'mountPath',
+  ports: 'containerPort',
 };
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet']);
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -127,16 +133,42 @@ export interface FakeKubeApiServer {
 }
 
 class ApiError extends Error {
-  constructor(readonly code: number, readonly reason: string, message: string, readonly details?: Obj) {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+    readonly details?: Obj,
+  ) {
     super(message);
   }
 }
 
 function statusBody(e: ApiError): Obj {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, ...(e.details ? { details: e.details } : {}), code: e.code };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: e.message,
+    reason: e.reason,
+    ...(e.details ? { details: e.details } : {}),
+    code: e.code,
+  };
 }
 
-const REASONS: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 415: 'UnsupportedMediaType', 422: 'Invalid', 429: 'TooManyRequests', 500: 'InternalError', 503: 'ServiceUnavailable', 504: 'Timeout' };
+const REASONS: Record<number, string> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  409: 'Conflict',
+  415: 'UnsupportedMediaType',
+  422: 'Invalid',
+  429: 'TooManyRequests',
+  500: 'InternalError',
+  503: 'ServiceUnavailable',
+  504: 'Timeout',
+};
 
 function nowRfc3339(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -198,7 +230,8 @@ function parseFieldSelector(s: string): Array<(o: Obj) => boolean> {
     const m = /^\s*([\w.]+)\s*(==|=|!=)\s*(.*?)\s*$/.exec(term);
     if (!m) throw new ApiError(400, 'BadRequest', `invalid selector: '${term}'; can't understand '${term}'`);
     const [, field, op, value] = m as unknown as [string, string, string, string];
-    if (field !== 'metadata.name' && field !== 'metadata.namespace') throw new ApiError(400, 'BadRequest', `field label not supported: ${field}`);
+    if (field !== 'metadata.name' && field !== 'metadata.namespace')
+      throw new ApiError(400, 'BadRequest', `field label not supported: ${field}`);
     const read = (o: Obj) => String((field === 'metadata.name' ? o['metadata']?.name : o['metadata']?.namespace) ?? '');
     return op === '!=' ? (o: Obj) => read(o) !== value : (o: Obj) => read(o) === value;
   });
@@ -209,14 +242,19 @@ function parseFieldSelector(s: string): Array<(o: Obj) => boolean> {
 function pointer(path: string): string[] {
   if (path === '') return [];
   if (!path.startsWith('/')) throw new ApiError(422, 'Invalid', `invalid JSON Pointer: ${path}`);
-  return path.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return path
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
-function parentOf(doc: unknown, tokens: string[], path: string): { container: any; key: string } { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function parentOf(doc: unknown, tokens: string[], path: string): { container: any; key: string } {
   let cur: any = doc; // eslint-disable-line @typescript-eslint/no-explicit-any
   for (const t of tokens.slice(0, -1)) {
     cur = Array.isArray(cur) ? cur[Number(t)] : isObj(cur) ? cur[t] : undefined;
-    if (cur === undefined) throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: doc is missing path: "${path}"`);
+    if (cur === undefined)
+      throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: doc is missing path: "${path}"`);
   }
   return { container: cur, key: tokens[tokens.length - 1]! };
 }
@@ -224,7 +262,8 @@ function parentOf(doc: unknown, tokens: string[], path: string): { container: an
 function applyJsonPatch(input: Obj, ops: unknown): Obj {
   if (!Array.isArray(ops)) throw new ApiError(400, 'BadRequest', 'json: cannot unmarshal object into Go value of type jsonpatch.Patch');
   let doc: unknown = structuredClone(input);
-  const missing = (path: string) => new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: doc is missing path: "${path}"`);
+  const missing = (path: string) =>
+    new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: doc is missing path: "${path}"`);
   const read = (path: string): unknown => {
     let cur: unknown = doc;
     for (const t of pointer(path)) {
@@ -256,15 +295,36 @@ function applyJsonPatch(input: Obj, ops: unknown): Obj {
   };
   for (const op of ops as Obj[]) {
     switch (op['op']) {
-      case 'add': add(op['path'], op['value']); break;
-      case 'remove': remove(op['path']); break;
-      case 'replace': read(op['path']); if (pointer(op['path']).length > 0) remove(op['path']); add(op['path'], op['value']); break;
-      case 'move': { const v = read(op['from']); remove(op['from']); add(op['path'], v); break; }
-      case 'copy': add(op['path'], structuredClone(read(op['from']))); break;
-      case 'test':
-        if (!isDeepStrictEqual(read(op['path']), op['value'])) throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: testing value ${op['path']} failed`);
+      case 'add':
+        add(op['path'], op['value']);
         break;
-      default: throw new ApiError(400, 'BadRequest', `unexpected kind of JSON patch operation: ${String(op['op'])}`);
+      case 'remove':
+        remove(op['path']);
+        break;
+      case 'replace':
+        read(op['path']);
+        if (pointer(op['path']).length > 0) remove(op['path']);
+        add(op['path'], op['value']);
+        break;
+      case 'move': {
+        const v = read(op['from']);
+        remove(op['from']);
+        add(op['path'], v);
+        break;
+      }
+      case 'copy':
+        add(op['path'], structuredClone(read(op['from'])));
+        break;
+      case 'test':
+        if (!isDeepStrictEqual(read(op['path']), op['value']))
+          throw new ApiError(
+            422,
+            'Invalid',
+            `the server rejected our request due to an error in our request: testing value ${op['path']} failed`,
+          );
+        break;
+      default:
+        throw new ApiError(400, 'BadRequest', `unexpected kind of JSON patch operation: ${String(op['op'])}`);
     }
   }
   if (!isObj(doc)) throw new ApiError(422, 'Invalid', 'the patched document is not an object');
@@ -319,7 +379,10 @@ interface Route {
 }
 
 function parsePath(pathname: string, kinds: Record<string, Record<string, Kind>>): Route {
-  const parts = pathname.split('/').filter((p) => p.length > 0).map(decodeURIComponent);
+  const parts = pathname
+    .split('/')
+    .filter((p) => p.length > 0)
+    .map(decodeURIComponent);
   let apiVersion: string;
   let rest: string[];
   if (parts[0] === 'api' && parts[1] === 'v1') [apiVersion, rest] = ['v1', parts.slice(2)];
@@ -349,11 +412,20 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
   let stall = false;
 
   const key = (apiVersion: string, plural: string, ns: string | undefined, name: string) => `${apiVersion}|${plural}|${ns ?? ''}|${name}`;
-  const resourceName = (r: Pick<Route, 'apiVersion' | 'plural'>) => (r.apiVersion.includes('/') ? `${r.plural}.${r.apiVersion.split('/')[0]}` : r.plural);
+  const resourceName = (r: Pick<Route, 'apiVersion' | 'plural'>) =>
+    r.apiVersion.includes('/') ? `${r.plural}.${r.apiVersion.split('/')[0]}` : r.plural;
   const notFound = (r: Pick<Route, 'apiVersion' | 'plural'>, name: string) =>
-    new ApiError(404, 'NotFound', `${resourceName(r)} "${name}" not found`, { name, ...(r.apiVersion.includes('/') ? { group: r.apiVersion.split('/')[0] } : {}), kind: r.plural });
+    new ApiError(404, 'NotFound', `${resourceName(r)} "${name}" not found`, {
+      name,
+      ...(r.apiVersion.includes('/') ? { group: r.apiVersion.split('/')[0] } : {}),
+      kind: r.plural,
+    });
   const invalid = (kind: string, name: string, field: string, message: string) =>
-    new ApiError(422, 'Invalid', `${kind} "${name}" is invalid: ${field}: ${message}`, { name, kind, causes: [{ reason: 'FieldValueInvalid', message, field }] });
+    new ApiError(422, 'Invalid', `${kind} "${name}" is invalid: ${field}: ${message}`, {
+      name,
+      kind,
+      causes: [{ reason: 'FieldValueInvalid', message, field }],
+    });
 
   function put(apiVersion: string, plural: string, obj: Obj): Obj {
     rv += 1;
@@ -364,28 +436,61 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
 
   function validate(r: Route, obj: Obj, ns: string | undefined): void {
     const { kind } = r.kind;
-    if (obj['kind'] !== undefined && obj['kind'] !== kind) throw new ApiError(400, 'BadRequest', `the API version in the data (${String(obj['apiVersion'])}) and kind (${String(obj['kind'])}) do not match the endpoint (${r.apiVersion}, ${kind})`);
-    if (obj['apiVersion'] !== undefined && obj['apiVersion'] !== r.apiVersion) throw new ApiError(400, 'BadRequest', `the API version in the data (${String(obj['apiVersion'])}) does not match the endpoint (${r.apiVersion})`);
+    if (obj['kind'] !== undefined && obj['kind'] !== kind)
+      throw new ApiError(
+        400,
+        'BadRequest',
+        `the API version in the data (${String(obj['apiVersion'])}) and kind (${String(obj['kind'])}) do not match the endpoint (${r.apiVersion}, ${kind})`,
+      );
+    if (obj['apiVersion'] !== undefined && obj['apiVersion'] !== r.apiVersion)
+      throw new ApiError(
+        400,
+        'BadRequest',
+        `the API version in the data (${String(obj['apiVersion'])}) does not match the endpoint (${r.apiVersion})`,
+      );
     const meta = obj['metadata'];
     const name = typeof meta?.name === 'string' ? meta.name : '';
     if (!name) throw invalid(kind, '', 'metadata.name', 'Required value: name or generateName is required');
-    if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) throw invalid(kind, name, 'metadata.name', `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`);
-    if (ns !== undefined && meta.namespace !== undefined && meta.namespace !== ns) throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
-    if (kind === 'ConfigMap' && obj['data'] !== undefined && (!isObj(obj['data']) || Object.values(obj['data']).some((v) => typeof v !== 'string'))) {
+    if (name.length > 253 || !DNS_SUBDOMAIN.test(name))
+      throw invalid(
+        kind,
+        name,
+        'metadata.name',
+        `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
+      );
+    if (ns !== undefined && meta.namespace !== undefined && meta.namespace !== ns)
+      throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+    if (
+      kind === 'ConfigMap' &&
+      obj['data'] !== undefined &&
+      (!isObj(obj['data']) || Object.values(obj['data']).some((v) => typeof v !== 'string'))
+    ) {
       throw invalid(kind, name, 'data', 'Invalid value: data values must be strings');
     }
-    if (kind === 'Pod' && (!Array.isArray(obj['spec']?.containers) || obj['spec'].containers.length === 0)) throw invalid(kind, name, 'spec.containers', 'Required value');
+    if (kind === 'Pod' && (!Array.isArray(obj['spec']?.containers) || obj['spec'].containers.length === 0))
+      throw invalid(kind, name, 'spec.containers', 'Required value');
     if (kind === 'HorizontalPodAutoscaler') {
       const spec = obj['spec'] ?? {};
       if (!isObj(spec['scaleTargetRef'])) throw invalid(kind, name, 'spec.scaleTargetRef', 'Required value');
-      if (!Number.isInteger(spec['maxReplicas']) || spec['maxReplicas'] < 1) throw invalid(kind, name, 'spec.maxReplicas', `Invalid value: ${String(spec['maxReplicas'])}: must be greater than or equal to 1`);
+      if (!Number.isInteger(spec['maxReplicas']) || spec['maxReplicas'] < 1)
+        throw invalid(kind, name, 'spec.maxReplicas', `Invalid value: ${String(spec['maxReplicas'])}: must be greater than or equal to 1`);
       // HPAScaleToZero is off by default: minReplicas >= 1.
-      if (spec['minReplicas'] !== undefined && (!Number.isInteger(spec['minReplicas']) || spec['minReplicas'] < 1)) throw invalid(kind, name, 'spec.minReplicas', `Invalid value: ${String(spec['minReplicas'])}: must be greater than or equal to 1`);
-      if ((spec['minReplicas'] ?? 1) > spec['maxReplicas']) throw invalid(kind, name, 'spec.maxReplicas', `Invalid value: ${String(spec['maxReplicas'])}: must be greater than or equal to \`minReplicas\``);
+      if (spec['minReplicas'] !== undefined && (!Number.isInteger(spec['minReplicas']) || spec['minReplicas'] < 1))
+        throw invalid(kind, name, 'spec.minReplicas', `Invalid value: ${String(spec['minReplicas'])}: must be greater than or equal to 1`);
+      if ((spec['minReplicas'] ?? 1) > spec['maxReplicas'])
+        throw invalid(
+          kind,
+          name,
+          'spec.maxReplicas',
+          `Invalid value: ${String(spec['maxReplicas'])}: must be greater than or equal to \`minReplicas\``,
+        );
     }
     if (kind === 'CronJob') {
       const schedule = obj['spec']?.schedule;
-      if (typeof schedule !== 'string' || !(/^@(yearly|annually|monthly|weekly|daily|midnight|hourly|every \S+)$/.test(schedule) || schedule.trim().split(/\s+/).length === 5)) {
+      if (
+        typeof schedule !== 'string' ||
+        !(/^@(yearly|annually|monthly|weekly|daily|midnight|hourly|every \S+)$/.test(schedule) || schedule.trim().split(/\s+/).length === 5)
+      ) {
         throw invalid(kind, name, 'spec.schedule', `Invalid value: "${String(schedule)}": unparseable cron schedule`);
       }
       const tz = obj['spec']?.timeZone;
@@ -400,24 +505,34 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
     if (kind === 'CustomResourceDefinition') {
       const spec = obj['spec'] ?? {};
       const plural = spec['names']?.plural;
-      if (typeof spec['group'] !== 'string' || typeof plural !== 'string' || typeof spec['names']?.kind !== 'string') throw invalid(kind, name, 'spec', 'Required value: group, names.plural and names.kind are required');
-      if (name !== `${plural}.${spec['group']}`) throw invalid(kind, name, 'metadata.name', `Invalid value: "${name}": must be spec.names.plural+"."+spec.group`);
-      if (spec['scope'] !== 'Namespaced' && spec['scope'] !== 'Cluster') throw invalid(kind, name, 'spec.scope', `Unsupported value: "${String(spec['scope'])}": supported values: "Cluster", "Namespaced"`);
+      if (typeof spec['group'] !== 'string' || typeof plural !== 'string' || typeof spec['names']?.kind !== 'string')
+        throw invalid(kind, name, 'spec', 'Required value: group, names.plural and names.kind are required');
+      if (name !== `${plural}.${spec['group']}`)
+        throw invalid(kind, name, 'metadata.name', `Invalid value: "${name}": must be spec.names.plural+"."+spec.group`);
+      if (spec['scope'] !== 'Namespaced' && spec['scope'] !== 'Cluster')
+        throw invalid(kind, name, 'spec.scope', `Unsupported value: "${String(spec['scope'])}": supported values: "Cluster", "Namespaced"`);
       const versions = Array.isArray(spec['versions']) ? spec['versions'] : [];
-      if (versions.length === 0 || versions.filter((v: Obj) => v['storage'] === true).length !== 1) throw invalid(kind, name, 'spec.versions', 'Invalid value: must have exactly one version marked as storage version');
+      if (versions.length === 0 || versions.filter((v: Obj) => v['storage'] === true).length !== 1)
+        throw invalid(kind, name, 'spec.versions', 'Invalid value: must have exactly one version marked as storage version');
     }
     if (WORKLOADS.has(kind)) {
       const selector = obj['spec']?.selector?.matchLabels;
       const labels = obj['spec']?.template?.metadata?.labels ?? {};
       if (!isObj(selector)) throw invalid(kind, name, 'spec.selector', 'Required value');
-      if (Object.entries(selector).some(([k, v]) => labels[k] !== v)) throw invalid(kind, name, 'spec.template.metadata.labels', "Invalid value: selector does not match template labels");
+      if (Object.entries(selector).some(([k, v]) => labels[k] !== v))
+        throw invalid(kind, name, 'spec.template.metadata.labels', 'Invalid value: selector does not match template labels');
     }
   }
 
   /** The deployment controller, synchronously: a ReplicaSet per template, revisions as annotations. */
   function reconcileDeployment(dep: Obj, dryRun: boolean): void {
     const ns = dep['metadata'].namespace as string;
-    const owned = [...store.values()].filter((o) => o['kind'] === 'ReplicaSet' && o['metadata'].namespace === ns && (o['metadata'].ownerReferences ?? []).some((ref: Obj) => ref['uid'] === dep['metadata'].uid && ref['controller']));
+    const owned = [...store.values()].filter(
+      (o) =>
+        o['kind'] === 'ReplicaSet' &&
+        o['metadata'].namespace === ns &&
+        (o['metadata'].ownerReferences ?? []).some((ref: Obj) => ref['uid'] === dep['metadata'].uid && ref['controller']),
+    );
     const strip = (t: Obj | undefined) => {
       const c = structuredClone(t ?? {});
       if (c['metadata']?.labels) delete c['metadata'].labels[HASH_LABEL];
@@ -439,14 +554,29 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
         apiVersion: 'apps/v1',
         kind: 'ReplicaSet',
         metadata: {
-          name: `${dep['metadata'].name}-${hash}`, namespace: ns, uid: randomUUID(), creationTimestamp: nowRfc3339(), generation: 1,
-          labels: tpl.metadata.labels, annotations: {},
-          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: dep['metadata'].name, uid: dep['metadata'].uid, controller: true, blockOwnerDeletion: true }],
+          name: `${dep['metadata'].name}-${hash}`,
+          namespace: ns,
+          uid: randomUUID(),
+          creationTimestamp: nowRfc3339(),
+          generation: 1,
+          labels: tpl.metadata.labels,
+          annotations: {},
+          ownerReferences: [
+            {
+              apiVersion: 'apps/v1',
+              kind: 'Deployment',
+              name: dep['metadata'].name,
+              uid: dep['metadata'].uid,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
         },
         spec: { replicas: 0, selector: { matchLabels: { ...dep['spec'].selector.matchLabels, [HASH_LABEL]: hash } }, template: tpl },
       };
     }
-    for (const rs of owned) if (rs !== current && rs['spec'].replicas !== 0) put('apps/v1', 'replicasets', { ...rs, spec: { ...rs['spec'], replicas: 0 } });
+    for (const rs of owned)
+      if (rs !== current && rs['spec'].replicas !== 0) put('apps/v1', 'replicasets', { ...rs, spec: { ...rs['spec'], replicas: 0 } });
     current['metadata'].annotations = { ...(current['metadata'].annotations ?? {}), [REVISION]: String(revision) };
     current['spec'] = { ...current['spec'], replicas: dep['spec'].replicas ?? 1 };
     put('apps/v1', 'replicasets', current);
@@ -463,7 +593,7 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
     meta.creationTimestamp = previous?.['metadata'].creationTimestamp ?? nowRfc3339();
     if (obj['spec'] !== undefined) {
       const changed = !previous || !isDeepStrictEqual(previous['spec'], obj['spec']);
-      meta.generation = (previous?.['metadata'].generation as number | undefined ?? 0) + (changed ? 1 : 0);
+      meta.generation = ((previous?.['metadata'].generation as number | undefined) ?? 0) + (changed ? 1 : 0);
     }
     if (r.kind.kind === 'Deployment') {
       obj['spec'].replicas ??= 1;
@@ -483,7 +613,10 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
     for (const v of spec['versions'] as Obj[]) {
       if (v['served'] === false) continue;
       const apiVersion = `${spec['group']}/${v['name']}`;
-      kinds[apiVersion] = { ...(kinds[apiVersion] ?? {}), [spec['names'].plural]: { kind: spec['names'].kind, namespaced: spec['scope'] === 'Namespaced', custom: true } };
+      kinds[apiVersion] = {
+        ...(kinds[apiVersion] ?? {}),
+        [spec['names'].plural]: { kind: spec['names'].kind, namespaced: spec['scope'] === 'Namespaced', custom: true },
+      };
     }
   }
 
@@ -504,7 +637,8 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
     const uid = existing['metadata'].uid;
     for (const [k, o] of store) {
       const owned = (o['metadata'].ownerReferences ?? []).some((ref: Obj) => ref['uid'] === uid);
-      if ((r.plural === 'namespaces' && o['metadata'].namespace === existing['metadata'].name) || (owned && propagationPolicy !== 'Orphan')) store.delete(k);
+      if ((r.plural === 'namespaces' && o['metadata'].namespace === existing['metadata'].name) || (owned && propagationPolicy !== 'Orphan'))
+        store.delete(k);
     }
   }
 
@@ -512,7 +646,9 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
     const labelPreds = parseLabelSelector(q.get('labelSelector') ?? '');
     const fieldPreds = parseFieldSelector(q.get('fieldSelector') ?? '');
     const prefix = `${r.apiVersion}|${r.plural}|`;
-    let keys = [...store.keys()].filter((k) => k.startsWith(prefix) && (r.namespace === undefined || k.startsWith(`${prefix}${r.namespace}|`))).sort();
+    let keys = [...store.keys()]
+      .filter((k) => k.startsWith(prefix) && (r.namespace === undefined || k.startsWith(`${prefix}${r.namespace}|`)))
+      .sort();
     keys = keys.filter((k) => {
       const o = store.get(k)!;
       return labelPreds.every((p) => p(o['metadata'].labels ?? {})) && fieldPreds.every((p) => p(o));
@@ -547,7 +683,12 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
     const containers: string[] = (pod['spec']?.containers ?? []).map((c: Obj) => c['name']);
     let container = q.get('container') ?? undefined;
     if (container === undefined) {
-      if (containers.length > 1) throw new ApiError(400, 'BadRequest', `a container name must be specified for pod ${r.name}, choose one of: [${containers.join(' ')}]`);
+      if (containers.length > 1)
+        throw new ApiError(
+          400,
+          'BadRequest',
+          `a container name must be specified for pod ${r.name}, choose one of: [${containers.join(' ')}]`,
+        );
       container = containers[0];
     } else if (!containers.includes(container)) {
       throw new ApiError(400, 'BadRequest', `container ${container} is not valid for pod ${r.name}`);
@@ -590,10 +731,12 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
       if (method === 'GET') return { status: 200, body: list(r, q) };
       if (method === 'DELETE') {
         // deletecollection: list options from the query, DeleteOptions from the body (or the query).
-        if (r.kind.namespaced && ns === undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        if (r.kind.namespaced && ns === undefined)
+          throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
         const opts = isObj(body) ? body : {};
         const collectionDryRun = dryRun || (Array.isArray(opts['dryRun']) && opts['dryRun'].includes('All'));
-        if (Array.isArray(opts['dryRun']) && opts['dryRun'].some((v: unknown) => v !== 'All')) throw new ApiError(400, 'BadRequest', 'Invalid dry run value');
+        if (Array.isArray(opts['dryRun']) && opts['dryRun'].some((v: unknown) => v !== 'All'))
+          throw new ApiError(400, 'BadRequest', 'Invalid dry run value');
         const matched = list(r, new URLSearchParams([...q].filter(([k]) => k !== 'limit' && k !== 'continue')));
         if (!collectionDryRun) {
           for (const item of matched['items'] as Obj[]) {
@@ -608,10 +751,14 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
       if (!isObj(body)) throw new ApiError(400, 'BadRequest', 'the body of the request is not a JSON object');
       const obj = structuredClone(body);
       obj['metadata'] = isObj(obj['metadata']) ? obj['metadata'] : {};
-      if (!obj['metadata'].name && typeof obj['metadata'].generateName === 'string') obj['metadata'].name = `${obj['metadata'].generateName}${randomUUID().slice(0, 5)}`;
+      if (!obj['metadata'].name && typeof obj['metadata'].generateName === 'string')
+        obj['metadata'].name = `${obj['metadata'].generateName}${randomUUID().slice(0, 5)}`;
       validate(r, obj, ns);
       if (store.has(key(r.apiVersion, r.plural, ns, obj['metadata'].name))) {
-        throw new ApiError(409, 'AlreadyExists', `${resourceName(r)} "${obj['metadata'].name}" already exists`, { name: obj['metadata'].name, kind: r.plural });
+        throw new ApiError(409, 'AlreadyExists', `${resourceName(r)} "${obj['metadata'].name}" already exists`, {
+          name: obj['metadata'].name,
+          kind: r.plural,
+        });
       }
       return { status: 201, body: commit(r, obj, dryRun, undefined) };
     }
@@ -634,17 +781,36 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
       if (type === 'application/json-patch+json') next = applyJsonPatch(existing, body);
       else if (type === 'application/merge-patch+json' || (type === 'application/strategic-merge-patch+json' && !r.kind.custom)) {
         if (!isObj(body)) throw new ApiError(400, 'BadRequest', 'the body of the request is not a JSON object');
-        next = (type === 'application/merge-patch+json' ? mergePatch(structuredClone(existing), body) : strategicMerge(structuredClone(existing), body)) as Obj;
-      } else throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+        next = (
+          type === 'application/merge-patch+json'
+            ? mergePatch(structuredClone(existing), body)
+            : strategicMerge(structuredClone(existing), body)
+        ) as Obj;
+      } else
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+        );
     } else {
       throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     }
     next['metadata'] = isObj(next['metadata']) ? next['metadata'] : {};
-    if (next['metadata'].name !== r.name) throw new ApiError(400, 'BadRequest', `the name of the object (${String(next['metadata'].name)}) does not match the name on the URL (${r.name})`);
+    if (next['metadata'].name !== r.name)
+      throw new ApiError(
+        400,
+        'BadRequest',
+        `the name of the object (${String(next['metadata'].name)}) does not match the name on the URL (${r.name})`,
+      );
     validate(r, next, ns);
     const sentRv = next['metadata'].resourceVersion;
     if (sentRv !== undefined && sentRv !== existing['metadata'].resourceVersion) {
-      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${resourceName(r)} "${r.name}": the object has been modified; please apply your changes to the latest version and try again`, { name: r.name, kind: r.plural });
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${resourceName(r)} "${r.name}": the object has been modified; please apply your changes to the latest version and try again`,
+        { name: r.name, kind: r.plural },
+      );
     }
     return { status: 200, body: commit(r, next, dryRun, existing) };
   }
@@ -658,7 +824,10 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
       requests.push({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), contentType });
       const send = (status: number, body: Obj | string) => {
         const text = typeof body === 'string' ? body : JSON.stringify(body);
-        res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.writeHead(status, {
+          'content-type': typeof body === 'string' ? 'text/plain' : 'application/json',
+          'content-length': Buffer.byteLength(text),
+        });
         res.end(text);
       };
       if (stall) {
@@ -718,17 +887,25 @@ export async function startFakeKubeApiServer(options: { token?: string } = {}): 
       stall = true;
     },
     kubeconfig: (contexts, current) =>
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'fake', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
-        users: contexts.map((c) => ({ name: `${c.name}-user`, user: c.token === undefined ? {} : { token: c.token } })),
-        contexts: contexts.map((c) => ({ name: c.name, context: { cluster: 'fake', user: `${c.name}-user`, namespace: c.namespace ?? 'default' } })),
-        'current-context': current ?? contexts[0]?.name ?? '',
-      }, null, 2),
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+      JSON.stringify(
+        {
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [{ name: 'fake', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
+          users: contexts.map((c) => ({ name: `${c.name}-user`, user: c.token === undefined ? {} : { token: c.token } })),
+          contexts: contexts.map((c) => ({
+            name: c.name,
+            context: { cluster: 'fake', user: `${c.name}-user`, namespace: c.namespace ?? 'default' },
+          })),
+          'current-context': current ?? contexts[0]?.name ?? '',
+        },
+        null,
+        2,
+      ),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -93,7 +93,11 @@ interface Cursor {
 }
 
 class CommandError extends Error {
-  constructor(readonly code: number, readonly codeName: string, message: string) {
+  constructor(
+    readonly code: number,
+    readonly codeName: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -101,7 +105,7 @@ class CommandError extends Error {
 // --- values, paths and the filter matcher -------------------------------------------------------
 
 function isPlainDoc(v: unknown): v is Document {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) && !('_bsontype' in (v));
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) && !('_bsontype' in v);
 }
 
 function getPath(doc: unknown, path: string): unknown {
@@ -202,9 +206,11 @@ function applyUpdate(doc: Document, update: Document): Document {
   }
   const out = deserialize(serialize(doc)); // a deep copy that keeps BSON types
   for (const [op, fields] of Object.entries(update)) {
-    if (!isPlainDoc(fields)) throw new CommandError(9, 'FailedToParse', `Modifiers operate on fields but we found type ${typeof fields} instead`);
+    if (!isPlainDoc(fields))
+      throw new CommandError(9, 'FailedToParse', `Modifiers operate on fields but we found type ${typeof fields} instead`);
     for (const [path, value] of Object.entries(fields)) {
-      if (path === '_id' || path.startsWith('_id.')) throw new CommandError(66, 'ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
+      if (path === '_id' || path.startsWith('_id.'))
+        throw new CommandError(66, 'ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
       switch (op) {
         case '$set':
           setPath(out, path, value);
@@ -221,7 +227,11 @@ function applyUpdate(doc: Document, update: Document): Document {
           break;
         }
         default:
-          throw new CommandError(9, 'FailedToParse', `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
+          throw new CommandError(
+            9,
+            'FailedToParse',
+            `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`,
+          );
       }
     }
   }
@@ -241,7 +251,9 @@ function sortDocs(docs: Document[], sort: Document | undefined): Document[] {
 }
 
 function project(doc: Document, projection: Document | undefined): Document {
-  const included = Object.entries(projection ?? {}).filter(([, v]) => v === 1 || v === true).map(([k]) => k);
+  const included = Object.entries(projection ?? {})
+    .filter(([, v]) => v === 1 || v === true)
+    .map(([k]) => k);
   if (included.length === 0) return doc;
   const out: Document = { _id: doc['_id'] };
   for (const k of included) if (getPath(doc, k) !== undefined) setPath(out, k, getPath(doc, k));
@@ -339,7 +351,11 @@ export async function startFakeMongoServer(options: FakeMongoOptions = {}): Prom
   function saslStart(cmd: Document, db: string, state: ConnState): Document {
     if (cmd['mechanism'] !== 'SCRAM-SHA-256' || !user) {
       auth.failed++;
-      throw new CommandError(334, 'MechanismUnavailable', `Received authentication for mechanism ${String(cmd['mechanism'])} which is not enabled`);
+      throw new CommandError(
+        334,
+        'MechanismUnavailable',
+        `Received authentication for mechanism ${String(cmd['mechanism'])} which is not enabled`,
+      );
     }
     const first = payloadText(cmd['payload']);
     if (!first.startsWith('n,,')) throw AUTH_FAILED();
@@ -432,7 +448,7 @@ export async function startFakeMongoServer(options: FakeMongoOptions = {}): Prom
     const name = Object.keys(cmd)[0] ?? '';
     const db = String(cmd['$db'] ?? 'admin');
     if (HANDSHAKE.has(name)) return hello(cmd);
-    const target = typeof cmd[name] === 'string' ? (cmd[name]) : undefined;
+    const target = typeof cmd[name] === 'string' ? cmd[name] : undefined;
     commands.push({ name, db, collection: target });
     if (name === 'saslStart') return saslStart(cmd, db, state);
     if (name === 'saslContinue') return saslContinue(cmd, state);
@@ -452,7 +468,10 @@ export async function startFakeMongoServer(options: FakeMongoOptions = {}): Prom
       case 'buildinfo':
         return { version: '7.0.0-fake', versionArray: [7, 0, 0, 0], maxBsonObjectSize: 16 * 1024 * 1024, ok: 1 };
       case 'find': {
-        let docs = sortDocs(coll(db, target!).filter((d) => matches(d, cmd['filter'] as Document)), cmd['sort'] as Document);
+        let docs = sortDocs(
+          coll(db, target!).filter((d) => matches(d, cmd['filter'] as Document)),
+          cmd['sort'] as Document,
+        );
         docs = docs.slice(Number(cmd['skip'] ?? 0));
         const limit = Math.abs(Number(cmd['limit'] ?? 0));
         if (limit > 0) docs = docs.slice(0, limit);
@@ -513,7 +532,13 @@ export async function startFakeMongoServer(options: FakeMongoOptions = {}): Prom
           if (op === '$match') docs = docs.filter((d) => matches(d, arg as Document));
           else if (op === '$skip') docs = docs.slice(Number(arg));
           else if (op === '$limit') docs = docs.slice(0, Number(arg));
-          else if (op === '$group' && isPlainDoc(arg) && Object.values(arg).slice(1).every((v) => isDeepStrictEqual(v, { $sum: 1 }))) {
+          else if (
+            op === '$group' &&
+            isPlainDoc(arg) &&
+            Object.values(arg)
+              .slice(1)
+              .every((v) => isDeepStrictEqual(v, { $sum: 1 }))
+          ) {
             const [, ...fields] = Object.keys(arg);
             docs = docs.length === 0 ? [] : [{ _id: arg['_id'], ...Object.fromEntries(fields.map((f) => [f, docs.length])) }];
           } else throw new CommandError(40324, 'Location40324', `Unrecognized pipeline stage name: '${String(op)}' (fake server)`);
@@ -525,10 +550,16 @@ export async function startFakeMongoServer(options: FakeMongoOptions = {}): Prom
         const list = indexes.get(`${db}.${target}`)!;
         const before = list.length;
         for (const spec of cmd['indexes'] as Document[]) {
-          if (!isPlainDoc(spec['key']) || Object.keys(spec['key']).length === 0) throw new CommandError(67, 'CannotCreateIndex', 'Index keys cannot be empty.');
+          if (!isPlainDoc(spec['key']) || Object.keys(spec['key']).length === 0)
+            throw new CommandError(67, 'CannotCreateIndex', 'Index keys cannot be empty.');
           if (typeof spec['name'] !== 'string') throw new CommandError(9, 'FailedToParse', 'index name must be a string');
           const same = list.find((i) => i['name'] === spec['name']);
-          if (same && !isDeepStrictEqual(same['key'], spec['key'])) throw new CommandError(86, 'IndexKeySpecsConflict', `An existing index has the same name as the requested index: ${spec['name']}`);
+          if (same && !isDeepStrictEqual(same['key'], spec['key']))
+            throw new CommandError(
+              86,
+              'IndexKeySpecsConflict',
+              `An existing index has the same name as the requested index: ${spec['name']}`,
+            );
           if (!same) list.push({ v: 2, ...spec });
         }
         return { numIndexesBefore: before, numIndexesAfter: list.length, createdCollectionAutomatically: false, ok: 1 };
@@ -536,19 +567,30 @@ export async function startFakeMongoServer(options: FakeMongoOptions = {}): Prom
       case 'findAndModify': {
         const docs = coll(db, target!);
         const query = cmd['query'] as Document | undefined;
-        const hit = sortDocs(docs.filter((d) => matches(d, query)), cmd['sort'] as Document)[0];
+        const hit = sortDocs(
+          docs.filter((d) => matches(d, query)),
+          cmd['sort'] as Document,
+        )[0];
         if (cmd['remove']) throw new CommandError(2, 'BadValue', 'remove is not supported by the fake server');
         const u = cmd['update'] as Document;
         if (hit) {
           const next = applyUpdate(hit, u);
           docs[docs.indexOf(hit)] = next;
-          return { lastErrorObject: { n: 1, updatedExisting: true }, value: project(cmd['new'] ? next : hit, cmd['fields'] as Document), ok: 1 };
+          return {
+            lastErrorObject: { n: 1, updatedExisting: true },
+            value: project(cmd['new'] ? next : hit, cmd['fields'] as Document),
+            ok: 1,
+          };
         }
         if (cmd['upsert']) {
           const doc = applyUpdate(seedFromFilter(query), u);
           if (doc['_id'] === undefined) doc['_id'] = new ObjectId();
           docs.push(doc);
-          return { lastErrorObject: { n: 1, updatedExisting: false, upserted: doc['_id'] }, value: cmd['new'] ? project(doc, cmd['fields'] as Document) : null, ok: 1 };
+          return {
+            lastErrorObject: { n: 1, updatedExisting: false, upserted: doc['_id'] },
+            value: cmd['new'] ? project(doc, cmd['fields'] as Document) : null,
+            ok: 1,
+          };
         }
         return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
       }
@@ -561,7 +603,7 @@ export async function startFakeMongoServer(options: FakeMongoOptions = {}): Prom
     const name = Object.keys(cmd)[0] ?? '';
     if (stall && !HANDSHAKE.has(name) && !UNAUTHENTICATED_OK.has(name)) {
       stall = false;
-      commands.push({ name, db: String(cmd['$db'] ?? 'admin'), collection: typeof cmd[name] === 'string' ? (cmd[name]) : undefined });
+      commands.push({ name, db: String(cmd['$db'] ?? 'admin'), collection: typeof cmd[name] === 'string' ? cmd[name] : undefined });
       return undefined;
     }
     try {

@@ -14,8 +14,17 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 
-type AnyValue = { stringValue?: string; intValue?: string | number; doubleValue?: number; boolValue?: boolean; arrayValue?: { values?: AnyValue[] } };
-interface KeyValue { key: string; value?: AnyValue }
+type AnyValue = {
+  stringValue?: string;
+  intValue?: string | number;
+  doubleValue?: number;
+  boolValue?: boolean;
+  arrayValue?: { values?: AnyValue[] };
+};
+interface KeyValue {
+  key: string;
+  value?: AnyValue;
+}
 
 export interface ReceivedSpan {
   serviceName: string | undefined;
@@ -69,9 +78,13 @@ const HEX16 = /^[0-9a-f]{16}$/;
 /** Flattens an ExportTraceServiceRequest (JSON); throws on anything that is not one. */
 export function decodeExportRequest(body: unknown): ReceivedSpan[] {
   const request = body as { resourceSpans?: unknown };
-  if (typeof body !== 'object' || body === null || !Array.isArray(request.resourceSpans)) throw new Error('not an ExportTraceServiceRequest: no resourceSpans');
+  if (typeof body !== 'object' || body === null || !Array.isArray(request.resourceSpans))
+    throw new Error('not an ExportTraceServiceRequest: no resourceSpans');
   const out: ReceivedSpan[] = [];
-  for (const rs of request.resourceSpans as Array<{ resource?: { attributes?: KeyValue[] }; scopeSpans?: Array<{ spans?: Array<Record<string, unknown>> }> }>) {
+  for (const rs of request.resourceSpans as Array<{
+    resource?: { attributes?: KeyValue[] };
+    scopeSpans?: Array<{ spans?: Array<Record<string, unknown>> }>;
+  }>) {
     const resource = decodeAttributes(rs.resource?.attributes);
     for (const ss of rs.scopeSpans ?? []) {
       for (const s of ss.spans ?? []) {
@@ -83,13 +96,18 @@ export function decodeExportRequest(body: unknown): ReceivedSpan[] {
         }
         out.push({
           serviceName: typeof resource['service.name'] === 'string' ? resource['service.name'] : undefined,
-          traceId, spanId, parentSpanId,
+          traceId,
+          spanId,
+          parentSpanId,
           name: String(s['name']),
           kind: Number(s['kind'] ?? 0),
           startTimeUnixNano: BigInt(String((s['startTimeUnixNano'] as string | number | undefined) ?? '0')),
           endTimeUnixNano: BigInt(String((s['endTimeUnixNano'] as string | number | undefined) ?? '0')),
           attributes: decodeAttributes(s['attributes'] as KeyValue[] | undefined),
-          events: ((s['events'] as Array<{ name: string; attributes?: KeyValue[] }> | undefined) ?? []).map((e) => ({ name: e.name, attributes: decodeAttributes(e.attributes) })),
+          events: ((s['events'] as Array<{ name: string; attributes?: KeyValue[] }> | undefined) ?? []).map((e) => ({
+            name: e.name,
+            attributes: decodeAttributes(e.attributes),
+          })),
           statusCode: (s['status'] as { code?: number } | undefined)?.code ?? 0,
         });
       }
@@ -113,10 +131,19 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
         res.end(JSON.stringify(body));
       };
       const path = new URL(req.url ?? '/', 'http://x').pathname;
-      if (path !== '/v1/traces') { reply(404, { code: 5, message: 'not found' }); return; }
+      if (path !== '/v1/traces') {
+        reply(404, { code: 5, message: 'not found' });
+        return;
+      }
       requests++;
-      if (req.method !== 'POST') { reply(405, { code: 12, message: 'method not allowed' }); return; }
-      if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) { reply(415, { code: 3, message: 'this fake collector reads OTLP/JSON only' }); return; }
+      if (req.method !== 'POST') {
+        reply(405, { code: 12, message: 'method not allowed' });
+        return;
+      }
+      if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+        reply(415, { code: 3, message: 'this fake collector reads OTLP/JSON only' });
+        return;
+      }
       let text: string;
       try {
         const raw = Buffer.concat(chunks);
@@ -126,7 +153,8 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
         spans.push(...received);
         exports.push({ headers: req.headers, spans: received });
       } catch (error) {
-        reply(400, { code: 3, message: error instanceof Error ? error.message : String(error) }); return;
+        reply(400, { code: 3, message: error instanceof Error ? error.message : String(error) });
+        return;
       }
       reply(200, {});
       for (const w of waiters) w();
@@ -150,15 +178,20 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`the collector did not receive the expected spans within ${timeoutMs} ms; got: ${spans.map((s) => `${s.serviceName}/${s.name}`).join(', ')}`));
+          reject(
+            new Error(
+              `the collector did not receive the expected spans within ${timeoutMs} ms; got: ${spans.map((s) => `${s.serviceName}/${s.name}`).join(', ')}`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(check);
         check();
       });
     },
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

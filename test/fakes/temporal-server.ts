@@ -37,9 +37,23 @@ const SERVICE = 'temporal.api.workflowservice.v1.WorkflowService';
 type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- decoded protobuf messages
 
 /** temporal.api.enums.v1.WorkflowExecutionStatus */
-export const WorkflowStatus = { RUNNING: 1, COMPLETED: 2, FAILED: 3, CANCELED: 4, TERMINATED: 5, CONTINUED_AS_NEW: 6, TIMED_OUT: 7 } as const;
+export const WorkflowStatus = {
+  RUNNING: 1,
+  COMPLETED: 2,
+  FAILED: 3,
+  CANCELED: 4,
+  TERMINATED: 5,
+  CONTINUED_AS_NEW: 6,
+  TIMED_OUT: 7,
+} as const;
 const STATUS_NAMES: Record<string, number> = {
-  Running: 1, Completed: 2, Failed: 3, Canceled: 4, Terminated: 5, ContinuedAsNew: 6, TimedOut: 7,
+  Running: 1,
+  Completed: 2,
+  Failed: 3,
+  Canceled: 4,
+  Terminated: 5,
+  ContinuedAsNew: 6,
+  TimedOut: 7,
 };
 /** temporal.api.enums.v1.EventType */
 const EVENT = { COMPLETED: 2, FAILED: 3, TERMINATED: 6, CONTINUED_AS_NEW: 7 } as const;
@@ -174,7 +188,17 @@ export async function startFakeTemporalServer(options: FakeTemporalOptions = {})
   const handlers: Record<string, Handler> = {
     GetSystemInfo: () => ({
       serverVersion: '1.25.0-fake',
-      capabilities: { signalAndQueryHeader: true, internalErrorDifferentiation: true, activityFailureIncludeHeartbeat: true, supportsSchedules: true, encodedFailureAttributes: true, upsertMemo: true, eagerWorkflowStart: true, sdkMetadata: true, countGroupByExecutionStatus: true },
+      capabilities: {
+        signalAndQueryHeader: true,
+        internalErrorDifferentiation: true,
+        activityFailureIncludeHeartbeat: true,
+        supportsSchedules: true,
+        encodedFailureAttributes: true,
+        upsertMemo: true,
+        eagerWorkflowStart: true,
+        sdkMetadata: true,
+        countGroupByExecutionStatus: true,
+      },
     }),
 
     StartWorkflowExecution: (req) => {
@@ -190,7 +214,10 @@ export async function startFakeTemporalServer(options: FakeTemporalOptions = {})
       const requestId = String(req['requestId'] ?? '');
       if (existing && existing.status === WorkflowStatus.RUNNING) {
         if (existing.requestId === requestId) return { runId: existing.runId, started: false };
-        throw grpcError(grpc.status.ALREADY_EXISTS, `Workflow execution is already running. WorkflowId: ${workflowId}, RunId: ${existing.runId}.`);
+        throw grpcError(
+          grpc.status.ALREADY_EXISTS,
+          `Workflow execution is already running. WorkflowId: ${workflowId}, RunId: ${existing.runId}.`,
+        );
       }
       const run = addRun({ namespace, workflowId, workflowType, taskQueue, requestId, input: req['input']?.['payloads'] ?? [] });
       return { runId: run.runId, started: true };
@@ -199,12 +226,16 @@ export async function startFakeTemporalServer(options: FakeTemporalOptions = {})
     GetWorkflowExecutionHistory: async (req, call) => {
       const namespace = String(req['namespace'] ?? '');
       if (!namespaces.has(namespace)) throw grpcError(grpc.status.NOT_FOUND, `Namespace ${namespace} is not found.`);
-      if (req['historyEventFilterType'] !== FILTER_CLOSE_EVENT) throw grpcError(grpc.status.UNIMPLEMENTED, 'fake: only the close-event filter is served');
+      if (req['historyEventFilterType'] !== FILTER_CLOSE_EVENT)
+        throw grpcError(grpc.status.UNIMPLEMENTED, 'fake: only the close-event filter is served');
       const workflowId = String(req['execution']?.['workflowId'] ?? '');
       const runId = String(req['execution']?.['runId'] ?? '') || undefined;
       const run = find(namespace, workflowId, runId);
       if (!run) throw grpcError(grpc.status.NOT_FOUND, `workflow not found for ID: ${workflowId}`);
-      const answer = (): Msg => (run.closeEvent ? { history: { events: [run.closeEvent] } } : { history: { events: [] }, nextPageToken: Buffer.from(`poll:${run.runId}`) });
+      const answer = (): Msg =>
+        run.closeEvent
+          ? { history: { events: [run.closeEvent] } }
+          : { history: { events: [] }, nextPageToken: Buffer.from(`poll:${run.runId}`) };
       if (run.closeEvent || !req['waitNewEvent']) return answer();
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -263,15 +294,23 @@ export async function startFakeTemporalServer(options: FakeTemporalOptions = {})
       }
       Promise.resolve()
         .then(() => handler(call.request, call))
-        .then((response) => callback(null, response), (error: unknown) => callback(isStatus(error) ? error : grpcError(grpc.status.INTERNAL, String(error))));
+        .then(
+          (response) => callback(null, response),
+          (error: unknown) => callback(isStatus(error) ? error : grpcError(grpc.status.INTERNAL, String(error))),
+        );
     }) as grpc.handleUnaryCall<Msg, Msg>;
   }
 
   const server = new grpc.Server();
   server.addService(definition, implementation);
-  const credentials = options.cert && options.key
-    ? grpc.ServerCredentials.createSsl(options.clientCa ? Buffer.from(options.clientCa) : null, [{ cert_chain: Buffer.from(options.cert), private_key: Buffer.from(options.key) }], options.clientCa !== undefined)
-    : grpc.ServerCredentials.createInsecure();
+  const credentials =
+    options.cert && options.key
+      ? grpc.ServerCredentials.createSsl(
+          options.clientCa ? Buffer.from(options.clientCa) : null,
+          [{ cert_chain: Buffer.from(options.cert), private_key: Buffer.from(options.key) }],
+          options.clientCa !== undefined,
+        )
+      : grpc.ServerCredentials.createInsecure();
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync('127.0.0.1:0', credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
   });
@@ -283,31 +322,60 @@ export async function startFakeTemporalServer(options: FakeTemporalOptions = {})
     runs: () => runs,
     current: (workflowId, namespace = 'default') => find(namespace, workflowId),
     seed: (workflowId, workflowType, o = {}) =>
-      addRun({ namespace: o.namespace ?? 'default', workflowId, workflowType, taskQueue: o.taskQueue ?? 'seeded', requestId: randomUUID(), input: [] }),
+      addRun({
+        namespace: o.namespace ?? 'default',
+        workflowId,
+        workflowType,
+        taskQueue: o.taskQueue ?? 'seeded',
+        requestId: randomUUID(),
+        input: [],
+      }),
     complete: (workflowId, value, o = {}) => {
       const run = mustCurrent(workflowId, o.namespace);
       closeRun(run, WorkflowStatus.COMPLETED, {
         eventType: EVENT.COMPLETED,
-        workflowExecutionCompletedEventAttributes: { result: { payloads: [jsonPayload(value, o.encoding)] }, workflowTaskCompletedEventId: eventIds },
+        workflowExecutionCompletedEventAttributes: {
+          result: { payloads: [jsonPayload(value, o.encoding)] },
+          workflowTaskCompletedEventId: eventIds,
+        },
       });
     },
     fail: (workflowId, message, o = {}) => {
       const run = mustCurrent(workflowId, o.namespace);
       closeRun(run, WorkflowStatus.FAILED, {
         eventType: EVENT.FAILED,
-        workflowExecutionFailedEventAttributes: { failure: { message, source: 'TypeScriptSDK', applicationFailureInfo: { type: 'Error' } }, retryState: 1, workflowTaskCompletedEventId: eventIds },
+        workflowExecutionFailedEventAttributes: {
+          failure: { message, source: 'TypeScriptSDK', applicationFailureInfo: { type: 'Error' } },
+          retryState: 1,
+          workflowTaskCompletedEventId: eventIds,
+        },
       });
     },
     terminate: (workflowId, reason, o = {}) => {
       const run = mustCurrent(workflowId, o.namespace);
-      closeRun(run, WorkflowStatus.TERMINATED, { eventType: EVENT.TERMINATED, workflowExecutionTerminatedEventAttributes: { reason, identity: 'fake' } });
+      closeRun(run, WorkflowStatus.TERMINATED, {
+        eventType: EVENT.TERMINATED,
+        workflowExecutionTerminatedEventAttributes: { reason, identity: 'fake' },
+      });
     },
     continueAsNew: (workflowId, o = {}) => {
       const run = mustCurrent(workflowId, o.namespace);
-      const next = addRun({ namespace: run.namespace, workflowId, workflowType: run.workflowType, taskQueue: run.taskQueue, requestId: randomUUID(), input: run.input });
+      const next = addRun({
+        namespace: run.namespace,
+        workflowId,
+        workflowType: run.workflowType,
+        taskQueue: run.taskQueue,
+        requestId: randomUUID(),
+        input: run.input,
+      });
       closeRun(run, WorkflowStatus.CONTINUED_AS_NEW, {
         eventType: EVENT.CONTINUED_AS_NEW,
-        workflowExecutionContinuedAsNewEventAttributes: { newExecutionRunId: next.runId, workflowType: { name: run.workflowType }, taskQueue: { name: run.taskQueue }, workflowTaskCompletedEventId: eventIds },
+        workflowExecutionContinuedAsNewEventAttributes: {
+          newExecutionRunId: next.runId,
+          workflowType: { name: run.workflowType },
+          taskQueue: { name: run.taskQueue },
+          workflowTaskCompletedEventId: eventIds,
+        },
       });
       return next;
     },

@@ -47,11 +47,30 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   const alive = (): boolean => child !== undefined && child.exitCode === null && child.signalCode === null;
 
   const launch = async (): Promise<void> => {
-    const proc = spawn(binary, [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir.path, '--save', '',
-      '--appendonly', 'yes', '--appendfsync', options.appendfsync ?? 'everysec',
-      '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--protected-mode', 'yes',
-    ], { stdio: 'ignore' });
+    const proc = spawn(
+      binary,
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir.path,
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        options.appendfsync ?? 'everysec',
+        '--maxmemory-policy',
+        'noeviction',
+        '--daemonize',
+        'no',
+        '--protected-mode',
+        'yes',
+      ],
+      { stdio: 'ignore' },
+    );
     child = proc;
     exited = new Promise((resolve) => proc.once('exit', () => resolve()));
     const deadline = Date.now() + startTimeoutMs;

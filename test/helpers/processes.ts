@@ -13,9 +13,10 @@ import { isStale } from '../../scripts/build-state.js';
  * (par-source.js), never a stale dist/. `npm test` builds first (`scripts/build.js --if-stale`);
  * PAR_TEST_FROM_SOURCE=1 forces the sources.
  */
-export const PAR_BIN = process.env['PAR_TEST_FROM_SOURCE'] !== '1' && !isStale()
-  ? fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))
-  : fileURLToPath(new URL('./par-source.js', import.meta.url));
+export const PAR_BIN =
+  process.env['PAR_TEST_FROM_SOURCE'] !== '1' && !isStale()
+    ? fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url))
+    : fileURLToPath(new URL('./par-source.js', import.meta.url));
 
 export interface ParProcess {
   name: string;
@@ -68,7 +69,9 @@ export function startPar(name: string, args: string[], env: Record<string, strin
         listeners.delete(listener);
         proc.off('exit', onExit);
       };
-      const listener = (): void => { check(); };
+      const listener = (): void => {
+        check();
+      };
       if (check()) return;
       listeners.add(listener);
       proc.once('exit', onExit);

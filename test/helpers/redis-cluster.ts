@@ -37,8 +37,12 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('exit', (code) => {
@@ -60,53 +64,117 @@ async function withNode<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<
   }
 }
 
-interface NodeLine { id: string; port: number; master: boolean; masterId: string; slots: [number, number][]; failed: boolean }
+interface NodeLine {
+  id: string;
+  port: number;
+  master: boolean;
+  masterId: string;
+  slots: [number, number][];
+  failed: boolean;
+}
 
 function parseNodes(text: string): NodeLine[] {
-  return text.trim().split('\n').map((line) => {
-    const f = line.split(' ');
-    const flags = (f[2] ?? '').split(',');
-    const slots = f.slice(8).filter((s) => /^\d/.test(s)).map((s): [number, number] => {
-      const [a, b] = s.split('-').map(Number) as [number, number | undefined];
-      return [a, b ?? a];
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const f = line.split(' ');
+      const flags = (f[2] ?? '').split(',');
+      const slots = f
+        .slice(8)
+        .filter((s) => /^\d/.test(s))
+        .map((s): [number, number] => {
+          const [a, b] = s.split('-').map(Number) as [number, number | undefined];
+          return [a, b ?? a];
+        });
+      return {
+        id: f[0] ?? '',
+        port: Number((f[1] ?? '').split('@')[0]?.split(':')[1]),
+        master: flags.includes('master'),
+        masterId: f[3] ?? '-',
+        slots,
+        failed: flags.some((x) => x.startsWith('fail')),
+      };
     });
-    return { id: f[0] ?? '', port: Number((f[1] ?? '').split('@')[0]?.split(':')[1]), master: flags.includes('master'), masterId: f[3] ?? '-', slots, failed: flags.some((x) => x.startsWith('fail')) };
-  });
 }
 
 export async function startRedisCluster(): Promise<TestRedisCluster> {
   const dir = await tempDir('redis-cluster');
   const nodes: RedisClusterNode[] = [];
   const stop = async (): Promise<void> => {
-    await Promise.all(nodes.map((n) => new Promise<void>((resolve) => {
-      if (n.proc.exitCode !== null || n.proc.signalCode !== null) {
-        resolve();
-        return;
-      }
-      n.proc.once('exit', () => resolve());
-      n.proc.kill('SIGKILL');
-    })));
+    await Promise.all(
+      nodes.map(
+        (n) =>
+          new Promise<void>((resolve) => {
+            if (n.proc.exitCode !== null || n.proc.signalCode !== null) {
+              resolve();
+              return;
+            }
+            n.proc.once('exit', () => resolve());
+            n.proc.kill('SIGKILL');
+          }),
+      ),
+    );
     await dir.remove();
   };
   try {
     for (let i = 0; i < 6; i++) {
       const port = await freePort();
-      const proc = spawn(REDIS_SERVER, [
-        '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
-        '--cluster-config-file', `${dir.path}/nodes-${port}.conf`, '--cluster-node-timeout', '2000',
-        '--dir', dir.path, '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
-      ], { stdio: 'ignore' });
+      const proc = spawn(
+        REDIS_SERVER,
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          `${dir.path}/nodes-${port}.conf`,
+          '--cluster-node-timeout',
+          '2000',
+          '--dir',
+          dir.path,
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--protected-mode',
+          'no',
+        ],
+        { stdio: 'ignore' },
+      );
       nodes.push({ port, proc });
     }
-    for (const n of nodes) await waitUntil(() => withNode(n.port, async (r) => { await r.ping(); return true; }).catch(() => undefined), 10_000, `redis-server on ${n.port}`);
-    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], 60_000);
-    const stateOk = async (port: number): Promise<boolean> => withNode(port, async (r) => String(await r.call('CLUSTER', 'INFO')).includes('cluster_state:ok'));
-    await waitUntil(async () => {
-      for (const n of nodes) if (!(await stateOk(n.port).catch(() => false))) return undefined;
-      // Every replica attached to its master (the failover test needs them in sync).
-      const lines = parseNodes(await withNode(nodes[0]!.port, async (r) => String(await r.call('CLUSTER', 'NODES'))));
-      return lines.filter((l) => l.master).length === 3 && lines.filter((l) => !l.master && l.masterId !== '-').length === 3 || undefined;
-    }, 30_000, 'cluster_state:ok on every node');
+    for (const n of nodes)
+      await waitUntil(
+        () =>
+          withNode(n.port, async (r) => {
+            await r.ping();
+            return true;
+          }).catch(() => undefined),
+        10_000,
+        `redis-server on ${n.port}`,
+      );
+    await run(
+      'redis-cli',
+      ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'],
+      60_000,
+    );
+    const stateOk = async (port: number): Promise<boolean> =>
+      withNode(port, async (r) => String(await r.call('CLUSTER', 'INFO')).includes('cluster_state:ok'));
+    await waitUntil(
+      async () => {
+        for (const n of nodes) if (!(await stateOk(n.port).catch(() => false))) return undefined;
+        // Every replica attached to its master (the failover test needs them in sync).
+        const lines = parseNodes(await withNode(nodes[0]!.port, async (r) => String(await r.call('CLUSTER', 'NODES'))));
+        return (
+          (lines.filter((l) => l.master).length === 3 && lines.filter((l) => !l.master && l.masterId !== '-').length === 3) || undefined
+        );
+      },
+      30_000,
+      'cluster_state:ok on every node',
+    );
   } catch (error) {
     await stop();
     throw error;
@@ -139,11 +207,24 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
       const replica = master && lines.find((l) => !l.master && l.masterId === master.id);
       if (!master || !replica) throw new Error(`no master/replica pair for slot ${slot}`);
       // A manual failover needs the replica linked to its master (it waits for the master's offset).
-      await waitUntil(() => withNode(replica.port, async (r) => (await r.info('replication')).includes('master_link_status:up') || undefined).catch(() => undefined), timeoutMs, `replica ${replica.port} in sync`, 100);
+      await waitUntil(
+        () =>
+          withNode(replica.port, async (r) => (await r.info('replication')).includes('master_link_status:up') || undefined).catch(
+            () => undefined,
+          ),
+        timeoutMs,
+        `replica ${replica.port} in sync`,
+        100,
+      );
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         await withNode(replica.port, (r) => r.call('CLUSTER', 'FAILOVER'));
-        const took = await waitUntil(async () => ((await masterOf(slot).catch(() => 0)) === replica.port ? true : undefined), 8_000, 'takeover', 100).catch(() => false);
+        const took = await waitUntil(
+          async () => ((await masterOf(slot).catch(() => 0)) === replica.port ? true : undefined),
+          8_000,
+          'takeover',
+          100,
+        ).catch(() => false);
         if (took) break;
         if (Date.now() > deadline) throw new Error(`replica ${replica.port} did not take over slot ${slot} within ${timeoutMs} ms`);
       }

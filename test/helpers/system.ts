@@ -56,14 +56,23 @@ export async function waitForHttpOk(url: string, timeoutMs: number, proc?: ParPr
     } catch {
       // not up yet
     }
-    if (proc && proc.proc.exitCode !== null) throw new Error(`${proc.name} exited (${proc.proc.exitCode}) before ${url} answered:\n${proc.output().slice(-4000)}`);
-    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms${proc ? `; ${proc.name} output:\n${proc.output().slice(-4000)}` : ''}`);
+    if (proc && proc.proc.exitCode !== null)
+      throw new Error(`${proc.name} exited (${proc.proc.exitCode}) before ${url} answered:\n${proc.output().slice(-4000)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${url} did not answer 200 within ${timeoutMs} ms${proc ? `; ${proc.name} output:\n${proc.output().slice(-4000)}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 /** Ends the processes, deletes every Redis key under `base` and removes the temp dirs a test made. */
-export async function releaseTestResources(processes: readonly ParProcess[], base: string, dirs: readonly { remove(): Promise<void> }[], redisUrl = TEST_REDIS_URL): Promise<void> {
+export async function releaseTestResources(
+  processes: readonly ParProcess[],
+  base: string,
+  dirs: readonly { remove(): Promise<void> }[],
+  redisUrl = TEST_REDIS_URL,
+): Promise<void> {
   await Promise.all(processes.map((p) => p.stop('SIGTERM', 5_000)));
   const redis = connectRedis(redisUrl);
   try {
@@ -75,15 +84,30 @@ export async function releaseTestResources(processes: readonly ParProcess[], bas
 }
 
 /** The environment of a control plane on loopback, with its state under `${base}:cp`. */
-export function controlPlaneEnv(port: number, base: string, keys: { apiKey: string; appKey: string }, extra: Record<string, string> = {}, redisUrl = TEST_REDIS_URL): Record<string, string> {
+export function controlPlaneEnv(
+  port: number,
+  base: string,
+  keys: { apiKey: string; appKey: string },
+  extra: Record<string, string> = {},
+  redisUrl = TEST_REDIS_URL,
+): Record<string, string> {
   return {
-    PAR_CP_HOST: '127.0.0.1', PAR_CP_PORT: String(port), PAR_CP_REDIS_URL: redisUrl, PAR_CP_KEY_PREFIX: `${base}:cp`,
-    PAR_ADMIN_API_KEY: keys.apiKey, PAR_ADMIN_APP_KEY: keys.appKey, ...extra,
+    PAR_CP_HOST: '127.0.0.1',
+    PAR_CP_PORT: String(port),
+    PAR_CP_REDIS_URL: redisUrl,
+    PAR_CP_KEY_PREFIX: `${base}:cp`,
+    PAR_ADMIN_API_KEY: keys.apiKey,
+    PAR_ADMIN_APP_KEY: keys.appKey,
+    ...extra,
   };
 }
 
 /** A control plane alone, as a real process on a free port, answering /healthz. */
-export async function startControlPlaneProcess(base: string, keys: { apiKey: string; appKey: string }, extra: Record<string, string> = {}): Promise<{ url: string; proc: ParProcess }> {
+export async function startControlPlaneProcess(
+  base: string,
+  keys: { apiKey: string; appKey: string },
+  extra: Record<string, string> = {},
+): Promise<{ url: string; proc: ParProcess }> {
   const port = await freePort();
   const proc = startPar('control-plane', ['control-plane'], controlPlaneEnv(port, base, keys, extra));
   const url = `http://127.0.0.1:${port}`;
@@ -107,12 +131,22 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
 
   const cpEnv = controlPlaneEnv(cpPort, base, keys, { PAR_LEASE_SWEEP_INTERVAL_MS: '200', ...options.cpEnv }, redisUrl);
   const workerEnv = {
-    REDIS_URL: redisUrl, PAR_QUEUE_PREFIX: queuePrefix, DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path, ACTIONS_ALLOWLIST: allowlist,
-    PAR_RETRY_BACKOFF_MS: '100', ...options.workerEnv,
+    REDIS_URL: redisUrl,
+    PAR_QUEUE_PREFIX: queuePrefix,
+    DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path,
+    ACTIONS_ALLOWLIST: allowlist,
+    PAR_RETRY_BACKOFF_MS: '100',
+    ...options.workerEnv,
   };
 
   const system: System = {
-    cpUrl, keys, cpPrefix, queuePrefix, configDir: dir.path, runnerName, runnerAdminUrl: `http://127.0.0.1:${adminPort}`,
+    cpUrl,
+    keys,
+    cpPrefix,
+    queuePrefix,
+    configDir: dir.path,
+    runnerName,
+    runnerAdminUrl: `http://127.0.0.1:${adminPort}`,
     cp: undefined as unknown as ParProcess,
     runner: undefined as unknown as ParProcess,
     workers: [],
@@ -127,10 +161,20 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     },
     async startRunner(extraEnv = {}) {
       const runner = startPar('runner', ['runner', '--with-api-key'], {
-        DD_BASE_URL: cpUrl, DD_API_KEY: keys.apiKey, DD_APP_KEY: keys.appKey, RUNNER_NAME: runnerName, ACTIONS_ALLOWLIST: allowlist,
-        DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path, REDIS_URL: redisUrl, PAR_QUEUE_PREFIX: queuePrefix,
-        PAR_RUNNER_ADMIN_PORT: String(adminPort), PAR_POLL_BACKOFF_MAX_MS: '300', PAR_PUBLISH_BACKOFF_MAX_MS: '300',
-        PAR_ENROLL_BACKOFF_MAX_MS: '300', ...options.runnerEnv, ...extraEnv,
+        DD_BASE_URL: cpUrl,
+        DD_API_KEY: keys.apiKey,
+        DD_APP_KEY: keys.appKey,
+        RUNNER_NAME: runnerName,
+        ACTIONS_ALLOWLIST: allowlist,
+        DD_PRIVATE_RUNNER_CONFIG_DIR: dir.path,
+        REDIS_URL: redisUrl,
+        PAR_QUEUE_PREFIX: queuePrefix,
+        PAR_RUNNER_ADMIN_PORT: String(adminPort),
+        PAR_POLL_BACKOFF_MAX_MS: '300',
+        PAR_PUBLISH_BACKOFF_MAX_MS: '300',
+        PAR_ENROLL_BACKOFF_MAX_MS: '300',
+        ...options.runnerEnv,
+        ...extraEnv,
       });
       processes.push(runner);
       system.runner = runner;
@@ -150,7 +194,13 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       const res = await request(`${cpUrl}${ADMIN_API.connections}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'dd-application-key': keys.appKey },
-        body: JSON.stringify({ runnerId: identity.runnerId, name: c.name ?? `${c.integration}-conn-${randomBytes(3).toString('hex')}`, integration: c.integration, ...(c.credentialPath ? { credentialPath: c.credentialPath } : {}), ...(c.settings ? { settings: c.settings } : {}) }),
+        body: JSON.stringify({
+          runnerId: identity.runnerId,
+          name: c.name ?? `${c.integration}-conn-${randomBytes(3).toString('hex')}`,
+          integration: c.integration,
+          ...(c.credentialPath ? { credentialPath: c.credentialPath } : {}),
+          ...(c.settings ? { settings: c.settings } : {}),
+        }),
       });
       const body = await res.body.json();
       if (res.statusCode !== 201) throw new Error(`POST ${ADMIN_API.connections}: ${res.statusCode} ${JSON.stringify(body)}`);

@@ -34,7 +34,10 @@ export async function startTargetServer(): Promise<TargetServer> {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
       const handler = routes.get(path);
       if (handler) {
-        Promise.resolve(handler(req, res, body)).catch(() => { res.statusCode = 500; res.end(); });
+        Promise.resolve(handler(req, res, body)).catch(() => {
+          res.statusCode = 500;
+          res.end();
+        });
         return;
       }
       if (path === '/health') {
@@ -53,6 +56,10 @@ export async function startTargetServer(): Promise<TargetServer> {
     url: `http://127.0.0.1:${port}`,
     requests,
     route: (path, handler) => routes.set(path, handler),
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

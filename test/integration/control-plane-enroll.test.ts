@@ -31,10 +31,14 @@ test('bootstrap generates admin keys once, stores only their hashes, and ensures
     assert.equal(await redis.exists(ks.apiKey(hashKey(apiKey))), 1);
     assert.equal(await redis.exists(ks.appKey(hashKey(appKey))), 1);
     // No plaintext key anywhere under the prefix.
-    const dump = JSON.stringify(await Promise.all((await redis.keys(`${prefix}*`)).map(async (k) => {
-      const type = await redis.type(k);
-      return type === 'hash' ? redis.hgetall(k) : type === 'string' ? redis.get(k) : type === 'set' ? redis.smembers(k) : null;
-    })));
+    const dump = JSON.stringify(
+      await Promise.all(
+        (await redis.keys(`${prefix}*`)).map(async (k) => {
+          const type = await redis.type(k);
+          return type === 'hash' ? redis.hgetall(k) : type === 'string' ? redis.get(k) : type === 'set' ? redis.smembers(k) : null;
+        }),
+      ),
+    );
     assert.ok(!dump.includes(apiKey) && !dump.includes(appKey));
 
     // Configured keys are added (idempotently) beside the generated ones.
@@ -63,14 +67,20 @@ test('enrollment with good keys registers the runner with its Editor and returns
     const keys = await h.request('GET', RUNNER_API.keys);
     assert.equal(keys.statusCode, 200);
     assert.deepEqual(jwksSchema.parse(keys.body), e.controlPlaneKeys);
-    assert.ok(e.controlPlaneKeys.keys.every((k) => !('d' in k)), 'no private part in the JWKS');
+    assert.ok(
+      e.controlPlaneKeys.keys.every((k) => !('d' in k)),
+      'no private part in the JWKS',
+    );
 
     assert.deepEqual(await h.redis.hgetall(h.deps.ks.runnerGrants(e.runnerId)), { [`user:${h.context.adminUserId}`]: 'editor' });
 
     const list = await h.request('GET', TASKS_API.runners, { headers: h.appHeaders() });
     assert.equal(list.statusCode, 200);
     const runners = (list.body as { runners: unknown[] }).runners.map((r) => runnerViewSchema.parse(r));
-    assert.deepEqual(runners.map((r) => r.id), [e.runnerId]);
+    assert.deepEqual(
+      runners.map((r) => r.id),
+      [e.runnerId],
+    );
     assert.deepEqual(runners[0]?.allowlist, ['com.datadoghq.http.*']);
     assert.equal(runners[0].lastSeenAt, undefined, 'not seen before its first runner call');
 
@@ -85,7 +95,6 @@ test('enrollment with good keys registers the runner with its Editor and returns
     const missing = await h.request('GET', `${TASKS_API.runners}/nope`, { headers: h.appHeaders() });
     assert.equal(missing.statusCode, 404);
     assert.equal((missing.body as { code: string }).code, 'PAR_ERR_NOT_FOUND');
-
   } finally {
     await h.close();
   }
@@ -96,7 +105,8 @@ test('enrollment is refused with the right code for bad keys, missing scope, ano
   try {
     const { publicJwk, privateJwk } = await generateSigningKeyPair();
     const body = { name: 'edge-1', publicKey: publicJwk };
-    const enroll = (headers: Record<string, string>, payload: unknown = body) => h.request('POST', RUNNER_API.enroll, { headers, body: payload });
+    const enroll = (headers: Record<string, string>, payload: unknown = body) =>
+      h.request('POST', RUNNER_API.enroll, { headers, body: payload });
     const expect = async (p: ReturnType<typeof enroll>, status: number, code: string, what: string): Promise<string> => {
       const res = await p;
       assert.equal(res.statusCode, status, `${what}: ${JSON.stringify(res.body)}`);
@@ -108,8 +118,18 @@ test('enrollment is refused with the right code for bad keys, missing scope, ano
     };
 
     await expect(enroll({ 'dd-application-key': h.appKey }), 401, 'PAR_ERR_AUTH_API_KEY_INVALID', 'missing API key');
-    await expect(enroll({ 'dd-api-key': 'x'.repeat(32), 'dd-application-key': h.appKey }), 401, 'PAR_ERR_AUTH_API_KEY_INVALID', 'wrong API key');
-    await expect(enroll({ 'dd-api-key': h.apiKey, 'dd-application-key': 'y'.repeat(40) }), 403, 'PAR_ERR_AUTH_APP_KEY_INVALID', 'wrong app key');
+    await expect(
+      enroll({ 'dd-api-key': 'x'.repeat(32), 'dd-application-key': h.appKey }),
+      401,
+      'PAR_ERR_AUTH_API_KEY_INVALID',
+      'wrong API key',
+    );
+    await expect(
+      enroll({ 'dd-api-key': h.apiKey, 'dd-application-key': 'y'.repeat(40) }),
+      403,
+      'PAR_ERR_AUTH_APP_KEY_INVALID',
+      'wrong app key',
+    );
     await expect(enroll({ 'dd-api-key': h.apiKey }), 403, 'PAR_ERR_AUTH_APP_KEY_INVALID', 'missing app key');
 
     const ks = h.deps.ks;
@@ -121,7 +141,12 @@ test('enrollment is refused with the right code for bad keys, missing scope, ano
     const otherUser = await createUser(h.redis, ks, otherOrg, 'mallory');
     const otherAppKey = 'o'.repeat(40);
     await addAppKey(h.redis, ks, { orgId: otherOrg, userId: otherUser, scopes: [SCOPES.runnerWrite] }, otherAppKey);
-    await expect(enroll({ 'dd-api-key': h.apiKey, 'dd-application-key': otherAppKey }), 403, 'PAR_ERR_AUTH_APP_KEY_INVALID', 'app key of another org');
+    await expect(
+      enroll({ 'dd-api-key': h.apiKey, 'dd-application-key': otherAppKey }),
+      403,
+      'PAR_ERR_AUTH_APP_KEY_INVALID',
+      'app key of another org',
+    );
 
     const good = { 'dd-api-key': h.apiKey, 'dd-application-key': h.appKey };
     assert.equal((await enroll(good)).statusCode, 201);
@@ -137,8 +162,18 @@ test('enrollment is refused with the right code for bad keys, missing scope, ano
     const keyMsg = await expect(enroll(good, { name: 'edge-2' }), 400, 'PAR_ERR_REQUEST_INVALID', 'no key');
     assert.match(keyMsg, /publicKey/);
     await expect(enroll(good, { name: 'edge-3', publicKey: privateJwk }), 400, 'PAR_ERR_REQUEST_INVALID', 'private key sent');
-    await expect(enroll(good, { name: 'edge-4', publicKey: { kty: 'RSA', n: 'x', e: 'AQAB' } }), 400, 'PAR_ERR_REQUEST_INVALID', 'not Ed25519');
-    await expect(h.request('POST', RUNNER_API.enroll, { headers: { ...good, 'content-type': 'application/json' }, body: '{not json' }), 400, 'PAR_ERR_REQUEST_INVALID', 'malformed JSON');
+    await expect(
+      enroll(good, { name: 'edge-4', publicKey: { kty: 'RSA', n: 'x', e: 'AQAB' } }),
+      400,
+      'PAR_ERR_REQUEST_INVALID',
+      'not Ed25519',
+    );
+    await expect(
+      h.request('POST', RUNNER_API.enroll, { headers: { ...good, 'content-type': 'application/json' }, body: '{not json' }),
+      400,
+      'PAR_ERR_REQUEST_INVALID',
+      'malformed JSON',
+    );
 
     const list = await h.request('GET', TASKS_API.runners, { headers: { 'dd-application-key': otherAppKey } });
     assert.equal((list.body as { code: string }).code, 'PAR_ERR_AUTH_SCOPE_MISSING', 'runners_read needed to list');

@@ -7,8 +7,14 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { controlPlaneConfigSchema, type ControlPlaneConfig } from '../../src/config/control-plane.js';
 import {
-  RUNNER_API, dequeueResponseSchema, enrollResponseSchema, heartbeatResponseSchema,
-  type Delivery, type DequeueRequest, type EnrollResponse, type HeartbeatResponse,
+  RUNNER_API,
+  dequeueResponseSchema,
+  enrollResponseSchema,
+  heartbeatResponseSchema,
+  type Delivery,
+  type DequeueRequest,
+  type EnrollResponse,
+  type HeartbeatResponse,
 } from '../../src/contracts/runner-api.js';
 import type { TaskOutcome } from '../../src/contracts/task.js';
 import { TASKS_API, taskViewSchema, type SubmitTaskRequest, type TaskView } from '../../src/contracts/tasks-api.js';
@@ -50,7 +56,11 @@ export interface Harness {
   advance(ms: number): void;
   now(): number;
   appHeaders(): Record<string, string>;
-  request(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, options?: { body?: unknown; headers?: Record<string, string> }): Promise<InjectResult>;
+  request(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    url: string,
+    options?: { body?: unknown; headers?: Record<string, string> },
+  ): Promise<InjectResult>;
   enroll(name?: string): Promise<TestRunner>;
   submit(runner: TestRunner | string, overrides?: Partial<SubmitTaskRequest>): Promise<TaskView>;
   getTask(taskId: string, waitMs?: number): Promise<TaskView>;
@@ -64,12 +74,22 @@ export function succeeded(output: unknown = { ok: true }): TaskOutcome {
   return { kind: 'succeeded', output, attempts: 1, durationMs: 5 };
 }
 
-export async function startHarness(label: string, settings: Partial<Record<keyof ControlPlaneConfig, unknown>> = {}, logger: Logger = silentLogger): Promise<Harness> {
+export async function startHarness(
+  label: string,
+  settings: Partial<Record<keyof ControlPlaneConfig, unknown>> = {},
+  logger: Logger = silentLogger,
+): Promise<Harness> {
   const prefix = uniquePrefix(`cp-${label}`);
   const redis = connectRedis();
   const apiKey = randomBytes(16).toString('hex');
   const appKey = randomBytes(20).toString('hex');
-  const config = controlPlaneConfigSchema.parse({ keyPrefix: prefix, adminApiKey: apiKey, adminAppKey: appKey, logLevel: 'silent', ...settings });
+  const config = controlPlaneConfigSchema.parse({
+    keyPrefix: prefix,
+    adminApiKey: apiKey,
+    adminAppKey: appKey,
+    logLevel: 'silent',
+    ...settings,
+  });
   let offset = 0;
   const now = (): number => Date.now() + offset;
   const context = await createControlPlaneDeps({ config, redis, logger, now });
@@ -77,7 +97,12 @@ export async function startHarness(label: string, settings: Partial<Record<keyof
   await app.ready();
 
   const request: Harness['request'] = async (method, url, options = {}) => {
-    const res = await app.inject({ method, url, headers: options.headers ?? {}, ...(options.body !== undefined ? { payload: options.body as object } : {}) });
+    const res = await app.inject({
+      method,
+      url,
+      headers: options.headers ?? {},
+      ...(options.body !== undefined ? { payload: options.body as object } : {}),
+    });
     const text = res.body;
     let body: unknown = text;
     if ((res.headers['content-type'] ?? '').toString().includes('json')) body = text.length > 0 ? JSON.parse(text) : undefined;
@@ -90,8 +115,17 @@ export async function startHarness(label: string, settings: Partial<Record<keyof
   };
 
   const harness: Harness = {
-    prefix, redis, config, context, deps: context.deps, app, apiKey, appKey,
-    advance: (ms) => { offset += ms; },
+    prefix,
+    redis,
+    config,
+    context,
+    deps: context.deps,
+    app,
+    apiKey,
+    appKey,
+    advance: (ms) => {
+      offset += ms;
+    },
     now,
     appHeaders,
     request,
@@ -105,7 +139,11 @@ export async function startHarness(label: string, settings: Partial<Record<keyof
       const enrollment = enrollResponseSchema.parse(res.body);
       const minter = new RunnerTokenMinter(enrollment.runnerId, await importSigningKey(keyPair.privateJwk));
       return {
-        runnerId: enrollment.runnerId, name, enrollment, keyPair, minter,
+        runnerId: enrollment.runnerId,
+        name,
+        enrollment,
+        keyPair,
+        minter,
         verifier: new TaskVerifier(enrollment.controlPlaneKeys),
         headers: async () => ({ authorization: `Bearer ${await minter.token()}` }),
       };
@@ -113,13 +151,20 @@ export async function startHarness(label: string, settings: Partial<Record<keyof
     async submit(runner, overrides = {}) {
       const res = await request('POST', TASKS_API.submit, {
         headers: appHeaders(),
-        body: { runner: typeof runner === 'string' ? runner : runner.runnerId, action: 'com.datadoghq.http.request', inputs: { url: 'http://example.test/' }, ...overrides },
+        body: {
+          runner: typeof runner === 'string' ? runner : runner.runnerId,
+          action: 'com.datadoghq.http.request',
+          inputs: { url: 'http://example.test/' },
+          ...overrides,
+        },
       });
       expectStatus(res, 201, 'submit');
       return taskViewSchema.parse(res.body);
     },
     async getTask(taskId, waitMs) {
-      const res = await request('GET', `${TASKS_API.get(taskId)}${waitMs !== undefined ? `?wait=${waitMs}` : ''}`, { headers: appHeaders() });
+      const res = await request('GET', `${TASKS_API.get(taskId)}${waitMs !== undefined ? `?wait=${waitMs}` : ''}`, {
+        headers: appHeaders(),
+      });
       expectStatus(res, 200, 'get task');
       return taskViewSchema.parse(res.body);
     },

@@ -37,11 +37,18 @@ test('an expired lease is redelivered with a new token, attempt 2 and a fresh si
     assert.equal(second.attempt, 2);
     assert.notEqual(second.leaseToken, first.leaseToken);
     assert.notEqual(second.signedTask, first.signedTask);
-    const claims = await runner.verifier.verify(second.signedTask, { runnerId: runner.runnerId, taskId: view.id, checkExpiry: true, now: () => h.now() });
+    const claims = await runner.verifier.verify(second.signedTask, {
+      runnerId: runner.runnerId,
+      taskId: view.id,
+      checkExpiry: true,
+      now: () => h.now(),
+    });
     assert.equal(claims.sub, view.id);
     assert.ok(claims.exp * 1000 > h.now() + 4_000, 'fresh expiry');
 
-    assert.deepEqual(await h.heartbeat(runner, [{ taskId: view.id, leaseToken: first.leaseToken }]), [{ taskId: view.id, status: 'stale' }]);
+    assert.deepEqual(await h.heartbeat(runner, [{ taskId: view.id, leaseToken: first.leaseToken }]), [
+      { taskId: view.id, status: 'stale' },
+    ]);
     const stale = await h.publish(runner, view.id, first.leaseToken);
     assert.equal(stale.statusCode, 409);
     assert.equal((stale.body as { code: string }).code, 'PAR_ERR_LEASE_STALE');

@@ -22,7 +22,10 @@ test('runControlPlane serves on a real port, sweeps leases on its own, extends l
   const prefix = uniquePrefix('cp-server');
   const base = { keyPrefix: prefix, redisUrl: TEST_REDIS_URL, host: '127.0.0.1', port: 0, logLevel: 'silent' };
   try {
-    const cp = await runControlPlane(controlPlaneConfigSchema.parse({ ...base, leaseMs: 150, leaseSweepIntervalMs: 20, maxDeliveries: 1 }), silentLogger);
+    const cp = await runControlPlane(
+      controlPlaneConfigSchema.parse({ ...base, leaseMs: 150, leaseSweepIntervalMs: 20, maxDeliveries: 1 }),
+      silentLogger,
+    );
     assert.match(cp.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.ok(cp.adminKeys, 'keys generated on the first start');
     const { apiKey, appKey } = cp.adminKeys;
@@ -37,11 +40,12 @@ test('runControlPlane serves on a real port, sweeps leases on its own, extends l
     assert.equal(enrollRes.status, 201);
     const { runnerId } = enrollResponseSchema.parse(await json(enrollRes));
     const minter = new RunnerTokenMinter(runnerId, await importSigningKey(keyPair.privateJwk));
-    const runnerPost = async (path: string, body: unknown): Promise<Response> => fetch(`${cp.url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${await minter.token()}` },
-      body: JSON.stringify(body),
-    });
+    const runnerPost = async (path: string, body: unknown): Promise<Response> =>
+      fetch(`${cp.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await minter.token()}` },
+        body: JSON.stringify(body),
+      });
     const submit = async (): Promise<string> => {
       const res = await fetch(`${cp.url}${TASKS_API.submit}`, {
         method: 'POST',
@@ -56,10 +60,17 @@ test('runControlPlane serves on a real port, sweeps leases on its own, extends l
     const lost = await submit();
     const delivered = dequeueResponseSchema.parse(await json(await runnerPost(RUNNER_API.dequeue, { max: 1, waitMs: 1_000 })));
     assert.equal(delivered.tasks[0]?.taskId, lost);
-    const failed = await waitUntil(async () => {
-      const view = taskViewSchema.parse(await json(await fetch(`${cp.url}${TASKS_API.get(lost)}`, { headers: { 'DD-APPLICATION-KEY': appKey } })));
-      return view.state === 'failed' ? view : undefined;
-    }, 3_000, 'the sweeper to fail the task', 20);
+    const failed = await waitUntil(
+      async () => {
+        const view = taskViewSchema.parse(
+          await json(await fetch(`${cp.url}${TASKS_API.get(lost)}`, { headers: { 'DD-APPLICATION-KEY': appKey } })),
+        );
+        return view.state === 'failed' ? view : undefined;
+      },
+      3_000,
+      'the sweeper to fail the task',
+      20,
+    );
     assert.equal(failed.outcome?.error?.code, 'PAR_ERR_LEASE_EXPIRED');
 
     // close() releases a pending long poll at once.
@@ -78,7 +89,16 @@ test('runControlPlane serves on a real port, sweeps leases on its own, extends l
     const ks = keySpace(prefix);
     const held = 'held-task';
     const lapsedAt = Date.now() - 60_000;
-    await redis.hset(ks.task(held), { id: held, runnerId, orgId: 'o', action: 'a.b.c', state: 'leased', attempts: 1, leaseToken: 't', leaseExpiresAt: lapsedAt });
+    await redis.hset(ks.task(held), {
+      id: held,
+      runnerId,
+      orgId: 'o',
+      action: 'a.b.c',
+      state: 'leased',
+      attempts: 1,
+      leaseToken: 't',
+      leaseExpiresAt: lapsedAt,
+    });
     await redis.zadd(ks.leases, lapsedAt, held);
     const restartedAt = Date.now();
     const again = await runControlPlane(controlPlaneConfigSchema.parse({ ...base, leaseMs: 10_000 }), silentLogger);
@@ -107,7 +127,13 @@ test('a long poll stops waiting when its HTTP client disconnects', async () => {
     assert.ok(address && typeof address === 'object');
     // node:http rather than fetch: undici opens a spare connection after an abort, which would
     // hold the server's close() for its keep-alive time.
-    const req = httpRequest({ host: '127.0.0.1', port: address.port, path: RUNNER_API.dequeue, method: 'POST', headers: { 'content-type': 'application/json', ...(await runner.headers()) } });
+    const req = httpRequest({
+      host: '127.0.0.1',
+      port: address.port,
+      path: RUNNER_API.dequeue,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(await runner.headers()) },
+    });
     const outcome = new Promise<string>((resolve) => {
       req.on('response', () => resolve('answered'));
       req.on('error', () => resolve('aborted'));

@@ -51,7 +51,10 @@ test('submit -> dequeue hands out a verifiable signed task with a lease', async 
 
     // Another runner of the org cannot be handed this task, nor verify it as its own.
     const other = await h.enroll();
-    await assert.rejects(other.verifier.verify(delivery.signedTask, { runnerId: other.runnerId, checkExpiry: true }), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_TASK_WRONG_RUNNER');
+    await assert.rejects(
+      other.verifier.verify(delivery.signedTask, { runnerId: other.runnerId, checkExpiry: true }),
+      (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_TASK_WRONG_RUNNER',
+    );
   } finally {
     await h.close();
   }
@@ -89,7 +92,9 @@ test('a waiting dequeue wakes promptly when a task is submitted', async () => {
     const runner = await h.enroll();
     const WAIT_MS = 10_000;
     let answered = false;
-    const polling = h.dequeue(runner, { max: 5, waitMs: WAIT_MS }).finally(() => { answered = true; });
+    const polling = h.dequeue(runner, { max: 5, waitMs: WAIT_MS }).finally(() => {
+      answered = true;
+    });
     // Parked = past its first look at Redis and blocked on the wake-up: the task must come by wake-up.
     await waitUntil(() => (h.deps.wakeups.parked === 1 ? true : undefined), WAIT_MS / 2, 'the dequeue to park its waiter');
     assert.equal(answered, false, 'no task yet: the dequeue waits');
@@ -98,7 +103,10 @@ test('a waiting dequeue wakes promptly when a task is submitted', async () => {
     const tasks = await polling;
     const wokeAfter = Date.now() - submittedAt;
     // A waiter that is not woken answers [] when WAIT_MS runs out: getting the task proves the wake-up.
-    assert.deepEqual(tasks.map((t) => t.taskId), [view.id]);
+    assert.deepEqual(
+      tasks.map((t) => t.taskId),
+      [view.id],
+    );
     assert.ok(wokeAfter < WAIT_MS / 2, `woke ${wokeAfter} ms after submit (wait ${WAIT_MS} ms)`);
     assert.equal(h.deps.wakeups.size, 0, 'waiter released');
 
@@ -118,10 +126,16 @@ test('batch dequeue returns several tasks in submission order, up to max', async
     const ids: string[] = [];
     for (let i = 0; i < 5; i += 1) ids.push((await h.submit(runner, { inputs: { i } })).id);
     const first = await h.dequeue(runner, { max: 3, waitMs: 0 });
-    assert.deepEqual(first.map((d) => d.taskId), ids.slice(0, 3));
+    assert.deepEqual(
+      first.map((d) => d.taskId),
+      ids.slice(0, 3),
+    );
     assert.equal(new Set(first.map((d) => d.leaseToken)).size, 3, 'one token per task');
     const second = await h.dequeue(runner, { max: 10, waitMs: 5_000 });
-    assert.deepEqual(second.map((d) => d.taskId), ids.slice(3));
+    assert.deepEqual(
+      second.map((d) => d.taskId),
+      ids.slice(3),
+    );
   } finally {
     await h.close();
   }
@@ -141,7 +155,10 @@ test('heartbeat extends current leases and reports stale, final and unknown ones
       { taskId: b.taskId, leaseToken: 'not-the-token' },
       { taskId: 'no-such-task', leaseToken: 'x' },
     ]);
-    assert.deepEqual(res.map((r) => r.status), ['ok', 'stale', 'unknown']);
+    assert.deepEqual(
+      res.map((r) => r.status),
+      ['ok', 'stale', 'unknown'],
+    );
     assert.ok(res[0]?.leaseExpiresAt !== undefined && res[0].leaseExpiresAt >= a.leaseExpiresAt + 3_900);
     assert.equal(Number(await h.redis.zscore(h.deps.ks.leases, a.taskId)), res[0].leaseExpiresAt);
 
@@ -177,7 +194,12 @@ test('publish records exactly one result: duplicate acknowledged, stale token re
     assert.equal(recorded.statusCode, 200);
     assert.deepEqual(recorded.body, { status: 'recorded' });
 
-    const dup = await h.publish(runner, d.taskId, d.leaseToken, { kind: 'failed', error: { code: 'PAR_ERR_ACTION_FAILED', message: 'x', retryable: false }, attempts: 1, durationMs: 1 });
+    const dup = await h.publish(runner, d.taskId, d.leaseToken, {
+      kind: 'failed',
+      error: { code: 'PAR_ERR_ACTION_FAILED', message: 'x', retryable: false },
+      attempts: 1,
+      durationMs: 1,
+    });
     assert.equal(dup.statusCode, 200);
     assert.deepEqual(dup.body, { status: 'duplicate' });
     assert.deepEqual((await h.publish(runner, d.taskId, 'any-token')).body, { status: 'duplicate' }, 'final wins over the token check');
@@ -203,7 +225,10 @@ test('publish records exactly one result: duplicate acknowledged, stale token re
     const statuses = results.map((r) => (r.body as { status: string }).status).sort();
     assert.deepEqual(statuses, ['duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'recorded']);
 
-    const badBody = await h.request('POST', RUNNER_API.result(v2.id), { headers: await runner.headers(), body: { leaseToken: 'x', outcome: { kind: 'weird' } } });
+    const badBody = await h.request('POST', RUNNER_API.result(v2.id), {
+      headers: await runner.headers(),
+      body: { leaseToken: 'x', outcome: { kind: 'weird' } },
+    });
     assert.equal(badBody.statusCode, 400);
     assert.match((badBody.body as { message: string }).message, /outcome\.kind/);
   } finally {
@@ -226,7 +251,9 @@ test('GET /tasks/:id?wait returns as soon as the result is published', async () 
 
     const WAIT_MS = 10_000;
     let answered = false;
-    const waiting = h.getTask(view.id, WAIT_MS).finally(() => { answered = true; });
+    const waiting = h.getTask(view.id, WAIT_MS).finally(() => {
+      answered = true;
+    });
     await waitUntil(() => (h.deps.wakeups.parked === 1 ? true : undefined), WAIT_MS / 2, 'the task wait to park its waiter');
     assert.equal(answered, false, 'not final yet: the wait waits');
     const publishedAt = Date.now();
@@ -269,8 +296,13 @@ test('runner calls need a valid token from an enrolled runner', async () => {
     assert.deepEqual(await codeOf({ authorization: `Bearer ${await old.token()}` }), [401, 'PAR_ERR_AUTH_RUNNER_TOKEN_INVALID']);
 
     // Wrong audience.
-    const wrongAud = await new SignJWT({}).setProtectedHeader({ alg: 'EdDSA' }).setIssuer(runner.runnerId).setAudience('someone-else')
-      .setIssuedAt().setExpirationTime('1m').sign(await importSigningKey(runner.keyPair.privateJwk));
+    const wrongAud = await new SignJWT({})
+      .setProtectedHeader({ alg: 'EdDSA' })
+      .setIssuer(runner.runnerId)
+      .setAudience('someone-else')
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(await importSigningKey(runner.keyPair.privateJwk));
     assert.deepEqual(await codeOf({ authorization: `Bearer ${wrongAud}` }), [401, 'PAR_ERR_AUTH_RUNNER_TOKEN_INVALID']);
 
     const ghost = new RunnerTokenMinter('no-such-runner', await importSigningKey(impostor.privateJwk));
@@ -289,12 +321,24 @@ test('enqueueSignedTask hands a runner a forged JWS as is, and never re-signs it
     const attacker = await generateSigningKeyPair();
     const signer = new TaskSigner(await importSigningKey(attacker.privateJwk), h.deps.signer.kid);
     const taskId = 'forged-1';
-    const jws = await signer.sign({ sub: taskId, aud: runner.runnerId, org: h.context.orgId, action: 'com.datadoghq.http.request', inputs: {}, timeoutMs: 1_000 }, 60_000);
-    await enqueueSignedTask(h.redis, h.prefix, { taskId, runnerId: runner.runnerId, orgId: h.context.orgId, action: 'com.datadoghq.http.request', signedTask: jws });
+    const jws = await signer.sign(
+      { sub: taskId, aud: runner.runnerId, org: h.context.orgId, action: 'com.datadoghq.http.request', inputs: {}, timeoutMs: 1_000 },
+      60_000,
+    );
+    await enqueueSignedTask(h.redis, h.prefix, {
+      taskId,
+      runnerId: runner.runnerId,
+      orgId: h.context.orgId,
+      action: 'com.datadoghq.http.request',
+      signedTask: jws,
+    });
 
     const [d] = await h.dequeue(runner);
     assert.equal(d?.signedTask, jws);
-    await assert.rejects(runner.verifier.verify(jws, { runnerId: runner.runnerId, taskId, checkExpiry: true }), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_TASK_SIGNATURE_INVALID');
+    await assert.rejects(
+      runner.verifier.verify(jws, { runnerId: runner.runnerId, taskId, checkExpiry: true }),
+      (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_TASK_SIGNATURE_INVALID',
+    );
 
     h.advance(2_000);
     assert.deepEqual(await sweepExpiredLeases(h.redis, h.deps.ks, h.now(), h.config.maxDeliveries), { requeued: 1, failed: 0 });
@@ -303,7 +347,12 @@ test('enqueueSignedTask hands a runner a forged JWS as is, and never re-signs it
     assert.equal(again.signedTask, jws, 'redelivered unchanged, not re-signed by the control plane');
 
     // The runner reports the rejection under its lease; the task view shows it.
-    const rejected = await h.publish(runner, taskId, again.leaseToken, { kind: 'rejected', error: { code: 'PAR_ERR_TASK_SIGNATURE_INVALID', message: 'forged', retryable: false }, attempts: 0, durationMs: 0 });
+    const rejected = await h.publish(runner, taskId, again.leaseToken, {
+      kind: 'rejected',
+      error: { code: 'PAR_ERR_TASK_SIGNATURE_INVALID', message: 'forged', retryable: false },
+      attempts: 0,
+      durationMs: 0,
+    });
     assert.deepEqual(rejected.body, { status: 'recorded' });
     const view = await h.getTask(taskId);
     assert.equal(view.state, 'failed');
@@ -315,7 +364,14 @@ test('enqueueSignedTask hands a runner a forged JWS as is, and never re-signs it
 
 test('keys, runner tokens and lease tokens never reach the log', async () => {
   const lines: string[] = [];
-  const logger = pino({ level: 'trace', redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } }, { write: (line: string) => { lines.push(line); } });
+  const logger = pino(
+    { level: 'trace', redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } },
+    {
+      write: (line: string) => {
+        lines.push(line);
+      },
+    },
+  );
   const h = await startHarness('no-secrets-in-logs', {}, logger);
   try {
     const runner = await h.enroll();

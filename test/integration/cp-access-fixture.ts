@@ -4,12 +4,25 @@
  */
 import assert from 'node:assert/strict';
 import {
-  ADMIN_API, connectionViewSchema, createAppKeyResponseSchema, serviceAccountViewSchema, teamViewSchema, userViewSchema,
-  type PrincipalRef, type PutGrantRequest, type ScopeName,
+  ADMIN_API,
+  connectionViewSchema,
+  createAppKeyResponseSchema,
+  serviceAccountViewSchema,
+  teamViewSchema,
+  userViewSchema,
+  type PrincipalRef,
+  type PutGrantRequest,
+  type ScopeName,
 } from '../../src/contracts/admin-api.js';
 import type { Harness, InjectResult } from './control-plane-harness.js';
 
-export const ALL_ROUTE_SCOPES: ScopeName[] = ['on_prem_runner_read', 'on_prem_runner_write', 'connections_read', 'connections_write', 'actions_run'];
+export const ALL_ROUTE_SCOPES: ScopeName[] = [
+  'on_prem_runner_read',
+  'on_prem_runner_write',
+  'connections_read',
+  'connections_write',
+  'actions_run',
+];
 
 export function expectStatus(res: InjectResult, status: number, what: string): void {
   if (res.statusCode !== status) assert.fail(`${what}: expected ${status}, got ${res.statusCode} ${JSON.stringify(res.body)}`);
@@ -48,8 +61,13 @@ export class AdminClient {
     return serviceAccountViewSchema.parse(await this.call('POST', ADMIN_API.serviceAccounts, 201, { name, roles })).id;
   }
 
-  async appKey(owner: { type: 'user' | 'service_account'; id: string }, scopes: ScopeName[] = ALL_ROUTE_SCOPES): Promise<{ id: string; key: string }> {
-    const created = createAppKeyResponseSchema.parse(await this.call('POST', ADMIN_API.appKeys, 201, { name: `key-${owner.id.slice(0, 6)}`, scopes, owner }));
+  async appKey(
+    owner: { type: 'user' | 'service_account'; id: string },
+    scopes: ScopeName[] = ALL_ROUTE_SCOPES,
+  ): Promise<{ id: string; key: string }> {
+    const created = createAppKeyResponseSchema.parse(
+      await this.call('POST', ADMIN_API.appKeys, 201, { name: `key-${owner.id.slice(0, 6)}`, scopes, owner }),
+    );
     return { id: created.id, key: created.key };
   }
 
@@ -57,8 +75,20 @@ export class AdminClient {
     await this.call('PUT', ADMIN_API.runnerGrants(runnerId), 200, { principal, role });
   }
 
-  async connection(runnerId: string, name: string, settings: Record<string, unknown> = { baseUrl: 'http://127.0.0.1:9/' }): Promise<string> {
-    return connectionViewSchema.parse(await this.call('POST', ADMIN_API.connections, 201, { name, runnerId, integration: 'http', settings, credentialPath: 'credentials/x.json' })).id;
+  async connection(
+    runnerId: string,
+    name: string,
+    settings: Record<string, unknown> = { baseUrl: 'http://127.0.0.1:9/' },
+  ): Promise<string> {
+    return connectionViewSchema.parse(
+      await this.call('POST', ADMIN_API.connections, 201, {
+        name,
+        runnerId,
+        integration: 'http',
+        settings,
+        credentialPath: 'credentials/x.json',
+      }),
+    ).id;
   }
 
   async revokeAppKey(id: string): Promise<void> {

@@ -7,7 +7,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_API, RUNNER_ACCESS_LEVELS, adminRunnerViewSchema, runnersResponseSchema, type PrincipalRef, type RunnerAccess } from '../../src/contracts/admin-api.js';
+import {
+  ADMIN_API,
+  RUNNER_ACCESS_LEVELS,
+  adminRunnerViewSchema,
+  runnersResponseSchema,
+  type PrincipalRef,
+  type RunnerAccess,
+} from '../../src/contracts/admin-api.js';
 import { TASKS_API, taskEventsPath } from '../../src/contracts/tasks-api.js';
 import { startHarness, type Harness, type InjectResult } from './control-plane-harness.js';
 import { AdminClient, expectError, expectStatus, keyHeaders } from './cp-access-fixture.js';
@@ -50,52 +57,123 @@ const rank = (l: Level): number => (l === 'none' ? -1 : RUNNER_ACCESS_LEVELS.ind
 
 const routes: Route[] = [
   {
-    name: 'GET /runners', needed: 'viewer', ok: 200,
+    name: 'GET /runners',
+    needed: 'viewer',
+    ok: 200,
     run: (c) => h.request('GET', ADMIN_API.runners, { headers: c.headers }),
   },
   {
-    name: 'GET /runners/:id', needed: 'viewer', ok: 200,
+    name: 'GET /runners/:id',
+    needed: 'viewer',
+    ok: 200,
     run: (c) => h.request('GET', ADMIN_API.runner(c.runnerId), { headers: c.headers }),
     check: (res, s) => assert.equal(adminRunnerViewSchema.parse(res.body).access, s.level, `${s.label}: access field`),
   },
-  { name: 'GET /runners/:id/grants', needed: 'viewer', ok: 200, run: (c) => h.request('GET', ADMIN_API.runnerGrants(c.runnerId), { headers: c.headers }) },
-  { name: 'GET /runners/:id/stats', needed: 'viewer', ok: 200, run: (c) => h.request('GET', `${ADMIN_API.runner(c.runnerId)}/stats?window=15m`, { headers: c.headers }) },
   {
-    name: 'PUT /runners/:id/grants', needed: 'editor', ok: 200,
-    run: (c) => h.request('PUT', ADMIN_API.runnerGrants(c.runnerId), { headers: c.headers, body: { principal: { type: 'role', id: 'read_only' }, role: 'viewer' } }),
+    name: 'GET /runners/:id/grants',
+    needed: 'viewer',
+    ok: 200,
+    run: (c) => h.request('GET', ADMIN_API.runnerGrants(c.runnerId), { headers: c.headers }),
   },
   {
-    name: 'POST /connections', needed: 'contributor', ok: 201,
-    run: (c) => h.request('POST', ADMIN_API.connections, { headers: c.headers, body: { name: `c-${next()}`, runnerId: c.runnerId, integration: 'http', settings: { baseUrl: 'http://127.0.0.1:9/' } } }),
+    name: 'GET /runners/:id/stats',
+    needed: 'viewer',
+    ok: 200,
+    run: (c) => h.request('GET', `${ADMIN_API.runner(c.runnerId)}/stats?window=15m`, { headers: c.headers }),
   },
-  { name: 'GET /connections?runnerId', needed: 'viewer', ok: 200, run: (c) => h.request('GET', `${ADMIN_API.connections}?runnerId=${c.runnerId}`, { headers: c.headers }) },
-  { name: 'GET /connections/:id', needed: 'viewer', ok: 200, run: (c) => h.request('GET', ADMIN_API.connection(c.connectionId), { headers: c.headers }) },
+  {
+    name: 'PUT /runners/:id/grants',
+    needed: 'editor',
+    ok: 200,
+    run: (c) =>
+      h.request('PUT', ADMIN_API.runnerGrants(c.runnerId), {
+        headers: c.headers,
+        body: { principal: { type: 'role', id: 'read_only' }, role: 'viewer' },
+      }),
+  },
+  {
+    name: 'POST /connections',
+    needed: 'contributor',
+    ok: 201,
+    run: (c) =>
+      h.request('POST', ADMIN_API.connections, {
+        headers: c.headers,
+        body: { name: `c-${next()}`, runnerId: c.runnerId, integration: 'http', settings: { baseUrl: 'http://127.0.0.1:9/' } },
+      }),
+  },
+  {
+    name: 'GET /connections?runnerId',
+    needed: 'viewer',
+    ok: 200,
+    run: (c) => h.request('GET', `${ADMIN_API.connections}?runnerId=${c.runnerId}`, { headers: c.headers }),
+  },
+  {
+    name: 'GET /connections/:id',
+    needed: 'viewer',
+    ok: 200,
+    run: (c) => h.request('GET', ADMIN_API.connection(c.connectionId), { headers: c.headers }),
+  },
   {
     // Harmless fields (the name) are contributor work; re-aiming (baseUrl, credentialPath...) is editor work.
-    name: 'PATCH /connections/:id (name)', needed: 'contributor', ok: 200,
+    name: 'PATCH /connections/:id (name)',
+    needed: 'contributor',
+    ok: 200,
     run: (c) => h.request('PATCH', ADMIN_API.connection(c.connectionId), { headers: c.headers, body: { name: `renamed-${next()}` } }),
   },
   {
-    name: 'PATCH /connections/:id (baseUrl)', needed: 'editor', ok: 200,
-    run: (c) => h.request('PATCH', ADMIN_API.connection(c.connectionId), { headers: c.headers, body: { settings: { baseUrl: `http://127.0.0.1:9/${next()}` } } }),
+    name: 'PATCH /connections/:id (baseUrl)',
+    needed: 'editor',
+    ok: 200,
+    run: (c) =>
+      h.request('PATCH', ADMIN_API.connection(c.connectionId), {
+        headers: c.headers,
+        body: { settings: { baseUrl: `http://127.0.0.1:9/${next()}` } },
+      }),
   },
   {
-    name: 'DELETE /connections/:id', needed: 'contributor', ok: 204,
-    run: async (c) => h.request('DELETE', ADMIN_API.connection(await admin.connection(c.runnerId, `doomed-${next()}`)), { headers: c.headers }),
+    name: 'DELETE /connections/:id',
+    needed: 'contributor',
+    ok: 204,
+    run: async (c) =>
+      h.request('DELETE', ADMIN_API.connection(await admin.connection(c.runnerId, `doomed-${next()}`)), { headers: c.headers }),
   },
   {
-    name: 'POST /tasks (no connection)', needed: 'contributor', ok: 201,
-    run: (c) => h.request('POST', TASKS_API.submit, { headers: c.headers, body: { runner: c.runnerId, action: 'com.datadoghq.http.request', inputs: { url: 'http://example.test/' } } }),
+    name: 'POST /tasks (no connection)',
+    needed: 'contributor',
+    ok: 201,
+    run: (c) =>
+      h.request('POST', TASKS_API.submit, {
+        headers: c.headers,
+        body: { runner: c.runnerId, action: 'com.datadoghq.http.request', inputs: { url: 'http://example.test/' } },
+      }),
   },
   {
-    name: 'POST /tasks (with connection)', needed: 'contributor', ok: 201,
-    run: (c) => h.request('POST', TASKS_API.submit, { headers: c.headers, body: { runner: c.runnerId, connectionId: c.connectionId, action: 'com.datadoghq.http.request', inputs: { url: '/x' } } }),
+    name: 'POST /tasks (with connection)',
+    needed: 'contributor',
+    ok: 201,
+    run: (c) =>
+      h.request('POST', TASKS_API.submit, {
+        headers: c.headers,
+        body: { runner: c.runnerId, connectionId: c.connectionId, action: 'com.datadoghq.http.request', inputs: { url: '/x' } },
+      }),
   },
   { name: 'GET /tasks/:id', needed: 'viewer', ok: 200, run: (c) => h.request('GET', TASKS_API.get(c.taskId), { headers: c.headers }) },
-  { name: 'GET /tasks/:id/events', needed: 'viewer', ok: 200, run: (c) => h.request('GET', taskEventsPath(c.taskId), { headers: c.headers }) },
-  { name: 'GET /tasks?runnerId', needed: 'viewer', ok: 200, run: (c) => h.request('GET', `${ADMIN_API.tasks}?runnerId=${c.runnerId}`, { headers: c.headers }) },
   {
-    name: 'DELETE /runners/:id', needed: 'editor', ok: 204,
+    name: 'GET /tasks/:id/events',
+    needed: 'viewer',
+    ok: 200,
+    run: (c) => h.request('GET', taskEventsPath(c.taskId), { headers: c.headers }),
+  },
+  {
+    name: 'GET /tasks?runnerId',
+    needed: 'viewer',
+    ok: 200,
+    run: (c) => h.request('GET', `${ADMIN_API.tasks}?runnerId=${c.runnerId}`, { headers: c.headers }),
+  },
+  {
+    name: 'DELETE /runners/:id',
+    needed: 'editor',
+    ok: 204,
     // A disposable runner on which the subject gets the same access the same way.
     run: async (c) => h.request('DELETE', ADMIN_API.runner(c.runnerId), { headers: c.headers }),
   },
@@ -129,34 +207,70 @@ before(async () => {
     const direct = await admin.user(`direct-${level}`);
     const directRef: PrincipalRef = { type: 'user', id: direct };
     await admin.grant(userRunner, directRef, level);
-    subjects.push({ label: `user with direct ${level} grant`, key: (await admin.appKey({ type: 'user', id: direct })).key, runnerId: userRunner, level, grantOn: (r) => admin.grant(r, directRef, level) });
+    subjects.push({
+      label: `user with direct ${level} grant`,
+      key: (await admin.appKey({ type: 'user', id: direct })).key,
+      runnerId: userRunner,
+      level,
+      grantOn: (r) => admin.grant(r, directRef, level),
+    });
 
     const member = await admin.user(`member-${level}`);
     const team = await admin.team(`team-${level}`, [member]);
     const teamRef: PrincipalRef = { type: 'team', id: team };
     await admin.grant(teamRunner, teamRef, level);
-    subjects.push({ label: `user in a team with ${level}`, key: (await admin.appKey({ type: 'user', id: member })).key, runnerId: teamRunner, level, grantOn: (r) => admin.grant(r, teamRef, level) });
+    subjects.push({
+      label: `user in a team with ${level}`,
+      key: (await admin.appKey({ type: 'user', id: member })).key,
+      runnerId: teamRunner,
+      level,
+      grantOn: (r) => admin.grant(r, teamRef, level),
+    });
 
     // Role grants reach every standard user, so each level gets its own runner.
     const roleRunner = (await h.enroll(`r-role-${level}`)).runnerId;
     const roleRef: PrincipalRef = { type: 'role', id: 'standard' };
     await admin.grant(roleRunner, roleRef, level);
     const roleUser = await admin.user(`role-${level}`);
-    subjects.push({ label: `standard user through a role grant of ${level}`, key: (await admin.appKey({ type: 'user', id: roleUser })).key, runnerId: roleRunner, level, grantOn: (r) => admin.grant(r, roleRef, level) });
+    subjects.push({
+      label: `standard user through a role grant of ${level}`,
+      key: (await admin.appKey({ type: 'user', id: roleUser })).key,
+      runnerId: roleRunner,
+      level,
+      grantOn: (r) => admin.grant(r, roleRef, level),
+    });
 
     const sa = await admin.serviceAccount(`sa-${level}`);
     const saRef: PrincipalRef = { type: 'service_account', id: sa };
     await admin.grant(saRunner, saRef, level);
-    subjects.push({ label: `service account app key with ${level}`, key: (await admin.appKey({ type: 'service_account', id: sa })).key, runnerId: saRunner, level, grantOn: (r) => admin.grant(r, saRef, level) });
+    subjects.push({
+      label: `service account app key with ${level}`,
+      key: (await admin.appKey({ type: 'service_account', id: sa })).key,
+      runnerId: saRunner,
+      level,
+      grantOn: (r) => admin.grant(r, saRef, level),
+    });
   }
 
   const nobody = await admin.user('no-grant');
-  subjects.push({ label: 'standard user without any grant', key: (await admin.appKey({ type: 'user', id: nobody })).key, runnerId: userRunner, level: 'none', grantOn: async () => {} });
+  subjects.push({
+    label: 'standard user without any grant',
+    key: (await admin.appKey({ type: 'user', id: nobody })).key,
+    runnerId: userRunner,
+    level: 'none',
+    grantOn: async () => {},
+  });
 
   const readOnly = await admin.user('read-only', ['read_only']);
   const readOnlyRef: PrincipalRef = { type: 'user', id: readOnly };
   await admin.grant(userRunner, readOnlyRef, 'contributor');
-  subjects.push({ label: 'read_only user with a contributor grant (capped at viewer)', key: (await admin.appKey({ type: 'user', id: readOnly })).key, runnerId: userRunner, level: 'viewer', grantOn: (r) => admin.grant(r, readOnlyRef, 'contributor') });
+  subjects.push({
+    label: 'read_only user with a contributor grant (capped at viewer)',
+    key: (await admin.appKey({ type: 'user', id: readOnly })).key,
+    runnerId: userRunner,
+    level: 'viewer',
+    grantOn: (r) => admin.grant(r, readOnlyRef, 'contributor'),
+  });
 });
 
 after(async () => {
@@ -197,7 +311,8 @@ describe('access matrix: principal x route', () => {
           expectError(res, 403, 'PAR_ERR_AUTH_FORBIDDEN', what);
           assert.match((res.body as { message: string }).message, new RegExp(`${route.needed} access`), `${what}: says what is needed`);
         }
-        if (route.name.startsWith('DELETE /runners') && rank(s.level) < rank('editor')) await h.request('DELETE', ADMIN_API.runner(runnerId), { headers: h.appHeaders() });
+        if (route.name.startsWith('DELETE /runners') && rank(s.level) < rank('editor'))
+          await h.request('DELETE', ADMIN_API.runner(runnerId), { headers: h.appHeaders() });
       }
     });
   }
@@ -236,7 +351,12 @@ describe('access matrix: key failures on every route', () => {
     const f = await fixtureFor(runnerId);
     for (const route of routes) {
       expectError(await route.run({ runnerId, ...f, headers: {} }), 403, 'PAR_ERR_AUTH_APP_KEY_INVALID', `no key: ${route.name}`);
-      expectError(await route.run({ runnerId, ...f, headers: keyHeaders('f'.repeat(40)) }), 403, 'PAR_ERR_AUTH_APP_KEY_INVALID', `unknown key: ${route.name}`);
+      expectError(
+        await route.run({ runnerId, ...f, headers: keyHeaders('f'.repeat(40)) }),
+        403,
+        'PAR_ERR_AUTH_APP_KEY_INVALID',
+        `unknown key: ${route.name}`,
+      );
     }
   });
 });

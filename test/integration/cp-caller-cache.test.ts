@@ -59,14 +59,20 @@ describe('app-key caller cache', () => {
     checkAppKey(key, (await here.resolve(key)).record, 'runners_read');
     await revokeAppKey(redis, ks, hashKey(key), Date.now());
     const after = await here.resolve(key);
-    assert.throws(() => checkAppKey(key, after.record, 'runners_read'), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_AUTH_APP_KEY_REVOKED');
+    assert.throws(
+      () => checkAppKey(key, after.record, 'runners_read'),
+      (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_AUTH_APP_KEY_REVOKED',
+    );
   });
 
   test('re-scoping a key and team changes count on the next call', async () => {
     const here = new CallerCache(redis, ks);
     const key = await newKey(['runners_read']);
     const first = await here.resolve(key);
-    assert.throws(() => checkAppKey(key, first.record, 'on_prem_runner_write'), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_AUTH_SCOPE_MISSING');
+    assert.throws(
+      () => checkAppKey(key, first.record, 'on_prem_runner_write'),
+      (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_AUTH_SCOPE_MISSING',
+    );
     await addAppKey(redis, ks, { orgId, owner: { type: 'user', id: userId }, scopes: ['runners_read', 'on_prem_runner_write'] }, key);
     checkAppKey(key, (await here.resolve(key)).record, 'on_prem_runner_write');
 

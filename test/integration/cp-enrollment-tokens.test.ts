@@ -6,7 +6,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse as parseYaml } from 'yaml';
-import { createRunnerResponseSchema, enrollmentTokenResponseSchema, RUNNER_ENROLLMENT_API, type CreateRunnerResponse } from '../../src/contracts/admin-api.js';
+import {
+  createRunnerResponseSchema,
+  enrollmentTokenResponseSchema,
+  RUNNER_ENROLLMENT_API,
+  type CreateRunnerResponse,
+} from '../../src/contracts/admin-api.js';
 import { RUNNER_API, enrollResponseSchema, type HealthReport } from '../../src/contracts/runner-api.js';
 import { TASKS_API } from '../../src/contracts/tasks-api.js';
 import { generateSigningKeyPair, importSigningKey, type KeyPairJwk } from '../../src/crypto/keys.js';
@@ -17,14 +22,27 @@ const OFFLINE_AFTER_MS = 30_000;
 const TOKEN_TTL_MS = 60_000;
 
 function healthy(overrides: Partial<HealthReport> = {}): HealthReport {
-  return { version: '9.9.9', platform: 'linux-x64 node v20', allowlist: ['com.datadoghq.http.request'], capacity: 50, inFlight: 2, healthy: true, problems: [], ...overrides };
+  return {
+    version: '9.9.9',
+    platform: 'linux-x64 node v20',
+    allowlist: ['com.datadoghq.http.request'],
+    capacity: 50,
+    inFlight: 2,
+    healthy: true,
+    problems: [],
+    ...overrides,
+  };
 }
 
 describe('enrollment tokens and runner health', () => {
   let h: Harness;
 
   before(async () => {
-    h = await startHarness('enroll-tokens', { enrollmentTokenTtlMs: TOKEN_TTL_MS, runnerOfflineAfterMs: OFFLINE_AFTER_MS, publicUrl: 'https://cp.example.test:7700' });
+    h = await startHarness('enroll-tokens', {
+      enrollmentTokenTtlMs: TOKEN_TTL_MS,
+      runnerOfflineAfterMs: OFFLINE_AFTER_MS,
+      publicUrl: 'https://cp.example.test:7700',
+    });
   });
   after(async () => {
     await h.close();
@@ -36,13 +54,15 @@ describe('enrollment tokens and runner health', () => {
     return createRunnerResponseSchema.parse(res.body);
   };
   const enrollWith = async (token: string, keyPair?: KeyPairJwk): Promise<InjectResult> => {
-    const keys = keyPair ?? await generateSigningKeyPair();
+    const keys = keyPair ?? (await generateSigningKeyPair());
     return h.request('POST', RUNNER_API.enroll, {
       headers: { authorization: `Bearer ${token}` },
       body: { publicKey: keys.publicJwk, allowlist: [], version: '9.9.9' },
     });
   };
-  const runnerView = async (id: string): Promise<{ status?: string; health?: { version: string; inFlight: number; receivedAt: number }; version: string }> => {
+  const runnerView = async (
+    id: string,
+  ): Promise<{ status?: string; health?: { version: string; inFlight: number; receivedAt: number }; version: string }> => {
     const res = await h.request('GET', `${TASKS_API.runners}/${id}`, { headers: h.appHeaders() });
     assert.equal(res.statusCode, 200, JSON.stringify(res.body));
     return res.body as { status?: string; health?: { version: string; inFlight: number; receivedAt: number }; version: string };
@@ -55,7 +75,10 @@ describe('enrollment tokens and runner health', () => {
     assert.equal(created.runner.access, 'editor');
     assert.match(created.enrollment.token, /^par_enroll_[A-Za-z0-9_-]{40,}$/);
     const now = h.now();
-    assert.ok(created.enrollment.expiresAt > now && created.enrollment.expiresAt <= now + TOKEN_TTL_MS, 'expires within the configured TTL');
+    assert.ok(
+      created.enrollment.expiresAt > now && created.enrollment.expiresAt <= now + TOKEN_TTL_MS,
+      'expires within the configured TTL',
+    );
     const { dockerRun, compose, kubernetes, parRunner } = created.enrollment.snippets;
     for (const [name, text] of Object.entries({ dockerRun, compose, kubernetes, parRunner })) {
       assert.ok(text.includes(created.enrollment.token), `${name} contains the token`);
@@ -67,7 +90,9 @@ describe('enrollment tokens and runner health', () => {
     assert.match(dockerRun, /ACTIONS_ALLOWLIST=com\.datadoghq\.http\.request,com\.datadoghq\.kubernetes\.core\.listPod/);
     assert.match(dockerRun, /private-action-runner:local/);
     assert.match(parRunner, /par runner --enrollment-token par_enroll_/);
-    const composeDoc = parseYaml(compose) as { services: Record<string, { image: string; environment: Record<string, string>; volumes: string[] }> };
+    const composeDoc = parseYaml(compose) as {
+      services: Record<string, { image: string; environment: Record<string, string>; volumes: string[] }>;
+    };
     const service = composeDoc.services['private-runner'];
     assert.ok(service);
     assert.equal(service.environment['PAR_ENROLLMENT_TOKEN'], created.enrollment.token);
@@ -79,7 +104,11 @@ describe('enrollment tokens and runner health', () => {
     assert.match(kubernetes, /PAR_RUNNER_IMAGE=private-action-runner:local/);
     // Only the token's hash is stored.
     const keys = await h.redis.keys(`${h.prefix}*`);
-    const values2 = await Promise.all(keys.map(async (k) => (await h.redis.type(k)) === 'hash' ? JSON.stringify(await h.redis.hgetall(k)) : String(await h.redis.get(k).catch(() => ''))));
+    const values2 = await Promise.all(
+      keys.map(async (k) =>
+        (await h.redis.type(k)) === 'hash' ? JSON.stringify(await h.redis.hgetall(k)) : String(await h.redis.get(k).catch(() => '')),
+      ),
+    );
     assert.ok(!values2.some((v) => v.includes(created.enrollment.token)), 'the token itself is not stored');
   });
 
@@ -95,7 +124,10 @@ describe('enrollment tokens and runner health', () => {
 
     // The enrolled runner's key now authenticates its calls.
     const minter = new RunnerTokenMinter(enrolled.runnerId, await importSigningKey(keys.privateJwk));
-    const dequeue = await h.request('POST', RUNNER_API.dequeue, { headers: { authorization: `Bearer ${await minter.token()}` }, body: { max: 1, waitMs: 0 } });
+    const dequeue = await h.request('POST', RUNNER_API.dequeue, {
+      headers: { authorization: `Bearer ${await minter.token()}` },
+      body: { max: 1, waitMs: 0 },
+    });
     assert.equal(dequeue.statusCode, 200);
 
     const reuse = await enrollWith(created.enrollment.token);
@@ -134,7 +166,9 @@ describe('enrollment tokens and runner health', () => {
   });
 
   it('a token only goes with the enroll call: keys are still required without one, and names must be unique', async () => {
-    const noAuth = await h.request('POST', RUNNER_API.enroll, { body: { name: 'x', publicKey: (await generateSigningKeyPair()).publicJwk } });
+    const noAuth = await h.request('POST', RUNNER_API.enroll, {
+      body: { name: 'x', publicKey: (await generateSigningKeyPair()).publicJwk },
+    });
     assert.equal(errorCode(noAuth), 'PAR_ERR_AUTH_API_KEY_INVALID');
     await createRunner('dup-runner');
     const dup = await h.request('POST', TASKS_API.runners, { headers: h.appHeaders(), body: { name: 'dup-runner', allowlist: [] } });

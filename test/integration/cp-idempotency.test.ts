@@ -26,7 +26,11 @@ after(async () => {
   await h.close();
 });
 
-interface Answer { statusCode: number; replayed: string | undefined; body: unknown }
+interface Answer {
+  statusCode: number;
+  replayed: string | undefined;
+  body: unknown;
+}
 
 async function post(body: SubmitTaskRequest, idempotencyKey?: string | string[], appKey = h.appKey): Promise<Answer> {
   const headers: Record<string, string | string[]> = { 'dd-application-key': appKey, 'content-type': 'application/json' };
@@ -63,7 +67,10 @@ test('the same key and body return the same task (200, Idempotent-Replayed: true
   assert.equal(ready.length, readyBefore + 1, 'queued once');
   assert.equal(ready.filter((id) => id === created.id).length, 1);
   const events = await getTaskEvents(h.redis, h.deps.ks, created.id);
-  assert.deepEqual(events.map((e) => e.type), ['submitted']);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['submitted'],
+  );
   // Indexed once, in the same script.
   assert.notEqual(await h.redis.zscore(accessKeySpace(h.deps.ks).runnerTasks(runner.runnerId), created.id), null);
 
@@ -78,9 +85,24 @@ test('the same key and body return the same task (200, Idempotent-Replayed: true
 
 test('the body is compared by content: key order and defaults do not matter, the runner may be named by id or name', async () => {
   const key = freshKey();
-  const first = await post({ runner: runner.runnerId, action: 'com.datadoghq.http.request', inputs: { verb: 'GET', url: 'http://svc.internal/o', headers: { b: '2', a: '1' } }, timeoutMs: 60_000 }, key);
+  const first = await post(
+    {
+      runner: runner.runnerId,
+      action: 'com.datadoghq.http.request',
+      inputs: { verb: 'GET', url: 'http://svc.internal/o', headers: { b: '2', a: '1' } },
+      timeoutMs: 60_000,
+    },
+    key,
+  );
   assert.equal(first.statusCode, 201);
-  const second = await post({ runner: runner.name, action: 'com.datadoghq.http.request', inputs: { headers: { a: '1', b: '2' }, url: 'http://svc.internal/o', verb: 'GET' } }, key);
+  const second = await post(
+    {
+      runner: runner.name,
+      action: 'com.datadoghq.http.request',
+      inputs: { headers: { a: '1', b: '2' }, url: 'http://svc.internal/o', verb: 'GET' },
+    },
+    key,
+  );
   assert.equal(second.statusCode, 200, JSON.stringify(second.body));
   assert.equal(taskViewSchema.parse(second.body).id, taskViewSchema.parse(first.body).id);
 });
@@ -107,7 +129,17 @@ test('the same key with another body is refused with 422 PAR_ERR_IDEMPOTENCY_KEY
 
 test('malformed keys are refused with 400 PAR_ERR_IDEMPOTENCY_KEY_INVALID before anything is stored', async () => {
   const readyBefore = (await readyIds()).length;
-  const bad: (string | string[])[] = ['', 'x'.repeat(256), 'has space', 'comma,separated', 'caf\u00e9', 'semi;colon', 'quote"', 'a\tb', ['twice-a', 'twice-b']];
+  const bad: (string | string[])[] = [
+    '',
+    'x'.repeat(256),
+    'has space',
+    'comma,separated',
+    'caf\u00e9',
+    'semi;colon',
+    'quote"',
+    'a\tb',
+    ['twice-a', 'twice-b'],
+  ];
   for (const key of bad) {
     const res = await post(task(), key);
     expectError({ statusCode: res.statusCode, body: res.body }, 400, 'PAR_ERR_IDEMPOTENCY_KEY_INVALID', `key ${JSON.stringify(key)}`);
@@ -167,7 +199,12 @@ test('submissions without a key are not deduplicated, and a key expires after it
     const r = await short.enroll();
     const body = { runner: r.runnerId, action: 'com.datadoghq.http.request', inputs: {}, timeoutMs: 5_000 };
     const send = async (): Promise<{ statusCode: number; id: string }> => {
-      const res = await short.app.inject({ method: 'POST', url: TASKS_API.submit, headers: { ...short.appHeaders(), 'idempotency-key': 'window-key' }, payload: body });
+      const res = await short.app.inject({
+        method: 'POST',
+        url: TASKS_API.submit,
+        headers: { ...short.appHeaders(), 'idempotency-key': 'window-key' },
+        payload: body,
+      });
       return { statusCode: res.statusCode, id: taskViewSchema.parse(res.json()).id };
     };
     const first = await send();

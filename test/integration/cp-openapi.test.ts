@@ -58,9 +58,18 @@ describe('OpenAPI document', () => {
   it('lists every registered route except the explicit exclusions, and nothing else', () => {
     const routes = routeTable(h.app);
     assert.ok(routes.length >= 40, `only ${routes.length} routes`);
-    for (const excluded of NOT_IN_OPENAPI) assert.ok(routes.some((r) => `${r.method} ${r.url}` === excluded), `${excluded} is registered`);
-    const expected = routes.filter((r) => !NOT_IN_OPENAPI.includes(`${r.method} ${r.url}`)).map((r) => `${r.method} ${openApiPath(r.url)}`).sort();
-    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort();
+    for (const excluded of NOT_IN_OPENAPI)
+      assert.ok(
+        routes.some((r) => `${r.method} ${r.url}` === excluded),
+        `${excluded} is registered`,
+      );
+    const expected = routes
+      .filter((r) => !NOT_IN_OPENAPI.includes(`${r.method} ${r.url}`))
+      .map((r) => `${r.method} ${openApiPath(r.url)}`)
+      .sort();
+    const documented = Object.entries(doc.paths)
+      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
+      .sort();
     assert.deepEqual(documented, expected);
   });
 
@@ -69,8 +78,12 @@ describe('OpenAPI document', () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(ops)) {
         const statuses = Object.keys(operation.responses ?? {});
-        assert.ok(statuses.some((s) => /^2\d\d$/.test(s)), `${method} ${path}: no success response documented (${statuses.join(', ')})`);
-        if (path !== '/healthz') assert.ok(statuses.includes('4XX') || statuses.includes('4xx'), `${method} ${path}: no error envelope (${statuses.join(', ')})`);
+        assert.ok(
+          statuses.some((s) => /^2\d\d$/.test(s)),
+          `${method} ${path}: no success response documented (${statuses.join(', ')})`,
+        );
+        if (path !== '/healthz')
+          assert.ok(statuses.includes('4XX') || statuses.includes('4xx'), `${method} ${path}: no error envelope (${statuses.join(', ')})`);
       }
     }
     assert.ok(op('post', TASKS_API.submit)?.requestBody, 'submit body');
@@ -78,16 +91,26 @@ describe('OpenAPI document', () => {
     const params = (op('get', '/api/v1/tasks/:id')?.parameters ?? []) as { in: string; name: string }[];
     assert.deepEqual(params.map((p) => `${p.in}:${p.name}`).sort(), ['path:id', 'query:wait']);
     const submitParams = (op('post', TASKS_API.submit)?.parameters ?? []) as { in: string; name: string }[];
-    assert.ok(submitParams.some((p) => p.in === 'header' && p.name === 'idempotency-key'), 'Idempotency-Key header documented');
+    assert.ok(
+      submitParams.some((p) => p.in === 'header' && p.name === 'idempotency-key'),
+      'Idempotency-Key header documented',
+    );
   });
 });
 
 describe('validation through route schemas', () => {
   it('an invalid body is 400 PAR_ERR_REQUEST_INVALID naming the field, in the usual envelope', async () => {
     const runner = await h.enroll();
-    const res = await h.request('POST', TASKS_API.submit, { headers: h.appHeaders(), body: { runner: runner.runnerId, action: 'com.datadoghq.http.request', connection: 'x' } });
+    const res = await h.request('POST', TASKS_API.submit, {
+      headers: h.appHeaders(),
+      body: { runner: runner.runnerId, action: 'com.datadoghq.http.request', connection: 'x' },
+    });
     assert.equal(res.statusCode, 400);
-    assert.deepEqual(res.body, { code: 'PAR_ERR_REQUEST_INVALID', message: 'The request body or parameters are invalid: connection: unknown field (body)', retryable: false });
+    assert.deepEqual(res.body, {
+      code: 'PAR_ERR_REQUEST_INVALID',
+      message: 'The request body or parameters are invalid: connection: unknown field (body)',
+      retryable: false,
+    });
   });
 
   it('an invalid query is 400 naming the parameter; a missing body gets the defaults', async () => {
@@ -99,7 +122,10 @@ describe('validation through route schemas', () => {
     const task = await h.submit(runner);
     const polled = await h.request('POST', RUNNER_API.dequeue, { headers: await runner.headers() });
     assert.equal(polled.statusCode, 200, JSON.stringify(polled.body));
-    assert.deepEqual((polled.body as { tasks: { taskId: string }[] }).tasks.map((t) => t.taskId), [task.id]);
+    assert.deepEqual(
+      (polled.body as { tasks: { taskId: string }[] }).tasks.map((t) => t.taskId),
+      [task.id],
+    );
   });
 
   it('authentication answers before validation: no key and a bad body is refused for the key, not the body', async () => {
@@ -117,7 +143,10 @@ describe('response schemas', () => {
     const api = await h.request('POST', ADMIN_API.apiKeys, { headers: h.appHeaders(), body: { name: 'listing-check' } });
     assert.equal(api.statusCode, 201);
     const apiKey = (api.body as { key: string }).key;
-    const app = await h.request('POST', ADMIN_API.appKeys, { headers: h.appHeaders(), body: { name: 'listing-check', scopes: ['runners_read'] } });
+    const app = await h.request('POST', ADMIN_API.appKeys, {
+      headers: h.appHeaders(),
+      body: { name: 'listing-check', scopes: ['runners_read'] },
+    });
     assert.equal(app.statusCode, 201);
     const appKey = (app.body as { key: string }).key;
     assert.ok(apiKey.length >= 16 && appKey.length >= 16);
@@ -135,7 +164,8 @@ describe('response schemas', () => {
       const items = (list.body as Record<string, Record<string, unknown>[]>)[field] ?? [];
       assert.ok(items.length >= 2);
       const allowed = Object.keys(schema.shape);
-      for (const item of items) for (const k of Object.keys(item)) assert.ok(allowed.includes(k), `${field}: field ${k} is not in the schema`);
+      for (const item of items)
+        for (const k of Object.keys(item)) assert.ok(allowed.includes(k), `${field}: field ${k} is not in the schema`);
     }
     // The documented listing schemas have no place for a key either.
     const listed = JSON.stringify(doc.paths[ADMIN_API.appKeys]?.['get']?.responses?.['200']);
@@ -150,7 +180,12 @@ describe('response schemas', () => {
     app.setSerializerCompiler(serializerCompiler);
     installErrorHandling(app);
     const view = z.object({ id: z.string(), name: z.string() });
-    app.get('/leaky', { schema: { response: { 200: view } } }, async () => ({ id: 'k1', name: 'ci', keyHash: 'deadbeef', secret: 'hunter2' }));
+    app.get('/leaky', { schema: { response: { 200: view } } }, async () => ({
+      id: 'k1',
+      name: 'ci',
+      keyHash: 'deadbeef',
+      secret: 'hunter2',
+    }));
     app.get('/broken', { schema: { response: { 200: view } } }, async () => ({ id: 'k1' }));
     try {
       const leaky = await app.inject({ method: 'GET', url: '/leaky' });

@@ -36,26 +36,72 @@ after(async () => {
   await redis.quit();
 });
 
-interface View { id: string; status?: string; health?: { version: string; platform: string; allowlist: string[]; capacity: number; inFlight: number; healthy?: boolean; problems?: string[] } }
+interface View {
+  id: string;
+  status?: string;
+  health?: {
+    version: string;
+    platform: string;
+    allowlist: string[];
+    capacity: number;
+    inFlight: number;
+    healthy?: boolean;
+    problems?: string[];
+  };
+}
 
 async function startControlPlane(): Promise<RunningControlPlane> {
   const keyPrefix = uniquePrefix('cp-health');
-  const cp = await runControlPlane(loadControlPlaneConfig({}, {
-    port: 0, keyPrefix, adminApiKey: apiKey, adminAppKey: appKey, redisUrl: TEST_REDIS_URL, logLevel: 'silent', runnerOfflineAfterMs: OFFLINE_AFTER_MS,
-  }), logger);
-  cleanups.push(() => deleteKeys(redis, keyPrefix), () => cp.close());
+  const cp = await runControlPlane(
+    loadControlPlaneConfig(
+      {},
+      {
+        port: 0,
+        keyPrefix,
+        adminApiKey: apiKey,
+        adminAppKey: appKey,
+        redisUrl: TEST_REDIS_URL,
+        logLevel: 'silent',
+        runnerOfflineAfterMs: OFFLINE_AFTER_MS,
+      },
+    ),
+    logger,
+  );
+  cleanups.push(
+    () => deleteKeys(redis, keyPrefix),
+    () => cp.close(),
+  );
   return cp;
 }
 
 async function startRunner(cp: RunningControlPlane, label: string, redisUrl: string): Promise<RunningRunner> {
   const dir = await tempDir(`health-${label}`);
   const queuePrefix = uniquePrefix(`health-q-${label}`);
-  cleanups.push(() => dir.remove(), () => deleteKeys(redis, queuePrefix));
-  const runner = await runRunner(loadRunnerConfig({}, {
-    controlPlaneUrl: cp.url, apiKey, appKey, withApiKey: true, runnerName: `health-${label}-${randomBytes(3).toString('hex')}`,
-    configDir: dir.path, redisUrl, queuePrefix, adminPort: 0, allowlist: ['com.datadoghq.http.request'], capacity: 7,
-    healthIntervalMs: 100, pollWaitMs: 200,
-  }), logger);
+  cleanups.push(
+    () => dir.remove(),
+    () => deleteKeys(redis, queuePrefix),
+  );
+  const runner = await runRunner(
+    loadRunnerConfig(
+      {},
+      {
+        controlPlaneUrl: cp.url,
+        apiKey,
+        appKey,
+        withApiKey: true,
+        runnerName: `health-${label}-${randomBytes(3).toString('hex')}`,
+        configDir: dir.path,
+        redisUrl,
+        queuePrefix,
+        adminPort: 0,
+        allowlist: ['com.datadoghq.http.request'],
+        capacity: 7,
+        healthIntervalMs: 100,
+        pollWaitMs: 200,
+      },
+    ),
+    logger,
+  );
   cleanups.push(() => runner.close());
   return runner;
 }
@@ -71,7 +117,14 @@ async function viewOf(cp: RunningControlPlane, runnerId: string): Promise<View> 
 async function waitForView(cp: RunningControlPlane, runnerId: string, check: (v: View) => boolean): Promise<View> {
   let last: View | undefined;
   try {
-    return await waitUntil(async () => { last = await viewOf(cp, runnerId); return check(last) ? last : undefined; }, 10_000, 'the runner view');
+    return await waitUntil(
+      async () => {
+        last = await viewOf(cp, runnerId);
+        return check(last) ? last : undefined;
+      },
+      10_000,
+      'the runner view',
+    );
   } catch (error) {
     throw new Error(`${(error as Error).message}; last view: ${JSON.stringify(last)}`, { cause: error });
   }
@@ -99,23 +152,45 @@ test('a runner whose Redis does not answer reports itself unhealthy, saying why'
   const cp = await startControlPlane();
   const client = new ControlPlaneClient({ baseUrl: cp.url });
   // Nothing listens on this port; no offline queue and no reconnects, so a ping fails at once.
-  const deadRedis = new Redis(`redis://127.0.0.1:${await freePort()}`, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const deadRedis = new Redis(`redis://127.0.0.1:${await freePort()}`, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   deadRedis.on('error', () => undefined);
-  cleanups.push(() => client.close(), async () => deadRedis.disconnect());
+  cleanups.push(
+    () => client.close(),
+    async () => deadRedis.disconnect(),
+  );
   const keys = await generateSigningKeyPair();
-  const enrolled = await client.enroll(apiKey, appKey, { name: `health-dead-redis-${randomBytes(3).toString('hex')}`, publicKey: keys.publicJwk as Record<string, unknown> & { kty: string }, allowlist: [], version: 'test' });
+  const enrolled = await client.enroll(apiKey, appKey, {
+    name: `health-dead-redis-${randomBytes(3).toString('hex')}`,
+    publicKey: keys.publicJwk as Record<string, unknown> & { kty: string },
+    allowlist: [],
+    version: 'test',
+  });
   assert.ok(enrolled.ok, enrolled.ok ? '' : enrolled.error.message);
   client.setTokenSource(new RunnerTokenMinter(enrolled.value.runnerId, await importSigningKey(keys.privateJwk)));
 
   let pollOk = true;
   const reporter = new HealthReporter({
     send: (report, signal) => client.health(report, signal),
-    snapshot: () => snapshotRunnerHealth({
-      pingRedis: () => deadRedis.ping(),
-      countInFlight: () => Promise.resolve(0),
-      pollStatus: () => (pollOk ? { at: Date.now(), ok: true, consecutiveFailures: 0 } : { at: Date.now(), ok: false, consecutiveFailures: 3, error: { code: 'PAR_ERR_INTERNAL' } }),
-    }),
-    version: 'test', platform: platformDescription(), allowlist: [], capacity: 1, intervalMs: 60_000, logger,
+    snapshot: () =>
+      snapshotRunnerHealth({
+        pingRedis: () => deadRedis.ping(),
+        countInFlight: () => Promise.resolve(0),
+        pollStatus: () =>
+          pollOk
+            ? { at: Date.now(), ok: true, consecutiveFailures: 0 }
+            : { at: Date.now(), ok: false, consecutiveFailures: 3, error: { code: 'PAR_ERR_INTERNAL' } },
+      }),
+    version: 'test',
+    platform: platformDescription(),
+    allowlist: [],
+    capacity: 1,
+    intervalMs: 60_000,
+    logger,
   });
   await reporter.reportOnce();
   let view = await viewOf(cp, enrolled.value.runnerId);

@@ -8,7 +8,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_API } from '../../src/contracts/admin-api.js';
 import { startLeaseSweeper } from '../../src/control-plane/lease-sweeper.js';
-import { LATENCY_BOUNDS_MS, STATS_MINUTE_MS, STATS_TTL_MS, bucketQuantile, statsKey, type RunnerStats } from '../../src/control-plane/store/runner-stats.js';
+import {
+  LATENCY_BOUNDS_MS,
+  STATS_MINUTE_MS,
+  STATS_TTL_MS,
+  bucketQuantile,
+  statsKey,
+  type RunnerStats,
+} from '../../src/control-plane/store/runner-stats.js';
 import { parsePrometheus, sampleSum } from '../helpers/prometheus.js';
 import { waitUntil } from '../helpers/wait.js';
 import { startHarness } from './control-plane-harness.js';
@@ -49,7 +56,12 @@ test('results are counted once per minute by outcome with p50/p99; expired lease
     const firstMinute = Math.floor(h.now() / STATS_MINUTE_MS);
     const leaseOf = (id: string): string => delivered.find((d) => d.taskId === id)!.leaseToken;
     assert.deepEqual((await h.publish(runner, a.id, leaseOf(a.id))).body, { status: 'recorded' });
-    const failed = { kind: 'failed' as const, error: { code: 'PAR_ERR_HTTP_STATUS' as const, message: 'x', retryable: false }, attempts: 1, durationMs: 5 };
+    const failed = {
+      kind: 'failed' as const,
+      error: { code: 'PAR_ERR_HTTP_STATUS' as const, message: 'x', retryable: false },
+      attempts: 1,
+      durationMs: 5,
+    };
     assert.deepEqual((await h.publish(runner, b.id, leaseOf(b.id), failed)).body, { status: 'recorded' });
     assert.deepEqual((await h.publish(runner, a.id, leaseOf(a.id))).body, { status: 'duplicate' }, 'a duplicate is not counted again');
 
@@ -105,7 +117,11 @@ test('a delivery after a lease expiry counts as a redelivery; the requeue as an 
     h.advance(LEASE_MS + 1);
     const sweeper = startLeaseSweeper(h.deps);
     try {
-      await waitUntil(async () => ((await h.getTask(task.id)).state === 'queued' ? true : undefined), 10_000, 'the sweeper to requeue the task');
+      await waitUntil(
+        async () => ((await h.getTask(task.id)).state === 'queued' ? true : undefined),
+        10_000,
+        'the sweeper to requeue the task',
+      );
     } finally {
       await sweeper.stop();
     }

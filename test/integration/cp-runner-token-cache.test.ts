@@ -18,18 +18,22 @@ import { connectRedis, deleteKeys, uniquePrefix } from '../helpers/redis.js';
 
 const logger = createRootLogger({ process: 'test', level: 'silent' });
 
-const refusedWith = (code: string) => (error: unknown): boolean => {
-  assert.ok(error instanceof ParError, String(error));
-  assert.equal(error.code, code);
-  return true;
-};
+const refusedWith =
+  (code: string) =>
+  (error: unknown): boolean => {
+    assert.ok(error instanceof ParError, String(error));
+    assert.equal(error.code, code);
+    return true;
+  };
 
 describe('runner token verification cache', () => {
   const prefix = uniquePrefix('rt-cache');
   const ks = keySpace(prefix);
   let redis: Redis;
 
-  before(() => { redis = connectRedis(); });
+  before(() => {
+    redis = connectRedis();
+  });
   after(async () => {
     await deleteKeys(redis, prefix);
     redis.disconnect();
@@ -73,7 +77,7 @@ describe('runner token verification cache', () => {
     await assert.rejects(auth.authenticate(bearer), refusedWith('PAR_ERR_AUTH_RUNNER_TOKEN_INVALID'));
   });
 
-  test('forget (delete or re-key through this process) drops the runner\'s verified tokens', async () => {
+  test("forget (delete or re-key through this process) drops the runner's verified tokens", async () => {
     const auth = new RunnerAuthenticator(redis, ks, logger);
     const { runnerId, bearer } = await enrolledRunner();
     await auth.authenticate(bearer);

@@ -26,7 +26,11 @@ test('a rotation reaches every process at once over pub/sub; the old private key
     assert.equal(b.deps.signer.kid, before);
     const started = Date.now();
     const result = await rotateSigningKey(redis, keySpace(prefix), { retireAfterMs: 60_000 });
-    await waitUntil(() => (a.deps.signer.kid === result.kid && b.deps.signer.kid === result.kid ? true : undefined), 5_000, 'both processes to switch');
+    await waitUntil(
+      () => (a.deps.signer.kid === result.kid && b.deps.signer.kid === result.kid ? true : undefined),
+      5_000,
+      'both processes to switch',
+    );
     assert.ok(Date.now() - started < 5_000);
     // Enrolling runners pin the new key and the retiring one; the chain endorses the new key.
     assert.deepEqual(new Set(b.deps.jwks.keys.map((k) => k['kid'])), new Set([before, result.kid]));
@@ -34,13 +38,16 @@ test('a rotation reaches every process at once over pub/sub; the old private key
     assert.equal(answer.active, result.kid);
     assert.ok(answer.keys.find((k) => k.kid === result.kid)?.endorsement);
     assert.equal(answer.keys.find((k) => k.kid === before)?.status, 'retiring');
-    const stored = JSON.stringify(await redis.hgetall(keySpace(prefix).signingKeyRing)) + String(await redis.get(keySpace(prefix).signingKey));
+    const stored =
+      JSON.stringify(await redis.hgetall(keySpace(prefix).signingKeyRing)) + String(await redis.get(keySpace(prefix).signingKey));
     const ring = await readKeyRing(redis, keySpace(prefix));
     assert.equal(ring.active.kid, result.kid);
     assert.ok(!JSON.stringify(await redis.hgetall(keySpace(prefix).signingKeyRing)).includes('\\"d\\"'), 'no private part in the ring');
     assert.equal((stored.match(/"d":/g) ?? []).length, 1, 'exactly one private key stored: the active one');
     // A stale rotation (expected kid no longer active) changes nothing.
-    await assert.rejects(rotateSigningKey(redis, keySpace(prefix), { retireAfterMs: 60_000, expectedKid: before }), { code: 'PAR_ERR_SIGNING_KEY_ROTATION_CONFLICT' });
+    await assert.rejects(rotateSigningKey(redis, keySpace(prefix), { retireAfterMs: 60_000, expectedKid: before }), {
+      code: 'PAR_ERR_SIGNING_KEY_ROTATION_CONFLICT',
+    });
   } finally {
     for (const c of contexts) {
       await c.close();
@@ -56,17 +63,27 @@ test('the schedule rotates once per interval, even with several processes racing
   const prefix = uniquePrefix('cp-rotate-schedule');
   const contexts: ControlPlaneContext[] = [];
   try {
-    const config = controlPlaneConfigSchema.parse({ keyPrefix: prefix, signingKeyRotateIntervalMs: 1_500, signingKeyReloadMs: 100, taskTtlMs: 1_000 });
+    const config = controlPlaneConfigSchema.parse({
+      keyPrefix: prefix,
+      signingKeyRotateIntervalMs: 1_500,
+      signingKeyReloadMs: 100,
+      taskTtlMs: 1_000,
+    });
     for (let i = 0; i < 3; i++) contexts.push(await createControlPlaneDeps({ config, redis: redis.duplicate(), logger: silentLogger }));
     const first = contexts[0]!.deps.signer.kid;
-    await waitUntil(async () => ((await readKeyRing(redis, keySpace(prefix))).entries.length >= 3 ? true : undefined), 20_000, 'two scheduled rotations');
+    await waitUntil(
+      async () => ((await readKeyRing(redis, keySpace(prefix))).entries.length >= 3 ? true : undefined),
+      20_000,
+      'two scheduled rotations',
+    );
     const ring = await readKeyRing(redis, keySpace(prefix));
     // One chain, no fork: every non-first key is endorsed, each by a different predecessor.
     const endorsed = ring.entries.filter((e) => e.endorsement);
     assert.equal(endorsed.length, ring.entries.length - 1);
     assert.ok(ring.entries.some((e) => e.kid === first));
     const created = ring.entries.map((e) => e.createdAt).sort((x, y) => x - y);
-    for (let i = 1; i < created.length; i++) assert.ok(created[i]! - created[i - 1]! >= 1_400, `rotations ${created[i]! - created[i - 1]!} ms apart`);
+    for (let i = 1; i < created.length; i++)
+      assert.ok(created[i]! - created[i - 1]! >= 1_400, `rotations ${created[i]! - created[i - 1]!} ms apart`);
   } finally {
     for (const c of contexts) {
       await c.close();

@@ -55,7 +55,10 @@ test('a queued task is cancelled at once and never delivered', async () => {
 
   // A later task is delivered normally (the ready list is intact).
   const next = await h.submit(runner);
-  assert.deepEqual((await h.dequeue(runner)).map((d) => d.taskId), [next.id]);
+  assert.deepEqual(
+    (await h.dequeue(runner)).map((d) => d.taskId),
+    [next.id],
+  );
 });
 
 test('a waiting reader is woken by the cancel', async () => {
@@ -73,7 +76,7 @@ async function rawDequeue(waitMs: number): Promise<DequeueResponse> {
   return dequeueResponseSchema.parse(res.body);
 }
 
-test('a leased task: cancelled at once, its runner\'s waiting dequeue is woken with it, heartbeats name it, the run\'s later result never replaces it', async () => {
+test("a leased task: cancelled at once, its runner's waiting dequeue is woken with it, heartbeats name it, the run's later result never replaces it", async () => {
   const task = await h.submit(runner);
   const [delivery] = await h.dequeue(runner);
   assert.equal(delivery?.taskId, task.id);
@@ -87,7 +90,10 @@ test('a leased task: cancelled at once, its runner\'s waiting dequeue is woken w
   assert.ok(Date.now() - started < 10_000, 'woken by the cancel, not by the wait running out');
   assert.deepEqual(await rawDequeue(0), { tasks: [] }, 'handed over once');
 
-  const hb = await h.request('POST', RUNNER_API.heartbeat, { headers: await runner.headers(), body: { leases: [{ taskId: task.id, leaseToken: delivery.leaseToken }] } });
+  const hb = await h.request('POST', RUNNER_API.heartbeat, {
+    headers: await runner.headers(),
+    body: { leases: [{ taskId: task.id, leaseToken: delivery.leaseToken }] },
+  });
   expectStatus(hb, 200, 'heartbeat');
   const answer = heartbeatResponseSchema.parse(hb.body);
   assert.deepEqual(answer.leases, [{ taskId: task.id, status: 'final' }]);
@@ -101,7 +107,12 @@ test('a leased task: cancelled at once, its runner\'s waiting dequeue is woken w
   expectStatus(late, 200, 'late publish');
   assert.deepEqual(late.body, { status: 'duplicate' });
   // The run reports that it stopped: acknowledged as the confirmation.
-  const stopped = await h.publish(runner, task.id, delivery.leaseToken, { kind: 'cancelled', error: { code: 'PAR_ERR_TASK_CANCELLED', message: 'stopped', retryable: false }, attempts: 1, durationMs: 3 });
+  const stopped = await h.publish(runner, task.id, delivery.leaseToken, {
+    kind: 'cancelled',
+    error: { code: 'PAR_ERR_TASK_CANCELLED', message: 'stopped', retryable: false },
+    attempts: 1,
+    durationMs: 3,
+  });
   assert.deepEqual(stopped.body, { status: 'duplicate' });
 
   const final = await h.getTask(task.id);
@@ -121,7 +132,12 @@ test('a finished task: 409 PAR_ERR_TASK_FINISHED and unchanged; unknown: 404', a
   assert.deepEqual(await events(task.id), ['submitted', 'delivered', 'result.recorded']);
 
   expectError(await cancel('no-such-task'), 404, 'PAR_ERR_NOT_FOUND', 'cancel unknown');
-  expectError(await h.request('POST', TASKS_API.cancel(task.id), { headers: h.appHeaders(), body: { force: true } }), 400, 'PAR_ERR_REQUEST_INVALID', 'unknown field');
+  expectError(
+    await h.request('POST', TASKS_API.cancel(task.id), { headers: h.appHeaders(), body: { force: true } }),
+    400,
+    'PAR_ERR_REQUEST_INVALID',
+    'unknown field',
+  );
 });
 
 test('RBAC: a read-only user or a viewer gets 403 and the task runs on; no access is 404; a contributor may cancel', async () => {
@@ -138,9 +154,24 @@ test('RBAC: a read-only user or a viewer gets 403 and the task runs on; no acces
   const roKey = (await admin.appKey({ type: 'user', id: readOnly })).key;
   expectError(await cancel(task.id, keyHeaders(roKey)), 403, 'PAR_ERR_AUTH_FORBIDDEN', 'read-only user');
   expectStatus(await h.request('GET', TASKS_API.get(task.id), { headers: keyHeaders(roKey) }), 200, 'read-only user may read it');
-  expectError(await cancel(task.id, keyHeaders((await admin.appKey({ type: 'user', id: viewer })).key)), 403, 'PAR_ERR_AUTH_FORBIDDEN', 'viewer');
-  expectError(await cancel(task.id, keyHeaders((await admin.appKey({ type: 'user', id: stranger })).key)), 404, 'PAR_ERR_NOT_FOUND', 'no access');
-  expectError(await cancel(task.id, keyHeaders((await admin.appKey({ type: 'user', id: contributor }, ['on_prem_runner_read'])).key)), 403, 'PAR_ERR_AUTH_SCOPE_MISSING', 'key without actions_run');
+  expectError(
+    await cancel(task.id, keyHeaders((await admin.appKey({ type: 'user', id: viewer })).key)),
+    403,
+    'PAR_ERR_AUTH_FORBIDDEN',
+    'viewer',
+  );
+  expectError(
+    await cancel(task.id, keyHeaders((await admin.appKey({ type: 'user', id: stranger })).key)),
+    404,
+    'PAR_ERR_NOT_FOUND',
+    'no access',
+  );
+  expectError(
+    await cancel(task.id, keyHeaders((await admin.appKey({ type: 'user', id: contributor }, ['on_prem_runner_read'])).key)),
+    403,
+    'PAR_ERR_AUTH_SCOPE_MISSING',
+    'key without actions_run',
+  );
   assert.equal((await h.getTask(task.id)).state, 'queued', 'refused cancels changed nothing');
 
   const res = await cancel(task.id, keyHeaders((await admin.appKey({ type: 'user', id: contributor })).key));

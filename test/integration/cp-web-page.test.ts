@@ -85,7 +85,11 @@ describe('web page routes', () => {
       assert.equal(res.headers['content-type'], 'text/javascript; charset=utf-8');
       assert.ok(res.headers['content-security-policy']);
       const source = res.body;
-      assert.doesNotMatch(source, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|\.setAttribute\(['"]style/, `${file} builds HTML or code from strings`);
+      assert.doesNotMatch(
+        source,
+        /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|\.setAttribute\(['"]style/,
+        `${file} builds HTML or code from strings`,
+      );
       for (const m of source.matchAll(/from '\.\/([a-z0-9-]+\.js)'/g)) queue.push(m[1] as string);
     }
     assert.ok(seen.size >= 5, `modules found: ${[...seen].join(', ')}`);

@@ -26,7 +26,8 @@ describe('GitLab actions against the fake GitLab', () => {
     logger,
     limits: { httpMaxResponseBytes: 1024 * 1024 },
   });
-  async function run(name: string, inputs: Record<string, unknown>, c: ActionContext = ctx()): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async function run(name: string, inputs: Record<string, unknown>, c: ActionContext = ctx()): Promise<Record<string, any>> {
     const action = registry.get(`com.datadoghq.gitlab.${name}`);
     assert.ok(action, name);
     return (await action.run(action.inputSchema.parse(inputs), c)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -61,7 +62,10 @@ describe('GitLab actions against the fake GitLab', () => {
     assert.equal(last().privateToken, TOKEN);
     assert.deepEqual(Object.keys(await run('users.currentUser', {})), ['user']);
     const users = await run('users.listUsers', { username: 'alice' });
-    assert.deepEqual(users['users'].map((u: { username: string }) => u.username), ['alice']);
+    assert.deepEqual(
+      users['users'].map((u: { username: string }) => u.username),
+      ['alice'],
+    );
     assert.equal(last().query.get('username'), 'alice');
     assert.equal((await run('users.getUser', { user_id: 2 }))['user'].name, 'Alice');
     assert.equal(last().path, '/api/v4/users/2');
@@ -93,29 +97,58 @@ describe('GitLab actions against the fake GitLab', () => {
     assert.equal((await run('branches.getBranch', { project_id: 'group/sub/project', branch: 'feature/x' }))['branch'].name, 'feature/x');
     assert.equal(last().path, '/api/v4/projects/group%2Fsub%2Fproject/repository/branches/feature%2Fx');
     const list = await run('branches.listBranches', { project_id: 'group/sub/project', search: 'feat' });
-    assert.deepEqual(list['branches'].map((b: { name: string }) => b.name), ['feature/x']);
+    assert.deepEqual(
+      list['branches'].map((b: { name: string }) => b.name),
+      ['feature/x'],
+    );
     assert.equal(last().query.get('search'), 'feat');
     assert.deepEqual(await run('branches.deleteBranch', { project_id: 'group/sub/project', branch: 'feature/x' }), {});
     assert.equal(last().method, 'DELETE');
     await fails('branches.getBranch', { project_id: 'group/sub/project', branch: 'feature/x' }, 'PAR_ERR_GITLAB_NOT_FOUND');
-    const dup = await fails('branches.createBranch', { project_id: 'group/sub/project', branch: 'main', ref: 'main' }, 'PAR_ERR_GITLAB_REJECTED');
+    const dup = await fails(
+      'branches.createBranch',
+      { project_id: 'group/sub/project', branch: 'main', ref: 'main' },
+      'PAR_ERR_GITLAB_REJECTED',
+    );
     assert.match(dup.message, /400 Branch already exists/);
     await fails('branches.createBranch', { project_id: 'group/sub/project', ref: 'main' }, 'PAR_ERR_GITLAB_REJECTED');
   });
 
   it('mergerequests: create, get, update, accept, list, approvals; 405 when not mergeable; 409 duplicate', async () => {
     await run('branches.createBranch', { project_id: 'group/sub/project', branch: 'mr-src', ref: 'main' });
-    const created = await run('mergerequests.createMergeRequest', { project_id: 'group/sub/project', source_branch: 'mr-src', target_branch: 'main', title: 'MR one' });
+    const created = await run('mergerequests.createMergeRequest', {
+      project_id: 'group/sub/project',
+      source_branch: 'mr-src',
+      target_branch: 'main',
+      title: 'MR one',
+    });
     const iid = created['merge_request'].iid as number;
     assert.equal(last().path, '/api/v4/projects/group%2Fsub%2Fproject/merge_requests');
     assert.deepEqual(last().body, { source_branch: 'mr-src', target_branch: 'main', title: 'MR one' });
-    await fails('mergerequests.createMergeRequest', { project_id: 'group/sub/project', source_branch: 'mr-src', target_branch: 'main', title: 'again' }, 'PAR_ERR_GITLAB_REJECTED');
-    assert.equal((await run('mergerequests.getMergeRequest', { project_id: 'group/sub/project', merge_request_iid: iid }))['merge_request'].title, 'MR one');
+    await fails(
+      'mergerequests.createMergeRequest',
+      { project_id: 'group/sub/project', source_branch: 'mr-src', target_branch: 'main', title: 'again' },
+      'PAR_ERR_GITLAB_REJECTED',
+    );
+    assert.equal(
+      (await run('mergerequests.getMergeRequest', { project_id: 'group/sub/project', merge_request_iid: iid }))['merge_request'].title,
+      'MR one',
+    );
     assert.equal(last().path, `/api/v4/projects/group%2Fsub%2Fproject/merge_requests/${iid}`);
-    assert.equal((await run('mergerequests.updateMergeRequest', { project_id: 'group/sub/project', merge_request_iid: iid, title: 'MR 1' }))['merge_request'].title, 'MR 1');
+    assert.equal(
+      (await run('mergerequests.updateMergeRequest', { project_id: 'group/sub/project', merge_request_iid: iid, title: 'MR 1' }))[
+        'merge_request'
+      ].title,
+      'MR 1',
+    );
     assert.equal(last().method, 'PUT');
     assert.deepEqual(last().body, { title: 'MR 1' });
-    assert.equal((await run('mergerequests.getMergeRequestApprovals', { project_id: 'group/sub/project', merge_request_iid: iid }))['merge_request_approvals'].approved, false);
+    assert.equal(
+      (await run('mergerequests.getMergeRequestApprovals', { project_id: 'group/sub/project', merge_request_iid: iid }))[
+        'merge_request_approvals'
+      ].approved,
+      false,
+    );
     const merged = await run('mergerequests.acceptMergeRequest', { project_id: 'group/sub/project', merge_request_iid: iid, squash: true });
     assert.equal(merged['merge_request'].state, 'merged');
     assert.equal(last().method, 'PUT');
@@ -134,7 +167,10 @@ describe('GitLab actions against the fake GitLab', () => {
     assert.deepEqual(last().body, { title: 'Bug', labels: 'bug,p1' });
     await fails('issues.createIssue', { project_id: 'group/sub/project' }, 'PAR_ERR_GITLAB_REJECTED');
     assert.equal((await run('issues.getIssue', { project_id: 'group/sub/project', issue_iid: iid }))['issue'].title, 'Bug');
-    assert.equal((await run('issues.updateIssue', { project_id: 'group/sub/project', issue_iid: iid, state_event: 'close' }))['issue'].state, 'closed');
+    assert.equal(
+      (await run('issues.updateIssue', { project_id: 'group/sub/project', issue_iid: iid, state_event: 'close' }))['issue'].state,
+      'closed',
+    );
     const listed = await run('issues.listProjectIssues', { project_id: 'group/sub/project', labels: 'bug', state: 'closed' });
     assert.equal(listed['issues'].length, 1);
     assert.equal(last().query.get('labels'), 'bug');
@@ -155,11 +191,20 @@ describe('GitLab actions against the fake GitLab', () => {
     assert.equal((await run('pipelines.getPipeline', { project_id: 'group/sub/project', pipeline_id: id }))['pipeline'].id, id);
     assert.equal((await run('pipelines.getLatestPipeline', { project_id: 'group/sub/project', ref: 'main' }))['pipeline'].id, id);
     assert.equal(last().path, '/api/v4/projects/group%2Fsub%2Fproject/pipelines/latest');
-    assert.equal((await run('pipelines.listProjectPipelines', { project_id: 'group/sub/project', status: 'pending' }))['pipelines'].length, 1);
+    assert.equal(
+      (await run('pipelines.listProjectPipelines', { project_id: 'group/sub/project', status: 'pending' }))['pipelines'].length,
+      1,
+    );
     const jobs = await run('jobs.listPipelineJobs', { project_id: 'group/sub/project', pipeline_id: id });
-    assert.deepEqual(jobs['jobs'].map((j: { name: string }) => j.name), ['build', 'test']);
+    assert.deepEqual(
+      jobs['jobs'].map((j: { name: string }) => j.name),
+      ['build', 'test'],
+    );
     const jobId = jobs['jobs'][0].id as number;
-    assert.equal((await run('pipelines.cancelPipelineBuild', { project_id: 'group/sub/project', pipeline_id: id }))['pipeline'].status, 'canceled');
+    assert.equal(
+      (await run('pipelines.cancelPipelineBuild', { project_id: 'group/sub/project', pipeline_id: id }))['pipeline'].status,
+      'canceled',
+    );
     assert.equal(last().method, 'POST');
     assert.equal(last().body, undefined);
     const scoped = await run('jobs.listProjectJobs', { project_id: 'group/sub/project', scope: ['canceled'] });
@@ -167,7 +212,10 @@ describe('GitLab actions against the fake GitLab', () => {
     assert.deepEqual(last().query.getAll('scope[]'), ['canceled']);
     assert.equal((await run('jobs.getJob', { project_id: 'group/sub/project', job_id: jobId }))['job'].status, 'canceled');
     assert.equal((await run('jobs.retryJob', { project_id: 'group/sub/project', job_id: jobId }))['job'].status, 'pending');
-    assert.equal((await run('pipelines.retryPipelineBuild', { project_id: 'group/sub/project', pipeline_id: id }))['pipeline'].status, 'pending');
+    assert.equal(
+      (await run('pipelines.retryPipelineBuild', { project_id: 'group/sub/project', pipeline_id: id }))['pipeline'].status,
+      'pending',
+    );
     await fails('jobs.playJob', { project_id: 'group/sub/project', job_id: jobId }, 'PAR_ERR_GITLAB_REJECTED');
   });
 
@@ -176,18 +224,41 @@ describe('GitLab actions against the fake GitLab', () => {
     assert.deepEqual(raw, { content: '# hello\n' });
     assert.equal(last().path, '/api/v4/projects/group%2Fsub%2Fproject/repository/files/README%2Emd/raw');
     assert.equal(last().query.toString(), 'ref=main');
-    assert.deepEqual(await run('repositoryfiles.getRawFile', { project_id: 'group/sub/project', file_path: 'README.md', ref: 'main', encoding: 'base64' }), { content: Buffer.from('# hello\n').toString('base64') });
+    assert.deepEqual(
+      await run('repositoryfiles.getRawFile', { project_id: 'group/sub/project', file_path: 'README.md', ref: 'main', encoding: 'base64' }),
+      { content: Buffer.from('# hello\n').toString('base64') },
+    );
     const meta = await run('repositoryfiles.getFileMetaData', { project_id: 'group/sub/project', file_path: 'README.md', ref: 'main' });
     assert.equal(last().method, 'HEAD');
-    assert.deepEqual(meta['file'], { file_name: 'README.md', file_path: 'README.md', size: 8, encoding: 'base64', ref: 'main', blob_id: 'b10b', commit_id: 'c0ffee', last_commit_id: 'c0ffee', execute_filemode: false });
-    await fails('repositoryfiles.getRawFile', { project_id: 'group/sub/project', file_path: 'nope.txt', ref: 'main' }, 'PAR_ERR_GITLAB_NOT_FOUND');
+    assert.deepEqual(meta['file'], {
+      file_name: 'README.md',
+      file_path: 'README.md',
+      size: 8,
+      encoding: 'base64',
+      ref: 'main',
+      blob_id: 'b10b',
+      commit_id: 'c0ffee',
+      last_commit_id: 'c0ffee',
+      execute_filemode: false,
+    });
+    await fails(
+      'repositoryfiles.getRawFile',
+      { project_id: 'group/sub/project', file_path: 'nope.txt', ref: 'main' },
+      'PAR_ERR_GITLAB_NOT_FOUND',
+    );
   });
 
   it('graphql: POST /api/graphql, the answer under result (errors included, as GitLab answers 200)', async () => {
-    const out = await run('graphql.graphql', { query: 'query($p: ID!) { currentUser { username } project(fullPath: $p) { name } }', variables: { p: 'group/sub/project' } });
+    const out = await run('graphql.graphql', {
+      query: 'query($p: ID!) { currentUser { username } project(fullPath: $p) { name } }',
+      variables: { p: 'group/sub/project' },
+    });
     assert.deepEqual(out['result'].data.currentUser, { username: 'root', name: 'Administrator' });
     assert.equal(out['result'].data.project.fullPath, 'group/sub/project');
-    assert.deepEqual(last().body, { query: 'query($p: ID!) { currentUser { username } project(fullPath: $p) { name } }', variables: { p: 'group/sub/project' } });
+    assert.deepEqual(last().body, {
+      query: 'query($p: ID!) { currentUser { username } project(fullPath: $p) { name } }',
+      variables: { p: 'group/sub/project' },
+    });
     assert.equal(last().path, '/api/graphql');
     assert.equal(last().privateToken, TOKEN);
     const bad = await run('graphql.graphql', { query: '{ unknown }' });
@@ -195,7 +266,12 @@ describe('GitLab actions against the fake GitLab', () => {
   });
 
   it('errors: 401 with a wrong token, 404 project, 429/5xx retryable, missing credentials refused before sending', async () => {
-    const e401 = await fails('users.testConnection', {}, 'PAR_ERR_GITLAB_UNAUTHORIZED', ctx({ gitlabApiToken: 'wrong', baseURL: gl.baseUrl }));
+    const e401 = await fails(
+      'users.testConnection',
+      {},
+      'PAR_ERR_GITLAB_UNAUTHORIZED',
+      ctx({ gitlabApiToken: 'wrong', baseURL: gl.baseUrl }),
+    );
     assert.match(e401.message, /401 401 Unauthorized/);
     const e404 = await fails('projects.getProject', { project_id: 'no/such' }, 'PAR_ERR_GITLAB_NOT_FOUND');
     assert.match(e404.message, /404 Project Not Found/);
@@ -239,10 +315,19 @@ describe('GitLab actions obey the HTTP network policy', () => {
         limits: { httpMaxResponseBytes: 1024 },
       });
       const action = open.get('com.datadoghq.gitlab.users.testConnection')!;
-      await assert.rejects(action.run({}, c('http://169.254.169.254')), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_ADDRESS_BLOCKED');
-      await assert.rejects(action.run({}, c('http://[::ffff:169.254.169.254]:80')), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_ADDRESS_BLOCKED');
+      await assert.rejects(
+        action.run({}, c('http://169.254.169.254')),
+        (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_ADDRESS_BLOCKED',
+      );
+      await assert.rejects(
+        action.run({}, c('http://[::ffff:169.254.169.254]:80')),
+        (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_ADDRESS_BLOCKED',
+      );
       const limited = registry.get('com.datadoghq.gitlab.users.testConnection')!;
-      await assert.rejects(limited.run({}, c('http://127.0.0.1:9')), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_HOST_NOT_ALLOWED');
+      await assert.rejects(
+        limited.run({}, c('http://127.0.0.1:9')),
+        (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_HOST_NOT_ALLOWED',
+      );
     } finally {
       await registry.close();
       await open.close();

@@ -47,14 +47,20 @@ describe('kubernetes exec plugins in-process', () => {
     return file;
   }
   const list = async (kubeconfigPath: string, signal = new AbortController().signal) => {
-    const client = await clients.forTask({ configDir: dir.path, connection: { id: 'k', integration: 'kubernetes', settings: { kubeconfigPath } }, signal });
+    const client = await clients.forTask({
+      configDir: dir.path,
+      connection: { id: 'k', integration: 'kubernetes', settings: { kubeconfigPath } },
+      signal,
+    });
     return client.json({ method: 'GET', path: '/api/v1/namespaces/default/pods' }, { signal, maxResponseBytes: 1 << 20 });
   };
 
   it('exec.env reaches its own plugin only, never process.env or the next plugin', async () => {
     const cred = JSON.stringify({ kind: 'ExecCredential', status: { token: TOKEN } });
     const cmd = await script('dump.sh', `env > "$1"\nprintf '%s' '${cred}'`);
-    const a = await kubeconfig('a', { exec: { command: cmd, args: [join(dir.path, 'a.env')], env: [{ name: 'PAR_TEST_LEAK', value: 'from-a' }] } });
+    const a = await kubeconfig('a', {
+      exec: { command: cmd, args: [join(dir.path, 'a.env')], env: [{ name: 'PAR_TEST_LEAK', value: 'from-a' }] },
+    });
     const b = await kubeconfig('b', { exec: { command: cmd, args: [join(dir.path, 'b.env')] } });
     const envBefore = { ...process.env };
     await list(a);
@@ -75,7 +81,11 @@ describe('kubernetes exec plugins in-process', () => {
     const path = await kubeconfig('hang', { exec: { command: cmd, args: [pidFile] } });
     const controller = new AbortController();
     const pending = list(path, controller.signal);
-    const pid = await waitUntil(async () => (existsSync(pidFile) ? Number((await readFile(pidFile, 'utf8')).trim()) || undefined : undefined), 10_000, 'the plugin to start');
+    const pid = await waitUntil(
+      async () => (existsSync(pidFile) ? Number((await readFile(pidFile, 'utf8')).trim()) || undefined : undefined),
+      10_000,
+      'the plugin to start',
+    );
     controller.abort();
     await assert.rejects(pending, (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_TASK_CANCELLED');
     await waitUntil(() => (existsSync(`/proc/${pid}`) ? undefined : true), 10_000, 'the plugin to be killed');

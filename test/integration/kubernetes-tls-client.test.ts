@@ -24,14 +24,39 @@ let remove: () => Promise<void> = async () => undefined;
 before(async () => {
   const dir = await tempDir('k8s-tls');
   remove = () => dir.remove();
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '2',
-    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir.path, stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'key.pem',
+      '-out',
+      'cert.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { cwd: dir.path, stdio: 'ignore' },
+  );
   caPem = readFileSync(join(dir.path, 'cert.pem'), 'utf8');
   server = createServer({ key: readFileSync(join(dir.path, 'key.pem')), cert: caPem }, (req, res) => {
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ kind: 'ConfigMapList', apiVersion: 'v1', metadata: {}, items: [], seenAuth: req.headers.authorization ?? null }));
+    res.end(
+      JSON.stringify({ kind: 'ConfigMapList', apiVersion: 'v1', metadata: {}, items: [], seenAuth: req.headers.authorization ?? null }),
+    );
   });
-  server.on('secureConnection', () => { connections += 1; });
+  server.on('secureConnection', () => {
+    connections += 1;
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -59,7 +84,10 @@ test('requests over TLS reuse one connection and carry the bearer token', async 
   const kube = client(caPem);
   const before = connections;
   for (let i = 0; i < 5; i++) {
-    const list = (await kube.json({ method: 'GET', path: '/api/v1/namespaces/default/configmaps' }, ctx())) as { kind: string; seenAuth: string };
+    const list = (await kube.json({ method: 'GET', path: '/api/v1/namespaces/default/configmaps' }, ctx())) as {
+      kind: string;
+      seenAuth: string;
+    };
     assert.equal(list.kind, 'ConfigMapList');
     assert.equal(list.seenAuth, 'Bearer T0KEN');
   }
@@ -67,5 +95,8 @@ test('requests over TLS reuse one connection and carry the bearer token', async 
 });
 
 test('a server the kubeconfig does not trust is refused', async () => {
-  await assert.rejects(client(undefined).json({ method: 'GET', path: '/api/v1/namespaces' }, ctx()), (e: unknown) => e instanceof ParError && !e.retryable);
+  await assert.rejects(
+    client(undefined).json({ method: 'GET', path: '/api/v1/namespaces' }, ctx()),
+    (e: unknown) => e instanceof ParError && !e.retryable,
+  );
 });

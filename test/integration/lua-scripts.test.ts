@@ -11,7 +11,14 @@ import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { LATENCY_BOUNDS_MS, STATS_TTL_MS } from '../../src/control-plane/store/runner-stats.js';
 import { MAX_TASK_EVENTS } from '../../src/control-plane/store/task-events.js';
-import { LUA_SCRIPTS, loadLuaSource, luaCommandName, registerLuaScripts, runLuaScript, type LuaScriptName } from '../../src/lib/redis-scripts.js';
+import {
+  LUA_SCRIPTS,
+  loadLuaSource,
+  luaCommandName,
+  registerLuaScripts,
+  runLuaScript,
+  type LuaScriptName,
+} from '../../src/lib/redis-scripts.js';
 import { LeaseStore } from '../../src/runner/lease-store.js';
 import { connectRedis, deleteKeys, uniquePrefix } from '../helpers/redis.js';
 
@@ -32,7 +39,10 @@ describe('Lua scripts as files', () => {
   });
 
   it('registers every .lua file of src/lib/lua and nothing else', () => {
-    const files = readdirSync(LUA_DIR).filter((f) => f.endsWith('.lua')).map((f) => f.slice(0, -4)).sort();
+    const files = readdirSync(LUA_DIR)
+      .filter((f) => f.endsWith('.lua'))
+      .map((f) => f.slice(0, -4))
+      .sort();
     assert.deepEqual(files, [...names].sort());
     registerLuaScripts(redis);
     for (const name of names) {
@@ -51,13 +61,20 @@ describe('Lua scripts as files', () => {
     assert.match(withEvents, /local function taskEvent/);
     assert.ok(withEvents.includes(`redis.call('LTRIM', k, -${MAX_TASK_EVENTS}, -1)`), 'the include trims to MAX_TASK_EVENTS');
     const withStats = loadLuaSource('result-record');
-    assert.ok(withStats.includes(`local statsBounds = {${LATENCY_BOUNDS_MS.join(', ')}}`), 'the stats include buckets by LATENCY_BOUNDS_MS');
+    assert.ok(
+      withStats.includes(`local statsBounds = {${LATENCY_BOUNDS_MS.join(', ')}}`),
+      'the stats include buckets by LATENCY_BOUNDS_MS',
+    );
     assert.ok(withStats.includes(`redis.call('PEXPIRE', statsKey, ${STATS_TTL_MS})`), 'the stats include expires after STATS_TTL_MS');
   });
 
   it('still runs a script after SCRIPT FLUSH (NOSCRIPT fallback)', async () => {
     const leases = new LeaseStore(redis, prefix, 'runner-1');
-    await leases.record([{ taskId: 't1', leaseToken: 'a' }, { taskId: 't2', leaseToken: 'b' }, { taskId: 't3', leaseToken: 'c' }]);
+    await leases.record([
+      { taskId: 't1', leaseToken: 'a' },
+      { taskId: 't2', leaseToken: 'b' },
+      { taskId: 't3', leaseToken: 'c' },
+    ]);
     assert.equal(await leases.removeIfCurrent([{ taskId: 't1', leaseToken: 'a' }]), 1);
 
     const sha = createHash('sha1').update(loadLuaSource('runner-lease-remove-if-current')).digest('hex');
@@ -65,7 +82,13 @@ describe('Lua scripts as files', () => {
     await redis.script('FLUSH');
     assert.deepEqual(await redis.script('EXISTS', sha), [0]);
 
-    assert.equal(await leases.removeIfCurrent([{ taskId: 't2', leaseToken: 'b' }, { taskId: 't3', leaseToken: 'stale' }]), 1);
+    assert.equal(
+      await leases.removeIfCurrent([
+        { taskId: 't2', leaseToken: 'b' },
+        { taskId: 't3', leaseToken: 'stale' },
+      ]),
+      1,
+    );
     assert.deepEqual(await leases.all(), [{ taskId: 't3', leaseToken: 'c' }]);
     assert.deepEqual(await redis.script('EXISTS', sha), [1]);
   });

@@ -34,7 +34,8 @@ describe('com.datadoghq.mongodb against the fake MongoDB server', () => {
     return found;
   };
 
-  async function run(name: string, inputs: unknown, options: { credentials?: Credentials; signal?: AbortSignal } = {}): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async function run(name: string, inputs: unknown, options: { credentials?: Credentials; signal?: AbortSignal } = {}): Promise<any> {
     const a = act(name);
     const ctx: ActionContext = {
       signal: options.signal ?? new AbortController().signal,
@@ -46,7 +47,11 @@ describe('com.datadoghq.mongodb against the fake MongoDB server', () => {
     return a.run(a.inputSchema.parse(inputs), ctx);
   }
 
-  async function failure(name: string, inputs: unknown, options: { credentials?: Credentials; signal?: AbortSignal } = {}): Promise<ParError> {
+  async function failure(
+    name: string,
+    inputs: unknown,
+    options: { credentials?: Credentials; signal?: AbortSignal } = {},
+  ): Promise<ParError> {
     try {
       await run(name, inputs, options);
     } catch (error) {
@@ -59,7 +64,16 @@ describe('com.datadoghq.mongodb against the fake MongoDB server', () => {
   before(async () => {
     fake = await startFakeMongoServer({ user: { username: USER, password: PASSWORD } });
     bundle = createMongodbBundle({ clients: { serverSelectionTimeoutMs: 2_000, connectTimeoutMs: 2_000 } });
-    creds = tokens({ username: USER, password: PASSWORD, host: '127.0.0.1', port: String(fake.port), database: 'shop', authSource: 'admin', authMechanism: 'SCRAM-SHA-256', tls: 'false' });
+    creds = tokens({
+      username: USER,
+      password: PASSWORD,
+      host: '127.0.0.1',
+      port: String(fake.port),
+      database: 'shop',
+      authSource: 'admin',
+      authMechanism: 'SCRAM-SHA-256',
+      tls: 'false',
+    });
   });
   after(async () => {
     await bundle.close();
@@ -67,19 +81,40 @@ describe('com.datadoghq.mongodb against the fake MongoDB server', () => {
   });
 
   it('registers the vendor FQNs', () => {
-    assert.deepEqual(bundle.actions.map((a) => a.fqn).sort(), [
-      'countDocuments', 'createIndex', 'find', 'findAndModify', 'insertMany', 'insertOne', 'replaceOne', 'testConnection', 'updateMany', 'updateOne',
-    ].map((n) => `com.datadoghq.mongodb.${n}`));
+    assert.deepEqual(
+      bundle.actions.map((a) => a.fqn).sort(),
+      [
+        'countDocuments',
+        'createIndex',
+        'find',
+        'findAndModify',
+        'insertMany',
+        'insertOne',
+        'replaceOne',
+        'testConnection',
+        'updateMany',
+        'updateOne',
+      ].map((n) => `com.datadoghq.mongodb.${n}`),
+    );
   });
 
   it('insertOne and insertMany return the ObjectIds as hex, and the documents are stored', async () => {
     const one = await run('insertOne', { collection: 'orders', document: { sku: 'a-1', qty: 2, shipping: { city: 'Lyon' } } });
     assert.match(one.insertedId, /^[0-9a-f]{24}$/);
-    const many = await run('insertMany', { collection: 'orders', documents: [{ sku: 'b-2', qty: 5, shipping: { city: 'Oslo' } }, { sku: 'c-3', qty: 9, shipping: { city: 'Lyon' } }] });
+    const many = await run('insertMany', {
+      collection: 'orders',
+      documents: [
+        { sku: 'b-2', qty: 5, shipping: { city: 'Oslo' } },
+        { sku: 'c-3', qty: 9, shipping: { city: 'Lyon' } },
+      ],
+    });
     assert.equal(many.insertedIds.length, 2);
     for (const id of many.insertedIds) assert.match(id, /^[0-9a-f]{24}$/);
     const stored = fake.collection('shop', 'orders');
-    assert.deepEqual(stored.map((d) => d['sku']), ['a-1', 'b-2', 'c-3']);
+    assert.deepEqual(
+      stored.map((d) => d['sku']),
+      ['a-1', 'b-2', 'c-3'],
+    );
     assert.equal(stored[0]!['_id'].toHexString(), one.insertedId);
     // It logged in with SCRAM-SHA-256 once, on one pooled connection, against authSource admin.
     assert.ok(fake.auth.succeeded >= 1);
@@ -88,7 +123,10 @@ describe('com.datadoghq.mongodb against the fake MongoDB server', () => {
 
   it('find filters with operators and nested fields; results are plain JSON', async () => {
     const out = await run('find', { collection: 'orders', filter: { 'shipping.city': 'Lyon', qty: { $gt: 1, $lt: 10 } } });
-    assert.deepEqual(out.results.map((d: { sku: string }) => d.sku), ['a-1', 'c-3']);
+    assert.deepEqual(
+      out.results.map((d: { sku: string }) => d.sku),
+      ['a-1', 'c-3'],
+    );
     assert.equal(typeof out.results[0]._id, 'string');
     assert.deepEqual(Object.keys(out.results[0]).sort(), ['_id', 'qty', 'shipping', 'sku']);
     const none = await run('find', { collection: 'orders', filter: { sku: { $in: ['zzz'] } } });
@@ -104,12 +142,15 @@ describe('com.datadoghq.mongodb against the fake MongoDB server', () => {
     assert.ok(fake.commands.some((c) => c.name === 'getMore'));
   });
 
-  it('find stops at the output cap (here the worker\'s 1 MB response cap) with the documents that fit', async () => {
+  it("find stops at the output cap (here the worker's 1 MB response cap) with the documents that fit", async () => {
     const pad = 'x'.repeat(100_000);
     await run('insertMany', { collection: 'big', documents: Array.from({ length: 15 }, (_, i) => ({ i, pad })) });
     const out = await run('find', { collection: 'big' });
     assert.equal(out.results.length, 9);
-    assert.deepEqual(out.results.map((d: { i: number }) => d.i), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(
+      out.results.map((d: { i: number }) => d.i),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8],
+    );
   });
 
   it('countDocuments counts with a filter', async () => {
@@ -119,13 +160,25 @@ describe('com.datadoghq.mongodb against the fake MongoDB server', () => {
   });
 
   it('updateOne, updateMany and replaceOne report matched and modified counts', async () => {
-    assert.deepEqual(await run('updateOne', { collection: 'orders', filter: { sku: 'a-1' }, update: { $inc: { qty: 3 }, $set: { status: 'paid' } } }), { matchedCount: 1, modifiedCount: 1 });
-    assert.deepEqual(await run('updateMany', { collection: 'orders', filter: { 'shipping.city': 'Lyon' }, update: { $set: { region: 'eu' } } }), { matchedCount: 2, modifiedCount: 2 });
-    assert.deepEqual(await run('updateMany', { collection: 'orders', filter: { sku: 'nope' }, update: { $set: { region: 'eu' } } }), { matchedCount: 0, modifiedCount: 0 });
+    assert.deepEqual(
+      await run('updateOne', { collection: 'orders', filter: { sku: 'a-1' }, update: { $inc: { qty: 3 }, $set: { status: 'paid' } } }),
+      { matchedCount: 1, modifiedCount: 1 },
+    );
+    assert.deepEqual(
+      await run('updateMany', { collection: 'orders', filter: { 'shipping.city': 'Lyon' }, update: { $set: { region: 'eu' } } }),
+      { matchedCount: 2, modifiedCount: 2 },
+    );
+    assert.deepEqual(await run('updateMany', { collection: 'orders', filter: { sku: 'nope' }, update: { $set: { region: 'eu' } } }), {
+      matchedCount: 0,
+      modifiedCount: 0,
+    });
     const a1 = fake.collection('shop', 'orders').find((d) => d['sku'] === 'a-1')!;
     assert.equal(a1['qty'], 5);
     assert.equal(a1['status'], 'paid');
-    assert.deepEqual(await run('replaceOne', { collection: 'orders', filter: { sku: 'b-2' }, replacement: { sku: 'b-2', qty: 0 } }), { matchedCount: 1, modifiedCount: 1 });
+    assert.deepEqual(await run('replaceOne', { collection: 'orders', filter: { sku: 'b-2' }, replacement: { sku: 'b-2', qty: 0 } }), {
+      matchedCount: 1,
+      modifiedCount: 1,
+    });
     const up = await run('replaceOne', { collection: 'orders', filter: { sku: 'd-4' }, replacement: { sku: 'd-4', qty: 1 }, upsert: true });
     assert.equal(up.matchedCount, 0);
     assert.match(up.upsertedId, /^[0-9a-f]{24}$/);
@@ -134,16 +187,32 @@ describe('com.datadoghq.mongodb against the fake MongoDB server', () => {
 
   it('createIndex returns the index name the driver derives, or the given one', async () => {
     assert.deepEqual(await run('createIndex', { collection: 'orders', keys: { sku: 1, qty: -1 } }), { indexName: 'sku_1_qty_-1' });
-    assert.deepEqual(await run('createIndex', { collection: 'orders', keys: { region: 1 }, options: { Name: 'by_region', unique: false } }), { indexName: 'by_region' });
-    assert.deepEqual(fake.indexes('shop', 'orders').map((i) => i['name']), ['_id_', 'sku_1_qty_-1', 'by_region']);
+    assert.deepEqual(
+      await run('createIndex', { collection: 'orders', keys: { region: 1 }, options: { Name: 'by_region', unique: false } }),
+      { indexName: 'by_region' },
+    );
+    assert.deepEqual(
+      fake.indexes('shop', 'orders').map((i) => i['name']),
+      ['_id_', 'sku_1_qty_-1', 'by_region'],
+    );
   });
 
   it('findAndModify returns the document before (default) or after the update', async () => {
     const before = await run('findAndModify', { collection: 'orders', filter: { sku: 'c-3' }, update: { $set: { qty: 10 } } });
     assert.equal(before.modifiedDocument.qty, 9);
-    const afterDoc = await run('findAndModify', { collection: 'orders', filter: { sku: 'c-3' }, update: { $inc: { qty: 1 } }, options: { returnDocument: 'after' } });
+    const afterDoc = await run('findAndModify', {
+      collection: 'orders',
+      filter: { sku: 'c-3' },
+      update: { $inc: { qty: 1 } },
+      options: { returnDocument: 'after' },
+    });
     assert.equal(afterDoc.modifiedDocument.qty, 11);
-    const goStyle = await run('findAndModify', { collection: 'orders', filter: { sku: 'c-3' }, update: { $unset: { region: '' } }, options: { ReturnDocument: 1 } });
+    const goStyle = await run('findAndModify', {
+      collection: 'orders',
+      filter: { sku: 'c-3' },
+      update: { $unset: { region: '' } },
+      options: { ReturnDocument: 1 },
+    });
     assert.equal(goStyle.modifiedDocument.region, undefined);
     const missing = await failure('findAndModify', { collection: 'orders', filter: { sku: 'zzz' }, update: { $set: { qty: 1 } } });
     assert.equal(missing.code, 'PAR_ERR_MONGODB_NO_DOCUMENT');
@@ -184,9 +253,23 @@ describe('com.datadoghq.mongodb against the fake MongoDB server', () => {
     const local = await startFakeMongoServer({ user: { username: 'idle', password: 'idle-pw' } });
     const short = createMongodbBundle({ clients: { idleClientMs: 1_000, serverSelectionTimeoutMs: 2_000 } });
     try {
-      const own = tokens({ username: 'idle', password: 'idle-pw', host: '127.0.0.1', port: String(local.port), database: 'd', authSource: 'admin', tls: 'false' });
+      const own = tokens({
+        username: 'idle',
+        password: 'idle-pw',
+        host: '127.0.0.1',
+        port: String(local.port),
+        database: 'd',
+        authSource: 'admin',
+        tls: 'false',
+      });
       const a = short.actions.find((x) => x.fqn === 'com.datadoghq.mongodb.countDocuments')!;
-      const ctx: ActionContext = { signal: new AbortController().signal, credentials: own, configDir: '/nonexistent', logger, limits: { httpMaxResponseBytes: 1_000_000 } };
+      const ctx: ActionContext = {
+        signal: new AbortController().signal,
+        credentials: own,
+        configDir: '/nonexistent',
+        logger,
+        limits: { httpMaxResponseBytes: 1_000_000 },
+      };
       assert.deepEqual(await a.run(a.inputSchema.parse({ collection: 'c' }), ctx), { count: 0 });
       assert.equal(short.clients.size, 1);
       assert.ok(local.connectionsOpen > 0);
@@ -212,10 +295,17 @@ describe('com.datadoghq.mongodb against the fake MongoDB server', () => {
     assert.equal((await failure('countDocuments', { collection: 'orders' }, { credentials: other })).code, 'PAR_ERR_MONGODB_AUTH');
   });
 
-  it('without authSource the login goes to the database, as with the vendor\'s connection string', async () => {
+  it("without authSource the login goes to the database, as with the vendor's connection string", async () => {
     const local = await startFakeMongoServer({ user: { username: 'db-user', password: 'db-pw-1', authSource: 'reports' } });
     try {
-      const own = tokens({ username: 'db-user', password: 'db-pw-1', host: '127.0.0.1', port: String(local.port), database: 'reports', tls: 'false' });
+      const own = tokens({
+        username: 'db-user',
+        password: 'db-pw-1',
+        host: '127.0.0.1',
+        port: String(local.port),
+        database: 'reports',
+        tls: 'false',
+      });
       assert.deepEqual(await run('countDocuments', { collection: 'r' }, { credentials: own }), { count: 0 });
       assert.equal(local.auth.succeeded, 1);
       assert.ok(local.commands.some((c) => c.name === 'saslStart' && c.db === 'reports'));
@@ -266,7 +356,12 @@ describe('com.datadoghq.mongodb against the fake MongoDB server', () => {
   });
 
   it('testConnection reports the server version, and problems in errors without failing', async () => {
-    assert.deepEqual(await run('testConnection', {}), { configurationValid: true, connectionValid: true, serverInfo: { version: '7.0.0-fake' }, errors: [] });
+    assert.deepEqual(await run('testConnection', {}), {
+      configurationValid: true,
+      connectionValid: true,
+      serverInfo: { version: '7.0.0-fake' },
+      errors: [],
+    });
     const wrong = tokens({ ...(creds as { tokens: Record<string, string> }).tokens, password: 'wrong-pw-5511' });
     const bad = await run('testConnection', {}, { credentials: wrong });
     assert.equal(bad.configurationValid, true);
@@ -286,7 +381,11 @@ describe('com.datadoghq.mongodb against the fake MongoDB server', () => {
       fake.stallNext();
       const controller = new AbortController();
       const pending = failure(name, inputs, { signal: controller.signal });
-      await waitUntil(() => (fake.commands.slice(seen).some((c) => c.name === command) ? true : undefined), 10_000, `the ${name} to reach the fake`);
+      await waitUntil(
+        () => (fake.commands.slice(seen).some((c) => c.name === command) ? true : undefined),
+        10_000,
+        `the ${name} to reach the fake`,
+      );
       const started = Date.now();
       controller.abort();
       const err = await pending;

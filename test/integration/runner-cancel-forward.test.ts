@@ -34,15 +34,25 @@ function prefix(label: string): string {
 
 test('lease keeper: cancels named by a heartbeat are forwarded, their leases kept; a failed forward is retried next tick', async () => {
   const leases = new LeaseStore(redis, prefix('cancel-keeper'), 'rnr_1');
-  await leases.record([{ taskId: 'running', leaseToken: '1' }, { taskId: 'stopme', leaseToken: '2' }]);
+  await leases.record([
+    { taskId: 'running', leaseToken: '1' },
+    { taskId: 'stopme', leaseToken: '2' },
+  ]);
   const forwarded: string[][] = [];
   let failForward = true;
   const keeper = new LeaseKeeper({
-    leases, intervalMs: 20, onFatal: () => undefined, logger,
+    leases,
+    intervalMs: 20,
+    onFatal: () => undefined,
+    logger,
     heartbeat: async (batch) => ({
       ok: true,
       value: {
-        leases: batch.map((l) => (l.taskId === 'stopme' ? { taskId: l.taskId, status: 'final' as const } : { taskId: l.taskId, status: 'ok' as const, leaseExpiresAt: Date.now() + 30_000 })),
+        leases: batch.map((l) =>
+          l.taskId === 'stopme'
+            ? { taskId: l.taskId, status: 'final' as const }
+            : { taskId: l.taskId, status: 'ok' as const, leaseExpiresAt: Date.now() + 30_000 },
+        ),
         // A name the runner does not hold is ignored.
         cancelled: ['stopme', 'not-mine'],
       },
@@ -67,14 +77,17 @@ test('lease keeper without a forwarder: a cancelled task is final like any other
   const leases = new LeaseStore(redis, prefix('cancel-keeper-old'), 'rnr_1');
   await leases.record([{ taskId: 'stopme', leaseToken: '2' }]);
   const keeper = new LeaseKeeper({
-    leases, intervalMs: 20, onFatal: () => undefined, logger,
+    leases,
+    intervalMs: 20,
+    onFatal: () => undefined,
+    logger,
     heartbeat: async () => ({ ok: true, value: { leases: [{ taskId: 'stopme', status: 'final' }], cancelled: ['stopme'] } }),
   });
   assert.equal((await keeper.tick()).removed, 1);
   assert.deepEqual(await leases.all(), []);
 });
 
-test('poll loop: cancels named by a dequeue answer are forwarded before the deliveries\' intake', async () => {
+test("poll loop: cancels named by a dequeue answer are forwarded before the deliveries' intake", async () => {
   const order: string[] = [];
   let polls = 0;
   const loop = new PollLoop({
@@ -84,11 +97,18 @@ test('poll loop: cancels named by a dequeue answer are forwarded before the deli
       await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
       return { ok: true, value: { tasks: [] } };
     },
-    intake: async () => { order.push('intake'); },
+    intake: async () => {
+      order.push('intake');
+    },
     inFlight: async () => 0,
     onFatal: () => undefined,
-    forwardCancels: async (ids) => { order.push(`cancel:${ids.join(',')}`); },
-    capacity: 5, waitMs: 1000, backoffMaxMs: 100, logger,
+    forwardCancels: async (ids) => {
+      order.push(`cancel:${ids.join(',')}`);
+    },
+    capacity: 5,
+    waitMs: 1000,
+    backoffMaxMs: 100,
+    logger,
   });
   loop.start();
   try {

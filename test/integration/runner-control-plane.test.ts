@@ -35,22 +35,62 @@ after(async () => {
 });
 
 async function startControlPlane(keyPrefix: string, port = 0): Promise<RunningControlPlane> {
-  return runControlPlane(loadControlPlaneConfig({}, {
-    port, keyPrefix, adminApiKey: apiKey, adminAppKey: appKey, redisUrl: TEST_REDIS_URL, logLevel: 'silent', leaseMs: 5000,
-  }), logger);
+  return runControlPlane(
+    loadControlPlaneConfig(
+      {},
+      {
+        port,
+        keyPrefix,
+        adminApiKey: apiKey,
+        adminAppKey: appKey,
+        redisUrl: TEST_REDIS_URL,
+        logLevel: 'silent',
+        leaseMs: 5000,
+      },
+    ),
+    logger,
+  );
 }
 
-async function setup(label: string): Promise<{ cp: RunningControlPlane; cpPrefix: string; queuePrefix: string; configDir: string; config(overrides?: Record<string, unknown>): RunnerConfig }> {
+async function setup(label: string): Promise<{
+  cp: RunningControlPlane;
+  cpPrefix: string;
+  queuePrefix: string;
+  configDir: string;
+  config(overrides?: Record<string, unknown>): RunnerConfig;
+}> {
   const cpPrefix = uniquePrefix(`runner-cp-${label}`);
   const queuePrefix = uniquePrefix(`runner-q-${label}`);
   const dir = await tempDir(`runner-${label}`);
   const cp = await startControlPlane(cpPrefix);
-  cleanups.push(() => dir.remove(), () => deleteKeys(redis, cpPrefix), () => deleteKeys(redis, queuePrefix));
-  const config = (overrides: Record<string, unknown> = {}): RunnerConfig => loadRunnerConfig({}, {
-    controlPlaneUrl: cp.url, apiKey, appKey, runnerName: `edge-${label}`, configDir: dir.path, redisUrl: TEST_REDIS_URL, queuePrefix,
-    adminPort: 0, allowlist: ['com.datadoghq.http.*'], pollWaitMs: 300, pollBackoffMaxMs: 100, heartbeatIntervalMs: 200,
-    enrollBackoffMaxMs: 50, publishBackoffMaxMs: 100, withApiKey: true, logLevel: 'silent', ...overrides,
-  });
+  cleanups.push(
+    () => dir.remove(),
+    () => deleteKeys(redis, cpPrefix),
+    () => deleteKeys(redis, queuePrefix),
+  );
+  const config = (overrides: Record<string, unknown> = {}): RunnerConfig =>
+    loadRunnerConfig(
+      {},
+      {
+        controlPlaneUrl: cp.url,
+        apiKey,
+        appKey,
+        runnerName: `edge-${label}`,
+        configDir: dir.path,
+        redisUrl: TEST_REDIS_URL,
+        queuePrefix,
+        adminPort: 0,
+        allowlist: ['com.datadoghq.http.*'],
+        pollWaitMs: 300,
+        pollBackoffMaxMs: 100,
+        heartbeatIntervalMs: 200,
+        enrollBackoffMaxMs: 50,
+        publishBackoffMaxMs: 100,
+        withApiKey: true,
+        logLevel: 'silent',
+        ...overrides,
+      },
+    );
   return { cp, cpPrefix, queuePrefix, configDir: dir.path, config };
 }
 
@@ -65,7 +105,11 @@ async function api(baseUrl: string, method: 'GET' | 'POST', path: string, body?:
 }
 
 async function submitTask(baseUrl: string, runner: string): Promise<TaskView> {
-  const res = await api(baseUrl, 'POST', TASKS_API.submit, { runner, action: 'com.datadoghq.http.request', inputs: { url: 'http://127.0.0.1:1/' } });
+  const res = await api(baseUrl, 'POST', TASKS_API.submit, {
+    runner,
+    action: 'com.datadoghq.http.request',
+    inputs: { url: 'http://127.0.0.1:1/' },
+  });
   assert.equal(res.status, 201, JSON.stringify(res.json));
   return taskViewSchema.parse(res.json);
 }
@@ -79,7 +123,10 @@ async function getTask(baseUrl: string, taskId: string): Promise<TaskView> {
 async function resultEvents(baseUrl: string, taskId: string): Promise<string[]> {
   const res = await api(baseUrl, 'GET', taskEventsPath(taskId));
   assert.equal(res.status, 200);
-  return taskEventsResponseSchema.parse(res.json).events.map((e) => e.type).filter((t) => t.startsWith('result.'));
+  return taskEventsResponseSchema
+    .parse(res.json)
+    .events.map((e) => e.type)
+    .filter((t) => t.startsWith('result.'));
 }
 
 async function httpStatus(url: string): Promise<number> {
@@ -105,8 +152,15 @@ test('first start enrolls and writes config.yaml (0600); readyz, healthz and the
     await waitUntil(async () => ((await httpStatus(`${first.adminUrl}/readyz`)) === 200 ? true : undefined), 5000, 'readyz 200');
     assert.equal(await httpStatus(`${first.adminUrl}/queues`), 200);
     const board = await request(`${first.adminUrl}/queues/api/queues`);
-    const boardJson = await board.body.json() as { queues: Array<{ name: string; readOnlyMode: boolean }> };
-    assert.deepEqual(boardJson.queues.map((q) => [q.name, q.readOnlyMode]).sort(), [['results', true], ['tasks', true]], 'both queues, read-only');
+    const boardJson = (await board.body.json()) as { queues: Array<{ name: string; readOnlyMode: boolean }> };
+    assert.deepEqual(
+      boardJson.queues.map((q) => [q.name, q.readOnlyMode]).sort(),
+      [
+        ['results', true],
+        ['tasks', true],
+      ],
+      'both queues, read-only',
+    );
   } finally {
     await first.close();
   }
@@ -147,8 +201,19 @@ test('a task submitted to the control plane reaches `tasks`; its result on `resu
     assert.equal(job.data.taskId, task.id);
     assert.equal((await getTask(s.cp.url, task.id)).state, 'leased');
     // What a worker does when the action finishes.
-    await results.add(RESULT_JOB_NAME, { taskId: task.id, outcome: { kind: 'succeeded', output: { status: 200 }, attempts: 1, durationMs: 4 } }, resultJobOptions(task.id));
-    const done = await waitUntil(async () => { const t = await getTask(s.cp.url, task.id); return t.state === 'succeeded' ? t : undefined; }, 5000, 'result recorded');
+    await results.add(
+      RESULT_JOB_NAME,
+      { taskId: task.id, outcome: { kind: 'succeeded', output: { status: 200 }, attempts: 1, durationMs: 4 } },
+      resultJobOptions(task.id),
+    );
+    const done = await waitUntil(
+      async () => {
+        const t = await getTask(s.cp.url, task.id);
+        return t.state === 'succeeded' ? t : undefined;
+      },
+      5000,
+      'result recorded',
+    );
     assert.deepEqual(done.outcome?.output, { status: 200 });
     await waitUntil(async () => ((await (await results.getJob(task.id))?.isCompleted()) ? true : undefined), 5000, 'result job completed');
     assert.deepEqual(await resultEvents(s.cp.url, task.id), ['result.recorded']);
@@ -174,24 +239,47 @@ test('results produced while the control plane is down are delivered once after 
 
     await cp.close();
     for (const t of [a, b]) {
-      await results.add(RESULT_JOB_NAME, { taskId: t.id, outcome: { kind: 'succeeded', output: { id: t.id }, attempts: 1, durationMs: 1 } }, resultJobOptions(t.id));
+      await results.add(
+        RESULT_JOB_NAME,
+        { taskId: t.id, outcome: { kind: 'succeeded', output: { id: t.id }, attempts: 1, durationMs: 1 } },
+        resultJobOptions(t.id),
+      );
     }
     // The publisher tries, fails, and keeps the results as delayed jobs in Redis.
-    await waitUntil(async () => ((await results.getJobCountByTypes('delayed')) === 2 ? true : undefined), 5000, 'results parked while down');
+    await waitUntil(
+      async () => ((await results.getJobCountByTypes('delayed')) === 2 ? true : undefined),
+      5000,
+      'results parked while down',
+    );
     // ...and tries again while the control plane is still down (publishBackoffMaxMs is 100 ms), still without success.
-    await waitUntil(async () => {
-      const jobs = await Promise.all([a, b].map((t) => results.getJob(t.id)));
-      return jobs.every((j) => (j?.attemptsStarted ?? 0) >= 2) ? true : undefined;
-    }, 5000, 'each result retried during the outage');
+    await waitUntil(
+      async () => {
+        const jobs = await Promise.all([a, b].map((t) => results.getJob(t.id)));
+        return jobs.every((j) => (j?.attemptsStarted ?? 0) >= 2) ? true : undefined;
+      },
+      5000,
+      'each result retried during the outage',
+    );
     assert.equal((await results.getJobCounts('completed'))['completed'], 0);
 
     cp = await startControlPlane(s.cpPrefix, port);
     for (const t of [a, b]) {
-      const done = await waitUntil(async () => { const v = await getTask(cp.url, t.id); return v.state === 'succeeded' ? v : undefined; }, 10_000, `result of ${t.id}`);
+      const done = await waitUntil(
+        async () => {
+          const v = await getTask(cp.url, t.id);
+          return v.state === 'succeeded' ? v : undefined;
+        },
+        10_000,
+        `result of ${t.id}`,
+      );
       assert.deepEqual(done.outcome?.output, { id: t.id });
       assert.deepEqual(await resultEvents(cp.url, t.id), ['result.recorded'], 'recorded exactly once');
     }
-    await waitUntil(async () => ((await results.getJobCounts('completed'))['completed'] === 2 ? true : undefined), 5000, 'both result jobs completed');
+    await waitUntil(
+      async () => ((await results.getJobCounts('completed'))['completed'] === 2 ? true : undefined),
+      5000,
+      'both result jobs completed',
+    );
   } finally {
     await runner.close();
     await tasks.close();
@@ -207,7 +295,10 @@ test('a control plane that does not know the runner makes `fatal` resolve (enrol
   // Another control plane (its own key space) has never seen this runner.
   const otherPrefix = uniquePrefix('runner-cp-other');
   const other = await startControlPlane(otherPrefix);
-  cleanups.push(() => other.close(), () => deleteKeys(redis, otherPrefix));
+  cleanups.push(
+    () => other.close(),
+    () => deleteKeys(redis, otherPrefix),
+  );
   const runner = await runRunner(s.config({ controlPlaneUrl: other.url }), logger);
   try {
     const fatal = await Promise.race([runner.fatal, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000).unref())]);
@@ -228,7 +319,14 @@ test('an action removed from the allowlist (env, restart) is rejected on the run
   const tasks = new Queue<TaskJobData>(TASKS_QUEUE, { connection: redis, prefix: s.queuePrefix });
   try {
     const task = await submitTask(s.cp.url, name);
-    const done = await waitUntil(async () => { const t = await getTask(s.cp.url, task.id); return t.state === 'failed' ? t : undefined; }, 5000, 'rejection recorded');
+    const done = await waitUntil(
+      async () => {
+        const t = await getTask(s.cp.url, task.id);
+        return t.state === 'failed' ? t : undefined;
+      },
+      5000,
+      'rejection recorded',
+    );
     assert.equal(done.outcome?.kind, 'rejected');
     assert.equal(done.outcome.error?.code, 'PAR_ERR_ACTION_NOT_ALLOWLISTED');
     assert.equal(await tasks.getJob(task.id), undefined, 'never queued for a worker');

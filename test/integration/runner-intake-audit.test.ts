@@ -36,8 +36,13 @@ const cp = await generateSigningKeyPair();
 const own = await generateSigningKeyPair();
 const signer = new TaskSigner(await importSigningKey(cp.privateJwk), cp.kid);
 const audit = await openRunnerAudit({
-  dir: join(dir.path, 'audit'), runnerId: RUNNER_ID, privateKey: own.privateJwk as never,
-  checkpointEvery: 100, checkpointIntervalMs: 60_000, maxFileBytes: 1 << 20, logger,
+  dir: join(dir.path, 'audit'),
+  runnerId: RUNNER_ID,
+  privateKey: own.privateJwk as never,
+  checkpointEvery: 100,
+  checkpointIntervalMs: 60_000,
+  maxFileBytes: 1 << 20,
+  logger,
 });
 const intake = new TaskIntake({
   runnerId: RUNNER_ID,
@@ -60,31 +65,55 @@ after(async () => {
   await dir.remove();
 });
 
-async function delivery(taskId: string, action: string): Promise<{ taskId: string; attempt: number; leaseToken: string; leaseExpiresAt: number; signedTask: string }> {
-  const signedTask = await signer.sign({ sub: taskId, aud: RUNNER_ID, org: 'org1', action, inputs: { url: 'http://example.test/' }, timeoutMs: 5000, submittedBy: 'user:u1' }, 60_000);
+async function delivery(
+  taskId: string,
+  action: string,
+): Promise<{ taskId: string; attempt: number; leaseToken: string; leaseExpiresAt: number; signedTask: string }> {
+  const signedTask = await signer.sign(
+    { sub: taskId, aud: RUNNER_ID, org: 'org1', action, inputs: { url: 'http://example.test/' }, timeoutMs: 5000, submittedBy: 'user:u1' },
+    60_000,
+  );
   return { taskId, attempt: 1, leaseToken: `lease-${taskId}`, leaseExpiresAt: Date.now() + 30_000, signedTask };
 }
 
 test('one batch: the verdicts are in the audit file (accepted and refused) once accept() returns', async () => {
-  const report = await intake.accept([await delivery('ta-1', 'com.datadoghq.http.request'), await delivery('ta-2', 'com.datadoghq.script.runPredefinedScript')]);
+  const report = await intake.accept([
+    await delivery('ta-1', 'com.datadoghq.http.request'),
+    await delivery('ta-2', 'com.datadoghq.script.runPredefinedScript'),
+  ]);
   assert.deepEqual(report.accepted, ['ta-1']);
   const text = await readFile(join(dir.path, 'audit', 'audit-000001.jsonl'), 'utf8');
-  const verdicts = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e['type'] === 'verdict');
-  assert.deepEqual(verdicts.map((v) => [v['taskId'], v['verdict'], v['code'], v['submittedBy']]), [
-    ['ta-1', 'accepted', undefined, 'user:u1'],
-    ['ta-2', 'refused', 'PAR_ERR_ACTION_NOT_ALLOWLISTED', 'user:u1'],
-  ]);
+  const verdicts = text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((e) => e['type'] === 'verdict');
+  assert.deepEqual(
+    verdicts.map((v) => [v['taskId'], v['verdict'], v['code'], v['submittedBy']]),
+    [
+      ['ta-1', 'accepted', undefined, 'user:u1'],
+      ['ta-2', 'refused', 'PAR_ERR_ACTION_NOT_ALLOWLISTED', 'user:u1'],
+    ],
+  );
   assert.ok(await tasks.getJob('ta-1'));
-  assert.ok((await createRunnerMetrics({ audit: audit.log, defaultMetrics: false }).registry.metrics()).includes('par_audit_chain_length 3'));
+  assert.ok(
+    (await createRunnerMetrics({ audit: audit.log, defaultMetrics: false }).registry.metrics()).includes('par_audit_chain_length 3'),
+  );
 });
 
 test('an audit log that cannot take the entry fails the intake closed: nothing queued, nothing reported', async () => {
   await audit.log.close(); // a real log in a state where appends fail
-  await assert.rejects(intake.accept([await delivery('ta-3', 'com.datadoghq.http.request'), await delivery('ta-4', 'com.datadoghq.script.x')]),
-    (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_AUDIT_APPEND_FAILED');
+  await assert.rejects(
+    intake.accept([await delivery('ta-3', 'com.datadoghq.http.request'), await delivery('ta-4', 'com.datadoghq.script.x')]),
+    (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_AUDIT_APPEND_FAILED',
+  );
   assert.equal(await tasks.getJob('ta-3'), undefined);
   assert.equal(await results.getJob('ta-4'), undefined);
-  assert.deepEqual(await redis.hmget(leasesKey(prefix, RUNNER_ID), 'ta-3', 'ta-4'), [null, null], 'no lease left to heartbeat: they lapse and the tasks are handed out again');
+  assert.deepEqual(
+    await redis.hmget(leasesKey(prefix, RUNNER_ID), 'ta-3', 'ta-4'),
+    [null, null],
+    'no lease left to heartbeat: they lapse and the tasks are handed out again',
+  );
   assert.equal(await redis.hget(leasesKey(prefix, RUNNER_ID), 'ta-1'), 'lease-ta-1', 'earlier leases stay');
   const report = await verifyAuditDir(join(dir.path, 'audit'), [own.publicJwk.x as string]);
   assert.equal(report.ok, true, JSON.stringify(report.problem));

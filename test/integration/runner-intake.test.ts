@@ -33,9 +33,17 @@ before(async () => {
   dir = await tempDir('intake');
   const own = await generateSigningKeyPair();
   await writeIdentity(dir.path, {
-    ddBaseURL: 'http://127.0.0.1:1', urn: `urn:par:runner:${RUNNER_ID}`, runnerId: RUNNER_ID, orgId: 'org1', runnerName: 'intake',
-    modes: ['pull'], actionsAllowlist: ['com.datadoghq.http.*'], privateKey: own.privateJwk as Jwks['keys'][number], publicKey: own.publicJwk as Jwks['keys'][number],
-    controlPlaneKeys: { keys: [cpKeys.publicJwk as Jwks['keys'][number]] }, enrolledAt: new Date().toISOString(),
+    ddBaseURL: 'http://127.0.0.1:1',
+    urn: `urn:par:runner:${RUNNER_ID}`,
+    runnerId: RUNNER_ID,
+    orgId: 'org1',
+    runnerName: 'intake',
+    modes: ['pull'],
+    actionsAllowlist: ['com.datadoghq.http.*'],
+    privateKey: own.privateJwk as Jwks['keys'][number],
+    publicKey: own.publicJwk as Jwks['keys'][number],
+    controlPlaneKeys: { keys: [cpKeys.publicJwk as Jwks['keys'][number]] },
+    enrolledAt: new Date().toISOString(),
   });
   const identity = await readIdentity(dir.path);
   assert.ok(identity);
@@ -66,7 +74,15 @@ function newTaskId(): string {
 }
 
 function claims(taskId: string, overrides: Partial<UnsignedTaskClaims> = {}): UnsignedTaskClaims {
-  return { sub: taskId, aud: RUNNER_ID, org: 'org1', action: 'com.datadoghq.http.request', inputs: { url: 'http://example.test/' }, timeoutMs: 5000, ...overrides };
+  return {
+    sub: taskId,
+    aud: RUNNER_ID,
+    org: 'org1',
+    action: 'com.datadoghq.http.request',
+    inputs: { url: 'http://example.test/' },
+    timeoutMs: 5000,
+    ...overrides,
+  };
 }
 
 function delivery(taskId: string, signedTask: string, leaseToken = `lease-${taskId}`, attempt = 1): Delivery {
@@ -100,7 +116,11 @@ async function expectRejected(taskId: string, signed: string, code: string, d: D
   assert.equal(result.data.outcome.error?.code, code);
   assert.equal(result.data.outcome.attempts, d.attempt);
   assert.equal(result.data.outcome.durationMs, 0);
-  assert.equal(await redis.hget(leasesKey(prefix, RUNNER_ID), taskId), d.leaseToken, 'the lease is recorded so the rejection is published under it');
+  assert.equal(
+    await redis.hget(leasesKey(prefix, RUNNER_ID), taskId),
+    d.leaseToken,
+    'the lease is recorded so the rejection is published under it',
+  );
 }
 
 test('a task signed with an untrusted key is rejected: PAR_ERR_TASK_SIGNATURE_INVALID', async () => {
@@ -176,7 +196,10 @@ test('one dequeue response is handled as a batch: accepted and rejected side by 
     delivery(ok2, await signer.sign(claims(ok2), 60_000)),
   ]);
   assert.deepEqual(report.accepted.sort(), [ok1, ok2].sort());
-  assert.deepEqual(report.rejected.map((r) => [r.taskId, r.error.code]), [[bad, 'PAR_ERR_TASK_WRONG_RUNNER']]);
+  assert.deepEqual(
+    report.rejected.map((r) => [r.taskId, r.error.code]),
+    [[bad, 'PAR_ERR_TASK_WRONG_RUNNER']],
+  );
   assert.ok(await tasks.getJob(ok1));
   assert.ok(await tasks.getJob(ok2));
   assert.ok(await results.getJob(bad));

@@ -50,7 +50,10 @@ function setup(label: string, inIntake: Set<string> = new Set()) {
   const reconciler = new LeaseReconciler(redis, prefix);
   const sent: string[][] = [];
   const keeper = new LeaseKeeper({
-    leases, intervalMs: 60_000, onFatal: () => undefined, logger,
+    leases,
+    intervalMs: 60_000,
+    onFatal: () => undefined,
+    logger,
     heartbeat: async (batch: readonly LeaseRef[]) => {
       sent.push(batch.map((l) => l.taskId).sort());
       return { ok: true, value: { leases: batch.map((l) => ({ taskId: l.taskId, status: 'ok' as const })) } };
@@ -68,10 +71,16 @@ test('reconciliation: queued and outbox leases are heartbeated; an orphan is han
     // (Task ids never collide with BullMQ's own key names such as `delayed`: they are random.)
     await tasks.add(TASK_JOB_NAME, taskData('tq'), { jobId: 'tq' });
     await tasks.add(TASK_JOB_NAME, taskData('td'), { jobId: 'td', delay: 60_000 });
-    await results.add(RESULT_JOB_NAME, { taskId: 'to', outcome: { kind: 'succeeded', attempts: 1, durationMs: 1 } }, resultJobOptions('to'));
+    await results.add(
+      RESULT_JOB_NAME,
+      { taskId: 'to', outcome: { kind: 'succeeded', attempts: 1, durationMs: 1 } },
+      resultJobOptions('to'),
+    );
     await leases.record([
-      { taskId: 'tq', leaseToken: 'q' }, { taskId: 'td', leaseToken: 'd' },
-      { taskId: 'to', leaseToken: 'o' }, { taskId: 'tx', leaseToken: 'x' },
+      { taskId: 'tq', leaseToken: 'q' },
+      { taskId: 'td', leaseToken: 'd' },
+      { taskId: 'to', leaseToken: 'o' },
+      { taskId: 'tx', leaseToken: 'x' },
     ]);
     const states = Object.fromEntries((await reconciler.inspect(await leases.all())).map((i) => [i.taskId, i.state]));
     assert.deepEqual(states, { tq: 'queued', td: 'queued', to: 'outbox', tx: 'orphan' });
@@ -97,7 +106,10 @@ test('reconciliation: an orphan whose token changed, or that an intake is writin
   const busy = new Set<string>(['writing']);
   const { leases, tasks, results, keeper } = setup('reconcile-race', busy);
   try {
-    await leases.record([{ taskId: 'writing', leaseToken: 'w' }, { taskId: 'redelivered', leaseToken: 'r1' }]);
+    await leases.record([
+      { taskId: 'writing', leaseToken: 'w' },
+      { taskId: 'redelivered', leaseToken: 'r1' },
+    ]);
     await keeper.tick();
     await leases.record([{ taskId: 'redelivered', leaseToken: 'r2' }]);
     const report = await keeper.tick();
@@ -127,10 +139,24 @@ test('reconciliation: a job BullMQ failed for stalling gets one PAR_ERR_WORKER_L
     assert.equal(taken.id, 'stuck');
     // A live worker with no stalls allowed: its stall check moves the job back with a deferred
     // failure, then fails it without running the processor, exactly as after the third stall.
-    survivor = new Worker<TaskJobData>(TASKS_QUEUE, async () => { ran += 1; }, {
-      connection: conn(), prefix, lockDuration: 300, stalledInterval: 200, maxStalledCount: 0,
-    });
-    const failed = await waitUntil(async () => ((await tasks.getJobState('stuck')) === 'failed' ? (await tasks.getJob('stuck'))! : undefined), 15_000, 'BullMQ to fail the stalled job');
+    survivor = new Worker<TaskJobData>(
+      TASKS_QUEUE,
+      async () => {
+        ran += 1;
+      },
+      {
+        connection: conn(),
+        prefix,
+        lockDuration: 300,
+        stalledInterval: 200,
+        maxStalledCount: 0,
+      },
+    );
+    const failed = await waitUntil(
+      async () => ((await tasks.getJobState('stuck')) === 'failed' ? (await tasks.getJob('stuck'))! : undefined),
+      15_000,
+      'BullMQ to fail the stalled job',
+    );
     assert.equal(failed.failedReason, STALLED_REASON);
     assert.equal(ran, 0, 'the processor never ran');
 
@@ -157,28 +183,57 @@ test('a task delivered again after its job finished here (result dropped as stal
   const cp = await generateSigningKeyPair();
   const signer = new TaskSigner(await importSigningKey(cp.privateJwk), cp.kid);
   const intake = new TaskIntake({
-    runnerId: 'rnr_1', leases, tasksQueue: tasks, resultsQueue: results, logger,
+    runnerId: 'rnr_1',
+    leases,
+    tasksQueue: tasks,
+    resultsQueue: results,
+    logger,
     verifier: new TaskVerifier({ keys: [cp.publicJwk as Jwks['keys'][number]] }),
     allowlist: new Allowlist(['com.datadoghq.http.request']),
     taskJobOptions: (taskId) => taskJobOptions({ maxAttempts: 1, retryBackoffMs: 10 }, taskId),
     inspect: (entries) => reconciler.inspect(entries),
   });
-  const worker = new Worker<TaskJobData>(TASKS_QUEUE, async (job) => {
-    runs += 1;
-    await results.add(RESULT_JOB_NAME, { taskId: job.data.taskId, outcome: { kind: 'succeeded', attempts: 1, durationMs: 1 } }, resultJobOptions(job.data.taskId));
-  }, { connection: conn(), prefix });
+  const worker = new Worker<TaskJobData>(
+    TASKS_QUEUE,
+    async (job) => {
+      runs += 1;
+      await results.add(
+        RESULT_JOB_NAME,
+        { taskId: job.data.taskId, outcome: { kind: 'succeeded', attempts: 1, durationMs: 1 } },
+        resultJobOptions(job.data.taskId),
+      );
+    },
+    { connection: conn(), prefix },
+  );
   const publisher = new Worker<ResultJobData>(RESULTS_QUEUE, async () => ({ status: 'dropped' }), { connection: conn(), prefix });
   try {
     const claims = { sub: 'tsk_re', aud: 'rnr_1', org: 'o', action: 'com.datadoghq.http.request', inputs: {}, timeoutMs: 5000 };
-    const delivery = async (token: string) => ({ taskId: 'tsk_re', attempt: 1, leaseToken: token, leaseExpiresAt: Date.now() + 30_000, signedTask: await signer.sign(claims, 60_000) });
+    const delivery = async (token: string) => ({
+      taskId: 'tsk_re',
+      attempt: 1,
+      leaseToken: token,
+      leaseExpiresAt: Date.now() + 30_000,
+      signedTask: await signer.sign(claims, 60_000),
+    });
     await intake.accept([await delivery('l1')]);
     // Run, result written, result job completed ("dropped"): job and result both finished.
-    await waitUntil(async () => ((await results.getJobState('tsk_re')) === 'completed' ? true : undefined), 10_000, 'the first run and its result');
+    await waitUntil(
+      async () => ((await results.getJobState('tsk_re')) === 'completed' ? true : undefined),
+      10_000,
+      'the first run and its result',
+    );
     await waitUntil(async () => ((await tasks.getJobState('tsk_re')) === 'completed' ? true : undefined), 10_000, 'the job to complete');
-    assert.deepEqual((await reconciler.inspect([{ taskId: 'tsk_re', leaseToken: 'l1' }])).map((i) => i.state), ['finished']);
+    assert.deepEqual(
+      (await reconciler.inspect([{ taskId: 'tsk_re', leaseToken: 'l1' }])).map((i) => i.state),
+      ['finished'],
+    );
 
     await intake.accept([await delivery('l2')]);
-    await waitUntil(async () => (runs === 2 && (await results.getJobState('tsk_re')) === 'completed' ? true : undefined), 10_000, 'the second run and its result');
+    await waitUntil(
+      async () => (runs === 2 && (await results.getJobState('tsk_re')) === 'completed' ? true : undefined),
+      10_000,
+      'the second run and its result',
+    );
     assert.equal(runs, 2, 'run again, once');
     assert.equal(await leases.get('tsk_re'), 'l2');
   } finally {

@@ -22,7 +22,10 @@ test('queue depths and outbox depth come from BullMQ at scrape time', async () =
   const results = new Queue(RESULTS_QUEUE, { connection, prefix });
   try {
     const metrics = createRunnerMetrics({ queues: [tasks, results], outbox: results, defaultMetrics: false });
-    await tasks.addBulk([{ name: 'task', data: { taskId: 'a' } }, { name: 'task', data: { taskId: 'b' } }]);
+    await tasks.addBulk([
+      { name: 'task', data: { taskId: 'a' } },
+      { name: 'task', data: { taskId: 'b' } },
+    ]);
     await results.add('result', { taskId: 'c' }, { delay: 60_000 });
     const samples = parsePrometheus(await metrics.registry.metrics());
     assert.equal(sampleSum(samples, 'par_runner_queue_jobs', { queue: 'tasks', state: 'waiting' }), 2);
@@ -31,7 +34,11 @@ test('queue depths and outbox depth come from BullMQ at scrape time', async () =
     assert.equal(sampleSum(samples, 'par_runner_metrics_redis_errors_total'), 0);
     metrics.deliveries.inc(3);
     assert.equal(sampleSum(parsePrometheus(await metrics.registry.metrics()), 'par_runner_deliveries_total'), 3);
-    assert.equal(sampleSum(parsePrometheus(await createRunnerMetrics({ defaultMetrics: false }).registry.metrics()), 'par_runner_deliveries_total'), 0, 'registries are not shared');
+    assert.equal(
+      sampleSum(parsePrometheus(await createRunnerMetrics({ defaultMetrics: false }).registry.metrics()), 'par_runner_deliveries_total'),
+      0,
+      'registries are not shared',
+    );
   } finally {
     await Promise.all([tasks.close(), results.close()]);
     connection.disconnect();
@@ -63,15 +70,49 @@ test('a scrape while Redis does not answer returns in time: outbox depth NaN, fa
 });
 
 test('dashboard masks keep ids, action and outcome kind, and drop inputs, JWS, outputs and messages', () => {
-  const payload = Buffer.from(JSON.stringify({ sub: 't1', action: 'com.datadoghq.http.request', inputs: { password: 'hunter2' } })).toString('base64url');
+  const payload = Buffer.from(
+    JSON.stringify({ sub: 't1', action: 'com.datadoghq.http.request', inputs: { password: 'hunter2' } }),
+  ).toString('base64url');
   const jws = `eyJhbGciOiJFZERTQSJ9.${payload}.c2lnbmF0dXJl`;
   assert.equal(actionOfJws(jws), 'com.datadoghq.http.request');
   assert.equal(actionOfJws('not a jws'), undefined);
   assert.equal(actionOfJws('a.%%%.c'), undefined);
   const task = maskTaskJobData({ taskId: 't1', signedTask: jws, deliveryAttempt: 2, acceptedAt: 5 });
-  assert.deepEqual(task, { taskId: 't1', action: 'com.datadoghq.http.request', deliveryAttempt: 2, acceptedAt: 5, inputs: MASKED, signedTask: MASKED });
-  const result = maskResultJobData({ taskId: 't1', outcome: { kind: 'failed', output: { secret: 'hunter2' }, error: { code: 'PAR_ERR_HTTP_STATUS', message: 'body: hunter2', retryable: false }, attempts: 1, durationMs: 9 } });
-  assert.deepEqual(result, { taskId: 't1', outcome: { kind: 'failed', output: MASKED, error: { code: 'PAR_ERR_HTTP_STATUS', retryable: false, message: MASKED }, attempts: 1, durationMs: 9 } });
+  assert.deepEqual(task, {
+    taskId: 't1',
+    action: 'com.datadoghq.http.request',
+    deliveryAttempt: 2,
+    acceptedAt: 5,
+    inputs: MASKED,
+    signedTask: MASKED,
+  });
+  const result = maskResultJobData({
+    taskId: 't1',
+    outcome: {
+      kind: 'failed',
+      output: { secret: 'hunter2' },
+      error: { code: 'PAR_ERR_HTTP_STATUS', message: 'body: hunter2', retryable: false },
+      attempts: 1,
+      durationMs: 9,
+    },
+  });
+  assert.deepEqual(result, {
+    taskId: 't1',
+    outcome: {
+      kind: 'failed',
+      output: MASKED,
+      error: { code: 'PAR_ERR_HTTP_STATUS', retryable: false, message: MASKED },
+      attempts: 1,
+      durationMs: 9,
+    },
+  });
   assert.ok(!JSON.stringify([task, result]).includes('hunter2'));
-  assert.deepEqual(maskTaskJobData(null), { taskId: undefined, action: undefined, deliveryAttempt: undefined, acceptedAt: undefined, inputs: MASKED, signedTask: MASKED });
+  assert.deepEqual(maskTaskJobData(null), {
+    taskId: undefined,
+    action: undefined,
+    deliveryAttempt: undefined,
+    acceptedAt: undefined,
+    inputs: MASKED,
+    signedTask: MASKED,
+  });
 });

@@ -31,29 +31,64 @@ after(async () => {
 function fresh(label: string): { prefix: string; leases: LeaseStore; results: Queue<ResultJobData> } {
   const prefix = uniquePrefix(label);
   prefixes.push(prefix);
-  return { prefix, leases: new LeaseStore(redis, prefix, 'rnr_1'), results: new Queue<ResultJobData>(RESULTS_QUEUE, { connection: redis, prefix }) };
+  return {
+    prefix,
+    leases: new LeaseStore(redis, prefix, 'rnr_1'),
+    results: new Queue<ResultJobData>(RESULTS_QUEUE, { connection: redis, prefix }),
+  };
 }
 
 const outcome: TaskOutcome = { kind: 'succeeded', output: { status: 200 }, attempts: 1, durationMs: 3 };
-const down = (): ClientResult<never> => ({ ok: false, kind: 'network', error: new ParError('PAR_ERR_INTERNAL', 'control plane unreachable (ECONNREFUSED)') });
-const httpError = (code: ParError['code'], status: number): ClientResult<never> => ({ ok: false, kind: 'http', status, error: new ParError(code) });
+const down = (): ClientResult<never> => ({
+  ok: false,
+  kind: 'network',
+  error: new ParError('PAR_ERR_INTERNAL', 'control plane unreachable (ECONNREFUSED)'),
+});
+const httpError = (code: ParError['code'], status: number): ClientResult<never> => ({
+  ok: false,
+  kind: 'http',
+  status,
+  error: new ParError(code),
+});
 
 test('publisher: retries through an outage (network, 503), then publishes once under the newest lease and removes it', async () => {
   const { prefix, leases, results } = fresh('runner-pub');
   const calls: Array<{ taskId: string; leaseToken: string }> = [];
-  const answers: Array<() => ClientResult<PublishResponse>> = [down, () => httpError('PAR_ERR_INTERNAL', 503), () => ({ ok: true, value: { status: 'recorded' } })];
+  const answers: Array<() => ClientResult<PublishResponse>> = [
+    down,
+    () => httpError('PAR_ERR_INTERNAL', 503),
+    () => ({ ok: true, value: { status: 'recorded' } }),
+  ];
   await leases.record([{ taskId: 't1', leaseToken: 'old' }]);
   await leases.record([{ taskId: 't1', leaseToken: 'new' }]);
   const publisher = new ResultPublisher({
-    connection: redis, queuePrefix: prefix, leases, publishBackoffMaxMs: 20, onFatal: () => undefined, logger,
-    publish: async (taskId, leaseToken) => { calls.push({ taskId, leaseToken }); return (answers.shift() ?? (() => ({ ok: true as const, value: { status: 'duplicate' as const } })))(); },
+    connection: redis,
+    queuePrefix: prefix,
+    leases,
+    publishBackoffMaxMs: 20,
+    onFatal: () => undefined,
+    logger,
+    publish: async (taskId, leaseToken) => {
+      calls.push({ taskId, leaseToken });
+      return (answers.shift() ?? (() => ({ ok: true as const, value: { status: 'duplicate' as const } })))();
+    },
   });
   try {
     // Added as the workers add results: no BullMQ attempts; the publisher must still retry.
     await results.add(RESULT_JOB_NAME, { taskId: 't1', outcome }, resultJobOptions('t1'));
-    const job = await waitUntil(async () => { const j = await results.getJob('t1'); return (await j?.isCompleted()) ? j : undefined; }, 5000, 'result published');
+    const job = await waitUntil(
+      async () => {
+        const j = await results.getJob('t1');
+        return (await j?.isCompleted()) ? j : undefined;
+      },
+      5000,
+      'result published',
+    );
     assert.equal(calls.length, 3);
-    assert.ok(calls.every((c) => c.leaseToken === 'new'), 'always the newest token');
+    assert.ok(
+      calls.every((c) => c.leaseToken === 'new'),
+      'always the newest token',
+    );
     assert.deepEqual(job.returnvalue, { status: 'recorded' });
     assert.equal(await redis.hget(leasesKey(prefix, 'rnr_1'), 't1'), null, 'lease removed after recording');
   } finally {
@@ -65,10 +100,21 @@ test('publisher: retries through an outage (network, 503), then publishes once u
 test('publisher: a stale lease (409) or an unknown task (404) is dropped, not retried', async () => {
   const { prefix, leases, results } = fresh('runner-pub-drop');
   const calls: string[] = [];
-  await leases.record([{ taskId: 'stale', leaseToken: 'a' }, { taskId: 'gone', leaseToken: 'b' }]);
+  await leases.record([
+    { taskId: 'stale', leaseToken: 'a' },
+    { taskId: 'gone', leaseToken: 'b' },
+  ]);
   const publisher = new ResultPublisher({
-    connection: redis, queuePrefix: prefix, leases, publishBackoffMaxMs: 20, onFatal: () => undefined, logger,
-    publish: async (taskId) => { calls.push(taskId); return taskId === 'stale' ? httpError('PAR_ERR_LEASE_STALE', 409) : httpError('PAR_ERR_NOT_FOUND', 404); },
+    connection: redis,
+    queuePrefix: prefix,
+    leases,
+    publishBackoffMaxMs: 20,
+    onFatal: () => undefined,
+    logger,
+    publish: async (taskId) => {
+      calls.push(taskId);
+      return taskId === 'stale' ? httpError('PAR_ERR_LEASE_STALE', 409) : httpError('PAR_ERR_NOT_FOUND', 404);
+    },
   });
   try {
     await results.add(RESULT_JOB_NAME, { taskId: 'stale', outcome }, resultJobOptions('stale'));
@@ -90,8 +136,16 @@ test('publisher: results queued while the runner was stopped are published by th
   await results.add(RESULT_JOB_NAME, { taskId: 'r1', outcome }, resultJobOptions('r1'));
   const published: string[] = [];
   const publisher = new ResultPublisher({
-    connection: redis, queuePrefix: prefix, leases, publishBackoffMaxMs: 20, onFatal: () => undefined, logger,
-    publish: async (taskId) => { published.push(taskId); return { ok: true, value: { status: 'recorded' } }; },
+    connection: redis,
+    queuePrefix: prefix,
+    leases,
+    publishBackoffMaxMs: 20,
+    onFatal: () => undefined,
+    logger,
+    publish: async (taskId) => {
+      published.push(taskId);
+      return { ok: true, value: { status: 'recorded' } };
+    },
   });
   try {
     await waitUntil(() => (published.length > 0 ? true : undefined), 5000, 'published');
@@ -105,11 +159,24 @@ test('publisher: results queued while the runner was stopped are published by th
 test('lease keeper: one batch heartbeat per tick; final, unknown and stale leases are removed, live ones kept', async () => {
   const { leases, results } = fresh('runner-keeper');
   await results.close();
-  await leases.record([{ taskId: 'live', leaseToken: '1' }, { taskId: 'done', leaseToken: '2' }, { taskId: 'lost', leaseToken: '3' }, { taskId: 'moved', leaseToken: '4' }]);
+  await leases.record([
+    { taskId: 'live', leaseToken: '1' },
+    { taskId: 'done', leaseToken: '2' },
+    { taskId: 'lost', leaseToken: '3' },
+    { taskId: 'moved', leaseToken: '4' },
+  ]);
   const sent: LeaseRef[][] = [];
-  const status: Record<string, HeartbeatResponse['leases'][number]['status']> = { live: 'ok', done: 'final', lost: 'unknown', moved: 'stale' };
+  const status: Record<string, HeartbeatResponse['leases'][number]['status']> = {
+    live: 'ok',
+    done: 'final',
+    lost: 'unknown',
+    moved: 'stale',
+  };
   const keeper = new LeaseKeeper({
-    leases, intervalMs: 20, onFatal: () => undefined, logger,
+    leases,
+    intervalMs: 20,
+    onFatal: () => undefined,
+    logger,
     heartbeat: async (batch) => {
       sent.push([...batch]);
       return { ok: true, value: { leases: batch.map((l) => ({ taskId: l.taskId, status: status[l.taskId] ?? 'unknown' })) } };
@@ -124,8 +191,14 @@ test('lease keeper: one batch heartbeat per tick; final, unknown and stale lease
   // Runs on its own timer and survives failures.
   let failing = true;
   const timed = new LeaseKeeper({
-    leases, intervalMs: 20, onFatal: () => undefined, logger,
-    heartbeat: async (batch) => { sent.push([...batch]); return failing ? down() : { ok: true, value: { leases: [] } }; },
+    leases,
+    intervalMs: 20,
+    onFatal: () => undefined,
+    logger,
+    heartbeat: async (batch) => {
+      sent.push([...batch]);
+      return failing ? down() : { ok: true, value: { leases: [] } };
+    },
   });
   timed.start();
   await waitUntil(() => (sent.length >= 3 ? true : undefined), 2000, 'heartbeats on the timer');
@@ -140,10 +213,16 @@ test('lease keeper: a control plane granting short leases gets heartbeats at lea
   await leases.record([{ taskId: 'live', leaseToken: '1' }]);
   const at: number[] = [];
   const keeper = new LeaseKeeper({
-    leases, intervalMs: 60_000, onFatal: () => undefined, logger,
+    leases,
+    intervalMs: 60_000,
+    onFatal: () => undefined,
+    logger,
     heartbeat: async (batch) => {
       at.push(Date.now());
-      return { ok: true, value: { leases: batch.map((l) => ({ taskId: l.taskId, status: 'ok' as const, leaseExpiresAt: Date.now() + 600 })) } };
+      return {
+        ok: true,
+        value: { leases: batch.map((l) => ({ taskId: l.taskId, status: 'ok' as const, leaseExpiresAt: Date.now() + 600 })) },
+      };
     },
   });
   assert.equal(keeper.intervalMs(), 60_000, 'the configured interval until a lease is seen');
@@ -160,7 +239,10 @@ test('lease keeper: a token refreshed between the read and the removal is kept',
   await results.close();
   await leases.record([{ taskId: 't', leaseToken: 'old' }]);
   const keeper = new LeaseKeeper({
-    leases, intervalMs: 1000, onFatal: () => undefined, logger,
+    leases,
+    intervalMs: 1000,
+    onFatal: () => undefined,
+    logger,
     heartbeat: async () => {
       await leases.record([{ taskId: 't', leaseToken: 'new' }]); // a redelivery lands meanwhile
       return { ok: true, value: { leases: [{ taskId: 't', status: 'stale' }] } };
@@ -181,9 +263,17 @@ test('poll loop: asks for capacity - inFlight, skips polling while full, hands d
   const requests: Array<{ max: number; waitMs: number }> = [];
   const handed: string[] = [];
   const loop = new PollLoop({
-    capacity: 5, waitMs: 50, backoffMaxMs: 20, fullRecheckMs: FULL_RECHECK_MS, logger, onFatal: () => undefined,
+    capacity: 5,
+    waitMs: 50,
+    backoffMaxMs: 20,
+    fullRecheckMs: FULL_RECHECK_MS,
+    logger,
+    onFatal: () => undefined,
     inFlight: async () => inFlight,
-    intake: async (ds) => { handed.push(...ds.map((d) => d.taskId)); inFlight += ds.length; },
+    intake: async (ds) => {
+      handed.push(...ds.map((d) => d.taskId));
+      inFlight += ds.length;
+    },
     dequeue: async (request): Promise<ClientResult<DequeueResponse>> => {
       requests.push(request);
       await new Promise((r) => setTimeout(r, 5)); // a real request takes time; an instant one would starve timers
@@ -211,7 +301,11 @@ test('poll loop: backs off (capped) on errors and stops promptly, aborting the p
   const times: number[] = [];
   let n = 0;
   const loop = new PollLoop({
-    capacity: 5, waitMs: WAIT_MS, backoffMaxMs: BACKOFF_MAX_MS, logger, onFatal: () => undefined,
+    capacity: 5,
+    waitMs: WAIT_MS,
+    backoffMaxMs: BACKOFF_MAX_MS,
+    logger,
+    onFatal: () => undefined,
     inFlight: async () => 0,
     intake: async () => undefined,
     dequeue: async (_req, signal): Promise<ClientResult<DequeueResponse>> => {
@@ -230,7 +324,10 @@ test('poll loop: backs off (capped) on errors and stops promptly, aborting the p
   assert.equal(loop.status.consecutiveFailures, 5);
   const gaps = times.slice(1).map((t, i) => t - (times[i] ?? t));
   // Uncapped, the fifth delay would be at least 2 x BACKOFF_MAX_MS (initial 20 ms doubling, half jitter).
-  assert.ok(gaps.every((g) => g < 2 * BACKOFF_MAX_MS), `capped at ${BACKOFF_MAX_MS} ms: ${gaps.join(',')}`);
+  assert.ok(
+    gaps.every((g) => g < 2 * BACKOFF_MAX_MS),
+    `capped at ${BACKOFF_MAX_MS} ms: ${gaps.join(',')}`,
+  );
   const started = Date.now();
   await loop.stop();
   assert.ok(Date.now() - started < WAIT_MS / 2, 'stop aborts the pending long poll rather than wait it out');
@@ -241,10 +338,20 @@ test('poll loop: PAR_ERR_AUTH_RUNNER_UNKNOWN is fatal and stops polling', async 
   let calls = 0;
   let fatal: ParError | undefined;
   const loop = new PollLoop({
-    capacity: 5, waitMs: 10, backoffMaxMs: BACKOFF_MAX_MS, logger, onFatal: (e) => { fatal = e; },
+    capacity: 5,
+    waitMs: 10,
+    backoffMaxMs: BACKOFF_MAX_MS,
+    logger,
+    onFatal: (e) => {
+      fatal = e;
+    },
     inFlight: async () => 0,
     intake: async () => undefined,
-    dequeue: async () => { calls += 1; await new Promise((r) => setTimeout(r, 1)); return httpError('PAR_ERR_AUTH_RUNNER_UNKNOWN', 401); },
+    dequeue: async () => {
+      calls += 1;
+      await new Promise((r) => setTimeout(r, 1));
+      return httpError('PAR_ERR_AUTH_RUNNER_UNKNOWN', 401);
+    },
   });
   loop.start();
   await waitUntil(() => fatal, 2000, 'fatal');

@@ -20,7 +20,10 @@ import { waitUntil } from '../helpers/wait.js';
 const logger = createRootLogger({ process: 'test', level: 'silent' });
 
 function tokens(values: Record<string, string>): Credentials {
-  const parsed = toCredentials({ auth_type: 'Token Auth', credentials: Object.entries(values).map(([tokenName, tokenValue]) => ({ tokenName, tokenValue })) });
+  const parsed = toCredentials({
+    auth_type: 'Token Auth',
+    credentials: Object.entries(values).map(([tokenName, tokenValue]) => ({ tokenName, tokenValue })),
+  });
   assert.ok(parsed.ok);
   return parsed.value;
 }
@@ -36,7 +39,8 @@ function context(options: { credentials?: Credentials; address?: string; signal?
   };
 }
 
-async function run(action: RegisteredAction, inputs: unknown, ctx: ActionContext): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function run(action: RegisteredAction, inputs: unknown, ctx: ActionContext): Promise<any> {
   return action.run(action.inputSchema.parse(inputs), ctx);
 }
 
@@ -82,11 +86,18 @@ describe('temporal bundle against the fake frontend (plain text)', () => {
   });
 
   it('registers the vendor FQNs', () => {
-    assert.deepEqual(bundle.actions.map((a) => a.fqn), ['com.datadoghq.temporal.runWorkflow', 'com.datadoghq.temporal.listWorkflows', 'com.datadoghq.temporal.getWorkflowResult']);
+    assert.deepEqual(
+      bundle.actions.map((a) => a.fqn),
+      ['com.datadoghq.temporal.runWorkflow', 'com.datadoghq.temporal.listWorkflows', 'com.datadoghq.temporal.getWorkflowResult'],
+    );
   });
 
   it('runWorkflow starts the workflow with json/plain arguments and returns its run id', async () => {
-    const out = await run(runWorkflow, { workflowType: 'greet', workflowArgs: ['ada', { n: 1 }], workflowId: 'wf-1', taskQueue: 'q1' }, ctx);
+    const out = await run(
+      runWorkflow,
+      { workflowType: 'greet', workflowArgs: ['ada', { n: 1 }], workflowId: 'wf-1', taskQueue: 'q1' },
+      ctx,
+    );
     const started = fake.current('wf-1')!;
     assert.deepEqual(out, { runId: started.runId });
     assert.equal(started.workflowType, 'greet');
@@ -115,7 +126,8 @@ describe('temporal bundle against the fake frontend (plain text)', () => {
   it('getWorkflowResult keeps polling across empty long-poll answers', async () => {
     await run(runWorkflow, { workflowType: 'greet', workflowId: 'wf-3', taskQueue: 'q1' }, ctx);
     const pending = run(getResult, { workflowId: 'wf-3', runId: fake.current('wf-3')!.runId }, ctx);
-    const polls = () => fake.calls.filter((c) => c.method === 'GetWorkflowExecutionHistory' && c.request['execution']?.workflowId === 'wf-3').length;
+    const polls = () =>
+      fake.calls.filter((c) => c.method === 'GetWorkflowExecutionHistory' && c.request['execution']?.workflowId === 'wf-3').length;
     await until(() => polls() >= 2, 'two long polls');
     fake.complete('wf-3', { ok: true, items: [1, 2] });
     assert.deepEqual(await pending, { executionResult: '{"ok":true,"items":[1,2]}' });
@@ -174,7 +186,11 @@ describe('temporal bundle against the fake frontend (plain text)', () => {
     assert.equal(second.status, WorkflowStatus.RUNNING);
     assert.equal(second.close_time, undefined);
     const running = await run(listWorkflows, { query: "WorkflowType = 'report' AND ExecutionStatus = 'Running'" }, ctx);
-    assert.deepEqual(running.workflows.map((w: any) => w.execution.workflow_id), ['wf-list-2']); // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.deepEqual(
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      running.workflows.map((w: any) => w.execution.workflow_id),
+      ['wf-list-2'],
+    );
     const empty = await run(listWorkflows, { query: "WorkflowType = 'none'" }, ctx);
     assert.deepEqual(empty, { workflows: [] });
   });
@@ -265,9 +281,17 @@ describe('temporal bundle against the fake frontend (plain text)', () => {
   });
 
   it('malformed credentials are refused before connecting, naming the token only', async () => {
-    const noKey = await runError(listWorkflows, {}, context({ credentials: tokens({ serverAddress: fake.address, clientCertPairCrt: 'x' }) }));
+    const noKey = await runError(
+      listWorkflows,
+      {},
+      context({ credentials: tokens({ serverAddress: fake.address, clientCertPairCrt: 'x' }) }),
+    );
     assert.equal(noKey.code, 'PAR_ERR_TEMPORAL_CREDENTIALS_INVALID');
-    const badCa = await runError(listWorkflows, {}, context({ credentials: tokens({ serverAddress: fake.address, serverRootCACertificate: 'not-a-pem-ca-value' }) }));
+    const badCa = await runError(
+      listWorkflows,
+      {},
+      context({ credentials: tokens({ serverAddress: fake.address, serverRootCACertificate: 'not-a-pem-ca-value' }) }),
+    );
     assert.match(badCa.message, /serverRootCACertificate/);
     assert.doesNotMatch(badCa.message, /not-a-pem-ca-value/);
     const none = await runError(listWorkflows, {}, context({}));
@@ -301,20 +325,51 @@ describe('temporal bundle against the fake frontend over TLS and mTLS', () => {
   });
 
   it('TLS with the vendor file temporal_TLS_token.json tokens (CA + serverNameOverride)', async () => {
-    const out = await list.run({ query: '', namespace: 'default' }, context({ credentials: tokens({ serverAddress: tlsFake.address, serverNameOverride: SERVER_NAME, serverRootCACertificate: certs.caCert }) }));
-    assert.deepEqual((out as any).workflows.map((w: any) => w.execution.workflow_id), ['tls-wf']); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const out = await list.run(
+      { query: '', namespace: 'default' },
+      context({
+        credentials: tokens({ serverAddress: tlsFake.address, serverNameOverride: SERVER_NAME, serverRootCACertificate: certs.caCert }),
+      }),
+    );
+    assert.deepEqual(
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      (out as any).workflows.map((w: any) => w.execution.workflow_id),
+      ['tls-wf'],
+    );
   });
 
   it('TLS against an untrusted CA or the wrong name is PAR_ERR_TEMPORAL_TLS, not retried', async () => {
-    const untrusted = await runError(list, {}, context({ credentials: tokens({ serverAddress: tlsFake.address, serverNameOverride: SERVER_NAME, serverRootCACertificate: certs.otherCaCert }) }));
+    const untrusted = await runError(
+      list,
+      {},
+      context({
+        credentials: tokens({
+          serverAddress: tlsFake.address,
+          serverNameOverride: SERVER_NAME,
+          serverRootCACertificate: certs.otherCaCert,
+        }),
+      }),
+    );
     assert.equal(untrusted.code, 'PAR_ERR_TEMPORAL_TLS');
     assert.equal(untrusted.retryable, false);
-    const wrongName = await runError(list, {}, context({ credentials: tokens({ serverAddress: tlsFake.address, serverNameOverride: 'other.test', serverRootCACertificate: certs.caCert }) }));
+    const wrongName = await runError(
+      list,
+      {},
+      context({
+        credentials: tokens({ serverAddress: tlsFake.address, serverNameOverride: 'other.test', serverRootCACertificate: certs.caCert }),
+      }),
+    );
     assert.equal(wrongName.code, 'PAR_ERR_TEMPORAL_TLS');
   });
 
   it('mTLS with the vendor file temporal_mTLS_token.json tokens: the server sees the client certificate', async () => {
-    const creds = tokens({ serverAddress: mtlsFake.address, serverNameOverride: SERVER_NAME, serverRootCACertificate: certs.caCert, clientCertPairCrt: certs.clientCert, clientCertPairKey: certs.clientKey });
+    const creds = tokens({
+      serverAddress: mtlsFake.address,
+      serverNameOverride: SERVER_NAME,
+      serverRootCACertificate: certs.caCert,
+      clientCertPairCrt: certs.clientCert,
+      clientCertPairKey: certs.clientKey,
+    });
     const out = await list.run({ query: '', namespace: 'default' }, context({ credentials: creds }));
     assert.equal((out as { workflows: unknown[] }).workflows.length, 1);
     assert.equal(mtlsFake.calls.at(-1)!.clientCertSubject, 'client');
@@ -322,9 +377,27 @@ describe('temporal bundle against the fake frontend over TLS and mTLS', () => {
 
   it('mTLS without a client certificate, or with one from another CA, is refused', async () => {
     const before = mtlsFake.calls.length;
-    const none = await runError(list, {}, context({ credentials: tokens({ serverAddress: mtlsFake.address, serverNameOverride: SERVER_NAME, serverRootCACertificate: certs.caCert }) }));
+    const none = await runError(
+      list,
+      {},
+      context({
+        credentials: tokens({ serverAddress: mtlsFake.address, serverNameOverride: SERVER_NAME, serverRootCACertificate: certs.caCert }),
+      }),
+    );
     assert.ok(['PAR_ERR_TEMPORAL_TLS', 'PAR_ERR_TEMPORAL_UNAVAILABLE'].includes(none.code), none.message);
-    const other = await runError(list, {}, context({ credentials: tokens({ serverAddress: mtlsFake.address, serverNameOverride: SERVER_NAME, serverRootCACertificate: certs.caCert, clientCertPairCrt: certs.otherClientCert, clientCertPairKey: certs.otherClientKey }) }));
+    const other = await runError(
+      list,
+      {},
+      context({
+        credentials: tokens({
+          serverAddress: mtlsFake.address,
+          serverNameOverride: SERVER_NAME,
+          serverRootCACertificate: certs.caCert,
+          clientCertPairCrt: certs.otherClientCert,
+          clientCertPairKey: certs.otherClientKey,
+        }),
+      }),
+    );
     assert.ok(['PAR_ERR_TEMPORAL_TLS', 'PAR_ERR_TEMPORAL_UNAVAILABLE'].includes(other.code), other.message);
     assert.equal(mtlsFake.calls.length, before, 'no call reached the server');
   });

@@ -37,7 +37,10 @@ describe('worker: tasks are verified and allowlisted before anything runs', () =
     assert.equal(outcome.error.retryable, false);
     assert.equal(outcome.output, undefined);
     assert.equal(outcome.attempts, 1);
-    assert.equal(await waitUntil(async () => ((await h.tasks.getJobState(taskId)) === 'failed' ? true : undefined), 2_000, 'task job failed'), true);
+    assert.equal(
+      await waitUntil(async () => ((await h.tasks.getJobState(taskId)) === 'failed' ? true : undefined), 2_000, 'task job failed'),
+      true,
+    );
     const job = await h.tasks.getJob(taskId);
     assert.equal(job?.attemptsMade, 1, 'a rejection is never retried');
   }
@@ -53,7 +56,10 @@ describe('worker: tasks are verified and allowlisted before anything runs', () =
     const attacker = await generateSigningKeyPair();
     const forger = new TaskSigner(await importSigningKey(attacker.privateJwk), h.controlPlane.kid);
     const taskId = newTaskId();
-    const forged = await forger.sign({ sub: taskId, aud: RUNNER_ID, org: 'org-1', action: REQUEST, inputs: { url: `${target.url}/health` }, timeoutMs: 5_000 }, 60_000);
+    const forged = await forger.sign(
+      { sub: taskId, aud: RUNNER_ID, org: 'org-1', action: REQUEST, inputs: { url: `${target.url}/health` }, timeoutMs: 5_000 },
+      60_000,
+    );
     await h.enqueueSigned(taskId, forged);
     await expectRejected(taskId, 'PAR_ERR_TASK_SIGNATURE_INVALID');
     assert.equal(target.requests.length, 0);
@@ -62,7 +68,12 @@ describe('worker: tasks are verified and allowlisted before anything runs', () =
   it('a task with a tampered payload is rejected', async () => {
     const taskId = newTaskId();
     const signed = await h.sign({ sub: taskId, action: REQUEST, inputs: { url: 'http://127.0.0.1:1/harmless' } });
-    await h.enqueueSigned(taskId, tamper(signed, (c) => { c['inputs'] = { url: `${target.url}/health` }; }));
+    await h.enqueueSigned(
+      taskId,
+      tamper(signed, (c) => {
+        c['inputs'] = { url: `${target.url}/health` };
+      }),
+    );
     await expectRejected(taskId, 'PAR_ERR_TASK_SIGNATURE_INVALID');
     assert.equal(target.requests.length, 0);
   });
@@ -94,7 +105,11 @@ describe('worker: tasks are verified and allowlisted before anything runs', () =
 
   it('an expired task still runs (a worker does not re-check expiry, so retries work)', async () => {
     const taskId = newTaskId();
-    const signed = await h.signer.sign({ sub: taskId, aud: RUNNER_ID, org: 'org-1', action: REQUEST, inputs: { url: `${target.url}/health` }, timeoutMs: 5_000 }, 1_000, Date.now() - 60_000);
+    const signed = await h.signer.sign(
+      { sub: taskId, aud: RUNNER_ID, org: 'org-1', action: REQUEST, inputs: { url: `${target.url}/health` }, timeoutMs: 5_000 },
+      1_000,
+      Date.now() - 60_000,
+    );
     await h.enqueueSigned(taskId, signed);
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.kind, 'succeeded');

@@ -31,7 +31,11 @@ describe('worker: cancellation', () => {
   it('a task cancelled before its job starts never runs', async () => {
     const taskId = newTaskId();
     await forwardCancels(h.redis, h.prefix, [taskId]);
-    await h.submit({ sub: taskId, action: 'com.datadoghq.http.request', inputs: { verb: 'GET', url: `${target.url}/health?id=${taskId}` } });
+    await h.submit({
+      sub: taskId,
+      action: 'com.datadoghq.http.request',
+      inputs: { verb: 'GET', url: `${target.url}/health?id=${taskId}` },
+    });
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.kind, 'cancelled');
     assert.equal(outcome.error?.code, 'PAR_ERR_TASK_CANCELLED');
@@ -41,13 +45,18 @@ describe('worker: cancellation', () => {
 
   it('a running request is aborted by the cancel message', async () => {
     const taskId = newTaskId();
-    await h.submit({ sub: taskId, action: 'com.datadoghq.http.request', inputs: { verb: 'GET', url: `${target.url}/hang?id=${taskId}` }, timeoutMs: 60_000 });
+    await h.submit({
+      sub: taskId,
+      action: 'com.datadoghq.http.request',
+      inputs: { verb: 'GET', url: `${target.url}/hang?id=${taskId}` },
+      timeoutMs: 60_000,
+    });
     await waitUntil(() => (target.requests.some((r) => r.url.includes(taskId)) ? true : undefined), 10_000, 'the request to arrive');
     await forwardCancels(h.redis, h.prefix, [taskId]);
     const outcome = await h.waitResult(taskId, 10_000);
     assert.equal(outcome.kind, 'cancelled');
     assert.equal(outcome.error?.code, 'PAR_ERR_TASK_CANCELLED');
-    await waitUntil(() => (closed.has(taskId) ? true : undefined), 10_000, 'the request\'s connection to close');
+    await waitUntil(() => (closed.has(taskId) ? true : undefined), 10_000, "the request's connection to close");
     // Cancelling a task this worker does not run (or no longer runs) is harmless.
     await forwardCancels(h.redis, h.prefix, [taskId, 'not-here']);
     const other = newTaskId();

@@ -110,7 +110,12 @@ export async function startWorkerHarness(label: string, options: HarnessOptions 
     submit: async (claims) => enqueueSigned(claims.sub, await sign(claims)),
     enqueueSigned,
     waitResult: async (taskId, timeoutMs = 5_000) => {
-      const job = await waitUntil<Job<ResultJobData>>(async () => (await results.getJob(taskId)) ?? undefined, timeoutMs, `result of ${taskId}`, 20);
+      const job = await waitUntil<Job<ResultJobData>>(
+        async () => (await results.getJob(taskId)) ?? undefined,
+        timeoutMs,
+        `result of ${taskId}`,
+        20,
+      );
       return job.data.outcome;
     },
     close: async () => {

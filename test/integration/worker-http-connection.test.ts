@@ -29,27 +29,49 @@ describe('worker: http connections and runner-side policy', () => {
     target = await startTargetServer();
     target.route('/whoami', (req, res) => {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ url: req.url, authorized: req.headers['authorization'] === `Bearer ${TOKEN}` || req.headers['authorization'] === `Basic ${Buffer.from(`svc:${PASSWORD}`).toString('base64')}` }));
+      res.end(
+        JSON.stringify({
+          url: req.url,
+          authorized:
+            req.headers['authorization'] === `Bearer ${TOKEN}` ||
+            req.headers['authorization'] === `Basic ${Buffer.from(`svc:${PASSWORD}`).toString('base64')}`,
+        }),
+      );
     });
     // Loopback is the only host the worker may reach under its own name; "localhost" is refused.
     h = await startWorkerHarness('worker-http-conn', { config: { httpHostAllowlist: ['127.0.0.1'] } });
     await mkdir(join(h.configDir, 'credentials'));
-    await writeFile(join(h.configDir, 'credentials', 'token.json'), JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'api', tokenValue: TOKEN }] }));
-    await writeFile(join(h.configDir, 'credentials', 'basic.yaml'), `auth_type: Basic Auth\ncredentials:\n  - username: svc\n    password: ${PASSWORD}\n`);
+    await writeFile(
+      join(h.configDir, 'credentials', 'token.json'),
+      JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'api', tokenValue: TOKEN }] }),
+    );
+    await writeFile(
+      join(h.configDir, 'credentials', 'basic.yaml'),
+      `auth_type: Basic Auth\ncredentials:\n  - username: svc\n    password: ${PASSWORD}\n`,
+    );
   });
   after(async () => {
     await h.close();
     await target.close();
   });
 
-  const tokenConnection = (settings: Record<string, unknown>) => ({ id: 'conn-token', integration: 'http', credentialPath: 'credentials/token.json', settings });
+  const tokenConnection = (settings: Record<string, unknown>) => ({
+    id: 'conn-token',
+    integration: 'http',
+    credentialPath: 'credentials/token.json',
+    settings,
+  });
 
   it('Token Auth: templated header and URL parameter, relative url against baseUrl; the token is not in the result', async () => {
     const taskId = newTaskId();
     await h.submit({
       sub: taskId,
       action: REQUEST,
-      connection: tokenConnection({ baseUrl: `${target.url}/`, headers: [{ key: 'Authorization', value: 'Bearer {{ api }}' }], urlParams: [{ key: 'sig', value: '{{api}}' }] }),
+      connection: tokenConnection({
+        baseUrl: `${target.url}/`,
+        headers: [{ key: 'Authorization', value: 'Bearer {{ api }}' }],
+        urlParams: [{ key: 'sig', value: '{{api}}' }],
+      }),
       inputs: { url: '/whoami', urlParams: { q: '1' } },
     });
     const outcome = await h.waitResult(taskId);
@@ -66,7 +88,12 @@ describe('worker: http connections and runner-side policy', () => {
 
   it('Basic Auth from a YAML credential file', async () => {
     const taskId = newTaskId();
-    await h.submit({ sub: taskId, action: REQUEST, connection: { id: 'conn-basic', integration: 'http', credentialPath: 'credentials/basic.yaml', settings: { baseUrl: target.url } }, inputs: { url: '/whoami' } });
+    await h.submit({
+      sub: taskId,
+      action: REQUEST,
+      connection: { id: 'conn-basic', integration: 'http', credentialPath: 'credentials/basic.yaml', settings: { baseUrl: target.url } },
+      inputs: { url: '/whoami' },
+    });
     const outcome = await h.waitResult(taskId);
     assert.equal((outcome.output as { body: { authorized: boolean } }).body.authorized, true);
   });
@@ -74,7 +101,12 @@ describe('worker: http connections and runner-side policy', () => {
   it('an unknown token name fails once, not retried, naming the token and never a value', async () => {
     const before = target.requests.length;
     const taskId = newTaskId();
-    await h.submit({ sub: taskId, action: REQUEST, connection: tokenConnection({ baseUrl: target.url, headers: { 'X-Key': '{{ apiKey }}' } }), inputs: { url: '/whoami' } });
+    await h.submit({
+      sub: taskId,
+      action: REQUEST,
+      connection: tokenConnection({ baseUrl: target.url, headers: { 'X-Key': '{{ apiKey }}' } }),
+      inputs: { url: '/whoami' },
+    });
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.kind, 'failed');
     assert.equal(outcome.error?.code, 'PAR_ERR_HTTP_TOKEN_UNKNOWN');
@@ -87,7 +119,12 @@ describe('worker: http connections and runner-side policy', () => {
 
   it('an absolute url on another origin than the connection baseUrl is refused (credentials stay on their origin)', async () => {
     const taskId = newTaskId();
-    await h.submit({ sub: taskId, action: REQUEST, connection: tokenConnection({ baseUrl: target.url, headers: { Authorization: 'Bearer {{ api }}' } }), inputs: { url: 'http://127.0.0.1:9/steal' } });
+    await h.submit({
+      sub: taskId,
+      action: REQUEST,
+      connection: tokenConnection({ baseUrl: target.url, headers: { Authorization: 'Bearer {{ api }}' } }),
+      inputs: { url: 'http://127.0.0.1:9/steal' },
+    });
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.error?.code, 'PAR_ERR_HTTP_URL_OUTSIDE_CONNECTION');
     assert.equal(outcome.attempts, 1);
@@ -96,7 +133,12 @@ describe('worker: http connections and runner-side policy', () => {
   it('a connection with a credential file but no baseUrl is refused before anything is sent', async () => {
     const before = target.requests.length;
     const taskId = newTaskId();
-    await h.submit({ sub: taskId, action: REQUEST, connection: tokenConnection({ headers: { Authorization: 'Bearer {{ api }}' } }), inputs: { url: `${target.url}/whoami` } });
+    await h.submit({
+      sub: taskId,
+      action: REQUEST,
+      connection: tokenConnection({ headers: { Authorization: 'Bearer {{ api }}' } }),
+      inputs: { url: `${target.url}/whoami` },
+    });
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.error?.code, 'PAR_ERR_HTTP_CONNECTION_ORIGIN_REQUIRED');
     assert.equal(outcome.error.retryable, false);
@@ -115,14 +157,23 @@ describe('worker: http connections and runner-side policy', () => {
     assert.equal(outcome.attempts, 1);
     assert.equal(target.requests.length, before);
     const probe = newTaskId();
-    await h.submit({ sub: probe, action: TEST_CONNECTION, connection: tokenConnection({ baseUrl: `${target.url}/whoami`, headers: { Authorization: 'Bearer {{ api }}' } }), inputs: {} });
+    await h.submit({
+      sub: probe,
+      action: TEST_CONNECTION,
+      connection: tokenConnection({ baseUrl: `${target.url}/whoami`, headers: { Authorization: 'Bearer {{ api }}' } }),
+      inputs: {},
+    });
     assert.deepEqual((await h.waitResult(probe)).output, { reachable: true, status: 200 });
     assert.equal(target.requests.at(-1)?.headers['authorization'], `Bearer ${TOKEN}`);
   });
 
   it('a forbidden header fails the task with PAR_ERR_HTTP_FORBIDDEN_HEADER', async () => {
     const taskId = newTaskId();
-    await h.submit({ sub: taskId, action: REQUEST, inputs: { url: `${target.url}/health`, requestHeaders: [{ key: 'Content-Length', value: '5' }] } });
+    await h.submit({
+      sub: taskId,
+      action: REQUEST,
+      inputs: { url: `${target.url}/health`, requestHeaders: [{ key: 'Content-Length', value: '5' }] },
+    });
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.error?.code, 'PAR_ERR_HTTP_FORBIDDEN_HEADER');
     assert.equal(outcome.attempts, 1);
@@ -136,8 +187,10 @@ describe('worker start with a bad PAR_HTTP_CA_BUNDLE_FILE', () => {
       await writeIdentity(dir.path, await makeIdentity(await generateSigningKeyPair(), ['com.datadoghq.http.*']));
       await writeFile(join(dir.path, 'bad-ca.pem'), 'not a certificate\n');
       const config = workerConfigSchema.parse({ configDir: dir.path, httpCaBundleFile: 'bad-ca.pem', logLevel: 'silent' });
-      await assert.rejects(runWorker(config, silentLogger), (e: unknown) =>
-        e instanceof ParError && e.code === 'PAR_ERR_CONFIG_INVALID' && e.message.includes('PAR_HTTP_CA_BUNDLE_FILE'));
+      await assert.rejects(
+        runWorker(config, silentLogger),
+        (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_CONFIG_INVALID' && e.message.includes('PAR_HTTP_CA_BUNDLE_FILE'),
+      );
     } finally {
       await dir.remove();
     }

@@ -55,13 +55,25 @@ describe('worker: com.datadoghq.http.request', () => {
     assert.equal(output.status, 201);
     assert.equal(output.headers['x-seen'], 'a');
     assert.deepEqual(output.body, { method: 'POST', url: '/echo?q=1&q=2', body: '{"hello":"world"}', contentType: 'application/json' });
-    assert.equal(await waitUntil(async () => ((await h.tasks.getJobState(taskId)) === 'completed' ? true : undefined), 2_000, 'task job completed'), true);
+    assert.equal(
+      await waitUntil(async () => ((await h.tasks.getJobState(taskId)) === 'completed' ? true : undefined), 2_000, 'task job completed'),
+      true,
+    );
   });
 
   it('returns a non-JSON body as text; an error status fails the task once, quoting status and body', async () => {
-    target.route('/text', (_req, res) => { res.statusCode = 200; res.setHeader('content-type', 'text/plain'); res.end('fine'); });
+    target.route('/text', (_req, res) => {
+      res.statusCode = 200;
+      res.setHeader('content-type', 'text/plain');
+      res.end('fine');
+    });
     let misses = 0;
-    target.route('/missing', (_req, res) => { misses += 1; res.statusCode = 404; res.setHeader('content-type', 'text/plain'); res.end('nope'); });
+    target.route('/missing', (_req, res) => {
+      misses += 1;
+      res.statusCode = 404;
+      res.setHeader('content-type', 'text/plain');
+      res.end('nope');
+    });
     const ok = newTaskId();
     await h.submit({ sub: ok, action: REQUEST, inputs: { verb: 'GET', url: `${target.url}/text` } });
     const outcome = await h.waitResult(ok);
@@ -87,12 +99,19 @@ describe('worker: com.datadoghq.http.request', () => {
     assert.equal(outcome.attempts, 1);
     assert.match(outcome.error.message, /verb/);
     assert.equal(target.requests.length, before);
-    assert.equal(await waitUntil(async () => ((await h.tasks.getJobState(taskId)) === 'failed' ? true : undefined), 2_000, 'task job failed'), true);
+    assert.equal(
+      await waitUntil(async () => ((await h.tasks.getJobState(taskId)) === 'failed' ? true : undefined), 2_000, 'task job failed'),
+      true,
+    );
   });
 
   it('times out after timeoutMs, aborting the request the server is holding', async () => {
     let aborted = false;
-    target.route('/hang', (_req, res) => { res.on('close', () => { if (!res.writableEnded) aborted = true; }); });
+    target.route('/hang', (_req, res) => {
+      res.on('close', () => {
+        if (!res.writableEnded) aborted = true;
+      });
+    });
     const taskId = newTaskId();
     await h.submit({ sub: taskId, action: REQUEST, timeoutMs: 300, inputs: { url: `${target.url}/hang` } });
     const outcome = await h.waitResult(taskId);
@@ -104,7 +123,11 @@ describe('worker: com.datadoghq.http.request', () => {
 
   it('retries a retryable status (errorOnStatus) maxAttempts times, then reports the failure', async () => {
     let hits = 0;
-    target.route('/busy', (_req, res) => { hits += 1; res.statusCode = 503; res.end('busy'); });
+    target.route('/busy', (_req, res) => {
+      hits += 1;
+      res.statusCode = 503;
+      res.end('busy');
+    });
     const taskId = newTaskId();
     await h.submit({ sub: taskId, action: REQUEST, inputs: { url: `${target.url}/busy`, errorOnStatus: ['500-599'] } });
     const outcome = await h.waitResult(taskId);
@@ -117,7 +140,11 @@ describe('worker: com.datadoghq.http.request', () => {
 
   it('a non-retryable errorOnStatus match fails at once', async () => {
     let hits = 0;
-    target.route('/forbidden', (_req, res) => { hits += 1; res.statusCode = 403; res.end(); });
+    target.route('/forbidden', (_req, res) => {
+      hits += 1;
+      res.statusCode = 403;
+      res.end();
+    });
     const taskId = newTaskId();
     await h.submit({ sub: taskId, action: REQUEST, inputs: { url: `${target.url}/forbidden`, errorOnStatus: '4xx' } });
     const outcome = await h.waitResult(taskId);

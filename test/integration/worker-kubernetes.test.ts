@@ -38,7 +38,11 @@ describe('kubernetes bundles against the fake API server', () => {
   let bundles: KubernetesBundle[];
   let actions: Map<string, RegisteredAction>;
 
-  const connection = (context = 'admin') => ({ id: 'conn-k8s', integration: 'kubernetes', settings: { kubeconfigPath: 'kube/config.json', context } });
+  const connection = (context = 'admin') => ({
+    id: 'conn-k8s',
+    integration: 'kubernetes',
+    settings: { kubeconfigPath: 'kube/config.json', context },
+  });
   const ctx = (overrides: Partial<ActionContext> = {}): ActionContext => ({
     signal: new AbortController().signal,
     connection: connection(),
@@ -66,7 +70,13 @@ describe('kubernetes bundles against the fake API server', () => {
     fake = await startFakeKubeApiServer({ token: TOKEN });
     dir = await tempDir('k8s');
     await mkdir(join(dir.path, 'kube'));
-    await writeFile(join(dir.path, 'kube/config.json'), fake.kubeconfig([{ name: 'admin', token: TOKEN }, { name: 'intruder', token: 'wrong-token' }]));
+    await writeFile(
+      join(dir.path, 'kube/config.json'),
+      fake.kubeconfig([
+        { name: 'admin', token: TOKEN },
+        { name: 'intruder', token: 'wrong-token' },
+      ]),
+    );
     bundles = createKubernetesBundles();
     actions = new Map(bundles.flatMap((b) => b.actions).map((a) => [a.fqn, a]));
   });
@@ -80,19 +90,31 @@ describe('kubernetes bundles against the fake API server', () => {
     const ns = await run(`${CORE}.createNamespace`, { body: { metadata: { name: 'team-a' } } });
     assert.equal(ns['kind'], 'Namespace');
     assert.ok(ns['metadata'].uid);
-    const cm = await run(`${CORE}.createConfigMap`, { namespace: 'team-a', body: { metadata: { name: 'settings', labels: { tier: 'web' } }, data: { a: '1' } } });
+    const cm = await run(`${CORE}.createConfigMap`, {
+      namespace: 'team-a',
+      body: { metadata: { name: 'settings', labels: { tier: 'web' } }, data: { a: '1' } },
+    });
     assert.equal(cm['metadata'].namespace, 'team-a');
     assert.match(cm['metadata'].resourceVersion, /^\d+$/);
     const list = await run(`${CORE}.listConfigMap`, { namespace: 'team-a', labelSelector: 'tier in (web,api)' });
     assert.equal(list['kind'], 'ConfigMapList');
-    assert.deepEqual(list['items'].map((i: Obj) => i['metadata'].name), ['settings']);
+    assert.deepEqual(
+      list['items'].map((i: Obj) => i['metadata'].name),
+      ['settings'],
+    );
     const none = await run(`${CORE}.listConfigMap`, { namespace: 'team-a', labelSelector: 'tier!=web' });
     assert.equal(none['items'].length, 0);
     const got = await run(`${CORE}.getConfigMap`, { namespace: 'team-a', name: 'settings' });
     assert.deepEqual(got['data'], { a: '1' });
-    await run(`${CORE}.createPod`, { namespace: 'team-a', body: { metadata: { name: 'p1' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } });
+    await run(`${CORE}.createPod`, {
+      namespace: 'team-a',
+      body: { metadata: { name: 'p1' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+    });
     const all = await run(`${CORE}.listPod`, {});
-    assert.ok(all['items'].some((p: Obj) => p['metadata'].name === 'p1' && p['metadata'].namespace === 'team-a'), 'listed across namespaces');
+    assert.ok(
+      all['items'].some((p: Obj) => p['metadata'].name === 'p1' && p['metadata'].namespace === 'team-a'),
+      'listed across namespaces',
+    );
   });
 
   it('lists page by page with limit and continue, and filter by fieldSelector', async () => {
@@ -101,9 +123,15 @@ describe('kubernetes bundles against the fake API server', () => {
     assert.equal(first['items'].length, 2);
     assert.ok(first['metadata'].continue);
     const second = await run(`${CORE}.listConfigMap`, { namespace: 'default', limit: 2, continue: first['metadata'].continue });
-    assert.deepEqual(second['items'].map((i: Obj) => i['metadata'].name), ['x3']);
+    assert.deepEqual(
+      second['items'].map((i: Obj) => i['metadata'].name),
+      ['x3'],
+    );
     const byName = await run(`${CORE}.listConfigMap`, { namespace: 'default', fieldSelector: 'metadata.name=x2' });
-    assert.deepEqual(byName['items'].map((i: Obj) => i['metadata'].name), ['x2']);
+    assert.deepEqual(
+      byName['items'].map((i: Obj) => i['metadata'].name),
+      ['x2'],
+    );
   });
 
   it('404, 409 and 422 come back as non-retryable codes with the API server message', async () => {
@@ -123,7 +151,11 @@ describe('kubernetes bundles against the fake API server', () => {
     assert.equal(unnamed.retryable, false);
     assert.match(unnamed.message, /metadata\.name: Required value/);
 
-    const stale = await runError(`${CORE}.updateConfigMap`, { namespace: 'default', name: 'dup', body: { metadata: { name: 'dup', resourceVersion: '1' }, data: { b: '2' } } });
+    const stale = await runError(`${CORE}.updateConfigMap`, {
+      namespace: 'default',
+      name: 'dup',
+      body: { metadata: { name: 'dup', resourceVersion: '1' }, data: { b: '2' } },
+    });
     assert.equal(stale.code, 'PAR_ERR_K8S_CONFLICT');
   });
 
@@ -138,14 +170,31 @@ describe('kubernetes bundles against the fake API server', () => {
 
   it('update replaces the object; JSON Patch and merge patch change it', async () => {
     const cm = await run(`${CORE}.createConfigMap`, { namespace: 'default', body: { metadata: { name: 'edit-me' }, data: { a: '1' } } });
-    const updated = await run(`${CORE}.updateConfigMap`, { namespace: 'default', name: 'edit-me', body: { metadata: { name: 'edit-me', resourceVersion: cm['metadata'].resourceVersion }, data: { a: '2' } } });
+    const updated = await run(`${CORE}.updateConfigMap`, {
+      namespace: 'default',
+      name: 'edit-me',
+      body: { metadata: { name: 'edit-me', resourceVersion: cm['metadata'].resourceVersion }, data: { a: '2' } },
+    });
     assert.deepEqual(updated['data'], { a: '2' });
-    const jsonPatched = await run(`${CORE}.patchConfigMap`, { namespace: 'default', name: 'edit-me', body: [{ op: 'add', path: '/data/b', value: '3' }] });
+    const jsonPatched = await run(`${CORE}.patchConfigMap`, {
+      namespace: 'default',
+      name: 'edit-me',
+      body: [{ op: 'add', path: '/data/b', value: '3' }],
+    });
     assert.deepEqual(jsonPatched['data'], { a: '2', b: '3' });
-    const merged = await run(`${CORE}.patchConfigMap`, { namespace: 'default', name: 'edit-me', body: { data: { a: null } }, patchType: 'merge' });
+    const merged = await run(`${CORE}.patchConfigMap`, {
+      namespace: 'default',
+      name: 'edit-me',
+      body: { data: { a: null } },
+      patchType: 'merge',
+    });
     assert.deepEqual(merged['data'], { b: '3' });
     assert.equal(fake.requests.at(-1)?.contentType, 'application/merge-patch+json');
-    const badPatch = await runError(`${CORE}.patchConfigMap`, { namespace: 'default', name: 'edit-me', body: [{ op: 'replace', path: '/data/zzz/y', value: 'v' }] });
+    const badPatch = await runError(`${CORE}.patchConfigMap`, {
+      namespace: 'default',
+      name: 'edit-me',
+      body: [{ op: 'replace', path: '/data/zzz/y', value: 'v' }],
+    });
     assert.equal(badPatch.code, 'PAR_ERR_K8S_INVALID');
   });
 
@@ -161,14 +210,22 @@ describe('kubernetes bundles against the fake API server', () => {
     assert.deepEqual(fake.get('v1', 'configmaps', 'default', 'keep')?.['data'], { a: '1' });
     await run(`${CORE}.deleteConfigMap`, { namespace: 'default', name: 'keep', dryRun: true });
     assert.ok(fake.get('v1', 'configmaps', 'default', 'keep'));
-    const deleted = await run(`${CORE}.deleteConfigMap`, { namespace: 'default', name: 'keep', gracePeriodSeconds: 0, propagationPolicy: 'Background' });
+    const deleted = await run(`${CORE}.deleteConfigMap`, {
+      namespace: 'default',
+      name: 'keep',
+      gracePeriodSeconds: 0,
+      propagationPolicy: 'Background',
+    });
     assert.equal(deleted['metadata'].name, 'keep');
     assert.equal(fake.requests.at(-1)?.query['propagationPolicy'], 'Background');
     assert.equal(fake.get('v1', 'configmaps', 'default', 'keep'), undefined);
   });
 
   it('returns pod logs as text', async () => {
-    await run(`${CORE}.createPod`, { namespace: 'default', body: { metadata: { name: 'logger' }, spec: { containers: [{ name: 'app', image: 'busybox' }] } } });
+    await run(`${CORE}.createPod`, {
+      namespace: 'default',
+      body: { metadata: { name: 'logger' }, spec: { containers: [{ name: 'app', image: 'busybox' }] } },
+    });
     fake.setPodLog('default', 'logger', 'line 1\nline 2\nline 3\n');
     assert.deepEqual(await run(`${CORE}.getPodLogs`, { namespace: 'default', name: 'logger' }), { logs: 'line 1\nline 2\nline 3\n' });
     assert.deepEqual(await run(`${CORE}.getPodLogs`, { namespace: 'default', name: 'logger', tailLines: 1 }), { logs: 'line 3\n' });
@@ -188,11 +245,15 @@ describe('kubernetes bundles against the fake API server', () => {
     assert.equal(fake.get('apps/v1', 'deployments', 'default', 'web')?.['spec'].replicas, 5);
   });
 
-  it('rollbackDeployment restores the previous revision\'s pod template, as kubectl rollout undo does', async () => {
+  it("rollbackDeployment restores the previous revision's pod template, as kubectl rollout undo does", async () => {
     await run(`${APPS}.createDeployment`, { namespace: 'default', body: deploymentBody('api', 'api:1') });
     const noHistory = await runError(`${APPS}.rollbackDeployment`, { namespace: 'default', name: 'api' });
     assert.equal(noHistory.code, 'PAR_ERR_K8S_ROLLBACK_UNAVAILABLE');
-    await run(`${APPS}.patchDeployment`, { namespace: 'default', name: 'api', body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'api:2' }] });
+    await run(`${APPS}.patchDeployment`, {
+      namespace: 'default',
+      name: 'api',
+      body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'api:2' }],
+    });
     const rs = await run(`${APPS}.listReplicaSet`, { namespace: 'default', labelSelector: 'app=api' });
     assert.equal(rs['items'].length, 2, 'the fake controller made one ReplicaSet per template');
     const rolled = await run(`${APPS}.rollbackDeployment`, { namespace: 'default', name: 'api' });
@@ -206,9 +267,15 @@ describe('kubernetes bundles against the fake API server', () => {
   });
 
   it('batch jobs and cron jobs round-trip', async () => {
-    await run(`${BATCH}.createCronJob`, { namespace: 'default', body: { metadata: { name: 'nightly' }, spec: { schedule: '0 3 * * *', jobTemplate: { spec: {} } } } });
+    await run(`${BATCH}.createCronJob`, {
+      namespace: 'default',
+      body: { metadata: { name: 'nightly' }, spec: { schedule: '0 3 * * *', jobTemplate: { spec: {} } } },
+    });
     const list = await run(`${BATCH}.listCronJob`, { namespace: 'default' });
-    assert.deepEqual(list['items'].map((i: Obj) => i['metadata'].name), ['nightly']);
+    assert.deepEqual(
+      list['items'].map((i: Obj) => i['metadata'].name),
+      ['nightly'],
+    );
     await run(`${BATCH}.deleteCronJob`, { namespace: 'default', name: 'nightly' });
     assert.equal((await run(`${BATCH}.listJob`, { namespace: 'default' }))['items'].length, 0);
   });
@@ -225,7 +292,11 @@ describe('kubernetes bundles against the fake API server', () => {
 
   it('a kubeconfigPath outside the config dir is refused before any request', async () => {
     const count = fake.requests.length;
-    const err = await runError(`${CORE}.listPod`, {}, ctx({ connection: { id: 'c', integration: 'kubernetes', settings: { kubeconfigPath: '../../etc/passwd' } } }));
+    const err = await runError(
+      `${CORE}.listPod`,
+      {},
+      ctx({ connection: { id: 'c', integration: 'kubernetes', settings: { kubeconfigPath: '../../etc/passwd' } } }),
+    );
     assert.equal(err.code, 'PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR');
     assert.equal(fake.requests.length, count);
   });
@@ -261,7 +332,10 @@ describe('kubernetes bundles against the fake API server', () => {
   it('the task signal stops a request in flight with PAR_ERR_TASK_CANCELLED', async () => {
     const aborted = new AbortController();
     aborted.abort();
-    assert.equal((await runError(`${CORE}.listPod`, { namespace: 'default' }, ctx({ signal: aborted.signal }))).code, 'PAR_ERR_TASK_CANCELLED');
+    assert.equal(
+      (await runError(`${CORE}.listPod`, { namespace: 'default' }, ctx({ signal: aborted.signal }))).code,
+      'PAR_ERR_TASK_CANCELLED',
+    );
 
     fake.stallNext();
     const started = Date.now();
@@ -275,7 +349,11 @@ describe('kubernetes bundles against the fake API server', () => {
     const cfg = closed.kubeconfig([{ name: 'x' }]);
     await closed.close();
     await writeFile(join(dir.path, 'kube/closed.json'), cfg);
-    const err = await runError(`${CORE}.listPod`, {}, ctx({ connection: { id: 'c', integration: 'kubernetes', settings: { kubeconfigPath: 'kube/closed.json' } } }));
+    const err = await runError(
+      `${CORE}.listPod`,
+      {},
+      ctx({ connection: { id: 'c', integration: 'kubernetes', settings: { kubeconfigPath: 'kube/closed.json' } } }),
+    );
     assert.equal(err.code, 'PAR_ERR_K8S_CONNECT');
     assert.equal(err.retryable, true);
   });
@@ -288,7 +366,9 @@ describe('worker: kubernetes actions', () => {
 
   before(async () => {
     fake = await startFakeKubeApiServer({ token: TOKEN });
-    h = await startWorkerHarness('worker-k8s', { identityAllowlist: ['com.datadoghq.kubernetes.core.*', 'com.datadoghq.kubernetes.apps.*'] });
+    h = await startWorkerHarness('worker-k8s', {
+      identityAllowlist: ['com.datadoghq.kubernetes.core.*', 'com.datadoghq.kubernetes.apps.*'],
+    });
     await writeFile(join(h.configDir, 'kubeconfig.yaml'), fake.kubeconfig([{ name: 'ops', token: TOKEN }]));
   });
   after(async () => {
@@ -298,14 +378,22 @@ describe('worker: kubernetes actions', () => {
 
   it('runs createConfigMap then listConfigMap through the worker', async () => {
     const create = newTaskId();
-    await h.submit({ sub: create, action: `${CORE}.createConfigMap`, connection, inputs: { namespace: 'default', body: { metadata: { name: 'from-worker' }, data: { k: 'v' } } } });
+    await h.submit({
+      sub: create,
+      action: `${CORE}.createConfigMap`,
+      connection,
+      inputs: { namespace: 'default', body: { metadata: { name: 'from-worker' }, data: { k: 'v' } } },
+    });
     const created = await h.waitResult(create);
     assert.equal(created.kind, 'succeeded', JSON.stringify(created.error));
     const list = newTaskId();
     await h.submit({ sub: list, action: `${CORE}.listConfigMap`, connection, inputs: { namespace: 'default' } });
     const listed = await h.waitResult(list);
     assert.equal(listed.kind, 'succeeded', JSON.stringify(listed.error));
-    assert.deepEqual((listed.output as Obj)['items'].map((i: Obj) => i['metadata'].name), ['from-worker']);
+    assert.deepEqual(
+      (listed.output as Obj)['items'].map((i: Obj) => i['metadata'].name),
+      ['from-worker'],
+    );
   });
 
   it('a 404 fails once, not retried; invalid inputs never reach the API server', async () => {

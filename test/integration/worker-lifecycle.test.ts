@@ -25,10 +25,24 @@ describe('worker: start-up', () => {
     try {
       let started = false;
       const lines: string[] = [];
-      const logger = pino({ level: 'info' }, { write: (line: string) => { lines.push(line); } });
-      const pending = runWorker(config, logger).then((w) => { started = true; return w; });
+      const logger = pino(
+        { level: 'info' },
+        {
+          write: (line: string) => {
+            lines.push(line);
+          },
+        },
+      );
+      const pending = runWorker(config, logger).then((w) => {
+        started = true;
+        return w;
+      });
       // It looked for the file, found none, and said it waits (rather than a guessed delay).
-      await waitUntil(() => (lines.some((l) => l.includes('waiting for the runner to enroll')) ? true : undefined), 5_000, 'the worker to wait for the identity');
+      await waitUntil(
+        () => (lines.some((l) => l.includes('waiting for the runner to enroll')) ? true : undefined),
+        5_000,
+        'the worker to wait for the identity',
+      );
       assert.equal(started, false);
       await writeIdentity(dir.path, await makeIdentity(await generateSigningKeyPair(), []));
       const worker = await pending;
@@ -42,9 +56,17 @@ describe('worker: start-up', () => {
 
   it('gives up after identityWaitMs with PAR_ERR_ENROLL_IDENTITY_INVALID', async () => {
     const dir = await tempDir('worker-nowait');
-    const config = workerConfigSchema.parse({ configDir: dir.path, redisUrl: TEST_REDIS_URL, queuePrefix: uniquePrefix('worker-nowait'), identityWaitMs: 300 });
+    const config = workerConfigSchema.parse({
+      configDir: dir.path,
+      redisUrl: TEST_REDIS_URL,
+      queuePrefix: uniquePrefix('worker-nowait'),
+      identityWaitMs: 300,
+    });
     try {
-      await assert.rejects(runWorker(config, silentLogger), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_ENROLL_IDENTITY_INVALID');
+      await assert.rejects(
+        runWorker(config, silentLogger),
+        (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_ENROLL_IDENTITY_INVALID',
+      );
     } finally {
       await dir.remove();
     }
@@ -84,9 +106,18 @@ describe('worker: credentials, cancel, close', () => {
   }
 
   it('reads a credential file under the config dir', async () => {
-    await writeIn(h.configDir, 'credentials/http.json', JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 't', tokenValue: 'SECRET-1' }] }));
+    await writeIn(
+      h.configDir,
+      'credentials/http.json',
+      JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 't', tokenValue: 'SECRET-1' }] }),
+    );
     const taskId = newTaskId();
-    await h.submit({ sub: taskId, action: REQUEST, inputs: { url: `${target.url}/health` }, connection: { id: 'c1', integration: 'http', credentialPath: 'credentials/http.json', settings: { baseUrl: target.url } } });
+    await h.submit({
+      sub: taskId,
+      action: REQUEST,
+      inputs: { url: `${target.url}/health` },
+      connection: { id: 'c1', integration: 'http', credentialPath: 'credentials/http.json', settings: { baseUrl: target.url } },
+    });
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.kind, 'succeeded', JSON.stringify(outcome.error));
     assert.doesNotMatch(JSON.stringify(outcome), /SECRET-1/);
@@ -95,16 +126,46 @@ describe('worker: credentials, cancel, close', () => {
   for (const [name, credentialPath, prepare, code] of [
     ['a path escaping the config dir', '../escape.json', async () => undefined, 'PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR'],
     ['a missing file', 'credentials/none.json', async () => undefined, 'PAR_ERR_CREDENTIALS_UNAVAILABLE'],
-    ['a file that is not JSON', 'credentials/bad.json', () => writeIn(h.configDir, 'credentials/bad.json', 'password=SECRET-2'), 'PAR_ERR_CREDENTIALS_UNAVAILABLE'],
-    ['a file that is not YAML either', 'credentials/bad.yaml', () => writeIn(h.configDir, 'credentials/bad.yaml', 'a: [SECRET-4\n  b: {'), 'PAR_ERR_CREDENTIALS_UNAVAILABLE'],
-    ['an unknown auth_type', 'credentials/odd.json', () => writeIn(h.configDir, 'credentials/odd.json', JSON.stringify({ auth_type: 'Magic', credentials: [{ spell: 'SECRET-5' }] })), 'PAR_ERR_CREDENTIALS_UNAVAILABLE'],
-    ['a file over 1 MiB', 'credentials/huge.json', () => writeIn(h.configDir, 'credentials/huge.json', JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 't', tokenValue: `SECRET-6${'x'.repeat(1024 * 1024)}` }] })), 'PAR_ERR_FILE_TOO_LARGE'],
+    [
+      'a file that is not JSON',
+      'credentials/bad.json',
+      () => writeIn(h.configDir, 'credentials/bad.json', 'password=SECRET-2'),
+      'PAR_ERR_CREDENTIALS_UNAVAILABLE',
+    ],
+    [
+      'a file that is not YAML either',
+      'credentials/bad.yaml',
+      () => writeIn(h.configDir, 'credentials/bad.yaml', 'a: [SECRET-4\n  b: {'),
+      'PAR_ERR_CREDENTIALS_UNAVAILABLE',
+    ],
+    [
+      'an unknown auth_type',
+      'credentials/odd.json',
+      () => writeIn(h.configDir, 'credentials/odd.json', JSON.stringify({ auth_type: 'Magic', credentials: [{ spell: 'SECRET-5' }] })),
+      'PAR_ERR_CREDENTIALS_UNAVAILABLE',
+    ],
+    [
+      'a file over 1 MiB',
+      'credentials/huge.json',
+      () =>
+        writeIn(
+          h.configDir,
+          'credentials/huge.json',
+          JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 't', tokenValue: `SECRET-6${'x'.repeat(1024 * 1024)}` }] }),
+        ),
+      'PAR_ERR_FILE_TOO_LARGE',
+    ],
   ] as const) {
     it(`refuses ${name} with ${code} naming the file, not its contents`, async () => {
       await prepare();
       const before = target.requests.length;
       const taskId = newTaskId();
-      await h.submit({ sub: taskId, action: REQUEST, inputs: { url: `${target.url}/health` }, connection: { id: 'c1', integration: 'http', credentialPath } });
+      await h.submit({
+        sub: taskId,
+        action: REQUEST,
+        inputs: { url: `${target.url}/health` },
+        connection: { id: 'c1', integration: 'http', credentialPath },
+      });
       const outcome = await h.waitResult(taskId);
       assert.equal(outcome.kind, 'failed');
       assert.equal(outcome.error?.code, code);
@@ -119,14 +180,23 @@ describe('worker: credentials, cancel, close', () => {
     await mkdir(join(h.configDir, 'links'), { recursive: true });
     await symlink(join(outside.path, 'secret.json'), join(h.configDir, 'links', 'secret.json'));
     const taskId = newTaskId();
-    await h.submit({ sub: taskId, action: REQUEST, inputs: { url: `${target.url}/health` }, connection: { id: 'c1', integration: 'http', credentialPath: 'links/secret.json' } });
+    await h.submit({
+      sub: taskId,
+      action: REQUEST,
+      inputs: { url: `${target.url}/health` },
+      connection: { id: 'c1', integration: 'http', credentialPath: 'links/secret.json' },
+    });
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.error?.code, 'PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR');
   });
 
   it('cancel() stops a running task: cancelled, and the request is aborted', async () => {
     let aborted = false;
-    target.route('/hold', (_req, res) => { res.on('close', () => { if (!res.writableEnded) aborted = true; }); });
+    target.route('/hold', (_req, res) => {
+      res.on('close', () => {
+        if (!res.writableEnded) aborted = true;
+      });
+    });
     const taskId = newTaskId();
     await h.submit({ sub: taskId, action: REQUEST, inputs: { url: `${target.url}/hold` } });
     await waitUntil(() => (target.requests.some((r) => r.url === '/hold') ? true : undefined), 2_000, 'request reached the target');
@@ -138,7 +208,9 @@ describe('worker: credentials, cancel, close', () => {
   });
 
   it('close() lets a running task finish and report', async () => {
-    target.route('/slow', (_req, res) => { setTimeout(() => res.end('done'), 300); });
+    target.route('/slow', (_req, res) => {
+      setTimeout(() => res.end('done'), 300);
+    });
     const taskId = newTaskId();
     await h.submit({ sub: taskId, action: REQUEST, inputs: { url: `${target.url}/slow` } });
     await waitUntil(() => (target.requests.some((r) => r.url === '/slow') ? true : undefined), 2_000, 'request reached the target');

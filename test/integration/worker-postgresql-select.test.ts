@@ -38,7 +38,9 @@ describe('postgresql.select against the real server', () => {
     await admin.query(`CREATE SCHEMA ${schema}`);
     await admin.query(`CREATE TABLE ${schema}.items (id int PRIMARY KEY, name text NOT NULL, born timestamp, data bytea)`);
     await admin.query(`INSERT INTO ${schema}.items SELECT i, 'item-' || i, '2024-01-02 03:04:05', '\\xdead' FROM generate_series(1, 50) i`);
-    await admin.query(`CREATE FUNCTION ${schema}.sneaky() RETURNS int LANGUAGE sql VOLATILE AS $$ INSERT INTO ${schema}.items VALUES (999, 'sneaky') RETURNING 1 $$`);
+    await admin.query(
+      `CREATE FUNCTION ${schema}.sneaky() RETURNS int LANGUAGE sql VOLATILE AS $$ INSERT INTO ${schema}.items VALUES (999, 'sneaky') RETURNING 1 $$`,
+    );
     bundle = createPostgresqlBundle({ maxRows: 20 });
   });
   after(async () => {
@@ -49,7 +51,14 @@ describe('postgresql.select against the real server', () => {
   });
 
   function ctx(overrides: Partial<ActionContext> = {}): ActionContext {
-    return { signal: new AbortController().signal, logger, configDir: '.', limits: { httpMaxResponseBytes: 1024 }, credentials: GOOD, ...overrides };
+    return {
+      signal: new AbortController().signal,
+      logger,
+      configDir: '.',
+      limits: { httpMaxResponseBytes: 1024 },
+      credentials: GOOD,
+      ...overrides,
+    };
   }
   const run = (inputs: Record<string, unknown>, c: ActionContext = ctx()): Promise<PostgresSelectOutput> =>
     runPostgresSelect(postgresSelectInputSchema.parse(inputs), c, { pools: bundle.pools, parser: bundle.parser, maxRowsCap: 20 });
@@ -65,11 +74,21 @@ describe('postgresql.select against the real server', () => {
   const count = async () => Number((await admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.items`)).rows[0]?.n);
 
   it('binds parameters and returns rows, rowCount and fields', async () => {
-    const out = await run({ query: `SELECT id, name FROM ${schema}.items WHERE id = ANY($1) AND name LIKE $2 ORDER BY id`, parameters: [[1, 2, 3], 'item-%'] });
-    assert.deepEqual(out.rows, [{ id: 1, name: 'item-1' }, { id: 2, name: 'item-2' }, { id: 3, name: 'item-3' }]);
+    const out = await run({
+      query: `SELECT id, name FROM ${schema}.items WHERE id = ANY($1) AND name LIKE $2 ORDER BY id`,
+      parameters: [[1, 2, 3], 'item-%'],
+    });
+    assert.deepEqual(out.rows, [
+      { id: 1, name: 'item-1' },
+      { id: 2, name: 'item-2' },
+      { id: 3, name: 'item-3' },
+    ]);
     assert.equal(out.rowCount, 3);
     assert.equal(out.truncated, false);
-    assert.deepEqual(out.fields, [{ name: 'id', dataTypeID: 23 }, { name: 'name', dataTypeID: 25 }]);
+    assert.deepEqual(out.fields, [
+      { name: 'id', dataTypeID: 23 },
+      { name: 'name', dataTypeID: 25 },
+    ]);
   });
 
   it('a parameter is a value, never SQL', async () => {
@@ -86,7 +105,10 @@ describe('postgresql.select against the real server', () => {
   it('caps rows at maxRows and reports truncated; exactly maxRows is not truncated', async () => {
     const capped = await run({ query: `SELECT id FROM ${schema}.items ORDER BY id`, maxRows: 5 });
     assert.equal(capped.rowCount, 5);
-    assert.deepEqual(capped.rows.map((r) => r['id']), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      capped.rows.map((r) => r['id']),
+      [1, 2, 3, 4, 5],
+    );
     assert.equal(capped.truncated, true);
     const exact = await run({ query: `SELECT id FROM ${schema}.items WHERE id <= 5`, maxRows: 5 });
     assert.equal(exact.rowCount, 5);
@@ -138,7 +160,7 @@ describe('postgresql.select against the real server', () => {
   });
 
   it('a statement cannot leave the read-only transaction or change its mode', async () => {
-    for (const query of ['SET TRANSACTION READ WRITE', 'COMMIT', 'ROLLBACK', "SET default_transaction_read_only = off"]) {
+    for (const query of ['SET TRANSACTION READ WRITE', 'COMMIT', 'ROLLBACK', 'SET default_transaction_read_only = off']) {
       const error = await failure(run({ query }));
       assert.equal(error.code, 'PAR_ERR_POSTGRES_READ_ONLY', error.message);
     }
@@ -164,7 +186,12 @@ describe('postgresql.select against the real server', () => {
     const badValue = await failure(run({ query: 'SELECT $1::int AS n', parameters: ['not a number'] }));
     assert.equal(badValue.code, 'PAR_ERR_POSTGRES_QUERY_INVALID');
     assert.match(badValue.message, /22P02/);
-    const denied = await failure(run({ query: 'SELECT rolpassword FROM pg_authid WHERE rolname = $1', parameters: ['postgres'] }, ctx({ credentials: await limitedRole() })));
+    const denied = await failure(
+      run(
+        { query: 'SELECT rolpassword FROM pg_authid WHERE rolname = $1', parameters: ['postgres'] },
+        ctx({ credentials: await limitedRole() }),
+      ),
+    );
     assert.equal(denied.code, 'PAR_ERR_POSTGRES_PERMISSION_DENIED', denied.message);
     for (const e of [syntax, unknown, tooFew, badValue, denied]) assert.equal(e.retryable, false);
   });
@@ -186,7 +213,8 @@ describe('postgresql.select against the real server', () => {
     const marker = `par_abort_${randomBytes(4).toString('hex')}`;
     const controller = new AbortController();
     const pending = run({ query: `SELECT pg_sleep(30) AS ${marker}` }, ctx({ signal: controller.signal }));
-    const running = () => admin.query(`SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND state = 'active' AND pid <> pg_backend_pid()`, [`%${marker}%`]);
+    const running = () =>
+      admin.query(`SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND state = 'active' AND pid <> pg_backend_pid()`, [`%${marker}%`]);
     await waitUntil(async () => ((await running()).rowCount ? true : undefined), 5_000, 'the statement runs', 20);
     const started = Date.now();
     controller.abort();
@@ -211,7 +239,15 @@ describe('postgresql.select against the real server', () => {
       const pid = (await select('SELECT pg_backend_pid() AS pid')).rows[0]?.['pid'];
       // What a statement could do if it slipped past the check: done here on the pooled session itself.
       const key = Number.parseInt(randomBytes(3).toString('hex'), 16);
-      const lease = await fresh.pools.acquire({ host: '127.0.0.1', port: 5432, user: 'postgres', password: '', database: 'test', sslmode: 'disable', applicationName: 'par-postgresql' });
+      const lease = await fresh.pools.acquire({
+        host: '127.0.0.1',
+        port: 5432,
+        user: 'postgres',
+        password: '',
+        database: 'test',
+        sslmode: 'disable',
+        applicationName: 'par-postgresql',
+      });
       assert.equal(lease.backendPid, pid, 'the same pooled connection');
       await lease.client.query(`SET application_name = 'left-behind'`);
       await lease.client.query('SELECT pg_advisory_lock($1)', [key]);
@@ -253,7 +289,12 @@ describe('postgresql.select against the real server', () => {
     const prefer = tokens({ host: '127.0.0.1', user: 'postgres', database: 'test' });
     assert.deepEqual((await run({ query: 'SELECT 1 AS one' }, ctx({ credentials: prefer }))).rows, [{ one: 1 }]);
     if (ssl === 'off') {
-      const error = await failure(run({ query: 'SELECT 1' }, ctx({ credentials: tokens({ host: '127.0.0.1', user: 'postgres', database: 'test', sslmode: 'require' }) })));
+      const error = await failure(
+        run(
+          { query: 'SELECT 1' },
+          ctx({ credentials: tokens({ host: '127.0.0.1', user: 'postgres', database: 'test', sslmode: 'require' }) }),
+        ),
+      );
       assert.equal(error.code, 'PAR_ERR_POSTGRES_TLS');
       assert.equal(error.retryable, false);
     }
@@ -261,11 +302,15 @@ describe('postgresql.select against the real server', () => {
 
   it('missing tokens fail before connecting, naming the token and no value', async () => {
     const secretHost = 'host-secret-7f3a.invalid';
-    const error = await failure(run({ query: 'SELECT 1' }, ctx({ credentials: tokens({ host: secretHost, password: 'pw-secret-91b', database: 'test' }) })));
+    const error = await failure(
+      run({ query: 'SELECT 1' }, ctx({ credentials: tokens({ host: secretHost, password: 'pw-secret-91b', database: 'test' }) })),
+    );
     assert.equal(error.code, 'PAR_ERR_POSTGRES_CREDENTIALS_INVALID');
     assert.match(error.message, /"user"/);
     assert.doesNotMatch(error.message, /secret/);
-    const badPort = await failure(run({ query: 'SELECT 1' }, ctx({ credentials: tokens({ host: 'h', user: 'u', database: 'd', port: 'port-secret' }) })));
+    const badPort = await failure(
+      run({ query: 'SELECT 1' }, ctx({ credentials: tokens({ host: 'h', user: 'u', database: 'd', port: 'port-secret' }) })),
+    );
     assert.match(badPort.message, /"port"/);
     assert.doesNotMatch(badPort.message, /secret/);
     const none = await failure(run({ query: 'SELECT 1' }, ctx({ credentials: undefined })));
@@ -277,15 +322,30 @@ describe('postgresql.select against the real server', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    const refused = await failure(run({ query: 'SELECT 1' }, ctx({ credentials: tokens({ host: '127.0.0.1', port: String(port), user: 'postgres', database: 'test', sslmode: 'disable' }) })));
+    const refused = await failure(
+      run(
+        { query: 'SELECT 1' },
+        ctx({ credentials: tokens({ host: '127.0.0.1', port: String(port), user: 'postgres', database: 'test', sslmode: 'disable' }) }),
+      ),
+    );
     assert.equal(refused.code, 'PAR_ERR_POSTGRES_CONNECT');
     assert.equal(refused.retryable, true);
     assert.doesNotMatch(refused.message, new RegExp(String(port)));
-    const noDb = await failure(run({ query: 'SELECT 1' }, ctx({ credentials: tokens({ host: '127.0.0.1', user: 'postgres', database: `db_secret_${schema}`, sslmode: 'disable' }) })));
+    const noDb = await failure(
+      run(
+        { query: 'SELECT 1' },
+        ctx({ credentials: tokens({ host: '127.0.0.1', user: 'postgres', database: `db_secret_${schema}`, sslmode: 'disable' }) }),
+      ),
+    );
     assert.equal(noDb.code, 'PAR_ERR_POSTGRES_AUTH');
     assert.equal(noDb.retryable, false);
     assert.doesNotMatch(noDb.message, /db_secret/);
-    const noUser = await failure(run({ query: 'SELECT 1' }, ctx({ credentials: tokens({ host: '127.0.0.1', user: `user_secret_${schema}`, database: 'test', sslmode: 'disable' }) })));
+    const noUser = await failure(
+      run(
+        { query: 'SELECT 1' },
+        ctx({ credentials: tokens({ host: '127.0.0.1', user: `user_secret_${schema}`, database: 'test', sslmode: 'disable' }) }),
+      ),
+    );
     assert.equal(noUser.code, 'PAR_ERR_POSTGRES_AUTH');
     assert.doesNotMatch(noUser.message, /user_secret/);
   });

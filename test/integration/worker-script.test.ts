@@ -16,7 +16,10 @@ const SECRET_ENV = 'PAR_TEST_SCRIPT_WORKER_SECRET';
 const ALLOWED_ENV = 'PAR_TEST_SCRIPT_ALLOWED';
 
 function isAlive(pid: number): Promise<boolean> {
-  return readFile(`/proc/${pid}/stat`, 'utf8').then((stat) => !/^\d+ \(.*\) Z /.test(stat), () => false);
+  return readFile(`/proc/${pid}/stat`, 'utf8').then(
+    (stat) => !/^\d+ \(.*\) Z /.test(stat),
+    () => false,
+  );
 }
 
 async function readPid(file: string): Promise<number> {
@@ -37,20 +40,29 @@ describe('worker: com.datadoghq.script', () => {
     // test/security/script-box.test.ts.
     h = await startWorkerHarness('worker-script', { identityAllowlist: ['com.datadoghq.script.*'], config: { scriptSandbox: 'none' } });
     await writeFile(join(h.configDir, 'env.mjs'), 'process.stdout.write(JSON.stringify(process.env));\n');
-    await writeFile(join(h.configDir, 'script-config.yaml'), stringify({
-      schemaId: 'script-credentials-v1',
-      runPredefinedScript: {
-        greet: { command: ['/bin/echo', 'hello', '{{ parameters.who }}'], parameterSchema: { type: 'object', properties: { who: { type: 'string' } }, required: ['who'] } },
-        env: { command: [process.execPath, join(h.configDir, 'env.mjs')], allowedEnvVars: [ALLOWED_ENV] },
-        sleepy: { command: ['/bin/sh', '-c', 'sleep 30 & echo $! > "$1"; wait', 'sh', '{{ parameters.pidFile }}'] },
-        exit7: { command: ['/bin/sh', '-c', 'echo nope >&2; exit 7'] },
-      },
-    }));
+    await writeFile(
+      join(h.configDir, 'script-config.yaml'),
+      stringify({
+        schemaId: 'script-credentials-v1',
+        runPredefinedScript: {
+          greet: {
+            command: ['/bin/echo', 'hello', '{{ parameters.who }}'],
+            parameterSchema: { type: 'object', properties: { who: { type: 'string' } }, required: ['who'] },
+          },
+          env: { command: [process.execPath, join(h.configDir, 'env.mjs')], allowedEnvVars: [ALLOWED_ENV] },
+          sleepy: { command: ['/bin/sh', '-c', 'sleep 30 & echo $! > "$1"; wait', 'sh', '{{ parameters.pidFile }}'] },
+          exit7: { command: ['/bin/sh', '-c', 'echo nope >&2; exit 7'] },
+        },
+      }),
+    );
     await mkdir(join(h.configDir, 'credentials'));
-    await writeFile(join(h.configDir, 'credentials', 'scripts.yaml'), stringify({
-      schemaId: 'script-credentials-v1',
-      runPredefinedScript: { fromConnection: { command: ['/bin/echo', 'via connection'] } },
-    }));
+    await writeFile(
+      join(h.configDir, 'credentials', 'scripts.yaml'),
+      stringify({
+        schemaId: 'script-credentials-v1',
+        runPredefinedScript: { fromConnection: { command: ['/bin/echo', 'via connection'] } },
+      }),
+    );
   });
   after(async () => {
     await h.close();
@@ -65,18 +77,31 @@ describe('worker: com.datadoghq.script', () => {
     await h.submit({ sub: taskId, action: RUN, inputs: { scriptName: 'greet', parameters: { who: 'world; id' } } });
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.kind, 'succeeded', JSON.stringify(outcome.error));
-    assert.deepEqual({ ...(outcome.output as object), durationMillis: 0 }, { executedCommand: ['/bin/echo', 'hello', 'world; id'], exitCode: 0, stdout: 'hello world; id', stderr: '', durationMillis: 0 });
+    assert.deepEqual(
+      { ...(outcome.output as object), durationMillis: 0 },
+      { executedCommand: ['/bin/echo', 'hello', 'world; id'], exitCode: 0, stdout: 'hello world; id', stderr: '', durationMillis: 0 },
+    );
   });
 
   it('runs a script from a script connection credential file', async () => {
     const taskId = newTaskId();
-    await h.submit({ sub: taskId, action: RUN, inputs: { scriptName: 'fromConnection' }, connection: { id: 'conn-1', integration: 'script', credentialPath: 'credentials/scripts.yaml' } });
+    await h.submit({
+      sub: taskId,
+      action: RUN,
+      inputs: { scriptName: 'fromConnection' },
+      connection: { id: 'conn-1', integration: 'script', credentialPath: 'credentials/scripts.yaml' },
+    });
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.kind, 'succeeded', JSON.stringify(outcome.error));
     assert.equal((outcome.output as { stdout: string }).stdout, 'via connection');
 
     const other = newTaskId();
-    await h.submit({ sub: other, action: RUN, inputs: { scriptName: 'greet', parameters: { who: 'x' } }, connection: { id: 'conn-1', integration: 'script', credentialPath: 'credentials/scripts.yaml' } });
+    await h.submit({
+      sub: other,
+      action: RUN,
+      inputs: { scriptName: 'greet', parameters: { who: 'x' } },
+      connection: { id: 'conn-1', integration: 'script', credentialPath: 'credentials/scripts.yaml' },
+    });
     const missing = await h.waitResult(other);
     assert.equal(missing.kind, 'failed');
     assert.equal(missing.error?.code, 'PAR_ERR_SCRIPT_NOT_FOUND');
@@ -102,7 +127,10 @@ describe('worker: com.datadoghq.script', () => {
     const outcome = await h.waitResult(taskId);
     assert.equal(outcome.kind, 'failed');
     assert.equal(outcome.attempts, 1);
-    assert.deepEqual({ code: outcome.error?.code, retryable: outcome.error?.retryable }, { code: 'PAR_ERR_SCRIPT_EXIT_NONZERO', retryable: false });
+    assert.deepEqual(
+      { code: outcome.error?.code, retryable: outcome.error?.retryable },
+      { code: 'PAR_ERR_SCRIPT_EXIT_NONZERO', retryable: false },
+    );
     assert.match(outcome.error?.message ?? '', /exit code 7; stderr: nope/);
   });
 

@@ -2,15 +2,27 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActor, fromPromise, toPromise } from 'xstate';
-import { runnerEnrollmentMachine, type RunnerEnrollmentInput, type RunnerEnrollmentOutput } from '../../machines/runner-enrollment/runner-enrollment.machine.js';
+import {
+  runnerEnrollmentMachine,
+  type RunnerEnrollmentInput,
+  type RunnerEnrollmentOutput,
+} from '../../machines/runner-enrollment/runner-enrollment.machine.js';
 import type { EnrollInput, LoadIdentityInput, PersistIdentityInput } from '../../machines/runner-enrollment/runner-enrollment.actors.js';
 import { ParError } from '../../src/errors/par-error.js';
 import type { RunnerIdentity } from '../../src/contracts/runner-identity.js';
 
 const identity: RunnerIdentity = {
-  ddBaseURL: 'http://127.0.0.1:7700', urn: 'urn:par:runner:org1:runner1', runnerId: 'runner1', orgId: 'org1', runnerName: 'r1',
-  modes: ['pull'], actionsAllowlist: [], privateKey: { kty: 'OKP' }, publicKey: { kty: 'OKP' },
-  controlPlaneKeys: { keys: [{ kty: 'OKP' }] }, enrolledAt: '2024-01-01T00:00:00.000Z',
+  ddBaseURL: 'http://127.0.0.1:7700',
+  urn: 'urn:par:runner:org1:runner1',
+  runnerId: 'runner1',
+  orgId: 'org1',
+  runnerName: 'r1',
+  modes: ['pull'],
+  actionsAllowlist: [],
+  privateKey: { kty: 'OKP' },
+  publicKey: { kty: 'OKP' },
+  controlPlaneKeys: { keys: [{ kty: 'OKP' }] },
+  enrolledAt: '2024-01-01T00:00:00.000Z',
 };
 
 const noKeys: RunnerEnrollmentInput = { hasApiKey: false, hasAppKey: false, withApiKey: false, configDir: '/cfg', enrollBackoffMaxMs: 5 };
@@ -36,7 +48,10 @@ test('a token alone is enough to enroll', async () => {
 
 test('without keys or token the failure names the token as a way out', async () => {
   let enrolls = 0;
-  const out = await run(noKeys, async () => { enrolls++; return identity; });
+  const out = await run(noKeys, async () => {
+    enrolls++;
+    return identity;
+  });
   assert.equal(out.status, 'failed');
   assert.equal(enrolls, 0);
   assert.match(out.error.message, /--enrollment-token \/ PAR_ENROLLMENT_TOKEN/);

@@ -2,7 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimulatedClock, createActor, fromPromise, toPromise, waitFor } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
-import { runnerEnrollmentMachine, type RunnerEnrollmentInput, type RunnerEnrollmentOutput } from '../../machines/runner-enrollment/runner-enrollment.machine.js';
+import {
+  runnerEnrollmentMachine,
+  type RunnerEnrollmentInput,
+  type RunnerEnrollmentOutput,
+} from '../../machines/runner-enrollment/runner-enrollment.machine.js';
 import type { EnrollInput, LoadIdentityInput, PersistIdentityInput } from '../../machines/runner-enrollment/runner-enrollment.actors.js';
 import { ENROLL_BACKOFF_EVENT } from '../../machines/runner-enrollment/runner-enrollment.events.js';
 import { ParError } from '../../src/errors/par-error.js';
@@ -36,7 +40,9 @@ function machineWith(fakes: Fakes) {
     actors: {
       loadIdentity: fromPromise(async () => (fakes.load ? fakes.load() : undefined)),
       enroll: fromPromise<RunnerIdentity, EnrollInput>(async ({ input }) => (fakes.enroll ? fakes.enroll(input) : identity)),
-      persistIdentity: fromPromise<RunnerIdentity, PersistIdentityInput>(async ({ input }) => (fakes.persist ? fakes.persist(input) : input.identity)),
+      persistIdentity: fromPromise<RunnerIdentity, PersistIdentityInput>(async ({ input }) =>
+        fakes.persist ? fakes.persist(input) : input.identity,
+      ),
     },
     delays: { enrollBackoff: 1 },
   });
@@ -50,14 +56,25 @@ async function run(fakes: Fakes, input: RunnerEnrollmentInput = withKeys): Promi
 
 test('an identity on disk is used as is: no enrollment', async () => {
   let enrolls = 0;
-  const out = await run({ load: async () => identity, enroll: async () => { enrolls++; return identity; } });
+  const out = await run({
+    load: async () => identity,
+    enroll: async () => {
+      enrolls++;
+      return identity;
+    },
+  });
   assert.deepEqual(out, { status: 'ready', identity, enrolled: false });
   assert.equal(enrolls, 0);
 });
 
 test('no identity + keys: enrolls, persists, ready with the persisted identity', async () => {
   const persisted: RunnerIdentity[] = [];
-  const out = await run({ persist: async ({ identity: id }) => { persisted.push(id); return id; } });
+  const out = await run({
+    persist: async ({ identity: id }) => {
+      persisted.push(id);
+      return id;
+    },
+  });
   assert.equal(out.status, 'ready');
   assert.equal(persisted.length, 1);
   assert.deepEqual(out, { status: 'ready', identity, enrolled: true });
@@ -86,7 +103,12 @@ for (const [code, named] of [
 ] as const) {
   test(`${code} is fatal at once, with a message naming the key or setting`, async () => {
     let attempts = 0;
-    const out = await run({ enroll: async () => { attempts++; throw new ParError(code); } });
+    const out = await run({
+      enroll: async () => {
+        attempts++;
+        throw new ParError(code);
+      },
+    });
     assert.ok(out.status === 'failed');
     assert.equal(out.error.code, code);
     assert.match(out.error.message, named);
@@ -97,18 +119,21 @@ for (const [code, named] of [
 test('network errors and 5xx back off and retry, then enroll (simulated clock: the backoff is waited out)', async () => {
   const clock = new SimulatedClock();
   const attempts: number[] = [];
-  const actor = createActor(runnerEnrollmentMachine.provide({
-    actors: {
-      loadIdentity: fromPromise<RunnerIdentity | undefined, LoadIdentityInput>(async () => undefined),
-      enroll: fromPromise<RunnerIdentity, EnrollInput>(async ({ input: { attempt } }) => {
-        attempts.push(attempt);
-        if (attempt === 1) throw new ParError('PAR_ERR_INTERNAL', 'control plane unreachable (ECONNREFUSED)');
-        if (attempt === 2) throw new ParError('PAR_ERR_RATE_LIMITED');
-        return identity;
-      }),
-      persistIdentity: fromPromise<RunnerIdentity, PersistIdentityInput>(async ({ input }) => input.identity),
-    },
-  }), { clock, input: { ...withKeys, enrollBackoffMaxMs: 60_000, enrollBackoffInitialMs: 60_000 } });
+  const actor = createActor(
+    runnerEnrollmentMachine.provide({
+      actors: {
+        loadIdentity: fromPromise<RunnerIdentity | undefined, LoadIdentityInput>(async () => undefined),
+        enroll: fromPromise<RunnerIdentity, EnrollInput>(async ({ input: { attempt } }) => {
+          attempts.push(attempt);
+          if (attempt === 1) throw new ParError('PAR_ERR_INTERNAL', 'control plane unreachable (ECONNREFUSED)');
+          if (attempt === 2) throw new ParError('PAR_ERR_RATE_LIMITED');
+          return identity;
+        }),
+        persistIdentity: fromPromise<RunnerIdentity, PersistIdentityInput>(async ({ input }) => input.identity),
+      },
+    }),
+    { clock, input: { ...withKeys, enrollBackoffMaxMs: 60_000, enrollBackoffInitialMs: 60_000 } },
+  );
   actor.start();
   for (const attempt of [1, 2]) {
     await waitFor(actor, (s) => s.matches('backingOff') && s.context.attempt === attempt);
@@ -124,21 +149,41 @@ test('network errors and 5xx back off and retry, then enroll (simulated clock: t
 
 test('the enrollBackoff delay grows exponentially with jitter and is capped at enrollBackoffMaxMs', () => {
   const policy = { initialMs: 100, maxMs: 1000 };
-  assert.equal(backoffDelayMs(1, policy, () => 0), 50);
-  assert.equal(backoffDelayMs(1, policy, () => 1), 100);
-  assert.equal(backoffDelayMs(3, policy, () => 1), 400);
-  assert.equal(backoffDelayMs(10, policy, () => 1), 1000);
-  assert.equal(backoffDelayMs(10_000, policy, () => 0.99), 995);
+  assert.equal(
+    backoffDelayMs(1, policy, () => 0),
+    50,
+  );
+  assert.equal(
+    backoffDelayMs(1, policy, () => 1),
+    100,
+  );
+  assert.equal(
+    backoffDelayMs(3, policy, () => 1),
+    400,
+  );
+  assert.equal(
+    backoffDelayMs(10, policy, () => 1),
+    1000,
+  );
+  assert.equal(
+    backoffDelayMs(10_000, policy, () => 0.99),
+    995,
+  );
   for (let attempt = 1; attempt < 50; attempt++) assert.ok(backoffDelayMs(attempt, policy) <= 1000);
 });
 
 test('a retryable failure waits in backingOff; enrollment.retryNow skips the wait', async () => {
-  const actor = createActor(runnerEnrollmentMachine.provide({
-    actors: {
-      loadIdentity: fromPromise<RunnerIdentity | undefined, LoadIdentityInput>(async () => undefined),
-      enroll: fromPromise<RunnerIdentity, EnrollInput>(async () => { throw new ParError('PAR_ERR_INTERNAL'); }),
-    },
-  }), { input: { ...withKeys, enrollBackoffMaxMs: 60_000, enrollBackoffInitialMs: 60_000 } });
+  const actor = createActor(
+    runnerEnrollmentMachine.provide({
+      actors: {
+        loadIdentity: fromPromise<RunnerIdentity | undefined, LoadIdentityInput>(async () => undefined),
+        enroll: fromPromise<RunnerIdentity, EnrollInput>(async () => {
+          throw new ParError('PAR_ERR_INTERNAL');
+        }),
+      },
+    }),
+    { input: { ...withKeys, enrollBackoffMaxMs: 60_000, enrollBackoffInitialMs: 60_000 } },
+  );
   actor.start();
   // With a one-minute delay nothing would happen in this test's lifetime: the machine waits in backingOff.
   const snap = await waitFor(actor, (s) => s.matches('backingOff'), { timeout: 1000 });
@@ -149,27 +194,44 @@ test('a retryable failure waits in backingOff; enrollment.retryNow skips the wai
 });
 
 test('an unreadable identity file fails with PAR_ERR_ENROLL_IDENTITY_INVALID', async () => {
-  const out = await run({ load: async () => { throw new ParError('PAR_ERR_ENROLL_IDENTITY_INVALID', '/cfg/config.yaml: not valid YAML'); } });
+  const out = await run({
+    load: async () => {
+      throw new ParError('PAR_ERR_ENROLL_IDENTITY_INVALID', '/cfg/config.yaml: not valid YAML');
+    },
+  });
   assert.ok(out.status === 'failed');
   assert.equal(out.error.code, 'PAR_ERR_ENROLL_IDENTITY_INVALID');
 });
 
 test('a persist failure is fatal', async () => {
-  const out = await run({ persist: async () => { throw new ParError('PAR_ERR_CONFIG_INVALID', 'EACCES'); } });
+  const out = await run({
+    persist: async () => {
+      throw new ParError('PAR_ERR_CONFIG_INVALID', 'EACCES');
+    },
+  });
   assert.ok(out.status === 'failed');
   assert.equal(out.error.code, 'PAR_ERR_CONFIG_INVALID');
 });
 
 test('leaving enrolling cancels the in-flight enroll request (AbortSignal)', async () => {
   let aborted = false;
-  const actor = createActor(runnerEnrollmentMachine.provide({
-    actors: {
-      loadIdentity: fromPromise<RunnerIdentity | undefined, LoadIdentityInput>(async () => undefined),
-      enroll: fromPromise<RunnerIdentity, EnrollInput>(({ signal }) => new Promise((_, reject) => {
-        signal.addEventListener('abort', () => { aborted = true; reject(new Error('aborted')); });
-      })),
-    },
-  }), { input: withKeys });
+  const actor = createActor(
+    runnerEnrollmentMachine.provide({
+      actors: {
+        loadIdentity: fromPromise<RunnerIdentity | undefined, LoadIdentityInput>(async () => undefined),
+        enroll: fromPromise<RunnerIdentity, EnrollInput>(
+          ({ signal }) =>
+            new Promise((_, reject) => {
+              signal.addEventListener('abort', () => {
+                aborted = true;
+                reject(new Error('aborted'));
+              });
+            }),
+        ),
+      },
+    }),
+    { input: withKeys },
+  );
   actor.start();
   await waitFor(actor, (s) => s.matches('enrolling'));
   actor.stop();
@@ -193,7 +255,12 @@ test('every state is reachable (xstate/graph)', () => {
   ] as unknown as Array<{ type: 'enrollment.retryNow' }>;
   // Serialize by state value only: the attempt counter would otherwise make backingOff <-> enrolling
   // an endless series of distinct states.
-  const paths = getShortestPaths(runnerEnrollmentMachine, { events, input: withKeys, serializeState: (s) => JSON.stringify(s.value), limit: 1000 });
+  const paths = getShortestPaths(runnerEnrollmentMachine, {
+    events,
+    input: withKeys,
+    serializeState: (s) => JSON.stringify(s.value),
+    limit: 1000,
+  });
   const reached = new Set<string>(paths.map((p) => p.state.value));
   for (const state of Object.keys(runnerEnrollmentMachine.root.states)) {
     assert.ok(reached.has(state), `state ${state} is reachable`);

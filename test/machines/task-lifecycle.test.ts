@@ -33,9 +33,15 @@ interface Fakes {
 function machineWith(fakes: Fakes) {
   return taskLifecycleMachine.provide({
     actors: {
-      validateTask: fromPromise<unknown, ValidateTaskInput>(({ input, signal }) => (fakes.validate ?? ((i) => Promise.resolve(i.inputs)))(input, signal)),
-      resolveCredentials: fromPromise<ResolveCredentialsOutput, ResolveCredentialsInput>(({ input, signal }) => (fakes.resolve ?? (() => Promise.resolve(undefined)))(input, signal)),
-      executeAction: fromPromise<unknown, ExecuteActionInput>(({ input, signal }) => (fakes.execute ?? (() => Promise.resolve('ok')))(input, signal)),
+      validateTask: fromPromise<unknown, ValidateTaskInput>(({ input, signal }) =>
+        (fakes.validate ?? ((i) => Promise.resolve(i.inputs)))(input, signal),
+      ),
+      resolveCredentials: fromPromise<ResolveCredentialsOutput, ResolveCredentialsInput>(({ input, signal }) =>
+        (fakes.resolve ?? (() => Promise.resolve(undefined)))(input, signal),
+      ),
+      executeAction: fromPromise<unknown, ExecuteActionInput>(({ input, signal }) =>
+        (fakes.execute ?? (() => Promise.resolve('ok')))(input, signal),
+      ),
     },
   });
 }
@@ -49,16 +55,28 @@ function run(fakes: Fakes, input: Partial<TaskLifecycleInput> = {}): Promise<Tas
 describe('taskLifecycleMachine', () => {
   it('succeeds: validated inputs and credentials reach the action, its output is the outcome', async () => {
     let seen: ExecuteActionInput | undefined;
-    const out = await run({
-      validate: async ({ inputs }) => ({ ...inputs, parsed: true }),
-      resolve: async ({ connection }) => (connection ? { authType: 'Token Auth' as const, tokens: { t: 'x' } } : undefined),
-      execute: async (input) => { seen = input; return { status: 200 }; },
-    }, { connection: { id: 'c1', integration: 'http' } });
+    const out = await run(
+      {
+        validate: async ({ inputs }) => ({ ...inputs, parsed: true }),
+        resolve: async ({ connection }) => (connection ? { authType: 'Token Auth' as const, tokens: { t: 'x' } } : undefined),
+        execute: async (input) => {
+          seen = input;
+          return { status: 200 };
+        },
+      },
+      { connection: { id: 'c1', integration: 'http' } },
+    );
     assert.equal(out.kind, 'succeeded');
     assert.deepEqual(out.output, { status: 200 });
     assert.equal(out.error, undefined);
     assert.ok(out.durationMs >= 0);
-    assert.deepEqual(seen, { action: baseInput.action, inputs: { n: 1, parsed: true }, credentials: { authType: 'Token Auth', tokens: { t: 'x' } }, connection: { id: 'c1', integration: 'http' }, timeoutMs: 5_000 });
+    assert.deepEqual(seen, {
+      action: baseInput.action,
+      inputs: { n: 1, parsed: true },
+      credentials: { authType: 'Token Auth', tokens: { t: 'x' } },
+      connection: { id: 'c1', integration: 'http' },
+      timeoutMs: 5_000,
+    });
   });
 
   it('a retryable ParError from the action ends in failedRetryable', async () => {
@@ -87,7 +105,10 @@ describe('taskLifecycleMachine', () => {
     let executed = false;
     const out = await run({
       resolve: () => Promise.reject(new ParError('PAR_ERR_CREDENTIALS_UNAVAILABLE', 'creds.json')),
-      execute: async () => { executed = true; return 1; },
+      execute: async () => {
+        executed = true;
+        return 1;
+      },
     });
     assert.equal(out.kind, 'failedFatal');
     assert.equal(out.error?.code, 'PAR_ERR_CREDENTIALS_UNAVAILABLE');
@@ -96,16 +117,33 @@ describe('taskLifecycleMachine', () => {
 
   it('durationMs is measured with input.now, not a clock of its own', async () => {
     let t = 1_000;
-    const out = await run({ execute: async () => { t += 250; return 'ok'; } }, { now: () => t });
+    const out = await run(
+      {
+        execute: async () => {
+          t += 250;
+          return 'ok';
+        },
+      },
+      { now: () => t },
+    );
     assert.equal(out.durationMs, 250);
   });
 
   it('the deadline ends in timedOut and aborts the action signal (simulated clock)', async () => {
     const clock = new SimulatedClock();
     let signal: AbortSignal | undefined;
-    const actor = createActor(machineWith({ execute: (_, s) => { signal = s; return untilAborted(s); } }), {
-      clock, input: { ...baseInput, timeoutMs: 30_000, now: () => clock.now() },
-    });
+    const actor = createActor(
+      machineWith({
+        execute: (_, s) => {
+          signal = s;
+          return untilAborted(s);
+        },
+      }),
+      {
+        clock,
+        input: { ...baseInput, timeoutMs: 30_000, now: () => clock.now() },
+      },
+    );
     actor.start();
     await waitFor(actor, (s) => s.matches('executing'));
     clock.increment(29_999);
@@ -122,10 +160,19 @@ describe('taskLifecycleMachine', () => {
     const clock = new SimulatedClock();
     let validated!: (v: unknown) => void;
     let executed!: (v: unknown) => void;
-    const actor = createActor(machineWith({
-      validate: (i) => new Promise((r) => { validated = () => r(i.inputs); }),
-      execute: () => new Promise((r) => { executed = r; }),
-    }), { clock, input: { ...baseInput, timeoutMs: 20, now: () => clock.now() } });
+    const actor = createActor(
+      machineWith({
+        validate: (i) =>
+          new Promise((r) => {
+            validated = () => r(i.inputs);
+          }),
+        execute: () =>
+          new Promise((r) => {
+            executed = r;
+          }),
+      }),
+      { clock, input: { ...baseInput, timeoutMs: 20, now: () => clock.now() } },
+    );
     actor.start();
     await waitFor(actor, (s) => s.matches('validating'));
     clock.increment(1_000);
@@ -141,7 +188,15 @@ describe('taskLifecycleMachine', () => {
 
   it('task.cancel while executing ends in cancelled and aborts the action signal', async () => {
     let signal: AbortSignal | undefined;
-    const actor = createActor(machineWith({ execute: (_, s) => { signal = s; return untilAborted(s); } }), { input: baseInput });
+    const actor = createActor(
+      machineWith({
+        execute: (_, s) => {
+          signal = s;
+          return untilAborted(s);
+        },
+      }),
+      { input: baseInput },
+    );
     actor.start();
     await waitFor(actor, (s) => s.matches('executing'));
     actor.send({ type: 'task.cancel', reason: 'operator' });
@@ -154,10 +209,16 @@ describe('taskLifecycleMachine', () => {
 
   it('task.cancel while validating never runs the later steps', async () => {
     let executed = false;
-    const actor = createActor(machineWith({
-      validate: (_, s) => untilAborted(s),
-      execute: async () => { executed = true; return 1; },
-    }), { input: baseInput });
+    const actor = createActor(
+      machineWith({
+        validate: (_, s) => untilAborted(s),
+        execute: async () => {
+          executed = true;
+          return 1;
+        },
+      }),
+      { input: baseInput },
+    );
     actor.start();
     actor.send({ type: 'task.cancel' });
     const out = await toPromise(actor);

@@ -25,7 +25,12 @@ import { uniquePrefix } from '../helpers/redis.js';
 import { releaseTestResources, startControlPlaneProcess } from '../helpers/system.js';
 import type { ParProcess } from '../helpers/processes.js';
 
-interface Answer { status: number; code?: string; message?: string; text: string }
+interface Answer {
+  status: number;
+  code?: string;
+  message?: string;
+  text: string;
+}
 
 const keys = { apiKey: randomBytes(16).toString('hex'), appKey: randomBytes(20).toString('hex') };
 const base = uniquePrefix('cp-sweep');
@@ -37,11 +42,19 @@ let runnerId = '';
 let taskId = '';
 let runnerKey: Awaited<ReturnType<typeof importSigningKey>>;
 
-async function send(method: string, path: string, options: { body?: string | Buffer; contentType?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+async function send(
+  method: string,
+  path: string,
+  options: { body?: string | Buffer; contentType?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
   const res = await request(`${url}${path}`, {
-    method: method as 'GET', headers, ...(options.body !== undefined ? { body: options.body } : {}), headersTimeout: 60_000, bodyTimeout: 60_000,
+    method: method as 'GET',
+    headers,
+    ...(options.body !== undefined ? { body: options.body } : {}),
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
   });
   const text = await res.body.text();
   let code: string | undefined;
@@ -64,20 +77,39 @@ async function send(method: string, path: string, options: { body?: string | Buf
  */
 function sendOversize(method: string, path: string, body: Buffer, headers: Record<string, string>): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${url}${path}`, { method, agent: false, timeout: 30_000, headers: { ...headers, 'content-type': 'application/json', 'content-length': String(body.length) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { text += chunk; });
-      res.on('end', () => {
-        let parsed: { code?: string; message?: string } = {};
-        try { parsed = JSON.parse(text) as typeof parsed; } catch { /* not JSON */ }
-        resolve({ status: res.statusCode ?? 0, code: parsed.code, message: parsed.message, text });
-        req.destroy();
-      });
-    });
+    const req = httpRequest(
+      `${url}${path}`,
+      {
+        method,
+        agent: false,
+        timeout: 30_000,
+        headers: { ...headers, 'content-type': 'application/json', 'content-length': String(body.length) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => {
+          let parsed: { code?: string; message?: string } = {};
+          try {
+            parsed = JSON.parse(text) as typeof parsed;
+          } catch {
+            /* not JSON */
+          }
+          resolve({ status: res.statusCode ?? 0, code: parsed.code, message: parsed.message, text });
+          req.destroy();
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer to an oversize body`)));
-    req.on('error', (error: NodeJS.ErrnoException) => { if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error); });
-    req.on('close', () => setTimeout(() => reject(new Error(`${method} ${path}: connection closed without an answer to an oversize body`)), 1_000));
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
+    });
+    req.on('close', () =>
+      setTimeout(() => reject(new Error(`${method} ${path}: connection closed without an answer to an oversize body`)), 1_000),
+    );
     req.write(body.subarray(0, 1024));
   });
 }
@@ -102,7 +134,10 @@ function nested(depth: number): string {
 function assertNo500(answer: Answer, what: string): void {
   assert.ok(answer.status < 500, `${what}: answered ${answer.status} ${answer.text.slice(0, 300)}`);
   if (answer.status >= 400) {
-    assert.ok(answer.code !== undefined && Object.hasOwn(ERROR_CODES, answer.code), `${what}: ${answer.status} without a registered code: ${answer.text.slice(0, 300)}`);
+    assert.ok(
+      answer.code !== undefined && Object.hasOwn(ERROR_CODES, answer.code),
+      `${what}: ${answer.status} without a registered code: ${answer.text.slice(0, 300)}`,
+    );
   }
 }
 
@@ -119,7 +154,12 @@ before(async () => {
   const keyPair = await generateSigningKeyPair();
   const enrolled = await send('POST', RUNNER_API.enroll, {
     headers: { 'dd-api-key': keys.apiKey, 'dd-application-key': keys.appKey },
-    body: JSON.stringify({ name: `sweep-${randomBytes(3).toString('hex')}`, publicKey: keyPair.publicJwk, allowlist: ['com.datadoghq.http.request'], version: 'test' }),
+    body: JSON.stringify({
+      name: `sweep-${randomBytes(3).toString('hex')}`,
+      publicKey: keyPair.publicJwk,
+      allowlist: ['com.datadoghq.http.request'],
+      version: 'test',
+    }),
   });
   assert.equal(enrolled.status, 201, enrolled.text);
   runnerId = enrollResponseSchema.parse(JSON.parse(enrolled.text)).runnerId;
@@ -141,13 +181,33 @@ describe('control-plane input sweep (real process, every route)', () => {
   it('reads the routes from the app', () => {
     assert.ok(routes.length >= 40, `only ${routes.length} routes`);
     for (const must of ['POST /api/v1/tasks', 'POST /api/v1/runner/tasks/:id/result', 'PATCH /api/v1/connections/:id']) {
-      assert.ok(routes.some((r) => `${r.method} ${r.url}` === must), `${must} listed`);
+      assert.ok(
+        routes.some((r) => `${r.method} ${r.url}` === must),
+        `${must} listed`,
+      );
     }
   });
 
   it('malformed bodies: a 4xx with a stable code on every route, never a 500', async () => {
     const bodies: { name: string; body: string | Buffer; contentType?: string; expect?: { status: number; code: string } }[] = [
-      { name: 'wrong types', body: JSON.stringify({ runner: 1, action: [], inputs: 'x', name: {}, runnerId: null, leases: 'x', max: 'ten', leaseToken: 5, outcome: [], settings: [], principal: 'me', scopes: 'all', members: 7 }) },
+      {
+        name: 'wrong types',
+        body: JSON.stringify({
+          runner: 1,
+          action: [],
+          inputs: 'x',
+          name: {},
+          runnerId: null,
+          leases: 'x',
+          max: 'ten',
+          leaseToken: 5,
+          outcome: [],
+          settings: [],
+          principal: 'me',
+          scopes: 'all',
+          members: 7,
+        }),
+      },
       { name: 'an array', body: '[1,2,3]' },
       { name: 'a string', body: '"hello"' },
       { name: 'nested 100 deep', body: nested(100), expect: { status: 400, code: 'PAR_ERR_REQUEST_INVALID' } },
@@ -157,7 +217,12 @@ describe('control-plane input sweep (real process, every route)', () => {
       { name: 'prototype pollution', body: '{"__proto__":{"polluted":true}}', expect: { status: 400, code: 'PAR_ERR_REQUEST_INVALID' } },
       { name: 'not JSON', body: '{"a": ', expect: { status: 400, code: 'PAR_ERR_REQUEST_INVALID' } },
       { name: 'binary', body: randomBytes(2048), expect: { status: 400, code: 'PAR_ERR_REQUEST_INVALID' } },
-      { name: 'wrong content type', body: 'a=b', contentType: 'application/x-www-form-urlencoded', expect: { status: 415, code: 'PAR_ERR_REQUEST_INVALID' } },
+      {
+        name: 'wrong content type',
+        body: 'a=b',
+        contentType: 'application/x-www-form-urlencoded',
+        expect: { status: 415, code: 'PAR_ERR_REQUEST_INVALID' },
+      },
       { name: 'oversize', body: Buffer.alloc(0), expect: { status: 413, code: 'PAR_ERR_REQUEST_INVALID' } },
     ];
     // Over each route's limit: results may carry 16 MiB, everything else 1 MiB.
@@ -166,9 +231,14 @@ describe('control-plane input sweep (real process, every route)', () => {
     for (const route of routes.filter(hasBody)) {
       for (const b of bodies) {
         const path = route.url === '/api/v1/runner/tasks/:id/result' ? pathOf(route, taskId) : pathOf(route);
-        const answer = b.name === 'oversize'
-          ? await sendOversize(route.method, path, oversize(route), authHeaders(route))
-          : await send(route.method, path, { body: b.body, ...(b.contentType ? { contentType: b.contentType } : {}), headers: authHeaders(route) });
+        const answer =
+          b.name === 'oversize'
+            ? await sendOversize(route.method, path, oversize(route), authHeaders(route))
+            : await send(route.method, path, {
+                body: b.body,
+                ...(b.contentType ? { contentType: b.contentType } : {}),
+                headers: authHeaders(route),
+              });
         const what = `${route.method} ${route.url} with ${b.name}`;
         assertNo500(answer, what);
         assert.ok(answer.status >= 400, `${what}: accepted (${answer.status})`);
@@ -186,13 +256,49 @@ describe('control-plane input sweep (real process, every route)', () => {
     const app = { 'dd-application-key': keys.appKey };
     const runner = { authorization: `Bearer ${runnerToken}` };
     const cases: { method: string; path: string; headers: Record<string, string>; body: unknown; field: string }[] = [
-      { method: 'POST', path: TASKS_API.submit, headers: app, body: { runner: runnerId, action: 'com.datadoghq.http.request', inputs: {}, connection: 'db-main' }, field: 'connection' },
+      {
+        method: 'POST',
+        path: TASKS_API.submit,
+        headers: app,
+        body: { runner: runnerId, action: 'com.datadoghq.http.request', inputs: {}, connection: 'db-main' },
+        field: 'connection',
+      },
       { method: 'POST', path: RUNNER_API.dequeue, headers: runner, body: { max: 1, waitMs: 0, priority: 1 }, field: 'priority' },
-      { method: 'POST', path: RUNNER_API.heartbeat, headers: runner, body: { leases: [{ taskId, leaseToken: 'x', extend: 1 }] }, field: 'leases.0.extend' },
-      { method: 'POST', path: RUNNER_API.result(taskId), headers: runner, body: { leaseToken: 'x', outcome: { kind: 'succeeded', attempts: 1, durationMs: 1 }, state: 'succeeded' }, field: 'state' },
-      { method: 'POST', path: RUNNER_API.health, headers: runner, body: { version: '1', platform: 'x', allowlist: [], capacity: 1, inFlight: 0, healthy: true, debug: 1 }, field: 'debug' },
-      { method: 'POST', path: RUNNER_API.enroll, headers: { 'dd-api-key': keys.apiKey, ...app }, body: { name: 'x1', publicKey: { kty: 'OKP' }, admin: true }, field: 'admin' },
-      { method: 'PUT', path: `/api/v1/runners/${runnerId}/grants`, headers: app, body: { principal: { type: 'role', id: 'standard', org: 'x' }, role: 'viewer' }, field: 'principal.org' },
+      {
+        method: 'POST',
+        path: RUNNER_API.heartbeat,
+        headers: runner,
+        body: { leases: [{ taskId, leaseToken: 'x', extend: 1 }] },
+        field: 'leases.0.extend',
+      },
+      {
+        method: 'POST',
+        path: RUNNER_API.result(taskId),
+        headers: runner,
+        body: { leaseToken: 'x', outcome: { kind: 'succeeded', attempts: 1, durationMs: 1 }, state: 'succeeded' },
+        field: 'state',
+      },
+      {
+        method: 'POST',
+        path: RUNNER_API.health,
+        headers: runner,
+        body: { version: '1', platform: 'x', allowlist: [], capacity: 1, inFlight: 0, healthy: true, debug: 1 },
+        field: 'debug',
+      },
+      {
+        method: 'POST',
+        path: RUNNER_API.enroll,
+        headers: { 'dd-api-key': keys.apiKey, ...app },
+        body: { name: 'x1', publicKey: { kty: 'OKP' }, admin: true },
+        field: 'admin',
+      },
+      {
+        method: 'PUT',
+        path: `/api/v1/runners/${runnerId}/grants`,
+        headers: app,
+        body: { principal: { type: 'role', id: 'standard', org: 'x' }, role: 'viewer' },
+        field: 'principal.org',
+      },
     ];
     for (const c of cases) {
       const answer = await send(c.method, c.path, { headers: c.headers, body: JSON.stringify(c.body) });
@@ -203,11 +309,28 @@ describe('control-plane input sweep (real process, every route)', () => {
   });
 
   it('malformed ids in the URL: 404 PAR_ERR_NOT_FOUND on every API route (never reaching Redis)', async () => {
-    const ids = ['..', '.', 'x'.repeat(5_000), 'ü-ñ-日本', 'a:b', `${taskId}:events`, `${runnerId}:ready`, '{x}', '\0', 'a b', '*', '../../etc/passwd', 'a\r\nb'];
+    const ids = [
+      '..',
+      '.',
+      'x'.repeat(5_000),
+      'ü-ñ-日本',
+      'a:b',
+      `${taskId}:events`,
+      `${runnerId}:ready`,
+      '{x}',
+      '\0',
+      'a b',
+      '*',
+      '../../etc/passwd',
+      'a\r\nb',
+    ];
     let sent = 0;
     for (const route of routes.filter((r) => r.url.includes(':'))) {
       for (const id of ids) {
-        const answer = await send(route.method, pathOf(route, id), { headers: authHeaders(route), ...(hasBody(route) ? { body: '{}' } : {}) });
+        const answer = await send(route.method, pathOf(route, id), {
+          headers: authHeaders(route),
+          ...(hasBody(route) ? { body: '{}' } : {}),
+        });
         const what = `${route.method} ${route.url} with id ${JSON.stringify(id.slice(0, 40))}`;
         assertNo500(answer, what);
         if (isApi(route)) {
@@ -236,13 +359,28 @@ describe('control-plane input sweep (real process, every route)', () => {
       assert.equal(answer.status, 404, answer.text);
       assert.equal(answer.code, 'PAR_ERR_NOT_FOUND');
     }
-    const heartbeat = await send('POST', RUNNER_API.heartbeat, { headers: { authorization: `Bearer ${runnerToken}` }, body: JSON.stringify({ leases: [{ taskId: `${taskId}:events`, leaseToken: 'x' }] }) });
+    const heartbeat = await send('POST', RUNNER_API.heartbeat, {
+      headers: { authorization: `Bearer ${runnerToken}` },
+      body: JSON.stringify({ leases: [{ taskId: `${taskId}:events`, leaseToken: 'x' }] }),
+    });
     assert.equal(heartbeat.status, 400, heartbeat.text);
     assert.equal(heartbeat.code, 'PAR_ERR_REQUEST_INVALID');
   });
 
   it('malformed query strings: never a 500', async () => {
-    const queries = ['?runnerId=a%3Aready', '?runnerId=', `?runnerId=${'x'.repeat(3000)}`, '?limit=abc', '?limit=-1', '?limit=1e309', '?wait=-5', '?wait=99999999999', '?force=maybe', '?runnerId[]=a&runnerId[]=b', '?%00=%00'];
+    const queries = [
+      '?runnerId=a%3Aready',
+      '?runnerId=',
+      `?runnerId=${'x'.repeat(3000)}`,
+      '?limit=abc',
+      '?limit=-1',
+      '?limit=1e309',
+      '?wait=-5',
+      '?wait=99999999999',
+      '?force=maybe',
+      '?runnerId[]=a&runnerId[]=b',
+      '?%00=%00',
+    ];
     for (const route of routes.filter((r) => r.method === 'GET' || r.method === 'DELETE')) {
       for (const q of queries) {
         const answer = await send(route.method, `${pathOf(route)}${q}`, { headers: authHeaders(route) });
@@ -253,9 +391,15 @@ describe('control-plane input sweep (real process, every route)', () => {
 
   it('malformed auth headers: 4xx with a stable code on every API route', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const forged = async (claims: Record<string, unknown>): Promise<string> => new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA' }).sign(runnerKey);
+    const forged = async (claims: Record<string, unknown>): Promise<string> =>
+      new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA' }).sign(runnerKey);
     const bearerTokens = [
-      '', 'Bearer', 'Bearer x', 'Bearer a.b.c', 'Basic dXNlcjpwYXNz', `Bearer ${'A'.repeat(8000)}`,
+      '',
+      'Bearer',
+      'Bearer x',
+      'Bearer a.b.c',
+      'Basic dXNlcjpwYXNz',
+      `Bearer ${'A'.repeat(8000)}`,
       `Bearer eyJhbGciOiJub25lIn0.${Buffer.from(JSON.stringify({ iss: runnerId, aud: 'par-control-plane' })).toString('base64url')}.`,
       `Bearer ${await forged({ iss: `${runnerId}:ready`, aud: 'par-control-plane', iat: now, exp: now + 60 })}`,
       `Bearer ${await forged({ iss: 'a:b', aud: 'par-control-plane', iat: now, exp: now + 60 })}`,
@@ -271,12 +415,18 @@ describe('control-plane input sweep (real process, every route)', () => {
         assertNo500(answer, `${route.method} ${route.url} with authorization ${authorization.slice(0, 30)}`);
       }
       for (const appKey of appKeys) {
-        const answer = await send(route.method, pathOf(route), { headers: { 'dd-application-key': appKey, 'dd-api-key': appKey }, ...body });
+        const answer = await send(route.method, pathOf(route), {
+          headers: { 'dd-application-key': appKey, 'dd-api-key': appKey },
+          ...body,
+        });
         assertNo500(answer, `${route.method} ${route.url} with app key ${appKey.slice(0, 10)}`);
       }
     }
     // A runner token naming a key of another type (`<runner>:ready`) is an invalid token, not a Redis error.
-    const wrongType = await send('POST', RUNNER_API.dequeue, { headers: { authorization: bearerTokens[7]! }, body: '{"max":1,"waitMs":0}' });
+    const wrongType = await send('POST', RUNNER_API.dequeue, {
+      headers: { authorization: bearerTokens[7]! },
+      body: '{"max":1,"waitMs":0}',
+    });
     assert.equal(wrongType.status, 401, wrongType.text);
     assert.equal(wrongType.code, 'PAR_ERR_AUTH_RUNNER_TOKEN_INVALID');
   });
@@ -286,7 +436,15 @@ describe('control-plane input sweep (real process, every route)', () => {
     const health = await send('GET', '/healthz');
     assert.equal(health.status, 200);
     // A 500 is logged as "request failed" (http-errors.ts); the sweep must not have caused one.
-    assert.ok(!proc.output().includes('request failed'), proc.output().split('\n').filter((l) => l.includes('request failed')).slice(0, 3).join('\n'));
+    assert.ok(
+      !proc.output().includes('request failed'),
+      proc
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('request failed'))
+        .slice(0, 3)
+        .join('\n'),
+    );
     // And the real task is untouched by everything above.
     const task = await send('GET', TASKS_API.get(taskId), { headers: { 'dd-application-key': keys.appKey } });
     assert.equal(task.status, 200);

@@ -27,7 +27,9 @@ async function dumpKey(redis: Redis, key: string): Promise<string> {
     case 'string':
       return (await redis.getBuffer(key))?.toString('latin1') ?? '';
     case 'hash':
-      return Object.entries(await redis.hgetall(key)).flat().join('\n');
+      return Object.entries(await redis.hgetall(key))
+        .flat()
+        .join('\n');
     case 'list':
       return (await redis.lrange(key, 0, -1)).join('\n');
     case 'set':

@@ -46,7 +46,10 @@ describe('security: files are files, paths stay inside the config dir', () => {
     // The secret lives outside the config dir only; everything below tries to reach it.
     await writeFile(join(outside.path, 'stolen.json'), credential);
     await writeFile(join(outside.path, 'kubeconfig.yaml'), fake.kubeconfig([{ name: 'c', token: KUBE_TOKEN }]));
-    await writeFile(join(outside.path, 'scripts.yaml'), 'schemaId: script-credentials-v1\nrunPredefinedScript:\n  id:\n    command: ["/usr/bin/id"]\n');
+    await writeFile(
+      join(outside.path, 'scripts.yaml'),
+      'schemaId: script-credentials-v1\nrunPredefinedScript:\n  id:\n    command: ["/usr/bin/id"]\n',
+    );
     await symlink(join(outside.path, 'stolen.json'), join(dir, 'credentials', 'link-out.json'));
     await symlink(join(outside.path, 'kubeconfig.yaml'), join(dir, 'kube', 'link-out.yaml'));
     await symlink(join(outside.path, 'scripts.yaml'), join(dir, 'credentials', 'scripts-link-out.yaml'));
@@ -55,12 +58,18 @@ describe('security: files are files, paths stay inside the config dir', () => {
     execFileSync('mkfifo', [join(dir, 'credentials', 'scripts-fifo.yaml')]);
     // /dev/zero's twin inside the config dir (char device 1,5): the tests run as root, as CI does.
     execFileSync('mknod', [join(dir, 'credentials', 'zero.json'), 'c', '1', '5']);
-    await writeFile(join(dir, 'credentials', 'huge.json'), JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'apiToken', tokenValue: 'x'.repeat(1024 * 1024) }] }));
+    await writeFile(
+      join(dir, 'credentials', 'huge.json'),
+      JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'apiToken', tokenValue: 'x'.repeat(1024 * 1024) }] }),
+    );
     await writeFile(join(dir, 'kube', 'huge.yaml'), `# ${'y'.repeat(2 * 1024 * 1024)}\n`);
     // Allowed: a real kubeconfig and credential file inside, and symlinks that stay inside.
     await writeFile(join(dir, 'kube', 'config.yaml'), fake.kubeconfig([{ name: 'c', token: KUBE_TOKEN }]), { mode: 0o600 });
     await symlink('config.yaml', join(dir, 'kube', 'link-in.yaml'));
-    await writeFile(join(dir, 'credentials', 'real.json'), JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'apiToken', tokenValue: 'inside-token-5e6f7a8b' }] }));
+    await writeFile(
+      join(dir, 'credentials', 'real.json'),
+      JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'apiToken', tokenValue: 'inside-token-5e6f7a8b' }] }),
+    );
     await symlink(join(dir, 'credentials', 'real.json'), join(dir, 'credentials', 'link-in.json'));
   });
 
@@ -72,15 +81,23 @@ describe('security: files are files, paths stay inside the config dir', () => {
   });
 
   async function run(action: string, inputs: Record<string, unknown>, connectionId?: string, timeoutMs = 15_000): Promise<TaskView> {
-    const task = await system.api.submitTask({ runner: system.runnerName, action, inputs, ...(connectionId ? { connectionId } : {}), timeoutMs });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action,
+      inputs,
+      ...(connectionId ? { connectionId } : {}),
+      timeoutMs,
+    });
     const done = await system.api.waitForTask(task.id, 30_000);
     assert.ok(done.state === 'succeeded' || done.state === 'failed', `task ended ${done.state}`);
     return done;
   }
-  const httpConn = (credentialPath: string) => system.createConnection({ integration: 'http', credentialPath, settings: { baseUrl: target.url } });
+  const httpConn = (credentialPath: string) =>
+    system.createConnection({ integration: 'http', credentialPath, settings: { baseUrl: target.url } });
   const kubeConn = (kubeconfigPath: string) => system.createConnection({ integration: 'kubernetes', settings: { kubeconfigPath } });
   const httpTask = async (credentialPath: string) => run('com.datadoghq.http.request', { url: '/health' }, await httpConn(credentialPath));
-  const kubeTask = async (kubeconfigPath: string) => run('com.datadoghq.kubernetes.core.listPod', { namespace: 'default' }, await kubeConn(kubeconfigPath));
+  const kubeTask = async (kubeconfigPath: string) =>
+    run('com.datadoghq.kubernetes.core.listPod', { namespace: 'default' }, await kubeConn(kubeconfigPath));
 
   async function expectRefused(done: TaskView, code: string, seen: { target: number; kube: number }): Promise<void> {
     assert.equal(done.state, 'failed', JSON.stringify(done.outcome));
@@ -106,8 +123,20 @@ describe('security: files are files, paths stay inside the config dir', () => {
     const kubeConnection = await kubeConn('kube/fifo.yaml');
     const okConnection = await httpConn('credentials/real.json');
     const [fifo, ok] = await Promise.all([
-      system.api.submitTask({ runner: system.runnerName, action: 'com.datadoghq.kubernetes.core.listPod', inputs: { namespace: 'default' }, connectionId: kubeConnection, timeoutMs: 15_000 }),
-      system.api.submitTask({ runner: system.runnerName, action: 'com.datadoghq.http.request', inputs: { url: '/health' }, connectionId: okConnection, timeoutMs: 15_000 }),
+      system.api.submitTask({
+        runner: system.runnerName,
+        action: 'com.datadoghq.kubernetes.core.listPod',
+        inputs: { namespace: 'default' },
+        connectionId: kubeConnection,
+        timeoutMs: 15_000,
+      }),
+      system.api.submitTask({
+        runner: system.runnerName,
+        action: 'com.datadoghq.http.request',
+        inputs: { url: '/health' },
+        connectionId: okConnection,
+        timeoutMs: 15_000,
+      }),
     ]);
     const [fifoDone, okDone] = await Promise.all([system.api.waitForTask(fifo.id, 30_000), system.api.waitForTask(ok.id, 30_000)]);
     assert.equal(okDone.state, 'succeeded', JSON.stringify(okDone.outcome));
@@ -119,7 +148,7 @@ describe('security: files are files, paths stay inside the config dir', () => {
     await expectRefused(await httpTask('credentials/a-directory'), 'PAR_ERR_FILE_NOT_REGULAR', seen);
   });
 
-  test('4. a character device (/dev/zero\'s twin in the config dir) is PAR_ERR_FILE_NOT_REGULAR, never read', async () => {
+  test("4. a character device (/dev/zero's twin in the config dir) is PAR_ERR_FILE_NOT_REGULAR, never read", async () => {
     const seen = counts();
     await expectRefused(await httpTask('credentials/zero.json'), 'PAR_ERR_FILE_NOT_REGULAR', seen);
   });
@@ -172,7 +201,11 @@ describe('security: files are files, paths stay inside the config dir', () => {
   test('12. a script connection whose config is a FIFO is PAR_ERR_FILE_NOT_REGULAR', async () => {
     const seen = counts();
     const conn = await system.createConnection({ integration: 'script', credentialPath: 'credentials/scripts-fifo.yaml' });
-    await expectRefused(await run('com.datadoghq.script.runPredefinedScript', { scriptName: 'id' }, conn), 'PAR_ERR_FILE_NOT_REGULAR', seen);
+    await expectRefused(
+      await run('com.datadoghq.script.runPredefinedScript', { scriptName: 'id' }, conn),
+      'PAR_ERR_FILE_NOT_REGULAR',
+      seen,
+    );
   });
 
   test('13. a script connection whose config symlinks out is refused; the script never runs', async () => {
@@ -183,7 +216,11 @@ describe('security: files are files, paths stay inside the config dir', () => {
     assert.doesNotMatch(JSON.stringify(done), /uid=/);
   });
 
-  async function assertControlPlaneRefuses(credentialPath: string, settings: Record<string, unknown> = { baseUrl: target.url }, integration = 'http'): Promise<void> {
+  async function assertControlPlaneRefuses(
+    credentialPath: string,
+    settings: Record<string, unknown> = { baseUrl: target.url },
+    integration = 'http',
+  ): Promise<void> {
     const identity = await readIdentity(dir);
     const res = await undiciRequest(`${system.cpUrl}${ADMIN_API.connections}`, {
       method: 'POST',

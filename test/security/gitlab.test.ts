@@ -29,21 +29,62 @@ describe('security corpus: GitLab actions', () => {
     gl = await startFakeGitlab({ token: TOKEN });
     gl.addProject('team/app');
     evil = await startTargetServer();
-    evil.route('/api/v4/user', (_req, res) => { res.setHeader('content-type', 'application/json'); res.end('{"id":666}'); });
-    system = await startSystem({ allowlist: 'com.datadoghq.gitlab.users.*,com.datadoghq.gitlab.projects.*,com.datadoghq.gitlab.branches.*,com.datadoghq.gitlab.repositoryfiles.*,com.datadoghq.gitlab.graphql.graphql', workerEnv: { PAR_HTTP_MAX_RESPONSE_BYTES: String(CAP) } });
+    evil.route('/api/v4/user', (_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end('{"id":666}');
+    });
+    system = await startSystem({
+      allowlist:
+        'com.datadoghq.gitlab.users.*,com.datadoghq.gitlab.projects.*,com.datadoghq.gitlab.branches.*,com.datadoghq.gitlab.repositoryfiles.*,com.datadoghq.gitlab.graphql.graphql',
+      workerEnv: { PAR_HTTP_MAX_RESPONSE_BYTES: String(CAP) },
+    });
     await mkdir(join(system.configDir, 'credentials'), { recursive: true });
     const files: Record<string, unknown> = {
-      good: { auth_type: 'Token Auth', credentials: [{ tokenName: 'gitlabApiToken', tokenValue: TOKEN }, { tokenName: 'baseURL', tokenValue: gl.baseUrl }] },
-      metadata: { auth_type: 'Token Auth', credentials: [{ tokenName: 'gitlabApiToken', tokenValue: TOKEN }, { tokenName: 'baseURL', tokenValue: 'http://169.254.169.254/latest' }] },
-      mapped: { auth_type: 'Token Auth', credentials: [{ tokenName: 'gitlabApiToken', tokenValue: TOKEN }, { tokenName: 'baseURL', tokenValue: 'http://[::ffff:a9fe:a9fe]' }] },
-      fileurl: { auth_type: 'Token Auth', credentials: [{ tokenName: 'gitlabApiToken', tokenValue: TOKEN }, { tokenName: 'baseURL', tokenValue: 'file:///etc/passwd' }] },
-      userinfo: { auth_type: 'Token Auth', credentials: [{ tokenName: 'gitlabApiToken', tokenValue: TOKEN }, { tokenName: 'baseURL', tokenValue: `http://user:${TOKEN}@127.0.0.1:1` }] },
+      good: {
+        auth_type: 'Token Auth',
+        credentials: [
+          { tokenName: 'gitlabApiToken', tokenValue: TOKEN },
+          { tokenName: 'baseURL', tokenValue: gl.baseUrl },
+        ],
+      },
+      metadata: {
+        auth_type: 'Token Auth',
+        credentials: [
+          { tokenName: 'gitlabApiToken', tokenValue: TOKEN },
+          { tokenName: 'baseURL', tokenValue: 'http://169.254.169.254/latest' },
+        ],
+      },
+      mapped: {
+        auth_type: 'Token Auth',
+        credentials: [
+          { tokenName: 'gitlabApiToken', tokenValue: TOKEN },
+          { tokenName: 'baseURL', tokenValue: 'http://[::ffff:a9fe:a9fe]' },
+        ],
+      },
+      fileurl: {
+        auth_type: 'Token Auth',
+        credentials: [
+          { tokenName: 'gitlabApiToken', tokenValue: TOKEN },
+          { tokenName: 'baseURL', tokenValue: 'file:///etc/passwd' },
+        ],
+      },
+      userinfo: {
+        auth_type: 'Token Auth',
+        credentials: [
+          { tokenName: 'gitlabApiToken', tokenValue: TOKEN },
+          { tokenName: 'baseURL', tokenValue: `http://user:${TOKEN}@127.0.0.1:1` },
+        ],
+      },
       notoken: { auth_type: 'Token Auth', credentials: [{ tokenName: 'baseURL', tokenValue: gl.baseUrl }] },
       basic: { auth_type: 'Basic Auth', credentials: [{ username: 'u', password: TOKEN }] },
     };
     for (const [name, doc] of Object.entries(files)) {
       await writeFile(join(system.configDir, 'credentials', `${name}.json`), JSON.stringify(doc));
-      conns[name] = await system.createConnection({ integration: 'gitlab', name: `gl-${name}`, credentialPath: `credentials/${name}.json` });
+      conns[name] = await system.createConnection({
+        integration: 'gitlab',
+        name: `gl-${name}`,
+        credentialPath: `credentials/${name}.json`,
+      });
     }
   });
 
@@ -54,7 +95,13 @@ describe('security corpus: GitLab actions', () => {
   });
 
   async function run(action: string, inputs: Record<string, unknown>, conn = 'good'): Promise<TaskView> {
-    const task = await system.api.submitTask({ runner: system.runnerName, action: `com.datadoghq.gitlab.${action}`, connectionId: conns[conn]!, inputs, timeoutMs: 15_000 });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: `com.datadoghq.gitlab.${action}`,
+      connectionId: conns[conn]!,
+      inputs,
+      timeoutMs: 15_000,
+    });
     const done = await system.api.waitForTask(task.id, 30_000);
     assertNoSecretIn(done, SECRETS, `task ${task.id}`);
     return done;
@@ -126,7 +173,12 @@ describe('security corpus: GitLab actions', () => {
     await refused('PAR_ERR_INPUT_INVALID', 'projects.getProject', { project_id: { $ne: 1 } });
     await refused('PAR_ERR_INPUT_INVALID', 'projects.getProject', {});
     await refused('PAR_ERR_INPUT_INVALID', 'graphql.graphql', { query: '' });
-    await refused('PAR_ERR_INPUT_INVALID', 'repositoryfiles.getRawFile', { project_id: 'team/app', file_path: 'README.md', ref: 'main', encoding: 'latin1' });
+    await refused('PAR_ERR_INPUT_INVALID', 'repositoryfiles.getRawFile', {
+      project_id: 'team/app',
+      file_path: 'README.md',
+      ref: 'main',
+      encoding: 'latin1',
+    });
   });
 
   it('10. an input named like the token header goes to the query, never replacing the connection token', async () => {
@@ -138,7 +190,13 @@ describe('security corpus: GitLab actions', () => {
 
   it('11. an action outside the allowlist (groups.*) is refused and never reaches GitLab', async () => {
     const seen = gl.requests.length;
-    const task = await system.api.submitTask({ runner: system.runnerName, action: 'com.datadoghq.gitlab.groups.deleteGroup', connectionId: conns['good']!, inputs: { group_id: 1 }, timeoutMs: 15_000 });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: 'com.datadoghq.gitlab.groups.deleteGroup',
+      connectionId: conns['good']!,
+      inputs: { group_id: 1 },
+      timeoutMs: 15_000,
+    });
     const done = await system.api.waitForTask(task.id, 30_000);
     assert.equal(done.state, 'failed');
     assert.match(done.outcome?.error?.code ?? '', /ALLOWLIST|NOT_ALLOWED/);

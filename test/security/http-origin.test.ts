@@ -48,24 +48,59 @@ describe('security corpus: connection credentials stay on their origin', () => {
     good = await startTargetServer();
     evil = await startTargetServer();
     // The good service answers without echoing: what it received is read from its request log.
-    good.route('/api/ok', (_req, res) => { res.setHeader('content-type', 'application/json'); res.end('{"ok":true}'); });
-    good.route('/api/to-evil', redirectTo(() => `${evil.url}/echo`));
+    good.route('/api/ok', (_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end('{"ok":true}');
+    });
+    good.route(
+      '/api/to-evil',
+      redirectTo(() => `${evil.url}/echo`),
+    );
     // An open redirect that reflects the whole query (the connection's token parameter included).
-    good.route('/api/to-evil-with-query', redirectTo((req) => `${evil.url}/echo${new URL(req.url ?? '/', 'http://x').search}`));
-    good.route('/api/to-self', redirectTo(() => '/api/ok'));
-    good.route('/api/to-evil-and-back', redirectTo(() => `${evil.url}/back`));
+    good.route(
+      '/api/to-evil-with-query',
+      redirectTo((req) => `${evil.url}/echo${new URL(req.url ?? '/', 'http://x').search}`),
+    );
+    good.route(
+      '/api/to-self',
+      redirectTo(() => '/api/ok'),
+    );
+    good.route(
+      '/api/to-evil-and-back',
+      redirectTo(() => `${evil.url}/back`),
+    );
     evil.route('/echo', echo);
-    evil.route('/back', redirectTo(() => `${good.url}/api/ok`));
+    evil.route(
+      '/back',
+      redirectTo(() => `${good.url}/api/ok`),
+    );
 
     system = await startSystem({ allowlist: 'com.datadoghq.http.*' });
     await mkdir(join(system.configDir, 'credentials'), { recursive: true });
-    await writeFile(join(system.configDir, 'credentials', 'token.json'), JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'api', tokenValue: TOKEN }] }));
-    await writeFile(join(system.configDir, 'credentials', 'basic.json'), JSON.stringify({ auth_type: 'Basic Auth', credentials: [{ username: BASIC_USER, password: PASSWORD }] }));
+    await writeFile(
+      join(system.configDir, 'credentials', 'token.json'),
+      JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'api', tokenValue: TOKEN }] }),
+    );
+    await writeFile(
+      join(system.configDir, 'credentials', 'basic.json'),
+      JSON.stringify({ auth_type: 'Basic Auth', credentials: [{ username: BASIC_USER, password: PASSWORD }] }),
+    );
     tokenConn = await system.createConnection({
-      integration: 'http', name: 'good-token', credentialPath: 'credentials/token.json',
-      settings: { baseUrl: `${good.url}/api`, headers: [{ key: 'Authorization', value: 'Bearer {{ api }}' }], urlParams: [{ key: 'api_key', value: '{{ api }}' }] },
+      integration: 'http',
+      name: 'good-token',
+      credentialPath: 'credentials/token.json',
+      settings: {
+        baseUrl: `${good.url}/api`,
+        headers: [{ key: 'Authorization', value: 'Bearer {{ api }}' }],
+        urlParams: [{ key: 'api_key', value: '{{ api }}' }],
+      },
     });
-    basicConn = await system.createConnection({ integration: 'http', name: 'good-basic', credentialPath: 'credentials/basic.json', settings: { baseUrl: `${good.url}/api` } });
+    basicConn = await system.createConnection({
+      integration: 'http',
+      name: 'good-basic',
+      credentialPath: 'credentials/basic.json',
+      settings: { baseUrl: `${good.url}/api` },
+    });
   });
 
   after(async () => {
@@ -76,7 +111,11 @@ describe('security corpus: connection credentials stay on their origin', () => {
 
   async function run(action: 'request' | 'testConnection', inputs: Record<string, unknown>, connectionId?: string): Promise<TaskView> {
     const task = await system.api.submitTask({
-      runner: system.runnerName, action: `com.datadoghq.http.${action}`, inputs, timeoutMs: 15_000, ...(connectionId ? { connectionId } : {}),
+      runner: system.runnerName,
+      action: `com.datadoghq.http.${action}`,
+      inputs,
+      timeoutMs: 15_000,
+      ...(connectionId ? { connectionId } : {}),
     });
     const done = await system.api.waitForTask(task.id, 30_000);
     assertNoSecretIn(done, SECRETS, `task ${task.id}`);
@@ -84,7 +123,12 @@ describe('security corpus: connection credentials stay on their origin', () => {
   }
 
   /** Runs a task that must be refused before anything is sent: the code, and neither target saw a request. */
-  async function refused(code: string, inputs: Record<string, unknown>, connectionId: string, action: 'request' | 'testConnection' = 'request'): Promise<TaskView> {
+  async function refused(
+    code: string,
+    inputs: Record<string, unknown>,
+    connectionId: string,
+    action: 'request' | 'testConnection' = 'request',
+  ): Promise<TaskView> {
     const seen = [good.requests.length, evil.requests.length];
     const done = await run(action, inputs, connectionId);
     assert.equal(done.state, 'failed', JSON.stringify(done.outcome));
@@ -99,7 +143,12 @@ describe('security corpus: connection credentials stay on their origin', () => {
     const seen = [good.requests.length, evil.requests.length];
     let id: string;
     try {
-      id = await system.createConnection({ integration: 'http', name: 'unbound', credentialPath: 'credentials/token.json', settings: { headers: { Authorization: 'Bearer {{ api }}' } } });
+      id = await system.createConnection({
+        integration: 'http',
+        name: 'unbound',
+        credentialPath: 'credentials/token.json',
+        settings: { headers: { Authorization: 'Bearer {{ api }}' } },
+      });
     } catch (error) {
       // The control plane refuses such a connection (issue 7, control-plane side): then it never runs.
       assert.match(String(error), /: 400 /);
@@ -126,7 +175,12 @@ describe('security corpus: connection credentials stay on their origin', () => {
   it('user-info and backslash tricks name the evil host, and are refused', async () => {
     const goodHost = new URL(good.url).host;
     const evilHost = new URL(evil.url).host;
-    for (const url of [`http://${goodHost}@${evilHost}/echo`, `http://${goodHost}:x@${evilHost}/echo`, `http://${evilHost}\\@${goodHost}/api/ok`, `http://${evilHost}#@${goodHost}/api/ok`]) {
+    for (const url of [
+      `http://${goodHost}@${evilHost}/echo`,
+      `http://${goodHost}:x@${evilHost}/echo`,
+      `http://${evilHost}\\@${goodHost}/api/ok`,
+      `http://${evilHost}#@${goodHost}/api/ok`,
+    ]) {
       await refused('PAR_ERR_HTTP_URL_OUTSIDE_CONNECTION', { url }, tokenConn);
     }
   });
@@ -165,7 +219,11 @@ describe('security corpus: connection credentials stay on their origin', () => {
 
   it('a redirect to another origin drops the Bearer header and the token URL parameter', async () => {
     const seen = [good.requests.length, evil.requests.length];
-    const done = await run('request', { url: '/to-evil', followRedirect: true, requestHeaders: { Cookie: 'session=task-cookie' } }, tokenConn);
+    const done = await run(
+      'request',
+      { url: '/to-evil', followRedirect: true, requestHeaders: { Cookie: 'session=task-cookie' } },
+      tokenConn,
+    );
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
     const first = good.requests.slice(seen[0]);
     assert.equal(first[0]?.headers['authorization'], `Bearer ${TOKEN}`);
@@ -203,7 +261,10 @@ describe('security corpus: connection credentials stay on their origin', () => {
     const done = await run('request', { url: '/to-self', followRedirect: true, errorOnStatus: ['400-599'] }, tokenConn);
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
     const got = good.requests.slice(seen);
-    assert.deepEqual(got.map((r) => new URL(r.url, 'http://x').pathname), ['/api/to-self', '/api/ok']);
+    assert.deepEqual(
+      got.map((r) => new URL(r.url, 'http://x').pathname),
+      ['/api/to-self', '/api/ok'],
+    );
     assert.equal(got[1]!.headers['authorization'], `Bearer ${TOKEN}`);
   });
 
@@ -212,7 +273,10 @@ describe('security corpus: connection credentials stay on their origin', () => {
     const done = await run('request', { url: '/to-evil-and-back', followRedirect: true }, basicConn);
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
     const got = good.requests.slice(seen[0]);
-    assert.deepEqual(got.map((r) => new URL(r.url, 'http://x').pathname), ['/api/to-evil-and-back', '/api/ok']);
+    assert.deepEqual(
+      got.map((r) => new URL(r.url, 'http://x').pathname),
+      ['/api/to-evil-and-back', '/api/ok'],
+    );
     assert.equal(got[1]!.headers['authorization'], undefined);
     assert.ok(!evil.requests.slice(seen[1]).some(carriesSecret));
   });

@@ -21,8 +21,12 @@ const custom = { org: 'o1', action: 'com.datadoghq.http.request', inputs: {}, ti
 const jwks = (k: KeyPairJwk) => ({ keys: [{ ...publicPart(k.publicJwk), kty: 'OKP' }] });
 
 async function signTask(k: KeyPairJwk, header: { typ?: string }, aud: string | string[] | undefined): Promise<string> {
-  const jwt = new SignJWT(custom).setProtectedHeader({ alg: 'EdDSA', kid: k.kid, ...header })
-    .setIssuer(TASK_ISSUER).setSubject('t1').setIssuedAt().setExpirationTime('1m');
+  const jwt = new SignJWT(custom)
+    .setProtectedHeader({ alg: 'EdDSA', kid: k.kid, ...header })
+    .setIssuer(TASK_ISSUER)
+    .setSubject('t1')
+    .setIssuedAt()
+    .setExpirationTime('1m');
   if (aud !== undefined) jwt.setAudience(aud);
   return jwt.sign(await importSigningKey(k.privateJwk));
 }
@@ -34,7 +38,10 @@ describe('signed tasks: typ and aud', () => {
     assert.equal(decodeProtectedHeader(jws).typ, TASK_TYP);
     const claims = await new TaskVerifier(jwks(k)).verify(jws, { runnerId: 'r1', checkExpiry: true });
     assert.equal(claims.aud, 'r1');
-    assert.equal((await new TaskVerifier(jwks(k)).verify(await signTask(k, { typ: TASK_TYP }, 'r1'), { runnerId: 'r1', checkExpiry: false })).sub, 't1');
+    assert.equal(
+      (await new TaskVerifier(jwks(k)).verify(await signTask(k, { typ: TASK_TYP }, 'r1'), { runnerId: 'r1', checkExpiry: false })).sub,
+      't1',
+    );
   });
 
   for (const checkExpiry of [true, false]) {
@@ -43,23 +50,37 @@ describe('signed tasks: typ and aud', () => {
       const k = await generateSigningKeyPair();
       const verifier = new TaskVerifier(jwks(k));
       for (const header of [{ typ: ENDORSEMENT_TYP }, { typ: 'JWT' }, {}]) {
-        await assert.rejects(verifier.verify(await signTask(k, header, 'r1'), { runnerId: 'r1', checkExpiry }), { code: 'PAR_ERR_TASK_SIGNATURE_INVALID' }, JSON.stringify(header));
+        await assert.rejects(
+          verifier.verify(await signTask(k, header, 'r1'), { runnerId: 'r1', checkExpiry }),
+          { code: 'PAR_ERR_TASK_SIGNATURE_INVALID' },
+          JSON.stringify(header),
+        );
       }
     });
 
     test(`${where}: wrong aud -> PAR_ERR_TASK_WRONG_RUNNER; missing or non-string aud -> PAR_ERR_TASK_MALFORMED`, async () => {
       const k = await generateSigningKeyPair();
       const verifier = new TaskVerifier(jwks(k));
-      await assert.rejects(verifier.verify(await signTask(k, { typ: TASK_TYP }, 'r2'), { runnerId: 'r1', checkExpiry }), { code: 'PAR_ERR_TASK_WRONG_RUNNER' });
-      await assert.rejects(verifier.verify(await signTask(k, { typ: TASK_TYP }, undefined), { runnerId: 'r1', checkExpiry }), { code: 'PAR_ERR_TASK_MALFORMED' });
-      await assert.rejects(verifier.verify(await signTask(k, { typ: TASK_TYP }, ['r1', 'r2']), { runnerId: 'r1', checkExpiry }), { code: 'PAR_ERR_TASK_MALFORMED' });
+      await assert.rejects(verifier.verify(await signTask(k, { typ: TASK_TYP }, 'r2'), { runnerId: 'r1', checkExpiry }), {
+        code: 'PAR_ERR_TASK_WRONG_RUNNER',
+      });
+      await assert.rejects(verifier.verify(await signTask(k, { typ: TASK_TYP }, undefined), { runnerId: 'r1', checkExpiry }), {
+        code: 'PAR_ERR_TASK_MALFORMED',
+      });
+      await assert.rejects(verifier.verify(await signTask(k, { typ: TASK_TYP }, ['r1', 'r2']), { runnerId: 'r1', checkExpiry }), {
+        code: 'PAR_ERR_TASK_MALFORMED',
+      });
     });
   }
 });
 
 describe('runner request tokens: typ and aud', () => {
   async function token(k: KeyPairJwk, header: { typ?: string }, aud: string | undefined, iss = 'r1'): Promise<string> {
-    const jwt = new SignJWT({}).setProtectedHeader({ alg: 'EdDSA', ...header }).setIssuer(iss).setIssuedAt().setExpirationTime('1m');
+    const jwt = new SignJWT({})
+      .setProtectedHeader({ alg: 'EdDSA', ...header })
+      .setIssuer(iss)
+      .setIssuedAt()
+      .setExpirationTime('1m');
     if (aud !== undefined) jwt.setAudience(aud);
     return jwt.sign(await importSigningKey(k.privateJwk));
   }
@@ -70,7 +91,8 @@ describe('runner request tokens: typ and aud', () => {
     assert.equal(decodeProtectedHeader(minted).typ, RUNNER_TOKEN_TYP);
     await verifyRunnerToken(minted, 'r1', await importSigningKey(k.publicJwk));
     assert.equal(peekRunnerId(minted), 'r1');
-    for (const junk of ['', 'a.b', 'not.a.jwt', 'a.b.c.d.e', `x.${Buffer.from('"r1"').toString('base64url')}.y`]) assert.equal(peekRunnerId(junk), undefined, junk);
+    for (const junk of ['', 'a.b', 'not.a.jwt', 'a.b.c.d.e', `x.${Buffer.from('"r1"').toString('base64url')}.y`])
+      assert.equal(peekRunnerId(junk), undefined, junk);
   });
 
   test('a token without typ (runners before the header) still verifies', async () => {

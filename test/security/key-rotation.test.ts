@@ -36,7 +36,12 @@ import { tempDir } from '../helpers/tmp.js';
 import { waitUntil } from '../helpers/wait.js';
 import { assertNoSecretInLogs, assertNothingLeaked, secretForms } from './exposure.js';
 
-const CP_ENV = { PAR_TASK_TTL_MS: '8000', PAR_SIGNING_KEY_RETIRE_AFTER_MS: '8000', PAR_RUNNER_KEY_OVERLAP_MS: '1500', PAR_SIGNING_KEY_RELOAD_MS: '500' };
+const CP_ENV = {
+  PAR_TASK_TTL_MS: '8000',
+  PAR_SIGNING_KEY_RETIRE_AFTER_MS: '8000',
+  PAR_RUNNER_KEY_OVERLAP_MS: '1500',
+  PAR_SIGNING_KEY_RELOAD_MS: '500',
+};
 const ACTION = 'com.datadoghq.http.request';
 
 type ProxyMode = (answer: KeyAnswer) => Promise<KeyAnswer> | KeyAnswer;
@@ -75,9 +80,16 @@ describe('key rotation: hostile cases', () => {
       req.on('end', () => {
         void (async () => {
           const headers: Record<string, string> = {};
-          for (const h of ['authorization', 'content-type', 'accept', 'dd-api-key', 'dd-application-key']) if (typeof req.headers[h] === 'string') headers[h] = req.headers[h];
+          for (const h of ['authorization', 'content-type', 'accept', 'dd-api-key', 'dd-application-key'])
+            if (typeof req.headers[h] === 'string') headers[h] = req.headers[h];
           const body = Buffer.concat(chunks);
-          const upstream = await request(`${system.cpUrl}${req.url ?? '/'}`, { method: req.method as 'GET' | 'POST', headers, ...(body.length > 0 ? { body } : {}), headersTimeout: 70_000, bodyTimeout: 70_000 });
+          const upstream = await request(`${system.cpUrl}${req.url ?? '/'}`, {
+            method: req.method as 'GET' | 'POST',
+            headers,
+            ...(body.length > 0 ? { body } : {}),
+            headersTimeout: 70_000,
+            bodyTimeout: 70_000,
+          });
           let text = await upstream.body.text();
           if (req.url === KEY_ROTATION_API.runnerKeys && upstream.statusCode === 200 && proxyMode) {
             text = JSON.stringify(await proxyMode(JSON.parse(text) as KeyAnswer));
@@ -85,7 +97,10 @@ describe('key rotation: hostile cases', () => {
           }
           res.writeHead(upstream.statusCode, { 'content-type': 'application/json' });
           res.end(text);
-        })().catch(() => { res.statusCode = 502; res.end(); });
+        })().catch(() => {
+          res.statusCode = 502;
+          res.end();
+        });
       });
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
@@ -94,9 +109,18 @@ describe('key rotation: hostile cases', () => {
     const adminPort = await freePort();
     mitmAdminUrl = `http://127.0.0.1:${adminPort}`;
     mitmRunner = startPar('runner-mitm', ['runner', '--with-api-key'], {
-      DD_BASE_URL: proxyUrl, DD_API_KEY: system.keys.apiKey, DD_APP_KEY: system.keys.appKey, RUNNER_NAME: `mitm-${randomBytes(3).toString('hex')}`,
-      ACTIONS_ALLOWLIST: ACTION, DD_PRIVATE_RUNNER_CONFIG_DIR: mitmDir.path, REDIS_URL: TEST_REDIS_URL, PAR_QUEUE_PREFIX: `${system.queuePrefix}2`,
-      PAR_RUNNER_ADMIN_PORT: String(adminPort), PAR_POLL_BACKOFF_MAX_MS: '300', PAR_PUBLISH_BACKOFF_MAX_MS: '300', PAR_RUNNER_KEYS_REFRESH_MS: '3600000',
+      DD_BASE_URL: proxyUrl,
+      DD_API_KEY: system.keys.apiKey,
+      DD_APP_KEY: system.keys.appKey,
+      RUNNER_NAME: `mitm-${randomBytes(3).toString('hex')}`,
+      ACTIONS_ALLOWLIST: ACTION,
+      DD_PRIVATE_RUNNER_CONFIG_DIR: mitmDir.path,
+      REDIS_URL: TEST_REDIS_URL,
+      PAR_QUEUE_PREFIX: `${system.queuePrefix}2`,
+      PAR_RUNNER_ADMIN_PORT: String(adminPort),
+      PAR_POLL_BACKOFF_MAX_MS: '300',
+      PAR_PUBLISH_BACKOFF_MAX_MS: '300',
+      PAR_RUNNER_KEYS_REFRESH_MS: '3600000',
     });
     await waitForHttpOk(`${mitmAdminUrl}/readyz`, 60_000, mitmRunner);
     mitmIdentity = (await readIdentity(mitmDir.path))!;
@@ -121,12 +145,28 @@ describe('key rotation: hostile cases', () => {
   async function signedTask(runner: RunnerIdentity, key: KeyPairJwk, kid = key.kid): Promise<{ id: string; jws: string }> {
     const id = randomUUID();
     const signer = new TaskSigner(await importSigningKey(key.privateJwk), kid);
-    const jws = await signer.sign({ sub: id, aud: runner.runnerId, org: runner.orgId, action: ACTION, inputs: { verb: 'GET', url: `${target.url}/health?task=${id}` }, timeoutMs: 5_000 }, 60_000);
+    const jws = await signer.sign(
+      {
+        sub: id,
+        aud: runner.runnerId,
+        org: runner.orgId,
+        action: ACTION,
+        inputs: { verb: 'GET', url: `${target.url}/health?task=${id}` },
+        timeoutMs: 5_000,
+      },
+      60_000,
+    );
     return { id, jws };
   }
 
   async function handOverAndExpect(runner: RunnerIdentity, task: { id: string; jws: string }, code: ErrorCode): Promise<void> {
-    await enqueueSignedTask(redis, system.cpPrefix, { taskId: task.id, runnerId: runner.runnerId, orgId: runner.orgId, action: ACTION, signedTask: task.jws });
+    await enqueueSignedTask(redis, system.cpPrefix, {
+      taskId: task.id,
+      runnerId: runner.runnerId,
+      orgId: runner.orgId,
+      action: ACTION,
+      signedTask: task.jws,
+    });
     const view = await system.api.waitForTask(task.id, 30_000);
     assert.equal(view.outcome?.kind, 'rejected', JSON.stringify(view));
     assert.equal(view.outcome.error?.code, code);
@@ -151,10 +191,17 @@ describe('key rotation: hostile cases', () => {
   /** The MITM runner's log lines saying why it did not trust a key answer. */
   function mitmVerdicts(): { refused: number; untrusted: number } {
     const out = mitmRunner.output();
-    return { refused: out.split("refused the control plane's key answer").length - 1, untrusted: out.split('no trusted key endorses').length - 1 };
+    return {
+      refused: out.split("refused the control plane's key answer").length - 1,
+      untrusted: out.split('no trusted key endorses').length - 1,
+    };
   }
 
-  async function mitmCase(expect: 'refused' | 'untrusted', mode: (attackerKey: KeyPairJwk, answer: KeyAnswer) => Promise<KeyAnswer> | KeyAnswer, alsoKid?: () => Promise<string>): Promise<void> {
+  async function mitmCase(
+    expect: 'refused' | 'untrusted',
+    mode: (attackerKey: KeyPairJwk, answer: KeyAnswer) => Promise<KeyAnswer> | KeyAnswer,
+    alsoKid?: () => Promise<string>,
+  ): Promise<void> {
     const key = await attacker();
     proxyMode = (answer) => mode(key, answer);
     const served = tamperedAnswers;
@@ -163,7 +210,8 @@ describe('key rotation: hostile cases', () => {
       const before = await readIdentity(mitmDir.path);
       // A task under the attacker's (unknown) kid makes the runner fetch keys: the MITM answers.
       await handOverAndExpect(mitmIdentity, await signedTask(mitmIdentity, key), 'PAR_ERR_TASK_SIGNATURE_INVALID');
-      if (alsoKid) await handOverAndExpect(mitmIdentity, await signedTask(mitmIdentity, key, await alsoKid()), 'PAR_ERR_TASK_SIGNATURE_INVALID');
+      if (alsoKid)
+        await handOverAndExpect(mitmIdentity, await signedTask(mitmIdentity, key, await alsoKid()), 'PAR_ERR_TASK_SIGNATURE_INVALID');
       assert.ok(tamperedAnswers > served, 'the runner must have fetched a tampered answer');
       assert.ok(mitmVerdicts()[expect] > verdicts[expect], `the runner must log the answer as ${expect}`);
       const afterwards = (await readIdentity(mitmDir.path))!;
@@ -176,27 +224,46 @@ describe('key rotation: hostile cases', () => {
   }
 
   test('key answer with an injected, unendorsed key: not trusted', async () => {
-    await mitmCase('untrusted', (key, answer) => ({ ...answer, active: key.kid, keys: [...answer.keys, { kid: key.kid, jwk: { ...key.publicJwk, kty: 'OKP' }, status: 'active', createdAt: Date.now() }] }));
+    await mitmCase('untrusted', (key, answer) => ({
+      ...answer,
+      active: key.kid,
+      keys: [...answer.keys, { kid: key.kid, jwk: { ...key.publicJwk, kty: 'OKP' }, status: 'active', createdAt: Date.now() }],
+    }));
   });
 
   test('key answer with a key endorsed by itself: not trusted', async () => {
     await mitmCase('untrusted', async (key, answer) => {
       const endorsement = await signEndorsement(await importSigningKey(key.privateJwk), key.kid, key, Date.now() + 1e9, Date.now());
-      return { ...answer, keys: [...answer.keys, { kid: key.kid, jwk: { ...key.publicJwk, kty: 'OKP' }, status: 'active', createdAt: Date.now(), endorsement }] };
+      return {
+        ...answer,
+        keys: [
+          ...answer.keys,
+          { kid: key.kid, jwk: { ...key.publicJwk, kty: 'OKP' }, status: 'active', createdAt: Date.now(), endorsement },
+        ],
+      };
     });
   });
 
   test('key answer with an endorsement that names the trusted key as signer but is forged: whole answer refused', async () => {
     await mitmCase('refused', async (key, answer) => {
       const forged = await signEndorsement(await importSigningKey(key.privateJwk), answer.active, key, Date.now() + 1e9, Date.now());
-      return { ...answer, keys: [...answer.keys, { kid: key.kid, jwk: { ...key.publicJwk, kty: 'OKP' }, status: 'active', createdAt: Date.now(), endorsement: forged }] };
+      return {
+        ...answer,
+        keys: [
+          ...answer.keys,
+          { kid: key.kid, jwk: { ...key.publicJwk, kty: 'OKP' }, status: 'active', createdAt: Date.now(), endorsement: forged },
+        ],
+      };
     });
   });
 
-  test('key answer replacing a genuine key\'s material under its kid (kid collision): whole answer refused', async () => {
+  test("key answer replacing a genuine key's material under its kid (kid collision): whole answer refused", async () => {
     await mitmCase(
       'refused',
-      (key, answer) => ({ ...answer, keys: answer.keys.map((e) => (e.kid === answer.active ? { ...e, jwk: { ...key.publicJwk, kty: 'OKP' } } : e)) }),
+      (key, answer) => ({
+        ...answer,
+        keys: answer.keys.map((e) => (e.kid === answer.active ? { ...e, jwk: { ...key.publicJwk, kty: 'OKP' } } : e)),
+      }),
       async () => (await loadOrCreateSigningKey(redis, keySpace(system.cpPrefix))).kid,
     );
   });
@@ -213,7 +280,10 @@ describe('key rotation: hostile cases', () => {
 
   // --- runner identity rotation ---------------------------------------------------------
 
-  interface Enrolled { runnerId: string; key: KeyPairJwk }
+  interface Enrolled {
+    runnerId: string;
+    key: KeyPairJwk;
+  }
 
   async function enrollIdentity(): Promise<Enrolled> {
     const key = await attacker();
@@ -227,7 +297,13 @@ describe('key rotation: hostile cases', () => {
     return { runnerId: body.runnerId, key };
   }
 
-  async function call(path: string, method: 'GET' | 'POST', runnerId: string, tokenKey: KeyPairJwk, body?: unknown): Promise<{ status: number; body: { code?: string } & Record<string, unknown> }> {
+  async function call(
+    path: string,
+    method: 'GET' | 'POST',
+    runnerId: string,
+    tokenKey: KeyPairJwk,
+    body?: unknown,
+  ): Promise<{ status: number; body: { code?: string } & Record<string, unknown> }> {
     const token = await new RunnerTokenMinter(runnerId, await importSigningKey(tokenKey.privateJwk)).token();
     const res = await request(`${system.cpUrl}${path}`, {
       method,
@@ -241,11 +317,19 @@ describe('key rotation: hostile cases', () => {
     return redis.hget(keySpace(system.cpPrefix).runner(runnerId), 'publicKey');
   }
 
-  async function rotationBody(r: Enrolled, next: KeyPairJwk, overrides: { iss?: string; oldKid?: string; signWith?: KeyPairJwk; newKid?: string } = {}): Promise<{ publicKey: JWK; proof: string }> {
+  async function rotationBody(
+    r: Enrolled,
+    next: KeyPairJwk,
+    overrides: { iss?: string; oldKid?: string; signWith?: KeyPairJwk; newKid?: string } = {},
+  ): Promise<{ publicKey: JWK; proof: string }> {
     const signWith = overrides.signWith ?? next;
     const proof = await new SignJWT({ oldKid: overrides.oldKid ?? r.key.kid, newKid: overrides.newKid ?? next.kid })
       .setProtectedHeader({ alg: 'EdDSA', kid: next.kid, typ: IDENTITY_PROOF_TYP })
-      .setIssuer(overrides.iss ?? r.runnerId).setAudience(RUNNER_TOKEN_AUDIENCE).setIssuedAt().setExpirationTime('2m').setJti(randomBytes(18).toString('base64url'))
+      .setIssuer(overrides.iss ?? r.runnerId)
+      .setAudience(RUNNER_TOKEN_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('2m')
+      .setJti(randomBytes(18).toString('base64url'))
       .sign(await importSigningKey(signWith.privateJwk));
     return { publicKey: next.publicJwk, proof };
   }
@@ -292,7 +376,11 @@ describe('key rotation: hostile cases', () => {
     const body = await rotationBody(r, next);
     const token = await new RunnerTokenMinter(r.runnerId, await importSigningKey(r.key.privateJwk)).token();
     const send = async () => {
-      const res = await request(`${system.cpUrl}${KEY_ROTATION_API.rotateIdentity}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await request(`${system.cpUrl}${KEY_ROTATION_API.rotateIdentity}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       return { status: res.statusCode, body: (await res.body.json()) as { code?: string; previousKeyUntil?: number } };
     };
     const ok = await send();
@@ -303,7 +391,12 @@ describe('key rotation: hostile cases', () => {
     assert.ok(replay.status === 401);
     // During the overlap the old key still authenticates, but may not rotate again.
     assert.equal((await call(KEY_ROTATION_API.runnerKeys, 'GET', r.runnerId, r.key)).status, 200);
-    await expectRotationRefused({ runnerId: r.runnerId, key: next }, r.key, await rotationBody({ runnerId: r.runnerId, key: next }, await attacker()), 'PAR_ERR_IDENTITY_ROTATION_INVALID');
+    await expectRotationRefused(
+      { runnerId: r.runnerId, key: next },
+      r.key,
+      await rotationBody({ runnerId: r.runnerId, key: next }, await attacker()),
+      'PAR_ERR_IDENTITY_ROTATION_INVALID',
+    );
     // After the overlap: the old key is refused, the new one works.
     await waitUntil(() => (Date.now() > (ok.body.previousKeyUntil ?? 0) + 100 ? true : undefined), 10_000, 'the overlap to end');
     const old = await call(KEY_ROTATION_API.runnerKeys, 'GET', r.runnerId, r.key);
@@ -312,11 +405,14 @@ describe('key rotation: hostile cases', () => {
     assert.equal((await call(KEY_ROTATION_API.runnerKeys, 'GET', r.runnerId, next)).status, 200);
   });
 
-  test('the runner\'s loopback rotation endpoint refuses a caller without the current private key', async () => {
+  test("the runner's loopback rotation endpoint refuses a caller without the current private key", async () => {
     const before = await readIdentity(system.configDir);
     const forged = await adminToken(identity.runnerId, await importSigningKey((await attacker()).privateJwk));
     for (const authorization of [undefined, `Bearer ${forged}`]) {
-      const res = await request(`${system.runnerAdminUrl}${ADMIN_ROTATE_IDENTITY_PATH}`, { method: 'POST', headers: authorization ? { authorization } : {} });
+      const res = await request(`${system.runnerAdminUrl}${ADMIN_ROTATE_IDENTITY_PATH}`, {
+        method: 'POST',
+        headers: authorization ? { authorization } : {},
+      });
       const body = (await res.body.json()) as { code?: string };
       assert.equal(res.statusCode, 401);
       assert.equal(body.code, 'PAR_ERR_AUTH_RUNNER_TOKEN_INVALID');
@@ -328,7 +424,11 @@ describe('key rotation: hostile cases', () => {
 
   test('a task signed with the retired key after its retirement is refused with PAR_ERR_TASK_KEY_RETIRED', async () => {
     // A genuine task under the new key first: the runner learns the rotation (and the retirement time).
-    const fresh = await system.api.submitTask({ runner: system.runnerName, action: ACTION, inputs: { verb: 'GET', url: `${target.url}/health?fresh=1` } });
+    const fresh = await system.api.submitTask({
+      runner: system.runnerName,
+      action: ACTION,
+      inputs: { verb: 'GET', url: `${target.url}/health?fresh=1` },
+    });
     assert.equal((await system.api.waitForTask(fresh.id, 30_000)).state, 'succeeded');
     await waitUntil(() => (Date.now() > retiredNotAfter + 100 ? true : undefined), 30_000, 'the old key to retire');
     await handOverAndExpect(identity, await signedTask(identity, retired), 'PAR_ERR_TASK_KEY_RETIRED');
@@ -347,4 +447,3 @@ describe('key rotation: hostile cases', () => {
     assertNoSecretInLogs({ ...system, cp: mitmRunner, runner: mitmRunner, workers: [] }, secrets);
   });
 });
-

@@ -33,7 +33,8 @@ describe('security: kubeconfig credential plugins', () => {
   let plugins: { path: string; remove(): Promise<void> };
   let dir: string;
 
-  const credential = (token: string, extra: Obj = {}) => JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token, ...extra } });
+  const credential = (token: string, extra: Obj = {}) =>
+    JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token, ...extra } });
 
   async function plugin(name: string, body: string): Promise<string> {
     const file = join(plugins.path, name);
@@ -60,14 +61,17 @@ describe('security: kubeconfig credential plugins', () => {
     dir = system.configDir;
     await mkdir(join(dir, 'kube'), { recursive: true });
     // A script that prints LEAK_A from the worker's environment, if the worker's process.env ever had it.
-    await writeFile(join(dir, 'script-config.yaml'), [
-      'schemaId: script-credentials-v1',
-      'runPredefinedScript:',
-      '  showLeak:',
-      '    command: ["/bin/sh", "-c", "printf \'%s\' \\"${LEAK_A:-absent}\\""]',
-      '    allowedEnvVars: [LEAK_A]',
-      '',
-    ].join('\n'));
+    await writeFile(
+      join(dir, 'script-config.yaml'),
+      [
+        'schemaId: script-credentials-v1',
+        'runPredefinedScript:',
+        '  showLeak:',
+        '    command: ["/bin/sh", "-c", "printf \'%s\' \\"${LEAK_A:-absent}\\""]',
+        '    allowedEnvVars: [LEAK_A]',
+        '',
+      ].join('\n'),
+    );
   });
 
   after(async () => {
@@ -78,7 +82,13 @@ describe('security: kubeconfig credential plugins', () => {
 
   async function listPods(kubeconfigPath: string, timeoutMs = 15_000): Promise<TaskView> {
     const connectionId = await system.createConnection({ integration: 'kubernetes', settings: { kubeconfigPath } });
-    const task = await system.api.submitTask({ runner: system.runnerName, action: 'com.datadoghq.kubernetes.core.listPod', inputs: { namespace: 'default' }, connectionId, timeoutMs });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: 'com.datadoghq.kubernetes.core.listPod',
+      inputs: { namespace: 'default' },
+      connectionId,
+      timeoutMs,
+    });
     const done = await system.api.waitForTask(task.id, 40_000);
     assert.ok(done.state === 'succeeded' || done.state === 'failed', `task ended ${done.state}`);
     return done;
@@ -100,10 +110,12 @@ describe('security: kubeconfig credential plugins', () => {
 
   const envDump = (file: string) => readFile(file, 'utf8');
 
-  test('1. an exec plugin authenticates; it runs with a per-call environment, not the worker\'s', async () => {
+  test("1. an exec plugin authenticates; it runs with a per-call environment, not the worker's", async () => {
     const dump = join(plugins.path, 'env-1.txt');
     const cmd = await plugin('ok.sh', `env > "$1"\nprintf '%s' '${credential(KUBE_TOKEN)}'`);
-    const path = await kubeconfig('ok', { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: cmd, args: [dump], env: [{ name: 'PLUGIN_SETTING', value: 'on' }] } });
+    const path = await kubeconfig('ok', {
+      exec: { apiVersion: 'client.authentication.k8s.io/v1', command: cmd, args: [dump], env: [{ name: 'PLUGIN_SETTING', value: 'on' }] },
+    });
     const before = fake.requests.length;
     const done = await listPods(path);
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
@@ -118,26 +130,31 @@ describe('security: kubeconfig credential plugins', () => {
     await closing(done);
   });
 
-  test('2. one connection\'s exec env reaches neither the next connection\'s plugin nor the worker\'s process.env', async () => {
+  test("2. one connection's exec env reaches neither the next connection's plugin nor the worker's process.env", async () => {
     const dumpA = join(plugins.path, 'env-a.txt');
     const dumpB = join(plugins.path, 'env-b.txt');
     const cmd = await plugin('dump.sh', `env > "$1"\nprintf '%s' '${credential(KUBE_TOKEN)}'`);
     const a = await kubeconfig('conn-a', { exec: { command: cmd, args: [dumpA], env: [{ name: 'LEAK_A', value: LEAK_VALUE }] } });
     const b = await kubeconfig('conn-b', { exec: { command: cmd, args: [dumpB] } });
     assert.equal((await listPods(a)).state, 'succeeded');
-    assert.match(await envDump(dumpA), /^LEAK_A=/m, 'connection A\'s plugin got its variable');
+    assert.match(await envDump(dumpA), /^LEAK_A=/m, "connection A's plugin got its variable");
     const doneB = await listPods(b);
     assert.equal(doneB.state, 'succeeded');
-    assert.doesNotMatch(await envDump(dumpB), /LEAK_A/, 'connection B\'s plugin saw A\'s variable');
+    assert.doesNotMatch(await envDump(dumpB), /LEAK_A/, "connection B's plugin saw A's variable");
     // A script allowed to see LEAK_A gets it from the worker's process.env: it must not be there.
-    const task = await system.api.submitTask({ runner: system.runnerName, action: 'com.datadoghq.script.runPredefinedScript', inputs: { scriptName: 'showLeak' }, timeoutMs: 15_000 });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: 'com.datadoghq.script.runPredefinedScript',
+      inputs: { scriptName: 'showLeak' },
+      timeoutMs: 15_000,
+    });
     const script = await system.api.waitForTask(task.id, 30_000);
     assert.equal(script.state, 'succeeded', JSON.stringify(script.outcome));
     assert.equal((script.outcome?.output as Obj)['stdout'], 'absent');
     await closing(doneB);
   });
 
-  test('3. a failing plugin\'s stderr never reaches the error: fixed message with the exit status', async () => {
+  test("3. a failing plugin's stderr never reaches the error: fixed message with the exit status", async () => {
     const cmd = await plugin('fail.sh', `echo "token=${PLUGIN_SECRET} could not refresh" >&2\nexit 7`);
     const done = await listPods(await kubeconfig('fail', { exec: { command: cmd } }));
     await expectPluginFailed(done, /exited with status 7/);
@@ -179,7 +196,11 @@ describe('security: kubeconfig credential plugins', () => {
   test('9. an auth-provider cmd-path (gcp) is never run; an expired provider token is a fixed error', async () => {
     const marker = join(plugins.path, 'gcp-ran');
     const cmd = await plugin('gcp.sh', `touch "${marker}"\necho "{\\"token\\": \\"${PLUGIN_SECRET}\\"}"`);
-    const done = await listPods(await kubeconfig('gcp', { 'auth-provider': { name: 'gcp', config: { 'cmd-path': cmd, 'token-key': '{.token}', 'expiry-key': '{.expiry}' } } }));
+    const done = await listPods(
+      await kubeconfig('gcp', {
+        'auth-provider': { name: 'gcp', config: { 'cmd-path': cmd, 'token-key': '{.token}', 'expiry-key': '{.expiry}' } },
+      }),
+    );
     await expectPluginFailed(done, /auth-provider gave no usable token/);
     assert.equal(existsSync(marker), false, 'the cmd-path command ran');
   });
@@ -187,7 +208,11 @@ describe('security: kubeconfig credential plugins', () => {
   test('10. an auth-provider carrying an exec block runs through the same per-call plugin runner', async () => {
     const dump = join(plugins.path, 'env-provider.txt');
     const cmd = await plugin('provider.sh', `env > "$1"\nprintf '%s' '${credential(KUBE_TOKEN)}'`);
-    const done = await listPods(await kubeconfig('provider', { 'auth-provider': { name: 'exec', config: { exec: { command: cmd, args: [dump], env: [{ name: 'PROVIDER_VAR', value: 'x' }] } } } }));
+    const done = await listPods(
+      await kubeconfig('provider', {
+        'auth-provider': { name: 'exec', config: { exec: { command: cmd, args: [dump], env: [{ name: 'PROVIDER_VAR', value: 'x' }] } } },
+      }),
+    );
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
     const env = await envDump(dump);
     assert.match(env, /^PROVIDER_VAR=x$/m);
@@ -195,7 +220,7 @@ describe('security: kubeconfig credential plugins', () => {
     await closing(done);
   });
 
-  test('11. a successful plugin\'s stderr chatter is dropped, never logged', async () => {
+  test("11. a successful plugin's stderr chatter is dropped, never logged", async () => {
     const cmd = await plugin('chatty.sh', `echo "debug: refreshed ${PLUGIN_SECRET}" >&2\nprintf '%s' '${credential(KUBE_TOKEN)}'`);
     const done = await listPods(await kubeconfig('chatty', { exec: { command: cmd } }));
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));

@@ -70,9 +70,14 @@ describe('security corpus: network policy by range', () => {
 
     system = await startSystem({ allowlist: 'com.datadoghq.http.*' });
     await mkdir(join(system.configDir, 'credentials'), { recursive: true });
-    await writeFile(join(system.configDir, 'credentials', 'token.json'), JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'api', tokenValue: TOKEN }] }));
+    await writeFile(
+      join(system.configDir, 'credentials', 'token.json'),
+      JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'api', tokenValue: TOKEN }] }),
+    );
     connection = await system.createConnection({
-      integration: 'http', name: 'loopback-service', credentialPath: 'credentials/token.json',
+      integration: 'http',
+      name: 'loopback-service',
+      credentialPath: 'credentials/token.json',
       settings: { baseUrl: target.url, headers: [{ key: 'Authorization', value: 'Bearer {{ api }}' }] },
     });
   });
@@ -84,7 +89,11 @@ describe('security corpus: network policy by range', () => {
 
   async function run(action: 'request' | 'testConnection', inputs: Record<string, unknown>, connectionId?: string): Promise<TaskView> {
     const task = await system.api.submitTask({
-      runner: system.runnerName, action: `com.datadoghq.http.${action}`, inputs, timeoutMs: 15_000, ...(connectionId ? { connectionId } : {}),
+      runner: system.runnerName,
+      action: `com.datadoghq.http.${action}`,
+      inputs,
+      timeoutMs: 15_000,
+      ...(connectionId ? { connectionId } : {}),
     });
     const done = await system.api.waitForTask(task.id, 30_000);
     assertNoSecretIn(done, SECRETS, `task ${task.id}`);
@@ -115,7 +124,11 @@ describe('security corpus: network policy by range', () => {
   });
 
   it('a redirect from the loopback service to 169.254.169.254 is refused before connecting', async () => {
-    await blocked({ url: `${target.url}/to-imds`, followRedirect: true, timeout: 5_000 }, /169\.254\.169\.254, blocked: in 169\.254\.0\.0\/16/, 1);
+    await blocked(
+      { url: `${target.url}/to-imds`, followRedirect: true, timeout: 5_000 },
+      /169\.254\.169\.254, blocked: in 169\.254\.0\.0\/16/,
+      1,
+    );
   });
 
   it('redirects to wrapped, hex and named metadata targets are refused', async () => {
@@ -132,7 +145,13 @@ describe('security corpus: network policy by range', () => {
   it('a connection with credentials redirected (two hops) to the metadata address is refused; the token went only to the service', async () => {
     const seen = target.requests.length;
     await blocked({ url: '/hop', followRedirect: true, timeout: 5_000 }, /169\.254\.0\.0\/16/, 2, connection);
-    assert.deepEqual(target.requests.slice(seen).map((r) => [r.url, r.headers['authorization']]), [['/hop', `Bearer ${TOKEN}`], ['/to-imds', `Bearer ${TOKEN}`]]);
+    assert.deepEqual(
+      target.requests.slice(seen).map((r) => [r.url, r.headers['authorization']]),
+      [
+        ['/hop', `Bearer ${TOKEN}`],
+        ['/to-imds', `Bearer ${TOKEN}`],
+      ],
+    );
   });
 
   it('testConnection answers reachable: false with the policy code', async () => {

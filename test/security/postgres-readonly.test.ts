@@ -48,11 +48,15 @@ describe('security: PostgreSQL select stays read-only for a superuser', () => {
     await admin.query(`INSERT INTO ${schema}.items SELECT i, 'item-' || i FROM generate_series(1, 5) i`);
     await admin.query(`CREATE SEQUENCE ${schema}.seq START 100`);
     await admin.query(`CREATE PROCEDURE ${schema}.add_item() LANGUAGE sql AS $$ INSERT INTO ${schema}.items VALUES (900, 'proc') $$`);
-    await admin.query(`CREATE FUNCTION ${schema}.sneaky() RETURNS int LANGUAGE sql VOLATILE AS $$ INSERT INTO ${schema}.items VALUES (901, 'fn') RETURNING 1 $$`);
+    await admin.query(
+      `CREATE FUNCTION ${schema}.sneaky() RETURNS int LANGUAGE sql VOLATILE AS $$ INSERT INTO ${schema}.items VALUES (901, 'fn') RETURNING 1 $$`,
+    );
     largeObject = Number((await admin.query<{ oid: string }>(`SELECT lo_from_bytea(0, 'large object secret') AS oid`)).rows[0]?.oid);
     const available = await admin.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'dblink'`);
     if (available.rowCount) {
-      const installed = await admin.query<{ nspname: string }>(`SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'dblink'`);
+      const installed = await admin.query<{ nspname: string }>(
+        `SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'dblink'`,
+      );
       if (installed.rows[0]) {
         dblinkSchema = installed.rows[0].nspname;
       } else {
@@ -70,15 +74,26 @@ describe('security: PostgreSQL select stays read-only for a superuser', () => {
     await mkdir(join(system.configDir, 'credentials'), { recursive: true });
     const writeTokens = async (file: string, user: string) => {
       const tokens = { host: '127.0.0.1', port: '5432', user, password, database: 'test', sslmode: 'disable' };
-      await writeFile(join(system.configDir, 'credentials', file), JSON.stringify({
-        auth_type: 'Token Auth',
-        credentials: Object.entries(tokens).map(([tokenName, tokenValue]) => ({ tokenName, tokenValue })),
-      }));
+      await writeFile(
+        join(system.configDir, 'credentials', file),
+        JSON.stringify({
+          auth_type: 'Token Auth',
+          credentials: Object.entries(tokens).map(([tokenName, tokenValue]) => ({ tokenName, tokenValue })),
+        }),
+      );
     };
     await writeTokens('pg.json', 'postgres');
     await writeTokens('pg-tricky.json', trickyRole);
-    connectionId = await system.createConnection({ integration: 'postgresql', name: 'pg-superuser', credentialPath: 'credentials/pg.json' });
-    trickyConnectionId = await system.createConnection({ integration: 'postgresql', name: 'pg-tricky', credentialPath: 'credentials/pg-tricky.json' });
+    connectionId = await system.createConnection({
+      integration: 'postgresql',
+      name: 'pg-superuser',
+      credentialPath: 'credentials/pg.json',
+    });
+    trickyConnectionId = await system.createConnection({
+      integration: 'postgresql',
+      name: 'pg-tricky',
+      credentialPath: 'credentials/pg-tricky.json',
+    });
   });
 
   after(async () => {
@@ -98,7 +113,13 @@ describe('security: PostgreSQL select stays read-only for a superuser', () => {
   }
 
   async function select(query: string, parameters: unknown[] = [], connection = connectionId) {
-    const task = await system.api.submitTask({ runner: system.runnerName, action: SELECT, connectionId: connection, inputs: { query, parameters }, timeoutMs: 20_000 });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: SELECT,
+      connectionId: connection,
+      inputs: { query, parameters },
+      timeoutMs: 20_000,
+    });
     const done = await system.api.waitForTask(task.id, 30_000);
     results.push(done);
     return done;
@@ -117,7 +138,10 @@ describe('security: PostgreSQL select stays read-only for a superuser', () => {
   test('control: an ordinary read through the same connection succeeds', async () => {
     const done = await select(`SELECT id, name FROM ${schema}.items WHERE id <= $1 ORDER BY id`, [2]);
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
-    assert.deepEqual((done.outcome?.output as { rows: unknown[] }).rows, [{ id: 1, name: 'item-1' }, { id: 2, name: 'item-2' }]);
+    assert.deepEqual((done.outcome?.output as { rows: unknown[] }).rows, [
+      { id: 1, name: 'item-1' },
+      { id: 2, name: 'item-2' },
+    ]);
   });
 
   test('COPY ... TO PROGRAM runs nothing', async () => {
@@ -254,7 +278,11 @@ describe('security: PostgreSQL select stays read-only for a superuser', () => {
     await probe.connect();
     try {
       // Control: the role's own defaults really are the dangerous ones.
-      assert.equal((await probe.query<{ standard_conforming_strings: string }>('SHOW standard_conforming_strings')).rows[0]?.standard_conforming_strings, 'off');
+      assert.equal(
+        (await probe.query<{ standard_conforming_strings: string }>('SHOW standard_conforming_strings')).rows[0]
+          ?.standard_conforming_strings,
+        'off',
+      );
     } finally {
       await probe.end();
     }
@@ -263,7 +291,10 @@ describe('security: PostgreSQL select stays read-only for a superuser', () => {
     const done = await select("SELECT 'a\\' AS x --', pg_read_file('/etc/passwd') AS leaked", [], trickyConnectionId);
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
     const output = done.outcome?.output as { rows: Record<string, unknown>[]; fields: { name: string }[] };
-    assert.deepEqual(output.fields.map((f) => f.name), ['x']);
+    assert.deepEqual(
+      output.fields.map((f) => f.name),
+      ['x'],
+    );
     assert.deepEqual(output.rows, [{ x: 'a\\' }]);
     assertNoSecretIn(done, ['root:x:0:0'], 'the task result');
     const encoding = await select('SHOW client_encoding', [], trickyConnectionId);

@@ -24,7 +24,12 @@ const SHORT = 'k9z';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const ALL_SECRETS = [...secretForms(TOKEN), ...secretForms(ODD_TOKEN), ...secretForms(PASSWORD, BASIC_USER), JSON.stringify(ODD_TOKEN).slice(1, -1)];
+const ALL_SECRETS = [
+  ...secretForms(TOKEN),
+  ...secretForms(ODD_TOKEN),
+  ...secretForms(PASSWORD, BASIC_USER),
+  JSON.stringify(ODD_TOKEN).slice(1, -1),
+];
 
 describe('security: secrets never come back (worker redaction)', () => {
   let system: System;
@@ -67,25 +72,60 @@ describe('security: secrets never come back (worker redaction)', () => {
     system = await startSystem({ allowlist: 'com.datadoghq.http.*,com.datadoghq.script.*' });
     const dir = system.configDir;
     await mkdir(join(dir, 'credentials'), { recursive: true });
-    await writeFile(join(dir, 'credentials', 'token.json'), JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'apiToken', tokenValue: TOKEN }] }), { mode: 0o600 });
-    await writeFile(join(dir, 'credentials', 'odd.json'), JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'apiToken', tokenValue: ODD_TOKEN }] }), { mode: 0o600 });
-    await writeFile(join(dir, 'credentials', 'basic.json'), JSON.stringify({ auth_type: 'Basic Auth', credentials: [{ username: BASIC_USER, password: PASSWORD }] }), { mode: 0o600 });
-    await writeFile(join(dir, 'credentials', 'short.json'), JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'apiToken', tokenValue: SHORT }] }), { mode: 0o600 });
+    await writeFile(
+      join(dir, 'credentials', 'token.json'),
+      JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'apiToken', tokenValue: TOKEN }] }),
+      { mode: 0o600 },
+    );
+    await writeFile(
+      join(dir, 'credentials', 'odd.json'),
+      JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'apiToken', tokenValue: ODD_TOKEN }] }),
+      { mode: 0o600 },
+    );
+    await writeFile(
+      join(dir, 'credentials', 'basic.json'),
+      JSON.stringify({ auth_type: 'Basic Auth', credentials: [{ username: BASIC_USER, password: PASSWORD }] }),
+      { mode: 0o600 },
+    );
+    await writeFile(
+      join(dir, 'credentials', 'short.json'),
+      JSON.stringify({ auth_type: 'Token Auth', credentials: [{ tokenName: 'apiToken', tokenValue: SHORT }] }),
+      { mode: 0o600 },
+    );
     // The worker's own script config: scripts that print what they are given, on stdout or stderr.
-    await writeFile(join(dir, 'script-config.yaml'), [
-      'schemaId: script-credentials-v1',
-      'runPredefinedScript:',
-      '  joinHalves:',
-      '    command: ["/bin/sh", "-c", "printf \'%s%s\' \\"$0\\" \\"$1\\"", "{{ parameters.a }}", "{{ parameters.b }}"]',
-      '  failWithHalves:',
-      '    command: ["/bin/sh", "-c", "printf \'%s%s\\\\n\' \\"$0\\" \\"$1\\" >&2; exit 3", "{{ parameters.a }}", "{{ parameters.b }}"]',
-      '',
-    ].join('\n'));
+    await writeFile(
+      join(dir, 'script-config.yaml'),
+      [
+        'schemaId: script-credentials-v1',
+        'runPredefinedScript:',
+        '  joinHalves:',
+        '    command: ["/bin/sh", "-c", "printf \'%s%s\' \\"$0\\" \\"$1\\"", "{{ parameters.a }}", "{{ parameters.b }}"]',
+        '  failWithHalves:',
+        '    command: ["/bin/sh", "-c", "printf \'%s%s\\\\n\' \\"$0\\" \\"$1\\" >&2; exit 3", "{{ parameters.a }}", "{{ parameters.b }}"]',
+        '',
+      ].join('\n'),
+    );
 
-    tokenConn = await system.createConnection({ integration: 'http', credentialPath: 'credentials/token.json', settings: { baseUrl: target.url, headers: { 'X-Tenant-Ref': '{{ apiToken }}' } } });
-    oddConn = await system.createConnection({ integration: 'http', credentialPath: 'credentials/odd.json', settings: { baseUrl: target.url, urlParams: { key: '{{ apiToken }}' } } });
-    basicConn = await system.createConnection({ integration: 'http', credentialPath: 'credentials/basic.json', settings: { baseUrl: target.url } });
-    shortConn = await system.createConnection({ integration: 'http', credentialPath: 'credentials/short.json', settings: { baseUrl: target.url, headers: { 'X-Tenant-Ref': '{{ apiToken }}' } } });
+    tokenConn = await system.createConnection({
+      integration: 'http',
+      credentialPath: 'credentials/token.json',
+      settings: { baseUrl: target.url, headers: { 'X-Tenant-Ref': '{{ apiToken }}' } },
+    });
+    oddConn = await system.createConnection({
+      integration: 'http',
+      credentialPath: 'credentials/odd.json',
+      settings: { baseUrl: target.url, urlParams: { key: '{{ apiToken }}' } },
+    });
+    basicConn = await system.createConnection({
+      integration: 'http',
+      credentialPath: 'credentials/basic.json',
+      settings: { baseUrl: target.url },
+    });
+    shortConn = await system.createConnection({
+      integration: 'http',
+      credentialPath: 'credentials/short.json',
+      settings: { baseUrl: target.url, headers: { 'X-Tenant-Ref': '{{ apiToken }}' } },
+    });
   });
 
   after(async () => {
@@ -193,7 +233,10 @@ describe('security: secrets never come back (worker redaction)', () => {
 
   test('9. a script that prints the secret on stdout (rebuilt from halves) gets "[redacted]"', async () => {
     const half = TOKEN.length / 2;
-    const done = await run('com.datadoghq.script.runPredefinedScript', tokenConn, { scriptName: 'joinHalves', parameters: { a: TOKEN.slice(0, half), b: TOKEN.slice(half) } });
+    const done = await run('com.datadoghq.script.runPredefinedScript', tokenConn, {
+      scriptName: 'joinHalves',
+      parameters: { a: TOKEN.slice(0, half), b: TOKEN.slice(half) },
+    });
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome?.error));
     assert.equal((done.outcome?.output as Obj)['stdout'], '[redacted]');
     assert.equal(done.outcome?.redactions, 1);
@@ -202,7 +245,10 @@ describe('security: secrets never come back (worker redaction)', () => {
 
   test('10. a failing script whose stderr (in the error message) holds the secret', async () => {
     const half = Math.floor(PASSWORD.length / 2);
-    const done = await run('com.datadoghq.script.runPredefinedScript', basicConn, { scriptName: 'failWithHalves', parameters: { a: PASSWORD.slice(0, half), b: PASSWORD.slice(half) } });
+    const done = await run('com.datadoghq.script.runPredefinedScript', basicConn, {
+      scriptName: 'failWithHalves',
+      parameters: { a: PASSWORD.slice(0, half), b: PASSWORD.slice(half) },
+    });
     assert.equal(done.state, 'failed');
     assert.equal(done.outcome?.error?.code, 'PAR_ERR_SCRIPT_EXIT_NONZERO');
     assert.match(done.outcome.error.message, /stderr: \[redacted\]/);
@@ -218,7 +264,12 @@ describe('security: secrets never come back (worker redaction)', () => {
     });
     const done = await request(tokenConn, { url: '/many' });
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome?.error));
-    assert.deepEqual((done.outcome?.output as Obj)['body'], { raw: '[redacted]', enc: '[redacted]', b64: '[redacted]', list: ['[redacted]', '[redacted][redacted]'] });
+    assert.deepEqual((done.outcome?.output as Obj)['body'], {
+      raw: '[redacted]',
+      enc: '[redacted]',
+      b64: '[redacted]',
+      list: ['[redacted]', '[redacted][redacted]'],
+    });
     assert.equal(done.outcome?.redactions, 6);
     await closing(done);
   });

@@ -26,7 +26,12 @@ import { assertNoSecretIn, assertNothingLeaked, secretForms } from './exposure.j
 const BUNDLE = 'com.datadoghq.script';
 const RUN = `${BUNDLE}.runPredefinedScript`;
 
-interface ScriptOutput { executedCommand: string[]; exitCode: number; stdout: string; stderr: string }
+interface ScriptOutput {
+  executedCommand: string[];
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Host pids running `sh -c 'sleep 300; : <tag>'` (a process the box should have killed). */
 async function processesWith(tag: string): Promise<number[]> {
@@ -57,7 +62,13 @@ describe('security: scripts run in a box', () => {
     system = await startSystem({ allowlist: `${BUNDLE}.*`, workers: 0 });
     // The issue's setup: a worker started with the keys (and another secret) in its environment.
     // The hardened setting: scripts get no network (so not the Redis beside the worker either).
-    worker = system.startWorker({ PAR_SCRIPT_SANDBOX: 'bwrap', PAR_SCRIPT_SANDBOX_NETWORK: 'none', DD_API_KEY: apiKey, DD_APP_KEY: appKey, PAR_TEST_WORKER_ONLY_SECRET: workerOnly });
+    worker = system.startWorker({
+      PAR_SCRIPT_SANDBOX: 'bwrap',
+      PAR_SCRIPT_SANDBOX_NETWORK: 'none',
+      DD_API_KEY: apiKey,
+      DD_APP_KEY: appKey,
+      PAR_TEST_WORKER_ONLY_SECRET: workerOnly,
+    });
     await worker.waitForOutput(/scripts run in a bubblewrap sandbox/, 30_000);
     await worker.waitForOutput(/worker ready/, 30_000);
 
@@ -71,24 +82,36 @@ describe('security: scripts run in a box', () => {
     secrets = [apiKey, appKey, workerOnly, credentialSecret, privateKeyD].flatMap((s) => secretForms(s));
 
     const sh = (body: string, ...args: string[]) => ({ command: ['/bin/sh', '-c', body, 'sh', ...args] });
-    await writeFile(join(system.configDir, 'script-config.yaml'), stringify({
-      schemaId: 'script-credentials-v1',
-      runPredefinedScript: {
-        // What the issue configured: a file name straight from the task.
-        cat: { command: ['/bin/cat', '--', '{{ parameters.file }}'] },
-        list: { command: ['/bin/ls', '-a', '--', '{{ parameters.dir }}'] },
-        // An operator who lists the worker's secrets still does not hand them over (the worker-only
-        // secret is not listed: only listed variables pass).
-        env: { command: ['/usr/bin/env'], allowedEnvVars: ['DD_API_KEY', 'DD_APP_KEY', 'REDIS_URL', 'PAR_REDIS_URL', 'PAR_RUNNER_IDENTITY', 'HOME'] },
-        parentEnviron: sh('cat /proc/$PPID/environ; echo; cat /proc/1/environ; echo; cat /proc/self/environ'),
-        write: sh('echo pwned > "$1"', '{{ parameters.file }}'),
-        kill: { command: ['/bin/kill', '-9', '{{ parameters.pid }}'] },
-        redis: { command: [process.execPath, '-e', "require('net').connect(6379, '127.0.0.1').on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })"] },
-        processes: sh('ls /proc | grep -c "^[0-9]"; ls /'),
-        setsidChild: sh(`setsid sh -c 'sleep 300; : ${marker}-setsid' </dev/null >/dev/null 2>&1 & echo started; sleep 300`),
-        daemon: sh(`(sh -c 'sleep 300; : ${marker}-daemon' </dev/null >/dev/null 2>&1 &); sleep 3; echo parent-exits`),
-      },
-    }));
+    await writeFile(
+      join(system.configDir, 'script-config.yaml'),
+      stringify({
+        schemaId: 'script-credentials-v1',
+        runPredefinedScript: {
+          // What the issue configured: a file name straight from the task.
+          cat: { command: ['/bin/cat', '--', '{{ parameters.file }}'] },
+          list: { command: ['/bin/ls', '-a', '--', '{{ parameters.dir }}'] },
+          // An operator who lists the worker's secrets still does not hand them over (the worker-only
+          // secret is not listed: only listed variables pass).
+          env: {
+            command: ['/usr/bin/env'],
+            allowedEnvVars: ['DD_API_KEY', 'DD_APP_KEY', 'REDIS_URL', 'PAR_REDIS_URL', 'PAR_RUNNER_IDENTITY', 'HOME'],
+          },
+          parentEnviron: sh('cat /proc/$PPID/environ; echo; cat /proc/1/environ; echo; cat /proc/self/environ'),
+          write: sh('echo pwned > "$1"', '{{ parameters.file }}'),
+          kill: { command: ['/bin/kill', '-9', '{{ parameters.pid }}'] },
+          redis: {
+            command: [
+              process.execPath,
+              '-e',
+              "require('net').connect(6379, '127.0.0.1').on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })",
+            ],
+          },
+          processes: sh('ls /proc | grep -c "^[0-9]"; ls /'),
+          setsidChild: sh(`setsid sh -c 'sleep 300; : ${marker}-setsid' </dev/null >/dev/null 2>&1 & echo started; sleep 300`),
+          daemon: sh(`(sh -c 'sleep 300; : ${marker}-daemon' </dev/null >/dev/null 2>&1 &); sleep 3; echo parent-exits`),
+        },
+      }),
+    );
   });
 
   after(async () => {
@@ -96,7 +119,12 @@ describe('security: scripts run in a box', () => {
   });
 
   async function run(scriptName: string, parameters: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Promise<TaskView> {
-    const task = await system.api.submitTask({ runner: system.runnerName, action: RUN, inputs: { scriptName, parameters, ...extra }, timeoutMs: 20_000 });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: RUN,
+      inputs: { scriptName, parameters, ...extra },
+      timeoutMs: 20_000,
+    });
     const done = await system.api.waitForTask(task.id, 40_000);
     assertNoSecretIn(done, secrets, `task ${scriptName}`);
     return done;
@@ -192,7 +220,7 @@ describe('security: scripts run in a box', () => {
     process.kill(pid, 0);
   });
 
-  test('with PAR_SCRIPT_SANDBOX_NETWORK=none the worker\'s Redis on loopback is out of reach', async () => {
+  test("with PAR_SCRIPT_SANDBOX_NETWORK=none the worker's Redis on loopback is out of reach", async () => {
     const out = await output('redis');
     assert.equal(out.stdout, 'ECONNREFUSED');
   });
@@ -206,7 +234,12 @@ describe('security: scripts run in a box', () => {
 
   test('a setsid grandchild is killed with its script on timeout', async () => {
     const tag = `${marker}-setsid`;
-    const task = await system.api.submitTask({ runner: system.runnerName, action: RUN, inputs: { scriptName: 'setsidChild', timeout: 4_000 }, timeoutMs: 20_000 });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: RUN,
+      inputs: { scriptName: 'setsidChild', timeout: 4_000 },
+      timeoutMs: 20_000,
+    });
     // It exists while the script runs (so the check below can fail)...
     await waitUntil(async () => ((await processesWith(tag)).length > 0 ? true : undefined), 15_000, 'the setsid child to start', 50);
     const done = await system.api.waitForTask(task.id, 30_000);
@@ -219,7 +252,12 @@ describe('security: scripts run in a box', () => {
 
   test('a double-forked daemon dies when its script exits', async () => {
     const tag = `${marker}-daemon`;
-    const task = await system.api.submitTask({ runner: system.runnerName, action: RUN, inputs: { scriptName: 'daemon' }, timeoutMs: 20_000 });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: RUN,
+      inputs: { scriptName: 'daemon' },
+      timeoutMs: 20_000,
+    });
     await waitUntil(async () => ((await processesWith(tag)).length > 0 ? true : undefined), 15_000, 'the daemon to start', 50);
     const done = await system.api.waitForTask(task.id, 30_000);
     assertNoSecretIn(done, secrets, 'daemon task');

@@ -33,11 +33,23 @@ describe('security: Temporal credentials and TLS', () => {
     await writeFile(join(system.configDir, 'credentials', `${name}.json`), tokenAuthFile(tokens));
     connections.set(name, await system.createConnection({ integration: 'temporal', name, credentialPath: `credentials/${name}.json` }));
   };
-  const good = () => ({ serverAddress: mtls.address, serverNameOverride: SERVER_NAME, serverRootCACertificate: certs.caCert, clientCertPairCrt: certs.clientCert, clientCertPairKey: certs.clientKey });
+  const good = () => ({
+    serverAddress: mtls.address,
+    serverNameOverride: SERVER_NAME,
+    serverRootCACertificate: certs.caCert,
+    clientCertPairCrt: certs.clientCert,
+    clientCertPairKey: certs.clientKey,
+  });
 
   async function expectFailure(connection: string, action: string, inputs: Record<string, unknown>, code: string): Promise<void> {
     const mtlsCalls = mtls.calls.length;
-    const task = await system.api.submitTask({ runner: system.runnerName, action, connectionId: connections.get(connection)!, inputs, timeoutMs: 15_000 });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action,
+      connectionId: connections.get(connection)!,
+      inputs,
+      timeoutMs: 15_000,
+    });
     const done = await system.api.waitForTask(task.id, 30_000);
     assert.equal(done.state, 'failed', JSON.stringify(done.outcome));
     assert.equal(done.outcome?.error?.code, code, JSON.stringify(done.outcome?.error));
@@ -48,7 +60,10 @@ describe('security: Temporal credentials and TLS', () => {
 
   before(async () => {
     certs = await makeTemporalCerts();
-    const keyBody = certs.clientKey.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+    const keyBody = certs.clientKey
+      .split('\n')
+      .filter((l) => l && !l.startsWith('-----'))
+      .join('');
     secrets = [...secretForms(apiKey), certs.clientKey, keyBody];
     mtls = await startFakeTemporalServer({ cert: certs.serverCert, key: certs.serverKey, clientCa: certs.caCert });
     plain = await startFakeTemporalServer();
@@ -64,9 +79,18 @@ describe('security: Temporal credentials and TLS', () => {
     await file('swapped-pair', { ...good(), clientCertPairCrt: certs.clientKey, clientCertPairKey: certs.clientCert });
     await file('scheme-address', { ...good(), serverAddress: `https://${mtls.address}/x` });
     await file('ca-is-key', { ...good(), serverRootCACertificate: certs.clientKey });
-    await writeFile(join(system.configDir, 'credentials', 'basic.json'), JSON.stringify({ auth_type: 'Basic Auth', credentials: [{ username: 'u', password: apiKey }] }));
-    connections.set('basic', await system.createConnection({ integration: 'temporal', name: 'basic', credentialPath: 'credentials/basic.json' }));
-    connections.set('plain', await system.createConnection({ integration: 'temporal', name: 'plain', settings: { address: plain.address } }));
+    await writeFile(
+      join(system.configDir, 'credentials', 'basic.json'),
+      JSON.stringify({ auth_type: 'Basic Auth', credentials: [{ username: 'u', password: apiKey }] }),
+    );
+    connections.set(
+      'basic',
+      await system.createConnection({ integration: 'temporal', name: 'basic', credentialPath: 'credentials/basic.json' }),
+    );
+    connections.set(
+      'plain',
+      await system.createConnection({ integration: 'temporal', name: 'plain', settings: { address: plain.address } }),
+    );
   });
 
   after(async () => {
@@ -76,7 +100,13 @@ describe('security: Temporal credentials and TLS', () => {
   });
 
   test('baseline: the good mTLS file works, and the API key travels only as the bearer header', async () => {
-    const task = await system.api.submitTask({ runner: system.runnerName, action: LIST, connectionId: connections.get('good')!, inputs: {}, timeoutMs: 15_000 });
+    const task = await system.api.submitTask({
+      runner: system.runnerName,
+      action: LIST,
+      connectionId: connections.get('good')!,
+      inputs: {},
+      timeoutMs: 15_000,
+    });
     const done = await system.api.waitForTask(task.id, 30_000);
     assert.equal(done.state, 'succeeded', JSON.stringify(done.outcome));
     const call = mtls.calls.at(-1)!;
@@ -84,16 +114,26 @@ describe('security: Temporal credentials and TLS', () => {
     assert.equal(call.metadata['authorization'], `Bearer ${apiKey}`);
   });
 
-  test('a frontend whose certificate does not chain to the configured CA is refused', () => expectFailure('untrusted-ca', LIST, {}, 'PAR_ERR_TEMPORAL_TLS'));
-  test('a frontend certificate for another name is refused (serverNameOverride checked)', () => expectFailure('wrong-name', LIST, {}, 'PAR_ERR_TEMPORAL_TLS'));
-  test('without a client certificate the mTLS frontend refuses the handshake', () => expectFailure('no-client-cert', RUN, { workflowType: 't', taskQueue: 'q' }, 'PAR_ERR_TEMPORAL_TLS'));
-  test('a client key without its certificate is refused before connecting', () => expectFailure('key-only', LIST, {}, 'PAR_ERR_TEMPORAL_CREDENTIALS_INVALID'));
-  test('a client certificate without its key is refused before connecting', () => expectFailure('cert-only', LIST, {}, 'PAR_ERR_TEMPORAL_CREDENTIALS_INVALID'));
-  test('a key that is not PEM is refused, and its text is not echoed', () => expectFailure('garbage-key', LIST, {}, 'PAR_ERR_TEMPORAL_CREDENTIALS_INVALID'));
-  test('a swapped certificate / key pair is refused', () => expectFailure('swapped-pair', LIST, {}, 'PAR_ERR_TEMPORAL_CREDENTIALS_INVALID'));
-  test('an address with a scheme and path is refused', () => expectFailure('scheme-address', LIST, {}, 'PAR_ERR_TEMPORAL_CREDENTIALS_INVALID'));
-  test('a private key given as the root CA is refused, not echoed', () => expectFailure('ca-is-key', LIST, {}, 'PAR_ERR_TEMPORAL_CREDENTIALS_INVALID'));
-  test('a Basic Auth file is refused and its password never echoed', () => expectFailure('basic', LIST, {}, 'PAR_ERR_TEMPORAL_CREDENTIALS_INVALID'));
+  test('a frontend whose certificate does not chain to the configured CA is refused', () =>
+    expectFailure('untrusted-ca', LIST, {}, 'PAR_ERR_TEMPORAL_TLS'));
+  test('a frontend certificate for another name is refused (serverNameOverride checked)', () =>
+    expectFailure('wrong-name', LIST, {}, 'PAR_ERR_TEMPORAL_TLS'));
+  test('without a client certificate the mTLS frontend refuses the handshake', () =>
+    expectFailure('no-client-cert', RUN, { workflowType: 't', taskQueue: 'q' }, 'PAR_ERR_TEMPORAL_TLS'));
+  test('a client key without its certificate is refused before connecting', () =>
+    expectFailure('key-only', LIST, {}, 'PAR_ERR_TEMPORAL_CREDENTIALS_INVALID'));
+  test('a client certificate without its key is refused before connecting', () =>
+    expectFailure('cert-only', LIST, {}, 'PAR_ERR_TEMPORAL_CREDENTIALS_INVALID'));
+  test('a key that is not PEM is refused, and its text is not echoed', () =>
+    expectFailure('garbage-key', LIST, {}, 'PAR_ERR_TEMPORAL_CREDENTIALS_INVALID'));
+  test('a swapped certificate / key pair is refused', () =>
+    expectFailure('swapped-pair', LIST, {}, 'PAR_ERR_TEMPORAL_CREDENTIALS_INVALID'));
+  test('an address with a scheme and path is refused', () =>
+    expectFailure('scheme-address', LIST, {}, 'PAR_ERR_TEMPORAL_CREDENTIALS_INVALID'));
+  test('a private key given as the root CA is refused, not echoed', () =>
+    expectFailure('ca-is-key', LIST, {}, 'PAR_ERR_TEMPORAL_CREDENTIALS_INVALID'));
+  test('a Basic Auth file is refused and its password never echoed', () =>
+    expectFailure('basic', LIST, {}, 'PAR_ERR_TEMPORAL_CREDENTIALS_INVALID'));
   test('a visibility query with an injected OR clause is refused by the frontend', async () => {
     await expectFailure('plain', LIST, { query: "WorkflowId = 'x' OR 1=1" }, 'PAR_ERR_TEMPORAL_INVALID');
   });

@@ -9,7 +9,17 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { AuditLog, type AuditLogOptions } from '../../src/runner/audit/audit-log.js';
 import { createRunnerMetrics } from '../../src/runner/metrics.js';
-import { GENESIS, checkpointKeyFromJwk, entryHash, entryLine, okpThumbprint, sealEntry, signCheckpoint, type AuditEntry, type VerdictRecord } from '../../src/runner/audit/entry.js';
+import {
+  GENESIS,
+  checkpointKeyFromJwk,
+  entryHash,
+  entryLine,
+  okpThumbprint,
+  sealEntry,
+  signCheckpoint,
+  type AuditEntry,
+  type VerdictRecord,
+} from '../../src/runner/audit/entry.js';
 import { verifyAuditDir } from '../../src/runner/audit/verify.js';
 import { lastLines } from '../../src/runner/audit/reader.js';
 import { generateSigningKeyPair } from '../../src/crypto/keys.js';
@@ -23,15 +33,33 @@ const key = checkpointKeyFromJwk(identity.privateJwk as never);
 const trusted = [identity.publicJwk.x as string];
 
 function verdict(i: number, extra: Partial<VerdictRecord> = {}): VerdictRecord {
-  return { type: 'verdict', taskId: `task-${i}`, attempt: 1, verdict: 'accepted', claimsVerified: true, action: 'com.datadoghq.http.request', receivedAt: 1000 + i, verdictAt: 1001 + i, ...extra };
+  return {
+    type: 'verdict',
+    taskId: `task-${i}`,
+    attempt: 1,
+    verdict: 'accepted',
+    claimsVerified: true,
+    action: 'com.datadoghq.http.request',
+    receivedAt: 1000 + i,
+    verdictAt: 1001 + i,
+    ...extra,
+  };
 }
 
 async function withLog<T>(fn: (dir: string, open: (o?: Partial<AuditLogOptions>) => Promise<AuditLog>) => Promise<T>): Promise<T> {
   const tmp = await tempDir('audit');
   const dir = join(tmp.path, 'audit');
-  const open = (o: Partial<AuditLogOptions> = {}): Promise<AuditLog> => AuditLog.open({
-    dir, runnerId: 'runner-1', signingKey: () => key, checkpointEvery: 4, checkpointIntervalMs: 3_600_000, maxFileBytes: 1 << 20, logger, ...o,
-  });
+  const open = (o: Partial<AuditLogOptions> = {}): Promise<AuditLog> =>
+    AuditLog.open({
+      dir,
+      runnerId: 'runner-1',
+      signingKey: () => key,
+      checkpointEvery: 4,
+      checkpointIntervalMs: 3_600_000,
+      maxFileBytes: 1 << 20,
+      logger,
+      ...o,
+    });
   try {
     return await fn(dir, open);
   } finally {
@@ -59,7 +87,11 @@ async function tenEntries(open: (o?: Partial<AuditLogOptions>) => Promise<AuditL
 test('entries chain: each prev is the previous hash, seq counts from 0, lines are canonical; verify passes; the metric counts the chain', async () => {
   await withLog(async (dir, open) => {
     const log = await open();
-    await Promise.all([log.append([verdict(0), verdict(1)]), log.append([verdict(2)]), log.append([verdict(3, { verdict: 'refused', code: 'PAR_ERR_ACTION_NOT_ALLOWLISTED' })])]);
+    await Promise.all([
+      log.append([verdict(0), verdict(1)]),
+      log.append([verdict(2)]),
+      log.append([verdict(3, { verdict: 'refused', code: 'PAR_ERR_ACTION_NOT_ALLOWLISTED' })]),
+    ]);
     assert.equal(log.stats.chainLength, 1 + 4 + 1); // file entry, 4 verdicts, 1 count checkpoint
     assert.match(await createRunnerMetrics({ audit: log, defaultMetrics: false }).registry.metrics(), /^par_audit_chain_length 6$/m);
     await log.close();
@@ -77,7 +109,10 @@ test('entries chain: each prev is the previous hash, seq counts from 0, lines ar
     const report = await verifyAuditDir(dir, trusted);
     assert.equal(report.ok, true, JSON.stringify(report.problem));
     assert.equal(report.entries, lines.length);
-    assert.deepEqual((await lastLines(dir, 2)).map((l) => (JSON.parse(l) as AuditEntry).seq), [lines.length - 2, lines.length - 1]);
+    assert.deepEqual(
+      (await lastLines(dir, 2)).map((l) => (JSON.parse(l) as AuditEntry).seq),
+      [lines.length - 2, lines.length - 1],
+    );
   });
 });
 
@@ -86,7 +121,10 @@ test('checkpoints: signed with the identity key (kid = its RFC 7638 thumbprint),
     await tenEntries(open);
     const entries = (await fileLines(dir)).map((l) => JSON.parse(l) as AuditEntry & { kid?: string; reason?: string });
     const checkpoints = entries.filter((e) => e.type === 'checkpoint');
-    assert.deepEqual(checkpoints.map((c) => c.reason), ['count', 'count', 'close']);
+    assert.deepEqual(
+      checkpoints.map((c) => c.reason),
+      ['count', 'count', 'close'],
+    );
     assert.equal(checkpoints[0]!.kid, identity.kid);
     assert.equal(okpThumbprint(identity.publicJwk.x as string), identity.kid);
     const head = JSON.parse(await readFile(join(dir, 'audit-head.json'), 'utf8')) as { seq: number; hash: string };
@@ -109,7 +147,11 @@ test('an interval checkpoint is written while entries arrive slower than the cou
   await withLog(async (dir, open) => {
     const log = await open({ checkpointEvery: 1000, checkpointIntervalMs: 50 });
     await log.append([verdict(0)]);
-    await waitUntil(() => (log.stats.lastCheckpointSeq !== undefined && log.stats.entriesSinceCheckpoint === 0) || undefined, 10_000, 'an interval checkpoint');
+    await waitUntil(
+      () => (log.stats.lastCheckpointSeq !== undefined && log.stats.entriesSinceCheckpoint === 0) || undefined,
+      10_000,
+      'an interval checkpoint',
+    );
     assert.ok((await fileLines(dir)).some((l) => l.includes('"reason":"interval"')));
     await log.close();
     assert.equal((await verifyAuditDir(dir, trusted)).ok, true);
@@ -199,7 +241,10 @@ test('tampering: a log cut short below its signed head fails verify, and the run
     const report = await verifyAuditDir(dir, trusted);
     assert.equal(report.ok, false);
     assert.match(report.problem!.reason, /before the last signed checkpoint .*truncated/);
-    await assert.rejects(open(), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_AUDIT_LOG_INVALID' && /entries were removed/.test(e.message));
+    await assert.rejects(
+      open(),
+      (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_AUDIT_LOG_INVALID' && /entries were removed/.test(e.message),
+    );
   });
 });
 
@@ -228,7 +273,15 @@ test('tampering: a forged checkpoint (altered signature, or signed by another ke
     assert.match(report.problem.reason, /forged/);
 
     // One that names the attacker's key honestly is refused as untrusted.
-    const own = signCheckpoint(sealEntry({ type: 'checkpoint', runnerId: 'runner-1', kid: attacker.kid, publicKeyX: attacker.publicKeyX, reason: 'count' }, cp.seq, cp.prev, cp.ts), attacker);
+    const own = signCheckpoint(
+      sealEntry(
+        { type: 'checkpoint', runnerId: 'runner-1', kid: attacker.kid, publicKeyX: attacker.publicKeyX, reason: 'count' },
+        cp.seq,
+        cp.prev,
+        cp.ts,
+      ),
+      attacker,
+    );
     altered[i] = entryLine(own);
     await writeLines(dir, altered);
     report = await verifyAuditDir(dir, trusted);
@@ -239,11 +292,18 @@ test('tampering: a forged checkpoint (altered signature, or signed by another ke
 
 test('crash mid-append: a writer killed (SIGKILL) while appending, plus a torn last line, loses at most that line; the chain verifies and appending continues', async () => {
   await withLog(async (dir, open) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../fixtures/audit-writer.ts', import.meta.url)), dir], {
-      env: { ...process.env, AUDIT_KEY: JSON.stringify(identity.privateJwk) }, stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('../fixtures/audit-writer.ts', import.meta.url)), dir],
+      {
+        env: { ...process.env, AUDIT_KEY: JSON.stringify(identity.privateJwk) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => { if (chunk.toString().includes('appending')) resolve(); });
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('appending')) resolve();
+      });
       child.once('exit', (code) => reject(new Error(`the writer exited early (${code})`)));
     });
     child.kill('SIGKILL');
@@ -264,7 +324,10 @@ test('crash mid-append: a writer killed (SIGKILL) while appending, plus a torn l
     assert.equal(report.ok, true, JSON.stringify(report.problem));
     assert.equal(report.tornTailBytes, undefined);
     const entries = (await fileLines(dir)).map((l) => JSON.parse(l) as AuditEntry & { taskId?: string });
-    assert.deepEqual(entries.map((e) => e.seq), entries.map((_e, i) => i));
+    assert.deepEqual(
+      entries.map((e) => e.seq),
+      entries.map((_e, i) => i),
+    );
     assert.ok(entries.some((e) => e.taskId === 'task-101'));
     assert.equal(entries.at(-1)!.type, 'checkpoint');
   });
@@ -348,7 +411,13 @@ test('identity key rotation: a key-rotation checkpoint signed by both keys links
     await log.close();
     const entries = (await fileLines(dir)).map((l) => JSON.parse(l) as AuditEntry & { kid?: string; reason?: string; nextKid?: string });
     const cps = entries.filter((e) => e.type === 'checkpoint');
-    assert.deepEqual(cps.map((c) => [c.reason, c.kid]), [['key-rotation', identity.kid], ['close', next.kid]]);
+    assert.deepEqual(
+      cps.map((c) => [c.reason, c.kid]),
+      [
+        ['key-rotation', identity.kid],
+        ['close', next.kid],
+      ],
+    );
     assert.equal(cps[0]!.nextKid, next.kid);
     assert.equal((await verifyAuditDir(dir, [next.publicJwk.x as string])).ok, true, 'the new key vouches for the old');
     assert.equal((await verifyAuditDir(dir, trusted)).ok, true, 'the old key vouches for the new');

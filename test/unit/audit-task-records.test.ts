@@ -13,21 +13,46 @@ const key = await generateSigningKeyPair();
 const signer = new TaskSigner(await importSigningKey(key.privateJwk), key.kid);
 const times = { receivedAt: 10, verdictAt: 12 };
 
-async function delivery(extra: Record<string, unknown> = {}): Promise<{ taskId: string; attempt: number; leaseToken: string; leaseExpiresAt: number; signedTask: string }> {
-  const signedTask = await signer.sign({
-    sub: 't-1', aud: 'runner-1', org: 'org-1', action: 'com.datadoghq.http.request', timeoutMs: 1000,
-    inputs: { url: 'https://example.test/?token=SECRET-INPUT', body: 'SECRET-BODY' },
-    connection: { id: 'conn-1', integration: 'http', credentialPath: 'credentials/SECRET-PATH.json', settings: { baseUrl: 'https://SECRET-SETTING.test' } },
-    submittedBy: 'user:u-1', ...extra,
-  }, 60_000);
+async function delivery(
+  extra: Record<string, unknown> = {},
+): Promise<{ taskId: string; attempt: number; leaseToken: string; leaseExpiresAt: number; signedTask: string }> {
+  const signedTask = await signer.sign(
+    {
+      sub: 't-1',
+      aud: 'runner-1',
+      org: 'org-1',
+      action: 'com.datadoghq.http.request',
+      timeoutMs: 1000,
+      inputs: { url: 'https://example.test/?token=SECRET-INPUT', body: 'SECRET-BODY' },
+      connection: {
+        id: 'conn-1',
+        integration: 'http',
+        credentialPath: 'credentials/SECRET-PATH.json',
+        settings: { baseUrl: 'https://SECRET-SETTING.test' },
+      },
+      submittedBy: 'user:u-1',
+      ...extra,
+    },
+    60_000,
+  );
   return { taskId: 't-1', attempt: 2, leaseToken: 'lease-SECRET', leaseExpiresAt: 0, signedTask };
 }
 
 test('an accepted verdict carries ids, submitter, key id and times, and nothing of the inputs or connection settings', async () => {
   const record = verdictRecord(await delivery(), undefined, times);
   assert.deepEqual(record, {
-    type: 'verdict', taskId: 't-1', attempt: 2, verdict: 'accepted', claimsVerified: true, action: 'com.datadoghq.http.request',
-    orgId: 'org-1', connectionId: 'conn-1', submittedBy: 'user:u-1', keyId: key.kid, receivedAt: 10, verdictAt: 12,
+    type: 'verdict',
+    taskId: 't-1',
+    attempt: 2,
+    verdict: 'accepted',
+    claimsVerified: true,
+    action: 'com.datadoghq.http.request',
+    orgId: 'org-1',
+    connectionId: 'conn-1',
+    submittedBy: 'user:u-1',
+    keyId: key.kid,
+    receivedAt: 10,
+    verdictAt: 12,
   });
   assert.doesNotMatch(canonicalJson(record as never), /SECRET/);
 });

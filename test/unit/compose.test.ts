@@ -33,7 +33,10 @@ interface Service {
 }
 
 async function resolved(): Promise<Record<string, Service>> {
-  const { stdout } = await run('docker-compose', ['-f', 'docker-compose.yaml', 'config'], { cwd: root, env: { PATH: process.env['PATH'] ?? '' } });
+  const { stdout } = await run('docker-compose', ['-f', 'docker-compose.yaml', 'config'], {
+    cwd: root,
+    env: { PATH: process.env['PATH'] ?? '' },
+  });
   return (parse(stdout) as { services: Record<string, Service> }).services;
 }
 
@@ -41,18 +44,22 @@ async function resolved(): Promise<Record<string, Service>> {
 function durationMs(text: string | undefined): number {
   assert.ok(text, 'a duration is set');
   let total = 0;
-  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(n) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
+  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
+    total += Number(n) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
   return total;
 }
 
 const OUR_IMAGE = 'private-action-runner:local';
 
 test('docker-compose.yaml passes `docker-compose config -q` with no variables set', async () => {
-  const { stderr } = await run('docker-compose', ['-f', 'docker-compose.yaml', 'config', '-q'], { cwd: root, env: { PATH: process.env['PATH'] ?? '' } });
+  const { stderr } = await run('docker-compose', ['-f', 'docker-compose.yaml', 'config', '-q'], {
+    cwd: root,
+    env: { PATH: process.env['PATH'] ?? '' },
+  });
   assert.equal(stderr.trim(), '');
 });
 
-test('two Redis (control plane, runner), each with AOF and noeviction; workers share the runner\'s', async () => {
+test("two Redis (control plane, runner), each with AOF and noeviction; workers share the runner's", async () => {
   const services = await resolved();
   const cp = services['control-plane'];
   const runner = services['runner'];
@@ -89,7 +96,7 @@ test('every dependency waits for health; the chain is redis -> control plane -> 
   assert.deepEqual(deps('worker'), ['runner', 'runner-redis']);
 });
 
-test('our services\' healthchecks run `par healthcheck <their role>`, and each fails against an absent process', async () => {
+test("our services' healthchecks run `par healthcheck <their role>`, and each fails against an absent process", async () => {
   const services = await resolved();
   const ours = Object.entries(services).filter(([, s]) => s.image === OUR_IMAGE);
   assert.deepEqual(ours.map(([n]) => n).sort(), ['control-plane', 'runner', 'worker']);
@@ -98,17 +105,27 @@ test('our services\' healthchecks run `par healthcheck <their role>`, and each f
     for (const [name, svc] of ours) {
       const role = svc.command?.[0];
       assert.equal(role, name);
-      assert.deepEqual(svc.healthcheck?.test, ['CMD', 'node', '/app/bin/par.js', 'healthcheck', role], `${name} runs par healthcheck ${role}`);
+      assert.deepEqual(
+        svc.healthcheck?.test,
+        ['CMD', 'node', '/app/bin/par.js', 'healthcheck', role],
+        `${name} runs par healthcheck ${role}`,
+      );
       // The same command on this host, with the service's settings but ports nobody listens on
       // and a liveness file nobody writes: the process it checks is absent, so it must fail.
       const port = String(await freePort());
       const env = {
-        ...svc.environment, PAR_CP_PORT: port, PAR_RUNNER_ADMIN_PORT: port, PAR_RUNNER_ADMIN_HOST: '127.0.0.1',
+        ...svc.environment,
+        PAR_CP_PORT: port,
+        PAR_RUNNER_ADMIN_PORT: port,
+        PAR_RUNNER_ADMIN_HOST: '127.0.0.1',
         ...(role === 'worker' ? { PAR_WORKER_LIVENESS_FILE: join(dir.path, 'absent.alive') } : {}),
         PATH: process.env['PATH'] ?? '',
       };
       const args = svc.healthcheck.test.slice(2).map((a) => (a === '/app/bin/par.js' ? PAR_BIN : a));
-      const outcome = await run(process.execPath, args, { env, timeout: 60_000 }).then(() => 0, (e: unknown) => (e as { code?: number }).code);
+      const outcome = await run(process.execPath, args, { env, timeout: 60_000 }).then(
+        () => 0,
+        (e: unknown) => (e as { code?: number }).code,
+      );
       assert.equal(outcome, 1, `${name}: par healthcheck ${role} exits 1 when no ${role} runs`);
     }
   } finally {
@@ -123,8 +140,14 @@ test('stop grace periods outlast the drains; ports are published on loopback onl
   const workerConfig = loadWorkerConfig(worker.environment ?? {});
   const runnerConfig = loadRunnerConfig(runner.environment ?? {});
   // a worker: the grace, the abort window, then closing queues and connections (bounded at ~5 s)
-  assert.ok(durationMs(worker.stop_grace_period) >= workerConfig.graceMs + ABORT_WINDOW_MS + 5_000, `worker stop_grace_period ${worker.stop_grace_period} vs grace ${workerConfig.graceMs} ms`);
-  assert.ok(durationMs(runner.stop_grace_period) >= runnerConfig.drainMs + 5_000, `runner stop_grace_period ${runner.stop_grace_period} vs drain ${runnerConfig.drainMs} ms`);
+  assert.ok(
+    durationMs(worker.stop_grace_period) >= workerConfig.graceMs + ABORT_WINDOW_MS + 5_000,
+    `worker stop_grace_period ${worker.stop_grace_period} vs grace ${workerConfig.graceMs} ms`,
+  );
+  assert.ok(
+    durationMs(runner.stop_grace_period) >= runnerConfig.drainMs + 5_000,
+    `runner stop_grace_period ${runner.stop_grace_period} vs drain ${runnerConfig.drainMs} ms`,
+  );
   assert.ok(workerConfig.livenessFile, 'workers write the liveness file their healthcheck reads');
   for (const [name, svc] of Object.entries(services)) {
     for (const port of svc.ports ?? []) {
@@ -132,5 +155,5 @@ test('stop grace periods outlast the drains; ports are published on loopback onl
       assert.equal(hostIp, '127.0.0.1', `${name}: ${JSON.stringify(port)} is published on loopback only`);
     }
   }
-  assert.ok((runner.ports ?? []).length > 0, 'the runner\'s admin port (health, metrics, bull-board) is published, on loopback');
+  assert.ok((runner.ports ?? []).length > 0, "the runner's admin port (health, metrics, bull-board) is published, on loopback");
 });

@@ -5,7 +5,14 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROCESS_SETTINGS, allSettingNames } from '../../src/config/settings-catalogue.js';
 import { objectShape } from '../../src/config/setting-info.js';
-import { CONFIG_DOC_PATH, ENV_EXAMPLE_PATH, REGENERATE_HINT, renderConfigurationDoc, renderEnvExample, undescribedSettings } from '../../src/config/settings-docs.js';
+import {
+  CONFIG_DOC_PATH,
+  ENV_EXAMPLE_PATH,
+  REGENERATE_HINT,
+  renderConfigurationDoc,
+  renderEnvExample,
+  undescribedSettings,
+} from '../../src/config/settings-docs.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -36,9 +43,13 @@ test('every setting says what it is for (.describe) and is reachable by a variab
   for (const p of PROCESS_SETTINGS) {
     const keys = Object.keys(objectShape(p.schema));
     for (const key of keys) {
-      assert.ok((p.sources[key]?.length ?? 0) > 0 || p.flags[key] !== undefined, `${p.title}: setting ${key} has no environment variable and no flag`);
+      assert.ok(
+        (p.sources[key]?.length ?? 0) > 0 || p.flags[key] !== undefined,
+        `${p.title}: setting ${key} has no environment variable and no flag`,
+      );
     }
-    for (const key of Object.keys(p.sources)) assert.ok(keys.includes(key), `${p.title}: the sources name ${key}, which the schema does not have`);
+    for (const key of Object.keys(p.sources))
+      assert.ok(keys.includes(key), `${p.title}: the sources name ${key}, which the schema does not have`);
   }
 });
 
@@ -55,17 +66,20 @@ test('the generated docs name every variable of every setting, secrets blank in 
 
 async function codeFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const files = await Promise.all(entries.map(async (e) => {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) return e.name === 'node_modules' ? [] : codeFiles(path);
-    return /\.(ts|js|mjs|cjs)$/.test(e.name) ? [path] : [];
-  }));
+  const files = await Promise.all(
+    entries.map(async (e) => {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) return e.name === 'node_modules' ? [] : codeFiles(path);
+      return /\.(ts|js|mjs|cjs)$/.test(e.name) ? [path] : [];
+    }),
+  );
   return files.flat();
 }
 
 test('every environment variable the code reads or names is a documented setting (or a listed non-setting)', async () => {
   const settings = allSettingNames();
-  const isKnown = (name: string): boolean => settings.has(name) || name in NOT_SETTINGS || Object.keys(NOT_SETTING_PREFIXES).some((p) => name.startsWith(p));
+  const isKnown = (name: string): boolean =>
+    settings.has(name) || name in NOT_SETTINGS || Object.keys(NOT_SETTING_PREFIXES).some((p) => name.startsWith(p));
   const unknown: string[] = [];
   const files = (await Promise.all(['src', 'workers', 'machines', 'bin'].map((d) => codeFiles(join(ROOT, d))))).flat();
   assert.ok(files.length > 50, 'the scan found the source files');
@@ -84,7 +98,11 @@ test('every environment variable the code reads or names is a documented setting
       if (!isKnown(name)) unknown.push(`${where}: names ${name}`);
     }
   }
-  assert.deepEqual([...new Set(unknown)], [], 'add these to a settings schema in src/config/ (with .describe) and its sources, or to NOT_SETTINGS here with the reason');
+  assert.deepEqual(
+    [...new Set(unknown)],
+    [],
+    'add these to a settings schema in src/config/ (with .describe) and its sources, or to NOT_SETTINGS here with the reason',
+  );
 });
 
 test('the README points to the generated configuration reference', async () => {

@@ -24,38 +24,72 @@ function configError(fn: () => unknown): ConfigInvalidError {
 test('every invalid setting is reported at once, each by the variable the user set', () => {
   const e = configError(() => loadControlPlaneConfig({ PORT: '70000', PAR_LEASE_MS: 'soon' }));
   assert.match(e.message, /PORT: must be at most 65535; PAR_LEASE_MS: must be a whole number/);
-  assert.deepEqual(e.settings.map((s) => s.setting), ['PORT', 'PAR_LEASE_MS']);
+  assert.deepEqual(
+    e.settings.map((s) => s.setting),
+    ['PORT', 'PAR_LEASE_MS'],
+  );
 
-  const w = configError(() => loadWorkerConfig({ PAR_WORKER_CONCURRENCY: '0', PAR_HTTP_DENY_LOOPBACK: 'maybe', PAR_SCRIPT_SANDBOX_BIND: 'opt/a, opt/b', REDIS_URL: 'nope' }));
-  assert.deepEqual(w.settings.map((s) => s.setting).sort(), ['PAR_HTTP_DENY_LOOPBACK', 'PAR_SCRIPT_SANDBOX_BIND', 'PAR_WORKER_CONCURRENCY', 'REDIS_URL']);
+  const w = configError(() =>
+    loadWorkerConfig({
+      PAR_WORKER_CONCURRENCY: '0',
+      PAR_HTTP_DENY_LOOPBACK: 'maybe',
+      PAR_SCRIPT_SANDBOX_BIND: 'opt/a, opt/b',
+      REDIS_URL: 'nope',
+    }),
+  );
+  assert.deepEqual(w.settings.map((s) => s.setting).sort(), [
+    'PAR_HTTP_DENY_LOOPBACK',
+    'PAR_SCRIPT_SANDBOX_BIND',
+    'PAR_WORKER_CONCURRENCY',
+    'REDIS_URL',
+  ]);
   assert.equal(w.settings.filter((s) => s.setting === 'PAR_SCRIPT_SANDBOX_BIND').length, 1, 'the same problem twice is reported once');
   for (const s of w.settings) assert.ok(w.message.includes(`${s.setting}: ${s.message}`));
 });
 
 test('a config error never repeats the value (it may be a secret)', () => {
   const e = configError(() => loadControlPlaneConfig({ PAR_ADMIN_API_KEY: 'short-s3cret', PAR_CP_REDIS_URL: 'redis//user:pa55word@host' }));
-  assert.deepEqual(e.settings.map((s) => s.setting), ['PAR_CP_REDIS_URL', 'PAR_ADMIN_API_KEY']);
+  assert.deepEqual(
+    e.settings.map((s) => s.setting),
+    ['PAR_CP_REDIS_URL', 'PAR_ADMIN_API_KEY'],
+  );
   assert.ok(!e.message.includes('s3cret') && !e.message.includes('pa55word'), e.message);
 });
 
 test('checks across settings still name their setting, once each setting is valid', () => {
   const e = configError(() => loadWorkerConfig({ PAR_WORKER_LOCK_MS: '2000', PAR_WORKER_STALLED_INTERVAL_MS: '3000' }));
-  assert.deepEqual(e.settings.map((s) => s.setting), ['PAR_WORKER_STALLED_INTERVAL_MS']);
+  assert.deepEqual(
+    e.settings.map((s) => s.setting),
+    ['PAR_WORKER_STALLED_INTERVAL_MS'],
+  );
   const c = configError(() => loadControlPlaneConfig({ PAR_SIGNING_KEY_RETIRE_AFTER_MS: '5', PAR_SIGNING_KEY_ROTATE_INTERVAL_MS: '10' }));
   assert.deepEqual(c.settings.map((s) => s.setting).sort(), ['PAR_SIGNING_KEY_RETIRE_AFTER_MS', 'PAR_SIGNING_KEY_ROTATE_INTERVAL_MS']);
 });
 
 test('a setting that was not set is named by its first variable; a flag by its flag', () => {
   const e = configError(() => loadCliConfig({}));
-  assert.deepEqual(e.settings.map((s) => s.setting), ['PAR_APP_KEY']);
+  assert.deepEqual(
+    e.settings.map((s) => s.setting),
+    ['PAR_APP_KEY'],
+  );
   assert.match(e.message, /PAR_APP_KEY: is required/);
   const f = configError(() => loadRunnerConfig({}, { printFormat: 'yaml' }));
-  assert.deepEqual(f.settings.map((s) => s.setting), ['-f']);
+  assert.deepEqual(
+    f.settings.map((s) => s.setting),
+    ['-f'],
+  );
   configError(() => loadDevConfig({ PAR_WORKERS: '65', PAR_RUNNER_NAME: 'no spaces' }));
 });
 
 test('booleans accept exactly the spellings they always did, in every process', () => {
-  for (const [value, expected] of [['true', true], ['1', true], ['yes', true], ['false', false], ['0', false], ['no', false]] as const) {
+  for (const [value, expected] of [
+    ['true', true],
+    ['1', true],
+    ['yes', true],
+    ['false', false],
+    ['0', false],
+    ['no', false],
+  ] as const) {
     assert.equal(loadRunnerConfig({ PAR_DASHBOARD_READ_ONLY: value }).dashboardReadOnly, expected, value);
     assert.equal(loadWorkerConfig({ PAR_HTTP_DENY_LOOPBACK: value }).httpDenyLoopback, expected, value);
     assert.equal(loadWorkerConfig({ PAR_HTTP_ALLOW_METADATA_ADDRESSES: value }).httpAllowMetadataAddresses, expected, value);
@@ -81,12 +115,20 @@ test('integers and lists read the same way everywhere', () => {
 
 test('defaults are unchanged', () => {
   const cp = loadControlPlaneConfig({});
-  assert.deepEqual([cp.host, cp.port, cp.redisUrl, cp.keyPrefix, cp.taskTtlMs, cp.leaseMs, cp.maxDeliveries, cp.leaseSweepIntervalMs, cp.logLevel],
-    ['127.0.0.1', 7700, 'redis://127.0.0.1:6379', 'par:cp', 600_000, 30_000, 3, 1_000, 'info']);
+  assert.deepEqual(
+    [cp.host, cp.port, cp.redisUrl, cp.keyPrefix, cp.taskTtlMs, cp.leaseMs, cp.maxDeliveries, cp.leaseSweepIntervalMs, cp.logLevel],
+    ['127.0.0.1', 7700, 'redis://127.0.0.1:6379', 'par:cp', 600_000, 30_000, 3, 1_000, 'info'],
+  );
   const r = loadRunnerConfig({});
-  assert.deepEqual([r.modes, r.allowlist, r.dashboardReadOnly, r.capacity, r.adminPort, r.withApiKey], [['pull'], undefined, true, 50, 9016, false]);
+  assert.deepEqual(
+    [r.modes, r.allowlist, r.dashboardReadOnly, r.capacity, r.adminPort, r.withApiKey],
+    [['pull'], undefined, true, 50, 9016, false],
+  );
   const w = loadWorkerConfig({});
-  assert.deepEqual([w.httpHostAllowlist, w.scriptSandboxBind, w.httpDenyLoopback, w.stalledIntervalMs, w.concurrency], [[], [], false, 5_000, 10]);
+  assert.deepEqual(
+    [w.httpHostAllowlist, w.scriptSandboxBind, w.httpDenyLoopback, w.stalledIntervalMs, w.concurrency],
+    [[], [], false, 5_000, 10],
+  );
   const d = loadDevConfig({});
   assert.deepEqual([d.stateDir, d.workers, d.allowlist, d.controlPlanePort], ['.par', 2, 'com.datadoghq.http.*', 7700]);
   assert.ok(Object.isFrozen(w) && Object.isFrozen(d));

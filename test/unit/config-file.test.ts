@@ -59,7 +59,15 @@ describe('readConfigFile', () => {
   });
 
   it('absolute paths, ".." segments and symlinks out are PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR', async () => {
-    for (const path of [join(dir.path, 'credentials', 'ok.json'), '/etc/passwd', '../x.json', 'credentials/../credentials/ok.json', 'credentials\\..\\..\\x', 'credentials/out-link.json', 'a\0b']) {
+    for (const path of [
+      join(dir.path, 'credentials', 'ok.json'),
+      '/etc/passwd',
+      '../x.json',
+      'credentials/../credentials/ok.json',
+      'credentials\\..\\..\\x',
+      'credentials/out-link.json',
+      'a\0b',
+    ]) {
       assert.equal(await code(read(path)), 'PAR_ERR_FILE_PATH_OUTSIDE_CONFIG_DIR', path);
     }
     assert.throws(() => confinedPath(dir.path, '..'), /PAR_ERR|outside|".."/);
@@ -69,7 +77,10 @@ describe('readConfigFile', () => {
     const started = Date.now();
     assert.equal(await code(read('credentials/fifo.json')), 'PAR_ERR_FILE_NOT_REGULAR');
     assert.equal(await code(read('credentials')), 'PAR_ERR_FILE_NOT_REGULAR');
-    assert.equal(await code(readConfigFile({ configDir: '/', path: '/dev/zero', confine: false, failCode: 'PAR_ERR_SCRIPT_CONFIG_INVALID' })), 'PAR_ERR_FILE_NOT_REGULAR');
+    assert.equal(
+      await code(readConfigFile({ configDir: '/', path: '/dev/zero', confine: false, failCode: 'PAR_ERR_SCRIPT_CONFIG_INVALID' })),
+      'PAR_ERR_FILE_NOT_REGULAR',
+    );
     assert.ok(Date.now() - started < 4000, 'nothing waited for a writer or read a device');
   });
 

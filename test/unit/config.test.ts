@@ -34,8 +34,20 @@ test('the agent-style allowlist variable works too, and PAR_* names win over see
 });
 
 test('a bad setting fails fast naming the variable the user set', () => {
-  assert.throws(() => loadRunnerConfig({ DD_BASE_URL: 'not a url' }), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_CONFIG_INVALID' && e.message.includes('DD_BASE_URL'));
-  assert.throws(() => loadWorkerConfig({ PAR_WORKER_CONCURRENCY: 'lots' }), (e: unknown) => e instanceof ParError && e.message.includes('PAR_WORKER_CONCURRENCY'));
-  assert.throws(() => loadControlPlaneConfig({ PAR_CP_PORT: '70000' }), (e: unknown) => e instanceof ParError && e.message.includes('PAR_CP_PORT'));
-  assert.throws(() => loadRunnerConfig({ RUNNER_NAME: 'bad name!' }), (e: unknown) => e instanceof ParError && e.message.includes('RUNNER_NAME'));
+  assert.throws(
+    () => loadRunnerConfig({ DD_BASE_URL: 'not a url' }),
+    (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_CONFIG_INVALID' && e.message.includes('DD_BASE_URL'),
+  );
+  assert.throws(
+    () => loadWorkerConfig({ PAR_WORKER_CONCURRENCY: 'lots' }),
+    (e: unknown) => e instanceof ParError && e.message.includes('PAR_WORKER_CONCURRENCY'),
+  );
+  assert.throws(
+    () => loadControlPlaneConfig({ PAR_CP_PORT: '70000' }),
+    (e: unknown) => e instanceof ParError && e.message.includes('PAR_CP_PORT'),
+  );
+  assert.throws(
+    () => loadRunnerConfig({ RUNNER_NAME: 'bad name!' }),
+    (e: unknown) => e instanceof ParError && e.message.includes('RUNNER_NAME'),
+  );
 });

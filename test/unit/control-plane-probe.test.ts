@@ -14,7 +14,14 @@ test('probes while the control plane is down and wakes the runner once when it a
   const answers = [false, false, false, true];
   let probes = 0;
   let woken = 0;
-  const probe = new ControlPlaneProbe({ intervalMs: INTERVAL_MS, logger, onBack: () => { woken += 1; }, probe: async () => answers[probes++] ?? true });
+  const probe = new ControlPlaneProbe({
+    intervalMs: INTERVAL_MS,
+    logger,
+    onBack: () => {
+      woken += 1;
+    },
+    probe: async () => answers[probes++] ?? true,
+  });
   probe.unreachable();
   probe.unreachable(); // a second failure while probing starts no second loop
   await waitUntil(() => (woken > 0 ? true : undefined), 2000, 'the wake-up');
@@ -26,7 +33,17 @@ test('probes while the control plane is down and wakes the runner once when it a
 test('a control plane that answers /healthz at once (5xx on calls, not down) wakes nobody', async () => {
   let woken = 0;
   let probes = 0;
-  const probe = new ControlPlaneProbe({ intervalMs: INTERVAL_MS, logger, onBack: () => { woken += 1; }, probe: async () => { probes += 1; return true; } });
+  const probe = new ControlPlaneProbe({
+    intervalMs: INTERVAL_MS,
+    logger,
+    onBack: () => {
+      woken += 1;
+    },
+    probe: async () => {
+      probes += 1;
+      return true;
+    },
+  });
   probe.unreachable();
   await waitUntil(() => (probes > 0 ? true : undefined), 2000, 'one probe');
   await new Promise((r) => setTimeout(r, QUIET_MS)); // would have probed again by now if it kept going
@@ -37,7 +54,15 @@ test('a control plane that answers /healthz at once (5xx on calls, not down) wak
 
 test('stop() ends a probe loop and later failures start none', async () => {
   let probes = 0;
-  const probe = new ControlPlaneProbe({ intervalMs: INTERVAL_MS, logger, onBack: () => undefined, probe: async () => { probes += 1; return false; } });
+  const probe = new ControlPlaneProbe({
+    intervalMs: INTERVAL_MS,
+    logger,
+    onBack: () => undefined,
+    probe: async () => {
+      probes += 1;
+      return false;
+    },
+  });
   probe.unreachable();
   await waitUntil(() => (probes >= 2 ? true : undefined), 2000, 'probing');
   probe.stop();

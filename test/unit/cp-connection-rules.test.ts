@@ -16,9 +16,18 @@ function refusal(fn: () => void): string {
 
 describe('connection rules', () => {
   it('an http connection with credentials needs an http(s) baseUrl without userinfo', () => {
-    assert.match(refusal(() => checkConnectionShape({ integration: 'http', settings: {}, credentialPath: 'c.json' })), /settings\.baseUrl: required/);
-    assert.match(refusal(() => checkConnectionShape({ integration: 'http', settings: { baseUrl: 'ftp://x/' }, credentialPath: 'c.json' })), /settings\.baseUrl/);
-    assert.match(refusal(() => checkConnectionShape({ integration: 'http', settings: { baseUrl: 'https://u@x/' } })), /settings\.baseUrl: must not carry/);
+    assert.match(
+      refusal(() => checkConnectionShape({ integration: 'http', settings: {}, credentialPath: 'c.json' })),
+      /settings\.baseUrl: required/,
+    );
+    assert.match(
+      refusal(() => checkConnectionShape({ integration: 'http', settings: { baseUrl: 'ftp://x/' }, credentialPath: 'c.json' })),
+      /settings\.baseUrl/,
+    );
+    assert.match(
+      refusal(() => checkConnectionShape({ integration: 'http', settings: { baseUrl: 'https://u@x/' } })),
+      /settings\.baseUrl: must not carry/,
+    );
     checkConnectionShape({ integration: 'http', settings: { baseUrl: 'https://api.example.test/v1' }, credentialPath: 'c.json' });
     checkConnectionShape({ integration: 'http', settings: {} });
     checkConnectionShape({ integration: 'postgresql', settings: {}, credentialPath: 'pg.json' });
@@ -26,7 +35,10 @@ describe('connection rules', () => {
 
   it('path settings stay inside the config dir', () => {
     for (const p of ['/etc/x', '../x', 'a/../../x', '~/x', 'C:/x', 7]) {
-      assert.match(refusal(() => checkConnectionShape({ integration: 'kubernetes', settings: { kubeconfigPath: p } })), /settings\.kubeconfigPath/);
+      assert.match(
+        refusal(() => checkConnectionShape({ integration: 'kubernetes', settings: { kubeconfigPath: p } })),
+        /settings\.kubeconfigPath/,
+      );
     }
     checkConnectionShape({ integration: 'kubernetes', settings: { kubeconfigPath: 'kube/config.yaml' } });
   });
@@ -38,12 +50,19 @@ describe('connection rules', () => {
   });
 
   it('names the fields that re-aim a connection; harmless changes name none', () => {
-    const current = { integration: 'http', settings: { baseUrl: 'https://a', headers: [{ key: 'Authorization', value: 'Bearer {{ t }}' }] }, credentialPath: 'c.json' };
+    const current = {
+      integration: 'http',
+      settings: { baseUrl: 'https://a', headers: [{ key: 'Authorization', value: 'Bearer {{ t }}' }] },
+      credentialPath: 'c.json',
+    };
     assert.deepEqual(reaimedFields(current, { ...current, settings: { ...current.settings, headers: [] } }), []);
     assert.deepEqual(reaimedFields(current, { ...current, credentialPath: 'pg.json' }), ['credentialPath']);
     assert.deepEqual(reaimedFields(current, { ...current, credentialPath: undefined }), ['credentialPath']);
     assert.deepEqual(reaimedFields(current, { ...current, settings: { baseUrl: 'https://b' } }), ['settings.baseUrl']);
     const kube = { integration: 'kubernetes', settings: { kubeconfigPath: 'k', context: 'a' } };
-    assert.deepEqual(reaimedFields(kube, { ...kube, settings: { kubeconfigPath: 'k2', context: 'b' } }), ['settings.context', 'settings.kubeconfigPath']);
+    assert.deepEqual(reaimedFields(kube, { ...kube, settings: { kubeconfigPath: 'k2', context: 'b' } }), [
+      'settings.context',
+      'settings.kubeconfigPath',
+    ]);
   });
 });

@@ -45,27 +45,84 @@ describe('credential files: the vendor documentation examples', () => {
   }
 
   it('http_basic.json parses as Basic Auth', async () => {
-    assert.deepEqual(ok(JSON.parse(await readFile(`${FIXTURES}http_basic.json`, 'utf8'))), { authType: 'Basic Auth', username: 'USERNAME', password: 'PASSWORD' });
+    assert.deepEqual(ok(JSON.parse(await readFile(`${FIXTURES}http_basic.json`, 'utf8'))), {
+      authType: 'Basic Auth',
+      username: 'USERNAME',
+      password: 'PASSWORD',
+    });
   });
 
   it('the same files written as YAML parse the same', async () => {
     const json = JSON.parse(await readFile(`${FIXTURES}postgresql_token.json`, 'utf8')) as unknown;
-    const yaml = 'auth_type: Token Auth\ncredentials:\n' + (json as { credentials: Array<{ tokenName: string; tokenValue: string }> }).credentials.map((c) => `  - tokenName: ${c.tokenName}\n    tokenValue: ${c.tokenValue}\n`).join('');
+    const yaml =
+      'auth_type: Token Auth\ncredentials:\n' +
+      (json as { credentials: Array<{ tokenName: string; tokenValue: string }> }).credentials
+        .map((c) => `  - tokenName: ${c.tokenName}\n    tokenValue: ${c.tokenValue}\n`)
+        .join('');
     assert.deepEqual(ok(parseYaml(yaml)), ok(json));
   });
 });
 
 describe('credential files: Go JSON field matching', () => {
   const variants: Array<[string, unknown, Credentials]> = [
-    ['Auth_Type / Credentials', { Auth_Type: 'Token Auth', Credentials: [{ tokenName: 'a', tokenValue: '1' }] }, { authType: 'Token Auth', tokens: { a: '1' } }],
-    ['AUTH_TYPE', { AUTH_TYPE: 'Basic Auth', credentials: [{ username: 'u', password: 'p' }] }, { authType: 'Basic Auth', username: 'u', password: 'p' }],
-    ['TokenName / TokenValue', { auth_type: 'Token Auth', credentials: [{ TokenName: 'a', TokenValue: '1' }] }, { authType: 'Token Auth', tokens: { a: '1' } }],
-    ['tokenname / TOKENVALUE', { auth_type: 'Token Auth', credentials: [{ tokenname: 'a', TOKENVALUE: '1' }] }, { authType: 'Token Auth', tokens: { a: '1' } }],
-    ['Username / PASSWORD', { auth_type: 'Basic Auth', credentials: [{ Username: 'u', PASSWORD: 'p' }] }, { authType: 'Basic Auth', username: 'u', password: 'p' }],
-    ['unknown keys ignored', { auth_type: 'Token Auth', comment: 'x', credentials: [{ tokenName: 'a', tokenValue: '1', note: 'n' }] }, { authType: 'Token Auth', tokens: { a: '1' } }],
-    ['the later of two spellings wins', { auth_type: 'Basic Auth', AUTH_TYPE: 'Token Auth', credentials: [{ tokenName: 'a', tokenValue: '1' }] }, { authType: 'Token Auth', tokens: { a: '1' } }],
-    ['a duplicate token name resolves to its last value', { auth_type: 'Token Auth', credentials: [{ tokenName: 'a', tokenValue: 'first' }, { tokenName: 'b', tokenValue: '2' }, { tokenName: 'a', tokenValue: 'last' }] }, { authType: 'Token Auth', tokens: { a: 'last', b: '2' } }],
-    ['token names are case-sensitive', { auth_type: 'Token Auth', credentials: [{ tokenName: 'Key', tokenValue: '1' }, { tokenName: 'key', tokenValue: '2' }] }, { authType: 'Token Auth', tokens: { Key: '1', key: '2' } }],
+    [
+      'Auth_Type / Credentials',
+      { Auth_Type: 'Token Auth', Credentials: [{ tokenName: 'a', tokenValue: '1' }] },
+      { authType: 'Token Auth', tokens: { a: '1' } },
+    ],
+    [
+      'AUTH_TYPE',
+      { AUTH_TYPE: 'Basic Auth', credentials: [{ username: 'u', password: 'p' }] },
+      { authType: 'Basic Auth', username: 'u', password: 'p' },
+    ],
+    [
+      'TokenName / TokenValue',
+      { auth_type: 'Token Auth', credentials: [{ TokenName: 'a', TokenValue: '1' }] },
+      { authType: 'Token Auth', tokens: { a: '1' } },
+    ],
+    [
+      'tokenname / TOKENVALUE',
+      { auth_type: 'Token Auth', credentials: [{ tokenname: 'a', TOKENVALUE: '1' }] },
+      { authType: 'Token Auth', tokens: { a: '1' } },
+    ],
+    [
+      'Username / PASSWORD',
+      { auth_type: 'Basic Auth', credentials: [{ Username: 'u', PASSWORD: 'p' }] },
+      { authType: 'Basic Auth', username: 'u', password: 'p' },
+    ],
+    [
+      'unknown keys ignored',
+      { auth_type: 'Token Auth', comment: 'x', credentials: [{ tokenName: 'a', tokenValue: '1', note: 'n' }] },
+      { authType: 'Token Auth', tokens: { a: '1' } },
+    ],
+    [
+      'the later of two spellings wins',
+      { auth_type: 'Basic Auth', AUTH_TYPE: 'Token Auth', credentials: [{ tokenName: 'a', tokenValue: '1' }] },
+      { authType: 'Token Auth', tokens: { a: '1' } },
+    ],
+    [
+      'a duplicate token name resolves to its last value',
+      {
+        auth_type: 'Token Auth',
+        credentials: [
+          { tokenName: 'a', tokenValue: 'first' },
+          { tokenName: 'b', tokenValue: '2' },
+          { tokenName: 'a', tokenValue: 'last' },
+        ],
+      },
+      { authType: 'Token Auth', tokens: { a: 'last', b: '2' } },
+    ],
+    [
+      'token names are case-sensitive',
+      {
+        auth_type: 'Token Auth',
+        credentials: [
+          { tokenName: 'Key', tokenValue: '1' },
+          { tokenName: 'key', tokenValue: '2' },
+        ],
+      },
+      { authType: 'Token Auth', tokens: { Key: '1', key: '2' } },
+    ],
   ];
   for (const [what, doc, expected] of variants) {
     it(what, () => assert.deepEqual(ok(doc), expected));
@@ -77,7 +134,16 @@ describe('credential files: Go JSON field matching', () => {
     ['no credentials', { auth_type: 'Token Auth' }],
     ['an empty token list', { auth_type: 'Token Auth', credentials: [] }],
     ['a token without a name', { auth_type: 'Token Auth', credentials: [{ tokenValue: 's3cret-x' }] }],
-    ['Basic Auth with two entries', { auth_type: 'Basic Auth', credentials: [{ username: 'a', password: 's3cret-x' }, { username: 'b', password: 'c' }] }],
+    [
+      'Basic Auth with two entries',
+      {
+        auth_type: 'Basic Auth',
+        credentials: [
+          { username: 'a', password: 's3cret-x' },
+          { username: 'b', password: 'c' },
+        ],
+      },
+    ],
     ['not an object', ['s3cret-x']],
   ];
   for (const [what, doc] of refused) {

@@ -13,7 +13,11 @@ test('docs/errors.md and the error-code registry list the same codes with the sa
     if (m) rows.set(m[1]!, { retryable: m[2]!, status: m[3]! });
   }
   const registry = Object.entries(ERROR_CODES);
-  assert.deepEqual([...rows.keys()].sort(), registry.map(([code]) => code).sort(), 'codes differ between docs/errors.md and src/errors/codes.ts');
+  assert.deepEqual(
+    [...rows.keys()].sort(),
+    registry.map(([code]) => code).sort(),
+    'codes differ between docs/errors.md and src/errors/codes.ts',
+  );
   for (const [code, spec] of registry) {
     const row = rows.get(code)!;
     assert.equal(row.retryable, spec.retryable ? 'yes' : 'no', `${code}: retryable`);

@@ -7,10 +7,18 @@ import { ParError } from '../../src/errors/par-error.js';
 describe('GitLab error classification', () => {
   it('maps every status to a code; only 429 and 5xx are retryable', () => {
     const cases: Array<[number, string, boolean]> = [
-      [400, 'PAR_ERR_GITLAB_REJECTED', false], [401, 'PAR_ERR_GITLAB_UNAUTHORIZED', false], [403, 'PAR_ERR_GITLAB_FORBIDDEN', false],
-      [404, 'PAR_ERR_GITLAB_NOT_FOUND', false], [405, 'PAR_ERR_GITLAB_REJECTED', false], [409, 'PAR_ERR_GITLAB_REJECTED', false],
-      [422, 'PAR_ERR_GITLAB_REJECTED', false], [429, 'PAR_ERR_GITLAB_STATUS_RETRYABLE', true], [500, 'PAR_ERR_GITLAB_STATUS_RETRYABLE', true],
-      [503, 'PAR_ERR_GITLAB_STATUS_RETRYABLE', true], [302, 'PAR_ERR_GITLAB_STATUS', false], [304, 'PAR_ERR_GITLAB_STATUS', false],
+      [400, 'PAR_ERR_GITLAB_REJECTED', false],
+      [401, 'PAR_ERR_GITLAB_UNAUTHORIZED', false],
+      [403, 'PAR_ERR_GITLAB_FORBIDDEN', false],
+      [404, 'PAR_ERR_GITLAB_NOT_FOUND', false],
+      [405, 'PAR_ERR_GITLAB_REJECTED', false],
+      [409, 'PAR_ERR_GITLAB_REJECTED', false],
+      [422, 'PAR_ERR_GITLAB_REJECTED', false],
+      [429, 'PAR_ERR_GITLAB_STATUS_RETRYABLE', true],
+      [500, 'PAR_ERR_GITLAB_STATUS_RETRYABLE', true],
+      [503, 'PAR_ERR_GITLAB_STATUS_RETRYABLE', true],
+      [302, 'PAR_ERR_GITLAB_STATUS', false],
+      [304, 'PAR_ERR_GITLAB_STATUS', false],
     ];
     for (const [status, code, retryable] of cases) {
       assert.equal(codeForStatus(status), code, String(status));
@@ -23,7 +31,10 @@ describe('GitLab error classification', () => {
   it('quotes GitLab message shapes: string, field map, error, error_description; cut at 750 bytes', () => {
     assert.equal(gitlabMessage(Buffer.from('{"message":"404 Project Not Found"}')), '404 Project Not Found');
     assert.equal(gitlabMessage(Buffer.from('{"message":{"name":["can\'t be blank"]}}')), '{"name":["can\'t be blank"]}');
-    assert.equal(gitlabMessage(Buffer.from('{"error":"invalid_token","error_description":"Token was revoked."}')), 'invalid_token: Token was revoked.');
+    assert.equal(
+      gitlabMessage(Buffer.from('{"error":"invalid_token","error_description":"Token was revoked."}')),
+      'invalid_token: Token was revoked.',
+    );
     assert.equal(gitlabMessage(Buffer.from('<html>bad gateway</html>')), '<html>bad gateway</html>');
     const long = gitlabMessage(Buffer.from(JSON.stringify({ message: 'x'.repeat(5000) })));
     assert.ok(long.endsWith('... [truncated]') && long.length <= ERROR_BODY_BYTES + 20);

@@ -77,14 +77,53 @@ const BLOCKED: ReadonlyArray<readonly [string, string]> = [
 
 /** Reachable by default: loopback, private ranges, near misses of every blocked range. */
 const ALLOWED: readonly string[] = [
-  '127.0.0.1', '127.255.255.254', '::1', '::ffff:127.0.0.1', '10.0.0.1', '172.16.0.1', '192.168.1.1', '100.64.0.1',
-  '100.100.100.201', '168.63.129.17', '192.0.0.193', '192.0.0.191', '169.253.255.255', '169.255.0.0', '1.0.0.0',
-  'fec0::1', 'fe7f:ffff::1', 'fd00:ec3::254', 'fd01:ec2::254', 'fc00::1', '2001:db8::1', '64:ff9b::a00:1',
-  '2002:a00:1::1', '2001:0:4136:e378:8000:63bf:f5ff:fffe', '64:ff9b:1::a00:1', '2002::1', '2001::ffff:ffff', '8.8.8.8', '::2:1', '1::',
+  '127.0.0.1',
+  '127.255.255.254',
+  '::1',
+  '::ffff:127.0.0.1',
+  '10.0.0.1',
+  '172.16.0.1',
+  '192.168.1.1',
+  '100.64.0.1',
+  '100.100.100.201',
+  '168.63.129.17',
+  '192.0.0.193',
+  '192.0.0.191',
+  '169.253.255.255',
+  '169.255.0.0',
+  '1.0.0.0',
+  'fec0::1',
+  'fe7f:ffff::1',
+  'fd00:ec3::254',
+  'fd01:ec2::254',
+  'fc00::1',
+  '2001:db8::1',
+  '64:ff9b::a00:1',
+  '2002:a00:1::1',
+  '2001:0:4136:e378:8000:63bf:f5ff:fffe',
+  '64:ff9b:1::a00:1',
+  '2002::1',
+  '2001::ffff:ffff',
+  '8.8.8.8',
+  '::2:1',
+  '1::',
 ];
 
 /** Not IP addresses: the decision is taken on the resolved addresses instead. */
-const NAMES: readonly string[] = ['example.com', 'metadata', '1.2.3.4.5', '256.1.1.1', '1::2::3', ':::', '1:2:3:4:5:6:7:8:9', '::ffff:1.2.3', '12345::', 'fe80::1%', 'g::1', ''];
+const NAMES: readonly string[] = [
+  'example.com',
+  'metadata',
+  '1.2.3.4.5',
+  '256.1.1.1',
+  '1::2::3',
+  ':::',
+  '1:2:3:4:5:6:7:8:9',
+  '::ffff:1.2.3',
+  '12345::',
+  'fe80::1%',
+  'g::1',
+  '',
+];
 
 describe('http address policy: the decision function', () => {
   for (const [spelling, range] of BLOCKED) {
@@ -108,10 +147,22 @@ describe('http address policy: the decision function', () => {
 
   it('names the wrapping and the embedded address', () => {
     assert.deepEqual(
-      ['::ffff:a9fe:a9fe', '::a9fe:a9fe', '64:ff9b::a9fe:a9fe', '2002:a9fe:a9fe::1', '2001::5601:5601'].map((a) => [byDefault.decide(a)?.via, byDefault.decide(a)?.embedded]),
-      [['ipv4-mapped', '169.254.169.254'], ['ipv4-compatible', '169.254.169.254'], ['nat64', '169.254.169.254'], ['6to4', '169.254.169.254'], ['teredo', '169.254.169.254']],
+      ['::ffff:a9fe:a9fe', '::a9fe:a9fe', '64:ff9b::a9fe:a9fe', '2002:a9fe:a9fe::1', '2001::5601:5601'].map((a) => [
+        byDefault.decide(a)?.via,
+        byDefault.decide(a)?.embedded,
+      ]),
+      [
+        ['ipv4-mapped', '169.254.169.254'],
+        ['ipv4-compatible', '169.254.169.254'],
+        ['nat64', '169.254.169.254'],
+        ['6to4', '169.254.169.254'],
+        ['teredo', '169.254.169.254'],
+      ],
     );
-    assert.match(byDefault.checkAddress('sneaky.corp', '64:ff9b::a9fe:a9fe')?.message ?? '', /: sneaky\.corp resolves to 64:ff9b::a9fe:a9fe \(nat64 169\.254\.169\.254\), blocked: in 169\.254\.0\.0\/16/);
+    assert.match(
+      byDefault.checkAddress('sneaky.corp', '64:ff9b::a9fe:a9fe')?.message ?? '',
+      /: sneaky\.corp resolves to 64:ff9b::a9fe:a9fe \(nat64 169\.254\.169\.254\), blocked: in 169\.254\.0\.0\/16/,
+    );
   });
 });
 
@@ -145,7 +196,18 @@ describe('http address policy: IPv4 spellings as the WHATWG URL parser (undici) 
   }
 
   it('our IPv4 parser agrees with the URL parser on raw spellings', () => {
-    for (const raw of ['2852039166', '0xa9fea9fe', '0251.0376.0251.0376', '0xa9.0xfe.0xa9.0xfe', '169.254.43518', '169.16689662', '127.1', '0x7f.1', '017700000001', '10.0x10.1']) {
+    for (const raw of [
+      '2852039166',
+      '0xa9fea9fe',
+      '0251.0376.0251.0376',
+      '0xa9.0xfe.0xa9.0xfe',
+      '169.254.43518',
+      '169.16689662',
+      '127.1',
+      '0x7f.1',
+      '017700000001',
+      '10.0x10.1',
+    ]) {
       assert.equal(formatIp(parseIp(raw)!), new URL(`http://${raw}/`).hostname, raw);
     }
   });
@@ -153,8 +215,24 @@ describe('http address policy: IPv4 spellings as the WHATWG URL parser (undici) 
 
 describe('http address policy: loopback, and the escape hatch', () => {
   it('PAR_HTTP_DENY_LOOPBACK blocks loopback in every spelling and wrapping; private ranges stay reachable', () => {
-    const loopbacks = ['127.0.0.1', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '[::1]', '::ffff:127.0.0.1', '::ffff:7f00:1', '64:ff9b::7f00:1', '2002:7f00:1::', '2001::80ff:fffe'];
-    for (const raw of [...loopbacks, new URL('http://127.1/').hostname, new URL('http://2130706433/').hostname, new URL('http://0x7f000001/').hostname]) {
+    const loopbacks = [
+      '127.0.0.1',
+      '127.1.2.3',
+      '::1',
+      '0:0:0:0:0:0:0:1',
+      '[::1]',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '64:ff9b::7f00:1',
+      '2002:7f00:1::',
+      '2001::80ff:fffe',
+    ];
+    for (const raw of [
+      ...loopbacks,
+      new URL('http://127.1/').hostname,
+      new URL('http://2130706433/').hostname,
+      new URL('http://0x7f000001/').hostname,
+    ]) {
       assert.equal(denyLoopback.checkAddress('h', raw)?.code, 'PAR_ERR_HTTP_ADDRESS_BLOCKED', raw);
       assert.equal(byDefault.decide(raw), undefined, raw);
     }
@@ -163,7 +241,8 @@ describe('http address policy: loopback, and the escape hatch', () => {
   });
 
   it('PAR_HTTP_ALLOW_METADATA_ADDRESSES lifts link-local and cloud endpoints (and metadata names), never 0.0.0.0/8', () => {
-    for (const raw of ['169.254.169.254', 'fd00:ec2::254', 'fe80::1', '168.63.129.16', '::ffff:a9fe:a9fe']) assert.equal(allowMetadata.decide(raw), undefined, raw);
+    for (const raw of ['169.254.169.254', 'fd00:ec2::254', 'fe80::1', '168.63.129.16', '::ffff:a9fe:a9fe'])
+      assert.equal(allowMetadata.decide(raw), undefined, raw);
     assert.equal(allowMetadata.decide('0.0.0.0')?.range, '0.0.0.0/8');
     assert.equal(allowMetadata.decide('::ffff:0.0.0.0')?.range, '0.0.0.0/8');
     assert.equal(allowMetadata.checkHost('metadata.google.internal'), undefined);
@@ -179,8 +258,10 @@ describe('http address policy: loopback, and the escape hatch', () => {
   it('PAR_HTTP_DENY_LOOPBACK is a boolean setting of the worker, off by default', () => {
     assert.equal(loadWorkerConfig({}).httpDenyLoopback, false);
     assert.equal(loadWorkerConfig({ PAR_HTTP_DENY_LOOPBACK: 'true' }).httpDenyLoopback, true);
-    assert.throws(() => loadWorkerConfig({ PAR_HTTP_DENY_LOOPBACK: 'sometimes' }), (e: unknown) =>
-      e instanceof ParError && e.code === 'PAR_ERR_CONFIG_INVALID' && e.message.includes('PAR_HTTP_DENY_LOOPBACK'));
+    assert.throws(
+      () => loadWorkerConfig({ PAR_HTTP_DENY_LOOPBACK: 'sometimes' }),
+      (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_CONFIG_INVALID' && e.message.includes('PAR_HTTP_DENY_LOOPBACK'),
+    );
   });
 });
 
@@ -189,17 +270,28 @@ describe('http address policy: parsing', () => {
     assert.equal(formatIp(parseIp('2001:0DB8:0000:0000:0001:0000:0000:0001')!), '2001:db8::1:0:0:1');
     assert.equal(formatIp(parseIp('1:0:1:0:1:0:1:0')!), '1:0:1:0:1:0:1:0');
     assert.equal(formatIp(parseIp('::ffff:1.2.3.4')!), '::ffff:102:304');
-    assert.deepEqual(embeddedIpv4(parseIp('2001:0:4136:e378:8000:63bf:3fff:fdd2')!).map((e) => [e.via, formatIp(e.address)]),
-      [['teredo', '192.0.2.45']]);
+    assert.deepEqual(
+      embeddedIpv4(parseIp('2001:0:4136:e378:8000:63bf:3fff:fdd2')!).map((e) => [e.via, formatIp(e.address)]),
+      [['teredo', '192.0.2.45']],
+    );
     assert.deepEqual(embeddedIpv4(parseIp('::1')!), []);
   });
 });
 
 describe('http address policy: decided before any socket opens', () => {
   const logger = createRootLogger({ process: 'test', level: 'silent' });
-  const ctx = (): ActionContext => ({ signal: new AbortController().signal, logger, configDir: '.', limits: { httpMaxResponseBytes: 1 << 20 } });
+  const ctx = (): ActionContext => ({
+    signal: new AbortController().signal,
+    logger,
+    configDir: '.',
+    limits: { httpMaxResponseBytes: 1 << 20 },
+  });
   const resolver: HostResolver = async (host) => {
-    if (host === 'wrapped.corp') return [{ address: '10.0.0.5', family: 4 }, { address: '64:ff9b::a9fe:aa17', family: 6 }];
+    if (host === 'wrapped.corp')
+      return [
+        { address: '10.0.0.5', family: 4 },
+        { address: '64:ff9b::a9fe:aa17', family: 6 },
+      ];
     if (host === 'eks.corp') return [{ address: '169.254.170.23', family: 4 }];
     if (host === 'azure.corp') return [{ address: '::ffff:168.63.129.16', family: 6 }];
     if (host === 'local.corp') return [{ address: '127.0.0.1', family: 4 }];
@@ -219,11 +311,27 @@ describe('http address policy: decided before any socket opens', () => {
     const request = bundle.actions[0]!;
     try {
       const run = (url: string) => request.run(request.inputSchema.parse({ url, timeout: 5_000 }), ctx());
-      for (const url of ['http://169.254.169.254/latest/meta-data/', 'http://0xa9fea9fe/', 'http://[fd00:ec2::23]/', 'http://[64:ff9b::a9fe:a9fe]/', 'http://[2002:a9fe:a9fe::]/', 'http://168.63.129.16/', 'http://0/', 'http://127.0.0.1:9/', 'http://[::1]:9/']) {
+      for (const url of [
+        'http://169.254.169.254/latest/meta-data/',
+        'http://0xa9fea9fe/',
+        'http://[fd00:ec2::23]/',
+        'http://[64:ff9b::a9fe:a9fe]/',
+        'http://[2002:a9fe:a9fe::]/',
+        'http://168.63.129.16/',
+        'http://0/',
+        'http://127.0.0.1:9/',
+        'http://[::1]:9/',
+      ]) {
         await assert.rejects(run(url), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_ADDRESS_BLOCKED', url);
       }
       assert.equal(sockets.length, 0, 'a socket was created for a literal blocked address');
-      for (const url of ['http://wrapped.corp/', 'http://eks.corp/', 'http://azure.corp/', 'http://local.corp:9/', 'http://metadata.google.internal/']) {
+      for (const url of [
+        'http://wrapped.corp/',
+        'http://eks.corp/',
+        'http://azure.corp/',
+        'http://local.corp:9/',
+        'http://metadata.google.internal/',
+      ]) {
         await assert.rejects(run(url), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_ADDRESS_BLOCKED', url);
       }
       assert.deepEqual(connected, [], 'a socket connected to a blocked address');

@@ -28,22 +28,51 @@ describe('http.getChecksumFromURL', () => {
   before(async () => {
     target = await startTargetServer();
     bundle = createHttpBundle();
-    target.route('/artifact.tgz', (_req, res) => { res.setHeader('content-type', 'application/octet-stream'); res.end(ARTIFACT); });
-    target.route('/moved', (_req, res) => { res.statusCode = 302; res.setHeader('location', '/artifact.tgz'); res.end(); });
-    target.route('/gone', (_req, res) => { res.statusCode = 404; res.end('not here'); });
-    target.route('/logo.png', (_req, res) => { res.setHeader('content-type', 'image/png'); res.end(PNG); });
-    target.route('/latin', (_req, res) => { res.setHeader('content-type', 'text/plain; charset=ISO-8859-1'); res.end(Buffer.from([0x63, 0x61, 0x66, 0xe9])); });
-    target.route('/utf16', (_req, res) => { res.setHeader('content-type', 'text/plain'); res.end(Buffer.from('hé!', 'utf16le')); });
-    target.route('/json', (_req, res) => { res.setHeader('content-type', 'application/json'); res.end('{"a":[1,2]}'); });
+    target.route('/artifact.tgz', (_req, res) => {
+      res.setHeader('content-type', 'application/octet-stream');
+      res.end(ARTIFACT);
+    });
+    target.route('/moved', (_req, res) => {
+      res.statusCode = 302;
+      res.setHeader('location', '/artifact.tgz');
+      res.end();
+    });
+    target.route('/gone', (_req, res) => {
+      res.statusCode = 404;
+      res.end('not here');
+    });
+    target.route('/logo.png', (_req, res) => {
+      res.setHeader('content-type', 'image/png');
+      res.end(PNG);
+    });
+    target.route('/latin', (_req, res) => {
+      res.setHeader('content-type', 'text/plain; charset=ISO-8859-1');
+      res.end(Buffer.from([0x63, 0x61, 0x66, 0xe9]));
+    });
+    target.route('/utf16', (_req, res) => {
+      res.setHeader('content-type', 'text/plain');
+      res.end(Buffer.from('hé!', 'utf16le'));
+    });
+    target.route('/json', (_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end('{"a":[1,2]}');
+    });
   });
   after(async () => {
     await bundle.close();
     await target.close();
   });
 
-  const ctx = (): ActionContext => ({ signal: new AbortController().signal, logger, configDir: '.', limits: { httpMaxResponseBytes: 1024 } });
-  const checksum = (inputs: Record<string, unknown>) => bundle.actions.find((a) => a.fqn === 'com.datadoghq.http.getChecksumFromURL')!.run(getChecksumInputSchema.parse(inputs), ctx());
-  const request = (inputs: Record<string, unknown>) => runHttpRequest(httpRequestInputSchema.parse(inputs), { ...ctx(), limits: { httpMaxResponseBytes: 1 << 20 } }, bundle.transport);
+  const ctx = (): ActionContext => ({
+    signal: new AbortController().signal,
+    logger,
+    configDir: '.',
+    limits: { httpMaxResponseBytes: 1024 },
+  });
+  const checksum = (inputs: Record<string, unknown>) =>
+    bundle.actions.find((a) => a.fqn === 'com.datadoghq.http.getChecksumFromURL')!.run(getChecksumInputSchema.parse(inputs), ctx());
+  const request = (inputs: Record<string, unknown>) =>
+    runHttpRequest(httpRequestInputSchema.parse(inputs), { ...ctx(), limits: { httpMaxResponseBytes: 1 << 20 } }, bundle.transport);
   const digest = (alg: string) => createHash(alg).update(ARTIFACT).digest();
 
   it('defaults to sha256 in hex, streaming a body larger than the response cap', async () => {
@@ -52,18 +81,27 @@ describe('http.getChecksumFromURL', () => {
 
   it('supports md5, sha1, sha384, sha512 in any case, with hex, base64, base64url (unpadded) and unknown digests as hex', async () => {
     assert.deepEqual(await checksum({ url: `${target.url}/artifact.tgz`, algorithm: 'MD5' }), { checksum: digest('md5').toString('hex') });
-    assert.deepEqual(await checksum({ url: `${target.url}/artifact.tgz`, algorithm: 'sha1', digest: 'base64' }), { checksum: digest('sha1').toString('base64') });
-    const url384 = await checksum({ url: `${target.url}/artifact.tgz`, algorithm: 'sha384', digest: 'base64url' }) as { checksum: string };
+    assert.deepEqual(await checksum({ url: `${target.url}/artifact.tgz`, algorithm: 'sha1', digest: 'base64' }), {
+      checksum: digest('sha1').toString('base64'),
+    });
+    const url384 = (await checksum({ url: `${target.url}/artifact.tgz`, algorithm: 'sha384', digest: 'base64url' })) as {
+      checksum: string;
+    };
     assert.equal(url384.checksum, digest('sha384').toString('base64url'));
     assert.ok(!url384.checksum.includes('='));
-    assert.deepEqual(await checksum({ url: `${target.url}/artifact.tgz`, algorithm: 'sha512', digest: 'whatever' }), { checksum: digest('sha512').toString('hex') });
+    assert.deepEqual(await checksum({ url: `${target.url}/artifact.tgz`, algorithm: 'sha512', digest: 'whatever' }), {
+      checksum: digest('sha512').toString('hex'),
+    });
   });
 
   it('refuses an unknown algorithm at validation, follows redirects, and fails on a 404 instead of hashing the error page', async () => {
     assert.equal(getChecksumInputSchema.safeParse({ url: `${target.url}/x`, algorithm: 'crc32' }).success, false);
     assert.equal(getChecksumInputSchema.safeParse({ url: 'file:///etc/passwd' }).success, false);
     assert.deepEqual(await checksum({ url: `${target.url}/moved` }), { checksum: digest('sha256').toString('hex') });
-    await assert.rejects(checksum({ url: `${target.url}/gone` }), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_STATUS' && e.message.includes('404'));
+    await assert.rejects(
+      checksum({ url: `${target.url}/gone` }),
+      (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_STATUS' && e.message.includes('404'),
+    );
   });
 
   it('responseEncoding: binary content types come back base64 by default, any encoding can be asked for', async () => {
@@ -71,7 +109,10 @@ describe('http.getChecksumFromURL', () => {
     assert.equal((await request({ url: `${target.url}/logo.png`, responseEncoding: 'hex' })).body, PNG.toString('hex'));
     assert.equal((await request({ url: `${target.url}/latin` })).body, 'café');
     assert.equal((await request({ url: `${target.url}/utf16`, responseEncoding: 'utf16le' })).body, 'hé!');
-    assert.equal((await request({ url: `${target.url}/json`, responseEncoding: 'base64' })).body, Buffer.from('{"a":[1,2]}').toString('base64'));
+    assert.equal(
+      (await request({ url: `${target.url}/json`, responseEncoding: 'base64' })).body,
+      Buffer.from('{"a":[1,2]}').toString('base64'),
+    );
     assert.deepEqual((await request({ url: `${target.url}/json`, responseEncoding: 'utf8' })).body, { a: [1, 2] });
     assert.equal(httpRequestInputSchema.safeParse({ url: `${target.url}/json`, responseEncoding: 'ebcdic' }).success, false);
   });

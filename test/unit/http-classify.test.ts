@@ -9,7 +9,15 @@ const withCode = (code: string) => Object.assign(new Error(code), { code });
 
 describe('http error classification', () => {
   it('socket-level failures are retryable PAR_ERR_HTTP_CONNECT', () => {
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT']) {
+    for (const code of [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ENOTFOUND',
+      'EAI_AGAIN',
+      'UND_ERR_SOCKET',
+      'UND_ERR_CONNECT_TIMEOUT',
+      'UND_ERR_HEADERS_TIMEOUT',
+    ]) {
       const err = classifyHttpError(withCode(code), { target: 'GET http://a/', taskSignal: live() });
       assert.equal(err.code, 'PAR_ERR_HTTP_CONNECT', code);
       assert.equal(err.retryable, true);
@@ -54,8 +62,12 @@ describe('http error classification', () => {
     assert.equal(statusMatches(500, undefined), false);
     const none = Buffer.alloc(0);
     for (const [status, listed, code, retryable] of [
-      [503, true, 'PAR_ERR_HTTP_STATUS_RETRYABLE', true], [429, true, 'PAR_ERR_HTTP_STATUS_RETRYABLE', true], [404, true, 'PAR_ERR_HTTP_STATUS', false],
-      [503, false, 'PAR_ERR_HTTP_STATUS', false], [429, false, 'PAR_ERR_HTTP_STATUS', false], [200, true, 'PAR_ERR_HTTP_STATUS', false],
+      [503, true, 'PAR_ERR_HTTP_STATUS_RETRYABLE', true],
+      [429, true, 'PAR_ERR_HTTP_STATUS_RETRYABLE', true],
+      [404, true, 'PAR_ERR_HTTP_STATUS', false],
+      [503, false, 'PAR_ERR_HTTP_STATUS', false],
+      [429, false, 'PAR_ERR_HTTP_STATUS', false],
+      [200, true, 'PAR_ERR_HTTP_STATUS', false],
     ] as const) {
       const e = statusError(status, 't', none, listed);
       assert.deepEqual([e.code, e.retryable], [code, retryable], `${status} listed=${listed}`);
@@ -69,6 +81,9 @@ describe('http error classification', () => {
     const long = statusErrorText(502, Buffer.from('a'.repeat(751)));
     assert.equal(long, `502 Bad Gateway: ${'a'.repeat(750)}... [truncated]`);
     assert.equal(statusErrorText(502, Buffer.from('b'.repeat(750))), `502 Bad Gateway: ${'b'.repeat(750)}`);
-    assert.match(statusError(418, 'GET http://h/', Buffer.from('tea'), true).message, /response status code 418 is in errorOnStatus; 418 I'm a Teapot: tea$/);
+    assert.match(
+      statusError(418, 'GET http://h/', Buffer.from('tea'), true).message,
+      /response status code 418 is in errorOnStatus; 418 I'm a Teapot: tea$/,
+    );
   });
 });

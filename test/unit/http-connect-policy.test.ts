@@ -18,15 +18,26 @@ import { startTargetServer, type TargetServer } from '../helpers/target-server.j
 const logger = createRootLogger({ process: 'test', level: 'silent' });
 const FAKE_METADATA = '127.0.0.2';
 
-interface Recorder { server: Server; port: number; connections: number; close(): Promise<void> }
+interface Recorder {
+  server: Server;
+  port: number;
+  connections: number;
+  close(): Promise<void>;
+}
 
 async function startRecorder(host: string): Promise<Recorder> {
   const rec = { connections: 0 } as Recorder;
   rec.server = createServer((_req, res) => res.end('metadata'));
-  rec.server.on('connection', () => { rec.connections += 1; });
+  rec.server.on('connection', () => {
+    rec.connections += 1;
+  });
   await new Promise<void>((resolve) => rec.server.listen(0, host, resolve));
   rec.port = (rec.server.address() as AddressInfo).port;
-  rec.close = () => new Promise<void>((resolve) => { rec.server.closeAllConnections(); rec.server.close(() => resolve()); });
+  rec.close = () =>
+    new Promise<void>((resolve) => {
+      rec.server.closeAllConnections();
+      rec.server.close(() => resolve());
+    });
   return rec;
 }
 
@@ -48,8 +59,13 @@ describe('http network policy on real connections', () => {
     bundles.push(b);
     return { request: b.actions[0]!, testConnection: b.actions[1]! };
   };
-  const ctx = (overrides: Partial<ActionContext> = {}): ActionContext =>
-    ({ signal: new AbortController().signal, logger, configDir: '.', limits: { httpMaxResponseBytes: 1 << 20 }, ...overrides });
+  const ctx = (overrides: Partial<ActionContext> = {}): ActionContext => ({
+    signal: new AbortController().signal,
+    logger,
+    configDir: '.',
+    limits: { httpMaxResponseBytes: 1 << 20 },
+    ...overrides,
+  });
   const run = (action: RegisteredAction, inputs: Record<string, unknown>, c = ctx()) => action.run(action.inputSchema.parse(inputs), c);
   const rejectsWith = (p: Promise<unknown>, code: string, pattern?: RegExp) =>
     assert.rejects(p, (e: unknown) => e instanceof ParError && e.code === code && !e.retryable && (!pattern || pattern.test(e.message)));
@@ -69,15 +85,28 @@ describe('http network policy on real connections', () => {
     const { request } = bundle();
     lookups.length = 0;
     // The timeout only bounds a regression; a refusal comes from the lookup itself.
-    await rejectsWith(run(request, { url: 'http://imds.corp.internal/latest/meta-data/', timeout: 2_000 }), 'PAR_ERR_HTTP_ADDRESS_BLOCKED', /imds\.corp\.internal resolves to 169\.254\.169\.254/);
-    await rejectsWith(run(request, { url: 'http://imds6.corp.internal/latest/', timeout: 2_000 }), 'PAR_ERR_HTTP_ADDRESS_BLOCKED', /fd00:ec2::254/);
+    await rejectsWith(
+      run(request, { url: 'http://imds.corp.internal/latest/meta-data/', timeout: 2_000 }),
+      'PAR_ERR_HTTP_ADDRESS_BLOCKED',
+      /imds\.corp\.internal resolves to 169\.254\.169\.254/,
+    );
+    await rejectsWith(
+      run(request, { url: 'http://imds6.corp.internal/latest/', timeout: 2_000 }),
+      'PAR_ERR_HTTP_ADDRESS_BLOCKED',
+      /fd00:ec2::254/,
+    );
     assert.deepEqual(lookups, ['imds.corp.internal', 'imds6.corp.internal']);
   });
 
   it('metadata IP literals are refused in every spelling without a lookup', async () => {
     const { request } = bundle();
     lookups.length = 0;
-    for (const url of ['http://169.254.169.254/latest/', 'http://[fd00:ec2::254]/', 'http://[::ffff:169.254.169.254]/', 'http://2852039166/']) {
+    for (const url of [
+      'http://169.254.169.254/latest/',
+      'http://[fd00:ec2::254]/',
+      'http://[::ffff:169.254.169.254]/',
+      'http://2852039166/',
+    ]) {
       await rejectsWith(run(request, { url, timeout: 2_000 }), 'PAR_ERR_HTTP_ADDRESS_BLOCKED');
     }
     assert.deepEqual(lookups, []);
@@ -85,11 +114,17 @@ describe('http network policy on real connections', () => {
 
   it('a blocked address is never connected to; PAR_HTTP_ALLOW_METADATA_ADDRESSES lets it through', async () => {
     const blocked = bundle({ metadataAddresses: [FAKE_METADATA] });
-    await rejectsWith(run(blocked.request, { url: `http://fake-metadata.corp.internal:${recorder.port}/` }), 'PAR_ERR_HTTP_ADDRESS_BLOCKED');
+    await rejectsWith(
+      run(blocked.request, { url: `http://fake-metadata.corp.internal:${recorder.port}/` }),
+      'PAR_ERR_HTTP_ADDRESS_BLOCKED',
+    );
     await rejectsWith(run(blocked.request, { url: `http://${FAKE_METADATA}:${recorder.port}/` }), 'PAR_ERR_HTTP_ADDRESS_BLOCKED');
     assert.equal(recorder.connections, 0);
     const allowed = bundle({ metadataAddresses: [FAKE_METADATA], allowMetadataAddresses: true });
-    const out = await run(allowed.request, { url: `http://fake-metadata.corp.internal:${recorder.port}/` }) as { status: number; body: string };
+    const out = (await run(allowed.request, { url: `http://fake-metadata.corp.internal:${recorder.port}/` })) as {
+      status: number;
+      body: string;
+    };
     assert.deepEqual([out.status, out.body], [200, 'metadata']);
     assert.equal(recorder.connections, 1);
   });
@@ -101,27 +136,45 @@ describe('http network policy on real connections', () => {
     await rejectsWith(run(request, { url: `http://127.0.0.1:${port}/health` }), 'PAR_ERR_HTTP_HOST_NOT_ALLOWED');
     assert.equal(target.requests.length, before);
     for (const host of ['api.corp.internal', 'a.svc.corp.internal', 'b.c.svc.corp.internal']) {
-      const out = await run(request, { url: `http://${host}:${port}/health` }) as { status: number };
+      const out = (await run(request, { url: `http://${host}:${port}/health` })) as { status: number };
       assert.equal(out.status, 200, host);
     }
     assert.equal(target.requests.at(-1)?.headers['host'], `b.c.svc.corp.internal:${port}`);
   });
 
   it('every redirect hop is checked: a hop to a refused host or a metadata address fails', async () => {
-    target.route('/to-outside', (_req, res) => { res.statusCode = 302; res.setHeader('location', `http://outside.example:${port}/health`); res.end(); });
-    target.route('/to-imds', (_req, res) => { res.statusCode = 302; res.setHeader('location', 'http://imds.corp.internal/latest/meta-data/'); res.end(); });
+    target.route('/to-outside', (_req, res) => {
+      res.statusCode = 302;
+      res.setHeader('location', `http://outside.example:${port}/health`);
+      res.end();
+    });
+    target.route('/to-imds', (_req, res) => {
+      res.statusCode = 302;
+      res.setHeader('location', 'http://imds.corp.internal/latest/meta-data/');
+      res.end();
+    });
     const { request } = bundle({ hostAllowlist: ['*.corp.internal'] });
     const before = target.requests.length;
-    await rejectsWith(run(request, { url: `http://api.corp.internal:${port}/to-outside`, followRedirect: true }), 'PAR_ERR_HTTP_HOST_NOT_ALLOWED', /outside\.example/);
-    await rejectsWith(run(request, { url: `http://api.corp.internal:${port}/to-imds`, followRedirect: true, timeout: 2_000 }), 'PAR_ERR_HTTP_ADDRESS_BLOCKED');
+    await rejectsWith(
+      run(request, { url: `http://api.corp.internal:${port}/to-outside`, followRedirect: true }),
+      'PAR_ERR_HTTP_HOST_NOT_ALLOWED',
+      /outside\.example/,
+    );
+    await rejectsWith(
+      run(request, { url: `http://api.corp.internal:${port}/to-imds`, followRedirect: true, timeout: 2_000 }),
+      'PAR_ERR_HTTP_ADDRESS_BLOCKED',
+    );
     assert.equal(target.requests.length, before + 2);
   });
 
   it('testConnection answers reachable: false with the policy code; connection baseUrl is the default target', async () => {
     const { testConnection } = bundle({ hostAllowlist: ['*.corp.internal'] });
-    const refused = await run(testConnection, { url: 'http://imds.corp.internal/', timeout: 2_000 }) as { reachable: boolean; error?: { code: string } };
+    const refused = (await run(testConnection, { url: 'http://imds.corp.internal/', timeout: 2_000 })) as {
+      reachable: boolean;
+      error?: { code: string };
+    };
     assert.deepEqual([refused.reachable, refused.error?.code], [false, 'PAR_ERR_HTTP_ADDRESS_BLOCKED']);
-    const outside = await run(testConnection, { url: `http://x.example:${port}/` }) as { reachable: boolean; error?: { code: string } };
+    const outside = (await run(testConnection, { url: `http://x.example:${port}/` })) as { reachable: boolean; error?: { code: string } };
     assert.deepEqual([outside.reachable, outside.error?.code], [false, 'PAR_ERR_HTTP_HOST_NOT_ALLOWED']);
     const c = ctx({ connection: { id: 'c', integration: 'http', settings: { baseUrl: `http://api.corp.internal:${port}/health` } } });
     assert.deepEqual(await run(testConnection, {}, c), { reachable: true, status: 200 });

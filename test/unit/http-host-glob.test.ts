@@ -53,7 +53,10 @@ describe('host globs', () => {
   }
 
   it('an invalid pattern fails the worker at start-up naming PAR_HTTP_HOST_ALLOWLIST', () => {
-    assert.throws(() => new NetworkPolicy({ hostAllowlist: ['ok.corp', 'db-[0-9.corp'] }), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_CONFIG_INVALID' && /PAR_HTTP_HOST_ALLOWLIST/.test(e.message));
+    assert.throws(
+      () => new NetworkPolicy({ hostAllowlist: ['ok.corp', 'db-[0-9.corp'] }),
+      (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_CONFIG_INVALID' && /PAR_HTTP_HOST_ALLOWLIST/.test(e.message),
+    );
   });
 
   it('the allowlist setting splits on commas outside braces', () => {

@@ -19,11 +19,27 @@ describe('http.request against a loopback server', () => {
   before(async () => {
     target = await startTargetServer();
     agent = createHttpDispatchers(new NetworkPolicy());
-    target.route('/big', (_req, res) => { res.setHeader('content-type', 'text/plain'); res.end('x'.repeat(2048)); });
-    target.route('/chunked', (_req, res) => { res.write('y'.repeat(600)); setTimeout(() => res.end('y'.repeat(600)), 10); });
-    target.route('/problem', (_req, res) => { res.statusCode = 400; res.setHeader('content-type', 'application/problem+json; charset=utf-8'); res.end('{"title":"bad"}'); });
-    target.route('/badjson', (_req, res) => { res.setHeader('content-type', 'application/json'); res.end('{oops'); });
-    target.route('/echo', (req, res, body) => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ body, ct: req.headers['content-type'] ?? null })); });
+    target.route('/big', (_req, res) => {
+      res.setHeader('content-type', 'text/plain');
+      res.end('x'.repeat(2048));
+    });
+    target.route('/chunked', (_req, res) => {
+      res.write('y'.repeat(600));
+      setTimeout(() => res.end('y'.repeat(600)), 10);
+    });
+    target.route('/problem', (_req, res) => {
+      res.statusCode = 400;
+      res.setHeader('content-type', 'application/problem+json; charset=utf-8');
+      res.end('{"title":"bad"}');
+    });
+    target.route('/badjson', (_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end('{oops');
+    });
+    target.route('/echo', (req, res, body) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ body, ct: req.headers['content-type'] ?? null }));
+    });
     target.route('/hang', () => undefined);
   });
   after(async () => {
@@ -45,12 +61,21 @@ describe('http.request against a loopback server', () => {
   });
 
   it('keeps unparsable JSON as text; a 4xx fails with the status line and the body, as the vendor does', async () => {
-    await assert.rejects(run({ url: `${target.url}/problem` }), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_STATUS' && !e.retryable && e.message.endsWith('400 Bad Request: {"title":"bad"}'));
+    await assert.rejects(
+      run({ url: `${target.url}/problem` }),
+      (e: unknown) =>
+        e instanceof ParError && e.code === 'PAR_ERR_HTTP_STATUS' && !e.retryable && e.message.endsWith('400 Bad Request: {"title":"bad"}'),
+    );
     assert.equal((await run({ url: `${target.url}/badjson` })).body, '{oops');
   });
 
   it('sends every body JSON-encoded, a string too (as the vendor does); an empty string sends no body', async () => {
-    const text = await run({ verb: 'PUT', url: `${target.url}/echo`, body: 'a=1', requestHeaders: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const text = await run({
+      verb: 'PUT',
+      url: `${target.url}/echo`,
+      body: 'a=1',
+      requestHeaders: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     assert.deepEqual(text.body, { body: '"a=1"', ct: 'application/x-www-form-urlencoded' });
     const json = await run({ verb: 'POST', url: `${target.url}/echo`, body: [1, 2] });
     assert.deepEqual(json.body, { body: '[1,2]', ct: 'application/json' });
@@ -90,9 +115,21 @@ describe('http.request against a loopback server', () => {
   });
 
   it('formData is sent urlencoded by default and multipart when asked', async () => {
-    const url = await run({ verb: 'POST', url: `${target.url}/echo`, formData: [{ key: 'a', value: ['1', '2'] }, { key: 'b c', value: 'x&y' }] });
+    const url = await run({
+      verb: 'POST',
+      url: `${target.url}/echo`,
+      formData: [
+        { key: 'a', value: ['1', '2'] },
+        { key: 'b c', value: 'x&y' },
+      ],
+    });
     assert.deepEqual(url.body, { body: 'a=1&a=2&b+c=x%26y', ct: 'application/x-www-form-urlencoded' });
-    const multi = await run({ verb: 'POST', url: `${target.url}/echo`, formData: { f: 'v' }, requestHeaders: { 'content-type': 'multipart/form-data' } });
+    const multi = await run({
+      verb: 'POST',
+      url: `${target.url}/echo`,
+      formData: { f: 'v' },
+      requestHeaders: { 'content-type': 'multipart/form-data' },
+    });
     const echoed = multi.body as { body: string; ct: string };
     assert.match(echoed.ct, /^multipart\/form-data; boundary=/);
     assert.match(echoed.body, /name="f"\r\n\r\nv\r\n/);
@@ -100,7 +137,10 @@ describe('http.request against a loopback server', () => {
   });
 
   it('responseParsing: text keeps JSON as text, json insists on JSON', async () => {
-    target.route('/json-as-text', (_req, res) => { res.setHeader('content-type', 'text/plain'); res.end('{"n":1}'); });
+    target.route('/json-as-text', (_req, res) => {
+      res.setHeader('content-type', 'text/plain');
+      res.end('{"n":1}');
+    });
     assert.equal((await run({ url: `${target.url}/json-as-text`, responseParsing: 'text' })).body, '{"n":1}');
     assert.deepEqual((await run({ url: `${target.url}/json-as-text`, responseParsing: 'json' })).body, { n: 1 });
     assert.equal((await run({ url: `${target.url}/json-as-text` })).body, '{"n":1}');
@@ -109,15 +149,29 @@ describe('http.request against a loopback server', () => {
 
   it('a forbidden header is refused before anything is sent', async () => {
     const before = target.requests.length;
-    await rejectsWith(run({ url: `${target.url}/echo`, requestHeaders: { 'X-Forwarded-For': '10.0.0.1' } }), 'PAR_ERR_HTTP_FORBIDDEN_HEADER');
+    await rejectsWith(
+      run({ url: `${target.url}/echo`, requestHeaders: { 'X-Forwarded-For': '10.0.0.1' } }),
+      'PAR_ERR_HTTP_FORBIDDEN_HEADER',
+    );
     await rejectsWith(run({ url: `${target.url}/echo`, requestHeaders: { host: 'admin.internal' } }), 'PAR_ERR_HTTP_FORBIDDEN_HEADER');
     assert.equal(target.requests.length, before);
   });
 
   it('redirects: followed by default (as the vendor client does), a 3xx fails with followRedirect false, 303 turns into GET', async () => {
-    target.route('/moved', (_req, res) => { res.statusCode = 302; res.setHeader('location', '/health'); res.end(); });
-    target.route('/see-other', (_req, res) => { res.statusCode = 303; res.setHeader('location', `${target.url}/echo`); res.end(); });
-    await assert.rejects(run({ url: `${target.url}/moved`, followRedirect: false }), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_STATUS' && /status 302\. Enable 'Follow redirect'/.test(e.message));
+    target.route('/moved', (_req, res) => {
+      res.statusCode = 302;
+      res.setHeader('location', '/health');
+      res.end();
+    });
+    target.route('/see-other', (_req, res) => {
+      res.statusCode = 303;
+      res.setHeader('location', `${target.url}/echo`);
+      res.end();
+    });
+    await assert.rejects(
+      run({ url: `${target.url}/moved`, followRedirect: false }),
+      (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_STATUS' && /status 302\. Enable 'Follow redirect'/.test(e.message),
+    );
     const listed = await run({ url: `${target.url}/moved`, followRedirect: false, errorOnStatus: ['500'] });
     assert.deepEqual([listed.status, listed.headers['location']], [302, '/health']);
     const byDefault = await run({ url: `${target.url}/moved` });
@@ -132,8 +186,16 @@ describe('http.request against a loopback server', () => {
   });
 
   it('a redirect loop ends with PAR_ERR_HTTP_TOO_MANY_REDIRECTS; a non-HTTP Location is refused', async () => {
-    target.route('/loop', (_req, res) => { res.statusCode = 307; res.setHeader('location', '/loop'); res.end(); });
-    target.route('/to-file', (_req, res) => { res.statusCode = 302; res.setHeader('location', 'file:///etc/passwd'); res.end(); });
+    target.route('/loop', (_req, res) => {
+      res.statusCode = 307;
+      res.setHeader('location', '/loop');
+      res.end();
+    });
+    target.route('/to-file', (_req, res) => {
+      res.statusCode = 302;
+      res.setHeader('location', 'file:///etc/passwd');
+      res.end();
+    });
     await rejectsWith(run({ url: `${target.url}/loop`, followRedirect: true }), 'PAR_ERR_HTTP_TOO_MANY_REDIRECTS');
     await rejectsWith(run({ url: `${target.url}/to-file`, followRedirect: true }), 'PAR_ERR_HTTP_TOO_MANY_REDIRECTS');
   });
@@ -141,8 +203,16 @@ describe('http.request against a loopback server', () => {
   it('connection credentials follow a redirect on the same origin, never to another origin', async () => {
     const other = await startTargetServer();
     try {
-      target.route('/same', (_req, res) => { res.statusCode = 302; res.setHeader('location', '/health'); res.end(); });
-      target.route('/away', (_req, res) => { res.statusCode = 307; res.setHeader('location', `${other.url}/health`); res.end(); });
+      target.route('/same', (_req, res) => {
+        res.statusCode = 302;
+        res.setHeader('location', '/health');
+        res.end();
+      });
+      target.route('/away', (_req, res) => {
+        res.statusCode = 307;
+        res.setHeader('location', `${other.url}/health`);
+        res.end();
+      });
       const c = ctx({
         credentials: { authType: 'Token Auth', tokens: { k: 'tok-123' } },
         connection: { id: 'c', integration: 'http', settings: { baseUrl: target.url, headers: { 'X-Api-Key': '{{ k }}' } } },
@@ -161,7 +231,12 @@ describe('http.request against a loopback server', () => {
   });
 
   it('a connection reset by the server is a retryable PAR_ERR_HTTP_CONNECT', async () => {
-    target.route('/reset', (req) => { req.socket.destroy(); });
-    await assert.rejects(run({ url: `${target.url}/reset` }), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_CONNECT' && e.retryable);
+    target.route('/reset', (req) => {
+      req.socket.destroy();
+    });
+    await assert.rejects(
+      run({ url: `${target.url}/reset` }),
+      (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_HTTP_CONNECT' && e.retryable,
+    );
   });
 });

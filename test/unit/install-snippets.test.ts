@@ -40,13 +40,21 @@ test('the compose snippet passes docker-compose config -q, waits for health and 
   const dir = await tempDir('snippets');
   try {
     await writeFile(join(dir.path, 'docker-compose.yaml'), snippets.compose);
-    const { stderr } = await run('docker-compose', ['-f', 'docker-compose.yaml', 'config', '-q'], { cwd: dir.path, env: { PATH: process.env['PATH'] ?? '' } });
+    const { stderr } = await run('docker-compose', ['-f', 'docker-compose.yaml', 'config', '-q'], {
+      cwd: dir.path,
+      env: { PATH: process.env['PATH'] ?? '' },
+    });
     assert.equal(stderr.trim(), '');
   } finally {
     await dir.remove();
   }
-  const doc = parse(snippets.compose) as { services: Record<string, { depends_on?: Record<string, { condition: string }>; healthcheck?: { test: string[] } }> };
-  assert.deepEqual(doc.services['worker']?.depends_on, { redis: { condition: 'service_healthy' }, 'private-runner': { condition: 'service_healthy' } });
+  const doc = parse(snippets.compose) as {
+    services: Record<string, { depends_on?: Record<string, { condition: string }>; healthcheck?: { test: string[] } }>;
+  };
+  assert.deepEqual(doc.services['worker']?.depends_on, {
+    redis: { condition: 'service_healthy' },
+    'private-runner': { condition: 'service_healthy' },
+  });
   assert.deepEqual(doc.services['worker'].healthcheck?.test, ['CMD', 'node', '/app/bin/par.js', 'healthcheck', 'worker']);
   assert.deepEqual(doc.services['private-runner']?.healthcheck?.test, ['CMD', 'node', '/app/bin/par.js', 'healthcheck', 'runner']);
   assert.deepEqual(splitImage('private-action-runner'), { repository: 'private-action-runner', tag: 'latest' });
@@ -54,9 +62,13 @@ test('the compose snippet passes docker-compose config -q, waits for health and 
 
 test('the Kubernetes snippet enrolls with -f k8s into an overlay on deploy/kubernetes and applies it; no Helm', () => {
   const { kubernetes } = buildInstallSnippets(input);
-  assert.match(kubernetes, /node bin\/par\.js runner --enrollment-token par_enroll_AbC-_123 --enroll -f k8s --output-dir deploy\/overlays\/edge-1/);
+  assert.match(
+    kubernetes,
+    /node bin\/par\.js runner --enrollment-token par_enroll_AbC-_123 --enroll -f k8s --output-dir deploy\/overlays\/edge-1/,
+  );
   assert.match(kubernetes, /^kubectl apply -k deploy\/overlays\/edge-1$/m);
   assert.match(kubernetes, /PAR_RUNNER_IMAGE=registry\.example\.test:5000\/private-action-runner:v1/);
   assert.doesNotMatch(kubernetes, /helm/i);
-  for (const s of Object.values(buildInstallSnippets(input))) assert.doesNotMatch(s, /helm|chart/i, 'no snippet names a chart that does not exist');
+  for (const s of Object.values(buildInstallSnippets(input)))
+    assert.doesNotMatch(s, /helm|chart/i, 'no snippet names a chart that does not exist');
 });

@@ -38,8 +38,21 @@ describe('jenkins actions against a fake Jenkins', () => {
   });
 
   const creds = (domain: string, token = TOKEN): Credentials => ({ authType: 'Token Auth', tokens: { username: USER, token, domain } });
-  const ctx = (credentials?: Credentials): ActionContext => ({ signal: new AbortController().signal, logger, configDir: '.', limits: { httpMaxResponseBytes: 1 << 20 }, credentials });
-  const run = async (bundle: { actions: readonly { fqn: string; inputSchema: { parse(v: unknown): unknown }; run(i: unknown, c: ActionContext): Promise<unknown> }[] }, name: string, inputs: unknown, c: ActionContext) => {
+  const ctx = (credentials?: Credentials): ActionContext => ({
+    signal: new AbortController().signal,
+    logger,
+    configDir: '.',
+    limits: { httpMaxResponseBytes: 1 << 20 },
+    credentials,
+  });
+  const run = async (
+    bundle: {
+      actions: readonly { fqn: string; inputSchema: { parse(v: unknown): unknown }; run(i: unknown, c: ActionContext): Promise<unknown> }[];
+    },
+    name: string,
+    inputs: unknown,
+    c: ActionContext,
+  ) => {
     const action = bundle.actions.find((a) => a.fqn === `com.datadoghq.jenkins.${name}`)!;
     return action.run(action.inputSchema.parse(inputs), c);
   };
@@ -49,7 +62,8 @@ describe('jenkins actions against a fake Jenkins', () => {
   it('the registry holds the three vendor actions', async () => {
     const registry = createActionRegistry();
     try {
-      for (const name of ['buildJenkinsJob', 'getJobStatus', 'deleteJenkinsJob']) assert.ok(registry.get(`com.datadoghq.jenkins.${name}`), name);
+      for (const name of ['buildJenkinsJob', 'getJobStatus', 'deleteJenkinsJob'])
+        assert.ok(registry.get(`com.datadoghq.jenkins.${name}`), name);
     } finally {
       await registry.close();
     }
@@ -60,7 +74,10 @@ describe('jenkins actions against a fake Jenkins', () => {
     const start = jenkins.requests.length;
     assert.deepEqual(await run(bundle(), 'buildJenkinsJob', { jobName: 'deploy' }, ctx(creds(jenkins.url))), {});
     const [crumb, build] = jenkins.requests.slice(start);
-    assert.deepEqual([crumb?.method, crumb?.path, build?.method, build?.path, build?.query], ['GET', '/crumbIssuer/api/json', 'POST', '/job/deploy/build', { delay: '0sec' }]);
+    assert.deepEqual(
+      [crumb?.method, crumb?.path, build?.method, build?.path, build?.query],
+      ['GET', '/crumbIssuer/api/json', 'POST', '/job/deploy/build', { delay: '0sec' }],
+    );
     assert.equal(build?.headers.authorization, `Basic ${Buffer.from(`${USER}:${TOKEN}`).toString('base64')}`);
     assert.match(String(build.headers['jenkins-crumb']), /^[0-9a-f]{64}$/);
     assert.match(String(build.headers.cookie), /^JSESSIONID\.[0-9a-f]+=node0/);
@@ -69,24 +86,53 @@ describe('jenkins actions against a fake Jenkins', () => {
 
   it('buildJenkinsJob with_parameters goes to /buildWithParameters with the parameters in the query', async () => {
     jenkins.addJob('release', { parameters: { VERSION: '0.0.0', ENV: 'staging' } });
-    await run(bundle(), 'buildJenkinsJob', { jobName: 'release', buildWithParameters: { option: 'with_parameters', parameters: { VERSION: '1.2.3', ENV: 'prod' } } }, ctx(creds(jenkins.url)));
+    await run(
+      bundle(),
+      'buildJenkinsJob',
+      { jobName: 'release', buildWithParameters: { option: 'with_parameters', parameters: { VERSION: '1.2.3', ENV: 'prod' } } },
+      ctx(creds(jenkins.url)),
+    );
     assert.deepEqual(jenkins.job('release')?.builds[0]?.parameters, { VERSION: '1.2.3', ENV: 'prod' });
-    assert.equal(buildJobPath(buildJobInputSchema.parse({ jobName: 'r', buildWithParameters: { option: 'with_parameters', parameters: { b: 'x y', a: '1' } } })), '/job/r/buildWithParameters?a=1&b=x+y&delay=0sec');
-    assert.equal(buildJobPath(buildJobInputSchema.parse({ jobName: 'r', buildWithParameters: { option: 'no_parameters', parameters: { a: '1' } } })), '/job/r/build?delay=0sec');
+    assert.equal(
+      buildJobPath(
+        buildJobInputSchema.parse({ jobName: 'r', buildWithParameters: { option: 'with_parameters', parameters: { b: 'x y', a: '1' } } }),
+      ),
+      '/job/r/buildWithParameters?a=1&b=x+y&delay=0sec',
+    );
+    assert.equal(
+      buildJobPath(buildJobInputSchema.parse({ jobName: 'r', buildWithParameters: { option: 'no_parameters', parameters: { a: '1' } } })),
+      '/job/r/build?delay=0sec',
+    );
     // A parameterized job built without parameters: Jenkins' 400 comes back as a status error.
     await rejectsWith(run(bundle(), 'buildJenkinsJob', { jobName: 'release' }, ctx(creds(jenkins.url))), 'PAR_ERR_JENKINS_STATUS');
   });
 
   it('getJobStatus reads lastBuild with the vendor fields and omitempty: running, then finished', async () => {
     const running = await run(bundle(), 'getJobStatus', { jobName: 'deploy' }, ctx(creds(jenkins.url)));
-    assert.deepEqual(running, { displayName: '#1', estimatedDuration: 42000, id: '1', inProgress: true, url: `${jenkins.url}/job/deploy/1/` });
+    assert.deepEqual(running, {
+      displayName: '#1',
+      estimatedDuration: 42000,
+      id: '1',
+      inProgress: true,
+      url: `${jenkins.url}/job/deploy/1/`,
+    });
     jenkins.finishBuild('deploy', 1, 'SUCCESS', 5678);
     const done = await run(bundle(), 'getJobStatus', { jobName: 'deploy' }, ctx(creds(jenkins.url)));
-    assert.deepEqual(done, { displayName: '#1', duration: 5678, estimatedDuration: 42000, id: '1', result: 'SUCCESS', url: `${jenkins.url}/job/deploy/1/` });
+    assert.deepEqual(done, {
+      displayName: '#1',
+      duration: 5678,
+      estimatedDuration: 42000,
+      id: '1',
+      result: 'SUCCESS',
+      url: `${jenkins.url}/job/deploy/1/`,
+    });
     jenkins.addJob('never-built');
     await rejectsWith(run(bundle(), 'getJobStatus', { jobName: 'never-built' }, ctx(creds(jenkins.url))), 'PAR_ERR_JENKINS_NOT_FOUND');
     assert.deepEqual(toJobStatus({ building: false, result: null, duration: 0, id: '' }, 't'), {});
-    assert.throws(() => toJobStatus([], 't'), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_JENKINS_RESPONSE_INVALID');
+    assert.throws(
+      () => toJobStatus([], 't'),
+      (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_JENKINS_RESPONSE_INVALID',
+    );
   });
 
   it('deleteJenkinsJob sends DELETE /job/<name>/ with a crumb; the job is gone', async () => {
@@ -101,8 +147,14 @@ describe('jenkins actions against a fake Jenkins', () => {
 
   it('a wrong token is 401 PAR_ERR_JENKINS_UNAUTHORIZED and no write is attempted', async () => {
     const start = jenkins.requests.length;
-    await rejectsWith(run(bundle(), 'buildJenkinsJob', { jobName: 'deploy' }, ctx(creds(jenkins.url, 'wrong-token-000'))), 'PAR_ERR_JENKINS_UNAUTHORIZED');
-    assert.deepEqual(jenkins.requests.slice(start).map((r) => r.method), ['GET']);
+    await rejectsWith(
+      run(bundle(), 'buildJenkinsJob', { jobName: 'deploy' }, ctx(creds(jenkins.url, 'wrong-token-000'))),
+      'PAR_ERR_JENKINS_UNAUTHORIZED',
+    );
+    assert.deepEqual(
+      jenkins.requests.slice(start).map((r) => r.method),
+      ['GET'],
+    );
     assert.equal(jenkins.job('deploy')?.builds.length, 1);
   });
 
@@ -110,7 +162,10 @@ describe('jenkins actions against a fake Jenkins', () => {
     plain.addJob('app');
     await run(bundle(), 'buildJenkinsJob', { jobName: 'app' }, ctx(creds(`${plain.url}/`)));
     const [crumb, build] = plain.requests.slice(-2);
-    assert.deepEqual([crumb?.path, build?.method, build?.path, build?.headers['jenkins-crumb']], ['/jenkins/crumbIssuer/api/json', 'POST', '/jenkins/job/app/build', undefined]);
+    assert.deepEqual(
+      [crumb?.path, build?.method, build?.path, build?.headers['jenkins-crumb']],
+      ['/jenkins/crumbIssuer/api/json', 'POST', '/jenkins/job/app/build', undefined],
+    );
     // The vendor keeps `/` in a job name: folder/app goes to /job/folder/app/build, which Jenkins
     // (and the fake, which follows its /job/folder/job/app layout) does not serve: a 404.
     plain.addJob('folder/app');
@@ -131,14 +186,29 @@ describe('jenkins actions against a fake Jenkins', () => {
   });
 
   it('refuses job names that would leave /job/<name>, and credentials without username, token or domain, before sending', async () => {
-    for (const jobName of ['../../scriptText', 'a/../b', 'a//b', '/abs', 'x/.', 'a\nb', '']) assert.equal(jobInputSchema.safeParse({ jobName }).success, false, JSON.stringify(jobName));
+    for (const jobName of ['../../scriptText', 'a/../b', 'a//b', '/abs', 'x/.', 'a\nb', ''])
+      assert.equal(jobInputSchema.safeParse({ jobName }).success, false, JSON.stringify(jobName));
     assert.equal(encodeJobName('my job/feature#1?x=%'), 'my%20job/feature%231%3Fx=%25');
     assert.equal(encodeJobName('é$&+:=@~'), '%C3%A9$&+:=@~');
     const start = jenkins.requests.length;
     await rejectsWith(run(bundle(), 'getJobStatus', { jobName: 'deploy' }, ctx()), 'PAR_ERR_JENKINS_CREDENTIALS_INVALID');
-    await rejectsWith(run(bundle(), 'getJobStatus', { jobName: 'deploy' }, ctx({ authType: 'Token Auth', tokens: { username: USER, domain: jenkins.url } })), 'PAR_ERR_JENKINS_CREDENTIALS_INVALID');
-    await rejectsWith(run(bundle(), 'getJobStatus', { jobName: 'deploy' }, ctx({ authType: 'Basic Auth', username: USER, password: TOKEN })), 'PAR_ERR_JENKINS_CREDENTIALS_INVALID');
-    await rejectsWith(run(bundle(), 'getJobStatus', { jobName: 'deploy' }, ctx(creds('file:///etc/passwd'))), 'PAR_ERR_JENKINS_CREDENTIALS_INVALID');
+    await rejectsWith(
+      run(
+        bundle(),
+        'getJobStatus',
+        { jobName: 'deploy' },
+        ctx({ authType: 'Token Auth', tokens: { username: USER, domain: jenkins.url } }),
+      ),
+      'PAR_ERR_JENKINS_CREDENTIALS_INVALID',
+    );
+    await rejectsWith(
+      run(bundle(), 'getJobStatus', { jobName: 'deploy' }, ctx({ authType: 'Basic Auth', username: USER, password: TOKEN })),
+      'PAR_ERR_JENKINS_CREDENTIALS_INVALID',
+    );
+    await rejectsWith(
+      run(bundle(), 'getJobStatus', { jobName: 'deploy' }, ctx(creds('file:///etc/passwd'))),
+      'PAR_ERR_JENKINS_CREDENTIALS_INVALID',
+    );
     assert.equal(jenkins.requests.length, start);
   });
 
@@ -149,7 +219,10 @@ describe('jenkins actions against a fake Jenkins', () => {
       const b = createJenkinsBundle({ dispatcher: guarded.transport.verifying });
       const port = new URL(jenkins.url).port;
       const start = jenkins.requests.length;
-      await rejectsWith(run(b, 'getJobStatus', { jobName: 'deploy' }, ctx(creds(`http://${fakeMetadata}:${port}`))), 'PAR_ERR_HTTP_ADDRESS_BLOCKED');
+      await rejectsWith(
+        run(b, 'getJobStatus', { jobName: 'deploy' }, ctx(creds(`http://${fakeMetadata}:${port}`))),
+        'PAR_ERR_HTTP_ADDRESS_BLOCKED',
+      );
       await rejectsWith(run(b, 'getJobStatus', { jobName: 'deploy' }, ctx(creds(jenkins.url))), 'PAR_ERR_HTTP_HOST_NOT_ALLOWED');
       assert.equal(jenkins.requests.length, start);
     } finally {

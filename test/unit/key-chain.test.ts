@@ -32,7 +32,10 @@ describe('key chain', () => {
     const answer: KeyAnswer = { active: k2.key.kid, keys: [k2.entry, k1.entry, entryOf(k0)] };
     const update = await applyKeyAnswer(trusting(k0), answer);
     assert.deepEqual(new Set(update.added), new Set([k1.key.kid, k2.key.kid]));
-    assert.deepEqual(update.state.retirements, { [k0.kid]: { notAfter: 111, successor: k1.key.kid }, [k1.key.kid]: { notAfter: 222, successor: k2.key.kid } });
+    assert.deepEqual(update.state.retirements, {
+      [k0.kid]: { notAfter: 111, successor: k1.key.kid },
+      [k1.key.kid]: { notAfter: 222, successor: k2.key.kid },
+    });
     assert.deepEqual(update.untrusted, []);
     // Applying it again changes nothing.
     assert.equal((await applyKeyAnswer(update.state, answer)).changed, false);
@@ -59,8 +62,17 @@ describe('key chain', () => {
     const k0 = await generateSigningKeyPair();
     const k1 = await successor(k0);
     const other = await generateSigningKeyPair();
-    await assert.rejects(applyKeyAnswer(trusting(k0), { active: k1.key.kid, keys: [{ ...k1.entry, jwk: { ...publicPart(other.publicJwk), kty: 'OKP' } }] }), { code: 'PAR_ERR_KEYS_UNTRUSTED' });
-    await assert.rejects(applyKeyAnswer(trusting(k0), { active: other.kid, keys: [{ ...k1.entry, kid: other.kid, jwk: { ...publicPart(other.publicJwk), kty: 'OKP' } }] }), { code: 'PAR_ERR_KEYS_UNTRUSTED' });
+    await assert.rejects(
+      applyKeyAnswer(trusting(k0), { active: k1.key.kid, keys: [{ ...k1.entry, jwk: { ...publicPart(other.publicJwk), kty: 'OKP' } }] }),
+      { code: 'PAR_ERR_KEYS_UNTRUSTED' },
+    );
+    await assert.rejects(
+      applyKeyAnswer(trusting(k0), {
+        active: other.kid,
+        keys: [{ ...k1.entry, kid: other.kid, jwk: { ...publicPart(other.publicJwk), kty: 'OKP' } }],
+      }),
+      { code: 'PAR_ERR_KEYS_UNTRUSTED' },
+    );
   });
 
   test('a tampered endorsement signature refuses the answer', async () => {
@@ -68,6 +80,9 @@ describe('key chain', () => {
     const k1 = await successor(k0);
     const [h, p, sig] = k1.entry.endorsement!.split('.') as [string, string, string];
     const flipped = `${sig.slice(0, -2)}${sig.endsWith('AA') ? 'BB' : 'AA'}`;
-    await assert.rejects(applyKeyAnswer(trusting(k0), { active: k1.key.kid, keys: [{ ...k1.entry, endorsement: `${h}.${p}.${flipped}` }] }), { code: 'PAR_ERR_KEYS_UNTRUSTED' });
+    await assert.rejects(
+      applyKeyAnswer(trusting(k0), { active: k1.key.kid, keys: [{ ...k1.entry, endorsement: `${h}.${p}.${flipped}` }] }),
+      { code: 'PAR_ERR_KEYS_UNTRUSTED' },
+    );
   });
 });

@@ -17,11 +17,22 @@ describe('kubernetes action table', () => {
   it('generates the vendor FQNs for every kind and verb it allows', () => {
     const names = new Set(fqns());
     for (const kind of ['Pod', 'Service', 'Namespace', 'ConfigMap']) {
-      for (const verb of ['list', 'get', 'create', 'update', 'patch', 'delete']) assert.ok(names.has(`com.datadoghq.kubernetes.core.${verb}${kind}`), `${verb}${kind}`);
+      for (const verb of ['list', 'get', 'create', 'update', 'patch', 'delete'])
+        assert.ok(names.has(`com.datadoghq.kubernetes.core.${verb}${kind}`), `${verb}${kind}`);
     }
-    for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet']) assert.ok(names.has(`com.datadoghq.kubernetes.apps.patch${kind}`));
+    for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'])
+      assert.ok(names.has(`com.datadoghq.kubernetes.apps.patch${kind}`));
     for (const kind of ['Job', 'CronJob']) assert.ok(names.has(`com.datadoghq.kubernetes.batch.create${kind}`));
-    for (const extra of ['core.listNode', 'core.getNode', 'core.listEvent', 'core.getEvent', 'core.getPodLogs', 'apps.restartDeployment', 'apps.scaleDeployment', 'apps.rollbackDeployment']) {
+    for (const extra of [
+      'core.listNode',
+      'core.getNode',
+      'core.listEvent',
+      'core.getEvent',
+      'core.getPodLogs',
+      'apps.restartDeployment',
+      'apps.scaleDeployment',
+      'apps.rollbackDeployment',
+    ]) {
       assert.ok(names.has(`com.datadoghq.kubernetes.${extra}`), extra);
     }
     assert.ok(names.has('com.datadoghq.kubernetes.core.listPod'), 'the seed allowlist example');
@@ -66,8 +77,14 @@ describe('kubernetes action table', () => {
     assert.deepEqual(create.query, { dryRun: 'All', fieldManager: undefined });
     assert.deepEqual(create.body, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } });
     assert.equal(buildCrudRequest(cm, 'patch', { namespace: 'a', name: 'x', body: [] }).contentType, 'application/json-patch+json');
-    assert.equal(buildCrudRequest(cm, 'patch', { namespace: 'a', name: 'x', body: {} }).contentType, 'application/strategic-merge-patch+json');
-    assert.equal(buildCrudRequest(cm, 'patch', { namespace: 'a', name: 'x', body: {}, patchType: 'merge' }).contentType, 'application/merge-patch+json');
+    assert.equal(
+      buildCrudRequest(cm, 'patch', { namespace: 'a', name: 'x', body: {} }).contentType,
+      'application/strategic-merge-patch+json',
+    );
+    assert.equal(
+      buildCrudRequest(cm, 'patch', { namespace: 'a', name: 'x', body: {}, patchType: 'merge' }).contentType,
+      'application/merge-patch+json',
+    );
     const update = buildCrudRequest(cm, 'update', { namespace: 'a', name: 'x', body: { data: {} } });
     assert.deepEqual(update.body, { apiVersion: 'v1', kind: 'ConfigMap', data: {}, metadata: { name: 'x' } });
     const del = buildCrudRequest(cm, 'delete', { namespace: 'a', name: 'x', gracePeriodSeconds: 0, propagationPolicy: 'Foreground' });
@@ -83,7 +100,8 @@ describe('kubernetes input schemas', () => {
   });
 
   it('refuse names and namespaces that could steer the path', () => {
-    for (const name of ['../x', 'a/b', 'UPPER', '', 'x?y']) assert.equal(crudInputSchema('get', true).safeParse({ namespace: 'a', name }).success, false, name);
+    for (const name of ['../x', 'a/b', 'UPPER', '', 'x?y'])
+      assert.equal(crudInputSchema('get', true).safeParse({ namespace: 'a', name }).success, false, name);
     assert.equal(crudInputSchema('get', true).safeParse({ namespace: 'a.b', name: 'x' }).success, false);
   });
 
@@ -106,9 +124,15 @@ describe('kubernetes input schemas', () => {
 describe('kubernetes error classification', () => {
   it('404/409/422/400/401/403 are final; 429 and 5xx retryable', () => {
     const cases: Array<[number, string, boolean]> = [
-      [400, 'PAR_ERR_K8S_INVALID', false], [422, 'PAR_ERR_K8S_INVALID', false], [401, 'PAR_ERR_K8S_UNAUTHORIZED', false],
-      [403, 'PAR_ERR_K8S_FORBIDDEN', false], [404, 'PAR_ERR_K8S_NOT_FOUND', false], [409, 'PAR_ERR_K8S_CONFLICT', false],
-      [429, 'PAR_ERR_K8S_STATUS_RETRYABLE', true], [500, 'PAR_ERR_K8S_STATUS_RETRYABLE', true], [503, 'PAR_ERR_K8S_STATUS_RETRYABLE', true],
+      [400, 'PAR_ERR_K8S_INVALID', false],
+      [422, 'PAR_ERR_K8S_INVALID', false],
+      [401, 'PAR_ERR_K8S_UNAUTHORIZED', false],
+      [403, 'PAR_ERR_K8S_FORBIDDEN', false],
+      [404, 'PAR_ERR_K8S_NOT_FOUND', false],
+      [409, 'PAR_ERR_K8S_CONFLICT', false],
+      [429, 'PAR_ERR_K8S_STATUS_RETRYABLE', true],
+      [500, 'PAR_ERR_K8S_STATUS_RETRYABLE', true],
+      [503, 'PAR_ERR_K8S_STATUS_RETRYABLE', true],
       [418, 'PAR_ERR_K8S_STATUS', false],
     ];
     for (const [status, code, retryable] of cases) {
@@ -118,7 +142,14 @@ describe('kubernetes error classification', () => {
   });
 
   it('carries the Status message and reason, or the status alone for a non-Status body', () => {
-    const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'pods "x" not found', reason: 'NotFound', code: 404 });
+    const body = JSON.stringify({
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      message: 'pods "x" not found',
+      reason: 'NotFound',
+      code: 404,
+    });
     assert.match(statusError(404, body, 'GET /api/v1/namespaces/a/pods/x').message, /NotFound: pods "x" not found \(HTTP 404\)/);
     assert.match(statusError(502, '<html>bad gateway</html>', 'GET /x').message, /status 502/);
   });
@@ -152,8 +183,8 @@ describe('rollback helpers (kubectl rollout undo)', () => {
   });
 
   it('replaces the template (without pod-template-hash) and the annotations like kubectl', () => {
-    const deployment = { metadata: { annotations: { 'deployment.kubernetes.io/revision': '3', 'team': 'x' } } };
-    const patch = rollbackPatch(deployment, rs('2', 'i2', { 'team': 'y', 'deployment.kubernetes.io/revision-history': '1' }));
+    const deployment = { metadata: { annotations: { 'deployment.kubernetes.io/revision': '3', team: 'x' } } };
+    const patch = rollbackPatch(deployment, rs('2', 'i2', { team: 'y', 'deployment.kubernetes.io/revision-history': '1' }));
     assert.deepEqual(patch, [
       { op: 'replace', path: '/spec/template', value: { metadata: { labels: { app: 'a' } }, spec: { image: 'i2' } } },
       { op: 'replace', path: '/metadata/annotations', value: { 'deployment.kubernetes.io/revision': '3', team: 'y' } },
@@ -162,7 +193,13 @@ describe('rollback helpers (kubectl rollout undo)', () => {
 
   it('turns a selector object into the query form', () => {
     assert.equal(
-      selectorString({ matchLabels: { app: 'a' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['w', 'x'] }, { key: 'canary', operator: 'DoesNotExist' }] }),
+      selectorString({
+        matchLabels: { app: 'a' },
+        matchExpressions: [
+          { key: 'tier', operator: 'In', values: ['w', 'x'] },
+          { key: 'canary', operator: 'DoesNotExist' },
+        ],
+      }),
       'app=a,tier in (w,x),!canary',
     );
   });

@@ -22,7 +22,18 @@ describe('kubernetes catalogue', () => {
       for (const verb of VERBS) assert.ok(all.has(`com.datadoghq.kubernetes.${bundle}.${verb}${kind}`), `${bundle}.${verb}${kind}`);
       assert.ok(all.has(`com.datadoghq.kubernetes.${bundle}.deleteMultiple${kinds}`), `${bundle}.deleteMultiple${kinds}`);
     };
-    for (const kind of ['LimitRange', 'PersistentVolume', 'PersistentVolumeClaim', 'PodTemplate', 'ReplicationController', 'ResourceQuota', 'ServiceAccount', 'ConfigMap', 'Pod']) expect('core', kind);
+    for (const kind of [
+      'LimitRange',
+      'PersistentVolume',
+      'PersistentVolumeClaim',
+      'PodTemplate',
+      'ReplicationController',
+      'ResourceQuota',
+      'ServiceAccount',
+      'ConfigMap',
+      'Pod',
+    ])
+      expect('core', kind);
     expect('core', 'Endpoints', 'Endpoints');
     for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ControllerRevision']) expect('apps', kind);
     for (const kind of ['Job', 'CronJob']) expect('batch', kind);
@@ -32,7 +43,13 @@ describe('kubernetes catalogue', () => {
       for (const verb of VERBS) assert.ok(all.has(`com.datadoghq.kubernetes.customresources.${verb}${noun}`), `${verb}${noun}`);
       assert.ok(all.has(`com.datadoghq.kubernetes.customresources.deleteMultiple${noun}s`));
     }
-    for (const fqn of ['apps.scaleDeploymentVertically', 'apps.scaleStatefulSetHorizontally', 'apps.scaleStatefulSetVertically', 'autoscaling.updateAutoscalerLimits', 'batch.updateCronJobSchedule']) {
+    for (const fqn of [
+      'apps.scaleDeploymentVertically',
+      'apps.scaleStatefulSetHorizontally',
+      'apps.scaleStatefulSetVertically',
+      'autoscaling.updateAutoscalerLimits',
+      'batch.updateCronJobSchedule',
+    ]) {
       assert.ok(all.has(`com.datadoghq.kubernetes.${fqn}`), fqn);
     }
     // As the vendor: no deleteMultiple for Services and Namespaces.
@@ -41,7 +58,15 @@ describe('kubernetes catalogue', () => {
   });
 
   it('a deletecollection puts list options in the query and DeleteOptions in the body, as client-go does', () => {
-    const req = buildCrudRequest(resourceByKind('Deployment'), 'deleteMultiple', { namespace: 'prod', labelSelector: 'app=old', fieldSelector: 'metadata.name!=keep', limit: 50, dryRun: true, gracePeriodSeconds: 0, propagationPolicy: 'Foreground' });
+    const req = buildCrudRequest(resourceByKind('Deployment'), 'deleteMultiple', {
+      namespace: 'prod',
+      labelSelector: 'app=old',
+      fieldSelector: 'metadata.name!=keep',
+      limit: 50,
+      dryRun: true,
+      gracePeriodSeconds: 0,
+      propagationPolicy: 'Foreground',
+    });
     assert.deepEqual(req, {
       method: 'DELETE',
       path: '/apis/apps/v1/namespaces/prod/deployments',
@@ -49,20 +74,56 @@ describe('kubernetes catalogue', () => {
       body: { kind: 'DeleteOptions', apiVersion: 'v1', dryRun: ['All'], gracePeriodSeconds: 0, propagationPolicy: 'Foreground' },
     });
     assert.equal(buildCrudRequest(resourceByKind('PersistentVolume'), 'deleteMultiple', {}).path, '/api/v1/persistentvolumes');
-    assert.equal(crudActionName(resourceByKind('CustomResourceDefinition'), 'deleteMultiple'), 'com.datadoghq.kubernetes.apiextensions.deleteMultipleCustomResourceDefinitions');
-    assert.equal(crudInputSchema('deleteMultiple', true).safeParse({ namespace: 'a', name: 'x' }).success, false, 'strict: no stray fields');
+    assert.equal(
+      crudActionName(resourceByKind('CustomResourceDefinition'), 'deleteMultiple'),
+      'com.datadoghq.kubernetes.apiextensions.deleteMultipleCustomResourceDefinitions',
+    );
+    assert.equal(
+      crudInputSchema('deleteMultiple', true).safeParse({ namespace: 'a', name: 'x' }).success,
+      false,
+      'strict: no stray fields',
+    );
   });
 
   it('custom object groups: only non-native groups; quantities as resource.ParseQuantity reads them', () => {
-    for (const g of ['', 'apps', 'batch', 'autoscaling', 'policy', 'extensions', 'k8s.io', 'networking.k8s.io', 'kubernetes.io', 'x.kubernetes.io']) assert.equal(isNativeApiGroup(g), true, g);
+    for (const g of [
+      '',
+      'apps',
+      'batch',
+      'autoscaling',
+      'policy',
+      'extensions',
+      'k8s.io',
+      'networking.k8s.io',
+      'kubernetes.io',
+      'x.kubernetes.io',
+    ])
+      assert.equal(isNativeApiGroup(g), true, g);
     for (const g of ['example.com', 'cert-manager.io', 'argoproj.io', 'k8s.io.example.com']) assert.equal(isNativeApiGroup(g), false, g);
     for (const q of ['100m', '0.5', '1', '128Mi', '1Gi', '512M', '1e3', '.5', '+1']) assert.ok(QUANTITY.test(q), q);
     for (const q of ['', 'lots', '1 Gi', '1gi', '1GiB', '--1']) assert.ok(!QUANTITY.test(q), q);
   });
 
   it('the vertical scaling patch names each container with only the values given', () => {
-    assert.deepEqual(verticalPatch([{ containerName: 'a', requests: { cpu: '1' } }, { containerName: 'b' }, { containerName: 'c', limits: { memory: '1Gi' }, requests: {} }]), {
-      spec: { template: { spec: { containers: [{ name: 'a', resources: { requests: { cpu: '1' } } }, { name: 'b' }, { name: 'c', resources: { limits: { memory: '1Gi' } } }] } } },
-    });
+    assert.deepEqual(
+      verticalPatch([
+        { containerName: 'a', requests: { cpu: '1' } },
+        { containerName: 'b' },
+        { containerName: 'c', limits: { memory: '1Gi' }, requests: {} },
+      ]),
+      {
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                { name: 'a', resources: { requests: { cpu: '1' } } },
+                { name: 'b' },
+                { name: 'c', resources: { limits: { memory: '1Gi' } } },
+              ],
+            },
+          },
+        },
+      },
+    );
   });
 });

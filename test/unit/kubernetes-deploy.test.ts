@@ -36,8 +36,13 @@ interface K8sObject {
 }
 
 async function render(dir: string): Promise<K8sObject[]> {
-  const { stdout } = await promisify(execFile)('kubectl', ['kustomize', dir], { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '' }, maxBuffer: 16 * 1024 * 1024 });
-  return parseAllDocuments(stdout).map((d) => d.toJS() as K8sObject | null).filter((o) => o !== null);
+  const { stdout } = await promisify(execFile)('kubectl', ['kustomize', dir], {
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '' },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return parseAllDocuments(stdout)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o) => o !== null);
 }
 
 /** Validates one object with the kubernetes-models class of its apiVersion/kind (fails when none exists). */
@@ -66,9 +71,20 @@ describe('deploy/kubernetes', () => {
   it('renders with kubectl kustomize and every object matches the Kubernetes schemas', async () => {
     const objects = await render(BASE);
     const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
-    for (const expected of ['Deployment/par-runner', 'Deployment/par-worker', 'StatefulSet/par-redis', 'Service/par-redis', 'HorizontalPodAutoscaler/par-worker',
-      'PodDisruptionBudget/par-worker', 'Secret/par-runner-identity', 'ServiceAccount/par-worker', 'ServiceAccount/par-runner', 'Role/par-worker-kubernetes-actions',
-      'RoleBinding/par-worker-kubernetes-actions', 'ConfigMap/par-settings']) {
+    for (const expected of [
+      'Deployment/par-runner',
+      'Deployment/par-worker',
+      'StatefulSet/par-redis',
+      'Service/par-redis',
+      'HorizontalPodAutoscaler/par-worker',
+      'PodDisruptionBudget/par-worker',
+      'Secret/par-runner-identity',
+      'ServiceAccount/par-worker',
+      'ServiceAccount/par-runner',
+      'Role/par-worker-kubernetes-actions',
+      'RoleBinding/par-worker-kubernetes-actions',
+      'ConfigMap/par-settings',
+    ]) {
       assert.ok(kinds.includes(expected), `${expected} in ${kinds.join(', ')}`);
     }
     for (const obj of objects) await validate(obj);
@@ -76,13 +92,18 @@ describe('deploy/kubernetes', () => {
     const broken = structuredClone(find(objects, 'Deployment', 'par-worker'));
     broken['spec'].replicas = 'two';
     await assert.rejects(validate(broken), /does not match the Kubernetes schema/);
-    for (const obj of objects) if (obj.kind !== 'Namespace' && !obj.kind.startsWith('Cluster')) assert.equal(obj.metadata.namespace, 'private-action-runner', `${obj.kind}/${obj.metadata.name}`);
+    for (const obj of objects)
+      if (obj.kind !== 'Namespace' && !obj.kind.startsWith('Cluster'))
+        assert.equal(obj.metadata.namespace, 'private-action-runner', `${obj.kind}/${obj.metadata.name}`);
   });
 
   it('probes run `par healthcheck <role>`; containers have requests and limits; grace periods outlast the drains', async () => {
     const objects = await render(BASE);
     const workerConfig = loadWorkerConfig({});
-    for (const [name, role, grace] of [['par-runner', 'runner', 20_000 + 5_000], ['par-worker', 'worker', workerConfig.graceMs + ABORT_WINDOW_MS + 5_000]] as const) {
+    for (const [name, role, grace] of [
+      ['par-runner', 'runner', 20_000 + 5_000],
+      ['par-worker', 'worker', workerConfig.graceMs + ABORT_WINDOW_MS + 5_000],
+    ] as const) {
       const pod = find(objects, 'Deployment', name)['spec'].template.spec;
       const container = pod.containers[0];
       assert.deepEqual(container.args, [role]);
@@ -91,14 +112,20 @@ describe('deploy/kubernetes', () => {
         assert.ok(cmd, `${name} has a ${probe}`);
         assert.deepEqual(cmd.slice(0, 4), ['node', '/app/bin/par.js', 'healthcheck', role], `${name} ${probe}`);
       }
-      assert.ok(pod.terminationGracePeriodSeconds * 1000 >= grace, `${name}: terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} vs drain ${grace} ms`);
+      assert.ok(
+        pod.terminationGracePeriodSeconds * 1000 >= grace,
+        `${name}: terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} vs drain ${grace} ms`,
+      );
       assert.equal(container.securityContext.readOnlyRootFilesystem, true);
       assert.equal(pod.securityContext.runAsNonRoot, true);
     }
     const worker = find(objects, 'Deployment', 'par-worker')['spec'].template.spec.containers[0];
     const env = Object.fromEntries((worker.env as { name: string; value?: string }[]).map((e) => [e.name, e.value]));
     assert.equal(env['PAR_WORKER_LIVENESS_FILE'], '/tmp/par-worker.alive', 'the worker writes the file its probe reads');
-    assert.ok(!('PAR_ENROLLMENT_TOKEN' in env) && !(worker.envFrom ?? []).some((e: { secretRef?: unknown }) => e.secretRef), 'workers get the identity only, never the whole runner Secret');
+    assert.ok(
+      !('PAR_ENROLLMENT_TOKEN' in env) && !(worker.envFrom ?? []).some((e: { secretRef?: unknown }) => e.secretRef),
+      'workers get the identity only, never the whole runner Secret',
+    );
     for (const obj of objects.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind))) {
       for (const c of (obj as any).spec.template.spec.containers) {
         assert.ok(c.resources?.requests?.cpu && c.resources?.requests?.memory, `${obj.metadata.name}/${c.name} requests cpu and memory`);
@@ -124,15 +151,28 @@ describe('deploy/kubernetes', () => {
 
 describe('RBAC from the allowlist (src/actions/kubernetes/rbac.ts)', () => {
   it('getPod + listPod: get and list on pods, nothing else', () => {
-    const rbac = rbacForAllowlist(new Allowlist(['com.datadoghq.kubernetes.core.getPod', 'com.datadoghq.kubernetes.core.listPod', 'com.datadoghq.http.request']), KNOWN_ACTIONS);
-    assert.deepEqual(rbac, { namespaced: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }], clusterScoped: [], unresolved: [] });
+    const rbac = rbacForAllowlist(
+      new Allowlist(['com.datadoghq.kubernetes.core.getPod', 'com.datadoghq.kubernetes.core.listPod', 'com.datadoghq.http.request']),
+      KNOWN_ACTIONS,
+    );
+    assert.deepEqual(rbac, {
+      namespaced: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }],
+      clusterScoped: [],
+      unresolved: [],
+    });
   });
 
   it('hand-written actions map to the calls they make; cluster-scoped kinds go to the ClusterRole; custom resources are reported', () => {
-    const rbac = rbacForAllowlist(new Allowlist([
-      'com.datadoghq.kubernetes.apps.rollbackDeployment', 'com.datadoghq.kubernetes.core.getPodLogs', 'com.datadoghq.kubernetes.core.listNode',
-      'com.datadoghq.kubernetes.core.deleteMultiplePods', 'com.datadoghq.kubernetes.customresources.*',
-    ]), KNOWN_ACTIONS);
+    const rbac = rbacForAllowlist(
+      new Allowlist([
+        'com.datadoghq.kubernetes.apps.rollbackDeployment',
+        'com.datadoghq.kubernetes.core.getPodLogs',
+        'com.datadoghq.kubernetes.core.listNode',
+        'com.datadoghq.kubernetes.core.deleteMultiplePods',
+        'com.datadoghq.kubernetes.customresources.*',
+      ]),
+      KNOWN_ACTIONS,
+    );
     assert.deepEqual(rbac.namespaced, [
       { apiGroups: [''], resources: ['pods'], verbs: ['deletecollection'] },
       { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
@@ -140,32 +180,60 @@ describe('RBAC from the allowlist (src/actions/kubernetes/rbac.ts)', () => {
       { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] },
     ]);
     assert.deepEqual(rbac.clusterScoped, [{ apiGroups: [''], resources: ['nodes'], verbs: ['list'] }]);
-    assert.ok(rbac.unresolved.length > 0 && rbac.unresolved.every((f) => f.startsWith(`${UNRESOLVABLE_BUNDLE}.`)), rbac.unresolved.join(', '));
+    assert.ok(
+      rbac.unresolved.length > 0 && rbac.unresolved.every((f) => f.startsWith(`${UNRESOLVABLE_BUNDLE}.`)),
+      rbac.unresolved.join(', '),
+    );
   });
 
   it('an allowlist without Kubernetes actions grants nothing; every Kubernetes action but custom resources has a mapping', () => {
-    assert.deepEqual(rbacForAllowlist(new Allowlist(['com.datadoghq.http.*']), KNOWN_ACTIONS), { namespaced: [], clusterScoped: [], unresolved: [] });
+    assert.deepEqual(rbacForAllowlist(new Allowlist(['com.datadoghq.http.*']), KNOWN_ACTIONS), {
+      namespaced: [],
+      clusterScoped: [],
+      unresolved: [],
+    });
     const needs = kubernetesActionNeeds();
-    const missing = KNOWN_ACTIONS.filter((f) => f.startsWith('com.datadoghq.kubernetes.') && !f.startsWith(`${UNRESOLVABLE_BUNDLE}.`) && !f.endsWith('.testConnection') && !needs.has(f));
+    const missing = KNOWN_ACTIONS.filter(
+      (f) =>
+        f.startsWith('com.datadoghq.kubernetes.') &&
+        !f.startsWith(`${UNRESOLVABLE_BUNDLE}.`) &&
+        !f.endsWith('.testConnection') &&
+        !needs.has(f),
+    );
     assert.deepEqual(missing, [], 'an action without RBAC mapping');
-    assert.ok(KNOWN_ACTIONS.includes('com.datadoghq.kubernetes.core.getPod') && KNOWN_ACTIONS.includes('com.datadoghq.kubernetes.core.listPod'));
+    assert.ok(
+      KNOWN_ACTIONS.includes('com.datadoghq.kubernetes.core.getPod') && KNOWN_ACTIONS.includes('com.datadoghq.kubernetes.core.listPod'),
+    );
   });
 });
 
 describe('the -f k8s overlay', () => {
-  it('renders on the base: the identity in the Secret, the allowlist\'s Role, the image; all objects valid', async () => {
+  it("renders on the base: the identity in the Secret, the allowlist's Role, the image; all objects valid", async () => {
     const dir = await tempDir('k8s-overlay');
     try {
-      const identity = await makeIdentity(await generateSigningKeyPair(), ['com.datadoghq.kubernetes.apps.scaleDeployment', 'com.datadoghq.kubernetes.core.listNamespace']);
-      const files = formatKubernetesOverlay(identity, { basePath: relative(dir.path, BASE), image: 'registry.example:5000/par:1.2.3', knownActions: KNOWN_ACTIONS });
+      const identity = await makeIdentity(await generateSigningKeyPair(), [
+        'com.datadoghq.kubernetes.apps.scaleDeployment',
+        'com.datadoghq.kubernetes.core.listNamespace',
+      ]);
+      const files = formatKubernetesOverlay(identity, {
+        basePath: relative(dir.path, BASE),
+        image: 'registry.example:5000/par:1.2.3',
+        knownActions: KNOWN_ACTIONS,
+      });
       for (const [name, text] of Object.entries(files)) await writeFile(join(dir.path, name), text);
       const objects = await render(dir.path);
       for (const obj of objects) await validate(obj);
       const secret = find(objects, 'Secret', 'par-runner-identity');
       assert.deepEqual(decodeIdentity(secret['stringData'].PAR_RUNNER_IDENTITY), identity);
       assert.equal(find(objects, 'ConfigMap', 'par-settings')['data'].DD_BASE_URL, identity.ddBaseURL);
-      assert.equal(find(objects, 'ConfigMap', 'par-settings')['data'].REDIS_URL, 'redis://par-redis:6379', 'the base\'s other settings stay');
-      assert.deepEqual(find(objects, 'Role', 'par-worker-kubernetes-actions')['rules'], [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['patch'] }]);
+      assert.equal(
+        find(objects, 'ConfigMap', 'par-settings')['data'].REDIS_URL,
+        'redis://par-redis:6379',
+        "the base's other settings stay",
+      );
+      assert.deepEqual(find(objects, 'Role', 'par-worker-kubernetes-actions')['rules'], [
+        { apiGroups: ['apps'], resources: ['deployments'], verbs: ['patch'] },
+      ]);
       const clusterRole = objects.find((o) => o.kind === 'ClusterRole');
       assert.deepEqual((clusterRole as any)?.rules, [{ apiGroups: [''], resources: ['namespaces'], verbs: ['list'] }]);
       const clusterBinding = objects.find((o) => o.kind === 'ClusterRoleBinding') as any;

@@ -11,7 +11,8 @@ import { promisify } from 'node:util';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-const hook = "export async function resolve(specifier, context, next) { if (specifier === '@kubernetes/client-node') throw new Error('kubernetes library blocked'); return next(specifier, context); }";
+const hook =
+  "export async function resolve(specifier, context, next) { if (specifier === '@kubernetes/client-node') throw new Error('kubernetes library blocked'); return next(specifier, context); }";
 const script = `
 import { register } from 'node:module';
 register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));
@@ -26,7 +27,10 @@ await registry.close();
 
 describe('kubernetes library loading', () => {
   it('building the registry registers the Kubernetes actions without loading the library; the first use loads it', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, timeout: 60_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: root,
+      timeout: 60_000,
+    });
     assert.deepEqual(JSON.parse(stdout.trim().split('\n').at(-1)!), { registered: true, firstUse: 'kubernetes library blocked' });
   });
 });

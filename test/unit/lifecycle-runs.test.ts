@@ -32,14 +32,18 @@ describe('lifecycle provided once per worker', () => {
   const machine = taskLifecycleMachine.provide({ actors: runs.actors });
 
   test('interleaved runs each reach their own action with their own logger', async () => {
-    const outputs = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
-      const actor = createActor(machine, { input: { taskId: `t${i}`, action: FQN, inputs: { delayMs: (i * 7) % 13 }, timeoutMs: 10_000, now: Date.now } });
-      runs.bind(actor.system, { logger: root.child({ run: i }) });
-      actor.start();
-      const out = await toPromise(actor);
-      actor.stop();
-      return out;
-    }));
+    const outputs = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const actor = createActor(machine, {
+          input: { taskId: `t${i}`, action: FQN, inputs: { delayMs: (i * 7) % 13 }, timeoutMs: 10_000, now: Date.now },
+        });
+        runs.bind(actor.system, { logger: root.child({ run: i }) });
+        actor.start();
+        const out = await toPromise(actor);
+        actor.stop();
+        return out;
+      }),
+    );
     outputs.forEach((out, i) => {
       assert.equal(out.kind, 'succeeded', JSON.stringify(out));
       assert.equal(out.output, i);
@@ -47,7 +51,9 @@ describe('lifecycle provided once per worker', () => {
   });
 
   test('an actor started without its run bound fails fatally', async () => {
-    const actor = createActor(machine, { input: { taskId: 'unbound', action: FQN, inputs: { delayMs: 0 }, timeoutMs: 10_000, now: Date.now } });
+    const actor = createActor(machine, {
+      input: { taskId: 'unbound', action: FQN, inputs: { delayMs: 0 }, timeoutMs: 10_000, now: Date.now },
+    });
     actor.start();
     const out = await toPromise(actor);
     assert.equal(out.kind, 'failedFatal');

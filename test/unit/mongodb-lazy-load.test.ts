@@ -26,7 +26,10 @@ await registry.close();
 
 describe('mongodb driver loading', () => {
   it('building the registry registers the ten actions without loading the driver; the first use loads it', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, timeout: 60_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: root,
+      timeout: 60_000,
+    });
     assert.deepEqual(JSON.parse(stdout.trim().split('\n').at(-1)!), { fqns: 10, before: false, after: true });
   });
 });

@@ -30,7 +30,9 @@ async function until(condition: () => boolean, what: string, timeoutMs = 10_000)
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
-  const promise = new Promise<void>((r) => { resolve = r; });
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 }
 
@@ -41,7 +43,9 @@ describe('periodic loop', () => {
     let maxActive = 0;
     let ticks = 0;
     const loop = periodic({
-      name: 'test', logger, intervalMs: 1,
+      name: 'test',
+      logger,
+      intervalMs: 1,
       tick: async () => {
         active++;
         maxActive = Math.max(maxActive, active);
@@ -59,7 +63,15 @@ describe('periodic loop', () => {
   test('a failing tick is logged as { err } and the loop goes on', async () => {
     const { logger, lines } = capturedLogger();
     let calls = 0;
-    const loop = periodic({ name: 'flaky job', logger, intervalMs: 1, tick: async () => { calls++; if (calls === 1) throw new Error('boom'); } });
+    const loop = periodic({
+      name: 'flaky job',
+      logger,
+      intervalMs: 1,
+      tick: async () => {
+        calls++;
+        if (calls === 1) throw new Error('boom');
+      },
+    });
     loop.start();
     await until(() => calls >= 3, 'ticks after the failure');
     await loop.stop();
@@ -74,11 +86,22 @@ describe('periodic loop', () => {
     const gate = deferred();
     let started = 0;
     let finished = 0;
-    const loop = periodic({ name: 'slow', logger, intervalMs: 1, tick: async () => { started++; await gate.promise; finished++; } });
+    const loop = periodic({
+      name: 'slow',
+      logger,
+      intervalMs: 1,
+      tick: async () => {
+        started++;
+        await gate.promise;
+        finished++;
+      },
+    });
     loop.start();
     await until(() => started === 1 && loop.busy, 'the first tick');
     let stopResolved = false;
-    const stopping = loop.stop().then(() => { stopResolved = true; });
+    const stopping = loop.stop().then(() => {
+      stopResolved = true;
+    });
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(stopResolved, false, 'stop() resolved while the tick was still running');
     gate.resolve();
@@ -94,7 +117,16 @@ describe('periodic loop', () => {
   test('stopWaitMs bounds the wait for a tick that never ends', async () => {
     const { logger } = capturedLogger();
     let started = false;
-    const loop = periodic({ name: 'stuck', logger, intervalMs: 1, stopWaitMs: 20, tick: () => { started = true; return new Promise<void>(() => undefined); } });
+    const loop = periodic({
+      name: 'stuck',
+      logger,
+      intervalMs: 1,
+      stopWaitMs: 20,
+      tick: () => {
+        started = true;
+        return new Promise<void>(() => undefined);
+      },
+    });
     loop.start();
     await until(() => started, 'the tick');
     await loop.stop();
@@ -104,7 +136,15 @@ describe('periodic loop', () => {
     const { logger } = capturedLogger();
     let interval = 60_000;
     let ticks = 0;
-    const loop = periodic({ name: 'lazy', logger, intervalMs: () => interval, runAtStart: false, tick: async () => { ticks++; } });
+    const loop = periodic({
+      name: 'lazy',
+      logger,
+      intervalMs: () => interval,
+      runAtStart: false,
+      tick: async () => {
+        ticks++;
+      },
+    });
     loop.kick();
     loop.start();
     await new Promise((resolve) => setTimeout(resolve, 20));

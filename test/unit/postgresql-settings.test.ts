@@ -20,7 +20,16 @@ function rejection(fn: () => unknown): ParError {
 
 describe('PostgreSQL connection settings from Token Auth', () => {
   it('reads the seed token names', () => {
-    assert.deepEqual(settingsFromCredentials(tokens(FULL)), { host: 'db.internal', port: 6543, user: 'reader', password: 's3cr3t-value', database: 'app', sslmode: 'verify-full', applicationName: 'par-postgresql', searchPath: undefined });
+    assert.deepEqual(settingsFromCredentials(tokens(FULL)), {
+      host: 'db.internal',
+      port: 6543,
+      user: 'reader',
+      password: 's3cr3t-value',
+      database: 'app',
+      sslmode: 'verify-full',
+      applicationName: 'par-postgresql',
+      searchPath: undefined,
+    });
   });
 
   it('reads applicationName and searchPath, as the vendor documents them', () => {
@@ -52,7 +61,11 @@ describe('PostgreSQL connection settings from Token Auth', () => {
   }
 
   it('an invalid port or sslmode names the token, not the value', () => {
-    for (const [name, value] of [['port', 'leaky-port'], ['port', '70000'], ['sslmode', 'leaky-mode']] as const) {
+    for (const [name, value] of [
+      ['port', 'leaky-port'],
+      ['port', '70000'],
+      ['sslmode', 'leaky-mode'],
+    ] as const) {
       const error = rejection(() => settingsFromCredentials(tokens({ ...FULL, [name]: value })));
       assert.equal(error.code, 'PAR_ERR_POSTGRES_CREDENTIALS_INVALID');
       assert.match(error.message, new RegExp(`"${name}"`));
@@ -87,7 +100,12 @@ describe('PostgreSQL connection settings from Token Auth', () => {
 
 describe('postgresql.select inputs', () => {
   it('defaults parameters, timeout and maxRows', () => {
-    assert.deepEqual(postgresSelectInputSchema.parse({ query: 'SELECT 1' }), { query: 'SELECT 1', parameters: [], timeout: 30_000, maxRows: 1000 });
+    assert.deepEqual(postgresSelectInputSchema.parse({ query: 'SELECT 1' }), {
+      query: 'SELECT 1',
+      parameters: [],
+      timeout: 30_000,
+      maxRows: 1000,
+    });
   });
 
   it('accepts scalars, null and one-level arrays as parameters', () => {

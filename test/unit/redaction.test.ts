@@ -73,7 +73,12 @@ describe('TaskSecrets', () => {
 
   it('the task logger redacts messages and merged objects, without counting them in the outcome', () => {
     const lines: string[] = [];
-    const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
     const s = secretsFor();
     const log = redactingLogger(pino({ level: 'debug' }, sink), s);
     log.info({ got: TOKEN, nested: { [TOKEN]: 1 } }, `message ${TOKEN}`);

@@ -6,7 +6,8 @@ import { loadWorkerConfig } from '../../src/config/worker.js';
 import { ParError } from '../../src/errors/par-error.js';
 import { CRASH_EXIT_CODE, crashHook } from '../../src/lib/crash-points.js';
 
-const names = (setting: string) => (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_CONFIG_INVALID' && e.message.includes(setting);
+const names = (setting: string) => (e: unknown) =>
+  e instanceof ParError && e.code === 'PAR_ERR_CONFIG_INVALID' && e.message.includes(setting);
 
 test('worker defaults bound recovery to 2 x the lock (20 s) and drain below a 30 s kill timeout', () => {
   const c = loadWorkerConfig({});
@@ -19,7 +20,10 @@ test('worker defaults bound recovery to 2 x the lock (20 s) and drain below a 30
 });
 
 test('a stalled interval longer than the lock is refused at start, naming the setting', () => {
-  assert.throws(() => loadWorkerConfig({ PAR_WORKER_LOCK_MS: '2000', PAR_WORKER_STALLED_INTERVAL_MS: '3000' }), names('PAR_WORKER_STALLED_INTERVAL_MS'));
+  assert.throws(
+    () => loadWorkerConfig({ PAR_WORKER_LOCK_MS: '2000', PAR_WORKER_STALLED_INTERVAL_MS: '3000' }),
+    names('PAR_WORKER_STALLED_INTERVAL_MS'),
+  );
   assert.equal(loadWorkerConfig({ PAR_WORKER_LOCK_MS: '2000' }).stalledIntervalMs, 1000, 'unset: half a short lock');
   assert.throws(() => loadWorkerConfig({ PAR_WORKER_GRACE_MS: 'soon' }), names('PAR_WORKER_GRACE_MS'));
 });
@@ -41,7 +45,9 @@ test('PAR_TEST_CRASH_AT accepts only the named crash points', () => {
 
 test('the crash hook exits with 137 at its point only, and does nothing when unset', () => {
   const exits: number[] = [];
-  const exit = ((code: number) => { exits.push(code); }) as (code: number) => never;
+  const exit = ((code: number) => {
+    exits.push(code);
+  }) as (code: number) => never;
   const hook = crashHook('publish.after-publish', exit);
   hook('publish.before-publish');
   hook('intake.after-leases');

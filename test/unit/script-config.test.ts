@@ -31,10 +31,25 @@ function script(doc: unknown, name: string, section: 'scripts' | 'powershellScri
 }
 
 function broken(command: unknown[] | Record<string, unknown>, extra: Record<string, unknown> = {}): string {
-  const e = entry({ schemaId: V1, runPredefinedScript: { bad: Array.isArray(command) ? { command, ...extra } : command, good: { command: ['/bin/true'] } } }, 'bad');
+  const e = entry(
+    {
+      schemaId: V1,
+      runPredefinedScript: { bad: Array.isArray(command) ? { command, ...extra } : command, good: { command: ['/bin/true'] } },
+    },
+    'bad',
+  );
   assert.equal(e.ok, false, 'expected the entry to be broken');
   // The other entry of the file still works.
-  assert.equal(entry({ schemaId: V1, runPredefinedScript: { bad: Array.isArray(command) ? { command, ...extra } : command, good: { command: ['/bin/true'] } } }, 'good').ok, true);
+  assert.equal(
+    entry(
+      {
+        schemaId: V1,
+        runPredefinedScript: { bad: Array.isArray(command) ? { command, ...extra } : command, good: { command: ['/bin/true'] } },
+      },
+      'good',
+    ).ok,
+    true,
+  );
   return e.problem;
 }
 
@@ -43,7 +58,11 @@ describe('script config: compile', () => {
     const doc = {
       schemaId: V1,
       runPredefinedScript: {
-        echo: { command: ['/bin/echo', '{{ parameters.msg }}'], parameterSchema: { type: 'object', properties: { msg: { type: 'string' } }, required: ['msg'] }, allowedEnvVars: ['HOME'] },
+        echo: {
+          command: ['/bin/echo', '{{ parameters.msg }}'],
+          parameterSchema: { type: 'object', properties: { msg: { type: 'string' } }, required: ['msg'] },
+          allowedEnvVars: ['HOME'],
+        },
         uptime: { command: ['uptime'] },
       },
       runPredefinedPowershellScript: { disk: { command: ['/opt/disk.ps1'] } },
@@ -65,7 +84,12 @@ describe('script config: compile', () => {
   });
 
   it('ignores keys the vendor does not know, in the file and in entries', () => {
-    const doc = { schemaId: V1, version: 3, comment: 'x', runPredefinedScript: { a: { command: ['/bin/echo', 'a'], description: 'says a', timeout: 5, shell: true } } };
+    const doc = {
+      schemaId: V1,
+      version: 3,
+      comment: 'x',
+      runPredefinedScript: { a: { command: ['/bin/echo', 'a'], description: 'says a', timeout: 5, shell: true } },
+    };
     assert.equal(script(doc, 'a').program, '/bin/echo');
   });
 
@@ -86,7 +110,12 @@ describe('script config: compile', () => {
     ['a block', ['/bin/x', '{{#if parameters.a}}x{{/if}}'], {}, /command\.1: .*blocks/],
     ['an unterminated placeholder', ['/bin/x', '{{ parameters.a'], {}, /command\.1: .*unclosed/],
     ['a partial', ['/bin/x', '{{> p }}'], {}, /partials/],
-    ['a bad JSON Schema', ['/bin/x'], { parameterSchema: { properties: { a: { type: 'nope' } } } }, /parameterSchema: not a valid JSON Schema/],
+    [
+      'a bad JSON Schema',
+      ['/bin/x'],
+      { parameterSchema: { properties: { a: { type: 'nope' } } } },
+      /parameterSchema: not a valid JSON Schema/,
+    ],
     ['a parameterSchema that is not a mapping', ['/bin/x'], { parameterSchema: 'x' }, /parameterSchema: must be a mapping/],
     ['a bad env name', ['/bin/x'], { allowedEnvVars: ['A=B'] }, /allowedEnvVars\.0/],
     ['env names not a list', ['/bin/x'], { allowedEnvVars: 'HOME' }, /allowedEnvVars: must be a list/],
@@ -99,13 +128,27 @@ describe('script config: compile', () => {
   }
 
   it('a bad script name breaks only that entry', () => {
-    const e = entry({ schemaId: V1, runPredefinedScript: { 'bad name!': { command: ['/bin/x'] }, ok: { command: ['/bin/x'] } } }, 'bad name!');
+    const e = entry(
+      { schemaId: V1, runPredefinedScript: { 'bad name!': { command: ['/bin/x'] }, ok: { command: ['/bin/x'] } } },
+      'bad name!',
+    );
     assert.equal(e.ok, false);
     assert.match(e.problem, /script names/);
   });
 
   it('only properties and required of parameterSchema count, as an object schema', () => {
-    const s = script({ schemaId: V1, runPredefinedScript: { a: { command: ['/bin/x'], parameterSchema: { type: 'array', additionalProperties: false, properties: { n: { type: 'integer' } }, required: ['n'] } } } }, 'a');
+    const s = script(
+      {
+        schemaId: V1,
+        runPredefinedScript: {
+          a: {
+            command: ['/bin/x'],
+            parameterSchema: { type: 'array', additionalProperties: false, properties: { n: { type: 'integer' } }, required: ['n'] },
+          },
+        },
+      },
+      'a',
+    );
     assert.equal(s.validate?.({ n: 1, extra: true }), true, 'additionalProperties and type are not copied');
     assert.equal(s.validate({ n: 'x' }), false);
     assert.equal(s.validate({}), false);
@@ -123,14 +166,28 @@ describe('script config: compile', () => {
   ];
   for (const [format, good, bad] of formats) {
     it(`validates format ${format}`, () => {
-      const s = script({ schemaId: V1, runPredefinedScript: { a: { command: ['/bin/x'], parameterSchema: { properties: { v: { type: 'string', format } } } } } }, 'a');
+      const s = script(
+        {
+          schemaId: V1,
+          runPredefinedScript: { a: { command: ['/bin/x'], parameterSchema: { properties: { v: { type: 'string', format } } } } },
+        },
+        'a',
+      );
       assert.equal(s.validate?.({ v: good }), true, good);
       assert.equal(s.validate({ v: bad }), false, bad);
     });
   }
 
   it('keywords the validator does not know are ignored, not an error', () => {
-    const s = script({ schemaId: V1, runPredefinedScript: { a: { command: ['/bin/x'], parameterSchema: { properties: { v: { type: 'string', maxLenght: 3, 'x-ui': 'select' } } } } } }, 'a');
+    const s = script(
+      {
+        schemaId: V1,
+        runPredefinedScript: {
+          a: { command: ['/bin/x'], parameterSchema: { properties: { v: { type: 'string', maxLenght: 3, 'x-ui': 'select' } } } },
+        },
+      },
+      'a',
+    );
     assert.equal(s.validate?.({ v: 'long value' }), true);
   });
 
@@ -149,7 +206,11 @@ describe('script config: compile', () => {
     const f = script(doc, 'file', 'powershellScripts');
     assert.equal(f.program, 'C:/scripts/a.ps1');
     assert.equal(f.args.length, 2);
-    for (const [name, why] of [['both', /not both/], ['neither', /not neither/], ['templatedFile', /file: must be fixed/]] as const) {
+    for (const [name, why] of [
+      ['both', /not both/],
+      ['neither', /not neither/],
+      ['templatedFile', /file: must be fixed/],
+    ] as const) {
       const e = entry(doc, name, 'powershellScripts');
       assert.equal(e.ok, false, name);
       assert.match(e.problem, why);
@@ -157,22 +218,41 @@ describe('script config: compile', () => {
   });
 
   it('a script connection credential file is accepted by the credential parser and carries nothing', () => {
-    assert.deepEqual(toCredentials({ schemaId: 'script-credentials-v1', runPredefinedScript: {} }), { ok: true, value: { authType: 'Script Config' } });
+    assert.deepEqual(toCredentials({ schemaId: 'script-credentials-v1', runPredefinedScript: {} }), {
+      ok: true,
+      value: { authType: 'Script Config' },
+    });
   });
 });
 
 describe('script config: YAML source text of command elements', () => {
   let dir: { path: string; remove(): Promise<void> };
-  before(async () => { dir = await tempDir('script-yaml'); });
-  after(async () => { await dir.remove(); });
+  before(async () => {
+    dir = await tempDir('script-yaml');
+  });
+  after(async () => {
+    await dir.remove();
+  });
 
   const cases: Array<[string, string]> = [
-    ['5', '5'], ['true', 'true'], ['1.50', '1.50'], ['0x1F', '0x1F'], ['1e3', '1e3'], ['007', '007'], ['-0', '-0'], ['"quoted"', 'quoted'], ["'single'", 'single'], ['yes', 'yes'],
+    ['5', '5'],
+    ['true', 'true'],
+    ['1.50', '1.50'],
+    ['0x1F', '0x1F'],
+    ['1e3', '1e3'],
+    ['007', '007'],
+    ['-0', '-0'],
+    ['"quoted"', 'quoted'],
+    ["'single'", 'single'],
+    ['yes', 'yes'],
   ];
   for (const [yaml, expected] of cases) {
     it(`an unquoted ${yaml} stays ${JSON.stringify(expected)}`, async () => {
       const file = `c-${Math.random().toString(36).slice(2)}.yaml`;
-      await writeFile(join(dir.path, file), `schemaId: script-credentials-v1\nrunPredefinedScript:\n  a:\n    command: [/bin/echo, ${yaml}]\n`);
+      await writeFile(
+        join(dir.path, file),
+        `schemaId: script-credentials-v1\nrunPredefinedScript:\n  a:\n    command: [/bin/echo, ${yaml}]\n`,
+      );
       const config = await new ScriptConfigStore().load(locateScriptConfig(dir.path, file, undefined));
       const e = config.scripts.get('a');
       assert.ok(e?.ok);
@@ -183,8 +263,12 @@ describe('script config: YAML source text of command elements', () => {
 
 describe('script config: store', () => {
   let dir: { path: string; remove(): Promise<void> };
-  before(async () => { dir = await tempDir('script-config'); });
-  after(async () => { await dir.remove(); });
+  before(async () => {
+    dir = await tempDir('script-config');
+  });
+  after(async () => {
+    await dir.remove();
+  });
 
   const good = (name: string) => `schemaId: script-credentials-v1\nrunPredefinedScript:\n  ${name}:\n    command: ["/bin/echo", "hi"]\n`;
 
@@ -205,8 +289,14 @@ describe('script config: store', () => {
 
   it('a malformed file is a clear non-retryable error naming the file, never its values', async () => {
     const store = new ScriptConfigStore();
-    await writeFile(join(dir.path, 'broken.yaml'), 'schemaId: script-credentials-v1\nrunPredefinedScript:\n  x: {command: ["/bin/echo", "sup3rsecret"\n');
-    await writeFile(join(dir.path, 'wrong.yaml'), 'schemaId: script-credentials-v1\nrunPredefinedScript:\n  x:\n    command: "sup3rsecret"\n');
+    await writeFile(
+      join(dir.path, 'broken.yaml'),
+      'schemaId: script-credentials-v1\nrunPredefinedScript:\n  x: {command: ["/bin/echo", "sup3rsecret"\n',
+    );
+    await writeFile(
+      join(dir.path, 'wrong.yaml'),
+      'schemaId: script-credentials-v1\nrunPredefinedScript:\n  x:\n    command: "sup3rsecret"\n',
+    );
     const wrong = (await store.load(locateScriptConfig(dir.path, 'wrong.yaml', undefined))).scripts.get('x');
     assert.equal(wrong?.ok, false, 'a wrong entry is broken alone');
     assert.doesNotMatch(wrong.problem, /sup3rsecret/);
@@ -231,14 +321,20 @@ describe('script config: store', () => {
     assert.deepEqual([...config.scripts.keys()], ['fromConnection']);
 
     // An http connection's file is not a script config: the worker file is used.
-    assert.equal(locateScriptConfig(dir.path, 'script-config.yaml', { id: 'c2', integration: 'http', credentialPath: 'x.json' }).label, 'script-config.yaml');
+    assert.equal(
+      locateScriptConfig(dir.path, 'script-config.yaml', { id: 'c2', integration: 'http', credentialPath: 'x.json' }).label,
+      'script-config.yaml',
+    );
 
     const outside = await tempDir('script-outside');
     try {
       await writeFile(join(outside.path, 'evil.yaml'), good('evil'));
       await symlink(join(outside.path, 'evil.yaml'), join(dir.path, 'credentials', 'link.yaml'));
       for (const credentialPath of ['../evil.yaml', join(outside.path, 'evil.yaml'), 'credentials/link.yaml']) {
-        await assert.rejects(store.load(locateScriptConfig(dir.path, 'script-config.yaml', { id: 'c3', integration: 'script', credentialPath })), /outside the config dir|absolute paths|"\.\." segments/);
+        await assert.rejects(
+          store.load(locateScriptConfig(dir.path, 'script-config.yaml', { id: 'c3', integration: 'script', credentialPath })),
+          /outside the config dir|absolute paths|"\.\." segments/,
+        );
       }
     } finally {
       await outside.remove();

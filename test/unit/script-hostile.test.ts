@@ -62,22 +62,33 @@ describe('script parameters: hostile corpus', () => {
     await mkdir(sandbox);
     await writeFile(join(sandbox, 'keep'), 'must survive');
     await writeFile(join(dir.path, 'argv.mjs'), 'process.stdout.write(JSON.stringify(process.argv.slice(2)));\n');
-    await writeFile(join(dir.path, 'script-config.yaml'), stringify({
-      schemaId: 'script-credentials-v1',
-      runPredefinedScript: {
-        // The value as a whole argv element, printed back as JSON.
-        node: { command: [process.execPath, join(dir.path, 'argv.mjs'), '{{ parameters.value }}'] },
-        // Embedded in a larger element.
-        embedded: { command: [process.execPath, join(dir.path, 'argv.mjs'), 'pre-{{ parameters.value }}-post'] },
-        // Even a shell, given the value as a positional argument, only prints it.
-        sh: { command: ['/bin/sh', '-c', 'printf %s "$1"', 'sh', '{{ parameters.value }}'] },
-      },
-    }));
-    action = createScriptBundle({ parentEnv: { PATH: process.env['PATH'] ?? '' } }).actions.find((a) => a.fqn === 'com.datadoghq.script.runPredefinedScript')!;
+    await writeFile(
+      join(dir.path, 'script-config.yaml'),
+      stringify({
+        schemaId: 'script-credentials-v1',
+        runPredefinedScript: {
+          // The value as a whole argv element, printed back as JSON.
+          node: { command: [process.execPath, join(dir.path, 'argv.mjs'), '{{ parameters.value }}'] },
+          // Embedded in a larger element.
+          embedded: { command: [process.execPath, join(dir.path, 'argv.mjs'), 'pre-{{ parameters.value }}-post'] },
+          // Even a shell, given the value as a positional argument, only prints it.
+          sh: { command: ['/bin/sh', '-c', 'printf %s "$1"', 'sh', '{{ parameters.value }}'] },
+        },
+      }),
+    );
+    action = createScriptBundle({ parentEnv: { PATH: process.env['PATH'] ?? '' } }).actions.find(
+      (a) => a.fqn === 'com.datadoghq.script.runPredefinedScript',
+    )!;
     const ctx: ActionContext = { signal: new AbortController().signal, configDir: dir.path, logger, limits: { httpMaxResponseBytes: 1 } };
-    run = async (scriptName, value) => action.run(action.inputSchema.parse({ scriptName, parameters: { value, other: 'INJECTED' }, noStripTrailingNewline: true }), ctx) as Promise<{ stdout: string; exitCode: number }>;
+    run = async (scriptName, value) =>
+      action.run(
+        action.inputSchema.parse({ scriptName, parameters: { value, other: 'INJECTED' }, noStripTrailingNewline: true }),
+        ctx,
+      ) as Promise<{ stdout: string; exitCode: number }>;
   });
-  after(async () => { await dir.remove(); });
+  after(async () => {
+    await dir.remove();
+  });
 
   it('every value reaches the program as exactly one literal argument', async () => {
     for (const value of corpus()) {
@@ -100,7 +111,14 @@ describe('script parameters: hostile corpus', () => {
 
   it('values the kernel would cut or refuse are rejected, not truncated', async () => {
     for (const value of ['before\0after', 'B'.repeat(200_000)]) {
-      await assert.rejects(run('node', value), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_SCRIPT_PARAMETERS_INVALID' && !e.message.includes('BBBB') && !e.message.includes('after'));
+      await assert.rejects(
+        run('node', value),
+        (e: unknown) =>
+          e instanceof ParError &&
+          e.code === 'PAR_ERR_SCRIPT_PARAMETERS_INVALID' &&
+          !e.message.includes('BBBB') &&
+          !e.message.includes('after'),
+      );
     }
   });
 });

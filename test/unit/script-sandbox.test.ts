@@ -42,7 +42,8 @@ async function rejectsConfig(p: Promise<unknown>, setting: RegExp): Promise<void
 describe('bwrapArgs', () => {
   it('builds a PID-namespaced, capability-free box that dies with bwrap and reports on fd 3', () => {
     const argv = bwrapArgs(base, '/bin/cat', ['--', '/proc/1/environ']);
-    for (const flag of ['--unshare-pid', '--die-with-parent', '--new-session', '--unshare-ipc', '--unshare-uts', '--unshare-user']) assert.ok(argv.includes(flag), flag);
+    for (const flag of ['--unshare-pid', '--die-with-parent', '--new-session', '--unshare-ipc', '--unshare-uts', '--unshare-user'])
+      assert.ok(argv.includes(flag), flag);
     assert.deepEqual(operands(argv, '--cap-drop', 1), [['ALL']]);
     assert.deepEqual(operands(argv, '--proc', 1), [['/proc']]);
     assert.deepEqual(operands(argv, '--tmpfs', 1), [['/tmp']]);
@@ -54,10 +55,18 @@ describe('bwrapArgs', () => {
 
   it('shows /usr, the top-level dirs as on the host, the listed /etc entries, read-only; never the config dir', () => {
     const argv = bwrapArgs(base, 'true', []);
-    assert.deepEqual(operands(argv, '--ro-bind', 2), [['/usr', '/usr'], ['/lib64', '/lib64'], ['/etc/passwd', '/etc/passwd'], ['/etc/ssl/certs', '/etc/ssl/certs']]);
+    assert.deepEqual(operands(argv, '--ro-bind', 2), [
+      ['/usr', '/usr'],
+      ['/lib64', '/lib64'],
+      ['/etc/passwd', '/etc/passwd'],
+      ['/etc/ssl/certs', '/etc/ssl/certs'],
+    ]);
     assert.deepEqual(operands(argv, '--symlink', 2), [['usr/bin', '/bin']]);
     assert.equal(operands(argv, '--bind', 2).length, 0, 'no writable bind');
-    assert.ok(!argv.slice(0, argv.indexOf('--')).some((a) => isWithin(a, base.configDir)), 'the config dir is not mentioned: it is simply absent');
+    assert.ok(
+      !argv.slice(0, argv.indexOf('--')).some((a) => isWithin(a, base.configDir)),
+      'the config dir is not mentioned: it is simply absent',
+    );
     assert.ok(!argv.includes('/etc/shadow') && !argv.includes('/etc'), 'not the whole /etc');
   });
 
@@ -69,7 +78,12 @@ describe('bwrapArgs', () => {
 
   it('covers the config dir with a read-only tmpfs when a bound path would show it, and mounts exposures in between', () => {
     const sandbox = { ...base, binds: ['/etc/dd-action-runner'] };
-    const argv = bwrapArgs(sandbox, '/etc/dd-action-runner/config/scripts/run.sh', [], [{ source: '/etc/dd-action-runner/config/scripts/run.sh', target: '/etc/dd-action-runner/config/scripts/run.sh' }]);
+    const argv = bwrapArgs(
+      sandbox,
+      '/etc/dd-action-runner/config/scripts/run.sh',
+      [],
+      [{ source: '/etc/dd-action-runner/config/scripts/run.sh', target: '/etc/dd-action-runner/config/scripts/run.sh' }],
+    );
     const bind = argv.indexOf('/etc/dd-action-runner');
     const tmpfs = argv.findIndex((a, i) => a === '--tmpfs' && argv[i + 1] === base.configDir);
     const expose = argv.findIndex((a, i) => a === '--ro-bind' && argv[i + 1] === '/etc/dd-action-runner/config/scripts/run.sh');
@@ -86,7 +100,10 @@ describe('bwrapArgs', () => {
   it('adds the operator binds read-only', () => {
     const argv = bwrapArgs({ ...base, binds: ['/opt/scripts', '/run/systemd'] }, 'true', []);
     const binds = operands(argv, '--ro-bind', 2);
-    assert.deepEqual(binds.slice(-2), [['/opt/scripts', '/opt/scripts'], ['/run/systemd', '/run/systemd']]);
+    assert.deepEqual(binds.slice(-2), [
+      ['/opt/scripts', '/opt/scripts'],
+      ['/run/systemd', '/run/systemd'],
+    ]);
   });
 });
 
@@ -127,7 +144,11 @@ describe('start-up validation', () => {
       await rejectsConfig(resolveScriptUser('0:1234', host), /PAR_SCRIPT_USER: must not be root/);
       await rejectsConfig(resolveScriptUser('1234:0', host), /PAR_SCRIPT_USER: must not be root/);
       await rejectsConfig(resolveScriptUser('scripts', { uid: 1000, passwdFile }), /PAR_SCRIPT_USER: .*needs the worker to run as root/);
-      assert.deepEqual(await resolveScriptUser('scripts', { uid: 1234, passwdFile }), { name: 'scripts', uid: 1234, gid: 2345 }, 'its own uid needs no switch');
+      assert.deepEqual(
+        await resolveScriptUser('scripts', { uid: 1234, passwdFile }),
+        { name: 'scripts', uid: 1234, gid: 2345 },
+        'its own uid needs no switch',
+      );
     } finally {
       await dir.remove();
     }
@@ -157,7 +178,11 @@ describe('start-up validation', () => {
     assert.equal(config.scriptSandbox, 'auto');
     assert.equal(config.scriptUser, undefined);
     assert.deepEqual(config.scriptSandboxBind, []);
-    const set = loadWorkerConfig({ PAR_SCRIPT_SANDBOX: 'bwrap', PAR_SCRIPT_USER: 'scripts', PAR_SCRIPT_SANDBOX_BIND: '/opt/scripts, /run/systemd' });
+    const set = loadWorkerConfig({
+      PAR_SCRIPT_SANDBOX: 'bwrap',
+      PAR_SCRIPT_USER: 'scripts',
+      PAR_SCRIPT_SANDBOX_BIND: '/opt/scripts, /run/systemd',
+    });
     assert.deepEqual([set.scriptSandbox, set.scriptUser, set.scriptSandboxBind], ['bwrap', 'scripts', ['/opt/scripts', '/run/systemd']]);
     configError(() => loadWorkerConfig({ PAR_SCRIPT_SANDBOX: 'firejail' }), /PAR_SCRIPT_SANDBOX/);
     configError(() => loadWorkerConfig({ PAR_SCRIPT_SANDBOX_BIND: 'opt/scripts' }), /PAR_SCRIPT_SANDBOX_BIND: must be absolute/);
@@ -170,8 +195,16 @@ describe('start-up validation', () => {
 describe('worker secrets', () => {
   it('scrubWorkerEnv removes keys, tokens, the Redis URL and the identity, and names the ones that should never have been set', () => {
     const env: Record<string, string | undefined> = {
-      PATH: '/usr/bin', HOME: '/home/w', DD_API_KEY: 'a', DD_APP_KEY: 'b', PAR_ADMIN_API_KEY: 'c', PAR_ADMIN_APP_KEY: 'd',
-      PAR_ENROLLMENT_TOKEN: 'e', REDIS_URL: 'redis://x', PAR_RUNNER_IDENTITY: 'f', OTHER: 'g',
+      PATH: '/usr/bin',
+      HOME: '/home/w',
+      DD_API_KEY: 'a',
+      DD_APP_KEY: 'b',
+      PAR_ADMIN_API_KEY: 'c',
+      PAR_ADMIN_APP_KEY: 'd',
+      PAR_ENROLLMENT_TOKEN: 'e',
+      REDIS_URL: 'redis://x',
+      PAR_RUNNER_IDENTITY: 'f',
+      OTHER: 'g',
     };
     const forbidden = scrubWorkerEnv(env);
     assert.deepEqual(forbidden.sort(), ['DD_API_KEY', 'DD_APP_KEY', 'PAR_ADMIN_API_KEY', 'PAR_ADMIN_APP_KEY', 'PAR_ENROLLMENT_TOKEN']);

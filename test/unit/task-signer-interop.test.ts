@@ -12,18 +12,30 @@ import { TaskSigner, TaskVerifier, type UnsignedTaskClaims } from '../../src/cry
 import { ParError } from '../../src/errors/par-error.js';
 
 const claims: UnsignedTaskClaims = {
-  sub: '6f1c2b9e-0000-4000-8000-000000000001', aud: 'runner-1', org: 'org-1', action: 'com.datadoghq.http.request',
+  sub: '6f1c2b9e-0000-4000-8000-000000000001',
+  aud: 'runner-1',
+  org: 'org-1',
+  action: 'com.datadoghq.http.request',
   inputs: { verb: 'GET', url: 'https://example.invalid/a?b=c', headers: { 'x-ü': 'snow ☃' }, n: 1.5, list: [true, null] },
   connection: { id: 'conn-1', integration: 'http' },
   timeoutMs: 30_000,
 };
 
-async function joseSign(privateJwk: Parameters<typeof importSigningKey>[0], kid: string, c: UnsignedTaskClaims, ttlMs: number, nowMs: number): Promise<string> {
+async function joseSign(
+  privateJwk: Parameters<typeof importSigningKey>[0],
+  kid: string,
+  c: UnsignedTaskClaims,
+  ttlMs: number,
+  nowMs: number,
+): Promise<string> {
   const { sub, aud, ...custom } = c;
   return new SignJWT(custom)
     .setProtectedHeader({ alg: SIGNING_ALG, kid, typ: TASK_TYP })
-    .setIssuer(TASK_ISSUER).setSubject(sub).setAudience(aud)
-    .setIssuedAt(Math.floor(nowMs / 1000)).setExpirationTime(Math.ceil((nowMs + ttlMs) / 1000))
+    .setIssuer(TASK_ISSUER)
+    .setSubject(sub)
+    .setAudience(aud)
+    .setIssuedAt(Math.floor(nowMs / 1000))
+    .setExpirationTime(Math.ceil((nowMs + ttlMs) / 1000))
     .sign(await importSigningKey(privateJwk));
 }
 
@@ -46,13 +58,22 @@ describe('task signing with node:crypto', () => {
       assert.deepEqual(verified.inputs, claims.inputs);
       assert.equal(verified.iss, TASK_ISSUER);
     }
-    const { payload, protectedHeader } = await jwtVerify(ours, await importJWK(publicPart(k.publicJwk), SIGNING_ALG), { issuer: TASK_ISSUER, audience: 'runner-1', typ: TASK_TYP });
+    const { payload, protectedHeader } = await jwtVerify(ours, await importJWK(publicPart(k.publicJwk), SIGNING_ALG), {
+      issuer: TASK_ISSUER,
+      audience: 'runner-1',
+      typ: TASK_TYP,
+    });
     assert.equal(protectedHeader.kid, k.kid);
     assert.equal(payload.sub, claims.sub);
 
     const [h, p, s] = ours.split('.') as [string, string, string];
-    const forgedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString('utf8')), action: 'com.datadoghq.script.runPredefinedScript' })).toString('base64url');
-    await assert.rejects(verifier.verify(`${h}.${forgedPayload}.${s}`, { runnerId: 'runner-1', checkExpiry: true }), (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_TASK_SIGNATURE_INVALID');
+    const forgedPayload = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString('utf8')), action: 'com.datadoghq.script.runPredefinedScript' }),
+    ).toString('base64url');
+    await assert.rejects(
+      verifier.verify(`${h}.${forgedPayload}.${s}`, { runnerId: 'runner-1', checkExpiry: true }),
+      (e: unknown) => e instanceof ParError && e.code === 'PAR_ERR_TASK_SIGNATURE_INVALID',
+    );
   });
 
   test('a public key cannot sign', async () => {

@@ -16,9 +16,17 @@ const sign = async (k: KeyPairJwk) => new TaskSigner(await importSigningKey(k.pr
 describe('task verifier and key rotation', () => {
   test('a task without a kid is refused, even when its key is trusted', async () => {
     const k = await generateSigningKeyPair();
-    const jws = await new SignJWT({ org: 'o1', action: 'com.datadoghq.http.request', inputs: {}, timeoutMs: 1000 }).setProtectedHeader({ alg: 'EdDSA' })
-      .setIssuer(TASK_ISSUER).setSubject('t1').setAudience('r1').setIssuedAt().setExpirationTime('1m').sign(await importSigningKey(k.privateJwk));
-    await assert.rejects(new TaskVerifier(jwks(k)).verify(jws, { runnerId: 'r1', checkExpiry: true }), { code: 'PAR_ERR_TASK_SIGNATURE_INVALID' });
+    const jws = await new SignJWT({ org: 'o1', action: 'com.datadoghq.http.request', inputs: {}, timeoutMs: 1000 })
+      .setProtectedHeader({ alg: 'EdDSA' })
+      .setIssuer(TASK_ISSUER)
+      .setSubject('t1')
+      .setAudience('r1')
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(await importSigningKey(k.privateJwk));
+    await assert.rejects(new TaskVerifier(jwks(k)).verify(jws, { runnerId: 'r1', checkExpiry: true }), {
+      code: 'PAR_ERR_TASK_SIGNATURE_INVALID',
+    });
   });
 
   test('a retired key verifies until its notAfter, then is refused with PAR_ERR_TASK_KEY_RETIRED (expiry check or not)', async () => {
@@ -28,7 +36,9 @@ describe('task verifier and key rotation', () => {
     const jws = await sign(old);
     assert.equal((await verifier.verify(jws, { runnerId: 'r1', checkExpiry: true })).sub, 't1');
     for (const checkExpiry of [true, false]) {
-      await assert.rejects(verifier.verify(jws, { runnerId: 'r1', checkExpiry, now: () => notAfter + 1 }), { code: 'PAR_ERR_TASK_KEY_RETIRED' });
+      await assert.rejects(verifier.verify(jws, { runnerId: 'r1', checkExpiry, now: () => notAfter + 1 }), {
+        code: 'PAR_ERR_TASK_KEY_RETIRED',
+      });
     }
   });
 
@@ -36,11 +46,18 @@ describe('task verifier and key rotation', () => {
     const old = await generateSigningKeyPair();
     const fresh = await generateSigningKeyPair();
     const asked: string[] = [];
-    const verifier = new TaskVerifier(jwks(old), { refreshKeys: async (kid) => { asked.push(kid); return { keys: jwks(old, fresh) }; } });
+    const verifier = new TaskVerifier(jwks(old), {
+      refreshKeys: async (kid) => {
+        asked.push(kid);
+        return { keys: jwks(old, fresh) };
+      },
+    });
     assert.equal((await verifier.verify(await sign(fresh), { runnerId: 'r1', checkExpiry: true })).sub, 't1');
     assert.deepEqual(asked, [fresh.kid]);
     const stranger = await generateSigningKeyPair();
     const none = new TaskVerifier(jwks(old), { refreshKeys: async () => undefined });
-    await assert.rejects(none.verify(await sign(stranger), { runnerId: 'r1', checkExpiry: true }), { code: 'PAR_ERR_TASK_SIGNATURE_INVALID' });
+    await assert.rejects(none.verify(await sign(stranger), { runnerId: 'r1', checkExpiry: true }), {
+      code: 'PAR_ERR_TASK_SIGNATURE_INVALID',
+    });
   });
 });

@@ -105,10 +105,23 @@ describe('templates: refused at parse time', () => {
 
 describe('templates: values print as the vendor prints them', () => {
   const values: Array<[unknown, string]> = [
-    ['text', 'text'], [3, '3'], [-0, '-0'], [0.1, '0.1'], [1e21, '1000000000000000000000'], [1.5e-7, '0.00000015'],
-    [123456789012345680000, '123456789012345680000'], [-2.5e-10, '-0.00000000025'], [true, 'true'], [false, 'false'],
-    [null, ''], [{ b: 2, a: 1 }, '{"a":1,"b":2}'], [[1, 'x', null], '[1,"x",null]'], [{ u: 'a&b<c>' }, '{"u":"a&b<c>"}'],
-    [{ n: { z: 1, y: [{ d: 1, c: 2 }] } }, '{"n":{"y":[{"c":2,"d":1}],"z":1}}'], ['\u2028', '\u2028'], [{ s: '\u2028' }, '{"s":"\\u2028"}'],
+    ['text', 'text'],
+    [3, '3'],
+    [-0, '-0'],
+    [0.1, '0.1'],
+    [1e21, '1000000000000000000000'],
+    [1.5e-7, '0.00000015'],
+    [123456789012345680000, '123456789012345680000'],
+    [-2.5e-10, '-0.00000000025'],
+    [true, 'true'],
+    [false, 'false'],
+    [null, ''],
+    [{ b: 2, a: 1 }, '{"a":1,"b":2}'],
+    [[1, 'x', null], '[1,"x",null]'],
+    [{ u: 'a&b<c>' }, '{"u":"a&b<c>"}'],
+    [{ n: { z: 1, y: [{ d: 1, c: 2 }] } }, '{"n":{"y":[{"c":2,"d":1}],"z":1}}'],
+    ['\u2028', '\u2028'],
+    [{ s: '\u2028' }, '{"s":"\\u2028"}'],
   ];
   for (const [value, expected] of values) {
     it(`${(JSON.stringify(value) as string | undefined) ?? String(value)} prints ${JSON.stringify(expected)}`, () => {

@@ -19,7 +19,10 @@ import { makeTemporalCerts, type TemporalTestCerts } from '../fakes/temporal-cer
 const FIXTURES = new URL('../fixtures/vendor-credentials/', import.meta.url);
 
 function tokens(values: Record<string, string>): Credentials {
-  const parsed = toCredentials({ auth_type: 'Token Auth', credentials: Object.entries(values).map(([tokenName, tokenValue]) => ({ tokenName, tokenValue })) });
+  const parsed = toCredentials({
+    auth_type: 'Token Auth',
+    credentials: Object.entries(values).map(([tokenName, tokenValue]) => ({ tokenName, tokenValue })),
+  });
   assert.ok(parsed.ok);
   return parsed.value;
 }
@@ -56,19 +59,34 @@ describe('temporal connection settings', () => {
 
   it("reads the vendor's temporal_mTLS_token.json", async () => {
     const creds = await vendorFile('temporal_mTLS_token.json', {
-      SERVER_ADDRESS: 'temporal.example:7233', SERVER_NAME_OVERRIDE: 'temporal.test', SERVER_ROOT_CA_CERTIFICATE: certs.caCert,
-      CLIENT_CERTIFICATE: certs.clientCert, CLIENT_KEY: certs.clientKey,
+      SERVER_ADDRESS: 'temporal.example:7233',
+      SERVER_NAME_OVERRIDE: 'temporal.test',
+      SERVER_ROOT_CA_CERTIFICATE: certs.caCert,
+      CLIENT_CERTIFICATE: certs.clientCert,
+      CLIENT_KEY: certs.clientKey,
     });
     assert.deepEqual(settingsFromTask(creds, undefined), {
       address: 'temporal.example:7233',
-      tls: { serverNameOverride: 'temporal.test', serverRootCACertificate: certs.caCert, clientCertPair: { crt: certs.clientCert, key: certs.clientKey } },
+      tls: {
+        serverNameOverride: 'temporal.test',
+        serverRootCACertificate: certs.caCert,
+        clientCertPair: { crt: certs.clientCert, key: certs.clientKey },
+      },
       apiKey: undefined,
     });
   });
 
   it("reads the vendor's temporal_TLS_token.json; an empty CA means the system roots", async () => {
-    const creds = await vendorFile('temporal_TLS_token.json', { SERVER_ADDRESS: 'temporal.example:7233', SERVER_NAME_OVERRIDE: '', SERVER_ROOT_CA_CERTIFICATE: '' });
-    assert.deepEqual(settingsFromTask(creds, undefined), { address: 'temporal.example:7233', tls: { serverNameOverride: undefined, serverRootCACertificate: undefined, clientCertPair: undefined }, apiKey: undefined });
+    const creds = await vendorFile('temporal_TLS_token.json', {
+      SERVER_ADDRESS: 'temporal.example:7233',
+      SERVER_NAME_OVERRIDE: '',
+      SERVER_ROOT_CA_CERTIFICATE: '',
+    });
+    assert.deepEqual(settingsFromTask(creds, undefined), {
+      address: 'temporal.example:7233',
+      tls: { serverNameOverride: undefined, serverRootCACertificate: undefined, clientCertPair: undefined },
+      apiKey: undefined,
+    });
   });
 
   it('serverAddress always means TLS; apiKey is kept', () => {
@@ -78,20 +96,33 @@ describe('temporal connection settings', () => {
   });
 
   it('the vendor token `address` means plain text and wins over the rest', () => {
-    assert.deepEqual(settingsFromTask(tokens({ address: '10.0.0.5:7233', serverAddress: 'other:1' }), undefined), { address: '10.0.0.5:7233' });
+    assert.deepEqual(settingsFromTask(tokens({ address: '10.0.0.5:7233', serverAddress: 'other:1' }), undefined), {
+      address: '10.0.0.5:7233',
+    });
   });
 
   it('without credentials, the connection setting `address` (no auth)', () => {
-    assert.deepEqual(settingsFromTask(undefined, { id: 'c', integration: 'temporal', settings: { address: 'localhost:7233' } }), { address: 'localhost:7233' });
-    assert.equal(refusal(() => settingsFromTask(undefined, { id: 'c', integration: 'temporal' })).code, 'PAR_ERR_TEMPORAL_CREDENTIALS_INVALID');
+    assert.deepEqual(settingsFromTask(undefined, { id: 'c', integration: 'temporal', settings: { address: 'localhost:7233' } }), {
+      address: 'localhost:7233',
+    });
+    assert.equal(
+      refusal(() => settingsFromTask(undefined, { id: 'c', integration: 'temporal' })).code,
+      'PAR_ERR_TEMPORAL_CREDENTIALS_INVALID',
+    );
   });
 
   it('refuses malformed files, naming the token and never its value', () => {
     const cases: Array<[Credentials, RegExp]> = [
       [tokens({ serverNameOverride: 'x' }), /serverAddress/],
       [tokens({ serverAddress: 'h:1', clientCertPairCrt: certs.clientCert }), /clientCertPairCrt.*clientCertPairKey/],
-      [tokens({ serverAddress: 'h:1', clientCertPairCrt: certs.clientCert, clientCertPairKey: 'secret-key-material-x' }), /clientCertPairKey/],
-      [tokens({ serverAddress: 'h:1', clientCertPairCrt: 'secret-cert-material-x', clientCertPairKey: certs.clientKey }), /clientCertPairCrt/],
+      [
+        tokens({ serverAddress: 'h:1', clientCertPairCrt: certs.clientCert, clientCertPairKey: 'secret-key-material-x' }),
+        /clientCertPairKey/,
+      ],
+      [
+        tokens({ serverAddress: 'h:1', clientCertPairCrt: 'secret-cert-material-x', clientCertPairKey: certs.clientKey }),
+        /clientCertPairCrt/,
+      ],
       [tokens({ serverAddress: 'h:1', serverRootCACertificate: 'secret-ca-material-x' }), /serverRootCACertificate/],
       [tokens({ serverAddress: 'https://h:1/path' }), /serverAddress/],
       [tokens({ address: 'h 1' }), /address/],
@@ -141,14 +172,23 @@ describe('temporal error classification', () => {
   });
 
   it('finds the status in the cause of the client wrappers; keeps server details, drops socket details', () => {
-    const wrapped = Object.assign(new Error('Failed to list workflows'), { name: 'ServiceError', cause: grpcError(GrpcStatus.NOT_FOUND, 'Namespace x is not found.') });
+    const wrapped = Object.assign(new Error('Failed to list workflows'), {
+      name: 'ServiceError',
+      cause: grpcError(GrpcStatus.NOT_FOUND, 'Namespace x is not found.'),
+    });
     assert.match(classifyTemporalError(wrapped, ctx).message, /NOT_FOUND: Namespace x is not found/);
-    const socket = classifyTemporalError(grpcError(GrpcStatus.UNAVAILABLE, 'No connection established. Last error: connect ECONNREFUSED 10.1.2.3:7233'), ctx);
+    const socket = classifyTemporalError(
+      grpcError(GrpcStatus.UNAVAILABLE, 'No connection established. Last error: connect ECONNREFUSED 10.1.2.3:7233'),
+      ctx,
+    );
     assert.doesNotMatch(socket.message, /10\.1\.2\.3/);
   });
 
   it('a TLS handshake failure is PAR_ERR_TEMPORAL_TLS, not retried', () => {
-    const error = classifyTemporalError(grpcError(GrpcStatus.UNAVAILABLE, 'No connection established. Last error: Error: unable to verify the first certificate'), ctx);
+    const error = classifyTemporalError(
+      grpcError(GrpcStatus.UNAVAILABLE, 'No connection established. Last error: Error: unable to verify the first certificate'),
+      ctx,
+    );
     assert.equal(error.code, 'PAR_ERR_TEMPORAL_TLS');
     assert.equal(error.retryable, false);
   });
@@ -158,11 +198,20 @@ describe('temporal error classification', () => {
     const f = classifyTemporalError(failed, ctx);
     assert.equal(f.code, 'PAR_ERR_TEMPORAL_WORKFLOW_FAILED');
     assert.match(f.message, /Workflow execution failed: boom/);
-    assert.equal(classifyTemporalError(Object.assign(new Error('gone'), { name: 'WorkflowNotFoundError' }), ctx).code, 'PAR_ERR_TEMPORAL_NOT_FOUND');
-    assert.equal(classifyTemporalError(Object.assign(new Error('dup'), { name: 'WorkflowExecutionAlreadyStartedError' }), ctx).code, 'PAR_ERR_TEMPORAL_ALREADY_STARTED');
+    assert.equal(
+      classifyTemporalError(Object.assign(new Error('gone'), { name: 'WorkflowNotFoundError' }), ctx).code,
+      'PAR_ERR_TEMPORAL_NOT_FOUND',
+    );
+    assert.equal(
+      classifyTemporalError(Object.assign(new Error('dup'), { name: 'WorkflowExecutionAlreadyStartedError' }), ctx).code,
+      'PAR_ERR_TEMPORAL_ALREADY_STARTED',
+    );
     const aborted = new AbortController();
     aborted.abort();
-    assert.equal(classifyTemporalError(grpcError(GrpcStatus.CANCELLED, 'Cancelled on client'), { ...ctx, signal: aborted.signal }).code, 'PAR_ERR_TASK_CANCELLED');
+    assert.equal(
+      classifyTemporalError(grpcError(GrpcStatus.CANCELLED, 'Cancelled on client'), { ...ctx, signal: aborted.signal }).code,
+      'PAR_ERR_TASK_CANCELLED',
+    );
     assert.equal(classifyTemporalError(new TypeError('bad payload'), ctx).code, 'PAR_ERR_TEMPORAL_RPC_FAILED');
   });
 });
@@ -184,7 +233,14 @@ describe('temporal listed executions in the vendor shape', () => {
       start_time: { seconds: 1700000000, nanos: 5 },
       status: 2,
       history_length: 12,
-      memo: { fields: { ownerTeam: { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"sre"').toString('base64') } } },
+      memo: {
+        fields: {
+          ownerTeam: {
+            metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+            data: Buffer.from('"sre"').toString('base64'),
+          },
+        },
+      },
     });
     assert.equal(snakeCase('historySizeBytes'), 'history_size_bytes');
   });
@@ -218,13 +274,17 @@ describe('temporal client loading', () => {
       "const { createActionRegistry } = await import('./src/actions/registry.ts');",
       'const registry = createActionRegistry();',
       "const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('@temporalio'));",
-      "const before = loaded();",
+      'const before = loaded();',
       "const { loadTemporalClient } = await import('./src/actions/temporal/connections.ts');",
       'await loadTemporalClient();',
       'console.log(JSON.stringify({ fqns: registry.fqns.filter((f) => f.includes("temporal")), before, after: loaded() }));',
       'await registry.close();',
     ].join('\n');
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('../..', import.meta.url), encoding: 'utf8', timeout: 60_000 });
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: new URL('../..', import.meta.url),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     const result = JSON.parse(out.trim().split('\n').at(-1)!) as { fqns: string[]; before: boolean; after: boolean };
     assert.equal(result.fqns.length, 3);
     assert.equal(result.before, false, 'loaded at registry creation');

@@ -29,8 +29,13 @@ describe('worker spans (in memory)', () => {
   before(async () => {
     trace.setGlobalTracerProvider(provider);
     target = await startTargetServer();
-    target.route('/ok', (_req, res) => { res.end('fine'); });
-    target.route('/teapot', (_req, res) => { res.statusCode = 418; res.end('no'); });
+    target.route('/ok', (_req, res) => {
+      res.end('fine');
+    });
+    target.route('/teapot', (_req, res) => {
+      res.statusCode = 418;
+      res.end('no');
+    });
     registry = createActionRegistry();
   });
   after(async () => {
@@ -43,12 +48,29 @@ describe('worker spans (in memory)', () => {
 
   async function runTask(inputs: Record<string, unknown>, timeoutMs = 10_000): Promise<{ kind: string; spans: ReadableSpan[] }> {
     const job = {
-      data: { taskId: 't1', signedTask: 'x', deliveryAttempt: 1, acceptedAt: Date.now() - 20, traceparent: `00-${PARENT.traceId}-${PARENT.spanId}-01` },
-      attemptsMade: 0, timestamp: Date.now() - 15, processedOn: Date.now() - 5, queueName: 'tasks',
+      data: {
+        taskId: 't1',
+        signedTask: 'x',
+        deliveryAttempt: 1,
+        acceptedAt: Date.now() - 20,
+        traceparent: `00-${PARENT.traceId}-${PARENT.spanId}-01`,
+      },
+      attemptsMade: 0,
+      timestamp: Date.now() - 15,
+      processedOn: Date.now() - 5,
+      queueName: 'tasks',
     } as unknown as Job<TaskJobData>;
     const tracing = TaskRunTrace.start(job, { taskId: 't1', attempt: 1, action: 'com.datadoghq.http.request', startedAt: Date.now() });
-    const actors = createLifecycleActors({ registry, configDir: '.', limits: { httpMaxResponseBytes: 1024 }, logger, traceContext: (s) => tracing.contextFor(s) });
-    const actor = createActor(taskLifecycleMachine.provide({ actors }), { input: { taskId: 't1', action: 'com.datadoghq.http.request', inputs, timeoutMs, now: Date.now } });
+    const actors = createLifecycleActors({
+      registry,
+      configDir: '.',
+      limits: { httpMaxResponseBytes: 1024 },
+      logger,
+      traceContext: (s) => tracing.contextFor(s),
+    });
+    const actor = createActor(taskLifecycleMachine.provide({ actors }), {
+      input: { taskId: 't1', action: 'com.datadoghq.http.request', inputs, timeoutMs, now: Date.now },
+    });
     const sub = tracing.observe(actor);
     actor.start();
     const out = await toPromise(actor);
@@ -64,7 +86,7 @@ describe('worker spans (in memory)', () => {
   };
   const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
 
-  test('a run: queue wait and run under the job\'s parent, one span per state, the HTTP client span under executing', async () => {
+  test("a run: queue wait and run under the job's parent, one span per state, the HTTP client span under executing", async () => {
     const { kind, spans } = await runTask({ verb: 'GET', url: `${target.url}/ok?api_key=hide-me` });
     assert.equal(kind, 'succeeded');
     for (const s of spans) assert.equal(s.spanContext().traceId, PARENT.traceId, s.name);
@@ -75,12 +97,21 @@ describe('worker spans (in memory)', () => {
     assert.ok(wait.endTime[0] * 1e3 + wait.endTime[1] / 1e6 - (wait.startTime[0] * 1e3 + wait.startTime[1] / 1e6) >= 9, 'enqueue -> start');
     const states = ['validating', 'resolvingCredentials', 'executing'].map((s) => byName(spans, `par.task.state ${s}`));
     for (const s of states) assert.equal(parentOf(s), run.spanContext().spanId);
-    assert.deepEqual(run.events.map((e) => e.name), ['state validating', 'state resolvingCredentials', 'state executing', 'state succeeded']);
+    assert.deepEqual(
+      run.events.map((e) => e.name),
+      ['state validating', 'state resolvingCredentials', 'state executing', 'state succeeded'],
+    );
     assert.equal(run.attributes['par.outcome'], 'succeeded');
     const http = byName(spans, 'GET');
     assert.equal(http.kind, SpanKind.CLIENT);
     assert.equal(parentOf(http), states[2]!.spanContext().spanId);
-    assert.deepEqual(http.attributes, { 'http.request.method': 'GET', 'server.address': '127.0.0.1', 'server.port': Number(new URL(target.url).port), 'url.scheme': 'http', 'http.response.status_code': 200 });
+    assert.deepEqual(http.attributes, {
+      'http.request.method': 'GET',
+      'server.address': '127.0.0.1',
+      'server.port': Number(new URL(target.url).port),
+      'url.scheme': 'http',
+      'http.response.status_code': 200,
+    });
     assert.ok(!JSON.stringify(spans.map((s) => [s.name, s.attributes, s.events])).includes('hide-me'));
   });
 
@@ -99,10 +130,23 @@ describe('worker spans (in memory)', () => {
   });
 
   test('invalid inputs: the run ends in validating; a job without a traceparent starts a trace of its own', async () => {
-    const job = { data: { taskId: 't2', signedTask: 'x', deliveryAttempt: 1, acceptedAt: 0 }, attemptsMade: 1, timestamp: 1, queueName: 'tasks' } as unknown as Job<TaskJobData>;
+    const job = {
+      data: { taskId: 't2', signedTask: 'x', deliveryAttempt: 1, acceptedAt: 0 },
+      attemptsMade: 1,
+      timestamp: 1,
+      queueName: 'tasks',
+    } as unknown as Job<TaskJobData>;
     const tracing = TaskRunTrace.start(job, { taskId: 't2', attempt: 2, startedAt: Date.now() });
-    const actors = createLifecycleActors({ registry, configDir: '.', limits: { httpMaxResponseBytes: 1024 }, logger, traceContext: (s) => tracing.contextFor(s) });
-    const actor = createActor(taskLifecycleMachine.provide({ actors }), { input: { taskId: 't2', action: 'com.datadoghq.http.request', inputs: { verb: 'NOPE' }, timeoutMs: 1000, now: Date.now } });
+    const actors = createLifecycleActors({
+      registry,
+      configDir: '.',
+      limits: { httpMaxResponseBytes: 1024 },
+      logger,
+      traceContext: (s) => tracing.contextFor(s),
+    });
+    const actor = createActor(taskLifecycleMachine.provide({ actors }), {
+      input: { taskId: 't2', action: 'com.datadoghq.http.request', inputs: { verb: 'NOPE' }, timeoutMs: 1000, now: Date.now },
+    });
     tracing.observe(actor);
     actor.start();
     const out = await toPromise(actor);

@@ -11,7 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import {
-  ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_SERVICE_NAME, ATTR_URL_SCHEME,
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_SERVICE_NAME,
+  ATTR_URL_SCHEME,
 } from '@opentelemetry/semantic-conventions';
 import { SignJWT } from 'jose';
 import { loadTracingConfig } from '../../src/config/tracing.js';
@@ -32,30 +38,77 @@ describe('tracing settings (OTEL_*)', () => {
     assert.deepEqual(loadTracingConfig({}, 'par-worker'), { enabled: false });
     assert.deepEqual(loadTracingConfig({ OTEL_SERVICE_NAME: 'x' }, 'par-worker'), { enabled: false });
     assert.deepEqual(loadTracingConfig({ OTEL_SDK_DISABLED: 'true', OTEL_TRACES_EXPORTER: 'otlp' }, 'par-worker'), { enabled: false });
-    assert.deepEqual(loadTracingConfig({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, 'par-worker'), { enabled: false });
+    assert.deepEqual(loadTracingConfig({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }, 'par-worker'), {
+      enabled: false,
+    });
   });
 
   test('an endpoint alone turns OTLP on; the traces endpoint wins; the default service name applies', () => {
-    assert.deepEqual(loadTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/' }, 'par-runner'), { enabled: true, serviceName: 'par-runner', exporters: ['otlp'], otlpUrl: 'http://c:4318/v1/traces', headers: {} });
-    const c = loadTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://t/x', OTEL_SERVICE_NAME: 'mine', OTEL_EXPORTER_OTLP_HEADERS: 'a=1,b=x%20y' }, 'par-runner');
+    assert.deepEqual(loadTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/' }, 'par-runner'), {
+      enabled: true,
+      serviceName: 'par-runner',
+      exporters: ['otlp'],
+      otlpUrl: 'http://c:4318/v1/traces',
+      headers: {},
+    });
+    const c = loadTracingConfig(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://t/x',
+        OTEL_SERVICE_NAME: 'mine',
+        OTEL_EXPORTER_OTLP_HEADERS: 'a=1,b=x%20y',
+      },
+      'par-runner',
+    );
     assert.deepEqual(c, { enabled: true, serviceName: 'mine', exporters: ['otlp'], otlpUrl: 'https://t/x', headers: { a: '1', b: 'x y' } });
-    assert.deepEqual(loadTracingConfig({ OTEL_TRACES_EXPORTER: 'console' }, 'par-control-plane'), { enabled: true, serviceName: 'par-control-plane', exporters: ['console'], headers: {} });
-    assert.deepEqual(loadTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp' }, 'w'), { enabled: true, serviceName: 'w', exporters: ['otlp'], otlpUrl: 'http://localhost:4318/v1/traces', headers: {} });
+    assert.deepEqual(loadTracingConfig({ OTEL_TRACES_EXPORTER: 'console' }, 'par-control-plane'), {
+      enabled: true,
+      serviceName: 'par-control-plane',
+      exporters: ['console'],
+      headers: {},
+    });
+    assert.deepEqual(loadTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp' }, 'w'), {
+      enabled: true,
+      serviceName: 'w',
+      exporters: ['otlp'],
+      otlpUrl: 'http://localhost:4318/v1/traces',
+      headers: {},
+    });
   });
 
   test('bad values fail fast naming the variable, never quoting a header value', () => {
-    assert.throws(() => loadTracingConfig({ OTEL_TRACES_EXPORTER: 'zipkin' }, 'w'), { code: 'PAR_ERR_CONFIG_INVALID', message: /OTEL_TRACES_EXPORTER/ });
-    assert.throws(() => loadTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://c' }, 'w'), { code: 'PAR_ERR_CONFIG_INVALID', message: /OTEL_EXPORTER_OTLP_ENDPOINT/ });
-    assert.throws(() => loadTracingConfig({ OTEL_SDK_DISABLED: 'maybe' }, 'w'), { code: 'PAR_ERR_CONFIG_INVALID', message: /OTEL_SDK_DISABLED/ });
-    assert.throws(() => loadTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'w'), { code: 'PAR_ERR_CONFIG_INVALID', message: /OTEL_EXPORTER_OTLP_PROTOCOL: .*grpc is not supported/ });
+    assert.throws(() => loadTracingConfig({ OTEL_TRACES_EXPORTER: 'zipkin' }, 'w'), {
+      code: 'PAR_ERR_CONFIG_INVALID',
+      message: /OTEL_TRACES_EXPORTER/,
+    });
+    assert.throws(() => loadTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://c' }, 'w'), {
+      code: 'PAR_ERR_CONFIG_INVALID',
+      message: /OTEL_EXPORTER_OTLP_ENDPOINT/,
+    });
+    assert.throws(() => loadTracingConfig({ OTEL_SDK_DISABLED: 'maybe' }, 'w'), {
+      code: 'PAR_ERR_CONFIG_INVALID',
+      message: /OTEL_SDK_DISABLED/,
+    });
+    assert.throws(() => loadTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'w'), {
+      code: 'PAR_ERR_CONFIG_INVALID',
+      message: /OTEL_EXPORTER_OTLP_PROTOCOL: .*grpc is not supported/,
+    });
     assert.equal(loadTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, 'w').enabled, true);
-    assert.throws(() => loadTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_HEADERS: 'sekrit-token' }, 'w'), (e: Error) => /OTEL_EXPORTER_OTLP_HEADERS/.test(e.message) && !e.message.includes('sekrit'));
+    assert.throws(
+      () => loadTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_HEADERS: 'sekrit-token' }, 'w'),
+      (e: Error) => /OTEL_EXPORTER_OTLP_HEADERS/.test(e.message) && !e.message.includes('sekrit'),
+    );
   });
 });
 
 describe('par start', () => {
   test('passes the OTEL_* variables (and only those) on to its processes', () => {
-    const config = loadDevConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', PAR_WORKERS: '1', DD_API_KEY: 'k' });
+    const config = loadDevConfig({
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318',
+      PAR_WORKERS: '1',
+      DD_API_KEY: 'k',
+    });
     assert.deepEqual(config.otelEnv, { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' });
     assert.deepEqual(loadDevConfig({}).otelEnv, {});
   });
@@ -63,7 +116,11 @@ describe('par start', () => {
 
 describe('collector credentials in a worker', () => {
   test('read into the tracing config, then removed from the worker environment (no script can ask for them)', () => {
-    const env: Record<string, string | undefined> = { OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20x', OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'k=v', OTEL_SERVICE_NAME: 'w1' };
+    const env: Record<string, string | undefined> = {
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20x',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'k=v',
+      OTEL_SERVICE_NAME: 'w1',
+    };
     const config = loadTracingConfig({ ...env, OTEL_TRACES_EXPORTER: 'otlp' }, 'par-worker');
     assert.deepEqual(config.enabled && config.headers, { k: 'v' }, 'the traces-specific variable wins');
     scrubWorkerEnv(env);
@@ -76,13 +133,27 @@ describe('traceparent', () => {
   test('parsed into a remote parent and formatted back', () => {
     const ctx = contextFromTraceparent(TP);
     const sc = trace.getSpanContext(ctx)!;
-    assert.deepEqual(sc, { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    assert.deepEqual(sc, {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    });
     assert.equal(formatTraceparent(sc), TP);
   });
 
   test('absent or malformed: no parent (a new trace), never an error', () => {
-    for (const bad of [undefined, 42, '', 'garbage', TP.toUpperCase(), `${TP}-extra`, '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
-      '00-00000000000000000000000000000000-00f067aa0ba902b7-01', '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01']) {
+    for (const bad of [
+      undefined,
+      42,
+      '',
+      'garbage',
+      TP.toUpperCase(),
+      `${TP}-extra`,
+      '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
+    ]) {
       assert.equal(contextFromTraceparent(bad), ROOT_CONTEXT, String(bad));
     }
   });
@@ -110,9 +181,19 @@ describe('the traceparent claim of a signed task', () => {
 
   test('a malformed traceparent does not make a task invalid: it is dropped (not a string) or ignored as a parent', async () => {
     const { k, key, verifier } = await setup();
-    for (const [traceparent, kept] of [[12345, undefined], ['x'.repeat(300), undefined], ['not-a-traceparent', 'not-a-traceparent']] as const) {
+    for (const [traceparent, kept] of [
+      [12345, undefined],
+      ['x'.repeat(300), undefined],
+      ['not-a-traceparent', 'not-a-traceparent'],
+    ] as const) {
       const jws = await new SignJWT({ org: 'o1', action: base.action, inputs: {}, timeoutMs: 1000, traceparent })
-        .setProtectedHeader({ alg: 'EdDSA', kid: k.kid, typ: TASK_TYP }).setIssuer(TASK_ISSUER).setSubject('t1').setAudience('r1').setIssuedAt().setExpirationTime('1m').sign(key);
+        .setProtectedHeader({ alg: 'EdDSA', kid: k.kid, typ: TASK_TYP })
+        .setIssuer(TASK_ISSUER)
+        .setSubject('t1')
+        .setAudience('r1')
+        .setIssuedAt()
+        .setExpirationTime('1m')
+        .sign(key);
       const claims = await verifier.verify(jws, { runnerId: 'r1', checkExpiry: true });
       assert.equal(claims.traceparent, kept);
       assert.equal(contextFromTraceparent(claims.traceparent), ROOT_CONTEXT);
@@ -121,10 +202,15 @@ describe('the traceparent claim of a signed task', () => {
 });
 
 describe('names', () => {
-  test('the semconv names spelt out in attributes.ts are the package\'s', () => {
+  test("the semconv names spelt out in attributes.ts are the package's", () => {
     assert.deepEqual(SEMCONV, {
-      httpRequestMethod: ATTR_HTTP_REQUEST_METHOD, httpResponseStatusCode: ATTR_HTTP_RESPONSE_STATUS_CODE, serverAddress: ATTR_SERVER_ADDRESS,
-      serverPort: ATTR_SERVER_PORT, urlScheme: ATTR_URL_SCHEME, errorType: ATTR_ERROR_TYPE, serviceName: ATTR_SERVICE_NAME,
+      httpRequestMethod: ATTR_HTTP_REQUEST_METHOD,
+      httpResponseStatusCode: ATTR_HTTP_RESPONSE_STATUS_CODE,
+      serverAddress: ATTR_SERVER_ADDRESS,
+      serverPort: ATTR_SERVER_PORT,
+      urlScheme: ATTR_URL_SCHEME,
+      errorType: ATTR_ERROR_TYPE,
+      serviceName: ATTR_SERVICE_NAME,
     });
   });
 });
@@ -148,7 +234,11 @@ await tracing.shutdown();
 console.log(JSON.stringify(report));
 `;
   const run = async (env: Record<string, string>) => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, JSON.stringify(env)], { cwd: root, timeout: 60_000 });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script, JSON.stringify(env)],
+      { cwd: root, timeout: 60_000 },
+    );
     return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, boolean>;
   };
 
@@ -157,6 +247,12 @@ console.log(JSON.stringify(report));
   });
 
   test('tracing on: the SDK is loaded (so the check above can see it)', async () => {
-    assert.deepEqual(await run({ OTEL_TRACES_EXPORTER: 'console' }), { enabled: true, api: true, sdk: true, exporter: true, resources: true });
+    assert.deepEqual(await run({ OTEL_TRACES_EXPORTER: 'console' }), {
+      enabled: true,
+      api: true,
+      sdk: true,
+      exporter: true,
+      resources: true,
+    });
   });
 });

@@ -16,7 +16,9 @@ function assertNoForbidden(names: Iterable<string>, where: string): void {
 
 describe('workers get no keys', () => {
   it('docker-compose.yaml: the worker service has no key in its environment (the runner does)', async () => {
-    const doc = parse(await readFile(new URL('../../docker-compose.yaml', import.meta.url), 'utf8'), { merge: true }) as { services: Record<string, { environment?: Record<string, unknown> }> };
+    const doc = parse(await readFile(new URL('../../docker-compose.yaml', import.meta.url), 'utf8'), { merge: true }) as {
+      services: Record<string, { environment?: Record<string, unknown> }>;
+    };
     const worker = doc.services['worker']?.environment;
     assert.ok(worker && 'REDIS_URL' in worker, 'the worker service has its settings');
     assertNoForbidden(Object.keys(worker), 'docker-compose.yaml');
@@ -24,17 +26,33 @@ describe('workers get no keys', () => {
     assert.ok('DD_API_KEY' in (doc.services['runner']?.environment ?? {}));
   });
 
-  it('par dev: the workers\' own environment holds no key', () => {
-    const env = devWorkerEnv({ queuePrefix: 'par:local', configDir: '/tmp/x', redisUrl: 'redis://127.0.0.1:6379', allowlist: 'com.datadoghq.http.*' });
+  it("par dev: the workers' own environment holds no key", () => {
+    const env = devWorkerEnv({
+      queuePrefix: 'par:local',
+      configDir: '/tmp/x',
+      redisUrl: 'redis://127.0.0.1:6379',
+      allowlist: 'com.datadoghq.http.*',
+    });
     assertNoForbidden(Object.keys(env), 'par dev');
     assert.equal(env['REDIS_URL'], 'redis://127.0.0.1:6379');
   });
 
   it('install snippets: worker lines and services carry no key or token', () => {
-    const s = buildInstallSnippets({ controlPlaneUrl: 'http://cp:7700', token: 'tok-123456789', runnerName: 'r', allowlist: ['com.datadoghq.http.*'], modes: ['pull'], image: 'par:local' });
+    const s = buildInstallSnippets({
+      controlPlaneUrl: 'http://cp:7700',
+      token: 'tok-123456789',
+      runnerName: 'r',
+      allowlist: ['com.datadoghq.http.*'],
+      modes: ['pull'],
+      image: 'par:local',
+    });
     const workerLines = [...s.dockerRun.split('\n'), ...s.parRunner.split('\n')].filter((l) => /\bworker\b/.test(l) && !l.startsWith('#'));
     assert.ok(workerLines.length >= 2);
-    for (const line of workerLines) assertNoForbidden(WORKER_FORBIDDEN_ENV.filter((n) => line.includes(n)), 'a snippet worker line');
+    for (const line of workerLines)
+      assertNoForbidden(
+        WORKER_FORBIDDEN_ENV.filter((n) => line.includes(n)),
+        'a snippet worker line',
+      );
     for (const line of workerLines) assert.doesNotMatch(line, /tok-123456789/);
     const compose = parse(s.compose) as { services: Record<string, { environment?: Record<string, unknown> }> };
     assertNoForbidden(Object.keys(compose.services['worker']?.environment ?? {}), 'the compose snippet');

@@ -10,9 +10,24 @@ import { ParError } from '../../errors/par-error.js';
 import type { ErrorCode } from '../../errors/codes.js';
 
 const CONNECT_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH',
-  'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EADDRNOTAVAIL',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EADDRNOTAVAIL',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
 ]);
 
 function isTlsCode(code: string): boolean {
@@ -59,7 +74,10 @@ export function classifyGitlabError(error: unknown, ctx: { target: string; signa
   if (own) return own;
   if (ctx.signal.aborted) return new ParError('PAR_ERR_TASK_CANCELLED', `${ctx.target}: aborted`, { cause: error });
   const code = errorCodeOf(error);
-  if (code && isTlsCode(code)) return new ParError('PAR_ERR_GITLAB_CONNECT', `${ctx.target}: TLS ${code}`, { cause: error, retryable: false });
+  if (code && isTlsCode(code))
+    return new ParError('PAR_ERR_GITLAB_CONNECT', `${ctx.target}: TLS ${code}`, { cause: error, retryable: false });
   if (code && CONNECT_CODES.has(code)) return new ParError('PAR_ERR_GITLAB_CONNECT', `${ctx.target}: ${code}`, { cause: error });
-  return new ParError('PAR_ERR_ACTION_FAILED', `${ctx.target}: ${code ?? (error instanceof Error ? error.name : 'error')}`, { cause: error });
+  return new ParError('PAR_ERR_ACTION_FAILED', `${ctx.target}: ${code ?? (error instanceof Error ? error.name : 'error')}`, {
+    cause: error,
+  });
 }

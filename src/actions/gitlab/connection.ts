@@ -18,7 +18,10 @@ export interface GitlabConnection {
 
 export function gitlabConnection(credentials: Credentials | undefined): GitlabConnection {
   if (credentials?.authType !== 'Token Auth') {
-    throw new ParError('PAR_ERR_GITLAB_CREDENTIALS_INVALID', credentials ? `auth_type is ${credentials.authType}` : 'the task has no credential file');
+    throw new ParError(
+      'PAR_ERR_GITLAB_CREDENTIALS_INVALID',
+      credentials ? `auth_type is ${credentials.authType}` : 'the task has no credential file',
+    );
   }
   const token = tokenValue(credentials, 'gitlabApiToken');
   if (!token) throw new ParError('PAR_ERR_GITLAB_CREDENTIALS_INVALID', 'no gitlabApiToken token in the credential file');
@@ -29,7 +32,8 @@ export function gitlabConnection(credentials: Credentials | undefined): GitlabCo
   } catch {
     throw new ParError('PAR_ERR_GITLAB_CREDENTIALS_INVALID', 'baseURL is not a URL');
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ParError('PAR_ERR_GITLAB_CREDENTIALS_INVALID', `baseURL scheme ${url.protocol} is not http(s)`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ParError('PAR_ERR_GITLAB_CREDENTIALS_INVALID', `baseURL scheme ${url.protocol} is not http(s)`);
   if (url.username || url.password) throw new ParError('PAR_ERR_GITLAB_CREDENTIALS_INVALID', 'baseURL carries userinfo');
   url.search = '';
   url.hash = '';

@@ -59,10 +59,18 @@ function decodeJson(body: Buffer, target: string): unknown {
   }
 }
 
-function shape(spec: GitlabActionSpec, inputs: Record<string, unknown>, body: Buffer, headers: Dispatcher.ResponseData['headers'], target: string): Record<string, unknown> {
+function shape(
+  spec: GitlabActionSpec,
+  inputs: Record<string, unknown>,
+  body: Buffer,
+  headers: Dispatcher.ResponseData['headers'],
+  target: string,
+): Record<string, unknown> {
   switch (spec.special) {
     case 'rawBlob':
-      return inputs['decode'] === true ? { content: body.toString('utf8'), encoding: 'utf-8' } : { content: body.toString('base64'), encoding: 'base64' };
+      return inputs['decode'] === true
+        ? { content: body.toString('utf8'), encoding: 'utf-8' }
+        : { content: body.toString('base64'), encoding: 'base64' };
     case 'rawFile':
       return { content: inputs['encoding'] === 'base64' ? body.toString('base64') : body.toString('utf8') };
     case 'archive':
@@ -78,7 +86,9 @@ function shape(spec: GitlabActionSpec, inputs: Record<string, unknown>, body: Bu
     }
     case 'serviceAccount': {
       const user = decodeJson(body, target) as Record<string, unknown> | null;
-      return { service_account: user ? { id: user['id'], name: user['name'], username: user['username'], email: user['email'] ?? '' } : null };
+      return {
+        service_account: user ? { id: user['id'], name: user['name'], username: user['username'], email: user['email'] ?? '' } : null,
+      };
     }
     default:
       if (spec.output === '') return {};
@@ -86,7 +96,12 @@ function shape(spec: GitlabActionSpec, inputs: Record<string, unknown>, body: Bu
   }
 }
 
-export async function runGitlabAction(spec: GitlabActionSpec, inputs: Record<string, unknown>, ctx: ActionContext, dispatcher: Dispatcher): Promise<Record<string, unknown>> {
+export async function runGitlabAction(
+  spec: GitlabActionSpec,
+  inputs: Record<string, unknown>,
+  ctx: ActionContext,
+  dispatcher: Dispatcher,
+): Promise<Record<string, unknown>> {
   if (spec.special === 'rawFile' && inputs['encoding'] !== undefined && inputs['encoding'] !== 'utf-8' && inputs['encoding'] !== 'base64') {
     // eslint-disable-next-line @typescript-eslint/no-base-to-string -- whatever the caller sent, printed as String() prints it
     throw new ParError('PAR_ERR_INPUT_INVALID', `unsupported encoding: ${String(inputs['encoding'])}`);

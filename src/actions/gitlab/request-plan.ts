@@ -64,14 +64,24 @@ export function planRequest(spec: GitlabActionSpec, inputs: Record<string, unkno
   if (!url.pathname.startsWith(apiBase.pathname) && spec.special !== 'graphql') {
     throw new ParError('PAR_ERR_INPUT_INVALID', 'the request path leaves the GitLab API');
   }
-  const others = rest(inputs, [...params, ...(spec.special ? SPECIAL_INPUTS[spec.special] ?? [] : [])]);
+  const others = rest(inputs, [...params, ...(spec.special ? (SPECIAL_INPUTS[spec.special] ?? []) : [])]);
 
   if (spec.special === 'graphql') {
-    return { method: 'POST', url, body: JSON.stringify({ query: inputs['query'], ...(inputs['variables'] !== undefined ? { variables: inputs['variables'] } : {}) }) };
+    return {
+      method: 'POST',
+      url,
+      body: JSON.stringify({ query: inputs['query'], ...(inputs['variables'] !== undefined ? { variables: inputs['variables'] } : {}) }),
+    };
   }
   if (spec.special === 'projectOptions') {
     const options = (inputs['options'] ?? {}) as Record<string, unknown>;
-    const body = { ...options, name: inputs['name'], path: inputs['path'], default_branch: inputs['default_branch'], description: inputs['description'] };
+    const body = {
+      ...options,
+      name: inputs['name'],
+      path: inputs['path'],
+      default_branch: inputs['default_branch'],
+      description: inputs['description'],
+    };
     return { method: spec.method, url, body: JSON.stringify(body) };
   }
   if (spec.method === 'GET' || spec.method === 'HEAD') {

@@ -10,18 +10,44 @@ import type { StatusRange } from './inputs.js';
 
 /** Socket-level failures: the target may well answer on the next attempt. */
 const CONNECT_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH',
-  'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EADDRNOTAVAIL',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EADDRNOTAVAIL',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
 ]);
 
 const INPUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'ERR_INVALID_URL']);
 
 /** Certificate and handshake failures: retrying will not change the certificate. */
 const TLS_CODES: ReadonlySet<string> = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_REVOKED', 'CERT_UNTRUSTED', 'CERT_REJECTED',
-  'CERT_SIGNATURE_FAILURE', 'INVALID_CA', 'ERR_TLS_CERT_ALTNAME_INVALID', 'HOSTNAME_MISMATCH',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'HOSTNAME_MISMATCH',
 ]);
 
 function isTlsCode(code: string): boolean {
@@ -48,7 +74,11 @@ export function classifyHttpError(error: unknown, ctx: FailureContext): ParError
   // Which signal fired matters more than how undici reported the abort.
   if (ctx.taskSignal.aborted) return new ParError('PAR_ERR_TASK_CANCELLED', `${ctx.target}: aborted`, { cause: error });
   if (ctx.timeoutSignal?.aborted) {
-    return new ParError('PAR_ERR_TASK_TIMEOUT', `${ctx.target}: no complete response within the ${ctx.timeoutMs ?? '?'} ms request timeout`, { cause: error });
+    return new ParError(
+      'PAR_ERR_TASK_TIMEOUT',
+      `${ctx.target}: no complete response within the ${ctx.timeoutMs ?? '?'} ms request timeout`,
+      { cause: error },
+    );
   }
   const code = errorCodeOf(error);
   if (code && isTlsCode(code)) return new ParError('PAR_ERR_HTTP_TLS', `${ctx.target}: ${code}`, { cause: error });
@@ -56,7 +86,9 @@ export function classifyHttpError(error: unknown, ctx: FailureContext): ParError
   if (code && INPUT_CODES.has(code)) {
     return new ParError('PAR_ERR_INPUT_INVALID', `${ctx.target}: ${error instanceof Error ? error.message : code}`, { cause: error });
   }
-  return new ParError('PAR_ERR_ACTION_FAILED', `${ctx.target}: ${code ?? (error instanceof Error ? error.name : 'error')}`, { cause: error });
+  return new ParError('PAR_ERR_ACTION_FAILED', `${ctx.target}: ${code ?? (error instanceof Error ? error.name : 'error')}`, {
+    cause: error,
+  });
 }
 
 export function statusMatches(status: number, ranges: readonly StatusRange[] | undefined): boolean {
@@ -81,7 +113,9 @@ export function statusErrorText(status: number, body: Buffer): string {
  */
 export function statusError(status: number, target: string, body: Buffer, listed: boolean): ParError {
   const retryable = listed && (status === 429 || status >= 500);
-  const text = listed ? `response status code ${status} is in errorOnStatus; ${statusErrorText(status, body)}` : statusErrorText(status, body);
+  const text = listed
+    ? `response status code ${status} is in errorOnStatus; ${statusErrorText(status, body)}`
+    : statusErrorText(status, body);
   return new ParError(retryable ? 'PAR_ERR_HTTP_STATUS_RETRYABLE' : 'PAR_ERR_HTTP_STATUS', `${target}: ${text}`);
 }
 

@@ -12,16 +12,20 @@ const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:':
 export function startClientSpan(method: string, url: URL, hop: number, parent: Context | undefined): Span {
   const host = url.hostname.startsWith('[') && url.hostname.endsWith(']') ? url.hostname.slice(1, -1) : url.hostname;
   const port = url.port === '' ? DEFAULT_PORTS[url.protocol] : Number(url.port);
-  return parTracer().startSpan(method, {
-    kind: SpanKind.CLIENT,
-    attributes: {
-      [SEMCONV.httpRequestMethod]: method,
-      [SEMCONV.serverAddress]: host,
-      ...(port !== undefined ? { [SEMCONV.serverPort]: port } : {}),
-      [SEMCONV.urlScheme]: url.protocol.replace(/:$/, ''),
-      ...(hop > 0 ? { [ATTR.redirectHop]: hop } : {}),
+  return parTracer().startSpan(
+    method,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        [SEMCONV.httpRequestMethod]: method,
+        [SEMCONV.serverAddress]: host,
+        ...(port !== undefined ? { [SEMCONV.serverPort]: port } : {}),
+        [SEMCONV.urlScheme]: url.protocol.replace(/:$/, ''),
+        ...(hop > 0 ? { [ATTR.redirectHop]: hop } : {}),
+      },
     },
-  }, parent ?? ROOT_CONTEXT);
+    parent ?? ROOT_CONTEXT,
+  );
 }
 
 /** Ends the span with the response status (4xx and 5xx are errors for a client, as semconv says). */

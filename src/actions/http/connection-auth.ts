@@ -55,14 +55,21 @@ function renderConnectionTemplate(source: string, field: string, credentials: Cr
     // A dotted name (`{{ team.id }}`) matches a token named so; the vendor needs `{{ [team.id] }}`, which works too.
     const token = credentials?.authType === 'Token Auth' && Object.hasOwn(credentials.tokens, name) ? credentials.tokens[name] : undefined;
     if (token !== undefined) return token;
-    const why = credentials === undefined
-      ? 'the connection has no credential file'
-      : credentials.authType === 'Token Auth' ? 'the credential file has no token of that name' : 'the credential file is Basic Auth, not Token Auth';
+    const why =
+      credentials === undefined
+        ? 'the connection has no credential file'
+        : credentials.authType === 'Token Auth'
+          ? 'the credential file has no token of that name'
+          : 'the credential file is Basic Auth, not Token Auth';
     throw new ParError('PAR_ERR_HTTP_TOKEN_UNKNOWN', `${field} references token "${name}": ${why}`);
   });
 }
 
-function render(pairs: ReadonlyArray<readonly [string, string]> | undefined, field: string, credentials: Credentials | undefined): Array<[string, string]> {
+function render(
+  pairs: ReadonlyArray<readonly [string, string]> | undefined,
+  field: string,
+  credentials: Credentials | undefined,
+): Array<[string, string]> {
   return (pairs ?? []).map(([key, value]) => [key, renderConnectionTemplate(value, `${field} "${key}"`, credentials)]);
 }
 
@@ -79,15 +86,22 @@ export function resolveConnectionAuth(ctx: Pick<ActionContext, 'connection' | 'c
   const credentials = ctx.credentials;
   const hasCredentialFile = credentials !== undefined || (ctx.connection?.credentialPath ?? '') !== '';
   if (hasCredentialFile && settings.baseUrl === undefined) {
-    throw new ParError('PAR_ERR_HTTP_CONNECTION_ORIGIN_REQUIRED', 'settings.baseUrl: required for a connection with a credential file (its credentials are only sent to that origin)');
+    throw new ParError(
+      'PAR_ERR_HTTP_CONNECTION_ORIGIN_REQUIRED',
+      'settings.baseUrl: required for a connection with a credential file (its credentials are only sent to that origin)',
+    );
   }
   const baseUrl = settings.baseUrl === undefined ? undefined : new URL(settings.baseUrl);
   if (baseUrl && (baseUrl.username !== '' || baseUrl.password !== '')) {
-    throw new ParError('PAR_ERR_HTTP_CONNECTION_INVALID', 'settings.baseUrl: must not carry user info (put credentials in the credential file)');
+    throw new ParError(
+      'PAR_ERR_HTTP_CONNECTION_INVALID',
+      'settings.baseUrl: must not carry user info (put credentials in the credential file)',
+    );
   }
   const headers = render(settings.headers, 'settings.headers', credentials);
   for (const [key, value] of headers) {
-    if (!NO_LINE_BREAK.test(value)) throw new ParError('PAR_ERR_HTTP_CONNECTION_INVALID', `settings.headers "${key}": a token value contains a line break`);
+    if (!NO_LINE_BREAK.test(value))
+      throw new ParError('PAR_ERR_HTTP_CONNECTION_INVALID', `settings.headers "${key}": a token value contains a line break`);
   }
   const secretValues: string[] = [];
   if (credentials?.authType === 'Basic Auth') {

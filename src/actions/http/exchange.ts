@@ -86,7 +86,12 @@ export async function exchange(req: ExchangeRequest): Promise<ExchangeResult> {
     try {
       response = await request(url, { dispatcher: req.dispatcher, method, headers: toHeaderRecord(headers), body, signal: req.signal });
     } catch (error) {
-      const failure = classifyHttpError(error, { target, taskSignal: req.taskSignal, timeoutSignal: req.timeoutSignal, timeoutMs: req.timeoutMs });
+      const failure = classifyHttpError(error, {
+        target,
+        taskSignal: req.taskSignal,
+        timeoutSignal: req.timeoutSignal,
+        timeoutMs: req.timeoutMs,
+      });
       failClientSpan(span, failure instanceof ParError ? failure.code : 'error');
       throw failure;
     }
@@ -101,10 +106,14 @@ export async function exchange(req: ExchangeRequest): Promise<ExchangeResult> {
     } catch {
       throw new ParError('PAR_ERR_HTTP_TOO_MANY_REDIRECTS', `${target}: redirect to an unparsable Location`);
     }
-    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new ParError('PAR_ERR_HTTP_TOO_MANY_REDIRECTS', `${target}: redirect to a ${next.protocol} URL`);
+    if (next.protocol !== 'http:' && next.protocol !== 'https:')
+      throw new ParError('PAR_ERR_HTTP_TOO_MANY_REDIRECTS', `${target}: redirect to a ${next.protocol} URL`);
     if (hop + 1 > MAX_REDIRECTS) throw new ParError('PAR_ERR_HTTP_TOO_MANY_REDIRECTS', `${target}: more than ${MAX_REDIRECTS} redirects`);
     // 303, and 301/302 after a POST, turn into a GET without a body (what every client does).
-    if ((response.statusCode === 303 && method !== 'HEAD') || ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST')) {
+    if (
+      (response.statusCode === 303 && method !== 'HEAD') ||
+      ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST')
+    ) {
       method = 'GET';
       body = undefined;
       headers = headers.filter(([k]) => !k.toLowerCase().startsWith('content-'));

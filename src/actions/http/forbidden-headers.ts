@@ -8,8 +8,23 @@
 import { ParError } from '../../errors/par-error.js';
 
 const FORBIDDEN: ReadonlySet<string> = new Set([
-  'host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect',
-  'proxy-authorization', 'proxy-connection', 'forwarded', 'x-real-ip', 'via', 'true-client-ip', 'x-client-ip', 'client-ip',
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'proxy-authorization',
+  'proxy-connection',
+  'forwarded',
+  'x-real-ip',
+  'via',
+  'true-client-ip',
+  'x-client-ip',
+  'client-ip',
 ]);
 
 export function isForbiddenHeader(name: string): boolean {

@@ -17,10 +17,7 @@ const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 const values = z.union([scalar, z.array(scalar)]).transform((v) => (Array.isArray(v) ? v : [v]));
 
 const keyValues = z
-  .union([
-    z.array(z.object({ key: z.string().min(1), value: values })),
-    z.record(z.string().min(1), values),
-  ])
+  .union([z.array(z.object({ key: z.string().min(1), value: values })), z.record(z.string().min(1), values)])
   .transform((input): Array<[string, string]> => {
     const entries = Array.isArray(input) ? input.map((e) => [e.key, e.value] as const) : Object.entries(input);
     return entries.flatMap(([key, vs]) => vs.map((v): [string, string] => [key, v]));
@@ -85,10 +82,12 @@ export const errorOnStatusSchema = z
   });
 
 /** An absolute http(s) URL, or a path (`/v1/items?x=1`) appended to the connection's baseUrl. */
-export const requestUrlSchema = z.string().refine(
-  (value) => (value.startsWith('/') ? /^\/(?![/\\])[^\s]*$/.test(value) : httpUrlSchema.safeParse(value).success),
-  'must be an absolute http(s) URL, or a path starting with / when the connection has a baseUrl',
-);
+export const requestUrlSchema = z
+  .string()
+  .refine(
+    (value) => (value.startsWith('/') ? /^\/(?![/\\])[^\s]*$/.test(value) : httpUrlSchema.safeParse(value).success),
+    'must be an absolute http(s) URL, or a path starting with / when the connection has a baseUrl',
+  );
 
 const timeoutSchema = z.number().int().positive().max(3_600_000);
 
@@ -97,12 +96,28 @@ export const RESPONSE_PARSING = ['auto', 'json', 'text'] as const;
 export type ResponseParsing = (typeof RESPONSE_PARSING)[number];
 
 /** The vendor's `responseEncoding` values (util.Encoding): how the body bytes become the output string. */
-export const RESPONSE_ENCODINGS = ['ascii', 'utf8', 'utf-8', 'utf16le', 'ucs2', 'ucs-2', 'base64', 'base64url', 'latin1', 'binary', 'hex'] as const;
+export const RESPONSE_ENCODINGS = [
+  'ascii',
+  'utf8',
+  'utf-8',
+  'utf16le',
+  'ucs2',
+  'ucs-2',
+  'base64',
+  'base64url',
+  'latin1',
+  'binary',
+  'hex',
+] as const;
 export type ResponseEncoding = (typeof RESPONSE_ENCODINGS)[number];
 
 export const httpRequestInputSchema = z
   .object({
-    verb: z.string().transform((v) => v.toUpperCase()).pipe(z.enum(HTTP_VERBS)).default('GET'),
+    verb: z
+      .string()
+      .transform((v) => v.toUpperCase())
+      .pipe(z.enum(HTTP_VERBS))
+      .default('GET'),
     url: requestUrlSchema,
     requestHeaders: headersSchema.optional(),
     urlParams: urlParamsSchema.optional(),
@@ -124,7 +139,10 @@ export const httpRequestInputSchema = z
     /** Absent: inferred from the content type as the vendor does (binary types base64, latin1 charsets latin1, else UTF-8). */
     responseEncoding: z.enum(RESPONSE_ENCODINGS).optional(),
   })
-  .refine((i) => i.body === undefined || i.body === null || i.formData === undefined, { error: 'give either body or formData, not both', path: ['formData'] });
+  .refine((i) => i.body === undefined || i.body === null || i.formData === undefined, {
+    error: 'give either body or formData, not both',
+    path: ['formData'],
+  });
 export type HttpRequestInput = z.output<typeof httpRequestInputSchema>;
 
 export const httpTestConnectionInputSchema = z.object({

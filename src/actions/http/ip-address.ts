@@ -12,9 +12,7 @@
  * so the policy decides on those too. No I/O here.
  */
 
-export type IpAddress =
-  | { readonly family: 4; readonly bytes: Uint8Array }
-  | { readonly family: 6; readonly bytes: Uint8Array };
+export type IpAddress = { readonly family: 4; readonly bytes: Uint8Array } | { readonly family: 6; readonly bytes: Uint8Array };
 
 /** One IPv4 part as WHATWG parses it: `0x..` hex, `0..` octal, else decimal. */
 function parseIpv4Part(part: string): number | undefined {
@@ -50,7 +48,9 @@ export function parseIpv4(text: string): Uint8Array | undefined {
   if (last === undefined) throw new Error('internal: an IPv4 literal with no parts');
   if (numbers.some((n) => n > 255) || last >= 256 ** (4 - numbers.length)) return undefined;
   let value = last;
-  numbers.forEach((n, i) => { value += n * 256 ** (3 - i); });
+  numbers.forEach((n, i) => {
+    value += n * 256 ** (3 - i);
+  });
   return Uint8Array.of(Math.floor(value / 2 ** 24) % 256, Math.floor(value / 2 ** 16) % 256, Math.floor(value / 2 ** 8) % 256, value % 256);
 }
 
@@ -108,7 +108,10 @@ export function parseIpv6(text: string): Uint8Array | undefined {
     groups = all;
   }
   const bytes = new Uint8Array(16);
-  groups.forEach((g, i) => { bytes[2 * i] = g >> 8; bytes[2 * i + 1] = g & 0xff; });
+  groups.forEach((g, i) => {
+    bytes[2 * i] = g >> 8;
+    bytes[2 * i + 1] = g & 0xff;
+  });
   return bytes;
 }
 
@@ -126,7 +129,10 @@ export function formatIp(ip: IpAddress): string {
   const groups = Array.from({ length: 8 }, (_, i) => ((ip.bytes[2 * i] ?? 0) << 8) | (ip.bytes[2 * i + 1] ?? 0));
   let best = { start: -1, length: 0 };
   for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) { i++; continue; }
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
     if (j - i > best.length && j - i > 1) best = { start: i, length: j - i };

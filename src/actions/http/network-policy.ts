@@ -39,7 +39,11 @@ export interface BlockedRange {
  * prefixes are random; AWS owns this one by convention).
  */
 export const METADATA_RANGES: readonly BlockedRange[] = Object.freeze([
-  { range: '169.254.0.0/16', kind: 'metadata', label: 'link-local; AWS/GCP/Azure/OCI IMDS 169.254.169.254, ECS 169.254.170.2, EKS 169.254.170.23, Tencent 169.254.0.23' },
+  {
+    range: '169.254.0.0/16',
+    kind: 'metadata',
+    label: 'link-local; AWS/GCP/Azure/OCI IMDS 169.254.169.254, ECS 169.254.170.2, EKS 169.254.170.23, Tencent 169.254.0.23',
+  },
   { range: 'fe80::/10', kind: 'metadata', label: 'IPv6 link-local' },
   { range: 'fd00:ec2::/32', kind: 'metadata', label: 'AWS IPv6 IMDS fd00:ec2::254, EKS pod identity fd00:ec2::23' },
   { range: '168.63.129.16/32', kind: 'metadata', label: 'Azure WireServer' },
@@ -89,11 +93,7 @@ export function compileRules(rules: AddressRules = {}): readonly CompiledRange[]
   const metadata: BlockedRange[] = rules.metadataRanges
     ? rules.metadataRanges.map((range) => ({ range, kind: 'metadata', label: 'configured metadata range' }))
     : [...METADATA_RANGES];
-  const active = [
-    ...UNSPECIFIED_RANGES,
-    ...(rules.allowMetadataAddresses ? [] : metadata),
-    ...(rules.denyLoopback ? LOOPBACK_RANGES : []),
-  ];
+  const active = [...UNSPECIFIED_RANGES, ...(rules.allowMetadataAddresses ? [] : metadata), ...(rules.denyLoopback ? LOOPBACK_RANGES : [])];
   return active.map((r) => ({ ...r, compiled: parseRange(r.range) }));
 }
 
@@ -208,7 +208,9 @@ export class NetworkPolicy {
   async resolve(host: string): Promise<readonly ResolvedAddress[]> {
     const name = normaliseHost(host);
     const literal = parseIp(name);
-    const addresses: readonly ResolvedAddress[] = literal ? [{ address: formatIp(literal), family: literal.family }] : await this.resolver(name);
+    const addresses: readonly ResolvedAddress[] = literal
+      ? [{ address: formatIp(literal), family: literal.family }]
+      : await this.resolver(name);
     if (addresses.length === 0) throw Object.assign(new Error(`${name}: no address`), { code: 'ENOTFOUND' });
     for (const a of addresses) {
       const refusal = this.checkAddress(name, a.address);

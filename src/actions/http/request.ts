@@ -91,7 +91,10 @@ export async function runHttpRequest(inputs: HttpRequestInput, ctx: ActionContex
     const listed = statusMatches(status, inputs.errorOnStatus);
     if (listed) throw statusError(status, target, raw, true);
     if (inputs.followRedirect === false && (inputs.errorOnStatus ?? []).length === 0 && status >= 300 && status < 400) {
-      throw new ParError('PAR_ERR_HTTP_STATUS', `${target}: server responded with status ${status}. Enable 'Follow redirect' to let the HTTP action follow redirections`);
+      throw new ParError(
+        'PAR_ERR_HTTP_STATUS',
+        `${target}: server responded with status ${status}. Enable 'Follow redirect' to let the HTTP action follow redirections`,
+      );
     }
     const responseHeaders = flattenHeaders(response.headers);
     const body = parseBody(raw, responseHeaders['content-type'], inputs.responseParsing, target, inputs.responseEncoding);

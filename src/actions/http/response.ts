@@ -51,7 +51,11 @@ const BINARY_MIME_PARTS = ['video', 'image', 'audio', 'font', 'model'];
 function mimeOf(contentType: string | string[] | undefined): { mime: string; charset: string | undefined } {
   const value = (Array.isArray(contentType) ? contentType[0] : contentType) ?? '';
   const [type, ...params] = value.split(';');
-  const charset = params.map((p) => p.trim().split('=')).find(([k]) => k?.trim().toLowerCase() === 'charset')?.[1]?.trim().replace(/^"|"$/g, '');
+  const charset = params
+    .map((p) => p.trim().split('='))
+    .find(([k]) => k?.trim().toLowerCase() === 'charset')?.[1]
+    ?.trim()
+    .replace(/^"|"$/g, '');
   return { mime: type?.trim().toLowerCase() ?? '', charset };
 }
 
@@ -100,7 +104,13 @@ export function decodeBody(raw: Buffer, encoding: ResponseEncoding): string {
  * `json`: must parse (an empty body is null). `text`: always the text. The bytes become text with
  * `encoding` (the task's `responseEncoding`), or the encoding the vendor would infer.
  */
-export function parseBody(raw: Buffer, contentType: string | string[] | undefined, mode: ResponseParsing = 'auto', target = '', encoding?: ResponseEncoding): unknown {
+export function parseBody(
+  raw: Buffer,
+  contentType: string | string[] | undefined,
+  mode: ResponseParsing = 'auto',
+  target = '',
+  encoding?: ResponseEncoding,
+): unknown {
   const readsAsJson = mode === 'json' || (mode === 'auto' && isJsonContentType(contentType));
   const text = decodeBody(raw, encoding ?? inferEncoding(contentType, readsAsJson));
   if (mode === 'text') return text;

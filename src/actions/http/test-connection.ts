@@ -21,7 +21,11 @@ export interface HttpTestConnectionOutput {
 
 /** Codes that describe the target or the path to it, so they are answers about reachability. */
 const ANSWER_CODES: ReadonlySet<string> = new Set([
-  'PAR_ERR_HTTP_CONNECT', 'PAR_ERR_HTTP_TLS', 'PAR_ERR_HTTP_HOST_NOT_ALLOWED', 'PAR_ERR_HTTP_ADDRESS_BLOCKED', 'PAR_ERR_TASK_TIMEOUT',
+  'PAR_ERR_HTTP_CONNECT',
+  'PAR_ERR_HTTP_TLS',
+  'PAR_ERR_HTTP_HOST_NOT_ALLOWED',
+  'PAR_ERR_HTTP_ADDRESS_BLOCKED',
+  'PAR_ERR_TASK_TIMEOUT',
 ]);
 
 export function httpTestConnectionAction(transport: HttpTransport): RegisteredAction {

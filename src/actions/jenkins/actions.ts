@@ -35,7 +35,8 @@ export function buildJobPath(inputs: BuildJobInput): string {
 
 /** The vendor's GetJobStatusOutputs from a build's JSON, with Go's omitempty. */
 export function toJobStatus(build: unknown, target: string): JobStatus {
-  if (build === null || typeof build !== 'object' || Array.isArray(build)) throw new ParError('PAR_ERR_JENKINS_RESPONSE_INVALID', `${target}: the build is not a JSON object`);
+  if (build === null || typeof build !== 'object' || Array.isArray(build))
+    throw new ParError('PAR_ERR_JENKINS_RESPONSE_INVALID', `${target}: the build is not a JSON object`);
   const b = build as Record<string, unknown>;
   const out: JobStatus = {};
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);

@@ -7,13 +7,34 @@ import { errorCodeOf, findParError } from '../../errors/error-chain.js';
 import { ParError } from '../../errors/par-error.js';
 
 const CONNECT_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH',
-  'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EADDRNOTAVAIL',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EADDRNOTAVAIL',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
 ]);
 
 function isTlsCode(code: string): boolean {
-  return code.includes('CERT') || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code === 'HOSTNAME_MISMATCH' || code === 'INVALID_CA';
+  return (
+    code.includes('CERT') ||
+    code.startsWith('ERR_SSL_') ||
+    code.startsWith('ERR_TLS_') ||
+    code === 'HOSTNAME_MISMATCH' ||
+    code === 'INVALID_CA'
+  );
 }
 
 export function classifyJenkinsError(error: unknown, target: string, signal: AbortSignal): ParError {
@@ -36,6 +57,7 @@ export function jenkinsStatusError(status: number, method: string, target: strin
   if (status === 401) return new ParError('PAR_ERR_JENKINS_UNAUTHORIZED', text);
   if (status === 403) return new ParError('PAR_ERR_JENKINS_FORBIDDEN', text);
   if (status === 404) return new ParError('PAR_ERR_JENKINS_NOT_FOUND', text);
-  if (status === 429 || status === 503 || (method === 'GET' && status >= 500)) return new ParError('PAR_ERR_JENKINS_STATUS_RETRYABLE', text);
+  if (status === 429 || status === 503 || (method === 'GET' && status >= 500))
+    return new ParError('PAR_ERR_JENKINS_STATUS_RETRYABLE', text);
   return new ParError('PAR_ERR_JENKINS_STATUS', text);
 }

@@ -24,18 +24,28 @@ export interface JenkinsTarget {
 export function jenkinsTarget(ctx: Pick<ActionContext, 'credentials'>): JenkinsTarget {
   const c = ctx.credentials;
   if (c?.authType !== 'Token Auth') {
-    throw new ParError('PAR_ERR_JENKINS_CREDENTIALS_INVALID', 'the connection needs a Token Auth credential file with the tokens username, token and domain');
+    throw new ParError(
+      'PAR_ERR_JENKINS_CREDENTIALS_INVALID',
+      'the connection needs a Token Auth credential file with the tokens username, token and domain',
+    );
   }
   const missing = ['username', 'token', 'domain'].filter((name) => !c.tokens[name]);
   const domain = c.tokens['domain'];
-  if (missing.length > 0 || domain === undefined) throw new ParError('PAR_ERR_JENKINS_CREDENTIALS_INVALID', `missing required credentials: ${missing.join(', ')}`);
+  if (missing.length > 0 || domain === undefined)
+    throw new ParError('PAR_ERR_JENKINS_CREDENTIALS_INVALID', `missing required credentials: ${missing.join(', ')}`);
   let url: URL;
   try {
     url = new URL(domain);
   } catch {
     throw new ParError('PAR_ERR_JENKINS_CREDENTIALS_INVALID', 'the domain token is not an absolute URL');
   }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+  if (
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.username !== '' ||
+    url.password !== '' ||
+    url.search !== '' ||
+    url.hash !== ''
+  ) {
     throw new ParError('PAR_ERR_JENKINS_CREDENTIALS_INVALID', 'the domain token must be an http(s) URL without user, query or fragment');
   }
   const authorization = `Basic ${Buffer.from(`${c.tokens['username']}:${c.tokens['token']}`, 'utf8').toString('base64')}`;
@@ -68,14 +78,24 @@ export class JenkinsClient {
   }
 
   /** One exchange; any answer comes back (the caller decides on the status). */
-  private async send(method: 'GET' | 'POST' | 'DELETE', pathAndQuery: string, extra: Record<string, string> = {}): Promise<JenkinsResponse> {
+  private async send(
+    method: 'GET' | 'POST' | 'DELETE',
+    pathAndQuery: string,
+    extra: Record<string, string> = {},
+  ): Promise<JenkinsResponse> {
     const describe = this.describe(method, pathAndQuery);
     if (this.ctx.signal.aborted) throw new ParError('PAR_ERR_TASK_CANCELLED', `${describe}: aborted before sending`);
     try {
       const response = await request(this.target.base + pathAndQuery, {
         dispatcher: this.dispatcher,
         method,
-        headers: { accept: 'application/json', 'content-type': 'application/json', authorization: this.target.authorization, 'user-agent': 'Datadog', ...extra },
+        headers: {
+          accept: 'application/json',
+          'content-type': 'application/json',
+          authorization: this.target.authorization,
+          'user-agent': 'Datadog',
+          ...extra,
+        },
         signal: this.ctx.signal,
       });
       const chunks: Buffer[] = [];
@@ -85,7 +105,10 @@ export class JenkinsClient {
         if (size > this.ctx.limits.httpMaxResponseBytes) {
           response.body.on('error', () => undefined);
           response.body.destroy();
-          throw new ParError('PAR_ERR_JENKINS_RESPONSE_INVALID', `${describe}: response larger than ${this.ctx.limits.httpMaxResponseBytes} bytes`);
+          throw new ParError(
+            'PAR_ERR_JENKINS_RESPONSE_INVALID',
+            `${describe}: response larger than ${this.ctx.limits.httpMaxResponseBytes} bytes`,
+          );
         }
         chunks.push(chunk);
       }
@@ -112,16 +135,24 @@ export class JenkinsClient {
     try {
       parsed = JSON.parse(response.body.toString('utf8')) as typeof parsed;
     } catch {
-      throw new ParError('PAR_ERR_JENKINS_RESPONSE_INVALID', `${this.describe('GET', path)}: the crumb issuer answered with a body that is not JSON`);
+      throw new ParError(
+        'PAR_ERR_JENKINS_RESPONSE_INVALID',
+        `${this.describe('GET', path)}: the crumb issuer answered with a body that is not JSON`,
+      );
     }
     const field = parsed.crumbRequestField;
     const value = parsed.crumb;
     if (typeof field !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(field) || typeof value !== 'string' || /[\r\n\0]/.test(value)) {
-      throw new ParError('PAR_ERR_JENKINS_RESPONSE_INVALID', `${this.describe('GET', path)}: the crumb issuer answer has no usable crumbRequestField/crumb`);
+      throw new ParError(
+        'PAR_ERR_JENKINS_RESPONSE_INVALID',
+        `${this.describe('GET', path)}: the crumb issuer answer has no usable crumbRequestField/crumb`,
+      );
     }
     // The session the crumb belongs to: cookie name=value pairs only, attributes dropped.
     const setCookie = response.headers['set-cookie'];
-    const cookies = (Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []).map((c) => (c.split(';')[0] ?? '').trim()).filter((c) => c.includes('=') && !/[\r\n\0]/.test(c));
+    const cookies = (Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [])
+      .map((c) => (c.split(';')[0] ?? '').trim())
+      .filter((c) => c.includes('=') && !/[\r\n\0]/.test(c));
     return { field, value, cookie: cookies.length > 0 ? cookies.join('; ') : undefined };
   }
 
@@ -134,7 +165,8 @@ export class JenkinsClient {
       if (crumb.cookie) headers['cookie'] = crumb.cookie;
     }
     const response = await this.send(method, pathAndQuery, headers);
-    if (response.status < 200 || response.status >= 300) throw jenkinsStatusError(response.status, method, this.describe(method, pathAndQuery));
+    if (response.status < 200 || response.status >= 300)
+      throw jenkinsStatusError(response.status, method, this.describe(method, pathAndQuery));
     return response;
   }
 }

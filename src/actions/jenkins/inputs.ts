@@ -13,7 +13,10 @@ export const jobNameSchema = z
   .max(1024)
   // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), 'must not contain control characters')
-  .refine((name) => name.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..'), 'must not have empty, "." or ".." path segments');
+  .refine(
+    (name) => name.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..'),
+    'must not have empty, "." or ".." path segments',
+  );
 
 export const buildJobInputSchema = z.object({
   jobName: jobNameSchema,

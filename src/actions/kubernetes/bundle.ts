@@ -24,7 +24,11 @@ export interface KubernetesBundleOptions {
 
 export function createKubernetesBundles(options: KubernetesBundleOptions = {}): KubernetesBundle[] {
   const clients = new KubeClients(options.parentEnv);
-  const bundle = (name: string, actions: RegisteredAction[], close: () => Promise<void> = async () => {}): KubernetesBundle => ({ name, actions, close });
+  const bundle = (name: string, actions: RegisteredAction[], close: () => Promise<void> = async () => {}): KubernetesBundle => ({
+    name,
+    actions,
+    close,
+  });
   const scaling = scalingActions(clients);
   return [
     bundle('com.datadoghq.kubernetes.core', [...crudActions('core', clients), podLogsAction(clients)], () => {

@@ -12,13 +12,29 @@ import { ParError } from '../../errors/par-error.js';
 import type { ErrorCode } from '../../errors/codes.js';
 
 const CONNECT_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH',
-  'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EADDRNOTAVAIL', 'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EADDRNOTAVAIL',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
 ]);
 
 /** TLS trust failures: a connect failure too, but one that will not fix itself. */
 const TLS_CODES: ReadonlySet<string> = new Set([
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_HAS_EXPIRED',
 ]);
 
 /** The API server's error body (`kind: Status`), as far as we read it. */
@@ -67,7 +83,10 @@ export function classifyKubeError(error: unknown, ctx: { target: string; signal:
   if (error instanceof ParError) return error;
   if (ctx.signal.aborted) return new ParError('PAR_ERR_TASK_CANCELLED', `${ctx.target}: aborted`, { cause: error });
   const code = errorCodeOf(error);
-  if (code && TLS_CODES.has(code)) return new ParError('PAR_ERR_K8S_CONNECT', `${ctx.target}: TLS ${code}`, { cause: error, retryable: false });
+  if (code && TLS_CODES.has(code))
+    return new ParError('PAR_ERR_K8S_CONNECT', `${ctx.target}: TLS ${code}`, { cause: error, retryable: false });
   if (code && CONNECT_CODES.has(code)) return new ParError('PAR_ERR_K8S_CONNECT', `${ctx.target}: ${code}`, { cause: error });
-  return new ParError('PAR_ERR_ACTION_FAILED', `${ctx.target}: ${code ?? (error instanceof Error ? error.message : 'error')}`, { cause: error });
+  return new ParError('PAR_ERR_ACTION_FAILED', `${ctx.target}: ${code ?? (error instanceof Error ? error.message : 'error')}`, {
+    cause: error,
+  });
 }

@@ -94,7 +94,10 @@ export class KubeClient {
         throw new ParError('PAR_ERR_K8S_AUTH_PLUGIN_FAILED', `the auth-provider gave no usable token${code ? ` (${code})` : ''}`);
       }
       const http = error instanceof Error && error.message.startsWith('HTTP protocol is not allowed');
-      throw new ParError('PAR_ERR_K8S_CONFIG_INVALID', `cannot authenticate: ${code ?? (http ? 'an http:// server needs insecure-skip-tls-verify: true' : 'the kubeconfig user or cluster settings are unusable')}`);
+      throw new ParError(
+        'PAR_ERR_K8S_CONFIG_INVALID',
+        `cannot authenticate: ${code ?? (http ? 'an http:// server needs insecure-skip-tls-verify: true' : 'the kubeconfig user or cluster settings are unusable')}`,
+      );
     }
     if (credential?.token) rc.setHeaderParam('Authorization', `Bearer ${credential.token}`);
     try {
@@ -117,7 +120,12 @@ export class KubeClient {
   }
 }
 
-function send(rc: RequestContext, body: string | undefined, ctx: KubeCallContext, agent: http.Agent | undefined): Promise<{ status: number; text: string }> {
+function send(
+  rc: RequestContext,
+  body: string | undefined,
+  ctx: KubeCallContext,
+  agent: http.Agent | undefined,
+): Promise<{ status: number; text: string }> {
   const url = new URL(rc.getUrl());
   const transport = url.protocol === 'https:' ? https : http;
   const headers: Record<string, string> = { ...rc.getHeaders() };
@@ -131,7 +139,12 @@ function send(rc: RequestContext, body: string | undefined, ctx: KubeCallContext
         if (size > ctx.maxResponseBytes) {
           res.destroy();
           req.destroy();
-          reject(new ParError('PAR_ERR_K8S_RESPONSE_TOO_LARGE', `${rc.getHttpMethod()} ${url.pathname}: more than ${ctx.maxResponseBytes} bytes`));
+          reject(
+            new ParError(
+              'PAR_ERR_K8S_RESPONSE_TOO_LARGE',
+              `${rc.getHttpMethod()} ${url.pathname}: more than ${ctx.maxResponseBytes} bytes`,
+            ),
+          );
           return;
         }
         chunks.push(chunk);

@@ -60,7 +60,8 @@ export class KubeClients {
       throw configInvalid(`connection ${connection.id} is a "${connection.integration}" connection, not "${KUBERNETES_INTEGRATION}"`);
     }
     const parsed = settingsSchema.safeParse(connection?.settings ?? {});
-    if (!parsed.success) throw configInvalid(`connection settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw configInvalid(`connection settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const { kubeconfigPath, context } = parsed.data;
     const lib = await kubeLibrary();
     if (kubeconfigPath === undefined) {
@@ -71,7 +72,13 @@ export class KubeClients {
     return this.fromFile(lib, ctx.configDir, kubeconfigPath, context, ctx.signal);
   }
 
-  private async fromFile(lib: KubeLibrary, configDir: string, kubeconfigPath: string, context: string | undefined, signal: AbortSignal | undefined): Promise<KubeClient> {
+  private async fromFile(
+    lib: KubeLibrary,
+    configDir: string,
+    kubeconfigPath: string,
+    context: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<KubeClient> {
     const file = await readConfigFile({
       configDir,
       path: kubeconfigPath,
@@ -136,7 +143,14 @@ function takePlugins(kc: KubeConfig, kubeconfigDir: string, pluginEnv: Readonly<
   return plugin;
 }
 
-function loadKubeconfig(lib: KubeLibrary, text: string, kubeconfigDir: string, shownPath: string, context: string | undefined, pluginEnv: Readonly<Record<string, string>>): KubeClient {
+function loadKubeconfig(
+  lib: KubeLibrary,
+  text: string,
+  kubeconfigDir: string,
+  shownPath: string,
+  context: string | undefined,
+  pluginEnv: Readonly<Record<string, string>>,
+): KubeClient {
   const kc = new lib.KubeConfig();
   try {
     kc.loadFromString(text);

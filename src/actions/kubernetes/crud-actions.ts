@@ -7,7 +7,15 @@ import { defineAction, type ActionContext, type RegisteredAction } from '../acti
 import type { KubeCallContext, KubeRequest } from './client.js';
 import type { KubeClients } from './clients.js';
 import { crudInputSchema, PATCH_CONTENT_TYPES, type PatchType } from './inputs.js';
-import { apiVersionOf, bundleFqn, KUBE_RESOURCES, resourcePath, type KubeBundleName, type KubeResource, type KubeVerb } from './resources.js';
+import {
+  apiVersionOf,
+  bundleFqn,
+  KUBE_RESOURCES,
+  resourcePath,
+  type KubeBundleName,
+  type KubeResource,
+  type KubeVerb,
+} from './resources.js';
 
 /** The union of every verb's inputs, after validation (each schema admits only its own fields). */
 export interface CrudInputs {
@@ -53,14 +61,30 @@ export function buildCrudRequest(r: KubeResource, verb: KubeVerb, inputs: CrudIn
       return {
         method: 'GET',
         path: resourcePath(r, { namespace: inputs.namespace }),
-        query: { labelSelector: inputs.labelSelector, fieldSelector: inputs.fieldSelector, limit: inputs.limit, continue: inputs.continue, resourceVersion: inputs.resourceVersion },
+        query: {
+          labelSelector: inputs.labelSelector,
+          fieldSelector: inputs.fieldSelector,
+          limit: inputs.limit,
+          continue: inputs.continue,
+          resourceVersion: inputs.resourceVersion,
+        },
       };
     case 'get':
       return { method: 'GET', path: resourcePath(r, at) };
     case 'create':
-      return { method: 'POST', path: resourcePath(r, { namespace: inputs.namespace }), query: write, body: withTypeMeta(r, inputs.body as Record<string, unknown>) };
+      return {
+        method: 'POST',
+        path: resourcePath(r, { namespace: inputs.namespace }),
+        query: write,
+        body: withTypeMeta(r, inputs.body as Record<string, unknown>),
+      };
     case 'update':
-      return { method: 'PUT', path: resourcePath(r, at), query: write, body: withTypeMeta(r, inputs.body as Record<string, unknown>, inputs.name) };
+      return {
+        method: 'PUT',
+        path: resourcePath(r, at),
+        query: write,
+        body: withTypeMeta(r, inputs.body as Record<string, unknown>, inputs.name),
+      };
     case 'patch': {
       const type = inputs.patchType ?? (Array.isArray(inputs.body) ? 'json' : 'strategic-merge');
       return { method: 'PATCH', path: resourcePath(r, at), query: write, body: inputs.body, contentType: PATCH_CONTENT_TYPES[type] };
@@ -69,7 +93,11 @@ export function buildCrudRequest(r: KubeResource, verb: KubeVerb, inputs: CrudIn
       return {
         method: 'DELETE',
         path: resourcePath(r, at),
-        query: { ...dryRunQuery(inputs.dryRun), gracePeriodSeconds: inputs.gracePeriodSeconds, propagationPolicy: inputs.propagationPolicy },
+        query: {
+          ...dryRunQuery(inputs.dryRun),
+          gracePeriodSeconds: inputs.gracePeriodSeconds,
+          propagationPolicy: inputs.propagationPolicy,
+        },
       };
     case 'deleteMultiple':
       // As client-go's DeleteCollection sends it: list options in the query, DeleteOptions as the body.
@@ -93,7 +121,13 @@ export function crudActionName(r: KubeResource, verb: KubeVerb): string {
 }
 
 /** Runs one generated request; a deletecollection answers `{}` as the vendor's actions do (the API's list of deleted objects is dropped). */
-export async function runCrud(clients: KubeClients, r: KubeResource, verb: KubeVerb, inputs: CrudInputs, ctx: ActionContext): Promise<unknown> {
+export async function runCrud(
+  clients: KubeClients,
+  r: KubeResource,
+  verb: KubeVerb,
+  inputs: CrudInputs,
+  ctx: ActionContext,
+): Promise<unknown> {
   const client = await clients.forTask(ctx);
   const req = buildCrudRequest(r, verb, inputs);
   ctx.logger.debug({ method: req.method, path: req.path }, 'kubernetes request');

@@ -20,7 +20,14 @@ const BUILT_IN_GROUPS: ReadonlySet<string> = new Set(['apps', 'autoscaling', 'ba
 
 /** Whether `group` is one of Kubernetes' own (apihelpers.IsProtectedCommunityGroup, or a built-in group). */
 export function isNativeApiGroup(group: string): boolean {
-  return group === '' || BUILT_IN_GROUPS.has(group) || group === 'k8s.io' || group.endsWith('.k8s.io') || group === 'kubernetes.io' || group.endsWith('.kubernetes.io');
+  return (
+    group === '' ||
+    BUILT_IN_GROUPS.has(group) ||
+    group === 'k8s.io' ||
+    group.endsWith('.k8s.io') ||
+    group === 'kubernetes.io' ||
+    group.endsWith('.kubernetes.io')
+  );
 }
 
 const VERBS: readonly KubeVerb[] = ['create', 'delete', 'deleteMultiple', 'get', 'list', 'patch', 'update'];
@@ -45,12 +52,21 @@ export function customResourceActions(clients: KubeClients): RegisteredAction[] 
         run: async (raw, ctx) => {
           const inputs = raw as CustomInputs;
           if (isNativeApiGroup(inputs.group)) {
-            throw new ParError('PAR_ERR_INPUT_INVALID', `group: native Kubernetes API group "${inputs.group}" is not available through custom resource actions`);
+            throw new ParError(
+              'PAR_ERR_INPUT_INVALID',
+              `group: native Kubernetes API group "${inputs.group}" is not available through custom resource actions`,
+            );
           }
           const resource: KubeResource = {
-            bundle: 'customresources', kind: '', group: inputs.group, version: inputs.version, plural: inputs.plural, namespaced: !cluster, verbs: [verb],
+            bundle: 'customresources',
+            kind: '',
+            group: inputs.group,
+            version: inputs.version,
+            plural: inputs.plural,
+            namespaced: !cluster,
+            verbs: [verb],
           };
-          const patchType = verb === 'patch' ? inputs.patchType ?? (Array.isArray(inputs.body) ? 'json' : 'merge') : undefined;
+          const patchType = verb === 'patch' ? (inputs.patchType ?? (Array.isArray(inputs.body) ? 'json' : 'merge')) : undefined;
           return runCrud(clients, resource, verb, { ...inputs, ...(patchType ? { patchType } : {}) }, ctx);
         },
       }),

@@ -57,7 +57,14 @@ function rfc3339Now(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-async function patchDeployment(client: KubeClient, ctx: ActionContext, ref: { namespace: string; name: string }, patch: unknown, contentType: string, dryRun: boolean | undefined): Promise<unknown> {
+async function patchDeployment(
+  client: KubeClient,
+  ctx: ActionContext,
+  ref: { namespace: string; name: string },
+  patch: unknown,
+  contentType: string,
+  dryRun: boolean | undefined,
+): Promise<unknown> {
   return client.json(
     { method: 'PATCH', path: resourcePath(DEPLOYMENT, ref), query: dryRunQuery(dryRun), body: patch, contentType },
     callContext(ctx),
@@ -143,10 +150,17 @@ export function deploymentActions(clients: KubeClients): RegisteredAction[] {
         const call = callContext(ctx);
         const deployment = (await client.json({ method: 'GET', path: resourcePath(DEPLOYMENT, inputs) }, call)) as DeploymentLike;
         if (deployment.spec?.paused) {
-          throw new ParError('PAR_ERR_K8S_ROLLBACK_UNAVAILABLE', `deployment ${inputs.namespace}/${inputs.name} is paused; resume it first`);
+          throw new ParError(
+            'PAR_ERR_K8S_ROLLBACK_UNAVAILABLE',
+            `deployment ${inputs.namespace}/${inputs.name} is paused; resume it first`,
+          );
         }
         const list = (await client.json(
-          { method: 'GET', path: resourcePath(REPLICA_SET, { namespace: inputs.namespace }), query: { labelSelector: selectorString(deployment.spec?.selector) } },
+          {
+            method: 'GET',
+            path: resourcePath(REPLICA_SET, { namespace: inputs.namespace }),
+            query: { labelSelector: selectorString(deployment.spec?.selector) },
+          },
           call,
         )) as { items?: ReplicaSetLike[] };
         const uid = deployment.metadata?.uid;

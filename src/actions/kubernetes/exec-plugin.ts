@@ -74,8 +74,9 @@ export function execPluginConfig(user: { exec?: unknown; authProvider?: unknown 
   if (Array.isArray(e.env)) {
     for (const entry of e.env as unknown[]) {
       const { name, value } = (entry ?? {}) as { name?: unknown; value?: unknown };
-      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a kubeconfig env value (a YAML scalar), printed as String() prints it
-      if (typeof name === 'string' && name.length > 0 && !name.includes('=') && !name.includes('\0')) env[name] = value === undefined || value === null ? '' : String(value);
+      if (typeof name === 'string' && name.length > 0 && !name.includes('=') && !name.includes('\0'))
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a kubeconfig env value (a YAML scalar), printed as String() prints it
+        env[name] = value === undefined || value === null ? '' : String(value);
     }
   }
   // As kubectl: a command with a slash is relative to the kubeconfig's directory; a bare name is looked up in PATH.
@@ -95,7 +96,11 @@ function parseCredential(stdout: string): { credential: PluginCredential; expire
   if (!status || typeof status !== 'object') throw pluginFailed('the plugin printed an ExecCredential without status');
   const s = status as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : undefined);
-  const credential = { token: str(s['token']), clientCertificateData: str(s['clientCertificateData']), clientKeyData: str(s['clientKeyData']) };
+  const credential = {
+    token: str(s['token']),
+    clientCertificateData: str(s['clientCertificateData']),
+    clientKeyData: str(s['clientKeyData']),
+  };
   if (!credential.token && !(credential.clientCertificateData && credential.clientKeyData)) {
     throw pluginFailed('the plugin printed an ExecCredential with neither a token nor a client certificate and key');
   }
@@ -105,7 +110,11 @@ function parseCredential(stdout: string): { credential: PluginCredential; expire
 }
 
 /** Runs the plugin once with its own environment; resolves its credential. */
-export function runExecPlugin(config: ExecPluginConfig, baseEnv: Readonly<Record<string, string>>, signal: AbortSignal): Promise<{ credential: PluginCredential; expiresAt: number | undefined }> {
+export function runExecPlugin(
+  config: ExecPluginConfig,
+  baseEnv: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+): Promise<{ credential: PluginCredential; expiresAt: number | undefined }> {
   if (signal.aborted) return Promise.reject(new ParError('PAR_ERR_TASK_CANCELLED', 'exec plugin: the task ended before it ran'));
   const env: Record<string, string> = {
     ...baseEnv,
@@ -126,7 +135,9 @@ export function runExecPlugin(config: ExecPluginConfig, baseEnv: Readonly<Record
         }
       }
     };
-    const finish = (...[error, value]: [error: ParError] | [error: undefined, value: { credential: PluginCredential; expiresAt: number | undefined }]) => {
+    const finish = (
+      ...[error, value]: [error: ParError] | [error: undefined, value: { credential: PluginCredential; expiresAt: number | undefined }]
+    ) => {
       if (settled) return;
       settled = true;
       signal.removeEventListener('abort', onAbort);

@@ -65,7 +65,15 @@ export function crudInputSchema(
   const ns = { ...extra, ...(namespaced ? { namespace: verb === 'list' ? namespaceSchema.optional() : namespaceSchema } : {}) };
   switch (verb) {
     case 'deleteMultiple':
-      return z.object({ ...ns, labelSelector: listFields.labelSelector, fieldSelector: listFields.fieldSelector, limit: listFields.limit, ...deleteFields }).strict();
+      return z
+        .object({
+          ...ns,
+          labelSelector: listFields.labelSelector,
+          fieldSelector: listFields.fieldSelector,
+          limit: listFields.limit,
+          ...deleteFields,
+        })
+        .strict();
     case 'list':
       return z.object({ ...ns, ...listFields }).strict();
     case 'get':
@@ -73,7 +81,15 @@ export function crudInputSchema(
     case 'create':
       return z.object({ ...ns, body: objectBody, dryRun: dryRunSchema.optional(), fieldManager: z.string().max(128).optional() }).strict();
     case 'update':
-      return z.object({ ...ns, name: nameSchema, body: objectBody, dryRun: dryRunSchema.optional(), fieldManager: z.string().max(128).optional() }).strict();
+      return z
+        .object({
+          ...ns,
+          name: nameSchema,
+          body: objectBody,
+          dryRun: dryRunSchema.optional(),
+          fieldManager: z.string().max(128).optional(),
+        })
+        .strict();
     case 'patch':
       return z
         .object({
@@ -138,7 +154,15 @@ export const verticalScaleInputSchema = z
     namespace: namespaceSchema,
     name: nameSchema,
     containerUpdates: z
-      .array(z.object({ containerName: z.string().min(1, 'containerName cannot be empty').max(253), requests: resourceValues.optional(), limits: resourceValues.optional() }).strict())
+      .array(
+        z
+          .object({
+            containerName: z.string().min(1, 'containerName cannot be empty').max(253),
+            requests: resourceValues.optional(),
+            limits: resourceValues.optional(),
+          })
+          .strict(),
+      )
       .min(1, 'containerUpdates cannot be empty'),
   })
   .strict();
@@ -157,8 +181,13 @@ export const autoscalerLimitsInputSchema = z
     maxReplicas: z.number().int().min(1, 'maxReplicas must be greater than or equal to 1').max(2_147_483_647).optional(),
   })
   .strict()
-  .refine((v) => v.minReplicas !== undefined || v.maxReplicas !== undefined, { error: 'at least one of minReplicas or maxReplicas must be provided' })
-  .refine((v) => v.minReplicas === undefined || v.maxReplicas === undefined || v.minReplicas <= v.maxReplicas, { error: 'minReplicas must be less than or equal to maxReplicas', path: ['minReplicas'] });
+  .refine((v) => v.minReplicas !== undefined || v.maxReplicas !== undefined, {
+    error: 'at least one of minReplicas or maxReplicas must be provided',
+  })
+  .refine((v) => v.minReplicas === undefined || v.maxReplicas === undefined || v.minReplicas <= v.maxReplicas, {
+    error: 'minReplicas must be less than or equal to maxReplicas',
+    path: ['minReplicas'],
+  });
 
 export const cronJobScheduleInputSchema = z
   .object({
@@ -170,7 +199,9 @@ export const cronJobScheduleInputSchema = z
     dryRun: dryRunSchema.optional(),
   })
   .strict()
-  .refine((v) => v.schedule !== undefined || v.timeZone !== undefined || v.suspend !== undefined, { error: 'at least one of schedule, timeZone, or suspend must be provided' });
+  .refine((v) => v.schedule !== undefined || v.timeZone !== undefined || v.suspend !== undefined, {
+    error: 'at least one of schedule, timeZone, or suspend must be provided',
+  });
 
 /** RFC 1035 label: a version or a resource plural in a custom object's path (the vendor's check). */
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;

@@ -18,7 +18,10 @@ export function podLogsAction(clients: KubeClients): RegisteredAction {
     inputSchema: podLogsInputSchema,
     run: async ({ namespace, name, ...query }, ctx) => {
       const client = await clients.forTask(ctx);
-      const logs = await client.text({ method: 'GET', path: resourcePath(POD, { namespace, name, subresource: 'log' }), query }, callContext(ctx));
+      const logs = await client.text(
+        { method: 'GET', path: resourcePath(POD, { namespace, name, subresource: 'log' }), query },
+        callContext(ctx),
+      );
       return { logs };
     },
   });

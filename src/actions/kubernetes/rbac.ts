@@ -34,14 +34,21 @@ interface Need {
 
 /** The Kubernetes API verb behind each generated action verb. */
 const API_VERB: Readonly<Record<KubeVerb, string>> = {
-  list: 'list', get: 'get', create: 'create', update: 'update', patch: 'patch', delete: 'delete', deleteMultiple: 'deletecollection',
+  list: 'list',
+  get: 'get',
+  create: 'create',
+  update: 'update',
+  patch: 'patch',
+  delete: 'delete',
+  deleteMultiple: 'deletecollection',
 };
 const VERB_ORDER = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
 
 /** Every resolvable Kubernetes action -> the API calls it makes. */
 export function kubernetesActionNeeds(): ReadonlyMap<string, readonly Need[]> {
   const needs = new Map<string, Need[]>();
-  for (const r of KUBE_RESOURCES) for (const verb of r.verbs) needs.set(crudActionName(r, verb), [{ resource: r, verbs: [API_VERB[verb]] }]);
+  for (const r of KUBE_RESOURCES)
+    for (const verb of r.verbs) needs.set(crudActionName(r, verb), [{ resource: r, verbs: [API_VERB[verb]] }]);
   const pod = resourceByKind('Pod');
   const deployment = resourceByKind('Deployment');
   const statefulSet = resourceByKind('StatefulSet');
@@ -49,11 +56,16 @@ export function kubernetesActionNeeds(): ReadonlyMap<string, readonly Need[]> {
   needs.set(bundleFqn('core', 'getPodLogs'), [{ resource: pod, subresource: 'log', verbs: ['get'] }]);
   needs.set(bundleFqn('apps', 'restartDeployment'), [{ resource: deployment, verbs: ['patch'] }]);
   needs.set(bundleFqn('apps', 'scaleDeployment'), [{ resource: deployment, verbs: ['patch'] }]);
-  needs.set(bundleFqn('apps', 'rollbackDeployment'), [{ resource: deployment, verbs: ['get', 'patch'] }, { resource: resourceByKind('ReplicaSet'), verbs: ['list'] }]);
+  needs.set(bundleFqn('apps', 'rollbackDeployment'), [
+    { resource: deployment, verbs: ['get', 'patch'] },
+    { resource: resourceByKind('ReplicaSet'), verbs: ['list'] },
+  ]);
   needs.set(bundleFqn('apps', 'scaleDeploymentVertically'), [{ resource: deployment, verbs: ['get', 'patch'] }]);
   needs.set(bundleFqn('apps', 'scaleStatefulSetVertically'), [{ resource: statefulSet, verbs: ['get', 'patch'] }]);
   needs.set(bundleFqn('apps', 'scaleStatefulSetHorizontally'), [{ resource: statefulSet, verbs: ['patch'] }]);
-  needs.set(bundleFqn('autoscaling', 'updateAutoscalerLimits'), [{ resource: resourceByKind('HorizontalPodAutoscaler'), verbs: ['patch'] }]);
+  needs.set(bundleFqn('autoscaling', 'updateAutoscalerLimits'), [
+    { resource: resourceByKind('HorizontalPodAutoscaler'), verbs: ['patch'] },
+  ]);
   needs.set(bundleFqn('batch', 'updateCronJobSchedule'), [{ resource: resourceByKind('CronJob'), verbs: ['patch'] }]);
   return needs;
 }

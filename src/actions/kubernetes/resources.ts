@@ -37,25 +37,90 @@ export const KUBE_RESOURCES: readonly KubeResource[] = [
   { bundle: 'core', kind: 'Node', group: '', version: 'v1', plural: 'nodes', namespaced: false, verbs: READ_ONLY },
   { bundle: 'core', kind: 'Event', group: '', version: 'v1', plural: 'events', namespaced: true, verbs: READ_ONLY },
   { bundle: 'core', kind: 'ConfigMap', group: '', version: 'v1', plural: 'configmaps', namespaced: true, verbs: WITH_COLLECTION },
-  { bundle: 'core', kind: 'Endpoints', group: '', version: 'v1', plural: 'endpoints', namespaced: true, verbs: WITH_COLLECTION, kinds: 'Endpoints' },
+  {
+    bundle: 'core',
+    kind: 'Endpoints',
+    group: '',
+    version: 'v1',
+    plural: 'endpoints',
+    namespaced: true,
+    verbs: WITH_COLLECTION,
+    kinds: 'Endpoints',
+  },
   { bundle: 'core', kind: 'LimitRange', group: '', version: 'v1', plural: 'limitranges', namespaced: true, verbs: WITH_COLLECTION },
-  { bundle: 'core', kind: 'PersistentVolume', group: '', version: 'v1', plural: 'persistentvolumes', namespaced: false, verbs: WITH_COLLECTION },
-  { bundle: 'core', kind: 'PersistentVolumeClaim', group: '', version: 'v1', plural: 'persistentvolumeclaims', namespaced: true, verbs: WITH_COLLECTION },
+  {
+    bundle: 'core',
+    kind: 'PersistentVolume',
+    group: '',
+    version: 'v1',
+    plural: 'persistentvolumes',
+    namespaced: false,
+    verbs: WITH_COLLECTION,
+  },
+  {
+    bundle: 'core',
+    kind: 'PersistentVolumeClaim',
+    group: '',
+    version: 'v1',
+    plural: 'persistentvolumeclaims',
+    namespaced: true,
+    verbs: WITH_COLLECTION,
+  },
   { bundle: 'core', kind: 'PodTemplate', group: '', version: 'v1', plural: 'podtemplates', namespaced: true, verbs: WITH_COLLECTION },
-  { bundle: 'core', kind: 'ReplicationController', group: '', version: 'v1', plural: 'replicationcontrollers', namespaced: true, verbs: WITH_COLLECTION },
+  {
+    bundle: 'core',
+    kind: 'ReplicationController',
+    group: '',
+    version: 'v1',
+    plural: 'replicationcontrollers',
+    namespaced: true,
+    verbs: WITH_COLLECTION,
+  },
   { bundle: 'core', kind: 'ResourceQuota', group: '', version: 'v1', plural: 'resourcequotas', namespaced: true, verbs: WITH_COLLECTION },
   { bundle: 'core', kind: 'ServiceAccount', group: '', version: 'v1', plural: 'serviceaccounts', namespaced: true, verbs: WITH_COLLECTION },
   { bundle: 'apps', kind: 'Deployment', group: 'apps', version: 'v1', plural: 'deployments', namespaced: true, verbs: WITH_COLLECTION },
   { bundle: 'apps', kind: 'StatefulSet', group: 'apps', version: 'v1', plural: 'statefulsets', namespaced: true, verbs: WITH_COLLECTION },
   { bundle: 'apps', kind: 'DaemonSet', group: 'apps', version: 'v1', plural: 'daemonsets', namespaced: true, verbs: WITH_COLLECTION },
   { bundle: 'apps', kind: 'ReplicaSet', group: 'apps', version: 'v1', plural: 'replicasets', namespaced: true, verbs: WITH_COLLECTION },
-  { bundle: 'apps', kind: 'ControllerRevision', group: 'apps', version: 'v1', plural: 'controllerrevisions', namespaced: true, verbs: WITH_COLLECTION },
+  {
+    bundle: 'apps',
+    kind: 'ControllerRevision',
+    group: 'apps',
+    version: 'v1',
+    plural: 'controllerrevisions',
+    namespaced: true,
+    verbs: WITH_COLLECTION,
+  },
   { bundle: 'batch', kind: 'Job', group: 'batch', version: 'v1', plural: 'jobs', namespaced: true, verbs: WITH_COLLECTION },
   { bundle: 'batch', kind: 'CronJob', group: 'batch', version: 'v1', plural: 'cronjobs', namespaced: true, verbs: WITH_COLLECTION },
-  { bundle: 'apiextensions', kind: 'CustomResourceDefinition', group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', namespaced: false, verbs: WITH_COLLECTION },
-  { bundle: 'discovery', kind: 'EndpointSlice', group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', namespaced: true, verbs: WITH_COLLECTION },
+  {
+    bundle: 'apiextensions',
+    kind: 'CustomResourceDefinition',
+    group: 'apiextensions.k8s.io',
+    version: 'v1',
+    plural: 'customresourcedefinitions',
+    namespaced: false,
+    verbs: WITH_COLLECTION,
+  },
+  {
+    bundle: 'discovery',
+    kind: 'EndpointSlice',
+    group: 'discovery.k8s.io',
+    version: 'v1',
+    plural: 'endpointslices',
+    namespaced: true,
+    verbs: WITH_COLLECTION,
+  },
   // No generated actions: only `autoscaling.updateAutoscalerLimits` uses it.
-  { bundle: 'autoscaling', kind: 'HorizontalPodAutoscaler', group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers', namespaced: true, verbs: [] },
+  {
+    bundle: 'autoscaling',
+    kind: 'HorizontalPodAutoscaler',
+    group: 'autoscaling',
+    version: 'v2',
+    plural: 'horizontalpodautoscalers',
+    namespaced: true,
+    verbs: [],
+  },
 ];
 
 export function bundleFqn(bundle: KubeBundleName, name: string): string {
@@ -77,7 +142,10 @@ export function resourceByKind(kind: string): KubeResource {
  * cross-namespace collection /apis/apps/v1/deployments when a namespaced kind is listed without
  * a namespace. Segments are URI-encoded: names come from task inputs.
  */
-export function resourcePath(r: KubeResource, opts: { namespace?: string | undefined; name?: string | undefined; subresource?: string }): string {
+export function resourcePath(
+  r: KubeResource,
+  opts: { namespace?: string | undefined; name?: string | undefined; subresource?: string },
+): string {
   const root = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
   const ns = r.namespaced && opts.namespace !== undefined ? `/namespaces/${encodeURIComponent(opts.namespace)}` : '';
   const name = opts.name === undefined ? '' : `/${encodeURIComponent(opts.name)}`;

@@ -15,7 +15,11 @@ import { defineAction, type ActionContext, type RegisteredAction } from '../acti
 import type { KubeClients } from './clients.js';
 import { callContext, dryRunQuery } from './crud-actions.js';
 import {
-  autoscalerLimitsInputSchema, cronJobScheduleInputSchema, scaleStatefulSetInputSchema, verticalScaleInputSchema, type VerticalScaleInput,
+  autoscalerLimitsInputSchema,
+  cronJobScheduleInputSchema,
+  scaleStatefulSetInputSchema,
+  verticalScaleInputSchema,
+  type VerticalScaleInput,
 } from './inputs.js';
 import { bundleFqn, resourceByKind, resourcePath, type KubeResource } from './resources.js';
 
@@ -46,7 +50,15 @@ export function verticalPatch(updates: VerticalScaleInput['containerUpdates']): 
   return { spec: { template: { spec: { containers } } } };
 }
 
-async function patch(clients: KubeClients, ctx: ActionContext, r: KubeResource, ref: { namespace: string; name: string }, body: unknown, contentType: string, dryRun?: boolean): Promise<unknown> {
+async function patch(
+  clients: KubeClients,
+  ctx: ActionContext,
+  r: KubeResource,
+  ref: { namespace: string; name: string },
+  body: unknown,
+  contentType: string,
+  dryRun?: boolean,
+): Promise<unknown> {
   const client = await clients.forTask(ctx);
   return client.json({ method: 'PATCH', path: resourcePath(r, ref), query: dryRunQuery(dryRun), body, contentType }, callContext(ctx));
 }
@@ -58,17 +70,24 @@ function verticalAction(clients: KubeClients, kind: 'Deployment' | 'StatefulSet'
     inputSchema: verticalScaleInputSchema,
     run: async (inputs, ctx) => {
       const client = await clients.forTask(ctx);
-      const current = (await client.json({ method: 'GET', path: resourcePath(r, inputs) }, callContext(ctx))) as { spec?: { template?: { spec?: { containers?: Array<{ name?: string }> } } } };
+      const current = (await client.json({ method: 'GET', path: resourcePath(r, inputs) }, callContext(ctx))) as {
+        spec?: { template?: { spec?: { containers?: Array<{ name?: string }> } } };
+      };
       const names = new Set((current.spec?.template?.spec?.containers ?? []).map((c) => c.name));
       for (const u of inputs.containerUpdates) {
-        if (!names.has(u.containerName)) throw new ParError('PAR_ERR_INPUT_INVALID', `container ${u.containerName} not found in ${label} ${inputs.name}`);
+        if (!names.has(u.containerName))
+          throw new ParError('PAR_ERR_INPUT_INVALID', `container ${u.containerName} not found in ${label} ${inputs.name}`);
       }
       return workloadOutput(await patch(clients, ctx, r, inputs, verticalPatch(inputs.containerUpdates), STRATEGIC));
     },
   });
 }
 
-export function scalingActions(clients: KubeClients): { apps: RegisteredAction[]; autoscaling: RegisteredAction[]; batch: RegisteredAction[] } {
+export function scalingActions(clients: KubeClients): {
+  apps: RegisteredAction[];
+  autoscaling: RegisteredAction[];
+  batch: RegisteredAction[];
+} {
   const statefulSet = resourceByKind('StatefulSet');
   return {
     apps: [
@@ -77,7 +96,8 @@ export function scalingActions(clients: KubeClients): { apps: RegisteredAction[]
       defineAction({
         fqn: bundleFqn('apps', 'scaleStatefulSetHorizontally'),
         inputSchema: scaleStatefulSetInputSchema,
-        run: async (inputs, ctx) => workloadOutput(await patch(clients, ctx, statefulSet, inputs, { spec: { replicas: inputs.replicas } }, MERGE)),
+        run: async (inputs, ctx) =>
+          workloadOutput(await patch(clients, ctx, statefulSet, inputs, { spec: { replicas: inputs.replicas } }, MERGE)),
       }),
     ],
     autoscaling: [

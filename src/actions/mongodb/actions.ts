@@ -25,8 +25,14 @@ import { classifyMongoError } from './classify.js';
 import type { MongoClientCache, MongoClientLease } from './clients.js';
 import { mongoSettingsFromCredentials } from './connection-settings.js';
 import {
-  countDocumentsInputSchema, createIndexInputSchema, findAndModifyInputSchema, findInputSchema, insertManyInputSchema,
-  insertOneInputSchema, replaceOneInputSchema, updateInputSchema,
+  countDocumentsInputSchema,
+  createIndexInputSchema,
+  findAndModifyInputSchema,
+  findInputSchema,
+  insertManyInputSchema,
+  insertOneInputSchema,
+  replaceOneInputSchema,
+  updateInputSchema,
 } from './inputs.js';
 import { plainDocument, toPlain } from './plain.js';
 
@@ -76,7 +82,10 @@ async function onCollection<T>(
   const held = lease;
   const work = Promise.resolve().then(() => operation(held.client.db(settings.database).collection(collection), ctx.signal));
   // Held until the driver call settles, even when the task stopped waiting for it.
-  work.then(() => held.release(), () => held.release());
+  work.then(
+    () => held.release(),
+    () => held.release(),
+  );
   try {
     return await abortable(work, ctx.signal);
   } catch (error) {
@@ -135,7 +144,10 @@ export function mongoDataActions(deps: MongoActionDeps): RegisteredAction[] {
       inputSchema: insertManyInputSchema,
       run: (inputs, ctx) =>
         onCollection(deps, ctx, inputs.collection, async (coll, signal) => {
-          const result = await coll.insertMany(inputs.documents.map((d) => ({ ...d })), withSignal({ ...inputs.options }, signal));
+          const result = await coll.insertMany(
+            inputs.documents.map((d) => ({ ...d })),
+            withSignal({ ...inputs.options }, signal),
+          );
           const ids = Object.entries(result.insertedIds)
             .sort(([a], [b]) => Number(a) - Number(b))
             .map(([, id]) => toPlain(id));
@@ -146,13 +158,17 @@ export function mongoDataActions(deps: MongoActionDeps): RegisteredAction[] {
       fqn: action('updateOne'),
       inputSchema: updateInputSchema,
       run: (inputs, ctx) =>
-        onCollection(deps, ctx, inputs.collection, async (coll, signal) => updateOutput(await coll.updateOne(inputs.filter, inputs.update, withSignal({}, signal)))),
+        onCollection(deps, ctx, inputs.collection, async (coll, signal) =>
+          updateOutput(await coll.updateOne(inputs.filter, inputs.update, withSignal({}, signal))),
+        ),
     }),
     defineAction({
       fqn: action('updateMany'),
       inputSchema: updateInputSchema,
       run: (inputs, ctx) =>
-        onCollection(deps, ctx, inputs.collection, async (coll, signal) => updateOutput(await coll.updateMany(inputs.filter, inputs.update, withSignal({}, signal)))),
+        onCollection(deps, ctx, inputs.collection, async (coll, signal) =>
+          updateOutput(await coll.updateMany(inputs.filter, inputs.update, withSignal({}, signal))),
+        ),
     }),
     defineAction({
       fqn: action('replaceOne'),
@@ -166,7 +182,9 @@ export function mongoDataActions(deps: MongoActionDeps): RegisteredAction[] {
       fqn: action('countDocuments'),
       inputSchema: countDocumentsInputSchema,
       run: (inputs, ctx) =>
-        onCollection(deps, ctx, inputs.collection, async (coll, signal) => ({ count: await coll.countDocuments(inputs.filter, { signal }) })),
+        onCollection(deps, ctx, inputs.collection, async (coll, signal) => ({
+          count: await coll.countDocuments(inputs.filter, { signal }),
+        })),
     }),
     defineAction({
       fqn: action('createIndex'),

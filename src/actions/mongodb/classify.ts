@@ -12,9 +12,19 @@
 import { ParError } from '../../errors/par-error.js';
 
 const TLS_CODES: ReadonlySet<string> = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_REJECTED',
-  'HOSTNAME_MISMATCH', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_WRONG_VERSION_NUMBER', 'EPROTO',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'EPROTO',
 ]);
 
 /** Server error codes that mean "try again": the server or the primary is changing. */
@@ -40,13 +50,24 @@ const AUTH_SERVER_CODES: ReadonlySet<number> = new Set([
 ]);
 
 const NETWORK_CLASSES: ReadonlySet<string> = new Set([
-  'MongoNetworkError', 'MongoNetworkTimeoutError', 'MongoServerSelectionError', 'MongoTopologyClosedError',
-  'MongoServerClosedError', 'MongoPoolClosedError', 'MongoWaitQueueTimeoutError', 'MongoOperationTimeoutError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongoTopologyClosedError',
+  'MongoServerClosedError',
+  'MongoPoolClosedError',
+  'MongoWaitQueueTimeoutError',
+  'MongoOperationTimeoutError',
 ]);
 
 /** Driver-side refusals before anything is sent: the task's inputs are at fault. */
 const INVALID_CLASSES: ReadonlySet<string> = new Set([
-  'MongoInvalidArgumentError', 'MongoAPIError', 'MongoCompatibilityError', 'BSONError', 'BSONVersionError', 'MongoBatchReExecutionError',
+  'MongoInvalidArgumentError',
+  'MongoAPIError',
+  'MongoCompatibilityError',
+  'BSONError',
+  'BSONVersionError',
+  'MongoBatchReExecutionError',
 ]);
 
 function errorName(error: unknown): string {
@@ -119,7 +140,11 @@ export function classifyMongoError(error: unknown, ctx: MongoFailureContext): Pa
   if (code === 13) return new ParError('PAR_ERR_MONGODB_PERMISSION_DENIED', message, { cause: error });
   if (NETWORK_CLASSES.has(name)) return new ParError('PAR_ERR_MONGODB_CONNECT', name, { cause: error });
   const errorLabels = labels(error);
-  if ((code !== undefined && TRANSIENT_SERVER_CODES.has(code)) || errorLabels.includes('RetryableWriteError') || errorLabels.includes('TransientTransactionError')) {
+  if (
+    (code !== undefined && TRANSIENT_SERVER_CODES.has(code)) ||
+    errorLabels.includes('RetryableWriteError') ||
+    errorLabels.includes('TransientTransactionError')
+  ) {
     return new ParError('PAR_ERR_MONGODB_TRANSIENT', tag, { cause: error });
   }
   // A bulk write reports its first write error (duplicate key, validation) with the server's text.

@@ -43,7 +43,8 @@ function invalid(detail: string): ParError {
 }
 
 /** A DNS name (labels of letters, digits, hyphens, underscores) or an IP address literal. */
-const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 
 function hostPart(host: string): string | undefined {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
@@ -65,9 +66,12 @@ function required(credentials: Credentials, name: string, what: string): string 
 
 export function mongoSettingsFromCredentials(credentials: Credentials | undefined): MongoSettings {
   if (credentials === undefined) {
-    throw invalid('the task has no connection credentials; use a connection whose Token Auth file has username, password and host/port or srvHost');
+    throw invalid(
+      'the task has no connection credentials; use a connection whose Token Auth file has username, password and host/port or srvHost',
+    );
   }
-  if (credentials.authType !== 'Token Auth') throw invalid(`the credential file is ${credentials.authType}; MongoDB connections use Token Auth`);
+  if (credentials.authType !== 'Token Auth')
+    throw invalid(`the credential file is ${credentials.authType}; MongoDB connections use Token Auth`);
   // Passwords are taken as written (no trim): spaces may be part of one.
   const username = required(credentials, 'username', 'the user to log in as');
   const password = tokenValue(credentials, 'password') ?? '';
@@ -79,7 +83,8 @@ export function mongoSettingsFromCredentials(credentials: Credentials | undefine
   let authMechanism: MongoAuthMechanism | undefined;
   if (mechanismText) {
     const found = MONGODB_AUTH_MECHANISMS.find((m) => m === mechanismText.toUpperCase());
-    if (!found) throw invalid(`token "authMechanism" must be one of ${MONGODB_AUTH_MECHANISMS.join(', ')} (or absent for the server's default)`);
+    if (!found)
+      throw invalid(`token "authMechanism" must be one of ${MONGODB_AUTH_MECHANISMS.join(', ')} (or absent for the server's default)`);
     authMechanism = found;
   }
   const database = present(credentials, 'database') ?? '';
@@ -105,5 +110,7 @@ export function mongoSettingsFromCredentials(credentials: Credentials | undefine
 /** Identifies a credential set without revealing it: the client cache key. Never log it either. */
 export function mongoSettingsKey(settings: MongoSettings): string {
   const { uri, username, password, authSource, authMechanism, tls } = settings;
-  return createHash('sha256').update(JSON.stringify([uri, username, password, authSource ?? null, authMechanism ?? null, tls])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([uri, username, password, authSource ?? null, authMechanism ?? null, tls]))
+    .digest('hex');
 }

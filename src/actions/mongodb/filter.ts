@@ -6,7 +6,19 @@
  * levels deep. Messages name the key, never a value.
  */
 export const ALLOWED_FILTER_OPERATORS: ReadonlySet<string> = new Set([
-  '$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exists', '$type', '$and', '$or', '$nor',
+  '$eq',
+  '$ne',
+  '$gt',
+  '$gte',
+  '$lt',
+  '$lte',
+  '$in',
+  '$nin',
+  '$exists',
+  '$type',
+  '$and',
+  '$or',
+  '$nor',
 ]);
 const LOGICAL = new Set(['$and', '$or', '$nor']);
 export const MAX_FILTER_DEPTH = 100;

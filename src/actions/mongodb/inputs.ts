@@ -43,13 +43,22 @@ export const insertOneInputSchema = z.object({ collection, document });
 export const insertManyInputSchema = z.object({
   collection,
   documents: z.array(document).min(1, 'at least one document').max(100_000),
-  options: goOptions({ ordered: z.boolean().optional(), bypassDocumentValidation: z.boolean().optional(), comment: z.string().optional() }).optional(),
+  options: goOptions({
+    ordered: z.boolean().optional(),
+    bypassDocumentValidation: z.boolean().optional(),
+    comment: z.string().optional(),
+  }).optional(),
 });
 
 /** `update` is an update document ($set, $inc, ...); the driver refuses one without operators. */
 export const updateInputSchema = z.object({ collection, filter: filter.default({}), update: document });
 
-export const replaceOneInputSchema = z.object({ collection, filter: filter.default({}), replacement: document, upsert: z.boolean().default(false) });
+export const replaceOneInputSchema = z.object({
+  collection,
+  filter: filter.default({}),
+  replacement: document,
+  upsert: z.boolean().default(false),
+});
 
 export const countDocumentsInputSchema = z.object({ collection, filter: filter.default({}) });
 
@@ -69,9 +78,9 @@ export const createIndexInputSchema = z.object({
   }).optional(),
 });
 
-const returnDocument = z.union([z.enum(['before', 'after', 'Before', 'After']), z.literal(0), z.literal(1)]).transform((v) =>
-  v === 1 || v === 'after' || v === 'After' ? ('after' as const) : ('before' as const),
-);
+const returnDocument = z
+  .union([z.enum(['before', 'after', 'Before', 'After']), z.literal(0), z.literal(1)])
+  .transform((v) => (v === 1 || v === 'after' || v === 'After' ? ('after' as const) : ('before' as const)));
 
 export const findAndModifyInputSchema = z.object({
   collection,

@@ -54,7 +54,11 @@ export function mongoTestConnectionAction(deps: { readonly clients: MongoClientC
           const info = await admin.command({ buildInfo: 1 }, { signal });
           return { configurationValid: true, connectionValid: true, serverInfo: { version: String(info['version'] ?? '') }, errors: [] };
         } catch (error) {
-          return { configurationValid: true, connectionValid: true, errors: [`Warning: failed to get server version: ${failed(error).message}`] };
+          return {
+            configurationValid: true,
+            connectionValid: true,
+            errors: [`Warning: failed to get server version: ${failed(error).message}`],
+          };
         }
       } finally {
         lease.release();

@@ -15,19 +15,42 @@ import type { ErrorCode } from '../../errors/codes.js';
 export type FailurePhase = 'connect' | 'query';
 
 const SOCKET_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH',
-  'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EADDRNOTAVAIL',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EADDRNOTAVAIL',
 ]);
 
 const TLS_CODES: ReadonlySet<string> = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_REJECTED',
-  'HOSTNAME_MISMATCH', 'ERR_TLS_CERT_ALTNAME_INVALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
 /** pg reports these without a code; its wording is the only signal. */
 const PG_TLS_UNSUPPORTED = 'The server does not support SSL connections';
-const PG_CONNECTION_LOST = [/^Connection terminated/, /timeout exceeded when trying to connect/, /^Client has encountered a connection error/];
+const PG_CONNECTION_LOST = [
+  /^Connection terminated/,
+  /timeout exceeded when trying to connect/,
+  /^Client has encountered a connection error/,
+];
 
 /** The sslmode allow/prefer fallback: the server answered "no TLS here". */
 export function isTlsUnsupported(error: unknown): boolean {
@@ -63,7 +86,7 @@ const SQLSTATE_CLASS: Readonly<Record<string, ErrorCode>> = {
   '34': 'PAR_ERR_POSTGRES_QUERY_INVALID', // invalid cursor name
   '42': 'PAR_ERR_POSTGRES_QUERY_INVALID', // syntax error or access rule violation
   '54': 'PAR_ERR_POSTGRES_QUERY_INVALID', // program limit exceeded
-  'P0': 'PAR_ERR_POSTGRES_QUERY_INVALID', // PL/pgSQL RAISE
+  P0: 'PAR_ERR_POSTGRES_QUERY_INVALID', // PL/pgSQL RAISE
 };
 
 function codeOf(error: unknown): string | undefined {
@@ -87,7 +110,9 @@ export function classifyPostgresError(error: unknown, ctx: FailureContext): ParE
   if (error instanceof pg.DatabaseError && code) {
     const mapped = SQLSTATE[code] ?? SQLSTATE_CLASS[code.slice(0, 2)] ?? 'PAR_ERR_ACTION_FAILED';
     if (mapped === 'PAR_ERR_POSTGRES_STATEMENT_TIMEOUT') {
-      return new ParError(mapped, `SQLSTATE ${code}: no result within the ${ctx.statementTimeoutMs ?? '?'} ms statement timeout`, { cause: error });
+      return new ParError(mapped, `SQLSTATE ${code}: no result within the ${ctx.statementTimeoutMs ?? '?'} ms statement timeout`, {
+        cause: error,
+      });
     }
     const detail = ctx.phase === 'connect' ? `SQLSTATE ${code}` : `SQLSTATE ${code}: ${error.message}`;
     return new ParError(mapped, detail, { cause: error });
@@ -96,12 +121,18 @@ export function classifyPostgresError(error: unknown, ctx: FailureContext): ParE
   if (code && (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_'))) {
     return new ParError('PAR_ERR_POSTGRES_TLS', code, { cause: error });
   }
-  if (isTlsUnsupported(error)) return new ParError('PAR_ERR_POSTGRES_TLS', 'the server does not offer TLS and sslmode requires it', { cause: error });
+  if (isTlsUnsupported(error))
+    return new ParError('PAR_ERR_POSTGRES_TLS', 'the server does not offer TLS and sslmode requires it', { cause: error });
   const message = error instanceof Error ? error.message : '';
   if (PG_CONNECTION_LOST.some((re) => re.test(message))) {
-    return new ParError('PAR_ERR_POSTGRES_CONNECT', ctx.phase === 'connect' ? 'connection failed or timed out' : 'connection lost', { cause: error });
+    return new ParError('PAR_ERR_POSTGRES_CONNECT', ctx.phase === 'connect' ? 'connection failed or timed out' : 'connection lost', {
+      cause: error,
+    });
   }
   // A value pg cannot bind (it throws before sending anything).
-  if (ctx.phase === 'query' && error instanceof TypeError) return new ParError('PAR_ERR_POSTGRES_QUERY_INVALID', error.message, { cause: error });
-  return new ParError('PAR_ERR_ACTION_FAILED', `${ctx.phase}: ${code ?? (error instanceof Error ? error.name : 'error')}`, { cause: error });
+  if (ctx.phase === 'query' && error instanceof TypeError)
+    return new ParError('PAR_ERR_POSTGRES_QUERY_INVALID', error.message, { cause: error });
+  return new ParError('PAR_ERR_ACTION_FAILED', `${ctx.phase}: ${code ?? (error instanceof Error ? error.name : 'error')}`, {
+    cause: error,
+  });
 }

@@ -47,7 +47,8 @@ export function settingsFromCredentials(credentials: Credentials | undefined): P
   if (credentials === undefined) {
     throw invalid('the task has no connection credentials; use a connection whose Token Auth file has the tokens host, user and database');
   }
-  if (credentials.authType !== 'Token Auth') throw invalid(`the credential file is ${credentials.authType}; PostgreSQL connections use Token Auth`);
+  if (credentials.authType !== 'Token Auth')
+    throw invalid(`the credential file is ${credentials.authType}; PostgreSQL connections use Token Auth`);
   const portText = tokenValue(credentials, 'port')?.trim() || '5432';
   const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
   if (!(port >= 1 && port <= 65_535)) throw invalid('token "port" is not a port number (1-65535)');
@@ -69,7 +70,9 @@ export function settingsFromCredentials(credentials: Credentials | undefined): P
 /** Identifies a credential set without revealing it: the pool cache key. Never log it either. */
 export function settingsKey(settings: PostgresSettings): string {
   const { host, port, user, password, database, sslmode, applicationName, searchPath } = settings;
-  return createHash('sha256').update(JSON.stringify([host, port, user, password, database, sslmode, applicationName, searchPath ?? null])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([host, port, user, password, database, sslmode, applicationName, searchPath ?? null]))
+    .digest('hex');
 }
 
 /** libpq's `options` startup parameter for a search_path: spaces and backslashes escaped. */

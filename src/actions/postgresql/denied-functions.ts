@@ -20,23 +20,46 @@
 /** Exact names. */
 const DENIED_NAMES: ReadonlySet<string> = new Set([
   // server files
-  'pg_stat_file', 'pg_logdir_ls', 'pg_hba_file_rules', 'pg_ident_file_mappings', 'pg_show_all_file_settings',
+  'pg_stat_file',
+  'pg_logdir_ls',
+  'pg_hba_file_rules',
+  'pg_ident_file_mappings',
+  'pg_show_all_file_settings',
   // large objects without the lo_ prefix
-  'loread', 'lowrite',
+  'loread',
+  'lowrite',
   // settings and notifications
-  'set_config', 'pg_notify',
+  'set_config',
+  'pg_notify',
   // sequences
-  'nextval', 'setval', 'currval', 'lastval',
+  'nextval',
+  'setval',
+  'currval',
+  'lastval',
   // server control
-  'pg_reload_conf', 'pg_switch_wal', 'pg_switch_xlog', 'pg_promote', 'pg_create_restore_point',
-  'pg_start_backup', 'pg_stop_backup', 'pg_backup_start', 'pg_backup_stop',
-  'pg_log_backend_memory_contexts', 'pg_log_standby_snapshot', 'pg_import_system_collations',
+  'pg_reload_conf',
+  'pg_switch_wal',
+  'pg_switch_xlog',
+  'pg_promote',
+  'pg_create_restore_point',
+  'pg_start_backup',
+  'pg_stop_backup',
+  'pg_backup_start',
+  'pg_backup_stop',
+  'pg_log_backend_memory_contexts',
+  'pg_log_standby_snapshot',
+  'pg_import_system_collations',
   // transaction ids: assigning one is a write
-  'txid_current', 'pg_current_xact_id',
+  'txid_current',
+  'pg_current_xact_id',
   // run SQL text (core, and contrib's tablefunc and xml2)
-  'ts_stat', 'ts_rewrite', 'connectby', 'xpath_table',
+  'ts_stat',
+  'ts_rewrite',
+  'connectby',
+  'xpath_table',
   // maintenance that writes indexes or the visibility map
-  'gin_clean_pending_list', 'pg_truncate_visibility_map',
+  'gin_clean_pending_list',
+  'pg_truncate_visibility_map',
 ]);
 
 /** Families, by name pattern. */

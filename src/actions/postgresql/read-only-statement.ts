@@ -19,29 +19,112 @@ import { isDeniedFunction } from './denied-functions.js';
 
 /** Node types a read may contain below its statement. */
 const READ_NODES: ReadonlySet<string> = new Set([
-  'SelectStmt', 'ResTarget', 'RangeVar', 'RangeSubselect', 'RangeFunction', 'RangeTableFunc', 'RangeTableFuncCol',
-  'RangeTableSample', 'JoinExpr', 'Alias', 'SortBy', 'WindowDef', 'WithClause', 'CommonTableExpr', 'CTESearchClause',
-  'CTECycleClause', 'GroupingSet', 'GroupingFunc', 'ColumnDef', 'TypeName',
-  'A_Expr', 'A_Const', 'A_Star', 'A_Indices', 'A_Indirection', 'A_ArrayExpr', 'ColumnRef', 'ParamRef', 'FuncCall',
-  'NamedArgExpr', 'TypeCast', 'CollateClause', 'SubLink', 'BoolExpr', 'NullTest', 'BooleanTest', 'CaseExpr', 'CaseWhen',
-  'CoalesceExpr', 'MinMaxExpr', 'RowExpr', 'SQLValueFunction', 'XmlExpr', 'XmlSerialize',
-  'String', 'Integer', 'Float', 'Boolean', 'BitString', 'List',
-  'JsonObjectConstructor', 'JsonArrayConstructor', 'JsonArrayQueryConstructor', 'JsonAggConstructor', 'JsonObjectAgg',
-  'JsonArrayAgg', 'JsonKeyValue', 'JsonValueExpr', 'JsonOutput', 'JsonReturning', 'JsonFormat', 'JsonIsPredicate',
-  'JsonFuncExpr', 'JsonTable', 'JsonTablePathSpec', 'JsonTableColumn', 'JsonBehavior', 'JsonArgument', 'JsonParseExpr',
-  'JsonScalarExpr', 'JsonSerializeExpr',
+  'SelectStmt',
+  'ResTarget',
+  'RangeVar',
+  'RangeSubselect',
+  'RangeFunction',
+  'RangeTableFunc',
+  'RangeTableFuncCol',
+  'RangeTableSample',
+  'JoinExpr',
+  'Alias',
+  'SortBy',
+  'WindowDef',
+  'WithClause',
+  'CommonTableExpr',
+  'CTESearchClause',
+  'CTECycleClause',
+  'GroupingSet',
+  'GroupingFunc',
+  'ColumnDef',
+  'TypeName',
+  'A_Expr',
+  'A_Const',
+  'A_Star',
+  'A_Indices',
+  'A_Indirection',
+  'A_ArrayExpr',
+  'ColumnRef',
+  'ParamRef',
+  'FuncCall',
+  'NamedArgExpr',
+  'TypeCast',
+  'CollateClause',
+  'SubLink',
+  'BoolExpr',
+  'NullTest',
+  'BooleanTest',
+  'CaseExpr',
+  'CaseWhen',
+  'CoalesceExpr',
+  'MinMaxExpr',
+  'RowExpr',
+  'SQLValueFunction',
+  'XmlExpr',
+  'XmlSerialize',
+  'String',
+  'Integer',
+  'Float',
+  'Boolean',
+  'BitString',
+  'List',
+  'JsonObjectConstructor',
+  'JsonArrayConstructor',
+  'JsonArrayQueryConstructor',
+  'JsonAggConstructor',
+  'JsonObjectAgg',
+  'JsonArrayAgg',
+  'JsonKeyValue',
+  'JsonValueExpr',
+  'JsonOutput',
+  'JsonReturning',
+  'JsonFormat',
+  'JsonIsPredicate',
+  'JsonFuncExpr',
+  'JsonTable',
+  'JsonTablePathSpec',
+  'JsonTableColumn',
+  'JsonBehavior',
+  'JsonArgument',
+  'JsonParseExpr',
+  'JsonScalarExpr',
+  'JsonSerializeExpr',
 ]);
 
 /** How a refused node is named in the error: the SQL a person wrote, where it is not obvious. */
 const SQL_NAMES: Readonly<Record<string, string>> = {
-  InsertStmt: 'INSERT', UpdateStmt: 'UPDATE', DeleteStmt: 'DELETE', MergeStmt: 'MERGE', CopyStmt: 'COPY',
-  LockingClause: 'FOR UPDATE/SHARE (row locks)', IntoClause: 'SELECT INTO', CreateTableAsStmt: 'CREATE TABLE AS / SELECT INTO',
-  PrepareStmt: 'PREPARE', ExecuteStmt: 'EXECUTE', DeallocateStmt: 'DEALLOCATE', DoStmt: 'DO', CallStmt: 'CALL',
-  VariableSetStmt: 'SET', TransactionStmt: 'a transaction command', DeclareCursorStmt: 'DECLARE CURSOR',
-  FetchStmt: 'FETCH', ClosePortalStmt: 'CLOSE', ListenStmt: 'LISTEN', UnlistenStmt: 'UNLISTEN', NotifyStmt: 'NOTIFY',
-  LockStmt: 'LOCK', VacuumStmt: 'VACUUM/ANALYZE', CheckPointStmt: 'CHECKPOINT', LoadStmt: 'LOAD',
-  DiscardStmt: 'DISCARD', ExplainStmt: 'EXPLAIN of this statement', VariableShowStmt: 'SHOW inside another statement',
-  SetToDefault: 'DEFAULT', CurrentOfExpr: 'WHERE CURRENT OF', MultiAssignRef: 'a multiple-column assignment',
+  InsertStmt: 'INSERT',
+  UpdateStmt: 'UPDATE',
+  DeleteStmt: 'DELETE',
+  MergeStmt: 'MERGE',
+  CopyStmt: 'COPY',
+  LockingClause: 'FOR UPDATE/SHARE (row locks)',
+  IntoClause: 'SELECT INTO',
+  CreateTableAsStmt: 'CREATE TABLE AS / SELECT INTO',
+  PrepareStmt: 'PREPARE',
+  ExecuteStmt: 'EXECUTE',
+  DeallocateStmt: 'DEALLOCATE',
+  DoStmt: 'DO',
+  CallStmt: 'CALL',
+  VariableSetStmt: 'SET',
+  TransactionStmt: 'a transaction command',
+  DeclareCursorStmt: 'DECLARE CURSOR',
+  FetchStmt: 'FETCH',
+  ClosePortalStmt: 'CLOSE',
+  ListenStmt: 'LISTEN',
+  UnlistenStmt: 'UNLISTEN',
+  NotifyStmt: 'NOTIFY',
+  LockStmt: 'LOCK',
+  VacuumStmt: 'VACUUM/ANALYZE',
+  CheckPointStmt: 'CHECKPOINT',
+  LoadStmt: 'LOAD',
+  DiscardStmt: 'DISCARD',
+  ExplainStmt: 'EXPLAIN of this statement',
+  VariableShowStmt: 'SHOW inside another statement',
+  SetToDefault: 'DEFAULT',
+  CurrentOfExpr: 'WHERE CURRENT OF',
+  MultiAssignRef: 'a multiple-column assignment',
 };
 
 /** What one parsed text holds: libpg-query's parse result. */
@@ -50,11 +133,20 @@ export interface ParsedStatements {
 }
 
 function refused(what: string): ParError {
-  return new ParError('PAR_ERR_POSTGRES_READ_ONLY', `refused ${what}; select accepts one SELECT, VALUES, TABLE, SHOW or EXPLAIN (without ANALYZE) that only reads`);
+  return new ParError(
+    'PAR_ERR_POSTGRES_READ_ONLY',
+    `refused ${what}; select accepts one SELECT, VALUES, TABLE, SHOW or EXPLAIN (without ANALYZE) that only reads`,
+  );
 }
 
 function sqlName(nodeType: string): string {
-  return SQL_NAMES[nodeType] ?? nodeType.replace(/Stmt$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+  return (
+    SQL_NAMES[nodeType] ??
+    nodeType
+      .replace(/Stmt$/, '')
+      .replace(/([a-z])([A-Z])/g, '$1 $2')
+      .toUpperCase()
+  );
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -144,7 +236,8 @@ function checkExplain(body: Record<string, unknown>): void {
  */
 export function assertOneReadStatement(parsed: ParsedStatements): void {
   const stmts = parsed.stmts ?? [];
-  if (stmts.length === 0) throw new ParError('PAR_ERR_POSTGRES_QUERY_INVALID', 'the query holds no statement (only comments or white space)');
+  if (stmts.length === 0)
+    throw new ParError('PAR_ERR_POSTGRES_QUERY_INVALID', 'the query holds no statement (only comments or white space)');
   if (stmts.length > 1) throw refused(`${stmts.length} statements in one text`);
   const top = unwrap(stmts[0]?.stmt);
   if (!top) throw refused('a statement the parser did not recognise');

@@ -61,7 +61,10 @@ function acquire(pools: PostgresPoolCache, settings: PostgresSettings, signal: A
   const pending = pools.acquire(settings);
   return new Promise((resolve, reject) => {
     const onAbort = () => {
-      pending.then((lease) => lease.release(false), () => undefined);
+      pending.then(
+        (lease) => lease.release(false),
+        () => undefined,
+      );
       reject(cancelled());
     };
     signal.addEventListener('abort', onAbort, { once: true });
@@ -81,7 +84,10 @@ function acquire(pools: PostgresPoolCache, settings: PostgresSettings, signal: A
 export async function runPostgresSelect(inputs: PostgresSelectInput, ctx: ActionContext, deps: SelectDeps): Promise<PostgresSelectOutput> {
   const settings = settingsFromCredentials(ctx.credentials);
   const maxRows = Math.min(inputs.maxRows, deps.maxRowsCap);
-  ctx.logger.debug({ queryChars: inputs.query.length, parameters: inputs.parameters.length, maxRows, timeoutMs: inputs.timeout }, 'postgresql select');
+  ctx.logger.debug(
+    { queryChars: inputs.query.length, parameters: inputs.parameters.length, maxRows, timeoutMs: inputs.timeout },
+    'postgresql select',
+  );
 
   // Checked before any connection: a refused statement never reaches the server.
   assertOneReadStatement(await deps.parser.parse(inputs.query));
@@ -105,7 +111,9 @@ export async function runPostgresSelect(inputs: PostgresSelectInput, ctx: Action
     // `SET TRANSACTION READ WRITE`, which it would otherwise still allow as the task's statement.
     // standard_conforming_strings must be on, as for our parser: with it off (a role or database
     // default), 'a\' ends differently and the server would read a text other than the one checked.
-    await lease.client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${inputs.timeout}; SET LOCAL standard_conforming_strings = on; SELECT 1`);
+    await lease.client.query(
+      `BEGIN READ ONLY; SET LOCAL statement_timeout = ${inputs.timeout}; SET LOCAL standard_conforming_strings = on; SELECT 1`,
+    );
     const result = await runCappedQuery(lease.client, inputs.query, inputs.parameters, maxRows);
     return {
       rows: result.rows,

@@ -35,10 +35,7 @@ lib.loadModule().then(() => {
 }, (error) => { throw error; });
 `;
 
-type ThreadReply =
-  | { ready: true }
-  | { ok: true; json: string }
-  | { ok: false; sql: boolean; message: string; position?: number };
+type ThreadReply = { ready: true } | { ok: true; json: string } | { ok: false; sql: boolean; message: string; position?: number };
 
 interface Thread {
   readonly worker: Worker;
@@ -69,7 +66,8 @@ export class SqlParser {
    */
   parse(text: string): Promise<ParsedStatements> {
     // libpg-query reads a C string: text after a NUL would reach the server unchecked.
-    if (text.includes('\u0000')) return Promise.reject(new ParError('PAR_ERR_POSTGRES_QUERY_INVALID', 'the query contains a NUL character'));
+    if (text.includes('\u0000'))
+      return Promise.reject(new ParError('PAR_ERR_POSTGRES_QUERY_INVALID', 'the query contains a NUL character'));
     const run = this.#queue.then(() => this.#parseNow(text));
     this.#queue = run.catch(() => undefined);
     return run;

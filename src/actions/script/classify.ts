@@ -39,13 +39,23 @@ export function classifyProcessEnd(end: Exclude<ProcessEnd, { kind: 'exited' }>,
       // Which signal fired matters: the lifecycle's (deadline/cancel) or the action's own timeout.
       if (ctx.taskSignal.aborted) return new ParError('PAR_ERR_TASK_CANCELLED', `script ${ctx.script}: stopped, process group killed`);
       // The vendor's wording, so workflows matching on it keep working.
-      return new ParError('PAR_ERR_TASK_TIMEOUT', `script ${ctx.script}: script execution timed out after ${ctx.timeoutSeconds ?? '?'} seconds, process group killed`);
+      return new ParError(
+        'PAR_ERR_TASK_TIMEOUT',
+        `script ${ctx.script}: script execution timed out after ${ctx.timeoutSeconds ?? '?'} seconds, process group killed`,
+      );
     case 'outputTooLarge':
-      return new ParError('PAR_ERR_SCRIPT_OUTPUT_TOO_LARGE', `script ${ctx.script}: more than ${ctx.maxOutputBytes} bytes on stdout + stderr, process group killed`);
+      return new ParError(
+        'PAR_ERR_SCRIPT_OUTPUT_TOO_LARGE',
+        `script ${ctx.script}: more than ${ctx.maxOutputBytes} bytes on stdout + stderr, process group killed`,
+      );
     case 'spawnFailed': {
       const code = end.error.code ?? 'error';
       if (BUSY_CODES.has(code)) return new ParError('PAR_ERR_SCRIPT_SPAWN_BUSY', `script ${ctx.script}: ${code}`, { cause: end.error });
-      if (code === 'E2BIG') return new ParError('PAR_ERR_SCRIPT_PARAMETERS_INVALID', `script ${ctx.script}: the rendered arguments are too long for the system (E2BIG)`);
+      if (code === 'E2BIG')
+        return new ParError(
+          'PAR_ERR_SCRIPT_PARAMETERS_INVALID',
+          `script ${ctx.script}: the rendered arguments are too long for the system (E2BIG)`,
+        );
       const what = code === 'ENOENT' ? 'program not found' : code === 'EACCES' ? 'program not executable' : code;
       return new ParError('PAR_ERR_SCRIPT_SPAWN_FAILED', `script ${ctx.script}: ${what}`, { cause: end.error });
     }
@@ -64,6 +74,11 @@ export function exitError(script: string, exitCode: number, stderr: string): Par
 export function classifyScriptError(error: unknown, script: string): ParError {
   if (error instanceof ParError) return error;
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && BUSY_CODES.has(code)) return new ParError('PAR_ERR_SCRIPT_SPAWN_BUSY', `script ${script}: ${code}`, { cause: error });
-  return new ParError('PAR_ERR_ACTION_FAILED', `script ${script}: ${typeof code === 'string' ? code : error instanceof Error ? error.name : 'error'}`, { cause: error });
+  if (typeof code === 'string' && BUSY_CODES.has(code))
+    return new ParError('PAR_ERR_SCRIPT_SPAWN_BUSY', `script ${script}: ${code}`, { cause: error });
+  return new ParError(
+    'PAR_ERR_ACTION_FAILED',
+    `script ${script}: ${typeof code === 'string' ? code : error instanceof Error ? error.name : 'error'}`,
+    { cause: error },
+  );
 }

@@ -40,7 +40,12 @@ export function isScriptConnection(connection: ConnectionRef | undefined): boole
 export function locateScriptConfig(configDir: string, configFile: string, connection: ConnectionRef | undefined): ScriptConfigLocation {
   const root = resolve(configDir);
   if (isScriptConnection(connection) && connection?.credentialPath) {
-    return { path: resolve(root, connection.credentialPath), label: connection.credentialPath, confineTo: root, relativePath: connection.credentialPath };
+    return {
+      path: resolve(root, connection.credentialPath),
+      label: connection.credentialPath,
+      confineTo: root,
+      relativePath: connection.credentialPath,
+    };
   }
   return { path: resolve(root, configFile), label: configFile };
 }
@@ -66,7 +71,7 @@ export class ScriptConfigStore {
     const { label } = location;
     const file = await readConfigFile({
       configDir: location.confineTo ?? dirname(location.path),
-      path: location.confineTo !== undefined ? location.relativePath ?? location.path : location.path,
+      path: location.confineTo !== undefined ? (location.relativePath ?? location.path) : location.path,
       confine: location.confineTo !== undefined,
       failCode: 'PAR_ERR_SCRIPT_CONFIG_INVALID',
       label,

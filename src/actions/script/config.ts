@@ -111,7 +111,9 @@ function compileParameters(ajv: Ajv, schema: unknown, where: string): ValidateFu
   try {
     return ajv.compile(effective);
   } catch (error) {
-    throw new EntryProblem(`${where}: not a valid JSON Schema (${error instanceof Error ? error.message.split('\n')[0] : 'compile error'})`);
+    throw new EntryProblem(
+      `${where}: not a valid JSON Schema (${error instanceof Error ? error.message.split('\n')[0] : 'compile error'})`,
+    );
   }
 }
 

@@ -10,7 +10,10 @@ const timeoutSchema = z.number().int().max(86_400);
 export const runScriptInputSchema = z.object({
   scriptName: z.string().min(1).max(128),
   /** Values for the script's `{{ parameters.x }}` placeholders, checked against its parameterSchema. */
-  parameters: z.record(z.string(), z.unknown()).nullish().transform((p) => p ?? {}),
+  parameters: z
+    .record(z.string(), z.unknown())
+    .nullish()
+    .transform((p) => p ?? {}),
   timeout: timeoutSchema.optional(),
   /** A non-zero exit is a success carrying `exitCode`, instead of a failure. */
   noFailOnError: z.boolean().default(false),

@@ -36,7 +36,8 @@ export function renderInlinePowershell(body: Template, parameters: unknown): str
   const seen = new Set<string>();
   for (const path of templatePaths(body)) {
     if (!isParameterPath(path)) continue;
-    if (path.length - 1 > MAX_PARAMETER_DEPTH) throw new Error(`parameter path "${path.join('.')}" is deeper than ${MAX_PARAMETER_DEPTH} levels`);
+    if (path.length - 1 > MAX_PARAMETER_DEPTH)
+      throw new Error(`parameter path "${path.join('.')}" is deeper than ${MAX_PARAMETER_DEPTH} levels`);
     const name = variableName(path);
     if (!seen.has(name)) {
       seen.add(name);

@@ -55,7 +55,10 @@ const MAX_STATUS_BYTES = 64 * 1024;
 
 /** bwrap's last `bwrap: ...` line (its own error), else a plain description. */
 function sandboxMessage(stderr: Buffer, exitCode: number): string {
-  const lines = stderr.toString('utf8').split('\n').filter((l) => l.startsWith('bwrap: '));
+  const lines = stderr
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('bwrap: '));
   const last = lines.at(-1);
   return last ? last.slice(0, 500) : `bwrap exited with code ${exitCode} before the program ran`;
 }
@@ -86,7 +89,12 @@ export function runProcess(request: ProcessRequest): Promise<ProcessResult> {
     let drainTimer: NodeJS.Timeout | undefined;
 
     if (request.signal.aborted) {
-      resolvePromise({ ended: { kind: 'aborted', reason: request.signal.reason }, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), durationMillis: 0 });
+      resolvePromise({
+        ended: { kind: 'aborted', reason: request.signal.reason },
+        stdout: Buffer.alloc(0),
+        stderr: Buffer.alloc(0),
+        durationMillis: 0,
+      });
       return;
     }
 
@@ -119,7 +127,8 @@ export function runProcess(request: ProcessRequest): Promise<ProcessResult> {
       let end: ProcessEnd = ended ?? { kind: 'exited', exitCode: 0 };
       const errBytes = Buffer.concat(stderr);
       // bwrap writes {"exit-code": N} only when the program ran and exited (a signal death is 128+N).
-      if (request.statusFd && end.kind === 'exited' && !/"exit-code"\s*:/.test(status)) end = { kind: 'sandboxFailed', message: sandboxMessage(errBytes, end.exitCode) };
+      if (request.statusFd && end.kind === 'exited' && !/"exit-code"\s*:/.test(status))
+        end = { kind: 'sandboxFailed', message: sandboxMessage(errBytes, end.exitCode) };
       resolvePromise({
         ended: end,
         stdout: Buffer.concat(stdout),

@@ -58,10 +58,19 @@ function describeSchemaError(error: ErrorObject | undefined): string {
 
 function checkArgument(script: CompiledScript, value: string, i: number, total: number): number {
   // The kernel cuts argv at a NUL byte: refuse rather than run a different command.
-  if (value.includes('\0')) throw new ParError('PAR_ERR_SCRIPT_PARAMETERS_INVALID', `script ${script.name}: argument ${i + 1} contains a NUL byte`);
+  if (value.includes('\0'))
+    throw new ParError('PAR_ERR_SCRIPT_PARAMETERS_INVALID', `script ${script.name}: argument ${i + 1} contains a NUL byte`);
   const bytes = Buffer.byteLength(value);
-  if (bytes > MAX_ARG_BYTES) throw new ParError('PAR_ERR_SCRIPT_PARAMETERS_INVALID', `script ${script.name}: argument ${i + 1} is longer than ${MAX_ARG_BYTES} bytes`);
-  if (total + bytes > MAX_ARGV_BYTES) throw new ParError('PAR_ERR_SCRIPT_PARAMETERS_INVALID', `script ${script.name}: the arguments are longer than ${MAX_ARGV_BYTES} bytes together`);
+  if (bytes > MAX_ARG_BYTES)
+    throw new ParError(
+      'PAR_ERR_SCRIPT_PARAMETERS_INVALID',
+      `script ${script.name}: argument ${i + 1} is longer than ${MAX_ARG_BYTES} bytes`,
+    );
+  if (total + bytes > MAX_ARGV_BYTES)
+    throw new ParError(
+      'PAR_ERR_SCRIPT_PARAMETERS_INVALID',
+      `script ${script.name}: the arguments are longer than ${MAX_ARGV_BYTES} bytes together`,
+    );
   return total + bytes;
 }
 
@@ -79,7 +88,10 @@ export function renderArgs(script: CompiledScript, parameters: Readonly<Record<s
     try {
       body = renderInlinePowershell(script.inline, parameters);
     } catch (error) {
-      throw new ParError('PAR_ERR_SCRIPT_PARAMETERS_INVALID', `script ${script.name}: ${error instanceof Error ? error.message : 'cannot render'}`);
+      throw new ParError(
+        'PAR_ERR_SCRIPT_PARAMETERS_INVALID',
+        `script ${script.name}: ${error instanceof Error ? error.message : 'cannot render'}`,
+      );
     }
     checkArgument(script, body, 0, 0);
     return [body];
@@ -114,7 +126,12 @@ async function commandFor(script: CompiledScript, args: string[], parentEnv: Par
   return { program: pwsh, args: [...PWSH_ARGS, script.program, ...args] };
 }
 
-export async function runPredefined(kind: ScriptKind, inputs: RunScriptInput, ctx: ActionContext, runtime: ScriptRuntime): Promise<RunScriptOutput> {
+export async function runPredefined(
+  kind: ScriptKind,
+  inputs: RunScriptInput,
+  ctx: ActionContext,
+  runtime: ScriptRuntime,
+): Promise<RunScriptOutput> {
   const name = inputs.scriptName;
   const location = locateScriptConfig(ctx.configDir, runtime.configFile, ctx.connection);
   const config = await runtime.store.load(location, ctx.signal);
@@ -181,4 +198,5 @@ function scriptAction(fqn: string, kind: ScriptKind, runtime: ScriptRuntime): Re
 }
 
 export const runPredefinedScriptAction = (runtime: ScriptRuntime) => scriptAction(RUN_SCRIPT_FQN, 'script', runtime);
-export const runPredefinedPowershellScriptAction = (runtime: ScriptRuntime) => scriptAction(RUN_POWERSHELL_SCRIPT_FQN, 'powershell', runtime);
+export const runPredefinedPowershellScriptAction = (runtime: ScriptRuntime) =>
+  scriptAction(RUN_POWERSHELL_SCRIPT_FQN, 'powershell', runtime);

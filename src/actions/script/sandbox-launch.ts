@@ -74,7 +74,10 @@ export async function prepareLaunch(sandbox: ScriptSandbox, command: LaunchComma
   if (sandbox.kind === 'none') return { program: command.program, args: [...command.args], statusFd: false, user: sandbox.user };
   const located = await locateProgram(command.program, command.path);
   if (located.state !== 'ok') {
-    throw new ParError('PAR_ERR_SCRIPT_SPAWN_FAILED', `script ${command.script}: ${located.state === 'missing' ? 'program not found' : 'program not executable'}`);
+    throw new ParError(
+      'PAR_ERR_SCRIPT_SPAWN_FAILED',
+      `script ${command.script}: ${located.state === 'missing' ? 'program not found' : 'program not executable'}`,
+    );
   }
   const exposures: Exposure[] = [...(await exposuresFor(sandbox, located.found, command.programDir === true))];
   for (const file of command.files ?? []) if (isAbsolute(file)) exposures.push(...(await exposuresFor(sandbox, file)));

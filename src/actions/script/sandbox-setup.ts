@@ -18,7 +18,17 @@ import type { Logger } from '../../logging/logger.js';
 import { SAFE_PATH } from './environment.js';
 import { runProcess } from './process-runner.js';
 import { locateProgram } from './sandbox-launch.js';
-import { bwrapArgs, ETC_ENTRIES, isWithin, TOP_LEVEL_ENTRIES, type BwrapSandbox, type HostLayout, type ScriptSandbox, type ScriptUser, type TopLevelEntry } from './sandbox.js';
+import {
+  bwrapArgs,
+  ETC_ENTRIES,
+  isWithin,
+  TOP_LEVEL_ENTRIES,
+  type BwrapSandbox,
+  type HostLayout,
+  type ScriptSandbox,
+  type ScriptUser,
+  type TopLevelEntry,
+} from './sandbox.js';
 
 export type SandboxMode = 'auto' | 'bwrap' | 'none';
 
@@ -67,7 +77,8 @@ export async function resolveScriptUser(spec: string, host: SetupHost): Promise<
     if (!user) throw invalid('PAR_SCRIPT_USER', `no user "${spec}" in ${host.passwdFile ?? '/etc/passwd'}`);
   }
   if (user.uid > 0xfffffffe || user.gid > 0xfffffffe) throw invalid('PAR_SCRIPT_USER', 'uid or gid out of range');
-  if (user.uid === 0 || user.gid === 0) throw invalid('PAR_SCRIPT_USER', 'must not be root (uid or gid 0): the point is to run scripts with fewer rights than the worker');
+  if (user.uid === 0 || user.gid === 0)
+    throw invalid('PAR_SCRIPT_USER', 'must not be root (uid or gid 0): the point is to run scripts with fewer rights than the worker');
   if (host.uid !== 0 && host.uid !== user.uid) {
     throw invalid('PAR_SCRIPT_USER', `switching scripts to uid ${user.uid} needs the worker to run as root (it runs as uid ${host.uid})`);
   }
@@ -75,7 +86,10 @@ export async function resolveScriptUser(spec: string, host: SetupHost): Promise<
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Which top-level dirs are symlinks (merged /usr) and which /etc entries exist here. */
@@ -103,9 +117,11 @@ export async function checkBinds(binds: readonly string[], configDir: string): P
     if (!isAbsolute(bind)) throw invalid('PAR_SCRIPT_SANDBOX_BIND', `${bind}: must be an absolute path`);
     const real = await realpath(bind).catch(() => undefined);
     if (real === undefined) throw invalid('PAR_SCRIPT_SANDBOX_BIND', `${bind}: does not exist`);
-    if (real === '/' || isWithin(real, '/proc') || isWithin(real, '/sys')) throw invalid('PAR_SCRIPT_SANDBOX_BIND', `${bind}: binding / , /proc or /sys would undo the sandbox`);
+    if (real === '/' || isWithin(real, '/proc') || isWithin(real, '/sys'))
+      throw invalid('PAR_SCRIPT_SANDBOX_BIND', `${bind}: binding / , /proc or /sys would undo the sandbox`);
     // The config dir under a bound path is covered by an empty tmpfs; a path inside it would show secrets.
-    if (isWithin(real, configDir)) throw invalid('PAR_SCRIPT_SANDBOX_BIND', `${bind}: is inside the config dir, which holds the identity and credentials`);
+    if (isWithin(real, configDir))
+      throw invalid('PAR_SCRIPT_SANDBOX_BIND', `${bind}: is inside the config dir, which holds the identity and credentials`);
     checked.push(real);
   }
   return checked;
@@ -139,24 +155,37 @@ export async function probeSandbox(sandbox: BwrapSandbox): Promise<string | unde
 }
 
 /** Builds and checks the sandbox; throws PAR_ERR_CONFIG_INVALID naming the setting when it cannot be had. */
-export async function prepareScriptSandbox(settings: SandboxSettings, logger: Logger, host: SetupHost = { uid: process.getuid?.() ?? 0 }): Promise<ScriptSandbox> {
+export async function prepareScriptSandbox(
+  settings: SandboxSettings,
+  logger: Logger,
+  host: SetupHost = { uid: process.getuid?.() ?? 0 },
+): Promise<ScriptSandbox> {
   const user = settings.user === undefined ? undefined : await resolveScriptUser(settings.user, host);
   const configDir = await realpath(resolve(settings.configDir)).catch(() => resolve(settings.configDir));
   const binds = await checkBinds(settings.binds ?? [], configDir);
   const unboxed = (why: string): ScriptSandbox => {
-    logger.warn({ setting: 'PAR_SCRIPT_SANDBOX', user: user?.name }, `scripts run without a sandbox (${why})${user ? '' : ' with the worker\'s own rights: they can read what the worker can'}`);
+    logger.warn(
+      { setting: 'PAR_SCRIPT_SANDBOX', user: user?.name },
+      `scripts run without a sandbox (${why})${user ? '' : " with the worker's own rights: they can read what the worker can"}`,
+    );
     return { kind: 'none', user };
   };
   if (settings.mode === 'none') {
-    if (settings.network === 'none') throw invalid('PAR_SCRIPT_SANDBOX_NETWORK', 'is "none", which needs the bwrap sandbox, but PAR_SCRIPT_SANDBOX is "none"');
+    if (settings.network === 'none')
+      throw invalid('PAR_SCRIPT_SANDBOX_NETWORK', 'is "none", which needs the bwrap sandbox, but PAR_SCRIPT_SANDBOX is "none"');
     return unboxed('PAR_SCRIPT_SANDBOX=none');
   }
 
   const located = await locateProgram('bwrap', settings.path ?? SAFE_PATH);
   const bwrap = located.state === 'ok' ? located.found : undefined;
   if (!bwrap) {
-    if (settings.network === 'none' && settings.mode !== 'bwrap') throw invalid('PAR_SCRIPT_SANDBOX_NETWORK', 'is "none", which needs the bwrap sandbox, but no bwrap is on PATH (Debian/Ubuntu: apt-get install bubblewrap)');
-    if (settings.mode === 'bwrap') throw invalid('PAR_SCRIPT_SANDBOX', 'is "bwrap" but no bwrap is on PATH (Debian/Ubuntu: apt-get install bubblewrap)');
+    if (settings.network === 'none' && settings.mode !== 'bwrap')
+      throw invalid(
+        'PAR_SCRIPT_SANDBOX_NETWORK',
+        'is "none", which needs the bwrap sandbox, but no bwrap is on PATH (Debian/Ubuntu: apt-get install bubblewrap)',
+      );
+    if (settings.mode === 'bwrap')
+      throw invalid('PAR_SCRIPT_SANDBOX', 'is "bwrap" but no bwrap is on PATH (Debian/Ubuntu: apt-get install bubblewrap)');
     return unboxed('no bwrap on PATH; install bubblewrap');
   }
   const layout = await readHostLayout();
@@ -165,16 +194,35 @@ export async function prepareScriptSandbox(settings: SandboxSettings, logger: Lo
   const candidates = host.uid === 0 && !user ? [true, false] : [true];
   const problems: string[] = [];
   for (const userNamespace of candidates) {
-    const sandbox: BwrapSandbox = { kind: 'bwrap', bwrap, userNamespace, layout, configDir, binds, isolateNetwork: settings.network === 'none', user };
+    const sandbox: BwrapSandbox = {
+      kind: 'bwrap',
+      bwrap,
+      userNamespace,
+      layout,
+      configDir,
+      binds,
+      isolateNetwork: settings.network === 'none',
+      user,
+    };
     const problem = await probeSandbox(sandbox);
     if (problem === undefined) {
-      logger.info({ bwrap, userNamespace, user: user?.name, binds, network: settings.network ?? 'host' }, 'scripts run in a bubblewrap sandbox');
+      logger.info(
+        { bwrap, userNamespace, user: user?.name, binds, network: settings.network ?? 'host' },
+        'scripts run in a bubblewrap sandbox',
+      );
       return sandbox;
     }
     problems.push(problem);
   }
   // The operator asked for no network: without the box that cannot be had, so refuse rather than degrade.
-  const setting = settings.mode === 'bwrap' ? (user ? 'PAR_SCRIPT_SANDBOX / PAR_SCRIPT_USER' : 'PAR_SCRIPT_SANDBOX') : settings.network === 'none' ? 'PAR_SCRIPT_SANDBOX_NETWORK' : undefined;
+  const setting =
+    settings.mode === 'bwrap'
+      ? user
+        ? 'PAR_SCRIPT_SANDBOX / PAR_SCRIPT_USER'
+        : 'PAR_SCRIPT_SANDBOX'
+      : settings.network === 'none'
+        ? 'PAR_SCRIPT_SANDBOX_NETWORK'
+        : undefined;
   const why = `bwrap cannot build the sandbox here: ${problems.at(-1) ?? 'unknown'} (it needs user namespaces, or root with CAP_SYS_ADMIN; in a container, a seccomp profile that allows them)`;
   if (setting) throw invalid(setting, why);
   return unboxed(why);

@@ -84,10 +84,29 @@ export const TOP_LEVEL_ENTRIES = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '
  * follow Debian's /usr/bin -> /etc/alternatives links. Not /etc/shadow, not /etc/ssl/private.
  */
 export const ETC_ENTRIES = [
-  '/etc/alternatives', '/etc/ca-certificates', '/etc/ca-certificates.conf', '/etc/debian_version', '/etc/gai.conf',
-  '/etc/group', '/etc/host.conf', '/etc/hosts', '/etc/ld.so.cache', '/etc/ld.so.conf', '/etc/ld.so.conf.d',
-  '/etc/locale.alias', '/etc/localtime', '/etc/mime.types', '/etc/networks', '/etc/nsswitch.conf', '/etc/os-release',
-  '/etc/passwd', '/etc/protocols', '/etc/resolv.conf', '/etc/services', '/etc/ssl/certs', '/etc/ssl/openssl.cnf',
+  '/etc/alternatives',
+  '/etc/ca-certificates',
+  '/etc/ca-certificates.conf',
+  '/etc/debian_version',
+  '/etc/gai.conf',
+  '/etc/group',
+  '/etc/host.conf',
+  '/etc/hosts',
+  '/etc/ld.so.cache',
+  '/etc/ld.so.conf',
+  '/etc/ld.so.conf.d',
+  '/etc/locale.alias',
+  '/etc/localtime',
+  '/etc/mime.types',
+  '/etc/networks',
+  '/etc/nsswitch.conf',
+  '/etc/os-release',
+  '/etc/passwd',
+  '/etc/protocols',
+  '/etc/resolv.conf',
+  '/etc/services',
+  '/etc/ssl/certs',
+  '/etc/ssl/openssl.cnf',
   '/etc/timezone',
 ] as const;
 
@@ -127,12 +146,19 @@ export function isVisible(sandbox: BwrapSandbox, path: string): boolean {
  */
 export function bwrapArgs(sandbox: BwrapSandbox, program: string, args: readonly string[], exposures: readonly Exposure[] = []): string[] {
   const argv: string[] = [
-    '--die-with-parent', '--new-session',
-    '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
+    '--die-with-parent',
+    '--new-session',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
     ...(sandbox.userNamespace ? ['--unshare-user'] : []),
     ...(sandbox.isolateNetwork ? ['--unshare-net'] : []),
-    '--cap-drop', 'ALL',
-    '--ro-bind', '/usr', '/usr',
+    '--cap-drop',
+    'ALL',
+    '--ro-bind',
+    '/usr',
+    '/usr',
   ];
   for (const entry of sandbox.layout.topLevel) {
     if (entry.symlinkTo !== undefined) argv.push('--symlink', entry.symlinkTo, entry.path);

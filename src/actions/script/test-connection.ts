@@ -36,10 +36,13 @@ async function usable(script: CompiledScript, parentEnv: ParentEnv): Promise<boo
   if (script.inline !== undefined) return (await findOnPath('pwsh', parentEnv)) !== undefined;
   const mode = script.kind === 'powershell' ? constants.R_OK : constants.X_OK;
   if (isAbsolute(script.program)) {
-    return access(script.program, mode).then(() => true, () => false);
+    return access(script.program, mode).then(
+      () => true,
+      () => false,
+    );
   }
   // A bare name is looked up on the PATH the script will get.
-  const path = script.allowedEnvVars.includes('PATH') ? parentEnv['PATH'] ?? SAFE_PATH : SAFE_PATH;
+  const path = script.allowedEnvVars.includes('PATH') ? (parentEnv['PATH'] ?? SAFE_PATH) : SAFE_PATH;
   return script.kind === 'script' && !script.program.includes('/')
     ? (await findOnPath(script.program, { PATH: path })) !== undefined
     : false;

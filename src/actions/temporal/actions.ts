@@ -48,7 +48,10 @@ async function withClient<T>(
   const { handle } = lease;
   const client = new handle.module.Client({ connection: handle.connection, namespace });
   try {
-    return await untilAborted(handle.connection.withAbortSignal(ctx.signal, () => fn(client, handle)), ctx.signal);
+    return await untilAborted(
+      handle.connection.withAbortSignal(ctx.signal, () => fn(client, handle)),
+      ctx.signal,
+    );
   } catch (error) {
     throw classifyTemporalError(error, { signal: ctx.signal, operation });
   } finally {
@@ -75,7 +78,8 @@ export function createTemporalActions(deps: TemporalActionDeps): RegisteredActio
             workflowId: inputs.workflowId || randomUUID(),
             args: inputs.workflowArgs,
           });
-          if (!handle.firstExecutionRunId) throw new ParError('PAR_ERR_TEMPORAL_RPC_FAILED', 'StartWorkflowExecution: the server returned no run id');
+          if (!handle.firstExecutionRunId)
+            throw new ParError('PAR_ERR_TEMPORAL_RPC_FAILED', 'StartWorkflowExecution: the server returned no run id');
           return { runId: handle.firstExecutionRunId };
         }),
     }),

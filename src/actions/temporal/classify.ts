@@ -22,9 +22,23 @@ import type { ErrorCode } from '../../errors/codes.js';
 
 /** gRPC status codes (grpc/status.proto; the same numbers in every gRPC implementation). */
 export const GrpcStatus = {
-  OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, ABORTED: 10, OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, DATA_LOSS: 15, UNAUTHENTICATED: 16,
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
 } as const;
 const STATUS_NAME = new Map<number, string>(Object.entries(GrpcStatus).map(([k, v]) => [v, k]));
 
@@ -46,7 +60,13 @@ const BY_STATUS: ReadonlyMap<number, ErrorCode> = new Map<number, ErrorCode>([
 ]);
 
 /** Connection-level statuses: their details describe the socket (and name the address). */
-const CONNECTION_LEVEL: ReadonlySet<number> = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.CANCELLED, GrpcStatus.UNKNOWN, GrpcStatus.INTERNAL, GrpcStatus.DEADLINE_EXCEEDED]);
+const CONNECTION_LEVEL: ReadonlySet<number> = new Set([
+  GrpcStatus.UNAVAILABLE,
+  GrpcStatus.CANCELLED,
+  GrpcStatus.UNKNOWN,
+  GrpcStatus.INTERNAL,
+  GrpcStatus.DEADLINE_EXCEEDED,
+]);
 
 /** What a failed TLS handshake looks like in grpc-js details (OpenSSL and Node's own wording). */
 const TLS_FAILURE = /certificate|SSL|TLS|handshake|altnames|Hostname\/IP does not match|self[- ]signed/i;
@@ -85,7 +105,8 @@ export function classifyTemporalError(error: unknown, ctx: TemporalFailureContex
   if (error instanceof Error && WORKFLOW_OUTCOME.has(error.name)) {
     return new ParError('PAR_ERR_TEMPORAL_WORKFLOW_FAILED', workflowFailureMessage(error), { cause: error });
   }
-  if (error instanceof Error && error.name === 'WorkflowNotFoundError') return new ParError('PAR_ERR_TEMPORAL_NOT_FOUND', `${ctx.operation}: ${error.message}`, { cause: error });
+  if (error instanceof Error && error.name === 'WorkflowNotFoundError')
+    return new ParError('PAR_ERR_TEMPORAL_NOT_FOUND', `${ctx.operation}: ${error.message}`, { cause: error });
   if (error instanceof Error && error.name === 'WorkflowExecutionAlreadyStartedError') {
     return new ParError('PAR_ERR_TEMPORAL_ALREADY_STARTED', `${ctx.operation}: ${error.message}`, { cause: error });
   }
@@ -93,7 +114,8 @@ export function classifyTemporalError(error: unknown, ctx: TemporalFailureContex
   if (status) {
     const name = STATUS_NAME.get(status.code) ?? `status ${status.code}`;
     if (CONNECTION_LEVEL.has(status.code)) {
-      if (TLS_FAILURE.test(status.details)) return new ParError('PAR_ERR_TEMPORAL_TLS', `${ctx.operation}: ${name} (TLS handshake failed)`, { cause: error });
+      if (TLS_FAILURE.test(status.details))
+        return new ParError('PAR_ERR_TEMPORAL_TLS', `${ctx.operation}: ${name} (TLS handshake failed)`, { cause: error });
       return new ParError(BY_STATUS.get(status.code) ?? 'PAR_ERR_TEMPORAL_UNAVAILABLE', `${ctx.operation}: ${name}`, { cause: error });
     }
     const code = BY_STATUS.get(status.code) ?? 'PAR_ERR_TEMPORAL_RPC_FAILED';

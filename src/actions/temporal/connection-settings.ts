@@ -60,9 +60,12 @@ export function settingsFromTask(credentials: Credentials | undefined, connectio
   if (credentials === undefined) {
     const address = connection?.settings?.['address'];
     if (typeof address === 'string' && address.trim() !== '') return { address: checkAddress(address, 'connection setting "address"') };
-    throw invalid('the task has no credentials; use a connection whose Token Auth file has serverAddress (TLS) or address, or a connection setting "address"');
+    throw invalid(
+      'the task has no credentials; use a connection whose Token Auth file has serverAddress (TLS) or address, or a connection setting "address"',
+    );
   }
-  if (credentials.authType !== 'Token Auth') throw invalid(`the credential file is ${credentials.authType}; Temporal connections use Token Auth`);
+  if (credentials.authType !== 'Token Auth')
+    throw invalid(`the credential file is ${credentials.authType}; Temporal connections use Token Auth`);
 
   const plain = tokenValue(credentials, 'address');
   if (plain !== undefined) return { address: checkAddress(plain, 'token "address"') };
@@ -71,7 +74,8 @@ export function settingsFromTask(credentials: Credentials | undefined, connectio
   if (serverAddress === undefined) throw invalid('token "serverAddress" (or "address") is missing or empty');
   const crt = nonEmpty(tokenValue(credentials, 'clientCertPairCrt'));
   const key = nonEmpty(tokenValue(credentials, 'clientCertPairKey'));
-  if ((crt === undefined) !== (key === undefined)) throw invalid('tokens "clientCertPairCrt" and "clientCertPairKey" must be given together');
+  if ((crt === undefined) !== (key === undefined))
+    throw invalid('tokens "clientCertPairCrt" and "clientCertPairKey" must be given together');
   if (crt !== undefined && key !== undefined) {
     checkCertificates(crt, 'clientCertPairCrt');
     try {
@@ -96,6 +100,12 @@ export function settingsFromTask(credentials: Credentials | undefined, connectio
 /** Identifies a credential set without revealing it: the connection cache key. Never log it. */
 export function settingsKey(settings: TemporalSettings): string {
   const t = settings.tls;
-  const parts = [settings.address, settings.apiKey ?? null, t ? [t.serverNameOverride ?? null, t.serverRootCACertificate ?? null, t.clientCertPair?.crt ?? null, t.clientCertPair?.key ?? null] : null];
+  const parts = [
+    settings.address,
+    settings.apiKey ?? null,
+    t
+      ? [t.serverNameOverride ?? null, t.serverRootCACertificate ?? null, t.clientCertPair?.crt ?? null, t.clientCertPair?.key ?? null]
+      : null,
+  ];
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }

@@ -36,7 +36,11 @@ export interface TemporalConnectionOptions {
   readonly idleCloseMs: number;
 }
 
-export const DEFAULT_TEMPORAL_CONNECTION_OPTIONS: TemporalConnectionOptions = { connectTimeoutMs: 10_000, rpcAttempts: 3, idleCloseMs: 10 * 60_000 };
+export const DEFAULT_TEMPORAL_CONNECTION_OPTIONS: TemporalConnectionOptions = {
+  connectTimeoutMs: 10_000,
+  rpcAttempts: 3,
+  idleCloseMs: 10 * 60_000,
+};
 
 export interface TemporalHandle {
   readonly connection: Connection;
@@ -146,9 +150,16 @@ export class TemporalConnectionCache {
         ? {
             tls: {
               ...(settings.tls.serverNameOverride ? { serverNameOverride: settings.tls.serverNameOverride } : {}),
-              ...(settings.tls.serverRootCACertificate ? { serverRootCACertificate: Buffer.from(settings.tls.serverRootCACertificate) } : {}),
+              ...(settings.tls.serverRootCACertificate
+                ? { serverRootCACertificate: Buffer.from(settings.tls.serverRootCACertificate) }
+                : {}),
               ...(settings.tls.clientCertPair
-                ? { clientCertPair: { crt: Buffer.from(settings.tls.clientCertPair.crt), key: Buffer.from(settings.tls.clientCertPair.key) } }
+                ? {
+                    clientCertPair: {
+                      crt: Buffer.from(settings.tls.clientCertPair.crt),
+                      key: Buffer.from(settings.tls.clientCertPair.key),
+                    },
+                  }
                 : {}),
             },
           }

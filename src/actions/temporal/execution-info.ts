@@ -44,7 +44,14 @@ function convert(type: ReflectType, object: Record<string, unknown>): Record<str
       else converted = one(value);
     }
     if (Array.isArray(converted) && converted.length === 0) continue;
-    if (converted !== null && typeof converted === 'object' && !Array.isArray(converted) && Object.keys(converted).length === 0 && field.map) continue;
+    if (
+      converted !== null &&
+      typeof converted === 'object' &&
+      !Array.isArray(converted) &&
+      Object.keys(converted).length === 0 &&
+      field.map
+    )
+      continue;
     out[snakeCase(field.name)] = converted;
   }
   return out;

@@ -13,7 +13,11 @@ const MAX_ID_CHARS = 1000;
 const MAX_QUERY_CHARS = 10_000;
 
 const id = z.string().min(1).max(MAX_ID_CHARS);
-const namespace = z.string().max(MAX_ID_CHARS).optional().transform((ns) => (ns === undefined || ns === '' ? 'default' : ns));
+const namespace = z
+  .string()
+  .max(MAX_ID_CHARS)
+  .optional()
+  .transform((ns) => (ns === undefined || ns === '' ? 'default' : ns));
 
 export const runWorkflowInputSchema = z.object({
   workflowType: id,

@@ -50,10 +50,16 @@ export interface RunnerAccessResult {
 }
 
 /** The runner (by id, or by name in the caller's org) when the caller has at least `needed`. */
-export async function requireRunnerAccess(deps: ControlPlaneDeps, caller: Caller, runnerIdOrName: string, needed: RunnerAccess): Promise<RunnerAccessResult> {
+export async function requireRunnerAccess(
+  deps: ControlPlaneDeps,
+  caller: Caller,
+  runnerIdOrName: string,
+  needed: RunnerAccess,
+): Promise<RunnerAccessResult> {
   const runner = await findRunnerInOrg(deps.redis, deps.ks, caller.orgId, runnerIdOrName);
   const access = runner ? await effectiveAccess(deps.redis, deps.ks, caller.principal, runner.id) : undefined;
   if (!runner || access === undefined) throw new ParError('PAR_ERR_NOT_FOUND', `runner ${runnerIdOrName}`);
-  if (!atLeast(access, needed)) throw new ParError('PAR_ERR_AUTH_FORBIDDEN', `${needed} access on runner ${runner.name} needed (you have ${access})`);
+  if (!atLeast(access, needed))
+    throw new ParError('PAR_ERR_AUTH_FORBIDDEN', `${needed} access on runner ${runner.name} needed (you have ${access})`);
   return { runner, access };
 }

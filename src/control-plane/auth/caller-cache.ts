@@ -35,7 +35,11 @@ export class CallerCache {
   private readonly entries = new Map<string, Entry>();
   private loads = 0;
 
-  constructor(private readonly redis: Redis, private readonly ks: KeySpace, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly ks: KeySpace,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** How many times a key was loaded from Redis (misses), for tests and profiling. */
   get misses(): number {

@@ -26,7 +26,13 @@ export async function requireApiKey(redis: Redis, ks: KeySpace, headers: Headers
 }
 
 /** The application key's record; it must carry `scope` (or one of them), and belong to `orgId` when given. */
-export async function requireAppKey(redis: Redis, ks: KeySpace, headers: Headers, scope: Scope | readonly Scope[], orgId?: string): Promise<AppKeyRecord> {
+export async function requireAppKey(
+  redis: Redis,
+  ks: KeySpace,
+  headers: Headers,
+  scope: Scope | readonly Scope[],
+  orgId?: string,
+): Promise<AppKeyRecord> {
   const key = appKeyHeader(headers);
   return checkAppKey(key, key ? await findAppKey(redis, ks, key) : undefined, scope, orgId);
 }
@@ -36,13 +42,20 @@ export function appKeyHeader(headers: Headers): string | undefined {
 }
 
 /** The checks of `requireAppKey` on a record already looked up (auth/caller-cache.ts). */
-export function checkAppKey(key: string | undefined, found: AppKeyRecord | undefined, scope: Scope | readonly Scope[], orgId?: string): AppKeyRecord {
+export function checkAppKey(
+  key: string | undefined,
+  found: AppKeyRecord | undefined,
+  scope: Scope | readonly Scope[],
+  orgId?: string,
+): AppKeyRecord {
   if (!found) throw new ParError('PAR_ERR_AUTH_APP_KEY_INVALID', key ? undefined : `no ${APP_KEY_HEADER} header`);
   // Checked on every call on a record no older than the auth epoch, so a revocation takes effect at once on every process.
   if (found.revokedAt !== undefined) throw new ParError('PAR_ERR_AUTH_APP_KEY_REVOKED');
-  if (orgId !== undefined && found.orgId !== orgId) throw new ParError('PAR_ERR_AUTH_APP_KEY_INVALID', 'the application key belongs to another org than the API key');
+  if (orgId !== undefined && found.orgId !== orgId)
+    throw new ParError('PAR_ERR_AUTH_APP_KEY_INVALID', 'the application key belongs to another org than the API key');
   const scopes: readonly Scope[] = typeof scope === 'string' ? [scope] : scope;
   // An empty list: any valid key of the org will do (e.g. GET /me).
-  if (scopes.length > 0 && !scopes.some((s) => scopeSatisfies(found.scopes, s))) throw new ParError('PAR_ERR_AUTH_SCOPE_MISSING', scopes.join(' or '));
+  if (scopes.length > 0 && !scopes.some((s) => scopeSatisfies(found.scopes, s)))
+    throw new ParError('PAR_ERR_AUTH_SCOPE_MISSING', scopes.join(' or '));
   return found;
 }

@@ -44,7 +44,12 @@ export class RunnerAuthenticator {
   private readonly verified = new RunnerTokenCache();
   private signatureChecks = 0;
 
-  constructor(private readonly redis: Redis, private readonly ks: KeySpace, private readonly logger: Logger, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly ks: KeySpace,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /**
    * `touch: false`: the route writes `lastSeenAt` itself (the health check does, in its own Lua
@@ -126,7 +131,12 @@ export class RunnerAuthenticator {
       // unknown id does not pin memory and a Redis hiccup is retried.
       entry = this.fetch(runnerId);
       this.cache.set(runnerId, entry);
-      entry.then((r) => { if (!r) this.cache.delete(runnerId); }, () => this.cache.delete(runnerId));
+      entry.then(
+        (r) => {
+          if (!r) this.cache.delete(runnerId);
+        },
+        () => this.cache.delete(runnerId),
+      );
     }
     return entry;
   }
@@ -153,6 +163,8 @@ export class RunnerAuthenticator {
     if (last !== undefined && now - last < TOUCH_EVERY_MS) return;
     this.touchedAt.set(runnerId, now);
     // Fire and forget: a missed lastSeenAt update must not fail the runner's call.
-    touchRunner(this.redis, this.ks, runnerId, now).catch((error: unknown) => this.logger.warn({ err: error, runnerId }, 'could not update lastSeenAt'));
+    touchRunner(this.redis, this.ks, runnerId, now).catch((error: unknown) =>
+      this.logger.warn({ err: error, runnerId }, 'could not update lastSeenAt'),
+    );
   }
 }

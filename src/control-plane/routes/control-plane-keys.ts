@@ -7,8 +7,17 @@ import { withErrors } from '../schema-compilers.js';
 
 export function controlPlaneKeysRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
   return async (app) => {
-    app.get(RUNNER_API.keys, {
-      schema: { tags: ['runner'], summary: 'The public task-signing keys (JWKS)', security: SECURITY.none, response: withErrors({ 200: jwksSchema }) },
-    }, async () => deps.jwks);
+    app.get(
+      RUNNER_API.keys,
+      {
+        schema: {
+          tags: ['runner'],
+          summary: 'The public task-signing keys (JWKS)',
+          security: SECURITY.none,
+          response: withErrors({ 200: jwksSchema }),
+        },
+      },
+      async () => deps.jwks,
+    );
   };
 }

@@ -19,10 +19,14 @@ import { BUILT_IN_ROLES } from '../store/principals.js';
 async function principalInOrg(deps: ControlPlaneDeps, orgId: string, p: PrincipalRef): Promise<boolean> {
   const aks = accessKeySpace(deps.ks);
   switch (p.type) {
-    case 'role': return BUILT_IN_ROLES.some((r) => r.id === p.id);
-    case 'user': return (await deps.redis.hget(deps.ks.user(p.id), 'orgId')) === orgId;
-    case 'team': return (await deps.redis.hget(aks.team(p.id), 'orgId')) === orgId;
-    case 'service_account': return (await deps.redis.hget(aks.serviceAccount(p.id), 'orgId')) === orgId;
+    case 'role':
+      return BUILT_IN_ROLES.some((r) => r.id === p.id);
+    case 'user':
+      return (await deps.redis.hget(deps.ks.user(p.id), 'orgId')) === orgId;
+    case 'team':
+      return (await deps.redis.hget(aks.team(p.id), 'orgId')) === orgId;
+    case 'service_account':
+      return (await deps.redis.hget(aks.serviceAccount(p.id), 'orgId')) === orgId;
   }
 }
 
@@ -42,24 +46,46 @@ export function grantRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
   const editor = runnerAccessGuard(deps, SCOPES.runnerWrite, 'editor');
   const tags = ['runners'];
   return async (app) => {
-    app.get(`${ADMIN_API.runners}/:id/grants`, {
-      schema: { tags, summary: "Read a runner's grants", security: SECURITY.appKey, params: idParamsSchema, response: withErrors({ 200: grantsResponseSchema }) },
-      preValidation: viewer.preValidation,
-    }, async (request) => {
-      const { runner } = viewer.of(request);
-      return { grants: await listGrants(deps.redis, deps.ks, runner.id) };
-    });
+    app.get(
+      `${ADMIN_API.runners}/:id/grants`,
+      {
+        schema: {
+          tags,
+          summary: "Read a runner's grants",
+          security: SECURITY.appKey,
+          params: idParamsSchema,
+          response: withErrors({ 200: grantsResponseSchema }),
+        },
+        preValidation: viewer.preValidation,
+      },
+      async (request) => {
+        const { runner } = viewer.of(request);
+        return { grants: await listGrants(deps.redis, deps.ks, runner.id) };
+      },
+    );
 
-    app.put(`${ADMIN_API.runners}/:id/grants`, {
-      schema: { tags, summary: 'Set or remove (role none) one principal\'s grant on a runner', security: SECURITY.appKey, params: idParamsSchema, body: putGrantRequestSchema, response: withErrors({ 200: grantsResponseSchema }) },
-      preValidation: editor.preValidation,
-    }, async (request) => {
-      const { caller, runner } = editor.of(request);
-      const { body } = request;
-      if (!(await principalInOrg(deps, caller.orgId, body.principal))) throw new ParError('PAR_ERR_NOT_FOUND', `${body.principal.type} ${body.principal.id}`);
-      await setGrant(deps.redis, deps.ks, runner.id, body.principal, body.role);
-      request.log.info({ runnerId: runner.id, principal: body.principal, role: body.role }, 'runner grant set');
-      return { grants: await listGrants(deps.redis, deps.ks, runner.id) };
-    });
+    app.put(
+      `${ADMIN_API.runners}/:id/grants`,
+      {
+        schema: {
+          tags,
+          summary: "Set or remove (role none) one principal's grant on a runner",
+          security: SECURITY.appKey,
+          params: idParamsSchema,
+          body: putGrantRequestSchema,
+          response: withErrors({ 200: grantsResponseSchema }),
+        },
+        preValidation: editor.preValidation,
+      },
+      async (request) => {
+        const { caller, runner } = editor.of(request);
+        const { body } = request;
+        if (!(await principalInOrg(deps, caller.orgId, body.principal)))
+          throw new ParError('PAR_ERR_NOT_FOUND', `${body.principal.type} ${body.principal.id}`);
+        await setGrant(deps.redis, deps.ks, runner.id, body.principal, body.role);
+        request.log.info({ runnerId: runner.id, principal: body.principal, role: body.role }, 'runner grant set');
+        return { grants: await listGrants(deps.redis, deps.ks, runner.id) };
+      },
+    );
   };
 }

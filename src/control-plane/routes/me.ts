@@ -9,18 +9,27 @@ import { withErrors } from '../schema-compilers.js';
 export function meRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
   const anyCaller = callerGuard(deps, []);
   return async (app) => {
-    app.get(ADMIN_API.me, {
-      schema: { tags: ['principals'], summary: 'Who the app key acts as', security: SECURITY.appKey, response: withErrors({ 200: meResponseSchema }) },
-      preValidation: anyCaller.preValidation,
-    }, async (request) => {
-      const caller = anyCaller.of(request);
-      const { principal } = caller;
-      return {
-        principal: { type: principal.type, id: principal.id, name: principal.name },
-        orgId: caller.orgId,
-        roles: [...principal.roles],
-        scopes: [...caller.key.scopes],
-      };
-    });
+    app.get(
+      ADMIN_API.me,
+      {
+        schema: {
+          tags: ['principals'],
+          summary: 'Who the app key acts as',
+          security: SECURITY.appKey,
+          response: withErrors({ 200: meResponseSchema }),
+        },
+        preValidation: anyCaller.preValidation,
+      },
+      async (request) => {
+        const caller = anyCaller.of(request);
+        const { principal } = caller;
+        return {
+          principal: { type: principal.type, id: principal.id, name: principal.name },
+          orgId: caller.orgId,
+          roles: [...principal.roles],
+          scopes: [...caller.key.scopes],
+        };
+      },
+    );
   };
 }

@@ -13,8 +13,12 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
-  createRunnerRequestSchema, createRunnerResponseSchema, enrollmentTokenResponseSchema,
-  type CreateRunnerResponse, type EnrollmentTokenResponse, type EnrollmentTokenView,
+  createRunnerRequestSchema,
+  createRunnerResponseSchema,
+  enrollmentTokenResponseSchema,
+  type CreateRunnerResponse,
+  type EnrollmentTokenResponse,
+  type EnrollmentTokenView,
 } from '../../contracts/admin-api.js';
 import { TASKS_API } from '../../contracts/tasks-api.js';
 import type { EnrollResponse, tokenEnrollRequestSchema } from '../../contracts/runner-api.js';
@@ -81,13 +85,23 @@ export async function handleTokenEnrollment(
   checkPublicKey: (jwk: Record<string, unknown>) => Promise<JWK>,
 ): Promise<FastifyReply> {
   const publicKey = await checkPublicKey(body.publicKey);
-  const runner = await enrollWithToken(deps.redis, deps.ks, { token, publicKey, version: body.version, allowlist: body.allowlist, now: deps.now() });
+  const runner = await enrollWithToken(deps.redis, deps.ks, {
+    token,
+    publicKey,
+    version: body.version,
+    allowlist: body.allowlist,
+    now: deps.now(),
+  });
   // A cached "unknown" is never kept, but drop anything stale for this id all the same.
   deps.runnerAuth.forget(runner.id);
   request.log.info({ runnerId: runner.id, orgId: runner.orgId, name: runner.name }, 'runner enrolled with an enrollment token');
   const response: EnrollResponse = {
-    runnerId: runner.id, urn: runner.urn, orgId: runner.orgId, name: runner.name,
-    controlPlaneKeys: deps.jwks, allowlist: runner.allowlist,
+    runnerId: runner.id,
+    urn: runner.urn,
+    orgId: runner.orgId,
+    name: runner.name,
+    controlPlaneKeys: deps.jwks,
+    allowlist: runner.allowlist,
   };
   return reply.status(201).send(response);
 }
@@ -99,43 +113,70 @@ export function runnerCreateRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZo
   const writer = callerGuard(deps, SCOPES.runnerWrite);
   const tags = ['runners'];
   return async (app) => {
-    app.post(TASKS_API.runners, {
-      schema: { tags, summary: 'Create a runner and a one-time enrollment token with install snippets', security: SECURITY.appKey, body: createRunnerRequestSchema, response: withErrors({ 201: createRunnerResponseSchema }) },
-      preValidation: creator.preValidation,
-    }, async (request, reply) => {
-      const caller = creator.of(request);
-      const { body } = request;
-      const { runner, token } = await createPendingRunner(deps.redis, deps.ks, {
-        id: randomUUID(),
-        orgId: caller.orgId,
-        name: body.name,
-        allowlist: body.allowlist,
-        modes: body.modes,
-        creatorPrincipal: principalOf(caller),
-        now: deps.now(),
-        tokenTtlMs: deps.config.enrollmentTokenTtlMs,
-      });
-      request.log.info({ runnerId: runner.id, orgId: runner.orgId, name: runner.name, expiresAt: token.expiresAt }, 'runner created with an enrollment token');
-      const response: CreateRunnerResponse = {
-        runner: { ...toView(runner), access: 'editor', status: 'never_connected', connections: 0 },
-        enrollment: enrollmentView(deps, request, runner, token),
-      };
-      return reply.status(201).send(response);
-    });
+    app.post(
+      TASKS_API.runners,
+      {
+        schema: {
+          tags,
+          summary: 'Create a runner and a one-time enrollment token with install snippets',
+          security: SECURITY.appKey,
+          body: createRunnerRequestSchema,
+          response: withErrors({ 201: createRunnerResponseSchema }),
+        },
+        preValidation: creator.preValidation,
+      },
+      async (request, reply) => {
+        const caller = creator.of(request);
+        const { body } = request;
+        const { runner, token } = await createPendingRunner(deps.redis, deps.ks, {
+          id: randomUUID(),
+          orgId: caller.orgId,
+          name: body.name,
+          allowlist: body.allowlist,
+          modes: body.modes,
+          creatorPrincipal: principalOf(caller),
+          now: deps.now(),
+          tokenTtlMs: deps.config.enrollmentTokenTtlMs,
+        });
+        request.log.info(
+          { runnerId: runner.id, orgId: runner.orgId, name: runner.name, expiresAt: token.expiresAt },
+          'runner created with an enrollment token',
+        );
+        const response: CreateRunnerResponse = {
+          runner: { ...toView(runner), access: 'editor', status: 'never_connected', connections: 0 },
+          enrollment: enrollmentView(deps, request, runner, token),
+        };
+        return reply.status(201).send(response);
+      },
+    );
 
-    app.post(`${TASKS_API.runners}/:id/enrollment-token`, {
-      schema: { tags, summary: 'A new enrollment token for a runner that never enrolled (editor)', security: SECURITY.appKey, params: idParamsSchema, response: withErrors({ 201: enrollmentTokenResponseSchema }) },
-      preValidation: writer.preValidation,
-    }, async (request, reply) => {
-      const caller = writer.of(request);
-      const { id } = request.params;
-      const { runner } = await requireRunnerAccess(deps, caller, id, 'editor');
-      const token = await reissueEnrollmentToken(deps.redis, deps.ks, {
-        runnerId: runner.id, orgId: runner.orgId, creatorPrincipal: principalOf(caller), now: deps.now(), tokenTtlMs: deps.config.enrollmentTokenTtlMs,
-      });
-      request.log.info({ runnerId: runner.id, expiresAt: token.expiresAt }, 'new enrollment token issued');
-      const response: EnrollmentTokenResponse = { enrollment: enrollmentView(deps, request, runner, token) };
-      return reply.status(201).send(response);
-    });
+    app.post(
+      `${TASKS_API.runners}/:id/enrollment-token`,
+      {
+        schema: {
+          tags,
+          summary: 'A new enrollment token for a runner that never enrolled (editor)',
+          security: SECURITY.appKey,
+          params: idParamsSchema,
+          response: withErrors({ 201: enrollmentTokenResponseSchema }),
+        },
+        preValidation: writer.preValidation,
+      },
+      async (request, reply) => {
+        const caller = writer.of(request);
+        const { id } = request.params;
+        const { runner } = await requireRunnerAccess(deps, caller, id, 'editor');
+        const token = await reissueEnrollmentToken(deps.redis, deps.ks, {
+          runnerId: runner.id,
+          orgId: runner.orgId,
+          creatorPrincipal: principalOf(caller),
+          now: deps.now(),
+          tokenTtlMs: deps.config.enrollmentTokenTtlMs,
+        });
+        request.log.info({ runnerId: runner.id, expiresAt: token.expiresAt }, 'new enrollment token issued');
+        const response: EnrollmentTokenResponse = { enrollment: enrollmentView(deps, request, runner, token) };
+        return reply.status(201).send(response);
+      },
+    );
   };
 }

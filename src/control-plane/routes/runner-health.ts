@@ -21,21 +21,31 @@ export function runnerHealthRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZo
   // The health record writes lastSeenAt in the same Lua step: no separate touch for this call.
   const runnerOnly = runnerGuard(deps, { touch: false });
   return async (app) => {
-    app.post(RUNNER_API.health, {
-      schema: { tags: ['runner'], summary: "The runner's periodic health check", security: SECURITY.runner, body: healthReportSchema, response: withErrors({ 200: healthResponseSchema }) },
-      preValidation: runnerOnly.preValidation,
-    }, async (request) => {
-      const runner = runnerOnly.of(request);
-      const report = request.body;
-      const receivedAt = deps.now();
-      const health = await recordHealth(deps.redis, deps.ks, runner.runnerId, report, receivedAt);
-      deps.runnerAuth.seen(runner.runnerId, receivedAt);
-      if (lastHealthy.get(runner.runnerId) !== health.healthy) {
-        lastHealthy.set(runner.runnerId, health.healthy);
-        if (health.healthy) request.log.info({ runnerId: runner.runnerId, version: health.version }, 'runner reports healthy');
-        else request.log.warn({ runnerId: runner.runnerId, problems: health.problems }, 'runner reports it is unhealthy');
-      }
-      return { receivedAt };
-    });
+    app.post(
+      RUNNER_API.health,
+      {
+        schema: {
+          tags: ['runner'],
+          summary: "The runner's periodic health check",
+          security: SECURITY.runner,
+          body: healthReportSchema,
+          response: withErrors({ 200: healthResponseSchema }),
+        },
+        preValidation: runnerOnly.preValidation,
+      },
+      async (request) => {
+        const runner = runnerOnly.of(request);
+        const report = request.body;
+        const receivedAt = deps.now();
+        const health = await recordHealth(deps.redis, deps.ks, runner.runnerId, report, receivedAt);
+        deps.runnerAuth.seen(runner.runnerId, receivedAt);
+        if (lastHealthy.get(runner.runnerId) !== health.healthy) {
+          lastHealthy.set(runner.runnerId, health.healthy);
+          if (health.healthy) request.log.info({ runnerId: runner.runnerId, version: health.version }, 'runner reports healthy');
+          else request.log.warn({ runnerId: runner.runnerId, problems: health.problems }, 'runner reports it is unhealthy');
+        }
+        return { receivedAt };
+      },
+    );
   };
 }

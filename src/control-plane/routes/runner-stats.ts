@@ -18,7 +18,9 @@ import { idParamsSchema } from './params.js';
 
 const windows = Object.keys(STATS_WINDOWS) as [StatsWindow, ...StatsWindow[]];
 const statsQuerySchema = z.object({ window: z.enum(windows).default('1h') }).strict();
-const countsSchema = z.object(Object.fromEntries(STATS_OUTCOMES.map((o) => [o, z.number().int()])) as Record<(typeof STATS_OUTCOMES)[number], z.ZodNumber>);
+const countsSchema = z.object(
+  Object.fromEntries(STATS_OUTCOMES.map((o) => [o, z.number().int()])) as Record<(typeof STATS_OUTCOMES)[number], z.ZodNumber>,
+);
 const pointFields = { counts: countsSchema, total: z.number().int(), p50Ms: z.number().nullable(), p99Ms: z.number().nullable() };
 const runnerStatsSchema = z.object({
   runnerId: z.string(),
@@ -34,17 +36,28 @@ const runnerStatsSchema = z.object({
 export function runnerStatsRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
   const reader = callerGuard(deps, [SCOPES.runnerRead]);
   return async (app) => {
-    app.get(`${TASKS_API.runners}/:id/stats`, {
-      schema: {
-        tags: ['runners'], summary: "A runner's results per minute by outcome and submit -> result p50/p99", security: SECURITY.appKey,
-        params: idParamsSchema, querystring: statsQuerySchema, response: withErrors({ 200: runnerStatsSchema }),
+    app.get(
+      `${TASKS_API.runners}/:id/stats`,
+      {
+        schema: {
+          tags: ['runners'],
+          summary: "A runner's results per minute by outcome and submit -> result p50/p99",
+          security: SECURITY.appKey,
+          params: idParamsSchema,
+          querystring: statsQuerySchema,
+          response: withErrors({ 200: runnerStatsSchema }),
+        },
+        preValidation: reader.preValidation,
       },
-      preValidation: reader.preValidation,
-    }, async (request) => {
-      const caller = reader.of(request);
-      const { params: { id }, query: { window } } = request;
-      const { runner } = await requireRunnerAccess(deps, caller, id, 'viewer');
-      return { runnerId: runner.id, ...(await readRunnerStats(deps.redis, deps.ks, runner.id, window, deps.now())) };
-    });
+      async (request) => {
+        const caller = reader.of(request);
+        const {
+          params: { id },
+          query: { window },
+        } = request;
+        const { runner } = await requireRunnerAccess(deps, caller, id, 'viewer');
+        return { runnerId: runner.id, ...(await readRunnerStats(deps.redis, deps.ks, runner.id, window, deps.now())) };
+      },
+    );
   };
 }

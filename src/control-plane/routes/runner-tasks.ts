@@ -4,7 +4,12 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
-  RUNNER_API, dequeueRequestSchema, dequeueResponseSchema, heartbeatRequestSchema, heartbeatResponseSchema, publishRequestSchema,
+  RUNNER_API,
+  dequeueRequestSchema,
+  dequeueResponseSchema,
+  heartbeatRequestSchema,
+  heartbeatResponseSchema,
+  publishRequestSchema,
   publishResponseSchema,
 } from '../../contracts/runner-api.js';
 import { ParError } from '../../errors/par-error.js';
@@ -26,56 +31,99 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod 
   const tags = ['runner'];
 
   return async (app) => {
-    app.post(RUNNER_API.dequeue, {
-      schema: { tags, summary: 'Long-poll for ready tasks (leases them)', security: SECURITY.runner, body: dequeueRequestSchema, response: withErrors({ 200: dequeueResponseSchema }) },
-      preValidation: runnerOnly.preValidation,
-    }, async (request, reply) => {
-      const runner = runnerOnly.of(request);
-      const { max, waitMs } = request.body;
-      const gone = abortOnClientGone(reply);
-      try {
-        const { tasks, cancelled } = await dequeueForRunner(deps, runner.runnerId, max, waitMs, gone.signal);
-        if (tasks.length > 0) {
-          request.log.info({ runnerId: runner.runnerId, tasks: tasks.map((t) => ({ taskId: t.taskId, attempt: t.attempt })) }, 'tasks delivered');
+    app.post(
+      RUNNER_API.dequeue,
+      {
+        schema: {
+          tags,
+          summary: 'Long-poll for ready tasks (leases them)',
+          security: SECURITY.runner,
+          body: dequeueRequestSchema,
+          response: withErrors({ 200: dequeueResponseSchema }),
+        },
+        preValidation: runnerOnly.preValidation,
+      },
+      async (request, reply) => {
+        const runner = runnerOnly.of(request);
+        const { max, waitMs } = request.body;
+        const gone = abortOnClientGone(reply);
+        try {
+          const { tasks, cancelled } = await dequeueForRunner(deps, runner.runnerId, max, waitMs, gone.signal);
+          if (tasks.length > 0) {
+            request.log.info(
+              { runnerId: runner.runnerId, tasks: tasks.map((t) => ({ taskId: t.taskId, attempt: t.attempt })) },
+              'tasks delivered',
+            );
+          }
+          if (cancelled.length > 0) request.log.info({ runnerId: runner.runnerId, cancelled }, 'cancels handed to the runner');
+          return cancelled.length > 0 ? { tasks, cancelled } : { tasks };
+        } finally {
+          gone.dispose();
         }
-        if (cancelled.length > 0) request.log.info({ runnerId: runner.runnerId, cancelled }, 'cancels handed to the runner');
-        return cancelled.length > 0 ? { tasks, cancelled } : { tasks };
-      } finally {
-        gone.dispose();
-      }
-    });
+      },
+    );
 
-    app.post(RUNNER_API.heartbeat, {
-      schema: { tags, summary: 'Extend the leases of running tasks', security: SECURITY.runner, body: heartbeatRequestSchema, response: withErrors({ 200: heartbeatResponseSchema }) },
-      preValidation: runnerOnly.preValidation,
-    }, async (request) => {
-      const runner = runnerOnly.of(request);
-      const { leases } = request.body;
-      return heartbeatLeases(deps.redis, deps.ks, runner.runnerId, leases, deps.now(), deps.config.leaseMs);
-    });
+    app.post(
+      RUNNER_API.heartbeat,
+      {
+        schema: {
+          tags,
+          summary: 'Extend the leases of running tasks',
+          security: SECURITY.runner,
+          body: heartbeatRequestSchema,
+          response: withErrors({ 200: heartbeatResponseSchema }),
+        },
+        preValidation: runnerOnly.preValidation,
+      },
+      async (request) => {
+        const runner = runnerOnly.of(request);
+        const { leases } = request.body;
+        return heartbeatLeases(deps.redis, deps.ks, runner.runnerId, leases, deps.now(), deps.config.leaseMs);
+      },
+    );
 
-    app.post('/api/v1/runner/tasks/:id/result', {
-      bodyLimit: RESULT_BODY_LIMIT,
-      schema: { tags, summary: "Publish a task's final result (fenced by the lease token)", security: SECURITY.runner, params: idParamsSchema, body: publishRequestSchema, response: withErrors({ 200: publishResponseSchema }) },
-      preValidation: runnerOnly.preValidation,
-    }, async (request) => {
-      const runner = runnerOnly.of(request);
-      const { params: { id }, body: { leaseToken, outcome } } = request;
-      const { status, submitToResultMs } = await recordResult(deps.redis, deps.ks, { taskId: id, runnerId: runner.runnerId, leaseToken, outcome, now: deps.now() });
-      deps.metrics.resultReports.inc({ status });
-      switch (status) {
-        case 'recorded':
-          deps.metrics.results.inc({ outcome: outcome.kind, code: outcome.error?.code ?? '' });
-          if (submitToResultMs !== undefined) deps.metrics.submitToResult.observe(submitToResultMs / 1000);
-          request.log.info({ taskId: id, kind: outcome.kind }, 'task result recorded');
-          return { status: 'recorded' as const };
-        case 'duplicate':
-          return { status: 'duplicate' as const };
-        case 'stale':
-          throw new ParError('PAR_ERR_LEASE_STALE', `task ${id}`);
-        case 'not_found':
-          throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
-      }
-    });
+    app.post(
+      '/api/v1/runner/tasks/:id/result',
+      {
+        bodyLimit: RESULT_BODY_LIMIT,
+        schema: {
+          tags,
+          summary: "Publish a task's final result (fenced by the lease token)",
+          security: SECURITY.runner,
+          params: idParamsSchema,
+          body: publishRequestSchema,
+          response: withErrors({ 200: publishResponseSchema }),
+        },
+        preValidation: runnerOnly.preValidation,
+      },
+      async (request) => {
+        const runner = runnerOnly.of(request);
+        const {
+          params: { id },
+          body: { leaseToken, outcome },
+        } = request;
+        const { status, submitToResultMs } = await recordResult(deps.redis, deps.ks, {
+          taskId: id,
+          runnerId: runner.runnerId,
+          leaseToken,
+          outcome,
+          now: deps.now(),
+        });
+        deps.metrics.resultReports.inc({ status });
+        switch (status) {
+          case 'recorded':
+            deps.metrics.results.inc({ outcome: outcome.kind, code: outcome.error?.code ?? '' });
+            if (submitToResultMs !== undefined) deps.metrics.submitToResult.observe(submitToResultMs / 1000);
+            request.log.info({ taskId: id, kind: outcome.kind }, 'task result recorded');
+            return { status: 'recorded' as const };
+          case 'duplicate':
+            return { status: 'duplicate' as const };
+          case 'stale':
+            throw new ParError('PAR_ERR_LEASE_STALE', `task ${id}`);
+          case 'not_found':
+            throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
+        }
+      },
+    );
   };
 }

@@ -26,41 +26,49 @@ const cancelBodySchema = z.object({}).strict();
 export function taskCancelRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
   const canceller = callerGuard(deps, SCOPES.actionsRun);
   return async (app) => {
-    app.post(`${TASKS_API.submit}/:id/cancel`, {
-      schema: {
-        tags: ['tasks'], summary: 'Cancel a task (queued: never runs; running: its runner stops it)', security: SECURITY.appKey,
-        params: idParamsSchema, body: cancelBodySchema, response: withErrors({ 200: taskViewSchema }),
+    app.post(
+      `${TASKS_API.submit}/:id/cancel`,
+      {
+        schema: {
+          tags: ['tasks'],
+          summary: 'Cancel a task (queued: never runs; running: its runner stops it)',
+          security: SECURITY.appKey,
+          params: idParamsSchema,
+          body: cancelBodySchema,
+          response: withErrors({ 200: taskViewSchema }),
+        },
+        preValidation: canceller.preValidation,
       },
-      preValidation: canceller.preValidation,
-    }, async (request) => {
-      const caller = canceller.of(request);
-      const { id } = request.params;
-      const task = await getTask(deps.redis, deps.ks, id);
-      if (!task || task.orgId !== caller.orgId) throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
-      try {
-        // Stopping a run is as much contributor work as starting one; viewers get 403.
-        await requireRunnerAccess(deps, caller, task.runnerId, 'contributor');
-      } catch (error) {
-        if (error instanceof ParError && error.code === 'PAR_ERR_NOT_FOUND') throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
-        throw error;
-      }
-      const by = `${caller.principal.type}:${caller.principal.id}`;
-      const result = await cancelTask(deps.redis, deps.ks, { taskId: id, runnerId: task.runnerId, now: deps.now(), by });
-      switch (result.status) {
-        case 'not_found':
-          throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
-        case 'finished':
-          throw new ParError('PAR_ERR_TASK_FINISHED', `task ${id} already ${result.state}`);
-        case 'cancelled':
-          deps.metrics.results.inc({ outcome: 'cancelled', code: 'PAR_ERR_TASK_CANCELLED' });
-          request.log.info({ taskId: id, runnerId: task.runnerId, was: result.was, by }, 'task cancelled');
-          break;
-        case 'already_cancelled':
-          break;
-      }
-      const after = await getTask(deps.redis, deps.ks, id);
-      if (!after) throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
-      return toTaskView(after);
-    });
+      async (request) => {
+        const caller = canceller.of(request);
+        const { id } = request.params;
+        const task = await getTask(deps.redis, deps.ks, id);
+        if (!task || task.orgId !== caller.orgId) throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
+        try {
+          // Stopping a run is as much contributor work as starting one; viewers get 403.
+          await requireRunnerAccess(deps, caller, task.runnerId, 'contributor');
+        } catch (error) {
+          if (error instanceof ParError && error.code === 'PAR_ERR_NOT_FOUND') throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
+          throw error;
+        }
+        const by = `${caller.principal.type}:${caller.principal.id}`;
+        const result = await cancelTask(deps.redis, deps.ks, { taskId: id, runnerId: task.runnerId, now: deps.now(), by });
+        switch (result.status) {
+          case 'not_found':
+            throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
+          case 'finished':
+            throw new ParError('PAR_ERR_TASK_FINISHED', `task ${id} already ${result.state}`);
+          case 'cancelled':
+            deps.metrics.results.inc({ outcome: 'cancelled', code: 'PAR_ERR_TASK_CANCELLED' });
+            request.log.info({ taskId: id, runnerId: task.runnerId, was: result.was, by }, 'task cancelled');
+            break;
+          case 'already_cancelled':
+            break;
+        }
+        const after = await getTask(deps.redis, deps.ks, id);
+        if (!after) throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
+        return toTaskView(after);
+      },
+    );
   };
 }

@@ -47,7 +47,12 @@ const getQuerySchema = z.object({
  * other headers (keys) stay on the request.
  */
 const submitHeadersSchema = z.looseObject({
-  [IDEMPOTENCY_KEY_HEADER]: z.unknown().optional().describe('optional; a retried submission with the same key returns the task the first one created (1-255 of A-Z a-z 0-9 . _ ~ : + / = -)'),
+  [IDEMPOTENCY_KEY_HEADER]: z
+    .unknown()
+    .optional()
+    .describe(
+      'optional; a retried submission with the same key returns the task the first one created (1-255 of A-Z a-z 0-9 . _ ~ : + / = -)',
+    ),
 });
 
 /** Reading tasks: the historical `actions_run`, or the runner read scope. */
@@ -66,100 +71,150 @@ export function taskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
       await requireRunnerAccess(deps, caller, task.runnerId, 'viewer');
     } catch (error) {
       if (!(error instanceof ParError && error.code === 'PAR_ERR_NOT_FOUND')) throw error;
-      if (!(isOrgAdmin(caller) && !(await getRunner(deps.redis, deps.ks, task.runnerId)))) throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
+      if (!(isOrgAdmin(caller) && !(await getRunner(deps.redis, deps.ks, task.runnerId))))
+        throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
     }
     return task;
   };
 
   return async (app) => {
-    app.post(TASKS_API.submit, {
-      schema: {
-        tags, summary: 'Submit a task for a runner (201; 200 when an Idempotency-Key replays an earlier one)', security: SECURITY.appKey,
-        headers: submitHeadersSchema, body: submitTaskRequestSchema, response: withErrors({ 200: taskViewSchema, 201: taskViewSchema }),
+    app.post(
+      TASKS_API.submit,
+      {
+        schema: {
+          tags,
+          summary: 'Submit a task for a runner (201; 200 when an Idempotency-Key replays an earlier one)',
+          security: SECURITY.appKey,
+          headers: submitHeadersSchema,
+          body: submitTaskRequestSchema,
+          response: withErrors({ 200: taskViewSchema, 201: taskViewSchema }),
+        },
+        preValidation: submitter.preValidation,
       },
-      preValidation: submitter.preValidation,
-    }, async (request, reply) => {
-      const caller = submitter.of(request);
-      const { body } = request;
-      // Running an action on a runner, through one of its connections or not, is contributor work.
-      const { runner } = await requireRunnerAccess(deps, caller, body.runner, 'contributor');
-      let connection: ConnectionRef | undefined;
-      if (body.connectionId !== undefined) {
-        const record = await getConnection(deps.redis, deps.ks, caller.orgId, body.connectionId);
-        if (!record) throw new ParError('PAR_ERR_NOT_FOUND', `connection ${body.connectionId}`);
-        if (record.runnerId !== runner.id) throw new ParError('PAR_ERR_CONNECTION_RUNNER_MISMATCH', `connection ${record.name} is on another runner than ${runner.name}`);
-        connection = toConnectionRef(record);
-      }
-      const idempotencyKey = readIdempotencyKey(request.headers);
-      const { task, replayed } = await submitTask(deps, caller.orgId, runner, body, {
-        connection, connectionId: body.connectionId, submittedBy: `${caller.principal.type}:${caller.principal.id}`,
-        idempotency: idempotencyKey === undefined ? undefined : { key: idempotencyKey, scope: { orgId: caller.orgId, owner: caller.key.owner } },
-      });
-      request.log.info({ taskId: task.id, runnerId: task.runnerId, action: task.action, replayed }, replayed ? 'task submission replayed' : 'task submitted');
-      if (idempotencyKey !== undefined) void reply.header(IDEMPOTENT_REPLAYED_HEADER, String(replayed));
-      const view: TaskView = toTaskView(task);
-      return reply.status(replayed ? 200 : 201).send(view);
-    });
-
-    app.get(ADMIN_API.tasks, {
-      schema: { tags, summary: "Recent tasks of the runners the caller may view, newest first", security: SECURITY.appKey, querystring: listTasksQuerySchema, response: withErrors({ 200: tasksResponseSchema }) },
-      preValidation: reader.preValidation,
-    }, async (request) => {
-      const caller = reader.of(request);
-      const { query } = request;
-      let runnerIds: string[];
-      if (query.runnerId !== undefined) {
-        runnerIds = [(await requireRunnerAccess(deps, caller, query.runnerId, 'viewer')).runner.id];
-      } else {
-        const runners = await listRunners(deps.redis, deps.ks, caller.orgId);
-        const access = await Promise.all(runners.map((r) => effectiveAccess(deps.redis, deps.ks, caller.principal, r.id)));
-        runnerIds = runners.filter((_r, i) => access[i] !== undefined).map((r) => r.id);
-      }
-      const tasks = await listRunnerTasks(deps.redis, deps.ks, runnerIds, query.limit);
-      return { tasks: tasks.map(toTaskView) };
-    });
-
-    app.get(`${TASKS_API.submit}/:id/events`, {
-      schema: { tags, summary: "A task's history", security: SECURITY.appKey, params: idParamsSchema, response: withErrors({ 200: taskEventsResponseSchema }) },
-      preValidation: reader.preValidation,
-    }, async (request) => {
-      const caller = reader.of(request);
-      const { id } = request.params;
-      await loadVisibleTask(caller, id);
-      return { events: await getTaskEvents(deps.redis, deps.ks, id) };
-    });
-
-    app.get(`${TASKS_API.submit}/:id`, {
-      schema: { tags, summary: 'Read a task, optionally waiting for its final result', security: SECURITY.appKey, params: idParamsSchema, querystring: getQuerySchema, response: withErrors({ 200: taskViewSchema }) },
-      preValidation: reader.preValidation,
-    }, async (request, reply) => {
-      const caller = reader.of(request);
-      const { params: { id }, query: { wait } } = request;
-      await loadVisibleTask(caller, id); // access once; re-reads below only follow the state
-      const load = async (): Promise<TaskRecord> => {
-        const task = await getTask(deps.redis, deps.ks, id);
-        if (!task || task.orgId !== caller.orgId) throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
-        return task;
-      };
-      if (wait === 0) return toTaskView(await load());
-
-      const deadline = deps.now() + wait;
-      const armed = deps.wakeups.arm('task', id); // before the first read: no completion is missed
-      const gone = abortOnClientGone(reply);
-      try {
-        let task = await load();
-        while (!isFinal(task.state)) {
-          const remaining = deadline - deps.now();
-          if (remaining <= 0 || gone.signal.aborted || deps.wakeups.isClosed) break;
-          const woken = await armed.wait(remaining, gone.signal);
-          task = await load();
-          if (!woken) break;
+      async (request, reply) => {
+        const caller = submitter.of(request);
+        const { body } = request;
+        // Running an action on a runner, through one of its connections or not, is contributor work.
+        const { runner } = await requireRunnerAccess(deps, caller, body.runner, 'contributor');
+        let connection: ConnectionRef | undefined;
+        if (body.connectionId !== undefined) {
+          const record = await getConnection(deps.redis, deps.ks, caller.orgId, body.connectionId);
+          if (!record) throw new ParError('PAR_ERR_NOT_FOUND', `connection ${body.connectionId}`);
+          if (record.runnerId !== runner.id)
+            throw new ParError('PAR_ERR_CONNECTION_RUNNER_MISMATCH', `connection ${record.name} is on another runner than ${runner.name}`);
+          connection = toConnectionRef(record);
         }
-        return toTaskView(task);
-      } finally {
-        armed.cancel();
-        gone.dispose();
-      }
-    });
+        const idempotencyKey = readIdempotencyKey(request.headers);
+        const { task, replayed } = await submitTask(deps, caller.orgId, runner, body, {
+          connection,
+          connectionId: body.connectionId,
+          submittedBy: `${caller.principal.type}:${caller.principal.id}`,
+          idempotency:
+            idempotencyKey === undefined ? undefined : { key: idempotencyKey, scope: { orgId: caller.orgId, owner: caller.key.owner } },
+        });
+        request.log.info(
+          { taskId: task.id, runnerId: task.runnerId, action: task.action, replayed },
+          replayed ? 'task submission replayed' : 'task submitted',
+        );
+        if (idempotencyKey !== undefined) void reply.header(IDEMPOTENT_REPLAYED_HEADER, String(replayed));
+        const view: TaskView = toTaskView(task);
+        return reply.status(replayed ? 200 : 201).send(view);
+      },
+    );
+
+    app.get(
+      ADMIN_API.tasks,
+      {
+        schema: {
+          tags,
+          summary: 'Recent tasks of the runners the caller may view, newest first',
+          security: SECURITY.appKey,
+          querystring: listTasksQuerySchema,
+          response: withErrors({ 200: tasksResponseSchema }),
+        },
+        preValidation: reader.preValidation,
+      },
+      async (request) => {
+        const caller = reader.of(request);
+        const { query } = request;
+        let runnerIds: string[];
+        if (query.runnerId !== undefined) {
+          runnerIds = [(await requireRunnerAccess(deps, caller, query.runnerId, 'viewer')).runner.id];
+        } else {
+          const runners = await listRunners(deps.redis, deps.ks, caller.orgId);
+          const access = await Promise.all(runners.map((r) => effectiveAccess(deps.redis, deps.ks, caller.principal, r.id)));
+          runnerIds = runners.filter((_r, i) => access[i] !== undefined).map((r) => r.id);
+        }
+        const tasks = await listRunnerTasks(deps.redis, deps.ks, runnerIds, query.limit);
+        return { tasks: tasks.map(toTaskView) };
+      },
+    );
+
+    app.get(
+      `${TASKS_API.submit}/:id/events`,
+      {
+        schema: {
+          tags,
+          summary: "A task's history",
+          security: SECURITY.appKey,
+          params: idParamsSchema,
+          response: withErrors({ 200: taskEventsResponseSchema }),
+        },
+        preValidation: reader.preValidation,
+      },
+      async (request) => {
+        const caller = reader.of(request);
+        const { id } = request.params;
+        await loadVisibleTask(caller, id);
+        return { events: await getTaskEvents(deps.redis, deps.ks, id) };
+      },
+    );
+
+    app.get(
+      `${TASKS_API.submit}/:id`,
+      {
+        schema: {
+          tags,
+          summary: 'Read a task, optionally waiting for its final result',
+          security: SECURITY.appKey,
+          params: idParamsSchema,
+          querystring: getQuerySchema,
+          response: withErrors({ 200: taskViewSchema }),
+        },
+        preValidation: reader.preValidation,
+      },
+      async (request, reply) => {
+        const caller = reader.of(request);
+        const {
+          params: { id },
+          query: { wait },
+        } = request;
+        await loadVisibleTask(caller, id); // access once; re-reads below only follow the state
+        const load = async (): Promise<TaskRecord> => {
+          const task = await getTask(deps.redis, deps.ks, id);
+          if (!task || task.orgId !== caller.orgId) throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
+          return task;
+        };
+        if (wait === 0) return toTaskView(await load());
+
+        const deadline = deps.now() + wait;
+        const armed = deps.wakeups.arm('task', id); // before the first read: no completion is missed
+        const gone = abortOnClientGone(reply);
+        try {
+          let task = await load();
+          while (!isFinal(task.state)) {
+            const remaining = deadline - deps.now();
+            if (remaining <= 0 || gone.signal.aborted || deps.wakeups.isClosed) break;
+            const woken = await armed.wait(remaining, gone.signal);
+            task = await load();
+            if (!woken) break;
+          }
+          return toTaskView(task);
+        } finally {
+          armed.cancel();
+          gone.dispose();
+        }
+      },
+    );
   };
 }

@@ -11,7 +11,12 @@ import type { ControlPlaneDeps } from '../deps.js';
 import { ASSET_PREFIX, loadWebAssets, type WebAsset } from '../web/assets.js';
 import { WEB_SECURITY_HEADERS } from '../web/security-headers.js';
 
-const fileParamsSchema = z.object({ file: z.string().max(100).regex(/^[a-z0-9-]+\.(js|css|svg)$/, 'not a page asset') });
+const fileParamsSchema = z.object({
+  file: z
+    .string()
+    .max(100)
+    .regex(/^[a-z0-9-]+\.(js|css|svg)$/, 'not a page asset'),
+});
 
 function send(reply: FastifyReply, asset: WebAsset): FastifyReply {
   return reply.headers(WEB_SECURITY_HEADERS).type(asset.contentType).send(asset.body);

@@ -54,6 +54,7 @@ async function ensureOrgAndAdmin(redis: Redis, ks: KeySpace, now: number): Promi
   if (!(await redis.exists(ks.org(ids.orgId)))) await createOrg(redis, ks, 'default', ids.orgId, now);
   if (!(await redis.exists(ks.user(ids.userId)))) await createUser(redis, ks, ids.orgId, 'admin', ids.userId, now, { roles: ['admin'] });
   // Stores from before org roles: the bootstrap user is the org admin.
-  if (!(await redis.hexists(ks.user(ids.userId), 'roles'))) await createUser(redis, ks, ids.orgId, 'admin', ids.userId, now, { roles: ['admin'] });
+  if (!(await redis.hexists(ks.user(ids.userId), 'roles')))
+    await createUser(redis, ks, ids.orgId, 'admin', ids.userId, now, { roles: ['admin'] });
   return { orgId: ids.orgId, userId: ids.userId };
 }

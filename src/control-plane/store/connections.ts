@@ -36,7 +36,12 @@ export function toConnectionView(c: ConnectionRecord): ConnectionView {
   return view;
 }
 
-export async function getConnection(redis: Redis, ks: KeySpace, orgId: string, connectionId: string): Promise<ConnectionRecord | undefined> {
+export async function getConnection(
+  redis: Redis,
+  ks: KeySpace,
+  orgId: string,
+  connectionId: string,
+): Promise<ConnectionRecord | undefined> {
   const record = toRecord(connectionId, await redis.hgetall(ks.connection(connectionId)));
   return record && record.orgId === orgId ? record : undefined;
 }
@@ -66,10 +71,18 @@ export interface NewConnection {
 export async function createConnection(redis: Redis, ks: KeySpace, c: NewConnection, now: number = Date.now()): Promise<string> {
   const aks = accessKeySpace(ks);
   const id = randomUUID();
-  if ((await redis.hsetnx(aks.runnerConnections(c.runnerId), c.name, id)) === 0) throw new ParError('PAR_ERR_CONNECTION_NAME_TAKEN', c.name);
-  await redis.multi()
+  if ((await redis.hsetnx(aks.runnerConnections(c.runnerId), c.name, id)) === 0)
+    throw new ParError('PAR_ERR_CONNECTION_NAME_TAKEN', c.name);
+  await redis
+    .multi()
     .hset(ks.connection(id), {
-      id, orgId: c.orgId, runnerId: c.runnerId, name: c.name, integration: c.integration, createdAt: String(now), updatedAt: String(now),
+      id,
+      orgId: c.orgId,
+      runnerId: c.runnerId,
+      name: c.name,
+      integration: c.integration,
+      createdAt: String(now),
+      updatedAt: String(now),
       ...(c.credentialPath ? { credentialPath: c.credentialPath } : {}),
       settings: JSON.stringify(c.settings ?? {}),
     })
@@ -84,10 +97,17 @@ export interface ConnectionPatch {
   credentialPath?: string | null;
 }
 
-export async function updateConnection(redis: Redis, ks: KeySpace, current: ConnectionRecord, patch: ConnectionPatch, now: number): Promise<ConnectionRecord> {
+export async function updateConnection(
+  redis: Redis,
+  ks: KeySpace,
+  current: ConnectionRecord,
+  patch: ConnectionPatch,
+  now: number,
+): Promise<ConnectionRecord> {
   const aks = accessKeySpace(ks);
   if (patch.name !== undefined && patch.name !== current.name) {
-    if ((await redis.hsetnx(aks.runnerConnections(current.runnerId), patch.name, current.id)) === 0) throw new ParError('PAR_ERR_CONNECTION_NAME_TAKEN', patch.name);
+    if ((await redis.hsetnx(aks.runnerConnections(current.runnerId), patch.name, current.id)) === 0)
+      throw new ParError('PAR_ERR_CONNECTION_NAME_TAKEN', patch.name);
     await redis.hdel(aks.runnerConnections(current.runnerId), current.name);
   }
   const tx = redis.multi().hset(ks.connection(current.id), {
@@ -105,14 +125,16 @@ export async function updateConnection(redis: Redis, ks: KeySpace, current: Conn
 
 export async function deleteConnection(redis: Redis, ks: KeySpace, c: ConnectionRecord): Promise<void> {
   const aks = accessKeySpace(ks);
-  await redis.multi()
-    .del(ks.connection(c.id), aks.connectionTasks(c.id))
-    .hdel(aks.runnerConnections(c.runnerId), c.name)
-    .exec();
+  await redis.multi().del(ks.connection(c.id), aks.connectionTasks(c.id)).hdel(aks.runnerConnections(c.runnerId), c.name).exec();
 }
 
 /** Connections of the given runners, sorted by runner then name. */
-export async function listConnections(redis: Redis, ks: KeySpace, orgId: string, runnerIds: readonly string[]): Promise<ConnectionRecord[]> {
+export async function listConnections(
+  redis: Redis,
+  ks: KeySpace,
+  orgId: string,
+  runnerIds: readonly string[],
+): Promise<ConnectionRecord[]> {
   const aks = accessKeySpace(ks);
   const ids: string[] = [];
   for (const runnerId of runnerIds) ids.push(...(await redis.hvals(aks.runnerConnections(runnerId))));

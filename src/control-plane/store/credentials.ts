@@ -82,20 +82,46 @@ export async function createOrg(redis: Redis, ks: KeySpace, name: string, orgId:
 }
 
 /** `roles` are org roles (admin, standard, read_only); users made without any are `standard`. */
-export async function createUser(redis: Redis, ks: KeySpace, orgId: string, name: string, userId: string = randomUUID(), now = Date.now(), extra: { email?: string; roles?: readonly string[] } = {}): Promise<string> {
+export async function createUser(
+  redis: Redis,
+  ks: KeySpace,
+  orgId: string,
+  name: string,
+  userId: string = randomUUID(),
+  now = Date.now(),
+  extra: { email?: string; roles?: readonly string[] } = {},
+): Promise<string> {
   // May overwrite an existing user's roles (bootstrap): the auth epoch moves with it.
-  await bumpAuthEpoch(redis.multi()
-    .hset(ks.user(userId), { id: userId, orgId, name, email: extra.email ?? '', roles: (extra.roles ?? ['standard']).join(' '), createdAt: now })
-    .sadd(accessKeySpace(ks).orgUsers(orgId), userId), ks)
-    .exec();
+  await bumpAuthEpoch(
+    redis
+      .multi()
+      .hset(ks.user(userId), {
+        id: userId,
+        orgId,
+        name,
+        email: extra.email ?? '',
+        roles: (extra.roles ?? ['standard']).join(' '),
+        createdAt: now,
+      })
+      .sadd(accessKeySpace(ks).orgUsers(orgId), userId),
+    ks,
+  ).exec();
   return userId;
 }
 
 /** Idempotent: adding the same key again changes nothing but its record. */
-export async function addApiKey(redis: Redis, ks: KeySpace, orgId: string, key: string, now = Date.now(), name = 'default'): Promise<string> {
+export async function addApiKey(
+  redis: Redis,
+  ks: KeySpace,
+  orgId: string,
+  key: string,
+  now = Date.now(),
+  name = 'default',
+): Promise<string> {
   const h = hashKey(key);
   const id = keyId(h);
-  await redis.multi()
+  await redis
+    .multi()
     .hsetnx(ks.apiKey(h), 'createdAt', now)
     .hsetnx(ks.apiKey(h), 'name', name)
     .hset(ks.apiKey(h), { orgId, id })
@@ -111,7 +137,8 @@ export async function addAppKey(redis: Redis, ks: KeySpace, record: NewAppKey, k
   if (!owner.id) throw new Error('addAppKey: an owner is required');
   const h = hashKey(key);
   const id = keyId(h);
-  const tx = redis.multi()
+  const tx = redis
+    .multi()
     .hsetnx(ks.appKey(h), 'createdAt', now)
     .hsetnx(ks.appKey(h), 'name', record.name ?? 'default')
     .hset(ks.appKey(h), { id, orgId: record.orgId, ownerType: owner.type, ownerId: owner.id, scopes: record.scopes.join(' ') })

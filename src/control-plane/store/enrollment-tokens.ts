@@ -48,18 +48,46 @@ export interface NewPendingRunner {
 }
 
 /** Creates a runner that has not enrolled yet, with its creator as editor, and its first token. */
-export async function createPendingRunner(redis: Redis, ks: KeySpace, r: NewPendingRunner): Promise<{ runner: RunnerRecord; token: IssuedToken }> {
+export async function createPendingRunner(
+  redis: Redis,
+  ks: KeySpace,
+  r: NewPendingRunner,
+): Promise<{ runner: RunnerRecord; token: IssuedToken }> {
   const runner: RunnerRecord = newRunnerRecord({ ...r, version: 'unknown' });
   const token = newToken();
   const hash = hashEnrollmentToken(token);
   const expiresAt = r.now + r.tokenTtlMs;
   const fields = [
-    'id', runner.id, 'urn', runner.urn, 'name', runner.name, 'orgId', runner.orgId,
-    'allowlist', JSON.stringify(runner.allowlist), 'modes', JSON.stringify(runner.modes),
-    'version', runner.version, 'createdAt', String(runner.createdAt), 'createdBy', r.creatorPrincipal,
+    'id',
+    runner.id,
+    'urn',
+    runner.urn,
+    'name',
+    runner.name,
+    'orgId',
+    runner.orgId,
+    'allowlist',
+    JSON.stringify(runner.allowlist),
+    'modes',
+    JSON.stringify(runner.modes),
+    'version',
+    runner.version,
+    'createdAt',
+    String(runner.createdAt),
+    'createdBy',
+    r.creatorPrincipal,
   ];
-  const created = await runLuaScript(redis, 'enrollment-token-create',
-    [ks.orgRunners(r.orgId), ks.runner(r.id), ks.runnerGrants(r.id), ks.allRunners, ks.enrollmentToken(hash), ks.runnerEnrollmentToken(r.id)],
+  const created = await runLuaScript(
+    redis,
+    'enrollment-token-create',
+    [
+      ks.orgRunners(r.orgId),
+      ks.runner(r.id),
+      ks.runnerGrants(r.id),
+      ks.allRunners,
+      ks.enrollmentToken(hash),
+      ks.runnerEnrollmentToken(r.id),
+    ],
     [r.name, r.id, r.creatorPrincipal, hash, r.orgId, r.now, expiresAt, expiresAt + TOKEN_RECORD_GRACE_MS, ...fields],
   );
   if (created !== 1) throw new ParError('PAR_ERR_ENROLL_NAME_TAKEN', r.name);
@@ -77,12 +105,27 @@ export async function reissueEnrollmentToken(
 ): Promise<IssuedToken> {
   const token = newToken();
   const expiresAt = r.now + r.tokenTtlMs;
-  const result = await runLuaScript(redis, 'enrollment-token-reissue',
+  const result = await runLuaScript(
+    redis,
+    'enrollment-token-reissue',
     [ks.runner(r.runnerId), ks.runnerEnrollmentToken(r.runnerId)],
-    [ks.enrollmentToken(''), hashEnrollmentToken(token), r.runnerId, r.orgId, r.creatorPrincipal, r.now, expiresAt, expiresAt + TOKEN_RECORD_GRACE_MS],
+    [
+      ks.enrollmentToken(''),
+      hashEnrollmentToken(token),
+      r.runnerId,
+      r.orgId,
+      r.creatorPrincipal,
+      r.now,
+      expiresAt,
+      expiresAt + TOKEN_RECORD_GRACE_MS,
+    ],
   );
   if (result === 'missing') throw new ParError('PAR_ERR_NOT_FOUND', `runner ${r.runnerId}`);
-  if (result === 'enrolled') throw new ParError('PAR_ERR_ENROLL_ALREADY_ENROLLED', `runner ${r.runnerId} has already enrolled; delete it and create a new one to enroll another runner`);
+  if (result === 'enrolled')
+    throw new ParError(
+      'PAR_ERR_ENROLL_ALREADY_ENROLLED',
+      `runner ${r.runnerId} has already enrolled; delete it and create a new one to enroll another runner`,
+    );
   return { token, expiresAt };
 }
 
@@ -101,7 +144,9 @@ export interface TokenEnrollment {
  * PAR_ERR_ENROLL_TOKEN_USED, too old -> PAR_ERR_ENROLL_TOKEN_EXPIRED (all 401).
  */
 export async function enrollWithToken(redis: Redis, ks: KeySpace, e: TokenEnrollment): Promise<RunnerRecord> {
-  const reply = await runLuaScript(redis, 'enrollment-token-consume',
+  const reply = await runLuaScript(
+    redis,
+    'enrollment-token-consume',
     [ks.enrollmentToken(hashEnrollmentToken(e.token))],
     [e.now, ks.runner(''), JSON.stringify(e.publicKey), e.version, e.allowlist.length > 0 ? JSON.stringify(e.allowlist) : ''],
   );
@@ -113,10 +158,19 @@ export async function enrollWithToken(redis: Redis, ks: KeySpace, e: TokenEnroll
       return runner;
     }
     case 'used':
-      throw new ParError('PAR_ERR_ENROLL_TOKEN_USED', 'this enrollment token was already used by a runner; create a new runner (or a new token for a runner that never enrolled)');
+      throw new ParError(
+        'PAR_ERR_ENROLL_TOKEN_USED',
+        'this enrollment token was already used by a runner; create a new runner (or a new token for a runner that never enrolled)',
+      );
     case 'expired':
-      throw new ParError('PAR_ERR_ENROLL_TOKEN_EXPIRED', 'this enrollment token has expired; create a new token for the runner (POST /api/v1/runners/:id/enrollment-token)');
+      throw new ParError(
+        'PAR_ERR_ENROLL_TOKEN_EXPIRED',
+        'this enrollment token has expired; create a new token for the runner (POST /api/v1/runners/:id/enrollment-token)',
+      );
     default:
-      throw new ParError('PAR_ERR_ENROLL_TOKEN_INVALID', 'this enrollment token is not known: check it was copied whole, or create a new one');
+      throw new ParError(
+        'PAR_ERR_ENROLL_TOKEN_INVALID',
+        'this enrollment token is not known: check it was copied whole, or create a new one',
+      );
   }
 }

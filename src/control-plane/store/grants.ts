@@ -42,13 +42,24 @@ export async function listGrants(redis: Redis, ks: KeySpace, runnerId: string): 
 }
 
 /** `none` removes the grant. */
-export async function setGrant(redis: Redis, ks: KeySpace, runnerId: string, principal: PrincipalRef, role: RunnerAccess | 'none'): Promise<void> {
+export async function setGrant(
+  redis: Redis,
+  ks: KeySpace,
+  runnerId: string,
+  principal: PrincipalRef,
+  role: RunnerAccess | 'none',
+): Promise<void> {
   if (role === 'none') await redis.hdel(ks.runnerGrants(runnerId), grantField(principal));
   else await redis.hset(ks.runnerGrants(runnerId), grantField(principal), role);
 }
 
 /** The principal's access to the runner, or undefined when it may not even view it. */
-export async function effectiveAccess(redis: Redis, ks: KeySpace, principal: Principal, runnerId: string): Promise<RunnerAccess | undefined> {
+export async function effectiveAccess(
+  redis: Redis,
+  ks: KeySpace,
+  principal: Principal,
+  runnerId: string,
+): Promise<RunnerAccess | undefined> {
   if (principal.roles.includes('admin')) return 'editor';
   const fields = [
     grantField({ type: principal.type, id: principal.id }),

@@ -26,7 +26,9 @@ export function idempotencyRecordKey(ks: KeySpace, scope: IdempotencyScope, key:
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   // What JSON.stringify gives no text for (its lib type says string).
@@ -35,8 +37,22 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** What makes two submissions "the same request": the resolved runner and everything the task will run with. */
-export function submissionFingerprint(request: { runnerId: string; action: string; inputs: unknown; connectionId?: string | undefined; timeoutMs: number }): string {
-  return createHash('sha256').update(canonicalJson({
-    runnerId: request.runnerId, action: request.action, inputs: request.inputs, connectionId: request.connectionId ?? null, timeoutMs: request.timeoutMs,
-  })).digest('hex');
+export function submissionFingerprint(request: {
+  runnerId: string;
+  action: string;
+  inputs: unknown;
+  connectionId?: string | undefined;
+  timeoutMs: number;
+}): string {
+  return createHash('sha256')
+    .update(
+      canonicalJson({
+        runnerId: request.runnerId,
+        action: request.action,
+        inputs: request.inputs,
+        connectionId: request.connectionId ?? null,
+        timeoutMs: request.timeoutMs,
+      }),
+    )
+    .digest('hex');
 }

@@ -10,7 +10,13 @@ import { addApiKey, addAppKey, appKeyFromHash, generateApiKey, generateAppKey, t
 import type { KeySpace } from './key-space.js';
 import { bumpAuthEpoch } from './auth-epoch.js';
 
-export async function createApiKey(redis: Redis, ks: KeySpace, orgId: string, name: string, now: number): Promise<{ id: string; key: string }> {
+export async function createApiKey(
+  redis: Redis,
+  ks: KeySpace,
+  orgId: string,
+  name: string,
+  now: number,
+): Promise<{ id: string; key: string }> {
   const key = generateApiKey();
   return { id: await addApiKey(redis, ks, orgId, key, now, name), key };
 }
@@ -21,7 +27,12 @@ export async function listApiKeys(redis: Redis, ks: KeySpace, orgId: string): Pr
   for (const [id, hash] of Object.entries(index)) {
     const h = await redis.hgetall(ks.apiKey(hash));
     if (h['orgId'] !== orgId) continue;
-    views.push({ id, name: h['name'] ?? 'default', createdAt: Number(h['createdAt'] ?? 0), ...(h['revokedAt'] ? { revokedAt: Number(h['revokedAt']) } : {}) });
+    views.push({
+      id,
+      name: h['name'] ?? 'default',
+      createdAt: Number(h['createdAt'] ?? 0),
+      ...(h['revokedAt'] ? { revokedAt: Number(h['revokedAt']) } : {}),
+    });
   }
   return views.sort((a, b) => a.createdAt - b.createdAt);
 }
@@ -32,13 +43,25 @@ export async function revokeApiKey(redis: Redis, ks: KeySpace, orgId: string, id
   await redis.hsetnx(ks.apiKey(hash), 'revokedAt', now);
 }
 
-export async function createAppKey(redis: Redis, ks: KeySpace, k: { orgId: string; owner: KeyOwner; name: string; scopes: readonly string[] }, now: number): Promise<{ id: string; key: string }> {
+export async function createAppKey(
+  redis: Redis,
+  ks: KeySpace,
+  k: { orgId: string; owner: KeyOwner; name: string; scopes: readonly string[] },
+  now: number,
+): Promise<{ id: string; key: string }> {
   const key = generateAppKey();
   return { id: await addAppKey(redis, ks, k, key, now), key };
 }
 
 export function toAppKeyView(r: AppKeyRecord): AppKeyView {
-  return { id: r.id, name: r.name, scopes: [...r.scopes], owner: r.owner, createdAt: r.createdAt, ...(r.revokedAt !== undefined ? { revokedAt: r.revokedAt } : {}) };
+  return {
+    id: r.id,
+    name: r.name,
+    scopes: [...r.scopes],
+    owner: r.owner,
+    createdAt: r.createdAt,
+    ...(r.revokedAt !== undefined ? { revokedAt: r.revokedAt } : {}),
+  };
 }
 
 export async function listAppKeys(redis: Redis, ks: KeySpace, orgId: string): Promise<AppKeyRecord[]> {
@@ -51,7 +74,12 @@ export async function listAppKeys(redis: Redis, ks: KeySpace, orgId: string): Pr
   return out.sort((a, b) => a.createdAt - b.createdAt);
 }
 
-export async function getAppKeyById(redis: Redis, ks: KeySpace, orgId: string, id: string): Promise<{ record: AppKeyRecord; hash: string } | undefined> {
+export async function getAppKeyById(
+  redis: Redis,
+  ks: KeySpace,
+  orgId: string,
+  id: string,
+): Promise<{ record: AppKeyRecord; hash: string } | undefined> {
   const hash = await redis.hget(accessKeySpace(ks).orgAppKeyIds(orgId), id);
   if (!hash) return undefined;
   const record = appKeyFromHash(hash, await redis.hgetall(ks.appKey(hash)));

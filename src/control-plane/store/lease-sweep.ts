@@ -19,12 +19,25 @@ export interface SweepResult {
 export async function sweepExpiredLeases(redis: Redis, ks: KeySpace, now: number, maxDeliveries: number): Promise<SweepResult> {
   const total: SweepResult = { requeued: 0, failed: 0 };
   const runnerPrefix = ks.runner('');
-  if (ks.ready('x') !== `${runnerPrefix}x:ready` || statsKey(ks, 'x', 1) !== `${runnerPrefix}x:stats:1`) throw new Error('key layout changed: update the sweep script');
+  if (ks.ready('x') !== `${runnerPrefix}x:ready` || statsKey(ks, 'x', 1) !== `${runnerPrefix}x:stats:1`)
+    throw new Error('key layout changed: update the sweep script');
   for (;;) {
-    const [seen, requeued, failed] = (await runLuaScript(redis, 'lease-sweep', [ks.leases], [
-      ks.taskPrefix, now, maxDeliveries, BATCH, runnerPrefix, ks.readyChannel, ks.doneChannel, ERROR_CODES.PAR_ERR_LEASE_EXPIRED.message,
-      Math.floor(now / STATS_MINUTE_MS),
-    ])) as [number, number, number];
+    const [seen, requeued, failed] = (await runLuaScript(
+      redis,
+      'lease-sweep',
+      [ks.leases],
+      [
+        ks.taskPrefix,
+        now,
+        maxDeliveries,
+        BATCH,
+        runnerPrefix,
+        ks.readyChannel,
+        ks.doneChannel,
+        ERROR_CODES.PAR_ERR_LEASE_EXPIRED.message,
+        Math.floor(now / STATS_MINUTE_MS),
+      ],
+    )) as [number, number, number];
     total.requeued += requeued;
     total.failed += failed;
     if (seen < BATCH) return total;

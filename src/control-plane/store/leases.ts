@@ -23,18 +23,34 @@ export interface LeasedTask {
  * Leases up to `max` ready tasks of the runner and takes its pending cancels (task ids). `tokenSeed`: a fresh random string of fixed length
  * (newLeaseTokenSeed): the script derives each lease token from it (lease-ready-tasks.lua).
  */
-export async function leaseReadyTasks(redis: Redis, ks: KeySpace, runnerId: string, max: number, tokenSeed: string, now: number, leaseMs: number): Promise<{ leased: LeasedTask[]; cancelled: string[] }> {
+export async function leaseReadyTasks(
+  redis: Redis,
+  ks: KeySpace,
+  runnerId: string,
+  max: number,
+  tokenSeed: string,
+  now: number,
+  leaseMs: number,
+): Promise<{ leased: LeasedTask[]; cancelled: string[] }> {
   if (max <= 0) return { leased: [], cancelled: [] };
-  const reply = (await runLuaScript(redis, 'lease-ready-tasks', [ks.ready(runnerId), ks.leases, ks.runnerCancels(runnerId)], [ks.taskPrefix, now, leaseMs, max, tokenSeed])) as [number, [string, number, string, string, string][], string[]?];
+  const reply = (await runLuaScript(
+    redis,
+    'lease-ready-tasks',
+    [ks.ready(runnerId), ks.leases, ks.runnerCancels(runnerId)],
+    [ks.taskPrefix, now, leaseMs, max, tokenSeed],
+  )) as [number, [string, number, string, string, string][], string[]?];
   const [expires, rows, cancelled] = reply;
-  return { cancelled: cancelled ?? [], leased: rows.map(([taskId, attempt, leaseToken, signedTask, claims]) => ({
-    taskId,
-    attempt,
-    leaseToken,
-    leaseExpiresAt: expires,
-    signedTask,
-    ...(claims ? { claims: JSON.parse(claims) as UnsignedTaskClaims } : {}),
-  })) };
+  return {
+    cancelled: cancelled ?? [],
+    leased: rows.map(([taskId, attempt, leaseToken, signedTask, claims]) => ({
+      taskId,
+      attempt,
+      leaseToken,
+      leaseExpiresAt: expires,
+      signedTask,
+      ...(claims ? { claims: JSON.parse(claims) as UnsignedTaskClaims } : {}),
+    })),
+  };
 }
 
 export type HeartbeatStatus = 'ok' | 'stale' | 'final' | 'unknown';
@@ -46,10 +62,22 @@ export interface HeartbeatResult {
 }
 
 /** One round trip for the whole batch; `cancelled` (only when any): the heartbeated tasks a user cancelled. */
-export async function heartbeatLeases(redis: Redis, ks: KeySpace, runnerId: string, leases: readonly { taskId: string; leaseToken: string }[], now: number, leaseMs: number): Promise<{ leases: HeartbeatResult[]; cancelled?: string[] }> {
+export async function heartbeatLeases(
+  redis: Redis,
+  ks: KeySpace,
+  runnerId: string,
+  leases: readonly { taskId: string; leaseToken: string }[],
+  now: number,
+  leaseMs: number,
+): Promise<{ leases: HeartbeatResult[]; cancelled?: string[] }> {
   if (leases.length === 0) return { leases: [] };
   const args = leases.flatMap((l) => [l.taskId, l.leaseToken]);
-  const [expires, statuses, cancelled] = (await runLuaScript(redis, 'lease-heartbeat', [ks.leases, ks.ready(runnerId)], [ks.taskPrefix, now, leaseMs, runnerId, ...args])) as [number, HeartbeatStatus[], string[]?];
+  const [expires, statuses, cancelled] = (await runLuaScript(
+    redis,
+    'lease-heartbeat',
+    [ks.leases, ks.ready(runnerId)],
+    [ks.taskPrefix, now, leaseMs, runnerId, ...args],
+  )) as [number, HeartbeatStatus[], string[]?];
   const results = leases.map((l, i): HeartbeatResult => {
     const status = statuses[i] ?? 'unknown';
     return status === 'ok' ? { taskId: l.taskId, status, leaseExpiresAt: expires } : { taskId: l.taskId, status };

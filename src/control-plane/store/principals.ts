@@ -37,7 +37,13 @@ function parseMembers(text: string | undefined): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
-export async function addUser(redis: Redis, ks: KeySpace, orgId: string, u: { name: string; email: string; roles: readonly string[] }, now: number): Promise<UserView> {
+export async function addUser(
+  redis: Redis,
+  ks: KeySpace,
+  orgId: string,
+  u: { name: string; email: string; roles: readonly string[] },
+  now: number,
+): Promise<UserView> {
   const id = await createUser(redis, ks, orgId, u.name, randomUUID(), now, { email: u.email, roles: u.roles });
   return { id, name: u.name, email: u.email, roles: [...u.roles], createdAt: now };
 }
@@ -62,7 +68,11 @@ async function loadAll<T>(redis: Redis, keys: string[], parse: (h: Record<string
 
 export async function listUsers(redis: Redis, ks: KeySpace, orgId: string): Promise<UserView[]> {
   const ids = await redis.smembers(accessKeySpace(ks).orgUsers(orgId));
-  const users = await loadAll(redis, ids.map((id) => ks.user(id)), toUser);
+  const users = await loadAll(
+    redis,
+    ids.map((id) => ks.user(id)),
+    toUser,
+  );
   return users.sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -77,12 +87,19 @@ async function requireUsersInOrg(redis: Redis, ks: KeySpace, orgId: string, user
   }
 }
 
-export async function addTeam(redis: Redis, ks: KeySpace, orgId: string, t: { name: string; members: readonly string[] }, now: number): Promise<TeamView> {
+export async function addTeam(
+  redis: Redis,
+  ks: KeySpace,
+  orgId: string,
+  t: { name: string; members: readonly string[] },
+  now: number,
+): Promise<TeamView> {
   await requireUsersInOrg(redis, ks, orgId, t.members);
   const aks = accessKeySpace(ks);
   const id = randomUUID();
   const members = [...new Set(t.members)];
-  const tx = redis.multi()
+  const tx = redis
+    .multi()
     .hset(aks.team(id), { id, orgId, name: t.name, members: JSON.stringify(members), createdAt: now })
     .sadd(aks.orgTeams(orgId), id);
   for (const m of members) tx.sadd(aks.userTeams(m), id);
@@ -90,7 +107,13 @@ export async function addTeam(redis: Redis, ks: KeySpace, orgId: string, t: { na
   return { id, name: t.name, members, createdAt: now };
 }
 
-export async function setTeamMembers(redis: Redis, ks: KeySpace, orgId: string, teamId: string, members: readonly string[]): Promise<TeamView> {
+export async function setTeamMembers(
+  redis: Redis,
+  ks: KeySpace,
+  orgId: string,
+  teamId: string,
+  members: readonly string[],
+): Promise<TeamView> {
   const aks = accessKeySpace(ks);
   const team = toTeam(await redis.hgetall(aks.team(teamId)));
   if (!team || (await redis.hget(aks.team(teamId), 'orgId')) !== orgId) throw new ParError('PAR_ERR_NOT_FOUND', `team ${teamId}`);
@@ -105,7 +128,11 @@ export async function setTeamMembers(redis: Redis, ks: KeySpace, orgId: string, 
 
 export async function listTeams(redis: Redis, ks: KeySpace, orgId: string): Promise<TeamView[]> {
   const aks = accessKeySpace(ks);
-  const teams = await loadAll(redis, (await redis.smembers(aks.orgTeams(orgId))).map((id) => aks.team(id)), toTeam);
+  const teams = await loadAll(
+    redis,
+    (await redis.smembers(aks.orgTeams(orgId))).map((id) => aks.team(id)),
+    toTeam,
+  );
   return teams.sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -114,10 +141,17 @@ function toServiceAccount(h: Record<string, string>): ServiceAccountView | undef
   return { id: h['id'], name: h['name'] ?? '', roles: words(h['roles']), createdAt: Number(h['createdAt'] ?? 0) };
 }
 
-export async function addServiceAccount(redis: Redis, ks: KeySpace, orgId: string, sa: { name: string; roles: readonly string[] }, now: number): Promise<ServiceAccountView> {
+export async function addServiceAccount(
+  redis: Redis,
+  ks: KeySpace,
+  orgId: string,
+  sa: { name: string; roles: readonly string[] },
+  now: number,
+): Promise<ServiceAccountView> {
   const aks = accessKeySpace(ks);
   const id = randomUUID();
-  await redis.multi()
+  await redis
+    .multi()
     .hset(aks.serviceAccount(id), { id, orgId, name: sa.name, roles: sa.roles.join(' '), createdAt: now })
     .sadd(aks.orgServiceAccounts(orgId), id)
     .exec();
@@ -126,7 +160,11 @@ export async function addServiceAccount(redis: Redis, ks: KeySpace, orgId: strin
 
 export async function listServiceAccounts(redis: Redis, ks: KeySpace, orgId: string): Promise<ServiceAccountView[]> {
   const aks = accessKeySpace(ks);
-  const sas = await loadAll(redis, (await redis.smembers(aks.orgServiceAccounts(orgId))).map((id) => aks.serviceAccount(id)), toServiceAccount);
+  const sas = await loadAll(
+    redis,
+    (await redis.smembers(aks.orgServiceAccounts(orgId))).map((id) => aks.serviceAccount(id)),
+    toServiceAccount,
+  );
   return sas.sort((a, b) => a.name.localeCompare(b.name));
 }
 

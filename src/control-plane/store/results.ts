@@ -15,11 +15,18 @@ export interface RecordResultAnswer {
   submitToResultMs?: number;
 }
 
-export async function recordResult(redis: Redis, ks: KeySpace, p: { taskId: string; runnerId: string; leaseToken: string; outcome: TaskOutcome; now: number }): Promise<RecordResultAnswer> {
+export async function recordResult(
+  redis: Redis,
+  ks: KeySpace,
+  p: { taskId: string; runnerId: string; leaseToken: string; outcome: TaskOutcome; now: number },
+): Promise<RecordResultAnswer> {
   const state = p.outcome.kind === 'succeeded' ? 'succeeded' : 'failed';
-  const result = await runLuaScript(redis, 'result-record', [ks.task(p.taskId), ks.leases, ks.ready(p.runnerId), statsKey(ks, p.runnerId, Math.floor(p.now / STATS_MINUTE_MS))], [
-    p.taskId, p.runnerId, p.leaseToken, state, JSON.stringify(p.outcome), p.now, ks.doneChannel, p.outcome.kind,
-  ]);
+  const result = await runLuaScript(
+    redis,
+    'result-record',
+    [ks.task(p.taskId), ks.leases, ks.ready(p.runnerId), statsKey(ks, p.runnerId, Math.floor(p.now / STATS_MINUTE_MS))],
+    [p.taskId, p.runnerId, p.leaseToken, state, JSON.stringify(p.outcome), p.now, ks.doneChannel, p.outcome.kind],
+  );
   if (Array.isArray(result)) {
     const latency = Number(result[1]);
     return { status: 'recorded', ...(latency >= 0 ? { submitToResultMs: latency } : {}) };

@@ -20,7 +20,13 @@ export interface StoredHealth extends RunnerHealth {
   problems: string[];
 }
 
-export async function recordHealth(redis: Redis, ks: KeySpace, runnerId: string, report: Required<HealthReport>, receivedAt: number): Promise<StoredHealth> {
+export async function recordHealth(
+  redis: Redis,
+  ks: KeySpace,
+  runnerId: string,
+  report: Required<HealthReport>,
+  receivedAt: number,
+): Promise<StoredHealth> {
   const health: StoredHealth = {
     version: report.version,
     platform: report.platform,
@@ -31,7 +37,12 @@ export async function recordHealth(redis: Redis, ks: KeySpace, runnerId: string,
     problems: [...report.problems],
     receivedAt,
   };
-  await runLuaScript(redis, 'runner-health-record', [ks.runner(runnerId), ks.runnerHealth(runnerId)], [JSON.stringify(health), health.version, receivedAt, HEALTH_RECORD_TTL_MS]);
+  await runLuaScript(
+    redis,
+    'runner-health-record',
+    [ks.runner(runnerId), ks.runnerHealth(runnerId)],
+    [JSON.stringify(health), health.version, receivedAt, HEALTH_RECORD_TTL_MS],
+  );
   return health;
 }
 
@@ -52,7 +63,12 @@ export async function loadHealth(redis: Redis, ks: KeySpace, runnerIds: readonly
   return found;
 }
 
-export function runnerStatus(health: StoredHealth | undefined, lastSeenAt: number | undefined, now: number, offlineAfterMs: number): RunnerStatus {
+export function runnerStatus(
+  health: StoredHealth | undefined,
+  lastSeenAt: number | undefined,
+  now: number,
+  offlineAfterMs: number,
+): RunnerStatus {
   const recent = (at: number): boolean => now - at <= offlineAfterMs;
   if (health) {
     if (!recent(health.receivedAt)) return 'offline';
@@ -75,7 +91,11 @@ export async function withStatus<V extends { id: string; lastSeenAt?: number | u
   s: StatusSettings,
   views: readonly V[],
 ): Promise<(V & { status: RunnerStatus; health?: RunnerHealth })[]> {
-  const health = await loadHealth(s.redis, s.ks, views.map((v) => v.id));
+  const health = await loadHealth(
+    s.redis,
+    s.ks,
+    views.map((v) => v.id),
+  );
   return views.map((v) => {
     const h = health.get(v.id);
     return { ...v, status: runnerStatus(h, v.lastSeenAt, s.now, s.offlineAfterMs), ...(h ? { health: h } : {}) };

@@ -15,17 +15,24 @@ export function rotationProofKey(ks: KeySpace, jti: string): string {
   return `${ks.prefix}:identity-proof:${jti}`;
 }
 
-export async function rotateRunnerKey(redis: Redis, ks: KeySpace, r: {
-  runnerId: string;
-  expectedPublicKeyJson: string;
-  newPublicKeyJson: string;
-  previousKeyUntil: number;
-  rotatedAt: number;
-  jti: string;
-  jtiTtlMs: number;
-}): Promise<IdentityRotationOutcome> {
-  const outcome = await runLuaScript(redis, 'runner-key-rotate', [ks.runner(r.runnerId), rotationProofKey(ks, r.jti)], [
-    r.expectedPublicKeyJson, r.newPublicKeyJson, r.previousKeyUntil, r.rotatedAt, r.jtiTtlMs,
-  ]);
+export async function rotateRunnerKey(
+  redis: Redis,
+  ks: KeySpace,
+  r: {
+    runnerId: string;
+    expectedPublicKeyJson: string;
+    newPublicKeyJson: string;
+    previousKeyUntil: number;
+    rotatedAt: number;
+    jti: string;
+    jtiTtlMs: number;
+  },
+): Promise<IdentityRotationOutcome> {
+  const outcome = await runLuaScript(
+    redis,
+    'runner-key-rotate',
+    [ks.runner(r.runnerId), rotationProofKey(ks, r.jti)],
+    [r.expectedPublicKeyJson, r.newPublicKeyJson, r.previousKeyUntil, r.rotatedAt, r.jtiTtlMs],
+  );
   return outcome as IdentityRotationOutcome;
 }

@@ -12,7 +12,9 @@ import type { KeySpace } from './key-space.js';
 export const STATS_MINUTE_MS = 60_000;
 export const STATS_TTL_MS = 2 * 60 * 60_000;
 /** Upper bounds (ms, inclusive) of the latency buckets. */
-export const LATENCY_BOUNDS_MS = [50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000, 900_000, 3_600_000] as const;
+export const LATENCY_BOUNDS_MS = [
+  50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000, 900_000, 3_600_000,
+] as const;
 export const STATS_OUTCOMES = ['succeeded', 'failed', 'timedOut', 'cancelled', 'rejected', 'expired'] as const;
 export type StatsOutcome = (typeof STATS_OUTCOMES)[number];
 /** The windows the stats endpoint serves (all within the 2 h the aggregates are kept). */
@@ -56,9 +58,9 @@ export function bucketQuantile(buckets: readonly number[], q: number): number | 
   for (let i = 0; i < buckets.length; i++) {
     const n = buckets[i] ?? 0;
     if (n > 0 && before + n >= rank) {
-      const lower = i === 0 ? 0 : LATENCY_BOUNDS_MS[i - 1] ?? 0;
+      const lower = i === 0 ? 0 : (LATENCY_BOUNDS_MS[i - 1] ?? 0);
       const upper = LATENCY_BOUNDS_MS[i] ?? LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1] ?? 0;
-      return Math.round(lower + (upper - lower) * Math.max(0, rank - before) / n);
+      return Math.round(lower + ((upper - lower) * Math.max(0, rank - before)) / n);
     }
     before += n;
   }
@@ -75,7 +77,13 @@ function summarize(counts: Record<StatsOutcome, number>, buckets: number[]): Omi
 }
 
 /** One pipeline of HGETALLs, one per minute of the window (oldest first, the current minute last). */
-export async function readRunnerStats(redis: Redis, ks: KeySpace, runnerId: string, window: StatsWindow, now: number): Promise<RunnerStats> {
+export async function readRunnerStats(
+  redis: Redis,
+  ks: KeySpace,
+  runnerId: string,
+  window: StatsWindow,
+  now: number,
+): Promise<RunnerStats> {
   const minutes = STATS_WINDOWS[window];
   const last = Math.floor(now / STATS_MINUTE_MS);
   const first = last - minutes + 1;
@@ -94,10 +102,16 @@ export async function readRunnerStats(redis: Redis, ks: KeySpace, runnerId: stri
       if (!Number.isFinite(n)) continue;
       if (field.startsWith('n:')) {
         const outcome = field.slice(2) as StatsOutcome;
-        if (outcome in counts) { counts[outcome] += n; allCounts[outcome] += n; }
+        if (outcome in counts) {
+          counts[outcome] += n;
+          allCounts[outcome] += n;
+        }
       } else if (field.startsWith('l:')) {
         const b = Number(field.slice(2));
-        if (Number.isInteger(b) && b >= 0 && b < buckets.length) { buckets[b] = (buckets[b] ?? 0) + n; allBuckets[b] = (allBuckets[b] ?? 0) + n; }
+        if (Number.isInteger(b) && b >= 0 && b < buckets.length) {
+          buckets[b] = (buckets[b] ?? 0) + n;
+          allBuckets[b] = (allBuckets[b] ?? 0) + n;
+        }
       }
     }
     return { at: (first + i) * STATS_MINUTE_MS, ...summarize(counts, buckets) };

@@ -36,8 +36,25 @@ export function runnerUrn(orgId: string, runnerId: string): string {
 }
 
 /** The fields every runner record starts with, whether enrolled now or created ahead of enrollment. */
-export function newRunnerRecord(r: { id: string; orgId: string; name: string; allowlist: readonly string[]; modes: readonly string[]; version: string; now: number }): RunnerRecord {
-  return { id: r.id, urn: runnerUrn(r.orgId, r.id), name: r.name, orgId: r.orgId, allowlist: [...r.allowlist], modes: [...r.modes], version: r.version, createdAt: r.now };
+export function newRunnerRecord(r: {
+  id: string;
+  orgId: string;
+  name: string;
+  allowlist: readonly string[];
+  modes: readonly string[];
+  version: string;
+  now: number;
+}): RunnerRecord {
+  return {
+    id: r.id,
+    urn: runnerUrn(r.orgId, r.id),
+    name: r.name,
+    orgId: r.orgId,
+    allowlist: [...r.allowlist],
+    modes: [...r.modes],
+    version: r.version,
+    createdAt: r.now,
+  };
 }
 
 /** Atomically claims the name in the org and stores the runner with its Editor grant. */
@@ -47,11 +64,28 @@ export async function enrollRunner(redis: Redis, ks: KeySpace, r: NewRunner): Pr
     publicKey: r.publicKey,
   };
   const fields = [
-    'id', record.id, 'urn', record.urn, 'name', record.name, 'orgId', record.orgId,
-    'allowlist', JSON.stringify(record.allowlist), 'modes', JSON.stringify(record.modes),
-    'version', record.version, 'createdAt', String(record.createdAt), 'publicKey', JSON.stringify(record.publicKey),
+    'id',
+    record.id,
+    'urn',
+    record.urn,
+    'name',
+    record.name,
+    'orgId',
+    record.orgId,
+    'allowlist',
+    JSON.stringify(record.allowlist),
+    'modes',
+    JSON.stringify(record.modes),
+    'version',
+    record.version,
+    'createdAt',
+    String(record.createdAt),
+    'publicKey',
+    JSON.stringify(record.publicKey),
   ];
-  const claimed = await runLuaScript(redis, 'runner-enroll',
+  const claimed = await runLuaScript(
+    redis,
+    'runner-enroll',
     [ks.orgRunners(r.orgId), ks.runner(r.id), ks.runnerGrants(r.id), ks.allRunners],
     [r.name, r.id, `${r.enrolledByType ?? 'user'}:${r.enrolledBy}`, 'editor', ...fields],
   );
@@ -94,12 +128,26 @@ export async function listRunners(redis: Redis, ks: KeySpace, orgId?: string): P
  * tasks with PAR_ERR_RUNNER_DELETED; its identity is gone for every control-plane process
  * (runner auth checks the hash exists on each call).
  */
-export async function deleteRunner(redis: Redis, ks: KeySpace, runner: { id: string; name: string; orgId: string }, now: number = Date.now()): Promise<boolean> {
+export async function deleteRunner(
+  redis: Redis,
+  ks: KeySpace,
+  runner: { id: string; name: string; orgId: string },
+  now: number = Date.now(),
+): Promise<boolean> {
   const aks = accessKeySpace(ks);
-  const deleted = await runLuaScript(redis, 'runner-delete',
+  const deleted = await runLuaScript(
+    redis,
+    'runner-delete',
     [
-      ks.runner(runner.id), ks.runnerGrants(runner.id), ks.ready(runner.id), ks.orgRunners(runner.orgId), ks.allRunners,
-      aks.runnerConnections(runner.id), aks.runnerTasks(runner.id), ks.runnerHealth(runner.id), ks.runnerEnrollmentToken(runner.id),
+      ks.runner(runner.id),
+      ks.runnerGrants(runner.id),
+      ks.ready(runner.id),
+      ks.orgRunners(runner.orgId),
+      ks.allRunners,
+      aks.runnerConnections(runner.id),
+      aks.runnerTasks(runner.id),
+      ks.runnerHealth(runner.id),
+      ks.runnerEnrollmentToken(runner.id),
       ks.leases,
     ],
     [runner.id, runner.name, ks.connection(''), ks.taskPrefix, now, ks.doneChannel, ERROR_CODES.PAR_ERR_RUNNER_DELETED.message],

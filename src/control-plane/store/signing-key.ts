@@ -59,7 +59,9 @@ export async function loadOrCreateSigningKey(redis: Redis, ks: KeySpace, now: nu
 export async function readKeyRing(redis: Redis, ks: KeySpace, now: number = Date.now()): Promise<KeyRing> {
   const active = await loadOrCreateSigningKey(redis, ks, now);
   const raw = await redis.hgetall(ks.signingKeyRing);
-  const entries = Object.values(raw).map((text) => JSON.parse(text) as PublicKeyEntry).sort((a, b) => a.createdAt - b.createdAt);
+  const entries = Object.values(raw)
+    .map((text) => JSON.parse(text) as PublicKeyEntry)
+    .sort((a, b) => a.createdAt - b.createdAt);
   const activeEntry = entries.find((e) => e.kid === active.kid);
   return { active, activeCreatedAt: activeEntry?.createdAt ?? now, entries };
 }
@@ -123,10 +125,14 @@ export async function rotateSigningKey(redis: Redis, ks: KeySpace, options: Rota
     notAfter,
   };
   const newEntry: PublicKeyEntry = { kid: fresh.kid, jwk: publicPart(fresh.publicJwk), createdAt: now, endorsement };
-  const outcome = await runLuaScript(redis, 'signing-key-rotate', [ks.signingKey, ks.signingKeyRing], [
-    old.kid, JSON.stringify(fresh), fresh.kid, JSON.stringify(newEntry), old.kid, JSON.stringify(oldEntry), ks.keysChannel,
-  ]);
-  if (outcome === 'conflict' || outcome === 'missing') throw new ParError('PAR_ERR_SIGNING_KEY_ROTATION_CONFLICT', 'the key was rotated meanwhile');
+  const outcome = await runLuaScript(
+    redis,
+    'signing-key-rotate',
+    [ks.signingKey, ks.signingKeyRing],
+    [old.kid, JSON.stringify(fresh), fresh.kid, JSON.stringify(newEntry), old.kid, JSON.stringify(oldEntry), ks.keysChannel],
+  );
+  if (outcome === 'conflict' || outcome === 'missing')
+    throw new ParError('PAR_ERR_SIGNING_KEY_ROTATION_CONFLICT', 'the key was rotated meanwhile');
   if (outcome === 'collision') throw new ParError('PAR_ERR_SIGNING_KEY_ROTATION_CONFLICT', 'the new key id is already in the ring');
   await pruneRing(redis, ks, fresh.kid);
   return { previousKid: old.kid, kid: fresh.kid, previousNotAfter: notAfter };
@@ -136,7 +142,10 @@ async function pruneRing(redis: Redis, ks: KeySpace, activeKid: string): Promise
   const raw = await redis.hgetall(ks.signingKeyRing);
   const entries = Object.values(raw).map((text) => JSON.parse(text) as PublicKeyEntry);
   if (entries.length <= MAX_RING_ENTRIES) return;
-  const drop = entries.filter((e) => e.kid !== activeKid).sort((a, b) => a.createdAt - b.createdAt).slice(0, entries.length - MAX_RING_ENTRIES);
+  const drop = entries
+    .filter((e) => e.kid !== activeKid)
+    .sort((a, b) => a.createdAt - b.createdAt)
+    .slice(0, entries.length - MAX_RING_ENTRIES);
   if (drop.length > 0) await redis.hdel(ks.signingKeyRing, ...drop.map((e) => e.kid));
 }
 

@@ -26,11 +26,24 @@ export type CancelStatus =
 /** A runner that does not poll for this long gets its cancels from heartbeats only. */
 export const RUNNER_CANCELS_TTL_MS = 24 * 60 * 60 * 1000;
 
-export async function cancelTask(redis: Redis, ks: KeySpace, p: { taskId: string; runnerId: string; now: number; by: string }): Promise<CancelStatus> {
+export async function cancelTask(
+  redis: Redis,
+  ks: KeySpace,
+  p: { taskId: string; runnerId: string; now: number; by: string },
+): Promise<CancelStatus> {
   const message = `${ERROR_CODES.PAR_ERR_TASK_CANCELLED.message} by ${p.by}`;
-  const reply = (await runLuaScript(redis, 'task-cancel', [ks.task(p.taskId), ks.leases, ks.ready(p.runnerId), ks.runnerCancels(p.runnerId), statsKey(ks, p.runnerId, Math.floor(p.now / STATS_MINUTE_MS))], [
-    p.taskId, p.now, ks.doneChannel, message, ks.readyChannel, p.runnerId, RUNNER_CANCELS_TTL_MS,
-  ])) as string[];
+  const reply = (await runLuaScript(
+    redis,
+    'task-cancel',
+    [
+      ks.task(p.taskId),
+      ks.leases,
+      ks.ready(p.runnerId),
+      ks.runnerCancels(p.runnerId),
+      statsKey(ks, p.runnerId, Math.floor(p.now / STATS_MINUTE_MS)),
+    ],
+    [p.taskId, p.now, ks.doneChannel, message, ks.readyChannel, p.runnerId, RUNNER_CANCELS_TTL_MS],
+  )) as string[];
   switch (reply[0]) {
     case 'cancelled':
       return { status: 'cancelled', was: reply[1] === 'leased' ? 'leased' : 'queued' };

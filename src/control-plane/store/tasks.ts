@@ -44,10 +44,21 @@ export interface TaskRecord extends TaskView {
  */
 export async function enqueueSignedTask(redis: Redis, keyPrefix: string, task: SignedTaskToEnqueue): Promise<void> {
   const ks = keySpace(keyPrefix);
-  const result = await runLuaScript(redis, 'task-enqueue', [ks.task(task.taskId), ks.ready(task.runnerId), ks.leases], [
-    task.taskId, task.runnerId, task.orgId, task.action, task.signedTask,
-    task.claims ? JSON.stringify(task.claims) : '', task.now ?? Date.now(), ks.readyChannel,
-  ]);
+  const result = await runLuaScript(
+    redis,
+    'task-enqueue',
+    [ks.task(task.taskId), ks.ready(task.runnerId), ks.leases],
+    [
+      task.taskId,
+      task.runnerId,
+      task.orgId,
+      task.action,
+      task.signedTask,
+      task.claims ? JSON.stringify(task.claims) : '',
+      task.now ?? Date.now(),
+      ks.readyChannel,
+    ],
+  );
   if (result !== 'ok') throw new Error(`cannot enqueue task ${task.taskId}: ${String(result)}`);
 }
 
@@ -75,14 +86,32 @@ export type SubmitOutcome =
 export async function submitSignedTask(redis: Redis, ks: KeySpace, task: TaskSubmission): Promise<SubmitOutcome> {
   const aks = accessKeySpace(ks);
   const taskKey = ks.task(task.taskId);
-  const result = await runLuaScript(redis, 'task-submit', [
-    taskKey, ks.ready(task.runnerId), aks.runnerTasks(task.runnerId),
-    task.connectionId !== undefined ? aks.connectionTasks(task.connectionId) : taskKey,
-    task.idempotency ? task.idempotency.recordKey : taskKey,
-  ], [
-    task.taskId, task.runnerId, task.orgId, task.action, task.signedTask, JSON.stringify(task.claims), task.now ?? Date.now(), ks.readyChannel,
-    task.indexKept, task.connectionId !== undefined ? '1' : '0', task.idempotency ? '1' : '0', task.idempotency?.fingerprint ?? '', task.idempotency?.windowMs ?? 0,
-  ]);
+  const result = await runLuaScript(
+    redis,
+    'task-submit',
+    [
+      taskKey,
+      ks.ready(task.runnerId),
+      aks.runnerTasks(task.runnerId),
+      task.connectionId !== undefined ? aks.connectionTasks(task.connectionId) : taskKey,
+      task.idempotency ? task.idempotency.recordKey : taskKey,
+    ],
+    [
+      task.taskId,
+      task.runnerId,
+      task.orgId,
+      task.action,
+      task.signedTask,
+      JSON.stringify(task.claims),
+      task.now ?? Date.now(),
+      ks.readyChannel,
+      task.indexKept,
+      task.connectionId !== undefined ? '1' : '0',
+      task.idempotency ? '1' : '0',
+      task.idempotency?.fingerprint ?? '',
+      task.idempotency?.windowMs ?? 0,
+    ],
+  );
   if (!Array.isArray(result) || typeof result[1] !== 'string' || !['created', 'replayed', 'reused'].includes(String(result[0]))) {
     throw new Error(`unexpected answer of the submit script for task ${task.taskId}: ${JSON.stringify(result)}`);
   }

@@ -25,7 +25,17 @@ import { mkdir, open, readFile, rm, writeFile, type FileHandle } from 'node:fs/p
 import { join, resolve } from 'node:path';
 import { ParError } from '../../errors/par-error.js';
 import type { Logger } from '../../logging/logger.js';
-import { GENESIS, entryHash, entryLine, sealEntry, signCheckpoint, type AuditEntry, type AuditRecord, type CheckpointKey, type CheckpointRecord } from './entry.js';
+import {
+  GENESIS,
+  entryHash,
+  entryLine,
+  sealEntry,
+  signCheckpoint,
+  type AuditEntry,
+  type AuditRecord,
+  type CheckpointKey,
+  type CheckpointRecord,
+} from './entry.js';
 import { LOCK_FILE, auditFileName, listAuditFiles, readHead, syncDir, writeHead } from './files.js';
 import { periodic, type Periodic } from '../../lib/periodic.js';
 
@@ -107,7 +117,8 @@ export class AuditLog {
       unref: true,
       logger: options.logger,
       tick: async () => {
-        if (log.sinceCheckpoint > 0 && !log.closed) await log.checkpoint('interval').catch((err: unknown) => log.options.logger.error({ err }, 'audit checkpoint failed'));
+        if (log.sinceCheckpoint > 0 && !log.closed)
+          await log.checkpoint('interval').catch((err: unknown) => log.options.logger.error({ err }, 'audit checkpoint failed'));
       },
     });
     log.loop.start();
@@ -177,7 +188,10 @@ export class AuditLog {
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.chain.then(fn);
-    this.chain = run.then(() => undefined, () => undefined);
+    this.chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 
@@ -185,7 +199,10 @@ export class AuditLog {
     this.scheduled = false;
     const batch = this.pending.splice(0);
     try {
-      await this.write(batch.flatMap((p) => p.records), undefined);
+      await this.write(
+        batch.flatMap((p) => p.records),
+        undefined,
+      );
       for (const p of batch) p.resolve();
     } catch (error) {
       this.appendFailures += batch.length;
@@ -195,8 +212,16 @@ export class AuditLog {
   }
 
   /** Seals the records (and a checkpoint when due or forced), writes them in one write, syncs. */
-  private async write(records: readonly AuditRecord[], forced: CheckpointRecord['reason'] | undefined, nextKey?: CheckpointKey): Promise<void> {
-    if (this.broken) throw new ParError('PAR_ERR_AUDIT_APPEND_FAILED', `the audit log is unusable since an earlier failure (${this.broken.message}); restart the runner`);
+  private async write(
+    records: readonly AuditRecord[],
+    forced: CheckpointRecord['reason'] | undefined,
+    nextKey?: CheckpointKey,
+  ): Promise<void> {
+    if (this.broken)
+      throw new ParError(
+        'PAR_ERR_AUDIT_APPEND_FAILED',
+        `the audit log is unusable since an earlier failure (${this.broken.message}); restart the runner`,
+      );
     if (records.length > 0 && this.size >= this.options.maxFileBytes) await this.rotate();
     const ts = this.now();
     const entries: AuditEntry[] = [];
@@ -215,7 +240,11 @@ export class AuditLog {
     if (reason !== undefined) {
       const key = this.currentKey();
       const sealed = add({
-        type: 'checkpoint', runnerId: this.options.runnerId, kid: key.kid, publicKeyX: key.publicKeyX, reason,
+        type: 'checkpoint',
+        runnerId: this.options.runnerId,
+        kid: key.kid,
+        publicKeyX: key.publicKeyX,
+        reason,
         ...(nextKey ? { nextKid: nextKey.kid, nextPublicKeyX: nextKey.publicKeyX } : {}),
       });
       checkpoint = signCheckpoint(sealed, key, nextKey);
@@ -233,8 +262,14 @@ export class AuditLog {
       const headSig = nextKey ? signed.nextSig : signed.sig;
       if (headSig === undefined) throw new Error('audit log: a signed checkpoint has no signature');
       const headKey = nextKey ?? { kid: signed.kid, publicKeyX: signed.publicKeyX };
-      await writeHead(this.options.dir, { seq: signed.seq, hash: signed.hash, file: this.fileName, kid: headKey.kid, publicKeyX: headKey.publicKeyX, sig: headSig })
-        .catch((err: unknown) => this.options.logger.error({ err }, 'audit-head.json could not be replaced'));
+      await writeHead(this.options.dir, {
+        seq: signed.seq,
+        hash: signed.hash,
+        file: this.fileName,
+        kid: headKey.kid,
+        publicKeyX: headKey.publicKeyX,
+        sig: headSig,
+      }).catch((err: unknown) => this.options.logger.error({ err }, 'audit-head.json could not be replaced'));
       this.options.logger.info({ auditSeq: checkpoint.seq, auditHash: checkpoint.hash, reason }, 'audit checkpoint signed');
     } else {
       this.sinceCheckpoint += records.length;
@@ -322,7 +357,8 @@ export class AuditLog {
     }
     const current = files.at(-1);
     if (!current || !tail) {
-      if (head) throw new ParError('PAR_ERR_AUDIT_LOG_INVALID', `no log file left, but audit-head.json records a checkpoint at seq ${head.seq}`);
+      if (head)
+        throw new ParError('PAR_ERR_AUDIT_LOG_INVALID', `no log file left, but audit-head.json records a checkpoint at seq ${head.seq}`);
       await this.startFile(1);
     } else {
       this.adopt(tail);
@@ -333,7 +369,10 @@ export class AuditLog {
     }
     if (head && head.seq > this.seq) {
       await this.fd.close();
-      throw new ParError('PAR_ERR_AUDIT_LOG_INVALID', `the log ends at seq ${this.seq}, before its last signed checkpoint at seq ${head.seq}: entries were removed`);
+      throw new ParError(
+        'PAR_ERR_AUDIT_LOG_INVALID',
+        `the log ends at seq ${this.seq}, before its last signed checkpoint at seq ${head.seq}: entries were removed`,
+      );
     }
   }
 
@@ -369,7 +408,10 @@ async function readTail(path: string, logger: Logger): Promise<Tail> {
   if (lastLine === undefined) return { last: undefined, sinceCheckpoint: 0, lastCheckpointSeq: undefined };
   const last = parseSealed(lastLine);
   if (!last) {
-    throw new ParError('PAR_ERR_AUDIT_LOG_INVALID', `${path} line ${lines.length}: not a valid entry (edited?); run par audit verify, keep the file as evidence and move the audit dir away to start a new chain`);
+    throw new ParError(
+      'PAR_ERR_AUDIT_LOG_INVALID',
+      `${path} line ${lines.length}: not a valid entry (edited?); run par audit verify, keep the file as evidence and move the audit dir away to start a new chain`,
+    );
   }
   let sinceCheckpoint = 0;
   let lastCheckpointSeq: number | undefined;

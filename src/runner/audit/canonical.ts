@@ -19,7 +19,9 @@ export function canonicalJson(value: CanonicalValue | undefined): string {
       return String(value);
     case 'object': {
       if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
-      const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort();
+      const keys = Object.keys(value)
+        .filter((k) => value[k] !== undefined)
+        .sort();
       return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
     }
     default:

@@ -116,7 +116,9 @@ export interface Ed25519Jwk {
 
 /** RFC 7638 thumbprint of an OKP public key. */
 export function okpThumbprint(x: string): string {
-  return createHash('sha256').update(canonicalJson({ crv: 'Ed25519', kty: 'OKP', x }), 'utf8').digest('base64url');
+  return createHash('sha256')
+    .update(canonicalJson({ crv: 'Ed25519', kty: 'OKP', x }), 'utf8')
+    .digest('base64url');
 }
 
 export function checkpointKeyFromJwk(privateJwk: Ed25519Jwk): CheckpointKey {
@@ -128,7 +130,8 @@ export function checkpointKeyFromJwk(privateJwk: Ed25519Jwk): CheckpointKey {
 }
 
 export function signCheckpoint(entry: AuditEntry, key: CheckpointKey, next?: CheckpointKey): AuditEntry {
-  const signWith = (k: CheckpointKey): string => sign(null, Buffer.from(CHECKPOINT_CONTEXT + entry.hash, 'utf8'), k.privateKey).toString('base64url');
+  const signWith = (k: CheckpointKey): string =>
+    sign(null, Buffer.from(CHECKPOINT_CONTEXT + entry.hash, 'utf8'), k.privateKey).toString('base64url');
   return { ...entry, sig: signWith(key), ...(next ? { nextSig: signWith(next) } : {}) };
 }
 

@@ -26,10 +26,12 @@ export async function listAuditFiles(dir: string): Promise<Array<{ n: number; na
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  return names.flatMap((name) => {
-    const m = FILE_PATTERN.exec(name);
-    return m ? [{ n: Number(m[1]), name, path: join(dir, name) }] : [];
-  }).sort((a, b) => a.n - b.n);
+  return names
+    .flatMap((name) => {
+      const m = FILE_PATTERN.exec(name);
+      return m ? [{ n: Number(m[1]), name, path: join(dir, name) }] : [];
+    })
+    .sort((a, b) => a.n - b.n);
 }
 
 export const headSchema = z.object({

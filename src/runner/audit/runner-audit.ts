@@ -43,7 +43,8 @@ export async function openRunnerAudit(options: RunnerAuditOptions): Promise<Runn
   return {
     log,
     tasks: new TaskAudit(log),
-    readiness: () => (log.stats.broken ? { ok: false, detail: 'audit log unwritable' } : { ok: true, detail: `${log.stats.chainLength} entries` }),
+    readiness: () =>
+      log.stats.broken ? { ok: false, detail: 'audit log unwritable' } : { ok: true, detail: `${log.stats.chainLength} entries` },
     rotateKey: (privateKey) => log.handOverKey(checkpointKeyFromJwk(privateKey)),
   };
 }

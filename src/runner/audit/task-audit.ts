@@ -17,26 +17,44 @@ import type { OutcomeRecord, VerdictRecord } from './entry.js';
 
 /** The intake's hook: awaited before accepted tasks are queued (fail closed). */
 export interface IntakeAudit {
-  recordVerdicts(verdicts: ReadonlyArray<{ delivery: Delivery; error?: ParError }>, times: { receivedAt: number; verdictAt: number }): Promise<void>;
+  recordVerdicts(
+    verdicts: ReadonlyArray<{ delivery: Delivery; error?: ParError }>,
+    times: { receivedAt: number; verdictAt: number },
+  ): Promise<void>;
 }
 
 /** The result publisher's hook: called once a publication has ended. */
 export interface OutcomeAudit {
-  recordOutcome(taskId: string, outcome: TaskOutcome, publication: { published: OutcomeRecord['published']; publishCode?: string; publishedAt: number }): Promise<void>;
+  recordOutcome(
+    taskId: string,
+    outcome: TaskOutcome,
+    publication: { published: OutcomeRecord['published']; publishCode?: string; publishedAt: number },
+  ): Promise<void>;
 }
 
 /** Refusals decided after the signature had verified: the claims are the control plane's. */
-const VERIFIED_REFUSALS: ReadonlySet<string> = new Set(['PAR_ERR_ACTION_NOT_ALLOWLISTED', 'PAR_ERR_TASK_WRONG_RUNNER', 'PAR_ERR_TASK_EXPIRED']);
+const VERIFIED_REFUSALS: ReadonlySet<string> = new Set([
+  'PAR_ERR_ACTION_NOT_ALLOWLISTED',
+  'PAR_ERR_TASK_WRONG_RUNNER',
+  'PAR_ERR_TASK_EXPIRED',
+]);
 const MAX_FIELD = 200;
 
 export class TaskAudit implements IntakeAudit, OutcomeAudit {
   constructor(private readonly log: AuditLog) {}
 
-  recordVerdicts(verdicts: ReadonlyArray<{ delivery: Delivery; error?: ParError }>, times: { receivedAt: number; verdictAt: number }): Promise<void> {
+  recordVerdicts(
+    verdicts: ReadonlyArray<{ delivery: Delivery; error?: ParError }>,
+    times: { receivedAt: number; verdictAt: number },
+  ): Promise<void> {
     return this.log.append(verdicts.map(({ delivery, error }) => verdictRecord(delivery, error, times)));
   }
 
-  recordOutcome(taskId: string, outcome: TaskOutcome, publication: { published: OutcomeRecord['published']; publishCode?: string; publishedAt: number }): Promise<void> {
+  recordOutcome(
+    taskId: string,
+    outcome: TaskOutcome,
+    publication: { published: OutcomeRecord['published']; publishCode?: string; publishedAt: number },
+  ): Promise<void> {
     const record: OutcomeRecord = {
       type: 'outcome',
       taskId,
@@ -52,7 +70,11 @@ export class TaskAudit implements IntakeAudit, OutcomeAudit {
   }
 }
 
-export function verdictRecord(delivery: Delivery, error: ParError | undefined, times: { receivedAt: number; verdictAt: number }): VerdictRecord {
+export function verdictRecord(
+  delivery: Delivery,
+  error: ParError | undefined,
+  times: { receivedAt: number; verdictAt: number },
+): VerdictRecord {
   const claims = decodeClaims(delivery.signedTask);
   return {
     type: 'verdict',
@@ -84,7 +106,8 @@ function decodeClaims(signedTask: string): ClaimFields {
     const org = cut(payload['org']);
     const submittedBy = cut(payload['submittedBy']);
     const connection = payload['connection'];
-    const connectionId = typeof connection === 'object' && connection !== null ? cut((connection as Record<string, unknown>)['id']) : undefined;
+    const connectionId =
+      typeof connection === 'object' && connection !== null ? cut((connection as Record<string, unknown>)['id']) : undefined;
     if (action) fields.action = action;
     if (org) fields.orgId = org;
     if (connectionId) fields.connectionId = connectionId;

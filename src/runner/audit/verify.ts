@@ -43,7 +43,10 @@ export interface VerifyReport {
 /** `trustedKeys`: the Ed25519 public keys (`x`, base64url) checkpoints may be signed with. */
 export async function verifyAuditDir(dir: string, trustedKeys: readonly string[]): Promise<VerifyReport> {
   const files = await listAuditFiles(dir);
-  const trusted = await trustClosure(files.map((f) => f.path), trustedKeys);
+  const trusted = await trustClosure(
+    files.map((f) => f.path),
+    trustedKeys,
+  );
   const report: VerifyReport = { ok: false, files: files.map((f) => f.name), entries: 0, checkpoints: 0, unsignedTail: 0 };
   const fail = (problem: VerifyProblem): VerifyReport => ({ ...report, ok: false, problem });
   const newest = files.at(-1);
@@ -73,7 +76,8 @@ export async function verifyAuditDir(dir: string, trustedKeys: readonly string[]
       } catch {
         return fail({ ...where, reason: 'not JSON (edited or corrupted)' });
       }
-      if (typeof entry !== 'object' || entry === null || typeof entry.hash !== 'string') return fail({ ...where, reason: 'not an audit entry' });
+      if (typeof entry !== 'object' || entry === null || typeof entry.hash !== 'string')
+        return fail({ ...where, reason: 'not an audit entry' });
       const seq = typeof entry.seq === 'number' ? entry.seq : undefined;
       const at = { ...where, ...(seq !== undefined ? { seq } : {}) };
       let recomputed: string;
@@ -85,21 +89,38 @@ export async function verifyAuditDir(dir: string, trustedKeys: readonly string[]
       }
       if (recomputed !== entry.hash) return fail({ ...at, reason: 'content does not match its hash (edited)' });
       if (seq !== expectedSeq) {
-        return fail({ ...at, reason: `seq ${String(entry.seq)} where ${expectedSeq} was expected: an entry was removed or entries were reordered` });
+        return fail({
+          ...at,
+          reason: `seq ${String(entry.seq)} where ${expectedSeq} was expected: an entry was removed or entries were reordered`,
+        });
       }
       if (entry.prev !== expectedPrev) {
-        return fail({ ...at, reason: `does not chain to entry ${expectedSeq - 1}: that entry (or one before it) was removed, reordered or edited` });
+        return fail({
+          ...at,
+          reason: `does not chain to entry ${expectedSeq - 1}: that entry (or one before it) was removed, reordered or edited`,
+        });
       }
-      if (i === 0 && (entry.type !== 'file' || entry.file !== file.n)) return fail({ ...at, reason: `the first entry of ${file.name} must be its file entry` });
+      if (i === 0 && (entry.type !== 'file' || entry.file !== file.n))
+        return fail({ ...at, reason: `the first entry of ${file.name} must be its file entry` });
       if (i > 0 && entry.type === 'file') return fail({ ...at, reason: 'a file entry inside a file' });
       if (entry.type === 'checkpoint') {
-        if (typeof entry.sig !== 'string' || typeof entry.publicKeyX !== 'string') return fail({ ...at, reason: 'checkpoint without a signature' });
-        if (!trusted.has(entry.publicKeyX)) return fail({ ...at, reason: `checkpoint signed by key ${entry.kid}, which is not trusted (give its public key with --trust-key)` });
+        if (typeof entry.sig !== 'string' || typeof entry.publicKeyX !== 'string')
+          return fail({ ...at, reason: 'checkpoint without a signature' });
+        if (!trusted.has(entry.publicKeyX))
+          return fail({
+            ...at,
+            reason: `checkpoint signed by key ${entry.kid}, which is not trusted (give its public key with --trust-key)`,
+          });
         if (okpThumbprint(entry.publicKeyX) !== entry.kid) return fail({ ...at, reason: 'checkpoint kid does not match its key' });
-        if (!verifyCheckpointSignature(entry.hash, entry.sig, entry.publicKeyX)) return fail({ ...at, reason: 'checkpoint signature does not verify (forged)' });
+        if (!verifyCheckpointSignature(entry.hash, entry.sig, entry.publicKeyX))
+          return fail({ ...at, reason: 'checkpoint signature does not verify (forged)' });
         if (entry.reason === 'key-rotation' || entry.nextPublicKeyX !== undefined || entry.nextSig !== undefined) {
-          if (typeof entry.nextPublicKeyX !== 'string' || typeof entry.nextSig !== 'string' || okpThumbprint(entry.nextPublicKeyX) !== entry.nextKid
-            || !verifyCheckpointSignature(entry.hash, entry.nextSig, entry.nextPublicKeyX)) {
+          if (
+            typeof entry.nextPublicKeyX !== 'string' ||
+            typeof entry.nextSig !== 'string' ||
+            okpThumbprint(entry.nextPublicKeyX) !== entry.nextKid ||
+            !verifyCheckpointSignature(entry.hash, entry.nextSig, entry.nextPublicKeyX)
+          ) {
             return fail({ ...at, reason: 'key-rotation checkpoint not signed by its next key (forged)' });
           }
         }
@@ -107,7 +128,8 @@ export async function verifyAuditDir(dir: string, trustedKeys: readonly string[]
         report.lastCheckpointSeq = seq;
         report.unsignedTail = 0;
       } else {
-        if (entry.sig !== undefined || entry.nextSig !== undefined) return fail({ ...at, reason: 'a signature on an entry that is not a checkpoint' });
+        if (entry.sig !== undefined || entry.nextSig !== undefined)
+          return fail({ ...at, reason: 'a signature on an entry that is not a checkpoint' });
         report.unsignedTail += 1;
       }
       hashes.set(expectedSeq, entry.hash);
@@ -125,7 +147,11 @@ export async function verifyAuditDir(dir: string, trustedKeys: readonly string[]
     }
     const atHead = hashes.get(head.seq);
     if (atHead === undefined) {
-      return fail({ file: newest.name, seq: expectedSeq, reason: `the log ends at seq ${expectedSeq - 1}, before the last signed checkpoint at seq ${head.seq} (truncated)` });
+      return fail({
+        file: newest.name,
+        seq: expectedSeq,
+        reason: `the log ends at seq ${expectedSeq - 1}, before the last signed checkpoint at seq ${head.seq} (truncated)`,
+      });
     }
     if (atHead !== head.hash) return fail({ file: head.file, seq: head.seq, reason: 'entry differs from the signed head (rewritten)' });
   }
@@ -150,9 +176,17 @@ async function trustClosure(paths: readonly string[], anchors: readonly string[]
       if (!line.includes('"nextSig"')) continue;
       try {
         const e = JSON.parse(line) as AuditEntry & { publicKeyX?: unknown; nextPublicKeyX?: unknown };
-        if (e.type !== 'checkpoint' || typeof e.publicKeyX !== 'string' || typeof e.nextPublicKeyX !== 'string' || typeof e.sig !== 'string' || typeof e.nextSig !== 'string') continue;
+        if (
+          e.type !== 'checkpoint' ||
+          typeof e.publicKeyX !== 'string' ||
+          typeof e.nextPublicKeyX !== 'string' ||
+          typeof e.sig !== 'string' ||
+          typeof e.nextSig !== 'string'
+        )
+          continue;
         if (entryHash(e) !== e.hash) continue;
-        if (verifyCheckpointSignature(e.hash, e.sig, e.publicKeyX) && verifyCheckpointSignature(e.hash, e.nextSig, e.nextPublicKeyX)) links.push([e.publicKeyX, e.nextPublicKeyX]);
+        if (verifyCheckpointSignature(e.hash, e.sig, e.publicKeyX) && verifyCheckpointSignature(e.hash, e.nextSig, e.nextPublicKeyX))
+          links.push([e.publicKeyX, e.nextPublicKeyX]);
       } catch {
         // the chain walk reports it
       }
