@@ -7,28 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import { errorCodeOf, findParError } from '../../errors/error-chain.js';
 import { ParError } from '../../errors/par-error.js';
 import type { StatusRange } from './inputs.js';
-
-/** Socket-level failures: the target may well answer on the next attempt. */
-const CONNECT_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EAI_FAIL',
-  'EADDRNOTAVAIL',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
-]);
+import { CONNECT_CODES } from '../connect-codes.js';
 
 const INPUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'ERR_INVALID_URL']);
 

@@ -5,27 +5,7 @@
  */
 import { errorCodeOf, findParError } from '../../errors/error-chain.js';
 import { ParError } from '../../errors/par-error.js';
-
-const CONNECT_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EAI_FAIL',
-  'EADDRNOTAVAIL',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
-]);
+import { CONNECT_CODES } from '../connect-codes.js';
 
 function isTlsCode(code: string): boolean {
   return (
