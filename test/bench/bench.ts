@@ -11,13 +11,16 @@
  * BENCH_LATENCY_TASKS (1 in flight, default 300), BENCH_BASELINE_JOBS (default 5000),
  * BENCH_WORKERS (default 2), BENCH_IDLE_MS (before reading RSS, default 3000), BENCH_MONITOR_TASKS
  * (tasks run under Redis MONITOR to count commands per task per process, default 50),
- * BENCH_ONLY=cold-start (only each process's cold start to ready, compiled and through tsx).
+ * BENCH_ONLY=cold-start (only each process's cold start to ready, compiled and through tsx),
+ * BENCH_ONLY=scale (`npm run bench:scale`: throughput with 1, 2 and 4 workers, BENCH_SCALE_WORKERS
+ * to choose, BENCH_TASKS tasks each).
  */
 import { bareBullmqPhase } from './bare-bullmq-phase.js';
 import { coldStartPhase } from './cold-start.js';
 import { envNumber, withDeadline, type BenchContext, type BenchPhase } from './phase.js';
 import { loadAverage } from './proc-stats.js';
 import { redisCommandsPhase } from './redis-commands-phase.js';
+import { workerScalingPhase } from './scale-phase.js';
 import { idleRssPhase, latencyPhase, startSystemPhase, throughputPhase } from './system-phases.js';
 
 const TASKS = envNumber('BENCH_TASKS', 2000);
@@ -29,18 +32,24 @@ const IDLE_MS = envNumber('BENCH_IDLE_MS', 3000);
 const MONITOR_TASKS = envNumber('BENCH_MONITOR_TASKS', 50);
 const WORKER_CONCURRENCY = 32;
 
+const SCALE_WORKERS = (process.env['BENCH_SCALE_WORKERS'] ?? '1,2,4').split(',').map(Number);
+if (!SCALE_WORKERS.every((n) => Number.isInteger(n) && n > 0))
+  throw new Error(`BENCH_SCALE_WORKERS must be a comma-separated list of worker counts, got ${process.env['BENCH_SCALE_WORKERS'] ?? ''}`);
+
 const phases: BenchPhase[] =
   process.env['BENCH_ONLY'] === 'cold-start'
     ? [coldStartPhase()]
-    : [
-        bareBullmqPhase({ jobs: BASELINE_JOBS, workers: WORKERS, concurrency: WORKER_CONCURRENCY }),
-        startSystemPhase({ workers: WORKERS, workerConcurrency: WORKER_CONCURRENCY, warmupTasks: 20 }),
-        idleRssPhase({ idleMs: IDLE_MS }),
-        throughputPhase({ tasks: TASKS, inFlight: CONCURRENCY }),
-        latencyPhase({ tasks: LATENCY_TASKS }),
-        redisCommandsPhase({ tasks: MONITOR_TASKS }),
-        coldStartPhase(),
-      ];
+    : process.env['BENCH_ONLY'] === 'scale'
+      ? [workerScalingPhase({ workerCounts: SCALE_WORKERS, tasks: TASKS, inFlight: CONCURRENCY, workerConcurrency: WORKER_CONCURRENCY })]
+      : [
+          bareBullmqPhase({ jobs: BASELINE_JOBS, workers: WORKERS, concurrency: WORKER_CONCURRENCY }),
+          startSystemPhase({ workers: WORKERS, workerConcurrency: WORKER_CONCURRENCY, warmupTasks: 20 }),
+          idleRssPhase({ idleMs: IDLE_MS }),
+          throughputPhase({ tasks: TASKS, inFlight: CONCURRENCY }),
+          latencyPhase({ tasks: LATENCY_TASKS }),
+          redisCommandsPhase({ tasks: MONITOR_TASKS }),
+          coldStartPhase(),
+        ];
 
 const STOP_TIMEOUT_MS = 30_000;
 
