@@ -19,15 +19,21 @@ export interface BenchSystem {
   stop(): Promise<void>;
 }
 
-export async function startBenchSystem(options: { workers: number; workerConcurrency: number }): Promise<BenchSystem> {
+export async function startBenchSystem(options: {
+  workers: number;
+  workerConcurrency: number;
+  /** Extra environment for every process of the system (e.g. PAR_TEST_NODE_ARGS for profiling). */
+  env?: Record<string, string>;
+}): Promise<BenchSystem> {
+  const env = options.env ?? {};
   const target = await startTargetServer();
   let system: System;
   try {
     system = await startSystem({
       workers: options.workers,
-      cpEnv: { PAR_LOG_LEVEL: 'warn' },
-      runnerEnv: { PAR_LOG_LEVEL: 'warn', PAR_RUNNER_CAPACITY: '256' },
-      workerEnv: { PAR_LOG_LEVEL: 'warn', PAR_WORKER_CONCURRENCY: String(options.workerConcurrency) },
+      cpEnv: { ...env, PAR_LOG_LEVEL: 'warn' },
+      runnerEnv: { ...env, PAR_LOG_LEVEL: 'warn', PAR_RUNNER_CAPACITY: '256' },
+      workerEnv: { ...env, PAR_LOG_LEVEL: 'warn', PAR_WORKER_CONCURRENCY: String(options.workerConcurrency) },
     });
   } catch (error) {
     await target.close();

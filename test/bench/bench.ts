@@ -13,12 +13,14 @@
  * (tasks run under Redis MONITOR to count commands per task per process, default 50),
  * BENCH_ONLY=cold-start (only each process's cold start to ready, compiled and through tsx),
  * BENCH_ONLY=scale (`npm run bench:scale`: throughput with 1, 2 and 4 workers, BENCH_SCALE_WORKERS
- * to choose, BENCH_TASKS tasks each).
+ * to choose, BENCH_TASKS tasks each), BENCH_ONLY=profile (`npm run bench:profile`: CPU per task per
+ * process split by package / folder, from --cpu-prof).
  */
 import { bareBullmqPhase } from './bare-bullmq-phase.js';
 import { coldStartPhase } from './cold-start.js';
 import { envNumber, withDeadline, type BenchContext, type BenchPhase } from './phase.js';
 import { loadAverage } from './proc-stats.js';
+import { profilePhase } from './profile-phase.js';
 import { redisCommandsPhase } from './redis-commands-phase.js';
 import { workerScalingPhase } from './scale-phase.js';
 import { idleRssPhase, latencyPhase, startSystemPhase, throughputPhase } from './system-phases.js';
@@ -39,17 +41,19 @@ if (!SCALE_WORKERS.every((n) => Number.isInteger(n) && n > 0))
 const phases: BenchPhase[] =
   process.env['BENCH_ONLY'] === 'cold-start'
     ? [coldStartPhase()]
-    : process.env['BENCH_ONLY'] === 'scale'
-      ? [workerScalingPhase({ workerCounts: SCALE_WORKERS, tasks: TASKS, inFlight: CONCURRENCY, workerConcurrency: WORKER_CONCURRENCY })]
-      : [
-          bareBullmqPhase({ jobs: BASELINE_JOBS, workers: WORKERS, concurrency: WORKER_CONCURRENCY }),
-          startSystemPhase({ workers: WORKERS, workerConcurrency: WORKER_CONCURRENCY, warmupTasks: 20 }),
-          idleRssPhase({ idleMs: IDLE_MS }),
-          throughputPhase({ tasks: TASKS, inFlight: CONCURRENCY }),
-          latencyPhase({ tasks: LATENCY_TASKS }),
-          redisCommandsPhase({ tasks: MONITOR_TASKS }),
-          coldStartPhase(),
-        ];
+    : process.env['BENCH_ONLY'] === 'profile'
+      ? [profilePhase({ tasks: TASKS, inFlight: CONCURRENCY, workers: WORKERS, workerConcurrency: WORKER_CONCURRENCY, top: 8 })]
+      : process.env['BENCH_ONLY'] === 'scale'
+        ? [workerScalingPhase({ workerCounts: SCALE_WORKERS, tasks: TASKS, inFlight: CONCURRENCY, workerConcurrency: WORKER_CONCURRENCY })]
+        : [
+            bareBullmqPhase({ jobs: BASELINE_JOBS, workers: WORKERS, concurrency: WORKER_CONCURRENCY }),
+            startSystemPhase({ workers: WORKERS, workerConcurrency: WORKER_CONCURRENCY, warmupTasks: 20 }),
+            idleRssPhase({ idleMs: IDLE_MS }),
+            throughputPhase({ tasks: TASKS, inFlight: CONCURRENCY }),
+            latencyPhase({ tasks: LATENCY_TASKS }),
+            redisCommandsPhase({ tasks: MONITOR_TASKS }),
+            coldStartPhase(),
+          ];
 
 const STOP_TIMEOUT_MS = 30_000;
 

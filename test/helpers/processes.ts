@@ -28,9 +28,14 @@ export interface ParProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | string>;
 }
 
+/**
+ * `env.PAR_TEST_NODE_ARGS` (tests and benches only, never passed on): node options the process is
+ * started with, for the ones NODE_OPTIONS refuses (`--cpu-prof`).
+ */
 export function startPar(name: string, args: string[], env: Record<string, string>): ParProcess {
-  const proc = spawn(process.execPath, [PAR_BIN, ...args], {
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PAR_LOG_LEVEL: 'info', ...env },
+  const { PAR_TEST_NODE_ARGS: nodeArgs = '', ...childEnv } = env;
+  const proc = spawn(process.execPath, [...nodeArgs.split(' ').filter((a) => a !== ''), PAR_BIN, ...args], {
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PAR_LOG_LEVEL: 'info', ...childEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
