@@ -11,7 +11,8 @@
  * BENCH_LATENCY_TASKS (1 in flight, default 300), BENCH_BASELINE_JOBS (default 5000),
  * BENCH_WORKERS (default 2), BENCH_IDLE_MS (before reading RSS, default 3000), BENCH_MONITOR_TASKS
  * (tasks run under Redis MONITOR to count commands per task per process, default 50),
- * BENCH_ONLY=cold-start (only each process's cold start to ready, compiled and through tsx).
+ * BENCH_ONLY=cold-start (only each process's cold start to ready, compiled and through tsx),
+ * BENCH_ONLY=system (only the system phases: throughput at BENCH_CONCURRENCY, then 1 in flight).
  */
 import { bareBullmqPhase } from './bare-bullmq-phase.js';
 import { coldStartPhase } from './cold-start.js';
@@ -29,18 +30,25 @@ const IDLE_MS = envNumber('BENCH_IDLE_MS', 3000);
 const MONITOR_TASKS = envNumber('BENCH_MONITOR_TASKS', 50);
 const WORKER_CONCURRENCY = 32;
 
+const ONLY = process.env['BENCH_ONLY'];
 const phases: BenchPhase[] =
-  process.env['BENCH_ONLY'] === 'cold-start'
+  ONLY === 'cold-start'
     ? [coldStartPhase()]
-    : [
-        bareBullmqPhase({ jobs: BASELINE_JOBS, workers: WORKERS, concurrency: WORKER_CONCURRENCY }),
-        startSystemPhase({ workers: WORKERS, workerConcurrency: WORKER_CONCURRENCY, warmupTasks: 20 }),
-        idleRssPhase({ idleMs: IDLE_MS }),
-        throughputPhase({ tasks: TASKS, inFlight: CONCURRENCY }),
-        latencyPhase({ tasks: LATENCY_TASKS }),
-        redisCommandsPhase({ tasks: MONITOR_TASKS }),
-        coldStartPhase(),
-      ];
+    : ONLY === 'system'
+      ? [
+          startSystemPhase({ workers: WORKERS, workerConcurrency: WORKER_CONCURRENCY, warmupTasks: 20 }),
+          throughputPhase({ tasks: TASKS, inFlight: CONCURRENCY }),
+          latencyPhase({ tasks: LATENCY_TASKS }),
+        ]
+      : [
+          bareBullmqPhase({ jobs: BASELINE_JOBS, workers: WORKERS, concurrency: WORKER_CONCURRENCY }),
+          startSystemPhase({ workers: WORKERS, workerConcurrency: WORKER_CONCURRENCY, warmupTasks: 20 }),
+          idleRssPhase({ idleMs: IDLE_MS }),
+          throughputPhase({ tasks: TASKS, inFlight: CONCURRENCY }),
+          latencyPhase({ tasks: LATENCY_TASKS }),
+          redisCommandsPhase({ tasks: MONITOR_TASKS }),
+          coldStartPhase(),
+        ];
 
 const STOP_TIMEOUT_MS = 30_000;
 
