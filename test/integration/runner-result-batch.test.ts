@@ -34,8 +34,11 @@ const appKey = randomBytes(20).toString('hex');
 const cpPrefix = uniquePrefix('batch-cp');
 const queuePrefix = uniquePrefix('batch-q');
 
-/** What the proxy does: forward; forward batch publishes but lose their answers; refuse everything. */
-type ProxyMode = { kind: 'forward' } | { kind: 'lose-batch-answers'; left: number } | { kind: 'down' };
+/**
+ * What the proxy does: forward; forward batch publishes but lose their answers; refuse everything;
+ * answer batch publishes 404 as a control plane older than the batch route does.
+ */
+type ProxyMode = { kind: 'forward' } | { kind: 'lose-batch-answers'; left: number } | { kind: 'down' } | { kind: 'no-batch-route' };
 
 let cp: RunningControlPlane;
 let proxy: Server;
@@ -52,6 +55,11 @@ async function forward(req: IncomingMessage, res: ServerResponse): Promise<void>
   }
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
+  if (req.url === RUNNER_API.results && proxyMode.kind === 'no-batch-route') {
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ code: 'PAR_ERR_NOT_FOUND', message: `POST ${RUNNER_API.results}`, retryable: false }));
+    return;
+  }
   const body = Buffer.concat(chunks);
   const headers = { ...req.headers };
   delete headers.host;
@@ -267,5 +275,26 @@ test('answers lost on the way back: the whole batch is retried, nothing recorded
   assert.ok(
     afterOutage.every((e) => e.length === 1),
     'nothing reached the control plane during the outage',
+  );
+});
+
+// Last in the file: the runner then remembers the control plane has no batch route.
+test('a control plane without the batch route (older) gets one request per result; nothing dropped', async () => {
+  const ids = await leasedTasks(8);
+  const before = (await scrape(`${cp.url}/metrics`)).samples;
+  proxyMode = { kind: 'no-batch-route' };
+  await queueResults(ids);
+  await allPublished(ids, 'results published one by one');
+  const now = (await scrape(`${cp.url}/metrics`)).samples;
+  assert.equal(metric(now, 'par_cp_result_batch_size_count') - metric(before, 'par_cp_result_batch_size_count'), 0);
+  assert.equal(
+    metric(now, 'par_cp_result_reports_total', { status: 'recorded' }) -
+      metric(before, 'par_cp_result_reports_total', { status: 'recorded' }),
+    8,
+  );
+  await assertRecordedOnce(ids);
+  assert.ok(
+    (await Promise.all(ids.map((id) => results.getJob(id)))).every((j) => j?.returnvalue.status === 'recorded'),
+    'recorded, not dropped as not found',
   );
 });
