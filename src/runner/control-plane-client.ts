@@ -126,16 +126,16 @@ export class ControlPlaneClient {
    * route's 409 PAR_ERR_LEASE_STALE, `not_found` its 404), so the caller decides per item as for
    * one. A failure of the whole request (no answer, 5xx, 429, a refused token) is every item's
    * answer. Falls back to one `publish` per item when the control plane has no batch route (404:
-   * older than this runner; remembered for BATCH_UNSUPPORTED_MS), and when it refuses a batch of
-   * several as invalid (400) or too large (413, its body limit), so one item cannot fail the others.
+   * older than this runner; remembered for BATCH_UNSUPPORTED_MS), and when it refuses the batch as
+   * invalid (400) or too large (413, its body limit): the single route then decides each item as it
+   * always did, so one item cannot fail the others (nor be refused only for being in a batch).
    */
   async publishMany(items: readonly PublishBatchItem[], signal?: AbortSignal): Promise<ClientResult<PublishResponse>[]> {
     if (items.length === 0) return [];
     if (Date.now() >= this.batchUnsupportedUntil) {
       const answer = await this.call(RUNNER_API.results, { results: items }, publishBatchResponseSchema, 'runner', { signal });
       if (answer.ok) return itemAnswers(items, answer.value);
-      const single =
-        answer.kind === 'http' && (answer.status === 404 || ((answer.status === 400 || answer.status === 413) && items.length > 1));
+      const single = answer.kind === 'http' && (answer.status === 404 || answer.status === 400 || answer.status === 413);
       if (!single) return items.map(() => answer);
       if (answer.status === 404) this.batchUnsupportedUntil = Date.now() + BATCH_UNSUPPORTED_MS;
     }

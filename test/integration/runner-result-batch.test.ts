@@ -278,6 +278,27 @@ test('answers lost on the way back: the whole batch is retried, nothing recorded
   );
 });
 
+test('a result the batch route refuses (nested 2 levels deeper there) is sent alone; it and its batch mates are recorded', async () => {
+  const ids = await leasedTasks(4);
+  // 61 levels under the output: the single route sees its deepest object at depth 63 (allowed, < 64),
+  // a batch at 65 (refused whole, 400).
+  let deep: Record<string, unknown> = { taskId: ids[0] };
+  for (let i = 0; i < 61; i++) deep = { a: deep };
+  await results.add(
+    RESULT_JOB_NAME,
+    { taskId: ids[0]!, outcome: { kind: 'succeeded', output: deep, attempts: 1, durationMs: 1 } },
+    resultJobOptions(ids[0]!),
+  );
+  await queueResults(ids.slice(1));
+  await allPublished(ids, 'the deep result and its batch mates published');
+  for (const id of ids) {
+    const task = taskViewSchema.parse(await api('GET', TASKS_API.get(id)));
+    assert.equal(task.state, 'succeeded', id);
+    assert.deepEqual(await resultEvents(id), ['result.recorded'], id);
+  }
+  assert.deepEqual(taskViewSchema.parse(await api('GET', TASKS_API.get(ids[0]!))).outcome?.output, deep);
+});
+
 // Last in the file: the runner then remembers the control plane has no batch route.
 test('a control plane without the batch route (older) gets one request per result; nothing dropped', async () => {
   const ids = await leasedTasks(8);
