@@ -11,6 +11,7 @@ export const RUNNER_API = {
   dequeue: '/api/v1/runner/tasks/dequeue',
   heartbeat: '/api/v1/runner/tasks/heartbeat',
   result: (taskId: string) => `/api/v1/runner/tasks/${encodeURIComponent(taskId)}/result`,
+  results: '/api/v1/runner/tasks/results',
   keys: '/api/v1/control-plane/keys',
   health: '/api/v1/runner/health',
 } as const;
@@ -122,6 +123,47 @@ export const publishResponseSchema = z.object({
   status: z.enum(['recorded', 'duplicate']),
 });
 export type PublishResponse = z.infer<typeof publishResponseSchema>;
+
+/** Most results one batch publish carries. */
+export const PUBLISH_BATCH_MAX = 100;
+
+/**
+ * Many results in one request (and one Lua call). The task id is any short string here: one that
+ * is not a well-formed id answers `not_found` for its item instead of refusing the whole batch.
+ */
+export const publishBatchRequestSchema = z
+  .object({
+    results: z
+      .array(
+        z
+          .object({
+            taskId: z.string().min(1).max(200),
+            leaseToken: z.string().max(200),
+            outcome: taskOutcomeSchema,
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(PUBLISH_BATCH_MAX),
+  })
+  .strict();
+export type PublishBatchItem = z.infer<typeof publishBatchRequestSchema>['results'][number];
+
+/**
+ * One answer per item, in order, with the single route's meaning: `recorded`, `duplicate` (ack);
+ * `stale` (code PAR_ERR_LEASE_STALE, the single route's 409) and `not_found` (PAR_ERR_NOT_FOUND,
+ * its 404: unknown, or not this runner's task).
+ */
+export const publishBatchResponseSchema = z.object({
+  results: z.array(
+    z.object({
+      taskId: z.string(),
+      status: z.enum(['recorded', 'duplicate', 'stale', 'not_found']),
+      code: z.enum(['PAR_ERR_LEASE_STALE', 'PAR_ERR_NOT_FOUND']).optional(),
+    }),
+  ),
+});
+export type PublishBatchResponse = z.infer<typeof publishBatchResponseSchema>;
 
 /** The runner's periodic health check (`PAR_HEALTH_INTERVAL_MS`); the control plane derives the runner's status from it. */
 export const healthReportSchema = z

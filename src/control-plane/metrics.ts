@@ -19,6 +19,8 @@ export interface ControlPlaneMetrics {
   /** Result publications by answer: recorded, duplicate, stale, not_found. */
   readonly resultReports: Counter<'status'>;
   readonly submitToResult: Histogram;
+  /** Results per batch publish request (its count is the number of batch requests). */
+  readonly resultBatchSize: Histogram;
   /** Expired leases found by the sweeper: requeued or failed (max deliveries reached). */
   readonly leaseExpiries: Counter<'result'>;
 }
@@ -76,6 +78,12 @@ export function createControlPlaneMetrics(options: ControlPlaneMetricsOptions): 
       name: 'par_cp_submit_to_result_seconds',
       help: 'Time from submission to the recorded final result.',
       buckets: SUBMIT_TO_RESULT_BUCKETS,
+      registers,
+    }),
+    resultBatchSize: new Histogram({
+      name: 'par_cp_result_batch_size',
+      help: 'Results carried by each batch result publication (POST /api/v1/runner/tasks/results).',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 100],
       registers,
     }),
     leaseExpiries: new Counter({

@@ -23,6 +23,7 @@ export const LUA_SCRIPTS = {
   'lease-ready-tasks': 3,
   'lease-sweep': 1,
   'result-record': 4,
+  'result-record-batch': 3,
   'runner-delete': 10,
   'runner-enroll': 4,
   'runner-health-record': 2,

@@ -15,6 +15,7 @@ import {
   enrollResponseSchema,
   healthResponseSchema,
   heartbeatResponseSchema,
+  publishBatchResponseSchema,
   publishResponseSchema,
   type DequeueResponse,
   type EnrollRequest,
@@ -23,6 +24,8 @@ import {
   type HealthResponse,
   type TokenEnrollRequest,
   type HeartbeatResponse,
+  type PublishBatchItem,
+  type PublishBatchResponse,
   type PublishResponse,
 } from '../contracts/runner-api.js';
 import type { TaskOutcome } from '../contracts/task.js';
@@ -62,6 +65,9 @@ export interface ControlPlaneClientOptions {
   connections?: number;
 }
 
+/** How long the runner publishes one result per request after a control plane answered 404 to a batch (one older than it). */
+const BATCH_UNSUPPORTED_MS = 10 * 60_000;
+
 /** Extra time a long poll may take beyond its `waitMs` before the runner gives up on it. */
 const LONG_POLL_MARGIN_MS = 15_000;
 
@@ -70,6 +76,7 @@ export class ControlPlaneClient {
   private readonly basePath: string;
   private readonly requestTimeoutMs: number;
   private tokens: TokenSource | undefined;
+  private batchUnsupportedUntil = 0;
 
   constructor(options: ControlPlaneClientOptions) {
     const url = new URL(options.baseUrl);
@@ -111,6 +118,28 @@ export class ControlPlaneClient {
 
   publish(taskId: string, leaseToken: string, outcome: TaskOutcome, signal?: AbortSignal): Promise<ClientResult<PublishResponse>> {
     return this.call(RUNNER_API.result(taskId), { leaseToken, outcome }, publishResponseSchema, 'runner', { signal });
+  }
+
+  /**
+   * Many results in one request (`POST /api/v1/runner/tasks/results`, at most PUBLISH_BATCH_MAX):
+   * one answer per item, in order, shaped as `publish` answers for it (a `stale` item is the single
+   * route's 409 PAR_ERR_LEASE_STALE, `not_found` its 404), so the caller decides per item as for
+   * one. A failure of the whole request (no answer, 5xx, 429, a refused token) is every item's
+   * answer. Falls back to one `publish` per item when the control plane has no batch route (404:
+   * older than this runner; remembered for BATCH_UNSUPPORTED_MS), and when it refuses the batch as
+   * invalid (400) or too large (413, its body limit): the single route then decides each item as it
+   * always did, so one item cannot fail the others (nor be refused only for being in a batch).
+   */
+  async publishMany(items: readonly PublishBatchItem[], signal?: AbortSignal): Promise<ClientResult<PublishResponse>[]> {
+    if (items.length === 0) return [];
+    if (Date.now() >= this.batchUnsupportedUntil) {
+      const answer = await this.call(RUNNER_API.results, { results: items }, publishBatchResponseSchema, 'runner', { signal });
+      if (answer.ok) return itemAnswers(items, answer.value);
+      const single = answer.kind === 'http' && (answer.status === 404 || answer.status === 400 || answer.status === 413);
+      if (!single) return items.map(() => answer);
+      if (answer.status === 404) this.batchUnsupportedUntil = Date.now() + BATCH_UNSUPPORTED_MS;
+    }
+    return Promise.all(items.map((item) => this.publish(item.taskId, item.leaseToken, item.outcome, signal)));
   }
 
   /** The control plane's signing-key chain (runner JWT); the caller verifies the endorsements. */
@@ -211,6 +240,26 @@ export class ControlPlaneClient {
     }
     return { ok: true, value: parsed.data };
   }
+}
+
+/** A batch answer as one `publish` answer per item; an answer that does not match the items is retried. */
+function itemAnswers(items: readonly PublishBatchItem[], answer: PublishBatchResponse): ClientResult<PublishResponse>[] {
+  return items.map((item, i): ClientResult<PublishResponse> => {
+    const one = answer.results[i];
+    if (one?.taskId !== item.taskId) {
+      const error = new ParError('PAR_ERR_INTERNAL', `unexpected response from ${RUNNER_API.results}: no answer for task ${item.taskId}`);
+      return { ok: false, kind: 'http', status: 200, error };
+    }
+    switch (one.status) {
+      case 'recorded':
+      case 'duplicate':
+        return { ok: true, value: { status: one.status } };
+      case 'stale':
+        return { ok: false, kind: 'http', status: 409, error: new ParError('PAR_ERR_LEASE_STALE', `task ${item.taskId}`) };
+      case 'not_found':
+        return { ok: false, kind: 'http', status: 404, error: new ParError('PAR_ERR_NOT_FOUND', `task ${item.taskId}`) };
+    }
+  });
 }
 
 function parseJson(text: string): unknown {

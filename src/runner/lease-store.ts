@@ -39,6 +39,13 @@ export class LeaseStore {
     return (await this.redis.hget(this.key, taskId)) ?? undefined;
   }
 
+  /** The tokens of many tasks in one HMGET (undefined where none is recorded), in order. */
+  async getMany(taskIds: readonly string[]): Promise<(string | undefined)[]> {
+    if (taskIds.length === 0) return [];
+    const tokens = await this.redis.hmget(this.key, ...taskIds);
+    return tokens.map((t) => t ?? undefined);
+  }
+
   async all(): Promise<LeaseEntry[]> {
     const hash = await this.redis.hgetall(this.key);
     return Object.entries(hash).map(([taskId, leaseToken]) => ({ taskId, leaseToken }));

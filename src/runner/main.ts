@@ -196,7 +196,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     connection: redis,
     queuePrefix: config.queuePrefix,
     leases,
-    publish: (taskId, leaseToken, outcome, signal) => client.publish(taskId, leaseToken, outcome, signal),
+    publish: (items, signal) => client.publishMany(items, signal),
     publishBackoffMaxMs: config.publishBackoffMaxMs,
     onFatal,
     onUnreachable: () => probe.unreachable(),

@@ -1,19 +1,27 @@
 /**
  * The result publisher: a BullMQ Worker on `results`, the durable outbox workers (and intake, for
- * rejected tasks) write final outcomes to. For each job it reads the task's NEWEST lease token
- * from the leases hash and publishes the outcome under it:
+ * rejected tasks) write final outcomes to. It publishes each result under the task's NEWEST lease
+ * token from the leases hash, and the results that are ready together in one request:
  *
+ * - Micro-batches: each job's processor hands its result to the batcher and waits for its own
+ *   answer. A batch leaves at once (next turn of the event loop) while fewer than
+ *   MAX_BATCHES_IN_FLIGHT are on the wire, else when one returns: results that come in meanwhile
+ *   ride together (up to PUBLISH_BATCH_MAX). Alone, a result is not delayed; under load the
+ *   requests carry many. Per batch: one HMGET of the lease tokens, one request, one conditional
+ *   removal of the leases that are done.
  * - `recorded` / `duplicate`: the control plane has the result; the lease is removed, the job completes.
- * - network error, 5xx, 429 (and a few transient refusals): the job is retried after a capped,
- *   jittered exponential delay (parked as delayed; never failed for lack of attempts). Jobs live in
- *   Redis, so results produced while the control plane is down, or while the runner restarts, are
- *   delivered later: nothing lost.
- * - 409 `PAR_ERR_LEASE_STALE`, 404: another delivery owns the task; the job completes as dropped.
+ * - network error, 5xx, 429 (and a few transient refusals), for the item or the whole request:
+ *   the job is retried after a capped, jittered exponential delay (parked as delayed; never failed
+ *   for lack of attempts). Jobs live in Redis, so results produced while the control plane is
+ *   down, or while the runner restarts, are delivered later: nothing lost.
+ * - `stale` (409 `PAR_ERR_LEASE_STALE`), `not_found` (404): another delivery owns the task; the job
+ *   completes as dropped.
  *
- * Nothing is reported twice: one job per task id, and the control plane dedupes as well.
+ * A job completes only after the control plane answered for its item (at least once); nothing is
+ * recorded twice: one job per task id, and the control plane dedupes as well.
  *
- * Recovery: a runner killed mid-publish leaves its result job active; it is published again once
- * its lock (`PAR_RUNNER_RESULTS_LOCK_MS`) lapses (stalls never fail a result job: publishing is
+ * Recovery: a runner killed mid-publish leaves its result jobs active; they are published again once
+ * their lock (`PAR_RUNNER_RESULTS_LOCK_MS`) lapses (stalls never fail a result job: publishing is
  * idempotent). A publish that finds no control plane starts the probe (control-plane-probe.ts),
  * whose `wake()` promotes every parked result the moment the control plane answers again.
  *
@@ -23,9 +31,9 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from '../lib/redis-connection.js';
 import { RESULTS_QUEUE, type ResultJobData } from '../contracts/jobs.js';
-import type { PublishResponse } from '../contracts/runner-api.js';
+import { PUBLISH_BATCH_MAX, type PublishBatchItem, type PublishResponse } from '../contracts/runner-api.js';
 import { taskOutcomeSchema, type TaskOutcome } from '../contracts/task.js';
-import type { ParError } from '../errors/par-error.js';
+import { ParError } from '../errors/par-error.js';
 import type { Logger } from '../logging/logger.js';
 import { backoffDelayMs, defaultInitialMs } from '../lib/backoff.js';
 import type { ClientResult } from './control-plane-client.js';
@@ -38,8 +46,10 @@ export interface ResultPublisherDeps {
   connection: Redis;
   queuePrefix: string;
   leases: LeaseStore;
-  publish(taskId: string, leaseToken: string, outcome: TaskOutcome, signal?: AbortSignal): Promise<ClientResult<PublishResponse>>;
+  /** Publishes results together: one answer per item, in order (ControlPlaneClient.publishMany). */
+  publish(items: readonly PublishBatchItem[], signal?: AbortSignal): Promise<ClientResult<PublishResponse>[]>;
   publishBackoffMaxMs: number;
+  /** Result jobs taken at once (default PUBLISH_BATCH_MAX): the largest batch that can form. */
   concurrency?: number;
   onFatal(error: ParError): void;
   /** A publish found no control plane (no answer, 5xx): start probing for its return. */
@@ -58,12 +68,32 @@ export interface ResultPublisherDeps {
 
 export type PublishJobResult = { status: 'recorded' | 'duplicate' } | { status: 'dropped'; code: string };
 
+/** Batch requests on the wire at once; results arriving meanwhile wait for the next one. */
+const MAX_BATCHES_IN_FLIGHT = 2;
+
+/** One result waiting for its batch, and how its job learns the answer. */
+interface Pending {
+  taskId: string;
+  outcome: TaskOutcome;
+  resolve(answer: ItemAnswer): void;
+  reject(error: unknown): void;
+}
+
+interface ItemAnswer {
+  /** The token it was published under (undefined: none recorded). */
+  leaseToken: string | undefined;
+  result: ClientResult<PublishResponse>;
+}
+
 export class ResultPublisher {
   readonly worker: Worker<ResultJobData, PublishJobResult>;
   /** Aborted on close, so in-flight publishes give up instead of holding shutdown. */
   private readonly abort = new AbortController();
   private readonly backoff: (attempt: number) => number;
   private lastWakeAt = 0;
+  private pending: Pending[] = [];
+  private inFlight = 0;
+  private flushScheduled = false;
 
   constructor(private readonly deps: ResultPublisherDeps) {
     const policy = { initialMs: defaultInitialMs(deps.publishBackoffMaxMs), maxMs: deps.publishBackoffMaxMs };
@@ -71,7 +101,7 @@ export class ResultPublisher {
     this.worker = new Worker<ResultJobData, PublishJobResult>(RESULTS_QUEUE, (job, token) => this.process(job, token), {
       connection: deps.connection,
       prefix: deps.queuePrefix,
-      concurrency: deps.concurrency ?? 16,
+      concurrency: deps.concurrency ?? PUBLISH_BATCH_MAX,
       lockDuration: deps.lockMs ?? 10_000,
       stalledInterval: Math.max(250, Math.floor((deps.lockMs ?? 10_000) / 2)),
       // A result job stalls only when the runner dies mid-publish; publishing again is harmless.
@@ -105,25 +135,19 @@ export class ResultPublisher {
 
   private async process(job: Job<ResultJobData, PublishJobResult>, token: string | undefined): Promise<PublishJobResult> {
     const startedAt = Date.now();
-    const crash = this.deps.crash ?? (() => undefined);
     const taskId = job.data.taskId;
     const log = this.deps.logger.child({ taskId });
     const parsed = taskOutcomeSchema.safeParse(job.data.outcome);
     if (typeof taskId !== 'string' || !parsed.success) {
       throw new UnrecoverableError(`malformed result job: ${parsed.error?.issues[0]?.message ?? 'taskId'}`);
     }
-    const leaseToken = await this.deps.leases.get(taskId);
+    const { leaseToken, result } = await this.submit(taskId, parsed.data);
     if (leaseToken === undefined) {
-      // Lease already removed (the control plane reported the task final). Publishing anyway lets
-      // the control plane answer `duplicate` (it has the result) or refuse it as stale.
-      log.warn('no lease recorded for this task; publishing without one');
+      // Lease already removed (the control plane reported the task final). Published anyway so the
+      // control plane could answer `duplicate` (it has the result) or refuse it as stale.
+      log.warn('no lease recorded for this task; published without one');
     }
-    crash('publish.before-publish');
-    const result = await this.deps.publish(taskId, leaseToken ?? '', parsed.data, this.abort.signal);
     if (result.ok) {
-      crash('publish.after-publish');
-      if (leaseToken !== undefined) await this.deps.leases.removeIfCurrent([{ taskId, leaseToken }]);
-      crash('publish.after-lease-removed');
       log.info({ status: result.value.status, kind: parsed.data.kind }, 'result published');
       await this.audit(taskId, parsed.data, result.value.status);
       return { status: result.value.status };
@@ -149,6 +173,65 @@ export class ResultPublisher {
     const delayMs = this.lastWakeAt >= startedAt ? this.backoff(1) : this.backoff(Math.max(1, job.attemptsStarted));
     await job.moveToDelayed(Date.now() + delayMs, token);
     throw new DelayedError();
+  }
+
+  /** Hands a result to the next batch; resolves with its own answer once the control plane gave it. */
+  private submit(taskId: string, outcome: TaskOutcome): Promise<ItemAnswer> {
+    return new Promise<ItemAnswer>((resolve, reject) => {
+      this.pending.push({ taskId, outcome, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  /** Sends what is pending on the next turn (so results handed over together leave together). */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.pending.length === 0 || this.inFlight >= MAX_BATCHES_IN_FLIGHT) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      while (this.pending.length > 0 && this.inFlight < MAX_BATCHES_IN_FLIGHT) {
+        const batch = this.pending.splice(0, PUBLISH_BATCH_MAX);
+        this.inFlight += 1;
+        void this.send(batch).finally(() => {
+          this.inFlight -= 1;
+          this.scheduleFlush();
+        });
+      }
+    });
+  }
+
+  /** One batch: its lease tokens (one HMGET), one request, then the finished leases removed (one script). */
+  private async send(batch: Pending[]): Promise<void> {
+    const crash = this.deps.crash ?? (() => undefined);
+    try {
+      const tokens = await this.deps.leases.getMany(batch.map((p) => p.taskId));
+      crash('publish.before-publish');
+      const items = batch.map((p, i) => ({ taskId: p.taskId, leaseToken: tokens[i] ?? '', outcome: p.outcome }));
+      const results = await this.deps.publish(items, this.abort.signal);
+      const answers = batch.map((p, i): ItemAnswer => {
+        const result = results[i] ?? {
+          ok: false,
+          kind: 'http',
+          error: new ParError('PAR_ERR_INTERNAL', `no answer for task ${p.taskId}`),
+        };
+        return { leaseToken: tokens[i], result };
+      });
+      if (answers.some((a) => a.result.ok)) {
+        crash('publish.after-publish');
+        const done = batch.flatMap((p, i) => {
+          const leaseToken = answers[i]?.leaseToken;
+          return answers[i]?.result.ok && leaseToken !== undefined ? [{ taskId: p.taskId, leaseToken }] : [];
+        });
+        await this.deps.leases.removeIfCurrent(done);
+        crash('publish.after-lease-removed');
+      }
+      batch.forEach((p, i) => {
+        const answer = answers[i];
+        if (answer) p.resolve(answer);
+      });
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    }
   }
 
   private async audit(

@@ -12,6 +12,7 @@
  * BENCH_WORKERS (default 2), BENCH_IDLE_MS (before reading RSS, default 3000), BENCH_MONITOR_TASKS
  * (tasks run under Redis MONITOR to count commands per task per process, default 50),
  * BENCH_ONLY=cold-start (only each process's cold start to ready, compiled and through tsx),
+ * BENCH_ONLY=system (only the system phases: throughput at BENCH_CONCURRENCY, then 1 in flight),
  * BENCH_ONLY=scale (`npm run bench:scale`: throughput with 1, 2 and 4 workers, BENCH_SCALE_WORKERS
  * to choose, BENCH_TASKS tasks each), BENCH_ONLY=profile (`npm run bench:profile`: CPU per task per
  * process split by package / folder, from --cpu-prof).
@@ -38,22 +39,35 @@ const SCALE_WORKERS = (process.env['BENCH_SCALE_WORKERS'] ?? '1,2,4').split(',')
 if (!SCALE_WORKERS.every((n) => Number.isInteger(n) && n > 0))
   throw new Error(`BENCH_SCALE_WORKERS must be a comma-separated list of worker counts, got ${process.env['BENCH_SCALE_WORKERS'] ?? ''}`);
 
-const phases: BenchPhase[] =
-  process.env['BENCH_ONLY'] === 'cold-start'
-    ? [coldStartPhase()]
-    : process.env['BENCH_ONLY'] === 'profile'
-      ? [profilePhase({ tasks: TASKS, inFlight: CONCURRENCY, workers: WORKERS, workerConcurrency: WORKER_CONCURRENCY, top: 8 })]
-      : process.env['BENCH_ONLY'] === 'scale'
-        ? [workerScalingPhase({ workerCounts: SCALE_WORKERS, tasks: TASKS, inFlight: CONCURRENCY, workerConcurrency: WORKER_CONCURRENCY })]
-        : [
-            bareBullmqPhase({ jobs: BASELINE_JOBS, workers: WORKERS, concurrency: WORKER_CONCURRENCY }),
-            startSystemPhase({ workers: WORKERS, workerConcurrency: WORKER_CONCURRENCY, warmupTasks: 20 }),
-            idleRssPhase({ idleMs: IDLE_MS }),
-            throughputPhase({ tasks: TASKS, inFlight: CONCURRENCY }),
-            latencyPhase({ tasks: LATENCY_TASKS }),
-            redisCommandsPhase({ tasks: MONITOR_TASKS }),
-            coldStartPhase(),
-          ];
+function phasesFor(only: string | undefined): BenchPhase[] {
+  const start = startSystemPhase({ workers: WORKERS, workerConcurrency: WORKER_CONCURRENCY, warmupTasks: 20 });
+  switch (only) {
+    case 'cold-start':
+      return [coldStartPhase()];
+    case 'system':
+      return [start, throughputPhase({ tasks: TASKS, inFlight: CONCURRENCY }), latencyPhase({ tasks: LATENCY_TASKS })];
+    case 'profile':
+      return [profilePhase({ tasks: TASKS, inFlight: CONCURRENCY, workers: WORKERS, workerConcurrency: WORKER_CONCURRENCY, top: 8 })];
+    case 'scale':
+      return [
+        workerScalingPhase({ workerCounts: SCALE_WORKERS, tasks: TASKS, inFlight: CONCURRENCY, workerConcurrency: WORKER_CONCURRENCY }),
+      ];
+    case undefined:
+      return [
+        bareBullmqPhase({ jobs: BASELINE_JOBS, workers: WORKERS, concurrency: WORKER_CONCURRENCY }),
+        start,
+        idleRssPhase({ idleMs: IDLE_MS }),
+        throughputPhase({ tasks: TASKS, inFlight: CONCURRENCY }),
+        latencyPhase({ tasks: LATENCY_TASKS }),
+        redisCommandsPhase({ tasks: MONITOR_TASKS }),
+        coldStartPhase(),
+      ];
+    default:
+      throw new Error(`BENCH_ONLY must be one of cold-start, system, profile, scale; got ${only}`);
+  }
+}
+
+const phases = phasesFor(process.env['BENCH_ONLY']);
 
 const STOP_TIMEOUT_MS = 30_000;
 

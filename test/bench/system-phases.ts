@@ -6,6 +6,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runLanes, startBenchSystem, type BenchSystem } from './bench-system.js';
 import { type BenchContext, type BenchPhase, percentile } from './phase.js';
 import { processCpuMs, processRssMb, redisCpuMs } from './proc-stats.js';
+import { sampleSum, scrape } from '../helpers/prometheus.js';
+
+/** Result publications the control plane has answered: batch requests + single-result requests (its /metrics). */
+async function resultRequests(cpUrl: string): Promise<{ requests: number; results: number }> {
+  const { samples } = await scrape(`${cpUrl}/metrics`);
+  const results = sampleSum(samples, 'par_cp_result_reports_total');
+  const batches = sampleSum(samples, 'par_cp_result_batch_size_count');
+  const batched = sampleSum(samples, 'par_cp_result_batch_size_sum');
+  return { requests: batches + (results - batched), results };
+}
 
 function systemOf(ctx: BenchContext): BenchSystem {
   if (!ctx.system) throw new Error('the system is not running (the "start system" phase did not run or failed)');
@@ -55,9 +65,11 @@ export function throughputPhase(options: { tasks: number; inFlight: number }): B
       const procs = bench.processes();
       const cpuBefore = procs.map((p) => processCpuMs(p.pid));
       const redisBefore = await redisCpuMs(bench.redis);
+      const publishesBefore = await resultRequests(bench.system.cpUrl);
       const clientBefore = process.cpuUsage();
       const run = await runLanes(bench, options.tasks, options.inFlight);
       const client = process.cpuUsage(clientBefore);
+      const publishesAfter = await resultRequests(bench.system.cpUrl);
       const redisMs = (await redisCpuMs(bench.redis)) - redisBefore;
       const cpuMs = procs.map((p, i) => processCpuMs(p.pid) - cpuBefore[i]!);
 
@@ -75,6 +87,13 @@ export function throughputPhase(options: { tasks: number; inFlight: number }): B
       }
       ctx.rows.push({ metric: `latency p50 (${options.inFlight} in flight)`, value: `${percentile(run.latencies, 50).toFixed(1)} ms` });
       ctx.rows.push({ metric: `latency p99 (${options.inFlight} in flight)`, value: `${percentile(run.latencies, 99).toFixed(1)} ms` });
+      const requests = publishesAfter.requests - publishesBefore.requests;
+      const published = publishesAfter.results - publishesBefore.results;
+      ctx.rows.push({
+        metric: 'result requests per task',
+        value: (requests / options.tasks).toFixed(3),
+        note: `${requests} requests for ${published} results (control plane /metrics)`,
+      });
 
       let total = 0;
       procs.forEach((p, i) => {

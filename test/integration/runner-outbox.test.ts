@@ -68,10 +68,11 @@ test('publisher: retries through an outage (network, 503), then publishes once u
     publishBackoffMaxMs: 20,
     onFatal: () => undefined,
     logger,
-    publish: async (taskId, leaseToken) => {
-      calls.push({ taskId, leaseToken });
-      return (answers.shift() ?? (() => ({ ok: true as const, value: { status: 'duplicate' as const } })))();
-    },
+    publish: async (items) =>
+      items.map(({ taskId, leaseToken }) => {
+        calls.push({ taskId, leaseToken });
+        return (answers.shift() ?? (() => ({ ok: true as const, value: { status: 'duplicate' as const } })))();
+      }),
   });
   try {
     // Added as the workers add results: no BullMQ attempts; the publisher must still retry.
@@ -111,10 +112,11 @@ test('publisher: a stale lease (409) or an unknown task (404) is dropped, not re
     publishBackoffMaxMs: 20,
     onFatal: () => undefined,
     logger,
-    publish: async (taskId) => {
-      calls.push(taskId);
-      return taskId === 'stale' ? httpError('PAR_ERR_LEASE_STALE', 409) : httpError('PAR_ERR_NOT_FOUND', 404);
-    },
+    publish: async (items) =>
+      items.map(({ taskId }) => {
+        calls.push(taskId);
+        return taskId === 'stale' ? httpError('PAR_ERR_LEASE_STALE', 409) : httpError('PAR_ERR_NOT_FOUND', 404);
+      }),
   });
   try {
     await results.add(RESULT_JOB_NAME, { taskId: 'stale', outcome }, resultJobOptions('stale'));
@@ -142,10 +144,11 @@ test('publisher: results queued while the runner was stopped are published by th
     publishBackoffMaxMs: 20,
     onFatal: () => undefined,
     logger,
-    publish: async (taskId) => {
-      published.push(taskId);
-      return { ok: true, value: { status: 'recorded' } };
-    },
+    publish: async (items) =>
+      items.map(({ taskId }) => {
+        published.push(taskId);
+        return { ok: true as const, value: { status: 'recorded' as const } };
+      }),
   });
   try {
     await waitUntil(() => (published.length > 0 ? true : undefined), 5000, 'published');

@@ -1,6 +1,7 @@
 /**
- * The runner API: long-poll dequeue, batch heartbeat, fenced result publication. Every call is
- * authenticated with the runner's request JWT.
+ * The runner API: long-poll dequeue, batch heartbeat, fenced result publication (one result, or
+ * a batch of them in one request and one Lua call). Every call is authenticated with the
+ * runner's request JWT.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
@@ -9,9 +10,14 @@ import {
   dequeueResponseSchema,
   heartbeatRequestSchema,
   heartbeatResponseSchema,
+  publishBatchRequestSchema,
+  publishBatchResponseSchema,
   publishRequestSchema,
   publishResponseSchema,
+  type PublishBatchResponse,
 } from '../../contracts/runner-api.js';
+import { isWellFormedId } from '../../contracts/ids.js';
+import type { TaskOutcome } from '../../contracts/task.js';
 import { ParError } from '../../errors/par-error.js';
 import { runnerGuard } from '../auth/guards.js';
 import type { ControlPlaneDeps } from '../deps.js';
@@ -21,10 +27,18 @@ import { withErrors } from '../schema-compilers.js';
 import { idParamsSchema } from './params.js';
 import { abortOnClientGone } from './client-gone.js';
 import { heartbeatLeases } from '../store/leases.js';
-import { recordResult } from '../store/results.js';
+import { recordResult, recordResults, type RecordResultAnswer } from '../store/results.js';
 
 /** Results carry action output (script output is capped at 10 MB on the worker). */
 const RESULT_BODY_LIMIT = 16 * 1024 * 1024;
+
+/** The metrics of one result publication, counted alike for the single and the batch route. */
+function countReport(deps: ControlPlaneDeps, outcome: TaskOutcome, answer: RecordResultAnswer): void {
+  deps.metrics.resultReports.inc({ status: answer.status });
+  if (answer.status !== 'recorded') return;
+  deps.metrics.results.inc({ outcome: outcome.kind, code: outcome.error?.code ?? '' });
+  if (answer.submitToResultMs !== undefined) deps.metrics.submitToResult.observe(answer.submitToResultMs / 1000);
+}
 
 export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
   const runnerOnly = runnerGuard(deps);
@@ -102,18 +116,16 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod 
           params: { id },
           body: { leaseToken, outcome },
         } = request;
-        const { status, submitToResultMs } = await recordResult(deps.redis, deps.ks, {
+        const answer = await recordResult(deps.redis, deps.ks, {
           taskId: id,
           runnerId: runner.runnerId,
           leaseToken,
           outcome,
           now: deps.now(),
         });
-        deps.metrics.resultReports.inc({ status });
-        switch (status) {
+        countReport(deps, outcome, answer);
+        switch (answer.status) {
           case 'recorded':
-            deps.metrics.results.inc({ outcome: outcome.kind, code: outcome.error?.code ?? '' });
-            if (submitToResultMs !== undefined) deps.metrics.submitToResult.observe(submitToResultMs / 1000);
             request.log.info({ taskId: id, kind: outcome.kind }, 'task result recorded');
             return { status: 'recorded' as const };
           case 'duplicate':
@@ -123,6 +135,48 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod 
           case 'not_found':
             throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
         }
+      },
+    );
+
+    app.post(
+      RUNNER_API.results,
+      {
+        bodyLimit: RESULT_BODY_LIMIT,
+        schema: {
+          tags,
+          summary: 'Publish many final results at once (each fenced by its lease token; one answer per item)',
+          security: SECURITY.runner,
+          body: publishBatchRequestSchema,
+          response: withErrors({ 200: publishBatchResponseSchema }),
+        },
+        preValidation: runnerOnly.preValidation,
+      },
+      async (request) => {
+        const runner = runnerOnly.of(request);
+        const items = request.body.results;
+        deps.metrics.resultBatchSize.observe(items.length);
+        // A malformed id names no task (the single route answers 404 before Redis): never sent to Lua.
+        const wellFormed = items.filter((item) => isWellFormedId(item.taskId));
+        const answers = await recordResults(deps.redis, deps.ks, { runnerId: runner.runnerId, items: wellFormed, now: deps.now() });
+        const byItem = new Map(wellFormed.map((item, i) => [item, answers[i]]));
+        const recorded: { taskId: string; kind: string }[] = [];
+        const results = items.map((item): PublishBatchResponse['results'][number] => {
+          const answer: RecordResultAnswer = byItem.get(item) ?? { status: 'not_found' };
+          countReport(deps, item.outcome, answer);
+          switch (answer.status) {
+            case 'recorded':
+              recorded.push({ taskId: item.taskId, kind: item.outcome.kind });
+              return { taskId: item.taskId, status: 'recorded' };
+            case 'duplicate':
+              return { taskId: item.taskId, status: 'duplicate' };
+            case 'stale':
+              return { taskId: item.taskId, status: 'stale', code: 'PAR_ERR_LEASE_STALE' };
+            case 'not_found':
+              return { taskId: item.taskId, status: 'not_found', code: 'PAR_ERR_NOT_FOUND' };
+          }
+        });
+        if (recorded.length > 0) request.log.info({ runnerId: runner.runnerId, recorded }, 'task results recorded');
+        return { results };
       },
     );
   };
