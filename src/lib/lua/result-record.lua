@@ -6,6 +6,7 @@
 -- run may belong to an older delivery); a run that stopped as cancelled is noted as confirmed.
 --- @include "task-event"
 --- @include "runner-stats"
+--- @include "task-done"
 local f = redis.call('HMGET', KEYS[1], 'runnerId', 'state', 'leaseToken', 'createdAt')
 if f[1] ~= ARGV[2] then return 'not_found' end
 if f[2] == 'cancelled' then
@@ -23,7 +24,7 @@ end
 if f[2] == 'queued' then redis.call('LREM', KEYS[3], 0, ARGV[1]) end
 redis.call('HSET', KEYS[1], 'state', ARGV[4], 'outcome', ARGV[5], 'finishedAt', ARGV[6])
 redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('PUBLISH', ARGV[7], ARGV[1])
+taskDone(ARGV[7], ARGV[1], ARGV[4], redis.call('HGET', KEYS[1], 'attempts'), ARGV[6], ARGV[5])
 taskEvent(KEYS[1], ARGV[6], 'result.recorded')
 local createdAt = tonumber(f[4])
 local latency = createdAt and math.max(0, tonumber(ARGV[6]) - createdAt) or nil

@@ -1,0 +1,306 @@
+/**
+ * Submit-and-wait (POST /api/v1/tasks?wait=) and the done message that carries a task's final
+ * fields: the answer is the final task when a result lands inside the wait (even at once, right
+ * after the task is stored), the queued task when the wait ends first, a replay waits too, and a
+ * woken waiter answers from the message, not from a read of the task (a crafted message whose
+ * fields differ from the stored task shows which one answered). Every script that makes a task
+ * final publishes a message that parses to what the task then reads.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { ADMIN_API } from '../../src/contracts/admin-api.js';
+import { TASKS_API, taskViewSchema, type TaskView } from '../../src/contracts/tasks-api.js';
+import { IDEMPOTENCY_KEY_HEADER } from '../../src/contracts/idempotency.js';
+import { sweepExpiredLeases } from '../../src/control-plane/store/lease-sweep.js';
+import { leaseReadyTasks } from '../../src/control-plane/store/leases.js';
+import { recordResult } from '../../src/control-plane/store/results.js';
+import { newLeaseTokenSeed } from '../../src/control-plane/dispatch.js';
+import { parseTaskDone, taskDoneId, MAX_INLINE_OUTCOME } from '../../src/control-plane/task-done-message.js';
+import { waitUntil } from '../helpers/wait.js';
+import { startHarness, succeeded, type Harness, type TestRunner } from './control-plane-harness.js';
+
+const LEASE_MS = 2_000;
+let h: Harness;
+let runner: TestRunner;
+let subscriber: Redis;
+const messages: string[] = [];
+
+before(async () => {
+  h = await startHarness('submit-wait', { leaseMs: LEASE_MS, maxDeliveries: 1 });
+  runner = await h.enroll();
+  subscriber = h.redis.duplicate();
+  subscriber.on('message', (_channel: string, message: string) => messages.push(message));
+  await subscriber.subscribe(h.deps.ks.doneChannel);
+});
+
+after(async () => {
+  subscriber.disconnect();
+  await h.close();
+});
+
+interface Answer {
+  statusCode: number;
+  view: TaskView;
+  replayed: string | undefined;
+  ms: number;
+}
+
+async function submitWait(
+  waitMs: number,
+  options: { key?: string; inputs?: Record<string, unknown>; on?: TestRunner } = {},
+): Promise<Answer> {
+  const started = Date.now();
+  const res = await h.app.inject({
+    method: 'POST',
+    url: `${TASKS_API.submit}?wait=${waitMs}`,
+    headers: { ...h.appHeaders(), ...(options.key !== undefined ? { [IDEMPOTENCY_KEY_HEADER]: options.key } : {}) },
+    payload: {
+      runner: (options.on ?? runner).runnerId,
+      action: 'com.datadoghq.http.request',
+      inputs: options.inputs ?? { url: 'http://example.test/', n: randomBytes(4).toString('hex') },
+    },
+  });
+  const header = res.headers['idempotent-replayed'];
+  return {
+    statusCode: res.statusCode,
+    view: taskViewSchema.parse(JSON.parse(res.body)),
+    replayed: typeof header === 'string' ? header : undefined,
+    ms: Date.now() - started,
+  };
+}
+
+/** Plays the runner once: takes the next task (long-poll) and records `output` as its result. */
+async function runOne(output: unknown, on: TestRunner = runner): Promise<string> {
+  const [delivery] = await h.dequeue(on, { max: 1, waitMs: 10_000 });
+  assert.ok(delivery, 'the runner got the task');
+  const res = await h.publish(on, delivery.taskId, delivery.leaseToken, succeeded(output));
+  assert.equal(res.statusCode, 200);
+  return delivery.taskId;
+}
+
+test('submit with wait answers the final task when the result is recorded inside the wait', async () => {
+  const WAIT_MS = 20_000;
+  const answering = submitWait(WAIT_MS);
+  const taskId = await runOne({ answer: 42 });
+  const answer = await answering;
+  assert.equal(answer.statusCode, 201, 'a new task is 201, waited for or not');
+  assert.equal(answer.view.id, taskId);
+  assert.equal(answer.view.state, 'succeeded');
+  assert.deepEqual(answer.view.outcome?.output, { answer: 42 });
+  assert.equal(answer.view.attempts, 1);
+  assert.ok(answer.view.finishedAt !== undefined);
+  assert.deepEqual(answer.view, taskViewSchema.parse((await h.request('GET', TASKS_API.get(taskId), { headers: h.appHeaders() })).body));
+  assert.ok(answer.ms < WAIT_MS / 2, `answered after ${answer.ms} ms`);
+  assert.equal(h.deps.wakeups.size, 0, 'waiter released');
+});
+
+test('submit with wait answers the queued task when the wait ends first, about when asked', async () => {
+  const other = await h.enroll(); // nobody takes its tasks
+  const answer = await submitWait(300, { on: other });
+  assert.equal(answer.statusCode, 201);
+  assert.equal(answer.view.state, 'queued');
+  assert.equal(answer.view.attempts, 0);
+  assert.ok(answer.ms >= 290, `answered after ${answer.ms} ms, before the wait ended`);
+  assert.ok(answer.ms < 3_000, `answered after ${answer.ms} ms for a 300 ms wait`);
+  assert.equal(h.deps.wakeups.size, 0, 'waiter released');
+  // Without wait, the same route answers at once (the existing contract).
+  const res = await h.request('POST', TASKS_API.submit, {
+    headers: h.appHeaders(),
+    body: { runner: other.runnerId, action: 'com.datadoghq.http.request' },
+  });
+  assert.equal(res.statusCode, 201);
+  assert.equal(taskViewSchema.parse(res.body).state, 'queued');
+  // The wait is bounded like GET ?wait=.
+  const tooLong = await h.request('POST', `${TASKS_API.submit}?wait=60001`, {
+    headers: h.appHeaders(),
+    body: { runner: other.runnerId, action: 'com.datadoghq.http.request' },
+  });
+  assert.equal(tooLong.statusCode, 400);
+});
+
+test('a result recorded right after the task is stored (before the handler waits) is not missed', async () => {
+  // A runner as fast as can be: the moment the submit script stores the task (its ready message),
+  // the test leases it and records its result straight through the store (no HTTP), racing the
+  // submit handler. A waiter armed after the store could miss that message and answer only
+  // when the wait ends; the one armed before the store exists whenever the task does.
+  const WAIT_MS = 20_000;
+  const fast = await h.enroll();
+  const listener = h.redis.duplicate();
+  const recorded: Promise<unknown>[] = [];
+  let waitersWhenStored: number[] = [];
+  listener.on('message', (_channel: string, runnerId: string) => {
+    if (runnerId !== fast.runnerId) return;
+    waitersWhenStored.push(h.deps.wakeups.size);
+    recorded.push(
+      (async () => {
+        const now = Date.now();
+        const { leased } = await leaseReadyTasks(h.redis, h.deps.ks, fast.runnerId, 1, newLeaseTokenSeed(), now, LEASE_MS);
+        const [task] = leased;
+        assert.ok(task);
+        const outcome = succeeded({ fast: task.taskId });
+        const answer = await recordResult(h.redis, h.deps.ks, {
+          taskId: task.taskId,
+          runnerId: fast.runnerId,
+          leaseToken: task.leaseToken,
+          outcome,
+          now,
+        });
+        assert.equal(answer.status, 'recorded');
+      })(),
+    );
+  });
+  await listener.subscribe(h.deps.ks.readyChannel);
+  try {
+    for (let i = 0; i < 10; i += 1) {
+      waitersWhenStored = [];
+      const answer = await submitWait(WAIT_MS, { on: fast });
+      assert.equal(answer.view.state, 'succeeded', `round ${i}`);
+      assert.deepEqual(answer.view.outcome?.output, { fast: answer.view.id });
+      assert.ok(answer.ms < WAIT_MS / 2, `round ${i}: answered after ${answer.ms} ms: the wake-up was missed`);
+      assert.deepEqual(waitersWhenStored, [1], `round ${i}: the submit's waiter exists once the task is stored`);
+    }
+    await Promise.all(recorded);
+  } finally {
+    listener.disconnect();
+  }
+});
+
+test('a replay with the Idempotency-Key waits for the same task, and answers a finished one at once', async () => {
+  const key = `k-${randomBytes(6).toString('hex')}`;
+  const inputs = { url: 'http://example.test/replay' };
+  const first = await submitWait(100, { key, inputs });
+  assert.equal(first.statusCode, 201);
+  assert.equal(first.replayed, 'false');
+  assert.equal(first.view.state, 'queued');
+
+  const replaying = submitWait(20_000, { key, inputs });
+  assert.equal(await runOne('replayed'), first.view.id);
+  const replay = await replaying;
+  assert.equal(replay.statusCode, 200);
+  assert.equal(replay.replayed, 'true');
+  assert.equal(replay.view.id, first.view.id);
+  assert.equal(replay.view.state, 'succeeded');
+  assert.equal(replay.view.outcome?.output, 'replayed');
+  assert.ok(replay.ms < 10_000, `answered after ${replay.ms} ms`);
+
+  const again = await submitWait(20_000, { key, inputs });
+  assert.equal(again.statusCode, 200);
+  assert.equal(again.replayed, 'true');
+  assert.deepEqual(again.view, replay.view);
+  assert.ok(again.ms < 2_000, `a finished task's replay answered after ${again.ms} ms`);
+});
+
+test('a woken waiter answers from the message, and reads the task only when the message carries nothing usable', async () => {
+  /** A submit-and-wait on a runner nobody serves; `act` runs on the task once its waiter is parked. */
+  const whenParked = async (waitMs: number, act: (id: string) => Promise<unknown>): Promise<Answer> => {
+    const idle = await h.enroll();
+    const waiting = submitWait(waitMs, { on: idle });
+    await waitUntil(() => (h.deps.wakeups.parked === 1 ? true : undefined), 5_000, 'the submit to park its waiter');
+    const ids = await h.redis.lrange(h.deps.ks.ready(idle.runnerId), 0, -1);
+    assert.equal(ids.length, 1);
+    await act(ids[0]!);
+    return waiting;
+  };
+  const publish = (message: string): Promise<number> => h.redis.publish(h.deps.ks.doneChannel, message);
+
+  // The stored task stays queued: a waiter that read it back would go on waiting.
+  const outcome = { kind: 'succeeded', output: { from: 'the message' }, attempts: 1, durationMs: 3 };
+  const fromMessage = await whenParked(20_000, (id) => publish(`v1 ${id} succeeded 7 1234 ${JSON.stringify(outcome)}`));
+  assert.equal(fromMessage.view.state, 'succeeded');
+  assert.equal(fromMessage.view.attempts, 7);
+  assert.equal(fromMessage.view.finishedAt, 1234);
+  assert.deepEqual(fromMessage.view.outcome, outcome);
+  assert.equal((await h.getTask(fromMessage.view.id)).state, 'queued', 'the stored task did not change');
+  assert.ok(fromMessage.ms < 10_000);
+
+  // Not parseable: the waiter reads the task, finds it still queued, and waits on until the end.
+  const unparseable = await whenParked(1_500, (id) => publish(`v1 ${id} succeeded seven 1234 {}`));
+  assert.equal(unparseable.view.state, 'queued');
+  assert.ok(unparseable.ms >= 1_400, `answered after ${unparseable.ms} ms`);
+
+  // A bare id (what an outcome too large to inline publishes): the waiter reads the task back.
+  const stored = {
+    kind: 'failed',
+    error: { code: 'PAR_ERR_INTERNAL', message: 'from the hash', retryable: false },
+    attempts: 2,
+    durationMs: 1,
+  };
+  const bare = await whenParked(20_000, async (id) => {
+    await h.redis.hset(h.deps.ks.task(id), 'state', 'failed', 'outcome', JSON.stringify(stored), 'finishedAt', 99, 'attempts', 2);
+    await publish(id);
+  });
+  assert.equal(bare.view.state, 'failed');
+  assert.deepEqual(bare.view.outcome, stored);
+  assert.equal(bare.view.finishedAt, 99);
+  assert.ok(bare.ms < 10_000);
+
+  // GET ?wait= answers from the message too.
+  const other = await h.enroll();
+  const queued = taskViewSchema.parse(
+    (
+      await h.request('POST', TASKS_API.submit, {
+        headers: h.appHeaders(),
+        body: { runner: other.runnerId, action: 'com.datadoghq.http.request' },
+      })
+    ).body,
+  );
+  const reading = h.getTask(queued.id, 20_000);
+  await waitUntil(() => (h.deps.wakeups.parked === 1 ? true : undefined), 5_000, 'the read to park its waiter');
+  await publish(`v1 ${queued.id} cancelled 0 5 ${JSON.stringify({ ...outcome, kind: 'cancelled', output: 'msg' })}`);
+  const read = await reading;
+  assert.equal(read.state, 'cancelled');
+  assert.equal(read.outcome?.output, 'msg');
+  assert.equal(read.createdAt, queued.createdAt, 'the fields that never change come from the first read');
+});
+
+/** The done message published for `taskId`, parsed; checked against what the task now reads. */
+async function doneMessageMatches(taskId: string): Promise<string> {
+  const message = await waitUntil(() => messages.find((m) => taskDoneId(m) === taskId), 5_000, `the done message of ${taskId}`);
+  const view = await h.getTask(taskId);
+  const final = parseTaskDone(message);
+  assert.ok(final, `parseable: ${message.slice(0, 200)}`);
+  assert.deepEqual(final, { state: view.state, attempts: view.attempts, finishedAt: view.finishedAt, outcome: view.outcome });
+  return message;
+}
+
+test('every script that makes a task final publishes its final fields: result, cancel, runner deletion, lease expiry', async () => {
+  // A recorded result (result-record.lua).
+  const answering = submitWait(20_000);
+  const recorded = await runOne({ ok: 'recorded' });
+  await answering;
+  await doneMessageMatches(recorded);
+
+  // A cancel (task-cancel.lua).
+  const cancelled = await h.submit(runner);
+  assert.equal((await h.request('POST', TASKS_API.cancel(cancelled.id), { headers: h.appHeaders() })).statusCode, 200);
+  assert.equal((await h.getTask(cancelled.id)).state, 'cancelled');
+  await doneMessageMatches(cancelled.id);
+
+  // A deleted runner fails its open tasks (runner-delete.lua); the waiting submit answers that failure.
+  const doomed = await h.enroll();
+  const waiting = submitWait(20_000, { on: doomed });
+  await waitUntil(() => (h.deps.wakeups.parked === 1 ? true : undefined), 5_000, 'the submit to park its waiter');
+  assert.equal((await h.request('DELETE', ADMIN_API.runner(doomed.runnerId), { headers: h.appHeaders() })).statusCode < 300, true);
+  const failed = await waiting;
+  assert.equal(failed.view.state, 'failed');
+  assert.equal(failed.view.outcome?.error?.code, 'PAR_ERR_RUNNER_DELETED');
+  await doneMessageMatches(failed.view.id);
+
+  // An outcome too large to inline: a bare id, and the waiter reads the task back.
+  const big = 'x'.repeat(MAX_INLINE_OUTCOME + 10);
+  const bigAnswer = submitWait(20_000);
+  const bigId = await runOne(big);
+  const bigView = (await bigAnswer).view;
+  assert.equal(bigView.outcome?.output, big);
+  assert.ok(messages.includes(bigId), 'published as a bare id');
+
+  // Lease expiry after maxDeliveries (lease-sweep.lua); last: it moves the harness clock.
+  const expiring = await h.submit(runner);
+  const [delivery] = await h.dequeue(runner, { max: 1, waitMs: 0 });
+  assert.equal(delivery?.taskId, expiring.id);
+  h.advance(LEASE_MS + 1);
+  assert.deepEqual(await sweepExpiredLeases(h.redis, h.deps.ks, h.now(), h.config.maxDeliveries), { requeued: 0, failed: 1 });
+  await doneMessageMatches(expiring.id);
+});
