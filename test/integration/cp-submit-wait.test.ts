@@ -135,7 +135,7 @@ test('a result recorded right after the task is stored (before the handler waits
   let held = 0;
   const isSubmitOfFast = (args: unknown[]): boolean =>
     String(args[2]).startsWith(h.deps.ks.taskPrefix) && args.map(String).includes(h.deps.ks.ready(fast.runnerId));
-  h.redis.sendCommand = ((command: Parameters<typeof original>[0], stream?: Parameters<typeof original>[1]) => {
+  h.redis.sendCommand = (command: Parameters<typeof original>[0], stream?: Parameters<typeof original>[1]) => {
     const reply = original(command, stream) as Promise<unknown>;
     if ((command.name !== 'evalsha' && command.name !== 'eval') || !isSubmitOfFast(command.args)) return reply;
     held += 1;
@@ -156,7 +156,7 @@ test('a result recorded right after the task is stored (before the handler waits
       await cpSubscriber.ping();
       return value;
     });
-  });
+  };
   try {
     const answer = await submitWait(WAIT_MS, { on: fast });
     assert.equal(held, 1, 'the submit script reply was held once');
