@@ -4,12 +4,17 @@
  * after the task is stored), the queued task when the wait ends first, a replay waits too, and a
  * woken waiter answers from the message, not from a read of the task (a crafted message whose
  * fields differ from the stored task shows which one answered). Every script that makes a task
- * final publishes a message that parses to what the task then reads.
+ * final publishes a message that parses to what the task then reads. The CLI's client
+ * (ApiClient.submitAndWait, used by `par task run --wait`) sends one request.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
+import { ApiClient } from '../../src/cli/api-client.js';
+import { loadCliConfig } from '../../src/config/cli.js';
 import { ADMIN_API } from '../../src/contracts/admin-api.js';
 import { TASKS_API, taskViewSchema, type TaskView } from '../../src/contracts/tasks-api.js';
 import { IDEMPOTENCY_KEY_HEADER } from '../../src/contracts/idempotency.js';
@@ -305,4 +310,46 @@ test('every script that makes a task final publishes its final fields: result, c
   h.advance(LEASE_MS + 1);
   assert.deepEqual(await sweepExpiredLeases(h.redis, h.deps.ks, h.now(), h.config.maxDeliveries), { requeued: 0, failed: 1 });
   await doneMessageMatches(expiring.id);
+});
+
+test('ApiClient.submitAndWait (par task run --wait) gets the result in one HTTP request', async () => {
+  // A counting pass-through in front of the control plane: what the client sends is what a proxy
+  // in front of a real deployment would log.
+  const target = new URL(await h.app.listen({ port: 0, host: '127.0.0.1' }));
+  const seen: string[] = [];
+  const proxy = createServer((req, res) => {
+    seen.push(`${req.method ?? ''} ${req.url ?? ''}`);
+    const upstream = httpRequest(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = proxy.address() as AddressInfo;
+    const client = new ApiClient(loadCliConfig({ PAR_CONTROL_PLANE_URL: `http://127.0.0.1:${port}`, PAR_APP_KEY: h.appKey }));
+    const body = { runner: runner.runnerId, action: 'com.datadoghq.http.request', inputs: { url: 'http://example.test/client' } };
+    const waiting = client.submitAndWait(body, 20_000);
+    await runOne('through the client');
+    const { task, replayed } = await waiting;
+    assert.equal(task.state, 'succeeded');
+    assert.equal(task.outcome?.output, 'through the client');
+    assert.equal(replayed, false);
+    assert.deepEqual(seen, ['POST /api/v1/tasks?wait=20000']);
+
+    // Nobody serves this runner: the wait ends with the task queued, still one request.
+    seen.length = 0;
+    const idle = await h.enroll();
+    const started = Date.now();
+    const queued = await client.submitAndWait({ ...body, runner: idle.runnerId }, 300);
+    assert.equal(queued.task.state, 'queued');
+    assert.ok(Date.now() - started >= 290);
+    assert.deepEqual(seen, ['POST /api/v1/tasks?wait=300']);
+  } finally {
+    await new Promise<void>((resolve) => proxy.close(() => resolve()));
+  }
 });
