@@ -14,6 +14,9 @@ import type { CliConfig } from '../config/cli.js';
 import { FINAL_TASK_STATES } from '../contracts/task.js';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../contracts/idempotency.js';
 
+/** The longest wait the control plane takes in one request (MAX_TASK_WAIT_MS there). */
+const MAX_WAIT_ROUND_MS = 60_000;
+
 export interface SubmitOptions {
   /** Sent as the Idempotency-Key header. */
   idempotencyKey?: string | undefined;
@@ -73,6 +76,29 @@ export class ApiClient {
     return { task: taskViewSchema.parse(res.body), replayed: res.headers[IDEMPOTENT_REPLAYED_HEADER] === 'true' };
   }
 
+  /**
+   * Submits a task and waits up to `waitMs` for its final result: ONE request when the result
+   * comes within a long-poll round (POST /api/v1/tasks?wait=, at most 60 s), then further rounds
+   * of GET ?wait= (waitForTask) for what is left of the wait. With an idempotency key, a retry of
+   * a lost answer returns (and waits for) the task the first call created.
+   */
+  async submitAndWait(
+    task: SubmitTaskRequest,
+    waitMs: number,
+    options: SubmitOptions = {},
+  ): Promise<{ task: TaskView; replayed: boolean }> {
+    const deadline = Date.now() + waitMs;
+    const round = Math.max(1, Math.min(MAX_WAIT_ROUND_MS, waitMs));
+    const headers: Record<string, string> =
+      options.idempotencyKey === undefined ? {} : { [IDEMPOTENCY_KEY_HEADER]: options.idempotencyKey };
+    const res = await this.exchange('POST', `${TASKS_API.submit}?wait=${round}`, task, round + (options.timeoutMs ?? 30_000), headers);
+    const submitted = taskViewSchema.parse(res.body);
+    const replayed = res.headers[IDEMPOTENT_REPLAYED_HEADER] === 'true';
+    const left = deadline - Date.now();
+    if (FINAL_TASK_STATES.includes(submitted.state) || left <= 0) return { task: submitted, replayed };
+    return { task: await this.waitForTask(submitted.id, left), replayed };
+  }
+
   /** Reads a task; with waitMs the control plane answers as soon as the task is final. */
   async getTask(taskId: string, waitMs = 0): Promise<TaskView> {
     const path = waitMs > 0 ? `${TASKS_API.get(taskId)}?wait=${waitMs}` : TASKS_API.get(taskId);
@@ -88,7 +114,7 @@ export class ApiClient {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const left = deadline - Date.now();
-      const view = await this.getTask(taskId, Math.max(1, Math.min(60_000, left)));
+      const view = await this.getTask(taskId, Math.max(1, Math.min(MAX_WAIT_ROUND_MS, left)));
       if (FINAL_TASK_STATES.includes(view.state) || Date.now() >= deadline) return view;
     }
   }

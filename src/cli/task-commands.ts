@@ -45,23 +45,23 @@ export function registerTaskCommands(program: Command): void {
           failStartup(new ParError('PAR_ERR_REQUEST_INVALID', `--input must be a JSON object (${(error as Error).message})`));
         }
         try {
-          const { task: submitted, replayed } = await client.submit(
-            {
-              runner: opts.runner,
-              action: opts.action,
-              inputs: inputs as Record<string, unknown>,
-              timeoutMs: Number(opts.timeout),
-              ...(opts.connection ? { connectionId: opts.connection } : {}),
-            },
-            { idempotencyKey: opts.idempotencyKey },
-          );
+          const request = {
+            runner: opts.runner,
+            action: opts.action,
+            inputs: inputs as Record<string, unknown>,
+            timeoutMs: Number(opts.timeout),
+            ...(opts.connection ? { connectionId: opts.connection } : {}),
+          };
+          const submitOptions = { idempotencyKey: opts.idempotencyKey };
           if (!opts.wait) {
+            const { task: submitted, replayed } = await client.submit(request, submitOptions);
             process.stdout.write(
               `${JSON.stringify({ taskId: submitted.id, state: submitted.state, ...(opts.idempotencyKey !== undefined ? { replayed } : {}) })}\n`,
             );
             return;
           }
-          const view = await client.waitForTask(submitted.id, Number(opts.waitTimeout));
+          // One request when the result comes within a round (submit-and-wait), more rounds after that.
+          const { task: view } = await client.submitAndWait(request, Number(opts.waitTimeout), submitOptions);
           if (view.state === 'succeeded') {
             process.stdout.write(`${JSON.stringify(view.outcome?.output ?? null, null, 2)}\n`);
             return;

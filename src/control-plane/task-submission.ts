@@ -33,6 +33,11 @@ export interface SubmitOptions {
   idempotency?: { key: string; scope: IdempotencyScope } | undefined;
   /** The caller, `<type>:<id>` (signed into the task for the runner's audit log). */
   submittedBy?: string | undefined;
+  /**
+   * The new task's id (default: a fresh random UUID). A caller that waits for the result picks
+   * it first, to arm its waiter before the task is stored (and so before it can finish).
+   */
+  taskId?: string | undefined;
 }
 
 export interface SubmitResult {
@@ -54,7 +59,7 @@ export async function submitTask(
   options: SubmitOptions = {},
 ): Promise<SubmitResult> {
   // The task's trace starts here; its context is signed into the task (claims.traceparent).
-  const taskId = randomUUID();
+  const taskId = options.taskId ?? randomUUID();
   const span = parTracer().startSpan(
     SPAN.submit,
     {

@@ -5,10 +5,15 @@
  *
  * Use: `arm()` BEFORE checking Redis, then `wait()`: a message that lands between the check and
  * the wait is not lost, because the armed waiter already caught it.
+ *
+ * A `task` message carries the task's final fields (task-done-message.ts): the woken waiter finds
+ * them in `final` and answers without reading the task back. Parsed once per message, and only
+ * when someone waits for that task.
  */
 import { duplicateConnection, type Redis } from '../lib/redis-connection.js';
 import type { Logger } from '../logging/logger.js';
 import type { KeySpace } from './store/key-space.js';
+import { parseTaskDone, taskDoneId, type TaskFinal } from './task-done-message.js';
 
 export type WakeTopic = 'runner' | 'task';
 
@@ -17,18 +22,22 @@ export interface ArmedWait {
   wait(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
   /** Stops listening (always call it, in a finally). */
   cancel(): void;
+  /** `task` waits: the final fields the wake-up message carried, once one did (final fields never change again). */
+  readonly final: TaskFinal | undefined;
 }
 
 class Waiter implements ArmedWait {
   private fired = false;
   private settle: ((woken: boolean) => void) | undefined;
+  final: TaskFinal | undefined;
 
   constructor(
     private readonly detach: (w: Waiter) => void,
     private readonly isClosed: () => boolean,
   ) {}
 
-  fire(): void {
+  fire(final?: TaskFinal): void {
+    if (final) this.final = final;
     this.fired = true;
     this.settle?.(true);
   }
@@ -144,10 +153,15 @@ export class Wakeups {
   }
 
   private onMessage(channel: string, message: string): void {
-    const topic: WakeTopic | undefined = channel === this.ks.readyChannel ? 'runner' : channel === this.ks.doneChannel ? 'task' : undefined;
-    if (!topic) return;
-    const set = this.waiters.get(`${topic}:${message}`);
-    if (set) for (const w of set) w.fire();
+    if (channel === this.ks.readyChannel) {
+      const set = this.waiters.get(`runner:${message}`);
+      if (set) for (const w of set) w.fire();
+    } else if (channel === this.ks.doneChannel) {
+      const set = this.waiters.get(`task:${taskDoneId(message)}`);
+      if (!set) return;
+      const final = parseTaskDone(message);
+      for (const w of set) w.fire(final);
+    }
   }
 
   private wakeEveryone(): void {

@@ -1,7 +1,9 @@
 /**
  * The system under bench: the real processes (control plane, runner, N workers) from
  * test/helpers/system.ts with warn-level logs, a local HTTP target, a Redis connection for
- * `INFO cpu`, and `runTask` (submit + wait, the way a user's client does it).
+ * `INFO cpu`, and `runTask` (submit and wait, the way a user's client does it: one request,
+ * POST /api/v1/tasks?wait=, as `par task run --wait`; or, for comparison, two: submit, then
+ * GET /api/v1/tasks/:id?wait=).
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -9,13 +11,16 @@ import { startSystem, type System } from '../helpers/system.js';
 import { startTargetServer } from '../helpers/target-server.js';
 import { connectRedis } from '../helpers/redis.js';
 
+/** `one-request`: POST ?wait= (ApiClient.submitAndWait); `two-requests`: POST, then GET ?wait= (submitTask + waitForTask). */
+export type SubmitMode = 'one-request' | 'two-requests';
+
 export interface BenchSystem {
   system: System;
   redis: Redis;
   /** name -> pid of every process of the system. */
   processes(): { name: string; pid: number }[];
   /** One http.request task, submitted and waited for; resolves with its final state. */
-  runTask(): Promise<string>;
+  runTask(mode?: SubmitMode): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -49,12 +54,14 @@ export async function startBenchSystem(options: {
         if (p.proc.pid === undefined) throw new Error(`${p.name} has no pid`);
         return { name: p.name, pid: p.proc.pid };
       }),
-    async runTask() {
-      const task = await system.api.submitTask({
+    async runTask(mode = 'one-request') {
+      const request = {
         runner: system.runnerName,
         action: 'com.datadoghq.http.request',
         inputs: { verb: 'GET', url, urlParams: { n: randomBytes(2).toString('hex') } },
-      });
+      };
+      if (mode === 'one-request') return (await system.api.submitAndWait(request, 60_000)).task.state;
+      const task = await system.api.submitTask(request);
       return (await system.api.waitForTask(task.id, 60_000)).state;
     },
     async stop() {
@@ -70,6 +77,7 @@ export async function runLanes(
   bench: BenchSystem,
   total: number,
   inFlight: number,
+  mode: SubmitMode = 'one-request',
 ): Promise<{ latencies: number[]; failed: number; seconds: number }> {
   const latencies: number[] = [];
   let failed = 0;
@@ -79,7 +87,7 @@ export async function runLanes(
     while (next < total) {
       next++;
       const t0 = performance.now();
-      const state = await bench.runTask();
+      const state = await bench.runTask(mode);
       latencies.push(performance.now() - t0);
       if (state !== 'succeeded') failed++;
     }

@@ -8,7 +8,7 @@
  * (code 0 when every phase passed, 1 otherwise), whatever handles are left open.
  *
  * Settings (env): BENCH_TASKS (default 2000), BENCH_CONCURRENCY (in flight, default 64),
- * BENCH_LATENCY_TASKS (1 in flight, default 300), BENCH_BASELINE_JOBS (default 5000),
+ * BENCH_LATENCY_TASKS (1 in flight, for each way of waiting, default 300), BENCH_BASELINE_JOBS (default 5000),
  * BENCH_WORKERS (default 2), BENCH_IDLE_MS (before reading RSS, default 3000), BENCH_MONITOR_TASKS
  * (tasks run under Redis MONITOR to count commands per task per process, default 50),
  * BENCH_ONLY=cold-start (only each process's cold start to ready, compiled and through tsx),

@@ -95,6 +95,10 @@ describe('OpenAPI document', () => {
       submitParams.some((p) => p.in === 'header' && p.name === 'idempotency-key'),
       'Idempotency-Key header documented',
     );
+    assert.ok(
+      submitParams.some((p) => p.in === 'query' && p.name === 'wait'),
+      'submit-and-wait documented',
+    );
   });
 });
 

@@ -1,9 +1,11 @@
 /**
  * The user-facing task API: submit a task for a runner (`actions_run`, contributor on the runner;
- * a connection must be on that runner), list a runner's recent tasks and read one back, optionally
- * waiting (pub/sub, not polling) until it has its final result (viewer on the runner).
+ * a connection must be on that runner), list a runner's recent tasks and read one back. Reading
+ * (viewer on the runner) and submitting can both wait (`?wait=`, pub/sub, not polling; task-wait.ts)
+ * until the task has its final result, so a client gets a result in one request.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { TASKS_API, submitTaskRequestSchema, taskEventsResponseSchema, taskViewSchema, type TaskView } from '../../contracts/tasks-api.js';
 import { ParError } from '../../errors/par-error.js';
@@ -24,6 +26,7 @@ import { SCOPES, type Scope } from '../store/credentials.js';
 import { getTask, isFinal, toTaskView, type TaskRecord } from '../store/tasks.js';
 import { getTaskEvents } from '../store/task-events.js';
 import { submitTask } from '../task-submission.js';
+import { waitUntilFinal } from '../task-wait.js';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, idempotencyKeySchema } from '../../contracts/idempotency.js';
 
 /** The Idempotency-Key header, when sent: once, and well formed (400 PAR_ERR_IDEMPOTENCY_KEY_INVALID otherwise). */
@@ -38,7 +41,7 @@ function readIdempotencyKey(headers: Record<string, string | string[] | undefine
 
 export const MAX_TASK_WAIT_MS = 60_000;
 
-const getQuerySchema = z.object({
+const waitQuerySchema = z.object({
   wait: z.coerce.number().int().min(0).max(MAX_TASK_WAIT_MS).default(0).describe('wait up to this many ms for the final result'),
 });
 /**
@@ -77,15 +80,26 @@ export function taskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
     return task;
   };
 
+  /** Re-reads a task the caller was already allowed to see (only its state is followed). */
+  const loadOwnTask = async (caller: Caller, id: string): Promise<TaskRecord> => {
+    const task = await getTask(deps.redis, deps.ks, id);
+    if (!task || task.orgId !== caller.orgId) throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
+    return task;
+  };
+
   return async (app) => {
     app.post(
       TASKS_API.submit,
       {
         schema: {
           tags,
-          summary: 'Submit a task for a runner (201; 200 when an Idempotency-Key replays an earlier one)',
+          summary:
+            'Submit a task for a runner, optionally waiting for its final result (201; 200 when an Idempotency-Key replays an earlier one)',
+          description:
+            'With `wait` (ms, at most 60000, as GET /api/v1/tasks/{id}?wait=) the answer comes once the task is final, or when the wait ends with the task as it is then (still `queued` or `leased`). The status does not depend on the wait: 201 for a new task, 200 for a replay (a replay of a finished task answers its final view at once).',
           security: SECURITY.appKey,
           headers: submitHeadersSchema,
+          querystring: waitQuerySchema,
           body: submitTaskRequestSchema,
           response: withErrors({ 200: taskViewSchema, 201: taskViewSchema }),
         },
@@ -93,7 +107,10 @@ export function taskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
       },
       async (request, reply) => {
         const caller = submitter.of(request);
-        const { body } = request;
+        const {
+          body,
+          query: { wait },
+        } = request;
         // Running an action on a runner, through one of its connections or not, is contributor work.
         const { runner } = await requireRunnerAccess(deps, caller, body.runner, 'contributor');
         let connection: ConnectionRef | undefined;
@@ -105,17 +122,41 @@ export function taskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
           connection = toConnectionRef(record);
         }
         const idempotencyKey = readIdempotencyKey(request.headers);
-        const { task, replayed } = await submitTask(deps, caller.orgId, runner, body, {
-          connection,
-          connectionId: body.connectionId,
-          submittedBy: `${caller.principal.type}:${caller.principal.id}`,
-          idempotency:
-            idempotencyKey === undefined ? undefined : { key: idempotencyKey, scope: { orgId: caller.orgId, owner: caller.key.owner } },
-        });
-        request.log.info(
-          { taskId: task.id, runnerId: task.runnerId, action: task.action, replayed },
-          replayed ? 'task submission replayed' : 'task submitted',
-        );
+        // Waiting: the id is chosen and its waiter armed before the task is stored, so a result
+        // recorded at once (between the store and the wait) still wakes it.
+        const taskId = randomUUID();
+        let armed = wait > 0 ? deps.wakeups.arm('task', taskId) : undefined;
+        const gone = wait > 0 ? abortOnClientGone(reply) : undefined;
+        let task: TaskRecord;
+        let replayed: boolean;
+        try {
+          const deadline = deps.now() + wait;
+          ({ task, replayed } = await submitTask(deps, caller.orgId, runner, body, {
+            connection,
+            connectionId: body.connectionId,
+            submittedBy: `${caller.principal.type}:${caller.principal.id}`,
+            idempotency:
+              idempotencyKey === undefined ? undefined : { key: idempotencyKey, scope: { orgId: caller.orgId, owner: caller.key.owner } },
+            taskId,
+          }));
+          request.log.info(
+            { taskId: task.id, runnerId: task.runnerId, action: task.action, replayed },
+            replayed ? 'task submission replayed' : 'task submitted',
+          );
+          if (armed && gone && !isFinal(task.state)) {
+            if (replayed) {
+              // The earlier task: armed on its id, then read again (it may have finished meanwhile).
+              armed.cancel();
+              armed = deps.wakeups.arm('task', task.id);
+              task = await loadOwnTask(caller, task.id);
+            }
+            const id = task.id;
+            task = await waitUntilFinal(deps, armed, task, () => loadOwnTask(caller, id), deadline, gone.signal);
+          }
+        } finally {
+          armed?.cancel();
+          gone?.dispose();
+        }
         if (idempotencyKey !== undefined) void reply.header(IDEMPOTENT_REPLAYED_HEADER, String(replayed));
         const view: TaskView = toTaskView(task);
         return reply.status(replayed ? 200 : 201).send(view);
@@ -178,7 +219,7 @@ export function taskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
           summary: 'Read a task, optionally waiting for its final result',
           security: SECURITY.appKey,
           params: idParamsSchema,
-          querystring: getQuerySchema,
+          querystring: waitQuerySchema,
           response: withErrors({ 200: taskViewSchema }),
         },
         preValidation: reader.preValidation,
@@ -190,26 +231,14 @@ export function taskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
           query: { wait },
         } = request;
         await loadVisibleTask(caller, id); // access once; re-reads below only follow the state
-        const load = async (): Promise<TaskRecord> => {
-          const task = await getTask(deps.redis, deps.ks, id);
-          if (!task || task.orgId !== caller.orgId) throw new ParError('PAR_ERR_NOT_FOUND', `task ${id}`);
-          return task;
-        };
+        const load = (): Promise<TaskRecord> => loadOwnTask(caller, id);
         if (wait === 0) return toTaskView(await load());
 
         const deadline = deps.now() + wait;
         const armed = deps.wakeups.arm('task', id); // before the first read: no completion is missed
         const gone = abortOnClientGone(reply);
         try {
-          let task = await load();
-          while (!isFinal(task.state)) {
-            const remaining = deadline - deps.now();
-            if (remaining <= 0 || gone.signal.aborted || deps.wakeups.isClosed) break;
-            const woken = await armed.wait(remaining, gone.signal);
-            task = await load();
-            if (!woken) break;
-          }
-          return toTaskView(task);
+          return toTaskView(await waitUntilFinal(deps, armed, await load(), load, deadline, gone.signal));
         } finally {
           armed.cancel();
           gone.dispose();

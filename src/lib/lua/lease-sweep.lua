@@ -3,6 +3,7 @@
 -- A task failed here counts as `expired` in its runner's per-minute stats (runner-stats.ts).
 --- @include "task-event"
 --- @include "runner-stats"
+--- @include "task-done"
 local now = tonumber(ARGV[2])
 local maxDeliveries = tonumber(ARGV[3])
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
@@ -21,7 +22,7 @@ for _, id in ipairs(ids) do
         durationMs = math.max(0, now - (tonumber(f[4]) or now)),
       })
       redis.call('HSET', key, 'state', 'failed', 'outcome', outcome, 'finishedAt', now)
-      redis.call('PUBLISH', ARGV[7], id)
+      taskDone(ARGV[7], id, 'failed', attempts, now, outcome)
       taskEvent(key, now, 'failed.lease_expired', attempts)
       recordStat(ARGV[5] .. f[3] .. ':stats:' .. ARGV[9], 'expired', nil)
       failed = failed + 1

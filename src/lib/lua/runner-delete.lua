@@ -2,6 +2,7 @@
 -- tasks, health, current enrollment token, leases. ARGV: runner id, runner name, connection key
 -- prefix, task key prefix, now, done channel, failure message. Deletes the connections too.
 --- @include "task-event"
+--- @include "task-done"
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 -- Its open tasks can never run now: fail them (once each) rather than leave them queued forever.
 local open = redis.call('ZRANGE', KEYS[7], 0, -1)
@@ -14,7 +15,7 @@ for _, id in ipairs(open) do
     local outcome = cjson.encode({ kind = 'failed', error = { code = 'PAR_ERR_RUNNER_DELETED', message = ARGV[7], retryable = false }, attempts = attempts, durationMs = 0 })
     redis.call('HSET', key, 'state', 'failed', 'outcome', outcome, 'finishedAt', ARGV[5])
     redis.call('ZREM', KEYS[10], id)
-    redis.call('PUBLISH', ARGV[6], id)
+    taskDone(ARGV[6], id, 'failed', attempts, ARGV[5], outcome)
     taskEvent(key, ARGV[5], 'failed.runner_deleted', attempts)
   end
 end

@@ -5,6 +5,7 @@
 -- attempts and creation time, so it matches the state it replaces.
 --- @include "task-event"
 --- @include "runner-stats"
+--- @include "task-done"
 local f = redis.call('HMGET', KEYS[1], 'state', 'attempts', 'createdAt')
 local state = f[1]
 if not state then return {'not_found'} end
@@ -22,7 +23,7 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[1], 'state', 'cancelled', 'outcome', outcome, 'finishedAt', now)
 taskEvent(KEYS[1], now, 'cancelled')
 recordStat(KEYS[5], 'cancelled', tonumber(f[3]) and math.max(0, now - tonumber(f[3])) or nil)
-redis.call('PUBLISH', ARGV[3], ARGV[1])
+taskDone(ARGV[3], ARGV[1], 'cancelled', f[2], now, outcome)
 if state == 'leased' or (tonumber(f[2]) or 0) > 0 then
   redis.call('SADD', KEYS[4], ARGV[1])
   redis.call('PEXPIRE', KEYS[4], ARGV[7])

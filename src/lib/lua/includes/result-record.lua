@@ -9,6 +9,7 @@
 -- run may belong to an older delivery); a run that stopped as cancelled is noted as confirmed.
 --- @include "task-event"
 --- @include "runner-stats"
+--- @include "task-done"
 local function recordResult(taskKey, leasesKey, readyKey, statsKey, taskId, runnerId, leaseToken, state, outcomeJson, now, doneChannel, kind)
   local f = redis.call('HMGET', taskKey, 'runnerId', 'state', 'leaseToken', 'createdAt')
   if f[1] ~= runnerId then return 'not_found' end
@@ -27,7 +28,7 @@ local function recordResult(taskKey, leasesKey, readyKey, statsKey, taskId, runn
   if f[2] == 'queued' then redis.call('LREM', readyKey, 0, taskId) end
   redis.call('HSET', taskKey, 'state', state, 'outcome', outcomeJson, 'finishedAt', now)
   redis.call('ZREM', leasesKey, taskId)
-  redis.call('PUBLISH', doneChannel, taskId)
+  taskDone(doneChannel, taskId, state, redis.call('HGET', taskKey, 'attempts'), now, outcomeJson)
   taskEvent(taskKey, now, 'result.recorded')
   local createdAt = tonumber(f[4])
   local latency = createdAt and math.max(0, tonumber(now) - createdAt) or nil
