@@ -13,14 +13,6 @@ import { DEFAULT_SERVICE_NAMES, loadTracingConfig } from '../config/tracing.js';
 import { startTracing } from '../tracing/start.js';
 import { createRootLogger } from '../logging/logger.js';
 import { failStartup, stopOnSignal } from './process-lifecycle.js';
-import { registerTaskCommands } from './task-commands.js';
-import { registerRunnersCommands } from './runners-commands.js';
-import { registerConnectionsCommands } from './connections-commands.js';
-import { registerKeysCommands } from './keys-commands.js';
-import { registerTasksCommands } from './tasks-commands.js';
-import { registerKeyRotationCommands } from './key-rotation-commands.js';
-import { registerAuditCommands } from './audit-commands.js';
-import { registerHealthcheckCommand } from './healthcheck.js';
 import { waitForBootstrapKeys, writeBootstrapKeys } from './bootstrap-keys-file.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { ParError } from '../errors/par-error.js';
@@ -181,20 +173,12 @@ program
     }
   });
 
-registerHealthcheckCommand(program, process.env);
-registerTaskCommands(program);
-registerRunnersCommands(program);
-registerConnectionsCommands(program);
-registerKeysCommands(program);
-registerTasksCommands(program);
-registerKeyRotationCommands(program);
-registerAuditCommands(program, () => {
-  const config = loadRunnerConfig(process.env);
-  return {
-    configDir: config.configDir,
-    ...(config.auditDir ? { auditDir: config.auditDir } : {}),
-    ...(config.runnerIdentity ? { runnerIdentity: config.runnerIdentity } : {}),
-  };
-});
+// The long-running roles register only their own command: the client commands' modules would
+// otherwise stay in every control plane's, runner's and worker's memory (client-commands.ts).
+const SERVER_COMMANDS: ReadonlySet<string> = new Set(['start', 'dev', 'control-plane', 'runner', 'worker']);
+if (!SERVER_COMMANDS.has(process.argv[2] ?? '')) {
+  const { registerClientCommands } = await import('./client-commands.js');
+  registerClientCommands(program, process.env);
+}
 
 await program.parseAsync(process.argv);

@@ -1,17 +1,14 @@
 /**
  * The runner's admin server: liveness, readiness, Prometheus metrics and the queue dashboard. It
  * binds to loopback by default (PAR_RUNNER_ADMIN_HOST): nothing outside the host needs it. The
- * dashboard masks task inputs, signatures and results (dashboard-masks.ts); bull-board is
- * read-only unless PAR_DASHBOARD_READ_ONLY=false.
+ * dashboard (dashboard.ts: bull-board, masked, read-only unless PAR_DASHBOARD_READ_ONLY=false) is
+ * loaded on the first request under /queues and then serves every request there, body unread
+ * here, through its own fastify instance.
  */
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logging/logger.js';
-import { installDashboardMasks } from './dashboard-masks.js';
 
 export const DASHBOARD_PATH = '/queues';
 
@@ -68,16 +65,45 @@ export function buildAdminApp(deps: Omit<AdminServerDeps, 'host' | 'port'>): Fas
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
   });
 
-  const board = new FastifyAdapter();
-  board.setBasePath(DASHBOARD_PATH);
-  createBullBoard({
-    queues: deps.queues.map((q) =>
-      installDashboardMasks(new BullMQAdapter(q, { readOnlyMode: deps.readOnly, allowRetries: !deps.readOnly }), q.name),
-    ),
-    serverAdapter: board,
-    options: { uiConfig: { boardTitle: 'Runner queues' } },
+  let dashboard: Promise<FastifyInstance> | undefined;
+  const loadDashboard = (): Promise<FastifyInstance> => {
+    dashboard ??= import('./dashboard.js')
+      .then(({ buildDashboardApp }) =>
+        buildDashboardApp({ basePath: DASHBOARD_PATH, queues: deps.queues, readOnly: deps.readOnly, logger: deps.logger }),
+      )
+      .catch((error: unknown) => {
+        dashboard = undefined; // the next request tries again
+        throw error;
+      });
+    return dashboard;
+  };
+  app.addHook('onClose', async () => {
+    const loaded = await dashboard?.catch(() => undefined);
+    await loaded?.close();
   });
-  void app.register(board.registerPlugin(), { prefix: DASHBOARD_PATH });
+  const toDashboard = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    let board: FastifyInstance;
+    try {
+      board = await loadDashboard();
+    } catch (error) {
+      deps.logger.error({ err: error }, 'the queue dashboard could not be loaded');
+      return reply
+        .code(500)
+        .send({ error: `the queue dashboard could not be loaded: ${error instanceof Error ? error.message : String(error)}` });
+    }
+    reply.hijack();
+    board.routing(request.raw, reply.raw);
+  };
+  // Encapsulated: the body is left unread for the dashboard's own parsers.
+  void app.register((scope, _opts, done) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, _payload, parsed) => {
+      parsed(null);
+    });
+    scope.all(DASHBOARD_PATH, toDashboard);
+    scope.all(`${DASHBOARD_PATH}/*`, toDashboard);
+    done();
+  });
   return app;
 }
 

@@ -1,7 +1,8 @@
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { classifyPostgresError } from '../../src/actions/postgresql/classify.js';
+import { pgLibrary } from '../../src/actions/postgresql/library.js';
 import { ParError } from '../../src/errors/par-error.js';
 
 function serverError(code: string, message = 'server said no'): pg.DatabaseError {
@@ -17,6 +18,8 @@ const query = { phase: 'query' as const, taskSignal: live, statementTimeoutMs: 1
 const connect = { phase: 'connect' as const, taskSignal: live };
 
 describe('classifyPostgresError', () => {
+  // pg is loaded on the first PostgreSQL task (library.ts), before any of its errors can exist.
+  before(() => pgLibrary());
   const cases: Array<[string, unknown, 'query' | 'connect', string, boolean]> = [
     ['serialization failure', serverError('40001'), 'query', 'PAR_ERR_POSTGRES_TRANSIENT', true],
     ['deadlock', serverError('40P01'), 'query', 'PAR_ERR_POSTGRES_TRANSIENT', true],

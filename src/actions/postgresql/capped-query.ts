@@ -9,8 +9,8 @@
  * Why not wrap in `SELECT * FROM (...) LIMIT n`: the text could close the parenthesis.
  * The extended protocol also refuses several statements in one text, parameters or not.
  */
-import pg from 'pg';
 import type { ClientBase, FieldDef, QueryConfig } from 'pg';
+import { pgLibrary, type PgLibrary } from './library.js';
 
 export interface CappedResult {
   readonly rows: Record<string, unknown>[];
@@ -31,30 +31,38 @@ interface ResultShape {
   command: string | null;
 }
 
-class RowLimitedQuery extends pg.Query {
-  suspended = false;
+/** pg's Query, stopping at the row cap; the class is made once, when pg is loaded. */
+function rowLimitedQueryClass(pg: PgLibrary) {
+  return class RowLimitedQuery extends pg.Query {
+    suspended = false;
 
-  /** Called by pg's Client when the server paused after `rows` rows. */
-  handlePortalSuspended(connection: WireConnection): void {
-    this.suspended = true;
-    connection.sync();
-  }
+    /** Called by pg's Client when the server paused after `rows` rows. */
+    handlePortalSuspended(connection: WireConnection): void {
+      this.suspended = true;
+      connection.sync();
+    }
 
-  /**
-   * With a row count pg does not send Sync up front, and after an error the server ignores
-   * everything until one arrives; a client-side error (a value pg cannot bind) was synced by pg.
-   */
-  handleError(error: Error, connection: WireConnection): void {
-    if (error instanceof pg.DatabaseError) connection.sync();
-    (pg.Query.prototype as unknown as { handleError(e: Error, c: WireConnection): void }).handleError.call(this, error, connection);
-  }
+    /**
+     * With a row count pg does not send Sync up front, and after an error the server ignores
+     * everything until one arrives; a client-side error (a value pg cannot bind) was synced by pg.
+     */
+    handleError(error: Error, connection: WireConnection): void {
+      if (error instanceof pg.DatabaseError) connection.sync();
+      (pg.Query.prototype as unknown as { handleError(e: Error, c: WireConnection): void }).handleError.call(this, error, connection);
+    }
+  };
 }
 
-export function runCappedQuery(client: ClientBase, text: string, values: readonly unknown[], maxRows: number): Promise<CappedResult> {
+let RowLimitedQuery: ReturnType<typeof rowLimitedQueryClass> | undefined;
+
+export async function runCappedQuery(client: ClientBase, text: string, values: readonly unknown[], maxRows: number): Promise<CappedResult> {
+  // Loaded already: the client came from pg.
+  RowLimitedQuery ??= rowLimitedQueryClass(await pgLibrary());
+  const Query = RowLimitedQuery;
   return new Promise((resolve, reject) => {
     // `rows` (pg's per-Execute row count) is missing from @types/pg.
     const config: QueryConfig & { rows: number } = { text, values: [...values], rows: maxRows + 1 };
-    const query = new RowLimitedQuery(config, (error: Error | undefined, result: unknown) => {
+    const query = new Query(config, (error: Error | undefined, result: unknown) => {
       if (error) {
         reject(error);
         return;

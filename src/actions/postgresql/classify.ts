@@ -8,9 +8,9 @@
  * the user, the host or the database, which are credential values). Once the statement runs the
  * server's own message is kept, since it is what explains a failed query.
  */
-import pg from 'pg';
 import { ParError } from '../../errors/par-error.js';
 import type { ErrorCode } from '../../errors/codes.js';
+import { loadedPg } from './library.js';
 
 export type FailurePhase = 'connect' | 'query';
 
@@ -107,7 +107,8 @@ export function classifyPostgresError(error: unknown, ctx: FailureContext): ParE
   if (ctx.taskSignal.aborted) return new ParError('PAR_ERR_TASK_CANCELLED', 'the statement was cancelled', { cause: error });
   const code = codeOf(error);
 
-  if (error instanceof pg.DatabaseError && code) {
+  const pg = loadedPg();
+  if (pg && error instanceof pg.DatabaseError && code) {
     const mapped = SQLSTATE[code] ?? SQLSTATE_CLASS[code.slice(0, 2)] ?? 'PAR_ERR_ACTION_FAILED';
     if (mapped === 'PAR_ERR_POSTGRES_STATEMENT_TIMEOUT') {
       return new ParError(mapped, `SQLSTATE ${code}: no result within the ${ctx.statementTimeoutMs ?? '?'} ms statement timeout`, {

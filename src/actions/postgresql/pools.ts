@@ -4,10 +4,10 @@
  * no password sits in a map key or a log line) and closed with the bundle. Idle connections close
  * after a while, so a pool nobody uses holds no server connection.
  */
-import pg from 'pg';
-import type { ClientConfig, CustomTypesConfig, PoolClient } from 'pg';
+import type { ClientConfig, CustomTypesConfig, Pool, PoolClient } from 'pg';
 import { fallsBackToPlainText, searchPathOption, settingsKey, tlsOptions, type PostgresSettings } from './connection-settings.js';
 import { isTlsUnsupported } from './classify.js';
+import { loadedPg, pgLibrary, type PgLibrary } from './library.js';
 
 export interface PoolCacheOptions {
   /** Connections per credential set (per worker process). */
@@ -28,7 +28,8 @@ const resultTypes: CustomTypesConfig = {
   getTypeParser: (oid, format) => {
     if (TEXT_OIDS.has(oid) && format !== 'binary') return (value: string) => value;
     // pg-types declares its parsers as `any`; they are pg's own, passed on as they are.
-    const parser: unknown = pg.types.getTypeParser(oid, format ?? 'text');
+    // Called by pg, so pg is loaded.
+    const parser: unknown = loadedPg()?.types.getTypeParser(oid, format ?? 'text');
     return parser;
   },
 };
@@ -46,7 +47,7 @@ export interface PostgresLease {
 }
 
 interface PoolEntry {
-  pool: pg.Pool;
+  pool: Pool;
   clientConfig: ClientConfig;
   /** sslmode allow/prefer: the server offers no TLS, so this pool connects in plain text. */
   plainText: boolean;
@@ -67,11 +68,12 @@ export class PostgresPoolCache {
   }
 
   async acquire(settings: PostgresSettings): Promise<PostgresLease> {
+    const pg = await pgLibrary(); // the first PostgreSQL task loads the driver
     if (this.#closed) throw new Error('the PostgreSQL pool cache is closed');
     const key = settingsKey(settings);
     let entry = this.#entries.get(key);
     if (!entry) {
-      entry = this.#createEntry(settings, false);
+      entry = this.#createEntry(pg, settings, false);
       this.#entries.set(key, entry);
     }
     let client: PoolClient;
@@ -79,7 +81,7 @@ export class PostgresPoolCache {
       client = await entry.pool.connect();
     } catch (error) {
       if (entry.plainText || !fallsBackToPlainText(settings.sslmode) || !isTlsUnsupported(error)) throw error;
-      const plain = this.#replace(key, entry, settings);
+      const plain = this.#replace(pg, key, entry, settings);
       client = await plain.pool.connect();
       entry = plain;
     }
@@ -100,17 +102,17 @@ export class PostgresPoolCache {
     await Promise.allSettled(pools.map((p) => p.end()));
   }
 
-  #replace(key: string, old: PoolEntry, settings: PostgresSettings): PoolEntry {
+  #replace(pg: PgLibrary, key: string, old: PoolEntry, settings: PostgresSettings): PoolEntry {
     // Another task may have switched already; reuse its pool.
     const current = this.#entries.get(key);
     if (current && current !== old) return current;
-    const entry = this.#createEntry(settings, true);
+    const entry = this.#createEntry(pg, settings, true);
     this.#entries.set(key, entry);
     void old.pool.end().catch(() => undefined);
     return entry;
   }
 
-  #createEntry(settings: PostgresSettings, plainText: boolean): PoolEntry {
+  #createEntry(pg: PgLibrary, settings: PostgresSettings, plainText: boolean): PoolEntry {
     const options = searchPathOption(settings.searchPath);
     const clientConfig: ClientConfig = {
       host: settings.host,

@@ -7,7 +7,8 @@
  *
  * Each task reads the file (through `readConfigFile`: a connection's path is confined to the
  * config dir, every file must be a regular file of at most 1 MiB, read with a deadline); it is
- * parsed and compiled again only when its mtime, size or inode changed. Errors name the file and the problem, never its contents (a YAML parser's message
+ * parsed and compiled again only when its mtime, size or inode changed. The compiler (config.ts,
+ * with Ajv for the parameter schemas) is loaded on the first script task, not at worker start. Errors name the file and the problem, never its contents (a YAML parser's message
  * quotes the offending line, so it is not passed on).
  */
 import { dirname, resolve } from 'node:path';
@@ -15,7 +16,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { ConnectionRef } from '../../contracts/task.js';
 import { ParError } from '../../errors/par-error.js';
 import { MAX_CONFIG_FILE_BYTES, readConfigFile } from '../config-file.js';
-import { compileScriptConfig, type ScriptConfig } from './config.js';
+import type { compileScriptConfig, ScriptConfig } from './config.js';
 
 export const MAX_SCRIPT_CONFIG_BYTES = MAX_CONFIG_FILE_BYTES;
 
@@ -54,6 +55,25 @@ function invalid(label: string, problem: string): ParError {
   return new ParError('PAR_ERR_SCRIPT_CONFIG_INVALID', `${label}: ${problem}`);
 }
 
+type Compile = typeof compileScriptConfig;
+let compiler: Promise<Compile> | undefined;
+
+/** config.ts and Ajv, imported once; a failed import is the task's error and is tried again next time. */
+function loadCompiler(): Promise<Compile> {
+  compiler ??= import('./config.js').then(
+    (module) => module.compileScriptConfig,
+    (error: unknown) => {
+      compiler = undefined;
+      throw new ParError(
+        'PAR_ERR_ACTION_FAILED',
+        `the script config compiler (ajv) could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    },
+  );
+  return compiler;
+}
+
 interface CacheEntry {
   readonly version: string;
   readonly result: { ok: true; config: ScriptConfig } | { ok: false; error: ParError };
@@ -83,7 +103,7 @@ export class ScriptConfigStore {
       if (cached.result.ok) return cached.result.config;
       throw cached.result.error;
     }
-    const result = parse(file.text, label);
+    const result = parse(await loadCompiler(), file.text, label);
     // Keyed by real path + version: an edited file is picked up by the next task.
     this.cache.set(file.realPath, { version: file.version, result });
     if (result.ok) return result.config;
@@ -91,7 +111,7 @@ export class ScriptConfigStore {
   }
 }
 
-function parse(text: string, label: string): CacheEntry['result'] {
+function parse(compileScriptConfig: Compile, text: string, label: string): CacheEntry['result'] {
   let doc: unknown;
   let source: unknown;
   try {
