@@ -1,9 +1,9 @@
 /**
  * What a worker does with one job of the `tasks` queue. The queue is not trusted: the job's HMAC
  * tag (put on by the runner's intake after it verified the signed task, src/crypto/task-job-tag.ts)
- * is checked over all of the job's data, so a job edited or forged in Redis never runs, and the
- * allowlist is re-checked before anything runs. The worker acts only on the tagged data. The run
- * itself is one `taskLifecycleMachine` actor.
+ * is checked over the exact bytes of the job's payload, so a job edited or forged in Redis never
+ * runs, and the allowlist is re-checked before anything runs. The worker acts only on the tagged
+ * payload (whose task id must be the job id). The run itself is one `taskLifecycleMachine` actor.
  *
  * Job flow, as BullMQ sees it:
  *  - retryable failure with attempts left: throw a plain Error -> BullMQ retries with backoff;
@@ -159,7 +159,7 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
   async function processJob(job: Job<TaskJobData>, token: string | undefined, signal: AbortSignal | undefined): Promise<TaskJobResult> {
     const data = job.data;
     // Named by its job id (intake sets job id = task id), so a job whose data names another task
-    // (a copy, a forgery) is never reported as that task; data.taskId must match it (admit).
+    // (a copy, a forgery) is never reported as that task; the tagged payload's task id must match it (admit).
     const givenId = (data as Partial<TaskJobData> | undefined)?.taskId;
     const taskId = job.id ?? (typeof givenId === 'string' ? givenId : '');
     const attempt = job.attemptsMade + 1;

@@ -1,6 +1,6 @@
 /**
- * What the worker's admission check costs per task (issue 12), in one process, interleaved
- * rounds after a warm-up: the Ed25519 JWS re-verification workers did before (TaskVerifier, jose,
+ * What the worker's admission check costs per task (issue 12), in CPU µs (process.cpuUsage), in
+ * one process, interleaved rounds after a warm-up: the Ed25519 JWS re-verification workers did before (TaskVerifier, jose,
  * expiry not checked, + claimsToTask) against the HMAC tag check they do now (QueueKeyRing.verify:
  * HMAC-SHA256 over the payload text + timingSafeEqual + JSON.parse of the payload), and what
  * tagging (JSON.stringify + HMAC) adds to the runner's intake. Two task sizes: a typical http.request, and one with ~4 KB of inputs. Also prints
@@ -18,10 +18,12 @@ const rounds = Number(process.argv[2] ?? 5);
 const perRound = Number(process.argv[3] ?? 5_000);
 const RUNNER = 'rnr_bench';
 
+/** CPU µs (user + system, this process) per call: less disturbed than wall time on a shared machine. */
 async function timeUs(n: number, fn: () => unknown): Promise<number> {
-  const started = process.hrtime.bigint();
+  const started = process.cpuUsage();
   for (let i = 0; i < n; i++) await fn();
-  return Number(process.hrtime.bigint() - started) / 1000 / n;
+  const used = process.cpuUsage(started);
+  return (used.user + used.system) / n;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
@@ -47,7 +49,7 @@ async function main(): Promise<void> {
       body: { items: Array.from({ length: 60 }, (_, i) => ({ id: i, name: `item-${i}-xxxxxxxxxxxxxxxx`, ok: i % 2 === 0 })) },
     },
   };
-  console.log(`node ${process.version}; ${rounds} rounds x ${perRound} per case, interleaved; median of the rounds, µs per task`);
+  console.log(`node ${process.version}; ${rounds} rounds x ${perRound} per case, interleaved; median of the rounds, CPU µs per task`);
   for (const [label, inputs] of Object.entries(sizes)) {
     const taskId = `tsk_bench_${label.length}`;
     const jws = await signer.sign(
