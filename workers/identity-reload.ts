@@ -1,45 +1,57 @@
 /**
- * Workers re-verify every task against the control-plane keys in the runner's config.yaml. When
- * the control plane rotates its signing key, the runner writes the new key (and the old key's
- * retirement time) there before it accepts a task signed with it; a worker re-reads the file when
- * a task names a key it does not know, and every few seconds when the file changed, so it also
- * learns retirements. A runner without config.yaml (PAR_RUNNER_IDENTITY) shares its last key
- * answer in its Redis instead: the worker walks that chain from its own pinned keys, so whoever
- * can write to Redis still cannot add a key.
+ * The keys a worker checks job tags with (src/crypto/task-job-tag.ts), from the runner identity
+ * it shares with the runner (config.yaml, or PAR_RUNNER_IDENTITY): the key derived from the
+ * current identity key, and during a rotation overlap the previous one (`previousQueueKey`,
+ * until its time). When the runner rotates its identity it rewrites config.yaml before it tags
+ * anything with the new key; a worker re-reads the file when a tag names a key it does not hold,
+ * and every few seconds when the file changed, so it also drops a previous key it no longer lists.
+ * Keys are derived once per identity, never per task.
  */
 import { stat } from 'node:fs/promises';
-import type { TaskVerifier, VerifierKeys } from '../src/crypto/task-signature.js';
+import type { RunnerIdentity } from '../src/contracts/runner-identity.js';
+import type { TaskJobPayload } from '../src/contracts/jobs.js';
+import { deriveQueueKey, tagKeyId, verifyTaskJob, type QueueKey } from '../src/crypto/task-job-tag.js';
 import type { Logger } from '../src/logging/logger.js';
 import { identityPath, readIdentity } from '../src/lib/identity-file.js';
-import { verifierKeys } from '../src/crypto/task-signature.js';
-import { keyAnswerSchema } from '../src/contracts/control-plane-keys.js';
-import { applyKeyAnswer } from '../src/crypto/key-chain.js';
 import { periodic, type Periodic } from '../src/lib/periodic.js';
 
 const WATCH_MS = 2_000;
 
-export class IdentityKeysReloader {
+/** The tag keys an identity lists: its own, and its previous one while that still counts. */
+export function queueKeysOf(identity: RunnerIdentity): Map<string, QueueKey> {
+  const keys = new Map<string, QueueKey>();
+  const current = deriveQueueKey(identity);
+  keys.set(current.kid, current);
+  const previous = identity.previousQueueKey;
+  if (previous && previous.kid !== current.kid)
+    keys.set(previous.kid, { kid: previous.kid, key: Buffer.from(previous.key, 'base64url'), until: previous.until });
+  return keys;
+}
+
+export class QueueKeyRing {
+  private keys: Map<string, QueueKey>;
   private lastMtimeMs = 0;
   private loop: Periodic | undefined;
-  private reading: Promise<VerifierKeys | undefined> | undefined;
+  private reading: Promise<void> | undefined;
 
   constructor(
+    identity: RunnerIdentity,
     private readonly configDir: string,
     private readonly fromEnv: string | undefined,
     private readonly logger: Logger,
-    /** The key answer the runner shared in Redis (JSON), if any. */
-    private readonly sharedAnswer: (runnerId: string) => Promise<string | null> = () => Promise.resolve(null),
-  ) {}
-
-  /** The verifier's hook for an unknown kid: the file as it is now. */
-  keysFor(): Promise<VerifierKeys | undefined> {
-    this.reading ??= this.read().finally(() => {
-      this.reading = undefined;
-    });
-    return this.reading;
+  ) {
+    this.keys = queueKeysOf(identity);
   }
 
-  watch(verifier: () => TaskVerifier): void {
+  /** The job's payload if its tag is valid by a key this worker holds; else throws PAR_ERR_TASK_SIGNATURE_INVALID. */
+  async verify(data: unknown): Promise<TaskJobPayload> {
+    const kid = tagKeyId(data);
+    // A key id not held yet: the runner may have rotated its identity since the last read.
+    if (kid !== undefined && !this.keys.has(kid)) await this.reload();
+    return verifyTaskJob(this.keys, data);
+  }
+
+  watch(): void {
     void this.mtime().then((m) => {
       this.lastMtimeMs = m;
     });
@@ -54,8 +66,7 @@ export class IdentityKeysReloader {
         const m = await this.mtime();
         if (m === this.lastMtimeMs) return;
         this.lastMtimeMs = m;
-        const keys = await this.keysFor();
-        if (keys) verifier().update(keys);
+        await this.reload();
       },
     });
     this.loop.start();
@@ -65,29 +76,30 @@ export class IdentityKeysReloader {
     await this.loop?.stop();
   }
 
+  private reload(): Promise<void> {
+    this.reading ??= this.read().finally(() => {
+      this.reading = undefined;
+    });
+    return this.reading;
+  }
+
+  private async read(): Promise<void> {
+    try {
+      const identity = await readIdentity(this.configDir, this.fromEnv);
+      if (!identity) return;
+      this.keys = queueKeysOf(identity);
+      this.logger.info({ queueKeys: [...this.keys.keys()] }, 're-read the runner identity (queue tag keys)');
+    } catch (error) {
+      // Keep the keys held so far: a half-edited file must not stop the worker.
+      this.logger.warn({ err: error }, 'could not re-read the runner identity; keeping the queue tag keys held so far');
+    }
+  }
+
   private async mtime(): Promise<number> {
     try {
       return (await stat(identityPath(this.configDir))).mtimeMs;
     } catch {
       return 0;
     }
-  }
-
-  private async read(): Promise<VerifierKeys | undefined> {
-    const identity = await readIdentity(this.configDir, this.fromEnv);
-    if (!identity) return undefined;
-    let keys = verifierKeys(identity);
-    const shared = await this.sharedAnswer(identity.runnerId).catch(() => null);
-    if (shared) {
-      try {
-        const answer = keyAnswerSchema.parse(JSON.parse(shared));
-        const update = await applyKeyAnswer({ keys: keys.keys, retirements: keys.retirements ?? {} }, answer);
-        keys = { keys: update.state.keys, retirements: update.state.retirements };
-      } catch (error) {
-        this.logger.warn({ err: error }, 'the key answer shared in Redis is not trusted; using the identity file only');
-      }
-    }
-    this.logger.info({ keys: keys.keys.keys.length }, 're-read the control-plane keys');
-    return keys;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The worker process's composition root: identity -> verifier, allowlist, action registry ->
+ * The worker process's composition root: identity -> job tag keys, allowlist, action registry ->
  * BullMQ Worker on `tasks`, outcomes to `results`. Signal handling belongs to the CLI, which
  * calls `close()`, a drain bounded by `PAR_WORKER_GRACE_MS`: the worker takes no new jobs,
  * running ones get the grace period to finish, then they are aborted (AbortSignal) and handed back
@@ -16,11 +16,9 @@ import { prepareScriptSandbox } from '../src/actions/script/sandbox-setup.js';
 import type { WorkerConfig } from '../src/config/worker.js';
 import { withoutWorkerSecrets } from '../src/config/worker-secrets.js';
 import { RESULTS_QUEUE, TASKS_QUEUE, type ResultJobData, type TaskJobData } from '../src/contracts/jobs.js';
-import { TaskVerifier } from '../src/crypto/task-signature.js';
 import type { Logger } from '../src/logging/logger.js';
 import { waitForIdentity } from './identity-wait.js';
-import { IdentityKeysReloader } from './identity-reload.js';
-import { keyAnswerKey } from '../src/contracts/control-plane-keys.js';
+import { QueueKeyRing } from './identity-reload.js';
 import { RESULT_JOB_NAME, resultJobOptions } from '../src/contracts/job-options.js';
 import { createTaskProcessor, DRAIN_ABORT_REASON, type TaskJobResult } from './task-processor.js';
 import { crashHook } from '../src/lib/crash-points.js';
@@ -107,15 +105,9 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     await Promise.allSettled([registry.close(), metricsServer?.close()]);
     throw error;
   }
-  // Key rotation: learn new control-plane keys (and retirements) from the runner's config.yaml.
-  const keysReloader = new IdentityKeysReloader(config.configDir, config.runnerIdentity, log, (runnerId) =>
-    connection.get(keyAnswerKey(config.queuePrefix, runnerId)),
-  );
-  const verifier: TaskVerifier = new TaskVerifier(identity.controlPlaneKeys, {
-    retirements: identity.controlPlaneKeyRetirements ?? {},
-    refreshKeys: () => keysReloader.keysFor(),
-  });
-  keysReloader.watch(() => verifier);
+  // Job tags are checked with keys derived from the runner identity; it is re-read when the runner rotates it.
+  const jobTags = new QueueKeyRing(identity, config.configDir, config.runnerIdentity, log);
+  jobTags.watch();
   const allowlistEntries = config.allowlist ?? identity.actionsAllowlist;
   const allowlist = new Allowlist(allowlistEntries);
 
@@ -137,13 +129,13 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
       log,
     );
   } catch (error) {
-    await Promise.allSettled([keysReloader.stop(), results.close(), registry.close()]);
+    await Promise.allSettled([jobTags.stop(), results.close(), registry.close()]);
     connection.disconnect();
     throw error;
   }
   const processor = createTaskProcessor({
     runnerId: identity.runnerId,
-    verifier,
+    jobTags,
     allowlist,
     registry,
     configDir: config.configDir,
@@ -201,7 +193,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger, options: R
     cancel: (taskId, reason) => worker.cancelJob(taskId, reason),
     close: () => {
       closing ??= (async () => {
-        await keysReloader.stop();
+        await jobTags.stop();
         await liveness?.stop();
         // worker.close() stops fetching at once and resolves when the running jobs are done.
         const closed = worker.close();

@@ -1,7 +1,9 @@
 /**
- * What a worker does with one job of the `tasks` queue. The queue is not trusted: the signed task
- * is verified again (expiry not re-checked, so retries work) and the allowlist re-checked before
- * anything runs. The run itself is one `taskLifecycleMachine` actor.
+ * What a worker does with one job of the `tasks` queue. The queue is not trusted: the job's HMAC
+ * tag (put on by the runner's intake after it verified the signed task, src/crypto/task-job-tag.ts)
+ * is checked over the exact bytes of the job's payload, so a job edited or forged in Redis never
+ * runs, and the allowlist is re-checked before anything runs. The worker acts only on the tagged
+ * payload (whose task id must be the job id). The run itself is one `taskLifecycleMachine` actor.
  *
  * Job flow, as BullMQ sees it:
  *  - retryable failure with attempts left: throw a plain Error -> BullMQ retries with backoff;
@@ -26,9 +28,8 @@ import {
 import type { Allowlist } from '../src/actions/allowlist.js';
 import type { ActionLimits } from '../src/actions/action.js';
 import type { ActionRegistry } from '../src/actions/registry.js';
-import type { ResultJobData, TaskJobData } from '../src/contracts/jobs.js';
-import { claimsToTask, type OutcomeKind, type TaskOutcome, type VerifiedTask } from '../src/contracts/task.js';
-import type { TaskVerifier } from '../src/crypto/task-signature.js';
+import type { ResultJobData, TaskJobData, TaskJobPayload } from '../src/contracts/jobs.js';
+import type { OutcomeKind, TaskOutcome, VerifiedTask } from '../src/contracts/task.js';
 import { ParError, toParError } from '../src/errors/par-error.js';
 import type { Logger } from '../src/logging/logger.js';
 import { LifecycleRuns } from './lifecycle-actors.js';
@@ -43,7 +44,8 @@ export const DRAIN_ABORT_REASON = 'par:worker-draining';
 
 export interface TaskProcessorDeps {
   runnerId: string;
-  verifier: TaskVerifier;
+  /** Checks the job's tag and returns its payload (workers/identity-reload.ts); throws PAR_ERR_TASK_SIGNATURE_INVALID. */
+  jobTags: { verify(data: unknown): Promise<TaskJobPayload> };
   allowlist: Allowlist;
   registry: ActionRegistry;
   configDir: string;
@@ -76,15 +78,20 @@ const OUTCOME_KIND: Record<TaskLifecycleFinalState, OutcomeKind> = {
   cancelled: 'cancelled',
 };
 
-type Admission = { task: VerifiedTask } | { rejection: ParError };
+type Admission = { task: VerifiedTask; traceparent?: string | undefined } | { rejection: ParError };
 
-async function admit(deps: TaskProcessorDeps, data: TaskJobData): Promise<Admission> {
+async function admit(deps: TaskProcessorDeps, data: TaskJobData, jobId: string | undefined): Promise<Admission> {
   try {
-    const claims = await deps.verifier.verify(data.signedTask, { runnerId: deps.runnerId, taskId: data.taskId, checkExpiry: false });
-    const task = claimsToTask(claims);
+    // The tag covers the payload's bytes; from here on the worker acts on the payload only.
+    const payload = await deps.jobTags.verify(data);
+    if (payload.taskId !== jobId)
+      return { rejection: new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'the queued job was tagged for another job id') };
+    const task = payload.task;
+    if (task.runnerId !== deps.runnerId)
+      return { rejection: new ParError('PAR_ERR_TASK_WRONG_RUNNER', `the task is for ${task.runnerId}`) };
     if (!deps.allowlist.allows(task.action)) return { rejection: new ParError('PAR_ERR_ACTION_NOT_ALLOWLISTED', task.action) };
     if (!deps.registry.get(task.action)) return { rejection: new ParError('PAR_ERR_ACTION_UNKNOWN', task.action) };
-    return { task };
+    return { task, traceparent: payload.traceparent };
   } catch (error) {
     return { rejection: toParError(error, 'PAR_ERR_TASK_MALFORMED') };
   }
@@ -151,9 +158,10 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
 
   async function processJob(job: Job<TaskJobData>, token: string | undefined, signal: AbortSignal | undefined): Promise<TaskJobResult> {
     const data = job.data;
-    // A job added by something else may carry no data: it is then named by its job id.
+    // Named by its job id (intake sets job id = task id), so a job whose data names another task
+    // (a copy, a forgery) is never reported as that task; the tagged payload's task id must match it (admit).
     const givenId = (data as Partial<TaskJobData> | undefined)?.taskId;
-    const taskId = typeof givenId === 'string' && givenId.length > 0 ? givenId : String(job.id);
+    const taskId = job.id ?? (typeof givenId === 'string' ? givenId : '');
     const attempt = job.attemptsMade + 1;
     const maxAttempts = Math.min(deps.maxAttempts, job.opts.attempts ?? 1);
     // Every credential value resolved for this task is redacted from its outcome, its failure
@@ -166,12 +174,14 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
 
     // Read after BullMQ registered the job (so a cancel published from now on reaches its signal).
     const cancelledBefore = (await deps.isCancelled?.(taskId)) === true;
-    const admission = await admit(deps, data);
+    const admission = await admit(deps, data, job.id);
     const tracing = TaskRunTrace.start(job, {
       taskId,
       attempt,
       startedAt,
-      ...('task' in admission ? { action: admission.task.action, signedTraceparent: admission.task.traceparent } : {}),
+      ...('task' in admission
+        ? { action: admission.task.action, traceparent: admission.traceparent, signedTraceparent: admission.task.traceparent }
+        : {}),
     });
     let outcome: TaskOutcome;
     let action: string | undefined;

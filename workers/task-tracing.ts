@@ -59,13 +59,22 @@ export class TaskRunTrace {
 
   /**
    * Starts the run span (and, on the job's first run, the queue-wait span) of a job the worker
-   * took at `startedAt`. `signedTraceparent`: the verified task's, used when the job has none.
+   * took at `startedAt`. `traceparent`: the intake span's, from the job's tagged payload;
+   * `signedTraceparent`: the verified task's, used when the payload has none. A job refused at
+   * admission has neither (nothing unchecked becomes a parent).
    */
   static start(
     job: Job<TaskJobData>,
-    opts: { taskId: string; attempt: number; action?: string | undefined; startedAt: number; signedTraceparent?: string | undefined },
+    opts: {
+      taskId: string;
+      attempt: number;
+      action?: string | undefined;
+      startedAt: number;
+      traceparent?: string | undefined;
+      signedTraceparent?: string | undefined;
+    },
   ): TaskRunTrace {
-    const parent = contextFromTraceparent((job.data as Partial<TaskJobData> | undefined)?.traceparent ?? opts.signedTraceparent);
+    const parent = contextFromTraceparent(opts.traceparent ?? opts.signedTraceparent);
     if (job.attemptsMade === 0 && typeof job.timestamp === 'number' && job.timestamp > 0) {
       const startedOn = typeof job.processedOn === 'number' && job.processedOn >= job.timestamp ? job.processedOn : opts.startedAt;
       parTracer()

@@ -63,12 +63,3 @@ export type RotateIdentityResponse = z.infer<typeof rotateIdentityResponseSchema
 
 export const IDENTITY_PROOF_TYP = 'par-identity-rotation+jwt';
 export const IDENTITY_PROOF_TTL_S = 120;
-
-/**
- * In the runner's Redis: the last key answer the runner fetched (public keys and endorsements
- * only). Workers of a runner that has no config.yaml (PAR_RUNNER_IDENTITY) learn new keys from it,
- * verifying the chain from their own pinned keys, so it needs no trust in Redis.
- */
-export function keyAnswerKey(prefix: string, runnerId: string): string {
-  return `${prefix}:${runnerId}:control-plane-keys`;
-}

@@ -2,8 +2,10 @@
  * The contract between the runner and the workers on the runner's Redis (BullMQ).
  *
  * Queue `tasks`: one job per accepted task, job id = task id, so a redelivery of a task that is
- * still queued or running is not run twice at the same time. The job carries the raw signed
- * task; workers verify it again and act only on its claims (the queue is not trusted).
+ * still queued or running is not run twice at the same time. The job carries the task as the
+ * runner verified it (the signed claims, flattened) as one JSON text and an HMAC tag over it,
+ * keyed from the runner identity (src/crypto/task-job-tag.ts): the queue is not trusted, so
+ * workers check the tag and act only on the tagged payload. The JWS itself is not queued.
  *
  * Queue `results`: the durable outbox. One job per finished task (job id = task id); the runner
  * publishes it to the control plane, retrying until the control plane answers.
@@ -12,22 +14,33 @@
  * on every delivery and reads it when publishing, so a result is always published under the
  * newest lease, even one handed out after the job started.
  */
-import type { TaskOutcome } from './task.js';
+import type { TaskOutcome, VerifiedTask } from './task.js';
 
 export const TASKS_QUEUE = 'tasks';
 export const RESULTS_QUEUE = 'results';
 
-export interface TaskJobData {
+/** What a worker acts on: the `payload` of a `tasks` job, as one JSON text covered by the job's tag. */
+export interface TaskJobPayload {
   taskId: string;
-  signedTask: string;
+  /** The claims of the signed task the runner verified (task id = `taskId`). */
+  task: VerifiedTask;
   /** Delivery attempt on the control plane when this job was created (for logs only). */
   deliveryAttempt: number;
   acceptedAt: number;
   /**
    * The runner intake span's W3C trace context (tracing, issue 11): the worker's spans are its
-   * children. Unsigned like the rest of the job: used for nothing but tracing.
+   * children. Used for nothing but tracing.
    */
   traceparent?: string;
+}
+
+export interface TaskJobData {
+  /** = the job id and the payload's task id (a worker refuses a job where they differ). */
+  taskId: string;
+  /** JSON of a TaskJobPayload: the exact bytes the tag covers. */
+  payload: string;
+  /** `<key id>.<HMAC-SHA256>` over `payload` (src/crypto/task-job-tag.ts). */
+  tag: string;
 }
 
 export interface ResultJobData {

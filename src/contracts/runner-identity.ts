@@ -23,5 +23,10 @@ export const runnerIdentitySchema = z.object({
   controlPlaneKeyRetirements: keyRetirementsSchema.optional(),
   /** Identity rotation in progress: the new key pair, written before the control plane is asked (crash recovery). */
   pendingIdentityKey: z.object({ privateKey: jwkSchema, publicKey: jwkSchema }).optional(),
+  /**
+   * Identity rotation: the queue tag key derived from the previous identity key (src/crypto/task-job-tag.ts),
+   * so workers still run the jobs queued before the rotation, until `until` (epoch ms). Not the private key.
+   */
+  previousQueueKey: z.object({ kid: z.string().min(1), key: z.string().min(1), until: z.number().int() }).optional(),
 });
 export type RunnerIdentity = z.infer<typeof runnerIdentitySchema>;

@@ -1,7 +1,7 @@
 /**
- * What bull-board shows of a job's data: never a task's inputs, its signature or the signed JWS,
- * nor a result's output or error message (an HTTP error quotes the response body). The task id,
- * the action FQN (read from the JWS payload, not verified: display only) and masked placeholders
+ * What bull-board shows of a job's data: never a task's payload (inputs, connection), nor a
+ * result's output or error message (an HTTP error quotes the response body). The task id,
+ * the action FQN (read from the payload, not checked against its tag: display only) and masked placeholders
  * stand in for them. Installed as the adapters' `data` and `returnValue` formatters.
  */
 import type { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -13,29 +13,27 @@ function record(value: unknown): Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
-/** The `action` claim of a compact JWS, or undefined; never throws. */
-export function actionOfJws(jws: unknown): string | undefined {
-  if (typeof jws !== 'string') return undefined;
-  const payload = jws.split('.')[1];
-  if (!payload) return undefined;
+/** The parsed payload of a `tasks` job (a JSON text), or {}; never throws. */
+function payloadOf(payload: unknown): Record<string, unknown> {
+  if (typeof payload !== 'string') return {};
   try {
-    const action = record(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')))['action'];
-    return typeof action === 'string' ? action.slice(0, 200) : undefined;
+    return record(JSON.parse(payload));
   } catch {
-    return undefined;
+    return {};
   }
 }
 
 /** The `tasks` queue's job data as the dashboard shows it. */
 export function maskTaskJobData(data: unknown): Record<string, unknown> {
   const d = record(data);
+  const p = payloadOf(d['payload']);
+  const action = record(p['task'])['action'];
   return {
     taskId: typeof d['taskId'] === 'string' ? d['taskId'] : undefined,
-    action: actionOfJws(d['signedTask']),
-    deliveryAttempt: typeof d['deliveryAttempt'] === 'number' ? d['deliveryAttempt'] : undefined,
-    acceptedAt: typeof d['acceptedAt'] === 'number' ? d['acceptedAt'] : undefined,
-    inputs: MASKED,
-    signedTask: MASKED,
+    action: typeof action === 'string' ? action.slice(0, 200) : undefined,
+    deliveryAttempt: typeof p['deliveryAttempt'] === 'number' ? p['deliveryAttempt'] : undefined,
+    acceptedAt: typeof p['acceptedAt'] === 'number' ? p['acceptedAt'] : undefined,
+    payload: MASKED,
   };
 }
 

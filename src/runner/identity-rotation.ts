@@ -9,7 +9,10 @@
  *    key), bound to this runner, the key it replaces, and a one-time id;
  * 3. on success the new pair becomes the identity in config.yaml (atomic rewrite, mode 0600) and
  *    every later call is signed with it. Calls in flight keep working: the control plane accepts
- *    the previous key for `PAR_RUNNER_KEY_OVERLAP_MS`.
+ *    the previous key for `PAR_RUNNER_KEY_OVERLAP_MS`. The same rewrite keeps the queue tag key
+ *    derived from the previous key (`previousQueueKey`, never the private key itself) until the
+ *    later of that overlap and PREVIOUS_QUEUE_KEY_MIN_MS, so workers still run the jobs queued
+ *    before the rotation (src/crypto/task-job-tag.ts).
  *
  * At start-up, a leftover `pendingIdentityKey` is resolved by asking the control plane which key
  * it accepts (`recoverPendingIdentity`).
@@ -21,10 +24,12 @@ import { RUNNER_TOKEN_AUDIENCE } from '../contracts/runner-api.js';
 import { kidOf } from '../crypto/key-chain.js';
 import { SIGNING_ALG, generateSigningKeyPair, importSigningKey, type SigningKey } from '../crypto/keys.js';
 import { RunnerTokenMinter } from '../crypto/runner-token.js';
+import { deriveQueueKey } from '../crypto/task-job-tag.js';
 import { ParError } from '../errors/par-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { ControlPlaneClient } from './control-plane-client.js';
 import type { IdentityStore } from './identity-store.js';
+import type { RunnerIdentity } from '../contracts/runner-identity.js';
 
 export interface IdentityRotationDeps {
   store: IdentityStore;
@@ -55,6 +60,9 @@ export async function identityProof(
     .setJti(randomBytes(18).toString('base64url'))
     .sign(newPrivate);
 }
+
+/** Jobs queued under the previous identity key still run for at least this long after a rotation. */
+export const PREVIOUS_QUEUE_KEY_MIN_MS = 60 * 60_000;
 
 let running: Promise<IdentityRotationResult> | undefined;
 
@@ -97,7 +105,7 @@ async function doRotate(deps: IdentityRotationDeps): Promise<IdentityRotationRes
     if (answer.kind === 'http') await deps.store.update(({ pendingIdentityKey: _p, ...current }) => current);
     throw answer.error;
   }
-  await adopt(deps, fresh.privateJwk as RunnerKeyJwk, fresh.publicJwk as RunnerKeyJwk);
+  await adopt(deps, fresh.privateJwk as RunnerKeyJwk, fresh.publicJwk as RunnerKeyJwk, answer.value.previousKeyUntil);
   deps.logger.info(
     { kid: fresh.kid, previousKid: oldKid, previousKeyUntil: new Date(answer.value.previousKeyUntil).toISOString() },
     'runner identity key rotated',
@@ -105,13 +113,31 @@ async function doRotate(deps: IdentityRotationDeps): Promise<IdentityRotationRes
   return { ...answer.value, previousKid: oldKid };
 }
 
-async function adopt(deps: IdentityRotationDeps, privateKey: RunnerKeyJwk, publicKey: RunnerKeyJwk): Promise<void> {
-  const written = await deps.store.update(({ pendingIdentityKey: _p, ...current }) => ({ ...current, privateKey, publicKey }));
+async function adopt(deps: IdentityRotationDeps, privateKey: RunnerKeyJwk, publicKey: RunnerKeyJwk, previousKeyUntil = 0): Promise<void> {
+  const written = await deps.store.update((current) => rotatedIdentity(current, privateKey, publicKey, previousKeyUntil));
   deps.client.setTokenSource(new RunnerTokenMinter(written.runnerId, await importSigningKey(written.privateKey)));
   await deps.onAdopted?.(written.privateKey);
 }
 
 type RunnerKeyJwk = IdentityStore['current']['privateKey'];
+
+/**
+ * The identity after a rotation: the new pair, no pending key, and the queue tag key of the
+ * previous key (not the key itself) until the later of the control plane's overlap and
+ * PREVIOUS_QUEUE_KEY_MIN_MS, so jobs queued before the rotation still pass the workers' check.
+ */
+export function rotatedIdentity(
+  current: RunnerIdentity,
+  privateKey: RunnerKeyJwk,
+  publicKey: RunnerKeyJwk,
+  previousKeyUntil: number,
+  nowMs: number = Date.now(),
+): RunnerIdentity {
+  const { pendingIdentityKey: _p, ...rest } = current;
+  const previous = deriveQueueKey(current);
+  const until = Math.max(previousKeyUntil, nowMs + PREVIOUS_QUEUE_KEY_MIN_MS);
+  return { ...rest, privateKey, publicKey, previousQueueKey: { kid: previous.kid, key: previous.key.toString('base64url'), until } };
+}
 
 /**
  * A pending key left by a rotation that did not finish: if the control plane accepts a token

@@ -5,7 +5,8 @@
  * control-plane keys (signature, expiry, runner id, task id) and the action against the allowlist.
  *
  * Accepted: a job on `tasks` (job id = task id, so a redelivery of a task whose job still exists
- * does not run it a second time concurrently). Rejected: the failure goes straight on `results`
+ * does not run it a second time concurrently), holding the verified claims and an HMAC tag over
+ * the job's payload (src/crypto/task-job-tag.ts), which workers check instead of the JWS. Rejected: the failure goes straight on `results`
  * with its code; the action never runs. All writes for one response are batched.
  *
  * Two writes, leases then jobs: a crash between them leaves leases with no job, which the lease
@@ -20,6 +21,8 @@ import type { Delivery } from '../contracts/runner-api.js';
 import type { ResultJobData, TaskJobData } from '../contracts/jobs.js';
 import type { Allowlist } from '../actions/allowlist.js';
 import type { TaskVerifier } from '../crypto/task-signature.js';
+import { taggedTaskJob, type QueueKey } from '../crypto/task-job-tag.js';
+import { claimsToTask, type VerifiedTask } from '../contracts/task.js';
 import { ParError, toParError, type ErrorBody } from '../errors/par-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { CrashHook } from '../lib/crash-points.js';
@@ -36,6 +39,8 @@ export interface IntakeDeps {
   tasksQueue: Queue<TaskJobData>;
   resultsQueue: Queue<ResultJobData>;
   verifier: TaskVerifier;
+  /** The key that tags queued jobs (derived from the runner's current identity key, cached per identity). */
+  queueKey(): QueueKey;
   allowlist: Allowlist;
   /** Options of a `tasks` job (`taskJobOptions(policy, taskId)` from src/contracts/job-options.ts; job id = task id). */
   taskJobOptions(taskId: string): JobsOptions;
@@ -59,7 +64,7 @@ export interface IntakeReport {
 
 /** `traceparent`: from the claims, once their signature is verified (tracing only). */
 type Verdict =
-  | { delivery: Delivery; accepted: true; traceparent?: string | undefined }
+  | { delivery: Delivery; accepted: true; task: VerifiedTask; traceparent?: string | undefined }
   | { delivery: Delivery; accepted: false; error: ParError; traceparent?: string | undefined };
 
 export class TaskIntake {
@@ -141,8 +146,9 @@ export class TaskIntake {
     spans: ReadonlyMap<Verdict, Span>,
   ): Promise<IntakeReport> {
     const crash = this.deps.crash ?? (() => undefined);
+    const key = this.deps.queueKey();
     const taskJobs = verdicts
-      .filter((v) => v.accepted)
+      .flatMap((v) => (v.accepted ? [v] : []))
       .map((verdict) => {
         const { delivery } = verdict;
         const span = spans.get(verdict);
@@ -150,13 +156,14 @@ export class TaskIntake {
         const traceparent = formatTraceparent(span.spanContext());
         return {
           name: TASK_JOB_NAME,
-          data: {
+          // Tagged: workers act on this payload only, and only if the tag still matches its bytes.
+          data: taggedTaskJob(key, {
             taskId: delivery.taskId,
-            signedTask: delivery.signedTask,
+            task: verdict.task,
             deliveryAttempt: delivery.attempt,
             acceptedAt,
             ...(traceparent ? { traceparent } : {}),
-          } satisfies TaskJobData,
+          }) satisfies TaskJobData,
           opts: { ...this.deps.taskJobOptions(delivery.taskId), jobId: delivery.taskId },
         };
       });
@@ -188,8 +195,8 @@ export class TaskIntake {
     ]);
     crash('intake.after-jobs');
 
-    for (const job of taskJobs) {
-      this.deps.logger.info({ taskId: job.data.taskId, deliveryAttempt: job.data.deliveryAttempt }, 'task accepted');
+    for (const { delivery } of verdicts.filter((v) => v.accepted)) {
+      this.deps.logger.info({ taskId: delivery.taskId, deliveryAttempt: delivery.attempt }, 'task accepted');
     }
     for (const { delivery, error } of rejected) {
       this.deps.logger.warn(
@@ -238,7 +245,7 @@ export class TaskIntake {
           error: new ParError('PAR_ERR_ACTION_NOT_ALLOWLISTED', `${claims.action} is not in this runner's actionsAllowlist`),
         };
       }
-      return { delivery, accepted: true, traceparent: claims.traceparent };
+      return { delivery, accepted: true, task: claimsToTask(claims), traceparent: claims.traceparent };
     } catch (error) {
       return { delivery, accepted: false, error: toParError(error, 'PAR_ERR_TASK_MALFORMED') };
     }

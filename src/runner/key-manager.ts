@@ -4,9 +4,9 @@
  * `PAR_RUNNER_KEYS_REFRESH_MS`, and as soon as a task names a key the runner does not know. A
  * fetched key is trusted only if a trusted key endorses it (src/crypto/key-chain.ts); the answer
  * itself is not. New keys and retirement times are written to config.yaml BEFORE the runner's
- * verifier uses them, so a worker that re-verifies an accepted task always finds its key there.
+ * verifier uses them, so the file always holds every key the runner trusts. (Workers do not
+ * verify the JWS: they check the tag intake puts on each job, src/crypto/task-job-tag.ts.)
  */
-import type { KeyAnswer } from '../contracts/control-plane-keys.js';
 import { applyKeyAnswer } from '../crypto/key-chain.js';
 import { verifierKeys, type TaskVerifier, type VerifierKeys } from '../crypto/task-signature.js';
 import { toParError } from '../errors/par-error.js';
@@ -23,8 +23,6 @@ export interface KeyManagerDeps {
   client: Pick<ControlPlaneClient, 'keys'>;
   verifier: () => TaskVerifier;
   refreshMs: number;
-  /** Shares the fetched answer with the workers (runner Redis), before the runner uses a new key. */
-  share?: (answer: KeyAnswer) => Promise<void>;
   logger: Logger;
   now?: () => number;
 }
@@ -108,7 +106,6 @@ export class KeyManager {
         controlPlaneKeys: update.state.keys,
         controlPlaneKeyRetirements: update.state.retirements,
       }));
-      await this.deps.share?.(result.value);
       this.deps.verifier().update(verifierKeys(written));
       this.deps.logger.info(
         {

@@ -29,7 +29,7 @@ import { recoverPendingIdentity, type IdentityRotationDeps } from './identity-ro
 import { IdentityStore } from './identity-store.js';
 import { KeyManager } from './key-manager.js';
 import { verifierKeys } from '../crypto/task-signature.js';
-import { keyAnswerKey } from '../contracts/control-plane-keys.js';
+import { deriveQueueKey } from '../crypto/task-job-tag.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { forwardCancels } from './cancel-forwarder.js';
 import { LeaseReconciler, reportWorkerLost } from './lease-reconciler.js';
@@ -78,10 +78,6 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     client,
     verifier: (): TaskVerifier => verifier,
     refreshMs: config.keysRefreshMs,
-    // Workers of a runner without config.yaml learn keys from here (chain-verified on their side).
-    share: async (answer) => {
-      await redis.set(keyAnswerKey(config.queuePrefix, identity.runnerId), JSON.stringify(answer));
-    },
     logger: logger.child({ component: 'control-plane-keys' }),
   });
   const pinned = verifierKeys(identityStore.current);
@@ -153,6 +149,8 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     tasksQueue,
     resultsQueue,
     verifier,
+    // Follows identity rotation: derived once per identity key (task-job-tag.ts caches it).
+    queueKey: () => deriveQueueKey(identityStore.current),
     allowlist,
     taskJobOptions: (taskId) => taskJobOptions(retryPolicy, taskId),
     logger: logger.child({ component: 'intake' }),

@@ -18,6 +18,7 @@ import { ParError } from '../../src/errors/par-error.js';
 import { createRootLogger } from '../../src/logging/logger.js';
 import { openRunnerAudit } from '../../src/runner/audit/runner-audit.js';
 import { verifyAuditDir } from '../../src/runner/audit/verify.js';
+import { deriveQueueKey } from '../../src/crypto/task-job-tag.js';
 import { TaskIntake } from '../../src/runner/intake.js';
 import { LeaseStore } from '../../src/runner/lease-store.js';
 import { createRunnerMetrics } from '../../src/runner/metrics.js';
@@ -50,6 +51,7 @@ const intake = new TaskIntake({
   tasksQueue: tasks,
   resultsQueue: results,
   verifier: new TaskVerifier({ keys: [cp.publicJwk as Jwks['keys'][number]] }),
+  queueKey: () => deriveQueueKey({ runnerId: RUNNER_ID, privateKey: own.privateJwk }),
   allowlist: new Allowlist(['com.datadoghq.http.*']),
   taskJobOptions: (taskId) => taskJobOptions({ maxAttempts: 3, retryBackoffMs: 100 }, taskId),
   logger,

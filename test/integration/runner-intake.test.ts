@@ -10,6 +10,8 @@ import { TaskSigner, TaskVerifier, type UnsignedTaskClaims } from '../../src/cry
 import { createRootLogger } from '../../src/logging/logger.js';
 import { readIdentity, writeIdentity } from '../../src/lib/identity-file.js';
 import { TaskIntake } from '../../src/runner/intake.js';
+import { deriveQueueKey, verifyTaskJob } from '../../src/crypto/task-job-tag.js';
+import type { RunnerIdentity } from '../../src/contracts/runner-identity.js';
 import { LeaseStore } from '../../src/runner/lease-store.js';
 import { taskJobOptions } from '../../src/contracts/job-options.js';
 import { connectRedis, deleteKeys, uniquePrefix } from '../helpers/redis.js';
@@ -25,6 +27,7 @@ let cpKeys: KeyPairJwk;
 let signer: TaskSigner;
 let intake: TaskIntake;
 let dir: Awaited<ReturnType<typeof tempDir>>;
+let identity: RunnerIdentity;
 
 before(async () => {
   cpKeys = await generateSigningKeyPair();
@@ -45,14 +48,16 @@ before(async () => {
     controlPlaneKeys: { keys: [cpKeys.publicJwk as Jwks['keys'][number]] },
     enrolledAt: new Date().toISOString(),
   });
-  const identity = await readIdentity(dir.path);
-  assert.ok(identity);
+  const read = await readIdentity(dir.path);
+  assert.ok(read);
+  identity = read;
   intake = new TaskIntake({
     runnerId: identity.runnerId,
     leases: new LeaseStore(redis, prefix, identity.runnerId),
     tasksQueue: tasks,
     resultsQueue: results,
     verifier: new TaskVerifier(identity.controlPlaneKeys),
+    queueKey: () => deriveQueueKey(identity),
     allowlist: new Allowlist(identity.actionsAllowlist),
     taskJobOptions: (taskId) => taskJobOptions({ maxAttempts: 3, retryBackoffMs: 100 }, taskId),
     logger,
@@ -97,8 +102,24 @@ test('an accepted task becomes one job on `tasks` (job id = task id) and its lea
   const job = await tasks.getJob(taskId);
   assert.ok(job, 'job exists');
   assert.equal(job.data.taskId, taskId);
-  assert.equal(job.data.signedTask, signed);
-  assert.equal(job.data.deliveryAttempt, 2);
+  // The verified claims, tagged with the key derived from the runner identity; the JWS is not queued.
+  const key = deriveQueueKey(identity);
+  assert.ok(job.data.tag.startsWith(`${key.kid}.`));
+  const payload = verifyTaskJob(new Map([[key.kid, key]]), job.data);
+  assert.deepEqual(
+    { ...payload.task, expiresAt: 0 },
+    {
+      taskId,
+      runnerId: RUNNER_ID,
+      orgId: 'org1',
+      action: 'com.datadoghq.http.request',
+      inputs: { url: 'http://example.test/' },
+      timeoutMs: 5000,
+      expiresAt: 0,
+    },
+  );
+  assert.ok(!JSON.stringify(job.data).includes(signed.split('.')[2] ?? 'no signature'), 'the JWS is not in the job');
+  assert.equal(payload.deliveryAttempt, 2);
   assert.equal(job.opts.attempts, 3);
   assert.equal(await results.getJob(taskId), undefined);
   assert.equal(await redis.hget(leasesKey(prefix, RUNNER_ID), taskId), 'lease-a');
@@ -175,12 +196,14 @@ test('a redelivery while the job exists adds no second job but refreshes the lea
   const taskId = newTaskId();
   const first = await signer.sign(claims(taskId), 60_000);
   await intake.accept([delivery(taskId, first, 'lease-1', 1)]);
+  const firstTag = (await tasks.getJob(taskId))?.data.tag;
   const second = await signer.sign(claims(taskId), 60_000, Date.now() + 1000);
   const report = await intake.accept([delivery(taskId, second, 'lease-2', 2)]);
   assert.deepEqual(report.accepted, [taskId]);
   const job = await tasks.getJob(taskId);
-  assert.equal(job?.data.signedTask, first, 'the original job is kept');
-  assert.equal(job.data.deliveryAttempt, 1);
+  assert.ok(job);
+  assert.equal(job.data.tag, firstTag, 'the original job is kept');
+  assert.equal((JSON.parse(job.data.payload) as { deliveryAttempt: number }).deliveryAttempt, 1);
   assert.equal(await redis.hget(leasesKey(prefix, RUNNER_ID), taskId), 'lease-2', 'the newest token wins');
   const all = await tasks.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed']);
   assert.equal(all.filter((j) => j.data.taskId === taskId).length, 1);

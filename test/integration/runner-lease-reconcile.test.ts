@@ -19,6 +19,7 @@ import { Allowlist } from '../../src/actions/allowlist.js';
 import { generateSigningKeyPair, importSigningKey } from '../../src/crypto/keys.js';
 import { TaskSigner, TaskVerifier } from '../../src/crypto/task-signature.js';
 import type { Jwks } from '../../src/contracts/runner-api.js';
+import { deriveQueueKey } from '../../src/crypto/task-job-tag.js';
 import { TaskIntake } from '../../src/runner/intake.js';
 import { connectRedis, deleteKeys, uniquePrefix } from '../helpers/redis.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -39,7 +40,7 @@ after(async () => {
   for (const c of extra) c.disconnect();
 });
 
-const taskData = (taskId: string): TaskJobData => ({ taskId, signedTask: 'x', deliveryAttempt: 1, acceptedAt: Date.now() });
+const taskData = (taskId: string): TaskJobData => ({ taskId, payload: '{}', tag: 'x' });
 
 function setup(label: string, inIntake: Set<string> = new Set()) {
   const prefix = uniquePrefix(label);
@@ -189,6 +190,7 @@ test('a task delivered again after its job finished here (result dropped as stal
     resultsQueue: results,
     logger,
     verifier: new TaskVerifier({ keys: [cp.publicJwk as Jwks['keys'][number]] }),
+    queueKey: () => deriveQueueKey({ runnerId: 'rnr_1', privateKey: cp.privateJwk }),
     allowlist: new Allowlist(['com.datadoghq.http.request']),
     taskJobOptions: (taskId) => taskJobOptions({ maxAttempts: 1, retryBackoffMs: 10 }, taskId),
     inspect: (entries) => reconciler.inspect(entries),

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { RESULTS_QUEUE, TASKS_QUEUE } from '../../src/contracts/jobs.js';
-import { MASKED, actionOfJws, maskResultJobData, maskTaskJobData } from '../../src/runner/dashboard-masks.js';
+import { MASKED, maskResultJobData, maskTaskJobData } from '../../src/runner/dashboard-masks.js';
 import { SCRAPE_REDIS_TIMEOUT_MS, createRunnerMetrics } from '../../src/runner/metrics.js';
 import { parsePrometheus, sampleSum } from '../helpers/prometheus.js';
 import { connectRedis, deleteKeys, uniquePrefix } from '../helpers/redis.js';
@@ -69,23 +69,30 @@ test('a scrape while Redis does not answer returns in time: outbox depth NaN, fa
   }
 });
 
-test('dashboard masks keep ids, action and outcome kind, and drop inputs, JWS, outputs and messages', () => {
-  const payload = Buffer.from(
-    JSON.stringify({ sub: 't1', action: 'com.datadoghq.http.request', inputs: { password: 'hunter2' } }),
-  ).toString('base64url');
-  const jws = `eyJhbGciOiJFZERTQSJ9.${payload}.c2lnbmF0dXJl`;
-  assert.equal(actionOfJws(jws), 'com.datadoghq.http.request');
-  assert.equal(actionOfJws('not a jws'), undefined);
-  assert.equal(actionOfJws('a.%%%.c'), undefined);
-  const task = maskTaskJobData({ taskId: 't1', signedTask: jws, deliveryAttempt: 2, acceptedAt: 5 });
+test('dashboard masks keep ids, action and outcome kind, and drop task payloads, outputs and messages', () => {
+  const task = maskTaskJobData({
+    taskId: 't1',
+    payload: JSON.stringify({
+      taskId: 't1',
+      task: {
+        taskId: 't1',
+        action: 'com.datadoghq.http.request',
+        inputs: { password: 'hunter2' },
+        connection: { id: 'c', integration: 'http' },
+      },
+      deliveryAttempt: 2,
+      acceptedAt: 5,
+    }),
+    tag: 'kid.mac',
+  });
   assert.deepEqual(task, {
     taskId: 't1',
     action: 'com.datadoghq.http.request',
     deliveryAttempt: 2,
     acceptedAt: 5,
-    inputs: MASKED,
-    signedTask: MASKED,
+    payload: MASKED,
   });
+  assert.equal(maskTaskJobData({ taskId: 't1', payload: '{not json' })['action'], undefined);
   const result = maskResultJobData({
     taskId: 't1',
     outcome: {
@@ -112,7 +119,6 @@ test('dashboard masks keep ids, action and outcome kind, and drop inputs, JWS, o
     action: undefined,
     deliveryAttempt: undefined,
     acceptedAt: undefined,
-    inputs: MASKED,
-    signedTask: MASKED,
+    payload: MASKED,
   });
 });

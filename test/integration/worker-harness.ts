@@ -1,15 +1,18 @@
 /**
- * A worker running in-process against real Redis, with a real identity in a temp config dir and
- * a real task signer standing in for the control plane. Each harness has its own queue prefix
- * and removes its keys and files on close.
+ * A worker running in-process against real Redis, with a real identity in a temp config dir.
+ * `submit` queues a task the way the runner's intake does after verifying it: the claims as a
+ * job tagged with the key derived from the identity (src/crypto/task-job-tag.ts). Each harness
+ * has its own queue prefix and removes its keys and files on close.
  */
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RESULTS_QUEUE, TASKS_QUEUE, type ResultJobData, type TaskJobData } from '../../src/contracts/jobs.js';
 import type { TaskOutcome } from '../../src/contracts/task.js';
 import { workerConfigSchema, type WorkerConfig } from '../../src/config/worker.js';
-import { generateSigningKeyPair, importSigningKey, publicPart, type KeyPairJwk } from '../../src/crypto/keys.js';
-import { TaskSigner, type UnsignedTaskClaims } from '../../src/crypto/task-signature.js';
+import { generateSigningKeyPair, publicPart, type KeyPairJwk } from '../../src/crypto/keys.js';
+import { deriveQueueKey, taggedTaskJob, type QueueKey } from '../../src/crypto/task-job-tag.js';
+import { claimsToTask, type TaskClaims } from '../../src/contracts/task.js';
+import { TASK_ISSUER } from '../../src/contracts/runner-api.js';
 import { createRootLogger } from '../../src/logging/logger.js';
 import { writeIdentity } from '../../src/lib/identity-file.js';
 import { type RunnerIdentity } from '../../src/contracts/runner-identity.js';
@@ -49,19 +52,24 @@ export interface WorkerHarness {
   prefix: string;
   configDir: string;
   config: WorkerConfig;
-  controlPlane: KeyPairJwk;
-  signer: TaskSigner;
+  identity: RunnerIdentity;
+  /** The key the runner's intake would tag jobs with (derived from the identity). */
+  queueKey: QueueKey;
   worker: RunningWorker;
   tasks: Queue<TaskJobData>;
   results: Queue<ResultJobData>;
   redis: Redis;
-  sign(claims: Partial<UnsignedTaskClaims> & { sub: string; action: string }): Promise<string>;
-  /** Signs and enqueues a task the way the runner does. */
-  submit(claims: Partial<UnsignedTaskClaims> & { sub: string; action: string }): Promise<void>;
-  enqueueSigned(taskId: string, signedTask: string): Promise<void>;
+  /** The job data intake would queue for these claims, tagged with `key` (default: the runner's). */
+  jobData(claims: TaskClaimsInput, key?: QueueKey): TaskJobData;
+  /** Queues a task the way the runner's intake does. */
+  submit(claims: TaskClaimsInput): Promise<void>;
+  /** Puts `data` on the queue as it is, under job id `jobId` (what anyone who can write to Redis can do). */
+  enqueueJob(jobId: string, data: unknown): Promise<void>;
   waitResult(taskId: string, timeoutMs?: number): Promise<TaskOutcome>;
   close(): Promise<void>;
 }
+
+type TaskClaimsInput = Partial<TaskClaims> & { sub: string; action: string };
 
 let counter = 0;
 export function newTaskId(): string {
@@ -73,8 +81,9 @@ export async function startWorkerHarness(label: string, options: HarnessOptions 
   const prefix = uniquePrefix(label);
   const dir = await tempDir(label);
   const controlPlane = await generateSigningKeyPair();
-  await writeIdentity(dir.path, await makeIdentity(controlPlane, options.identityAllowlist ?? ['com.datadoghq.http.*']));
-  const signer = new TaskSigner(await importSigningKey(controlPlane.privateJwk), controlPlane.kid);
+  const identity = await makeIdentity(controlPlane, options.identityAllowlist ?? ['com.datadoghq.http.*']);
+  await writeIdentity(dir.path, identity);
+  const queueKey = deriveQueueKey(identity);
   const config = workerConfigSchema.parse({
     configDir: dir.path,
     redisUrl: TEST_REDIS_URL,
@@ -90,25 +99,37 @@ export async function startWorkerHarness(label: string, options: HarnessOptions 
   const tasks = new Queue<TaskJobData>(TASKS_QUEUE, { connection: redis, prefix });
   const results = new Queue<ResultJobData>(RESULTS_QUEUE, { connection: redis, prefix });
 
-  const sign: WorkerHarness['sign'] = (claims) =>
-    signer.sign({ aud: RUNNER_ID, org: 'org-1', inputs: {}, timeoutMs: 5_000, ...claims }, 60_000);
-  const enqueueSigned = async (taskId: string, signedTask: string) => {
-    await tasks.add(TASK_JOB_NAME, { taskId, signedTask, deliveryAttempt: 1, acceptedAt: Date.now() }, taskJobOptions(config, taskId));
+  const jobData: WorkerHarness['jobData'] = (claims, key = queueKey) => {
+    const iat = Math.floor(Date.now() / 1000);
+    const task = claimsToTask({
+      iss: TASK_ISSUER,
+      aud: RUNNER_ID,
+      org: 'org-1',
+      inputs: {},
+      timeoutMs: 5_000,
+      iat,
+      exp: iat + 60,
+      ...claims,
+    });
+    return taggedTaskJob(key, { taskId: claims.sub, task, deliveryAttempt: 1, acceptedAt: Date.now() });
+  };
+  const enqueueJob = async (jobId: string, data: unknown) => {
+    await tasks.add(TASK_JOB_NAME, data as TaskJobData, taskJobOptions(config, jobId));
   };
 
   return {
     prefix,
     configDir: dir.path,
     config,
-    controlPlane,
-    signer,
+    identity,
+    queueKey,
     worker,
     tasks,
     results,
     redis,
-    sign,
-    submit: async (claims) => enqueueSigned(claims.sub, await sign(claims)),
-    enqueueSigned,
+    jobData,
+    submit: (claims) => enqueueJob(claims.sub, jobData(claims)),
+    enqueueJob,
     waitResult: async (taskId, timeoutMs = 5_000) => {
       const job = await waitUntil<Job<ResultJobData>>(
         async () => (await results.getJob(taskId)) ?? undefined,

@@ -48,19 +48,20 @@ describe('worker spans (in memory)', () => {
 
   async function runTask(inputs: Record<string, unknown>, timeoutMs = 10_000): Promise<{ kind: string; spans: ReadableSpan[] }> {
     const job = {
-      data: {
-        taskId: 't1',
-        signedTask: 'x',
-        deliveryAttempt: 1,
-        acceptedAt: Date.now() - 20,
-        traceparent: `00-${PARENT.traceId}-${PARENT.spanId}-01`,
-      },
+      data: { taskId: 't1', payload: '{}', tag: 'x' },
       attemptsMade: 0,
       timestamp: Date.now() - 15,
       processedOn: Date.now() - 5,
       queueName: 'tasks',
     } as unknown as Job<TaskJobData>;
-    const tracing = TaskRunTrace.start(job, { taskId: 't1', attempt: 1, action: 'com.datadoghq.http.request', startedAt: Date.now() });
+    // The intake span's traceparent, as the worker reads it from the job's tagged payload.
+    const tracing = TaskRunTrace.start(job, {
+      taskId: 't1',
+      attempt: 1,
+      action: 'com.datadoghq.http.request',
+      startedAt: Date.now(),
+      traceparent: `00-${PARENT.traceId}-${PARENT.spanId}-01`,
+    });
     const actors = createLifecycleActors({
       registry,
       configDir: '.',
@@ -131,7 +132,7 @@ describe('worker spans (in memory)', () => {
 
   test('invalid inputs: the run ends in validating; a job without a traceparent starts a trace of its own', async () => {
     const job = {
-      data: { taskId: 't2', signedTask: 'x', deliveryAttempt: 1, acceptedAt: 0 },
+      data: { taskId: 't2', payload: '{}', tag: 'x' },
       attemptsMade: 1,
       timestamp: 1,
       queueName: 'tasks',
