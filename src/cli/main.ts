@@ -175,8 +175,12 @@ program
 
 // The long-running roles register only their own command: the client commands' modules would
 // otherwise stay in every control plane's, runner's and worker's memory (client-commands.ts).
+// A role's own subcommands (`par control-plane rotate-signing-key`, `par runner rotate-identity`)
+// are client command lines: they get everything.
 const SERVER_COMMANDS: ReadonlySet<string> = new Set(['start', 'dev', 'control-plane', 'runner', 'worker']);
-if (!SERVER_COMMANDS.has(process.argv[2] ?? '')) {
+const [, , command = '', next] = process.argv;
+const runsARole = SERVER_COMMANDS.has(command) && (next === undefined || next.startsWith('-'));
+if (!runsARole) {
   const { registerClientCommands } = await import('./client-commands.js');
   registerClientCommands(program, process.env);
 }

@@ -45,6 +45,16 @@ describe('client commands loading', () => {
     });
   }
 
+  it("a role's own subcommand (`par control-plane rotate-signing-key`) is a client command line: registered, and needs those modules", async () => {
+    const r = await par(['control-plane', 'rotate-signing-key', '--help'], false);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /Usage: par control-plane rotate-signing-key/);
+    assert.match(r.out, /--json/);
+    const blocked = await par(['control-plane', 'rotate-signing-key', '--help'], true);
+    assert.notEqual(blocked.code, 0);
+    assert.match(blocked.out, /client commands blocked/);
+  });
+
   it('`par --help` lists the client commands, and needs their modules', async () => {
     const r = await par(['--help'], false);
     assert.equal(r.code, 0, r.out);
