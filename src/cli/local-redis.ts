@@ -52,14 +52,35 @@ export async function findOnPath(command: string, pathVar = process.env['PATH'] 
   return undefined;
 }
 
-export function freePort(): Promise<number> {
+/**
+ * A loopback port nothing listens on, from 20000-32767: below Linux's ephemeral range
+ * (32768-60999), so no outgoing connection can be holding it, or take it, between this check and
+ * the caller's listen (a port the kernel hands out for `listen(0)` is an ephemeral one, and any
+ * client connection made meanwhile may get it as its local port: EADDRINUSE for the caller).
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_768);
+    if (await canListen(port)) return port;
+  }
+  return listenPort(0);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return listenPort(port).then(
+    () => true,
+    () => false,
+  );
+}
+
+function listenPort(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
+      const bound = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(bound));
     });
   });
 }

@@ -226,7 +226,7 @@ describe('control-plane input sweep (real process, every route)', () => {
       { name: 'oversize', body: Buffer.alloc(0), expect: { status: 413, code: 'PAR_ERR_REQUEST_INVALID' } },
     ];
     // Over each route's limit: results may carry 16 MiB, everything else 1 MiB.
-    const oversize = (route: RouteEntry): Buffer => Buffer.alloc((route.url.endsWith('/result') ? 17 : 2) * 1024 * 1024, 0x20);
+    const oversize = (route: RouteEntry): Buffer => Buffer.alloc((/\/results?$/.test(route.url) ? 17 : 2) * 1024 * 1024, 0x20);
     let sent = 0;
     for (const route of routes.filter(hasBody)) {
       for (const b of bodies) {
