@@ -1,13 +1,19 @@
 /**
- * The runner's HTTP client for the control plane's runner API. One undici Pool for the whole
- * process (enrollment, the long poll, heartbeats and result publication share its keep-alive
- * connections). Every call returns a result instead of throwing, so each caller decides what a
- * failure means for it (back off, drop, stop the runner) by matching on the error's code.
+ * The runner's HTTP client for the control plane's runner API: ONE keep-alive connection for the
+ * whole process (an undici Client), so a fleet of N runners costs the control plane N sockets.
+ * The long poll is sent non-blocking, and every other call except enrollment and identity
+ * rotation is idempotent (heartbeats, fenced result publication, health, key fetches), so undici
+ * pipelines them behind a parked poll (HTTP/1.1); the control plane answers the parked poll at
+ * once when a call arrives behind it (control-plane/parked-polls.ts), so a heartbeat or result
+ * waits one round trip, not the poll's wait. A control plane without that still answers it when
+ * the poll returns, within the poll's wait (capped by the health interval: poll-loop.ts).
+ * Every call returns a result instead of throwing, so each caller decides what a failure means
+ * for it (back off, drop, stop the runner) by matching on the error's code.
  *
  * Every response is parsed with the wire schemas of `src/contracts/runner-api.ts`; a body that does
  * not match is reported as an error, never passed on.
  */
-import { Pool, errors as undiciErrors } from 'undici';
+import { Client, errors as undiciErrors } from 'undici';
 import type { z } from 'zod';
 import {
   RUNNER_API,
@@ -59,14 +65,29 @@ export interface ControlPlaneClientOptions {
   baseUrl: string;
   /** Timeout of non-polling requests. */
   requestTimeoutMs?: number;
-  connections?: number;
 }
+
+/**
+ * How a call may share the one socket: `poll` (parks; others may be pipelined behind it, it is
+ * never re-sent), `shared` (idempotent: pipelined, re-sent by undici if the socket drops before
+ * its answer), `alone` (not idempotent: sent when nothing else is in flight).
+ */
+type Pipelining = 'poll' | 'shared' | 'alone';
+
+const PIPELINING: Record<Pipelining, { idempotent: boolean; blocking: boolean }> = {
+  poll: { idempotent: false, blocking: false },
+  shared: { idempotent: true, blocking: false },
+  alone: { idempotent: false, blocking: true },
+};
+
+/** Calls one socket may carry at once: the poll, a heartbeat, results, a health check, a key fetch. */
+const PIPELINE_DEPTH = 8;
 
 /** Extra time a long poll may take beyond its `waitMs` before the runner gives up on it. */
 const LONG_POLL_MARGIN_MS = 15_000;
 
 export class ControlPlaneClient {
-  private readonly pool: Pool;
+  private readonly pool: Client;
   private readonly basePath: string;
   private readonly requestTimeoutMs: number;
   private tokens: TokenSource | undefined;
@@ -75,8 +96,7 @@ export class ControlPlaneClient {
     const url = new URL(options.baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-    // Long polls hold a connection each; heartbeats and publications must not queue behind them.
-    this.pool = new Pool(url.origin, { connections: options.connections ?? 32, keepAliveTimeout: 30_000 });
+    this.pool = new Client(url.origin, { pipelining: PIPELINE_DEPTH, keepAliveTimeout: 30_000 });
   }
 
   /** Set once the runner has an identity: every later call carries a runner JWT. */
@@ -95,27 +115,29 @@ export class ControlPlaneClient {
 
   /** The periodic health check (runner JWT). */
   health(report: HealthReport, signal?: AbortSignal): Promise<ClientResult<HealthResponse>> {
-    return this.call(RUNNER_API.health, report, healthResponseSchema, 'runner', { signal });
+    return this.call(RUNNER_API.health, report, healthResponseSchema, 'runner', { signal, pipelining: 'shared' });
   }
 
-  dequeue(request: { max: number; waitMs: number }, signal?: AbortSignal): Promise<ClientResult<DequeueResponse>> {
+  /** The long poll; `health` rides on it when a check is due (health-reporter.ts). */
+  dequeue(request: { max: number; waitMs: number; health?: HealthReport }, signal?: AbortSignal): Promise<ClientResult<DequeueResponse>> {
     return this.call(RUNNER_API.dequeue, request, dequeueResponseSchema, 'runner', {
       signal,
       timeoutMs: request.waitMs + LONG_POLL_MARGIN_MS,
+      pipelining: 'poll',
     });
   }
 
   heartbeat(leases: readonly LeaseRef[]): Promise<ClientResult<HeartbeatResponse>> {
-    return this.call(RUNNER_API.heartbeat, { leases }, heartbeatResponseSchema, 'runner');
+    return this.call(RUNNER_API.heartbeat, { leases }, heartbeatResponseSchema, 'runner', { pipelining: 'shared' });
   }
 
   publish(taskId: string, leaseToken: string, outcome: TaskOutcome, signal?: AbortSignal): Promise<ClientResult<PublishResponse>> {
-    return this.call(RUNNER_API.result(taskId), { leaseToken, outcome }, publishResponseSchema, 'runner', { signal });
+    return this.call(RUNNER_API.result(taskId), { leaseToken, outcome }, publishResponseSchema, 'runner', { signal, pipelining: 'shared' });
   }
 
   /** The control plane's signing-key chain (runner JWT); the caller verifies the endorsements. */
   keys(signal?: AbortSignal): Promise<ClientResult<KeyAnswer>> {
-    return this.call(KEY_ROTATION_API.runnerKeys, undefined, keyAnswerSchema, 'runner', { signal, method: 'GET' });
+    return this.call(KEY_ROTATION_API.runnerKeys, undefined, keyAnswerSchema, 'runner', { signal, method: 'GET', pipelining: 'shared' });
   }
 
   /** Identity rotation: the token comes from the current key's minter; `tokens` overrides it (start-up recovery). */
@@ -125,7 +147,12 @@ export class ControlPlaneClient {
 
   /** A key fetch authenticated by `tokens` instead of the current source (to test a key before adopting it). */
   keysWith(tokens: TokenSource, signal?: AbortSignal): Promise<ClientResult<KeyAnswer>> {
-    return this.call(KEY_ROTATION_API.runnerKeys, undefined, keyAnswerSchema, 'runner', { signal, method: 'GET', tokens });
+    return this.call(KEY_ROTATION_API.runnerKeys, undefined, keyAnswerSchema, 'runner', {
+      signal,
+      method: 'GET',
+      tokens,
+      pipelining: 'shared',
+    });
   }
 
   /** `GET /healthz` with a short timeout: true when the control plane (and its Redis) answers 200. */
@@ -135,6 +162,7 @@ export class ControlPlaneClient {
         method: 'GET',
         path: `${this.basePath}/healthz`,
         signal,
+        ...PIPELINING.shared,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
@@ -154,7 +182,13 @@ export class ControlPlaneClient {
     body: unknown,
     schema: S,
     auth: 'runner' | Record<string, string>,
-    options: { signal?: AbortSignal | undefined; timeoutMs?: number; method?: 'GET' | 'POST'; tokens?: TokenSource } = {},
+    options: {
+      signal?: AbortSignal | undefined;
+      timeoutMs?: number;
+      method?: 'GET' | 'POST';
+      tokens?: TokenSource;
+      pipelining?: Pipelining;
+    } = {},
   ): Promise<ClientResult<z.infer<S>>> {
     const method = options.method ?? 'POST';
     const headers: Record<string, string> =
@@ -181,6 +215,7 @@ export class ControlPlaneClient {
         headers,
         body: method === 'POST' ? JSON.stringify(body) : null,
         signal: options.signal,
+        ...PIPELINING[options.pipelining ?? 'alone'],
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });

@@ -1,6 +1,6 @@
 /**
- * The runner API: long-poll dequeue, batch heartbeat, fenced result publication. Every call is
- * authenticated with the runner's request JWT.
+ * The runner API: long-poll dequeue (which may carry the runner's health check), batch heartbeat,
+ * fenced result publication. Every call is authenticated with the runner's request JWT.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
@@ -14,6 +14,8 @@ import {
 } from '../../contracts/runner-api.js';
 import { ParError } from '../../errors/par-error.js';
 import { runnerGuard } from '../auth/guards.js';
+import { guard } from '../route-guard.js';
+import { healthRecord } from '../store/runner-health.js';
 import type { ControlPlaneDeps } from '../deps.js';
 import { dequeueForRunner } from '../dispatch.js';
 import { SECURITY } from '../openapi.js';
@@ -23,11 +25,19 @@ import { abortOnClientGone } from './client-gone.js';
 import { heartbeatLeases } from '../store/leases.js';
 import { recordResult } from '../store/results.js';
 
+function carriesHealth(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && 'health' in body && (body as { health?: unknown }).health !== undefined;
+}
+
 /** Results carry action output (script output is capped at 10 MB on the worker). */
 const RESULT_BODY_LIMIT = 16 * 1024 * 1024;
 
 export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
   const runnerOnly = runnerGuard(deps);
+  // A poll carrying a health check writes lastSeenAt with it (same Lua step): no separate touch.
+  const pollGuard = guard((request) =>
+    deps.runnerAuth.authenticate(request.headers.authorization, { touch: !carriesHealth(request.body) }),
+  );
   const tags = ['runner'];
 
   return async (app) => {
@@ -41,14 +51,29 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod 
           body: dequeueRequestSchema,
           response: withErrors({ 200: dequeueResponseSchema }),
         },
-        preValidation: runnerOnly.preValidation,
+        preValidation: pollGuard.preValidation,
       },
       async (request, reply) => {
-        const runner = runnerOnly.of(request);
-        const { max, waitMs } = request.body;
+        const runner = pollGuard.of(request);
+        const { max, waitMs, health: report } = request.body;
+        const health = report ? healthRecord(report, deps.now()) : undefined;
         const gone = abortOnClientGone(reply);
+        // Another call from this runner on the same connection ends the wait (parked-polls.ts).
+        const parked = deps.parkedPolls.park(request.raw.socket);
         try {
-          const { tasks, cancelled } = await dequeueForRunner(deps, runner.runnerId, max, waitMs, gone.signal);
+          const { tasks, cancelled } = await dequeueForRunner(
+            deps,
+            runner.runnerId,
+            max,
+            waitMs,
+            AbortSignal.any([gone.signal, parked.signal]),
+            health,
+          );
+          if (health) {
+            deps.metrics.healthChecks.inc({ via: 'poll' });
+            deps.runnerAuth.seen(runner.runnerId, health.receivedAt);
+            deps.healthFlips.note(request.log, runner.runnerId, health);
+          }
           if (tasks.length > 0) {
             request.log.info(
               { runnerId: runner.runnerId, tasks: tasks.map((t) => ({ taskId: t.taskId, attempt: t.attempt })) },
@@ -58,6 +83,7 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod 
           if (cancelled.length > 0) request.log.info({ runnerId: runner.runnerId, cancelled }, 'cancels handed to the runner');
           return cancelled.length > 0 ? { tasks, cancelled } : { tasks };
         } finally {
+          parked.dispose();
           gone.dispose();
         }
       },
