@@ -64,7 +64,7 @@ export function buildApp(deps: ControlPlaneDeps): ControlPlaneApp {
   // One socket per runner: a call sent behind the runner's parked poll ends that poll's wait
   // (parked-polls.ts); the connection metrics let operators (and tests) count runner sockets.
   app.addHook('onRequest', (request, _reply, done) => {
-    if (deps.parkedPolls.nudge(request.raw.socket)) deps.metrics.pollYields.inc();
+    if (deps.parkedPolls.arrived(request.raw.socket, request.raw)) deps.metrics.pollYields.inc();
     done();
   });
   app.server.on('connection', (socket: Socket) => {

@@ -59,7 +59,8 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod 
         const health = report ? healthRecord(report, deps.now()) : undefined;
         const gone = abortOnClientGone(reply);
         // Another call from this runner on the same connection ends the wait (parked-polls.ts).
-        const parked = deps.parkedPolls.park(request.raw.socket);
+        const parked = deps.parkedPolls.park(request.raw.socket, request.raw);
+        if (parked.yielded) deps.metrics.pollYields.inc();
         try {
           const { tasks, cancelled } = await dequeueForRunner(
             deps,
