@@ -24,7 +24,8 @@ export interface ControlPlaneMetrics {
   /** HTTP connections accepted, and open now (a runner holds one: parked-polls.ts). */
   readonly connectionsOpened: Counter;
   readonly connectionsOpen: Gauge;
-  /** Long polls answered early because their runner sent another call on the same socket. */
+  /** Long polls answered, and those answered early because their runner sent another call on the same socket. */
+  readonly polls: Counter;
   readonly pollYields: Counter;
   /** Runner health checks recorded, by how they came: `poll` (carried on a dequeue) or `endpoint`. */
   readonly healthChecks: Counter<'via'>;
@@ -99,6 +100,11 @@ export function createControlPlaneMetrics(options: ControlPlaneMetricsOptions): 
     connectionsOpen: new Gauge({
       name: 'par_cp_http_connections_open',
       help: 'HTTP connections open now.',
+      registers,
+    }),
+    polls: new Counter({
+      name: 'par_cp_longpolls_total',
+      help: 'Runner long polls (dequeue requests) answered.',
       registers,
     }),
     pollYields: new Counter({

@@ -12,7 +12,7 @@
 interface Connection {
   /** Requests that arrived on it so far. */
   arrivals: number;
-  parked?: { controller: AbortController; seq: number };
+  parked?: { yieldNow: () => void; seq: number };
 }
 
 export class ParkedPolls {
@@ -35,29 +35,27 @@ export class ParkedPolls {
     const parked = c.parked;
     if (!parked) return false;
     delete c.parked;
-    parked.controller.abort();
+    parked.yieldNow();
     return true;
   }
 
   /**
-   * Parks the poll `request` on `connection`; its signal fires when another request arrives on it,
-   * or has fired already when one arrived since the poll did (then `yielded` is true).
+   * Parks the poll `request` on `connection`: `yieldNow` is called when another request arrives on
+   * it, or at once when one arrived since the poll did (then `yielded` is true).
    */
-  park(connection: object, request: object): { signal: AbortSignal; yielded: boolean; dispose(): void } {
-    const controller = new AbortController();
+  park(connection: object, request: object, yieldNow: () => void): { yielded: boolean; dispose(): void } {
     // A request that did not pass through `arrived` (no hook) is numbered now.
     if (!this.seqs.has(request)) this.arrived(connection, request);
     const c = this.connections.get(connection);
     const seq = this.seqs.get(request);
     if (!c || seq === undefined) throw new Error('unreachable: arrived() numbers every request');
     if (c.arrivals > seq) {
-      controller.abort();
-      return { signal: controller.signal, yielded: true, dispose: () => undefined };
+      yieldNow();
+      return { yielded: true, dispose: () => undefined };
     }
-    const parked = { controller, seq };
+    const parked = { yieldNow, seq };
     c.parked = parked;
     return {
-      signal: controller.signal,
       yielded: false,
       dispose: () => {
         if (c.parked === parked) delete c.parked;

@@ -47,8 +47,10 @@ function carriedWithinMs(intervalMs: number): number {
 export class HealthReporter {
   private readonly abort = new AbortController();
   private failing = false;
-  /** When a check last reached the control plane (either way); undefined before the first. */
+  /** When the last check that reached the control plane was sent (either way); undefined before the first. */
   private lastSentAt: number | undefined;
+  /** When the check handed to the poll loop was built (it goes out right after). */
+  private handedAt: number | undefined;
   /** A tick at start, then one every interval after the previous one ended (never overlapping). */
   private readonly loop: Periodic;
 
@@ -84,12 +86,18 @@ export class HealthReporter {
 
   /** The check to carry on the next poll if one is due, else undefined. */
   async dueReport(): Promise<HealthReport | undefined> {
-    return this.msUntilDue() > 0 ? undefined : this.build();
+    if (this.msUntilDue() > 0) return undefined;
+    const report = await this.build();
+    this.handedAt = this.now();
+    return report;
   }
 
-  /** The poll carrying a check was answered: the control plane has recorded it. */
+  /**
+   * The poll carrying a check was answered: the control plane recorded it when the poll arrived,
+   * so the next one is due an interval after it was sent (not after the poll's wait).
+   */
   carried(): void {
-    this.delivered();
+    this.delivered(this.handedAt ?? this.now());
   }
 
   /** The timer's fallback: sends apart unless the poll loop carries checks and one went out recently. */
@@ -102,9 +110,10 @@ export class HealthReporter {
   /** Builds and sends one check through the health endpoint; public so tests can drive it. */
   async reportOnce(): Promise<void> {
     const report = await this.build();
+    const sentAt = this.now();
     const result = await this.deps.send(report, this.abort.signal);
     if (result.ok) {
-      this.delivered();
+      this.delivered(sentAt);
     } else if (!this.failing && result.kind !== 'aborted') {
       this.failing = true;
       this.deps.logger.warn({ code: result.error.code, err: result.error }, 'could not send a health check; retrying every interval');
@@ -115,8 +124,8 @@ export class HealthReporter {
     return (this.deps.now ?? Date.now)();
   }
 
-  private delivered(): void {
-    this.lastSentAt = this.now();
+  private delivered(sentAt: number): void {
+    this.lastSentAt = sentAt;
     if (this.failing) this.deps.logger.info('health checks reach the control plane again');
     this.failing = false;
   }

@@ -312,7 +312,8 @@ class FleetRunner {
           true,
         );
         const at = performance.now();
-        if (carried.health) this.lastHealthAt = at;
+        // Due again one interval after it was sent (the control plane records it on arrival).
+        if (carried.health) this.lastHealthAt = sent;
         if (first && answer.tasks.length === 0) this.firstPollLateMs = at - sent - waitMs;
         first = false;
         for (const t of answer.tasks) {

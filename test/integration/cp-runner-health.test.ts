@@ -232,6 +232,10 @@ test('a polling runner carries its health checks on its polls: recorded, and no 
   const later = await waitForView(cp, id, (v) => (v.health as unknown as { receivedAt: number }).receivedAt > first.receivedAt);
   assert.equal(later.status, 'ready');
   assert.equal(await metric(cp, 'par_cp_runner_health_checks_total{via="endpoint"}'), 0, 'no check went through the health endpoint');
+  // A poll waits at most until the next check is due, and that check rides on the next poll: one
+  // request per interval, nearly every poll carrying a check (not every other one).
+  const [polls, carried] = [await metric(cp, 'par_cp_longpolls_total'), await metric(cp, 'par_cp_runner_health_checks_total{via="poll"}')];
+  assert.ok(carried >= 0.8 * polls, `${carried} of ${polls} polls carried a check`);
   await runner.close();
 });
 

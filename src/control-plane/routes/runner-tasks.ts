@@ -59,17 +59,10 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod 
         const health = report ? healthRecord(report, deps.now()) : undefined;
         const gone = abortOnClientGone(reply);
         // Another call from this runner on the same connection ends the wait (parked-polls.ts).
-        const parked = deps.parkedPolls.park(request.raw.socket, request.raw);
+        const parked = deps.parkedPolls.park(request.raw.socket, request.raw, () => gone.abort());
         if (parked.yielded) deps.metrics.pollYields.inc();
         try {
-          const { tasks, cancelled } = await dequeueForRunner(
-            deps,
-            runner.runnerId,
-            max,
-            waitMs,
-            AbortSignal.any([gone.signal, parked.signal]),
-            health,
-          );
+          const { tasks, cancelled } = await dequeueForRunner(deps, runner.runnerId, max, waitMs, gone.signal, health);
           if (health) {
             deps.metrics.healthChecks.inc({ via: 'poll' });
             deps.runnerAuth.seen(runner.runnerId, health.receivedAt);
@@ -84,6 +77,7 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod 
           if (cancelled.length > 0) request.log.info({ runnerId: runner.runnerId, cancelled }, 'cancels handed to the runner');
           return cancelled.length > 0 ? { tasks, cancelled } : { tasks };
         } finally {
+          deps.metrics.polls.inc();
           parked.dispose();
           gone.dispose();
         }
