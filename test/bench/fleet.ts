@@ -268,7 +268,7 @@ class FleetRunner {
     return { waitMs: Math.min(this.o.pollWaitMs, Math.ceil(untilDue)) };
   }
 
-  private async call<T>(path: string, body: unknown, poll = false): Promise<T> {
+  private async call<T>(path: string, body: unknown): Promise<T> {
     this.counters.requests++;
     if (TRACE && this.runnerId === TRACE.id) process.stderr.write(`[trace] -> ${path} ${(performance.now() - TRACE.t0).toFixed(0)}\n`);
     const res = await this.dispatcher.request({
@@ -278,8 +278,8 @@ class FleetRunner {
       headers: { authorization: `Bearer ${await this.minter.token()}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
       // The real runner's pipelining (control-plane-client.ts): the poll parks without blocking the
-      // socket, every other call is idempotent and may go out behind it.
-      ...(this.o.healthOnPoll ? { idempotent: !poll, blocking: false } : {}),
+      // socket, and every call (the poll too) may go out behind another.
+      ...(this.o.healthOnPoll ? { idempotent: true, blocking: false } : {}),
     });
     const text = await res.body.text();
     if (TRACE && this.runnerId === TRACE.id)
@@ -309,7 +309,6 @@ class FleetRunner {
         const answer = await this.call<DequeueResponse>(
           RUNNER_API.dequeue,
           carried.health ? { max: 10, waitMs, health: carried.health } : { max: 10, waitMs },
-          true,
         );
         const at = performance.now();
         // Due again one interval after it was sent (the control plane records it on arrival).
