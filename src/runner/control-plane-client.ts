@@ -1,9 +1,9 @@
 /**
  * The runner's HTTP client for the control plane's runner API: ONE keep-alive connection for the
  * whole process (an undici Client), so a fleet of N runners costs the control plane N sockets.
- * The long poll is sent non-blocking, and every other call except enrollment and identity
- * rotation is idempotent (heartbeats, fenced result publication, health, key fetches), so undici
- * pipelines them behind a parked poll (HTTP/1.1); the control plane answers the parked poll at
+ * Every call except enrollment and identity rotation (the poll, heartbeats, fenced result
+ * publication, health, key fetches) is sent non-blocking and idempotent (see PIPELINING), so
+ * undici pipelines them behind a parked poll (HTTP/1.1); the control plane answers the parked poll at
  * once when a call arrives behind it (control-plane/parked-polls.ts), so a heartbeat or result
  * waits one round trip, not the poll's wait. A control plane without that still answers it when
  * the poll returns, within the poll's wait (capped by the health interval: poll-loop.ts).
