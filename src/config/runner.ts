@@ -89,7 +89,11 @@ export const runnerConfigSchema = z.object({
   adminPort: envInt(0, 65535).default(9016).describe("Port of the runner's admin server (0: any free port)."),
   dashboardReadOnly: envBool().default(true).describe('Whether the queue dashboard at /queues only shows (no retry, remove, pause).'),
   capacity: envInt(1, 10_000).default(50).describe('Most tasks the runner holds at once (leased, queued or running).'),
-  pollWaitMs: envInt(0, 60_000).default(20_000).describe('How long one poll of the control plane waits for tasks (long poll).'),
+  pollWaitMs: envInt(0, 60_000)
+    .default(20_000)
+    .describe(
+      'How long one poll of the control plane waits for tasks (long poll); never past the next health check, which rides on the poll.',
+    ),
   pollBackoffMaxMs: envInt(10, 600_000).default(30_000).describe('Longest pause between failing polls (jittered exponential backoff).'),
   heartbeatIntervalMs: envInt(50, 600_000).default(10_000).describe('How often the runner extends the leases of the tasks it holds.'),
   enrollBackoffMaxMs: envInt(10, 600_000)
@@ -109,7 +113,11 @@ export const runnerConfigSchema = z.object({
   runnerIdentity: secret(z.string().min(1))
     .optional()
     .describe('base64 of a config.yaml (as `--enroll -f env` prints it): the identity when the config dir has none.'),
-  healthIntervalMs: envInt(100, 600_000).default(5_000).describe('How often the runner reports its health to the control plane.'),
+  healthIntervalMs: envInt(100, 600_000)
+    .default(5_000)
+    .describe(
+      'How often the runner reports its health to the control plane (carried on the poll while it polls, so also the longest a poll waits).',
+    ),
   printFormat: z
     .enum(['k8s', 'compose', 'env'])
     .optional()

@@ -63,10 +63,31 @@ export const enrollResponseSchema = z.object({
 });
 export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
 
+/** The runner's periodic health check (`PAR_HEALTH_INTERVAL_MS`); the control plane derives the runner's status from it. */
+export const healthReportSchema = z
+  .object({
+    version: z.string().max(100),
+    platform: z.string().max(200),
+    allowlist: z.array(z.string().max(300)).max(1000),
+    capacity: z.number().int().min(0),
+    inFlight: z.number().int().min(0),
+    healthy: z.boolean(),
+    /** Why the runner is not healthy (Redis unreachable, polls failing...), human-readable, no secrets. */
+    problems: z.array(z.string().max(500)).max(20).default([]),
+  })
+  .strict();
+export type HealthReport = z.input<typeof healthReportSchema>;
+
+/**
+ * `health`: the runner's health check carried on the poll (recorded in the same Lua step as the
+ * lease pass), so an idle runner makes one request per health interval instead of two. Optional:
+ * runners of either age interoperate (a runner whose poll is refused for it sends health apart).
+ */
 export const dequeueRequestSchema = z
   .object({
     max: z.number().int().min(1).max(100).default(10),
     waitMs: z.number().int().min(0).max(60_000).default(20_000),
+    health: healthReportSchema.optional(),
   })
   .strict();
 export type DequeueRequest = z.input<typeof dequeueRequestSchema>;
@@ -164,21 +185,6 @@ export const publishBatchResponseSchema = z.object({
   ),
 });
 export type PublishBatchResponse = z.infer<typeof publishBatchResponseSchema>;
-
-/** The runner's periodic health check (`PAR_HEALTH_INTERVAL_MS`); the control plane derives the runner's status from it. */
-export const healthReportSchema = z
-  .object({
-    version: z.string().max(100),
-    platform: z.string().max(200),
-    allowlist: z.array(z.string().max(300)).max(1000),
-    capacity: z.number().int().min(0),
-    inFlight: z.number().int().min(0),
-    healthy: z.boolean(),
-    /** Why the runner is not healthy (Redis unreachable, polls failing...), human-readable, no secrets. */
-    problems: z.array(z.string().max(500)).max(20).default([]),
-  })
-  .strict();
-export type HealthReport = z.input<typeof healthReportSchema>;
 
 export const healthResponseSchema = z.object({ receivedAt: z.number() });
 export type HealthResponse = z.infer<typeof healthResponseSchema>;

@@ -5,6 +5,7 @@
  * mapped centrally (http-errors.ts).
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ControlPlaneDeps } from './deps.js';
 import { frameworkErrors, installErrorHandling } from './http-errors.js';
@@ -60,6 +61,17 @@ export function buildApp(deps: ControlPlaneDeps): ControlPlaneApp {
   installErrorHandling(app);
   // Size, nesting and id-shape limits on every route, before any handler (input-limits.ts).
   installInputLimits(app);
+  // One socket per runner: a call sent behind the runner's parked poll ends that poll's wait
+  // (parked-polls.ts); the connection metrics let operators (and tests) count runner sockets.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (deps.parkedPolls.arrived(request.raw.socket, request.raw)) deps.metrics.pollYields.inc();
+    done();
+  });
+  app.server.on('connection', (socket: Socket) => {
+    deps.metrics.connectionsOpened.inc();
+    deps.metrics.connectionsOpen.inc();
+    socket.once('close', () => deps.metrics.connectionsOpen.dec());
+  });
   // Release long polls before the server waits for in-flight requests to finish.
   app.addHook('preClose', async () => {
     await deps.wakeups.close();

@@ -10,9 +10,11 @@ import type { TaskSigning } from '../crypto/task-signature.js';
 import type { Logger } from '../logging/logger.js';
 import { CallerCache } from './auth/caller-cache.js';
 import { RunnerAuthenticator } from './auth/runner-auth.js';
+import { HealthFlips } from './health-flips.js';
 import { createControlPlaneMetrics, type ControlPlaneMetrics } from './metrics.js';
 import { bootstrap } from './store/bootstrap.js';
 import { keySpace, type KeySpace } from './store/key-space.js';
+import { ParkedPolls } from './parked-polls.js';
 import { SigningKeyRing } from './signing-keys.js';
 import { Wakeups } from './wakeups.js';
 
@@ -33,6 +35,10 @@ export interface ControlPlaneDeps {
   readonly callers: CallerCache;
   /** This process's Prometheus metrics (its own registry), served at `/metrics`. */
   readonly metrics: ControlPlaneMetrics;
+  /** Long polls by connection: another call on the same connection ends the wait (parked-polls.ts). */
+  readonly parkedPolls: ParkedPolls;
+  /** Logs runner health when it flips, from the health endpoint and polls alike. */
+  readonly healthFlips: HealthFlips;
   readonly now: () => number;
 }
 
@@ -76,6 +82,8 @@ export async function createControlPlaneDeps(options: CreateDepsOptions): Promis
     runnerAuth: new RunnerAuthenticator(redis, ks, logger.child({ component: 'runner-auth' }), now),
     callers: new CallerCache(redis, ks, now),
     metrics: createControlPlaneMetrics({ waiters: () => wakeups.size, defaultMetrics: options.processMetrics === true }),
+    parkedPolls: new ParkedPolls(),
+    healthFlips: new HealthFlips(),
     now,
   };
   return {

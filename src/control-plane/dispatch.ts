@@ -2,12 +2,14 @@
  * Handing tasks to a runner: lease what is ready, or wait (up to waitMs) for a wake-up and try
  * again. A redelivery (attempt > 1) is re-signed with a fresh expiry, since the first JWS may
  * have expired while the lost runner held it. The runner's pending cancels (tasks a user cancelled
- * while it held them) end the wait too and go back in the same answer.
+ * while it held them) end the wait too and go back in the same answer. A health check the poll
+ * carries is recorded by the first lease pass (same Lua step: no extra round trip).
  */
 import { randomBytes } from 'node:crypto';
 import type { Delivery } from '../contracts/runner-api.js';
 import type { ControlPlaneDeps } from './deps.js';
 import { leaseReadyTasks, type LeasedTask } from './store/leases.js';
+import type { StoredHealth } from './store/runner-health.js';
 
 /** One per dequeue pass (24 base64url characters): the lease script derives the pass's lease tokens from it. */
 export function newLeaseTokenSeed(): string {
@@ -26,10 +28,12 @@ export async function dequeueForRunner(
   max: number,
   waitMs: number,
   signal?: AbortSignal,
+  health?: StoredHealth,
 ): Promise<DequeueResult> {
   const deadline = deps.now() + waitMs;
   // Armed before the first look at Redis: a task enqueued in between still wakes us.
   const armed = deps.wakeups.arm('runner', runnerId);
+  let carried = health;
   try {
     for (;;) {
       const { leased, cancelled } = await leaseReadyTasks(
@@ -38,9 +42,11 @@ export async function dequeueForRunner(
         runnerId,
         max,
         newLeaseTokenSeed(),
-        deps.now(),
+        carried?.receivedAt ?? deps.now(),
         deps.config.leaseMs,
+        carried,
       );
+      carried = undefined;
       if (leased.length > 0) {
         deps.metrics.delivered.inc(leased.length);
         const again = leased.filter((t) => t.attempt > 1).length;

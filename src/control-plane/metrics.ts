@@ -23,6 +23,14 @@ export interface ControlPlaneMetrics {
   readonly resultBatchSize: Histogram;
   /** Expired leases found by the sweeper: requeued or failed (max deliveries reached). */
   readonly leaseExpiries: Counter<'result'>;
+  /** HTTP connections accepted, and open now (a runner holds one: parked-polls.ts). */
+  readonly connectionsOpened: Counter;
+  readonly connectionsOpen: Gauge;
+  /** Long polls answered, and those answered early because their runner sent another call on the same socket. */
+  readonly polls: Counter;
+  readonly pollYields: Counter;
+  /** Runner health checks recorded, by how they came: `poll` (carried on a dequeue) or `endpoint`. */
+  readonly healthChecks: Counter<'via'>;
 }
 
 export interface ControlPlaneMetricsOptions {
@@ -90,6 +98,32 @@ export function createControlPlaneMetrics(options: ControlPlaneMetricsOptions): 
       name: 'par_cp_lease_expiries_total',
       help: 'Expired leases found by the sweeper, by what happened (requeued, failed).',
       labelNames: ['result'],
+      registers,
+    }),
+    connectionsOpened: new Counter({
+      name: 'par_cp_http_connections_opened_total',
+      help: 'HTTP connections accepted by this process (a runner keeps one open).',
+      registers,
+    }),
+    connectionsOpen: new Gauge({
+      name: 'par_cp_http_connections_open',
+      help: 'HTTP connections open now.',
+      registers,
+    }),
+    polls: new Counter({
+      name: 'par_cp_longpolls_total',
+      help: 'Runner long polls (dequeue requests) answered.',
+      registers,
+    }),
+    pollYields: new Counter({
+      name: 'par_cp_longpoll_yields_total',
+      help: 'Long polls answered before their wait ended because the runner sent another call on the same connection.',
+      registers,
+    }),
+    healthChecks: new Counter({
+      name: 'par_cp_runner_health_checks_total',
+      help: 'Runner health checks recorded, by how they came (poll: carried on a dequeue; endpoint: POST /api/v1/runner/health).',
+      labelNames: ['via'],
       registers,
     }),
   };

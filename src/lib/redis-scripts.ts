@@ -20,7 +20,7 @@ export const LUA_SCRIPTS = {
   'enrollment-token-reissue': 2,
   'lease-extend-all': 1,
   'lease-heartbeat': 2,
-  'lease-ready-tasks': 3,
+  'lease-ready-tasks': 5,
   'lease-sweep': 1,
   'result-record': 4,
   'result-record-batch': 3,

@@ -1,13 +1,19 @@
 /**
- * The runner's HTTP client for the control plane's runner API. One undici Pool for the whole
- * process (enrollment, the long poll, heartbeats and result publication share its keep-alive
- * connections). Every call returns a result instead of throwing, so each caller decides what a
- * failure means for it (back off, drop, stop the runner) by matching on the error's code.
+ * The runner's HTTP client for the control plane's runner API: ONE keep-alive connection for the
+ * whole process (an undici Client), so a fleet of N runners costs the control plane N sockets.
+ * Every call except enrollment and identity rotation (the poll, heartbeats, fenced result
+ * publication, health, key fetches) is sent non-blocking and idempotent (see PIPELINING), so
+ * undici pipelines them behind a parked poll (HTTP/1.1); the control plane answers the parked poll at
+ * once when a call arrives behind it (control-plane/parked-polls.ts), so a heartbeat or result
+ * waits one round trip, not the poll's wait. A control plane without that still answers it when
+ * the poll returns, within the poll's wait (capped by the health interval: poll-loop.ts).
+ * Every call returns a result instead of throwing, so each caller decides what a failure means
+ * for it (back off, drop, stop the runner) by matching on the error's code.
  *
  * Every response is parsed with the wire schemas of `src/contracts/runner-api.ts`; a body that does
  * not match is reported as an error, never passed on.
  */
-import { Pool, errors as undiciErrors } from 'undici';
+import { Client, errors as undiciErrors } from 'undici';
 import type { z } from 'zod';
 import {
   RUNNER_API,
@@ -62,17 +68,35 @@ export interface ControlPlaneClientOptions {
   baseUrl: string;
   /** Timeout of non-polling requests. */
   requestTimeoutMs?: number;
-  connections?: number;
 }
 
 /** How long the runner publishes one result per request after a control plane answered 404 to a batch (one older than it). */
 const BATCH_UNSUPPORTED_MS = 10 * 60_000;
 
+/**
+ * How a call may share the one socket: `poll` (parks without blocking the socket: others are
+ * pipelined behind it), `shared` (pipelined), both re-sent by undici if the socket drops before
+ * their answer; `alone` (not idempotent: sent when nothing else is in flight). Re-sending a poll
+ * is what the poll loop does after a failure anyway: a lost answer's leases lapse and the tasks
+ * come again (at-least-once). Were the poll `alone`, it would wait for every result in flight and
+ * hold the results queued behind it (half the tasks/s at 64 in flight, measured).
+ */
+type Pipelining = 'poll' | 'shared' | 'alone';
+
+const PIPELINING: Record<Pipelining, { idempotent: boolean; blocking: boolean }> = {
+  poll: { idempotent: true, blocking: false },
+  shared: { idempotent: true, blocking: false },
+  alone: { idempotent: false, blocking: true },
+};
+
+/** Calls one socket may carry at once: the poll, a heartbeat, results (16 publish at once), a health check, a key fetch. */
+const PIPELINE_DEPTH = 32;
+
 /** Extra time a long poll may take beyond its `waitMs` before the runner gives up on it. */
 const LONG_POLL_MARGIN_MS = 15_000;
 
 export class ControlPlaneClient {
-  private readonly pool: Pool;
+  private readonly pool: Client;
   private readonly basePath: string;
   private readonly requestTimeoutMs: number;
   private tokens: TokenSource | undefined;
@@ -82,8 +106,7 @@ export class ControlPlaneClient {
     const url = new URL(options.baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-    // Long polls hold a connection each; heartbeats and publications must not queue behind them.
-    this.pool = new Pool(url.origin, { connections: options.connections ?? 32, keepAliveTimeout: 30_000 });
+    this.pool = new Client(url.origin, { pipelining: PIPELINE_DEPTH, keepAliveTimeout: 30_000 });
   }
 
   /** Set once the runner has an identity: every later call carries a runner JWT. */
@@ -102,22 +125,24 @@ export class ControlPlaneClient {
 
   /** The periodic health check (runner JWT). */
   health(report: HealthReport, signal?: AbortSignal): Promise<ClientResult<HealthResponse>> {
-    return this.call(RUNNER_API.health, report, healthResponseSchema, 'runner', { signal });
+    return this.call(RUNNER_API.health, report, healthResponseSchema, 'runner', { signal, pipelining: 'shared' });
   }
 
-  dequeue(request: { max: number; waitMs: number }, signal?: AbortSignal): Promise<ClientResult<DequeueResponse>> {
+  /** The long poll; `health` rides on it when a check is due (health-reporter.ts). */
+  dequeue(request: { max: number; waitMs: number; health?: HealthReport }, signal?: AbortSignal): Promise<ClientResult<DequeueResponse>> {
     return this.call(RUNNER_API.dequeue, request, dequeueResponseSchema, 'runner', {
       signal,
       timeoutMs: request.waitMs + LONG_POLL_MARGIN_MS,
+      pipelining: 'poll',
     });
   }
 
   heartbeat(leases: readonly LeaseRef[]): Promise<ClientResult<HeartbeatResponse>> {
-    return this.call(RUNNER_API.heartbeat, { leases }, heartbeatResponseSchema, 'runner');
+    return this.call(RUNNER_API.heartbeat, { leases }, heartbeatResponseSchema, 'runner', { pipelining: 'shared' });
   }
 
   publish(taskId: string, leaseToken: string, outcome: TaskOutcome, signal?: AbortSignal): Promise<ClientResult<PublishResponse>> {
-    return this.call(RUNNER_API.result(taskId), { leaseToken, outcome }, publishResponseSchema, 'runner', { signal });
+    return this.call(RUNNER_API.result(taskId), { leaseToken, outcome }, publishResponseSchema, 'runner', { signal, pipelining: 'shared' });
   }
 
   /**
@@ -133,7 +158,10 @@ export class ControlPlaneClient {
   async publishMany(items: readonly PublishBatchItem[], signal?: AbortSignal): Promise<ClientResult<PublishResponse>[]> {
     if (items.length === 0) return [];
     if (Date.now() >= this.batchUnsupportedUntil) {
-      const answer = await this.call(RUNNER_API.results, { results: items }, publishBatchResponseSchema, 'runner', { signal });
+      const answer = await this.call(RUNNER_API.results, { results: items }, publishBatchResponseSchema, 'runner', {
+        signal,
+        pipelining: 'shared',
+      });
       if (answer.ok) return itemAnswers(items, answer.value);
       const single = answer.kind === 'http' && (answer.status === 404 || answer.status === 400 || answer.status === 413);
       if (!single) return items.map(() => answer);
@@ -144,7 +172,7 @@ export class ControlPlaneClient {
 
   /** The control plane's signing-key chain (runner JWT); the caller verifies the endorsements. */
   keys(signal?: AbortSignal): Promise<ClientResult<KeyAnswer>> {
-    return this.call(KEY_ROTATION_API.runnerKeys, undefined, keyAnswerSchema, 'runner', { signal, method: 'GET' });
+    return this.call(KEY_ROTATION_API.runnerKeys, undefined, keyAnswerSchema, 'runner', { signal, method: 'GET', pipelining: 'shared' });
   }
 
   /** Identity rotation: the token comes from the current key's minter; `tokens` overrides it (start-up recovery). */
@@ -154,7 +182,12 @@ export class ControlPlaneClient {
 
   /** A key fetch authenticated by `tokens` instead of the current source (to test a key before adopting it). */
   keysWith(tokens: TokenSource, signal?: AbortSignal): Promise<ClientResult<KeyAnswer>> {
-    return this.call(KEY_ROTATION_API.runnerKeys, undefined, keyAnswerSchema, 'runner', { signal, method: 'GET', tokens });
+    return this.call(KEY_ROTATION_API.runnerKeys, undefined, keyAnswerSchema, 'runner', {
+      signal,
+      method: 'GET',
+      tokens,
+      pipelining: 'shared',
+    });
   }
 
   /** `GET /healthz` with a short timeout: true when the control plane (and its Redis) answers 200. */
@@ -164,6 +197,7 @@ export class ControlPlaneClient {
         method: 'GET',
         path: `${this.basePath}/healthz`,
         signal,
+        ...PIPELINING.shared,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
@@ -183,7 +217,13 @@ export class ControlPlaneClient {
     body: unknown,
     schema: S,
     auth: 'runner' | Record<string, string>,
-    options: { signal?: AbortSignal | undefined; timeoutMs?: number; method?: 'GET' | 'POST'; tokens?: TokenSource } = {},
+    options: {
+      signal?: AbortSignal | undefined;
+      timeoutMs?: number;
+      method?: 'GET' | 'POST';
+      tokens?: TokenSource;
+      pipelining?: Pipelining;
+    } = {},
   ): Promise<ClientResult<z.infer<S>>> {
     const method = options.method ?? 'POST';
     const headers: Record<string, string> =
@@ -210,6 +250,7 @@ export class ControlPlaneClient {
         headers,
         body: method === 'POST' ? JSON.stringify(body) : null,
         signal: options.signal,
+        ...PIPELINING[options.pipelining ?? 'alone'],
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });

@@ -1,9 +1,16 @@
 /**
- * Sends the runner's health check to the control plane every `PAR_HEALTH_INTERVAL_MS` (and once
- * at start, so a new runner shows up as Ready at once): version, platform, allowlist, capacity,
- * in-flight tasks, and whether it can work (`healthy` + `problems`, e.g. its Redis is unreachable).
- * The control plane turns missing checks into `offline`. A failed send is logged (once per run of
- * failures) and retried at the next tick: health is best effort, it never stops the runner.
+ * The runner's health check: version, platform, allowlist, capacity, in-flight tasks, and whether
+ * it can work (`healthy` + `problems`, e.g. its Redis is unreachable), due every
+ * `PAR_HEALTH_INTERVAL_MS`. The control plane turns missing checks into `offline`.
+ *
+ * While the poll loop is polling, the check rides on the poll (`dueReport` / `carried`, poll-loop.ts):
+ * one request per interval instead of two. This reporter's own timer is the fallback: at each
+ * tick it sends the check through the separate endpoint unless the poll loop is carrying checks
+ * and one went out recently (within two intervals, and at least one interval + 1 s: slack for a
+ * busy machine). So a runner that is not polling (full,
+ * draining, backing off, talking to an older control plane) still reports. A failed send is
+ * logged (once per run of failures) and retried at the next tick: health is best effort, it
+ * never stops the runner.
  */
 import type { HealthReport } from '../contracts/runner-api.js';
 import { periodic, type Periodic } from '../lib/periodic.js';
@@ -27,22 +34,38 @@ export interface HealthReporterDeps {
   capacity: number;
   intervalMs: number;
   logger: Logger;
+  /** True while the poll loop carries checks on its polls (PollLoop.carrying); absent: always sent apart. */
+  carrier?: () => boolean;
+  now?: () => number;
+}
+
+/** How recent a carried check must be for the timer to leave the next one to the poll. */
+function carriedWithinMs(intervalMs: number): number {
+  return Math.max(2 * intervalMs, intervalMs + 1000);
 }
 
 export class HealthReporter {
   private readonly abort = new AbortController();
   private failing = false;
-  /** A check at start, then one every interval after the previous one ended (never overlapping). */
+  /** When the last check that reached the control plane was sent (either way); undefined before the first. */
+  private lastSentAt: number | undefined;
+  /** When the check handed to the poll loop was built (it goes out right after). */
+  private handedAt: number | undefined;
+  /** A tick at start, then one every interval after the previous one ended (never overlapping). */
   private readonly loop: Periodic;
 
   constructor(private readonly deps: HealthReporterDeps) {
     this.loop = periodic({
       name: 'health check',
-      tick: () => this.reportOnce(),
+      tick: () => this.tick(),
       intervalMs: deps.intervalMs,
       logger: deps.logger,
       stopWaitMs: 2000,
     });
+  }
+
+  get intervalMs(): number {
+    return this.deps.intervalMs;
   }
 
   start(): void {
@@ -55,10 +78,61 @@ export class HealthReporter {
     await stopped;
   }
 
-  /** Builds and sends one check; public so tests can drive it. */
+  /** How long until the next check is due (0: due now). */
+  msUntilDue(): number {
+    if (this.lastSentAt === undefined) return 0;
+    return Math.max(0, this.lastSentAt + this.deps.intervalMs - this.now());
+  }
+
+  /** The check to carry on the next poll if one is due, else undefined. */
+  async dueReport(): Promise<HealthReport | undefined> {
+    if (this.msUntilDue() > 0) return undefined;
+    const report = await this.build();
+    this.handedAt = this.now();
+    return report;
+  }
+
+  /**
+   * The poll carrying a check was answered: the control plane recorded it when the poll arrived,
+   * so the next one is due an interval after it was sent (not after the poll's wait).
+   */
+  carried(): void {
+    this.delivered(this.handedAt ?? this.now());
+  }
+
+  /** The timer's fallback: sends apart unless the poll loop carries checks and one went out recently. */
+  async tick(): Promise<void> {
+    const carrying = this.deps.carrier?.() ?? false;
+    if (carrying && (this.lastSentAt === undefined || this.now() - this.lastSentAt < carriedWithinMs(this.deps.intervalMs))) return;
+    await this.reportOnce();
+  }
+
+  /** Builds and sends one check through the health endpoint; public so tests can drive it. */
   async reportOnce(): Promise<void> {
+    const report = await this.build();
+    const sentAt = this.now();
+    const result = await this.deps.send(report, this.abort.signal);
+    if (result.ok) {
+      this.delivered(sentAt);
+    } else if (!this.failing && result.kind !== 'aborted') {
+      this.failing = true;
+      this.deps.logger.warn({ code: result.error.code, err: result.error }, 'could not send a health check; retrying every interval');
+    }
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  private delivered(sentAt: number): void {
+    this.lastSentAt = sentAt;
+    if (this.failing) this.deps.logger.info('health checks reach the control plane again');
+    this.failing = false;
+  }
+
+  private async build(): Promise<HealthReport> {
     const snap = await this.deps.snapshot();
-    const report: HealthReport = {
+    return {
       version: this.deps.version,
       platform: this.deps.platform,
       allowlist: [...this.deps.allowlist],
@@ -67,14 +141,6 @@ export class HealthReporter {
       healthy: snap.problems.length === 0,
       problems: snap.problems,
     };
-    const result = await this.deps.send(report, this.abort.signal);
-    if (result.ok) {
-      if (this.failing) this.deps.logger.info('health checks reach the control plane again');
-      this.failing = false;
-    } else if (!this.failing && result.kind !== 'aborted') {
-      this.failing = true;
-      this.deps.logger.warn({ code: result.error.code, err: result.error }, 'could not send a health check; retrying every interval');
-    }
   }
 }
 

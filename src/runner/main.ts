@@ -158,6 +158,24 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     inspect: (entries) => reconciler.inspect(entries),
     audit: audit.tasks,
   });
+  const health: HealthReporter = new HealthReporter({
+    send: (report, signal) => client.health(report, signal),
+    snapshot: () =>
+      snapshotRunnerHealth({
+        pingRedis: () => pingWithin(redis, REDIS_PING_TIMEOUT_MS),
+        countInFlight: () => tasksQueue.getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized'),
+        pollStatus: () => pollLoop.status,
+      }),
+    version: PACKAGE_VERSION,
+    platform: platformDescription(),
+    allowlist: allowlist.entries,
+    capacity: config.capacity,
+    intervalMs: config.healthIntervalMs,
+    logger: logger.child({ component: 'health' }),
+    // While polling, checks ride on the polls; the reporter sends them apart otherwise.
+    carrier: () => pollLoop.carrying,
+  });
+
   const pollLoop = new PollLoop({
     dequeue: (request, signal) => client.dequeue(request, signal),
     intake: async (deliveries) => {
@@ -174,6 +192,7 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     onFatal,
     onUnreachable: () => probe.unreachable(),
     forwardCancels: (taskIds) => forwardCancels(redis, config.queuePrefix, taskIds),
+    health,
     capacity: config.capacity,
     waitMs: config.pollWaitMs,
     backoffMaxMs: config.pollBackoffMaxMs,
@@ -246,22 +265,6 @@ export async function runRunner(config: RunnerConfig, logger: Logger): Promise<R
     redis.disconnect();
     throw error;
   }
-
-  const health = new HealthReporter({
-    send: (report, signal) => client.health(report, signal),
-    snapshot: () =>
-      snapshotRunnerHealth({
-        pingRedis: () => pingWithin(redis, REDIS_PING_TIMEOUT_MS),
-        countInFlight: () => tasksQueue.getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized'),
-        pollStatus: () => pollLoop.status,
-      }),
-    version: PACKAGE_VERSION,
-    platform: platformDescription(),
-    allowlist: allowlist.entries,
-    capacity: config.capacity,
-    intervalMs: config.healthIntervalMs,
-    logger: logger.child({ component: 'health' }),
-  });
 
   keyManager.start();
   pollLoop.start();

@@ -6,10 +6,16 @@
  * cancelled: they are forwarded to the workers (cancel-forwarder.ts) before the deliveries' intake.
  * `stop()` aborts the pending long poll, so shutdown does not wait for `pollWaitMs`.
  *
+ * Health rides on the poll: when a check is due (health-reporter.ts) the poll carries it, and a
+ * poll never waits past the next check's due time, so an idle runner makes one request per health
+ * interval. A control plane that refuses the field (400, an older version) gets no more of it: the
+ * reporter's timer sends the checks apart, and polls still wait at most one health interval, so a
+ * call pipelined behind a parked poll (control-plane-client.ts) waits at most that long.
+ *
  * A 401 `PAR_ERR_AUTH_RUNNER_UNKNOWN` means the control plane no longer knows this runner (it was
  * deleted, or the config dir was enrolled elsewhere): polling stops and the runner is told to exit.
  */
-import type { Delivery, DequeueResponse } from '../contracts/runner-api.js';
+import type { Delivery, DequeueResponse, HealthReport } from '../contracts/runner-api.js';
 import type { ParError } from '../errors/par-error.js';
 import type { Logger } from '../logging/logger.js';
 import { backoffDelayMs, defaultInitialMs } from '../lib/backoff.js';
@@ -19,8 +25,18 @@ import { settleWithin, sleep } from '../lib/timing.js';
 /** Most tasks one dequeue may ask for (the API's limit). */
 export const MAX_DEQUEUE = 100;
 
+/** The health checks the poll carries (HealthReporter). */
+export interface PollHealth {
+  readonly intervalMs: number;
+  msUntilDue(): number;
+  dueReport(): Promise<HealthReport | undefined>;
+  carried(): void;
+}
+
 export interface PollLoopDeps {
-  dequeue(request: { max: number; waitMs: number }, signal: AbortSignal): Promise<ClientResult<DequeueResponse>>;
+  dequeue(request: { max: number; waitMs: number; health?: HealthReport }, signal: AbortSignal): Promise<ClientResult<DequeueResponse>>;
+  /** Carry health checks on the polls; absent: polls carry none (and wait the full waitMs). */
+  health?: PollHealth;
   intake(deliveries: readonly Delivery[]): Promise<unknown>;
   /** Tasks accepted and not yet finished (waiting, delayed or active on the `tasks` queue). */
   inFlight(): Promise<number>;
@@ -54,11 +70,27 @@ export class PollLoop {
   /** Aborts the current backoff sleep (wake()). */
   private backoffSleep: AbortController | undefined;
   private wokenEarly = false;
+  /** Full (no room): not polling, so not carrying health checks either. */
+  private full = false;
+  /** False once the control plane refused a check on the poll (an older version). */
+  private carryHealth = true;
 
   constructor(private readonly deps: PollLoopDeps) {}
 
   get status(): PollStatus {
     return this.lastStatus;
+  }
+
+  /** True while polls carry the health checks: polling, not full, not failing, and the control plane takes them. */
+  get carrying(): boolean {
+    return (
+      this.deps.health !== undefined &&
+      this.carryHealth &&
+      this.running !== undefined &&
+      !this.abort.signal.aborted &&
+      !this.full &&
+      (this.lastStatus.at === undefined || this.lastStatus.ok)
+    );
   }
 
   start(): void {
@@ -96,16 +128,31 @@ export class PollLoop {
         await this.failed({ code: 'PAR_ERR_INTERNAL', message: `runner Redis unavailable: ${(error as Error).message}` }, now(), error);
         continue;
       }
+      this.full = room <= 0;
       if (room <= 0) {
         await sleep(this.deps.fullRecheckMs ?? Math.min(500, Math.max(10, this.deps.waitMs)), signal);
         continue;
       }
+      const { health } = this.deps;
+      const report = health && this.carryHealth ? await health.dueReport() : undefined;
       // The first poll (and the first after a failure) does not wait: it tells at once whether the
       // control plane accepts this runner, which is what readiness reports.
-      const waitMs = this.lastStatus.ok ? this.deps.waitMs : 0;
-      const result = await this.deps.dequeue({ max: room, waitMs }, signal);
+      let waitMs = this.lastStatus.ok ? this.deps.waitMs : 0;
+      // Never parked past the next check's due time (a check sent apart never waits longer than an interval behind it).
+      if (health)
+        waitMs = Math.min(waitMs, report || !this.carryHealth || health.msUntilDue() === 0 ? health.intervalMs : health.msUntilDue());
+      const result = await this.deps.dequeue(report ? { max: room, waitMs, health: report } : { max: room, waitMs }, signal);
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the dequeue awaited: it may have aborted since the loop condition
       if (signal.aborted) break;
+      if (result.ok && report) health?.carried();
+      if (!result.ok && report && result.status === 400 && result.error.code === 'PAR_ERR_REQUEST_INVALID') {
+        this.carryHealth = false;
+        this.deps.logger.info(
+          { err: result.error },
+          'the control plane does not take health checks on the poll (an older version?): sending them apart',
+        );
+        continue;
+      }
       if (!result.ok) {
         if (result.error.code === 'PAR_ERR_AUTH_RUNNER_UNKNOWN') {
           this.lastStatus = {

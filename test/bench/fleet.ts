@@ -1,14 +1,16 @@
 /**
  * `npm run bench:fleet`: how many runners one control-plane process holds. A real control plane
  * (spawned like the e2e tests) on a private redis-server, both on loopback; N light in-process
- * runner clients in this process, each with ONE keep-alive socket (an undici Client), a long-poll
- * loop, a health check every FLEET_HEALTH_INTERVAL_MS and, while it holds a lease, a heartbeat
- * before it publishes the result. Request JWTs come from the runner's own minter
- * (src/crypto/runner-token.ts, cached for their lifetime).
+ * runner clients in this process that do what the real runner does (src/runner): ONE keep-alive
+ * socket (an undici Client, pipelining), a long-poll loop that carries the health check when one
+ * is due (every FLEET_HEALTH_INTERVAL_MS; a poll never waits past the next due check), and for each
+ * task a heartbeat and its result sent while the next poll is parked (pipelined behind it; the
+ * control plane answers the parked poll at once: control-plane/parked-polls.ts). Request JWTs come
+ * from the runner's own minter (src/crypto/runner-token.ts, cached for their lifetime).
  *
- * With one socket, a health check cannot overtake a parked long poll (HTTP/1.1), so each poll
- * waits at most one health interval (`waitMs = min(FLEET_POLL_WAIT_MS, FLEET_HEALTH_INTERVAL_MS)`).
- * FLEET_SOCKETS=2 gives the shape of the real runner instead (poll and health on separate sockets).
+ * FLEET_HEALTH_ON_POLL=0 gives the earlier shape (health checks apart, no pipelining: a health
+ * check cannot overtake a parked poll, so each poll waits at most one health interval);
+ * FLEET_SOCKETS=2 with it, the runner before issue 12 (poll and health on separate sockets).
  *
  * Phases, each bounded by a timeout that fails loudly: enroll N runners (admin API with keys,
  * FLEET_ENROLL_CONCURRENCY at a time) -> first-poll burst (all N start at once; time until the
@@ -17,7 +19,7 @@
  * control plane) -> wake (FLEET_WAKE_TASKS tasks at FLEET_WAKE_RATE/s to random runners; time
  * from submit to the runner's dequeue answer).
  *
- * Settings (env): FLEET_RUNNERS (comma list, default 1000), FLEET_SOCKETS (1|2, default 1),
+ * Settings (env): FLEET_RUNNERS (comma list, default 1000), FLEET_SOCKETS (1|2, default 1), FLEET_HEALTH_ON_POLL (1|0, default 1),
  * FLEET_POLL_WAIT_MS (20000), FLEET_HEALTH_INTERVAL_MS (5000; 0 = none), FLEET_IDLE_MS (10000),
  * FLEET_WAKE_TASKS (200), FLEET_WAKE_RATE (20), FLEET_ENROLL_CONCURRENCY (16), FLEET_CP_LOG_LEVEL
  * (the control plane's PAR_LOG_LEVEL, default info like production), FLEET_NICE (e.g. -5: renice the
@@ -47,6 +49,8 @@ export interface FleetOptions {
   pollWaitMs?: number;
   /** 0: no health checks. */
   healthIntervalMs?: number;
+  /** Health carried on the poll, heartbeats and results pipelined behind it (the real runner); false: health apart (before). */
+  healthOnPoll?: boolean;
   idleMs?: number;
   wakeTasks?: number;
   wakeRate?: number;
@@ -68,6 +72,7 @@ export interface FleetFigures {
   sockets: number;
   pollWaitMs: number;
   healthIntervalMs: number;
+  healthOnPoll: boolean;
   enrollSeconds: number;
   /** From the start of all runners until the control plane holds N long-poll waiters (null: not within the first poll's wait). */
   burstSeconds: number | null;
@@ -97,6 +102,8 @@ export interface FleetFigures {
   cpSockets: number;
   cpRssMb: number;
   wake: { tasks: number; submitErrors: number; delivered: number; p50Ms: number; p99Ms: number; maxMs: number };
+  /** Heartbeat + result of each delivered task, sent while the next poll is parked: time to both answers. */
+  report: { p50Ms: number; p99Ms: number; maxMs: number };
   errors: number;
   loadAverage: string;
   nice: number | null;
@@ -211,19 +218,26 @@ interface Counters {
   requests: number;
   errors: number;
   lastError?: string;
+  /** ms from sending a task's heartbeat until its result was answered. */
+  reportMs: number[];
+  /** Heartbeat + result pairs finished (answered or failed). */
+  reportsDone: number;
 }
+
+const HEALTH = { version: 'fleet', platform: 'bench', allowlist: [ACTION], capacity: 10, inFlight: 0, healthy: true, problems: [] };
 
 class FleetRunner {
   private readonly dispatcher: Dispatcher;
   private running = true;
   private healthTimer: NodeJS.Timeout | undefined;
+  private lastHealthAt: number | undefined;
   firstPollLateMs: number | undefined;
 
   constructor(
     private readonly cpUrl: string,
     readonly runnerId: string,
     private readonly minter: RunnerTokenMinter,
-    private readonly o: { sockets: 1 | 2; pollWaitMs: number; healthIntervalMs: number },
+    private readonly o: { sockets: 1 | 2; pollWaitMs: number; healthIntervalMs: number; healthOnPoll: boolean },
     private readonly counters: Counters,
     private readonly onDelivered: (taskId: string, at: number) => void,
   ) {
@@ -234,12 +248,24 @@ class FleetRunner {
       bodyTimeout: 90_000,
       connectTimeout: 60_000,
     };
+    // Health on the poll: pipelining as the real runner's client (control-plane-client.ts).
     this.dispatcher =
-      o.sockets === 1 ? new Client(cpUrl, { ...common, pipelining: 1 }) : new Pool(cpUrl, { ...common, connections: 2, pipelining: 1 });
+      o.sockets === 1
+        ? new Client(cpUrl, { ...common, pipelining: o.healthOnPoll ? 8 : 1 })
+        : new Pool(cpUrl, { ...common, connections: 2, pipelining: 1 });
   }
 
   get waitMs(): number {
     return this.o.sockets === 1 && this.o.healthIntervalMs > 0 ? Math.min(this.o.pollWaitMs, this.o.healthIntervalMs) : this.o.pollWaitMs;
+  }
+
+  /** Health on the poll: the check when one is due, and how long the poll may wait. */
+  private carried(now: number): { health?: typeof HEALTH; waitMs: number } {
+    const interval = this.o.healthIntervalMs;
+    if (!this.o.healthOnPoll || interval <= 0) return { waitMs: this.waitMs };
+    const untilDue = this.lastHealthAt === undefined ? 0 : this.lastHealthAt + interval - now;
+    if (untilDue <= 0) return { health: HEALTH, waitMs: Math.min(this.o.pollWaitMs, interval) };
+    return { waitMs: Math.min(this.o.pollWaitMs, Math.ceil(untilDue)) };
   }
 
   private async call<T>(path: string, body: unknown): Promise<T> {
@@ -251,6 +277,9 @@ class FleetRunner {
       method: 'POST',
       headers: { authorization: `Bearer ${await this.minter.token()}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
+      // The real runner's pipelining (control-plane-client.ts): the poll parks without blocking the
+      // socket, and every call (the poll too) may go out behind another.
+      ...(this.o.healthOnPoll ? { idempotent: true, blocking: false } : {}),
     });
     const text = await res.body.text();
     if (TRACE && this.runnerId === TRACE.id)
@@ -266,28 +295,32 @@ class FleetRunner {
 
   start(): void {
     void this.pollLoop();
-    if (this.o.healthIntervalMs > 0) void this.healthTick();
+    if (this.o.healthIntervalMs > 0 && !this.o.healthOnPoll) void this.healthTick();
   }
 
   private async pollLoop(): Promise<void> {
     let first = true;
     while (this.running) {
-      // The first poll waits the full pollWaitMs, so the burst is measured while every first poll is parked.
-      const waitMs = first ? this.o.pollWaitMs : this.waitMs;
       const sent = performance.now();
+      const carried = this.carried(sent);
+      // The first poll waits the full pollWaitMs, so the burst is measured while every first poll is parked.
+      const waitMs = first ? this.o.pollWaitMs : carried.waitMs;
       try {
-        const answer = await this.call<DequeueResponse>(RUNNER_API.dequeue, { max: 10, waitMs });
+        const answer = await this.call<DequeueResponse>(
+          RUNNER_API.dequeue,
+          carried.health ? { max: 10, waitMs, health: carried.health } : { max: 10, waitMs },
+        );
         const at = performance.now();
+        // Due again one interval after it was sent (the control plane records it on arrival).
+        if (carried.health) this.lastHealthAt = sent;
         if (first && answer.tasks.length === 0) this.firstPollLateMs = at - sent - waitMs;
         first = false;
         for (const t of answer.tasks) {
           this.onDelivered(t.taskId, at);
-          // What the real runner does with a lease: heartbeat it, then publish the result.
-          await this.call(RUNNER_API.heartbeat, { leases: [{ taskId: t.taskId, leaseToken: t.leaseToken }] });
-          await this.call(RUNNER_API.result(t.taskId), {
-            leaseToken: t.leaseToken,
-            outcome: { kind: 'succeeded', output: {}, attempts: 1, durationMs: 0 },
-          });
+          // What the real runner does with a lease: heartbeat it, then publish the result; with
+          // health on the poll both go out behind the next (parked) poll, as the real runner's do.
+          const reported = this.report(t.taskId, t.leaseToken);
+          if (!this.o.healthOnPoll) await reported;
         }
       } catch (error) {
         if (this.stopped()) return;
@@ -298,18 +331,25 @@ class FleetRunner {
     }
   }
 
+  private async report(taskId: string, leaseToken: string): Promise<void> {
+    const t0 = performance.now();
+    try {
+      await this.call(RUNNER_API.heartbeat, { leases: [{ taskId, leaseToken }] });
+      await this.call(RUNNER_API.result(taskId), { leaseToken, outcome: { kind: 'succeeded', output: {}, attempts: 1, durationMs: 0 } });
+      this.counters.reportMs.push(performance.now() - t0);
+    } catch (error) {
+      if (this.stopped()) return;
+      this.counters.errors++;
+      this.counters.lastError = String(error);
+    } finally {
+      this.counters.reportsDone++;
+    }
+  }
+
   private async healthTick(): Promise<void> {
     if (this.stopped()) return;
     try {
-      await this.call(RUNNER_API.health, {
-        version: 'fleet',
-        platform: 'bench',
-        allowlist: [ACTION],
-        capacity: 10,
-        inFlight: 0,
-        healthy: true,
-        problems: [],
-      });
+      await this.call(RUNNER_API.health, HEALTH);
     } catch (error) {
       if (this.stopped()) return;
       this.counters.errors++;
@@ -332,12 +372,13 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
     sockets: opts.sockets ?? 1,
     pollWaitMs: opts.pollWaitMs ?? 20_000,
     healthIntervalMs: opts.healthIntervalMs ?? 5_000,
+    healthOnPoll: opts.healthOnPoll ?? true,
   };
   const idleMs = opts.idleMs ?? 10_000;
   const wakeTasks = opts.wakeTasks ?? 200;
   const wakeRate = opts.wakeRate ?? 20;
   const keys = { apiKey: randomBytes(16).toString('hex'), appKey: randomBytes(20).toString('hex') };
-  const counters: Counters = { requests: 0, errors: 0 };
+  const counters: Counters = { requests: 0, errors: 0, reportMs: [], reportsDone: 0 };
   const fleet: FleetRunner[] = [];
   let redis: PrivateRedis | undefined;
   let cp: ParProcess | undefined;
@@ -512,7 +553,8 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
           await new Promise((r) => setTimeout(r, 1000 / wakeRate));
         }
         await Promise.all(pending);
-        while ([...submitted.keys()].some((id) => !deliveredAt.has(id))) await new Promise((r) => setTimeout(r, 100));
+        while ([...submitted.keys()].some((id) => !deliveredAt.has(id)) || counters.reportsDone < submitted.size)
+          await new Promise((r) => setTimeout(r, 100));
       })(),
     );
     const wakes = [...submitted].map(([id, at]) => deliveredAt.get(id)! - at).sort((a, b) => a - b);
@@ -524,13 +566,20 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
       p99Ms: Number(percentile(wakes, 99).toFixed(1)),
       maxMs: Number((wakes.at(-1) ?? NaN).toFixed(1)),
     };
-    log(`[fleet ${n}] wake: ${JSON.stringify(wake)}`);
+    const reports = [...counters.reportMs].sort((a, b) => a - b);
+    const report = {
+      p50Ms: Number(percentile(reports, 50).toFixed(1)),
+      p99Ms: Number(percentile(reports, 99).toFixed(1)),
+      maxMs: Number((reports.at(-1) ?? NaN).toFixed(1)),
+    };
+    log(`[fleet ${n}] wake: ${JSON.stringify(wake)}; heartbeat + result: ${JSON.stringify(report)}`);
     if (counters.errors > 0) log(`[fleet ${n}] ${counters.errors} runner call errors; last: ${counters.lastError}`);
     return {
       runners: n,
       sockets: o.sockets,
       pollWaitMs: o.pollWaitMs,
       healthIntervalMs: o.healthIntervalMs,
+      healthOnPoll: o.healthOnPoll,
       enrollSeconds: Number(enrollSeconds.toFixed(1)),
       burstSeconds: burst.seconds === null ? null : Number(burst.seconds.toFixed(2)),
       burstPeakWaiters: peak,
@@ -543,6 +592,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
       cpSockets: sockets,
       cpRssMb: cpRss,
       wake,
+      report,
       errors: counters.errors,
       loadAverage: loadavg()
         .map((l) => l.toFixed(2))
@@ -559,12 +609,12 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
 
 function table(rows: readonly FleetFigures[]): string {
   const head =
-    '| runners | sockets/runner | nice | burst s | late first polls | idle req/s | CP CPU % core | CP ms/req | Redis CPU % | Redis cmd/req | wake p50 ms | wake p99 ms | CP fds (sockets) | load |';
+    '| runners | sockets/runner | health | nice | burst s | late first polls | idle req/s | CP CPU % core | CP ms/req | Redis CPU % | Redis cmd/req | wake p50 ms | wake p99 ms | heartbeat+result p50/p99 ms | CP fds (sockets) | load |';
   const lines = rows.map(
     (r) =>
-      `| ${r.runners} | ${r.sockets} | ${r.nice ?? 0} | ${r.burstSeconds ?? `> ${r.pollWaitMs / 1000} (peak ${r.burstPeakWaiters})`} (${r.burstListenOverflows} SYN drops) | ${r.firstPollsLate} (p50 ${r.firstPollLateP50Ms}, max ${r.firstPollLateMaxMs} ms) | ${r.idle.requestsPerSecond} | ${r.idle.cpCpuPercentOfOneCore} | ${r.idle.cpCpuMsPerRequest} | ${r.idle.redisCpuPercentOfOneCore} | ${r.idle.redisCommandsPerRequest} | ${r.wake.p50Ms} | ${r.wake.p99Ms} | ${r.cpFds} (${r.cpSockets}) | ${r.loadAverage} |`,
+      `| ${r.runners} | ${r.sockets} | ${r.healthOnPoll ? 'on poll' : 'apart'} | ${r.nice ?? 0} | ${r.burstSeconds ?? `> ${r.pollWaitMs / 1000} (peak ${r.burstPeakWaiters})`} (${r.burstListenOverflows} SYN drops) | ${r.firstPollsLate} (p50 ${r.firstPollLateP50Ms}, max ${r.firstPollLateMaxMs} ms) | ${r.idle.requestsPerSecond} | ${r.idle.cpCpuPercentOfOneCore} | ${r.idle.cpCpuMsPerRequest} | ${r.idle.redisCpuPercentOfOneCore} | ${r.idle.redisCommandsPerRequest} | ${r.wake.p50Ms} | ${r.wake.p99Ms} | ${r.report.p50Ms} / ${r.report.p99Ms} | ${r.cpFds} (${r.cpSockets}) | ${r.loadAverage} |`,
   );
-  return [head, `|${'---|'.repeat(14)}`, ...lines].join('\n');
+  return [head, `|${'---|'.repeat(16)}`, ...lines].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -577,6 +627,7 @@ async function main(): Promise<void> {
       sockets: env('FLEET_SOCKETS') === 2 ? 2 : 1,
       pollWaitMs: env('FLEET_POLL_WAIT_MS'),
       healthIntervalMs: env('FLEET_HEALTH_INTERVAL_MS'),
+      healthOnPoll: process.env['FLEET_HEALTH_ON_POLL'] !== '0',
       idleMs: env('FLEET_IDLE_MS'),
       wakeTasks: env('FLEET_WAKE_TASKS'),
       wakeRate: env('FLEET_WAKE_RATE'),

@@ -2,7 +2,9 @@
  * The runner's health checks against the real control plane (HTTP on a loopback port, real
  * Redis): a running runner shows `ready` with its version, platform, allowlist and capacity; a
  * stopped runner goes `offline` once PAR_RUNNER_OFFLINE_AFTER_MS has passed without a check; a
- * runner whose own Redis does not answer reports itself `unhealthy`, saying why.
+ * runner whose own Redis does not answer reports itself `unhealthy`, saying why. A polling runner
+ * carries its checks on its polls (no separate health calls while it polls); a check carried on a
+ * dequeue is recorded like one sent to the health endpoint, which still works.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,6 +108,14 @@ async function startRunner(cp: RunningControlPlane, label: string, redisUrl: str
   return runner;
 }
 
+/** A counter of the control plane's /metrics (0 when absent). */
+async function metric(cp: RunningControlPlane, series: string): Promise<number> {
+  const res = await request(`${cp.url}/metrics`);
+  const text = await res.body.text();
+  const escaped = series.replace(/[{}"=]/g, (c) => `\\${c}`);
+  return Number(new RegExp(`^${escaped} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+}
+
 async function viewOf(cp: RunningControlPlane, runnerId: string): Promise<View> {
   const res = await request(`${cp.url}/api/v1/runners/${runnerId}`, { headers: { 'dd-application-key': appKey } });
   const body = (await res.body.json()) as View;
@@ -203,4 +213,62 @@ test('a runner whose Redis does not answer reports itself unhealthy, saying why'
   view = await viewOf(cp, enrolled.value.runnerId);
   assert.equal(view.health?.problems?.length, 2);
   assert.match(view.health.problems[1] ?? '', /polling the control plane fails: PAR_ERR_INTERNAL \(3 failed polls\)/);
+});
+
+test('a polling runner carries its health checks on its polls: recorded, and no separate health call', async () => {
+  const cp = await startControlPlane();
+  const runner = await startRunner(cp, 'carried', TEST_REDIS_URL);
+  const id = runner.identity.runnerId;
+  const ready = await waitForView(cp, id, (v) => v.status === 'ready' && v.health !== undefined);
+  assert.equal(ready.health?.version, PACKAGE_VERSION);
+  assert.equal(ready.health.capacity, 7);
+  // Checks are due every 100 ms: several go out, every one on a poll.
+  await waitUntil(
+    async () => ((await metric(cp, 'par_cp_runner_health_checks_total{via="poll"}')) >= 5 ? true : undefined),
+    10_000,
+    'checks on polls',
+  );
+  const first = (await viewOf(cp, id)).health as unknown as { receivedAt: number };
+  const later = await waitForView(cp, id, (v) => (v.health as unknown as { receivedAt: number }).receivedAt > first.receivedAt);
+  assert.equal(later.status, 'ready');
+  assert.equal(await metric(cp, 'par_cp_runner_health_checks_total{via="endpoint"}'), 0, 'no check went through the health endpoint');
+  // A poll waits at most until the next check is due, and that check rides on the next poll: one
+  // request per interval, nearly every poll carrying a check (not every other one).
+  const [polls, carried] = [await metric(cp, 'par_cp_longpolls_total'), await metric(cp, 'par_cp_runner_health_checks_total{via="poll"}')];
+  assert.ok(carried >= 0.8 * polls, `${carried} of ${polls} polls carried a check`);
+  await runner.close();
+});
+
+test('a health check carried on a dequeue is recorded; the health endpoint still records one too', async () => {
+  const cp = await startControlPlane();
+  const client = new ControlPlaneClient({ baseUrl: cp.url });
+  cleanups.push(() => client.close());
+  const keys = await generateSigningKeyPair();
+  const enrolled = await client.enroll(apiKey, appKey, {
+    name: `health-wire-${randomBytes(3).toString('hex')}`,
+    publicKey: keys.publicJwk as Record<string, unknown> & { kty: string },
+    allowlist: [],
+    version: 'test',
+  });
+  assert.ok(enrolled.ok, enrolled.ok ? '' : enrolled.error.message);
+  const runnerId = enrolled.value.runnerId;
+  client.setTokenSource(new RunnerTokenMinter(runnerId, await importSigningKey(keys.privateJwk)));
+  const report = { version: 'on-the-poll', platform: 'test', allowlist: ['a.b'], capacity: 3, inFlight: 1, healthy: true, problems: [] };
+
+  const polled = await client.dequeue({ max: 1, waitMs: 0, health: report });
+  assert.ok(polled.ok, polled.ok ? '' : polled.error.message);
+  let view = await viewOf(cp, runnerId);
+  assert.equal(view.status, 'ready', JSON.stringify(view));
+  assert.deepEqual(
+    { version: view.health?.version, allowlist: view.health?.allowlist, capacity: view.health?.capacity, inFlight: view.health?.inFlight },
+    { version: 'on-the-poll', allowlist: ['a.b'], capacity: 3, inFlight: 1 },
+  );
+
+  const sent = await client.health({ ...report, version: 'on-the-endpoint', healthy: false, problems: ['broken'] });
+  assert.ok(sent.ok, sent.ok ? '' : sent.error.message);
+  view = await viewOf(cp, runnerId);
+  assert.equal(view.status, 'unhealthy', JSON.stringify(view));
+  assert.equal(view.health?.version, 'on-the-endpoint');
+  assert.equal(await metric(cp, 'par_cp_runner_health_checks_total{via="poll"}'), 1);
+  assert.equal(await metric(cp, 'par_cp_runner_health_checks_total{via="endpoint"}'), 1);
 });

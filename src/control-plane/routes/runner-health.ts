@@ -1,6 +1,8 @@
 /**
  * `POST /api/v1/runner/health` (runner JWT): the runner's periodic health check. Stored per runner
  * with the time it arrived; the runner list derives `ready` / `unhealthy` / `offline` from it.
+ * A polling runner carries its check on the poll instead (routes/runner-tasks.ts); this endpoint
+ * serves runners that are not polling (full, draining) and older runners.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { RUNNER_API, healthReportSchema, healthResponseSchema } from '../../contracts/runner-api.js';
@@ -16,8 +18,6 @@ export function statusSettings(deps: ControlPlaneDeps): StatusSettings {
 }
 
 export function runnerHealthRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
-  // Checks arrive every few seconds: log only when a runner's health flips, not every check.
-  const lastHealthy = new Map<string, boolean>();
   // The health record writes lastSeenAt in the same Lua step: no separate touch for this call.
   const runnerOnly = runnerGuard(deps, { touch: false });
   return async (app) => {
@@ -39,11 +39,8 @@ export function runnerHealthRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZo
         const receivedAt = deps.now();
         const health = await recordHealth(deps.redis, deps.ks, runner.runnerId, report, receivedAt);
         deps.runnerAuth.seen(runner.runnerId, receivedAt);
-        if (lastHealthy.get(runner.runnerId) !== health.healthy) {
-          lastHealthy.set(runner.runnerId, health.healthy);
-          if (health.healthy) request.log.info({ runnerId: runner.runnerId, version: health.version }, 'runner reports healthy');
-          else request.log.warn({ runnerId: runner.runnerId, problems: health.problems }, 'runner reports it is unhealthy');
-        }
+        deps.metrics.healthChecks.inc({ via: 'endpoint' });
+        deps.healthFlips.note(request.log, runner.runnerId, health);
         return { receivedAt };
       },
     );

@@ -1,7 +1,7 @@
 /**
- * The runner API: long-poll dequeue, batch heartbeat, fenced result publication (one result, or
- * a batch of them in one request and one Lua call). Every call is authenticated with the
- * runner's request JWT.
+ * The runner API: long-poll dequeue (which may carry the runner's health check), batch heartbeat,
+ * fenced result publication (one result, or a batch of them in one request and one Lua call).
+ * Every call is authenticated with the runner's request JWT.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import {
@@ -20,6 +20,8 @@ import { isWellFormedId } from '../../contracts/ids.js';
 import type { TaskOutcome } from '../../contracts/task.js';
 import { ParError } from '../../errors/par-error.js';
 import { runnerGuard } from '../auth/guards.js';
+import { guard } from '../route-guard.js';
+import { healthRecord } from '../store/runner-health.js';
 import type { ControlPlaneDeps } from '../deps.js';
 import { dequeueForRunner } from '../dispatch.js';
 import { SECURITY } from '../openapi.js';
@@ -28,6 +30,10 @@ import { idParamsSchema } from './params.js';
 import { abortOnClientGone } from './client-gone.js';
 import { heartbeatLeases } from '../store/leases.js';
 import { recordResult, recordResults, type RecordResultAnswer } from '../store/results.js';
+
+function carriesHealth(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && 'health' in body && (body as { health?: unknown }).health !== undefined;
+}
 
 /** Results carry action output (script output is capped at 10 MB on the worker). */
 const RESULT_BODY_LIMIT = 16 * 1024 * 1024;
@@ -42,6 +48,10 @@ function countReport(deps: ControlPlaneDeps, outcome: TaskOutcome, answer: Recor
 
 export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod {
   const runnerOnly = runnerGuard(deps);
+  // A poll carrying a health check writes lastSeenAt with it (same Lua step): no separate touch.
+  const pollGuard = guard((request) =>
+    deps.runnerAuth.authenticate(request.headers.authorization, { touch: !carriesHealth(request.body) }),
+  );
   const tags = ['runner'];
 
   return async (app) => {
@@ -55,14 +65,23 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod 
           body: dequeueRequestSchema,
           response: withErrors({ 200: dequeueResponseSchema }),
         },
-        preValidation: runnerOnly.preValidation,
+        preValidation: pollGuard.preValidation,
       },
       async (request, reply) => {
-        const runner = runnerOnly.of(request);
-        const { max, waitMs } = request.body;
+        const runner = pollGuard.of(request);
+        const { max, waitMs, health: report } = request.body;
+        const health = report ? healthRecord(report, deps.now()) : undefined;
         const gone = abortOnClientGone(reply);
+        // Another call from this runner on the same connection ends the wait (parked-polls.ts).
+        const parked = deps.parkedPolls.park(request.raw.socket, request.raw, () => gone.abort());
+        if (parked.yielded) deps.metrics.pollYields.inc();
         try {
-          const { tasks, cancelled } = await dequeueForRunner(deps, runner.runnerId, max, waitMs, gone.signal);
+          const { tasks, cancelled } = await dequeueForRunner(deps, runner.runnerId, max, waitMs, gone.signal, health);
+          if (health) {
+            deps.metrics.healthChecks.inc({ via: 'poll' });
+            deps.runnerAuth.seen(runner.runnerId, health.receivedAt);
+            deps.healthFlips.note(request.log, runner.runnerId, health);
+          }
           if (tasks.length > 0) {
             request.log.info(
               { runnerId: runner.runnerId, tasks: tasks.map((t) => ({ taskId: t.taskId, attempt: t.attempt })) },
@@ -72,6 +91,8 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod 
           if (cancelled.length > 0) request.log.info({ runnerId: runner.runnerId, cancelled }, 'cancels handed to the runner');
           return cancelled.length > 0 ? { tasks, cancelled } : { tasks };
         } finally {
+          deps.metrics.polls.inc();
+          parked.dispose();
           gone.dispose();
         }
       },

@@ -7,6 +7,7 @@ import type { Redis } from '../../lib/redis-connection.js';
 import type { UnsignedTaskClaims } from '../../crypto/task-signature.js';
 import type { KeySpace } from './key-space.js';
 import { runLuaScript } from '../../lib/redis-scripts.js';
+import { healthArgs, type StoredHealth } from './runner-health.js';
 
 export interface LeasedTask {
   taskId: string;
@@ -22,6 +23,7 @@ export interface LeasedTask {
 /**
  * Leases up to `max` ready tasks of the runner and takes its pending cancels (task ids). `tokenSeed`: a fresh random string of fixed length
  * (newLeaseTokenSeed): the script derives each lease token from it (lease-ready-tasks.lua).
+ * `health`: a health check the poll carried, recorded in the same script (received at `now`).
  */
 export async function leaseReadyTasks(
   redis: Redis,
@@ -31,13 +33,14 @@ export async function leaseReadyTasks(
   tokenSeed: string,
   now: number,
   leaseMs: number,
+  health?: StoredHealth,
 ): Promise<{ leased: LeasedTask[]; cancelled: string[] }> {
   if (max <= 0) return { leased: [], cancelled: [] };
   const reply = (await runLuaScript(
     redis,
     'lease-ready-tasks',
-    [ks.ready(runnerId), ks.leases, ks.runnerCancels(runnerId)],
-    [ks.taskPrefix, now, leaseMs, max, tokenSeed],
+    [ks.ready(runnerId), ks.leases, ks.runnerCancels(runnerId), ks.runner(runnerId), ks.runnerHealth(runnerId)],
+    [ks.taskPrefix, now, leaseMs, max, tokenSeed, ...(health ? healthArgs(health) : [])],
   )) as [number, [string, number, string, string, string][], string[]?];
   const [expires, rows, cancelled] = reply;
   return {

@@ -20,14 +20,9 @@ export interface StoredHealth extends RunnerHealth {
   problems: string[];
 }
 
-export async function recordHealth(
-  redis: Redis,
-  ks: KeySpace,
-  runnerId: string,
-  report: Required<HealthReport>,
-  receivedAt: number,
-): Promise<StoredHealth> {
-  const health: StoredHealth = {
+/** What is stored for a check (the report as received, plus when). */
+export function healthRecord(report: Required<HealthReport>, receivedAt: number): StoredHealth {
+  return {
     version: report.version,
     platform: report.platform,
     allowlist: [...report.allowlist],
@@ -37,12 +32,24 @@ export async function recordHealth(
     problems: [...report.problems],
     receivedAt,
   };
-  await runLuaScript(
-    redis,
-    'runner-health-record',
-    [ks.runner(runnerId), ks.runnerHealth(runnerId)],
-    [JSON.stringify(health), health.version, receivedAt, HEALTH_RECORD_TTL_MS],
-  );
+}
+
+/** The Lua arguments that record a check (runner-health-write.lua): JSON, version, ttl ms. */
+export function healthArgs(health: StoredHealth): [string, string, number] {
+  return [JSON.stringify(health), health.version, HEALTH_RECORD_TTL_MS];
+}
+
+/** The separate health endpoint's write; a poll carrying its check records it with the lease pass (store/leases.ts). */
+export async function recordHealth(
+  redis: Redis,
+  ks: KeySpace,
+  runnerId: string,
+  report: Required<HealthReport>,
+  receivedAt: number,
+): Promise<StoredHealth> {
+  const health = healthRecord(report, receivedAt);
+  const [json, version, ttl] = healthArgs(health);
+  await runLuaScript(redis, 'runner-health-record', [ks.runner(runnerId), ks.runnerHealth(runnerId)], [json, version, receivedAt, ttl]);
   return health;
 }
 
