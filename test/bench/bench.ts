@@ -11,6 +11,7 @@
  * BENCH_LATENCY_TASKS (1 in flight, for each way of waiting, default 300), BENCH_BASELINE_JOBS (default 5000),
  * BENCH_WORKERS (default 2), BENCH_IDLE_MS (before reading RSS, default 3000), BENCH_MONITOR_TASKS
  * (tasks run under Redis MONITOR to count commands per task per process, default 50),
+ * BENCH_FLEET_RUNNERS (the fleet phase's runners, default 1000; `npm run bench:fleet` for more),
  * BENCH_ONLY=cold-start (only each process's cold start to ready, compiled and through tsx),
  * BENCH_ONLY=system (only the system phases: throughput at BENCH_CONCURRENCY, then 1 in flight),
  * BENCH_ONLY=scale (`npm run bench:scale`: throughput with 1, 2 and 4 workers, BENCH_SCALE_WORKERS
@@ -19,6 +20,7 @@
  */
 import { bareBullmqPhase } from './bare-bullmq-phase.js';
 import { coldStartPhase } from './cold-start.js';
+import { fleetPhase } from './fleet-phase.js';
 import { envNumber, withDeadline, type BenchContext, type BenchPhase } from './phase.js';
 import { loadAverage } from './proc-stats.js';
 import { profilePhase } from './profile-phase.js';
@@ -34,6 +36,7 @@ const WORKERS = envNumber('BENCH_WORKERS', 2);
 const IDLE_MS = envNumber('BENCH_IDLE_MS', 3000);
 const MONITOR_TASKS = envNumber('BENCH_MONITOR_TASKS', 50);
 const WORKER_CONCURRENCY = 32;
+const FLEET_RUNNERS = envNumber('BENCH_FLEET_RUNNERS', 1000);
 
 const SCALE_WORKERS = (process.env['BENCH_SCALE_WORKERS'] ?? '1,2,4').split(',').map(Number);
 if (!SCALE_WORKERS.every((n) => Number.isInteger(n) && n > 0))
@@ -44,6 +47,8 @@ function phasesFor(only: string | undefined): BenchPhase[] {
   switch (only) {
     case 'cold-start':
       return [coldStartPhase()];
+    case 'fleet':
+      return [fleetPhase({ runners: FLEET_RUNNERS })];
     case 'system':
       return [start, throughputPhase({ tasks: TASKS, inFlight: CONCURRENCY }), latencyPhase({ tasks: LATENCY_TASKS })];
     case 'profile':
@@ -61,9 +66,10 @@ function phasesFor(only: string | undefined): BenchPhase[] {
         latencyPhase({ tasks: LATENCY_TASKS }),
         redisCommandsPhase({ tasks: MONITOR_TASKS }),
         coldStartPhase(),
+        fleetPhase({ runners: FLEET_RUNNERS }),
       ];
     default:
-      throw new Error(`BENCH_ONLY must be one of cold-start, system, profile, scale; got ${only}`);
+      throw new Error(`BENCH_ONLY must be one of cold-start, fleet, system, profile, scale; got ${only}`);
   }
 }
 

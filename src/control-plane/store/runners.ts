@@ -97,14 +97,20 @@ export async function getRunner(redis: Redis, ks: KeySpace, runnerId: string): P
   return toRecord(await redis.hgetall(ks.runner(runnerId)));
 }
 
-/** Runner by id, or by name within the org; only runners of that org are found. */
+/**
+ * Runner by id, or by name within the org; only runners of that org are found. Runner ids are UUIDs (randomUUID): a UUID-shaped reference is looked up as an id first, anything
+ * else as a name first (submissions name the runner: one round trip fewer than trying the id).
+ */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export async function findRunnerInOrg(redis: Redis, ks: KeySpace, orgId: string, idOrName: string): Promise<RunnerRecord | undefined> {
-  const byId = await getRunner(redis, ks, idOrName);
-  if (byId && byId.orgId === orgId) return byId;
-  const id = await redis.hget(ks.orgRunners(orgId), idOrName);
-  if (!id) return undefined;
-  const byName = await getRunner(redis, ks, id);
-  return byName && byName.orgId === orgId ? byName : undefined;
+  const inOrg = (r: RunnerRecord | undefined): RunnerRecord | undefined => (r && r.orgId === orgId ? r : undefined);
+  const byId = async (): Promise<RunnerRecord | undefined> => inOrg(await getRunner(redis, ks, idOrName));
+  const byName = async (): Promise<RunnerRecord | undefined> => {
+    const id = await redis.hget(ks.orgRunners(orgId), idOrName);
+    return id ? inOrg(await getRunner(redis, ks, id)) : undefined;
+  };
+  return UUID.test(idOrName) ? ((await byId()) ?? (await byName())) : ((await byName()) ?? (await byId()));
 }
 
 /** Runners of one org, or of every org when orgId is undefined; sorted by name. */
