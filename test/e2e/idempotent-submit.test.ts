@@ -18,6 +18,7 @@ import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.j
 import { startPar } from '../helpers/processes.js';
 import { startSystem, type System } from '../helpers/system.js';
 import { startTargetServer, type TargetServer } from '../helpers/target-server.js';
+import { scanKeys } from '../helpers/redis.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const HTTP = 'com.datadoghq.http.request';
@@ -130,7 +131,7 @@ test('a submission Redis refuses (OOM) answers 500 and stores nothing; the retry
   }
   assert.deepEqual((await taskIds()).sort(), before.sort(), 'no task stored');
   assert.equal(await client.llen(ks.ready(identity!.runnerId)), 0, 'nothing queued');
-  const [, idem] = await client.scan('0', 'MATCH', `${system.cpPrefix}:idem:*oom*`, 'COUNT', 10_000);
+  const idem = await scanKeys(client, `${system.cpPrefix}:idem:*oom*`);
   assert.equal(idem.length, 0);
 
   const retried = await system.api.submit(body, { idempotencyKey: 'oom-key' });

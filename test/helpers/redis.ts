@@ -12,6 +12,18 @@ export function connectRedis(url = TEST_REDIS_URL): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
 }
 
+/** Every key matching `pattern`: a whole SCAN (one SCAN call covers only part of a busy keyspace). */
+export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found;
+}
+
 /** Deletes every key that starts with `prefix` (SCAN, never KEYS). */
 export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
   let cursor = '0';

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { TASKS_API, taskViewSchema, type SubmitTaskRequest, type TaskView } from '../../src/contracts/tasks-api.js';
 import { accessKeySpace } from '../../src/control-plane/store/access-key-space.js';
 import { getTaskEvents } from '../../src/control-plane/store/task-events.js';
+import { scanKeys } from '../helpers/redis.js';
 import { waitUntil } from '../helpers/wait.js';
 import { AdminClient, expectError } from './cp-access-fixture.js';
 import { startHarness, type Harness, type TestRunner } from './control-plane-harness.js';
@@ -209,7 +210,7 @@ test('submissions without a key are not deduplicated, and a key expires after it
     };
     const first = await send();
     assert.equal(first.statusCode, 201);
-    const [, keys] = await short.redis.scan('0', 'MATCH', `${short.prefix}:idem:*`, 'COUNT', 10_000);
+    const keys = await scanKeys(short.redis, `${short.prefix}:idem:*`);
     assert.equal(keys.length, 1);
     const ttl = await short.redis.pttl(keys[0]!);
     assert.ok(ttl > 0 && ttl <= 1_000, `record expires with the window (pttl ${ttl})`);
