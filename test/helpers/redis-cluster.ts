@@ -7,8 +7,8 @@
  * `startRedisCluster` cleans up after itself when it throws).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import { freePort } from '../../src/cli/local-redis.js';
 import { tempDir } from './tmp.js';
 import { waitUntil } from './wait.js';
 
@@ -31,6 +31,27 @@ export interface TestRedisCluster {
   /** `CLUSTER FAILOVER` on the replica of the master of this slot; resolves once it is master. Returns [old master, new master]. */
   failoverSlot(slot: number, timeoutMs?: number): Promise<[number, number]>;
   stop(): Promise<void>;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A node port whose cluster bus port (port + 10000) is free too, both below Linux's ephemeral
+ * range (32768+), so no outgoing connection can take either before the node binds them.
+ */
+async function clusterPort(taken: ReadonlySet<number>): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * 10_000);
+    if (taken.has(port) || taken.has(port + 10_000) || taken.has(port - 10_000)) continue;
+    if ((await canListen(port)) && (await canListen(port + 10_000))) return port;
+  }
+  throw new Error('no free pair of loopback ports (node + cluster bus) for a Redis Cluster node');
 }
 
 function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
@@ -101,6 +122,7 @@ function parseNodes(text: string): NodeLine[] {
 export async function startRedisCluster(): Promise<TestRedisCluster> {
   const dir = await tempDir('redis-cluster');
   const nodes: RedisClusterNode[] = [];
+  const outputs = new Map<number, () => string>();
   const stop = async (): Promise<void> => {
     await Promise.all(
       nodes.map(
@@ -118,8 +140,10 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     await dir.remove();
   };
   try {
+    const taken = new Set<number>();
     for (let i = 0; i < 6; i++) {
-      const port = await freePort();
+      const port = await clusterPort(taken);
+      taken.add(port);
       const proc = spawn(
         REDIS_SERVER,
         [
@@ -142,8 +166,15 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
           '--protected-mode',
           'no',
         ],
-        { stdio: 'ignore' },
+        { stdio: ['ignore', 'pipe', 'pipe'] },
       );
+      let output = '';
+      const keep = (chunk: Buffer): void => {
+        output = (output + chunk.toString('utf8')).slice(-2000);
+      };
+      proc.stdout.on('data', keep);
+      proc.stderr.on('data', keep);
+      outputs.set(port, () => output);
       nodes.push({ port, proc });
     }
     for (const n of nodes)
@@ -155,7 +186,10 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
           }).catch(() => undefined),
         10_000,
         `redis-server on ${n.port}`,
-      );
+      ).catch((error: unknown) => {
+        const state = n.proc.exitCode === null ? 'still running' : `exited with ${n.proc.exitCode}`;
+        throw new Error(`${(error as Error).message} (${state}; its output: ${outputs.get(n.port)?.() ?? ''})`);
+      });
     await run(
       'redis-cli',
       ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'],

@@ -79,8 +79,9 @@ test('publisher: retries through an outage (network, 503), then publishes once u
     await results.add(RESULT_JOB_NAME, { taskId: 't1', outcome }, resultJobOptions('t1'));
     const job = await waitUntil(
       async () => {
+        // Read the job again once it is completed: a copy read before that has no return value yet.
         const j = await results.getJob('t1');
-        return (await j?.isCompleted()) ? j : undefined;
+        return (await j?.isCompleted()) ? results.getJob('t1') : undefined;
       },
       5000,
       'result published',
@@ -316,8 +317,8 @@ test('poll loop: backs off (capped) on errors and stops promptly, aborting the p
       n += 1;
       await new Promise((r) => setTimeout(r, 1));
       if (n <= 5) return down();
-      // A long poll that only ends when the loop is stopped.
-      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      // A long poll that only ends when the loop is stopped (as undici does, also when it was stopped already).
+      if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
       return { ok: false, kind: 'aborted', error: new ParError('PAR_ERR_INTERNAL', 'aborted') };
     },
   });
