@@ -6,18 +6,11 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
-const hook =
-  "export async function resolve(specifier, context, next) { if (specifier === 'pg') throw new Error('pg blocked'); return next(specifier, context); }";
+import { refuseModules, runFreshScript } from '../helpers/fresh-process.js';
 
 const script = (block: boolean): string => `
-import { createRequire, register } from 'node:module';
-${block ? `register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));` : ''}
+import { createRequire } from 'node:module';
+${block ? refuseModules("specifier === 'pg'", 'pg blocked') : ''}
 const require = createRequire(import.meta.url);
 const loaded = () => Object.keys(require.cache).some((k) => k.includes('/node_modules/pg/lib/'));
 const { createActionRegistry } = await import('./src/actions/registry.ts');
@@ -36,13 +29,7 @@ await bundle.close();
 await registry.close();
 `;
 
-async function run(block: boolean): Promise<Record<string, unknown>> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(block)], {
-    cwd: root,
-    timeout: 60_000,
-  });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
-}
+const run = (block: boolean): Promise<Record<string, unknown>> => runFreshScript(script(block));
 
 describe('pg driver loading', () => {
   it('building the registry registers the PostgreSQL action without loading pg; the first connection loads it', async () => {

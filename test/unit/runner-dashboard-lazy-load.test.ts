@@ -6,20 +6,12 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { refuseModules, runFreshScript } from '../helpers/fresh-process.js';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
-const hook =
-  "export async function resolve(specifier, context, next) { if (specifier.startsWith('@bull-board/')) throw new Error('bull-board blocked'); return next(specifier, context); }";
 
 const script = (block: boolean): string => `
 import { createRequire } from 'node:module';
-import { register } from 'node:module';
-${block ? `register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));` : ''}
+${block ? refuseModules("specifier.startsWith('@bull-board/')", 'bull-board blocked') : ''}
 const require = createRequire(import.meta.url);
 const loaded = () => Object.keys(require.cache).some((k) => k.includes('/node_modules/@bull-board/'));
 const { Queue } = await import('bullmq');
@@ -37,13 +29,7 @@ await app.close();
 await queue.close();
 `;
 
-async function run(block: boolean): Promise<Record<string, unknown>> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(block)], {
-    cwd: root,
-    timeout: 60_000,
-  });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
-}
+const run = (block: boolean): Promise<Record<string, unknown>> => runFreshScript(script(block));
 
 describe('queue dashboard loading', () => {
   it('building the admin server does not load bull-board; the first request under /queues does, and the dashboard answers', async () => {

@@ -6,21 +6,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { refuseModules, runFreshScript } from '../helpers/fresh-process.js';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { tempDir } from '../helpers/tmp.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
-const hook =
-  "export async function resolve(specifier, context, next) { if (specifier === 'ajv') throw new Error('ajv blocked'); return next(specifier, context); }";
-
 const script = (block: boolean, dir: string): string => `
-import { createRequire, register } from 'node:module';
-${block ? `register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));` : ''}
+import { createRequire } from 'node:module';
+${block ? refuseModules("specifier === 'ajv'", 'ajv blocked') : ''}
 const require = createRequire(import.meta.url);
 const loaded = () => Object.keys(require.cache).some((k) => k.includes('/node_modules/ajv/'));
 const { createActionRegistry } = await import('./src/actions/registry.ts');
@@ -47,17 +40,7 @@ describe('script config compiler loading', () => {
   });
   after(() => dir.remove());
 
-  const run = async (block: boolean): Promise<Record<string, unknown>> => {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', script(block, dir.path)],
-      {
-        cwd: root,
-        timeout: 60_000,
-      },
-    );
-    return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
-  };
+  const run = (block: boolean): Promise<Record<string, unknown>> => runFreshScript(script(block, dir.path));
 
   it('building the registry registers the script actions without loading Ajv; the first config loaded does', async () => {
     assert.deepEqual(await run(false), { registered: 4, before: false, firstUse: 'echo', after: true });
