@@ -195,16 +195,27 @@ describe('key rotation under load', () => {
         await waitForHttpOk(`http://127.0.0.1:${adminPort}/readyz`, 60_000, runner);
         await worker.waitForOutput(/worker ready/, 60_000);
         const rotation = await rotateSigningKey(system, CP_ENV);
-        const view = await system.api.submitTask({
-          runner: system.runnerName,
-          action: 'com.datadoghq.http.request',
-          inputs: { verb: 'GET', url: `${target.url}/health?env=1` },
-        });
-        const done = await system.api.waitForTask(view.id, 60_000);
-        assert.equal(done.state, 'succeeded', `${JSON.stringify(done.outcome)}\n${worker.output().slice(-3000)}`);
-        const jws = await redis.hget(keySpace(system.cpPrefix).task(view.id), 'jws');
-        assert.equal((JSON.parse(Buffer.from(jws!.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid, rotation.kid);
-        assert.equal(target.requests.filter((r) => r.url === '/health?env=1').length, 1);
+        // The control plane signs with the new key once the rotation's message reaches it (pub/sub,
+        // later on a loaded machine): tasks until one carries the new kid, every one of them run.
+        let submitted = 0;
+        await waitUntil(
+          async () => {
+            submitted += 1;
+            const view = await system.api.submitTask({
+              runner: system.runnerName,
+              action: 'com.datadoghq.http.request',
+              inputs: { verb: 'GET', url: `${target.url}/health?env=1` },
+            });
+            const done = await system.api.waitForTask(view.id, 60_000);
+            assert.equal(done.state, 'succeeded', `${JSON.stringify(done.outcome)}\n${worker.output().slice(-3000)}`);
+            const jws = await redis.hget(keySpace(system.cpPrefix).task(view.id), 'jws');
+            const { kid } = JSON.parse(Buffer.from(jws!.split('.')[0]!, 'base64url').toString()) as { kid: string };
+            return kid === rotation.kid ? true : undefined;
+          },
+          30_000,
+          `a task signed with the new key ${rotation.kid}`,
+        );
+        assert.equal(target.requests.filter((r) => r.url === '/health?env=1').length, submitted, 'each task ran once');
         // The worker holds no control-plane key (it checks the runner's job tag, keyed from the
         // identity both were started with): the task signed with the new key ran without it learning anything.
         assert.doesNotMatch(worker.output(), /PAR_ERR_TASK_SIGNATURE_INVALID/);
