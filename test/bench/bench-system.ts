@@ -72,6 +72,13 @@ export async function startBenchSystem(options: {
   };
 }
 
+/** Warm-up (connections, JIT, key caches): `tasks` tasks at once; every worker has started once all succeeded. */
+export async function warmUp(bench: BenchSystem, tasks: number): Promise<void> {
+  const states = await Promise.all(Array.from({ length: tasks }, () => bench.runTask()));
+  const bad = states.filter((s) => s !== 'succeeded');
+  if (bad.length > 0) throw new Error(`warm-up: ${bad.length} of ${states.length} tasks did not succeed (${bad.join(', ')})`);
+}
+
 /** Runs `total` tasks with `inFlight` lanes; returns the sorted latencies (ms), failures and elapsed seconds. */
 export async function runLanes(
   bench: BenchSystem,

@@ -8,7 +8,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLanes, startBenchSystem } from './bench-system.js';
+import { runLanes, startBenchSystem, warmUp } from './bench-system.js';
 import { monotonicMicros, summariseProfile } from './cpu-profile.js';
 import type { BenchPhase } from './phase.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -35,7 +35,7 @@ export function profilePhase(options: {
         const procs = bench.processes();
         let window: { from: number; to: number };
         try {
-          await Promise.all(Array.from({ length: 20 }, () => bench.runTask()));
+          await warmUp(bench, 20);
           const from = monotonicMicros();
           const run = await runLanes(bench, options.tasks, options.inFlight);
           window = { from, to: monotonicMicros() };

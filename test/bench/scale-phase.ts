@@ -6,7 +6,7 @@
  * and Redis's own share of one core, so the table says which of the two ran out.
  */
 import { cpus } from 'node:os';
-import { runLanes, startBenchSystem } from './bench-system.js';
+import { runLanes, startBenchSystem, warmUp } from './bench-system.js';
 import type { BenchPhase } from './phase.js';
 import { processCpuMs, redisCpuMs } from './proc-stats.js';
 
@@ -26,8 +26,7 @@ export function workerScalingPhase(options: {
         const bench = await startBenchSystem({ workers, workerConcurrency: options.workerConcurrency });
         ctx.system = bench;
         try {
-          const warm = await Promise.all(Array.from({ length: 20 }, () => bench.runTask()));
-          if (warm.some((s) => s !== 'succeeded')) throw new Error(`warm-up with ${workers} workers: not every task succeeded`);
+          await warmUp(bench, 20);
           const procs = bench.processes();
           const cpuBefore = procs.map((p) => processCpuMs(p.pid));
           const redisBefore = await redisCpuMs(bench.redis);

@@ -3,7 +3,7 @@
  * throughput + latency + CPU per task at N in flight, latency at 1 in flight.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runLanes, startBenchSystem, type BenchSystem, type SubmitMode } from './bench-system.js';
+import { runLanes, startBenchSystem, warmUp, type BenchSystem, type SubmitMode } from './bench-system.js';
 import { type BenchContext, type BenchPhase, percentile } from './phase.js';
 import { processCpuMs, processRssMb, redisCpuMs } from './proc-stats.js';
 import { sampleSum, scrape } from '../helpers/prometheus.js';
@@ -28,10 +28,7 @@ export function startSystemPhase(options: { workers: number; workerConcurrency: 
     timeoutMs: 180_000,
     async run(ctx) {
       ctx.system = await startBenchSystem(options);
-      // Warm-up: connections, JIT, key caches; every worker has started once all of these succeed.
-      const states = await Promise.all(Array.from({ length: options.warmupTasks }, () => ctx.system!.runTask()));
-      const bad = states.filter((s) => s !== 'succeeded');
-      if (bad.length > 0) throw new Error(`warm-up: ${bad.length} of ${states.length} tasks did not succeed (${bad.join(', ')})`);
+      await warmUp(ctx.system, options.warmupTasks);
     },
   };
 }
