@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runLanes, startBenchSystem, warmUp, type BenchSystem, type SubmitMode } from './bench-system.js';
 import { type BenchContext, type BenchPhase, percentile } from './phase.js';
 import { processCpuMs, processRssMb, redisCpuMs } from './proc-stats.js';
+import { floorPackagesOf, rssFloorMb } from './rss-floor.js';
 import { sampleSum, scrape } from '../helpers/prometheus.js';
 
 /** Result publications the control plane has answered: batch requests + single-result requests (its /metrics). */
@@ -40,15 +41,29 @@ export function idleRssPhase(options: { idleMs: number }): BenchPhase {
     async run(ctx) {
       const bench = systemOf(ctx);
       await sleep(options.idleMs);
+      const floors = new Map<string, Promise<number>>();
+      const floorOf = (packages: readonly string[]): Promise<number> => {
+        const key = packages.join(',');
+        if (!floors.has(key)) floors.set(key, rssFloorMb(packages));
+        return floors.get(key)!;
+      };
       for (const p of bench.processes()) {
         const mb = processRssMb(p.pid);
+        const packages = floorPackagesOf(p.name);
+        const floor = packages === undefined ? undefined : await floorOf(packages);
         ctx.figures.set(`rss.${p.name}`, mb);
         ctx.rows.push({
           metric: `idle RSS ${p.name}`,
           value: `${mb.toFixed(0)} MB`,
-          note: `after warm-up + ${options.idleMs / 1000} s idle`,
+          note:
+            `after warm-up + ${options.idleMs / 1000} s idle` +
+            (floor === undefined
+              ? ''
+              : `; floor ${floor.toFixed(0)} MB (node + ${packages!.join(', ')} only), ours above it ${(mb - floor).toFixed(0)} MB`),
         });
       }
+      const bare = await rssFloorMb([]);
+      ctx.rows.push({ metric: 'idle RSS bare node', value: `${bare.toFixed(0)} MB`, note: 'node itself, nothing imported' });
     },
   };
 }
