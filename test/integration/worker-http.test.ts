@@ -161,8 +161,16 @@ describe('worker: com.datadoghq.http.request', () => {
     assert.equal(outcome.kind, 'failed');
     assert.equal(outcome.error?.code, 'PAR_ERR_HTTP_CONNECT');
     assert.equal(outcome.attempts, h.config.maxAttempts);
-    const job = await h.tasks.getJob(taskId);
-    assert.equal(job?.attemptsMade, h.config.maxAttempts);
+    // The worker publishes the result before it fails the job: wait for BullMQ to record the failure.
+    const job = await waitUntil(
+      async () => {
+        const j = await h.tasks.getJob(taskId);
+        return j !== undefined && (await j.isFailed()) ? j : undefined;
+      },
+      5_000,
+      `job ${taskId} failed`,
+    );
+    assert.equal(job.attemptsMade, h.config.maxAttempts);
   });
 
   it('testConnection reports reachability', async () => {
