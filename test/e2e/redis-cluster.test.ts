@@ -157,6 +157,7 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', { timeout: 300_000 }, ()
           ids.set(n, task.id);
           return;
         } catch (error) {
+          lastErrors.set(n, String(error));
           if (Date.now() > deadline) {
             failed.push(`${n}: ${String(error)}`);
             return;
@@ -167,6 +168,19 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', { timeout: 300_000 }, ()
     };
 
     const failovers: string[] = [];
+    const lastErrors = new Map<string, string>();
+    // On a timeout, say why: the submissions' last errors and what the control planes logged.
+    const submitted = async (count: number): Promise<void> => {
+      try {
+        await waitUntil(() => (ids.size >= count ? true : undefined), 60_000, `${count} tasks submitted`);
+      } catch (error) {
+        const logs = processes.filter((p) => p.name.startsWith('cp-')).map((p) => `--- ${p.name}:\n${p.output().slice(-3000)}`);
+        const errors = JSON.stringify(Object.fromEntries(lastErrors));
+        throw new Error(`${String(error)}; failovers: ${failovers.join(', ')}; last errors: ${errors}\n${logs.join('\n')}`, {
+          cause: error,
+        });
+      }
+    };
     const submitter = (async () => {
       for (let i = 0; i < total; i++) {
         await submitOne(i);
@@ -174,10 +188,10 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', { timeout: 300_000 }, ()
       }
     })();
     // Fail over while tasks flow: the control plane's slot first, then the queues' slot.
-    await waitUntil(() => (ids.size >= 8 ? true : undefined), 60_000, '8 tasks submitted');
+    await submitted(8);
     const [cpOld, cpNew] = await c.failoverSlot(cpSlot);
     failovers.push(`cp slot ${cpSlot}: ${cpOld} -> ${cpNew}`);
-    await waitUntil(() => (ids.size >= 20 ? true : undefined), 60_000, '20 tasks submitted');
+    await submitted(20);
     const [qOld, qNew] = await c.failoverSlot(qSlot);
     failovers.push(`queue slot ${qSlot}: ${qOld} -> ${qNew}`);
     await submitter;
