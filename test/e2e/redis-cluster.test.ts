@@ -176,9 +176,32 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', { timeout: 300_000 }, ()
       } catch (error) {
         const logs = processes.filter((p) => p.name.startsWith('cp-')).map((p) => `--- ${p.name}:\n${p.output().slice(-3000)}`);
         const errors = JSON.stringify(Object.fromEntries(lastErrors));
-        throw new Error(`${String(error)}; failovers: ${failovers.join(', ')}; last errors: ${errors}\n${logs.join('\n')}`, {
-          cause: error,
-        });
+        // Where the control plane's data is now: each node's role and how many of this run's keys it holds.
+        const census: string[] = [];
+        for (const { port } of c.nodes) {
+          const node = c.node(port);
+          try {
+            const role = /role:(\w+)/.exec(await node.info('replication'))?.[1] ?? '?';
+            const found: string[] = [];
+            let cursor = '0';
+            do {
+              const [next, batch] = await node.scan(cursor, 'MATCH', `*${base}:cp*`, 'COUNT', 1000);
+              cursor = next;
+              found.push(...batch);
+            } while (cursor !== '0');
+            census.push(`${port} ${role}: ${found.length} cp keys (${found.filter((k) => k.includes(':user')).length} user keys)`);
+          } catch (e) {
+            census.push(`${port}: ${String(e)}`);
+          } finally {
+            node.disconnect();
+          }
+        }
+        throw new Error(
+          `${String(error)}; failovers: ${failovers.join(', ')}; last errors: ${errors}; nodes: ${census.join(', ')}\n${logs.join('\n')}`,
+          {
+            cause: error,
+          },
+        );
       }
     };
     const submitter = (async () => {

@@ -159,6 +159,11 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
           '2000',
           '--dir',
           dir.path,
+          // Each node its own RDB file: a replica saves the snapshot it syncs from its master to
+          // <dir>/<dbfilename> and loads it from there; with one shared name, three replicas
+          // syncing at once could load each other's snapshot and miss their master's early keys.
+          '--dbfilename',
+          `dump-${port}.rdb`,
           '--save',
           '',
           '--appendonly',
