@@ -96,7 +96,7 @@ const PIPELINE_DEPTH = 32;
 const LONG_POLL_MARGIN_MS = 15_000;
 
 export class ControlPlaneClient {
-  private readonly pool: Client;
+  private readonly connection: Client;
   private readonly basePath: string;
   private readonly requestTimeoutMs: number;
   private tokens: TokenSource | undefined;
@@ -106,7 +106,7 @@ export class ControlPlaneClient {
     const url = new URL(options.baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.pool = new Client(url.origin, { pipelining: PIPELINE_DEPTH, keepAliveTimeout: 30_000 });
+    this.connection = new Client(url.origin, { pipelining: PIPELINE_DEPTH, keepAliveTimeout: 30_000 });
   }
 
   /** Set once the runner has an identity: every later call carries a runner JWT. */
@@ -193,7 +193,7 @@ export class ControlPlaneClient {
   /** `GET /healthz` with a short timeout: true when the control plane (and its Redis) answers 200. */
   async probe(signal?: AbortSignal, timeoutMs = 1000): Promise<boolean> {
     try {
-      const response = await this.pool.request({
+      const response = await this.connection.request({
         method: 'GET',
         path: `${this.basePath}/healthz`,
         signal,
@@ -209,7 +209,7 @@ export class ControlPlaneClient {
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    await this.connection.close();
   }
 
   private async call<S extends z.ZodType>(
@@ -244,7 +244,7 @@ export class ControlPlaneClient {
     let statusCode: number;
     let text: string;
     try {
-      const response = await this.pool.request({
+      const response = await this.connection.request({
         method,
         path: `${this.basePath}${path}`,
         headers,

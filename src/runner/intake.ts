@@ -6,8 +6,9 @@
  *
  * Accepted: a job on `tasks` (job id = task id, so a redelivery of a task whose job still exists
  * does not run it a second time concurrently), holding the verified claims and an HMAC tag over
- * the job's payload (src/crypto/task-job-tag.ts), which workers check instead of the JWS. Rejected: the failure goes straight on `results`
- * with its code; the action never runs. All writes for one response are batched.
+ * the job's payload (src/crypto/task-job-tag.ts), which workers check instead of the JWS.
+ * Rejected: the failure goes straight on `results` with its code; the action never runs. All
+ * writes for one response are batched.
  *
  * Two writes, leases then jobs: a crash between them leaves leases with no job, which the lease
  * keeper hands back (lease-keeper.ts); `inProgress` tells it which tasks are between the two
@@ -147,26 +148,25 @@ export class TaskIntake {
   ): Promise<IntakeReport> {
     const crash = this.deps.crash ?? (() => undefined);
     const key = this.deps.queueKey();
-    const taskJobs = verdicts
-      .flatMap((v) => (v.accepted ? [v] : []))
-      .map((verdict) => {
-        const { delivery } = verdict;
-        const span = spans.get(verdict);
-        if (!span) throw new Error('intake: no span for an accepted delivery');
-        const traceparent = formatTraceparent(span.spanContext());
-        return {
-          name: TASK_JOB_NAME,
-          // Tagged: workers act on this payload only, and only if the tag still matches its bytes.
-          data: taggedTaskJob(key, {
-            taskId: delivery.taskId,
-            task: verdict.task,
-            deliveryAttempt: delivery.attempt,
-            acceptedAt,
-            ...(traceparent ? { traceparent } : {}),
-          }) satisfies TaskJobData,
-          opts: { ...this.deps.taskJobOptions(delivery.taskId), jobId: delivery.taskId },
-        };
-      });
+    const accepted = verdicts.flatMap((v) => (v.accepted ? [v] : []));
+    const taskJobs = accepted.map((verdict) => {
+      const { delivery } = verdict;
+      const span = spans.get(verdict);
+      if (!span) throw new Error('intake: no span for an accepted delivery');
+      const traceparent = formatTraceparent(span.spanContext());
+      return {
+        name: TASK_JOB_NAME,
+        // Tagged: workers act on this payload only, and only if the tag still matches its bytes.
+        data: taggedTaskJob(key, {
+          taskId: delivery.taskId,
+          task: verdict.task,
+          deliveryAttempt: delivery.attempt,
+          acceptedAt,
+          ...(traceparent ? { traceparent } : {}),
+        }) satisfies TaskJobData,
+        opts: { ...this.deps.taskJobOptions(delivery.taskId), jobId: delivery.taskId },
+      };
+    });
     try {
       await this.deps.audit?.recordVerdicts(
         verdicts.map((v) => (v.accepted ? { delivery: v.delivery } : { delivery: v.delivery, error: v.error })),
@@ -195,7 +195,7 @@ export class TaskIntake {
     ]);
     crash('intake.after-jobs');
 
-    for (const { delivery } of verdicts.filter((v) => v.accepted)) {
+    for (const { delivery } of accepted) {
       this.deps.logger.info({ taskId: delivery.taskId, deliveryAttempt: delivery.attempt }, 'task accepted');
     }
     for (const { delivery, error } of rejected) {

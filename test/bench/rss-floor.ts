@@ -5,8 +5,7 @@
  * floor is ours to cut; the floor itself is not (Node.js's own mapped binary and heap, and the
  * modules every such process must load).
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { runFreshScript } from '../helpers/fresh-process.js';
 
 /** The packages each kind of process cannot do without (the design card's stack), by process name prefix. */
 export const FLOOR_PACKAGES: Record<string, readonly string[]> = {
@@ -15,31 +14,19 @@ export const FLOOR_PACKAGES: Record<string, readonly string[]> = {
   worker: ['bullmq', 'xstate', 'pino', 'undici'],
 };
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SETTLE_MS = 1_000;
-const TIMEOUT_MS = 20_000;
 
-/** VmRSS in MB of a node process that imported `packages` (none: bare node) and sat idle SETTLE_MS. */
-export function rssFloorMb(packages: readonly string[]): Promise<number> {
+/** VmRSS in MB of a plain node process that imported `packages` (none: bare node) and sat idle SETTLE_MS. */
+export async function rssFloorMb(packages: readonly string[]): Promise<number> {
   const script = [
     ...packages.map((p) => `await import(${JSON.stringify(p)});`),
     `await new Promise((r) => setTimeout(r, ${SETTLE_MS}));`,
-    `const s = (await import('node:fs')).readFileSync('/proc/self/status', 'utf8');`,
-    `process.stdout.write(/^VmRSS:\\s+(\\d+)/m.exec(s)[1]);`,
+    `const status = (await import('node:fs')).readFileSync('/proc/self/status', 'utf8');`,
+    `console.log(JSON.stringify({ rssKb: Number(/^VmRSS:\\s+(\\d+)/m.exec(status)?.[1]) }));`,
   ].join('\n');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const kb = Number(out);
-      if (code === 0 && Number.isFinite(kb) && kb > 0) resolve(kb / 1024);
-      else reject(new Error(`RSS floor of [${packages.join(', ')}]: exit ${code}, output: ${out.slice(0, 500)}`));
-    });
-  });
+  const { rssKb } = await runFreshScript(script, { tsx: false });
+  if (typeof rssKb !== 'number' || !(rssKb > 0)) throw new Error(`RSS floor of [${packages.join(', ')}]: no VmRSS read (${String(rssKb)})`);
+  return rssKb / 1024;
 }
 
 /** The floor packages of a process named `control-plane`, `runner`, `worker-1`, ... */

@@ -16,9 +16,13 @@ export function refuseModules(condition: string, message: string): string {
   return `import { register as registerHook } from 'node:module';\nregisterHook('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));`;
 }
 
-/** Runs `script` (an ES module) in a fresh node process; resolves with the JSON its last output line prints. */
-export async function runFreshScript(script: string): Promise<Record<string, unknown>> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+/**
+ * Runs `script` (an ES module) in a fresh node process; resolves with the JSON its last output line
+ * prints. `tsx: false`: plain node (JavaScript only), for what must not carry tsx's own cost.
+ */
+export async function runFreshScript(script: string, options: { tsx?: boolean } = {}): Promise<Record<string, unknown>> {
+  const loader = options.tsx === false ? [] : ['--import', 'tsx'];
+  const { stdout } = await promisify(execFile)(process.execPath, [...loader, '--input-type=module', '-e', script], {
     cwd: ROOT,
     timeout: 60_000,
   });

@@ -97,12 +97,14 @@ export async function getRunner(redis: Redis, ks: KeySpace, runnerId: string): P
   return toRecord(await redis.hgetall(ks.runner(runnerId)));
 }
 
-/**
- * Runner by id, or by name within the org; only runners of that org are found. Runner ids are UUIDs (randomUUID): a UUID-shaped reference is looked up as an id first, anything
- * else as a name first (submissions name the runner: one round trip fewer than trying the id).
- */
+/** The shape of a runner id (randomUUID). */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/**
+ * Runner by id, or by name within the org; only runners of that org are found. A UUID-shaped
+ * reference is looked up as an id first, anything else as a name first (submissions name the
+ * runner: one round trip fewer than trying the id).
+ */
 export async function findRunnerInOrg(redis: Redis, ks: KeySpace, orgId: string, idOrName: string): Promise<RunnerRecord | undefined> {
   const inOrg = (r: RunnerRecord | undefined): RunnerRecord | undefined => (r && r.orgId === orgId ? r : undefined);
   const byId = async (): Promise<RunnerRecord | undefined> => inOrg(await getRunner(redis, ks, idOrName));
