@@ -31,7 +31,9 @@ export async function startBenchSystem(options: {
   env?: Record<string, string>;
 }): Promise<BenchSystem> {
   const env = options.env ?? {};
-  const target = await startTargetServer();
+  // Node's own default keep-alive (5 s), as a service in the private network would keep it: with
+  // the tests' 1 s, undici opened a new connection for every task.
+  const target = await startTargetServer({ keepAliveMs: 5000 });
   let system: System;
   try {
     system = await startSystem({

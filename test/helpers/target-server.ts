@@ -22,7 +22,13 @@ export interface TargetServer {
   close(): Promise<void>;
 }
 
-export async function startTargetServer(): Promise<TargetServer> {
+/**
+ * `keepAliveMs`: how long an idle connection stays open (default 1 s, short so tests end quickly).
+ * Keep-alive answers announce it (`Keep-Alive: timeout=1`), and undici closes a connection whose
+ * announced timeout is within its threshold (2 s) after each answer: give a longer one where the
+ * cost of a request is measured (the bench), or every request opens a new connection.
+ */
+export async function startTargetServer(options: { keepAliveMs?: number } = {}): Promise<TargetServer> {
   const requests: RecordedRequest[] = [];
   const routes = new Map<string, Route>();
   const server: Server = createServer((req, res) => {
@@ -49,7 +55,7 @@ export async function startTargetServer(): Promise<TargetServer> {
       res.end('not found');
     });
   });
-  server.keepAliveTimeout = 1000;
+  server.keepAliveTimeout = options.keepAliveMs ?? 1000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
