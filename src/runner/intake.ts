@@ -99,11 +99,14 @@ export class TaskIntake {
     const crash = this.deps.crash ?? (() => undefined);
     const receivedAt = this.now();
     // Leases first: even a rejected task's result must be published under its lease, and a
-    // redelivery of a task already queued must refresh the token the publisher will use.
-    await this.deps.leases.record(deliveries.map((d) => ({ taskId: d.taskId, leaseToken: d.leaseToken })));
+    // redelivery of a task already queued must refresh the token the publisher will use. The
+    // signatures are checked while that write is on its way (nothing is queued before both end).
+    const [, verdicts] = await Promise.all([
+      this.deps.leases.record(deliveries.map((d) => ({ taskId: d.taskId, leaseToken: d.leaseToken }))),
+      Promise.all(deliveries.map((d) => this.verify(d))),
+    ]);
     crash('intake.after-leases');
 
-    const verdicts = await Promise.all(deliveries.map((d) => this.verify(d)));
     const acceptedAt = this.now();
     const spans = new Map(verdicts.map((v) => [v, this.startSpan(v, receivedAt)]));
     try {
@@ -179,7 +182,9 @@ export class TaskIntake {
         .catch(() => undefined);
       throw error;
     }
-    if (taskJobs.length > 0 && this.deps.inspect) await this.clearFinished(taskJobs.map((j) => j.data.taskId));
+    // A first delivery (attempt 1) can have no old job here: only redeliveries are inspected.
+    const redelivered = accepted.filter((v) => v.delivery.attempt > 1).map((v) => v.delivery.taskId);
+    if (redelivered.length > 0) await this.clearFinished(redelivered);
     const rejected = verdicts.flatMap((v) => (v.accepted ? [] : [{ delivery: v.delivery, error: v.error }]));
     const resultJobs = rejected.map(({ delivery, error }) => ({
       name: RESULT_JOB_NAME,
@@ -214,7 +219,10 @@ export class TaskIntake {
    * The control plane delivers a task again only when it has no result. If the runner still holds
    * the task's finished job (and a finished or no result job), adding the job would be a no-op
    * (same job id) and the lease would end without a run: remove both first. Rare: a result dropped
-   * as stale in a race with a redelivery.
+   * as stale in a race with a redelivery. Only redeliveries (attempt > 1) are inspected: should a
+   * control plane's Redis lose a delivery count (a failover) and deliver a task again as attempt 1,
+   * the no-op add leaves a `finished` lease, which the lease keeper hands back
+   * (lease-reconciler.ts), and the next delivery (attempt 2) is inspected here.
    */
   private async clearFinished(taskIds: readonly string[]): Promise<void> {
     if (!this.deps.inspect) return;

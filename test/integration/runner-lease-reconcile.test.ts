@@ -179,7 +179,7 @@ test('reconciliation: a job BullMQ failed for stalling gets one PAR_ERR_WORKER_L
 });
 
 test('a task delivered again after its job finished here (result dropped as stale) runs again instead of colliding with the old job id', async () => {
-  const { prefix, leases, tasks, results, reconciler } = setup('reconcile-redelivery');
+  const { prefix, leases, tasks, results, reconciler, keeper } = setup('reconcile-redelivery');
   let runs = 0;
   const cp = await generateSigningKeyPair();
   const signer = new TaskSigner(await importSigningKey(cp.privateJwk), cp.kid);
@@ -210,14 +210,14 @@ test('a task delivered again after its job finished here (result dropped as stal
   const publisher = new Worker<ResultJobData>(RESULTS_QUEUE, async () => ({ status: 'dropped' }), { connection: conn(), prefix });
   try {
     const claims = { sub: 'tsk_re', aud: 'rnr_1', org: 'o', action: 'com.datadoghq.http.request', inputs: {}, timeoutMs: 5000 };
-    const delivery = async (token: string) => ({
+    const delivery = async (token: string, attempt: number) => ({
       taskId: 'tsk_re',
-      attempt: 1,
+      attempt,
       leaseToken: token,
       leaseExpiresAt: Date.now() + 30_000,
       signedTask: await signer.sign(claims, 60_000),
     });
-    await intake.accept([await delivery('l1')]);
+    await intake.accept([await delivery('l1', 1)]);
     // Run, result written, result job completed ("dropped"): job and result both finished.
     await waitUntil(
       async () => ((await results.getJobState('tsk_re')) === 'completed' ? true : undefined),
@@ -230,7 +230,20 @@ test('a task delivered again after its job finished here (result dropped as stal
       ['finished'],
     );
 
-    await intake.accept([await delivery('l2')]);
+    // Delivered again as attempt 1 (a control plane whose Redis lost the delivery count in a
+    // failover): a first delivery is not inspected, so the add meets the old job and nothing runs;
+    // the lease is `finished`, and the keeper hands it back at its second look (so it comes again).
+    await intake.accept([await delivery('l1b', 1)]);
+    assert.deepEqual(
+      (await reconciler.inspect([{ taskId: 'tsk_re', leaseToken: 'l1b' }])).map((i) => i.state),
+      ['finished'],
+    );
+    assert.equal((await keeper.tick()).handedBack, 0, 'first look: noted');
+    assert.equal((await keeper.tick()).handedBack, 1, 'second look: handed back');
+    assert.equal(runs, 1, 'not run on the repeated first delivery');
+
+    // The control plane's next delivery counts it: attempt 2, inspected, the old jobs removed, run again.
+    await intake.accept([await delivery('l2', 2)]);
     await waitUntil(
       async () => (runs === 2 && (await results.getJobState('tsk_re')) === 'completed' ? true : undefined),
       10_000,
