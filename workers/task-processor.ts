@@ -172,9 +172,10 @@ export function createTaskProcessor(deps: TaskProcessorDeps): TaskProcessor {
     // The queue wait of the first run (later attempts wait out their backoff on purpose).
     if (attempt === 1 && job.timestamp > 0) metrics?.queueWait.observe(Math.max(0, startedAt - job.timestamp) / 1000);
 
-    // Read after BullMQ registered the job (so a cancel published from now on reaches its signal).
-    const cancelledBefore = (await deps.isCancelled?.(taskId)) === true;
-    const admission = await admit(deps, data, job.id);
+    // Read after BullMQ registered the job (so a cancel published from now on reaches its signal);
+    // the job's tag is checked while that read is on its way.
+    const [cancelled, admission] = await Promise.all([deps.isCancelled?.(taskId), admit(deps, data, job.id)]);
+    const cancelledBefore = cancelled === true;
     const tracing = TaskRunTrace.start(job, {
       taskId,
       attempt,
