@@ -139,8 +139,10 @@ async function signAndStore(
     deps.metrics.submitted.inc({ replayed: 'true' });
     return { task: existing, replayed: true };
   }
-  // A fresh id: the submit script created the task queued, with no delivery yet.
+  // A fresh id: the submit script created the task queued, with no delivery yet (and published
+  // the runner's wake-up; a poll parked on this process is woken without waiting for it).
   deps.metrics.submitted.inc({ replayed: 'false' });
+  deps.wakeups.wakeRunner(runner.id);
   return {
     task: {
       id: taskId,

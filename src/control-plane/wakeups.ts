@@ -9,6 +9,10 @@
  * A `task` message carries the task's final fields (task-done-message.ts): the woken waiter finds
  * them in `final` and answers without reading the task back. Parsed once per message, and only
  * when someone waits for that task.
+ *
+ * The process that submits a task or records a result also wakes its own waiters directly
+ * (`wakeRunner`, `wakeTask`): one Redis pub/sub hop less on the way of a task whose runner polls,
+ * or whose client waits, on the same process.
  */
 import { duplicateConnection, type Redis } from '../lib/redis-connection.js';
 import type { Logger } from '../logging/logger.js';
@@ -150,6 +154,23 @@ export class Wakeups {
     } catch {
       this.subscriber.disconnect();
     }
+  }
+
+  /**
+   * Wakes THIS process's waiters at once for a runner that just got a task here, without waiting
+   * for the message the script published to come back through Redis (it still wakes every other
+   * process; here it finds the waiter already answered, or fires it once more, which is harmless:
+   * a woken poll looks at Redis again, a woken task wait has its final view).
+   */
+  wakeRunner(runnerId: string): void {
+    const set = this.waiters.get(`runner:${runnerId}`);
+    if (set) for (const w of set) w.fire();
+  }
+
+  /** As `wakeRunner`, for a task this process just made final: its waiters answer from `final`. */
+  wakeTask(taskId: string, final: TaskFinal): void {
+    const set = this.waiters.get(`task:${taskId}`);
+    if (set) for (const w of set) w.fire(final);
   }
 
   private onMessage(channel: string, message: string): void {

@@ -147,6 +147,7 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod 
         countReport(deps, outcome, answer);
         switch (answer.status) {
           case 'recorded':
+            if (answer.final) deps.wakeups.wakeTask(id, answer.final);
             request.log.info({ taskId: id, kind: outcome.kind }, 'task result recorded');
             return { status: 'recorded' as const };
           case 'duplicate':
@@ -186,6 +187,7 @@ export function runnerTaskRoutes(deps: ControlPlaneDeps): FastifyPluginAsyncZod 
           countReport(deps, item.outcome, answer);
           switch (answer.status) {
             case 'recorded':
+              if (answer.final) deps.wakeups.wakeTask(item.taskId, answer.final);
               recorded.push({ taskId: item.taskId, kind: item.outcome.kind });
               return { taskId: item.taskId, status: 'recorded' };
             case 'duplicate':

@@ -7,6 +7,7 @@ import type { Redis } from '../../lib/redis-connection.js';
 import type { TaskOutcome } from '../../contracts/task.js';
 import { runLuaScript } from '../../lib/redis-scripts.js';
 import type { KeySpace } from './key-space.js';
+import type { TaskFinal } from '../task-done-message.js';
 import { STATS_MINUTE_MS, statsKey } from './runner-stats.js';
 
 export type RecordResultStatus = 'recorded' | 'duplicate' | 'stale' | 'not_found';
@@ -15,6 +16,8 @@ export interface RecordResultAnswer {
   status: RecordResultStatus;
   /** For `recorded`: milliseconds from submission to this result (when the task has a createdAt). */
   submitToResultMs?: number;
+  /** For `recorded`: the task's final fields, as the done message carries them (to wake local waiters). */
+  final?: TaskFinal;
 }
 
 export interface ResultItem {
@@ -27,11 +30,12 @@ function finalState(outcome: TaskOutcome): 'succeeded' | 'failed' {
   return outcome.kind === 'succeeded' ? 'succeeded' : 'failed';
 }
 
-/** The script's answer for one result: a status, or ['recorded', latency or -1]. */
-function toAnswer(result: unknown): RecordResultAnswer {
+/** The script's answer for one result: a status, or ['recorded', latency or -1, attempts]. */
+function toAnswer(result: unknown, outcome: TaskOutcome, now: number): RecordResultAnswer {
   if (Array.isArray(result)) {
     const latency = Number(result[1]);
-    return { status: 'recorded', ...(latency >= 0 ? { submitToResultMs: latency } : {}) };
+    const final: TaskFinal = { state: finalState(outcome), attempts: Number(result[2] ?? 0), finishedAt: now, outcome };
+    return { status: 'recorded', ...(latency >= 0 ? { submitToResultMs: latency } : {}), final };
   }
   return { status: result as RecordResultStatus };
 }
@@ -47,7 +51,7 @@ export async function recordResult(
     [ks.task(p.taskId), ks.leases, ks.ready(p.runnerId), statsKey(ks, p.runnerId, Math.floor(p.now / STATS_MINUTE_MS))],
     [p.taskId, p.runnerId, p.leaseToken, finalState(p.outcome), JSON.stringify(p.outcome), p.now, ks.doneChannel, p.outcome.kind],
   );
-  return toAnswer(result);
+  return toAnswer(result, p.outcome, p.now);
 }
 
 /** Records a runner's results in one script call; one answer per item, in order. */
@@ -67,5 +71,5 @@ export async function recordResults(
     [ks.leases, ks.ready(p.runnerId), statsKey(ks, p.runnerId, Math.floor(p.now / STATS_MINUTE_MS))],
     args,
   )) as unknown[];
-  return p.items.map((_item, i) => toAnswer(answers[i]));
+  return p.items.map((item, i) => toAnswer(answers[i], item.outcome, p.now));
 }

@@ -2,7 +2,7 @@
 -- runner id, now, done channel, then per result 5 values: task id, lease token, final state,
 -- outcome JSON, outcome kind. All results of one runner at one instant, each recorded exactly as
 -- result-record.lua records one (same include), in order. Returns one answer per result, as
--- result-record.lua answers (a status, or {'recorded', latency}).
+-- result-record.lua answers (a status, or {'recorded', latency, attempts}).
 --- @include "result-record"
 local out = {}
 for i = 5, #ARGV, 5 do

@@ -2,7 +2,7 @@
 -- outcomeJson, now, doneChannel, kind)`: records one task's final result, fenced by its lease
 -- token; THE body of result-record.lua and result-record-batch.lua (one copy, so a single publish
 -- and a batched one cannot answer differently). Returns 'not_found', 'duplicate', 'stale' or
--- {'recorded', latency ms from createdAt, or -1}.
+-- {'recorded', latency ms from createdAt or -1, the task's attempts}.
 -- The token must be the task's current one, whether its lease is live or lapsed; a lapsed lease
 -- the sweeper requeued but nobody re-leased yet still counts (the id leaves the ready list).
 -- A cancelled task keeps its `cancelled` result whatever the run reports later (any token: the
@@ -28,10 +28,11 @@ local function recordResult(taskKey, leasesKey, readyKey, statsKey, taskId, runn
   if f[2] == 'queued' then redis.call('LREM', readyKey, 0, taskId) end
   redis.call('HSET', taskKey, 'state', state, 'outcome', outcomeJson, 'finishedAt', now)
   redis.call('ZREM', leasesKey, taskId)
-  taskDone(doneChannel, taskId, state, redis.call('HGET', taskKey, 'attempts'), now, outcomeJson)
+  local attempts = redis.call('HGET', taskKey, 'attempts')
+  taskDone(doneChannel, taskId, state, attempts, now, outcomeJson)
   taskEvent(taskKey, now, 'result.recorded')
   local createdAt = tonumber(f[4])
   local latency = createdAt and math.max(0, tonumber(now) - createdAt) or nil
   recordStat(statsKey, kind, latency)
-  return {'recorded', latency or -1}
+  return {'recorded', latency or -1, tonumber(attempts) or 0}
 end
