@@ -4,11 +4,12 @@
  *
  * The signer builds the compact JWS itself with node:crypto (Ed25519 over a KeyObject made once):
  * the same header and claims, in the same order, jose's SignJWT would write, so the same bytes
- * (Ed25519 is deterministic; a test compares them), at less than half jose's CPU per task.
- * Verification stays with jose.
+ * (Ed25519 is deterministic; a test compares them), at less than half jose's CPU per task. The
+ * verifier checks them with node:crypto too (ed25519-jwt.ts: what jose's jwtVerify checks, on
+ * KeyObjects made once per key set); jose-signed tasks verify the same way (tested).
  */
 import { KeyObject, sign as cryptoSign } from 'node:crypto';
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
+import { ed25519KeysByKid, jwtHeader, JwtVerificationError, verifyEd25519Jwt } from './ed25519-jwt.js';
 import type { KeyRetirements } from '../contracts/control-plane-keys.js';
 import { TASK_ISSUER, TASK_TYP, type Jwks } from '../contracts/runner-api.js';
 import { taskClaimsSchema, type TaskClaims } from '../contracts/task.js';
@@ -84,7 +85,7 @@ export interface TaskVerifierOptions {
  * with PAR_ERR_TASK_KEY_RETIRED, whatever its own expiry says.
  */
 export class TaskVerifier {
-  private keySet: ReturnType<typeof createLocalJWKSet>;
+  private keySet: Map<string, KeyObject[]>;
   private kids: Set<string>;
   private retirements: KeyRetirements;
 
@@ -92,14 +93,14 @@ export class TaskVerifier {
     pinnedKeys: Jwks,
     private readonly options: TaskVerifierOptions = {},
   ) {
-    this.keySet = createLocalJWKSet({ keys: pinnedKeys.keys });
+    this.keySet = ed25519KeysByKid(pinnedKeys.keys);
     this.kids = kidsOf(pinnedKeys);
     this.retirements = options.retirements ?? {};
   }
 
   /** Replaces the trusted keys (after a key fetch or a config.yaml reload). */
   update(keys: VerifierKeys): void {
-    this.keySet = createLocalJWKSet({ keys: keys.keys.keys });
+    this.keySet = ed25519KeysByKid(keys.keys.keys);
     this.kids = kidsOf(keys.keys);
     this.retirements = keys.retirements ?? {};
   }
@@ -125,17 +126,14 @@ export class TaskVerifier {
     }
     let payload: unknown;
     try {
-      const nowS = Math.floor(nowMs / 1000);
-      const verified = await jwtVerify(signedTask, this.keySet, {
+      payload = verifyEd25519Jwt(signedTask, this.keySet, {
         issuer: TASK_ISSUER,
         audience: options.runnerId,
         typ: TASK_TYP,
-        algorithms: [SIGNING_ALG],
-        currentDate: new Date(options.checkExpiry ? nowS * 1000 : 0),
-      });
-      payload = verified.payload;
+        nowS: options.checkExpiry ? Math.floor(nowMs / 1000) : 0,
+      }).payload;
     } catch (error) {
-      throw mapJoseError(error);
+      throw mapVerificationError(error);
     }
     const parsed = taskClaimsSchema.safeParse(payload);
     if (!parsed.success) throw new ParError('PAR_ERR_TASK_MALFORMED', parsed.error.issues[0]?.message ?? 'claims');
@@ -152,32 +150,37 @@ function kidsOf(jwks: Jwks): Set<string> {
 }
 
 function headerKid(jws: string): string | undefined {
-  try {
-    const kid = decodeProtectedHeader(jws).kid;
-    return typeof kid === 'string' ? kid : undefined;
-  } catch {
-    return undefined;
-  }
+  const kid = jwtHeader(jws)?.['kid'];
+  return typeof kid === 'string' ? kid : undefined;
 }
 
-function mapJoseError(error: unknown): ParError {
-  if (error instanceof joseErrors.JWTExpired) return new ParError('PAR_ERR_TASK_EXPIRED');
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID');
-  if (error instanceof joseErrors.JWKSNoMatchingKey)
-    return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'signed with a key this runner does not trust');
-  if (error instanceof joseErrors.JWKSMultipleMatchingKeys) return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'ambiguous key');
-  if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    // Signed for another runner (`aud` another runner's id); a missing or non-string `aud` is malformed.
-    const aud = error.payload['aud'];
-    if (error.claim === 'aud' && error.reason === 'check_failed' && typeof aud === 'string')
-      return new ParError('PAR_ERR_TASK_WRONG_RUNNER', `signed for ${aud}`);
-    // A JWS the control-plane key signed for another purpose: not a task, whatever it says.
-    if (error.claim === 'typ') return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'not a task (typ header)');
-    return new ParError('PAR_ERR_TASK_MALFORMED', `claim ${error.claim}: ${error.reason}`);
+function mapVerificationError(error: unknown): ParError {
+  if (!(error instanceof JwtVerificationError))
+    return new ParError('PAR_ERR_TASK_MALFORMED', error instanceof Error ? error.message : String(error));
+  const failure = error.failure;
+  switch (failure.kind) {
+    case 'expired':
+      return new ParError('PAR_ERR_TASK_EXPIRED');
+    case 'signature':
+      return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID');
+    case 'no-key':
+      return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'signed with a key this runner does not trust');
+    case 'ambiguous-key':
+      return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'ambiguous key');
+    case 'alg':
+      return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'algorithm not allowed');
+    case 'malformed':
+      return new ParError('PAR_ERR_TASK_MALFORMED', failure.reason);
+    case 'claim': {
+      // Signed for another runner (`aud` another runner's id); a missing or non-string `aud` is malformed.
+      const aud = failure.payload['aud'];
+      if (failure.claim === 'aud' && failure.reason === 'check_failed' && typeof aud === 'string')
+        return new ParError('PAR_ERR_TASK_WRONG_RUNNER', `signed for ${aud}`);
+      // A JWS the control-plane key signed for another purpose: not a task, whatever it says.
+      if (failure.claim === 'typ') return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'not a task (typ header)');
+      return new ParError('PAR_ERR_TASK_MALFORMED', `claim ${failure.claim}: ${failure.reason}`);
+    }
   }
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new ParError('PAR_ERR_TASK_SIGNATURE_INVALID', 'algorithm not allowed');
-  if (error instanceof joseErrors.JOSEError) return new ParError('PAR_ERR_TASK_MALFORMED', error.code);
-  return new ParError('PAR_ERR_TASK_MALFORMED', error instanceof Error ? error.message : String(error));
 }
 
 /** The verifier keys an identity file pins: its control-plane keys and their retirement times. */
