@@ -3,6 +3,7 @@
  * `createControlPlaneDeps` bootstraps the store (org, admin, keys, signing key) and opens the
  * shared wake-up subscriber; the caller owns the Redis connection it passes in.
  */
+import { RunnerNameCache } from './store/runner-name-cache.js';
 import type { Redis } from '../lib/redis-connection.js';
 import type { ControlPlaneConfig } from '../config/control-plane.js';
 import type { Jwks } from '../contracts/runner-api.js';
@@ -33,6 +34,8 @@ export interface ControlPlaneDeps {
   readonly runnerAuth: RunnerAuthenticator;
   /** App-key callers resolved once per key while the auth epoch stands (auth/caller-cache.ts). */
   readonly callers: CallerCache;
+  /** Runner names this process resolved, checked against the record on every use (store/runner-name-cache.ts). */
+  readonly runnerNames: RunnerNameCache;
   /** This process's Prometheus metrics (its own registry), served at `/metrics`. */
   readonly metrics: ControlPlaneMetrics;
   /** Long polls by connection: another call on the same connection ends the wait (parked-polls.ts). */
@@ -81,6 +84,7 @@ export async function createControlPlaneDeps(options: CreateDepsOptions): Promis
     wakeups,
     runnerAuth: new RunnerAuthenticator(redis, ks, logger.child({ component: 'runner-auth' }), now),
     callers: new CallerCache(redis, ks, now),
+    runnerNames: new RunnerNameCache(),
     metrics: createControlPlaneMetrics({ waiters: () => wakeups.size, defaultMetrics: options.processMetrics === true }),
     parkedPolls: new ParkedPolls(),
     healthFlips: new HealthFlips(),

@@ -56,7 +56,7 @@ export async function requireRunnerAccess(
   runnerIdOrName: string,
   needed: RunnerAccess,
 ): Promise<RunnerAccessResult> {
-  const runner = await findRunnerInOrg(deps.redis, deps.ks, caller.orgId, runnerIdOrName);
+  const runner = await findRunnerInOrg(deps.redis, deps.ks, caller.orgId, runnerIdOrName, deps.runnerNames);
   const access = runner ? await effectiveAccess(deps.redis, deps.ks, caller.principal, runner.id) : undefined;
   if (!runner || access === undefined) throw new ParError('PAR_ERR_NOT_FOUND', `runner ${runnerIdOrName}`);
   if (!atLeast(access, needed))

@@ -2,6 +2,7 @@
  * Enrolled runners: identity (public key), declared allowlist and modes, and who may manage them
  * (the grant given at enrollment). Names are unique per org.
  */
+import type { RunnerNameCache } from './runner-name-cache.js';
 import type { Redis } from '../../lib/redis-connection.js';
 import type { JWK } from 'jose';
 import type { RunnerView } from '../../contracts/tasks-api.js';
@@ -103,14 +104,30 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /**
  * Runner by id, or by name within the org; only runners of that org are found. A UUID-shaped
  * reference is looked up as an id first, anything else as a name first (submissions name the
- * runner: one round trip fewer than trying the id).
+ * runner: one round trip fewer than trying the id). With `names`, a name this process resolved
+ * before is read by its id at once, and kept only while the record still has that org and name
+ * (runner-name-cache.ts): one round trip instead of two.
  */
-export async function findRunnerInOrg(redis: Redis, ks: KeySpace, orgId: string, idOrName: string): Promise<RunnerRecord | undefined> {
+export async function findRunnerInOrg(
+  redis: Redis,
+  ks: KeySpace,
+  orgId: string,
+  idOrName: string,
+  names?: RunnerNameCache,
+): Promise<RunnerRecord | undefined> {
   const inOrg = (r: RunnerRecord | undefined): RunnerRecord | undefined => (r && r.orgId === orgId ? r : undefined);
   const byId = async (): Promise<RunnerRecord | undefined> => inOrg(await getRunner(redis, ks, idOrName));
   const byName = async (): Promise<RunnerRecord | undefined> => {
+    const known = names?.get(orgId, idOrName);
+    if (known !== undefined) {
+      const runner = inOrg(await getRunner(redis, ks, known));
+      if (runner?.name === idOrName) return runner;
+      names?.delete(orgId, idOrName);
+    }
     const id = await redis.hget(ks.orgRunners(orgId), idOrName);
-    return id ? inOrg(await getRunner(redis, ks, id)) : undefined;
+    const runner = id ? inOrg(await getRunner(redis, ks, id)) : undefined;
+    if (runner?.name === idOrName) names?.set(orgId, idOrName, runner.id);
+    return runner;
   };
   return UUID.test(idOrName) ? ((await byId()) ?? (await byName())) : ((await byName()) ?? (await byId()));
 }
