@@ -26,6 +26,8 @@ const page = await app.inject('/queues');
 const api = await app.inject('/queues/api/queues?activeQueue=tasks&status=latest&page=1&jobsPerPage=5');
 console.log(JSON.stringify({ before, healthz, page: page.statusCode, pageBody: page.body.slice(0, 200), api: api.statusCode, after: loaded() }));
 await app.close();
+// The dashboard's reads leave the queue's meta key: remove every key of this queue (the shared Redis stays clean).
+await queue.obliterate({ force: true });
 await queue.close();
 `;
 
