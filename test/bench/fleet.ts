@@ -102,6 +102,12 @@ export interface FleetFigures {
   cpSockets: number;
   cpRssMb: number;
   wake: { tasks: number; submitErrors: number; delivered: number; p50Ms: number; p99Ms: number; maxMs: number };
+  /**
+   * Runner requests per 250 ms through the wake phase: min / mean / max. A max far above the mean
+   * (with a min far below) means the fleet polls in waves, one per health interval; a task
+   * submitted in a wave waits for the control plane to work through it (ARCHITECTURE.md, "Fleet scale").
+   */
+  requestsPer250Ms: { min: number; mean: number; max: number };
   /** Heartbeat + result of each delivered task, sent while the next poll is parked: time to both answers. */
   report: { p50Ms: number; p99Ms: number; maxMs: number };
   errors: number;
@@ -526,7 +532,14 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
     };
     log(`[fleet ${n}] idle: ${JSON.stringify(idle)}; fds ${fds} (sockets ${sockets}), rss ${cpRss} MB`);
 
-    // Wake: tasks to random runners at a modest rate.
+    // Wake: tasks to random runners at a modest rate, the runners' request rate sampled throughout.
+    const per250Ms: number[] = [];
+    let sampledRequests = counters.requests;
+    const sampler = setInterval(() => {
+      per250Ms.push(counters.requests - sampledRequests);
+      sampledRequests = counters.requests;
+    }, 250);
+    sampler.unref(); // cleared after the phase; never what keeps a failed run alive
     const names = enrolled.map((e) => e.name);
     const submitted = new Map<string, number>();
     let submitErrors = 0;
@@ -557,6 +570,12 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
           await new Promise((r) => setTimeout(r, 100));
       })(),
     );
+    clearInterval(sampler);
+    const requestsPer250Ms = {
+      min: per250Ms.length > 0 ? Math.min(...per250Ms) : 0,
+      mean: per250Ms.length > 0 ? Math.round(per250Ms.reduce((a, b) => a + b, 0) / per250Ms.length) : 0,
+      max: per250Ms.length > 0 ? Math.max(...per250Ms) : 0,
+    };
     const wakes = [...submitted].map(([id, at]) => deliveredAt.get(id)! - at).sort((a, b) => a - b);
     const wake = {
       tasks: wakeTasks,
@@ -572,7 +591,9 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
       p99Ms: Number(percentile(reports, 99).toFixed(1)),
       maxMs: Number((reports.at(-1) ?? NaN).toFixed(1)),
     };
-    log(`[fleet ${n}] wake: ${JSON.stringify(wake)}; heartbeat + result: ${JSON.stringify(report)}`);
+    log(
+      `[fleet ${n}] wake: ${JSON.stringify(wake)}; heartbeat + result: ${JSON.stringify(report)}; runner requests per 250 ms: ${JSON.stringify(requestsPer250Ms)}`,
+    );
     if (counters.errors > 0) log(`[fleet ${n}] ${counters.errors} runner call errors; last: ${counters.lastError}`);
     return {
       runners: n,
@@ -592,6 +613,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
       cpSockets: sockets,
       cpRssMb: cpRss,
       wake,
+      requestsPer250Ms,
       report,
       errors: counters.errors,
       loadAverage: loadavg()
@@ -609,12 +631,12 @@ export async function runFleet(opts: FleetOptions): Promise<FleetFigures> {
 
 function table(rows: readonly FleetFigures[]): string {
   const head =
-    '| runners | sockets/runner | health | nice | burst s | late first polls | idle req/s | CP CPU % core | CP ms/req | Redis CPU % | Redis cmd/req | wake p50 ms | wake p99 ms | heartbeat+result p50/p99 ms | CP fds (sockets) | load |';
+    '| runners | sockets/runner | health | nice | burst s | late first polls | idle req/s | CP CPU % core | CP ms/req | Redis CPU % | Redis cmd/req | wake p50 ms | wake p99 ms | requests per 250 ms min/mean/max | heartbeat+result p50/p99 ms | CP fds (sockets) | load |';
   const lines = rows.map(
     (r) =>
-      `| ${r.runners} | ${r.sockets} | ${r.healthOnPoll ? 'on poll' : 'apart'} | ${r.nice ?? 0} | ${r.burstSeconds ?? `> ${r.pollWaitMs / 1000} (peak ${r.burstPeakWaiters})`} (${r.burstListenOverflows} SYN drops) | ${r.firstPollsLate} (p50 ${r.firstPollLateP50Ms}, max ${r.firstPollLateMaxMs} ms) | ${r.idle.requestsPerSecond} | ${r.idle.cpCpuPercentOfOneCore} | ${r.idle.cpCpuMsPerRequest} | ${r.idle.redisCpuPercentOfOneCore} | ${r.idle.redisCommandsPerRequest} | ${r.wake.p50Ms} | ${r.wake.p99Ms} | ${r.report.p50Ms} / ${r.report.p99Ms} | ${r.cpFds} (${r.cpSockets}) | ${r.loadAverage} |`,
+      `| ${r.runners} | ${r.sockets} | ${r.healthOnPoll ? 'on poll' : 'apart'} | ${r.nice ?? 0} | ${r.burstSeconds ?? `> ${r.pollWaitMs / 1000} (peak ${r.burstPeakWaiters})`} (${r.burstListenOverflows} SYN drops) | ${r.firstPollsLate} (p50 ${r.firstPollLateP50Ms}, max ${r.firstPollLateMaxMs} ms) | ${r.idle.requestsPerSecond} | ${r.idle.cpCpuPercentOfOneCore} | ${r.idle.cpCpuMsPerRequest} | ${r.idle.redisCpuPercentOfOneCore} | ${r.idle.redisCommandsPerRequest} | ${r.wake.p50Ms} | ${r.wake.p99Ms} | ${r.requestsPer250Ms.min} / ${r.requestsPer250Ms.mean} / ${r.requestsPer250Ms.max} | ${r.report.p50Ms} / ${r.report.p99Ms} | ${r.cpFds} (${r.cpSockets}) | ${r.loadAverage} |`,
   );
-  return [head, `|${'---|'.repeat(16)}`, ...lines].join('\n');
+  return [head, `|${'---|'.repeat(17)}`, ...lines].join('\n');
 }
 
 async function main(): Promise<void> {
