@@ -163,26 +163,25 @@ export class Wakeups {
    * a woken poll looks at Redis again, a woken task wait has its final view).
    */
   wakeRunner(runnerId: string): void {
-    const set = this.waiters.get(`runner:${runnerId}`);
-    if (set) for (const w of set) w.fire();
+    this.fire(`runner:${runnerId}`);
   }
 
   /** As `wakeRunner`, for a task this process just made final: its waiters answer from `final`. */
   wakeTask(taskId: string, final: TaskFinal): void {
-    const set = this.waiters.get(`task:${taskId}`);
-    if (set) for (const w of set) w.fire(final);
+    this.fire(`task:${taskId}`, () => final);
   }
 
   private onMessage(channel: string, message: string): void {
-    if (channel === this.ks.readyChannel) {
-      const set = this.waiters.get(`runner:${message}`);
-      if (set) for (const w of set) w.fire();
-    } else if (channel === this.ks.doneChannel) {
-      const set = this.waiters.get(`task:${taskDoneId(message)}`);
-      if (!set) return;
-      const final = parseTaskDone(message);
-      for (const w of set) w.fire(final);
-    }
+    if (channel === this.ks.readyChannel) this.fire(`runner:${message}`);
+    else if (channel === this.ks.doneChannel) this.fire(`task:${taskDoneId(message)}`, () => parseTaskDone(message));
+  }
+
+  /** Fires every waiter of `key`; `final` is read only when there is one (a message is parsed only then). */
+  private fire(key: string, final?: () => TaskFinal | undefined): void {
+    const set = this.waiters.get(key);
+    if (!set) return;
+    const fields = final?.();
+    for (const w of set) w.fire(fields);
   }
 
   private wakeEveryone(): void {

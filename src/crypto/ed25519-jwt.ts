@@ -6,8 +6,9 @@
  * It checks what jose's `jwtVerify(jws, localJwkSet, { issuer, audience, typ, algorithms:
  * ['EdDSA'] })` checks, in the same order, and fails with the same kind of failure (`JwtFailure`,
  * which callers map to their own error codes, as they mapped jose's errors):
- *  1. three base64url parts; the header a JSON object with a string `alg`; no `crit` (we never
- *     sign with extensions; jose refuses those it does not know);
+ *  1. three parts, the header and the signature base64url (the payload is covered by the
+ *     signature as sent); the header a JSON object with a string `alg`; no `crit` or `b64` (we
+ *     never sign with extensions; jose refuses those it does not know);
  *  2. `alg` must be EdDSA (`alg`);
  *  3. the key: the trusted key under the header's `kid` (`no-key` when none, `ambiguous-key` when
  *     more than one);
@@ -113,12 +114,12 @@ export interface Ed25519JwtExpectations {
   nowS: number;
 }
 
-/** Verifies `jws` (see the file comment); returns its header and payload, or throws JwtVerificationError. */
+/** Verifies `jws` (see the file comment); returns its payload (the claims), or throws JwtVerificationError. */
 export function verifyEd25519Jwt(
   jws: string,
   keysByKid: ReadonlyMap<string, readonly KeyObject[]>,
   expect: Ed25519JwtExpectations,
-): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+): Record<string, unknown> {
   const parts = jws.split('.');
   if (parts.length !== 3) throw new JwtVerificationError({ kind: 'malformed', reason: 'not a compact JWS' });
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
@@ -141,11 +142,11 @@ export function verifyEd25519Jwt(
   if (!verify(null, signed, key, signature)) throw new JwtVerificationError({ kind: 'signature' });
 
   const typ = header['typ'];
-  let payload: Record<string, unknown> = {};
+  if (typeof typ !== 'string' || normalizeTyp(typ) !== normalizeTyp(expect.typ))
+    throw new JwtVerificationError({ kind: 'claim', claim: 'typ', reason: 'check_failed', payload: {} });
+  const payload = decodeJson(payloadPart, 'payload');
   const claimFailure = (claim: string, reason: 'missing' | 'check_failed' | 'invalid'): JwtVerificationError =>
     new JwtVerificationError({ kind: 'claim', claim, reason, payload });
-  if (typeof typ !== 'string' || normalizeTyp(typ) !== normalizeTyp(expect.typ)) throw claimFailure('typ', 'check_failed');
-  payload = decodeJson(payloadPart, 'payload');
   for (const claim of ['iss', 'aud'] as const) if (payload[claim] === undefined) throw claimFailure(claim, 'missing');
   if (payload['iss'] !== expect.issuer) throw claimFailure('iss', 'check_failed');
   const aud = payload['aud'];
@@ -160,5 +161,5 @@ export function verifyEd25519Jwt(
     if (typeof exp !== 'number') throw claimFailure('exp', 'invalid');
     if (exp <= expect.nowS) throw new JwtVerificationError({ kind: 'expired' });
   }
-  return { header, payload };
+  return payload;
 }

@@ -131,7 +131,7 @@ export class TaskVerifier {
         audience: options.runnerId,
         typ: TASK_TYP,
         nowS: options.checkExpiry ? Math.floor(nowMs / 1000) : 0,
-      }).payload;
+      });
     } catch (error) {
       throw mapVerificationError(error);
     }
